@@ -1,0 +1,1 @@
+"""Rights: who may see and change which catalogs, records and fields."""

@@ -1,0 +1,1 @@
+"""REST API (FastAPI): thin handlers over the services."""

@@ -1,0 +1,99 @@
+"""Request plumbing: which workspace, who is acting, the JSON body."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import BadRequest, Forbidden, TooLarge, Unauthenticated
+
+SESSION_COOKIE = "kartoteka_session"
+CSRF_COOKIE = "kartoteka_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def instance(request: Request):
+    """The server's Instance (workspaces, settings)."""
+    return request.app.state.instance
+
+
+def workspace(request: Request) -> Workspace:
+    """The workspace named by the `/w/{workspace}` prefix, or the default one."""
+    name = request.path_params.get("workspace") or instance(request).settings.default_workspace
+    return instance(request).workspace(name)
+
+
+def _basic(header: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(header, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated("malformed Basic credentials") from None
+    email, sep, password = decoded.partition(":")
+    if not sep:
+        raise Unauthenticated("malformed Basic credentials")
+    return email, password
+
+
+def actor(request: Request) -> Actor:
+    """Authenticate the request (bearer token, Basic, or session cookie + CSRF)."""
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    from kartoteka.auth import service as auth
+
+    ws = workspace(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and value.strip():
+        result = auth.actor_from_token(ws, value.strip())
+    elif scheme == "basic" and value.strip():
+        email, password = _basic(value.strip())
+        result = auth.actor_from_basic(ws, email, password)
+    elif request.cookies.get(SESSION_COOKIE):
+        result, csrf = auth.actor_from_session(ws, request.cookies[SESSION_COOKIE])
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or not hmac.compare_digest(sent, csrf or ""):
+                raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)", csrf=True)
+    elif header:
+        raise Unauthenticated("unsupported Authorization scheme (use Bearer or Basic)")
+    else:
+        raise Unauthenticated("authentication required")
+    if result.token_scopes and result.token_scopes.get("read_only") and request.method not in SAFE_METHODS:
+        raise Forbidden("this API token is read-only")
+    request.state.actor = result
+    return result
+
+
+async def json_body(request: Request) -> Any:
+    """The request body parsed as JSON (size-limited; a clear 400 when malformed)."""
+    limit = instance(request).settings.max_body_bytes
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise TooLarge(f"request body exceeds {limit} bytes")
+    raw = await request.body()
+    if len(raw) > limit:
+        raise TooLarge(f"request body exceeds {limit} bytes")
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+def object_body(body: Any) -> dict[str, Any]:
+    """Require a JSON object body."""
+    if not isinstance(body, dict):
+        from kartoteka.errors import ValidationFailed
+
+        raise ValidationFailed("the body must be a JSON object", fields={"body": "must be an object"})
+    return body

@@ -1,0 +1,102 @@
+"""The one table mapping domain errors to HTTP statuses and error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kartoteka import errors
+
+#: domain error class -> (HTTP status, error code). Most specific first.
+ERROR_TABLE: list[tuple[type[errors.DomainError], int, str]] = [
+    (errors.Rejected, 422, "REJECTED"),
+    (errors.ValidationFailed, 422, "VALIDATION"),
+    (errors.NotFound, 404, "NOT_FOUND"),
+    (errors.Unauthenticated, 401, "UNAUTHENTICATED"),
+    (errors.Forbidden, 403, "FORBIDDEN"),
+    (errors.RateLimited, 429, "RATE_LIMITED"),
+    (errors.Conflict, 409, "CONFLICT"),
+    (errors.TooLarge, 413, "TOO_LARGE"),
+    (errors.BadRequest, 400, "BAD_REQUEST"),
+]
+
+#: Codes produced outside the table (framework level).
+EXTRA_CODES = {
+    "METHOD_NOT_ALLOWED": 405,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "CSRF": 403,
+    "INTERNAL": 500,
+}
+
+
+def all_error_codes() -> dict[str, int]:
+    """Every error code the API may return, with its status (the docs test reads this)."""
+    codes = {code: status for _, status, code in ERROR_TABLE}
+    codes.update(EXTRA_CODES)
+    return codes
+
+
+def status_and_code(exc: errors.DomainError) -> tuple[int, str]:
+    """Look a domain error up in the table."""
+    for cls, status, code in ERROR_TABLE:
+        if isinstance(exc, cls):
+            return status, code
+    return 400, exc.code
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The JSON shape of every error."""
+    return {"error": code, "message": message, **extra}
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> ORJSONResponse:
+    """Render a DomainError."""
+    assert isinstance(exc, errors.DomainError)
+    status, code = status_and_code(exc)
+    body = error_body(code, exc.message)
+    if isinstance(exc, errors.ValidationFailed):
+        body["fields"] = exc.fields
+    for key in ("index", "where", "report", "field"):
+        if exc.extra.get(key) is not None:
+            body[key] = exc.extra[key]
+    headers = {}
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer, Basic realm="kartoteka"'
+    return ORJSONResponse(body, status_code=status, headers=headers)
+
+
+async def request_validation_handler(request: Request, exc: Exception) -> ORJSONResponse:
+    """Parameter errors caught by FastAPI, in our VALIDATION shape."""
+    assert isinstance(exc, RequestValidationError)
+    fields = {}
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body")]
+        fields[".".join(loc) or "request"] = err.get("msg", "invalid")
+    first = next(iter(fields.items()))
+    return ORJSONResponse(
+        error_body("VALIDATION", f"{first[0]}: {first[1]}", fields=fields), status_code=422
+    )
+
+
+async def http_error_handler(request: Request, exc: Exception) -> ORJSONResponse:
+    """404/405 from routing, in our error shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHENTICATED",
+            403: "FORBIDDEN", 413: "TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}.get(
+        exc.status_code, "BAD_REQUEST")
+    return ORJSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                          headers=getattr(exc, "headers", None))
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> ORJSONResponse:
+    """Last resort: a bug. Logged with the traceback; the client gets a stable shape."""
+    import logging
+
+    logging.getLogger("kartoteka").exception("unhandled error on %s", request.url.path)
+    return ORJSONResponse(error_body("INTERNAL", "internal error"), status_code=500)

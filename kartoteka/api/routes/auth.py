@@ -1,0 +1,95 @@
+"""Login, logout and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import ORJSONResponse
+
+from kartoteka.auth import service as auth
+from kartoteka.context import Actor
+from kartoteka.errors import ValidationFailed
+
+from ..deps import CSRF_COOKIE, SESSION_COOKIE, actor, instance, json_body, object_body, workspace
+from ..schemas import LOGIN_BODY, TOKEN_BODY, body_doc
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/login", summary="Log in", openapi_extra=body_doc(LOGIN_BODY))
+def login(request: Request, body: Any = Depends(json_body)) -> ORJSONResponse:
+    """Check email and password; returns a token and sets the session and CSRF cookies."""
+    body = object_body(body)
+    email, password = body.get("email"), body.get("password")
+    errors = {k: "required" for k, v in (("email", email), ("password", password))
+              if not isinstance(v, str) or not v}
+    if errors:
+        raise ValidationFailed("email and password are required", fields=errors)
+    ws = workspace(request)
+    token, user = auth.login(ws, email, password)
+    _, csrf = auth.actor_from_session(ws, token)
+    response = ORJSONResponse({"token": token, "user": user, "csrf_token": csrf})
+    secure = instance(request).settings.secure_cookies
+    max_age = instance(request).settings.session_days * 86400
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure,
+                        max_age=max_age, path="/")
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, samesite="lax", secure=secure,
+                        max_age=max_age, path="/")
+    return response
+
+
+@router.post("/auth/logout", status_code=204, summary="Log out")
+def logout(request: Request, a: Actor = Depends(actor)) -> Response:
+    """End the current session (cookie or bearer)."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(SESSION_COOKIE)
+    if token:
+        auth.logout(a.workspace, token)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me", summary="Who am I")
+def me(a: Actor = Depends(actor)) -> dict[str, Any]:
+    """The signed-in user."""
+    return {"id": a.user_id, "email": a.email, "name": a.name, "is_admin": a.is_admin,
+            "groups": sorted(a.group_ids), "profile": a.profile, "lang": a.lang}
+
+
+@router.post("/auth/tokens", status_code=201, summary="Create an API token",
+             openapi_extra=body_doc(TOKEN_BODY))
+def create_token(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+    """A new API token for the actor; the secret is shown once."""
+    body = object_body(body)
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise ValidationFailed("name is required (1..200 characters)", fields={"name": "required"})
+    scopes = body.get("scopes")
+    if scopes is not None and not isinstance(scopes, dict):
+        raise ValidationFailed("scopes must be an object", fields={"scopes": "must be an object"})
+    expires = body.get("expires_at")
+    parsed = None
+    if expires is not None:
+        from kartoteka.fields.datetime import parse_datetime
+
+        try:
+            parsed = parse_datetime(expires, a)
+        except ValueError:
+            raise ValidationFailed("expires_at must be ISO 8601", fields={"expires_at": "ISO 8601"}) from None
+    return auth.create_api_token(a, name.strip(), scopes, parsed)
+
+
+@router.get("/auth/tokens", summary="List API tokens")
+def list_tokens(a: Actor = Depends(actor)) -> dict[str, Any]:
+    """The actor's tokens (no secrets)."""
+    return {"items": auth.list_tokens(a)}
+
+
+@router.delete("/auth/tokens/{token_id}", status_code=204, summary="Revoke an API token")
+def revoke_token(token_id: int, a: Actor = Depends(actor)) -> Response:
+    """Revoke a token at once."""
+    auth.revoke_token(a, token_id)
+    return Response(status_code=204)

@@ -1,0 +1,128 @@
+"""JSON Schemas of request bodies, for the OpenAPI document (bodies are parsed by services)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kartoteka.fields import all_types
+
+
+def body_doc(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    """`openapi_extra` that documents a JSON request body."""
+    return {
+        "requestBody": {
+            "required": required,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+FILTER = {
+    "type": "object",
+    "description": (
+        'F := {"and": [F...]} | {"or": [F...]} | {"not": F} | {"<field>": {"<op>": value}}; '
+        "ops: eq ne lt lte gt gte in nin contains icontains startswith between empty; "
+        "relative dates: today, -7d, +2w, +1m, -1y; one hop: client.stage"
+    ),
+}
+
+FIELD_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 200},
+        "api_name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,62}$"},
+        "type": {"type": "string", "enum": sorted(all_types())},
+        "required": {"type": "boolean"},
+        "unique": {"type": "boolean"},
+        "indexed": {"type": "boolean"},
+        "options": {"type": "object"},
+        "position": {"type": "integer"},
+    },
+}
+
+CATALOG_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 200},
+        "api_name": {"type": "string"},
+        "title_field": {"type": "string"},
+        "fields": {"type": "array", "items": FIELD_BODY},
+        "options": {"type": "object"},
+    },
+}
+
+RECORD_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["values"],
+    "properties": {"values": {"type": "object", "description": "values keyed by field api_name"}},
+}
+
+BATCH_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "create": {"type": "array", "items": RECORD_BODY},
+        "update": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"id": {"type": "integer"},
+                                                       "values": {"type": "object"}}},
+        },
+        "delete": {"type": "array", "items": {"type": "integer"}},
+        "upsert": {
+            "type": "object",
+            "properties": {"key": {"type": "string"}, "items": {"type": "array", "items": RECORD_BODY}},
+        },
+    },
+    "description": "at most 1000 records in total; all or nothing",
+}
+
+QUERY_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "filter": FILTER,
+        "sort": {"type": "string"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "cursor": {"type": "string"},
+        "fields": {"type": "array", "items": {"type": "string"}},
+        "view": {"type": "integer"},
+        "count": {"type": "boolean"},
+    },
+}
+
+VIEW_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "type": {"type": "string", "enum": ["table", "kanban", "calendar", "gantt", "gallery"]},
+        "filter": FILTER,
+        "sort": {"type": "string"},
+        "fields": {"type": "array", "items": {"type": "string"}},
+        "options": {"type": "object", "description": "kanban: group_field; calendar: date_field; "
+                    "gantt: start_field, end_field"},
+    },
+}
+
+LOGIN_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["email", "password"],
+    "properties": {"email": {"type": "string"}, "password": {"type": "string"},
+                   "totp": {"type": "string"}},
+}
+
+TOKEN_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": {"type": "string"}, "expires_at": {"type": "string"},
+                   "scopes": {"type": "object"}},
+}
+
+USER_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "email": {"type": "string"}, "name": {"type": "string"}, "password": {"type": "string"},
+        "groups": {"type": "array", "items": {"type": "integer"}}, "profile": {"type": "object"},
+        "active": {"type": "boolean"}, "is_admin": {"type": "boolean"},
+    },
+}
+
+GROUP_BODY: dict[str, Any] = {"type": "object", "required": ["name"],
+                              "properties": {"name": {"type": "string"}}}

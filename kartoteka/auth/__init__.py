@@ -1,0 +1,1 @@
+"""Authentication: passwords, sessions, API tokens and the short-lived credential cache."""

@@ -1,0 +1,462 @@
+"""Logins, sessions, API tokens and Basic auth, with a short in-process credential cache.
+
+Argon2 is deliberately slow, so a successful check is remembered for a few seconds
+(keyed by a hash of the credentials, never the raw password). Any change that must
+stop a user at once — password change, deactivation, revocation, deletion — calls
+`evict_user`, and bumps the user's `auth_epoch` so that a future shared cache
+(Redis) can refuse entries minted before the change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import Forbidden
+from kartoteka.storage import schema
+from kartoteka.storage.engine import utcnow
+
+from .errors import BadTokenSpec, TokenNotFound, WrongCredentials
+from .passwords import hash_password, needs_rehash, verify_password
+
+API_PREFIX = "kt_"
+SESSION_PREFIX = "kts_"
+BEARER_CACHE_SECONDS = 10.0  # token lookups are cheap; keep revocation latency low
+LAST_USED_EVERY = timedelta(minutes=1)
+MAX_CACHE_ENTRIES = 10_000
+MAX_PASSWORD_LENGTH = 4096  # Argon2 accepts more, but nobody types it and it costs time
+SCOPE_KEYS = {"read_only", "catalogs"}
+WRONG_LOGIN = "wrong email or password"
+WRONG_TOKEN = "invalid or expired token"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """What a verified credential says about its user; safe to cache."""
+
+    user_id: int
+    email: str
+    name: str
+    is_admin: bool
+    profile: dict[str, Any]
+    group_ids: frozenset[int]
+    lang: str
+    epoch: int
+    kind: str = "basic"
+    token_id: int | None = None
+    scopes: dict[str, Any] | None = None
+    csrf: str | None = None
+
+
+class AuthCache:
+    """Verified credentials of one workspace, each kept for a few seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        # Bumped by every eviction: a lookup that started before an eviction must not
+        # store what it read, or a just-revoked credential would live on for a TTL.
+        self.generation = 0
+
+    def get(self, key: str) -> Principal | None:
+        """The cached principal for `key`, if still fresh."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= time.monotonic():
+                del self._entries[key]
+                return None
+            return entry[1]
+
+    def put(self, key: str, principal: Principal, ttl: float, generation: int) -> None:
+        """Remember `principal` for `ttl` seconds unless an eviction happened meanwhile."""
+        if ttl <= 0:
+            return
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._entries) >= MAX_CACHE_ENTRIES:
+                self._prune()
+            self._entries[key] = (time.monotonic() + ttl, principal)
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+        if len(self._entries) >= MAX_CACHE_ENTRIES:
+            self._entries.clear()
+
+    def evict_user(self, user_id: int) -> None:
+        """Forget every cached credential of a user."""
+        with self._lock:
+            self.generation += 1
+            self._entries = {k: v for k, v in self._entries.items() if v[1].user_id != user_id}
+
+
+def auth_cache(ws: Workspace) -> AuthCache:
+    """The credential cache of a workspace object (one per process and instance)."""
+    cache = ws.meta_holder.get("auth_cache")
+    if cache is None:
+        cache = ws.meta_holder.setdefault("auth_cache", AuthCache())
+    return cache
+
+
+def evict_user(ws: Workspace, user_id: int) -> None:
+    """Drop cached credentials of a user (password change, deactivation, revocation...)."""
+    auth_cache(ws).evict_user(user_id)
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a token: sha256 hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def iso(value: datetime | None) -> str | None:
+    """A stored naive-UTC timestamp as ISO 8601 with offset."""
+    return None if value is None else value.replace(tzinfo=UTC).isoformat()
+
+
+def normalise_email(email: Any) -> str:
+    """Emails are compared lower-case and without surrounding spaces."""
+    return email.strip().lower() if isinstance(email, str) else ""
+
+
+# ----- reading users ------------------------------------------------------------------
+def _read(ws: Workspace) -> Connection:
+    return ws.engine.connect().execution_options(kt_read=True)
+
+
+def _user_by_email(conn: Connection, email: str) -> Row[Any] | None:
+    users = schema.users
+    return conn.execute(sa.select(users).where(users.c.email == email)).first()
+
+
+def _group_ids(conn: Connection, user_id: int) -> frozenset[int]:
+    ug = schema.user_groups
+    rows = conn.execute(sa.select(ug.c.group_id).where(ug.c.user_id == user_id))
+    return frozenset(int(r[0]) for r in rows)
+
+
+def _principal(conn: Connection, user: Row[Any], **extra: Any) -> Principal:
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        is_admin=bool(user.is_admin),
+        profile=dict(user.profile or {}),
+        group_ids=_group_ids(conn, user.id),
+        lang=user.lang or "en",
+        epoch=int(user.auth_epoch or 0),
+        **extra,
+    )
+
+
+def _actor(ws: Workspace, p: Principal, via: str) -> Actor:
+    return Actor(
+        workspace=ws,
+        user_id=p.user_id,
+        email=p.email,
+        name=p.name,
+        is_admin=p.is_admin,
+        profile=dict(p.profile),
+        group_ids=p.group_ids,
+        lang=p.lang,
+        token_scopes=dict(p.scopes) if p.scopes else None,
+        via=via,
+    )
+
+
+def actor_for_user(ws: Workspace, user_id: int, via: str = "system") -> Actor:
+    """An actor for an existing active user (CLI, workers, tests)."""
+    with _read(ws) as conn:
+        user = conn.execute(sa.select(schema.users).where(schema.users.c.id == user_id)).first()
+        if user is None or not user.active:
+            raise WrongCredentials("no such active user")
+        return _actor(ws, _principal(conn, user), via)
+
+
+# ----- passwords: login and Basic -----------------------------------------------------
+def _check_password(ws: Workspace, email: Any, password: Any) -> Principal:
+    """Verify credentials against the database (one Argon2 verification in every case)."""
+    email = normalise_email(email)
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        password = ""
+    with _read(ws) as conn:
+        user = _user_by_email(conn, email) if email else None
+        ok = verify_password(user.password_hash if user is not None else None, password)
+        if user is None or not ok or not user.active:
+            raise WrongCredentials(WRONG_LOGIN)
+        principal = _principal(conn, user)
+    if needs_rehash(user.password_hash):
+        _store_hash(ws, user.id, hash_password(password))
+    return principal
+
+
+def _store_hash(ws: Workspace, user_id: int, password_hash: str) -> None:
+    with ws.engine.begin() as conn:
+        conn.execute(
+            schema.users.update()
+            .where(schema.users.c.id == user_id)
+            .values(password_hash=password_hash)
+        )
+
+
+def login(ws: Workspace, email: str, password: str) -> tuple[str, dict[str, Any]]:
+    """Check email and password; return a new session token and the user's public data."""
+    p = _check_password(ws, email, password)
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    with ws.engine.begin() as conn:
+        conn.execute(
+            schema.tokens.insert().values(
+                user_id=p.user_id,
+                kind="session",
+                token_hash=token_hash(token),
+                csrf=secrets.token_urlsafe(32),
+                created_at=now,
+                expires_at=now + timedelta(days=ws.settings.session_days),
+            )
+        )
+    return token, {"id": p.user_id, "email": p.email, "name": p.name}
+
+
+def actor_from_basic(ws: Workspace, email: str, password: str) -> Actor:
+    """The actor for HTTP Basic credentials; successful checks are cached briefly."""
+    cache = auth_cache(ws)
+    raw = "\0".join(
+        (ws.name, normalise_email(email), password if isinstance(password, str) else "")
+    )
+    key = "b:" + hashlib.sha256(raw.encode()).hexdigest()
+    p = cache.get(key)
+    if p is None:
+        generation = cache.generation
+        p = _check_password(ws, email, password)
+        cache.put(key, p, ws.settings.auth_cache_seconds, generation)
+    return _actor(ws, p, "basic")
+
+
+# ----- bearer tokens ------------------------------------------------------------------
+def _principal_for_token(ws: Workspace, token: str) -> Principal:
+    if not isinstance(token, str) or not token.startswith((API_PREFIX, SESSION_PREFIX)):
+        raise WrongCredentials(WRONG_TOKEN)
+    cache = auth_cache(ws)
+    key = "t:" + token_hash(token)
+    p = cache.get(key)
+    if p is not None:
+        return p
+    generation = cache.generation
+    p, expires_at, last_used = _lookup_token(ws, token_hash(token))
+    now = utcnow()
+    if last_used is None or now - last_used >= LAST_USED_EVERY:
+        _touch(ws, p.token_id, now)
+    ttl = min(ws.settings.auth_cache_seconds, BEARER_CACHE_SECONDS)
+    if expires_at is not None:
+        ttl = min(ttl, (expires_at - now).total_seconds())
+    cache.put(key, p, ttl, generation)
+    return p
+
+
+def _lookup_token(ws: Workspace, hashed: str) -> tuple[Principal, datetime | None, datetime | None]:
+    tokens, users = schema.tokens, schema.users
+    with _read(ws) as conn:
+        tok = conn.execute(sa.select(tokens).where(tokens.c.token_hash == hashed)).first()
+        if tok is None or (tok.expires_at is not None and tok.expires_at <= utcnow()):
+            raise WrongCredentials(WRONG_TOKEN)
+        user = conn.execute(sa.select(users).where(users.c.id == tok.user_id)).first()
+        if user is None or not user.active:
+            raise WrongCredentials(WRONG_TOKEN)
+        p = _principal(conn, user, kind=tok.kind, token_id=tok.id, scopes=tok.scopes, csrf=tok.csrf)
+    return p, tok.expires_at, tok.last_used_at
+
+
+def _touch(ws: Workspace, token_id: int | None, now: datetime) -> None:
+    with ws.engine.begin() as conn:
+        conn.execute(
+            schema.tokens.update().where(schema.tokens.c.id == token_id).values(last_used_at=now)
+        )
+
+
+def actor_from_token(ws: Workspace, token: str) -> Actor:
+    """The actor for `Authorization: Bearer` (a session or an API token)."""
+    return _actor(ws, _principal_for_token(ws, token), "token")
+
+
+def actor_from_session(ws: Workspace, token: str) -> tuple[Actor, str]:
+    """The actor and CSRF token for a session cookie."""
+    p = _principal_for_token(ws, token)
+    if p.kind != "session" or not p.csrf:
+        raise WrongCredentials(WRONG_TOKEN)
+    return _actor(ws, p, "session"), p.csrf
+
+
+def logout(ws: Workspace, token: str) -> None:
+    """End one session (unknown tokens are ignored)."""
+    tokens = schema.tokens
+    if not isinstance(token, str):
+        return
+    with ws.engine.begin() as conn:
+        user_id = conn.execute(
+            tokens.delete()
+            .where(tokens.c.token_hash == token_hash(token), tokens.c.kind == "session")
+            .returning(tokens.c.user_id)
+        ).scalar()
+    if user_id is not None:
+        evict_user(ws, user_id)
+
+
+def bump_auth_epoch(conn: Connection, user_id: int) -> None:
+    """Mark every credential minted so far for the user as stale."""
+    users = schema.users
+    conn.execute(
+        users.update().where(users.c.id == user_id).values(auth_epoch=users.c.auth_epoch + 1)
+    )
+
+
+def end_sessions(conn: Connection, user_id: int) -> None:
+    """Delete every session of a user (API tokens stay)."""
+    tokens = schema.tokens
+    conn.execute(tokens.delete().where(tokens.c.user_id == user_id, tokens.c.kind == "session"))
+
+
+def logout_everywhere(actor: Actor) -> None:
+    """End every session of the actor's user."""
+    user_id = _own_user_id(actor)
+    with actor.workspace.engine.begin() as conn:
+        bump_auth_epoch(conn, user_id)
+        end_sessions(conn, user_id)
+    evict_user(actor.workspace, user_id)
+
+
+# ----- API tokens ---------------------------------------------------------------------
+def _own_user_id(actor: Actor) -> int:
+    if actor.user_id is None:
+        raise Forbidden("only a user can hold tokens")
+    return actor.user_id
+
+
+def create_api_token(
+    actor: Actor,
+    name: str,
+    scopes: dict[str, Any] | None = None,
+    expires_at: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Create an API token for the actor's user; the secret is in the result only."""
+    user_id = _own_user_id(actor)
+    if actor.token_scopes:
+        raise Forbidden("a restricted token cannot create tokens")
+    values = {
+        "name": _check_token_name(name),
+        "scopes": check_scopes(scopes),
+        "expires_at": _check_expiry(expires_at),
+        "created_at": utcnow(),
+    }
+    token = API_PREFIX + secrets.token_urlsafe(32)
+    with actor.workspace.engine.begin() as conn:
+        token_id = conn.execute(
+            schema.tokens.insert()
+            .values(user_id=user_id, kind="api", token_hash=token_hash(token), **values)
+            .returning(schema.tokens.c.id)
+        ).scalar_one()
+    return {
+        "id": token_id,
+        "name": values["name"],
+        "token": token,
+        "created_at": iso(values["created_at"]),
+        "expires_at": iso(values["expires_at"]),
+        "scopes": values["scopes"],
+    }
+
+
+def _check_token_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise BadTokenSpec("invalid token", fields={"name": "required, a non-empty string"})
+    if len(name.strip()) > 200:
+        raise BadTokenSpec("invalid token", fields={"name": "at most 200 characters"})
+    return name.strip()
+
+
+def check_scopes(scopes: Any) -> dict[str, Any] | None:
+    """Validate token scopes: {"read_only": bool, "catalogs": [catalog ids]}."""
+    if scopes is None:
+        return None
+    bad = _scope_problem(scopes)
+    if bad:
+        raise BadTokenSpec("invalid token", fields={"scopes": bad})
+    return dict(scopes) or None
+
+
+def _scope_problem(scopes: Any) -> str | None:
+    if not isinstance(scopes, dict):
+        return "must be an object"
+    unknown = sorted(set(scopes) - SCOPE_KEYS)
+    if unknown:
+        return f"unknown key {unknown[0]!r}; allowed: catalogs, read_only"
+    if "read_only" in scopes and not isinstance(scopes["read_only"], bool):
+        return "read_only must be true or false"
+    cats = scopes.get("catalogs")
+    if "catalogs" in scopes and not (
+        isinstance(cats, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in cats)
+    ):
+        return "catalogs must be a list of catalog ids"
+    return None
+
+
+def _check_expiry(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime):
+        raise BadTokenSpec("invalid token", fields={"expires_at": "an ISO 8601 timestamp"})
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    if value <= utcnow():
+        raise BadTokenSpec("invalid token", fields={"expires_at": "must be in the future"})
+    return value
+
+
+def _token_json(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "created_at": iso(row.created_at),
+        "expires_at": iso(row.expires_at),
+        "last_used_at": iso(row.last_used_at),
+        "scopes": row.scopes,
+    }
+
+
+def list_tokens(actor: Actor) -> list[dict[str, Any]]:
+    """The actor's API tokens, without secrets."""
+    user_id = _own_user_id(actor)
+    tokens = schema.tokens
+    with _read(actor.workspace) as conn:
+        rows = conn.execute(
+            sa.select(tokens)
+            .where(tokens.c.user_id == user_id, tokens.c.kind == "api")
+            .order_by(tokens.c.id)
+        ).all()
+    return [_token_json(r) for r in rows]
+
+
+def revoke_token(actor: Actor, token_id: int) -> None:
+    """Revoke one of the actor's tokens (administrators may revoke anyone's)."""
+    tokens = schema.tokens
+    with actor.workspace.engine.begin() as conn:
+        owner = conn.execute(sa.select(tokens.c.user_id).where(tokens.c.id == token_id)).scalar()
+        if owner is None or (owner != actor.user_id and not actor.is_admin):
+            raise TokenNotFound(f"token {token_id} not found")
+        conn.execute(tokens.delete().where(tokens.c.id == token_id))
+    evict_user(actor.workspace, owner)

@@ -1,0 +1,1 @@
+"""Catalogs (user-defined tables) and their fields."""

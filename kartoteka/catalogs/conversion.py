@@ -1,0 +1,171 @@
+"""Changing a field's type on a catalog with records, and checking new constraints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kartoteka.context import Actor
+from kartoteka.fields import get_type
+from kartoteka.fields.base import FieldValueError
+from kartoteka.storage import counters, dynamic, schema
+from kartoteka.storage.engine import utcnow
+
+from .errors import BadFieldSpec
+from .models import Catalog, Field
+
+CHUNK = 2000
+MAX_REPORTED = 1000
+
+
+def autonumber_counter(field_id: int) -> str:
+    """Counter name of an autonumber field."""
+    return f"autonumber:{field_id}"
+
+
+def fill_autonumbers(conn: Connection, catalog: Catalog, field: Field) -> None:
+    """Number existing records in id order when an autonumber field is added."""
+    table = sa.table(dynamic.table_name(catalog.id), sa.column("id"), sa.column(field.column))
+    ids = [r[0] for r in conn.execute(sa.select(table.c.id).order_by(table.c.id))]
+    if not ids:
+        return
+    last = counters.take(conn, autonumber_counter(field.id), len(ids))
+    first = last - len(ids) + 1
+    conn.execute(
+        sa.update(table).where(table.c.id == sa.bindparam("rid")).values({field.column: sa.bindparam("n")}),
+        [{"rid": rid, "n": first + i} for i, rid in enumerate(ids)],
+    )
+
+
+def check_constraints(conn: Connection, catalog: Catalog, field: Field, new: dict[str, Any]) -> None:
+    """Refuse `required`/`unique` when existing records break them (say how many)."""
+    column = field.storage_column
+    if column is None or field.ftype.storage != "column":
+        return
+    table = catalog.table
+    col = table.c[column]
+    if new["required"] and not field.required:
+        empty = conn.execute(sa.select(sa.func.count()).where(col.is_(None))).scalar_one()
+        if empty:
+            raise BadFieldSpec(
+                f"{empty} record(s) have no value; fill them before making the field required",
+                fields={"required": f"{empty} record(s) are empty"},
+            )
+    if new["is_unique"] and not field.unique:
+        dupes = conn.execute(
+            sa.select(col, sa.func.count())
+            .where(col.is_not(None))
+            .group_by(col)
+            .having(sa.func.count() > 1)
+            .limit(5)
+        ).all()
+        if dupes:
+            sample = ", ".join(repr(d[0]) for d in dupes)
+            raise BadFieldSpec(
+                f"values repeat ({sample}); make them unique first",
+                fields={"unique": f"duplicate values: {sample}"},
+            )
+
+
+def change_type(
+    conn: Connection,
+    actor: Actor,
+    catalog: Catalog,
+    field: Field,
+    new: dict[str, Any],
+    dry_run: bool,
+) -> dict[str, Any]:
+    """Convert every value to the new type in a fresh column; report what failed.
+
+    Values that cannot be converted become empty, and each such record gets a history
+    entry holding the old value, so nothing disappears silently.
+    """
+    old_type, new_type = field.ftype, get_type(new["type"])
+    if "link" in (field.type, new["type"]) or new_type.storage != "column":
+        raise BadFieldSpec(
+            f"cannot change a {field.type} field into {new['type']}",
+            fields={"type": "conversion not supported"},
+        )
+    if old_type.storage != "column":
+        raise BadFieldSpec("system fields cannot change type", fields={"type": "read-only"})
+    new_field = Field(
+        id=field.id,
+        catalog_id=catalog.id,
+        name=new["name"],
+        api_name=new["api_name"],
+        type=new["type"],
+        column=f"f{field.id}_{counters.take(conn, f'column:{field.id}')}",
+        required=new["required"],
+        unique=new["is_unique"],
+        indexed=new["indexed"],
+        options=new["options"],
+    )
+    table = catalog.table
+    old_col = table.c[field.column]
+    rows = conn.execute(sa.select(table.c.id, old_col).where(old_col.is_not(None))).all()
+    converted: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for rid, raw in rows:
+        old_value = old_type.from_db(raw, field, actor)
+        text = old_type.to_text(old_value, field)
+        try:
+            if new_type.read_only:
+                raise FieldValueError("read-only type")
+            value = new_type.to_db(new_type.from_text(text, new_field, actor), new_field, actor)
+            converted.append({"rid": rid, "v": value})
+        except FieldValueError as exc:
+            failed.append({"record_id": rid, "value": old_value, "message": exc.message})
+    report = {
+        "converted": len(converted),
+        "failed_count": len(failed),
+        "failed": failed[:MAX_REPORTED],
+        "dry_run": dry_run,
+    }
+    if new_field.required and (failed or len(rows) < _count(conn, table)):
+        raise BadFieldSpec(
+            "some records would have no value in a required field",
+            fields={"required": "records would be empty"},
+            report=report,
+        )
+    if dry_run:
+        return report
+    dynamic.add_column(conn, catalog.id, new_field.column, new_type.sa_type(new_field.options))
+    new_table = sa.table(table.name, sa.column("id"), sa.column(new_field.column))
+    for start in range(0, len(converted), CHUNK):
+        conn.execute(
+            sa.update(new_table)
+            .where(new_table.c.id == sa.bindparam("rid"))
+            .values({new_field.column: sa.bindparam("v")}),
+            converted[start : start + CHUNK],
+        )
+    if failed:
+        now = utcnow()
+        conn.execute(
+            sa.insert(schema.history),
+            [
+                {
+                    "catalog_id": catalog.id,
+                    "record_id": f["record_id"],
+                    "at": now,
+                    "user_id": actor.user_id,
+                    "action": "update",
+                    "changes": {
+                        field.api_name: {"old": f["value"], "new": None, "reason": f["message"]}
+                    },
+                }
+                for f in failed
+            ],
+        )
+    dynamic.drop_column(conn, catalog.id, field.column)
+    if new_field.indexed:
+        dynamic.create_column_index(conn, catalog.id, new_field.column, new_field.unique)
+    if new_field.type == "autonumber":
+        fill_autonumbers(conn, catalog, new_field)
+    new["column_name"] = new_field.column
+    return report
+
+
+def _count(conn: Connection, table: sa.Table) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())

@@ -1,0 +1,152 @@
+"""In-memory description of a workspace's catalogs and fields (rebuilt when they change)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from kartoteka.fields import get_type
+from kartoteka.fields.base import FieldType
+from kartoteka.storage.dynamic import catalog_table
+
+
+@dataclass
+class Field:
+    """One field of a catalog."""
+
+    id: int
+    catalog_id: int
+    name: str
+    api_name: str
+    type: str
+    column: str | None
+    required: bool = False
+    unique: bool = False
+    indexed: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    position: int = 0
+
+    @cached_property
+    def ftype(self) -> FieldType:
+        """The registered type implementation."""
+        return get_type(self.type)
+
+    @property
+    def storage_column(self) -> str | None:
+        """The catalog-table column holding this field's values (None for links)."""
+        if self.ftype.storage == "system":
+            return self.ftype.system_column
+        return self.column
+
+    def to_json(self) -> dict[str, Any]:
+        """The API representation."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "api_name": self.api_name,
+            "type": self.type,
+            "required": self.required,
+            "unique": self.unique,
+            "indexed": self.indexed,
+            "read_only": self.ftype.read_only,
+            "options": self.options,
+        }
+
+
+@dataclass
+class Catalog:
+    """A catalog: a real table plus its field list."""
+
+    id: int
+    name: str
+    api_name: str
+    title_field_id: int | None
+    position: int
+    options: dict[str, Any]
+    fields: list[Field]
+
+    @cached_property
+    def by_api_name(self) -> dict[str, Field]:
+        """Fields by api_name."""
+        return {f.api_name: f for f in self.fields}
+
+    @cached_property
+    def by_id(self) -> dict[int, Field]:
+        """Fields by id."""
+        return {f.id: f for f in self.fields}
+
+    def field(self, ref: str | int) -> Field | None:
+        """A field by id or api_name."""
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            found = self.by_id.get(int(ref))
+            if found is not None:
+                return found
+        return self.by_api_name.get(str(ref))
+
+    @cached_property
+    def table(self) -> sa.Table:
+        """The SQLAlchemy table for this catalog."""
+        cols = [
+            (f.column, f.ftype.sa_type(f.options))
+            for f in self.fields
+            if f.column and f.ftype.storage == "column"
+        ]
+        return catalog_table(self.id, cols)
+
+    @property
+    def title_field(self) -> Field | None:
+        """The field whose value is the record title."""
+        return self.by_id.get(self.title_field_id) if self.title_field_id else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The API representation."""
+        title = self.title_field
+        return {
+            "id": self.id,
+            "name": self.name,
+            "api_name": self.api_name,
+            "title_field": title.api_name if title else None,
+            "options": self.options,
+            "fields": [f.to_json() for f in self.fields],
+        }
+
+
+@dataclass
+class WorkspaceMeta:
+    """All catalogs of a workspace at one meta version."""
+
+    version: int
+    catalogs: list[Catalog]
+    timezone: ZoneInfo
+    settings: dict[str, Any]
+
+    @cached_property
+    def by_id(self) -> dict[int, Catalog]:
+        """Catalogs by id."""
+        return {c.id: c for c in self.catalogs}
+
+    @cached_property
+    def by_api_name(self) -> dict[str, Catalog]:
+        """Catalogs by api_name."""
+        return {c.api_name: c for c in self.catalogs}
+
+    def catalog(self, ref: str | int) -> Catalog | None:
+        """A catalog by id or api_name."""
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            found = self.by_id.get(int(ref))
+            if found is not None:
+                return found
+        return self.by_api_name.get(str(ref))
+
+    def links_into(self, catalog_id: int) -> list[tuple[Catalog, Field]]:
+        """Link fields (of any catalog) that point at `catalog_id`."""
+        return [
+            (c, f)
+            for c in self.catalogs
+            for f in c.fields
+            if f.type == "link" and f.options.get("catalog") == catalog_id
+        ]

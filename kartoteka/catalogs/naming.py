@@ -1,0 +1,33 @@
+"""api_name rules: ASCII slugs derived from names (Cyrillic transliterated)."""
+
+from __future__ import annotations
+
+import re
+
+from slugify import slugify
+
+API_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+RESERVED = frozenset(
+    {"id", "title", "values", "created_at", "updated_at", "created_by", "updated_by", "catalog"}
+)
+
+
+def derive_api_name(name: str, taken: set[str], fallback: str = "field") -> str:
+    """A unique ASCII api_name from a human name ("Дата сделки" -> "data_sdelki")."""
+    base = slugify(name or "", separator="_", max_length=50) or fallback
+    if not base[0].isalpha():
+        base = f"{fallback}_{base}"
+    candidate, n = base, 2
+    while candidate in taken or candidate in RESERVED:
+        candidate = f"{base}_{n}"
+        n += 1
+    return candidate
+
+
+def check_api_name(api_name: object) -> str | None:
+    """The reason an api_name is invalid, or None."""
+    if not isinstance(api_name, str) or not API_NAME.match(api_name):
+        return "must start with a letter and use a-z, 0-9 and _ (at most 63 characters)"
+    if api_name in RESERVED:
+        return f"{api_name!r} is reserved"
+    return None

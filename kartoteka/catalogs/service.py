@@ -1,0 +1,530 @@
+"""Catalog and field management: metadata rows plus the DDL of the real tables."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import Forbidden
+from kartoteka.fields import all_types
+from kartoteka.fields.base import FieldValueError
+from kartoteka.storage import counters, dynamic, schema
+from kartoteka.storage.engine import utcnow
+
+from . import conversion
+from .errors import BadFieldSpec, CatalogNotFound, DuplicateName, FieldNotFound
+from .models import Catalog, Field, WorkspaceMeta
+from .naming import check_api_name, derive_api_name
+
+META_COUNTER = "meta_version"
+META_TTL = 1.0  # seconds another process's schema change may take to be noticed
+MAX_FIELDS = 500
+FIELD_KEYS = {"name", "api_name", "type", "required", "unique", "indexed", "options", "position"}
+
+
+# ----- loading ---------------------------------------------------------------------------
+def load_meta(ws: Workspace) -> WorkspaceMeta:
+    """The workspace's catalogs, re-read when the meta version moved (checked once a second)."""
+    holder = ws.meta_holder
+    cached: WorkspaceMeta | None = holder.get("meta")
+    now = time.monotonic()
+    if cached is not None and now - holder.get("checked", 0.0) < META_TTL:
+        return cached
+    with ws.engine.connect().execution_options(kt_read=True) as conn:
+        version = counters.peek(conn, META_COUNTER)
+        if cached is None or cached.version != version:
+            cached = _read_meta(conn, version)
+            holder["meta"] = cached
+    holder["checked"] = now
+    return cached
+
+
+def invalidate(ws: Workspace) -> None:
+    """Forget cached metadata (after this process changed it)."""
+    ws.meta_holder.pop("meta", None)
+
+
+def _read_meta(conn: Connection, version: int) -> WorkspaceMeta:
+    field_rows = conn.execute(
+        sa.select(schema.fields).order_by(schema.fields.c.position, schema.fields.c.id)
+    ).all()
+    by_catalog: dict[int, list[Field]] = {}
+    for r in field_rows:
+        by_catalog.setdefault(r.catalog_id, []).append(
+            Field(
+                id=r.id,
+                catalog_id=r.catalog_id,
+                name=r.name,
+                api_name=r.api_name,
+                type=r.type,
+                column=r.column_name,
+                required=r.required,
+                unique=r.is_unique,
+                indexed=r.indexed,
+                options=r.options or {},
+                position=r.position,
+            )
+        )
+    catalogs = [
+        Catalog(
+            id=r.id,
+            name=r.name,
+            api_name=r.api_name,
+            title_field_id=r.title_field_id,
+            position=r.position,
+            options=r.options or {},
+            fields=by_catalog.get(r.id, []),
+        )
+        for r in conn.execute(
+            sa.select(schema.catalogs).order_by(schema.catalogs.c.position, schema.catalogs.c.id)
+        )
+    ]
+    settings = {r.key: r.value for r in conn.execute(sa.select(schema.settings))}
+    try:
+        tz = ZoneInfo(settings.get("timezone") or "UTC")
+    except (KeyError, ValueError):
+        tz = ZoneInfo("UTC")
+    return WorkspaceMeta(version=version, catalogs=catalogs, timezone=tz, settings=settings)
+
+
+def _bump(conn: Connection) -> None:
+    counters.take(conn, META_COUNTER)
+
+
+def _write(actor: Actor):
+    return actor.workspace.engine.begin()
+
+
+def require_manage(actor: Actor, catalog: Catalog | None = None) -> None:
+    """Only administrators (and, with rights, catalog managers) change structure."""
+    from kartoteka.access import service as access
+
+    if not access.can_manage(actor, catalog):
+        raise Forbidden("you may not change the structure of this catalog")
+
+
+# ----- catalogs --------------------------------------------------------------------------
+def get_catalog(actor: Actor, ref: str | int) -> Catalog:
+    """A catalog by id or api_name, or CatalogNotFound."""
+    catalog = actor.workspace.meta().catalog(ref)
+    if catalog is None:
+        raise CatalogNotFound(f"catalog {ref!r} not found")
+    return catalog
+
+
+def list_catalogs(actor: Actor) -> list[Catalog]:
+    """Every catalog the actor may see."""
+    from kartoteka.access import service as access
+
+    return [c for c in actor.workspace.meta().catalogs if access.can_see_catalog(actor, c)]
+
+
+def _clean_name(value: Any, key: str = "name") -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 200:
+        raise BadFieldSpec(f"{key} must be 1..200 characters", fields={key: "1..200 characters"})
+    return value.strip()
+
+
+def create_catalog(actor: Actor, spec: dict[str, Any]) -> Catalog:
+    """Create a catalog (a real table) with its initial fields, all or nothing."""
+    require_manage(actor)
+    if not isinstance(spec, dict):
+        raise BadFieldSpec("expected an object")
+    name = _clean_name(spec.get("name") or spec.get("api_name"))
+    meta = actor.workspace.meta()
+    taken = set(meta.by_api_name)
+    api_name = spec.get("api_name") or derive_api_name(name, taken, "catalog")
+    problem = check_api_name(api_name)
+    if problem:
+        raise BadFieldSpec(f"api_name {problem}", fields={"api_name": problem})
+    if api_name in taken:
+        raise DuplicateName(f"a catalog with api_name {api_name!r} exists")
+    field_specs = spec.get("fields") or []
+    if not isinstance(field_specs, list) or len(field_specs) > MAX_FIELDS:
+        raise BadFieldSpec("fields must be a list", fields={"fields": "must be a list"})
+    with _write(actor) as conn:
+        cid = conn.execute(
+            sa.insert(schema.catalogs).values(
+                name=name,
+                api_name=api_name,
+                position=len(meta.catalogs),
+                options={},
+                created_at=utcnow(),
+            )
+        ).inserted_primary_key[0]
+        dynamic.create_catalog_table(conn, dynamic.catalog_table(cid, []))
+        created: list[Field] = []
+        for i, fspec in enumerate(field_specs):
+            try:
+                created.append(
+                    _insert_field(conn, meta, cid, api_name, created, fspec, position=i)
+                )
+            except BadFieldSpec as exc:
+                raise BadFieldSpec(
+                    f"fields[{i}]: {exc.message}",
+                    fields={f"fields[{i}].{k}": v for k, v in exc.fields.items()},
+                ) from None
+        title_ref = spec.get("title_field")
+        title = _pick_title(created, title_ref)
+        conn.execute(
+            sa.update(schema.catalogs)
+            .where(schema.catalogs.c.id == cid)
+            .values(title_field_id=title.id if title else None)
+        )
+        _bump(conn)
+    invalidate(actor.workspace)
+    return get_catalog(actor, cid)
+
+
+def _pick_title(fields: list[Field], ref: Any) -> Field | None:
+    if ref is not None:
+        for f in fields:
+            if ref in (f.id, f.api_name):
+                if not f.ftype.can_be_title:
+                    raise BadFieldSpec(
+                        "title_field cannot be of this type", fields={"title_field": "bad type"}
+                    )
+                return f
+        raise BadFieldSpec("title_field not found", fields={"title_field": "no such field"})
+    for f in fields:
+        if f.ftype.can_be_title and f.type in ("text", "autonumber", "email", "phone"):
+            return f
+    return None
+
+
+def update_catalog(actor: Actor, ref: str | int, patch: dict[str, Any]) -> Catalog:
+    """Rename a catalog, change its api_name, title field or options."""
+    catalog = get_catalog(actor, ref)
+    require_manage(actor, catalog)
+    if not isinstance(patch, dict):
+        raise BadFieldSpec("expected an object")
+    unknown = set(patch) - {"name", "api_name", "title_field", "options", "position"}
+    if unknown:
+        raise BadFieldSpec(
+            f"unknown key(s): {', '.join(sorted(unknown))}",
+            fields={k: "unknown key" for k in unknown},
+        )
+    values: dict[str, Any] = {}
+    if "name" in patch:
+        values["name"] = _clean_name(patch["name"])
+    if "api_name" in patch and patch["api_name"] != catalog.api_name:
+        problem = check_api_name(patch["api_name"])
+        if problem:
+            raise BadFieldSpec(f"api_name {problem}", fields={"api_name": problem})
+        if actor.workspace.meta().catalog(patch["api_name"]) is not None:
+            raise DuplicateName(f"a catalog with api_name {patch['api_name']!r} exists")
+        values["api_name"] = patch["api_name"]
+    if "title_field" in patch:
+        title = _pick_title(catalog.fields, patch["title_field"]) if patch["title_field"] else None
+        values["title_field_id"] = title.id if title else None
+    if "options" in patch:
+        if not isinstance(patch["options"], dict):
+            raise BadFieldSpec("options must be an object", fields={"options": "object"})
+        values["options"] = patch["options"]
+    if "position" in patch:
+        if not isinstance(patch["position"], int) or isinstance(patch["position"], bool):
+            raise BadFieldSpec("position must be an integer", fields={"position": "integer"})
+        values["position"] = patch["position"]
+    if values:
+        with _write(actor) as conn:
+            conn.execute(
+                sa.update(schema.catalogs).where(schema.catalogs.c.id == catalog.id).values(values)
+            )
+            _bump(conn)
+        invalidate(actor.workspace)
+    return get_catalog(actor, catalog.id)
+
+
+def delete_catalog(actor: Actor, ref: str | int) -> None:
+    """Drop a catalog, its table, its links and the link fields pointing at it."""
+    catalog = get_catalog(actor, ref)
+    require_manage(actor, catalog)
+    meta = actor.workspace.meta()
+    incoming = [f for c, f in meta.links_into(catalog.id) if c.id != catalog.id]
+    own_links = [f.id for f in catalog.fields if f.type == "link"]
+    with _write(actor) as conn:
+        for f in incoming:
+            conn.execute(sa.delete(schema.links).where(schema.links.c.field_id == f.id))
+            conn.execute(sa.delete(schema.fields).where(schema.fields.c.id == f.id))
+        if own_links:
+            conn.execute(sa.delete(schema.links).where(schema.links.c.field_id.in_(own_links)))
+        for table in (schema.history, schema.comments):
+            conn.execute(sa.delete(table).where(table.c.catalog_id == catalog.id))
+        conn.execute(sa.delete(schema.views).where(schema.views.c.catalog_id == catalog.id))
+        conn.execute(sa.delete(schema.fields).where(schema.fields.c.catalog_id == catalog.id))
+        conn.execute(sa.delete(schema.catalogs).where(schema.catalogs.c.id == catalog.id))
+        dynamic.drop_catalog_table(conn, catalog.id)
+        _bump(conn)
+    invalidate(actor.workspace)
+
+
+# ----- fields ----------------------------------------------------------------------------
+def _flag(spec: dict[str, Any], key: str) -> bool:
+    value = spec.get(key, False)
+    if not isinstance(value, bool):
+        raise BadFieldSpec(f"{key} must be true or false", fields={key: "must be a boolean"})
+    return value
+
+
+def _resolve_link_target(
+    meta: WorkspaceMeta, options: dict[str, Any], self_id: int, self_api: str
+) -> dict[str, Any]:
+    options = dict(options)
+    target = options.get("catalog")
+    if target in (self_id, self_api):
+        options["catalog"] = self_id
+        return options
+    found = meta.catalog(target) if isinstance(target, str | int) else None
+    if found is None:
+        raise BadFieldSpec(
+            "options.catalog: target catalog not found", fields={"options": "catalog not found"}
+        )
+    options["catalog"] = found.id
+    return options
+
+
+def _clean_field_spec(
+    meta: WorkspaceMeta,
+    catalog_id: int,
+    catalog_api: str,
+    existing: list[Field],
+    spec: Any,
+) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise BadFieldSpec("a field must be an object")
+    unknown = set(spec) - FIELD_KEYS - {"id"}
+    if unknown:
+        raise BadFieldSpec(
+            f"unknown key(s): {', '.join(sorted(unknown))}",
+            fields={k: "unknown key" for k in unknown},
+        )
+    ftype_name = spec.get("type")
+    types = all_types()
+    if ftype_name not in types:
+        raise BadFieldSpec(
+            f"unknown field type {ftype_name!r}",
+            fields={"type": f"one of: {', '.join(sorted(types))}"},
+        )
+    ftype = types[ftype_name]
+    name = _clean_name(spec.get("name") or spec.get("api_name"))
+    taken = {f.api_name for f in existing}
+    api_name = spec.get("api_name") or derive_api_name(name, taken)
+    problem = check_api_name(api_name)
+    if problem:
+        raise BadFieldSpec(f"api_name {problem}", fields={"api_name": problem})
+    if api_name in taken:
+        raise DuplicateName(f"field api_name {api_name!r} already exists in this catalog")
+    unique, indexed, required = _flag(spec, "unique"), _flag(spec, "indexed"), _flag(spec, "required")
+    if unique and not ftype.can_be_unique:
+        raise BadFieldSpec(f"a {ftype_name} field cannot be unique", fields={"unique": "not allowed"})
+    if indexed and not ftype.can_be_indexed:
+        raise BadFieldSpec(
+            f"a {ftype_name} field cannot be indexed", fields={"indexed": "not allowed"}
+        )
+    if required and ftype.read_only:
+        raise BadFieldSpec("a read-only field cannot be required", fields={"required": "read-only"})
+    options = spec.get("options") or {}
+    if not isinstance(options, dict):
+        raise BadFieldSpec("options must be an object", fields={"options": "must be an object"})
+    if ftype_name == "link":
+        options = _resolve_link_target(meta, options, catalog_id, catalog_api)
+    try:
+        options = ftype.clean_options(options)
+    except FieldValueError as exc:
+        raise BadFieldSpec(f"options: {exc.message}", fields={"options": exc.message}) from None
+    return {
+        "name": name,
+        "api_name": api_name,
+        "type": ftype_name,
+        "required": required,
+        "is_unique": unique,
+        "indexed": indexed or unique,
+        "options": options,
+    }
+
+
+def _insert_field(
+    conn: Connection,
+    meta: WorkspaceMeta,
+    catalog_id: int,
+    catalog_api: str,
+    existing: list[Field],
+    spec: Any,
+    position: int,
+) -> Field:
+    row = _clean_field_spec(meta, catalog_id, catalog_api, existing, spec)
+    fid = conn.execute(
+        sa.insert(schema.fields).values(catalog_id=catalog_id, position=position, **row)
+    ).inserted_primary_key[0]
+    field = Field(
+        id=fid,
+        catalog_id=catalog_id,
+        name=row["name"],
+        api_name=row["api_name"],
+        type=row["type"],
+        column=None,
+        required=row["required"],
+        unique=row["is_unique"],
+        indexed=row["indexed"],
+        options=row["options"],
+        position=position,
+    )
+    if field.ftype.storage == "column":
+        field.column = f"f{fid}"
+        conn.execute(
+            sa.update(schema.fields).where(schema.fields.c.id == fid).values(column_name=field.column)
+        )
+        dynamic.add_column(conn, catalog_id, field.column, field.ftype.sa_type(field.options))
+        if field.indexed:
+            dynamic.create_column_index(conn, catalog_id, field.column, field.unique)
+    return field
+
+
+def add_field(actor: Actor, catalog_ref: str | int, spec: Any) -> Field:
+    """Add a field (a real column) to a catalog; existing records get no value."""
+    catalog = get_catalog(actor, catalog_ref)
+    require_manage(actor, catalog)
+    if len(catalog.fields) >= MAX_FIELDS:
+        raise BadFieldSpec(f"at most {MAX_FIELDS} fields per catalog")
+    meta = actor.workspace.meta()
+    with _write(actor) as conn:
+        field = _insert_field(
+            conn, meta, catalog.id, catalog.api_name, catalog.fields, spec, len(catalog.fields)
+        )
+        if field.type == "autonumber":
+            conversion.fill_autonumbers(conn, catalog, field)
+        if catalog.title_field_id is None and _pick_title([field], None):
+            conn.execute(
+                sa.update(schema.catalogs)
+                .where(schema.catalogs.c.id == catalog.id)
+                .values(title_field_id=field.id)
+            )
+        _bump(conn)
+    invalidate(actor.workspace)
+    return get_catalog(actor, catalog.id).by_id[field.id]
+
+
+def get_field(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> tuple[Catalog, Field]:
+    """A catalog and one of its fields, or a NotFound."""
+    catalog = get_catalog(actor, catalog_ref)
+    field = catalog.field(field_ref)
+    if field is None:
+        raise FieldNotFound(f"field {field_ref!r} not found in catalog {catalog.api_name!r}")
+    return catalog, field
+
+
+def update_field(
+    actor: Actor,
+    catalog_ref: str | int,
+    field_ref: str | int,
+    patch: Any,
+    dry_run: bool = False,
+) -> tuple[Field, dict[str, Any] | None]:
+    """Change a field; a type change converts values and reports those it could not convert."""
+    catalog, field = get_field(actor, catalog_ref, field_ref)
+    require_manage(actor, catalog)
+    if not isinstance(patch, dict):
+        raise BadFieldSpec("expected an object")
+    merged = {
+        "name": field.name,
+        "api_name": field.api_name,
+        "type": field.type,
+        "required": field.required,
+        "unique": field.unique,
+        "indexed": field.indexed,
+        "options": field.options,
+        **patch,
+    }
+    if "options" in patch and isinstance(patch["options"], dict) and patch.get("type") in (
+        None,
+        field.type,
+    ):
+        merged["options"] = {**field.options, **patch["options"]}
+    others = [f for f in catalog.fields if f.id != field.id]
+    meta = actor.workspace.meta()
+    merged.pop("id", None)
+    if merged["type"] == field.type:
+        try:
+            prev = field.ftype.clean_options  # keep stable choice ids
+            cleaned = _clean_field_spec(meta, catalog.id, catalog.api_name, others, merged)
+            if isinstance(merged.get("options"), dict):
+                opts = dict(merged["options"])
+                if field.type == "link":
+                    opts = _resolve_link_target(meta, opts, catalog.id, catalog.api_name)
+                cleaned["options"] = prev(opts, field.options)
+        except FieldValueError as exc:
+            raise BadFieldSpec(f"options: {exc.message}", fields={"options": exc.message}) from None
+    else:
+        cleaned = _clean_field_spec(meta, catalog.id, catalog.api_name, others, merged)
+    report = None
+    with _write(actor) as conn:
+        if cleaned["type"] != field.type:
+            report = conversion.change_type(conn, actor, catalog, field, cleaned, dry_run)
+        else:
+            conversion.check_constraints(conn, catalog, field, cleaned)
+            if field.column and field.ftype.storage == "column":
+                if cleaned["indexed"] != field.indexed or cleaned["is_unique"] != field.unique:
+                    dynamic.drop_column_index(conn, catalog.id, field.column)
+                    if cleaned["indexed"]:
+                        dynamic.create_column_index(
+                            conn, catalog.id, field.column, cleaned["is_unique"]
+                        )
+            if field.type == "link" and cleaned["options"].get("catalog") != field.options.get(
+                "catalog"
+            ):
+                raise BadFieldSpec(
+                    "the target catalog of a link cannot change",
+                    fields={"options": "catalog cannot change"},
+                )
+        if dry_run:
+            conn.rollback()
+            return field, report
+        position = patch.get("position", field.position)
+        conn.execute(
+            sa.update(schema.fields)
+            .where(schema.fields.c.id == field.id)
+            .values(position=position, **cleaned)
+        )
+        _bump(conn)
+    invalidate(actor.workspace)
+    return get_catalog(actor, catalog.id).by_id[field.id], report
+
+
+def delete_field(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> None:
+    """Drop a field: its column (or its links) go with it."""
+    catalog, field = get_field(actor, catalog_ref, field_ref)
+    require_manage(actor, catalog)
+    with _write(actor) as conn:
+        if field.type == "link":
+            conn.execute(sa.delete(schema.links).where(schema.links.c.field_id == field.id))
+        elif field.column and field.ftype.storage == "column":
+            dynamic.drop_column(conn, catalog.id, field.column)
+        conn.execute(sa.delete(schema.fields).where(schema.fields.c.id == field.id))
+        if catalog.title_field_id == field.id:
+            title = _pick_title([f for f in catalog.fields if f.id != field.id], None)
+            conn.execute(
+                sa.update(schema.catalogs)
+                .where(schema.catalogs.c.id == catalog.id)
+                .values(title_field_id=title.id if title else None)
+            )
+        _bump(conn)
+    invalidate(actor.workspace)
+
+
+def set_setting(actor: Actor, key: str, value: Any) -> None:
+    """Store a workspace setting (e.g. `timezone`)."""
+    if key == "timezone":
+        try:
+            ZoneInfo(str(value))
+        except (KeyError, ValueError):
+            raise BadFieldSpec("unknown time zone", fields={"timezone": "unknown time zone"}) from None
+    with _write(actor) as conn:
+        conn.execute(sa.delete(schema.settings).where(schema.settings.c.key == key))
+        conn.execute(sa.insert(schema.settings).values(key=key, value=value))
+        _bump(conn)
+    invalidate(actor.workspace)

@@ -1,0 +1,345 @@
+"""The `kartoteka` command: serve, worker, init, workspaces, users, tokens, migrate, backup."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from kartoteka.config import Settings
+from kartoteka.errors import DomainError
+
+app = typer.Typer(
+    help="Kartoteka: a self-hosted low-code business platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+workspace_app = typer.Typer(help="Create, list and delete workspaces.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage the users of a workspace.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+WorkspaceOpt = Annotated[
+    str | None, typer.Option("--workspace", "-w", help="Workspace name (default: the default one).")
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print a one-line error and exit non-zero."""
+    err_console.print(f"Error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory (overrides KARTOTEKA_DATA_DIR).")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL URL (overrides KARTOTEKA_DATABASE_URL)."),
+    ] = None,
+) -> None:
+    """Read settings from the environment and let the global options override them."""
+    settings = Settings.from_env()
+    if data_dir is not None:
+        settings = replace(settings, data_dir=data_dir)
+    if database_url is not None:
+        settings = replace(settings, database_url=database_url or None)
+    ctx.obj = settings
+
+
+@contextmanager
+def opened(ctx: typer.Context) -> Iterator[object]:
+    """An Instance for one command; domain errors become one-line messages."""
+    from kartoteka.workspaces import Instance
+
+    try:
+        instance = Instance(ctx.obj)
+    except Exception as exc:  # an unreachable database must not print a traceback
+        fail(f"cannot open the database: {exc}")
+    try:
+        yield instance
+    except DomainError as exc:
+        fail(_describe(exc))
+    finally:
+        instance.close()
+
+
+def _describe(exc: DomainError) -> str:
+    fields = getattr(exc, "fields", None) or {}
+    details = "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return f"{exc.message} ({details})" if details else exc.message
+
+
+def _ws_name(ctx: typer.Context, workspace: str | None) -> str:
+    return workspace or ctx.obj.default_workspace
+
+
+def _print_login(created: dict | None) -> None:
+    if created and created.get("generated"):
+        console.print(f"Login: {created['email']}", markup=False)
+        console.print(f"Password: {created['password']}", markup=False)
+
+
+# ----- running ------------------------------------------------------------------------
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the default workspace and its first administrator if missing."""
+    with opened(ctx) as instance:
+        created = instance.init()  # type: ignore[attr-defined]
+    if created is None:
+        console.print("Already initialised.")
+    elif created["generated"]:
+        _print_login(created)
+    else:
+        console.print(f"Administrator created: {created['email']}", markup=False)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not run background jobs in-process.")
+    ] = False,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Serve the UI and the API (initialises and migrates the data on first start)."""
+    import uvicorn
+
+    with opened(ctx) as instance:
+        created = instance.init()  # type: ignore[attr-defined]
+        instance.migrate_all()  # type: ignore[attr-defined]
+    _export_settings(ctx.obj, no_worker)
+    console.print(f"Kartoteka is running at http://{host}:{port}", markup=False)
+    _print_login(created)
+    uvicorn.run(
+        "kartoteka.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+    )
+
+
+def _export_settings(settings: Settings, no_worker: bool) -> None:
+    """Pass CLI overrides to the app through the environment so worker processes see them."""
+    os.environ["KARTOTEKA_DATA_DIR"] = str(Path(settings.data_dir).resolve())
+    if settings.database_url:
+        os.environ["KARTOTEKA_DATABASE_URL"] = settings.database_url
+    else:
+        os.environ.pop("KARTOTEKA_DATABASE_URL", None)
+    if no_worker:
+        os.environ["KARTOTEKA_NO_WORKER"] = "1"
+
+
+@app.command()
+def worker(ctx: typer.Context) -> None:
+    """Run background jobs (webhooks, scenarios, search index) without serving HTTP."""
+    try:
+        workers = importlib.import_module("kartoteka.workers")
+    except ModuleNotFoundError as exc:
+        if exc.name not in {"kartoteka.workers", "kartoteka"}:
+            raise
+        fail("background workers are not available in this build (kartoteka.workers)", 2)
+    run_forever = getattr(workers, "run_forever", None)
+    if run_forever is None:
+        fail("kartoteka.workers has no run_forever()", 2)
+    with opened(ctx) as instance:
+        try:
+            run_forever(instance)
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Upgrade every workspace to the current schema."""
+    with opened(ctx) as instance, Progress(console=console, transient=True) as progress:
+        total = len(instance.list_workspaces())  # type: ignore[attr-defined]
+        task = progress.add_task("Migrating", total=total)
+        done = instance.migrate_all(lambda _name: progress.advance(task))  # type: ignore[attr-defined]
+    for name, before, after in done:
+        state = "up to date" if before == after else f"{before or 'empty'} -> {after}"
+        console.print(f"{name}: {state}", markup=False)
+
+
+# ----- workspaces ---------------------------------------------------------------------
+@workspace_app.command("create")
+def workspace_create(ctx: typer.Context, name: str) -> None:
+    """Create an empty workspace."""
+    with opened(ctx) as instance:
+        instance.create_workspace(name)  # type: ignore[attr-defined]
+    console.print(f"Workspace {name} created.", markup=False)
+
+
+@workspace_app.command("list")
+def workspace_list(ctx: typer.Context) -> None:
+    """List workspaces and where they live."""
+    with opened(ctx) as instance:
+        rows = instance.list_workspaces()  # type: ignore[attr-defined]
+    table = Table("name", "location", "created")
+    for row in rows:
+        table.add_row(row["name"], row["location"], f"{row['created_at']:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@workspace_app.command("delete")
+def workspace_delete(
+    ctx: typer.Context,
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a workspace with all its data and files."""
+    if not yes and not typer.confirm(f"Delete workspace {name} and all its data?"):
+        fail("aborted")
+    with opened(ctx) as instance:
+        instance.delete_workspace(name)  # type: ignore[attr-defined]
+    console.print(f"Workspace {name} deleted.", markup=False)
+
+
+# ----- users and tokens ---------------------------------------------------------------
+@user_app.command("create")
+def user_create(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(help="Login email.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="At least 8 characters.")
+    ],
+    admin: Annotated[bool, typer.Option("--admin", help="Make an administrator.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Create a user."""
+    from kartoteka.context import Actor
+    from kartoteka.users import service as users
+
+    with opened(ctx) as instance:
+        ws = instance.workspace(_ws_name(ctx, workspace))  # type: ignore[attr-defined]
+        spec = {"email": email, "name": name, "password": password, "is_admin": admin}
+        user = users.create_user(Actor.system(ws), spec)
+    console.print(f"User {user['email']} created (id {user['id']}).", markup=False)
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context, workspace: WorkspaceOpt = None) -> None:
+    """List users."""
+    from kartoteka.context import Actor
+    from kartoteka.users import service as users
+
+    with opened(ctx) as instance:
+        ws = instance.workspace(_ws_name(ctx, workspace))  # type: ignore[attr-defined]
+        rows = users.list_users(Actor.system(ws))
+    table = Table("id", "email", "name", "admin", "active")
+    for u in rows:
+        table.add_row(str(u["id"]), u["email"], u["name"], _yes(u["is_admin"]), _yes(u["active"]))
+    console.print(table)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+@user_app.command("set-password")
+def user_set_password(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(help="Login email.")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="At least 8 characters.")
+    ],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Set a user's password (ends their sessions)."""
+    from kartoteka.users import service as users
+
+    with opened(ctx) as instance:
+        ws = instance.workspace(_ws_name(ctx, workspace))  # type: ignore[attr-defined]
+        users.set_password(ws, email, password)
+    console.print(f"Password of {email} changed.", markup=False)
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(help="The user who owns the token.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    read_only: Annotated[bool, typer.Option("--read-only", help="Only read access.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Create an API token and print it (it is shown only once)."""
+    from kartoteka.auth import service as auth
+    from kartoteka.users import service as users
+    from kartoteka.users.errors import UserNotFound
+
+    with opened(ctx) as instance:
+        ws = instance.workspace(_ws_name(ctx, workspace))  # type: ignore[attr-defined]
+        user_id = users.find_user_id(ws, email)
+        if user_id is None:
+            raise UserNotFound(f"no user with email {email}")
+        actor = auth.actor_for_user(ws, user_id)
+        created = auth.create_api_token(actor, name, {"read_only": True} if read_only else None)
+    console.print(created["token"], markup=False, soft_wrap=True)
+
+
+# ----- backup and restore -------------------------------------------------------------
+@app.command()
+def backup(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(help="The .tar.gz file to write.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write a consistent backup of a workspace (safe while serving)."""
+    from kartoteka.workspaces.backup import backup_workspace
+
+    name = _ws_name(ctx, workspace)
+    with opened(ctx) as instance:
+        backup_workspace(instance, name, out)  # type: ignore[arg-type]
+    console.print(f"Workspace {name} backed up to {out}.", markup=False)
+
+
+@app.command()
+def restore(
+    ctx: typer.Context,
+    archive: Annotated[Path, typer.Argument(help="A .tar.gz written by `kartoteka backup`.")],
+    workspace: WorkspaceOpt = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing workspace.")] = False,
+) -> None:
+    """Restore a workspace from a backup."""
+    from kartoteka.workspaces.backup import restore_workspace
+
+    if not archive.is_file():
+        fail(f"no such file: {archive}")
+    name = _ws_name(ctx, workspace)
+    with opened(ctx) as instance:
+        restore_workspace(instance, name, archive, force=force)  # type: ignore[arg-type]
+    console.print(f"Workspace {name} restored from {archive}.", markup=False)
+
+
+def main() -> None:
+    """Entry point of the `kartoteka` command."""
+    app(prog_name="kartoteka")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,63 @@
+"""Comments on records; readable by whoever may see the record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from kartoteka.catalogs.service import get_catalog
+from kartoteka.context import Actor
+from kartoteka.errors import ValidationFailed
+from kartoteka.fields.datetime import render_datetime
+from kartoteka.records.service import require_visible
+from kartoteka.storage import schema
+from kartoteka.storage.engine import utcnow
+
+MAX_COMMENT = 20_000
+
+
+def list_comments(actor: Actor, catalog_ref: str | int, record_id: int) -> list[dict[str, Any]]:
+    """Comments of a record, oldest first."""
+    catalog = get_catalog(actor, catalog_ref)
+    require_visible(actor, catalog, record_id)
+    c, u = schema.comments, schema.users
+    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+        rows = conn.execute(
+            sa.select(c, u.c.name.label("user_name"))
+            .outerjoin(u, u.c.id == c.c.user_id)
+            .where(c.c.catalog_id == catalog.id, c.c.record_id == record_id)
+            .order_by(c.c.id)
+        )
+        return [_json(r) for r in rows]
+
+
+def _json(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "at": render_datetime(r.at),
+        "user": {"id": r.user_id, "name": r.user_name} if r.user_id else None,
+        "text": r.text,
+    }
+
+
+def add_comment(actor: Actor, catalog_ref: str | int, record_id: int, body: Any) -> dict[str, Any]:
+    """Add a comment to a record the actor may see."""
+    catalog = get_catalog(actor, catalog_ref)
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationFailed("text is required", fields={"text": "required"})
+    if len(text) > MAX_COMMENT or "\x00" in text:
+        raise ValidationFailed(f"text: at most {MAX_COMMENT} characters", fields={"text": "too long"})
+    require_visible(actor, catalog, record_id)
+    c, u = schema.comments, schema.users
+    with actor.workspace.engine.begin() as conn:
+        cid = conn.execute(
+            sa.insert(c).values(catalog_id=catalog.id, record_id=record_id,
+                                user_id=actor.user_id, at=utcnow(), text=text.strip())
+        ).inserted_primary_key[0]
+        row = conn.execute(
+            sa.select(c, u.c.name.label("user_name")).outerjoin(u, u.c.id == c.c.user_id)
+            .where(c.c.id == cid)
+        ).one()
+    return _json(row)

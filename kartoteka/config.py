@@ -1,0 +1,52 @@
+"""Settings read from the environment (CLI flags may override them)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    """Instance-wide configuration; one object per process."""
+
+    data_dir: Path = field(default_factory=lambda: Path("./data"))
+    database_url: str | None = None
+    redis_url: str | None = None
+    admin_email: str | None = None
+    admin_password: str | None = None
+    webhook_allow_private: bool = False
+    default_workspace: str = "default"
+    auth_cache_seconds: float = 30.0
+    session_days: int = 14
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_body_bytes: int = 20 * 1024 * 1024
+    secure_cookies: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Build settings from `KARTOTEKA_*` environment variables."""
+        env = dict(os.environ if env is None else env)
+        return cls(
+            data_dir=Path(env.get("KARTOTEKA_DATA_DIR") or "./data"),
+            database_url=env.get("KARTOTEKA_DATABASE_URL") or None,
+            redis_url=env.get("KARTOTEKA_REDIS_URL") or None,
+            admin_email=env.get("KARTOTEKA_ADMIN_EMAIL") or None,
+            admin_password=env.get("KARTOTEKA_ADMIN_PASSWORD") or None,
+            webhook_allow_private=_bool(env.get("KARTOTEKA_WEBHOOK_ALLOW_PRIVATE")),
+            default_workspace=env.get("KARTOTEKA_DEFAULT_WORKSPACE") or "default",
+            auth_cache_seconds=float(env.get("KARTOTEKA_AUTH_CACHE_SECONDS") or 30),
+            session_days=int(env.get("KARTOTEKA_SESSION_DAYS") or 14),
+            max_upload_bytes=int(env.get("KARTOTEKA_MAX_UPLOAD_BYTES") or 50 * 1024 * 1024),
+            secure_cookies=_bool(env.get("KARTOTEKA_SECURE_COOKIES")),
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when workspaces live in PostgreSQL schemas."""
+        return bool(self.database_url) and self.database_url.startswith("postgres")

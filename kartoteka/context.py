@@ -1,0 +1,68 @@
+"""Who acts, in which workspace: passed to every service call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from .config import Settings
+
+if TYPE_CHECKING:
+    from .catalogs.models import WorkspaceMeta
+
+
+@dataclass
+class Workspace:
+    """One company's isolated data: its database engine and its files directory."""
+
+    name: str
+    engine: Engine
+    files_dir: Path
+    settings: Settings
+    meta_holder: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self.engine.dialect.name
+
+    def meta(self) -> WorkspaceMeta:
+        """The current catalogs and fields (reloaded when another process changed them)."""
+        from .catalogs.service import load_meta
+
+        return load_meta(self)
+
+
+@dataclass
+class Actor:
+    """The user (or system) performing an operation, with what rights need to know."""
+
+    workspace: Workspace
+    user_id: int | None
+    email: str = ""
+    name: str = ""
+    is_admin: bool = False
+    profile: dict[str, Any] = field(default_factory=dict)
+    group_ids: frozenset[int] = frozenset()
+    lang: str = "en"
+    token_scopes: dict[str, Any] | None = None
+    via: str = "system"
+
+    @classmethod
+    def system(cls, workspace: Workspace) -> Actor:
+        """An administrator-equivalent actor for CLI and internal jobs."""
+        return cls(workspace=workspace, user_id=None, name="system", is_admin=True)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The workspace time zone ('today' and relative dates use it)."""
+        return self.workspace.meta().timezone
+
+    def today(self) -> date:
+        """Today in the workspace time zone."""
+        return datetime.now(self.timezone).date()

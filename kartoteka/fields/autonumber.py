@@ -1,0 +1,49 @@
+"""`autonumber`: a read-only sequence number, never reused."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .base import FieldType, FieldValueError
+from .registry import register
+
+
+@register
+class AutonumberType(FieldType):
+    """Assigned on create from a per-field counter; deleted numbers are not reused."""
+
+    type = "autonumber"
+    labels = {"en": "Autonumber", "ru": "Автономер"}
+    read_only = True
+    option_docs = {"prefix": "text shown before the number in titles and exports"}
+
+    def sa_type(self, options):
+        return sa.BigInteger()
+
+    def clean_options(self, options, previous=None):
+        options = super().clean_options(options, previous)
+        prefix = options.get("prefix", "")
+        if not isinstance(prefix, str) or len(prefix) > 20:
+            raise FieldValueError("prefix must be a string of at most 20 characters")
+        options["prefix"] = prefix
+        return options
+
+    def to_db(self, value, field, actor):
+        raise FieldValueError("read-only field")
+
+    def filter_value(self, value, field, actor):
+        if isinstance(value, str):
+            prefix = field.options.get("prefix") or ""
+            if prefix and value.startswith(prefix):
+                value = value[len(prefix) :]
+            if value.strip().isdigit():
+                return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise FieldValueError("expected a number")
+
+    def from_db(self, raw, field, actor):
+        return None if raw is None else int(raw)
+
+    def to_text(self, value, field):
+        return "" if value is None else f"{field.options.get('prefix') or ''}{value}"

@@ -1,0 +1,210 @@
+"""The field type contract every type module implements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
+COMPARE_OPS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "between", "empty"})
+TEXT_OPS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "empty"}) | {
+    "contains",
+    "icontains",
+    "startswith",
+}
+ALL_OPS = COMPARE_OPS | TEXT_OPS
+MAX_IN_VALUES = 1000
+
+
+class FieldValueError(ValueError):
+    """A value (or option) a field type refuses; the message is shown to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class FieldType:
+    """Base class: what a field type knows about its storage, values and filters.
+
+    Capability flags are class attributes so the registry, the API docs and the UI can
+    ask a type what it can do without instantiating anything per field.
+    """
+
+    type: ClassVar[str] = ""
+    #: Human names for the UI and docs.
+    labels: ClassVar[dict[str, str]] = {}
+    #: Values are computed by the platform; writes are refused.
+    read_only: ClassVar[bool] = False
+    #: "column": one real column; "links": rows in the shared links table;
+    #: "system": maps onto a system column of the catalog table.
+    storage: ClassVar[str] = "column"
+    #: The system column a "system" type reads.
+    system_column: ClassVar[str | None] = None
+    #: May be marked unique / indexed.
+    can_be_unique: ClassVar[bool] = True
+    can_be_indexed: ClassVar[bool] = True
+    #: Can be sorted on.
+    sortable: ClassVar[bool] = True
+    #: Filter operators supported.
+    operators: ClassVar[frozenset[str]] = COMPARE_OPS
+    #: Usable as a catalog's title field.
+    can_be_title: ClassVar[bool] = True
+    #: Options this type accepts (for docs and validation), name -> description.
+    option_docs: ClassVar[dict[str, str]] = {}
+
+    # ----- storage -------------------------------------------------------------
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine:
+        """The column type for this field."""
+        return sa.Text()
+
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Validate and normalise options; unknown keys are refused."""
+        unknown = set(options) - set(self.option_docs)
+        if unknown:
+            raise FieldValueError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        return dict(options)
+
+    # ----- values --------------------------------------------------------------
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
+        """Validate and normalise a written JSON value to its column value (None = empty)."""
+        raise NotImplementedError
+
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
+        """Render a stored value as JSON."""
+        return raw
+
+    def is_empty(self, raw: Any) -> bool:
+        """True when a stored value counts as 'no value'."""
+        return raw is None or raw == ""
+
+    def to_text(self, value: Any, field: Field) -> str:
+        """Render a JSON value as plain text (titles, CSV export)."""
+        if value is None:
+            return ""
+        return str(value)
+
+    def from_text(self, text: str, field: Field, actor: Actor) -> Any:
+        """Parse a CSV/XLSX cell into a value `to_db` accepts."""
+        text = text.strip()
+        return text or None
+
+    # ----- filters -------------------------------------------------------------
+    def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
+        """Turn one operand of a filter into something comparable with the column."""
+        return self.to_db(value, field, actor)
+
+    def filter_clause(
+        self, col: ColumnElement[Any], op: str, value: Any, field: Field, actor: Actor
+    ) -> ColumnElement[bool]:
+        """Compile `<field> <op> value` to SQL (the caller checked `op` is supported)."""
+        if op == "empty":
+            return self._empty_clause(col, value)
+        if op in ("in", "nin"):
+            items = _as_list(value)
+            values = [self.filter_value(v, field, actor) for v in items]
+            clause = col.in_(values) if values else sa.false()
+            return clause if op == "in" else sa.or_(col.is_(None), sa.not_(clause))
+        if op == "between":
+            return self._between_clause(col, value, field, actor)
+        if op in ("contains", "icontains", "startswith"):
+            return self._text_clause(col, op, value)
+        operand = self.filter_value(value, field, actor)
+        if operand is None:
+            if op == "eq":
+                return self._empty_clause(col, True)
+            if op == "ne":
+                return self._empty_clause(col, False)
+            raise FieldValueError(f"operator {op} needs a value")
+        return _compare(col, op, operand)
+
+    def _empty_clause(self, col: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+        if not isinstance(value, bool):
+            raise FieldValueError("empty takes true or false")
+        return col.is_(None) if value else col.is_not(None)
+
+    def _between_clause(
+        self, col: ColumnElement[Any], value: Any, field: Field, actor: Actor
+    ) -> ColumnElement[bool]:
+        if not isinstance(value, list) or len(value) != 2:
+            raise FieldValueError("between takes [from, to]")
+        low, high = value
+        parts = []
+        if low is not None:
+            parts.append(col >= self.filter_value(low, field, actor))
+        if high is not None:
+            parts.append(col <= self.filter_value(high, field, actor))
+        return sa.and_(*parts) if parts else col.is_not(None)
+
+    def _text_clause(self, col: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+        if not isinstance(value, str) or not value:
+            raise FieldValueError(f"{op} takes a non-empty string")
+        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        if op == "startswith":
+            return col.like(escaped + "%", escape="\\")
+        if op == "contains":
+            return col.like("%" + escaped + "%", escape="\\")
+        return sa.func.lower(col).like("%" + escaped.lower() + "%", escape="\\")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise FieldValueError("in/nin take a list")
+    if len(value) > MAX_IN_VALUES:
+        raise FieldValueError(f"at most {MAX_IN_VALUES} values in a list")
+    return value
+
+
+def _compare(col: ColumnElement[Any], op: str, operand: Any) -> ColumnElement[bool]:
+    if op == "eq":
+        return col == operand
+    if op == "ne":
+        return sa.or_(col.is_(None), col != operand)
+    if op == "lt":
+        return col < operand
+    if op == "lte":
+        return col <= operand
+    if op == "gt":
+        return col > operand
+    if op == "gte":
+        return col >= operand
+    raise FieldValueError(f"unknown operator {op}")
+
+
+def encode_multi(ids: list[int]) -> str | None:
+    """Multi-value ids as ',1,3,' so `eq`/`in` compile to an indexable LIKE on any dialect."""
+    if not ids:
+        return None
+    return "," + ",".join(str(i) for i in ids) + ","
+
+
+def decode_multi(raw: str | None) -> list[int]:
+    """Inverse of `encode_multi`."""
+    if not raw:
+        return []
+    return [int(x) for x in raw.strip(",").split(",") if x]
+
+
+def multi_contains(col: ColumnElement[Any], item: int) -> ColumnElement[bool]:
+    """SQL: the multi-value column holds `item`."""
+    return col.like(f"%,{int(item)},%")
+
+
+def as_int_id(value: Any, what: str = "id") -> int:
+    """An integer id from an int or a numeric string."""
+    if isinstance(value, bool):
+        raise FieldValueError(f"expected {what}, got a boolean")
+    if isinstance(value, int):
+        if value <= 0 or value > 2**62:
+            raise FieldValueError(f"{what} out of range")
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return as_int_id(int(value.strip()), what)
+    raise FieldValueError(f"expected {what}")

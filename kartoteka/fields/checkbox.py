@@ -1,0 +1,60 @@
+"""`checkbox`: true or false."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .base import FieldType, FieldValueError
+from .registry import register
+
+_TRUE = {"true", "1", "yes", "y", "да", "on", "x", "+"}
+_FALSE = {"false", "0", "no", "n", "нет", "off", "-", ""}
+
+
+@register
+class CheckboxType(FieldType):
+    """A yes/no flag. Unset reads as false."""
+
+    type = "checkbox"
+    labels = {"en": "Checkbox", "ru": "Флажок"}
+    operators = frozenset({"eq", "ne", "empty", "in", "nin"})
+    can_be_unique = False
+    can_be_title = False
+
+    def sa_type(self, options):
+        return sa.Boolean()
+
+    def to_db(self, value, field, actor):
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+        raise FieldValueError("expected true or false")
+
+    def from_db(self, raw, field, actor):
+        return bool(raw)
+
+    def is_empty(self, raw):
+        return not raw
+
+    def _empty_clause(self, col, value):
+        if not isinstance(value, bool):
+            raise FieldValueError("empty takes true or false")
+        unset = sa.or_(col.is_(None), col == sa.false())
+        return unset if value else sa.not_(unset)
+
+    def filter_clause(self, col, op, value, field, actor):
+        if op in ("eq", "ne"):
+            flag = self.to_db(value, field, actor)
+            is_true = col == sa.true()
+            clause = is_true if flag else sa.or_(col.is_(None), col == sa.false())
+            return clause if op == "eq" else sa.not_(clause)
+        return super().filter_clause(col, op, value, field, actor)

@@ -1,0 +1,72 @@
+"""`date`: a calendar date `YYYY-MM-DD`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from .base import FieldType, FieldValueError
+from .registry import register
+from .relative import parse_relative
+
+_TEXT_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%y")
+
+
+def parse_date(value, today: date | None = None) -> date | None:
+    """A date from ISO text (or, when `today` is given, a relative expression)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise FieldValueError("expected a date YYYY-MM-DD")
+    text = value.strip()
+    if today is not None:
+        try:
+            relative = parse_relative(text, today)
+        except ValueError as exc:
+            raise FieldValueError(str(exc)) from None
+        if relative is not None:
+            return relative
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FieldValueError("expected a date YYYY-MM-DD") from None
+
+
+@register
+class DateType(FieldType):
+    """A date without time."""
+
+    type = "date"
+    labels = {"en": "Date", "ru": "Дата"}
+
+    def sa_type(self, options):
+        return sa.Date()
+
+    def to_db(self, value, field, actor):
+        return parse_date(value)
+
+    def from_db(self, raw, field, actor):
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            return raw[:10]
+        return raw.isoformat()
+
+    def filter_value(self, value, field, actor):
+        return parse_date(value, actor.today())
+
+    def from_text(self, text, field, actor):
+        text = text.strip()
+        if not text:
+            return None
+        for fmt in _TEXT_FORMATS:
+            try:
+                return datetime.strptime(text, fmt).date().isoformat()
+            except ValueError:
+                continue
+        return text

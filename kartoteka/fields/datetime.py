@@ -1,0 +1,115 @@
+"""`datetime`: a moment in time, stored in UTC, read as ISO 8601 with `Z`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from .base import FieldType, FieldValueError
+from .registry import register
+from .relative import parse_relative
+
+
+def parse_datetime(value, actor) -> datetime | None:
+    """Naive UTC datetime from ISO 8601; times without offset are in the workspace zone."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("z", "Z")):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise FieldValueError("expected an ISO 8601 date-time") from None
+    else:
+        raise FieldValueError("expected an ISO 8601 date-time")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=actor.timezone if actor else UTC)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise FieldValueError("date-time out of range") from None
+
+
+def render_datetime(raw) -> str | None:
+    """ISO 8601 UTC text of a stored naive-UTC value."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = datetime.fromisoformat(raw)
+    return raw.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+@register
+class DateTimeType(FieldType):
+    """Date and time."""
+
+    type = "datetime"
+    labels = {"en": "Date and time", "ru": "Дата и время"}
+
+    def sa_type(self, options):
+        return sa.DateTime()
+
+    def to_db(self, value, field, actor):
+        moment = parse_datetime(value, actor)
+        return moment.replace(microsecond=0) if moment else None
+
+    def from_db(self, raw, field, actor):
+        return render_datetime(raw)
+
+    def _day_bounds(self, value, actor) -> tuple[datetime, datetime] | None:
+        """For a date-only or relative operand: the UTC span of that local day."""
+        if not isinstance(value, str):
+            return None
+        day = None
+        try:
+            day = parse_relative(value, actor.today())
+        except ValueError as exc:
+            raise FieldValueError(str(exc)) from None
+        if day is None and len(value.strip()) == 10:
+            try:
+                day = date.fromisoformat(value.strip())
+            except ValueError:
+                raise FieldValueError("expected an ISO 8601 date-time") from None
+        if day is None:
+            return None
+        start = datetime.combine(day, time(), tzinfo=actor.timezone).astimezone(UTC)
+        start = start.replace(tzinfo=None)
+        return start, start + timedelta(days=1)
+
+    def filter_clause(self, col, op, value, field, actor):
+        if op in ("eq", "ne", "lt", "lte", "gt", "gte", "between"):
+            return self._day_aware_clause(col, op, value, field, actor)
+        return super().filter_clause(col, op, value, field, actor)
+
+    def _day_aware_clause(self, col, op, value, field, actor):
+        # A whole day ("today", "2026-11-25") compares as the span of that day.
+        if op == "between":
+            if not isinstance(value, list) or len(value) != 2:
+                raise FieldValueError("between takes [from, to]")
+            parts = []
+            if value[0] is not None:
+                bounds = self._day_bounds(value[0], actor)
+                parts.append(col >= (bounds[0] if bounds else self.to_db(value[0], field, actor)))
+            if value[1] is not None:
+                bounds = self._day_bounds(value[1], actor)
+                parts.append(
+                    col < bounds[1] if bounds else col <= self.to_db(value[1], field, actor)
+                )
+            return sa.and_(*parts) if parts else col.is_not(None)
+        bounds = self._day_bounds(value, actor)
+        if bounds is None:
+            return super().filter_clause(col, op, value, field, actor)
+        start, end = bounds
+        return {
+            "eq": sa.and_(col >= start, col < end),
+            "ne": sa.or_(col.is_(None), col < start, col >= end),
+            "lt": col < start,
+            "lte": col < end,
+            "gt": col >= end,
+            "gte": col >= start,
+        }[op]

@@ -1,0 +1,33 @@
+"""`email`: an e-mail address."""
+
+from __future__ import annotations
+
+import re
+
+from .base import TEXT_OPS, FieldType, FieldValueError
+from .registry import register
+from .text import clean_string
+
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}$")
+
+
+@register
+class EmailType(FieldType):
+    """An e-mail address, stored lower-cased in its domain part."""
+
+    type = "email"
+    labels = {"en": "E-mail", "ru": "E-mail"}
+    operators = TEXT_OPS
+
+    def to_db(self, value, field, actor):
+        text = clean_string(value, 320)
+        if text is None:
+            return None
+        if not _EMAIL.match(text):
+            raise FieldValueError("not a valid e-mail address")
+        local, _, domain = text.rpartition("@")
+        return f"{local}@{domain.lower()}"
+
+    def filter_value(self, value, field, actor):
+        text = clean_string(value, 320)
+        return text.lower() if text else text

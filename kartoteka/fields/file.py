@@ -1,0 +1,63 @@
+"""`file`: uploaded files attached to a record."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .base import FieldType, FieldValueError, as_int_id, decode_multi, encode_multi
+from .registry import register
+
+
+@register
+class FileType(FieldType):
+    """Files from `POST /api/v1/files`; written as a list of file ids."""
+
+    type = "file"
+    labels = {"en": "File", "ru": "Файл"}
+    operators = frozenset({"empty"})
+    can_be_unique = False
+    can_be_indexed = False
+    can_be_title = False
+    sortable = False
+    option_docs = {"multiple": "allow several files (default true)"}
+    #: The records service checks the ids are files the actor may attach.
+    references = "files"
+
+    def sa_type(self, options):
+        return sa.Text()
+
+    def clean_options(self, options, previous=None):
+        options = super().clean_options(options, previous)
+        options["multiple"] = bool(options.get("multiple", True))
+        return options
+
+    def to_db(self, value, field, actor):
+        if value is None or value == "" or value == []:
+            return None
+        items = value if isinstance(value, list) else [value]
+        if len(items) > 100:
+            raise FieldValueError("at most 100 files")
+        ids: list[int] = []
+        for item in items:
+            if isinstance(item, dict):
+                item = item.get("id")
+            fid = as_int_id(item, "file id")
+            if fid not in ids:
+                ids.append(fid)
+        if len(ids) > 1 and not field.options.get("multiple", True):
+            raise FieldValueError("only one file allowed")
+        return encode_multi(ids)
+
+    def referenced_ids(self, raw) -> list[int]:
+        """File ids in a stored value."""
+        return decode_multi(raw)
+
+    def from_db(self, raw, field, actor):
+        # The records service replaces these stubs with file metadata, in bulk.
+        return [{"id": i} for i in decode_multi(raw)]
+
+    def to_text(self, value, field):
+        return ", ".join(str(v.get("name") or v["id"]) for v in value or [])
+
+    def from_text(self, text, field, actor):
+        raise FieldValueError("files cannot be imported from text")

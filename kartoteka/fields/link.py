@@ -1,0 +1,100 @@
+"""`link`: references to records of another (or the same) catalog, kept in the links table."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from kartoteka.storage import schema
+
+from .base import FieldType, FieldValueError, as_int_id
+from .registry import register
+
+MAX_LINKS = 1000
+
+
+@register
+class LinkType(FieldType):
+    """Links to records; written as an id or list of ids, read as `[{id, title}]`."""
+
+    type = "link"
+    labels = {"en": "Link to records", "ru": "Связь с каталогом"}
+    storage = "links"
+    operators = frozenset({"eq", "ne", "in", "nin", "empty"})
+    can_be_unique = False
+    can_be_indexed = False
+    can_be_title = False
+    sortable = False
+    option_docs = {
+        "catalog": "target catalog id (or api_name when creating)",
+        "multiple": "allow several linked records (default false)",
+        "view": "id of a saved view of the target; only its records may be linked",
+        "accessible_only": "only records the actor may see may be linked",
+    }
+
+    def clean_options(self, options, previous=None):
+        options = super().clean_options(options, previous)
+        if not isinstance(options.get("catalog"), int) or isinstance(options.get("catalog"), bool):
+            raise FieldValueError("catalog (the target catalog) is required")
+        options["multiple"] = bool(options.get("multiple", False))
+        options["accessible_only"] = bool(options.get("accessible_only", False))
+        view = options.get("view")
+        if view is not None and (isinstance(view, bool) or not isinstance(view, int)):
+            raise FieldValueError("view must be a view id")
+        return options
+
+    def to_db(self, value, field, actor) -> list[int]:
+        if value is None or value == "" or value == []:
+            return []
+        items = value if isinstance(value, list) else [value]
+        if len(items) > MAX_LINKS:
+            raise FieldValueError(f"at most {MAX_LINKS} linked records")
+        ids: list[int] = []
+        for item in items:
+            if isinstance(item, dict):
+                item = item.get("id")
+            rid = as_int_id(item, "record id")
+            if rid not in ids:
+                ids.append(rid)
+        if len(ids) > 1 and not field.options.get("multiple"):
+            raise FieldValueError("only one linked record allowed")
+        return ids
+
+    def is_empty(self, raw):
+        return not raw
+
+    def to_text(self, value, field):
+        if not value:
+            return ""
+        return ", ".join(str(v.get("title") or v["id"]) for v in value)
+
+    def from_text(self, text, field, actor):
+        text = text.strip()
+        if not text:
+            return None
+        return [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+
+    def filter_clause(self, col, op, value, field, actor):
+        """`col` is the source table's id column; matches go through the links table."""
+        links = schema.links
+
+        def exists(extra=None):
+            cond = sa.and_(links.c.field_id == field.id, links.c.src_id == col)
+            if extra is not None:
+                cond = sa.and_(cond, extra)
+            return sa.exists(sa.select(sa.literal(1)).where(cond))
+
+        if op == "empty":
+            if not isinstance(value, bool):
+                raise FieldValueError("empty takes true or false")
+            return sa.not_(exists()) if value else exists()
+        if op in ("eq", "ne"):
+            if value is None:
+                return sa.not_(exists()) if op == "eq" else exists()
+            rid = as_int_id(value["id"] if isinstance(value, dict) else value, "record id")
+            clause = exists(links.c.dst_id == rid)
+            return clause if op == "eq" else sa.not_(clause)
+        if not isinstance(value, list):
+            raise FieldValueError("in/nin take a list")
+        ids = [as_int_id(v, "record id") for v in value]
+        clause = exists(links.c.dst_id.in_(ids)) if ids else sa.false()
+        return clause if op == "in" else sa.not_(clause)

@@ -1,0 +1,25 @@
+"""`long_text`: multi-line text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import TEXT_OPS, FieldType
+from .registry import register
+from .text import clean_string
+
+MAX_LONG_TEXT = 1_000_000
+
+
+@register
+class LongTextType(FieldType):
+    """Multi-line text (descriptions, notes)."""
+
+    type = "long_text"
+    labels = {"en": "Long text", "ru": "Многострочный текст"}
+    operators = TEXT_OPS
+    can_be_unique = False
+    can_be_indexed = False
+
+    def to_db(self, value: Any, field, actor):
+        return clean_string(value, MAX_LONG_TEXT)

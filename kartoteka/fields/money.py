@@ -1,0 +1,54 @@
+"""`money`: an exact amount, stored as integer minor units, read as a string."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from .base import FieldType, FieldValueError
+from .number import clean_decimals, parse_number
+from .registry import register
+
+
+@register
+class MoneyType(FieldType):
+    """An amount of money; exact (integer minor units), read back as `"1234.50"`."""
+
+    type = "money"
+    labels = {"en": "Money", "ru": "Деньги"}
+    option_docs = {
+        "currency": "ISO 4217 code, e.g. RUB (default RUB)",
+        "decimals": "minor unit digits (default 2)",
+    }
+
+    def sa_type(self, options):
+        return sa.BigInteger()
+
+    def clean_options(self, options, previous=None):
+        options = super().clean_options(options, previous)
+        currency = options.get("currency", "RUB")
+        if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+            raise FieldValueError("currency must be a 3-letter ISO 4217 code")
+        options["currency"] = currency.upper()
+        options["decimals"] = clean_decimals(options, default=2)
+        return options
+
+    def _scale(self, field) -> int:
+        return int(field.options.get("decimals", 2))
+
+    def to_db(self, value, field, actor):
+        amount = parse_number(value)
+        if amount is None:
+            return None
+        scale = self._scale(field)
+        minor = amount.scaleb(scale)
+        if minor != minor.to_integral_value():
+            raise FieldValueError(f"at most {scale} digits after the point")
+        return int(minor)
+
+    def from_db(self, raw, field, actor):
+        if raw is None:
+            return None
+        scale = self._scale(field)
+        return f"{Decimal(int(raw)).scaleb(-scale):.{scale}f}"

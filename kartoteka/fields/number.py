@@ -1,0 +1,89 @@
+"""`number`: an integer or a decimal number (`decimals` option)."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+
+from .base import FieldType, FieldValueError
+from .registry import register
+
+MAX_ABS = 10**15
+
+
+def parse_number(value: Any) -> Decimal | None:
+    """A Decimal from a JSON number or a numeric string ('1 234,5' allowed)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise FieldValueError("expected a number")
+    if isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise FieldValueError("expected a finite number")
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+        if not text:
+            return None
+        if len(text) > 40:
+            raise FieldValueError("number is too long")
+        try:
+            result = Decimal(text)
+        except InvalidOperation:
+            raise FieldValueError("expected a number") from None
+        if not result.is_finite():
+            raise FieldValueError("expected a finite number")
+    else:
+        raise FieldValueError("expected a number")
+    if abs(result) >= MAX_ABS:
+        raise FieldValueError(f"number out of range (|x| < {MAX_ABS})")
+    return result
+
+
+def clean_decimals(options: dict[str, Any], key: str = "decimals", default: int = 0) -> int:
+    """Validate a `decimals` option (0..10)."""
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise FieldValueError(f"{key} must be an integer from 0 to 10")
+    return value
+
+
+@register
+class NumberType(FieldType):
+    """A number; `decimals: 0` (default) stores integers, more stores a float rounded on write."""
+
+    type = "number"
+    labels = {"en": "Number", "ru": "Число"}
+    option_docs = {"decimals": "digits after the point; 0 = integer (default)"}
+
+    def sa_type(self, options):
+        return sa.BigInteger() if not options.get("decimals") else sa.Float()
+
+    def clean_options(self, options, previous=None):
+        options = super().clean_options(options, previous)
+        options["decimals"] = clean_decimals(options)
+        return options
+
+    def to_db(self, value, field, actor):
+        number = parse_number(value)
+        if number is None:
+            return None
+        decimals = int(field.options.get("decimals") or 0)
+        if decimals == 0:
+            if number != number.to_integral_value():
+                raise FieldValueError("expected a whole number")
+            return int(number)
+        return float(round(number, decimals))
+
+    def from_db(self, raw, field, actor):
+        if raw is None:
+            return None
+        decimals = int(field.options.get("decimals") or 0)
+        if decimals == 0:
+            return int(raw)
+        return round(float(raw), decimals)

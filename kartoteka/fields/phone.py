@@ -1,0 +1,56 @@
+"""`phone`: a telephone number, normalised to E.164 where possible."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from .base import TEXT_OPS, FieldType, FieldValueError
+from .registry import register
+from .text import clean_string
+
+
+def normalise_phone(text: str, region: str) -> str:
+    """E.164 when the number parses as valid; otherwise refuse it."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise FieldValueError("not a valid phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise FieldValueError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@register
+class PhoneType(FieldType):
+    """A phone number; `region` option (default RU) is used for numbers without +."""
+
+    type = "phone"
+    labels = {"en": "Phone", "ru": "Телефон"}
+    operators = TEXT_OPS
+    option_docs = {"region": "ISO country code for numbers written without + (default RU)"}
+
+    def clean_options(self, options, previous=None):
+        options = super().clean_options(options, previous)
+        region = options.get("region")
+        if region is not None and (
+            not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS
+        ):
+            raise FieldValueError("region must be an ISO country code such as RU or US")
+        if region:
+            options["region"] = region.upper()
+        return options
+
+    def to_db(self, value, field, actor):
+        text = clean_string(value, 64)
+        if text is None:
+            return None
+        return normalise_phone(text, field.options.get("region") or "RU")
+
+    def filter_value(self, value, field, actor):
+        text = clean_string(value, 64)
+        if text is None:
+            return None
+        try:
+            return normalise_phone(text, field.options.get("region") or "RU")
+        except FieldValueError:
+            return text

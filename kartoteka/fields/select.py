@@ -1,0 +1,159 @@
+"""`select`: one (or, with `multiple`, several) of a list of choices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from .base import (
+    FieldType,
+    FieldValueError,
+    decode_multi,
+    encode_multi,
+    multi_contains,
+)
+from .registry import register
+
+COLORS = ("gray", "red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "brown")
+
+
+def clean_choices(choices: Any, previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give every choice a stable id; keep ids of choices that existed before."""
+    if not isinstance(choices, list) or len(choices) > 1000:
+        raise FieldValueError("choices must be a list of at most 1000 items")
+    by_id = {c["id"]: c for c in previous}
+    by_label = {c["label"].lower(): c for c in previous}
+    next_id = max([c["id"] for c in previous], default=0) + 1
+    seen: set[str] = set()
+    result = []
+    for i, choice in enumerate(choices):
+        if isinstance(choice, str):
+            choice = {"label": choice}
+        if not isinstance(choice, dict) or not isinstance(choice.get("label"), str):
+            raise FieldValueError(f"choices[{i}] needs a label")
+        label = choice["label"].strip()
+        if not label or len(label) > 200:
+            raise FieldValueError(f"choices[{i}]: label must be 1..200 characters")
+        if label.lower() in seen:
+            raise FieldValueError(f"choices[{i}]: duplicate label {label!r}")
+        seen.add(label.lower())
+        color = choice.get("color") or COLORS[i % len(COLORS)]
+        if not isinstance(color, str) or len(color) > 30:
+            raise FieldValueError(f"choices[{i}]: bad color")
+        old = by_id.get(choice.get("id")) or by_label.get(label.lower())
+        if old is not None:
+            cid = old["id"]
+        else:
+            cid = next_id
+            next_id += 1
+        result.append({"id": cid, "label": label, "color": color})
+    return result
+
+
+@register
+class SelectType(FieldType):
+    """Choice from a list; written by option id or label, read as `{id, label, color}`."""
+
+    type = "select"
+    labels = {"en": "Select", "ru": "Список"}
+    operators = frozenset({"eq", "ne", "in", "nin", "empty"})
+    option_docs = {
+        "choices": 'list of {"label", "color"?} (ids are assigned)',
+        "multiple": "allow several choices",
+    }
+
+    def sa_type(self, options):
+        return sa.Text() if options.get("multiple") else sa.Integer()
+
+    def clean_options(self, options, previous=None):
+        options = super().clean_options(options, previous)
+        prev = (previous or {}).get("choices") or []
+        options["choices"] = clean_choices(options.get("choices", prev), prev)
+        options["multiple"] = bool(options.get("multiple", False))
+        return options
+
+    def choice_id(self, value: Any, field) -> int:
+        """Resolve one choice by id or (case-insensitive) label."""
+        choices = field.options.get("choices") or []
+        if isinstance(value, dict):
+            value = value.get("id", value.get("label"))
+        if isinstance(value, int) and not isinstance(value, bool):
+            for c in choices:
+                if c["id"] == value:
+                    return value
+        if isinstance(value, str):
+            low = value.strip().lower()
+            for c in choices:
+                if c["label"].lower() == low:
+                    return c["id"]
+            if low.isdigit():
+                return self.choice_id(int(low), field)
+        raise FieldValueError(f"unknown choice {value!r}")
+
+    def to_db(self, value, field, actor):
+        if value is None or value == "" or value == []:
+            return None
+        if field.options.get("multiple"):
+            items = value if isinstance(value, list) else [value]
+            if len(items) > 1000:
+                raise FieldValueError("too many choices")
+            ids: list[int] = []
+            for item in items:
+                cid = self.choice_id(item, field)
+                if cid not in ids:
+                    ids.append(cid)
+            return encode_multi(ids)
+        if isinstance(value, list):
+            if len(value) != 1:
+                raise FieldValueError("only one choice allowed")
+            value = value[0]
+        return self.choice_id(value, field)
+
+    def _render(self, cid: int, field) -> dict[str, Any] | None:
+        for c in field.options.get("choices") or []:
+            if c["id"] == cid:
+                return {"id": c["id"], "label": c["label"], "color": c.get("color")}
+        return None
+
+    def from_db(self, raw, field, actor):
+        if field.options.get("multiple"):
+            return [r for r in (self._render(i, field) for i in decode_multi(raw)) if r]
+        return None if raw is None else self._render(int(raw), field)
+
+    def is_empty(self, raw):
+        return raw is None or raw == ""
+
+    def to_text(self, value, field):
+        if not value:
+            return ""
+        if isinstance(value, list):
+            return ", ".join(v["label"] for v in value)
+        return value["label"]
+
+    def from_text(self, text, field, actor):
+        text = text.strip()
+        if not text:
+            return None
+        if field.options.get("multiple"):
+            return [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+        return text
+
+    def filter_clause(self, col, op, value, field, actor):
+        if op == "empty":
+            return self._empty_clause(col, value)
+        if not field.options.get("multiple"):
+            if op in ("eq", "ne"):
+                cid = self.choice_id(value, field)
+                return col == cid if op == "eq" else sa.or_(col.is_(None), col != cid)
+            return super().filter_clause(col, op, value, field, actor)
+        values = value if op in ("in", "nin") else [value]
+        if not isinstance(values, list):
+            raise FieldValueError("in/nin take a list")
+        any_of = sa.or_(*[multi_contains(col, self.choice_id(v, field)) for v in values])
+        if op in ("eq", "in"):
+            return any_of if values else sa.false()
+        return sa.or_(col.is_(None), sa.not_(any_of)) if values else sa.true()
+
+    def filter_value(self, value, field, actor):
+        return self.choice_id(value, field)

@@ -1,0 +1,70 @@
+"""Read-only types over a record's system columns: who and when created/updated it."""
+
+from __future__ import annotations
+
+from .base import FieldType, FieldValueError
+from .datetime import DateTimeType
+from .registry import register
+from .user import UserType
+
+
+class _SystemTime(DateTimeType):
+    read_only = True
+    storage = "system"
+    can_be_unique = False
+    option_docs: dict[str, str] = {}
+
+    def to_db(self, value, field, actor):
+        raise FieldValueError("read-only field")
+
+    def filter_value(self, value, field, actor):
+        return DateTimeType.to_db(self, value, field, actor)
+
+
+class _SystemUser(UserType):
+    read_only = True
+    storage = "system"
+    can_be_unique = False
+    option_docs: dict[str, str] = {}
+
+    def clean_options(self, options, previous=None):
+        return FieldType.clean_options(self, options, previous)
+
+    def to_db(self, value, field, actor):
+        raise FieldValueError("read-only field")
+
+
+@register
+class CreatedAtType(_SystemTime):
+    """When the record was created."""
+
+    type = "created_at"
+    labels = {"en": "Created at", "ru": "Дата создания"}
+    system_column = "created_at"
+
+
+@register
+class UpdatedAtType(_SystemTime):
+    """When the record was last changed."""
+
+    type = "updated_at"
+    labels = {"en": "Updated at", "ru": "Дата изменения"}
+    system_column = "updated_at"
+
+
+@register
+class CreatedByType(_SystemUser):
+    """Who created the record."""
+
+    type = "created_by"
+    labels = {"en": "Created by", "ru": "Автор"}
+    system_column = "created_by"
+
+
+@register
+class UpdatedByType(_SystemUser):
+    """Who changed the record last."""
+
+    type = "updated_by"
+    labels = {"en": "Updated by", "ru": "Изменил"}
+    system_column = "updated_by"

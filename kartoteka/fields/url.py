@@ -1,0 +1,36 @@
+"""`url`: a web address."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from .base import TEXT_OPS, FieldType, FieldValueError
+from .registry import register
+from .text import clean_string
+
+
+@register
+class UrlType(FieldType):
+    """An http(s) address; a bare domain gets https:// in front."""
+
+    type = "url"
+    labels = {"en": "URL", "ru": "Ссылка (URL)"}
+    operators = TEXT_OPS
+
+    def to_db(self, value, field, actor):
+        text = clean_string(value, 2048)
+        if text is None:
+            return None
+        if " " in text:
+            raise FieldValueError("a URL must not contain spaces")
+        if "://" not in text:
+            text = "https://" + text
+        parts = urlsplit(text)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise FieldValueError("not a valid http(s) URL")
+        if "." not in parts.hostname and parts.hostname != "localhost":
+            raise FieldValueError("not a valid http(s) URL")
+        return text
+
+    def filter_value(self, value, field, actor):
+        return clean_string(value, 2048)

@@ -1,0 +1,1 @@
+"""Records: the one write path and every read path over catalog rows."""

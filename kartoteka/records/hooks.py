@@ -1,0 +1,44 @@
+"""Extension points around the write path (request webhooks, live feed, workers).
+
+`before_write` hooks run before the transaction and may raise `Rejected`;
+`after_commit` hooks run once the transaction is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kartoteka.catalogs.models import Catalog
+from kartoteka.context import Actor
+
+
+@dataclass
+class PendingChange:
+    """One record about to be written: its action, id (None on create) and values."""
+
+    action: str  # create | update | delete
+    record_id: int | None
+    values: dict[str, Any]
+    previous: dict[str, Any] = field(default_factory=dict)
+    index: int = 0
+
+
+BeforeWrite = Callable[[Actor, Catalog, list[PendingChange]], None]
+AfterCommit = Callable[[Actor, int, int], None]  # actor, first seq, last seq
+
+before_write: list[BeforeWrite] = []
+after_commit: list[AfterCommit] = []
+
+
+def run_before_write(actor: Actor, catalog: Catalog, changes: list[PendingChange]) -> None:
+    """Call every before-write hook; any may veto with `Rejected`."""
+    for hook in before_write:
+        hook(actor, catalog, changes)
+
+
+def run_after_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
+    """Tell listeners that events first..last were committed."""
+    for hook in after_commit:
+        hook(actor, first_seq, last_seq)

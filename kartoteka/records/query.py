@@ -1,0 +1,279 @@
+"""Filters, sorting and keyset cursors, compiled to SQL over a catalog table."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog, Field
+from kartoteka.context import Actor
+from kartoteka.errors import Forbidden
+from kartoteka.fields import get_type
+from kartoteka.fields.base import FieldValueError
+from kartoteka.storage import schema
+
+from .errors import RecordInvalid
+
+MAX_NODES = 300
+MAX_DEPTH = 12
+SYSTEM_KEYS = {"created_at": "created_at", "updated_at": "updated_at",
+               "created_by": "created_by", "updated_by": "updated_by"}
+
+
+def _bad(key: str, message: str) -> RecordInvalid:
+    return RecordInvalid(f"{key}: {message}", fields={key: message})
+
+
+def pseudo_field(catalog: Catalog, key: str) -> Field | None:
+    """System columns usable in filters and sorts without a declared field."""
+    if key == "id":
+        return Field(id=0, catalog_id=catalog.id, name="id", api_name="id", type="number",
+                     column="id", options={"decimals": 0})
+    if key in SYSTEM_KEYS:
+        return Field(id=0, catalog_id=catalog.id, name=key, api_name=key, type=key, column=None)
+    return None
+
+
+def resolve_field(actor: Actor, catalog: Catalog, key: str, purpose: str) -> Field:
+    """A field by api_name for filtering/sorting, honouring hidden-field rules (403)."""
+    field = catalog.by_api_name.get(key) or pseudo_field(catalog, key)
+    if field is None:
+        raise _bad(purpose, f"unknown field {key!r}")
+    if access.field_rules(actor, catalog).get(field.api_name) == "hidden":
+        raise Forbidden(f"you may not {purpose} by field {key!r}")
+    return field
+
+
+def field_column(table: sa.Table, field: Field) -> ColumnElement[Any]:
+    """The SQL column expression holding a field's value."""
+    return table.c[field.storage_column or "id"]
+
+
+class FilterCompiler:
+    """Turns the filter JSON of the contract into one SQL condition."""
+
+    def __init__(self, actor: Actor, catalog: Catalog, table: sa.Table | None = None) -> None:
+        self.actor = actor
+        self.catalog = catalog
+        self.table = table if table is not None else catalog.table
+        self.nodes = 0
+
+    def compile(self, spec: Any, depth: int = 0) -> ColumnElement[bool]:
+        """Compile one filter node."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES or depth > MAX_DEPTH:
+            raise _bad("filter", "filter is too large or too deeply nested")
+        if not isinstance(spec, dict) or not spec:
+            raise _bad("filter", "each filter must be a non-empty object")
+        parts = [self._entry(key, value, depth) for key, value in spec.items()]
+        return parts[0] if len(parts) == 1 else sa.and_(*parts)
+
+    def _entry(self, key: str, value: Any, depth: int) -> ColumnElement[bool]:
+        if key in ("and", "or"):
+            if not isinstance(value, list) or not value:
+                raise _bad("filter", f"{key} takes a non-empty list of filters")
+            parts = [self.compile(v, depth + 1) for v in value]
+            return sa.and_(*parts) if key == "and" else sa.or_(*parts)
+        if key == "not":
+            return sa.not_(self.compile(value, depth + 1))
+        if "." in key:
+            return self._hop(key, value)
+        field = resolve_field(self.actor, self.catalog, key, "filter")
+        return self._conditions(field, value, self.table)
+
+    def _conditions(self, field: Field, ops: Any, table: sa.Table) -> ColumnElement[bool]:
+        if not isinstance(ops, dict) or not ops:
+            # A bare value is shorthand for eq.
+            ops = {"eq": ops}
+        parts = []
+        ftype = field.ftype
+        col = table.c.id if ftype.storage == "links" else field_column(table, field)
+        for op, operand in ops.items():
+            if op not in ftype.operators:
+                raise _bad(
+                    field.api_name,
+                    f"operator {op!r} is not supported for {field.type} fields "
+                    f"(use one of: {', '.join(sorted(ftype.operators))})",
+                )
+            operand = self._placeholder(operand)
+            try:
+                parts.append(ftype.filter_clause(col, op, operand, field, self.actor))
+            except FieldValueError as exc:
+                raise _bad(field.api_name, exc.message) from None
+        return parts[0] if len(parts) == 1 else sa.and_(*parts)
+
+    def _placeholder(self, operand: Any) -> Any:
+        """`$user.<key>` becomes the actor's profile value (record rules use it)."""
+        if isinstance(operand, str) and operand.startswith("$user."):
+            key = operand[len("$user.") :]
+            if key in ("id", "email", "name"):
+                return {"id": self.actor.user_id, "email": self.actor.email,
+                        "name": self.actor.name}[key]
+            return self.actor.profile.get(key)
+        if isinstance(operand, list):
+            return [self._placeholder(o) for o in operand]
+        return operand
+
+    def _hop(self, key: str, value: Any) -> ColumnElement[bool]:
+        link_key, _, target_key = key.partition(".")
+        link = resolve_field(self.actor, self.catalog, link_key, "filter")
+        if link.type != "link":
+            raise _bad("filter", f"{link_key!r} is not a link field, so {key!r} cannot hop")
+        target = self.actor.workspace.meta().catalog(link.options.get("catalog"))
+        if target is None:
+            raise _bad("filter", f"the target of {link_key!r} no longer exists")
+        if "." in target_key:
+            raise _bad("filter", "filters may go through one link only")
+        target_field = resolve_field(self.actor, target, target_key, "filter")
+        ttable = target.table.alias(f"hop_{link.id}")
+        inner = FilterCompiler(self.actor, target, ttable)
+        condition = inner._conditions(target_field, value, ttable)
+        rights = access.record_filter(self.actor, target, "view", ttable)
+        if rights is not None:
+            # The hop must never reveal linked records the actor cannot see.
+            condition = sa.and_(condition, rights)
+        links = schema.links
+        sub = (
+            sa.select(sa.literal(1))
+            .select_from(links.join(ttable, ttable.c.id == links.c.dst_id))
+            .where(links.c.field_id == link.id, links.c.src_id == self.table.c.id, condition)
+        )
+        return sa.exists(sub)
+
+
+def compile_filter(actor: Actor, catalog: Catalog, spec: Any) -> ColumnElement[bool] | None:
+    """SQL for a filter (None when there is none)."""
+    if spec in (None, {}, ""):
+        return None
+    return FilterCompiler(actor, catalog).compile(spec)
+
+
+def parse_filter_param(text: str | None) -> Any:
+    """Parse the `filter` query parameter (JSON)."""
+    if not text:
+        return None
+    if len(text) > 100_000:
+        raise _bad("filter", "filter is too long")
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise _bad("filter", f"not valid JSON ({exc})") from None
+
+
+@dataclass
+class SortKey:
+    """One sort column."""
+
+    field: Field
+    desc: bool
+
+
+def parse_sort(actor: Actor, catalog: Catalog, spec: Any) -> list[SortKey]:
+    """`-deadline,name` (or a list of such names) to sort keys."""
+    if spec in (None, "", []):
+        return []
+    items = spec.split(",") if isinstance(spec, str) else spec
+    if not isinstance(items, list) or len(items) > 10:
+        raise _bad("sort", "sort takes at most 10 comma-separated field names")
+    keys = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise _bad("sort", "empty sort key")
+        item = item.strip()
+        desc = item.startswith("-")
+        name = item.lstrip("+-")
+        field = resolve_field(actor, catalog, name, "sort")
+        if not field.ftype.sortable:
+            raise _bad("sort", f"cannot sort by {field.type} field {name!r}")
+        if name != "id":
+            keys.append(SortKey(field, desc))
+    return keys
+
+
+def order_columns(
+    table: sa.Table, keys: list[SortKey], id_desc: bool = False
+) -> list[tuple[ColumnElement[Any], bool]]:
+    """(column, descending) for every sort key, ending with id as the tie-breaker."""
+    cols = [(field_column(table, k.field), k.desc) for k in keys]
+    cols.append((table.c.id, id_desc))
+    return cols
+
+
+def order_by(cols: list[tuple[ColumnElement[Any], bool]]) -> list[Any]:
+    """ORDER BY clauses (dialect-natural NULL placement so indexes serve the sort)."""
+    return [c.desc() if d else c.asc() for c, d in cols]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
+    return value
+
+
+def _unjson(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "$dt" in value:
+            return datetime.fromisoformat(value["$dt"])
+        if "$d" in value:
+            return date.fromisoformat(value["$d"])
+    return value
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """An opaque cursor holding the sort values of the last row returned."""
+    raw = orjson.dumps([_jsonable(v) for v in values])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, expected: int) -> list[Any]:
+    """Inverse of `encode_cursor`; a tampered or stale cursor is a 422."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != expected:
+            raise ValueError
+        return [_unjson(v) for v in values]
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise _bad("cursor", "invalid cursor (it belongs to another sort or was altered)") from None
+
+
+def after_cursor(
+    cols: list[tuple[ColumnElement[Any], bool]], values: list[Any], nulls_low: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the order of `cols` (keyset pagination with NULLs).
+
+    `nulls_low` says whether the dialect sorts NULL before every value ascending
+    (SQLite) or after (PostgreSQL).
+    """
+    ors = []
+    for i, (col, desc) in enumerate(cols):
+        prefix = [_same(c, v) for (c, _), v in zip(cols[:i], values[:i], strict=True)]
+        ors.append(sa.and_(*prefix, _beyond(col, values[i], desc, nulls_low)))
+    return sa.or_(*ors)
+
+
+def _same(col: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return col.is_(None) if value is None else col == value
+
+
+def _beyond(col: ColumnElement[Any], value: Any, desc: bool, nulls_low: bool) -> ColumnElement[bool]:
+    # Position of NULL in this direction: "first" when (asc and nulls low) or (desc and nulls high).
+    nulls_first = nulls_low != desc
+    if value is None:
+        return col.is_not(None) if nulls_first else sa.false()
+    strict = col < value if desc else col > value
+    return strict if nulls_first else sa.or_(strict, col.is_(None))
+
+
+def system_field_type(name: str):
+    """Field type implementing a system key."""
+    return get_type(name)

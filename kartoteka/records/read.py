@@ -1,0 +1,183 @@
+"""Rendering stored rows as API records, with links, users and files looked up in bulk."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog, Field
+from kartoteka.context import Actor
+from kartoteka.fields.datetime import render_datetime
+from kartoteka.storage import schema
+
+
+def file_url(actor: Actor, file_id: int, thumbnail: bool = False) -> str:
+    """Public path of a file (workspace-prefixed unless it is the default workspace)."""
+    ws = actor.workspace
+    prefix = "" if ws.name == ws.settings.default_workspace else f"/w/{ws.name}"
+    return f"{prefix}/api/v1/files/{file_id}" + ("/thumbnail" if thumbnail else "")
+
+
+def title_text(catalog: Catalog, raw: Any, record_id: int) -> str:
+    """A record's title from the raw value of its title field."""
+    field = catalog.title_field
+    if field is None or raw is None:
+        return f"#{record_id}"
+    text = field.ftype.to_text(field.ftype.from_db(raw, field, None), field)
+    return text or f"#{record_id}"
+
+
+def titles(conn: Connection, catalog: Catalog, ids: set[int]) -> dict[int, str]:
+    """Titles of records of `catalog` by id (one query)."""
+    if not ids:
+        return {}
+    field = catalog.title_field
+    table = catalog.table
+    if field is None or field.storage_column is None:
+        return {i: f"#{i}" for i in ids}
+    col = table.c[field.storage_column]
+    rows = conn.execute(sa.select(table.c.id, col).where(table.c.id.in_(sorted(ids))))
+    return {rid: title_text(catalog, raw, rid) for rid, raw in rows}
+
+
+def visible_fields(actor: Actor, catalog: Catalog, only: list[str] | None) -> list[Field]:
+    """Fields to render: not hidden for the actor, limited to `only` when given."""
+    rules = access.field_rules(actor, catalog)
+    fields = [f for f in catalog.fields if rules.get(f.api_name) != "hidden"]
+    if only is not None:
+        wanted = set(only)
+        fields = [f for f in fields if f.api_name in wanted]
+    return fields
+
+
+def load_links(
+    conn: Connection, fields: list[Field], ids: list[int]
+) -> dict[int, dict[int, list[int]]]:
+    """field id -> record id -> linked record ids, in link order."""
+    result: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    link_ids = [f.id for f in fields if f.type == "link"]
+    if not link_ids or not ids:
+        return result
+    links = schema.links
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        rows = conn.execute(
+            sa.select(links.c.field_id, links.c.src_id, links.c.dst_id)
+            .where(links.c.field_id.in_(link_ids), links.c.src_id.in_(chunk))
+            .order_by(links.c.position, links.c.dst_id)
+        )
+        for fid, src, dst in rows:
+            result[fid][src].append(dst)
+    return result
+
+
+class Renderer:
+    """Turns raw rows of one catalog into record JSON for one actor."""
+
+    def __init__(self, conn: Connection, actor: Actor, catalog: Catalog,
+                 only: list[str] | None = None) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.catalog = catalog
+        self.fields = visible_fields(actor, catalog, only)
+        self.rules = access.field_rules(actor, catalog)
+
+    def render(self, rows: list[Any]) -> list[dict[str, Any]]:
+        """Records for these rows (each row has the catalog table's columns)."""
+        ids = [r.id for r in rows]
+        links = load_links(self.conn, self.fields, ids)
+        link_titles = self._link_titles(links)
+        user_ids: set[int] = set()
+        file_ids: set[int] = set()
+        for r in rows:
+            m = r._mapping
+            user_ids.update(x for x in (m["created_by"], m["updated_by"]) if x)
+            for f in self.fields:
+                ref = getattr(f.ftype, "references", None)
+                if ref and f.storage_column:
+                    target = user_ids if ref == "users" else file_ids
+                    target.update(f.ftype.referenced_ids(m[f.storage_column]))
+        users = self._users(user_ids)
+        files = self._files(file_ids)
+        return [self._one(r, links, link_titles, users, files) for r in rows]
+
+    def _link_titles(self, links: dict[int, dict[int, list[int]]]) -> dict[int, dict[int, str]]:
+        meta = self.actor.workspace.meta()
+        out: dict[int, dict[int, str]] = {}
+        for f in self.fields:
+            if f.type != "link" or f.id not in links:
+                continue
+            target = meta.catalog(f.options.get("catalog"))
+            ids = {d for dsts in links[f.id].values() for d in dsts}
+            out[f.id] = titles(self.conn, target, ids) if target else {}
+        return out
+
+    def _users(self, ids: set[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        u = schema.users
+        rows = self.conn.execute(sa.select(u.c.id, u.c.name).where(u.c.id.in_(sorted(ids))))
+        return dict(rows.all())
+
+    def _files(self, ids: set[int]) -> dict[int, dict[str, Any]]:
+        if not ids:
+            return {}
+        f = schema.files
+        rows = self.conn.execute(
+            sa.select(f.c.id, f.c.name, f.c.size, f.c.mime).where(f.c.id.in_(sorted(ids)))
+        )
+        out = {}
+        for r in rows:
+            item = {"id": r.id, "name": r.name, "size": r.size, "mime": r.mime,
+                    "url": file_url(self.actor, r.id)}
+            if r.mime.startswith("image/"):
+                item["thumbnail_url"] = file_url(self.actor, r.id, thumbnail=True)
+            out[r.id] = item
+        return out
+
+    def _user_ref(self, users: dict[int, str], uid: int | None) -> dict[str, Any] | None:
+        return None if uid is None else {"id": uid, "name": users.get(uid)}
+
+    def _one(self, row, links, link_titles, users, files) -> dict[str, Any]:
+        m = row._mapping
+        values: dict[str, Any] = {}
+        title_raw = None
+        title_field = self.catalog.title_field
+        for f in self.fields:
+            values[f.api_name] = self._value(f, m, row.id, links, link_titles, users, files)
+        if title_field is not None and title_field.storage_column in m:
+            title_raw = m[title_field.storage_column]
+        record = {
+            "id": row.id,
+            "catalog": {"id": self.catalog.id, "api_name": self.catalog.api_name},
+            "title": title_text(self.catalog, title_raw, row.id),
+            "values": values,
+            "created_at": render_datetime(m["created_at"]),
+            "updated_at": render_datetime(m["updated_at"]),
+            "created_by": self._user_ref(users, m["created_by"]),
+            "updated_by": self._user_ref(users, m["updated_by"]),
+        }
+        return record
+
+    def _value(self, f, m, rid, links, link_titles, users, files) -> Any:
+        ftype = f.ftype
+        if f.type == "link":
+            names = link_titles.get(f.id, {})
+            return [{"id": d, "title": names.get(d, f"#{d}")} for d in links.get(f.id, {}).get(rid, [])]
+        raw = m[f.storage_column] if f.storage_column in m else None
+        value = ftype.from_db(raw, f, self.actor)
+        ref = getattr(ftype, "references", None)
+        if ref == "users":
+            if isinstance(value, list):
+                value = [{"id": v["id"], "name": users.get(v["id"])} for v in value]
+            elif value is not None:
+                value = {"id": value["id"], "name": users.get(value["id"])}
+        elif ref == "files":
+            value = [files[v["id"]] for v in value if v["id"] in files]
+        if self.rules.get(f.api_name) == "masked":
+            value = access.mask_value(f, value)
+        return value

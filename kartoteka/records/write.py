@@ -1,0 +1,367 @@
+"""The one write path: validate, check references, write rows, links, history and events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.conversion import autonumber_counter
+from kartoteka.catalogs.models import Catalog, Field
+from kartoteka.context import Actor
+from kartoteka.errors import Forbidden
+from kartoteka.fields.base import FieldValueError
+from kartoteka.storage import counters, schema
+from kartoteka.storage.engine import utcnow
+
+from .errors import RecordInvalid, RecordNotFound
+
+EVENT_COUNTER = "event_seq"
+
+
+@dataclass
+class Prepared:
+    """One record's validated input: column values and link lists, keyed by field."""
+
+    index: int
+    record_id: int | None
+    columns: dict[str, Any] = field(default_factory=dict)  # column -> db value
+    links: dict[int, list[int]] = field(default_factory=dict)  # field id -> ids
+    given: dict[int, Any] = field(default_factory=dict)  # field id -> db value or ids
+
+
+def fail(index: int | None, where: str, fields: dict[str, str]) -> RecordInvalid:
+    """A validation error naming the record (in a batch) and the fields."""
+    first = next(iter(fields.items()))
+    prefix = f"{where}[{index}]: " if index is not None else ""
+    return RecordInvalid(f"{prefix}{first[0]}: {first[1]}", fields=fields, index=index, where=where)
+
+
+def prepare(
+    actor: Actor,
+    catalog: Catalog,
+    values: Any,
+    creating: bool,
+    index: int | None = None,
+    where: str = "create",
+    record_id: int | None = None,
+) -> Prepared:
+    """Validate one record's values with the field types; nothing touches the database."""
+    if not isinstance(values, dict):
+        raise fail(index, where, {"values": "must be an object keyed by field api_name"})
+    rules = access.field_rules(actor, catalog)
+    errors: dict[str, str] = {}
+    out = Prepared(index=index or 0, record_id=record_id)
+    for key, value in values.items():
+        f = catalog.by_api_name.get(key)
+        rule = rules.get(key)
+        if f is None or rule == "hidden":
+            errors[str(key)[:100]] = "unknown field"
+            continue
+        if f.ftype.read_only:
+            errors[key] = "read-only field"
+            continue
+        if rule in ("read_only", "masked"):
+            raise Forbidden(f"you may not change field {key!r}", field=key)
+        try:
+            db_value = f.ftype.to_db(value, f, actor)
+        except FieldValueError as exc:
+            errors[key] = exc.message
+            continue
+        if f.required and f.ftype.is_empty(db_value):
+            errors[key] = "required"
+            continue
+        out.given[f.id] = db_value
+        if f.type == "link":
+            out.links[f.id] = db_value
+        else:
+            out.columns[f.column] = db_value
+    if creating:
+        for f in catalog.fields:
+            if f.required and f.id not in out.given and f.api_name not in errors:
+                errors[f.api_name] = "required"
+    if errors:
+        raise fail(index, where, errors)
+    return out
+
+
+# ----- reference checks (bulk) -----------------------------------------------------------
+def check_references(
+    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared], where: str
+) -> None:
+    """Links, users and files named in the batch must exist and be allowed; one query each."""
+    for f in catalog.fields:
+        wanted = {i.index: i.given[f.id] for i in items if f.id in i.given and i.given[f.id]}
+        if not wanted:
+            continue
+        if f.type == "link":
+            _check_links(conn, actor, f, wanted, where)
+        elif getattr(f.ftype, "references", None) == "users":
+            _check_users(conn, f, wanted, where)
+        elif getattr(f.ftype, "references", None) == "files":
+            _check_files(conn, actor, catalog, f, wanted, items, where)
+
+
+def _check_links(conn, actor, f: Field, wanted: dict[int, list[int]], where: str) -> None:
+    from kartoteka.records.query import compile_filter
+
+    meta = actor.workspace.meta()
+    target = meta.catalog(f.options.get("catalog"))
+    if target is None:
+        raise fail(None, where, {f.api_name: "the linked catalog no longer exists"})
+    all_ids = sorted({i for ids in wanted.values() for i in ids})
+    table = target.table
+    conditions = []
+    view_id = f.options.get("view")
+    if view_id:
+        from kartoteka.views.service import view_filter
+
+        view_spec = view_filter(actor, target, view_id)
+        clause = compile_filter(actor.__class__.system(actor.workspace), target, view_spec)
+        if clause is not None:
+            conditions.append(clause)
+    if f.options.get("accessible_only"):
+        rights = access.record_filter(actor, target, "view")
+        if rights is not None:
+            conditions.append(rights)
+    found: set[int] = set()
+    for start in range(0, len(all_ids), 900):
+        chunk = all_ids[start : start + 900]
+        q = sa.select(table.c.id).where(table.c.id.in_(chunk), *conditions)
+        found.update(r[0] for r in conn.execute(q))
+    for index, ids in wanted.items():
+        missing = [i for i in ids if i not in found]
+        if missing:
+            why = "outside the allowed view" if view_id else "not found"
+            if f.options.get("accessible_only") and not view_id:
+                why = "not found or not accessible"
+            raise fail(index, where, {f.api_name: f"linked record {missing[0]} {why}"})
+
+
+def _check_users(conn, f: Field, wanted: dict[int, Any], where: str) -> None:
+    per_item = {k: f.ftype.referenced_ids(v) for k, v in wanted.items()}
+    all_ids = sorted({i for ids in per_item.values() for i in ids})
+    u = schema.users
+    found = {r[0] for r in conn.execute(sa.select(u.c.id).where(u.c.id.in_(all_ids)))}
+    for index, ids in per_item.items():
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise fail(index, where, {f.api_name: f"user {missing[0]} not found"})
+
+
+def _check_files(conn, actor, catalog, f: Field, wanted, items: list[Prepared], where) -> None:
+    per_item = {k: f.ftype.referenced_ids(v) for k, v in wanted.items()}
+    record_of = {i.index: i.record_id for i in items}
+    all_ids = sorted({i for ids in per_item.values() for i in ids})
+    t = schema.files
+    rows = {r.id: r for r in conn.execute(sa.select(t).where(t.c.id.in_(all_ids)))}
+    for index, ids in per_item.items():
+        for fid in ids:
+            r = rows.get(fid)
+            ok = r is not None and (
+                (r.record_id is None and (actor.is_admin or r.uploaded_by == actor.user_id))
+                or (r.catalog_id == catalog.id and r.record_id == record_of.get(index)
+                    and r.record_id is not None)
+            )
+            if not ok:
+                raise fail(index, where, {f.api_name: f"file {fid} not found or already used"})
+
+
+def check_unique(
+    conn: Connection, catalog: Catalog, items: list[Prepared], where: str
+) -> None:
+    """Unique fields: no duplicates inside the batch nor against other records."""
+    table = catalog.table
+    for f in catalog.fields:
+        if not f.unique or not f.column:
+            continue
+        seen: dict[Any, int] = {}
+        for item in items:
+            v = item.columns.get(f.column)
+            if v is None:
+                continue
+            key = v.lower() if isinstance(v, str) else v
+            if key in seen:
+                raise fail(item.index, where, {f.api_name: f"value {v!r} repeats in this batch"})
+            seen[key] = item.index
+        if not seen:
+            continue
+        own = {i.record_id for i in items if i.record_id}
+        values = [i.columns[f.column] for i in items if i.columns.get(f.column) is not None]
+        col = table.c[f.column]
+        for start in range(0, len(values), 900):
+            q = sa.select(table.c.id, col).where(col.in_(values[start : start + 900]))
+            for rid, v in conn.execute(q):
+                if rid not in own:
+                    index = next(i.index for i in items if i.columns.get(f.column) == v)
+                    raise fail(index, where, {f.api_name: f"value {v!r} already exists"})
+
+
+# ----- writing ---------------------------------------------------------------------------
+def insert_rows(
+    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared]
+) -> list[int]:
+    """Insert new rows (autonumbers assigned) and their links; returns ids in order."""
+    if not items:
+        return []
+    now = utcnow()
+    table = catalog.table
+    columns = [f.column for f in catalog.fields if f.column and f.ftype.storage == "column"]
+    rows = []
+    for item in items:
+        row = dict.fromkeys(columns)
+        row.update(item.columns)
+        row.update(created_at=now, updated_at=now, created_by=actor.user_id,
+                   updated_by=actor.user_id)
+        rows.append(row)
+    for f in catalog.fields:
+        if f.type == "autonumber":
+            last = counters.take(conn, autonumber_counter(f.id), len(rows))
+            for i, row in enumerate(rows):
+                row[f.column] = last - len(rows) + 1 + i
+                items[i].given[f.id] = row[f.column]
+    result = conn.execute(
+        sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+    )
+    ids = [r[0] for r in result]
+    for item, rid in zip(items, ids, strict=True):
+        item.record_id = rid
+    write_links(conn, items, replace=False)
+    attach_files(conn, catalog, items)
+    return ids
+
+
+def write_links(conn: Connection, items: list[Prepared], replace: bool) -> None:
+    """Store link lists; on update the old links of the given fields are replaced."""
+    links = schema.links
+    if replace:
+        for item in items:
+            for fid in item.links:
+                conn.execute(
+                    sa.delete(links).where(links.c.field_id == fid, links.c.src_id == item.record_id)
+                )
+    rows = [
+        {"field_id": fid, "src_id": item.record_id, "dst_id": dst, "position": pos}
+        for item in items
+        for fid, dsts in item.links.items()
+        for pos, dst in enumerate(dsts)
+    ]
+    if rows:
+        conn.execute(sa.insert(links), rows)
+
+
+def attach_files(conn: Connection, catalog: Catalog, items: list[Prepared]) -> None:
+    """Mark uploaded files as held by the record (rights on files follow the record)."""
+    t = schema.files
+    for f in catalog.fields:
+        if getattr(f.ftype, "references", None) != "files":
+            continue
+        for item in items:
+            if f.id in item.given:
+                ids = f.ftype.referenced_ids(item.given[f.id])
+                if ids:
+                    conn.execute(
+                        sa.update(t)
+                        .where(t.c.id.in_(ids))
+                        .values(catalog_id=catalog.id, record_id=item.record_id, field_id=f.id)
+                    )
+
+
+def update_rows(
+    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared]
+) -> None:
+    """Write changed columns (grouped by column set for executemany) and links."""
+    now = utcnow()
+    table = catalog.table
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for item in items:
+        params = {f"p_{k}": v for k, v in item.columns.items()}
+        params.update(rid=item.record_id, p_updated_at=now, p_updated_by=actor.user_id)
+        groups.setdefault(tuple(sorted(item.columns)), []).append(params)
+    for cols, params in groups.items():
+        values = {c: sa.bindparam(f"p_{c}") for c in (*cols, "updated_at", "updated_by")}
+        stmt = sa.update(table).where(table.c.id == sa.bindparam("rid")).values(values)
+        conn.execute(stmt, params)
+    write_links(conn, items, replace=True)
+    attach_files(conn, catalog, items)
+
+
+def load_current(
+    conn: Connection,
+    actor: Actor,
+    catalog: Catalog,
+    ids: list[int],
+    action: str,
+    where: str,
+    index_of: dict[int, int] | None = None,
+) -> dict[int, Any]:
+    """Current rows by id, limited to those the actor may `action`; a missing one is a 404."""
+    table = catalog.table
+    rights = access.record_filter(actor, catalog, action)
+    found: dict[int, Any] = {}
+    for start in range(0, len(ids), 900):
+        q = sa.select(table).where(table.c.id.in_(ids[start : start + 900]))
+        if rights is not None:
+            q = q.where(rights)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        found.update({r.id: r for r in conn.execute(q)})
+    for rid in ids:
+        if rid not in found:
+            index = (index_of or {}).get(rid)
+            prefix = f"{where}[{index}]: " if index is not None else ""
+            raise RecordNotFound(f"{prefix}record {rid} not found", index=index)
+    return found
+
+
+def record_events(
+    conn: Connection, actor: Actor, catalog: Catalog, entries: list[dict[str, Any]]
+) -> tuple[int, int]:
+    """History rows and outbox events for changes, in the caller's transaction.
+
+    Each entry: {"record_id", "action", "changes": {api_name: {"old", "new"}}}.
+    Returns the (first, last) event sequence numbers taken (contiguous).
+    """
+    if not entries:
+        return (0, 0)
+    now = utcnow()
+    conn.execute(
+        sa.insert(schema.history),
+        [
+            {
+                "catalog_id": catalog.id,
+                "record_id": e["record_id"],
+                "at": now,
+                "user_id": actor.user_id,
+                "action": e["action"],
+                "changes": e["changes"],
+            }
+            for e in entries
+        ],
+    )
+    last = counters.take(conn, EVENT_COUNTER, len(entries))
+    first = last - len(entries) + 1
+    catalog_ref = {"id": catalog.id, "api_name": catalog.api_name}
+    conn.execute(
+        sa.insert(schema.events),
+        [
+            {
+                "seq": first + i,
+                "type": f"record.{e['action']}d",
+                "catalog_id": catalog.id,
+                "record_id": e["record_id"],
+                "user_id": actor.user_id,
+                "at": now,
+                "payload": {
+                    "catalog": catalog_ref,
+                    "values": {k: c["new"] for k, c in e["changes"].items()},
+                    "previous": {k: c["old"] for k, c in e["changes"].items()},
+                },
+            }
+            for i, e in enumerate(entries)
+        ],
+    )
+    return first, last

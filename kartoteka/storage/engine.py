@@ -1,0 +1,214 @@
+"""Engines: the control database and one database (SQLite file or PostgreSQL schema) per workspace."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+WORKSPACE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+control_metadata = sa.MetaData()
+workspaces_table = sa.Table(
+    "workspaces",
+    control_metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("location", sa.String(500), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: every stored timestamp is naive UTC on both dialects."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the plain `postgresql://` form."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    """WAL, a busy timeout and explicit transactions so writers queue instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA cache_size=-32000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front; readers use a deferred transaction.
+        if conn.get_execution_options().get("kt_read"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sqlite_engine(path: Path) -> Engine:
+    """An engine for one SQLite file with our pragmas."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=16)
+    _sqlite_pragmas(engine)
+    return engine
+
+
+def make_pg_engine(url: str, schema: str | None) -> Engine:
+    """An engine whose connections see `schema` first on the search path."""
+    connect_args: dict[str, Any] = {}
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    return sa.create_engine(
+        sqlalchemy_url(url),
+        connect_args=connect_args,
+        pool_size=5,
+        max_overflow=10,
+        pool_pre_ping=False,
+    )
+
+
+def schema_name(workspace: str) -> str:
+    """PostgreSQL schema holding a workspace."""
+    return "ws_" + workspace.replace("-", "_")
+
+
+def alembic_config(connection: Connection) -> Config:
+    """An Alembic config bound to one workspace connection."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest platform schema revision shipped with this code."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The platform schema revision a workspace database is at (None: empty)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_workspace(engine: Engine, revision: str = "head") -> None:
+    """Bring a workspace database to `revision` (creates the tables on an empty one)."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+
+
+class Databases:
+    """Owns the control engine and caches one engine per workspace."""
+
+    def __init__(self, data_dir: Path, database_url: str | None) -> None:
+        self.data_dir = data_dir
+        self.database_url = database_url
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+        self._migrated: set[str] = set()
+        if database_url:
+            self.control = make_pg_engine(database_url, "kartoteka_control")
+            with sa.create_engine(sqlalchemy_url(database_url)).begin() as conn:
+                conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS kartoteka_control")
+        else:
+            self.control = make_sqlite_engine(data_dir / "control.db")
+        control_metadata.create_all(self.control)
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when workspaces are PostgreSQL schemas."""
+        return self.database_url is not None
+
+    def location_for(self, name: str) -> str:
+        """Where a new workspace's data goes."""
+        if self.database_url:
+            return "schema:" + schema_name(name)
+        return "sqlite:" + str(Path("workspaces") / f"{name}.db")
+
+    def engine_for_location(self, name: str, location: str) -> Engine:
+        """The cached engine of a workspace at `location`."""
+        with self._lock:
+            engine = self._engines.get(name)
+            if engine is None:
+                engine = self._open(location)
+                self._engines[name] = engine
+            return engine
+
+    def _open(self, location: str) -> Engine:
+        kind, _, rest = location.partition(":")
+        if kind == "sqlite":
+            path = Path(rest)
+            return make_sqlite_engine(path if path.is_absolute() else self.data_dir / path)
+        if kind == "schema":
+            assert self.database_url
+            return make_pg_engine(self.database_url, rest)
+        if kind == "url":
+            return make_pg_engine(rest, None)
+        raise ValueError(f"unknown workspace location {location!r}")
+
+    def create_storage(self, location: str) -> None:
+        """Create the empty schema of a new PostgreSQL workspace (SQLite files appear on open)."""
+        kind, _, rest = location.partition(":")
+        if kind == "schema":
+            assert self.database_url
+            with sa.create_engine(sqlalchemy_url(self.database_url)).begin() as conn:
+                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{rest}"')
+
+    def drop_storage(self, name: str, location: str) -> None:
+        """Remove a workspace's data for good."""
+        engine = self._engines.pop(name, None)
+        if engine is not None:
+            engine.dispose()
+        kind, _, rest = location.partition(":")
+        if kind == "schema":
+            assert self.database_url
+            eng = sa.create_engine(sqlalchemy_url(self.database_url))
+            with eng.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{rest}" CASCADE')
+            eng.dispose()
+        elif kind == "sqlite":
+            path = Path(rest)
+            path = path if path.is_absolute() else self.data_dir / path
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+
+    def ensure_migrated(self, name: str, engine: Engine) -> None:
+        """Upgrade a workspace to head once per process (cheap after the first call)."""
+        if name in self._migrated:
+            return
+        if current_revision(engine) != head_revision():
+            upgrade_workspace(engine)
+        self._migrated.add(name)
+
+    def dispose(self) -> None:
+        """Close every pool (tests, shutdown)."""
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+        self.control.dispose()

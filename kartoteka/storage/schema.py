@@ -1,0 +1,194 @@
+"""The platform's own tables inside every workspace database (versioned by Alembic).
+
+Catalog tables (`c<id>`) are not here: they are created at run time by `dynamic.py`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .types import JSONText
+
+metadata = sa.MetaData()
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", JSONText),
+)
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200)),
+    sa.Column("is_admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("profile", JSONText, nullable=False, default=dict),
+    sa.Column("lang", sa.String(10)),
+    sa.Column("auth_epoch", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+groups = sa.Table(
+    "groups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sqlite_autoincrement=True,
+)
+
+user_groups = sa.Table(
+    "user_groups",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Index("ix_user_groups_group", "group_id"),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # session | api
+    sa.Column("name", sa.String(200)),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("csrf", sa.String(64)),
+    sa.Column("scopes", JSONText),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime),
+    sa.Column("last_used_at", sa.DateTime),
+    sa.Index("ix_tokens_user", "user_id"),
+    sqlite_autoincrement=True,
+)
+
+catalogs = sa.Table(
+    "catalogs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("api_name", sa.String(100), nullable=False, unique=True),
+    sa.Column("title_field_id", sa.Integer),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    sa.Column("options", JSONText, nullable=False, default=dict),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+fields = sa.Table(
+    "fields",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "catalog_id", sa.Integer, sa.ForeignKey("catalogs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("api_name", sa.String(100), nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("column_name", sa.String(40)),
+    sa.Column("required", sa.Boolean, nullable=False, default=False),
+    sa.Column("is_unique", sa.Boolean, nullable=False, default=False),
+    sa.Column("indexed", sa.Boolean, nullable=False, default=False),
+    sa.Column("options", JSONText, nullable=False, default=dict),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    sa.UniqueConstraint("catalog_id", "api_name", name="uq_fields_catalog_api_name"),
+    sqlite_autoincrement=True,
+)
+
+links = sa.Table(
+    "links",
+    metadata,
+    sa.Column("field_id", sa.Integer, primary_key=True),
+    sa.Column("src_id", sa.BigInteger, primary_key=True),
+    sa.Column("dst_id", sa.BigInteger, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_links_dst", "field_id", "dst_id"),
+)
+
+history = sa.Table(
+    "history",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("catalog_id", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("user_id", sa.Integer),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("changes", JSONText, nullable=False),
+    sa.Index("ix_history_record", "catalog_id", "record_id", "id"),
+)
+
+comments = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("catalog_id", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("user_id", sa.Integer),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Index("ix_comments_record", "catalog_id", "record_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+views = sa.Table(
+    "views",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "catalog_id", sa.Integer, sa.ForeignKey("catalogs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("filter", JSONText),
+    sa.Column("sort", JSONText),
+    sa.Column("fields", JSONText),
+    sa.Column("options", JSONText, nullable=False, default=dict),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    sa.Column("created_by", sa.Integer),
+    sqlite_autoincrement=True,
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mime", sa.String(200), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("storage_key", sa.String(300), nullable=False),
+    sa.Column("uploaded_by", sa.Integer),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("catalog_id", sa.Integer),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("field_id", sa.Integer),
+    sa.Index("ix_files_record", "catalog_id", "record_id"),
+    sqlite_autoincrement=True,
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column("type", sa.String(60), nullable=False),
+    sa.Column("catalog_id", sa.Integer),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("user_id", sa.Integer),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("payload", JSONText, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Saved views of a catalog: table, kanban, calendar, gantt, gallery."""

@@ -1,0 +1,171 @@
+"""Saved views: a named filter, sort, field list and layout options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog
+from kartoteka.catalogs.service import get_catalog, require_manage
+from kartoteka.context import Actor
+from kartoteka.errors import NotFound, ValidationFailed
+from kartoteka.records import query
+from kartoteka.storage import schema
+
+VIEW_TYPES = ("table", "kanban", "calendar", "gantt", "gallery")
+#: Options each view type needs, and the field types they accept.
+REQUIRED_OPTIONS = {
+    "kanban": {"group_field": ("select", "user", "link", "checkbox")},
+    "calendar": {"date_field": ("date", "datetime", "created_at", "updated_at")},
+    "gantt": {"start_field": ("date", "datetime"), "end_field": ("date", "datetime")},
+}
+
+
+class ViewNotFound(NotFound):
+    """No such view in this catalog."""
+
+
+def _row_json(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "catalog": r.catalog_id,
+        "name": r.name,
+        "type": r.type,
+        "filter": r.filter,
+        "sort": r.sort,
+        "fields": r.fields or [],
+        "options": r.options or {},
+        "position": r.position,
+    }
+
+
+def list_views(actor: Actor, catalog_ref: str | int) -> list[dict[str, Any]]:
+    """Views of a catalog in display order."""
+    catalog = get_catalog(actor, catalog_ref)
+    v = schema.views
+    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+        rows = conn.execute(
+            sa.select(v).where(v.c.catalog_id == catalog.id).order_by(v.c.position, v.c.id)
+        )
+        return [_row_json(r) for r in rows]
+
+
+def get_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, Any]:
+    """One view of a catalog, or ViewNotFound."""
+    catalog = get_catalog(actor, catalog_ref)
+    try:
+        vid = int(view_id)
+    except (TypeError, ValueError):
+        raise ViewNotFound(f"view {view_id!r} not found") from None
+    v = schema.views
+    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+        row = conn.execute(sa.select(v).where(v.c.id == vid, v.c.catalog_id == catalog.id)).first()
+    if row is None:
+        raise ViewNotFound(f"view {view_id!r} not found in {catalog.api_name!r}")
+    return _row_json(row)
+
+
+def view_filter(actor: Actor, catalog: Catalog, view_id: Any) -> Any:
+    """The stored filter of a view (used by link fields restricted to a view)."""
+    return get_view(actor, catalog.id, view_id)["filter"]
+
+
+def _clean(actor: Actor, catalog: Catalog, spec: Any, partial: bool) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise ValidationFailed("expected an object", fields={"body": "must be an object"})
+    unknown = set(spec) - {"name", "type", "filter", "sort", "fields", "options", "position", "id"}
+    if unknown:
+        raise ValidationFailed(f"unknown key(s): {', '.join(sorted(unknown))}",
+                               fields={k: "unknown key" for k in unknown})
+    out: dict[str, Any] = {}
+    if "name" in spec or not partial:
+        name = spec.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise ValidationFailed("name must be 1..200 characters", fields={"name": "1..200 characters"})
+        out["name"] = name.strip()
+    if "type" in spec or not partial:
+        vtype = spec.get("type", "table")
+        if vtype not in VIEW_TYPES:
+            raise ValidationFailed(f"type must be one of {', '.join(VIEW_TYPES)}",
+                                   fields={"type": f"one of {', '.join(VIEW_TYPES)}"})
+        out["type"] = vtype
+    if "filter" in spec:
+        query.compile_filter(actor, catalog, spec["filter"])  # validates
+        out["filter"] = spec["filter"] or None
+    if "sort" in spec:
+        query.parse_sort(actor, catalog, spec["sort"])
+        out["sort"] = spec["sort"] or None
+    if "fields" in spec:
+        fields = spec["fields"] or []
+        if not isinstance(fields, list) or any(f not in catalog.by_api_name for f in fields):
+            raise ValidationFailed("fields must list api_names of this catalog",
+                                   fields={"fields": "unknown field"})
+        out["fields"] = fields
+    if "options" in spec:
+        if not isinstance(spec["options"], dict):
+            raise ValidationFailed("options must be an object", fields={"options": "object"})
+        out["options"] = spec["options"]
+    if "position" in spec:
+        if not isinstance(spec["position"], int) or isinstance(spec["position"], bool):
+            raise ValidationFailed("position must be an integer", fields={"position": "integer"})
+        out["position"] = spec["position"]
+    return out
+
+
+def _check_options(catalog: Catalog, vtype: str, options: dict[str, Any]) -> None:
+    for key, types in REQUIRED_OPTIONS.get(vtype, {}).items():
+        ref = options.get(key)
+        field = catalog.field(ref) if isinstance(ref, str | int) else None
+        if field is None:
+            raise ValidationFailed(f"a {vtype} view needs options.{key}",
+                                   fields={f"options.{key}": "required"})
+        if field.type not in types:
+            raise ValidationFailed(f"options.{key} must be a field of type {', '.join(types)}",
+                                   fields={f"options.{key}": f"must be {', '.join(types)}"})
+        options[key] = field.api_name
+
+
+def create_view(actor: Actor, catalog_ref: str | int, spec: Any) -> dict[str, Any]:
+    """Save a new view."""
+    catalog = get_catalog(actor, catalog_ref)
+    require_manage(actor, catalog)
+    values = _clean(actor, catalog, spec, partial=False)
+    values.setdefault("options", {})
+    _check_options(catalog, values["type"], values["options"])
+    with actor.workspace.engine.begin() as conn:
+        vid = conn.execute(
+            sa.insert(schema.views).values(catalog_id=catalog.id, created_by=actor.user_id, **values)
+        ).inserted_primary_key[0]
+    return get_view(actor, catalog.id, vid)
+
+
+def update_view(actor: Actor, catalog_ref: str | int, view_id: Any, patch: Any) -> dict[str, Any]:
+    """Change a saved view."""
+    catalog = get_catalog(actor, catalog_ref)
+    require_manage(actor, catalog)
+    current = get_view(actor, catalog.id, view_id)
+    values = _clean(actor, catalog, patch, partial=True)
+    options = values.get("options", current["options"])
+    _check_options(catalog, values.get("type", current["type"]), options)
+    if "options" in values or "type" in values:
+        values["options"] = options
+    if values:
+        with actor.workspace.engine.begin() as conn:
+            conn.execute(sa.update(schema.views).where(schema.views.c.id == current["id"]).values(values))
+    return get_view(actor, catalog.id, current["id"])
+
+
+def delete_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> None:
+    """Delete a saved view."""
+    catalog = get_catalog(actor, catalog_ref)
+    require_manage(actor, catalog)
+    current = get_view(actor, catalog.id, view_id)
+    with actor.workspace.engine.begin() as conn:
+        conn.execute(sa.delete(schema.views).where(schema.views.c.id == current["id"]))
+
+
+def visible(actor: Actor, catalog: Catalog) -> bool:
+    """Views are readable by whoever may see the catalog."""
+    return access.can_see_catalog(actor, catalog)

@@ -1,0 +1,197 @@
+"""Create, open, list, migrate and delete workspaces; first-start initialisation."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from kartoteka.config import Settings
+from kartoteka.context import Actor, Workspace
+from kartoteka.storage import schema
+from kartoteka.storage.engine import (
+    WORKSPACE_NAME,
+    Databases,
+    current_revision,
+    head_revision,
+    upgrade_workspace,
+    utcnow,
+    workspaces_table,
+)
+
+from .errors import BadWorkspaceName, WorkspaceExists, WorkspaceNotFound
+
+DEFAULT_ADMIN_EMAIL = "admin@example.com"
+
+
+def check_name(name: str) -> str:
+    """Return `name` if it is a valid workspace name, else raise BadWorkspaceName."""
+    if not isinstance(name, str) or not WORKSPACE_NAME.match(name):
+        raise BadWorkspaceName(
+            "invalid workspace name",
+            fields={
+                "name": "1-63 characters: lower-case latin letters, digits, '-' and '_', "
+                "starting with a letter"
+            },
+        )
+    return name
+
+
+class Instance:
+    """One server's view: settings, control DB, cached Workspace objects."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dbs = Databases(settings.data_dir, settings.database_url)
+        self._workspaces: dict[str, Workspace] = {}
+        self._lock = threading.Lock()
+
+    # ----- lookup ---------------------------------------------------------------------
+    def location(self, name: str) -> str | None:
+        """Where a workspace lives according to the control database (None: no such one)."""
+        with self.dbs.control.connect() as conn:
+            return conn.execute(
+                sa.select(workspaces_table.c.location).where(workspaces_table.c.name == name)
+            ).scalar()
+
+    def workspace(self, name: str) -> Workspace:
+        """The (cached, migrated) workspace called `name`; WorkspaceNotFound if absent."""
+        cached = self._workspaces.get(name)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._workspaces.get(name)
+            if cached is not None:
+                return cached
+            location = self.location(name)
+            if location is None:
+                raise WorkspaceNotFound(f"workspace {name!r} does not exist")
+            engine = self.dbs.engine_for_location(name, location)
+            self.dbs.ensure_migrated(name, engine)
+            ws = Workspace(
+                name=name,
+                engine=engine,
+                files_dir=self.settings.data_dir / "files" / name,
+                settings=self.settings,
+            )
+            self._workspaces[name] = ws
+            return ws
+
+    def list_workspaces(self) -> list[dict[str, Any]]:
+        """Every workspace of this instance: name, location, created_at."""
+        with self.dbs.control.connect() as conn:
+            rows = conn.execute(sa.select(workspaces_table).order_by(workspaces_table.c.name)).all()
+        return [{"name": r.name, "location": r.location, "created_at": r.created_at} for r in rows]
+
+    # ----- create / delete ------------------------------------------------------------
+    def create_workspace(self, name: str) -> Workspace:
+        """Create an empty workspace at the head schema revision."""
+        check_name(name)
+        location = self.dbs.location_for(name)
+        self._claim_name(name, location)
+        try:
+            self.dbs.create_storage(location)
+            upgrade_workspace(self.dbs.engine_for_location(name, location))
+        except BaseException:
+            # A half-created workspace must not stay registered.
+            self._forget(name, location)
+            raise
+        return self.workspace(name)
+
+    def register(self, name: str, location: str) -> None:
+        """Add a control row for storage that already exists (restore)."""
+        check_name(name)
+        self._claim_name(name, location)
+
+    def _claim_name(self, name: str, location: str) -> None:
+        # The primary key on the control row decides races between processes.
+        try:
+            with self.dbs.control.begin() as conn:
+                conn.execute(
+                    workspaces_table.insert().values(
+                        name=name, location=location, created_at=utcnow()
+                    )
+                )
+        except IntegrityError:
+            raise WorkspaceExists(f"workspace {name!r} already exists") from None
+
+    def delete_workspace(self, name: str) -> None:
+        """Drop a workspace's database, its files and its control row."""
+        location = self.location(name)
+        if location is None:
+            raise WorkspaceNotFound(f"workspace {name!r} does not exist")
+        self._forget(name, location)
+
+    def _forget(self, name: str, location: str) -> None:
+        with self._lock:
+            self._workspaces.pop(name, None)
+        self.dbs.drop_storage(name, location)
+        shutil.rmtree(self.settings.data_dir / "files" / name, ignore_errors=True)
+        with self.dbs.control.begin() as conn:
+            conn.execute(workspaces_table.delete().where(workspaces_table.c.name == name))
+
+    # ----- first start and upgrades ---------------------------------------------------
+    def init(self) -> dict[str, Any] | None:
+        """Ensure the default workspace and its first administrator; return new credentials."""
+        name = self.settings.default_workspace
+        if self.location(name) is None:
+            try:
+                self.create_workspace(name)
+            except WorkspaceExists:
+                pass  # Another process created it a moment ago.
+        ws = self.workspace(name)
+        if _has_active_admin(ws):
+            return None
+        return _create_first_admin(ws, self.settings)
+
+    def migrate_all(
+        self, progress: Callable[[str], None] | None = None
+    ) -> list[tuple[str, str | None, str]]:
+        """Upgrade every workspace to head; return (name, from revision, to revision)."""
+        head = head_revision()
+        done: list[tuple[str, str | None, str]] = []
+        for row in self.list_workspaces():
+            engine = self.dbs.engine_for_location(row["name"], row["location"])
+            before = current_revision(engine)
+            if before != head:
+                upgrade_workspace(engine)
+            done.append((row["name"], before, head))
+            if progress is not None:
+                progress(row["name"])
+        return done
+
+    def close(self) -> None:
+        """Dispose every engine; the instance must not be used afterwards."""
+        with self._lock:
+            self._workspaces.clear()
+        self.dbs.dispose()
+
+
+def _has_active_admin(ws: Workspace) -> bool:
+    users = schema.users
+    with ws.engine.connect().execution_options(kt_read=True) as conn:
+        found = conn.execute(
+            sa.select(users.c.id).where(users.c.is_admin.is_(True), users.c.active.is_(True))
+        ).first()
+    return found is not None
+
+
+def _create_first_admin(ws: Workspace, settings: Settings) -> dict[str, Any]:
+    from kartoteka.users import service as users_service
+
+    email = (settings.admin_email or DEFAULT_ADMIN_EMAIL).strip().lower()
+    generated = not settings.admin_password
+    password = settings.admin_password or secrets.token_urlsafe(12)
+    system = Actor.system(ws)
+    existing = users_service.find_user_id(ws, email)
+    patch = {"is_admin": True, "active": True, "password": password}
+    if existing is None:
+        users_service.create_user(system, {"email": email, "name": "Administrator", **patch})
+    else:
+        users_service.update_user(system, existing, patch)
+    return {"email": email, "password": password, "generated": generated}

@@ -1,0 +1,129 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when configured) per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kartoteka.config import Settings
+
+PG_URL = os.environ.get("KARTOTEKA_TEST_DATABASE_URL") or None
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct-horse-battery"
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for one test: its own data dir and (on PostgreSQL) its own workspace schema."""
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=PG_URL,
+        admin_email=ADMIN_EMAIL,
+        admin_password=ADMIN_PASSWORD,
+        webhook_allow_private=True,
+        default_workspace=f"t{uuid.uuid4().hex[:10]}",
+        auth_cache_seconds=30,
+    )
+    for key, value in overrides.items():
+        setattr(settings, key, value)
+    return settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Per-test settings."""
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def instance(settings: Settings) -> Iterator[Any]:
+    """An initialised Instance (default workspace + admin); workspaces dropped afterwards."""
+    from kartoteka.workspaces.service import Instance
+
+    inst = Instance(settings)
+    inst.init()
+    yield inst
+    for ws in inst.list_workspaces():
+        if ws["name"].startswith("t") and PG_URL:
+            inst.delete_workspace(ws["name"])
+    inst.close()
+
+
+class Api:
+    """A TestClient bound to one workspace with a bearer token, plus record factories."""
+
+    def __init__(self, client: TestClient, prefix: str = "/api/v1") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def url(self, path: str) -> str:
+        return self.prefix + path
+
+    def get(self, path: str, **kw: Any):
+        return self.client.get(self.url(path), **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any):
+        return self.client.post(self.url(path), json=json, **kw)
+
+    def patch(self, path: str, json: Any = None, **kw: Any):
+        return self.client.patch(self.url(path), json=json, **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any):
+        return self.client.put(self.url(path), json=json, **kw)
+
+    def delete(self, path: str, **kw: Any):
+        return self.client.delete(self.url(path), **kw)
+
+    # factories ---------------------------------------------------------------------------
+    def catalog(self, name: str, fields: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        """Create a catalog and return it (fails the test on error)."""
+        r = self.post("/catalogs", {"name": name, "fields": fields, **extra})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def records(self, catalog: str | int, rows: list[dict[str, Any]]) -> list[int]:
+        """Create records through the batch endpoint; returns their ids."""
+        ids: list[int] = []
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            r = self.post(f"/catalogs/{catalog}/records/batch",
+                          {"create": [{"values": v} for v in chunk]})
+            assert r.status_code == 200, r.text
+            ids += r.json()["created"]
+        return ids
+
+    def record(self, catalog: str | int, values: dict[str, Any]) -> dict[str, Any]:
+        """Create one record and return it."""
+        r = self.post(f"/catalogs/{catalog}/records", {"values": values})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+@pytest.fixture
+def app(instance: Any):
+    """The ASGI app over the test instance."""
+    from kartoteka.api.app import create_app
+
+    return create_app(instance.settings, instance)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    """An in-process HTTP client (no credentials)."""
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    """An administrator's API client on the default workspace."""
+    r = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert r.status_code == 200, r.text
+    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    client.cookies.clear()
+    return Api(client)
