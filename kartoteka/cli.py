@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
+import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -15,9 +15,11 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from kartoteka.config import Settings
 from kartoteka.errors import DomainError
+from kartoteka.workspaces import Instance
 
 app = typer.Typer(
     help="Kartoteka: a self-hosted low-code business platform.",
@@ -66,20 +68,26 @@ def configure(
 
 
 @contextmanager
-def opened(ctx: typer.Context) -> Iterator[object]:
+def opened(ctx: typer.Context) -> Iterator[Instance]:
     """An Instance for one command; domain errors become one-line messages."""
-    from kartoteka.workspaces import Instance
-
     try:
         instance = Instance(ctx.obj)
-    except Exception as exc:  # an unreachable database must not print a traceback
-        fail(f"cannot open the database: {exc}")
+    except (SQLAlchemyError, OSError) as exc:  # an unreachable database: no traceback
+        fail("cannot open the database: " + str(exc).strip().splitlines()[0])
     try:
         yield instance
     except DomainError as exc:
         fail(_describe(exc))
+    except (OSError, tarfile.TarError) as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail("database error: " + _first_line(exc))
     finally:
         instance.close()
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def _describe(exc: DomainError) -> str:
@@ -103,7 +111,7 @@ def _print_login(created: dict | None) -> None:
 def init(ctx: typer.Context) -> None:
     """Create the default workspace and its first administrator if missing."""
     with opened(ctx) as instance:
-        created = instance.init()  # type: ignore[attr-defined]
+        created = instance.init()
     if created is None:
         console.print("Already initialised.")
     elif created["generated"]:
@@ -127,8 +135,8 @@ def serve(
     import uvicorn
 
     with opened(ctx) as instance:
-        created = instance.init()  # type: ignore[attr-defined]
-        instance.migrate_all()  # type: ignore[attr-defined]
+        created = instance.init()
+        instance.migrate_all()
     _export_settings(ctx.obj, no_worker)
     console.print(f"Kartoteka is running at http://{host}:{port}", markup=False)
     _print_login(created)
@@ -176,9 +184,9 @@ def worker(ctx: typer.Context) -> None:
 def migrate(ctx: typer.Context) -> None:
     """Upgrade every workspace to the current schema."""
     with opened(ctx) as instance, Progress(console=console, transient=True) as progress:
-        total = len(instance.list_workspaces())  # type: ignore[attr-defined]
+        total = len(instance.list_workspaces())
         task = progress.add_task("Migrating", total=total)
-        done = instance.migrate_all(lambda _name: progress.advance(task))  # type: ignore[attr-defined]
+        done = instance.migrate_all(lambda _name: progress.advance(task))
     for name, before, after in done:
         state = "up to date" if before == after else f"{before or 'empty'} -> {after}"
         console.print(f"{name}: {state}", markup=False)
@@ -189,7 +197,7 @@ def migrate(ctx: typer.Context) -> None:
 def workspace_create(ctx: typer.Context, name: str) -> None:
     """Create an empty workspace."""
     with opened(ctx) as instance:
-        instance.create_workspace(name)  # type: ignore[attr-defined]
+        instance.create_workspace(name)
     console.print(f"Workspace {name} created.", markup=False)
 
 
@@ -197,7 +205,7 @@ def workspace_create(ctx: typer.Context, name: str) -> None:
 def workspace_list(ctx: typer.Context) -> None:
     """List workspaces and where they live."""
     with opened(ctx) as instance:
-        rows = instance.list_workspaces()  # type: ignore[attr-defined]
+        rows = instance.list_workspaces()
     table = Table("name", "location", "created")
     for row in rows:
         table.add_row(row["name"], row["location"], f"{row['created_at']:%Y-%m-%d %H:%M}")
@@ -214,7 +222,7 @@ def workspace_delete(
     if not yes and not typer.confirm(f"Delete workspace {name} and all its data?"):
         fail("aborted")
     with opened(ctx) as instance:
-        instance.delete_workspace(name)  # type: ignore[attr-defined]
+        instance.delete_workspace(name)
     console.print(f"Workspace {name} deleted.", markup=False)
 
 
@@ -235,7 +243,7 @@ def user_create(
     from kartoteka.users import service as users
 
     with opened(ctx) as instance:
-        ws = instance.workspace(_ws_name(ctx, workspace))  # type: ignore[attr-defined]
+        ws = instance.workspace(_ws_name(ctx, workspace))
         spec = {"email": email, "name": name, "password": password, "is_admin": admin}
         user = users.create_user(Actor.system(ws), spec)
     console.print(f"User {user['email']} created (id {user['id']}).", markup=False)
@@ -248,7 +256,7 @@ def user_list(ctx: typer.Context, workspace: WorkspaceOpt = None) -> None:
     from kartoteka.users import service as users
 
     with opened(ctx) as instance:
-        ws = instance.workspace(_ws_name(ctx, workspace))  # type: ignore[attr-defined]
+        ws = instance.workspace(_ws_name(ctx, workspace))
         rows = users.list_users(Actor.system(ws))
     table = Table("id", "email", "name", "admin", "active")
     for u in rows:
@@ -273,7 +281,7 @@ def user_set_password(
     from kartoteka.users import service as users
 
     with opened(ctx) as instance:
-        ws = instance.workspace(_ws_name(ctx, workspace))  # type: ignore[attr-defined]
+        ws = instance.workspace(_ws_name(ctx, workspace))
         users.set_password(ws, email, password)
     console.print(f"Password of {email} changed.", markup=False)
 
@@ -292,7 +300,7 @@ def token_create(
     from kartoteka.users.errors import UserNotFound
 
     with opened(ctx) as instance:
-        ws = instance.workspace(_ws_name(ctx, workspace))  # type: ignore[attr-defined]
+        ws = instance.workspace(_ws_name(ctx, workspace))
         user_id = users.find_user_id(ws, email)
         if user_id is None:
             raise UserNotFound(f"no user with email {email}")
@@ -313,7 +321,7 @@ def backup(
 
     name = _ws_name(ctx, workspace)
     with opened(ctx) as instance:
-        backup_workspace(instance, name, out)  # type: ignore[arg-type]
+        backup_workspace(instance, name, out)
     console.print(f"Workspace {name} backed up to {out}.", markup=False)
 
 
@@ -331,7 +339,7 @@ def restore(
         fail(f"no such file: {archive}")
     name = _ws_name(ctx, workspace)
     with opened(ctx) as instance:
-        restore_workspace(instance, name, archive, force=force)  # type: ignore[arg-type]
+        restore_workspace(instance, name, archive, force=force)
     console.print(f"Workspace {name} restored from {archive}.", markup=False)
 
 
@@ -342,4 +350,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    sys.exit(0)

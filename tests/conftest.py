@@ -91,8 +91,9 @@ class Api:
         ids: list[int] = []
         for start in range(0, len(rows), 1000):
             chunk = rows[start : start + 1000]
-            r = self.post(f"/catalogs/{catalog}/records/batch",
-                          {"create": [{"values": v} for v in chunk]})
+            r = self.post(
+                f"/catalogs/{catalog}/records/batch", {"create": [{"values": v} for v in chunk]}
+            )
             assert r.status_code == 200, r.text
             ids += r.json()["created"]
         return ids

@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kartoteka import __version__
@@ -17,6 +16,7 @@ from kartoteka.config import Settings
 from kartoteka.errors import DomainError
 
 from . import errors
+from .responses import JSONResponse
 from .routes import auth, catalogs, records, users, views
 
 API_DESCRIPTION = """Kartoteka REST API. Every path also exists under `/w/{workspace}` for a
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
         title="Kartoteka",
         version=__version__,
         description=API_DESCRIPTION,
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
@@ -76,13 +76,13 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
     app.add_exception_handler(Exception, errors.unexpected_error_handler)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> ORJSONResponse:
+    def healthz() -> JSONResponse:
         try:
             with app.state.instance.dbs.control.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError:
-            return ORJSONResponse({"status": "unavailable"}, status_code=503)
-        return ORJSONResponse({"status": "ok"})
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     _mount_web(app)
     return app

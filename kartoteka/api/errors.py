@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kartoteka import errors
+
+from .responses import JSONResponse
 
 #: domain error class -> (HTTP status, error code). Most specific first.
 ERROR_TABLE: list[tuple[type[errors.DomainError], int, str]] = [
@@ -53,7 +54,7 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": code, "message": message, **extra}
 
 
-async def domain_error_handler(request: Request, exc: Exception) -> ORJSONResponse:
+async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Render a DomainError."""
     assert isinstance(exc, errors.DomainError)
     status, code = status_and_code(exc)
@@ -68,10 +69,10 @@ async def domain_error_handler(request: Request, exc: Exception) -> ORJSONRespon
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer, Basic realm="kartoteka"'
-    return ORJSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def request_validation_handler(request: Request, exc: Exception) -> ORJSONResponse:
+async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     """Parameter errors caught by FastAPI, in our VALIDATION shape."""
     assert isinstance(exc, RequestValidationError)
     fields = {}
@@ -79,24 +80,24 @@ async def request_validation_handler(request: Request, exc: Exception) -> ORJSON
         loc = [str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body")]
         fields[".".join(loc) or "request"] = err.get("msg", "invalid")
     first = next(iter(fields.items()))
-    return ORJSONResponse(
+    return JSONResponse(
         error_body("VALIDATION", f"{first[0]}: {first[1]}", fields=fields), status_code=422
     )
 
 
-async def http_error_handler(request: Request, exc: Exception) -> ORJSONResponse:
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """404/405 from routing, in our error shape."""
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHENTICATED",
             403: "FORBIDDEN", 413: "TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}.get(
         exc.status_code, "BAD_REQUEST")
-    return ORJSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                           headers=getattr(exc, "headers", None))
 
 
-async def unexpected_error_handler(request: Request, exc: Exception) -> ORJSONResponse:
+async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Last resort: a bug. Logged with the traceback; the client gets a stable shape."""
     import logging
 
     logging.getLogger("kartoteka").exception("unhandled error on %s", request.url.path)
-    return ORJSONResponse(error_body("INTERNAL", "internal error"), status_code=500)
+    return JSONResponse(error_body("INTERNAL", "internal error"), status_code=500)

@@ -122,6 +122,16 @@ def upgrade_workspace(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(conn), revision)
 
 
+def _run_admin_sql(url: str, statement: str) -> None:
+    """Run one statement on a short-lived engine (schema creation and removal)."""
+    engine = sa.create_engine(sqlalchemy_url(url), poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
 class Databases:
     """Owns the control engine and caches one engine per workspace."""
 
@@ -133,8 +143,7 @@ class Databases:
         self._migrated: set[str] = set()
         if database_url:
             self.control = make_pg_engine(database_url, "kartoteka_control")
-            with sa.create_engine(sqlalchemy_url(database_url)).begin() as conn:
-                conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS kartoteka_control")
+            _run_admin_sql(database_url, "CREATE SCHEMA IF NOT EXISTS kartoteka_control")
         else:
             self.control = make_sqlite_engine(data_dir / "control.db")
         control_metadata.create_all(self.control)
@@ -176,8 +185,7 @@ class Databases:
         kind, _, rest = location.partition(":")
         if kind == "schema":
             assert self.database_url
-            with sa.create_engine(sqlalchemy_url(self.database_url)).begin() as conn:
-                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{rest}"')
+            _run_admin_sql(self.database_url, f'CREATE SCHEMA IF NOT EXISTS "{rest}"')
 
     def drop_storage(self, name: str, location: str) -> None:
         """Remove a workspace's data for good."""
@@ -187,10 +195,7 @@ class Databases:
         kind, _, rest = location.partition(":")
         if kind == "schema":
             assert self.database_url
-            eng = sa.create_engine(sqlalchemy_url(self.database_url))
-            with eng.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{rest}" CASCADE')
-            eng.dispose()
+            _run_admin_sql(self.database_url, f'DROP SCHEMA IF EXISTS "{rest}" CASCADE')
         elif kind == "sqlite":
             path = Path(rest)
             path = path if path.is_absolute() else self.data_dir / path

@@ -135,7 +135,8 @@ def _dump_rows(conn: Connection, table: sa.Table, path: Path) -> None:
     result = conn.execution_options(yield_per=BATCH).execute(sa.select(*columns))
     with path.open("wb") as fh:
         for row in result:
-            fh.write(orjson.dumps(dict(row._mapping), default=_json_default) + b"\n")
+            data = {str(k): v for k, v in row._mapping.items()}
+            fh.write(orjson.dumps(data, default=_json_default) + b"\n")
 
 
 # ----- restore ------------------------------------------------------------------------

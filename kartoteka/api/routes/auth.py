@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import ORJSONResponse
+from fastapi import Depends, Request, Response
 
 from kartoteka.auth import service as auth
 from kartoteka.context import Actor
 from kartoteka.errors import ValidationFailed
 
 from ..deps import CSRF_COOKIE, SESSION_COOKIE, actor, instance, json_body, object_body, workspace
+from ..responses import JSONResponse, Router
 from ..schemas import LOGIN_BODY, TOKEN_BODY, body_doc
 
-router = APIRouter(tags=["auth"])
+router = Router(tags=["auth"])
 
 
 @router.post("/auth/login", summary="Log in", openapi_extra=body_doc(LOGIN_BODY))
-def login(request: Request, body: Any = Depends(json_body)) -> ORJSONResponse:
+def login(request: Request, body: Any = Depends(json_body)) -> JSONResponse:
     """Check email and password; returns a token and sets the session and CSRF cookies."""
     body = object_body(body)
     email, password = body.get("email"), body.get("password")
@@ -29,7 +29,7 @@ def login(request: Request, body: Any = Depends(json_body)) -> ORJSONResponse:
     ws = workspace(request)
     token, user = auth.login(ws, email, password)
     _, csrf = auth.actor_from_session(ws, token)
-    response = ORJSONResponse({"token": token, "user": user, "csrf_token": csrf})
+    response = JSONResponse({"token": token, "user": user, "csrf_token": csrf})
     secure = instance(request).settings.secure_cookies
     max_age = instance(request).settings.session_days * 86400
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from kartoteka.catalogs import service
 from kartoteka.context import Actor
 
 from ..deps import actor, json_body, object_body
+from ..responses import Router
 from ..schemas import CATALOG_BODY, FIELD_BODY, body_doc
 
-router = APIRouter(tags=["catalogs"])
+router = Router(tags=["catalogs"])
 
 
 @router.get("/catalogs", summary="List catalogs")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from kartoteka.comments import service as comments
 from kartoteka.context import Actor
 from kartoteka.records import query, service
 
 from ..deps import actor, json_body, object_body
+from ..responses import Router
 from ..schemas import BATCH_BODY, QUERY_BODY, RECORD_BODY, body_doc
 
-router = APIRouter(tags=["records"])
+router = Router(tags=["records"])
 
 
 def _values(body: Any) -> Any:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from kartoteka.context import Actor
 from kartoteka.users import service
 
 from ..deps import actor, json_body, object_body
+from ..responses import Router
 from ..schemas import GROUP_BODY, USER_BODY, body_doc
 
-router = APIRouter(tags=["users"])
+router = Router(tags=["users"])
 
 
 @router.get("/users", summary="List users")

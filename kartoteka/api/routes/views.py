@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from kartoteka.context import Actor
 from kartoteka.views import service
 
 from ..deps import actor, json_body
+from ..responses import Router
 from ..schemas import VIEW_BODY, body_doc
 
-router = APIRouter(tags=["views"])
+router = Router(tags=["views"])
 
 
 @router.get("/catalogs/{catalog}/views", summary="List views")
