@@ -33,8 +33,8 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 WorkspaceOpt = Annotated[
     str | None, typer.Option("--workspace", "-w", help="Workspace name (default: the default one).")
@@ -306,7 +306,7 @@ def token_create(
             raise UserNotFound(f"no user with email {email}")
         actor = auth.actor_for_user(ws, user_id)
         created = auth.create_api_token(actor, name, {"read_only": True} if read_only else None)
-    console.print(created["token"], markup=False, soft_wrap=True)
+    console.print(created["token"], markup=False)
 
 
 # ----- backup and restore -------------------------------------------------------------

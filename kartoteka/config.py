@@ -43,10 +43,11 @@ class Settings:
             auth_cache_seconds=float(env.get("KARTOTEKA_AUTH_CACHE_SECONDS") or 30),
             session_days=int(env.get("KARTOTEKA_SESSION_DAYS") or 14),
             max_upload_bytes=int(env.get("KARTOTEKA_MAX_UPLOAD_BYTES") or 50 * 1024 * 1024),
+            max_body_bytes=int(env.get("KARTOTEKA_MAX_BODY_BYTES") or 20 * 1024 * 1024),
             secure_cookies=_bool(env.get("KARTOTEKA_SECURE_COOKIES")),
         )
 
     @property
     def is_postgres(self) -> bool:
         """True when workspaces live in PostgreSQL schemas."""
-        return bool(self.database_url) and self.database_url.startswith("postgres")
+        return (self.database_url or "").startswith("postgres")

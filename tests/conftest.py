@@ -48,9 +48,11 @@ def instance(settings: Settings) -> Iterator[Any]:
     inst = Instance(settings)
     inst.init()
     yield inst
-    for ws in inst.list_workspaces():
-        if ws["name"].startswith("t") and PG_URL:
-            inst.delete_workspace(ws["name"])
+    if PG_URL:
+        # Only this test's workspaces: other tests may be running against the same server.
+        for ws in inst.list_workspaces():
+            if ws["name"].startswith(settings.default_workspace):
+                inst.delete_workspace(ws["name"])
     inst.close()
 
 

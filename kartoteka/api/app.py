@@ -23,6 +23,32 @@ API_DESCRIPTION = """Kartoteka REST API. Every path also exists under `/w/{works
 named workspace (`/w/acme/api/v1/catalogs`); plain `/api/v1` is the default workspace.
 Errors are `{"error": CODE, "message": ...}`; see docs/api.md for the codes."""
 
+#: Tag descriptions shown in the OpenAPI document (one tag per route module).
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "Log in and out, who am I, API tokens."},
+    {"name": "catalogs", "description": "Catalogs (real tables) and their typed fields."},
+    {"name": "records", "description": "Records: CRUD, list with filters and cursors, batch, "
+     "history, comments, related records."},
+    {"name": "views", "description": "Saved views: table, kanban, calendar, gantt, gallery."},
+    {"name": "users", "description": "Users and groups of the workspace."},
+    {"name": "files", "description": "Uploaded files and thumbnails."},
+    {"name": "webhooks", "description": "Notify, request and action webhooks and deliveries."},
+    {"name": "events", "description": "The workspace event feed."},
+    {"name": "imports", "description": "CSV/XLSX imports and exports."},
+    {"name": "rights", "description": "Catalog rights per group."},
+    {"name": "scenarios", "description": "Automation scenarios and their runs."},
+]
+
+#: Every way to authenticate; any one of them is enough (login itself needs none).
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "A login token or an API token (`POST /api/v1/auth/tokens`)."},
+    "basic": {"type": "http", "scheme": "basic", "description": "Email and password."},
+    "session": {"type": "apiKey", "in": "cookie", "name": "kartoteka_session",
+                "description": "Browser session; unsafe methods also need the `X-CSRF-Token` "
+                "header equal to the `kartoteka_csrf` cookie."},
+}
+
 ROUTERS = [auth.router, catalogs.router, records.router, views.router, users.router]
 
 
@@ -84,8 +110,25 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
     _mount_web(app)
     return app
+
+
+def _openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's generated document plus security schemes, built once per app."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes, tags=OPENAPI_TAGS)
+        doc.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        doc["security"] = [{name: []} for name in SECURITY_SCHEMES]
+        login = doc["paths"].get("/api/v1/auth/login", {}).get("post")
+        if login is not None:
+            login["security"] = []
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 def _mount_web(app: FastAPI) -> None:

@@ -43,6 +43,8 @@ def all_error_codes() -> dict[str, int]:
 
 def status_and_code(exc: errors.DomainError) -> tuple[int, str]:
     """Look a domain error up in the table."""
+    if isinstance(exc, errors.Forbidden) and exc.extra.get("csrf"):
+        return 403, "CSRF"
     for cls, status, code in ERROR_TABLE:
         if isinstance(exc, cls):
             return status, code

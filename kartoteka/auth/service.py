@@ -353,7 +353,7 @@ def create_api_token(
     user_id = _own_user_id(actor)
     if actor.token_scopes:
         raise Forbidden("a restricted token cannot create tokens")
-    values = {
+    values: dict[str, Any] = {
         "name": _check_token_name(name),
         "scopes": check_scopes(scopes),
         "expires_at": _check_expiry(expires_at),

@@ -81,7 +81,7 @@ class Catalog:
 
     def field(self, ref: str | int) -> Field | None:
         """A field by id or api_name."""
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdecimal()):
             found = self.by_id.get(int(ref))
             if found is not None:
                 return found
@@ -136,7 +136,7 @@ class WorkspaceMeta:
 
     def catalog(self, ref: str | int) -> Catalog | None:
         """A catalog by id or api_name."""
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdecimal()):
             found = self.by_id.get(int(ref))
             if found is not None:
                 return found

@@ -36,7 +36,7 @@ class AutonumberType(FieldType):
             prefix = field.options.get("prefix") or ""
             if prefix and value.startswith(prefix):
                 value = value[len(prefix) :]
-            if value.strip().isdigit():
+            if value.strip().isdecimal() and len(value.strip()) < 20:
                 return int(value)
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -108,7 +108,7 @@ class FieldType:
         if op == "empty":
             return self._empty_clause(col, value)
         if op in ("in", "nin"):
-            items = _as_list(value)
+            items = as_list(value)
             values = [self.filter_value(v, field, actor) for v in items]
             clause = col.in_(values) if values else sa.false()
             return clause if op == "in" else sa.or_(col.is_(None), sa.not_(clause))
@@ -135,12 +135,13 @@ class FieldType:
     ) -> ColumnElement[bool]:
         if not isinstance(value, list) or len(value) != 2:
             raise FieldValueError("between takes [from, to]")
-        low, high = value
+        # An end that is null (or normalises to nothing, like "") leaves that side open.
+        low, high = (None if v is None else self.filter_value(v, field, actor) for v in value)
         parts = []
         if low is not None:
-            parts.append(col >= self.filter_value(low, field, actor))
+            parts.append(col >= low)
         if high is not None:
-            parts.append(col <= self.filter_value(high, field, actor))
+            parts.append(col <= high)
         return sa.and_(*parts) if parts else col.is_not(None)
 
     def _text_clause(self, col: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
@@ -154,7 +155,8 @@ class FieldType:
         return sa.func.lower(col).like("%" + escaped.lower() + "%", escape="\\")
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """The operand of `in`/`nin`: a list of at most MAX_IN_VALUES items."""
     if not isinstance(value, list):
         raise FieldValueError("in/nin take a list")
     if len(value) > MAX_IN_VALUES:
@@ -205,6 +207,7 @@ def as_int_id(value: Any, what: str = "id") -> int:
         if value <= 0 or value > 2**62:
             raise FieldValueError(f"{what} out of range")
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 20:
         return as_int_id(int(value.strip()), what)
     raise FieldValueError(f"expected {what}")

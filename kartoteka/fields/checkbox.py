@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError
+from .base import FieldType, FieldValueError, as_list
 from .registry import register
 
 _TRUE = {"true", "1", "yes", "y", "да", "on", "x", "+"}
@@ -57,4 +57,12 @@ class CheckboxType(FieldType):
             is_true = col == sa.true()
             clause = is_true if flag else sa.or_(col.is_(None), col == sa.false())
             return clause if op == "eq" else sa.not_(clause)
+        if op in ("in", "nin"):
+            # Unset reads as false, so `in [false]` must match NULL too: compile as eq/ne.
+            flags = {self.to_db(v, field, actor) for v in as_list(value)}
+            if not flags:
+                return sa.false() if op == "in" else sa.true()
+            if len(flags) == 2:
+                return sa.true() if op == "in" else sa.false()
+            return self.filter_clause(col, "eq" if op == "in" else "ne", flags.pop(), field, actor)
         return super().filter_clause(col, op, value, field, actor)

@@ -61,6 +61,10 @@ class DateTimeType(FieldType):
     def from_db(self, raw, field, actor):
         return render_datetime(raw)
 
+    def filter_value(self, value, field, actor):
+        moment = parse_datetime(value, actor)
+        return moment.replace(microsecond=0) if moment else None
+
     def _day_bounds(self, value, actor) -> tuple[datetime, datetime] | None:
         """For a date-only or relative operand: the UTC span of that local day."""
         if not isinstance(value, str):
@@ -77,9 +81,12 @@ class DateTimeType(FieldType):
                 raise FieldValueError("expected an ISO 8601 date-time") from None
         if day is None:
             return None
-        start = datetime.combine(day, time(), tzinfo=actor.timezone).astimezone(UTC)
-        start = start.replace(tzinfo=None)
-        return start, start + timedelta(days=1)
+        try:
+            start = datetime.combine(day, time(), tzinfo=actor.timezone).astimezone(UTC)
+            start = start.replace(tzinfo=None)
+            return start, start + timedelta(days=1)
+        except OverflowError:
+            raise FieldValueError("date out of range") from None
 
     def filter_clause(self, col, op, value, field, actor):
         if op in ("eq", "ne", "lt", "lte", "gt", "gte", "between"):
@@ -94,12 +101,12 @@ class DateTimeType(FieldType):
             parts = []
             if value[0] is not None:
                 bounds = self._day_bounds(value[0], actor)
-                parts.append(col >= (bounds[0] if bounds else self.to_db(value[0], field, actor)))
+                low = bounds[0] if bounds else self.filter_value(value[0], field, actor)
+                parts.append(col >= low)
             if value[1] is not None:
                 bounds = self._day_bounds(value[1], actor)
-                parts.append(
-                    col < bounds[1] if bounds else col <= self.to_db(value[1], field, actor)
-                )
+                high = self.filter_value(value[1], field, actor) if bounds is None else None
+                parts.append(col < bounds[1] if bounds else col <= high)
             return sa.and_(*parts) if parts else col.is_not(None)
         bounds = self._day_bounds(value, actor)
         if bounds is None:

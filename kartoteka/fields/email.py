@@ -29,5 +29,9 @@ class EmailType(FieldType):
         return f"{local}@{domain.lower()}"
 
     def filter_value(self, value, field, actor):
+        # Compare with what is stored: a valid address is normalised the way to_db does it.
         text = clean_string(value, 320)
-        return text.lower() if text else text
+        try:
+            return self.to_db(text, field, actor)
+        except FieldValueError:
+            return text

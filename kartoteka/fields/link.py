@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from kartoteka.storage import schema
 
-from .base import FieldType, FieldValueError, as_int_id
+from .base import FieldType, FieldValueError, as_list, as_int_id
 from .registry import register
 
 MAX_LINKS = 1000
@@ -62,10 +62,17 @@ class LinkType(FieldType):
     def is_empty(self, raw):
         return not raw
 
+    def from_db(self, raw, field, actor):
+        # Titles are filled in by the records service, which looks them up in bulk.
+        return [{"id": int(i), "title": None} for i in raw or []]
+
     def to_text(self, value, field):
         if not value:
             return ""
-        return ", ".join(str(v.get("title") or v["id"]) for v in value)
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(
+            str(v.get("title") or v.get("id")) if isinstance(v, dict) else str(v) for v in items
+        )
 
     def from_text(self, text, field, actor):
         text = text.strip()
@@ -90,11 +97,9 @@ class LinkType(FieldType):
         if op in ("eq", "ne"):
             if value is None:
                 return sa.not_(exists()) if op == "eq" else exists()
-            rid = as_int_id(value["id"] if isinstance(value, dict) else value, "record id")
+            rid = as_int_id(value.get("id") if isinstance(value, dict) else value, "record id")
             clause = exists(links.c.dst_id == rid)
             return clause if op == "eq" else sa.not_(clause)
-        if not isinstance(value, list):
-            raise FieldValueError("in/nin take a list")
-        ids = [as_int_id(v, "record id") for v in value]
+        ids = [as_int_id(v, "record id") for v in as_list(value)]
         clause = exists(links.c.dst_id.in_(ids)) if ids else sa.false()
         return clause if op == "in" else sa.not_(clause)

@@ -80,6 +80,13 @@ class NumberType(FieldType):
             return int(number)
         return float(round(number, decimals))
 
+    def filter_value(self, value, field, actor):
+        # `lt 1.5` is a fair question to ask of an integer field, so no whole-number check.
+        number = parse_number(value)
+        if number is None:
+            return None
+        return int(number) if number == number.to_integral_value() else float(number)
+
     def from_db(self, raw, field, actor):
         if raw is None:
             return None

@@ -36,8 +36,15 @@ def register(field_type: type[FieldType]) -> type[FieldType]:
     return field_type
 
 
+_builtins_loaded = False
+
+
 def _load_builtins() -> None:
-    if not _TYPES:
+    # A flag, not `if not _TYPES`: importing one type module directly (records imports
+    # fields.datetime) registers that type and must not stop the others from loading.
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
         for module in BUILTIN_MODULES:
             importlib.import_module(f"kartoteka.fields.{module}")
 

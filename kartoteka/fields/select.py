@@ -87,7 +87,7 @@ class SelectType(FieldType):
             for c in choices:
                 if c["label"].lower() == low:
                     return c["id"]
-            if low.isdigit():
+            if low.isdecimal() and len(low) < 20:
                 return self.choice_id(int(low), field)
         raise FieldValueError(f"unknown choice {value!r}")
 

@@ -17,9 +17,6 @@ class _SystemTime(DateTimeType):
     def to_db(self, value, field, actor):
         raise FieldValueError("read-only field")
 
-    def filter_value(self, value, field, actor):
-        return DateTimeType.to_db(self, value, field, actor)
-
 
 class _SystemUser(UserType):
     read_only = True

@@ -25,10 +25,14 @@ class UrlType(FieldType):
             raise FieldValueError("a URL must not contain spaces")
         if "://" not in text:
             text = "https://" + text
-        parts = urlsplit(text)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(text)
+            hostname = parts.hostname
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            raise FieldValueError("not a valid http(s) URL") from None
+        if parts.scheme.lower() not in ("http", "https") or not hostname:
             raise FieldValueError("not a valid http(s) URL")
-        if "." not in parts.hostname and parts.hostname != "localhost":
+        if "." not in hostname and hostname != "localhost":
             raise FieldValueError("not a valid http(s) URL")
         return text
 

@@ -123,7 +123,7 @@ def _item_values(item: Any, index: int, where: str) -> Any:
 
 def _record_id(value: Any, index: int, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and value.isdecimal():
             return int(value)
         raise write.fail(index, where, {"id": "must be a record id"})
     return value

@@ -190,6 +190,7 @@ class Databases:
     def drop_storage(self, name: str, location: str) -> None:
         """Remove a workspace's data for good."""
         engine = self._engines.pop(name, None)
+        self._migrated.discard(name)
         if engine is not None:
             engine.dispose()
         kind, _, rest = location.partition(":")

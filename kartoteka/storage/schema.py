@@ -192,3 +192,100 @@ events = sa.Table(
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Column("payload", JSONText, nullable=False),
 )
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("catalog_id", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # queued | running | done | failed
+    sa.Column("options", JSONText, nullable=False, default=dict),
+    sa.Column("processed", sa.Integer, nullable=False, default=0),
+    sa.Column("total", sa.Integer),
+    sa.Column("created", sa.Integer, nullable=False, default=0),
+    sa.Column("updated", sa.Integer, nullable=False, default=0),
+    sa.Column("unchanged", sa.Integer, nullable=False, default=0),
+    sa.Column("errors", sa.Integer, nullable=False, default=0),
+    sa.Column("error_sample", JSONText, nullable=False, default=list),
+    sa.Column("created_by", sa.Integer),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sqlite_autoincrement=True,
+)
+
+# ----- webhooks and outbox consumers (migration 0003) -----------------------------------
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column(
+        "catalog_id", sa.Integer, sa.ForeignKey("catalogs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("kind", sa.String(20), nullable=False),  # notify | request | action
+    sa.Column("events", JSONText, nullable=False),
+    sa.Column("fields", JSONText, nullable=False),
+    sa.Column("filter", JSONText),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("on_timeout", sa.String(10), nullable=False, default="reject"),
+    sa.Column("ordered", sa.Boolean, nullable=False, default=False),
+    sa.Column("start_seq", sa.BigInteger, nullable=False, default=0),
+    sa.Column("disabled_reason", sa.String(300)),
+    sa.Column("created_by", sa.Integer),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_webhooks_catalog", "catalog_id", "kind"),
+    sqlite_autoincrement=True,
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column(
+        "webhook_id", sa.Integer, sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("event_seq", sa.BigInteger, nullable=False),
+    sa.Column("webhook_msg_id", sa.String(100), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # pending | done | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("webhook_id", "event_seq", name="uq_webhook_deliveries_event"),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column(
+        "delivery_id",
+        sa.BigInteger,
+        sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("request_body", sa.Text, nullable=False),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("response_body", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Index("ix_delivery_attempts_delivery", "delivery_id", "attempt"),
+    sqlite_autoincrement=True,
+)
+
+outbox_cursor = sa.Table(
+    "outbox_cursor",
+    metadata,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)

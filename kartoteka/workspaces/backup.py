@@ -59,7 +59,7 @@ def _add_files(tar: tarfile.TarFile, files_dir: Path) -> None:
         tar.add(files_dir, "files")
 
 
-def _manifest(instance: Instance, name: str, dialect: str, revision: str | None) -> dict[str, Any]:
+def _manifest(name: str, dialect: str, revision: str | None) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -77,7 +77,7 @@ def backup_workspace(instance: Instance, name: str, out: Path) -> dict[str, Any]
     location = instance.location(name) or ""
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, tarfile.open(out, "w:gz") as tar:
-        manifest = _manifest(instance, name, ws.dialect, current_revision(ws.engine))
+        manifest = _manifest(name, ws.dialect, current_revision(ws.engine))
         if ws.dialect == "sqlite":
             copy = Path(tmp) / "workspace.db"
             _sqlite_online_copy(_sqlite_path(instance, location), copy)

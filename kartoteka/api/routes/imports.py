@@ -1,0 +1,61 @@
+"""Imports (CSV/XLSX upload, background job with progress) and streamed exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, File, Form, Query, UploadFile
+from starlette.responses import StreamingResponse
+
+from kartoteka.context import Actor
+from kartoteka.exporter import service as exporter
+from kartoteka.importer import jobs
+from kartoteka.records import query
+
+from ..deps import actor
+from ..responses import Router
+
+router = Router(tags=["imports"])
+
+OPTIONS_DOC = (
+    'JSON: {"mode": "create|upsert|update", "key": [api_name...], "mapping": {"column": '
+    '"api_name"}, "dry_run": bool, "on_error": "skip|stop", "link_keys": {"<link field>": '
+    '"<key field of the linked catalog>"}, "encoding", "delimiter", "date_format", '
+    '"decimal_comma": bool}'
+)
+
+
+@router.post("/catalogs/{catalog}/imports", status_code=202, summary="Import a CSV or XLSX file")
+def create_import(
+    catalog: str,
+    file: UploadFile = File(..., description="a CSV (any delimiter, UTF-8 or cp1251) or XLSX"),
+    options: str | None = Form(None, description=OPTIONS_DOC),
+    a: Actor = Depends(actor),
+) -> dict[str, Any]:
+    """Check the file and options, then import in the background; poll the returned id."""
+    job_id = jobs.start_import(a, catalog, file.file, file.filename or "", options)
+    return {"id": job_id}
+
+
+@router.get("/imports/{job_id}", summary="Progress and result of an import")
+def get_import(job_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
+    """Status (queued, running, done, failed), counts and the first errors."""
+    return jobs.get_import(a, job_id)
+
+
+@router.get("/catalogs/{catalog}/export", summary="Export records as a file")
+def export(
+    catalog: str,
+    format: str = Query("csv", description="csv (UTF-8 with BOM), xlsx or jsonl"),
+    filter: str | None = Query(None, description="filter JSON (see docs/api.md#filters)"),
+    view: str | None = Query(None, description="saved view id: its filter, sort and fields"),
+    fields: str | None = Query(None, description="comma-separated api_names to export"),
+    sort: str | None = Query(None, description="comma-separated api_names, '-' for descending"),
+    a: Actor = Depends(actor),
+) -> StreamingResponse:
+    """Stream every record the actor may see that matches the filter and view."""
+    result = exporter.export_records(
+        a, catalog, format, query.parse_filter_param(filter), view, fields, sort
+    )
+    headers = {"Content-Disposition": result.content_disposition}
+    return StreamingResponse(result.body, media_type=result.media_type, headers=headers)

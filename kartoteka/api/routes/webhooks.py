@@ -1,0 +1,94 @@
+"""Webhooks: CRUD, delivery log and replay (administrators only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Query, Response
+
+from kartoteka.context import Actor
+from kartoteka.webhooks import service
+
+from ..deps import actor, json_body
+from ..responses import Router
+from ..schemas import FILTER, body_doc
+
+router = Router(tags=["webhooks"])
+
+WEBHOOK_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "url": {"type": "string", "description": "http(s) URL of the receiver"},
+        "catalog": {"type": "string", "description": "catalog api_name or id"},
+        "kind": {"type": "string", "enum": ["notify", "request", "action"]},
+        "events": {"type": "array", "items": {"type": "string"}},
+        "fields": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "fire only when one of these fields changed",
+        },
+        "filter": FILTER,
+        "active": {"type": "boolean"},
+        "on_timeout": {"type": "string", "enum": ["reject", "allow"]},
+        "ordered": {"type": "boolean", "description": "deliver in sequence order"},
+    },
+}
+
+
+@router.get("/webhooks", summary="List webhooks")
+def list_webhooks(a: Actor = Depends(actor)) -> dict[str, Any]:
+    """Every webhook of the workspace (secrets are not shown)."""
+    return {"items": service.list_webhooks(a)}
+
+
+@router.post(
+    "/webhooks", status_code=201, summary="Create a webhook", openapi_extra=body_doc(WEBHOOK_BODY)
+)
+def create_webhook(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+    """Create a webhook; the answer shows its `whsec_` signing secret this one time."""
+    return service.create_webhook(a, body)
+
+
+@router.get("/webhooks/{webhook_id}", summary="Get a webhook")
+def get_webhook(webhook_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
+    """One webhook."""
+    return service.get_webhook(a, webhook_id)
+
+
+@router.patch(
+    "/webhooks/{webhook_id}", summary="Change a webhook", openapi_extra=body_doc(WEBHOOK_BODY)
+)
+def update_webhook(
+    webhook_id: int, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
+    """Change some keys of a webhook; `"active": true` re-enables a disabled one."""
+    return service.update_webhook(a, webhook_id, body)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, summary="Delete a webhook")
+def delete_webhook(webhook_id: int, a: Actor = Depends(actor)) -> Response:
+    """Delete a webhook and its delivery log."""
+    service.delete_webhook(a, webhook_id)
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", summary="List deliveries of a webhook")
+def list_deliveries(
+    webhook_id: int,
+    a: Actor = Depends(actor),
+    limit: int = Query(50),
+    before: int | None = Query(None, description="only deliveries with a smaller id"),
+    status: str | None = Query(None, description="pending, done or failed"),
+) -> dict[str, Any]:
+    """Newest deliveries first, each with its attempts (request, response, duration)."""
+    return {"items": service.list_deliveries(a, webhook_id, limit, before, status)}
+
+
+@router.post(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+    status_code=202,
+    summary="Replay a delivery",
+)
+def retry_delivery(webhook_id: int, delivery_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
+    """Send one delivery again now, with the same webhook-id."""
+    return service.retry_delivery(a, webhook_id, delivery_id)

@@ -1,0 +1,1 @@
+"""Exporting a catalog's records as CSV, XLSX or JSON lines."""

@@ -1,0 +1,351 @@
+"""Files service: receive uploads, decide who may read a file, serve bytes and thumbnails.
+
+A file belongs to its uploader until a record's `file` field holds it; from then on
+the rights on the file are the rights on that record (the records service sets and
+clears `files.record_id`). Unattached files older than a day are garbage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import sqlalchemy as sa
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from kartoteka.access import service as access
+from kartoteka.context import Actor, Workspace
+from kartoteka.records.read import file_url
+from kartoteka.storage import schema
+from kartoteka.storage.engine import utcnow
+
+from .errors import FileInvalid, FileNotFound, FileTooLarge
+from .storage import BlobStore, store_for
+
+MAX_NAME = 255
+THUMB_SIZE = 256
+ORPHAN_AGE = timedelta(days=1)
+DEFAULT_MIME = "application/octet-stream"
+MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,99}/[a-z0-9][a-z0-9!#$&^_.+-]{0,99}$")
+
+#: Image formats recognised from content: (magic prefix, Pillow format, MIME type).
+#: Only these count as images; Pillow knows more formats, some with weak signatures
+#: that ordinary documents could match.
+IMAGE_MAGIC: list[tuple[bytes, str, str]] = [
+    (b"\x89PNG\r\n\x1a\n", "PNG", "image/png"),
+    (b"\xff\xd8\xff", "JPEG", "image/jpeg"),
+    (b"GIF87a", "GIF", "image/gif"),
+    (b"GIF89a", "GIF", "image/gif"),
+    (b"BM", "BMP", "image/bmp"),
+    (b"II*\x00", "TIFF", "image/tiff"),
+    (b"MM\x00*", "TIFF", "image/tiff"),
+    (b"\x00\x00\x01\x00", "ICO", "image/x-icon"),
+]
+IMAGE_FORMATS = ["PNG", "JPEG", "GIF", "BMP", "TIFF", "ICO", "WEBP"]
+#: Images a browser may show inline; everything else is served as an attachment so
+#: an uploaded HTML or SVG file can never run script in the application's origin.
+INLINE_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
+
+
+@dataclass
+class FileContent:
+    """What the API needs to send a file: metadata plus where the bytes are."""
+
+    name: str
+    mime: str
+    size: int
+    etag: str
+    inline: bool
+    path: Path | None
+    data: bytes | None = None
+
+    def open(self) -> BinaryIO:
+        """The content as a readable binary stream."""
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.path is not None
+        return self.path.open("rb")
+
+
+# ----- names and types -------------------------------------------------------------------
+def clean_name(name: str | None) -> str:
+    """A safe display name: no path parts, no control or format characters, ≤ 255 chars."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = re.split(r"[/\\]", text)[-1]
+    # Cf covers bidi overrides (U+202E) that make "exe.png" look like "png.exe".
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    text = text.strip().strip(".").strip()
+    if not text:
+        return "file"
+    if len(text) <= MAX_NAME:
+        return text
+    stem, dot, ext = text.rpartition(".")
+    if dot and 0 < len(ext) <= 16:
+        return stem[: MAX_NAME - len(ext) - 1].rstrip() + "." + ext
+    return text[:MAX_NAME]
+
+
+def _declared_mime(content_type: str | None, name: str) -> str:
+    """The client's type (or a guess from the name), never an image type: those are sniffed."""
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if not MIME_RE.match(declared) or declared == DEFAULT_MIME:
+        declared = (mimetypes.guess_type(name)[0] or DEFAULT_MIME).lower()
+    if declared.startswith("image/"):
+        return DEFAULT_MIME
+    return declared
+
+
+def sniff_image(path: Path) -> str | None:
+    """The MIME type of an image recognised from content (Pillow confirms), else None."""
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    match = next(((fmt, mime) for magic, fmt, mime in IMAGE_MAGIC if head.startswith(magic)), None)
+    if match is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        match = ("WEBP", "image/webp")
+    if match is None:
+        return None
+    try:
+        with Image.open(path, formats=[match[0]]):
+            return match[1]
+    except Image.DecompressionBombError:
+        # Still an image; the thumbnail refuses it and the download is unaffected.
+        return match[1]
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+
+
+# ----- upload ----------------------------------------------------------------------------
+class Upload:
+    """An upload being received: bytes go to a temp file, hashed and counted on the way."""
+
+    def __init__(self, workspace: Workspace, name: str | None, content_type: str | None) -> None:
+        self.workspace = workspace
+        self.name = clean_name(name)
+        self.content_type = content_type
+        self.limit = workspace.settings.max_upload_bytes
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+        self.store = store_for(workspace.files_dir)
+        self.handle, self.temp_path = self.store.temp_file()
+
+    def write(self, data: bytes) -> None:
+        """Append a chunk; FileTooLarge (and the temp file removed) past the limit."""
+        self.size += len(data)
+        if self.size > self.limit:
+            self.abort()
+            raise FileTooLarge(
+                f"the file exceeds the upload limit of {self.limit} bytes "
+                f"({self.limit // (1024 * 1024)} MiB)"
+            )
+        self.sha256.update(data)
+        self.handle.write(data)
+
+    def close(self) -> None:
+        """Flush and close the temp file (the upload is complete)."""
+        if not self.handle.closed:
+            self.handle.close()
+
+    def abort(self) -> None:
+        """Drop the temp file: nothing of a failed upload stays on disk."""
+        self.close()
+        self.temp_path.unlink(missing_ok=True)
+
+
+def begin_upload(workspace: Workspace, name: str | None, content_type: str | None) -> Upload:
+    """Start receiving a file into a temp file of the workspace's store."""
+    return Upload(workspace, name, content_type)
+
+
+def store_upload(actor: Actor, upload: Upload) -> dict[str, Any]:
+    """Keep a received upload: sniff its type, move it into place, record it; returns its JSON."""
+    key = None
+    try:
+        upload.close()
+        mime = sniff_image(upload.temp_path) or _declared_mime(upload.content_type, upload.name)
+        hex_id = uuid.uuid4().hex
+        key = f"{hex_id[:2]}/{hex_id}"
+        upload.store.put_file(key, upload.temp_path)
+        row = {
+            "name": upload.name,
+            "size": upload.size,
+            "mime": mime,
+            "sha256": upload.sha256.hexdigest(),
+            "storage_key": key,
+            "uploaded_by": actor.user_id,
+            "created_at": utcnow(),
+        }
+        t = schema.files
+        with actor.workspace.engine.begin() as conn:
+            file_id = conn.execute(sa.insert(t).values(row).returning(t.c.id)).scalar_one()
+    except BaseException:
+        upload.abort()
+        if key is not None:
+            upload.store.delete(key)
+        raise
+    return file_json(actor, {"id": file_id, **row})
+
+
+def file_json(actor: Actor, row: Any) -> dict[str, Any]:
+    """A file as the API shows it (the same shape a `file` field value has)."""
+    m = row if isinstance(row, dict) else row._mapping
+    item = {
+        "id": m["id"],
+        "name": m["name"],
+        "size": m["size"],
+        "mime": m["mime"],
+        "url": file_url(actor, m["id"]),
+    }
+    if m["mime"].startswith("image/"):
+        item["thumbnail_url"] = file_url(actor, m["id"], thumbnail=True)
+    return item
+
+
+# ----- rights ----------------------------------------------------------------------------
+def _visible_row(actor: Actor, file_id: int) -> Any:
+    """The file's row if the actor may read it; FileNotFound otherwise (existence hidden)."""
+    from kartoteka.records.service import visible_ids
+
+    missing = FileNotFound(f"file {file_id} not found")
+    t = schema.files
+    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+        row = conn.execute(sa.select(t).where(t.c.id == file_id)).first()
+        if row is None:
+            raise missing
+        if actor.is_admin:
+            return row
+        if row.record_id is None:
+            if actor.user_id is None or row.uploaded_by != actor.user_id:
+                raise missing
+            return row
+        catalog = actor.workspace.meta().catalog(row.catalog_id)
+        if catalog is None or not access.can_see_catalog(actor, catalog):
+            raise missing
+        field = catalog.by_id.get(row.field_id)
+        # A hidden or masked field must not leak through its files either.
+        if field is None or access.field_rules(actor, catalog).get(field.api_name):
+            raise missing
+        if row.record_id not in visible_ids(conn, actor, catalog, [row.record_id]):
+            raise missing
+    return row
+
+
+def get_file(actor: Actor, file_id: int) -> dict[str, Any]:
+    """A file's metadata, if the actor may read it."""
+    return file_json(actor, _visible_row(actor, file_id))
+
+
+def open_file(actor: Actor, file_id: int) -> FileContent:
+    """The file's content and headers' data, if the actor may read it."""
+    row = _visible_row(actor, file_id)
+    store = store_for(actor.workspace.files_dir)
+    if not store.exists(row.storage_key):
+        # The row outlived its bytes (restored database, lost disk): same answer as absent.
+        raise FileNotFound(f"file {file_id} not found")
+    path = store.local_path(row.storage_key)
+    return FileContent(
+        name=row.name,
+        mime=row.mime,
+        size=row.size,
+        etag=row.sha256,
+        inline=row.mime in INLINE_MIMES,
+        path=path,
+        data=None if path else _read_all(store, row.storage_key),
+    )
+
+
+def _read_all(store: BlobStore, key: str) -> bytes:
+    with store.open(key) as handle:
+        return handle.read()
+
+
+# ----- thumbnails ------------------------------------------------------------------------
+def thumbnail(actor: Actor, file_id: int) -> FileContent:
+    """A ≤256×256 preview of an image file, made on first request and kept on disk."""
+    row = _visible_row(actor, file_id)
+    if not row.mime.startswith("image/"):
+        raise FileNotFound(f"file {file_id} is not an image and has no thumbnail")
+    store = store_for(actor.workspace.files_dir)
+    key = row.storage_key + ".thumb"
+    if not store.exists(key):
+        if not store.exists(row.storage_key):
+            raise FileNotFound(f"file {file_id} not found")
+        with store.open(row.storage_key) as handle:
+            store.put_bytes(key, make_thumbnail(handle))
+    data = _read_all(store, key)
+    png = data.startswith(b"\x89PNG")
+    name = f"{row.name.rsplit('.', 1)[0]}-thumbnail.{'png' if png else 'jpg'}"
+    return FileContent(
+        name=name,
+        mime="image/png" if png else "image/jpeg",
+        size=len(data),
+        etag=hashlib.sha256(data).hexdigest(),
+        inline=True,
+        path=None,
+        data=data,
+    )
+
+
+def make_thumbnail(source: BinaryIO) -> bytes:
+    """PNG (keeps transparency) or JPEG bytes of the image scaled to fit 256×256.
+
+    Refuses decompression bombs and corrupt images with FileInvalid.
+    """
+    try:
+        with Image.open(source, formats=IMAGE_FORMATS) as im:
+            if im.width * im.height > Image.MAX_IMAGE_PIXELS:
+                raise Image.DecompressionBombError("too many pixels")
+            im.thumbnail((THUMB_SIZE, THUMB_SIZE))
+            small = ImageOps.exif_transpose(im)
+            return _encode_thumbnail(small)
+    except Image.DecompressionBombError:
+        raise FileInvalid(
+            "the image has too many pixels to make a thumbnail",
+            fields={"file": "image too large to decode (decompression bomb protection)"},
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise FileInvalid(
+            "the image is corrupt and has no thumbnail",
+            fields={"file": f"cannot decode the image: {exc}"},
+        ) from None
+
+
+def _encode_thumbnail(im: Image.Image) -> bytes:
+    out = io.BytesIO()
+    transparent = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+    if transparent:
+        im.convert("RGBA").save(out, "PNG", optimize=True)
+    else:
+        im.convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+# ----- garbage collection ----------------------------------------------------------------
+def delete_orphans(workspace: Workspace, older_than: timedelta = ORPHAN_AGE) -> int:
+    """Delete files no record holds, uploaded before `older_than` ago; returns how many."""
+    t = schema.files
+    cutoff = utcnow() - older_than
+    # The condition is re-checked by the DELETE itself, so a file attached meanwhile stays.
+    with workspace.engine.begin() as conn:
+        keys = (
+            conn.execute(
+                sa.delete(t)
+                .where(t.c.record_id.is_(None), t.c.created_at < cutoff)
+                .returning(t.c.storage_key)
+            )
+            .scalars()
+            .all()
+        )
+    store = store_for(workspace.files_dir)
+    for key in keys:
+        store.delete(key)
+        store.delete(key + ".thumb")
+    store.sweep_temp(max(older_than.total_seconds(), 3600))
+    return len(keys)

@@ -1,0 +1,1 @@
+"""Importing CSV and XLSX files into catalogs through the one write path."""

@@ -1,0 +1,157 @@
+"""Import jobs: the upload is saved, an `imports` row tracks progress, a thread does the work."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import sqlalchemy as sa
+
+from kartoteka.catalogs.service import get_catalog
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import DomainError, NotFound, TooLarge
+from kartoteka.fields.datetime import render_datetime
+from kartoteka.storage import schema
+from kartoteka.storage.engine import utcnow
+
+from .service import ImportResult, Plan, parse_options, plan_import, run_import
+
+log = logging.getLogger("kartoteka.importer")
+COPY_BLOCK = 1024 * 1024
+RESULT_COLUMNS = ("status", "processed", "total", "created", "updated", "unchanged", "errors")
+
+#: Results of jobs running in this process, so progress shows even between row updates.
+_live: dict[tuple[str, int], ImportResult] = {}
+_threads: dict[tuple[str, int], threading.Thread] = {}
+
+
+class ImportNotFound(NotFound):
+    """No such import job (or it is not the actor's)."""
+
+
+def save_upload(ws: Workspace, stream: BinaryIO, filename: str) -> Path:
+    """Copy an upload into the workspace's files directory, refusing files over the limit."""
+    limit = ws.settings.max_upload_bytes
+    folder = ws.files_dir / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(filename or "").suffix.lower()[:10]
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    size = 0
+    with path.open("wb") as out:
+        while block := stream.read(COPY_BLOCK):
+            size += len(block)
+            if size > limit:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise TooLarge(f"the file exceeds {limit} bytes")
+            out.write(block)
+    return path
+
+
+def start_import(
+    actor: Actor, catalog_ref: str | int, stream: BinaryIO, filename: str, options: Any
+) -> int:
+    """Check the upload and options now (422 on problems), then import in the background."""
+    opts = parse_options(options)
+    catalog = get_catalog(actor, catalog_ref)
+    path = save_upload(actor.workspace, stream, filename)
+    try:
+        plan = plan_import(actor, catalog.id, path, opts)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    with actor.workspace.engine.begin() as conn:
+        job_id = conn.execute(
+            sa.insert(schema.imports).values(
+                catalog_id=catalog.id, status="queued", options=opts.to_json(), processed=0,
+                created=0, updated=0, unchanged=0, errors=0, error_sample=[],
+                created_by=actor.user_id, created_at=utcnow(),
+            )  # fmt: skip
+        ).inserted_primary_key[0]
+    key = (actor.workspace.name, int(job_id))
+    thread = threading.Thread(
+        target=_run_job, args=(actor, plan, int(job_id), path), name=f"import-{job_id}", daemon=True
+    )
+    _threads[key] = thread
+    thread.start()
+    return int(job_id)
+
+
+def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
+    """Thread body: run the import, keep the row current, never let an error escape."""
+    ws = actor.workspace
+    key = (ws.name, job_id)
+    latest = ImportResult(status="running")
+    _live[key] = latest
+    # A SQLite dry run holds the write lock until it rolls back; row updates wait for the end.
+    write_progress = not (plan.options.dry_run and ws.dialect == "sqlite")
+
+    def progress(result: ImportResult) -> None:
+        nonlocal latest
+        latest = _live[key] = result
+        if write_progress:
+            _store(ws, job_id, result)
+
+    try:
+        _store(ws, job_id, latest)
+        latest = run_import(actor, plan, progress)
+        if latest.status == "failed" and latest.message:
+            _fail(latest, latest.message)
+    except DomainError as exc:
+        _fail(latest, exc.message)
+    except Exception:  # a bug: the job fails visibly instead of hanging in "running"
+        log.exception("import %s failed", job_id)
+        _fail(latest, "internal error")
+    finally:
+        try:
+            _store(ws, job_id, latest, finished=True)
+        finally:
+            _live.pop(key, None)
+            _threads.pop(key, None)
+            path.unlink(missing_ok=True)
+
+
+def _store(ws: Workspace, job_id: int, result: ImportResult, finished: bool = False) -> None:
+    values: dict[str, Any] = {c: getattr(result, c) for c in RESULT_COLUMNS}
+    values["error_sample"] = result.error_sample
+    if finished:
+        values["finished_at"] = utcnow()
+    with ws.engine.begin() as conn:
+        conn.execute(sa.update(schema.imports).where(schema.imports.c.id == job_id).values(values))
+
+
+def _fail(result: ImportResult, message: str) -> None:
+    """Mark a job failed; a failure not caused by a row is kept as a line-less error."""
+    result.status, result.message = "failed", message
+    if not any(e["message"] in message for e in result.error_sample):
+        result.error_sample.append({"line": None, "column": None, "value": None, "message": message})
+
+
+def get_import(actor: Actor, job_id: int) -> dict[str, Any]:
+    """An import job's status and counts (its creator and administrators may see it)."""
+    table = schema.imports
+    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+        row = conn.execute(sa.select(table).where(table.c.id == job_id)).first()
+    if row is None or not (actor.is_admin or row.created_by == actor.user_id):
+        raise ImportNotFound(f"import {job_id} not found")
+    out: dict[str, Any] = {"id": row.id, "catalog_id": row.catalog_id}
+    out.update({c: getattr(row, c) for c in RESULT_COLUMNS})
+    out["error_sample"] = row.error_sample or []
+    live = _live.get((actor.workspace.name, job_id))
+    if live is not None and row.finished_at is None:
+        out.update({c: getattr(live, c) for c in RESULT_COLUMNS if c != "status"})
+        out["error_sample"] = list(live.error_sample)
+    out["dry_run"] = bool((row.options or {}).get("dry_run"))
+    out["created_at"] = render_datetime(row.created_at)
+    out["finished_at"] = render_datetime(row.finished_at) if row.finished_at else None
+    return out
+
+
+def wait_for_jobs(timeout: float | None = None) -> None:
+    """Join the import threads of this process (shutdown, tests)."""
+    for thread in list(_threads.values()):
+        thread.join(timeout)
+

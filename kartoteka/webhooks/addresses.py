@@ -1,0 +1,33 @@
+"""SSRF guard: outbound webhook URLs must not reach private networks unless allowed."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def private_address_problem(url: str) -> str | None:
+    """Why `url` may not be called (unresolvable or private address), or None when fine."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError, UnicodeError):
+        return f"host {host!r} does not resolve"
+    for info in infos:
+        address = str(info[4][0])
+        if not _is_public(address):
+            return (
+                f"host {host!r} resolves to the private address {address}; "
+                "allowed only when KARTOTEKA_WEBHOOK_ALLOW_PRIVATE is set"
+            )
+    return None

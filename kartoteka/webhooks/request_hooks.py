@@ -1,0 +1,181 @@
+"""Request webhooks: receivers asked before a write, any of which may veto it.
+
+Registered as a `before_write` hook. All calls for one write (every record of a
+batch times every webhook) run concurrently; the first veto wins and the write
+fails with `Rejected` carrying the record's index in the batch.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import sqlalchemy as sa
+
+from kartoteka.catalogs.models import Catalog
+from kartoteka.context import Actor
+from kartoteka.errors import Rejected
+from kartoteka.records import hooks
+from kartoteka.records.hooks import PendingChange
+from kartoteka.storage.engine import utcnow
+
+from . import delivery, service
+
+DEFAULT_TIMEOUT = 10.0
+POOL_THREADS = 32
+
+_pool: ThreadPoolExecutor | None = None
+_client: httpx.Client | None = None
+_lock = threading.Lock()
+
+
+@dataclass
+class Verdict:
+    """One receiver's answer: allowed, or vetoed with a message."""
+
+    allow: bool
+    message: str = ""
+
+
+def request_timeout(settings: Any) -> float:
+    """Seconds a request receiver gets before its silence counts (`webhook_request_timeout`)."""
+    return float(getattr(settings, "webhook_request_timeout", None) or DEFAULT_TIMEOUT)
+
+
+def _shared() -> tuple[ThreadPoolExecutor, httpx.Client]:
+    global _pool, _client
+    with _lock:
+        if _pool is None or _client is None:
+            _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="kt-request-hook")
+            _client = delivery.make_client()
+        return _pool, _client
+
+
+def _wants(hook: dict[str, Any], change: PendingChange) -> bool:
+    if f"record.before_{change.action}" not in hook["events"]:
+        return False
+    if hook["fields"]:
+        touched = set(change.values) | set(change.previous)
+        return bool(touched.intersection(hook["fields"]))
+    return True
+
+
+def _stored_values(actor: Actor, catalog: Catalog, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Committed values of records about to be updated, in the history/event JSON form."""
+    from kartoteka.records.read import load_links
+    from kartoteka.records.service import _history_value
+
+    if not ids:
+        return {}
+    table = catalog.table
+    fields = [f for f in catalog.fields if f.column or f.type == "link"]
+    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+        rows = conn.execute(sa.select(table).where(table.c.id.in_(ids))).all()
+        links = load_links(conn, fields, ids)
+    out = {}
+    for row in rows:
+        m = row._mapping
+        out[row.id] = {
+            f.api_name: _history_value(
+                f, links.get(f.id, {}).get(row.id, []) if f.type == "link" else m[f.column]
+            )
+            for f in fields
+        }
+    return out
+
+
+def _body(
+    actor: Actor, catalog: Catalog, change: PendingChange, stored: dict[int, dict[str, Any]]
+) -> bytes:
+    if change.action == "create":
+        all_values = dict(change.values)
+    elif change.action == "delete":
+        all_values = dict(change.previous)
+    else:
+        all_values = {**stored.get(change.record_id or 0, {}), **change.values}
+    return orjson.dumps(
+        {
+            "type": f"record.before_{change.action}",
+            "timestamp": utcnow().isoformat(timespec="seconds") + "Z",
+            "catalog": {"id": catalog.id, "api_name": catalog.api_name},
+            "record_id": change.record_id,
+            "user": {"id": actor.user_id},
+            "values": change.values,
+            "previous": change.previous,
+            "all_values": all_values,
+        }
+    )
+
+
+def _verdict(outcome: delivery.Outcome, hook: dict[str, Any], timeout: float) -> Verdict:
+    """Read a receiver's answer: 2xx allows unless it says `"allow": false`."""
+    if outcome.status is None:
+        timed_out = (outcome.error or "").startswith("timed out")
+        if timed_out and hook["on_timeout"] == "allow":
+            return Verdict(True)
+        if timed_out:
+            return Verdict(False, f"the request webhook did not answer within {timeout:g} s")
+        return Verdict(False, f"the request webhook could not be reached: {outcome.error}")
+    try:
+        answer = orjson.loads(outcome.body) if outcome.body.strip() else {}
+    except orjson.JSONDecodeError:
+        answer = {}
+    message = answer.get("message") if isinstance(answer, dict) else None
+    if outcome.ok and not (isinstance(answer, dict) and answer.get("allow") is False):
+        return Verdict(True)
+    if isinstance(message, str) and message.strip():
+        return Verdict(False, message.strip()[:1000])
+    if outcome.ok:
+        return Verdict(False, "rejected by the request webhook")
+    return Verdict(False, f"rejected by the request webhook (HTTP {outcome.status})")
+
+
+def _call(hook: dict[str, Any], body: bytes, timeout: float, allow_private: bool) -> Verdict:
+    _, client = _shared()
+    msg_id = "msg_" + secrets.token_hex(12)
+    outcome = delivery.post_signed(
+        client, hook["url"], hook["secret"], msg_id, body, timeout, allow_private
+    )
+    return _verdict(outcome, hook, timeout)
+
+
+def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[PendingChange]) -> None:
+    """Ask every interested request webhook; raise `Rejected` on the first veto."""
+    if not changes:
+        return
+    ws = actor.workspace
+    found = service.active_webhooks(ws, catalog.id, "request")
+    calls = [(c, h) for c in changes for h in found if _wants(h, c)]
+    if not calls:
+        return
+    stored = _stored_values(
+        actor, catalog, [c.record_id for c, _ in calls if c.action == "update" and c.record_id]
+    )
+    timeout = request_timeout(ws.settings)
+    pool, _ = _shared()
+    pending: dict[Future[Verdict], PendingChange] = {
+        pool.submit(
+            _call, h, _body(actor, catalog, c, stored), timeout, ws.settings.webhook_allow_private
+        ): c
+        for c, h in calls
+    }
+    while pending:
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for future in done:
+            change = pending.pop(future)
+            verdict = future.result()
+            if not verdict.allow:
+                for rest in pending:
+                    rest.cancel()
+                raise Rejected(verdict.message, index=change.index)
+
+
+def install() -> None:
+    """Register the before-write hook once per process."""
+    if check_request_webhooks not in hooks.before_write:
+        hooks.before_write.append(check_request_webhooks)

@@ -1,0 +1,386 @@
+"""Webhooks service: create, read, change and delete webhooks; delivery log and replay."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from kartoteka.catalogs.models import Catalog
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import DomainError, Forbidden
+from kartoteka.fields.datetime import render_datetime
+from kartoteka.storage import counters, schema
+from kartoteka.storage.engine import utcnow
+
+from .addresses import private_address_problem
+from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound
+from .signing import new_secret
+
+EVENTS = {
+    "notify": ["record.created", "record.updated", "record.deleted"],
+    "request": ["record.before_create", "record.before_update", "record.before_delete"],
+    "action": ["record.editing"],
+}
+KEYS = {"url", "catalog", "events", "kind", "fields", "filter", "active", "on_timeout", "ordered"}
+MAX_URL = 2000
+MAX_DELIVERIES_PAGE = 500
+CACHE_SECONDS = 2.0
+
+_cache: dict[tuple[str, int, str], tuple[float, list[dict[str, Any]]]] = {}
+_cache_lock = threading.Lock()
+
+
+def require_admin(actor: Actor) -> None:
+    """Webhooks are administrators' business."""
+    if not actor.is_admin:
+        raise Forbidden("only administrators may manage webhooks")
+
+
+def _bad(key: str, message: str) -> WebhookInvalid:
+    return WebhookInvalid(f"{key}: {message}", fields={key: message})
+
+
+# ----- validation ------------------------------------------------------------------------
+def _clean_url(ws: Workspace, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _bad("url", "required: an http(s) URL")
+    url = value.strip()
+    if len(url) > MAX_URL:
+        raise _bad("url", f"at most {MAX_URL} characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _bad("url", "must be an absolute http:// or https:// URL")
+    if not ws.settings.webhook_allow_private:
+        problem = private_address_problem(url)
+        if problem:
+            raise _bad("url", problem)
+    return url
+
+
+def _clean_catalog(ws: Workspace, value: Any) -> Catalog:
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise _bad("catalog", "required: a catalog api_name or id")
+    catalog = ws.meta().catalog(value)
+    if catalog is None:
+        raise _bad("catalog", f"unknown catalog {value!r}")
+    return catalog
+
+
+def _clean_events(kind: str, value: Any) -> list[str]:
+    allowed = EVENTS[kind]
+    if value is None:
+        return list(allowed)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise _bad("events", f"a non-empty list of: {', '.join(allowed)}")
+    for v in value:
+        if v not in allowed:
+            raise _bad("events", f"{v!r} is not a {kind} event (use {', '.join(allowed)})")
+    return list(dict.fromkeys(value))
+
+
+def _clean_fields(catalog: Catalog, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad("fields", "a list of field api_names")
+    for v in value:
+        if v not in catalog.by_api_name:
+            raise _bad("fields", f"unknown field {v!r} in catalog {catalog.api_name!r}")
+    return list(dict.fromkeys(value))
+
+
+def _clean_filter(ws: Workspace, catalog: Catalog, value: Any) -> Any:
+    from kartoteka.records.query import compile_filter
+
+    if value in (None, {}):
+        return None
+    try:
+        compile_filter(Actor.system(ws), catalog, value)
+    except DomainError as exc:
+        raise _bad("filter", exc.message) from None
+    return value
+
+
+def _clean_flag(spec: dict[str, Any], key: str, default: bool) -> bool:
+    value = spec.get(key, default)
+    if not isinstance(value, bool):
+        raise _bad(key, "must be true or false")
+    return value
+
+
+def _clean(ws: Workspace, spec: Any, current: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate a full spec (create) or a patch merged over `current`; returns column values."""
+    if not isinstance(spec, dict):
+        raise _bad("body", "must be a JSON object")
+    unknown = sorted(set(spec) - KEYS)
+    if unknown:
+        key = unknown[0]
+        raise _bad(key, "read-only" if key in ("id", "secret") else "unknown key")
+    merged = {**(current or {}), **spec}
+    kind = merged.get("kind", "notify")
+    if kind not in EVENTS:
+        raise _bad("kind", "one of notify, request, action")
+    if current and "kind" in spec and "events" not in spec and kind != current["kind"]:
+        merged["events"] = None
+    on_timeout = merged.get("on_timeout", "reject")
+    if on_timeout not in ("reject", "allow"):
+        raise _bad("on_timeout", "one of reject, allow")
+    catalog = _clean_catalog(ws, merged.get("catalog"))
+    return {
+        "url": _clean_url(ws, merged.get("url")) if "url" in spec or not current else merged["url"],
+        "catalog_id": catalog.id,
+        "kind": kind,
+        "events": _clean_events(kind, merged.get("events")),
+        "fields": _clean_fields(catalog, merged.get("fields")),
+        "filter": _clean_filter(ws, catalog, merged.get("filter")),
+        "active": _clean_flag(merged, "active", True),
+        "on_timeout": on_timeout,
+        "ordered": _clean_flag(merged, "ordered", False),
+    }
+
+
+# ----- rendering -------------------------------------------------------------------------
+def _catalog_name(ws: Workspace, catalog_id: int) -> str | int:
+    catalog = ws.meta().catalog(catalog_id)
+    return catalog.api_name if catalog is not None else catalog_id
+
+
+def render(ws: Workspace, row: Any, with_secret: bool = False) -> dict[str, Any]:
+    """The API representation of a webhook row (the secret only right after creation)."""
+    out = {
+        "id": row.id,
+        "url": row.url,
+        "catalog": _catalog_name(ws, row.catalog_id),
+        "kind": row.kind,
+        "events": row.events,
+        "fields": row.fields,
+        "filter": row.filter,
+        "active": row.active,
+        "on_timeout": row.on_timeout,
+        "ordered": row.ordered,
+        "disabled_reason": row.disabled_reason,
+        "created_at": render_datetime(row.created_at),
+        "updated_at": render_datetime(row.updated_at),
+    }
+    if with_secret:
+        out["secret"] = row.secret
+    return out
+
+
+# ----- CRUD ------------------------------------------------------------------------------
+def _row(conn: sa.Connection, webhook_id: int) -> Any:
+    t = schema.webhooks
+    row = conn.execute(sa.select(t).where(t.c.id == webhook_id)).first()
+    if row is None:
+        raise WebhookNotFound(f"webhook {webhook_id} not found")
+    return row
+
+
+def list_webhooks(actor: Actor) -> list[dict[str, Any]]:
+    """Every webhook of the workspace (secrets are not shown)."""
+    require_admin(actor)
+    t = schema.webhooks
+    with actor.workspace.engine.connect() as conn:
+        rows = conn.execute(sa.select(t).order_by(t.c.id)).all()
+    return [render(actor.workspace, r) for r in rows]
+
+
+def get_webhook(actor: Actor, webhook_id: int) -> dict[str, Any]:
+    """One webhook (its secret is not shown)."""
+    require_admin(actor)
+    with actor.workspace.engine.connect() as conn:
+        return render(actor.workspace, _row(conn, webhook_id))
+
+
+def create_webhook(actor: Actor, spec: Any) -> dict[str, Any]:
+    """Create a webhook; the answer carries its `whsec_` secret, shown this once."""
+    require_admin(actor)
+    values = _clean(actor.workspace, spec, None)
+    now = utcnow()
+    t = schema.webhooks
+    with actor.workspace.engine.begin() as conn:
+        # A new notify webhook hears only events committed after it exists.
+        start = counters.peek(conn, "event_seq")
+        new_id = conn.execute(
+            sa.insert(t)
+            .values(
+                **values,
+                secret=new_secret(),
+                start_seq=start,
+                created_by=actor.user_id,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(t.c.id)
+        ).scalar_one()
+        row = _row(conn, new_id)
+    invalidate(actor.workspace)
+    return render(actor.workspace, row, with_secret=True)
+
+
+def update_webhook(actor: Actor, webhook_id: int, patch: Any) -> dict[str, Any]:
+    """Change some keys of a webhook (re-activating clears the disabled reason)."""
+    require_admin(actor)
+    ws = actor.workspace
+    t = schema.webhooks
+    with ws.engine.begin() as conn:
+        row = _row(conn, webhook_id)
+        current = {**render(ws, row), "url": row.url}
+        values = _clean(ws, patch, current)
+        if values["active"] and not row.active:
+            values["disabled_reason"] = None
+        conn.execute(sa.update(t).where(t.c.id == webhook_id).values(**values, updated_at=utcnow()))
+        row = _row(conn, webhook_id)
+    invalidate(ws)
+    return render(ws, row)
+
+
+def delete_webhook(actor: Actor, webhook_id: int) -> None:
+    """Delete a webhook with its deliveries and their log."""
+    require_admin(actor)
+    t, d, a = schema.webhooks, schema.webhook_deliveries, schema.delivery_attempts
+    with actor.workspace.engine.begin() as conn:
+        _row(conn, webhook_id)
+        ids = sa.select(d.c.id).where(d.c.webhook_id == webhook_id)
+        conn.execute(sa.delete(a).where(a.c.delivery_id.in_(ids)))
+        conn.execute(sa.delete(d).where(d.c.webhook_id == webhook_id))
+        conn.execute(sa.delete(t).where(t.c.id == webhook_id))
+    invalidate(actor.workspace)
+
+
+def disable(conn: sa.Connection, webhook_id: int, reason: str) -> None:
+    """Switch a webhook off (410 Gone from its receiver), keeping why."""
+    t = schema.webhooks
+    conn.execute(
+        sa.update(t)
+        .where(t.c.id == webhook_id)
+        .values(active=False, disabled_reason=reason[:300], updated_at=utcnow())
+    )
+
+
+# ----- lookup for the write path ---------------------------------------------------------
+def invalidate(ws: Workspace) -> None:
+    """Forget cached webhook lists of a workspace (after a local change)."""
+    with _cache_lock:
+        for key in [k for k in _cache if k[0] == ws.name]:
+            del _cache[key]
+
+
+def active_webhooks(ws: Workspace, catalog_id: int, kind: str) -> list[dict[str, Any]]:
+    """Active webhooks of one kind on a catalog, cached for a couple of seconds.
+
+    The write path asks on every save; changes made by another process are seen
+    after at most CACHE_SECONDS.
+    """
+    key = (ws.name, catalog_id, kind)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    t = schema.webhooks
+    with ws.engine.connect().execution_options(kt_read=True) as conn:
+        rows = conn.execute(
+            sa.select(t)
+            .where(t.c.catalog_id == catalog_id, t.c.kind == kind, t.c.active.is_(True))
+            .order_by(t.c.id)
+        ).all()
+    found = [dict(r._mapping) for r in rows]
+    with _cache_lock:
+        _cache[key] = (now + CACHE_SECONDS, found)
+    return found
+
+
+# ----- delivery log and replay -----------------------------------------------------------
+def _render_attempt(r: Any) -> dict[str, Any]:
+    return {
+        "attempt": r.attempt,
+        "at": render_datetime(r.at),
+        "request_body": r.request_body,
+        "response_status": r.response_status,
+        "response_body": r.response_body,
+        "error": r.error,
+        "duration_ms": r.duration_ms,
+    }
+
+
+def _render_delivery(r: Any, log: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "webhook_msg_id": r.webhook_msg_id,
+        "event_seq": r.event_seq,
+        "status": r.status,
+        "attempts": r.attempts,
+        "next_attempt_at": render_datetime(r.next_attempt_at) if r.status == "pending" else None,
+        "last_status": r.last_status,
+        "last_error": r.last_error,
+        "created_at": render_datetime(r.created_at),
+        "updated_at": render_datetime(r.updated_at),
+        "log": log,
+    }
+
+
+def list_deliveries(
+    actor: Actor,
+    webhook_id: int,
+    limit: int = 50,
+    before: int | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """Newest deliveries of a webhook first, each with its attempt log."""
+    require_admin(actor)
+    if not 1 <= limit <= MAX_DELIVERIES_PAGE:
+        raise _bad("limit", f"between 1 and {MAX_DELIVERIES_PAGE}")
+    if status not in (None, "pending", "done", "failed"):
+        raise _bad("status", "one of pending, done, failed")
+    d, a = schema.webhook_deliveries, schema.delivery_attempts
+    q = sa.select(d).where(d.c.webhook_id == webhook_id).order_by(d.c.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(d.c.id < before)
+    if status is not None:
+        q = q.where(d.c.status == status)
+    with actor.workspace.engine.connect() as conn:
+        _row(conn, webhook_id)
+        rows = conn.execute(q).all()
+        logs: dict[int, list[dict[str, Any]]] = {r.id: [] for r in rows}
+        if rows:
+            attempts = conn.execute(
+                sa.select(a).where(a.c.delivery_id.in_(list(logs))).order_by(a.c.attempt, a.c.id)
+            )
+            for att in attempts:
+                logs[att.delivery_id].append(_render_attempt(att))
+    return [_render_delivery(r, logs[r.id]) for r in rows]
+
+
+def retry_delivery(actor: Actor, webhook_id: int, delivery_id: int) -> dict[str, Any]:
+    """Replay one delivery now (same webhook-id, so receivers can de-duplicate)."""
+    require_admin(actor)
+    d = schema.webhook_deliveries
+    with actor.workspace.engine.begin() as conn:
+        hook = _row(conn, webhook_id)
+        if not hook.active:
+            raise WebhookDisabled(f"webhook {webhook_id} is not active; activate it first")
+        row = conn.execute(
+            sa.select(d).where(d.c.id == delivery_id, d.c.webhook_id == webhook_id)
+        ).first()
+        if row is None:
+            raise WebhookNotFound(f"delivery {delivery_id} of webhook {webhook_id} not found")
+        now = utcnow()
+        conn.execute(
+            sa.update(d)
+            .where(d.c.id == delivery_id)
+            .values(status="pending", next_attempt_at=now, updated_at=now)
+        )
+        row = conn.execute(sa.select(d).where(d.c.id == delivery_id)).one()
+    _wake_workers(actor.workspace)
+    return _render_delivery(row, [])
+
+
+def _wake_workers(ws: Workspace) -> None:
+    from kartoteka import workers
+
+    workers.wake(ws.name)

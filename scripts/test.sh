@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install everything and run the whole test suite: linters, type checks, then pytest on
+# SQLite and again on PostgreSQL (and Redis where tests need it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/services.sh
+bash scripts/setup.sh test
+if [ -f scripts/install-browser.sh ]; then
+  bash scripts/install-browser.sh
+fi
+
+echo "== ruff"
+.venv/bin/ruff check kartoteka tests bench
+.venv/bin/ruff format --check kartoteka tests bench
+echo "== mypy (services and storage)"
+.venv/bin/mypy kartoteka/storage kartoteka/catalogs kartoteka/records kartoteka/fields \
+  kartoteka/views kartoteka/comments kartoteka/access
+
+export KARTOTEKA_TEST_PG_URL=${KARTOTEKA_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+echo "== pytest on SQLite"
+env -u KARTOTEKA_TEST_DATABASE_URL .venv/bin/pytest -p no:cacheprovider "$@"
+echo "== pytest on PostgreSQL ($KARTOTEKA_TEST_PG_URL)"
+KARTOTEKA_TEST_DATABASE_URL=$KARTOTEKA_TEST_PG_URL .venv/bin/pytest -p no:cacheprovider -m "not browser" "$@"

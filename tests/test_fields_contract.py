@@ -1,0 +1,229 @@
+"""The field type contract: every registered type passes the same checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kartoteka.catalogs.models import Field
+from kartoteka.fields import all_types
+from kartoteka.fields.base import ALL_OPS, FieldType, FieldValueError
+
+DOCS_API = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+TYPES = all_types()
+NAMES = sorted(TYPES)
+TEXT_OPS = ("contains", "icontains", "startswith")
+
+
+@dataclass
+class FakeActor:
+    """Just what field types ask of an actor: a user id, a time zone and today."""
+
+    user_id: int = 7
+    timezone: ZoneInfo = ZoneInfo("Europe/Moscow")
+
+    def today(self) -> date:
+        """A fixed 'today' so relative operands are deterministic."""
+        return date(2026, 11, 25)
+
+
+ACTOR: Any = FakeActor()
+
+#: Options that make a field of each type usable (link needs a target catalog).
+OPTIONS: dict[str, dict[str, Any]] = {
+    "link": {"catalog": 1},
+    "select": {"choices": [{"label": "Lead"}, {"label": "Won"}]},
+}
+
+#: type -> (written value, value read back through from_db).
+SAMPLES: dict[str, tuple[Any, Any]] = {
+    "text": ("  Hello  ", "Hello"),
+    "long_text": ("line 1\nline 2", "line 1\nline 2"),
+    "number": ("1 234", 1234),
+    "money": ("1234.5", "1234.50"),
+    "date": ("2026-11-25", "2026-11-25"),
+    "datetime": ("2026-11-25T10:00:00+03:00", "2026-11-25T07:00:00Z"),
+    "checkbox": ("да", True),
+    "select": ("won", {"id": 2, "label": "Won", "color": "red"}),
+    "user": (3, {"id": 3, "name": None}),
+    "email": ("Ann@Example.COM", "Ann@example.com"),
+    "phone": ("8 (912) 345-67-89", "+79123456789"),
+    "url": ("example.com/a", "https://example.com/a"),
+    "link": (5, [{"id": 5, "title": None}]),
+    "file": ([4, 4, 9], [{"id": 4}, {"id": 9}]),
+}
+
+#: One filter operand per type for comparison operators.
+OPERANDS: dict[str, Any] = {
+    **{name: written for name, (written, _) in SAMPLES.items()},
+    "autonumber": 12,
+    "created_at": "2026-11-18T00:00:00Z",
+    "updated_at": "2026-11-25T10:00:00Z",
+    "created_by": "me",
+    "updated_by": 1,
+}
+
+#: Types whose values can be exported to text and imported back.
+NOT_TEXT_IMPORTABLE = {"file"}
+
+
+def make_field(name: str) -> Field:
+    """A field of type `name` with cleaned default options."""
+    ftype = TYPES[name]
+    options = ftype.clean_options(dict(OPTIONS.get(name, {})))
+    return Field(
+        id=11, catalog_id=1, name=name, api_name=name, type=name, column="f11", options=options
+    )
+
+
+def column_for(field: Field) -> sa.ColumnElement[Any]:
+    """The SQL column a filter on this field compiles against."""
+    ftype = field.ftype
+    table = sa.table(
+        "c1",
+        sa.column("id", sa.BigInteger()),
+        sa.column("f11", ftype.sa_type(field.options)),
+        sa.column("created_at", sa.DateTime()),
+        sa.column("updated_at", sa.DateTime()),
+        sa.column("created_by", sa.Integer()),
+        sa.column("updated_by", sa.Integer()),
+    )
+    if ftype.storage == "links":
+        return table.c.id
+    return table.c[field.storage_column or "f11"]
+
+
+def operand_for(name: str, op: str) -> Any:
+    """A sample operand of `op` for a field of type `name`."""
+    if op == "empty":
+        return True
+    if op in TEXT_OPS:
+        return "ab"
+    sample = OPERANDS[name]
+    if op in ("in", "nin"):
+        return [sample]
+    if op == "between":
+        return [sample, None]
+    return sample
+
+
+def writable() -> list[str]:
+    """Names of types that accept writes."""
+    return [n for n in NAMES if not TYPES[n].read_only]
+
+
+def test_every_writable_type_has_a_sample() -> None:
+    assert set(writable()) == set(SAMPLES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_type_describes_itself(name: str) -> None:
+    ftype = TYPES[name]
+    assert isinstance(ftype, FieldType)
+    assert ftype.type == name
+    assert (type(ftype).__doc__ or "").strip(), f"{name} has no docstring"
+    assert ftype.labels.get("en") and ftype.labels.get("ru")
+    assert ftype.operators <= ALL_OPS
+    assert ftype.operators, f"{name} supports no filter operator"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_options_clean_and_refuse_unknown_keys(name: str) -> None:
+    ftype = TYPES[name]
+    cleaned = ftype.clean_options(dict(OPTIONS.get(name, {})))
+    assert isinstance(cleaned, dict)
+    assert ftype.clean_options(dict(cleaned)) == cleaned, "clean_options is not idempotent"
+    with pytest.raises(FieldValueError) as info:
+        ftype.clean_options({**OPTIONS.get(name, {}), "no_such_option": 1})
+    assert "no_such_option" in info.value.message
+
+
+def test_link_options_need_a_catalog() -> None:
+    with pytest.raises(FieldValueError):
+        TYPES["link"].clean_options({})
+
+
+@pytest.mark.parametrize("name", writable())
+def test_none_is_empty(name: str) -> None:
+    field = make_field(name)
+    assert field.ftype.is_empty(field.ftype.to_db(None, field, ACTOR))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if TYPES[n].read_only])
+def test_read_only_types_refuse_writes(name: str) -> None:
+    field = make_field(name)
+    with pytest.raises(FieldValueError):
+        field.ftype.to_db(OPERANDS[name], field, ACTOR)
+
+
+@pytest.mark.parametrize("name", writable())
+def test_sample_round_trips(name: str) -> None:
+    field = make_field(name)
+    written, expected = SAMPLES[name]
+    raw = field.ftype.to_db(written, field, ACTOR)
+    assert not field.ftype.is_empty(raw)
+    assert field.ftype.from_db(raw, field, ACTOR) == expected
+    assert field.ftype.to_db(written, field, ACTOR) == raw, "to_db is not deterministic"
+
+
+@pytest.mark.parametrize("name", [n for n in writable() if n not in NOT_TEXT_IMPORTABLE])
+def test_text_round_trips(name: str) -> None:
+    field = make_field(name)
+    ftype = field.ftype
+    value = ftype.from_db(ftype.to_db(SAMPLES[name][0], field, ACTOR), field, ACTOR)
+    text = ftype.to_text(value, field)
+    assert isinstance(text, str) and text
+    again = ftype.to_db(ftype.from_text(text, field, ACTOR), field, ACTOR)
+    assert ftype.from_db(again, field, ACTOR) == value
+    assert ftype.from_text("", field, ACTOR) in (None, [], "")
+
+
+@pytest.mark.parametrize("name", sorted(NOT_TEXT_IMPORTABLE))
+def test_not_importable_types_say_so(name: str) -> None:
+    field = make_field(name)
+    with pytest.raises(FieldValueError):
+        field.ftype.from_text("a.txt", field, ACTOR)
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "pg"])
+@pytest.mark.parametrize("name", NAMES)
+def test_every_operator_compiles(name: str, dialect: sa.engine.Dialect) -> None:
+    field = make_field(name)
+    col = column_for(field)
+    for op in sorted(field.ftype.operators):
+        clause = field.ftype.filter_clause(col, op, operand_for(name, op), field, ACTOR)
+        sql = str(clause.compile(dialect=dialect))
+        assert sql, f"{name} {op} compiled to nothing"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unsupported_operand_shapes_are_field_errors(name: str) -> None:
+    field = make_field(name)
+    col = column_for(field)
+    for op in field.ftype.operators:
+        for bad in ({"x": 1}, [[1]]):
+            try:
+                field.ftype.filter_clause(col, op, bad, field, ACTOR)
+            except FieldValueError:
+                pass
+
+
+def test_operands_of_dates_are_dates() -> None:
+    field = make_field("date")
+    assert field.ftype.filter_value("-7d", field, ACTOR) == date(2026, 11, 18)
+    dt = make_field("datetime")
+    assert dt.ftype.filter_value("2026-11-25T10:00", dt, ACTOR) == datetime(2026, 11, 25, 7)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_type_is_documented(name: str) -> None:
+    if not DOCS_API.exists():
+        pytest.skip("docs/api.md is not written yet")
+    assert f"`{name}`" in DOCS_API.read_text(encoding="utf-8"), f"{name} missing in docs/api.md"
