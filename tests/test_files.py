@@ -16,7 +16,8 @@ from kartoteka.context import Actor
 from kartoteka.files import service as files
 from kartoteka.users import service as users
 
-from conftest import Api
+#: The `api` fixture's client class (tests/conftest.py).
+Api = Any
 
 
 def png_bytes(size: tuple[int, int] = (600, 400), mode: str = "RGB") -> bytes:
@@ -61,7 +62,7 @@ def second_user(api: Api) -> Api:
     assert r.status_code == 200, r.text
     client.headers["Authorization"] = f"Bearer {r.json()['token']}"
     client.cookies.clear()
-    return Api(client)
+    return type(api)(client)
 
 
 def test_upload_attach_read_download_thumbnail(api: Api) -> None:
@@ -256,7 +257,7 @@ def test_workspace_isolation(api: Api, instance: Any) -> None:
         r = client.get(f"{prefix}/files/{f['id']}")
         assert r.status_code == 404
         assert r.json()["error"] == "NOT_FOUND"
-        b_api = Api(client, prefix)
+        b_api = type(api)(client, prefix)
         g = uploaded(b_api, b"b data", "b.txt", "text/plain")
         assert g["url"] == f"{prefix}/files/{g['id']}"
         assert client.get(g["url"]).content == b"b data"

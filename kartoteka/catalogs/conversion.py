@@ -69,6 +69,45 @@ def check_constraints(conn: Connection, catalog: Catalog, field: Field, new: dic
             )
 
 
+def column_changes(field: Field, new: dict[str, Any]) -> bool:
+    """True when new options of the same type need another column type (select `multiple`)."""
+    if field.ftype.storage != "column" or not field.column:
+        return False
+    old_sql = repr(field.ftype.sa_type(field.options))
+    return old_sql != repr(get_type(new["type"]).sa_type(new["options"]))
+
+
+def convert_values(
+    actor: Actor, field: Field, new_field: Field, rows: list[Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(converted {rid, v}, failed {record_id, value, message}, replaced) for stored rows.
+
+    Conversion goes through text, the way an import would read an exported value.
+    A read-only target (autonumber) computes its own values: old values are not
+    failures, they are replaced, and the history keeps them.
+    """
+    old_type, new_type = field.ftype, new_field.ftype
+    converted: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    replaced: list[dict[str, Any]] = []
+    for rid, raw in rows:
+        old_value = old_type.from_db(raw, field, actor)
+        if new_type.read_only:
+            replaced.append({"record_id": rid, "value": old_value, "message": "replaced"})
+            continue
+        try:
+            text = old_type.to_text(old_value, field)
+            value = new_type.to_db(new_type.from_text(text, new_field, actor), new_field, actor)
+        except FieldValueError as exc:
+            failed.append({"record_id": rid, "value": old_value, "message": exc.message})
+            continue
+        if value is None and not old_type.is_empty(raw):
+            failed.append({"record_id": rid, "value": old_value, "message": "no value"})
+        else:
+            converted.append({"rid": rid, "v": value})
+    return converted, failed, replaced
+
+
 def change_type(
     conn: Connection,
     actor: Actor,
@@ -104,21 +143,12 @@ def change_type(
     )
     table = catalog.table
     old_col = table.c[field.column]
-    rows = conn.execute(sa.select(table.c.id, old_col).where(old_col.is_not(None))).all()
-    converted: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
-    for rid, raw in rows:
-        old_value = old_type.from_db(raw, field, actor)
-        text = old_type.to_text(old_value, field)
-        try:
-            if new_type.read_only:
-                raise FieldValueError("read-only type")
-            value = new_type.to_db(new_type.from_text(text, new_field, actor), new_field, actor)
-            converted.append({"rid": rid, "v": value})
-        except FieldValueError as exc:
-            failed.append({"record_id": rid, "value": old_value, "message": exc.message})
+    rows = conn.execute(
+        sa.select(table.c.id, old_col).where(old_col.is_not(None)).order_by(table.c.id)
+    ).all()
+    converted, failed, replaced = convert_values(actor, field, new_field, rows)
     report = {
-        "converted": len(converted),
+        "converted": _count(conn, table) if new_type.read_only else len(converted),
         "failed_count": len(failed),
         "failed": failed[:MAX_REPORTED],
         "dry_run": dry_run,
@@ -140,7 +170,21 @@ def change_type(
             .values({new_field.column: sa.bindparam("v")}),
             converted[start : start + CHUNK],
         )
-    if failed:
+    _keep_old_values(conn, actor, catalog, field, failed + replaced)
+    dynamic.drop_column(conn, catalog.id, field.column)
+    if new_field.indexed:
+        dynamic.create_column_index(conn, catalog.id, new_field.column, new_field.unique)
+    if new_field.type == "autonumber":
+        fill_autonumbers(conn, catalog, new_field)
+    new["column_name"] = new_field.column
+    return report
+
+
+def _keep_old_values(
+    conn: Connection, actor: Actor, catalog: Catalog, field: Field, lost: list[dict[str, Any]]
+) -> None:
+    """A history entry per record whose old value did not survive the change."""
+    if lost:
         now = utcnow()
         conn.execute(
             sa.insert(schema.history),
@@ -155,16 +199,9 @@ def change_type(
                         field.api_name: {"old": f["value"], "new": None, "reason": f["message"]}
                     },
                 }
-                for f in failed
+                for f in lost
             ],
         )
-    dynamic.drop_column(conn, catalog.id, field.column)
-    if new_field.indexed:
-        dynamic.create_column_index(conn, catalog.id, new_field.column, new_field.unique)
-    if new_field.type == "autonumber":
-        fill_autonumbers(conn, catalog, new_field)
-    new["column_name"] = new_field.column
-    return report
 
 
 def _count(conn: Connection, table: sa.Table) -> int:

@@ -36,6 +36,12 @@ class Field:
         return get_type(self.type)
 
     @property
+    def col(self) -> str:
+        """The column name of a column-stored field (callers checked it has one)."""
+        assert self.column is not None, f"field {self.api_name} has no column"
+        return self.column
+
+    @property
     def storage_column(self) -> str | None:
         """The catalog-table column holding this field's values (None for links)."""
         if self.ftype.storage == "system":

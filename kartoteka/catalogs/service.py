@@ -148,15 +148,16 @@ def create_catalog(actor: Actor, spec: dict[str, Any]) -> Catalog:
     if not isinstance(field_specs, list) or len(field_specs) > MAX_FIELDS:
         raise BadFieldSpec("fields must be a list", fields={"fields": "must be a list"})
     with _write(actor) as conn:
-        cid = conn.execute(
+        cid = counters.insert_id(
+            conn,
             sa.insert(schema.catalogs).values(
                 name=name,
                 api_name=api_name,
                 position=len(meta.catalogs),
                 options={},
                 created_at=utcnow(),
-            )
-        ).inserted_primary_key[0]
+            ),
+        )
         dynamic.create_catalog_table(conn, dynamic.catalog_table(cid, []))
         created: list[Field] = []
         for i, fspec in enumerate(field_specs):
@@ -358,9 +359,10 @@ def _insert_field(
     position: int,
 ) -> Field:
     row = _clean_field_spec(meta, catalog_id, catalog_api, existing, spec)
-    fid = conn.execute(
-        sa.insert(schema.fields).values(catalog_id=catalog_id, position=position, **row)
-    ).inserted_primary_key[0]
+    fid = counters.insert_id(
+        conn,
+        sa.insert(schema.fields).values(catalog_id=catalog_id, position=position, **row),
+    )
     field = Field(
         id=fid,
         catalog_id=catalog_id,
@@ -445,6 +447,9 @@ def update_field(
         field.type,
     ):
         merged["options"] = {**field.options, **patch["options"]}
+    if patch.get("type") not in (None, field.type) and "options" not in patch:
+        # The old type's options mean nothing to the new type: start from its defaults.
+        merged["options"] = {}
     others = [f for f in catalog.fields if f.id != field.id]
     meta = actor.workspace.meta()
     merged.pop("id", None)
@@ -463,7 +468,7 @@ def update_field(
         cleaned = _clean_field_spec(meta, catalog.id, catalog.api_name, others, merged)
     report = None
     with _write(actor) as conn:
-        if cleaned["type"] != field.type:
+        if cleaned["type"] != field.type or conversion.column_changes(field, cleaned):
             report = conversion.change_type(conn, actor, catalog, field, cleaned, dry_run)
         else:
             conversion.check_constraints(conn, catalog, field, cleaned)

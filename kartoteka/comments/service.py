@@ -11,7 +11,7 @@ from kartoteka.context import Actor
 from kartoteka.errors import ValidationFailed
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.records.service import require_visible
-from kartoteka.storage import schema
+from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import utcnow
 
 MAX_COMMENT = 20_000
@@ -52,10 +52,11 @@ def add_comment(actor: Actor, catalog_ref: str | int, record_id: int, body: Any)
     require_visible(actor, catalog, record_id)
     c, u = schema.comments, schema.users
     with actor.workspace.engine.begin() as conn:
-        cid = conn.execute(
+        cid = counters.insert_id(
+            conn,
             sa.insert(c).values(catalog_id=catalog.id, record_id=record_id,
-                                user_id=actor.user_id, at=utcnow(), text=text.strip())
-        ).inserted_primary_key[0]
+                                user_id=actor.user_id, at=utcnow(), text=text.strip()),
+        )
         row = conn.execute(
             sa.select(c, u.c.name.label("user_name")).outerjoin(u, u.c.id == c.c.user_id)
             .where(c.c.id == cid)

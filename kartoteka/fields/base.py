@@ -57,6 +57,8 @@ class FieldType:
     can_be_title: ClassVar[bool] = True
     #: Options this type accepts (for docs and validation), name -> description.
     option_docs: ClassVar[dict[str, str]] = {}
+    #: "users" or "files" when stored values are ids the records service must check.
+    references: ClassVar[str | None] = None
 
     # ----- storage -------------------------------------------------------------
     def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine:
@@ -80,6 +82,10 @@ class FieldType:
     def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         """Render a stored value as JSON."""
         return raw
+
+    def referenced_ids(self, raw: Any) -> list[int]:
+        """Ids of users/files a stored value refers to (types with `references`)."""
+        return []
 
     def is_empty(self, raw: Any) -> bool:
         """True when a stored value counts as 'no value'."""

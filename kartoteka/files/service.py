@@ -300,7 +300,8 @@ def make_thumbnail(source: BinaryIO) -> bytes:
     """
     try:
         with Image.open(source, formats=IMAGE_FORMATS) as im:
-            if im.width * im.height > Image.MAX_IMAGE_PIXELS:
+            limit = Image.MAX_IMAGE_PIXELS
+            if limit is not None and im.width * im.height > limit:
                 raise Image.DecompressionBombError("too many pixels")
             im.thumbnail((THUMB_SIZE, THUMB_SIZE))
             small = ImageOps.exif_transpose(im)

@@ -51,7 +51,7 @@ def resolve_field(actor: Actor, catalog: Catalog, key: str, purpose: str) -> Fie
     return field
 
 
-def field_column(table: sa.Table, field: Field) -> ColumnElement[Any]:
+def field_column(table: Any, field: Field) -> ColumnElement[Any]:
     """The SQL column expression holding a field's value."""
     return table.c[field.storage_column or "id"]
 
@@ -59,7 +59,7 @@ def field_column(table: sa.Table, field: Field) -> ColumnElement[Any]:
 class FilterCompiler:
     """Turns the filter JSON of the contract into one SQL condition."""
 
-    def __init__(self, actor: Actor, catalog: Catalog, table: sa.Table | None = None) -> None:
+    def __init__(self, actor: Actor, catalog: Catalog, table: Any = None) -> None:
         self.actor = actor
         self.catalog = catalog
         self.table = table if table is not None else catalog.table
@@ -88,7 +88,7 @@ class FilterCompiler:
         field = resolve_field(self.actor, self.catalog, key, "filter")
         return self._conditions(field, value, self.table)
 
-    def _conditions(self, field: Field, ops: Any, table: sa.Table) -> ColumnElement[bool]:
+    def _conditions(self, field: Field, ops: Any, table: Any) -> ColumnElement[bool]:
         if not isinstance(ops, dict) or not ops:
             # A bare value is shorthand for eq.
             ops = {"eq": ops}
@@ -126,7 +126,7 @@ class FilterCompiler:
         link = resolve_field(self.actor, self.catalog, link_key, "filter")
         if link.type != "link":
             raise _bad("filter", f"{link_key!r} is not a link field, so {key!r} cannot hop")
-        target = self.actor.workspace.meta().catalog(link.options.get("catalog"))
+        target = self.actor.workspace.meta().catalog(link.options.get("catalog") or 0)
         if target is None:
             raise _bad("filter", f"the target of {link_key!r} no longer exists")
         if "." in target_key:

@@ -97,7 +97,7 @@ class Renderer:
             m = r._mapping
             user_ids.update(x for x in (m["created_by"], m["updated_by"]) if x)
             for f in self.fields:
-                ref = getattr(f.ftype, "references", None)
+                ref = f.ftype.references
                 if ref and f.storage_column:
                     target = user_ids if ref == "users" else file_ids
                     target.update(f.ftype.referenced_ids(m[f.storage_column]))
@@ -111,7 +111,7 @@ class Renderer:
         for f in self.fields:
             if f.type != "link" or f.id not in links:
                 continue
-            target = meta.catalog(f.options.get("catalog"))
+            target = meta.catalog(f.options.get("catalog") or 0)
             ids = {d for dsts in links[f.id].values() for d in dsts}
             out[f.id] = titles(self.conn, target, ids) if target else {}
         return out
@@ -121,7 +121,7 @@ class Renderer:
             return {}
         u = schema.users
         rows = self.conn.execute(sa.select(u.c.id, u.c.name).where(u.c.id.in_(sorted(ids))))
-        return dict(rows.all())
+        return {r.id: r.name for r in rows}
 
     def _files(self, ids: set[int]) -> dict[int, dict[str, Any]]:
         if not ids:
@@ -170,7 +170,7 @@ class Renderer:
             return [{"id": d, "title": names.get(d, f"#{d}")} for d in links.get(f.id, {}).get(rid, [])]
         raw = m[f.storage_column] if f.storage_column in m else None
         value = ftype.from_db(raw, f, self.actor)
-        ref = getattr(ftype, "references", None)
+        ref = ftype.references
         if ref == "users":
             if isinstance(value, list):
                 value = [{"id": v["id"], "name": users.get(v["id"])} for v in value]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ def _history_value(f: Field, db_value: Any) -> Any:
     """A compact JSON form of a stored value for history and events."""
     if f.type == "link":
         return list(db_value or [])
-    ref = getattr(f.ftype, "references", None)
+    ref = f.ftype.references
     if ref:
         ids = f.ftype.referenced_ids(db_value)
         return ids if (f.options.get("multiple", ref == "files")) else (ids[0] if ids else None)
@@ -151,23 +152,29 @@ def batch(actor: Actor, catalog_ref: str | int, body: Any, single: bool = False)
     delete_ids = [_record_id(v, i, "delete") for i, v in enumerate(delete)]
     upsert_items = _prepare_upsert(actor, catalog, upsert)
     with actor.workspace.engine.begin() as conn:
-        if upsert_items:
+        if upsert and upsert_items:
             _split_upsert(conn, catalog, upsert, upsert_items, creates, updates)
         seqs = _apply(conn, actor, catalog, creates, updates, delete_ids)
     if seqs[0]:
         hooks.run_after_commit(actor, *seqs)
-    return {
-        "created": [c.record_id for c in creates if not getattr(c, "upserted", False)],
-        "updated": [u.record_id for u in updates],
+    result = {
+        "created": _ids(c for c in creates if not getattr(c, "upserted", False)),
+        "updated": _ids(updates),
         "deleted": delete_ids,
-        **({"upserted": [c.record_id for c in upsert_items]} if upsert_items else {}),
     }
+    if upsert_items:
+        result["upserted"] = _ids(upsert_items)
+    return result
+
+
+def _ids(items: Iterable[write.Prepared]) -> list[int]:
+    return [i.record_id for i in items if i.record_id is not None]
 
 
 def _prepare_upsert(actor: Actor, catalog: Catalog, upsert: dict | None) -> list[write.Prepared]:
     if not upsert:
         return []
-    key = catalog.by_api_name.get(upsert.get("key"))
+    key = catalog.by_api_name.get(str(upsert.get("key")))
     if key is None or not key.unique:
         raise RecordInvalid("upsert.key must be the api_name of a unique field",
                             fields={"upsert.key": "must be a unique field"})
@@ -175,7 +182,7 @@ def _prepare_upsert(actor: Actor, catalog: Catalog, upsert: dict | None) -> list
     for i, it in enumerate(upsert["items"]):
         values = _item_values(it, i, "upsert")
         prepared = write.prepare(actor, catalog, values, False, i, "upsert")
-        if prepared.columns.get(key.column) is None:
+        if prepared.columns.get(key.col) is None:
             raise write.fail(i, "upsert", {key.api_name: "the upsert key needs a value"})
         items.append(prepared)
     return items
@@ -185,14 +192,14 @@ def _split_upsert(conn, catalog: Catalog, upsert: dict, items: list[write.Prepar
                   creates: list, updates: list) -> None:
     key = catalog.by_api_name[upsert["key"]]
     table = catalog.table
-    col = table.c[key.column]
-    wanted = [i.columns[key.column] for i in items]
+    col = table.c[key.col]
+    wanted = [i.columns[key.col] for i in items]
     existing: dict[Any, int] = {}
     for start in range(0, len(wanted), 900):
         for rid, v in conn.execute(sa.select(table.c.id, col).where(col.in_(wanted[start:start + 900]))):
             existing[v] = rid
     for item in items:
-        rid = existing.get(item.columns[key.column])
+        rid = existing.get(item.columns[key.col])
         if rid is None:
             for f in catalog.fields:
                 if f.required and f.id not in item.given:

@@ -78,7 +78,7 @@ def prepare(
         if f.type == "link":
             out.links[f.id] = db_value
         else:
-            out.columns[f.column] = db_value
+            out.columns[f.col] = db_value
     if creating:
         for f in catalog.fields:
             if f.required and f.id not in out.given and f.api_name not in errors:
@@ -99,9 +99,9 @@ def check_references(
             continue
         if f.type == "link":
             _check_links(conn, actor, f, wanted, where)
-        elif getattr(f.ftype, "references", None) == "users":
+        elif f.ftype.references == "users":
             _check_users(conn, f, wanted, where)
-        elif getattr(f.ftype, "references", None) == "files":
+        elif f.ftype.references == "files":
             _check_files(conn, actor, catalog, f, wanted, items, where)
 
 
@@ -221,8 +221,8 @@ def insert_rows(
         if f.type == "autonumber":
             last = counters.take(conn, autonumber_counter(f.id), len(rows))
             for i, row in enumerate(rows):
-                row[f.column] = last - len(rows) + 1 + i
-                items[i].given[f.id] = row[f.column]
+                row[f.col] = last - len(rows) + 1 + i
+                items[i].given[f.id] = row[f.col]
     result = conn.execute(
         sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
     )
@@ -257,7 +257,7 @@ def attach_files(conn: Connection, catalog: Catalog, items: list[Prepared]) -> N
     """Mark uploaded files as held by the record (rights on files follow the record)."""
     t = schema.files
     for f in catalog.fields:
-        if getattr(f.ftype, "references", None) != "files":
+        if f.ftype.references != "files":
             continue
         for item in items:
             if f.id in item.given:
@@ -277,14 +277,17 @@ def update_rows(
     now = utcnow()
     table = catalog.table
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    params: dict[str, Any]
     for item in items:
         params = {f"p_{k}": v for k, v in item.columns.items()}
         params.update(rid=item.record_id, p_updated_at=now, p_updated_by=actor.user_id)
         groups.setdefault(tuple(sorted(item.columns)), []).append(params)
-    for cols, params in groups.items():
-        values = {c: sa.bindparam(f"p_{c}") for c in (*cols, "updated_at", "updated_by")}
+    for cols, group in groups.items():
+        values: dict[str, Any] = {
+            c: sa.bindparam(f"p_{c}") for c in (*cols, "updated_at", "updated_by")
+        }
         stmt = sa.update(table).where(table.c.id == sa.bindparam("rid")).values(values)
-        conn.execute(stmt, params)
+        conn.execute(stmt, group)
     write_links(conn, items, replace=True)
     attach_files(conn, catalog, items)
 

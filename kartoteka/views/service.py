@@ -12,11 +12,11 @@ from kartoteka.catalogs.service import get_catalog, require_manage
 from kartoteka.context import Actor
 from kartoteka.errors import NotFound, ValidationFailed
 from kartoteka.records import query
-from kartoteka.storage import schema
+from kartoteka.storage import counters, schema
 
 VIEW_TYPES = ("table", "kanban", "calendar", "gantt", "gallery")
 #: Options each view type needs, and the field types they accept.
-REQUIRED_OPTIONS = {
+REQUIRED_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "kanban": {"group_field": ("select", "user", "link", "checkbox")},
     "calendar": {"date_field": ("date", "datetime", "created_at", "updated_at")},
     "gantt": {"start_field": ("date", "datetime"), "end_field": ("date", "datetime")},
@@ -135,9 +135,10 @@ def create_view(actor: Actor, catalog_ref: str | int, spec: Any) -> dict[str, An
     values.setdefault("options", {})
     _check_options(catalog, values["type"], values["options"])
     with actor.workspace.engine.begin() as conn:
-        vid = conn.execute(
-            sa.insert(schema.views).values(catalog_id=catalog.id, created_by=actor.user_id, **values)
-        ).inserted_primary_key[0]
+        vid = counters.insert_id(
+            conn,
+            sa.insert(schema.views).values(catalog_id=catalog.id, created_by=actor.user_id, **values),
+        )
     return get_view(actor, catalog.id, vid)
 
 

@@ -65,7 +65,7 @@ class _MultipartUpload:
             raise _missing("send the file as multipart/form-data with a part named 'file'")
         return params[b"boundary"]
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> Any:
         """The parser callbacks (python-multipart calls them synchronously)."""
         return {
             "on_part_begin": self.on_part_begin,

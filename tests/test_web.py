@@ -1,0 +1,305 @@
+"""The HTML UI in-process: login, pages, edit form, comments, language, CSRF, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kartoteka.web import i18n
+
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+RU = {"accept-language": "ru-RU,ru;q=0.9,en;q=0.5"}
+EN = {"accept-language": "en-US,en;q=0.9"}
+
+
+@pytest.fixture
+def web(app: Any) -> Iterator[TestClient]:
+    """A browser-like client: no Authorization header, cookies only, redirects not followed."""
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
+
+
+def sign_in(web: TestClient, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD,
+            prefix: str = "") -> str:
+    """Log in through the form; returns the CSRF token the pages embed."""
+    r = web.post(f"{prefix}/login", data={"email": email, "password": password, "next": "/"})
+    assert r.status_code == 303, r.text
+    return web.cookies["kartoteka_csrf"]
+
+
+def deals(api: Any, rows: int = 3) -> list[int]:
+    """A catalog with one field of each editable kind, and `rows` records."""
+    api.catalog(
+        "Deals",
+        [
+            {"name": "Name", "type": "text", "required": True},
+            {"name": "Amount", "type": "number"},
+            {"name": "Due", "type": "date"},
+            {"name": "Stage", "type": "select", "options": {"choices": ["Lead", "Won"]}},
+            {"name": "Done", "type": "checkbox"},
+            {"name": "Mail", "type": "email"},
+        ],
+    )
+    return api.records("deals", [{"name": f"Deal {i:03}", "amount": i} for i in range(rows)])
+
+
+def field_errors(html: str) -> dict[str, str]:
+    """Per-field error messages of the edit form, by api_name."""
+    return dict(re.findall(r'id="err-([a-z0-9_]+)">([^<]+)<', html))
+
+
+# ----- login ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("headers", "title"), [(EN, "Sign in"), (RU, "Вход")])
+def test_login_page_in_browser_language(web, headers, title):
+    r = web.get("/login", headers=headers)
+    assert r.status_code == 200
+    assert f"<h1>{title}</h1>" in r.text
+    assert r.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"), [(EN, "Wrong e-mail or password."), (RU, "Неверная почта или пароль.")]
+)
+def test_wrong_password_shows_error_in_language(web, headers, message):
+    r = web.post("/login", data={"email": ADMIN_EMAIL, "password": "nope"}, headers=headers)
+    assert r.status_code == 401
+    assert message in r.text
+    assert "kartoteka_session" not in web.cookies
+
+
+def test_login_with_missing_fields_is_an_error_not_a_crash(web):
+    r = web.post("/login", data={"email": ""}, headers=RU)
+    assert r.status_code == 422
+    assert "Введите почту и пароль." in r.text
+
+
+def test_login_sets_api_cookies_and_follows_next(web):
+    r = web.post(
+        "/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "next": "/c/deals"}
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/c/deals"
+    cookies = r.headers.get_list("set-cookie")
+    session = next(c for c in cookies if c.startswith("kartoteka_session="))
+    csrf = next(c for c in cookies if c.startswith("kartoteka_csrf="))
+    assert "HttpOnly" in session and "HttpOnly" not in csrf
+    # The same cookies work for the REST API (session + X-CSRF-Token).
+    me = web.get("/api/v1/auth/me")
+    assert me.status_code == 200 and me.json()["email"] == ADMIN_EMAIL
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
+def test_login_never_redirects_off_site(web, target):
+    r = web.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "next": target})
+    assert r.status_code == 303
+    assert r.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("path", ["/", "/c/deals", "/c/deals/r/1", "/c/deals/r/1/edit"])
+def test_pages_redirect_to_login_when_signed_out(web, path):
+    r = web.get(path)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/login?next={path}"
+
+
+def test_expired_session_cookie_redirects_to_login(web):
+    web.cookies.set("kartoteka_session", "kts_not-a-real-session")
+    r = web.get("/")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_htmx_request_signed_out_gets_hx_redirect(web):
+    r = web.get("/c/deals/rows", headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert r.headers["HX-Redirect"] == "/login?next=/c/deals/rows"
+
+
+def test_logout_ends_the_session(web):
+    csrf = sign_in(web)
+    old = web.cookies["kartoteka_session"]
+    r = web.post("/logout", data={"csrf": csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    web.cookies.set("kartoteka_session", old)
+    assert web.get("/").status_code == 303
+
+
+def test_workspace_prefixed_pages(web, settings):
+    prefix = f"/w/{settings.default_workspace}"
+    assert web.get(f"{prefix}/").headers["location"] == f"{prefix}/login?next={prefix}/"
+    sign_in(web, prefix=prefix)
+    r = web.get(f"{prefix}/")
+    assert r.status_code == 200
+    assert f'href="{prefix}/"' in r.text
+    assert web.get("/w/no-such-workspace/login").status_code == 404
+
+
+# ----- catalogs and records ------------------------------------------------------------
+def test_home_lists_catalogs(api, web):
+    deals(api, 0)
+    sign_in(web)
+    r = web.get("/")
+    assert r.status_code == 200
+    assert '<a href="/c/deals">' in r.text and "<strong>Deals</strong>" in r.text
+
+
+def test_catalog_page_shows_50_then_loads_more_with_htmx(api, web):
+    deals(api, 60)
+    sign_in(web)
+    r = web.get("/c/deals")
+    assert r.status_code == 200
+    assert r.text.count("Deal 0") == 50
+    assert "Deal 049" in r.text and "Deal 050" not in r.text
+    more = re.search(r'hx-get="([^"]+)"', r.text)
+    assert more is not None
+    page2 = web.get(more.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert page2.status_code == 200
+    assert page2.text.count("Deal 0") == 10 and "Deal 059" in page2.text
+    assert "hx-get" not in page2.text  # the last page has no "load more"
+
+
+def test_bad_cursor_unknown_catalog_and_record_are_html_errors(api, web):
+    ids = deals(api, 1)
+    sign_in(web)
+    assert web.get("/c/deals/rows?cursor=garbage").status_code == 400
+    for path in ("/c/nope", "/c/deals/r/999999", "/c/deals/r/abc", f"/c/nope/r/{ids[0]}/edit"):
+        r = web.get(path, headers=EN)
+        assert r.status_code == 404, path
+        assert "Not found, or you have no access to it." in r.text
+
+
+def test_record_card_shows_values_history_and_comments(api, web):
+    [rid] = deals(api, 1)
+    api.patch(f"/catalogs/deals/records/{rid}", {"values": {"stage": "Won"}})
+    api.post(f"/catalogs/deals/records/{rid}/comments", {"text": "first <b>note</b>"})
+    sign_in(web)
+    r = web.get(f"/c/deals/r/{rid}")
+    assert r.status_code == 200
+    assert '<dd data-field="stage">Won</dd>' in r.text
+    assert "first &lt;b&gt;note&lt;/b&gt;" in r.text  # escaped, never raw HTML
+    assert "<del>—</del> → <ins>Won</ins>" in r.text
+
+
+# ----- the edit form -------------------------------------------------------------------
+def test_edit_form_saves_every_editable_type(api, web):
+    [rid] = deals(api, 1)
+    csrf = sign_in(web)
+    form = web.get(f"/c/deals/r/{rid}/edit")
+    assert form.status_code == 200 and 'name="name" value="Deal 000"' in form.text
+    r = web.post(
+        f"/c/deals/r/{rid}/edit",
+        data={"csrf": csrf, "name": "Big deal", "amount": "1 500", "due": "2026-03-01",
+              "stage": "Won", "_checkbox": "done", "done": "1", "mail": "a@example.com"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/c/deals/r/{rid}?saved=1"
+    values = api.get(f"/catalogs/deals/records/{rid}").json()["values"]
+    assert values["name"] == "Big deal" and values["amount"] == 1500
+    assert values["due"] == "2026-03-01" and values["stage"]["label"] == "Won"
+    assert values["done"] is True and values["mail"] == "a@example.com"
+    # An unticked checkbox sends nothing; the hidden marker turns that into false.
+    r = web.post(f"/c/deals/r/{rid}/edit", data={"csrf": csrf, "_checkbox": "done"})
+    assert r.status_code == 303
+    assert api.get(f"/catalogs/deals/records/{rid}").json()["values"]["done"] is False
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", {"name": "required", "amount": "expected a number",
+                "mail": "not a valid e-mail address", "stage": "unknown choice 'Nope'"}),
+        ("ru", {"name": "обязательное поле", "amount": "ожидается число",
+                "mail": "неверный адрес эл. почты", "stage": "нет такого варианта: 'Nope'"}),
+    ],
+)
+def test_edit_errors_per_field_in_language_and_nothing_saved(api, web, lang, expected):
+    [rid] = deals(api, 1)
+    csrf = sign_in(web)
+    web.get(f"/?lang={lang}")  # the language switch is remembered in a cookie
+    r = web.post(
+        f"/c/deals/r/{rid}/edit",
+        data={"csrf": csrf, "name": " ", "amount": "abc", "mail": "x", "stage": "Nope"},
+    )
+    assert r.status_code == 422
+    assert field_errors(r.text) == {k: v.replace("'", "&#39;") for k, v in expected.items()}
+    assert 'value="abc"' in r.text  # what the user typed stays in the form
+    assert api.get(f"/catalogs/deals/records/{rid}").json()["values"]["name"] == "Deal 000"
+
+
+@pytest.mark.parametrize("csrf", [None, "", "wrong"])
+def test_form_posts_need_the_session_csrf_token(api, web, csrf):
+    [rid] = deals(api, 1)
+    sign_in(web)
+    data = {"name": "Hijacked"} | ({"csrf": csrf} if csrf is not None else {})
+    r = web.post(f"/c/deals/r/{rid}/edit", data=data, headers=EN)
+    assert r.status_code == 403
+    assert "The form has expired" in r.text
+    assert api.get(f"/catalogs/deals/records/{rid}").json()["values"]["name"] == "Deal 000"
+    assert web.post(f"/c/deals/r/{rid}/comments", data=data).status_code == 403
+
+
+# ----- comments ------------------------------------------------------------------------
+def test_add_comment_and_empty_comment_error(api, web):
+    [rid] = deals(api, 1)
+    csrf = sign_in(web)
+    r = web.post(f"/c/deals/r/{rid}/comments", data={"csrf": csrf, "text": "  Call back  "})
+    assert r.status_code == 303 and r.headers["location"] == f"/c/deals/r/{rid}#comments"
+    items = api.get(f"/catalogs/deals/records/{rid}/comments").json()["items"]
+    assert [c["text"] for c in items] == ["Call back"]
+    web.get("/?lang=ru")
+    r = web.post(f"/c/deals/r/{rid}/comments", data={"csrf": csrf, "text": ""})
+    assert r.status_code == 422
+    assert '<p class="field-error" role="alert">обязательное поле</p>' in r.text
+
+
+# ----- language ------------------------------------------------------------------------
+def test_user_language_beats_browser_and_switch_beats_both(api, web):
+    r = api.post("/users", {"email": "olga@example.com", "name": "Olga",
+                            "password": "long-enough-pass", "lang": "ru"})
+    assert r.status_code == 201, r.text
+    sign_in(web, "olga@example.com", "long-enough-pass")
+    assert "<h1>Каталоги</h1>" in web.get("/", headers=EN).text
+    r = web.get("/?lang=en", headers=RU)
+    assert "<h1>Catalogs</h1>" in r.text
+    assert "kartoteka_lang=en" in r.headers["set-cookie"]
+    assert "<h1>Catalogs</h1>" in web.get("/", headers=RU).text
+
+
+def test_locales_have_the_same_keys_and_cover_the_templates():
+    en, ru = i18n.messages("en"), i18n.messages("ru")
+    assert set(en) == set(ru)
+    used: set[str] = set()
+    for path in (i18n.LOCALES_DIR.parent / "templates").glob("*.html"):
+        used |= set(re.findall(r"""\bt\(["']([a-z_]+\.[a-z_.]+|[a-z_]+)["']""", path.read_text()))
+    assert used - set(en) == set()
+    for key in i18n.FIELD_MESSAGES:
+        assert key[1] in en
+
+
+def test_field_messages_translate_and_unknown_ones_pass_through():
+    assert i18n.field_message("at most 20 characters", "ru") == "не более 20 символов"
+    assert i18n.field_message("required", "ru") == "обязательное поле"
+    assert i18n.field_message("something new", "ru") == "something new"
+
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [("ru-RU,ru;q=0.9", "ru"), ("de-DE,de;q=0.9,en;q=0.8", "en"), ("fr, ru;q=0.1", "ru"),
+     ("", "en"), ("ru;q=0, en;q=0.2", "en"), ("ru;q=abc", "ru")],
+)
+def test_accept_language(header, lang):
+    assert i18n.choose(None, None, None, header) == lang
+
+
+def test_static_assets(web):
+    css = web.get("/static/app.css")
+    assert css.status_code == 200 and "--accent" in css.text
+    js = web.get("/static/vendor/htmx.min.js")
+    assert js.status_code == 200, "run `npm ci` to install htmx"
+    assert js.headers["content-type"].startswith("text/javascript")
+    pinned = json.loads((i18n.LOCALES_DIR.parents[2] / "package.json").read_text())
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pinned["dependencies"]["htmx.org"])
