@@ -166,7 +166,8 @@ def test_catalog_page_shows_50_then_loads_more_with_htmx(api, web):
 def test_bad_cursor_unknown_catalog_and_record_are_html_errors(api, web):
     ids = deals(api, 1)
     sign_in(web)
-    assert web.get("/c/deals/rows?cursor=garbage").status_code == 400
+    bad = web.get("/c/deals/rows?cursor=garbage")
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
     for path in ("/c/nope", "/c/deals/r/999999", "/c/deals/r/abc", f"/c/nope/r/{ids[0]}/edit"):
         r = web.get(path, headers=EN)
         assert r.status_code == 404, path

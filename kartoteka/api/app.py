@@ -17,7 +17,7 @@ from kartoteka.errors import DomainError
 
 from . import errors
 from .responses import JSONResponse
-from .routes import auth, catalogs, records, users, views
+from .routes import auth, catalogs, records, settings, users, views
 
 API_DESCRIPTION = """Kartoteka REST API. Every path also exists under `/w/{workspace}` for a
 named workspace (`/w/acme/api/v1/catalogs`); plain `/api/v1` is the default workspace.
@@ -30,6 +30,7 @@ OPENAPI_TAGS = [
     {"name": "records", "description": "Records: CRUD, list with filters and cursors, batch, "
      "history, comments, related records."},
     {"name": "views", "description": "Saved views: table, kanban, calendar, gantt, gallery."},
+    {"name": "settings", "description": "Workspace settings: time zone, default language."},
     {"name": "users", "description": "Users and groups of the workspace."},
     {"name": "files", "description": "Uploaded files and thumbnails."},
     {"name": "webhooks", "description": "Notify, request and action webhooks and deliveries."},
@@ -49,7 +50,14 @@ SECURITY_SCHEMES = {
                 "header equal to the `kartoteka_csrf` cookie."},
 }
 
-ROUTERS = [auth.router, catalogs.router, records.router, views.router, users.router]
+ROUTERS = [
+    auth.router,
+    catalogs.router,
+    records.router,
+    views.router,
+    users.router,
+    settings.router,
+]
 
 
 def optional_routers() -> list[APIRouter]:

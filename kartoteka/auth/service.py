@@ -66,6 +66,13 @@ class AuthCache:
         # Bumped by every eviction: a lookup that started before an eviction must not
         # store what it read, or a just-revoked credential would live on for a TTL.
         self.generation = 0
+        # Striped locks make concurrent misses on one credential wait for a single
+        # Argon2 check instead of each running their own (32 clients -> 32 hashes).
+        self._stripes = [threading.Lock() for _ in range(64)]
+
+    def key_lock(self, key: str) -> threading.Lock:
+        """The lock serialising the first verification of `key`."""
+        return self._stripes[hash(key) % len(self._stripes)]
 
     def get(self, key: str) -> Principal | None:
         """The cached principal for `key`, if still fresh."""
@@ -238,9 +245,12 @@ def actor_from_basic(ws: Workspace, email: str, password: str) -> Actor:
     key = "b:" + hashlib.sha256(raw.encode()).hexdigest()
     p = cache.get(key)
     if p is None:
-        generation = cache.generation
-        p = _check_password(ws, email, password)
-        cache.put(key, p, ws.settings.auth_cache_seconds, generation)
+        with cache.key_lock(key):
+            p = cache.get(key)
+            if p is None:
+                generation = cache.generation
+                p = _check_password(ws, email, password)
+                cache.put(key, p, ws.settings.auth_cache_seconds, generation)
     return _actor(ws, p, "basic")
 
 

@@ -64,6 +64,8 @@ def _old_values(catalog: Catalog, row: Any, links: dict[int, dict[int, list[int]
 
 
 def _pending(catalog: Catalog, action: str, items: list[write.Prepared]) -> list[hooks.PendingChange]:
+    if not hooks.before_write:
+        return []  # nobody listens: skip rendering every value (a third of a batch's time)
     return [
         hooks.PendingChange(
             action=action,

@@ -1,0 +1,56 @@
+"""Workspace settings (time zone, default language)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends
+
+from kartoteka.catalogs import service
+from kartoteka.context import Actor
+from kartoteka.errors import Forbidden, ValidationFailed
+
+from ..deps import actor, json_body, object_body
+from ..responses import Router
+from ..schemas import body_doc
+
+router = Router(tags=["settings"])
+
+SETTINGS_BODY = {
+    "type": "object",
+    "properties": {
+        "timezone": {"type": "string", "description": "IANA zone, e.g. Europe/Moscow"},
+        "lang": {"type": "string", "enum": ["ru", "en"]},
+    },
+}
+DEFAULTS = {"timezone": "UTC", "lang": "en"}
+
+
+def _current(a: Actor) -> dict[str, Any]:
+    stored = a.workspace.meta().settings
+    return {key: stored.get(key, default) for key, default in DEFAULTS.items()}
+
+
+@router.get("/settings", summary="Workspace settings")
+def get_settings(a: Actor = Depends(actor)) -> dict[str, Any]:
+    """Time zone ('today' and relative dates use it) and default UI language."""
+    return _current(a)
+
+
+@router.patch("/settings", summary="Change workspace settings", openapi_extra=body_doc(SETTINGS_BODY))
+def patch_settings(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+    """Administrators change workspace settings."""
+    if not a.is_admin:
+        raise Forbidden("only administrators change workspace settings")
+    body = object_body(body)
+    unknown = set(body) - set(DEFAULTS)
+    if unknown:
+        raise ValidationFailed(f"unknown setting(s): {', '.join(sorted(unknown))}",
+                               fields={k: "unknown setting" for k in unknown})
+    if "lang" in body and body["lang"] not in ("ru", "en"):
+        raise ValidationFailed("lang must be ru or en", fields={"lang": "ru or en"})
+    if "timezone" in body and not isinstance(body["timezone"], str):
+        raise ValidationFailed("timezone must be a string", fields={"timezone": "IANA zone name"})
+    for key, value in body.items():
+        service.set_setting(a, key, value)
+    return _current(a)
