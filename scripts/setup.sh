@@ -6,11 +6,14 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-if [ "${1:-}" = "test" ]; then
-  .venv/bin/pip install -q -e '.[test]'
-else
-  .venv/bin/pip install -q -e .
+log=$(mktemp)
+target="."
+[ "${1:-}" = "test" ] && target=".[test]"
+echo "installing Kartoteka into .venv (log: $log)..."
+if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/pip install -q -e "$target"; } >"$log" 2>&1; then
+  cat "$log"
+  echo "pip install failed" >&2
+  exit 1
 fi
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then

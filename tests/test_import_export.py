@@ -14,8 +14,13 @@ import pytest
 FINISHED = ("done", "failed")
 
 
-def upload(api, catalog: str, content: bytes, options: dict[str, Any] | None = None,
-           filename: str = "data.csv"):
+def upload(
+    api,
+    catalog: str,
+    content: bytes,
+    options: dict[str, Any] | None = None,
+    filename: str = "data.csv",
+):
     """POST an import; returns the raw response."""
     data = {"options": json.dumps(options)} if options is not None else {}
     return api.client.post(
@@ -23,8 +28,13 @@ def upload(api, catalog: str, content: bytes, options: dict[str, Any] | None = N
     )
 
 
-def run_import(api, catalog: str, content: bytes, options: dict[str, Any] | None = None,
-               filename: str = "data.csv") -> dict[str, Any]:
+def run_import(
+    api,
+    catalog: str,
+    content: bytes,
+    options: dict[str, Any] | None = None,
+    filename: str = "data.csv",
+) -> dict[str, Any]:
     """Import and wait for the job to finish; returns the final job JSON."""
     r = upload(api, catalog, content, options, filename)
     assert r.status_code == 202, r.text
@@ -129,8 +139,10 @@ def test_update_mode_by_two_key_fields_reports_missing_records(api):
             {"name": "Age", "type": "number"},
         ],
     )
-    api.records("people", [{"first": "Ann", "last": "Lee", "age": 30},
-                           {"first": "Ann", "last": "Kim", "age": 40}])
+    api.records(
+        "people",
+        [{"first": "Ann", "last": "Lee", "age": 30}, {"first": "Ann", "last": "Kim", "age": 40}],
+    )
     content = csv_bytes([["first", "last", "age"], ["Ann", "Kim", "41"], ["Bob", "Lee", "50"]])
     job = run_import(api, "people", content, {"mode": "update", "key": ["first", "last"]})
     assert (job["status"], job["updated"], job["created"], job["errors"]) == ("done", 1, 0, 1)
@@ -142,34 +154,55 @@ def test_update_mode_by_two_key_fields_reports_missing_records(api):
 
 
 def test_link_keys_resolve_linked_records_in_bulk(api):
-    api.catalog("Clients", [{"name": "Name", "type": "text"},
-                            {"name": "INN", "api_name": "inn", "type": "text", "unique": True}])
-    api.catalog("Deals", [{"name": "Name", "type": "text"},
-                          {"name": "Client", "type": "link", "options": {"catalog": "clients"}}])
-    ids = api.records("clients", [{"name": "Romashka", "inn": "7701"}, {"name": "Vasilek", "inn": "7702"}])
+    api.catalog(
+        "Clients",
+        [
+            {"name": "Name", "type": "text"},
+            {"name": "INN", "api_name": "inn", "type": "text", "unique": True},
+        ],
+    )
+    api.catalog(
+        "Deals",
+        [
+            {"name": "Name", "type": "text"},
+            {"name": "Client", "type": "link", "options": {"catalog": "clients"}},
+        ],
+    )
+    ids = api.records(
+        "clients", [{"name": "Romashka", "inn": "7701"}, {"name": "Vasilek", "inn": "7702"}]
+    )
     content = csv_bytes(
         [["Name", "Client"], ["D1", "7702"], ["D2", "7701"], ["D3", "9999"], ["D4", ""]]
     )
     job = run_import(api, "deals", content, {"link_keys": {"client": "inn"}})
     assert (job["status"], job["created"], job["errors"]) == ("done", 3, 1), job
-    assert job["error_sample"] == [{
-        "line": 4, "column": "Client", "value": "9999",
-        "message": "no record of 'clients' with inn = '9999'",
-    }]
+    assert job["error_sample"] == [
+        {
+            "line": 4,
+            "column": "Client",
+            "value": "9999",
+            "message": "no record of 'clients' with inn = '9999'",
+        }
+    ]
     deals = {d["values"]["name"]: d["values"]["client"] for d in all_records(api, "deals")}
-    assert deals == {"D1": [{"id": ids[1], "title": "Vasilek"}],
-                     "D2": [{"id": ids[0], "title": "Romashka"}], "D4": []}
+    assert deals == {
+        "D1": [{"id": ids[1], "title": "Vasilek"}],
+        "D2": [{"id": ids[0], "title": "Romashka"}],
+        "D4": [],
+    }
 
 
 def bad_rows_file() -> bytes:
-    return csv_bytes([
-        ["sku", "name", "price"],
-        ["B1", "Ok", "1"],
-        ["B2", "", "2"],  # title is required
-        ["B3", "Price", "abc"],  # not a number
-        ["B1", "Dup", "3"],  # sku repeats line 2
-        ["B5", "Ok too", "5.5"],
-    ])
+    return csv_bytes(
+        [
+            ["sku", "name", "price"],
+            ["B1", "Ok", "1"],
+            ["B2", "", "2"],  # title is required
+            ["B3", "Price", "abc"],  # not a number
+            ["B1", "Dup", "3"],  # sku repeats line 2
+            ["B5", "Ok too", "5.5"],
+        ]
+    )
 
 
 def test_skip_collects_errors_with_line_column_value_and_message(api):
@@ -202,7 +235,9 @@ def test_on_error_stop_fails_with_the_first_error_and_writes_nothing_of_the_chun
     job = run_import(api, "products", bad_rows_file(), {"on_error": "stop"})
     assert job["status"] == "failed"
     assert job["errors"] == 1
-    assert job["error_sample"] == [{"line": 3, "column": "name", "value": "", "message": "required"}]
+    assert job["error_sample"] == [
+        {"line": 3, "column": "name", "value": "", "message": "required"}
+    ]
     assert job["created"] == 0
     assert all_records(api, "products") == []
 
@@ -246,8 +281,12 @@ def test_malformed_options_are_422_naming_the_option(api, options, field):
 
 def test_unsupported_or_empty_file_is_422(api):
     products(api)
-    for content, name in ((b"\x89PNG\r\n\x1a\n\x00\x00\x00", "x.png"), (b"", "e.csv"),
-                          (b"PK\x03\x04broken", "b.xlsx"), (b"colour,size\nred,1\n", "c.csv")):
+    for content, name in (
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "x.png"),
+        (b"", "e.csv"),
+        (b"PK\x03\x04broken", "b.xlsx"),
+        (b"colour,size\nred,1\n", "c.csv"),
+    ):
         r = upload(api, "products", content, {}, filename=name)
         assert r.status_code == 422, (name, r.text)
         assert r.json()["error"] == "VALIDATION"
@@ -269,8 +308,12 @@ def rich_catalog(api, name: str) -> dict[str, Any]:
             {"name": "Кол-во", "api_name": "qty", "type": "number"},
             {"name": "Дата", "api_name": "day", "type": "date"},
             {"name": "Готово", "api_name": "ready", "type": "checkbox"},
-            {"name": "Стадия", "api_name": "stage", "type": "select",
-             "options": {"choices": [{"label": "Lead"}, {"label": "Won"}]}},
+            {
+                "name": "Стадия",
+                "api_name": "stage",
+                "type": "select",
+                "options": {"choices": [{"label": "Lead"}, {"label": "Won"}]},
+            },
             {"name": "Почта", "api_name": "email", "type": "email"},
         ],
         api_name=name,
@@ -278,12 +321,33 @@ def rich_catalog(api, name: str) -> dict[str, Any]:
 
 
 ROWS = [
-    {"name": "Первый, с запятой", "amount": "10.50", "qty": 3, "day": "2026-01-02",
-     "ready": True, "stage": "Won", "email": "a@example.com"},
-    {"name": 'Quote " inside', "amount": "0.00", "qty": -7, "day": None,
-     "ready": False, "stage": "Lead", "email": None},
-    {"name": "Third", "amount": None, "qty": None, "day": "2027-12-31",
-     "ready": True, "stage": None, "email": "c@example.com"},
+    {
+        "name": "Первый, с запятой",
+        "amount": "10.50",
+        "qty": 3,
+        "day": "2026-01-02",
+        "ready": True,
+        "stage": "Won",
+        "email": "a@example.com",
+    },
+    {
+        "name": 'Quote " inside',
+        "amount": "0.00",
+        "qty": -7,
+        "day": None,
+        "ready": False,
+        "stage": "Lead",
+        "email": None,
+    },
+    {
+        "name": "Third",
+        "amount": None,
+        "qty": None,
+        "day": "2027-12-31",
+        "ready": True,
+        "stage": None,
+        "email": "c@example.com",
+    },
 ]
 
 
@@ -320,8 +384,9 @@ def test_export_respects_filter_and_formats(api):
     assert r.status_code == 200, r.text
     lines = [json.loads(line) for line in r.text.splitlines()]
     assert [x["values"]["name"] for x in lines] == ["Первый, с запятой", "Third"]
-    r = api.get("/catalogs/source/export",
-                params={"format": "xlsx", "filter": flt, "fields": "name,qty"})
+    r = api.get(
+        "/catalogs/source/export", params={"format": "xlsx", "filter": flt, "fields": "name,qty"}
+    )
     assert r.status_code == 200, r.text
     sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
@@ -358,7 +423,27 @@ def test_import_file_runs_synchronously_with_progress(api, instance, tmp_path):
     path.write_bytes(csv_bytes([["sku", "name"], ["Z1", "Zed"], ["Z2", ""]]))
     ws = instance.workspace(instance.settings.default_workspace)
     seen: list[int] = []
-    result = import_file(Actor.system(ws), "products", path, {},
-                         progress=lambda r: seen.append(r.processed))
+    result = import_file(
+        Actor.system(ws), "products", path, {}, progress=lambda r: seen.append(r.processed)
+    )
     assert (result["status"], result["created"], result["errors"]) == ("done", 1, 1)
     assert seen[0] == 0 and seen[-1] == 2
+
+
+def test_cli_import_command_upserts_and_exits_1_on_stop(api, instance, tmp_path, capsys):
+    import typer
+
+    from kartoteka.importer.cli import import_command
+
+    products(api)
+    path = tmp_path / "p.csv"
+    path.write_bytes(csv_bytes([["sku", "name"], ["C1", "One"], ["C2", "Two"]]))
+    result = import_command(instance, path, "products", key=["sku"], mode="upsert")
+    assert (result["status"], result["created"]) == ("done", 2)
+    assert "2 created" in capsys.readouterr().out
+    path.write_bytes(csv_bytes([["sku", "name"], ["C1", "Uno"], ["C3", ""]]))
+    with pytest.raises(typer.Exit) as exc:
+        import_command(instance, path, "products", key=["sku"], mode="upsert", on_error="stop")
+    assert exc.value.exit_code == 1
+    assert "line 3 (name): required" in capsys.readouterr().out
+    assert sorted(i["values"]["name"] for i in all_records(api, "products")) == ["One", "Two"]

@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from kartoteka.fields import all_types
-
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -40,8 +39,10 @@ def test_document_is_valid_openapi_3(document: dict[str, Any]) -> None:
     assert document["info"]["title"] == "Kartoteka"
     version = document["openapi"]
     assert version.startswith(("3.0.", "3.1."))
-    validator = definitions.OPENAPI_31_VALIDATOR if version.startswith("3.1.") else (
-        definitions.OPENAPI_30_VALIDATOR
+    validator = (
+        definitions.OPENAPI_31_VALIDATOR
+        if version.startswith("3.1.")
+        else (definitions.OPENAPI_30_VALIDATOR)
     )
     errors = [str(e) for e in validator.iter_errors(document)]
     assert errors == []
@@ -145,8 +146,10 @@ def test_fuzzed_requests_never_get_a_5xx(app: Any, client: TestClient) -> None:
     def run(case: schemathesis.Case) -> None:
         response = case.call(headers={"Authorization": f"Bearer {token}"})
         if response.status_code >= 500:
-            failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                            f"{response.text[:300]}\n  {case.as_curl_command()}")
+            failures.append(
+                f"{case.method} {case.formatted_path} -> {response.status_code}: "
+                f"{response.text[:300]}\n  {case.as_curl_command()}"
+            )
 
     run()
     assert failures == []

@@ -40,7 +40,7 @@ SCALARS = (
     st.none()
     | st.booleans()
     | st.integers(min_value=1, max_value=4)
-    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=50)
     | NASTY

@@ -129,3 +129,48 @@ def test_one_hop_filter(api):
     r = api.get('/catalogs/deals/records?filter={"client.stage":{"eq":"Active"}}&count=true')
     assert r.status_code == 200, r.text
     assert [i["values"]["name"] for i in r.json()["items"]] == ["x"]
+
+
+def test_cursor_is_stable_under_concurrent_inserts(api):
+    api.catalog("Items", [{"name": "N", "api_name": "n", "type": "number", "indexed": True}])
+    api.records("items", [{"n": i} for i in range(0, 100, 2)])
+    first = api.get("/catalogs/items/records?sort=n&limit=10").json()
+    # New rows land before and after the cursor position while we page.
+    api.records("items", [{"n": -1}, {"n": 1}, {"n": 33}, {"n": 1000}])
+    seen = [r["values"]["n"] for r in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = api.get(f"/catalogs/items/records?sort=n&limit=10&cursor={cursor}").json()
+        seen += [r["values"]["n"] for r in page["items"]]
+        cursor = page["next_cursor"]
+    assert seen == sorted(seen) and len(seen) == len(set(seen))
+    assert set(range(0, 100, 2)) <= set(seen)
+    assert -1 not in seen and 1000 in seen
+
+
+def test_field_rename_delete_and_title(api):
+    api.catalog("People", [{"name": "Name", "type": "text"}, {"name": "Age", "type": "number"}])
+    rec = api.record("people", {"name": "Ann", "age": 30})
+    r = api.patch("/catalogs/people/fields/age", {"name": "Years", "api_name": "years"})
+    assert r.status_code == 200 and r.json()["api_name"] == "years"
+    assert api.get(f"/catalogs/people/records/{rec['id']}").json()["values"]["years"] == 30
+    r = api.patch("/catalogs/people", {"title_field": "years"})
+    assert r.status_code == 200 and r.json()["title_field"] == "years"
+    assert api.get(f"/catalogs/people/records/{rec['id']}").json()["title"] == "30"
+    assert api.delete("/catalogs/people/fields/years").status_code == 204
+    got = api.get(f"/catalogs/people/records/{rec['id']}").json()
+    assert "years" not in got["values"] and got["title"] == "Ann"
+    r = api.patch("/catalogs/people/fields/name", {"required": True})
+    assert r.status_code == 200
+    api.delete(f"/catalogs/people/records/{rec['id']}")
+    assert api.delete("/catalogs/people").status_code == 204
+    assert api.get("/catalogs/people").status_code == 404
+
+
+def test_required_and_unique_refused_when_data_breaks_them(api):
+    api.catalog("People", [{"name": "Name", "type": "text"}, {"name": "Code", "type": "text"}])
+    api.records("people", [{"name": "a", "code": "x"}, {"name": "b", "code": "x"}, {"code": "y"}])
+    r = api.patch("/catalogs/people/fields/name", {"required": True})
+    assert r.status_code == 422 and "required" in r.json()["fields"]
+    r = api.patch("/catalogs/people/fields/code", {"unique": True})
+    assert r.status_code == 422 and "unique" in r.json()["fields"]

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from fastapi.testclient import TestClient
 
 from kartoteka.web import i18n
-
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 RU = {"accept-language": "ru-RU,ru;q=0.9,en;q=0.5"}
 EN = {"accept-language": "en-US,en;q=0.9"}
@@ -25,8 +24,9 @@ def web(app: Any) -> Iterator[TestClient]:
         yield c
 
 
-def sign_in(web: TestClient, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD,
-            prefix: str = "") -> str:
+def sign_in(
+    web: TestClient, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD, prefix: str = ""
+) -> str:
     """Log in through the form; returns the CSRF token the pages embed."""
     r = web.post(f"{prefix}/login", data={"email": email, "password": password, "next": "/"})
     assert r.status_code == 303, r.text
@@ -194,8 +194,16 @@ def test_edit_form_saves_every_editable_type(api, web):
     assert form.status_code == 200 and 'name="name" value="Deal 000"' in form.text
     r = web.post(
         f"/c/deals/r/{rid}/edit",
-        data={"csrf": csrf, "name": "Big deal", "amount": "1 500", "due": "2026-03-01",
-              "stage": "Won", "_checkbox": "done", "done": "1", "mail": "a@example.com"},
+        data={
+            "csrf": csrf,
+            "name": "Big deal",
+            "amount": "1 500",
+            "due": "2026-03-01",
+            "stage": "Won",
+            "_checkbox": "done",
+            "done": "1",
+            "mail": "a@example.com",
+        },
     )
     assert r.status_code == 303 and r.headers["location"] == f"/c/deals/r/{rid}?saved=1"
     values = api.get(f"/catalogs/deals/records/{rid}").json()["values"]
@@ -211,10 +219,24 @@ def test_edit_form_saves_every_editable_type(api, web):
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("en", {"name": "required", "amount": "expected a number",
-                "mail": "not a valid e-mail address", "stage": "unknown choice 'Nope'"}),
-        ("ru", {"name": "обязательное поле", "amount": "ожидается число",
-                "mail": "неверный адрес эл. почты", "stage": "нет такого варианта: 'Nope'"}),
+        (
+            "en",
+            {
+                "name": "required",
+                "amount": "expected a number",
+                "mail": "not a valid e-mail address",
+                "stage": "unknown choice 'Nope'",
+            },
+        ),
+        (
+            "ru",
+            {
+                "name": "обязательное поле",
+                "amount": "ожидается число",
+                "mail": "неверный адрес эл. почты",
+                "stage": "нет такого варианта: 'Nope'",
+            },
+        ),
     ],
 )
 def test_edit_errors_per_field_in_language_and_nothing_saved(api, web, lang, expected):
@@ -259,8 +281,10 @@ def test_add_comment_and_empty_comment_error(api, web):
 
 # ----- language ------------------------------------------------------------------------
 def test_user_language_beats_browser_and_switch_beats_both(api, web):
-    r = api.post("/users", {"email": "olga@example.com", "name": "Olga",
-                            "password": "long-enough-pass", "lang": "ru"})
+    r = api.post(
+        "/users",
+        {"email": "olga@example.com", "name": "Olga", "password": "long-enough-pass", "lang": "ru"},
+    )
     assert r.status_code == 201, r.text
     sign_in(web, "olga@example.com", "long-enough-pass")
     assert "<h1>Каталоги</h1>" in web.get("/", headers=EN).text
@@ -289,8 +313,14 @@ def test_field_messages_translate_and_unknown_ones_pass_through():
 
 @pytest.mark.parametrize(
     ("header", "lang"),
-    [("ru-RU,ru;q=0.9", "ru"), ("de-DE,de;q=0.9,en;q=0.8", "en"), ("fr, ru;q=0.1", "ru"),
-     ("", "en"), ("ru;q=0, en;q=0.2", "en"), ("ru;q=abc", "ru")],
+    [
+        ("ru-RU,ru;q=0.9", "ru"),
+        ("de-DE,de;q=0.9,en;q=0.8", "en"),
+        ("fr, ru;q=0.1", "ru"),
+        ("", "en"),
+        ("ru;q=0, en;q=0.2", "en"),
+        ("ru;q=abc", "ru"),
+    ],
 )
 def test_accept_language(header, lang):
     assert i18n.choose(None, None, None, header) == lang

@@ -129,10 +129,15 @@ def test_notify_create_update_delete_signed_changed_values_contiguous(api, insta
     deals(api)
     wh = hook(api, receiver.url("/n"))
     assert wh["secret"].startswith("whsec_") and wh["events"] == [
-        "record.created", "record.updated", "record.deleted"]
+        "record.created",
+        "record.updated",
+        "record.deleted",
+    ]
     rec = api.record("deals", {"name": "Big", "amount": 5})
-    assert api.patch(f"/catalogs/deals/records/{rec['id']}", {"values": {"amount": 10}}
-                     ).status_code == 200
+    assert (
+        api.patch(f"/catalogs/deals/records/{rec['id']}", {"values": {"amount": 10}}).status_code
+        == 200
+    )
     assert api.delete(f"/catalogs/deals/records/{rec['id']}").status_code == 204
     assert work(instance) == 3
     got = [verified(wh["secret"], r) for r in receiver.at("/n")]
@@ -264,8 +269,9 @@ def test_ordered_webhook_holds_later_events_behind_a_failing_one(api, instance, 
     assert names == ["A", "A", "B"]
 
 
-def test_delivery_to_a_private_address_is_refused_when_not_allowed(api, instance, receiver,
-                                                                    settings):
+def test_delivery_to_a_private_address_is_refused_when_not_allowed(
+    api, instance, receiver, settings
+):
     deals(api)
     wh = hook(api, receiver.url("/private"))
     settings.webhook_allow_private = False
@@ -284,13 +290,15 @@ def count(api) -> int:
 def test_request_webhook_veto_rejects_and_writes_nothing(api, instance, receiver):
     deals(api)
     wh = hook(api, receiver.url("/check"), kind="request")
-    assert wh["events"] == ["record.before_create", "record.before_update",
-                            "record.before_delete"]
+    assert wh["events"] == ["record.before_create", "record.before_update", "record.before_delete"]
 
     def check(body: dict[str, Any]) -> Reply:
         too_big = (body["all_values"].get("amount") or 0) > 100
-        return 200, ({"allow": False, "message": "Amount over limit"} if too_big
-                     else {"allow": True}), {}
+        return (
+            200,
+            ({"allow": False, "message": "Amount over limit"} if too_big else {"allow": True}),
+            {},
+        )
 
     receiver.handlers["/check"] = check
     r = api.post("/catalogs/deals/records", {"values": {"name": "X", "amount": 500}})
@@ -305,8 +313,15 @@ def test_request_webhook_veto_rejects_and_writes_nothing(api, instance, receiver
     assert sent["type"] == "record.before_update"
     assert sent["values"] == {"amount": 101} and sent["previous"] == {"amount": 1}
     assert sent["all_values"]["name"] == "ok" and sent["record_id"] == rec["id"]
-    r = api.post("/catalogs/deals/records/batch", {"create": [
-        {"values": {"name": "a", "amount": 1}}, {"values": {"name": "b", "amount": 999}}]})
+    r = api.post(
+        "/catalogs/deals/records/batch",
+        {
+            "create": [
+                {"values": {"name": "a", "amount": 1}},
+                {"values": {"name": "b", "amount": 999}},
+            ]
+        },
+    )
     assert (r.status_code, r.json()["error"], r.json()["index"]) == (422, "REJECTED", 1)
     assert count(api) == 1
     work(instance)
@@ -318,8 +333,7 @@ def test_non_2xx_vetoes_with_the_receivers_message(api, receiver):
     deals(api)
     hook(api, receiver.url("/deny"), kind="request", events=["record.before_delete"])
     rec = api.record("deals", {"name": "keep"})
-    receiver.scripts["/deny"] = [(403, {"message": "Deals are never deleted"}, {}),
-                                 (500, None, {})]
+    receiver.scripts["/deny"] = [(403, {"message": "Deals are never deleted"}, {}), (500, None, {})]
     r = api.delete(f"/catalogs/deals/records/{rec['id']}")
     assert (r.status_code, r.json()["message"]) == (422, "Deals are never deleted")
     r = api.delete(f"/catalogs/deals/records/{rec['id']}")
@@ -351,11 +365,15 @@ def test_request_timeout_vetoes_unless_on_timeout_allow(api, receiver, settings)
         ({"url": "http://127.0.0.1/x", "catalog": "nope"}, "catalog"),
         ({"url": "http://127.0.0.1/x"}, "catalog"),
         ({"url": "http://127.0.0.1/x", "catalog": "deals", "kind": "push"}, "kind"),
-        ({"url": "http://127.0.0.1/x", "catalog": "deals", "events": ["record.before_create"]},
-         "events"),
+        (
+            {"url": "http://127.0.0.1/x", "catalog": "deals", "events": ["record.before_create"]},
+            "events",
+        ),
         ({"url": "http://127.0.0.1/x", "catalog": "deals", "fields": ["ghost"]}, "fields"),
-        ({"url": "http://127.0.0.1/x", "catalog": "deals", "filter": {"ghost": {"eq": 1}}},
-         "filter"),
+        (
+            {"url": "http://127.0.0.1/x", "catalog": "deals", "filter": {"ghost": {"eq": 1}}},
+            "filter",
+        ),
         ({"url": "http://127.0.0.1/x", "catalog": "deals", "active": "yes"}, "active"),
         ({"url": "http://127.0.0.1/x", "catalog": "deals", "on_timeout": "maybe"}, "on_timeout"),
         ({"url": "http://127.0.0.1/x", "catalog": "deals", "secret": "whsec_x"}, "secret"),
@@ -372,7 +390,7 @@ def test_create_validation_names_the_key(api, body, field):
 def test_crud_and_secret_shown_once(api, receiver):
     deals(api)
     wh = hook(api, receiver.url("/x"))
-    assert len(base64.b64decode(wh["secret"][len("whsec_"):])) == 24
+    assert len(base64.b64decode(wh["secret"][len("whsec_") :])) == 24
     listed = api.get("/webhooks").json()["items"]
     assert [w["id"] for w in listed] == [wh["id"]] and "secret" not in listed[0]
     r = api.patch(f"/webhooks/{wh['id']}", {"kind": "request", "fields": ["amount"]})
@@ -389,8 +407,14 @@ def test_crud_and_secret_shown_once(api, receiver):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:9/x", "http://localhost/x", "http://10.1.2.3/x",
-     "http://169.254.169.254/latest", "http://[::1]/x", "http://192.168.0.10/x"],
+    [
+        "http://127.0.0.1:9/x",
+        "http://localhost/x",
+        "http://10.1.2.3/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "http://192.168.0.10/x",
+    ],
 )
 def test_private_urls_are_refused_unless_allowed(api, settings, url):
     deals(api)
@@ -406,7 +430,28 @@ def test_only_administrators_manage_webhooks(api, client):
     assert r.status_code == 201, r.text
     basic = base64.b64encode(b"u@example.com:long-password-1").decode()
     headers = {"Authorization": f"Basic {basic}"}
-    for method, path in [("get", "/api/v1/webhooks"), ("post", "/api/v1/webhooks"),
-                         ("get", "/api/v1/webhooks/1/deliveries")]:
+    for method, path in [
+        ("get", "/api/v1/webhooks"),
+        ("post", "/api/v1/webhooks"),
+        ("get", "/api/v1/webhooks/1/deliveries"),
+    ]:
         r = client.request(method.upper(), path, headers=headers, json={})
         assert (r.status_code, r.json()["error"]) == (403, "FORBIDDEN")
+
+
+def test_in_process_worker_is_woken_by_a_commit(api, instance, receiver):
+    from kartoteka.workers import start_in_process
+
+    deals(api)
+    wh = hook(api, receiver.url("/live"))
+    # A long poll interval: only the after-commit wake-up can deliver within the wait.
+    stop = start_in_process(instance, [instance.settings.default_workspace], poll_seconds=3600)
+    try:
+        api.record("deals", {"name": "live"})
+        deadline = time.monotonic() + 20
+        while not receiver.at("/live") and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop()
+    [request] = receiver.at("/live")
+    assert verified(wh["secret"], request)["values"] == {"name": "live"}

@@ -27,8 +27,11 @@ Errors are `{"error": CODE, "message": ...}`; see docs/api.md for the codes."""
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Log in and out, who am I, API tokens."},
     {"name": "catalogs", "description": "Catalogs (real tables) and their typed fields."},
-    {"name": "records", "description": "Records: CRUD, list with filters and cursors, batch, "
-     "history, comments, related records."},
+    {
+        "name": "records",
+        "description": "Records: CRUD, list with filters and cursors, batch, "
+        "history, comments, related records.",
+    },
     {"name": "views", "description": "Saved views: table, kanban, calendar, gantt, gallery."},
     {"name": "settings", "description": "Workspace settings: time zone, default language."},
     {"name": "users", "description": "Users and groups of the workspace."},
@@ -42,12 +45,19 @@ OPENAPI_TAGS = [
 
 #: Every way to authenticate; any one of them is enough (login itself needs none).
 SECURITY_SCHEMES = {
-    "bearer": {"type": "http", "scheme": "bearer",
-               "description": "A login token or an API token (`POST /api/v1/auth/tokens`)."},
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A login token or an API token (`POST /api/v1/auth/tokens`).",
+    },
     "basic": {"type": "http", "scheme": "basic", "description": "Email and password."},
-    "session": {"type": "apiKey", "in": "cookie", "name": "kartoteka_session",
-                "description": "Browser session; unsafe methods also need the `X-CSRF-Token` "
-                "header equal to the `kartoteka_csrf` cookie."},
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "kartoteka_session",
+        "description": "Browser session; unsafe methods also need the `X-CSRF-Token` "
+        "header equal to the `kartoteka_csrf` cookie.",
+    },
 }
 
 ROUTERS = [
@@ -128,8 +138,13 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         from fastapi.openapi.utils import get_openapi
 
-        doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                          routes=app.routes, tags=OPENAPI_TAGS)
+        doc = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=OPENAPI_TAGS,
+        )
         doc.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         doc["security"] = [{name: []} for name in SECURITY_SCHEMES]
         login = doc["paths"].get("/api/v1/auth/login", {}).get("post")

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Path
 
 from kartoteka.fields import all_types
+
+#: A numeric id in a path. The bound keeps ids within BIGINT, so a huge number is a
+#: 422 instead of a database overflow (a 500) on SQLite and PostgreSQL.
+MAX_ID = 2**62
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="numeric id")]
 
 
 def body_doc(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
@@ -63,13 +70,18 @@ BATCH_BODY: dict[str, Any] = {
         "create": {"type": "array", "items": RECORD_BODY},
         "update": {
             "type": "array",
-            "items": {"type": "object", "properties": {"id": {"type": "integer"},
-                                                       "values": {"type": "object"}}},
+            "items": {
+                "type": "object",
+                "properties": {"id": {"type": "integer"}, "values": {"type": "object"}},
+            },
         },
         "delete": {"type": "array", "items": {"type": "integer"}},
         "upsert": {
             "type": "object",
-            "properties": {"key": {"type": "string"}, "items": {"type": "array", "items": RECORD_BODY}},
+            "properties": {
+                "key": {"type": "string"},
+                "items": {"type": "array", "items": RECORD_BODY},
+            },
         },
     },
     "description": "at most 1000 records in total; all or nothing",
@@ -96,33 +108,49 @@ VIEW_BODY: dict[str, Any] = {
         "filter": FILTER,
         "sort": {"type": "string"},
         "fields": {"type": "array", "items": {"type": "string"}},
-        "options": {"type": "object", "description": "kanban: group_field; calendar: date_field; "
-                    "gantt: start_field, end_field"},
+        "options": {
+            "type": "object",
+            "description": "kanban: group_field; calendar: date_field; "
+            "gantt: start_field, end_field",
+        },
     },
 }
 
 LOGIN_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["email", "password"],
-    "properties": {"email": {"type": "string"}, "password": {"type": "string"},
-                   "totp": {"type": "string"}},
+    "properties": {
+        "email": {"type": "string"},
+        "password": {"type": "string"},
+        "totp": {"type": "string"},
+    },
 }
 
 TOKEN_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["name"],
-    "properties": {"name": {"type": "string"}, "expires_at": {"type": "string"},
-                   "scopes": {"type": "object"}},
+    "properties": {
+        "name": {"type": "string"},
+        "expires_at": {"type": "string"},
+        "scopes": {"type": "object"},
+    },
 }
 
 USER_BODY: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "email": {"type": "string"}, "name": {"type": "string"}, "password": {"type": "string"},
-        "groups": {"type": "array", "items": {"type": "integer"}}, "profile": {"type": "object"},
-        "active": {"type": "boolean"}, "is_admin": {"type": "boolean"},
+        "email": {"type": "string"},
+        "name": {"type": "string"},
+        "password": {"type": "string"},
+        "groups": {"type": "array", "items": {"type": "integer"}},
+        "profile": {"type": "object"},
+        "active": {"type": "boolean"},
+        "is_admin": {"type": "boolean"},
     },
 }
 
-GROUP_BODY: dict[str, Any] = {"type": "object", "required": ["name"],
-                              "properties": {"name": {"type": "string"}}}
+GROUP_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": {"type": "string"}},
+}

@@ -82,7 +82,12 @@ def _columns(
 
 
 def _pages(
-    actor: Actor, catalog: Catalog, first: dict[str, Any], filter: Any, sort: Any, fields: Any,
+    actor: Actor,
+    catalog: Catalog,
+    first: dict[str, Any],
+    filter: Any,
+    sort: Any,
+    fields: Any,
     view: Any,
 ) -> Iterator[list[dict[str, Any]]]:
     page = first
@@ -112,7 +117,9 @@ def _csv(columns: list[Field], pages: Iterator[list[dict[str, Any]]]) -> Iterato
         buffer.truncate()
         for record in items:
             values = record["values"]
-            writer.writerow([record["id"]] + [cell_text(f, values.get(f.api_name)) for f in columns])
+            writer.writerow(
+                [record["id"]] + [cell_text(f, values.get(f.api_name)) for f in columns]
+            )
         yield buffer.getvalue().encode()
 
 

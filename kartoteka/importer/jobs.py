@@ -64,11 +64,19 @@ def start_import(
         path.unlink(missing_ok=True)
         raise
     with actor.workspace.engine.begin() as conn:
-        job_id = conn.execute(
+        job_id = conn.execute(  # type: ignore[index]
             sa.insert(schema.imports).values(
-                catalog_id=catalog.id, status="queued", options=opts.to_json(), processed=0,
-                created=0, updated=0, unchanged=0, errors=0, error_sample=[],
-                created_by=actor.user_id, created_at=utcnow(),
+                catalog_id=catalog.id,
+                status="queued",
+                options=opts.to_json(),
+                processed=0,
+                created=0,
+                updated=0,
+                unchanged=0,
+                errors=0,
+                error_sample=[],
+                created_by=actor.user_id,
+                created_at=utcnow(),
             )  # fmt: skip
         ).inserted_primary_key[0]
     key = (actor.workspace.name, int(job_id))
@@ -127,7 +135,9 @@ def _fail(result: ImportResult, message: str) -> None:
     """Mark a job failed; a failure not caused by a row is kept as a line-less error."""
     result.status, result.message = "failed", message
     if not any(e["message"] in message for e in result.error_sample):
-        result.error_sample.append({"line": None, "column": None, "value": None, "message": message})
+        result.error_sample.append(
+            {"line": None, "column": None, "value": None, "message": message}
+        )
 
 
 def get_import(actor: Actor, job_id: int) -> dict[str, Any]:
@@ -154,4 +164,3 @@ def wait_for_jobs(timeout: float | None = None) -> None:
     """Join the import threads of this process (shutdown, tests)."""
     for thread in list(_threads.values()):
         thread.join(timeout)
-

@@ -151,7 +151,7 @@ def _delimiter(value: Any) -> str | None:
         return None
     if value in ("tab", "\\t"):
         return "\t"
-    if not isinstance(value, str) or len(value) != 1 or value in "\"\r\n":
+    if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
         raise option_error("delimiter", "must be one character")
     return value
 
@@ -259,7 +259,7 @@ def _attach_link_keys(
         f = catalog.by_api_name.get(link_name)
         if f is None or f.type != "link":
             raise option_error(f"link_keys.{link_name}", "not a link field of this catalog")
-        target = meta.catalog(f.options.get("catalog"))
+        target = meta.catalog(f.options.get("catalog") or 0)
         key = target.by_api_name.get(key_name) if target else None
         if target is None or key is None or not key.storage_column:
             raise option_error(f"link_keys.{link_name}", f"{key_name!r} is not a stored field")
@@ -422,7 +422,9 @@ class _Runner:
             try:
                 text = readers.parse_date_text(text, self.opts.date_format, f.type == "datetime")
             except ValueError:
-                raise FieldValueError(f"does not match date_format {self.opts.date_format}") from None
+                raise FieldValueError(
+                    f"does not match date_format {self.opts.date_format}"
+                ) from None
         if text.strip() and f.type in ("number", "money"):
             text = readers.normalise_number(text, self.opts.decimal_comma)
         return f.ftype.from_text(text, f, self.actor)
@@ -501,8 +503,12 @@ class _Runner:
             if len(matches) > 1 or (not matches and self.opts.mode == "update"):
                 names = "+".join(f.api_name for f in self.plan.key)
                 text = " / ".join(row.cells.get(f.api_name, "") for f in self.plan.key)
-                self.error(row.line, self._key_header(), text,
-                           _match_problem(self.catalog, names, text, len(matches)))
+                self.error(
+                    row.line,
+                    self._key_header(),
+                    text,
+                    _match_problem(self.catalog, names, text, len(matches)),
+                )
                 continue
             row.record_id = matches[0] if matches else None
             out.append(row)
@@ -526,14 +532,19 @@ class _Runner:
                 self.error(row.line, header.header if header else f.api_name, cell, exc.message)
                 return None
             if f.ftype.is_empty(value):
-                self.error(row.line, header.header if header else f.api_name, cell,
-                           "the key needs a value")
+                self.error(
+                    row.line, header.header if header else f.api_name, cell, "the key needs a value"
+                )
                 return None
             parts.append(value)
         key = tuple(parts)
         if key in self.seen_keys:
-            self.error(row.line, self._key_header(), " / ".join(str(p) for p in parts),
-                       f"the same key is on line {self.seen_keys[key]}")
+            self.error(
+                row.line,
+                self._key_header(),
+                " / ".join(str(p) for p in parts),
+                f"the same key is on line {self.seen_keys[key]}",
+            )
             return None
         self.seen_keys[key] = row.line
         return key
@@ -555,16 +566,23 @@ class _Runner:
 
     # writing ------------------------------------------------------------------------------
     def _body(self, rows: list[Row]) -> tuple[dict[str, Any], dict[str, list[Row]]]:
+        body: dict[str, Any]
         if self.opts.mode == "create":
             lists = {"create": rows}
         elif self.plan.batch_upsert:
-            body = {"upsert": {"key": self.plan.key[0].api_name,
-                               "items": [{"values": r.values} for r in rows]}}
+            body = {
+                "upsert": {
+                    "key": self.plan.key[0].api_name,
+                    "items": [{"values": r.values} for r in rows],
+                }
+            }
             return body, {"upsert": rows}
         else:
-            lists = {"create": [r for r in rows if not r.record_id],
-                     "update": [r for r in rows if r.record_id]}
-        body: dict[str, Any] = {"create": [{"values": r.values} for r in lists["create"]]}
+            lists = {
+                "create": [r for r in rows if not r.record_id],
+                "update": [r for r in rows if r.record_id],
+            }
+        body = {"create": [{"values": r.values} for r in lists["create"]]}
         if "update" in lists:
             body["update"] = [{"id": r.record_id, "values": r.values} for r in lists["update"]]
         return body, lists
@@ -642,7 +660,9 @@ def _key_value(actor: Actor, key: Field, text: str) -> Any:
     return key.ftype.to_db(key.ftype.from_text(text, key, actor), key, actor)
 
 
-def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+def _chunks(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
     chunk: list[tuple[int, list[str]]] = []
     for row in rows:
         chunk.append(row)

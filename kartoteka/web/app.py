@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,26 +35,13 @@ from kartoteka.errors import DomainError, NotFound, RateLimited, Unauthenticated
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
 
-from . import i18n
+from . import forms, i18n
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 HTMX_FILE = ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
 PAGE_SIZE = 50
 TABLE_COLUMNS = 8
-#: Field types the edit form offers; the others are shown read-only for now.
-EDITABLE_TYPES = {
-    "text",
-    "long_text",
-    "number",
-    "date",
-    "select",
-    "checkbox",
-    "email",
-    "phone",
-    "url",
-    "money",
-}
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
@@ -92,23 +79,27 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals["value_text"] = value_text
+    env.globals["value_text"] = forms.value_text
     return env
 
 
 def render(ctx: Ctx, name: str, status: int = 200, **data: Any) -> HTMLResponse:
     """A page from a template, with the security headers and the language cookie."""
     tz = ctx.actor.timezone if ctx.actor else UTC
-    html = templates().get_template(name).render(
-        t=ctx.t,
-        lang=ctx.lang,
-        base=ctx.base,
-        actor=ctx.actor,
-        csrf=ctx.csrf,
-        path=ctx.request.url.path,
-        languages=i18n.LANGUAGES,
-        when=lambda value: when_text(value, tz),
-        **data,
+    html = (
+        templates()
+        .get_template(name)
+        .render(
+            t=ctx.t,
+            lang=ctx.lang,
+            base=ctx.base,
+            actor=ctx.actor,
+            csrf=ctx.csrf,
+            path=ctx.request.url.path,
+            languages=i18n.LANGUAGES,
+            when=lambda value: forms.when_text(value, tz),
+            **data,
+        )
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     _remember_lang(ctx.request, response)
@@ -126,35 +117,6 @@ def _remember_lang(request: Request, response: Response) -> None:
             path="/",
             secure=_secure(request),
         )
-
-
-def value_text(field: Field | None, value: Any, t: Callable[..., str]) -> str:
-    """A record value as plain text for tables, cards and history."""
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return t("yes") if value else t("no")
-    if isinstance(value, list):
-        return ", ".join(value_text(field, v, t) for v in value)
-    if isinstance(value, dict):
-        for key in ("label", "title", "name"):
-            if value.get(key) is not None:
-                return str(value[key])
-        return f"#{value.get('id', '?')}"
-    return str(value)
-
-
-def when_text(value: Any, tz: tzinfo) -> str:
-    """An ISO timestamp as 'YYYY-MM-DD HH:MM' in the workspace time zone."""
-    if not isinstance(value, str) or not value:
-        return "—"
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(tz)
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _secure(request: Request) -> bool:
@@ -370,6 +332,15 @@ def rows_fragment(ctx: Ctx, catalog_ref: str) -> Response:
     return render(ctx, "_rows.html", **data)
 
 
+def _history(actor: Actor, catalog: Catalog, record_id: int) -> list[dict[str, Any]]:
+    # The card already proved the record visible; a record written without history (an
+    # older bulk path) shows an empty history rather than a "not found" page.
+    try:
+        return records.record_history(actor, catalog.id, record_id)
+    except NotFound:
+        return []
+
+
 def _card_data(ctx: Ctx, catalog_ref: str, record_id: int) -> dict[str, Any]:
     assert ctx.actor is not None
     catalog = get_catalog(ctx.actor, catalog_ref)
@@ -378,7 +349,7 @@ def _card_data(ctx: Ctx, catalog_ref: str, record_id: int) -> dict[str, Any]:
         "catalog": catalog,
         "record": record,
         "fields": visible_fields(ctx.actor, catalog, None),
-        "history": records.record_history(ctx.actor, catalog.id, record_id),
+        "history": _history(ctx.actor, catalog, record_id),
         "comments": comments.list_comments(ctx.actor, catalog.id, record_id),
         "comment_error": None,
         "comment_text": "",
@@ -407,47 +378,6 @@ def comment_submit(ctx: Ctx, catalog_ref: str, record_text: str, form: FormData)
 
 
 # ----- the edit form -------------------------------------------------------------------
-def _editable(actor: Actor, catalog: Catalog) -> list[Field]:
-    from kartoteka.access import service as access
-
-    rules = access.field_rules(actor, catalog)
-    return [
-        f
-        for f in visible_fields(actor, catalog, None)
-        if f.type in EDITABLE_TYPES
-        and not f.ftype.read_only
-        and rules.get(f.api_name) not in ("read_only", "masked")
-    ]
-
-
-def _form_value(field: Field, value: Any) -> Any:
-    """A record value as the edit form's input holds it."""
-    if field.type == "checkbox":
-        return bool(value)
-    if field.type == "select":
-        items = value if isinstance(value, list) else ([value] if value else [])
-        ids = [str(v["id"]) for v in items if isinstance(v, dict)]
-        return ids if field.options.get("multiple") else (ids[0] if ids else "")
-    return "" if value is None else str(value)
-
-
-def _submitted(fields: list[Field], form: FormData) -> dict[str, Any]:
-    """The form's values by api_name; a checkbox is false when the browser sent nothing."""
-    shown = set(form.getlist("_checkbox"))
-    out: dict[str, Any] = {}
-    for f in fields:
-        if f.type == "checkbox":
-            if f.api_name in shown:
-                out[f.api_name] = f.api_name in form
-        elif f.type == "select" and f.options.get("multiple"):
-            if f"_multi_{f.api_name}" in form:
-                out[f.api_name] = [v for v in form.getlist(f.api_name) if isinstance(v, str)]
-        elif f.api_name in form:
-            raw = form.get(f.api_name)
-            out[f.api_name] = raw if isinstance(raw, str) else ""
-    return out
-
-
 def _edit_view(
     ctx: Ctx,
     catalog: Catalog,
@@ -458,7 +388,7 @@ def _edit_view(
     general: str | None = None,
 ) -> Response:
     assert ctx.actor is not None
-    fields = _editable(ctx.actor, catalog)
+    fields = forms.editable_fields(ctx.actor, catalog)
     return render(
         ctx,
         "edit.html",
@@ -478,8 +408,8 @@ def edit_page(ctx: Ctx, catalog_ref: str, record_text: str) -> Response:
     catalog = get_catalog(ctx.actor, catalog_ref)
     record = records.get_record(ctx.actor, catalog.id, _record_id(record_text))
     inputs = {
-        f.api_name: _form_value(f, record["values"].get(f.api_name))
-        for f in _editable(ctx.actor, catalog)
+        f.api_name: forms.form_value(f, record["values"].get(f.api_name))
+        for f in forms.editable_fields(ctx.actor, catalog)
     }
     return _edit_view(ctx, catalog, record, inputs, {})
 
@@ -490,7 +420,7 @@ def edit_submit(ctx: Ctx, catalog_ref: str, record_text: str, form: FormData) ->
     catalog = get_catalog(ctx.actor, catalog_ref)
     record_id = _record_id(record_text)
     record = records.get_record(ctx.actor, catalog.id, record_id)
-    values = _submitted(_editable(ctx.actor, catalog), form)
+    values = forms.submitted_values(forms.editable_fields(ctx.actor, catalog), form)
     try:
         records.update_record(ctx.actor, catalog.id, record_id, values)
     except ValidationFailed as exc:

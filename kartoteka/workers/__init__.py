@@ -88,9 +88,12 @@ def _pass(instance: Any, names: list[str], client: httpx.Client) -> None:
 
 
 def run_forever(
-    instance: Any, stop: threading.Event | None = None, poll_seconds: float = POLL_SECONDS
+    instance: Any,
+    stop: threading.Event | None = None,
+    poll_seconds: float = POLL_SECONDS,
+    only: list[str] | None = None,
 ) -> None:
-    """Consume every workspace's outbox until `stop` is set (Ctrl-C for the CLI)."""
+    """Consume every workspace's outbox (or `only` these) until `stop` is set."""
     from kartoteka.webhooks import delivery
 
     install_hooks()
@@ -103,10 +106,10 @@ def run_forever(
             if time.monotonic() - last_full >= poll_seconds:
                 # A full pass finds retries that came due and commits of other processes.
                 last_full = time.monotonic()
-                names = [ws["name"] for ws in instance.list_workspaces()]
+                names = only or [ws["name"] for ws in instance.list_workspaces()]
                 names = [n for n in names if n in dirty] + [n for n in names if n not in dirty]
             else:
-                names = sorted(dirty)
+                names = sorted(n for n in dirty if only is None or n in only)
             _pass(instance, names, client)
             if not _dirty:
                 _wake.wait(max(0.0, poll_seconds - (time.monotonic() - last_full)))

@@ -1,0 +1,97 @@
+"""Values between records and HTML: display text, edit-form inputs and their parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog, Field
+from kartoteka.context import Actor
+from kartoteka.records.read import visible_fields
+
+#: Field types the edit form offers; the others are shown read-only for now.
+EDITABLE_TYPES = {
+    "text",
+    "long_text",
+    "number",
+    "date",
+    "select",
+    "checkbox",
+    "email",
+    "phone",
+    "url",
+    "money",
+}
+
+
+def value_text(field: Field | None, value: Any, t: Callable[..., str]) -> str:
+    """A record value as plain text for tables, cards and history."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return t("yes") if value else t("no")
+    if isinstance(value, list):
+        return ", ".join(value_text(field, v, t) for v in value)
+    if isinstance(value, dict):
+        for key in ("label", "title", "name"):
+            if value.get(key) is not None:
+                return str(value[key])
+        return f"#{value.get('id', '?')}"
+    return str(value)
+
+
+def when_text(value: Any, tz: tzinfo) -> str:
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM' in the workspace time zone."""
+    if not isinstance(value, str) or not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(tz)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def editable_fields(actor: Actor, catalog: Catalog) -> list[Field]:
+    """Fields the actor may change through the edit form."""
+    rules = access.field_rules(actor, catalog)
+    return [
+        f
+        for f in visible_fields(actor, catalog, None)
+        if f.type in EDITABLE_TYPES
+        and not f.ftype.read_only
+        and rules.get(f.api_name) not in ("read_only", "masked")
+    ]
+
+
+def form_value(field: Field, value: Any) -> Any:
+    """A record value as the edit form's input holds it."""
+    if field.type == "checkbox":
+        return bool(value)
+    if field.type == "select":
+        items = value if isinstance(value, list) else ([value] if value else [])
+        ids = [str(v["id"]) for v in items if isinstance(v, dict)]
+        return ids if field.options.get("multiple") else (ids[0] if ids else "")
+    return "" if value is None else str(value)
+
+
+def submitted_values(fields: list[Field], form: FormData) -> dict[str, Any]:
+    """The form's values by api_name; a checkbox is false when the browser sent nothing."""
+    shown = set(form.getlist("_checkbox"))
+    out: dict[str, Any] = {}
+    for f in fields:
+        if f.type == "checkbox":
+            if f.api_name in shown:
+                out[f.api_name] = f.api_name in form
+        elif f.type == "select" and f.options.get("multiple"):
+            if f"_multi_{f.api_name}" in form:
+                out[f.api_name] = [v for v in form.getlist(f.api_name) if isinstance(v, str)]
+        elif f.api_name in form:
+            raw = form.get(f.api_name)
+            out[f.api_name] = raw if isinstance(raw, str) else ""
+    return out

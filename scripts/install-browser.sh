@@ -1,0 +1,15 @@
+#!/bin/sh
+# Install what the UI and its browser test need: Debian's chromium (driven by Playwright
+# through executable_path, so Playwright never downloads a browser) and the npm assets
+# (htmx) served from node_modules/. Safe to run again: it skips what is already there.
+set -eu
+
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ]; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi
+
+# The exact versions pinned in package-lock.json; nothing is copied into the repository.
+npm ci --no-audit --no-fund
