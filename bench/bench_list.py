@@ -116,8 +116,19 @@ def deep_cursor(env: Env, catalog: Any, page: int) -> str:
     return query.encode_cursor([amount, rid])
 
 
-def raw_sql(env: Env, catalog: Any) -> Callable[[int], None]:
-    """Baseline: the region query as hand-written SQL on the raw driver, rows fetched."""
+def raw_baseline(env: Env, catalog: Any, repeat: int) -> dict[str, float]:
+    """Baseline latencies: the region query as hand-written SQL on the raw driver."""
+    run, raw = raw_sql(env, catalog)
+    try:
+        nxt = cycle(list(range(100)))
+        return summary(timed(lambda: run(nxt()), repeat))
+    finally:
+        raw.rollback()  # an open read transaction would block DROP SCHEMA on PostgreSQL
+        raw.close()
+
+
+def raw_sql(env: Env, catalog: Any) -> tuple[Callable[[int], None], Any]:
+    """The region query as hand-written SQL on a raw driver connection, rows fetched."""
     region = catalog.by_api_name["region"].column
     ph = "%s" if env.database == "postgresql" else "?"
     sql = f"SELECT * FROM {catalog.table.name} WHERE {region} = {ph} ORDER BY id DESC LIMIT {PAGE + 1}"
@@ -129,7 +140,7 @@ def raw_sql(env: Env, catalog: Any) -> Callable[[int], None]:
         cur.fetchall()
         cur.close()
 
-    return run
+    return run, raw
 
 
 def service_call(env: Env, catalog: Any) -> Callable[..., dict[str, Any]]:
@@ -166,9 +177,11 @@ def measure_service(env: Env, catalog: Any, repeat: int, res: Results, deep: str
     for name, sc in scenarios("50000.00").items():
         s = summary(timed(lambda sc=sc: call(sc["filter"](nxt()), sc["sort"]), repeat))
         out[name] = s["p50"]
-        ok = s["p50"] <= 30 and s["p99"] <= 100 if "not indexed" not in name else None
-        res.add(f"service: {name} p50", s["p50"], "ms", target="<= 30 ms", ok=ok)
-        res.add(f"service: {name} p99", s["p99"], "ms", target="<= 100 ms", ok=ok)
+        judged = "not indexed" not in name
+        res.add(f"service: {name} p50", s["p50"], "ms", target="<= 30 ms",
+                ok=s["p50"] <= 30 if judged else None)
+        res.add(f"service: {name} p99", s["p99"], "ms", target="<= 100 ms",
+                ok=s["p99"] <= 100 if judged else None)
     first = summary(timed(lambda: call(None, "amount"), repeat))["p50"]
     far = summary(timed(lambda: call(None, "amount", deep), repeat))["p50"]
     res.add("service: sort amount, page 1 p50", first, "ms")
@@ -250,9 +263,7 @@ def main() -> None:
         res = Results("bench_list", env.database, {"records": n, "page": PAGE, "fields": 20,
                                                    "repeat": repeat})
         deep = deep_cursor(env, catalog, deep_page)
-        raw = raw_sql(env, catalog)
-        nxt = cycle(list(range(100)))
-        base = summary(timed(lambda: raw(nxt()), repeat))
+        base = raw_baseline(env, catalog, repeat)
         res.add("raw SQL: region eq + sort -id p50 (baseline)", base["p50"], "ms")
         measure_service(env, catalog, repeat, res, deep, deep_page)
         asyncio.run(measure_asgi(env, catalog, repeat, res))

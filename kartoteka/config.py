@@ -27,6 +27,13 @@ class Settings:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_body_bytes: int = 20 * 1024 * 1024
     secure_cookies: bool = False
+    # Protection (docs/security.md): request limits and the failed-login schedule.
+    rate_limits_enabled: bool = True
+    rate_limit_account: str = "100/30seconds"
+    rate_limit_address: str = "1000/30seconds"
+    login_delays: str = "3:3,5:30,8:240"
+    login_delay_cap: int = 300
+    login_shared_factor: int = 4
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -45,6 +52,12 @@ class Settings:
             max_upload_bytes=int(env.get("KARTOTEKA_MAX_UPLOAD_BYTES") or 50 * 1024 * 1024),
             max_body_bytes=int(env.get("KARTOTEKA_MAX_BODY_BYTES") or 20 * 1024 * 1024),
             secure_cookies=_bool(env.get("KARTOTEKA_SECURE_COOKIES")),
+            rate_limits_enabled=_bool(env.get("KARTOTEKA_RATE_LIMITS_ENABLED") or "1"),
+            rate_limit_account=env.get("KARTOTEKA_RATE_LIMIT_ACCOUNT") or "100/30seconds",
+            rate_limit_address=env.get("KARTOTEKA_RATE_LIMIT_ADDRESS") or "1000/30seconds",
+            login_delays=env.get("KARTOTEKA_LOGIN_DELAYS") or "3:3,5:30,8:240",
+            login_delay_cap=int(env.get("KARTOTEKA_LOGIN_DELAY_CAP") or 300),
+            login_shared_factor=int(env.get("KARTOTEKA_LOGIN_SHARED_FACTOR") or 4),
         )
 
     @property

@@ -55,6 +55,12 @@ class Unauthenticated(DomainError):
     code = "UNAUTHENTICATED"
 
 
+class TotpRequired(Unauthenticated):
+    """The password was right, but the account also needs its two-factor code."""
+
+    code = "TOTP_REQUIRED"
+
+
 class Forbidden(DomainError):
     """The actor is known but not allowed to do this."""
 

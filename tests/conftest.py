@@ -28,6 +28,10 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         webhook_allow_private=True,
         default_workspace=f"t{uuid.uuid4().hex[:10]}",
         auth_cache_seconds=30,
+        # The suite makes many quick requests from one address with one account; tests of
+        # the limits themselves (test_ratelimit.py) pass their own small values.
+        rate_limit_account="100000/30seconds",
+        rate_limit_address="1000000/30seconds",
     )
     for key, value in overrides.items():
         setattr(settings, key, value)

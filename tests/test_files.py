@@ -52,10 +52,16 @@ def stored_files(api: Api) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-def second_user(api: Api) -> Api:
-    """A non-admin user of the default workspace, signed in on a fresh client."""
+def second_user(api: Api, rights: dict[str, Any]) -> Api:
+    """A non-admin user in a group with `rights` on `docs`, signed in on a fresh client."""
+    group = api.post("/groups", {"name": f"g{uuid.uuid4().hex[:6]}"})
+    assert group.status_code == 201, group.text
+    gid = group.json()["id"]
+    r = api.put("/catalogs/docs/rights", {"groups": {str(gid): rights}})
+    assert r.status_code == 200, r.text
     email = f"u{uuid.uuid4().hex[:6]}@example.com"
-    r = api.post("/users", {"email": email, "name": "Other", "password": "other-password-1"})
+    spec = {"email": email, "name": "Other", "password": "other-password-1", "groups": [gid]}
+    r = api.post("/users", spec)
     assert r.status_code == 201, r.text
     client = TestClient(api.client.app)
     r = client.post("/api/v1/auth/login", json={"email": email, "password": "other-password-1"})
@@ -209,18 +215,25 @@ def test_file_used_in_another_record(api: Api) -> None:
 
 def test_rights_follow_uploader_then_record(api: Api) -> None:
     docs(api)
-    other = second_user(api)
+    other = second_user(api, {"view": {"name": {"eq": "Shared"}}, "create": True})
     mine = uploaded(api, png_bytes())
     assert other.client.get(mine["url"]).status_code == 404
     r = other.client.get(mine["thumbnail_url"])
     assert r.status_code == 404
     assert r.json()["error"] == "NOT_FOUND"
     # The other user may not attach a file that is not theirs either.
-    r = other.post("/catalogs/docs/records", {"values": {"attachment": [mine["id"]]}})
+    r = other.post(
+        "/catalogs/docs/records", {"values": {"name": "Shared", "attachment": [mine["id"]]}}
+    )
     assert r.status_code == 422
+    assert r.json()["error"] == "VALIDATION"
     assert "attachment" in r.json()["fields"]
+    secret = uploaded(api, b"secret", "secret.txt", "text/plain")
+    api.record("docs", {"name": "Secret", "attachment": [secret["id"]]})
+    assert other.client.get(secret["url"]).status_code == 404  # record outside their rule
     rec = api.record("docs", {"name": "Shared", "attachment": [mine["id"]]})
     assert other.client.get(mine["url"]).status_code == 200
+    assert other.client.get(mine["thumbnail_url"]).status_code == 200
     # Their own unattached upload is theirs alone until attached.
     theirs = uploaded(other, b"hello", "note.txt", "text/plain")
     assert other.client.get(theirs["url"]).content == b"hello"
@@ -229,6 +242,26 @@ def test_rights_follow_uploader_then_record(api: Api) -> None:
     assert api.delete(f"/catalogs/docs/records/{rec['id']}").status_code == 204
     assert other.client.get(mine["url"]).status_code == 404
     assert api.client.get(mine["url"]).status_code == 200
+    other.client.close()
+
+
+def test_hidden_file_field_hides_its_files(api: Api) -> None:
+    docs(api)
+    f = uploaded(api, png_bytes())
+    api.record("docs", {"name": "A", "attachment": [f["id"]]})
+    other = second_user(api, {"view": True, "fields": {"attachment": "hidden"}})
+    r = other.client.get(f["url"])
+    assert r.status_code == 404
+    assert r.json()["error"] == "NOT_FOUND"
+    other.client.close()
+
+
+def test_no_grant_no_files(api: Api) -> None:
+    docs(api)
+    f = uploaded(api, png_bytes())
+    api.record("docs", {"name": "Shared", "attachment": [f["id"]]})
+    other = second_user(api, {"view": False})
+    assert other.client.get(f["url"]).status_code == 404
     other.client.close()
 
 
@@ -276,3 +309,15 @@ def test_delete_orphans(api: Api, instance: Any) -> None:
     assert len(stored_files(api)) == before - 2  # the file and its thumbnail
     assert api.client.get(orphan["url"]).status_code == 404
     assert api.client.get(kept["url"]).status_code == 200
+
+
+def test_out_of_range_file_id(api: Api) -> None:
+    # Beyond the id column's range (PostgreSQL INTEGER) but a valid path id: absent.
+    for file_id in (2**31, 2**40):
+        r = api.client.get(f"/api/v1/files/{file_id}")
+        assert r.status_code == 404, (file_id, r.text)
+        assert r.json()["error"] == "NOT_FOUND"
+    for file_id in ("0", "7637277425144536512604405760"):
+        r = api.client.get(f"/api/v1/files/{file_id}/thumbnail")
+        assert r.status_code == 422, (file_id, r.text)
+        assert r.json()["error"] == "VALIDATION"

@@ -94,6 +94,35 @@ def test_login_sets_api_cookies_and_follows_next(web):
     assert me.status_code == 200 and me.json()["email"] == ADMIN_EMAIL
 
 
+def test_two_factor_login_asks_for_the_code(api, web):
+    import pyotp
+
+    secret = api.post("/auth/totp/setup").json()["secret"]
+    r = api.post("/auth/totp/enable", {"code": pyotp.TOTP(secret).now()})
+    assert r.status_code == 200, r.text
+    creds = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    r = web.post("/login", data=creds, headers=EN)
+    assert r.status_code == 401
+    assert "enter the password again and the one-time code" in r.text
+    assert 'name="totp"' in r.text
+    r = web.post("/login", data=creds | {"totp": "000000"}, headers=EN)
+    assert r.status_code == 401 and "Wrong e-mail or password." in r.text
+    r = web.post("/login", data=creds | {"totp": pyotp.TOTP(secret).now()})
+    assert r.status_code == 303 and "kartoteka_session" in web.cookies
+
+
+def test_repeated_wrong_passwords_are_throttled_on_the_form(web):
+    statuses = [
+        web.post("/login", data={"email": ADMIN_EMAIL, "password": "nope"}, headers=RU).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+    r = web.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=RU)
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) >= 1
+    assert "Слишком много попыток." in r.text
+
+
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
 def test_login_never_redirects_off_site(web, target):
     r = web.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "next": target})

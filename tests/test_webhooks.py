@@ -342,6 +342,20 @@ def test_non_2xx_vetoes_with_the_receivers_message(api, receiver):
     assert api.get(f"/catalogs/deals/records/{rec['id']}").status_code == 200
 
 
+def test_batch_delete_veto_names_the_index(api, receiver):
+    deals(api)
+    a, b = api.records("deals", [{"name": "a"}, {"name": "b"}])
+    hook(api, receiver.url("/del"), kind="request", events=["record.before_delete"])
+    receiver.handlers["/del"] = lambda body: (
+        (200, {"allow": False, "message": "b stays"}, {})
+        if body["record_id"] == b
+        else (200, {"allow": True}, {})
+    )
+    r = api.post("/catalogs/deals/records/batch", {"delete": [a, b]})
+    assert (r.status_code, r.json()["error"], r.json()["index"]) == (422, "REJECTED", 1)
+    assert count(api) == 2
+
+
 def test_request_timeout_vetoes_unless_on_timeout_allow(api, receiver, settings):
     settings.webhook_request_timeout = 0.2
     deals(api)

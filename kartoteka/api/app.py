@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kartoteka import __version__
 from kartoteka.config import Settings
 from kartoteka.errors import DomainError
+from kartoteka.security.ratelimit import RateLimitMiddleware
 
 from . import errors
 from .responses import JSONResponse
@@ -41,6 +42,7 @@ OPENAPI_TAGS = [
     {"name": "imports", "description": "CSV/XLSX imports and exports."},
     {"name": "rights", "description": "Catalog rights per group."},
     {"name": "scenarios", "description": "Automation scenarios and their runs."},
+    {"name": "security", "description": "Security log, request limits, two-factor login."},
 ]
 
 #: Every way to authenticate; any one of them is enough (login itself needs none).
@@ -75,7 +77,7 @@ def optional_routers() -> list[APIRouter]:
     import importlib
 
     found = []
-    for name in ("files", "webhooks", "events", "imports", "rights", "scenarios"):
+    for name in ("files", "webhooks", "events", "imports", "rights", "scenarios", "security"):
         try:
             module = importlib.import_module(f"kartoteka.api.routes.{name}")
         except ModuleNotFoundError as exc:
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
     router = api_router()
     app.include_router(router, prefix="/api/v1")
     app.include_router(router, prefix="/w/{workspace}/api/v1", include_in_schema=False)
+    app.add_middleware(RateLimitMiddleware)
     app.add_exception_handler(DomainError, errors.domain_error_handler)
     app.add_exception_handler(RequestValidationError, errors.request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)

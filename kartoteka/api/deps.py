@@ -12,6 +12,7 @@ from fastapi import Request
 
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import BadRequest, Forbidden, TooLarge, Unauthenticated
+from kartoteka.security import ratelimit
 
 SESSION_COOKIE = "kartoteka_session"
 CSRF_COOKIE = "kartoteka_csrf"
@@ -56,7 +57,7 @@ def actor(request: Request) -> Actor:
         result = auth.actor_from_token(ws, value.strip())
     elif scheme == "basic" and value.strip():
         email, password = _basic(value.strip())
-        result = auth.actor_from_basic(ws, email, password)
+        result = auth.actor_from_basic(ws, email, password, client_address(request))
     elif request.cookies.get(SESSION_COOKIE):
         result, csrf = auth.actor_from_session(ws, request.cookies[SESSION_COOKIE])
         if request.method not in SAFE_METHODS:
@@ -69,8 +70,28 @@ def actor(request: Request) -> Actor:
         raise Unauthenticated("authentication required")
     if result.token_scopes and result.token_scopes.get("read_only") and request.method not in SAFE_METHODS:
         raise Forbidden("this API token is read-only")
+    _check_catalog_scope(request, result)
+    ratelimit.check_account(request.state, result)
     request.state.actor = result
     return result
+
+
+def client_address(request: Request) -> str | None:
+    """The client's IP address as the server saw it (set a trusted proxy's forwarded header
+    in the ASGI server, e.g. uvicorn --forwarded-allow-ips, to see real clients)."""
+    return request.client.host if request.client else None
+
+
+def _check_catalog_scope(request: Request, result: Actor) -> None:
+    """A token scoped to catalogs reaches only those: 403 for any other catalog path."""
+    allowed = (result.token_scopes or {}).get("catalogs")
+    ref = request.path_params.get("catalog")
+    if allowed is None or ref is None:
+        return
+    catalog = result.workspace.meta().catalog(ref)
+    # An unknown catalog is refused too: a 404 would tell the token which names exist.
+    if catalog is None or catalog.id not in allowed:
+        raise Forbidden("this API token is not allowed to use this catalog")
 
 
 async def json_body(request: Request) -> Any:

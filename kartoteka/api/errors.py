@@ -17,6 +17,7 @@ ERROR_TABLE: list[tuple[type[errors.DomainError], int, str]] = [
     (errors.Rejected, 422, "REJECTED"),
     (errors.ValidationFailed, 422, "VALIDATION"),
     (errors.NotFound, 404, "NOT_FOUND"),
+    (errors.TotpRequired, 401, "TOTP_REQUIRED"),
     (errors.Unauthenticated, 401, "UNAUTHENTICATED"),
     (errors.Forbidden, 403, "FORBIDDEN"),
     (errors.RateLimited, 429, "RATE_LIMITED"),

@@ -21,7 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import Forbidden
+from kartoteka.errors import Forbidden, TotpRequired
+from kartoteka.security import log, throttle
+from kartoteka.security import totp as two_factor
 from kartoteka.storage import schema
 from kartoteka.storage.engine import utcnow
 
@@ -217,9 +219,58 @@ def _store_hash(ws: Workspace, user_id: int, password_hash: str) -> None:
         )
 
 
-def login(ws: Workspace, email: str, password: str) -> tuple[str, dict[str, Any]]:
-    """Check email and password; return a new session token and the user's public data."""
-    p = _check_password(ws, email, password)
+def _guarded_check(
+    ws: Workspace, email: Any, password: Any, address: str | None, via: str, totp: Any = None
+) -> Principal:
+    """`_check_password` behind the failed-login throttle, plus two-factor; logs failures.
+
+    The throttle refuses a locked attempt before any hash is computed; see
+    kartoteka/security/throttle.py for why the attempt is counted before the check.
+    """
+    account = normalise_email(email)
+    guard = throttle.for_workspace(ws)
+    ticket = guard.begin(account, address)
+    try:
+        p = _check_password(ws, email, password)
+        secret = two_factor.enabled_secret(ws, p.user_id)
+        if secret is not None:
+            _check_second_factor(secret, totp, via)
+    except WrongCredentials as exc:
+        reason = "totp" if isinstance(exc, SecondFactorWrong) else "password"
+        log.log_event(ws, "login_failed", address=address, email=account, via=via, reason=reason)
+        if ticket.lockout:
+            log.log_event(ws, "lockout", address=address, email=account, seconds=ticket.lockout,
+                          failures=max(ticket.counts))
+        raise
+    # TotpRequired passes through uncounted-back: a right password without the code is
+    # not a success, or alternating the two would allow unlimited guesses at the code.
+    guard.succeeded(ticket)
+    return p
+
+
+class SecondFactorWrong(WrongCredentials):
+    """The password was right but the two-factor code was wrong."""
+
+
+def _check_second_factor(secret: str, code: Any, via: str) -> None:
+    if via == "basic":
+        raise TotpRequired("this account uses two-factor login; use an API token, not Basic")
+    if code is None or code == "":
+        raise TotpRequired('two-factor code required: send "totp" with the login')
+    if not two_factor.code_matches(secret, code):
+        raise SecondFactorWrong("wrong two-factor code")
+
+
+def login(
+    ws: Workspace,
+    email: str,
+    password: str,
+    address: str | None = None,
+    totp: Any = None,
+) -> tuple[str, dict[str, Any]]:
+    """Check email, password (and TOTP code); return a new session token and the user."""
+    p = _guarded_check(ws, email, password, address, "login", totp)
+    log.log_event(ws, "login", address=address, user_id=p.user_id, email=p.email)
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     with ws.engine.begin() as conn:
@@ -236,7 +287,9 @@ def login(ws: Workspace, email: str, password: str) -> tuple[str, dict[str, Any]
     return token, {"id": p.user_id, "email": p.email, "name": p.name}
 
 
-def actor_from_basic(ws: Workspace, email: str, password: str) -> Actor:
+def actor_from_basic(
+    ws: Workspace, email: str, password: str, address: str | None = None
+) -> Actor:
     """The actor for HTTP Basic credentials; successful checks are cached briefly."""
     cache = auth_cache(ws)
     raw = "\0".join(
@@ -249,7 +302,7 @@ def actor_from_basic(ws: Workspace, email: str, password: str) -> Actor:
             p = cache.get(key)
             if p is None:
                 generation = cache.generation
-                p = _check_password(ws, email, password)
+                p = _guarded_check(ws, email, password, address, "basic")
                 cache.put(key, p, ws.settings.auth_cache_seconds, generation)
     return _actor(ws, p, "basic")
 
@@ -344,6 +397,7 @@ def logout_everywhere(actor: Actor) -> None:
         bump_auth_epoch(conn, user_id)
         end_sessions(conn, user_id)
     evict_user(actor.workspace, user_id)
+    log.log_event(actor.workspace, "logout_everywhere", actor=actor)
 
 
 # ----- API tokens ---------------------------------------------------------------------
@@ -376,6 +430,8 @@ def create_api_token(
             .values(user_id=user_id, kind="api", token_hash=token_hash(token), **values)
             .returning(schema.tokens.c.id)
         ).scalar_one()
+    log.log_event(actor.workspace, "token_created", actor=actor, token_id=token_id,
+                  name=values["name"], scopes=values["scopes"])
     return {
         "id": token_id,
         "name": values["name"],
@@ -470,3 +526,4 @@ def revoke_token(actor: Actor, token_id: int) -> None:
             raise TokenNotFound(f"token {token_id} not found")
         conn.execute(tokens.delete().where(tokens.c.id == token_id))
     evict_user(actor.workspace, owner)
+    log.log_event(actor.workspace, "token_revoked", actor=actor, token_id=token_id, owner=owner)

@@ -129,6 +129,10 @@ class WorkspaceMeta:
     catalogs: list[Catalog]
     timezone: ZoneInfo
     settings: dict[str, Any]
+    #: catalog id -> group id -> rights document (field rules keyed by field id)
+    rights: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    #: view id -> (catalog id, stored filter); rights rules may refer to views
+    view_filters: dict[int, tuple[int, Any]] = field(default_factory=dict)
 
     @cached_property
     def by_id(self) -> dict[int, Catalog]:

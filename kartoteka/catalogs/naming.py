@@ -7,9 +7,8 @@ import re
 from slugify import slugify
 
 API_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-RESERVED = frozenset(
-    {"id", "title", "values", "created_at", "updated_at", "created_by", "updated_by", "catalog"}
-)
+#: Names filters and sorts use for system columns; a field may not take them.
+RESERVED = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by"})
 
 
 def derive_api_name(name: str, taken: set[str], fallback: str = "field") -> str:

@@ -85,11 +85,31 @@ def _read_meta(conn: Connection, version: int) -> WorkspaceMeta:
         )
     ]
     settings = {r.key: r.value for r in conn.execute(sa.select(schema.settings))}
+    rights: dict[int, dict[int, dict[str, Any]]] = {}
+    for r in conn.execute(sa.select(schema.catalog_rights)):
+        rights.setdefault(r.catalog_id, {})[r.group_id] = r.rights
+    v = schema.views
+    view_filters = {
+        r.id: (r.catalog_id, r.filter)
+        for r in conn.execute(sa.select(v.c.id, v.c.catalog_id, v.c.filter))
+    }
     try:
         tz = ZoneInfo(settings.get("timezone") or "UTC")
     except (KeyError, ValueError):
         tz = ZoneInfo("UTC")
-    return WorkspaceMeta(version=version, catalogs=catalogs, timezone=tz, settings=settings)
+    return WorkspaceMeta(
+        version=version,
+        catalogs=catalogs,
+        timezone=tz,
+        settings=settings,
+        rights=rights,
+        view_filters=view_filters,
+    )
+
+
+def bump_meta(conn: Connection) -> None:
+    """Tell every process that catalogs, fields, views or rights changed."""
+    counters.take(conn, META_COUNTER)
 
 
 def _bump(conn: Connection) -> None:
@@ -115,6 +135,23 @@ def get_catalog(actor: Actor, ref: str | int) -> Catalog:
     if catalog is None:
         raise CatalogNotFound(f"catalog {ref!r} not found")
     return catalog
+
+
+def catalog_json(actor: Actor, catalog: Catalog) -> dict[str, Any]:
+    """A catalog as the actor may see it: fields hidden from them are left out."""
+    from kartoteka.access import service as access
+
+    out = catalog.to_json()
+    rules = access.field_rules(actor, catalog)
+    if rules:
+        out["fields"] = [
+            dict(f, access=rules[f["api_name"]]) if f["api_name"] in rules else f
+            for f in out["fields"]
+            if rules.get(f["api_name"]) != "hidden"
+        ]
+        if out["title_field"] and rules.get(out["title_field"]) == "hidden":
+            out["title_field"] = None
+    return out
 
 
 def list_catalogs(actor: Actor) -> list[Catalog]:

@@ -6,11 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kartoteka.catalogs.service import get_catalog
 from kartoteka.context import Actor
 from kartoteka.errors import ValidationFailed
 from kartoteka.fields.datetime import render_datetime
-from kartoteka.records.service import require_visible
+from kartoteka.records.service import get_catalog, require_visible
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import utcnow
 

@@ -88,6 +88,16 @@ class DateTimeType(FieldType):
         except OverflowError:
             raise FieldValueError("date out of range") from None
 
+    def _between_end(self, value, upper: bool, field, actor) -> tuple[datetime, bool] | None:
+        """One end of `between` as (moment, strict), None when open; a day end covers the day."""
+        if value is None:
+            return None
+        bounds = self._day_bounds(value, actor)
+        if bounds is not None:
+            return (bounds[1], True) if upper else (bounds[0], False)
+        moment = self.filter_value(value, field, actor)
+        return None if moment is None else (moment, False)
+
     def filter_clause(self, col, op, value, field, actor):
         if op in ("eq", "ne", "lt", "lte", "gt", "gte", "between"):
             return self._day_aware_clause(col, op, value, field, actor)
@@ -98,15 +108,13 @@ class DateTimeType(FieldType):
         if op == "between":
             if not isinstance(value, list) or len(value) != 2:
                 raise FieldValueError("between takes [from, to]")
+            low = self._between_end(value[0], False, field, actor)
+            high = self._between_end(value[1], True, field, actor)
             parts = []
-            if value[0] is not None:
-                bounds = self._day_bounds(value[0], actor)
-                low = bounds[0] if bounds else self.filter_value(value[0], field, actor)
-                parts.append(col >= low)
-            if value[1] is not None:
-                bounds = self._day_bounds(value[1], actor)
-                high = self.filter_value(value[1], field, actor) if bounds is None else None
-                parts.append(col < bounds[1] if bounds else col <= high)
+            if low is not None:
+                parts.append(col >= low[0])
+            if high is not None:
+                parts.append(col < high[0] if high[1] else col <= high[0])
             return sa.and_(*parts) if parts else col.is_not(None)
         bounds = self._day_bounds(value, actor)
         if bounds is None:

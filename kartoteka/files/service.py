@@ -31,6 +31,7 @@ from .errors import FileInvalid, FileNotFound, FileTooLarge
 from .storage import BlobStore, store_for
 
 MAX_NAME = 255
+MAX_FILE_ID = 2**31 - 1
 THUMB_SIZE = 256
 ORPHAN_AGE = timedelta(days=1)
 DEFAULT_MIME = "application/octet-stream"
@@ -214,6 +215,9 @@ def _visible_row(actor: Actor, file_id: int) -> Any:
     from kartoteka.records.service import visible_ids
 
     missing = FileNotFound(f"file {file_id} not found")
+    if not 0 < file_id <= MAX_FILE_ID:
+        # Ids outside the column's range cannot exist; the database would refuse the bind.
+        raise missing
     t = schema.files
     with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
         row = conn.execute(sa.select(t).where(t.c.id == file_id)).first()
@@ -226,12 +230,14 @@ def _visible_row(actor: Actor, file_id: int) -> Any:
                 raise missing
             return row
         catalog = actor.workspace.meta().catalog(row.catalog_id)
-        if catalog is None or not access.can_see_catalog(actor, catalog):
+        if catalog is None:
             raise missing
         field = catalog.by_id.get(row.field_id)
         # A hidden or masked field must not leak through its files either.
-        if field is None or access.field_rules(actor, catalog).get(field.api_name):
+        rule = access.field_rules(actor, catalog).get(field.api_name) if field else "hidden"
+        if rule in ("hidden", "masked"):
             raise missing
+        # The same record filter as every read path (grants, record rules and shares).
         if row.record_id not in visible_ids(conn, actor, catalog, [row.record_id]):
             raise missing
     return row

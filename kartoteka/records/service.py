@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog, Field
-from kartoteka.catalogs.service import get_catalog
+from kartoteka.catalogs import service as catalogs
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden, TooLarge
 from kartoteka.fields.datetime import render_datetime
@@ -22,6 +22,13 @@ from .read import Renderer, titles
 MAX_BATCH = 1000
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
+
+
+def get_catalog(actor: Actor, ref: str | int) -> Catalog:
+    """A catalog the actor has some access to (404 if unknown, 403 without a grant)."""
+    catalog = catalogs.get_catalog(actor, ref)
+    access.require_catalog(actor, catalog)
+    return catalog
 
 
 def _read(actor: Actor):
@@ -64,8 +71,6 @@ def _old_values(catalog: Catalog, row: Any, links: dict[int, dict[int, list[int]
 
 
 def _pending(catalog: Catalog, action: str, items: list[write.Prepared]) -> list[hooks.PendingChange]:
-    if not hooks.before_write:
-        return []  # nobody listens: skip rendering every value (a third of a batch's time)
     return [
         hooks.PendingChange(
             action=action,
@@ -138,7 +143,7 @@ def batch(actor: Actor, catalog_ref: str | int, body: Any, single: bool = False)
     create, update, delete, upsert = _parse_batch(body)
     idx = None if single else 0
     if create and not access.can_create(actor, catalog):
-        raise Forbidden("you may not create records in this catalog")
+        raise Forbidden(f"you may not create records in {catalog.api_name!r}")
     creates = [
         write.prepare(actor, catalog, _item_values(it, i, "create"), True,
                       None if single else i, "create")
@@ -156,6 +161,8 @@ def batch(actor: Actor, catalog_ref: str | int, body: Any, single: bool = False)
     with actor.workspace.engine.begin() as conn:
         if upsert and upsert_items:
             _split_upsert(conn, catalog, upsert, upsert_items, creates, updates)
+            if len(creates) > len(create) and not access.can_create(actor, catalog):
+                raise Forbidden(f"you may not create records in {catalog.api_name!r}")
         seqs = _apply(conn, actor, catalog, creates, updates, delete_ids)
     if seqs[0]:
         hooks.run_after_commit(actor, *seqs)
@@ -225,10 +232,9 @@ def _apply(conn, actor: Actor, catalog: Catalog, creates, updates, delete_ids) -
                                      "edit", "update", index_of)
         write.check_references(conn, actor, catalog, updates, "update")
     write.check_unique(conn, catalog, creates + updates, "create" if creates else "update")
-    for item in creates:
-        access.check_write(actor, catalog, item.given)
     hooks.run_before_write(actor, catalog, _pending(catalog, "create", creates))
     write.insert_rows(conn, actor, catalog, creates)
+    access.verify_rows(conn, actor, catalog, _ids(creates), "create")
     for item in creates:
         changes = {catalog.by_id[fid].api_name: {"old": None, "new": _history_value(catalog.by_id[fid], v)}
                    for fid, v in item.given.items() if not catalog.by_id[fid].ftype.is_empty(v)}
@@ -252,7 +258,6 @@ def _apply_updates(conn, actor, catalog: Catalog, updates, current) -> list[dict
         changes = _changes(catalog, old, item.given)
         if not changes:
             continue
-        access.check_write(actor, catalog, item.given)
         item.columns = {c: v for c, v in item.columns.items()
                         if any(catalog.by_api_name[a].column == c for a in changes)}
         item.links = {fid: ids for fid, ids in item.links.items()
@@ -264,6 +269,7 @@ def _apply_updates(conn, actor, catalog: Catalog, updates, current) -> list[dict
                                            {k: c["old"] for k, c in changes.items()}, item.index))
     hooks.run_before_write(actor, catalog, pending)
     write.update_rows(conn, actor, catalog, changed_items)
+    access.verify_rows(conn, actor, catalog, _ids(changed_items), "update")
     return entries
 
 
@@ -275,12 +281,13 @@ def _apply_deletes(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[s
     link_fields = [f for f in catalog.fields if f.type == "link"]
     links = load_links(conn, link_fields, ids)
     entries, pending = [], []
-    for rid in ids:
+    for index, rid in enumerate(ids):
         old = _old_values(catalog, rows[rid], links, [f.id for f in catalog.fields if f.column or f.type == "link"])
         changes = {catalog.by_id[fid].api_name: {"old": _history_value(catalog.by_id[fid], v), "new": None}
                    for fid, v in old.items() if not catalog.by_id[fid].ftype.is_empty(v)}
         entries.append({"record_id": rid, "action": "delete", "changes": changes})
-        pending.append(hooks.PendingChange("delete", rid, {}, {k: c["old"] for k, c in changes.items()}))
+        pending.append(hooks.PendingChange("delete", rid, {}, {k: c["old"] for k, c in changes.items()},
+                                           index))
     hooks.run_before_write(actor, catalog, pending)
     entries += _unlink_incoming(conn, actor, catalog, ids)
     lt = schema.links

@@ -38,6 +38,8 @@ users = sa.Table(
     sa.Column("lang", sa.String(10)),
     sa.Column("auth_epoch", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # Base32 TOTP secret; "pending:" + secret between setup and enable (migration 0005).
+    sa.Column("totp_secret", sa.String(120)),
     sqlite_autoincrement=True,
 )
 
@@ -288,4 +290,39 @@ outbox_cursor = sa.Table(
     sa.Column("consumer", sa.String(100), primary_key=True),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+catalog_rights = sa.Table(
+    "catalog_rights",
+    metadata,
+    sa.Column("catalog_id", sa.Integer, primary_key=True),
+    sa.Column("group_id", sa.Integer, primary_key=True),
+    sa.Column("rights", JSONText, nullable=False),
+)
+
+record_shares = sa.Table(
+    "record_shares",
+    metadata,
+    sa.Column("catalog_id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.BigInteger, primary_key=True),
+    sa.Column("user_id", sa.Integer, primary_key=True),
+    sa.Column("can_edit", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.Integer),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_record_shares_user", "user_id", "catalog_id"),
+)
+
+security_log = sa.Table(
+    "security_log",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("user_id", sa.Integer),
+    sa.Column("email", sa.String(320)),
+    sa.Column("address", sa.String(100)),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("detail", JSONText, nullable=False),
+    sa.Index("ix_security_log_event", "event", "id"),
+    sa.Index("ix_security_log_user", "user_id", "id"),
+    sqlite_autoincrement=True,
 )

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog
-from kartoteka.catalogs.service import get_catalog, require_manage
+from kartoteka.catalogs.service import bump_meta, get_catalog, invalidate, require_manage
 from kartoteka.context import Actor
 from kartoteka.errors import NotFound, ValidationFailed
 from kartoteka.records import query
@@ -44,6 +44,7 @@ def _row_json(r: Any) -> dict[str, Any]:
 def list_views(actor: Actor, catalog_ref: str | int) -> list[dict[str, Any]]:
     """Views of a catalog in display order."""
     catalog = get_catalog(actor, catalog_ref)
+    access.require_catalog(actor, catalog)
     v = schema.views
     with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
         rows = conn.execute(
@@ -55,6 +56,7 @@ def list_views(actor: Actor, catalog_ref: str | int) -> list[dict[str, Any]]:
 def get_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, Any]:
     """One view of a catalog, or ViewNotFound."""
     catalog = get_catalog(actor, catalog_ref)
+    access.require_catalog(actor, catalog)
     try:
         vid = int(view_id)
     except (TypeError, ValueError):
@@ -139,6 +141,8 @@ def create_view(actor: Actor, catalog_ref: str | int, spec: Any) -> dict[str, An
             conn,
             sa.insert(schema.views).values(catalog_id=catalog.id, created_by=actor.user_id, **values),
         )
+        bump_meta(conn)
+    invalidate(actor.workspace)
     return get_view(actor, catalog.id, vid)
 
 
@@ -155,6 +159,8 @@ def update_view(actor: Actor, catalog_ref: str | int, view_id: Any, patch: Any) 
     if values:
         with actor.workspace.engine.begin() as conn:
             conn.execute(sa.update(schema.views).where(schema.views.c.id == current["id"]).values(values))
+            bump_meta(conn)
+        invalidate(actor.workspace)
     return get_view(actor, catalog.id, current["id"])
 
 
@@ -165,6 +171,8 @@ def delete_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> None:
     current = get_view(actor, catalog.id, view_id)
     with actor.workspace.engine.begin() as conn:
         conn.execute(sa.delete(schema.views).where(schema.views.c.id == current["id"]))
+        bump_meta(conn)
+    invalidate(actor.workspace)
 
 
 def visible(actor: Actor, catalog: Catalog) -> bool:

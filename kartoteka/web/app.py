@@ -31,7 +31,14 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.catalogs.service import get_catalog, list_catalogs
 from kartoteka.comments import service as comments
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import DomainError, NotFound, RateLimited, Unauthenticated, ValidationFailed
+from kartoteka.errors import (
+    DomainError,
+    NotFound,
+    RateLimited,
+    TotpRequired,
+    Unauthenticated,
+    ValidationFailed,
+)
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
 
@@ -238,31 +245,38 @@ def _safe_next(ctx: Ctx, target: Any) -> str:
 
 def login_page(ctx: Ctx) -> Response:
     """The sign-in form."""
+    return _login_form(ctx, 200, None, "", _safe_next(ctx, ctx.request.query_params.get("next")))
+
+
+def _login_form(
+    ctx: Ctx, status: int, error: str | None, email: str, target: str, totp: bool = False
+) -> Response:
     return render(
-        ctx,
-        "login.html",
-        error=None,
-        email="",
-        next=_safe_next(ctx, ctx.request.query_params.get("next")),
+        ctx, "login.html", status=status, error=error, email=email, next=target, totp=totp
     )
 
 
 def login_submit(ctx: Ctx, form: FormData) -> Response:
     """Check the credentials; set the same cookies as POST /api/v1/auth/login."""
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
+    code = str(form.get("totp") or "").strip() or None
     target = _safe_next(ctx, form.get("next"))
     assert ctx.workspace is not None
     if not email.strip() or not password:
-        return render(
-            ctx, "login.html", status=422, error=ctx.t("login.missing"), email=email, next=target
-        )
+        return _login_form(ctx, 422, ctx.t("login.missing"), email, target)
+    address = deps.client_address(ctx.request)
     try:
-        token, _user = auth.login(ctx.workspace, email, password)
+        token, _user = auth.login(ctx.workspace, email, password, address, code)
         _actor, csrf = auth.actor_from_session(ctx.workspace, token)
+    except TotpRequired:
+        # The password was right; ask again with the code field shown.
+        return _login_form(ctx, 401, ctx.t("login.totp_needed"), email, target, totp=True)
     except Unauthenticated:
-        return render(
-            ctx, "login.html", status=401, error=ctx.t("login.wrong"), email=email, next=target
-        )
+        return _login_form(ctx, 401, ctx.t("login.wrong"), email, target, totp=code is not None)
+    except RateLimited as exc:
+        response = _login_form(ctx, 429, ctx.t("err.rate_limited"), email, target)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     response = _redirect(target)
     settings = deps.instance(ctx.request).settings
     max_age = settings.session_days * 86400

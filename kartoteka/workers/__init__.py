@@ -115,11 +115,16 @@ def run_forever(
                 _wake.wait(max(0.0, poll_seconds - (time.monotonic() - last_full)))
 
 
-def start_in_process(instance: Any) -> Callable[[], None]:
+def start_in_process(
+    instance: Any, only: list[str] | None = None, poll_seconds: float = POLL_SECONDS
+) -> Callable[[], None]:
     """Run the worker loop in a daemon thread; returns a function that stops it."""
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_forever, args=(instance, stop), daemon=True, name="kartoteka-worker"
+        target=run_forever,
+        args=(instance, stop, poll_seconds, only),
+        daemon=True,
+        name="kartoteka-worker",
     )
     install_hooks()
     thread.start()

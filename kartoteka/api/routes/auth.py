@@ -10,9 +10,18 @@ from kartoteka.auth import service as auth
 from kartoteka.context import Actor
 from kartoteka.errors import ValidationFailed
 
-from ..deps import CSRF_COOKIE, SESSION_COOKIE, actor, instance, json_body, object_body, workspace
+from ..deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    actor,
+    client_address,
+    instance,
+    json_body,
+    object_body,
+    workspace,
+)
 from ..responses import JSONResponse, Router
-from ..schemas import LOGIN_BODY, TOKEN_BODY, body_doc
+from ..schemas import LOGIN_BODY, TOKEN_BODY, Id, body_doc
 
 router = Router(tags=["auth"])
 
@@ -27,7 +36,7 @@ def login(request: Request, body: Any = Depends(json_body)) -> JSONResponse:
     if errors:
         raise ValidationFailed("email and password are required", fields=errors)
     ws = workspace(request)
-    token, user = auth.login(ws, email, password)
+    token, user = auth.login(ws, email, password, client_address(request), body.get("totp"))
     _, csrf = auth.actor_from_session(ws, token)
     response = JSONResponse({"token": token, "user": user, "csrf_token": csrf})
     secure = instance(request).settings.secure_cookies
@@ -89,7 +98,7 @@ def list_tokens(a: Actor = Depends(actor)) -> dict[str, Any]:
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204, summary="Revoke an API token")
-def revoke_token(token_id: int, a: Actor = Depends(actor)) -> Response:
+def revoke_token(token_id: Id, a: Actor = Depends(actor)) -> Response:
     """Revoke a token at once."""
     auth.revoke_token(a, token_id)
     return Response(status_code=204)

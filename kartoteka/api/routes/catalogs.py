@@ -19,7 +19,7 @@ router = Router(tags=["catalogs"])
 @router.get("/catalogs", summary="List catalogs")
 def list_catalogs(a: Actor = Depends(actor)) -> dict[str, Any]:
     """Every catalog the actor may see, with fields."""
-    return {"items": [c.to_json() for c in service.list_catalogs(a)]}
+    return {"items": [service.catalog_json(a, c) for c in service.list_catalogs(a)]}
 
 
 @router.post("/catalogs", status_code=201, summary="Create a catalog", openapi_extra=body_doc(CATALOG_BODY))
@@ -31,7 +31,11 @@ def create_catalog(a: Actor = Depends(actor), body: Any = Depends(json_body)) ->
 @router.get("/catalogs/{catalog}", summary="Get a catalog")
 def get_catalog(catalog: str, a: Actor = Depends(actor)) -> dict[str, Any]:
     """One catalog by id or api_name."""
-    return service.get_catalog(a, catalog).to_json()
+    found = service.get_catalog(a, catalog)
+    from kartoteka.access import service as access
+
+    access.require_catalog(a, found)
+    return service.catalog_json(a, found)
 
 
 @router.patch("/catalogs/{catalog}", summary="Change a catalog", openapi_extra=body_doc(CATALOG_BODY))

@@ -14,6 +14,7 @@ from kartoteka.records import query
 
 from ..deps import actor
 from ..responses import Router
+from ..schemas import Id
 
 router = Router(tags=["imports"])
 
@@ -38,7 +39,7 @@ def create_import(
 
 
 @router.get("/imports/{job_id}", summary="Progress and result of an import")
-def get_import(job_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
+def get_import(job_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Status (queued, running, done, failed), counts and the first errors."""
     return jobs.get_import(a, job_id)
 

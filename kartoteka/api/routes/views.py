@@ -11,7 +11,7 @@ from kartoteka.views import service
 
 from ..deps import actor, json_body
 from ..responses import Router
-from ..schemas import VIEW_BODY, body_doc
+from ..schemas import VIEW_BODY, Id, body_doc
 
 router = Router(tags=["views"])
 
@@ -30,21 +30,21 @@ def create_view(catalog: str, a: Actor = Depends(actor), body: Any = Depends(jso
 
 
 @router.get("/catalogs/{catalog}/views/{view_id}", summary="Get a view")
-def get_view(catalog: str, view_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
+def get_view(catalog: str, view_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     """One view."""
     return service.get_view(a, catalog, view_id)
 
 
 @router.patch("/catalogs/{catalog}/views/{view_id}", summary="Change a view",
               openapi_extra=body_doc(VIEW_BODY))
-def update_view(catalog: str, view_id: int, a: Actor = Depends(actor),
+def update_view(catalog: str, view_id: Id, a: Actor = Depends(actor),
                 body: Any = Depends(json_body)) -> dict[str, Any]:
     """Change a view."""
     return service.update_view(a, catalog, view_id, body)
 
 
 @router.delete("/catalogs/{catalog}/views/{view_id}", status_code=204, summary="Delete a view")
-def delete_view(catalog: str, view_id: int, a: Actor = Depends(actor)) -> Response:
+def delete_view(catalog: str, view_id: Id, a: Actor = Depends(actor)) -> Response:
     """Delete a view."""
     service.delete_view(a, catalog, view_id)
     return Response(status_code=204)

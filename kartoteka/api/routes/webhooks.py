@@ -11,7 +11,7 @@ from kartoteka.webhooks import service
 
 from ..deps import actor, json_body
 from ..responses import Router
-from ..schemas import FILTER, body_doc
+from ..schemas import FILTER, Id, body_doc
 
 router = Router(tags=["webhooks"])
 
@@ -50,7 +50,7 @@ def create_webhook(a: Actor = Depends(actor), body: Any = Depends(json_body)) ->
 
 
 @router.get("/webhooks/{webhook_id}", summary="Get a webhook")
-def get_webhook(webhook_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
+def get_webhook(webhook_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     """One webhook."""
     return service.get_webhook(a, webhook_id)
 
@@ -59,14 +59,14 @@ def get_webhook(webhook_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
     "/webhooks/{webhook_id}", summary="Change a webhook", openapi_extra=body_doc(WEBHOOK_BODY)
 )
 def update_webhook(
-    webhook_id: int, a: Actor = Depends(actor), body: Any = Depends(json_body)
+    webhook_id: Id, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any]:
     """Change some keys of a webhook; `"active": true` re-enables a disabled one."""
     return service.update_webhook(a, webhook_id, body)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, summary="Delete a webhook")
-def delete_webhook(webhook_id: int, a: Actor = Depends(actor)) -> Response:
+def delete_webhook(webhook_id: Id, a: Actor = Depends(actor)) -> Response:
     """Delete a webhook and its delivery log."""
     service.delete_webhook(a, webhook_id)
     return Response(status_code=204)
@@ -74,7 +74,7 @@ def delete_webhook(webhook_id: int, a: Actor = Depends(actor)) -> Response:
 
 @router.get("/webhooks/{webhook_id}/deliveries", summary="List deliveries of a webhook")
 def list_deliveries(
-    webhook_id: int,
+    webhook_id: Id,
     a: Actor = Depends(actor),
     limit: int = Query(50),
     before: int | None = Query(None, description="only deliveries with a smaller id"),
@@ -89,6 +89,6 @@ def list_deliveries(
     status_code=202,
     summary="Replay a delivery",
 )
-def retry_delivery(webhook_id: int, delivery_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
+def retry_delivery(webhook_id: Id, delivery_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Send one delivery again now, with the same webhook-id."""
     return service.retry_delivery(a, webhook_id, delivery_id)

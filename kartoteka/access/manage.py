@@ -1,0 +1,255 @@
+"""Managing rights: reading and replacing a catalog's rights document, record sharing,
+revealing masked values and link pickers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from kartoteka.catalogs.models import Catalog
+from kartoteka.catalogs.service import bump_meta, get_catalog, get_field, invalidate
+from kartoteka.context import Actor
+from kartoteka.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from kartoteka.storage import schema
+from kartoteka.storage.engine import utcnow
+
+from . import service as access
+
+RIGHT_KEYS = {"view", "create", "edit", "delete", "manage", "fields", "reveal"}
+RULE_KEYS = ("view", "edit", "delete")
+
+
+def _security_log(actor: Actor, event: str, **detail: Any) -> None:
+    """Write to the security log when that package is present."""
+    try:
+        from kartoteka.security.log import log_event
+    except ModuleNotFoundError:
+        return
+    log_event(actor.workspace, event, actor=actor, **detail)
+
+
+def get_rights(actor: Actor, catalog_ref: str | int) -> dict[str, Any]:
+    """The rights of every group on a catalog, with field rules keyed by api_name."""
+    catalog = get_catalog(actor, catalog_ref)
+    if not access.can_manage(actor, catalog):
+        raise Forbidden("only administrators and catalog managers see rights")
+    by_group = actor.workspace.meta().rights.get(catalog.id, {})
+    return {"groups": {str(g): _to_api(catalog, doc) for g, doc in sorted(by_group.items())}}
+
+
+def _to_api(catalog: Catalog, doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: doc.get(k, False) for k in ("view", "create", "edit", "delete", "manage")}
+    out["fields"] = {
+        catalog.by_id[int(fid)].api_name: rule
+        for fid, rule in (doc.get("fields") or {}).items()
+        if int(fid) in catalog.by_id
+    }
+    out["reveal"] = [
+        catalog.by_id[int(fid)].api_name
+        for fid in doc.get("reveal") or []
+        if int(fid) in catalog.by_id
+    ]
+    return out
+
+
+def _clean_rule(actor: Actor, catalog: Catalog, where: str, value: Any) -> Any:
+    from kartoteka.records.query import FilterCompiler
+
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, dict) and set(value) == {"$view"}:
+        view = actor.workspace.meta().view_filters.get(value["$view"])
+        if view is None or view[0] != catalog.id:
+            raise ValidationFailed(f"{where}: no such view", fields={where: "no such view"})
+        return value
+    if not isinstance(value, dict) or not value:
+        raise ValidationFailed(
+            f"{where}: true, false, a filter or {{\"$view\": id}}", fields={where: "bad rule"}
+        )
+    try:
+        FilterCompiler(actor, catalog, for_rule=True).compile(value)
+    except DomainError as exc:
+        raise ValidationFailed(f"{where}: {exc.message}", fields={where: exc.message}) from None
+    return value
+
+
+def _clean_doc(actor: Actor, catalog: Catalog, gid: str, doc: Any) -> dict[str, Any]:
+    prefix = f"groups.{gid}"
+    if not isinstance(doc, dict):
+        raise ValidationFailed(f"{prefix} must be an object", fields={prefix: "must be an object"})
+    unknown = set(doc) - RIGHT_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ValidationFailed(f"{prefix}.{key}: unknown key", fields={f"{prefix}.{key}": "unknown"})
+    out: dict[str, Any] = {}
+    for key in RULE_KEYS:
+        out[key] = _clean_rule(actor, catalog, f"{prefix}.{key}", doc.get(key, False))
+    for key in ("create", "manage"):
+        if not isinstance(doc.get(key, False), bool):
+            raise ValidationFailed(f"{prefix}.{key} must be a boolean",
+                                   fields={f"{prefix}.{key}": "boolean"})
+        out[key] = doc.get(key, False)
+    fields = doc.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise ValidationFailed(f"{prefix}.fields must be an object",
+                               fields={f"{prefix}.fields": "object"})
+    out["fields"] = {}
+    for name, rule in fields.items():
+        field = catalog.by_api_name.get(name)
+        where = f"{prefix}.fields.{name}"
+        if field is None:
+            raise ValidationFailed(f"{where}: unknown field", fields={where: "unknown field"})
+        if rule not in access.FIELD_RULES:
+            raise ValidationFailed(f"{where}: hidden, read_only or masked",
+                                   fields={where: "hidden, read_only or masked"})
+        out["fields"][str(field.id)] = rule
+    reveal = doc.get("reveal") or []
+    if not isinstance(reveal, list) or any(n not in catalog.by_api_name for n in reveal):
+        raise ValidationFailed(f"{prefix}.reveal must list field api_names",
+                               fields={f"{prefix}.reveal": "unknown field"})
+    out["reveal"] = [str(catalog.by_api_name[n].id) for n in reveal]
+    return out
+
+
+def put_rights(actor: Actor, catalog_ref: str | int, body: Any) -> dict[str, Any]:
+    """Replace the rights document of a catalog (all groups at once)."""
+    catalog = get_catalog(actor, catalog_ref)
+    if not access.can_manage(actor, catalog):
+        raise Forbidden("only administrators and catalog managers change rights")
+    if not isinstance(body, dict) or not isinstance(body.get("groups"), dict):
+        raise ValidationFailed('the body must be {"groups": {...}}', fields={"groups": "required"})
+    g = schema.groups
+    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+        known = {r[0] for r in conn.execute(sa.select(g.c.id))}
+    docs: dict[int, dict[str, Any]] = {}
+    for gid, doc in body["groups"].items():
+        if not str(gid).isdigit() or int(gid) not in known:
+            raise ValidationFailed(f"groups.{gid}: no such group", fields={f"groups.{gid}": "no such group"})
+        docs[int(gid)] = _clean_doc(actor, catalog, str(gid), doc)
+    t = schema.catalog_rights
+    with actor.workspace.engine.begin() as conn:
+        conn.execute(sa.delete(t).where(t.c.catalog_id == catalog.id))
+        if docs:
+            conn.execute(sa.insert(t), [
+                {"catalog_id": catalog.id, "group_id": gid, "rights": doc} for gid, doc in docs.items()
+            ])
+        bump_meta(conn)
+    invalidate(actor.workspace)
+    _security_log(actor, "rights.changed", catalog=catalog.api_name, groups=sorted(docs))
+    return get_rights(actor, catalog.id)
+
+
+# ----- sharing ---------------------------------------------------------------------------
+def list_shares(actor: Actor, catalog_ref: str | int, record_id: int) -> list[dict[str, Any]]:
+    """Users a record is shared with."""
+    catalog = _manageable(actor, catalog_ref)
+    s, u = schema.record_shares, schema.users
+    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+        rows = conn.execute(
+            sa.select(s.c.user_id, s.c.can_edit, u.c.name)
+            .join(u, u.c.id == s.c.user_id)
+            .where(s.c.catalog_id == catalog.id, s.c.record_id == record_id)
+            .order_by(s.c.user_id)
+        )
+        return [{"user": {"id": r.user_id, "name": r.name}, "edit": r.can_edit} for r in rows]
+
+
+def _manageable(actor: Actor, catalog_ref: str | int) -> Catalog:
+    catalog = get_catalog(actor, catalog_ref)
+    if not access.can_manage(actor, catalog):
+        raise Forbidden("only administrators and catalog managers share records")
+    return catalog
+
+
+def share_record(actor: Actor, catalog_ref: str | int, record_id: int, body: Any) -> list[dict[str, Any]]:
+    """Give one user access to one record (`{"user": id, "edit": bool}`)."""
+    from kartoteka.records.service import require_visible
+
+    catalog = _manageable(actor, catalog_ref)
+    require_visible(actor, catalog, record_id)
+    if not isinstance(body, dict):
+        raise ValidationFailed("expected an object", fields={"body": "object"})
+    user_id, edit = body.get("user"), body.get("edit", False)
+    if not isinstance(edit, bool):
+        raise ValidationFailed("edit must be a boolean", fields={"edit": "boolean"})
+    u, s = schema.users, schema.record_shares
+    with actor.workspace.engine.begin() as conn:
+        if isinstance(user_id, bool) or not isinstance(user_id, int) or conn.execute(
+            sa.select(u.c.id).where(u.c.id == user_id)
+        ).first() is None:
+            raise ValidationFailed("user: no such user", fields={"user": "no such user"})
+        conn.execute(sa.delete(s).where(s.c.catalog_id == catalog.id, s.c.record_id == record_id,
+                                        s.c.user_id == user_id))
+        conn.execute(sa.insert(s).values(catalog_id=catalog.id, record_id=record_id, user_id=user_id,
+                                         can_edit=edit, created_by=actor.user_id, created_at=utcnow()))
+    _security_log(actor, "record.shared", catalog=catalog.api_name, record_id=record_id,
+                  user_id=user_id, edit=edit)
+    return list_shares(actor, catalog.id, record_id)
+
+
+def unshare_record(actor: Actor, catalog_ref: str | int, record_id: int, user_id: int) -> None:
+    """Take a user's share of a record away."""
+    catalog = _manageable(actor, catalog_ref)
+    s = schema.record_shares
+    with actor.workspace.engine.begin() as conn:
+        done = conn.execute(sa.delete(s).where(s.c.catalog_id == catalog.id,
+                                               s.c.record_id == record_id, s.c.user_id == user_id))
+    if not done.rowcount:
+        raise NotFound("no such share")
+
+
+# ----- reveal and pickers ----------------------------------------------------------------
+def reveal(actor: Actor, catalog_ref: str | int, record_id: int, field_ref: str) -> dict[str, Any]:
+    """The unmasked value of a masked field, for groups allowed to reveal (audited)."""
+    from kartoteka.records import service as records
+
+    catalog, field = get_field(actor, catalog_ref, field_ref)
+    rule = access.field_rules(actor, catalog).get(field.api_name)
+    if rule == "hidden":
+        raise NotFound(f"field {field_ref!r} not found")
+    if rule == "masked" and not access.may_reveal(actor, catalog, field):
+        raise Forbidden(f"you may not reveal field {field.api_name!r}")
+    records.require_visible(actor, catalog, record_id)
+    system = Actor.system(actor.workspace)
+    value = records.get_record(system, catalog.id, record_id, [field.api_name])["values"][field.api_name]
+    _security_log(actor, "field.revealed", catalog=catalog.api_name, record_id=record_id,
+                  field=field.api_name)
+    return {"field": field.api_name, "value": value}
+
+
+def link_choices(actor: Actor, catalog_ref: str | int, field_ref: str, search: str | None,
+                 limit: int = 20) -> list[dict[str, Any]]:
+    """Records a link field may point at, as the actor may see them (never more)."""
+    from kartoteka.records.query import compile_filter
+    from kartoteka.records.read import titles
+
+    catalog, field = get_field(actor, catalog_ref, field_ref)
+    access.require_catalog(actor, catalog)
+    if field.type != "link":
+        raise ValidationFailed(f"{field.api_name} is not a link field", fields={"field": "not a link"})
+    target = actor.workspace.meta().catalog(field.options.get("catalog") or 0)
+    if target is None:
+        raise NotFound("the linked catalog no longer exists")
+    table = target.table
+    q = sa.select(table.c.id)
+    rights = access.record_filter(actor, target, "view")
+    if rights is not None:
+        q = q.where(rights)
+    view_id = field.options.get("view")
+    if view_id:
+        found = actor.workspace.meta().view_filters.get(view_id)
+        clause = compile_filter(Actor.system(actor.workspace), target, found[1]) if found else sa.false()
+        if clause is not None:
+            q = q.where(clause)
+    title = target.title_field
+    if search and title is not None and title.storage_column:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").lower()
+        q = q.where(sa.func.lower(table.c[title.storage_column]).like(f"%{escaped}%", escape="\\"))
+    elif search and search.isdigit():
+        q = q.where(table.c.id == int(search))
+    q = q.order_by(table.c.id).limit(max(1, min(limit, 200)))
+    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+        ids = [r[0] for r in conn.execute(q)]
+        names = titles(conn, target, set(ids))
+    return [{"id": i, "title": names.get(i, f"#{i}")} for i in ids]

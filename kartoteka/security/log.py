@@ -1,0 +1,125 @@
+"""The security log: logins, failures, lockouts, tokens, two-factor, rights, reveals.
+
+Each entry is written in its own short transaction so it survives a rollback of the
+operation it describes (a failed login has nothing to commit, but must be logged).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import BadRequest, Forbidden, ValidationFailed
+from kartoteka.storage import schema
+from kartoteka.storage.engine import utcnow
+
+#: Every event the platform writes, with what it means (docs/security.md lists them).
+EVENTS = {
+    "login": "a successful password login (API or web form)",
+    "login_failed": "a wrong email, password or two-factor code",
+    "lockout": "a failure that started or extended a login delay",
+    "logout_everywhere": "a user ended all their sessions",
+    "token_created": "an API token was created",
+    "token_revoked": "an API token was revoked",
+    "totp_enabled": "two-factor login turned on",
+    "totp_disabled": "two-factor login turned off (by the user or an administrator)",
+    "rights_changed": "catalog rights, rules or sharing changed",
+    "reveal": "a masked value was revealed",
+    "rate_limits_changed": "the workspace request limits changed",
+}
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+MAX_ADDRESS = 100
+
+logger = logging.getLogger("kartoteka.security")
+
+
+def log_event(
+    ws: Workspace,
+    event: str,
+    actor: Actor | None = None,
+    address: str | None = None,
+    **detail: Any,
+) -> None:
+    """Append one entry; `actor` (or `user_id`/`email` in detail) says whose it is."""
+    user_id = detail.pop("user_id", None)
+    email = detail.pop("email", None)
+    if actor is not None:
+        user_id = actor.user_id if user_id is None else user_id
+        email = actor.email or email
+    values = {
+        "at": utcnow(),
+        "user_id": user_id,
+        "email": (email or None) and str(email)[:320],
+        "address": (address or None) and str(address)[:MAX_ADDRESS],
+        "event": event[:40],
+        "detail": detail,
+    }
+    try:
+        with ws.engine.begin() as conn:
+            conn.execute(schema.security_log.insert().values(**values))
+    except sa.exc.SQLAlchemyError:
+        # Losing an audit line must not turn a login into a 500; the process log keeps it.
+        logger.exception("could not write security log entry %s", values)
+
+
+def _entry(row: Any) -> dict[str, Any]:
+    from kartoteka.auth.service import iso
+
+    return {
+        "id": row.id,
+        "at": iso(row.at),
+        "event": row.event,
+        "user_id": row.user_id,
+        "email": row.email,
+        "address": row.address,
+        "detail": row.detail or {},
+    }
+
+
+def _int_param(name: str, value: Any, low: int, high: int | None = None) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = low - 1
+    if number < low or (high is not None and number > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationFailed(f"{name} must be an integer {bound}", fields={name: bound})
+    return number
+
+
+def query_log(
+    actor: Actor,
+    event: str | None = None,
+    user: Any = None,
+    limit: Any = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Entries newest first (administrators only), filtered by event and user id or email."""
+    if not actor.is_admin:
+        raise Forbidden("only administrators read the security log")
+    log = schema.security_log
+    size = DEFAULT_LIMIT if limit in (None, "") else _int_param("limit", limit, 1, MAX_LIMIT)
+    query = sa.select(log).order_by(log.c.id.desc()).limit(size + 1)
+    if event:
+        if event not in EVENTS:
+            raise ValidationFailed(
+                f"unknown event {event!r}", fields={"event": "one of " + ", ".join(EVENTS)}
+            )
+        query = query.where(log.c.event == event)
+    if user not in (None, ""):
+        text = str(user).strip()
+        column = log.c.user_id if text.isdecimal() else log.c.email
+        query = query.where(column == (int(text) if text.isdecimal() else text.lower()))
+    if cursor:
+        if not cursor.isdecimal():
+            raise BadRequest("invalid cursor")
+        query = query.where(log.c.id < int(cursor))
+    with actor.workspace.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    items = [_entry(r) for r in rows[:size]]
+    next_cursor = str(rows[size - 1].id) if len(rows) > size else None
+    return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,264 @@
+"""Request limits per account and per client address, with the `limits` library.
+
+Defaults come from Settings (`KARTOTEKA_RATE_LIMIT_ACCOUNT`/`_ADDRESS`); a workspace may
+override them, and give single accounts their own limit, with the `rate_limits` setting:
+
+    {"per_account": "100/30seconds", "per_address": "1000/30seconds",
+     "accounts": {"<user id>": "1000/30seconds"}}
+
+Counters live in this process (MemoryStorage) unless KARTOTEKA_REDIS_URL is set, in
+which case every process shares them through Redis. The per-address limit is applied by
+`RateLimitMiddleware` before routing; the per-account limit right after authentication
+(`check_account`, called from `api.deps.actor`). Every API response carries
+`X-RateLimit-Limit`, `-Remaining` and `-Reset` for the tighter of the two.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
+
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import RateLimited, ValidationFailed
+
+SETTING = "rate_limits"
+SETTING_KEYS = ("per_account", "per_address", "accounts")
+STATE_KEY = "kt_rate_limits"
+API_PATH = re.compile(r"^(?:/w/(?P<workspace>[^/]+))?/api/v1(?:/|$)")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One limit after a hit: its size, what is left, when the window resets."""
+
+    limit: int
+    remaining: int
+    reset: int  # Unix time (seconds) when the window starts over
+    allowed: bool
+
+    def retry_after(self) -> int:
+        """Seconds until the window resets (at least 1)."""
+        return max(1, math.ceil(self.reset - time.time()))
+
+
+@dataclass(frozen=True)
+class WorkspaceLimits:
+    """The effective limits of one workspace."""
+
+    per_account: RateLimitItem
+    per_address: RateLimitItem
+    accounts: dict[int, RateLimitItem] = field(default_factory=dict)
+
+    def for_account(self, user_id: int) -> RateLimitItem:
+        """The limit of one account (its own override or the workspace's)."""
+        return self.accounts.get(user_id, self.per_account)
+
+
+def parse_limit(text: Any, where: str) -> RateLimitItem:
+    """Parse "100/30seconds" (or "100 per 30 seconds"); ValidationFailed names `where`."""
+    try:
+        if not isinstance(text, str):
+            raise ValueError(text)
+        item = parse(text)
+    except ValueError:
+        raise ValidationFailed(
+            f"{where}: not a rate limit", fields={where: 'like "100/30seconds" or "1000/minute"'}
+        ) from None
+    return item
+
+
+def check_setting(value: Any) -> dict[str, Any]:
+    """Validate a `rate_limits` workspace setting; returns it normalised."""
+    if not isinstance(value, dict):
+        raise ValidationFailed("rate_limits must be an object", fields={"rate_limits": "object"})
+    unknown = sorted(set(value) - set(SETTING_KEYS))
+    if unknown:
+        raise ValidationFailed(
+            f"unknown key {unknown[0]!r}", fields={unknown[0]: "allowed: " + ", ".join(SETTING_KEYS)}
+        )
+    clean: dict[str, Any] = {}
+    for key in ("per_account", "per_address"):
+        if value.get(key) is not None:
+            parse_limit(value[key], key)
+            clean[key] = value[key]
+    accounts = value.get("accounts") or {}
+    if not isinstance(accounts, dict):
+        raise ValidationFailed("accounts must be an object", fields={"accounts": "user id: limit"})
+    clean["accounts"] = {}
+    for user_id, text in accounts.items():
+        where = f"accounts.{user_id}"
+        if not str(user_id).isdecimal():
+            raise ValidationFailed(f"{where}: not a user id", fields={where: "a numeric user id"})
+        parse_limit(text, where)
+        clean["accounts"][str(int(user_id))] = text
+    return clean
+
+
+def workspace_limits(ws: Workspace) -> WorkspaceLimits:
+    """The limits in force for a workspace (settings defaults + its `rate_limits`)."""
+    stored = ws.meta().settings.get(SETTING) or {}
+    cached = ws.meta_holder.get("rate_limits")
+    if cached is not None and cached[0] == stored:
+        return cached[1]
+    defaults = ws.settings
+    stored_ok = stored if isinstance(stored, dict) else {}
+    limits = WorkspaceLimits(
+        per_account=parse(stored_ok.get("per_account") or defaults.rate_limit_account),
+        per_address=parse(stored_ok.get("per_address") or defaults.rate_limit_address),
+        accounts={int(k): parse(v) for k, v in (stored_ok.get("accounts") or {}).items()},
+    )
+    ws.meta_holder["rate_limits"] = (stored, limits)
+    return limits
+
+
+def describe(ws: Workspace) -> dict[str, Any]:
+    """The effective limits as strings (what GET /security/rate-limits returns)."""
+    limits = workspace_limits(ws)
+    return {
+        "enabled": ws.settings.rate_limits_enabled,
+        "per_account": _text(limits.per_account),
+        "per_address": _text(limits.per_address),
+        "accounts": {str(k): _text(v) for k, v in limits.accounts.items()},
+    }
+
+
+def _text(item: RateLimitItem) -> str:
+    unit = item.GRANULARITY.name
+    return f"{item.amount}/{item.multiples}{unit}s" if item.multiples > 1 else f"{item.amount}/{unit}"
+
+
+# ----- counters -----------------------------------------------------------------------
+_storages: dict[str, Storage] = {}
+_storage_lock = threading.Lock()
+
+
+def _storage(ws: Workspace) -> Storage:
+    url = ws.settings.redis_url
+    if not url:
+        found = ws.meta_holder.get("rate_limit_storage")
+        if found is None:
+            found = ws.meta_holder.setdefault("rate_limit_storage", MemoryStorage())
+        return found
+    with _storage_lock:
+        if url not in _storages:
+            _storages[url] = RedisStorage(url, key_prefix="kartoteka:rl")
+        return _storages[url]
+
+
+def hit(ws: Workspace, item: RateLimitItem, kind: str, who: str) -> Usage:
+    """Count one request of `who` against `item`."""
+    limiter = FixedWindowRateLimiter(_storage(ws))
+    allowed = limiter.hit(item, ws.name, kind, who)
+    stats = limiter.get_window_stats(item, ws.name, kind, who)
+    return Usage(item.amount, stats.remaining, math.ceil(stats.reset_time), allowed)
+
+
+def _refuse(usage: Usage, what: str) -> RateLimited:
+    return RateLimited(
+        f"too many requests {what} (limit {usage.limit}); retry after the window resets",
+        retry_after=usage.retry_after(),
+    )
+
+
+def check_account(state: Any, actor: Actor) -> None:
+    """Apply the per-account limit after authentication; raise RateLimited when over it."""
+    ws = actor.workspace
+    if not ws.settings.rate_limits_enabled or actor.user_id is None:
+        return
+    usage = hit(ws, workspace_limits(ws).for_account(actor.user_id), "account", str(actor.user_id))
+    setattr(state, STATE_KEY + "_account", usage)
+    if not usage.allowed:
+        raise _refuse(usage, "for this account")
+
+
+def headers_for(usages: list[Usage]) -> list[tuple[bytes, bytes]]:
+    """X-RateLimit-* headers for the tightest of the limits applied."""
+    if not usages:
+        return []
+    tight = min(usages, key=lambda u: (u.remaining, -u.reset))
+    return [
+        (b"x-ratelimit-limit", str(tight.limit).encode()),
+        (b"x-ratelimit-remaining", str(tight.remaining).encode()),
+        (b"x-ratelimit-reset", str(tight.reset).encode()),
+    ]
+
+
+# ----- ASGI middleware ----------------------------------------------------------------
+class RateLimitMiddleware:
+    """Per-address limit on every API request, and X-RateLimit-* headers on responses."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Count the request, refuse it with 429 when over the limit, else pass it on."""
+        match = API_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
+        ws = self._workspace(scope, match) if match else None
+        if ws is None or not ws.settings.rate_limits_enabled:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        usage = await self._hit(ws, address)
+        state = scope.setdefault("state", {})
+        state[STATE_KEY + "_address"] = usage
+        if not usage.allowed:
+            await self._reject(send, usage)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                applied = [state.get(STATE_KEY + "_address"), state.get(STATE_KEY + "_account")]
+                extra = headers_for([u for u in applied if u is not None])
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    def _workspace(scope: dict[str, Any], match: re.Match[str]) -> Workspace | None:
+        instance = getattr(getattr(scope.get("app"), "state", None), "instance", None)
+        if instance is None:
+            return None
+        name = match.group("workspace") or instance.settings.default_workspace
+        try:
+            return instance.workspace(name)
+        except Exception:
+            # Unknown workspace: routing answers 404 itself; nothing to count against.
+            return None
+
+    @staticmethod
+    async def _hit(ws: Workspace, address: str) -> Usage:
+        item = workspace_limits(ws).per_address
+        if ws.settings.redis_url:
+            import anyio.to_thread
+
+            return await anyio.to_thread.run_sync(hit, ws, item, "address", address)
+        return hit(ws, item, "address", address)
+
+    @staticmethod
+    async def _reject(send: Any, usage: Usage) -> None:
+        body = orjson.dumps(
+            {
+                "error": "RATE_LIMITED",
+                "message": f"too many requests from this address (limit {usage.limit}); "
+                "retry after the window resets",
+            }
+        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(usage.retry_after()).encode()),
+            *headers_for([usage]),
+        ]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,115 @@
+"""Optional TOTP two-factor login (RFC 6238, 30-second codes, 6 digits) with pyotp.
+
+Setup stores the new secret as `pending:<secret>`; only a correct code turns it on, so
+a user who never finishes setup is not locked out by an authenticator they lack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyotp
+import sqlalchemy as sa
+
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from kartoteka.storage import schema
+
+from . import log
+
+PENDING = "pending:"
+ISSUER = "Kartoteka"
+VALID_WINDOW = 1  # accept the previous and next 30-second code: phone clocks drift
+
+
+def _secret_of(ws: Workspace, user_id: int) -> str | None:
+    users = schema.users
+    with ws.engine.connect() as conn:
+        row = conn.execute(sa.select(users.c.totp_secret).where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"user {user_id} not found")
+    return row[0]
+
+
+def _store(ws: Workspace, user_id: int, value: str | None) -> None:
+    users = schema.users
+    with ws.engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == user_id).values(totp_secret=value))
+
+
+def enabled_secret(ws: Workspace, user_id: int) -> str | None:
+    """The active secret of a user, or None when two-factor login is off."""
+    secret = _secret_of(ws, user_id)
+    return None if not secret or secret.startswith(PENDING) else secret
+
+
+def code_matches(secret: str, code: Any) -> bool:
+    """True when `code` is the current (±30 s) code of `secret`."""
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = f"{code:06d}"
+    if not isinstance(code, str):
+        return False
+    code = code.strip().replace(" ", "")
+    return len(code) == 6 and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=VALID_WINDOW)
+
+
+def _user(actor: Actor) -> int:
+    if actor.user_id is None:
+        raise Forbidden("only a user can use two-factor login")
+    if actor.token_scopes:
+        raise Forbidden("a restricted API token cannot change two-factor login")
+    return actor.user_id
+
+
+def _require_code(secret: str, code: Any) -> None:
+    if not code_matches(secret, code):
+        raise ValidationFailed("wrong or expired code", fields={"code": "the current 6-digit code"})
+
+
+def setup(actor: Actor) -> dict[str, Any]:
+    """Start enabling two-factor login: a new secret and its otpauth:// URI."""
+    user_id = _user(actor)
+    if enabled_secret(actor.workspace, user_id):
+        raise Conflict("two-factor login is already on; disable it first")
+    secret = pyotp.random_base32()
+    _store(actor.workspace, user_id, PENDING + secret)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=actor.email, issuer_name=ISSUER)
+    return {"secret": secret, "uri": uri, "enabled": False}
+
+
+def enable(actor: Actor, code: Any, address: str | None = None) -> dict[str, Any]:
+    """Turn two-factor login on once the user proves their authenticator works."""
+    user_id = _user(actor)
+    stored = _secret_of(actor.workspace, user_id)
+    if not stored or not stored.startswith(PENDING):
+        if stored:
+            raise Conflict("two-factor login is already on")
+        raise Conflict("call POST /auth/totp/setup first")
+    secret = stored.removeprefix(PENDING)
+    _require_code(secret, code)
+    _store(actor.workspace, user_id, secret)
+    log.log_event(actor.workspace, "totp_enabled", actor=actor, address=address)
+    return {"enabled": True}
+
+
+def disable(actor: Actor, code: Any, address: str | None = None) -> dict[str, Any]:
+    """Turn two-factor login off (needs a current code, so a stolen session cannot)."""
+    user_id = _user(actor)
+    secret = enabled_secret(actor.workspace, user_id)
+    if secret is None:
+        raise Conflict("two-factor login is not on")
+    _require_code(secret, code)
+    _store(actor.workspace, user_id, None)
+    log.log_event(actor.workspace, "totp_disabled", actor=actor, address=address)
+    return {"enabled": False}
+
+
+def reset(actor: Actor, user_id: int, address: str | None = None) -> None:
+    """An administrator turns a user's two-factor login off (lost phone)."""
+    if not actor.is_admin:
+        raise Forbidden("only administrators reset two-factor login")
+    _secret_of(actor.workspace, user_id)
+    _store(actor.workspace, user_id, None)
+    log.log_event(
+        actor.workspace, "totp_disabled", actor=actor, address=address, target_user=user_id
+    )
