@@ -67,8 +67,16 @@ def load(url: str, headers: dict[str, str], seconds: float) -> dict[str, float]:
     """Requests/s and latency percentiles of CONCURRENCY clients for `seconds`."""
     if shutil.which("wrk"):
         return _wrk(url, headers, seconds)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--loadgen", url,
-           "--seconds", str(seconds), "--headers", json.dumps(headers)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--loadgen",
+        url,
+        "--seconds",
+        str(seconds),
+        "--headers",
+        json.dumps(headers),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -82,14 +90,19 @@ def _wrk(url: str, headers: dict[str, str], seconds: float) -> dict[str, float]:
     cmd = ["wrk", "-t2", f"-c{CONCURRENCY}", f"-d{max(1, round(seconds))}s", "--latency", url]
     for k, v in headers.items():
         cmd[1:1] = ["-H", f"{k}: {v}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                         timeout=seconds + 60).stdout
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     p50 = re.search(r"\s50%\s+(\S+)", out)
     p99 = re.search(r"\s99%\s+(\S+)", out)
-    return {"rps": rps, "errors": float(bad.group(1)) if bad else 0.0,
-            "p50": _ms(p50.group(1)) if p50 else 0.0, "p99": _ms(p99.group(1)) if p99 else 0.0}
+    return {
+        "rps": rps,
+        "errors": float(bad.group(1)) if bad else 0.0,
+        "p50": _ms(p50.group(1)) if p50 else 0.0,
+        "p99": _ms(p99.group(1)) if p99 else 0.0,
+    }
 
 
 async def _loadgen(url: str, headers: dict[str, str], seconds: float) -> dict[str, float]:
@@ -113,8 +126,12 @@ async def _loadgen(url: str, headers: dict[str, str], seconds: float) -> dict[st
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         elapsed = time.perf_counter() - begin
     samples.sort()
-    return {"rps": len(samples) / elapsed, "errors": float(errors),
-            "p50": samples[len(samples) // 2], "p99": samples[int(len(samples) * 0.99)]}
+    return {
+        "rps": len(samples) / elapsed,
+        "errors": float(errors),
+        "p50": samples[len(samples) // 2],
+        "p99": samples[int(len(samples) * 0.99)],
+    }
 
 
 # ----- the benchmark --------------------------------------------------------------------------
@@ -125,25 +142,62 @@ def setup(env: Env) -> tuple[Any, int]:
     def f(name: str, type_: str, **extra: Any) -> dict[str, Any]:
         return {"name": name, "api_name": name, "type": type_, **extra}
 
-    catalog = create_catalog(env, {"name": "Bench http", "api_name": "bench_http", "fields": [
-        f("name", "text"), f("amount", "money"), f("qty", "number"), f("due", "date"),
-        f("opened", "datetime"), f("active", "checkbox"), f("email", "email"),
-        f("stage", "select", options={"choices": [{"label": "A"}, {"label": "B"}]}),
-        f("notes", "long_text"), f("rate", "number", options={"decimals": 2}),
-    ]})
-    rows = [{"name": f"Record {i}", "amount": "1234.50", "qty": i, "due": "2025-03-01",
-             "opened": "2025-03-01T10:00:00Z", "active": i % 2 == 0,
-             "email": f"u{i}@example.com", "stage": "A", "notes": "some notes here",
-             "rate": 1.25} for i in range(1000)]
+    catalog = create_catalog(
+        env,
+        {
+            "name": "Bench http",
+            "api_name": "bench_http",
+            "fields": [
+                f("name", "text"),
+                f("amount", "money"),
+                f("qty", "number"),
+                f("due", "date"),
+                f("opened", "datetime"),
+                f("active", "checkbox"),
+                f("email", "email"),
+                f("stage", "select", options={"choices": [{"label": "A"}, {"label": "B"}]}),
+                f("notes", "long_text"),
+                f("rate", "number", options={"decimals": 2}),
+            ],
+        },
+    )
+    rows = [
+        {
+            "name": f"Record {i}",
+            "amount": "1234.50",
+            "qty": i,
+            "due": "2025-03-01",
+            "opened": "2025-03-01T10:00:00Z",
+            "active": i % 2 == 0,
+            "email": f"u{i}@example.com",
+            "stage": "A",
+            "notes": "some notes here",
+            "rate": 1.25,
+        }
+        for i in range(1000)
+    ]
     ids = service.batch(env.admin(), catalog.id, {"create": [{"values": v} for v in rows]})
     return catalog, ids["created"][500]
 
 
 def uvicorn_cmd(app: str, port: int, extra: list[str] | None = None) -> list[str]:
     """uvicorn with WORKERS processes on loopback."""
-    return [sys.executable, "-m", "uvicorn", app, *(extra or []), "--workers", str(WORKERS),
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            "--no-access-log"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        *(extra or []),
+        "--workers",
+        str(WORKERS),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
 
 
 def run(env: Env, seconds: float, res: Results) -> None:
@@ -153,13 +207,16 @@ def run(env: Env, seconds: float, res: Results) -> None:
     catalog, rid = setup(env)
     token = env.token()
     bearer = {"Authorization": f"Bearer {token}"}
-    basic = {"Authorization": "Basic " + base64.b64encode(
-        f"{ADMIN_EMAIL}:{ADMIN_PASSWORD}".encode()).decode()}
+    basic = {
+        "Authorization": "Basic "
+        + base64.b64encode(f"{ADMIN_EMAIL}:{ADMIN_PASSWORD}".encode()).decode()
+    }
     port = free_port()
     path = f"/api/v1/catalogs/{catalog.id}/records/{rid}"
     srv_env = env.server_env()
-    with server(uvicorn_cmd("kartoteka.api.app:create_app", port, ["--factory"]), srv_env,
-                port) as proc:
+    with server(
+        uvicorn_cmd("kartoteka.api.app:create_app", port, ["--factory"]), srv_env, port
+    ) as proc:
         url = f"http://127.0.0.1:{port}{path}"
         body = httpx.get(url, headers=bearer).text
         load(url, bearer, 2)  # warm-up: pools, caches, both workers
@@ -169,17 +226,32 @@ def run(env: Env, seconds: float, res: Results) -> None:
         rss_total, _ = tree_rss(proc.pid)
     bare_env = dict(srv_env, BENCH_BARE_BODY=body)
     port = free_port()
-    with server(uvicorn_cmd("bench_http:bare_app", port, ["--app-dir", str(HERE)]), bare_env,
-                port):
+    with server(uvicorn_cmd("bench_http:bare_app", port, ["--app-dir", str(HERE)]), bare_env, port):
         url = f"http://127.0.0.1:{port}/record"
         load(url, {}, 2)
         bare = load(url, {}, seconds)
-    note = "errors: " + ", ".join(f"{k}={int(v['errors'])}" for k, v in
-                                  (("bearer", tok), ("basic", bas), ("bare", bare)))
-    res.add("GET record, bearer token", tok["rps"], "req/s", bare["rps"], "bare Starlette",
-            ">= 2,000 req/s", tok["rps"] >= 2000, note)
-    res.add("GET record, Basic auth", bas["rps"], "req/s", tok["rps"], "bearer",
-            ">= 0.90x bearer", bas["rps"] >= 0.9 * tok["rps"])
+    note = "errors: " + ", ".join(
+        f"{k}={int(v['errors'])}" for k, v in (("bearer", tok), ("basic", bas), ("bare", bare))
+    )
+    res.add(
+        "GET record, bearer token",
+        tok["rps"],
+        "req/s",
+        bare["rps"],
+        "bare Starlette",
+        ">= 2,000 req/s",
+        tok["rps"] >= 2000,
+        note,
+    )
+    res.add(
+        "GET record, Basic auth",
+        bas["rps"],
+        "req/s",
+        tok["rps"],
+        "bearer",
+        ">= 0.90x bearer",
+        bas["rps"] >= 0.9 * tok["rps"],
+    )
     res.add("bare Starlette endpoint (baseline)", bare["rps"], "req/s")
     res.add("GET record, bearer p50 latency", tok["p50"], "ms", bare["p50"], "bare")
     res.add("GET record, bearer p99 latency", tok["p99"], "ms", bare["p99"], "bare")
@@ -194,15 +266,18 @@ def main() -> None:
     p.add_argument("--headers", default="{}")
     args = p.parse_args()
     if args.loadgen:
-        print(json.dumps(asyncio.run(_loadgen(args.loadgen, json.loads(args.headers),
-                                              args.seconds))))
+        print(
+            json.dumps(asyncio.run(_loadgen(args.loadgen, json.loads(args.headers), args.seconds)))
+        )
         return
     seconds = 4 if args.quick else 15
     with environment(args.database_url) as env:
         tool = "wrk" if shutil.which("wrk") else "httpx asyncio (1 process)"
-        res = Results("bench_http", env.database, {"concurrency": CONCURRENCY,
-                                                   "workers": WORKERS, "seconds": seconds,
-                                                   "load": tool})
+        res = Results(
+            "bench_http",
+            env.database,
+            {"concurrency": CONCURRENCY, "workers": WORKERS, "seconds": seconds, "load": tool},
+        )
         run(env, seconds, res)
         res.print()
         res.write(args.json)

@@ -41,8 +41,11 @@ PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 def parser(description: str) -> argparse.ArgumentParser:
     """The options every benchmark program takes."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--database-url", default=None,
-                   help=f"unset: SQLite in a temp dir; e.g. {PG_DEFAULT} for PostgreSQL")
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help=f"unset: SQLite in a temp dir; e.g. {PG_DEFAULT} for PostgreSQL",
+    )
     p.add_argument("--quick", action="store_true", help="small sizes (under a minute)")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     return p
@@ -92,8 +95,12 @@ class Results:
         """Write JSON results when asked."""
         if path is None:
             return
-        data = {"bench": self.bench, "database": self.database, "sizes": self.sizes,
-                "rows": [r.__dict__ for r in self.rows]}
+        data = {
+            "bench": self.bench,
+            "database": self.database,
+            "sizes": self.sizes,
+            "rows": [r.__dict__ for r in self.rows],
+        }
         path.write_text(json.dumps(data, indent=2))
 
 
@@ -149,8 +156,11 @@ def timed(fn: Callable[[], Any], repeat: int, warmup: int = 3) -> list[float]:
 
 def summary(samples: list[float]) -> dict[str, float]:
     """p50, p99 and mean of millisecond samples."""
-    return {"p50": percentile(samples, 50), "p99": percentile(samples, 99),
-            "mean": statistics.fmean(samples)}
+    return {
+        "p50": percentile(samples, 50),
+        "p99": percentile(samples, 99),
+        "mean": statistics.fmean(samples),
+    }
 
 
 # ----- a throw-away instance -------------------------------------------------------------------
@@ -188,10 +198,13 @@ class Env:
     def server_env(self) -> dict[str, str]:
         """Environment for a `kartoteka`/uvicorn subprocess serving this instance."""
         env = dict(os.environ)
-        env.update(KARTOTEKA_DATA_DIR=str(self.settings.data_dir),
-                   KARTOTEKA_DEFAULT_WORKSPACE=self.settings.default_workspace,
-                   KARTOTEKA_ADMIN_EMAIL=ADMIN_EMAIL, KARTOTEKA_ADMIN_PASSWORD=ADMIN_PASSWORD,
-                   KARTOTEKA_NO_WORKER="1")
+        env.update(
+            KARTOTEKA_DATA_DIR=str(self.settings.data_dir),
+            KARTOTEKA_DEFAULT_WORKSPACE=self.settings.default_workspace,
+            KARTOTEKA_ADMIN_EMAIL=ADMIN_EMAIL,
+            KARTOTEKA_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            KARTOTEKA_NO_WORKER="1",
+        )
         env.pop("KARTOTEKA_DATABASE_URL", None)
         if self.settings.database_url:
             env["KARTOTEKA_DATABASE_URL"] = self.settings.database_url
@@ -204,9 +217,13 @@ def environment(database_url: str | None) -> Iterator[Env]:
     from kartoteka.workspaces.service import Instance
 
     tmp = Path(tempfile.mkdtemp(prefix="kartoteka-bench-"))
-    settings = Settings(data_dir=tmp / "data", database_url=database_url or None,
-                        admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
-                        default_workspace=f"bench{uuid.uuid4().hex[:8]}")
+    settings = Settings(
+        data_dir=tmp / "data",
+        database_url=database_url or None,
+        admin_email=ADMIN_EMAIL,
+        admin_password=ADMIN_PASSWORD,
+        default_workspace=f"bench{uuid.uuid4().hex[:8]}",
+    )
     instance = Instance(settings)
     instance.init()
     try:
@@ -237,8 +254,9 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def seed_table(env: Env, catalog: Any, columns: list[str],
-               rows: Iterator[tuple[Any, ...]], chunk: int = 50_000) -> int:
+def seed_table(
+    env: Env, catalog: Any, columns: list[str], rows: Iterator[tuple[Any, ...]], chunk: int = 50_000
+) -> int:
     """Bulk-insert raw rows (system columns first) with the driver: COPY or executemany."""
     table = catalog.table.name
     names = ["created_at", "updated_at", "created_by", "updated_by", *columns]
@@ -287,14 +305,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(args: list[str], env: dict[str, str], port: int, cwd: Path = ROOT,
-           timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+def server(
+    args: list[str], env: dict[str, str], port: int, cwd: Path = ROOT, timeout: float = 60
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a uvicorn-style server subprocess until /healthz-or-/ answers; stop it after."""
     import httpx
 
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    proc = subprocess.Popen(
+        args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -384,9 +404,15 @@ def machine() -> dict[str, str]:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB"
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "ram": ram,
-            "os": platform.platform(), "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "sqlalchemy": sqlalchemy.__version__}
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "ram": ram,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "sqlalchemy": sqlalchemy.__version__,
+    }
 
 
 def postgres_version(url: str) -> str:

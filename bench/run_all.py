@@ -24,6 +24,7 @@ from common import ROOT, Row, machine, postgres_version, table_lines
 
 BENCHES = ("batch", "list", "http")
 DOC = ROOT / "docs" / "benchmarks.md"
+NOTES_MARKER = "<!-- hand-written notes below: run_all.py keeps them -->"
 
 
 def run_one(bench: str, url: str | None, quick: bool, timeout: float) -> dict[str, Any]:
@@ -41,12 +42,18 @@ def run_one(bench: str, url: str | None, quick: bool, timeout: float) -> dict[st
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         print(proc.stdout, end="")
         if proc.returncode != 0:
-            return {"bench": f"bench_{bench}", "database": url or "sqlite",
-                    "error": proc.stderr.strip().splitlines()[-1:] or ["failed"]}
+            return {
+                "bench": f"bench_{bench}",
+                "database": url or "sqlite",
+                "error": proc.stderr.strip().splitlines()[-1:] or ["failed"],
+            }
         data = json.loads(out.read_text())
     except subprocess.TimeoutExpired:
-        return {"bench": f"bench_{bench}", "database": url or "sqlite",
-                "error": [f"timed out after {timeout:.0f}s"]}
+        return {
+            "bench": f"bench_{bench}",
+            "database": url or "sqlite",
+            "error": [f"timed out after {timeout:.0f}s"],
+        }
     finally:
         out.unlink(missing_ok=True)
     data["seconds"] = round(time.perf_counter() - start, 1)
@@ -76,10 +83,20 @@ def versions(urls: list[str | None]) -> dict[str, str]:
                 info["postgresql"] = postgres_version(url)
             except Exception as exc:  # noqa: BLE001 - only a label in the report
                 info["postgresql"] = f"unreachable ({type(exc).__name__})"
-    info["wrk"] = "yes" if any(
-        os.access(os.path.join(p, "wrk"), os.X_OK) for p in os.environ["PATH"].split(":")
-    ) else "no (httpx load generator)"
+    info["wrk"] = (
+        "yes"
+        if any(os.access(os.path.join(p, "wrk"), os.X_OK) for p in os.environ["PATH"].split(":"))
+        else "no (httpx load generator)"
+    )
     return info
+
+
+def kept_notes() -> str:
+    """The hand-written analysis below the marker of the current doc (kept on rewrite)."""
+    if not DOC.exists():
+        return ""
+    _, marker, notes = DOC.read_text().partition(NOTES_MARKER)
+    return notes.lstrip("\n") if marker else ""
 
 
 def write_doc(results: list[dict[str, Any]], info: dict[str, str], quick: bool) -> None:
@@ -106,12 +123,12 @@ def write_doc(results: list[dict[str, Any]], info: dict[str, str], quick: bool) 
         if "error" in r:
             parts += [f"Did not finish: `{' '.join(r['error'])}`", ""]
             continue
-        parts.append(f"Sizes: {r['sizes']}. Took {r['seconds']} s; load average "
-                     f"before/after: {r['load'][0]} / {r['load'][1]}.")
+        parts.append(
+            f"Sizes: {r['sizes']}. Took {r['seconds']} s; load average "
+            f"before/after: {r['load'][0]} / {r['load'][1]}."
+        )
         parts += ["", markdown_table([Row(**row) for row in r["rows"]]), ""]
-    notes = ROOT / "bench" / "NOTES.md"
-    if notes.exists():
-        parts += [notes.read_text().strip(), ""]
+    parts += [NOTES_MARKER, kept_notes()]
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts))
 
@@ -119,8 +136,12 @@ def write_doc(results: list[dict[str, Any]], info: dict[str, str], quick: bool) 
 def main() -> None:
     """Run the chosen benchmarks on the chosen databases."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--database-url", action="append", default=None,
-                   help="repeatable; 'sqlite' or unset means SQLite in a temp dir")
+    p.add_argument(
+        "--database-url",
+        action="append",
+        default=None,
+        help="repeatable; 'sqlite' or unset means SQLite in a temp dir",
+    )
     p.add_argument("--quick", action="store_true", help="small sizes")
     p.add_argument("--only", default=",".join(BENCHES), help="comma-separated: batch,list,http")
     p.add_argument("--timeout", type=float, default=1500, help="seconds per program")

@@ -19,6 +19,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kartoteka.config import Settings
 from kartoteka.errors import DomainError
+from kartoteka.importer.cli import (
+    ImportCatalog,
+    ImportDryRun,
+    ImportFile,
+    ImportKey,
+    ImportMode,
+    ImportOnError,
+    import_command,
+)
 from kartoteka.workspaces import Instance
 
 app = typer.Typer(
@@ -341,6 +350,25 @@ def restore(
     with opened(ctx) as instance:
         restore_workspace(instance, name, archive, force=force)
     console.print(f"Workspace {name} restored from {archive}.", markup=False)
+
+
+# ----- import ----------------------------------------------------------------------------
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: ImportFile,
+    catalog: ImportCatalog,
+    key: ImportKey = None,
+    mode: ImportMode = "create",
+    dry_run: ImportDryRun = False,
+    on_error: ImportOnError = "skip",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Import a CSV or XLSX file into a catalog, with a progress bar (same rules as the API)."""
+    with opened(ctx) as instance:
+        import_command(
+            instance, file, catalog, key, mode, dry_run, on_error, _ws_name(ctx, workspace)
+        )
 
 
 def main() -> None:

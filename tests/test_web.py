@@ -94,6 +94,16 @@ def test_login_sets_api_cookies_and_follows_next(web):
     assert me.status_code == 200 and me.json()["email"] == ADMIN_EMAIL
 
 
+def test_hostile_input_is_never_a_server_error(web):
+    # PostgreSQL refuses NUL in text parameters; the pages must still answer properly.
+    assert web.get("/w/%00x/login").status_code == 404
+    assert web.get("/w/" + "a" * 300 + "/").status_code == 404
+    r = web.post("/login", data={"email": "a\x00@example.com", "password": "x\x00y"})
+    assert r.status_code == 401
+    bad = web.post("/login", content=b"\xff", headers={"content-type": "multipart/form-data; b=x"})
+    assert bad.status_code == 400
+
+
 def test_two_factor_login_asks_for_the_code(api, web):
     import pyotp
 

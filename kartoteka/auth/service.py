@@ -136,7 +136,8 @@ def iso(value: datetime | None) -> str | None:
 
 def normalise_email(email: Any) -> str:
     """Emails are compared lower-case and without surrounding spaces."""
-    return email.strip().lower() if isinstance(email, str) else ""
+    # A NUL can match no stored address, and PostgreSQL refuses it as a query parameter.
+    return email.strip().lower() if isinstance(email, str) and "\x00" not in email else ""
 
 
 # ----- reading users ------------------------------------------------------------------

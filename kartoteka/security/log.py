@@ -91,6 +91,18 @@ def _int_param(name: str, value: Any, low: int, high: int | None = None) -> int:
     return number
 
 
+def _user_clause(ws: Workspace, text: str) -> Any:
+    """Entries of a user by id or email; failed logins only know the email that was tried."""
+    log, users = schema.security_log, schema.users
+    if not text.isdecimal() or len(text) > 18:  # too long for an id: compare as an email
+        return log.c.email == text.lower()
+    with ws.engine.connect() as conn:
+        email = conn.execute(sa.select(users.c.email).where(users.c.id == int(text))).scalar()
+    return sa.or_(log.c.user_id == int(text), log.c.email == email) if email else (
+        log.c.user_id == int(text)
+    )
+
+
 def query_log(
     actor: Actor,
     event: str | None = None,
@@ -111,9 +123,7 @@ def query_log(
             )
         query = query.where(log.c.event == event)
     if user not in (None, ""):
-        text = str(user).strip()
-        column = log.c.user_id if text.isdecimal() else log.c.email
-        query = query.where(column == (int(text) if text.isdecimal() else text.lower()))
+        query = query.where(_user_clause(actor.workspace, str(user).strip()))
     if cursor:
         if not cursor.isdecimal():
             raise BadRequest("invalid cursor")

@@ -42,12 +42,17 @@ class Usage:
 
     limit: int
     remaining: int
-    reset: int  # Unix time (seconds) when the window starts over
+    reset_at: float  # Unix time when the window starts over
     allowed: bool
+
+    @property
+    def reset(self) -> int:
+        """The reset time in whole seconds (the X-RateLimit-Reset header)."""
+        return math.ceil(self.reset_at)
 
     def retry_after(self) -> int:
         """Seconds until the window resets (at least 1)."""
-        return max(1, math.ceil(self.reset - time.time()))
+        return max(1, math.ceil(self.reset_at - time.time()))
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ def hit(ws: Workspace, item: RateLimitItem, kind: str, who: str) -> Usage:
     limiter = FixedWindowRateLimiter(_storage(ws))
     allowed = limiter.hit(item, ws.name, kind, who)
     stats = limiter.get_window_stats(item, ws.name, kind, who)
-    return Usage(item.amount, stats.remaining, math.ceil(stats.reset_time), allowed)
+    return Usage(item.amount, stats.remaining, stats.reset_time, allowed)
 
 
 def _refuse(usage: Usage, what: str) -> RateLimited:
@@ -184,7 +189,7 @@ def headers_for(usages: list[Usage]) -> list[tuple[bytes, bytes]]:
     """X-RateLimit-* headers for the tightest of the limits applied."""
     if not usages:
         return []
-    tight = min(usages, key=lambda u: (u.remaining, -u.reset))
+    tight = min(usages, key=lambda u: (u.remaining, -u.reset_at))
     return [
         (b"x-ratelimit-limit", str(tight.limit).encode()),
         (b"x-ratelimit-remaining", str(tight.remaining).encode()),

@@ -54,6 +54,8 @@ class Instance:
     # ----- lookup ---------------------------------------------------------------------
     def location(self, name: str) -> str | None:
         """Where a workspace lives according to the control database (None: no such one)."""
+        if not isinstance(name, str) or not WORKSPACE_NAME.match(name):
+            return None  # never created, and PostgreSQL refuses some strings (NUL) outright
         with self.dbs.control.connect() as conn:
             return conn.execute(
                 sa.select(workspaces_table.c.location).where(workspaces_table.c.name == name)
