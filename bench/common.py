@@ -204,11 +204,24 @@ class Env:
             KARTOTEKA_ADMIN_EMAIL=ADMIN_EMAIL,
             KARTOTEKA_ADMIN_PASSWORD=ADMIN_PASSWORD,
             KARTOTEKA_NO_WORKER="1",
+            KARTOTEKA_RATE_LIMIT_ACCOUNT=BENCH_RATE_LIMIT,
+            KARTOTEKA_RATE_LIMIT_ADDRESS=BENCH_RATE_LIMIT,
         )
         env.pop("KARTOTEKA_DATABASE_URL", None)
         if self.settings.database_url:
             env["KARTOTEKA_DATABASE_URL"] = self.settings.database_url
         return env
+
+
+# The per-account request limit (a security feature, 100 per 30 s by default) would turn
+# a load test into a 429 test; the limiter still runs, with limits nobody reaches here.
+BENCH_RATE_LIMIT = "100000000/second"
+
+
+def _lift_rate_limits(settings: Settings) -> None:
+    for name in ("rate_limit_account", "rate_limit_address"):
+        if hasattr(settings, name):
+            setattr(settings, name, BENCH_RATE_LIMIT)
 
 
 @contextlib.contextmanager
@@ -224,6 +237,7 @@ def environment(database_url: str | None) -> Iterator[Env]:
         admin_password=ADMIN_PASSWORD,
         default_workspace=f"bench{uuid.uuid4().hex[:8]}",
     )
+    _lift_rate_limits(settings)
     instance = Instance(settings)
     instance.init()
     try:

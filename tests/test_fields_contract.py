@@ -150,6 +150,20 @@ def test_link_options_need_a_catalog() -> None:
         TYPES["link"].clean_options({})
 
 
+@pytest.mark.parametrize("name", ["select", "user", "link", "file"])
+def test_flags_must_be_booleans(name: str) -> None:
+    with pytest.raises(FieldValueError):
+        TYPES[name].clean_options({**OPTIONS.get(name, {}), "multiple": "no"})
+
+
+def test_multiple_users_round_trip_as_text() -> None:
+    field = make_field("user")
+    field.options = TYPES["user"].clean_options({"multiple": True})
+    raw = field.ftype.to_db([3, 5], field, ACTOR)
+    text = field.ftype.to_text(field.ftype.from_db(raw, field, ACTOR), field)
+    assert field.ftype.to_db(field.ftype.from_text(text, field, ACTOR), field, ACTOR) == raw
+
+
 @pytest.mark.parametrize("name", writable())
 def test_none_is_empty(name: str) -> None:
     field = make_field(name)

@@ -130,8 +130,13 @@ def test_date_and_datetime(api: Any, instance: Any) -> None:
 
 
 def test_checkbox_strings(api: Any) -> None:
-    one(api, [{"name": "T", "api_name": "t", "type": "text"},
-              {"name": "C", "api_name": "c", "type": "checkbox"}])
+    one(
+        api,
+        [
+            {"name": "T", "api_name": "t", "type": "text"},
+            {"name": "C", "api_name": "c", "type": "checkbox"},
+        ],
+    )
     yes = write(api, {"c": "да"}).json()
     also = write(api, {"c": "true"}).json()
     no = write(api, {"c": "нет"}).json()
@@ -146,8 +151,17 @@ def test_checkbox_strings(api: Any) -> None:
 
 
 def test_select_by_id_and_label(api: Any) -> None:
-    cat = one(api, [{"name": "S", "api_name": "s", "type": "select",
-                     "options": {"choices": [{"label": "Lead"}, {"label": "Won", "color": "green"}]}}])
+    cat = one(
+        api,
+        [
+            {
+                "name": "S",
+                "api_name": "s",
+                "type": "select",
+                "options": {"choices": [{"label": "Lead"}, {"label": "Won", "color": "green"}]},
+            }
+        ],
+    )
     won_id = api.get(f"/catalogs/{cat}").json()["fields"][0]["options"]["choices"][1]["id"]
     by_label = write(api, {"s": "won"}).json()
     by_id = write(api, {"s": won_id}).json()
@@ -162,8 +176,17 @@ def test_select_by_id_and_label(api: Any) -> None:
 
 
 def test_multiple_select(api: Any) -> None:
-    one(api, [{"name": "S", "api_name": "s", "type": "select",
-               "options": {"multiple": True, "choices": ["A", "B", "C"]}}])
+    one(
+        api,
+        [
+            {
+                "name": "S",
+                "api_name": "s",
+                "type": "select",
+                "options": {"multiple": True, "choices": ["A", "B", "C"]},
+            }
+        ],
+    )
     rec = write(api, {"s": ["c", "A", "a"]}).json()
     assert [v["label"] for v in rec["values"]["s"]] == ["C", "A"]
     other = write(api, {"s": "B"}).json()
@@ -173,8 +196,13 @@ def test_multiple_select(api: Any) -> None:
 
 
 def test_user_by_id_me_and_unknown(api: Any) -> None:
-    one(api, [{"name": "Owner", "api_name": "owner", "type": "user"},
-              {"name": "Team", "api_name": "team", "type": "user", "options": {"multiple": True}}])
+    one(
+        api,
+        [
+            {"name": "Owner", "api_name": "owner", "type": "user"},
+            {"name": "Team", "api_name": "team", "type": "user", "options": {"multiple": True}},
+        ],
+    )
     bob = api.post("/users", {"email": "bob@example.com", "name": "Bob", "password": "pw-bob-123"})
     assert bob.status_code == 201, bob.text
     bob_id = bob.json()["id"]
@@ -197,11 +225,20 @@ def test_user_by_id_me_and_unknown(api: Any) -> None:
 
 
 def test_email_phone_url(api: Any) -> None:
-    one(api, [{"name": "E", "api_name": "e", "type": "email"},
-              {"name": "P", "api_name": "p", "type": "phone"},
-              {"name": "U", "api_name": "u", "type": "url"}])
+    one(
+        api,
+        [
+            {"name": "E", "api_name": "e", "type": "email"},
+            {"name": "P", "api_name": "p", "type": "phone"},
+            {"name": "U", "api_name": "u", "type": "url"},
+        ],
+    )
     rec = write(api, {"e": "Ann@Example.COM", "p": "8 (912) 345-67-89", "u": "example.com"}).json()
-    assert rec["values"] == {"e": "Ann@example.com", "p": "+79123456789", "u": "https://example.com"}
+    assert rec["values"] == {
+        "e": "Ann@example.com",
+        "p": "+79123456789",
+        "u": "https://example.com",
+    }
     assert write(api, {"p": "+1 650 253 0000"}).json()["values"]["p"] == "+16502530000"
     refused(write(api, {"e": "not an address"}), "e")
     refused(write(api, {"p": "12"}), "p")
@@ -214,8 +251,17 @@ def test_email_phone_url(api: Any) -> None:
 def _linked(api: Any, **options: Any) -> tuple[list[int], str]:
     api.catalog("Clients", [{"name": "Name", "type": "text"}], api_name="clients")
     clients = api.records("clients", [{"name": "A"}, {"name": "B"}, {"name": "C"}])
-    one(api, [{"name": "Client", "api_name": "client", "type": "link",
-               "options": {"catalog": "clients", **options}}])
+    one(
+        api,
+        [
+            {
+                "name": "Client",
+                "api_name": "client",
+                "type": "link",
+                "options": {"catalog": "clients", **options},
+            }
+        ],
+    )
     return clients, "client"
 
 
@@ -230,8 +276,9 @@ def test_link_single_multiple_and_unknown(api: Any) -> None:
     assert ids(api, {"client": {"eq": clients[1]}}) == [rec["id"]]
     assert ids(api, {"client": {"in": [clients[0], clients[1]]}}) == [rec["id"]]
     assert ids(api, {"client": {"empty": True}}) == []
-    refused(api.post("/catalogs/things/records/query", {"filter": {"client": {"eq": {}}}}),
-            "client")
+    refused(
+        api.post("/catalogs/things/records/query", {"filter": {"client": {"eq": {}}}}), "client"
+    )
     assert count(api) == 1
 
 
@@ -244,14 +291,28 @@ def test_link_multiple(api: Any) -> None:
 
 
 def test_link_restricted_to_a_view(api: Any) -> None:
-    api.catalog("Clients", [{"name": "Name", "type": "text"},
-                            {"name": "Active", "type": "checkbox"}], api_name="clients")
+    api.catalog(
+        "Clients",
+        [{"name": "Name", "type": "text"}, {"name": "Active", "type": "checkbox"}],
+        api_name="clients",
+    )
     active, idle = api.records("clients", [{"name": "A", "active": True}, {"name": "B"}])
-    view = api.post("/catalogs/clients/views",
-                    {"name": "Active", "type": "table", "filter": {"active": {"eq": True}}})
+    view = api.post(
+        "/catalogs/clients/views",
+        {"name": "Active", "type": "table", "filter": {"active": {"eq": True}}},
+    )
     assert view.status_code == 201, view.text
-    one(api, [{"name": "Client", "api_name": "client", "type": "link",
-               "options": {"catalog": "clients", "view": view.json()["id"]}}])
+    one(
+        api,
+        [
+            {
+                "name": "Client",
+                "api_name": "client",
+                "type": "link",
+                "options": {"catalog": "clients", "view": view.json()["id"]},
+            }
+        ],
+    )
     assert write(api, {"client": active}).status_code == 201
     why = refused(write(api, {"client": idle}), "client")
     assert "outside the allowed view" in why
@@ -259,8 +320,13 @@ def test_link_restricted_to_a_view(api: Any) -> None:
 
 
 def test_autonumber_is_never_reused(api: Any) -> None:
-    one(api, [{"name": "T", "api_name": "t", "type": "text"},
-              {"name": "No", "api_name": "no", "type": "autonumber", "options": {"prefix": "D-"}}])
+    one(
+        api,
+        [
+            {"name": "T", "api_name": "t", "type": "text"},
+            {"name": "No", "api_name": "no", "type": "autonumber", "options": {"prefix": "D-"}},
+        ],
+    )
     first = api.records("things", [{"t": "a"}, {"t": "b"}, {"t": "c"}])
     assert api.delete(f"/catalogs/things/records/{first[2]}").status_code == 204
     rec = write(api, {"t": "d"}).json()
@@ -272,11 +338,16 @@ def test_autonumber_is_never_reused(api: Any) -> None:
 
 def test_system_fields_read_and_filter(api: Any, instance: Any) -> None:
     moscow(instance)
-    one(api, [{"name": "T", "api_name": "t", "type": "text"},
-              {"name": "Created", "api_name": "created", "type": "created_at"},
-              {"name": "Updated", "api_name": "updated", "type": "updated_at"},
-              {"name": "Author", "api_name": "author", "type": "created_by"},
-              {"name": "Editor", "api_name": "editor", "type": "updated_by"}])
+    one(
+        api,
+        [
+            {"name": "T", "api_name": "t", "type": "text"},
+            {"name": "Created", "api_name": "created", "type": "created_at"},
+            {"name": "Updated", "api_name": "updated", "type": "updated_at"},
+            {"name": "Author", "api_name": "author", "type": "created_by"},
+            {"name": "Editor", "api_name": "editor", "type": "updated_by"},
+        ],
+    )
     rec = write(api, {"t": "x"}).json()
     values = rec["values"]
     assert values["created"] == rec["created_at"] and values["created"].endswith("Z")

@@ -118,7 +118,6 @@ def test_every_tag_is_described(document: dict[str, Any]) -> None:
         "/catalogs/things/views/{big}",
         "/users/{big}",
         "/groups/{big}",
-        "/files/{big}",
     ],
 )
 def test_huge_ids_are_a_validation_error(api: Any, path: str) -> None:

@@ -28,12 +28,42 @@ PROPERTY_SETTINGS = settings(
 
 NASTY = st.sampled_from(
     [
-        "NaN", "-Infinity", "inf", "1e5", "1e-9999", "1,5", " 12 ", "0x10", "²", "٣",
-        "да", "нет", "true", "2026-11-25", "2026-02-30", "2026-11-25T10:00:00+03:00",
-        "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "today", "-7d",
-        "+99999y", "a@b.co", "A@Example.COM", "8 (912) 345-67-89", "+79123456789",
-        "example.com", "http://[::1", "Lead", "won", "me", "1", "\x00", "a\nb",
-        "x" * 20_000, "ё" * 5000, "%_\\",
+        "NaN",
+        "-Infinity",
+        "inf",
+        "1e5",
+        "1e-9999",
+        "1,5",
+        " 12 ",
+        "0x10",
+        "²",
+        "٣",
+        "да",
+        "нет",
+        "true",
+        "2026-11-25",
+        "2026-02-30",
+        "2026-11-25T10:00:00+03:00",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        "today",
+        "-7d",
+        "+99999y",
+        "a@b.co",
+        "A@Example.COM",
+        "8 (912) 345-67-89",
+        "+79123456789",
+        "example.com",
+        "http://[::1",
+        "Lead",
+        "won",
+        "me",
+        "1",
+        "\x00",
+        "a\nb",
+        "x" * 20_000,
+        "ё" * 5000,
+        "%_\\",
     ]
 )
 SCALARS = (
@@ -47,7 +77,9 @@ SCALARS = (
 )
 JSON = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=5,
 )
 

@@ -111,7 +111,9 @@ def test_bad_limits_are_refused_precisely(api: Api, body: dict, field: str) -> N
 
 def test_only_administrators_change_limits(api: Api, client: TestClient) -> None:
     api.post("/users", {"email": "bob@example.com", "name": "Bob", "password": "password-bob"})
-    r = client.post("/api/v1/auth/login", json={"email": "bob@example.com", "password": "password-bob"})
+    r = client.post(
+        "/api/v1/auth/login", json={"email": "bob@example.com", "password": "password-bob"}
+    )
     headers = {"Authorization": f"Bearer {r.json()['token']}"}
     r = client.put("/api/v1/security/rate-limits", json={}, headers=headers)
     assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN"
@@ -159,7 +161,10 @@ def test_redis_login_throttle_agrees_across_processes() -> None:
     now = [1_000_000.0]
     first = LoginThrottle(RedisStore(client, prefix), schedule, clock=lambda: now[0], scope="w")
     second = LoginThrottle(
-        RedisStore(redis.Redis.from_url(REDIS_URL), prefix), schedule, clock=lambda: now[0], scope="w"
+        RedisStore(redis.Redis.from_url(REDIS_URL), prefix),
+        schedule,
+        clock=lambda: now[0],
+        scope="w",
     )
     try:
         for guard in (first, second, first):

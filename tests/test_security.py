@@ -11,9 +11,9 @@ from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api
 
 from kartoteka.auth import service as auth
 from kartoteka.errors import RateLimited, TotpRequired, Unauthenticated
-from kartoteka.users import service as users
 from kartoteka.security import throttle, totp
 from kartoteka.security.throttle import LoginThrottle, MemoryStore, parse_schedule
+from kartoteka.users import service as users
 
 DEFAULT = parse_schedule("3:3,5:30,8:240", 300)
 
@@ -165,7 +165,11 @@ def test_log_pages_with_a_cursor_and_filters_by_user(client: Any, api: Api) -> N
 
 @pytest.mark.parametrize(
     ("params", "code"),
-    [({"event": "nope"}, "VALIDATION"), ({"limit": 0}, "VALIDATION"), ({"cursor": "x"}, "BAD_REQUEST")],
+    [
+        ({"event": "nope"}, "VALIDATION"),
+        ({"limit": 0}, "VALIDATION"),
+        ({"cursor": "x"}, "BAD_REQUEST"),
+    ],
 )
 def test_log_rejects_bad_parameters(api: Api, params: dict, code: str) -> None:
     r = api.get("/security/log", params=params)

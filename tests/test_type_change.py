@@ -47,9 +47,10 @@ def test_dry_run_reports_and_changes_nothing(api: Any) -> None:
     assert {f["record_id"]: f["value"] for f in report["failed"]} == {ids[1]: "abc", ids[2]: "3.5"}
     assert field_type(api) == "text"
     assert values(api) == ["12", "abc", "3.5", None]
-    assert api.get(f"/catalogs/things/records/{ids[1]}/history").json()["items"][-1][
-        "action"
-    ] == "create"
+    assert (
+        api.get(f"/catalogs/things/records/{ids[1]}/history").json()["items"][-1]["action"]
+        == "create"
+    )
 
 
 def test_text_to_number_converts_and_keeps_failures_in_history(api: Any) -> None:
@@ -136,8 +137,10 @@ def test_link_conversions_are_refused(api: Any) -> None:
     r = change(api, {"type": "link", "options": {"catalog": "clients"}})
     assert r.status_code == 422
     assert r.json()["error"] == "VALIDATION" and "type" in r.json()["fields"]
-    r = api.post("/catalogs/things/fields",
-                 {"name": "L", "api_name": "l", "type": "link", "options": {"catalog": "clients"}})
+    r = api.post(
+        "/catalogs/things/fields",
+        {"name": "L", "api_name": "l", "type": "link", "options": {"catalog": "clients"}},
+    )
     assert r.status_code == 201, r.text
     r = api.patch("/catalogs/things/fields/l", {"type": "text"})
     assert r.status_code == 422

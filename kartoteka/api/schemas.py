@@ -8,10 +8,13 @@ from fastapi import Path
 
 from kartoteka.fields import all_types
 
-#: A numeric id in a path. The bound keeps ids within BIGINT, so a huge number is a
-#: 422 instead of a database overflow (a 500) on SQLite and PostgreSQL.
-MAX_ID = 2**62
+#: Numeric ids in paths. The bounds keep them within the column types (INTEGER for
+#: platform tables, BIGINT for records), so a huge number is a 422 instead of a
+#: database overflow (a 500) on SQLite and PostgreSQL.
+MAX_ID = 2**31 - 1
+MAX_RECORD_ID = 2**62
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="numeric id")]
+RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="record id")]
 
 
 def body_doc(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:

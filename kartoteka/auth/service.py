@@ -240,8 +240,14 @@ def _guarded_check(
         reason = "totp" if isinstance(exc, SecondFactorWrong) else "password"
         log.log_event(ws, "login_failed", address=address, email=account, via=via, reason=reason)
         if ticket.lockout:
-            log.log_event(ws, "lockout", address=address, email=account, seconds=ticket.lockout,
-                          failures=max(ticket.counts))
+            log.log_event(
+                ws,
+                "lockout",
+                address=address,
+                email=account,
+                seconds=ticket.lockout,
+                failures=max(ticket.counts),
+            )
         raise
     # TotpRequired passes through uncounted-back: a right password without the code is
     # not a success, or alternating the two would allow unlimited guesses at the code.
@@ -288,9 +294,7 @@ def login(
     return token, {"id": p.user_id, "email": p.email, "name": p.name}
 
 
-def actor_from_basic(
-    ws: Workspace, email: str, password: str, address: str | None = None
-) -> Actor:
+def actor_from_basic(ws: Workspace, email: str, password: str, address: str | None = None) -> Actor:
     """The actor for HTTP Basic credentials; successful checks are cached briefly."""
     cache = auth_cache(ws)
     raw = "\0".join(
@@ -431,8 +435,14 @@ def create_api_token(
             .values(user_id=user_id, kind="api", token_hash=token_hash(token), **values)
             .returning(schema.tokens.c.id)
         ).scalar_one()
-    log.log_event(actor.workspace, "token_created", actor=actor, token_id=token_id,
-                  name=values["name"], scopes=values["scopes"])
+    log.log_event(
+        actor.workspace,
+        "token_created",
+        actor=actor,
+        token_id=token_id,
+        name=values["name"],
+        scopes=values["scopes"],
+    )
     return {
         "id": token_id,
         "name": values["name"],

@@ -34,12 +34,16 @@ def fill_autonumbers(conn: Connection, catalog: Catalog, field: Field) -> None:
     last = counters.take(conn, autonumber_counter(field.id), len(ids))
     first = last - len(ids) + 1
     conn.execute(
-        sa.update(table).where(table.c.id == sa.bindparam("rid")).values({field.column: sa.bindparam("n")}),
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("rid"))
+        .values({field.column: sa.bindparam("n")}),
         [{"rid": rid, "n": first + i} for i, rid in enumerate(ids)],
     )
 
 
-def check_constraints(conn: Connection, catalog: Catalog, field: Field, new: dict[str, Any]) -> None:
+def check_constraints(
+    conn: Connection, catalog: Catalog, field: Field, new: dict[str, Any]
+) -> None:
     """Refuse `required`/`unique` when existing records break them (say how many)."""
     column = field.storage_column
     if column is None or field.ftype.storage != "column":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError
+from .base import MAX_RECORD_ID, FieldType, FieldValueError
 from .registry import register
 
 
@@ -37,8 +37,10 @@ class AutonumberType(FieldType):
             if prefix and value.startswith(prefix):
                 value = value[len(prefix) :]
             if value.strip().isdecimal() and len(value.strip()) < 20:
-                return int(value)
+                value = int(value)
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_RECORD_ID:
+                raise FieldValueError("number out of range")
             return value
         raise FieldValueError("expected a number")
 

@@ -186,6 +186,16 @@ def _compare(col: ColumnElement[Any], op: str, operand: Any) -> ColumnElement[bo
     raise FieldValueError(f"unknown operator {op}")
 
 
+def clean_flag(options: dict[str, Any], key: str, default: bool = False) -> bool:
+    """A true/false option; "no" or 1 are refused rather than read as true."""
+    value = options.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise FieldValueError(f"{key} must be true or false")
+    return value
+
+
 def encode_multi(ids: list[int]) -> str | None:
     """Multi-value ids as ',1,3,' so `eq`/`in` compile to an indexable LIKE on any dialect."""
     if not ids:
@@ -205,15 +215,20 @@ def multi_contains(col: ColumnElement[Any], item: int) -> ColumnElement[bool]:
     return col.like(f"%,{int(item)},%")
 
 
-def as_int_id(value: Any, what: str = "id") -> int:
-    """An integer id from an int or a numeric string."""
+MAX_RECORD_ID = 2**62
+#: Users and files have 32-bit ids; a larger one must be refused before it reaches SQL.
+MAX_SMALL_ID = 2**31 - 1
+
+
+def as_int_id(value: Any, what: str = "id", limit: int = MAX_RECORD_ID) -> int:
+    """An integer id (1..limit) from an int or a numeric string."""
     if isinstance(value, bool):
         raise FieldValueError(f"expected {what}, got a boolean")
     if isinstance(value, int):
-        if value <= 0 or value > 2**62:
+        if value <= 0 or value > limit:
             raise FieldValueError(f"{what} out of range")
         return value
     # isdecimal, not isdigit: "²" is a digit that int() refuses.
     if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 20:
-        return as_int_id(int(value.strip()), what)
+        return as_int_id(int(value.strip()), what, limit)
     raise FieldValueError(f"expected {what}")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError, as_int_id, decode_multi, encode_multi
+from .base import (
+    MAX_SMALL_ID,
+    FieldType,
+    FieldValueError,
+    as_int_id,
+    clean_flag,
+    decode_multi,
+    encode_multi,
+)
 from .registry import register
 
 
@@ -28,7 +36,7 @@ class FileType(FieldType):
 
     def clean_options(self, options, previous=None):
         options = super().clean_options(options, previous)
-        options["multiple"] = bool(options.get("multiple", True))
+        options["multiple"] = clean_flag(options, "multiple", True)
         return options
 
     def to_db(self, value, field, actor):
@@ -41,7 +49,7 @@ class FileType(FieldType):
         for item in items:
             if isinstance(item, dict):
                 item = item.get("id")
-            fid = as_int_id(item, "file id")
+            fid = as_int_id(item, "file id", MAX_SMALL_ID)
             if fid not in ids:
                 ids.append(fid)
         if len(ids) > 1 and not field.options.get("multiple", True):

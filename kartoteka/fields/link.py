@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from kartoteka.storage import schema
 
-from .base import FieldType, FieldValueError, as_list, as_int_id
+from .base import FieldType, FieldValueError, as_int_id, as_list, clean_flag
 from .registry import register
 
 MAX_LINKS = 1000
@@ -35,8 +35,8 @@ class LinkType(FieldType):
         options = super().clean_options(options, previous)
         if not isinstance(options.get("catalog"), int) or isinstance(options.get("catalog"), bool):
             raise FieldValueError("catalog (the target catalog) is required")
-        options["multiple"] = bool(options.get("multiple", False))
-        options["accessible_only"] = bool(options.get("accessible_only", False))
+        options["multiple"] = clean_flag(options, "multiple", False)
+        options["accessible_only"] = clean_flag(options, "accessible_only", False)
         view = options.get("view")
         if view is not None and (isinstance(view, bool) or not isinstance(view, int)):
             raise FieldValueError("view must be a view id")

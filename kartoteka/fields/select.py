@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from .base import (
     FieldType,
     FieldValueError,
+    clean_flag,
     decode_multi,
     encode_multi,
     multi_contains,
@@ -70,7 +71,7 @@ class SelectType(FieldType):
         options = super().clean_options(options, previous)
         prev = (previous or {}).get("choices") or []
         options["choices"] = clean_choices(options.get("choices", prev), prev)
-        options["multiple"] = bool(options.get("multiple", False))
+        options["multiple"] = clean_flag(options, "multiple", False)
         return options
 
     def choice_id(self, value: Any, field) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from .base import (
+    MAX_SMALL_ID,
     FieldType,
     FieldValueError,
     as_int_id,
+    clean_flag,
     decode_multi,
     encode_multi,
     multi_contains,
@@ -32,7 +34,7 @@ class UserType(FieldType):
 
     def clean_options(self, options, previous=None):
         options = super().clean_options(options, previous)
-        options["multiple"] = bool(options.get("multiple", False))
+        options["multiple"] = clean_flag(options, "multiple", False)
         return options
 
     def _one(self, value, actor) -> int:
@@ -42,7 +44,7 @@ class UserType(FieldType):
             if actor is None or actor.user_id is None:
                 raise FieldValueError('"me" needs a signed-in user')
             return actor.user_id
-        return as_int_id(value, "user id")
+        return as_int_id(value, "user id", MAX_SMALL_ID)
 
     def to_db(self, value, field, actor):
         if value is None or value == "" or value == []:
@@ -81,6 +83,15 @@ class UserType(FieldType):
             return ""
         items = value if isinstance(value, list) else [value]
         return ", ".join(str(v.get("name") or v["id"]) for v in items)
+
+    def from_text(self, text, field, actor):
+        # Exports write ids (or names, which only the importer can look up); split lists.
+        text = text.strip()
+        if not text:
+            return None
+        if field.options.get("multiple"):
+            return [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+        return text
 
     def filter_value(self, value, field, actor):
         return self._one(value, actor)

@@ -220,10 +220,37 @@ def parse_sort(actor: Actor, catalog: Catalog, spec: Any) -> list[SortKey]:
 def order_columns(
     table: sa.Table, keys: list[SortKey], id_desc: bool = False
 ) -> list[tuple[ColumnElement[Any], bool]]:
-    """(column, descending) for every sort key, ending with id as the tie-breaker."""
+    """(column, descending) for every sort key, ending with id as the tie-breaker.
+
+    Ties go the direction of the last key, so (key, id) is one index range either way.
+    """
     cols = [(field_column(table, k.field), k.desc) for k in keys]
-    cols.append((table.c.id, id_desc))
+    cols.append((table.c.id, keys[-1].desc if keys else id_desc))
     return cols
+
+
+def keyset_segments(
+    cols: list[tuple[ColumnElement[Any], bool]], values: list[Any], nulls_low: bool
+) -> list[ColumnElement[bool]]:
+    """Conditions for the rows after a cursor, as disjoint segments to read in order.
+
+    With one sort key each segment is a plain index range: `(key, id) > (v, x)`
+    (a row-value comparison both dialects serve from the (key, id) index), then the
+    NULL keys when they sort after. An OR of the two would make PostgreSQL walk the
+    index from the start, so a deep page would cost as much as the pages before it.
+    """
+    if len(cols) != 2:
+        return [after_cursor(cols, values, nulls_low)]
+    (col, desc), (id_col, _) = cols
+    value, last_id = values
+    nulls_first = nulls_low != desc
+    id_after = id_col < last_id if desc else id_col > last_id
+    if value is None:
+        on_nulls = sa.and_(col.is_(None), id_after)
+        return [on_nulls, col.is_not(None)] if nulls_first else [on_nulls]
+    pair, bound = sa.tuple_(col, id_col), sa.tuple_(sa.literal(value), sa.literal(last_id))
+    beyond = pair < bound if desc else pair > bound
+    return [beyond] if nulls_first else [beyond, col.is_(None)]
 
 
 def order_by(cols: list[tuple[ColumnElement[Any], bool]]) -> list[Any]:

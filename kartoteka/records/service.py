@@ -406,14 +406,21 @@ def list_records(
         if unknown:
             raise RecordInvalid(f"unknown field {unknown[0]!r}", fields={"fields": f"unknown field {unknown[0]!r}"})
     table = catalog.table
-    q = sa.select(table).where(*where)
+    segments: list[Any] = [None]
     if cursor:
         values = query.decode_cursor(cursor, len(cols))
         nulls_low = actor.workspace.dialect == "sqlite"
-        q = q.where(query.after_cursor(cols, values, nulls_low))
-    q = q.order_by(*query.order_by(cols)).limit(page_size + 1)
+        segments = list(query.keyset_segments(cols, values, nulls_low))
     with _read(actor) as conn:
-        rows = conn.execute(q).all()
+        rows: list[Any] = []
+        for segment in segments:
+            q = sa.select(table).where(*where)
+            if segment is not None:
+                q = q.where(segment)
+            q = q.order_by(*query.order_by(cols)).limit(page_size + 1 - len(rows))
+            rows += conn.execute(q).all()
+            if len(rows) > page_size:
+                break
         more = len(rows) > page_size
         rows = rows[:page_size]
         items = Renderer(conn, actor, catalog, only).render(rows)

@@ -98,8 +98,10 @@ def _user_clause(ws: Workspace, text: str) -> Any:
         return log.c.email == text.lower()
     with ws.engine.connect() as conn:
         email = conn.execute(sa.select(users.c.email).where(users.c.id == int(text))).scalar()
-    return sa.or_(log.c.user_id == int(text), log.c.email == email) if email else (
-        log.c.user_id == int(text)
+    return (
+        sa.or_(log.c.user_id == int(text), log.c.email == email)
+        if email
+        else (log.c.user_id == int(text))
     )
 
 

@@ -88,7 +88,8 @@ def check_setting(value: Any) -> dict[str, Any]:
     unknown = sorted(set(value) - set(SETTING_KEYS))
     if unknown:
         raise ValidationFailed(
-            f"unknown key {unknown[0]!r}", fields={unknown[0]: "allowed: " + ", ".join(SETTING_KEYS)}
+            f"unknown key {unknown[0]!r}",
+            fields={unknown[0]: "allowed: " + ", ".join(SETTING_KEYS)},
         )
     clean: dict[str, Any] = {}
     for key in ("per_account", "per_address"):
@@ -138,7 +139,9 @@ def describe(ws: Workspace) -> dict[str, Any]:
 
 def _text(item: RateLimitItem) -> str:
     unit = item.GRANULARITY.name
-    return f"{item.amount}/{item.multiples}{unit}s" if item.multiples > 1 else f"{item.amount}/{unit}"
+    return (
+        f"{item.amount}/{item.multiples}{unit}s" if item.multiples > 1 else f"{item.amount}/{unit}"
+    )
 
 
 # ----- counters -----------------------------------------------------------------------

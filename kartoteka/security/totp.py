@@ -50,7 +50,11 @@ def code_matches(secret: str, code: Any) -> bool:
     if not isinstance(code, str):
         return False
     code = code.strip().replace(" ", "")
-    return len(code) == 6 and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=VALID_WINDOW)
+    return (
+        len(code) == 6
+        and code.isdigit()
+        and pyotp.TOTP(secret).verify(code, valid_window=VALID_WINDOW)
+    )
 
 
 def _user(actor: Actor) -> int:

@@ -19,7 +19,7 @@ from . import delivery
 from .service import disable
 
 SEND_BATCH = 200
-SEND_THREADS = 32
+SEND_THREADS = 8
 #: A claimed delivery is invisible to other workers for the timeout plus this margin;
 #: a worker killed mid-send lets the lease lapse and the message goes out again.
 LEASE_MARGIN = 60.0
@@ -89,49 +89,75 @@ def claim_due(ws: Workspace, now: datetime, lease_seconds: float, limit: int) ->
     ]
 
 
-def _record(
-    conn: Connection,
-    item: Claimed,
-    outcome: delivery.Outcome,
-    now: datetime,
-    schedule: tuple[float, ...],
-) -> None:
-    d, a = schema.webhook_deliveries, schema.delivery_attempts
+def _result(
+    item: Claimed, outcome: delivery.Outcome, now: datetime, schedule: tuple[float, ...]
+) -> dict[str, Any]:
+    """The delivery row's new values after one attempt."""
     attempt = item.attempts + 1
-    conn.execute(
-        sa.insert(a).values(
-            delivery_id=item.id,
-            attempt=attempt,
-            at=utcnow(),
-            request_body=item.payload,
-            response_status=outcome.status,
-            response_body=outcome.body,
-            error=outcome.error,
-            duration_ms=outcome.duration_ms,
-        )
-    )
     values: dict[str, Any] = {
-        "attempts": attempt,
-        "last_status": outcome.status,
-        "updated_at": utcnow(),
+        "did": item.id,
+        "p_attempts": attempt,
+        "p_last_status": outcome.status,
     }
     if outcome.ok:
-        values.update(status="done", last_error=None, next_attempt_at=None)
+        values.update(p_status="done", p_last_error=None, p_next=None)
     elif outcome.gone:
         values.update(
-            status="failed",
-            next_attempt_at=None,
-            last_error="the receiver answered 410 Gone; the webhook was disabled",
+            p_status="failed",
+            p_next=None,
+            p_last_error="the receiver answered 410 Gone; the webhook was disabled",
         )
-        disable(conn, item.webhook_id, f"disabled after 410 Gone from {item.url}")
     else:
         due = delivery.next_attempt(attempt, schedule, now, outcome.retry_after)
         values.update(
-            last_error=delivery.describe_failure(outcome),
-            status="pending" if due else "failed",
-            next_attempt_at=due,
+            p_last_error=delivery.describe_failure(outcome),
+            p_status="pending" if due else "failed",
+            p_next=due,
         )
-    conn.execute(sa.update(d).where(d.c.id == item.id).values(**values))
+    return values
+
+
+def record_outcomes(
+    conn: Connection,
+    items: list[Claimed],
+    outcomes: list[delivery.Outcome],
+    now: datetime,
+    schedule: tuple[float, ...],
+) -> None:
+    """Write the attempt log and the deliveries' new state, set-based (executemany)."""
+    d, a = schema.webhook_deliveries, schema.delivery_attempts
+    at = utcnow()
+    conn.execute(
+        sa.insert(a),
+        [
+            {
+                "delivery_id": item.id,
+                "attempt": item.attempts + 1,
+                "at": at,
+                "request_body": item.payload,
+                "response_status": outcome.status,
+                "response_body": outcome.body,
+                "error": outcome.error,
+                "duration_ms": outcome.duration_ms,
+            }
+            for item, outcome in zip(items, outcomes, strict=True)
+        ],
+    )
+    stmt = (
+        sa.update(d)
+        .where(d.c.id == sa.bindparam("did"))
+        .values(
+            attempts=sa.bindparam("p_attempts"),
+            last_status=sa.bindparam("p_last_status"),
+            status=sa.bindparam("p_status"),
+            last_error=sa.bindparam("p_last_error"),
+            next_attempt_at=sa.bindparam("p_next"),
+            updated_at=at,
+        )
+    )
+    conn.execute(stmt, [_result(i, o, now, schedule) for i, o in zip(items, outcomes, strict=True)])
+    for item in {i.webhook_id: i for i, o in zip(items, outcomes, strict=True) if o.gone}.values():
+        disable(conn, item.webhook_id, f"disabled after 410 Gone from {item.url}")
 
 
 def send_batch(ws: Workspace, client: httpx.Client, items: list[Claimed], now: datetime) -> None:
@@ -156,8 +182,7 @@ def send_batch(ws: Workspace, client: httpx.Client, items: list[Claimed], now: d
         outcomes = list(pool.map(send, items))
     schedule = delivery.retry_schedule(settings)
     with ws.engine.begin() as conn:
-        for item, outcome in zip(items, outcomes, strict=True):
-            _record(conn, item, outcome, now, schedule)
+        record_outcomes(conn, items, outcomes, now, schedule)
 
 
 def send_due(ws: Workspace, client: httpx.Client, now: datetime | None = None) -> int:

@@ -12,7 +12,7 @@ from kartoteka.records import query, service
 
 from ..deps import actor, json_body, object_body
 from ..responses import Router
-from ..schemas import BATCH_BODY, QUERY_BODY, RECORD_BODY, Id, body_doc
+from ..schemas import BATCH_BODY, QUERY_BODY, RECORD_BODY, RecordId, body_doc
 
 router = Router(tags=["records"])
 
@@ -75,7 +75,7 @@ def batch(catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body
 
 
 @router.get("/catalogs/{catalog}/records/{record_id}", summary="Get a record")
-def get_record(catalog: str, record_id: Id, fields: str | None = None,
+def get_record(catalog: str, record_id: RecordId, fields: str | None = None,
                a: Actor = Depends(actor)) -> dict[str, Any]:
     """One record."""
     only = [f for f in fields.split(",") if f] if fields else None
@@ -84,40 +84,40 @@ def get_record(catalog: str, record_id: Id, fields: str | None = None,
 
 @router.patch("/catalogs/{catalog}/records/{record_id}", summary="Change a record",
               openapi_extra=body_doc(RECORD_BODY))
-def update_record(catalog: str, record_id: Id, a: Actor = Depends(actor),
+def update_record(catalog: str, record_id: RecordId, a: Actor = Depends(actor),
                   body: Any = Depends(json_body)) -> dict[str, Any]:
     """Change only the given fields."""
     return service.update_record(a, catalog, record_id, _values(body))
 
 
 @router.delete("/catalogs/{catalog}/records/{record_id}", status_code=204, summary="Delete a record")
-def delete_record(catalog: str, record_id: Id, a: Actor = Depends(actor)) -> Response:
+def delete_record(catalog: str, record_id: RecordId, a: Actor = Depends(actor)) -> Response:
     """Delete a record; links to it are removed."""
     service.delete_record(a, catalog, record_id)
     return Response(status_code=204)
 
 
 @router.get("/catalogs/{catalog}/records/{record_id}/history", summary="History of a record")
-def history(catalog: str, record_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+def history(catalog: str, record_id: RecordId, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Every change with old and new values and author."""
     return {"items": service.record_history(a, catalog, record_id)}
 
 
 @router.get("/catalogs/{catalog}/records/{record_id}/comments", summary="Comments of a record")
-def list_comments(catalog: str, record_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+def list_comments(catalog: str, record_id: RecordId, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Comments, oldest first."""
     return {"items": comments.list_comments(a, catalog, record_id)}
 
 
 @router.post("/catalogs/{catalog}/records/{record_id}/comments", status_code=201,
              summary="Comment on a record")
-def add_comment(catalog: str, record_id: Id, a: Actor = Depends(actor),
+def add_comment(catalog: str, record_id: RecordId, a: Actor = Depends(actor),
                 body: Any = Depends(json_body)) -> dict[str, Any]:
     """Add a comment `{"text"}`."""
     return comments.add_comment(a, catalog, record_id, body)
 
 
 @router.get("/catalogs/{catalog}/records/{record_id}/related", summary="Records linking here")
-def related(catalog: str, record_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+def related(catalog: str, record_id: RecordId, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Records of other catalogs that link to this one, grouped by catalog and field."""
     return {"items": service.related_records(a, catalog, record_id)}

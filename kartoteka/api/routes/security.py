@@ -52,8 +52,9 @@ def get_rate_limits(a: Actor = Depends(actor)) -> dict[str, Any]:
     return ratelimit.describe(a.workspace)
 
 
-@router.put("/security/rate-limits", summary="Set request limits",
-            openapi_extra=body_doc(RATE_LIMITS_BODY))
+@router.put(
+    "/security/rate-limits", summary="Set request limits", openapi_extra=body_doc(RATE_LIMITS_BODY)
+)
 def put_rate_limits(
     request: Request, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any]:
@@ -61,8 +62,9 @@ def put_rate_limits(
     _require_admin(a)
     clean = ratelimit.check_setting(body)
     catalogs.set_setting(a, ratelimit.SETTING, clean)
-    log.log_event(a.workspace, "rate_limits_changed", actor=a, address=client_address(request),
-                  **clean)
+    log.log_event(
+        a.workspace, "rate_limits_changed", actor=a, address=client_address(request), **clean
+    )
     return ratelimit.describe(a.workspace)
 
 
@@ -72,8 +74,9 @@ def totp_setup(a: Actor = Depends(actor)) -> dict[str, Any]:
     return totp.setup(a)
 
 
-@router.post("/auth/totp/enable", summary="Turn two-factor login on",
-             openapi_extra=body_doc(CODE_BODY))
+@router.post(
+    "/auth/totp/enable", summary="Turn two-factor login on", openapi_extra=body_doc(CODE_BODY)
+)
 def totp_enable(
     request: Request, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any]:
@@ -81,8 +84,9 @@ def totp_enable(
     return totp.enable(a, object_body(body).get("code"), client_address(request))
 
 
-@router.post("/auth/totp/disable", summary="Turn two-factor login off",
-             openapi_extra=body_doc(CODE_BODY))
+@router.post(
+    "/auth/totp/disable", summary="Turn two-factor login off", openapi_extra=body_doc(CODE_BODY)
+)
 def totp_disable(
     request: Request, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any]:
@@ -90,8 +94,9 @@ def totp_disable(
     return totp.disable(a, object_body(body).get("code"), client_address(request))
 
 
-@router.delete("/security/totp/{user_id}", status_code=204,
-               summary="Reset a user's two-factor login")
+@router.delete(
+    "/security/totp/{user_id}", status_code=204, summary="Reset a user's two-factor login"
+)
 def totp_reset(request: Request, user_id: Id, a: Actor = Depends(actor)) -> Response:
     """Administrators turn two-factor login off for a user who lost their authenticator."""
     totp.reset(a, user_id, client_address(request))
