@@ -207,7 +207,14 @@ def test_bad_cursor_unknown_catalog_and_record_are_html_errors(api, web):
     sign_in(web)
     bad = web.get("/c/deals/rows?cursor=garbage")
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
-    for path in ("/c/nope", "/c/deals/r/999999", "/c/deals/r/abc", f"/c/nope/r/{ids[0]}/edit"):
+    for path in (
+        "/c/nope",
+        "/c/deals/r/999999",
+        "/c/deals/r/abc",
+        "/c/deals/r/999999999999999999",
+        "/c/deals/r/99999999999999999999",
+        f"/c/nope/r/{ids[0]}/edit",
+    ):
         r = web.get(path, headers=EN)
         assert r.status_code == 404, path
         assert "Not found, or you have no access to it." in r.text

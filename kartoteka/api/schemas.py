@@ -15,6 +15,8 @@ MAX_ID = 2**31 - 1
 MAX_RECORD_ID = 2**62
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="numeric id")]
 RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="record id")]
+#: The files service itself answers 404 for ids beyond its INTEGER column.
+FileId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="file id")]
 
 
 def body_doc(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:

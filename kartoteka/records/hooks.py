@@ -32,6 +32,21 @@ before_write: list[BeforeWrite] = []
 after_commit: list[AfterCommit] = []
 
 
+def interested(actor: Actor, catalog: Catalog) -> bool:
+    """Does any before-write hook want writes to this catalog? (Saves building changes.)
+
+    A hook may carry an `interested(actor, catalog)` attribute; without one it is
+    always asked. Dry runs (imports checking a file) never call hooks.
+    """
+    if actor.via == "dry_run":
+        return False
+    for hook in before_write:
+        wants = getattr(hook, "interested", None)
+        if wants is None or wants(actor, catalog):
+            return True
+    return False
+
+
 def run_before_write(actor: Actor, catalog: Catalog, changes: list[PendingChange]) -> None:
     """Call every before-write hook; any may veto with `Rejected`."""
     for hook in before_write:

@@ -70,19 +70,6 @@ def _old_values(catalog: Catalog, row: Any, links: dict[int, dict[int, list[int]
     return out
 
 
-def _pending(catalog: Catalog, action: str, items: list[write.Prepared]) -> list[hooks.PendingChange]:
-    return [
-        hooks.PendingChange(
-            action=action,
-            record_id=i.record_id,
-            values={catalog.by_id[fid].api_name: _history_value(catalog.by_id[fid], v)
-                    for fid, v in i.given.items()},
-            index=i.index,
-        )
-        for i in items
-    ]
-
-
 # ----- writes ----------------------------------------------------------------------------
 def create_record(actor: Actor, catalog_ref: str | int, values: Any) -> dict[str, Any]:
     """Create one record; returns it as the API shows it."""
@@ -158,11 +145,21 @@ def batch(actor: Actor, catalog_ref: str | int, body: Any, single: bool = False)
                                      None if single else i, "update", rid))
     delete_ids = [_record_id(v, i, "delete") for i, v in enumerate(delete)]
     upsert_items = _prepare_upsert(actor, catalog, upsert)
-    with actor.workspace.engine.begin() as conn:
-        if upsert and upsert_items:
+    if upsert and upsert_items:
+        # Matching keys is a read; a key created concurrently meets the unique check below.
+        with _read(actor) as conn:
             _split_upsert(conn, catalog, upsert, upsert_items, creates, updates)
-            if len(creates) > len(create) and not access.can_create(actor, catalog):
-                raise Forbidden(f"you may not create records in {catalog.api_name!r}")
+        if len(creates) > len(create) and not access.can_create(actor, catalog):
+            raise Forbidden(f"you may not create records in {catalog.api_name!r}")
+    if len({u.record_id for u in updates}) != len(updates):
+        raise RecordInvalid("a record appears twice in update", fields={"update": "duplicate id"})
+    if hooks.interested(actor, catalog):
+        # Request webhooks are called before the write transaction, never while it
+        # holds locks; they see the changes as computed from a read just before.
+        with _read(actor) as conn:
+            pending = _pending_changes(conn, actor, catalog, creates, updates, delete_ids)
+        hooks.run_before_write(actor, catalog, pending)
+    with actor.workspace.engine.begin() as conn:
         seqs = _apply(conn, actor, catalog, creates, updates, delete_ids)
     if seqs[0]:
         hooks.run_after_commit(actor, *seqs)
@@ -220,9 +217,37 @@ def _split_upsert(conn, catalog: Catalog, upsert: dict, items: list[write.Prepar
             updates.append(item)
 
 
+def _create_changes(catalog: Catalog, item: write.Prepared) -> dict[str, Any]:
+    return {
+        catalog.by_id[fid].api_name: {"old": None, "new": _history_value(catalog.by_id[fid], v)}
+        for fid, v in item.given.items()
+        if not catalog.by_id[fid].ftype.is_empty(v)
+    }
+
+
+def _pending_changes(conn, actor: Actor, catalog: Catalog, creates, updates,
+                     delete_ids) -> list[hooks.PendingChange]:
+    """What the write will do, for before-write hooks (computed on a read connection)."""
+    pending = [hooks.PendingChange("create", None, {k: c["new"] for k, c in
+                                                    _create_changes(catalog, i).items()},
+                                   index=i.index) for i in creates]
+    if updates:
+        index_of = {u.record_id: u.index for u in updates}
+        current = write.load_current(conn, actor, catalog, _ids(updates), "edit", "update", index_of)
+        for entry, item in _update_entries(conn, catalog, updates, current):
+            changes = entry["changes"]
+            pending.append(hooks.PendingChange("update", item.record_id,
+                                               {k: c["new"] for k, c in changes.items()},
+                                               {k: c["old"] for k, c in changes.items()}, item.index))
+    if delete_ids:
+        for index, entry in enumerate(_delete_entries(conn, actor, catalog, delete_ids)):
+            pending.append(hooks.PendingChange("delete", entry["record_id"], {},
+                                               {k: c["old"] for k, c in entry["changes"].items()},
+                                               index))
+    return pending
+
+
 def _apply(conn, actor: Actor, catalog: Catalog, creates, updates, delete_ids) -> tuple[int, int]:
-    if len({u.record_id for u in updates}) != len(updates):
-        raise RecordInvalid("a record appears twice in update", fields={"update": "duplicate id"})
     entries: list[dict[str, Any]] = []
     write.check_references(conn, actor, catalog, creates, "create")
     current = {}
@@ -232,13 +257,11 @@ def _apply(conn, actor: Actor, catalog: Catalog, creates, updates, delete_ids) -
                                      "edit", "update", index_of)
         write.check_references(conn, actor, catalog, updates, "update")
     write.check_unique(conn, catalog, creates + updates, "create" if creates else "update")
-    hooks.run_before_write(actor, catalog, _pending(catalog, "create", creates))
     write.insert_rows(conn, actor, catalog, creates)
     access.verify_rows(conn, actor, catalog, _ids(creates), "create")
     for item in creates:
-        changes = {catalog.by_id[fid].api_name: {"old": None, "new": _history_value(catalog.by_id[fid], v)}
-                   for fid, v in item.given.items() if not catalog.by_id[fid].ftype.is_empty(v)}
-        entries.append({"record_id": item.record_id, "action": "create", "changes": changes})
+        entries.append({"record_id": item.record_id, "action": "create",
+                        "changes": _create_changes(catalog, item)})
     if updates:
         entries += _apply_updates(conn, actor, catalog, updates, current)
     if delete_ids:
@@ -246,54 +269,61 @@ def _apply(conn, actor: Actor, catalog: Catalog, creates, updates, delete_ids) -
     return write.record_events(conn, actor, catalog, entries)
 
 
-def _apply_updates(conn, actor, catalog: Catalog, updates, current) -> list[dict[str, Any]]:
+def _update_entries(conn, catalog: Catalog, updates, current) -> list[tuple[dict[str, Any], Any]]:
+    """(history entry, item) for every update that changes something."""
     from .read import load_links
 
     link_fields = [catalog.by_id[fid] for u in updates for fid in u.links]
-    links = load_links(conn, link_fields, [u.record_id for u in updates])
-    changed_items, entries = [], []
-    pending = []
+    links = load_links(conn, link_fields, _ids(updates))
+    out = []
     for item in updates:
         old = _old_values(catalog, current[item.record_id], links, list(item.given))
         changes = _changes(catalog, old, item.given)
-        if not changes:
-            continue
-        item.columns = {c: v for c, v in item.columns.items()
-                        if any(catalog.by_api_name[a].column == c for a in changes)}
-        item.links = {fid: ids for fid, ids in item.links.items()
-                      if catalog.by_id[fid].api_name in changes}
+        if changes:
+            out.append(({"record_id": item.record_id, "action": "update", "changes": changes}, item))
+    return out
+
+
+def _apply_updates(conn, actor, catalog: Catalog, updates, current) -> list[dict[str, Any]]:
+    entries, changed_items = [], []
+    for entry, item in _update_entries(conn, catalog, updates, current):
+        changed = {catalog.by_api_name[a].id for a in entry["changes"]}
+        item.columns = {catalog.by_id[fid].col: v for fid, v in item.given.items()
+                        if fid in changed and catalog.by_id[fid].type != "link"}
+        item.links = {fid: ids for fid, ids in item.links.items() if fid in changed}
         changed_items.append(item)
-        entries.append({"record_id": item.record_id, "action": "update", "changes": changes})
-        pending.append(hooks.PendingChange("update", item.record_id,
-                                           {k: c["new"] for k, c in changes.items()},
-                                           {k: c["old"] for k, c in changes.items()}, item.index))
-    hooks.run_before_write(actor, catalog, pending)
+        entries.append(entry)
     write.update_rows(conn, actor, catalog, changed_items)
     access.verify_rows(conn, actor, catalog, _ids(changed_items), "update")
     return entries
 
 
-def _apply_deletes(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[str, Any]]:
+def _delete_entries(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[str, Any]]:
+    """History entries (all old values) of records about to be deleted; 404 if not allowed."""
     from .read import load_links
 
     rows = write.load_current(conn, actor, catalog, ids, "delete", "delete",
                               {rid: i for i, rid in enumerate(ids)})
     link_fields = [f for f in catalog.fields if f.type == "link"]
     links = load_links(conn, link_fields, ids)
-    entries, pending = [], []
-    for index, rid in enumerate(ids):
-        old = _old_values(catalog, rows[rid], links, [f.id for f in catalog.fields if f.column or f.type == "link"])
-        changes = {catalog.by_id[fid].api_name: {"old": _history_value(catalog.by_id[fid], v), "new": None}
+    stored = [f.id for f in catalog.fields if f.column or f.type == "link"]
+    entries = []
+    for rid in ids:
+        old = _old_values(catalog, rows[rid], links, stored)
+        changes = {catalog.by_id[fid].api_name: {"old": _history_value(catalog.by_id[fid], v),
+                                                 "new": None}
                    for fid, v in old.items() if not catalog.by_id[fid].ftype.is_empty(v)}
         entries.append({"record_id": rid, "action": "delete", "changes": changes})
-        pending.append(hooks.PendingChange("delete", rid, {}, {k: c["old"] for k, c in changes.items()},
-                                           index))
-    hooks.run_before_write(actor, catalog, pending)
+    return entries
+
+
+def _apply_deletes(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[str, Any]]:
+    entries = _delete_entries(conn, actor, catalog, ids)
     entries += _unlink_incoming(conn, actor, catalog, ids)
+    link_fields = [f.id for f in catalog.fields if f.type == "link"]
     lt = schema.links
     if link_fields:
-        conn.execute(sa.delete(lt).where(lt.c.field_id.in_([f.id for f in link_fields]),
-                                         lt.c.src_id.in_(ids)))
+        conn.execute(sa.delete(lt).where(lt.c.field_id.in_(link_fields), lt.c.src_id.in_(ids)))
     ft = schema.files
     conn.execute(sa.update(ft).where(ft.c.catalog_id == catalog.id, ft.c.record_id.in_(ids))
                  .values(record_id=None, catalog_id=None, field_id=None))

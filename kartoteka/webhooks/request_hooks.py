@@ -82,7 +82,7 @@ def _stored_values(actor: Actor, catalog: Catalog, ids: list[int]) -> dict[int, 
         m = row._mapping
         out[row.id] = {
             f.api_name: _history_value(
-                f, links.get(f.id, {}).get(row.id, []) if f.type == "link" else m[f.column]
+                f, links.get(f.id, {}).get(row.id, []) if f.type == "link" else m[f.column or "id"]
             )
             for f in fields
         }
@@ -173,6 +173,14 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
                 for rest in pending:
                     rest.cancel()
                 raise Rejected(verdict.message, index=change.index)
+
+
+def _interested(actor: Actor, catalog: Catalog) -> bool:
+    """Only catalogs with an active request webhook pay for building the changes."""
+    return bool(service.active_webhooks(actor.workspace, catalog.id, "request"))
+
+
+check_request_webhooks.interested = _interested  # type: ignore[attr-defined]
 
 
 def install() -> None:

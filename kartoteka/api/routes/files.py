@@ -17,6 +17,7 @@ from kartoteka.files.errors import FileInvalid, FileTooLarge
 
 from ..deps import actor
 from ..responses import Router
+from ..schemas import FileId
 
 router = Router(tags=["files"])
 
@@ -193,12 +194,12 @@ def _send(request: Request, content: service.FileContent) -> Response:
 
 
 @router.get("/files/{file_id}", summary="Download a file")
-def download_file(file_id: int, request: Request, a: Actor = Depends(actor)) -> Response:
+def download_file(file_id: FileId, request: Request, a: Actor = Depends(actor)) -> Response:
     """The bytes, to whoever uploaded it (unattached) or may see the record holding it."""
     return _send(request, service.open_file(a, file_id))
 
 
 @router.get("/files/{file_id}/thumbnail", summary="Thumbnail of an image (≤256×256)")
-def file_thumbnail(file_id: int, request: Request, a: Actor = Depends(actor)) -> Response:
+def file_thumbnail(file_id: FileId, request: Request, a: Actor = Depends(actor)) -> Response:
     """A PNG or JPEG preview; 404 for files that are not images, 422 for corrupt ones."""
     return _send(request, service.thumbnail(a, file_id))
