@@ -14,6 +14,7 @@ from PIL import Image
 
 from kartoteka.context import Actor
 from kartoteka.files import service as files
+from kartoteka.files.errors import FileNotFound
 from kartoteka.users import service as users
 
 #: The `api` fixture's client class (tests/conftest.py).
@@ -311,13 +312,14 @@ def test_delete_orphans(api: Api, instance: Any) -> None:
     assert api.client.get(kept["url"]).status_code == 200
 
 
-def test_out_of_range_file_id(api: Api) -> None:
-    # Beyond the id column's range (PostgreSQL INTEGER) but a valid path id: absent.
-    for file_id in (2**31, 2**40):
-        r = api.client.get(f"/api/v1/files/{file_id}")
-        assert r.status_code == 404, (file_id, r.text)
-        assert r.json()["error"] == "NOT_FOUND"
-    for file_id in ("0", "7637277425144536512604405760"):
-        r = api.client.get(f"/api/v1/files/{file_id}/thumbnail")
-        assert r.status_code == 422, (file_id, r.text)
-        assert r.json()["error"] == "VALIDATION"
+def test_out_of_range_file_id(api: Api, instance: Any) -> None:
+    # Whichever layer refuses (path validation or the service), never a database error.
+    codes = {404: "NOT_FOUND", 422: "VALIDATION"}
+    for file_id in ("0", str(2**31), str(2**40), "7637277425144536512604405760"):
+        for suffix in ("", "/thumbnail"):
+            r = api.client.get(f"/api/v1/files/{file_id}{suffix}")
+            assert r.status_code in codes, (file_id, r.text)
+            assert r.json()["error"] == codes[r.status_code]
+    admin = Actor.system(instance.workspace(instance.settings.default_workspace))
+    with pytest.raises(FileNotFound):
+        files.get_file(admin, 2**40)

@@ -14,7 +14,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden
 from kartoteka.fields.base import FieldValueError
-from kartoteka.storage import counters, schema
+from kartoteka.storage import bulk, counters, schema
 from kartoteka.storage.engine import utcnow
 
 from .errors import RecordInvalid, RecordNotFound
@@ -223,10 +223,10 @@ def insert_rows(
             for i, row in enumerate(rows):
                 row[f.col] = last - len(rows) + 1 + i
                 items[i].given[f.id] = row[f.col]
-    result = conn.execute(
-        sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    )
-    ids = [r[0] for r in result]
+    ids = bulk.reserve_ids(conn, table, len(rows))
+    for row, rid in zip(rows, ids, strict=True):
+        row["id"] = rid
+    bulk.insert_many(conn, table, rows)
     for item, rid in zip(items, ids, strict=True):
         item.record_id = rid
     write_links(conn, items, replace=False)
@@ -249,8 +249,7 @@ def write_links(conn: Connection, items: list[Prepared], replace: bool) -> None:
         for fid, dsts in item.links.items()
         for pos, dst in enumerate(dsts)
     ]
-    if rows:
-        conn.execute(sa.insert(links), rows)
+    bulk.insert_many(conn, links, rows)
 
 
 def attach_files(conn: Connection, catalog: Catalog, items: list[Prepared]) -> None:
@@ -331,8 +330,9 @@ def record_events(
     if not entries:
         return (0, 0)
     now = utcnow()
-    conn.execute(
-        sa.insert(schema.history),
+    bulk.insert_many(
+        conn,
+        schema.history,
         [
             {
                 "catalog_id": catalog.id,
@@ -348,8 +348,9 @@ def record_events(
     last = counters.take(conn, EVENT_COUNTER, len(entries))
     first = last - len(entries) + 1
     catalog_ref = {"id": catalog.id, "api_name": catalog.api_name}
-    conn.execute(
-        sa.insert(schema.events),
+    bulk.insert_many(
+        conn,
+        schema.events,
         [
             {
                 "seq": first + i,
