@@ -131,9 +131,10 @@ def batch(actor: Actor, catalog_ref: str | int, body: Any, single: bool = False)
     idx = None if single else 0
     if create and not access.can_create(actor, catalog):
         raise Forbidden(f"you may not create records in {catalog.api_name!r}")
+    rules = access.field_rules(actor, catalog)
     creates = [
         write.prepare(actor, catalog, _item_values(it, i, "create"), True,
-                      None if single else i, "create")
+                      None if single else i, "create", rules=rules)
         for i, it in enumerate(create)
     ]
     updates = []
@@ -142,7 +143,7 @@ def batch(actor: Actor, catalog_ref: str | int, body: Any, single: bool = False)
             raise write.fail(idx if single else i, "update", {"id": "each item must be {id, values}"})
         rid = _record_id(it.get("id"), i, "update")
         updates.append(write.prepare(actor, catalog, _item_values(it, i, "update"), False,
-                                     None if single else i, "update", rid))
+                                     None if single else i, "update", rid, rules=rules))
     delete_ids = [_record_id(v, i, "delete") for i, v in enumerate(delete)]
     upsert_items = _prepare_upsert(actor, catalog, upsert)
     if upsert and upsert_items:

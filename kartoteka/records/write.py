@@ -48,11 +48,16 @@ def prepare(
     index: int | None = None,
     where: str = "create",
     record_id: int | None = None,
+    rules: dict[str, str] | None = None,
 ) -> Prepared:
-    """Validate one record's values with the field types; nothing touches the database."""
+    """Validate one record's values with the field types; nothing touches the database.
+
+    `rules` are the actor's field rules; batches pass them once for all records.
+    """
     if not isinstance(values, dict):
         raise fail(index, where, {"values": "must be an object keyed by field api_name"})
-    rules = access.field_rules(actor, catalog)
+    if rules is None:
+        rules = access.field_rules(actor, catalog)
     errors: dict[str, str] = {}
     out = Prepared(index=index or 0, record_id=record_id)
     for key, value in values.items():
