@@ -17,6 +17,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+import kartoteka.webhooks  # noqa: F401  (registers the request-webhook hook on the write path)
 from kartoteka.config import Settings
 from kartoteka.errors import DomainError
 from kartoteka.importer.cli import (

@@ -27,6 +27,7 @@ class Settings:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_body_bytes: int = 20 * 1024 * 1024
     secure_cookies: bool = False
+    run_worker: bool = True
     # Protection (docs/security.md): request limits and the failed-login schedule.
     rate_limits_enabled: bool = True
     rate_limit_account: str = "100/30seconds"
@@ -52,6 +53,7 @@ class Settings:
             max_upload_bytes=int(env.get("KARTOTEKA_MAX_UPLOAD_BYTES") or 50 * 1024 * 1024),
             max_body_bytes=int(env.get("KARTOTEKA_MAX_BODY_BYTES") or 20 * 1024 * 1024),
             secure_cookies=_bool(env.get("KARTOTEKA_SECURE_COOKIES")),
+            run_worker=not _bool(env.get("KARTOTEKA_NO_WORKER")),
             rate_limits_enabled=_bool(env.get("KARTOTEKA_RATE_LIMITS_ENABLED") or "1"),
             rate_limit_account=env.get("KARTOTEKA_RATE_LIMIT_ACCOUNT") or "100/30seconds",
             rate_limit_address=env.get("KARTOTEKA_RATE_LIMIT_ADDRESS") or "1000/30seconds",

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import kartoteka.webhooks  # noqa: F401  (registers the request-webhook hook on the write path)
 from kartoteka import __version__
 from kartoteka.config import Settings
 from kartoteka.errors import DomainError
@@ -167,6 +168,15 @@ def _mount_web(app: FastAPI) -> None:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the in-process outbox worker (embedded mode) unless told not to."""
+    stop_worker = None
+    instance = app.state.instance
+    if app.state.owns_instance and instance.settings.run_worker:
+        from kartoteka.workers import start_in_process
+
+        stop_worker = start_in_process(instance)
     yield
+    if stop_worker is not None:
+        stop_worker()
     if app.state.owns_instance:
-        app.state.instance.close()
+        instance.close()
