@@ -42,6 +42,8 @@ token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+files_app = typer.Typer(help="Maintain uploaded files.", no_args_is_help=True)
+app.add_typer(files_app, name="files")
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -351,6 +353,24 @@ def restore(
     with opened(ctx) as instance:
         restore_workspace(instance, name, archive, force=force)
     console.print(f"Workspace {name} restored from {archive}.", markup=False)
+
+
+# ----- files -----------------------------------------------------------------------------
+@files_app.command("gc")
+def files_gc(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = None,
+    days: Annotated[float, typer.Option(help="Only files unattached for this long.")] = 1.0,
+) -> None:
+    """Delete uploaded files that no record holds (after `days`)."""
+    from datetime import timedelta
+
+    from kartoteka.files.service import delete_orphans
+
+    name = _ws_name(ctx, workspace)
+    with opened(ctx) as instance:
+        removed = delete_orphans(instance.workspace(name), timedelta(days=days))
+    console.print(f"Removed {removed} unattached file(s) from workspace {name}.", markup=False)
 
 
 # ----- import ----------------------------------------------------------------------------

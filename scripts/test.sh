@@ -16,7 +16,15 @@ echo "== mypy (services and storage)"
 .venv/bin/mypy kartoteka/storage kartoteka/catalogs kartoteka/records kartoteka/fields \
   kartoteka/views kartoteka/comments kartoteka/access
 
-export KARTOTEKA_TEST_PG_URL=${KARTOTEKA_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+# A fresh database for each run, so nothing left by an earlier (killed) run leaks in.
+PG_SERVER=${KARTOTEKA_TEST_PG_SERVER:-postgresql://postgres@127.0.0.1:5432}
+.venv/bin/python - "$PG_SERVER" <<'PY'
+import sys, psycopg
+with psycopg.connect(sys.argv[1] + "/postgres", autocommit=True) as conn:
+    conn.execute("DROP DATABASE IF EXISTS kartoteka_test WITH (FORCE)")
+    conn.execute("CREATE DATABASE kartoteka_test")
+PY
+export KARTOTEKA_TEST_PG_URL=${KARTOTEKA_TEST_PG_URL:-$PG_SERVER/kartoteka_test}
 echo "== pytest on SQLite"
 env -u KARTOTEKA_TEST_DATABASE_URL .venv/bin/pytest -p no:cacheprovider "$@"
 echo "== pytest on PostgreSQL ($KARTOTEKA_TEST_PG_URL)"
