@@ -11,6 +11,11 @@ def _bool(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _floats(value: str | None) -> tuple[float, ...]:
+    """'0,5,300' -> (0.0, 5.0, 300.0); empty -> ()."""
+    return tuple(float(x) for x in (value or "").split(",") if x.strip())
+
+
 @dataclass
 class Settings:
     """Instance-wide configuration; one object per process."""
@@ -28,6 +33,12 @@ class Settings:
     max_body_bytes: int = 20 * 1024 * 1024
     secure_cookies: bool = False
     run_worker: bool = True
+    #: Seconds to wait before each delivery attempt of a notify webhook (empty: default).
+    webhook_retry_schedule: tuple[float, ...] = ()
+    #: Seconds a notify receiver gets to answer.
+    webhook_timeout: float = 10.0
+    #: Seconds a request (veto) receiver gets before its silence counts.
+    webhook_request_timeout: float = 10.0
     # Protection (docs/security.md): request limits and the failed-login schedule.
     rate_limits_enabled: bool = True
     rate_limit_account: str = "100/30seconds"
@@ -54,6 +65,9 @@ class Settings:
             max_body_bytes=int(env.get("KARTOTEKA_MAX_BODY_BYTES") or 20 * 1024 * 1024),
             secure_cookies=_bool(env.get("KARTOTEKA_SECURE_COOKIES")),
             run_worker=not _bool(env.get("KARTOTEKA_NO_WORKER")),
+            webhook_retry_schedule=_floats(env.get("KARTOTEKA_WEBHOOK_RETRY_SCHEDULE")),
+            webhook_timeout=float(env.get("KARTOTEKA_WEBHOOK_TIMEOUT") or 10),
+            webhook_request_timeout=float(env.get("KARTOTEKA_WEBHOOK_REQUEST_TIMEOUT") or 10),
             rate_limits_enabled=_bool(env.get("KARTOTEKA_RATE_LIMITS_ENABLED") or "1"),
             rate_limit_account=env.get("KARTOTEKA_RATE_LIMIT_ACCOUNT") or "100/30seconds",
             rate_limit_address=env.get("KARTOTEKA_RATE_LIMIT_ADDRESS") or "1000/30seconds",
