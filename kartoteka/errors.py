@@ -30,9 +30,7 @@ class ValidationFailed(DomainError):
 
     code = "VALIDATION"
 
-    def __init__(
-        self, message: str, fields: dict[str, str] | None = None, **extra: Any
-    ) -> None:
+    def __init__(self, message: str, fields: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(message, **extra)
         self.fields = fields or {}
 

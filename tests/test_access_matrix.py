@@ -36,25 +36,54 @@ class World:
 def build(api) -> World:
     w = World(api)
     rnd = random.Random(20261125)
-    api.catalog("Clients", [
-        {"name": "Name", "api_name": "name", "type": "text"},
-        {"name": "Region", "api_name": "region", "type": "select", "options": {"choices": REGIONS}},
-        {"name": "Product", "api_name": "product", "type": "select", "options": {"choices": PRODUCTS}},
-        {"name": "Sum insured", "api_name": "sum_insured", "type": "number"},
-        {"name": "Phone", "api_name": "phone", "type": "phone"},
-        {"name": "Manager", "api_name": "manager", "type": "user"},
-        {"name": "Notes", "api_name": "notes", "type": "long_text"},
-    ])
-    api.catalog("Policies", [
-        {"name": "Number", "api_name": "number", "type": "text"},
-        {"name": "Client", "api_name": "client", "type": "link", "options": {"catalog": "clients"}},
-        {"name": "Premium", "api_name": "premium", "type": "money"},
-    ])
-    api.catalog("Claims", [
-        {"name": "Title", "api_name": "title", "type": "text"},
-        {"name": "Policy", "api_name": "policy", "type": "link", "options": {"catalog": "policies"}},
-        {"name": "Amount", "api_name": "amount", "type": "number"},
-    ])
+    api.catalog(
+        "Clients",
+        [
+            {"name": "Name", "api_name": "name", "type": "text"},
+            {
+                "name": "Region",
+                "api_name": "region",
+                "type": "select",
+                "options": {"choices": REGIONS},
+            },
+            {
+                "name": "Product",
+                "api_name": "product",
+                "type": "select",
+                "options": {"choices": PRODUCTS},
+            },
+            {"name": "Sum insured", "api_name": "sum_insured", "type": "number"},
+            {"name": "Phone", "api_name": "phone", "type": "phone"},
+            {"name": "Manager", "api_name": "manager", "type": "user"},
+            {"name": "Notes", "api_name": "notes", "type": "long_text"},
+        ],
+    )
+    api.catalog(
+        "Policies",
+        [
+            {"name": "Number", "api_name": "number", "type": "text"},
+            {
+                "name": "Client",
+                "api_name": "client",
+                "type": "link",
+                "options": {"catalog": "clients"},
+            },
+            {"name": "Premium", "api_name": "premium", "type": "money"},
+        ],
+    )
+    api.catalog(
+        "Claims",
+        [
+            {"name": "Title", "api_name": "title", "type": "text"},
+            {
+                "name": "Policy",
+                "api_name": "policy",
+                "type": "link",
+                "options": {"catalog": "policies"},
+            },
+            {"name": "Amount", "api_name": "amount", "type": "number"},
+        ],
+    )
     groups = {}
     for name in ["regional", "juniors", "head", "managers", "auditors", "claims_team"]:
         r = api.post("/groups", {"name": name})
@@ -72,63 +101,96 @@ def build(api) -> World:
         "nobody": ([], {"region": "North"}),
     }
     for uname, (gnames, profile) in people.items():
-        r = api.post("/users", {"email": f"{uname}@ins.example", "name": uname.title(),
-                                "password": PASSWORD, "groups": [groups[g] for g in gnames],
-                                "profile": profile})
+        r = api.post(
+            "/users",
+            {
+                "email": f"{uname}@ins.example",
+                "name": uname.title(),
+                "password": PASSWORD,
+                "groups": [groups[g] for g in gnames],
+                "profile": profile,
+            },
+        )
         assert r.status_code == 201, r.text
         w.users[uname] = {"id": r.json()["id"], "groups": set(gnames), "profile": profile}
     mgr_id = w.users["mgr"]["id"]
     rows = []
     for i in range(60):
-        rows.append({
-            "name": f"Client {i:02}",
-            "region": rnd.choice(REGIONS),
-            "product": rnd.choice(PRODUCTS),
-            "sum_insured": rnd.choice([1_000_000, 5_000_000, 10_000_000, 20_000_000]),
-            "phone": f"+7912{rnd.randint(1000000, 9999999)}",
-            "manager": mgr_id if i % 4 == 0 else None,
-            "notes": f"note {i}",
-        })
+        rows.append(
+            {
+                "name": f"Client {i:02}",
+                "region": rnd.choice(REGIONS),
+                "product": rnd.choice(PRODUCTS),
+                "sum_insured": rnd.choice([1_000_000, 5_000_000, 10_000_000, 20_000_000]),
+                "phone": f"+7912{rnd.randint(1000000, 9999999)}",
+                "manager": mgr_id if i % 4 == 0 else None,
+                "notes": f"note {i}",
+            }
+        )
     for cid, row in zip(api.records("clients", rows), rows, strict=True):
         w.clients[cid] = row
     cids = sorted(w.clients)
-    prow = [{"number": f"P-{i}", "client": rnd.choice(cids), "premium": f"{i}.50"} for i in range(80)]
+    prow = [
+        {"number": f"P-{i}", "client": rnd.choice(cids), "premium": f"{i}.50"} for i in range(80)
+    ]
     for pid, row in zip(api.records("policies", prow), prow, strict=True):
         w.policies[pid] = row
     pids = sorted(w.policies)
     crow = [{"title": f"C-{i}", "policy": rnd.choice(pids), "amount": i} for i in range(40)]
     for xid, row in zip(api.records("claims", crow), crow, strict=True):
         w.claims[xid] = row
-    view = api.post("/catalogs/clients/views", {"name": "Big clients (rights)", "type": "table",
-                                                "filter": {"sum_insured": {"gte": 10_000_000}},
-                                                "options": {"rights_view": True}})
+    view = api.post(
+        "/catalogs/clients/views",
+        {
+            "name": "Big clients (rights)",
+            "type": "table",
+            "filter": {"sum_insured": {"gte": 10_000_000}},
+            "options": {"rights_view": True},
+        },
+    )
     w.view_id = view.json()["id"]
     put = lambda cat, body: api.put(f"/catalogs/{cat}/rights", {"groups": body})  # noqa: E731
     g = groups
-    r = put("clients", {
-        str(g["regional"]): {"view": {"or": [{"region": {"eq": "$user.region"}},
-                                              {"product": {"eq": "OSAGO"}}]},
-                             "create": True, "edit": {"region": {"eq": "$user.region"}},
-                             "fields": {"phone": "masked"}},
-        str(g["juniors"]): {"view": {"sum_insured": {"lte": 10_000_000}},
-                            "fields": {"sum_insured": "hidden", "notes": "hidden"}},
-        str(g["head"]): {"view": True, "create": True, "edit": True, "delete": True},
-        str(g["managers"]): {"view": {"manager": {"eq": "me"}}, "edit": {"manager": {"eq": "me"}}},
-        str(g["auditors"]): {"view": {"$view": w.view_id}, "fields": {"notes": "hidden"}},
-    })
+    r = put(
+        "clients",
+        {
+            str(g["regional"]): {
+                "view": {"or": [{"region": {"eq": "$user.region"}}, {"product": {"eq": "OSAGO"}}]},
+                "create": True,
+                "edit": {"region": {"eq": "$user.region"}},
+                "fields": {"phone": "masked"},
+            },
+            str(g["juniors"]): {
+                "view": {"sum_insured": {"lte": 10_000_000}},
+                "fields": {"sum_insured": "hidden", "notes": "hidden"},
+            },
+            str(g["head"]): {"view": True, "create": True, "edit": True, "delete": True},
+            str(g["managers"]): {
+                "view": {"manager": {"eq": "me"}},
+                "edit": {"manager": {"eq": "me"}},
+            },
+            str(g["auditors"]): {"view": {"$view": w.view_id}, "fields": {"notes": "hidden"}},
+        },
+    )
     assert r.status_code == 200, r.text
-    r = put("policies", {
-        str(g["regional"]): {"view": True},
-        str(g["head"]): {"view": True, "edit": True},
-        str(g["claims_team"]): {"view": {"client.region": {"eq": "$user.region"}}},
-    })
+    r = put(
+        "policies",
+        {
+            str(g["regional"]): {"view": True},
+            str(g["head"]): {"view": True, "edit": True},
+            str(g["claims_team"]): {"view": {"client.region": {"eq": "$user.region"}}},
+        },
+    )
     assert r.status_code == 200, r.text
-    r = put("claims", {str(g["claims_team"]): {"view": True, "edit": True},
-                       str(g["head"]): {"view": True}})
+    r = put(
+        "claims",
+        {str(g["claims_team"]): {"view": True, "edit": True}, str(g["head"]): {"view": True}},
+    )
     assert r.status_code == 200, r.text
     for uname in w.users:
-        r = api.client.post(api.url("/auth/login"),
-                            json={"email": f"{uname}@ins.example", "password": PASSWORD})
+        r = api.client.post(
+            api.url("/auth/login"), json={"email": f"{uname}@ins.example", "password": PASSWORD}
+        )
         assert r.status_code == 200, r.text
         w.tokens[uname] = r.json()["token"]
     api.client.cookies.clear()
@@ -176,7 +238,9 @@ def client_field_rules(w: World, uname: str) -> dict[str, str]:
     per_group = {
         "regional": {"phone": "masked"},
         "juniors": {"sum_insured": "hidden", "notes": "hidden"},
-        "head": {}, "managers": {}, "auditors": {"notes": "hidden"},
+        "head": {},
+        "managers": {},
+        "auditors": {"notes": "hidden"},
     }
     groups = [g for g in w.users[uname]["groups"] if g in per_group]
     if not groups:
@@ -191,8 +255,9 @@ def client_field_rules(w: World, uname: str) -> dict[str, str]:
 
 
 def oracle(w: World, uname: str, catalog: str) -> set[int]:
-    return {"clients": visible_clients, "policies": visible_policies,
-            "claims": visible_claims}[catalog](w, uname)
+    return {"clients": visible_clients, "policies": visible_policies, "claims": visible_claims}[
+        catalog
+    ](w, uname)
 
 
 # ----- the matrix ------------------------------------------------------------------------
@@ -239,10 +304,11 @@ def test_list_get_and_fields_match_the_oracle(world):
             got = {i["id"] for i in items}
             assert got == expected, (uname, catalog, sorted(got ^ expected)[:5])
             all_ids = {"clients": w.clients, "policies": w.policies, "claims": w.claims}[catalog]
-            for rid in list(all_ids)[:: 7]:
+            for rid in list(all_ids)[::7]:
                 r = w.api.get(f"/catalogs/{catalog}/records/{rid}", headers=headers(w, uname))
-                assert r.status_code == (200 if rid in expected else (403 if not expected else 404)), (
-                    uname, catalog, rid, r.status_code)
+                assert r.status_code == (
+                    200 if rid in expected else (403 if not expected else 404)
+                ), (uname, catalog, rid, r.status_code)
             if catalog == "clients" and items:
                 rules = client_field_rules(w, uname)
                 for item in items:
@@ -253,29 +319,43 @@ def test_list_get_and_fields_match_the_oracle(world):
                             real = w.clients[item["id"]][fname]
                             assert item["values"][fname] == f"+7 *** ***-**-{real[-2:]}"
                     assert set(item["values"]) == {
-                        "name", "region", "product", "sum_insured", "phone", "manager", "notes"
+                        "name",
+                        "region",
+                        "product",
+                        "sum_insured",
+                        "phone",
+                        "manager",
+                        "notes",
                     } - {f for f, rule in rules.items() if rule == "hidden"}
 
 
 def test_filters_hops_and_hidden_fields(world):
     w = world
     for uname in USERS:
-        expected = {cid for cid in visible_clients(w, uname) if w.clients[cid]["product"] == "KASKO"}
+        expected = {
+            cid for cid in visible_clients(w, uname) if w.clients[cid]["product"] == "KASKO"
+        }
         status, items = list_all(w, uname, "clients", {"product": {"eq": "KASKO"}})
         if status == 200:
             assert {i["id"] for i in items} == expected, uname
         # One hop must not reveal clients the user cannot see.
         visible_c = visible_clients(w, uname)
-        expected_p = {pid for pid in visible_policies(w, uname)
-                      if w.policies[pid]["client"] in visible_c
-                      and w.clients[w.policies[pid]["client"]]["region"] == "South"}
+        expected_p = {
+            pid
+            for pid in visible_policies(w, uname)
+            if w.policies[pid]["client"] in visible_c
+            and w.clients[w.policies[pid]["client"]]["region"] == "South"
+        }
         status, items = list_all(w, uname, "policies", {"client.region": {"eq": "South"}})
         if status == 200:
             assert {i["id"] for i in items} == expected_p, uname
         rules = client_field_rules(w, uname)
-        for fname, rule in rules.items():
-            r = w.api.post("/catalogs/clients/records/query",
-                           {"filter": {fname: {"empty": False}}}, headers=headers(w, uname))
+        for fname in rules:
+            r = w.api.post(
+                "/catalogs/clients/records/query",
+                {"filter": {fname: {"empty": False}}},
+                headers=headers(w, uname),
+            )
             assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN", (uname, fname)
             r = w.api.get(f"/catalogs/clients/records?sort={fname}", headers=headers(w, uname))
             assert r.status_code == 403, (uname, fname)
@@ -286,7 +366,7 @@ def test_history_comments_related_and_choices(world):
     for uname in USERS:
         visible = visible_clients(w, uname)
         hidden = {f for f, rule in client_field_rules(w, uname).items() if rule == "hidden"}
-        for cid in list(w.clients)[:: 9]:
+        for cid in list(w.clients)[::9]:
             r = w.api.get(f"/catalogs/clients/records/{cid}/history", headers=headers(w, uname))
             if cid in visible:
                 assert r.status_code == 200
@@ -296,17 +376,23 @@ def test_history_comments_related_and_choices(world):
                 assert r.status_code in (403, 404), (uname, cid, r.status_code)
             r = w.api.get(f"/catalogs/clients/records/{cid}/comments", headers=headers(w, uname))
             assert r.status_code == (200 if cid in visible else r.status_code) and (
-                cid in visible or r.status_code in (403, 404))
+                cid in visible or r.status_code in (403, 404)
+            )
             r = w.api.get(f"/catalogs/clients/records/{cid}/related", headers=headers(w, uname))
             if cid in visible:
                 groups = r.json()["items"]
                 shown = {i["id"] for g in groups for i in g["items"]}
-                expected = {pid for pid, p in w.policies.items()
-                            if p["client"] == cid and pid in visible_policies(w, uname)}
+                expected = {
+                    pid
+                    for pid, p in w.policies.items()
+                    if p["client"] == cid and pid in visible_policies(w, uname)
+                }
                 assert shown == expected, (uname, cid)
             else:
                 assert r.status_code in (403, 404)
-        r = w.api.get("/catalogs/policies/fields/client/choices?limit=200", headers=headers(w, uname))
+        r = w.api.get(
+            "/catalogs/policies/fields/client/choices?limit=200", headers=headers(w, uname)
+        )
         if r.status_code == 200:
             assert {i["id"] for i in r.json()["items"]} <= visible, uname
 
@@ -315,35 +401,54 @@ def test_writes_respect_rules(world):
     w = world
     north = headers(w, "north")
     own = next(c for c, v in w.clients.items() if v["region"] == "North")
-    osago_other = next((c for c, v in w.clients.items()
-                        if v["region"] != "North" and v["product"] == "OSAGO"), None)
-    south_only = next(c for c, v in w.clients.items()
-                      if v["region"] == "South" and v["product"] != "OSAGO")
+    osago_other = next(
+        (c for c, v in w.clients.items() if v["region"] != "North" and v["product"] == "OSAGO"),
+        None,
+    )
+    south_only = next(
+        c for c, v in w.clients.items() if v["region"] == "South" and v["product"] != "OSAGO"
+    )
     # Editing an own-region client works; moving it to another region is refused.
-    r = w.api.patch(f"/catalogs/clients/records/{own}", {"values": {"name": "Renamed"}}, headers=north)
+    r = w.api.patch(
+        f"/catalogs/clients/records/{own}", {"values": {"name": "Renamed"}}, headers=north
+    )
     assert r.status_code == 200, r.text
-    r = w.api.patch(f"/catalogs/clients/records/{own}", {"values": {"region": "South"}}, headers=north)
+    r = w.api.patch(
+        f"/catalogs/clients/records/{own}", {"values": {"region": "South"}}, headers=north
+    )
     assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN"
-    assert w.api.get(f"/catalogs/clients/records/{own}").json()["values"]["region"]["label"] == "North"
+    assert (
+        w.api.get(f"/catalogs/clients/records/{own}").json()["values"]["region"]["label"] == "North"
+    )
     # Visible (OSAGO) but not editable: a 404 for edit, the record stays unchanged.
     if osago_other:
-        r = w.api.patch(f"/catalogs/clients/records/{osago_other}", {"values": {"name": "x"}},
-                        headers=north)
+        r = w.api.patch(
+            f"/catalogs/clients/records/{osago_other}", {"values": {"name": "x"}}, headers=north
+        )
         assert r.status_code == 404
-    r = w.api.patch(f"/catalogs/clients/records/{south_only}", {"values": {"name": "x"}}, headers=north)
+    r = w.api.patch(
+        f"/catalogs/clients/records/{south_only}", {"values": {"name": "x"}}, headers=north
+    )
     assert r.status_code == 404
     # Creating outside the rule is refused; inside works.
-    r = w.api.post("/catalogs/clients/records", {"values": {"name": "New", "region": "South",
-                                                            "product": "KASKO"}}, headers=north)
+    r = w.api.post(
+        "/catalogs/clients/records",
+        {"values": {"name": "New", "region": "South", "product": "KASKO"}},
+        headers=north,
+    )
     assert r.status_code == 403
-    r = w.api.post("/catalogs/clients/records", {"values": {"name": "New", "region": "North"}},
-                   headers=north)
+    r = w.api.post(
+        "/catalogs/clients/records", {"values": {"name": "New", "region": "North"}}, headers=north
+    )
     assert r.status_code == 201
     # Masked and read-only fields cannot be written; juniors cannot create at all.
-    r = w.api.patch(f"/catalogs/clients/records/{own}", {"values": {"phone": "+79120000000"}},
-                    headers=north)
+    r = w.api.patch(
+        f"/catalogs/clients/records/{own}", {"values": {"phone": "+79120000000"}}, headers=north
+    )
     assert r.status_code == 403
-    r = w.api.post("/catalogs/clients/records", {"values": {"name": "J"}}, headers=headers(w, "junior"))
+    r = w.api.post(
+        "/catalogs/clients/records", {"values": {"name": "J"}}, headers=headers(w, "junior")
+    )
     assert r.status_code == 403
     # Deleting needs a delete grant.
     r = w.api.delete(f"/catalogs/clients/records/{own}", headers=north)
@@ -358,16 +463,24 @@ def test_sharing_and_reveal(world):
     w = world
     admin_api = w.api
     hidden_client = next(c for c in w.clients if c not in visible_clients(w, "nobody"))
-    r = admin_api.post(f"/catalogs/clients/records/{hidden_client}/shares",
-                       {"user": w.users["nobody"]["id"]})
+    r = admin_api.post(
+        f"/catalogs/clients/records/{hidden_client}/shares", {"user": w.users["nobody"]["id"]}
+    )
     assert r.status_code == 201, r.text
     r = admin_api.get(f"/catalogs/clients/records/{hidden_client}", headers=headers(w, "nobody"))
     assert r.status_code == 200
-    r = admin_api.patch(f"/catalogs/clients/records/{hidden_client}", {"values": {"name": "x"}},
-                        headers=headers(w, "nobody"))
+    r = admin_api.patch(
+        f"/catalogs/clients/records/{hidden_client}",
+        {"values": {"name": "x"}},
+        headers=headers(w, "nobody"),
+    )
     assert r.status_code == 404
-    assert admin_api.delete(f"/catalogs/clients/records/{hidden_client}/shares/"
-                            f"{w.users['nobody']['id']}").status_code == 204
+    assert (
+        admin_api.delete(
+            f"/catalogs/clients/records/{hidden_client}/shares/{w.users['nobody']['id']}"
+        ).status_code
+        == 204
+    )
     r = admin_api.get(f"/catalogs/clients/records/{hidden_client}", headers=headers(w, "nobody"))
     assert r.status_code in (403, 404)
     # Regional users see phones masked and may not reveal them; admins may.
@@ -392,8 +505,10 @@ def test_rights_document_validation(api):
     for body in bad:
         r = api.put("/catalogs/things/rights", body)
         assert r.status_code == 422 and r.json()["error"] == "VALIDATION", (body, r.text)
-    r = api.put("/catalogs/things/rights", {"groups": {str(gid): {"view": True,
-                                                                  "fields": {"name": "read_only"}}}})
+    r = api.put(
+        "/catalogs/things/rights",
+        {"groups": {str(gid): {"view": True, "fields": {"name": "read_only"}}}},
+    )
     assert r.status_code == 200
     assert r.json()["groups"][str(gid)]["fields"] == {"name": "read_only"}
     assert orjson.loads(orjson.dumps(r.json()))["groups"][str(gid)]["view"] is True

@@ -45,7 +45,9 @@ def test_cookie_session_needs_csrf_for_unsafe_methods(client):
 
 
 def test_malformed_and_unknown(api):
-    r = api.client.post(api.url("/catalogs"), content=b"{nope", headers={"content-type": "application/json"})
+    r = api.client.post(
+        api.url("/catalogs"), content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["error"] == "BAD_REQUEST"
     assert api.get("/catalogs/nope").json()["error"] == "NOT_FOUND"
     assert api.get("/catalogs/nope/records").status_code == 404
@@ -77,21 +79,36 @@ def test_malformed_and_unknown(api):
 
 def test_batch_limit_and_all_or_nothing(api):
     api.catalog("Things", [{"name": "Name", "type": "text", "unique": True}])
-    r = api.post("/catalogs/things/records/batch", {"create": [{"values": {"name": str(i)}} for i in range(1001)]})
+    r = api.post(
+        "/catalogs/things/records/batch",
+        {"create": [{"values": {"name": str(i)}} for i in range(1001)]},
+    )
     assert r.status_code == 413 and r.json()["error"] == "TOO_LARGE"
     ids = api.records("things", [{"name": "a"}, {"name": "b"}])
-    r = api.post("/catalogs/things/records/batch", {
-        "create": [{"values": {"name": "c"}}],
-        "update": [{"id": ids[0], "values": {"name": "b"}}],
-    })
+    r = api.post(
+        "/catalogs/things/records/batch",
+        {
+            "create": [{"values": {"name": "c"}}],
+            "update": [{"id": ids[0], "values": {"name": "b"}}],
+        },
+    )
     assert r.status_code == 422 and r.json()["fields"]["name"].startswith("value 'b'")
-    r = api.post("/catalogs/things/records/batch", {
-        "create": [{"values": {"name": "c"}}], "delete": [999999]})
+    r = api.post(
+        "/catalogs/things/records/batch",
+        {"create": [{"values": {"name": "c"}}], "delete": [999999]},
+    )
     assert r.status_code == 404
     assert api.get("/catalogs/things/records?count=true").json()["count"] == 2
-    r = api.post("/catalogs/things/records/batch", {
-        "upsert": {"key": "name", "items": [{"values": {"name": "a"}}, {"values": {"name": "z"}}]},
-        "delete": [ids[1]]})
+    r = api.post(
+        "/catalogs/things/records/batch",
+        {
+            "upsert": {
+                "key": "name",
+                "items": [{"values": {"name": "a"}}, {"values": {"name": "z"}}],
+            },
+            "delete": [ids[1]],
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["deleted"] == [ids[1]]
     names = sorted(i["values"]["name"] for i in api.get("/catalogs/things/records").json()["items"])

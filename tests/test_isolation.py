@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import uuid
 
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api
+
 from kartoteka.context import Actor
 from kartoteka.users import service as users
-
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api
 
 
 def second_workspace(instance, client) -> Api:
     name = f"{instance.settings.default_workspace}b{uuid.uuid4().hex[:4]}"
     ws = instance.create_workspace(name)
-    users.create_user(Actor.system(ws), {"email": "boss@b.example", "name": "Boss",
-                                         "password": "another-secret-pw", "is_admin": True})
-    r = client.post(f"/w/{name}/api/v1/auth/login",
-                    json={"email": "boss@b.example", "password": "another-secret-pw"})
+    users.create_user(
+        Actor.system(ws),
+        {
+            "email": "boss@b.example",
+            "name": "Boss",
+            "password": "another-secret-pw",
+            "is_admin": True,
+        },
+    )
+    r = client.post(
+        f"/w/{name}/api/v1/auth/login",
+        json={"email": "boss@b.example", "password": "another-secret-pw"},
+    )
     assert r.status_code == 200, r.text
     token = r.json()["token"]
     client.cookies.clear()

@@ -25,9 +25,17 @@ def test_upgrade_from_the_first_revision_keeps_data(instance):
     upgrade_workspace(engine, "0001")
     assert current_revision(engine) == "0001"
     with engine.begin() as conn:
-        conn.execute(sa.insert(schema.users).values(
-            email="old@example.com", name="Old", is_admin=True, active=True, profile={},
-            auth_epoch=0, created_at=utcnow()))
+        conn.execute(
+            sa.insert(schema.users).values(
+                email="old@example.com",
+                name="Old",
+                is_admin=True,
+                active=True,
+                profile={},
+                auth_epoch=0,
+                created_at=utcnow(),
+            )
+        )
     instance.dbs._migrated.discard(ws.name)
     results = instance.migrate_all()
     assert any(name == ws.name for name, *_ in results)

@@ -177,15 +177,25 @@ def test_required_and_unique_refused_when_data_breaks_them(api):
 
 
 def test_cursor_pages_equal_one_big_page_with_nulls(api):
-    api.catalog("Items", [{"name": "N", "api_name": "n", "type": "number", "indexed": True},
-                          {"name": "T", "api_name": "t", "type": "text"}])
+    api.catalog(
+        "Items",
+        [
+            {"name": "N", "api_name": "n", "type": "number", "indexed": True},
+            {"name": "T", "api_name": "t", "type": "text"},
+        ],
+    )
     values = [5, None, 3, 5, None, 1, 9, 3, None, 7, 5, 2]
     api.records("items", [{"n": v, "t": f"x{i % 3}"} for i, v in enumerate(values)])
     for sort in ("n", "-n", "t,n", "-t,-n", "-t,n", "id", "-id"):
-        whole = [r["id"] for r in api.get(f"/catalogs/items/records?sort={sort}&limit=1000").json()["items"]]
+        whole = [
+            r["id"]
+            for r in api.get(f"/catalogs/items/records?sort={sort}&limit=1000").json()["items"]
+        ]
         paged, cursor = [], None
         while True:
-            url = f"/catalogs/items/records?sort={sort}&limit=2" + (f"&cursor={cursor}" if cursor else "")
+            url = f"/catalogs/items/records?sort={sort}&limit=2" + (
+                f"&cursor={cursor}" if cursor else ""
+            )
             page = api.get(url).json()
             paged += [r["id"] for r in page["items"]]
             cursor = page["next_cursor"]

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 def tasks(api):
     api.catalog("Projects", [{"name": "Name", "type": "text"}])
-    return api.catalog("Tasks", [
-        {"name": "Name", "type": "text"},
-        {"name": "Status", "api_name": "status", "type": "select",
-         "options": {"choices": ["New", "Done"]}},
-        {"name": "Start", "type": "date"},
-        {"name": "Finish", "type": "date"},
-        {"name": "Project", "type": "link", "options": {"catalog": "projects", "multiple": True}},
-    ])
+    return api.catalog(
+        "Tasks",
+        [
+            {"name": "Name", "type": "text"},
+            {
+                "name": "Status",
+                "api_name": "status",
+                "type": "select",
+                "options": {"choices": ["New", "Done"]},
+            },
+            {"name": "Start", "type": "date"},
+            {"name": "Finish", "type": "date"},
+            {
+                "name": "Project",
+                "type": "link",
+                "options": {"catalog": "projects", "multiple": True},
+            },
+        ],
+    )
 
 
 def test_views_of_every_type(api):
@@ -21,7 +32,11 @@ def test_views_of_every_type(api):
         {"name": "All", "type": "table", "sort": "-start", "fields": ["name", "status"]},
         {"name": "Board", "type": "kanban", "options": {"group_field": "status"}},
         {"name": "Calendar", "type": "calendar", "options": {"date_field": "start"}},
-        {"name": "Plan", "type": "gantt", "options": {"start_field": "start", "end_field": "finish"}},
+        {
+            "name": "Plan",
+            "type": "gantt",
+            "options": {"start_field": "start", "end_field": "finish"},
+        },
         {"name": "Cards", "type": "gallery"},
     ]
     for spec in specs:
@@ -29,11 +44,14 @@ def test_views_of_every_type(api):
         assert r.status_code == 201, r.text
         assert r.json()["type"] == spec["type"]
     assert [v["name"] for v in api.get("/catalogs/tasks/views").json()["items"]] == [
-        s["name"] for s in specs]
+        s["name"] for s in specs
+    ]
     r = api.post("/catalogs/tasks/views", {"name": "Bad", "type": "kanban"})
     assert r.status_code == 422 and "options.group_field" in r.json()["fields"]
-    r = api.post("/catalogs/tasks/views", {"name": "Bad", "type": "gantt",
-                                          "options": {"start_field": "name", "end_field": "finish"}})
+    r = api.post(
+        "/catalogs/tasks/views",
+        {"name": "Bad", "type": "gantt", "options": {"start_field": "name", "end_field": "finish"}},
+    )
     assert r.status_code == 422 and r.json()["error"] == "VALIDATION"
     r = api.post("/catalogs/tasks/views", {"name": "Bad", "type": "pie"})
     assert r.status_code == 422 and "type" in r.json()["fields"]
@@ -41,14 +59,24 @@ def test_views_of_every_type(api):
 
 def test_list_through_a_view_ands_the_extra_filter(api):
     tasks(api)
-    api.records("tasks", [
-        {"name": "a", "status": "New", "start": "2026-01-01"},
-        {"name": "b", "status": "Done", "start": "2026-01-02"},
-        {"name": "c", "status": "New", "start": "2026-01-03"},
-    ])
-    view = api.post("/catalogs/tasks/views", {"name": "Open", "type": "table",
-                                              "filter": {"status": {"eq": "New"}},
-                                              "sort": "-start", "fields": ["name"]}).json()
+    api.records(
+        "tasks",
+        [
+            {"name": "a", "status": "New", "start": "2026-01-01"},
+            {"name": "b", "status": "Done", "start": "2026-01-02"},
+            {"name": "c", "status": "New", "start": "2026-01-03"},
+        ],
+    )
+    view = api.post(
+        "/catalogs/tasks/views",
+        {
+            "name": "Open",
+            "type": "table",
+            "filter": {"status": {"eq": "New"}},
+            "sort": "-start",
+            "fields": ["name"],
+        },
+    ).json()
     r = api.get(f"/catalogs/tasks/records?view={view['id']}")
     assert [i["values"]["name"] for i in r.json()["items"]] == ["c", "a"]
     assert set(r.json()["items"][0]["values"]) == {"name"}

@@ -469,3 +469,143 @@ def test_in_process_worker_is_woken_by_a_commit(api, instance, receiver):
         stop()
     [request] = receiver.at("/live")
     assert verified(wh["secret"], request)["values"] == {"name": "live"}
+
+
+# ----- action webhooks ----------------------------------------------------------------------
+def companies(api) -> dict[str, Any]:
+    return api.catalog(
+        "Companies",
+        [
+            {"name": "Tax id", "api_name": "tax_id", "type": "text"},
+            {"name": "Name", "type": "text"},
+            {"name": "Address", "type": "text"},
+            {"name": "Secret note", "api_name": "secret_note", "type": "text"},
+        ],
+    )
+
+
+def fill_from_tax_id(body: dict[str, Any]) -> Reply:
+    known = {"7707083893": ("Sberbank", "Moscow, Vavilova 19")}
+    found = known.get(body["values"].get("tax_id", ""))
+    if found is None:
+        return 200, {"message": "Unknown tax id", "values": {}}, {}
+    return 200, {"values": {"name": found[0], "address": found[1], "secret_note": "x"}}, {}
+
+
+def test_action_fills_a_new_company_from_its_tax_id(api, receiver):
+    companies(api)
+    wh = api.post(
+        "/webhooks",
+        {
+            "url": receiver.url("/inn"),
+            "catalog": "companies",
+            "kind": "action",
+            "fields": ["tax_id"],
+        },
+    ).json()
+    assert wh["events"] == ["record.editing"]
+    receiver.handlers["/inn"] = fill_from_tax_id
+    r = api.post("/catalogs/companies/records/editing", {"values": {"tax_id": "7707083893"}})
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "message": None,
+        "values": {"name": "Sberbank", "address": "Moscow, Vavilova 19", "secret_note": "x"},
+    }
+    sent = verified(wh["secret"], receiver.at("/inn")[-1])
+    assert sent["type"] == "record.editing" and sent["record_id"] is None
+    assert sent["values"] == {"tax_id": "7707083893"} and sent["catalog"]["api_name"] == "companies"
+    assert sent["user"]["id"] is not None and "timestamp" in sent
+    # Only a change of a watched field calls the webhook.
+    calls = len(receiver.at("/inn"))
+    r = api.post("/catalogs/companies/records/editing", {"values": {"name": "typed", "tax_id": ""}})
+    assert r.json() == {"message": None, "values": {}} and len(receiver.at("/inn")) == calls
+    r = api.post("/catalogs/companies/records/editing", {"values": {"tax_id": "1"}})
+    assert r.json() == {"message": "Unknown tax id", "values": {}}
+    assert api.get("/catalogs/companies/records").json()["items"] == []  # nothing is saved
+
+
+def test_action_on_an_existing_record_sends_only_changed_values(api, receiver):
+    companies(api)
+    rec = api.record("companies", {"tax_id": "1", "name": "Old"})
+    api.post(
+        "/webhooks",
+        {"url": receiver.url("/dup"), "catalog": "companies", "kind": "action"},
+    )
+    receiver.handlers["/dup"] = lambda body: (
+        200,
+        {"message": f"A company named {body['values']['name']!r} already exists"},
+        {},
+    )
+    path = f"/catalogs/companies/records/{rec['id']}/editing"
+    r = api.post(path, {"values": {"tax_id": "1", "name": "Old"}})
+    assert r.json() == {"message": None, "values": {}} and receiver.at("/dup") == []
+    r = api.post(path, {"values": {"tax_id": "1", "name": "Acme"}})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"message": "A company named 'Acme' already exists", "values": {}}
+    sent = json.loads(receiver.at("/dup")[-1]["body"])
+    assert sent["values"] == {"name": "Acme"} and sent["record_id"] == rec["id"]
+    assert sent["all_values"]["tax_id"] == "1" and sent["all_values"]["name"] == "Acme"
+    assert api.get(f"/catalogs/companies/records/{rec['id']}").json()["values"]["name"] == "Old"
+
+
+def test_action_webhooks_run_concurrently_and_merge(api, receiver, settings):
+    settings.webhook_request_timeout = 0.5
+    companies(api)
+    for path in ("/a", "/b", "/hang"):
+        api.post("/webhooks", {"url": receiver.url(path), "catalog": "companies", "kind": "action"})
+    receiver.handlers["/a"] = lambda body: (200, {"message": "from a", "values": {"name": "A"}}, {})
+    receiver.handlers["/b"] = lambda body: (200, {"values": {"address": "B"}}, {})
+    receiver.delay["/hang"] = 2.0
+    r = api.post("/catalogs/companies/records/editing", {"values": {"tax_id": "9"}})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"message": "from a", "values": {"name": "A", "address": "B"}}
+
+
+def test_action_values_respect_field_rules_and_record_rights(api, client, receiver):
+    companies(api)
+    mine, other = api.records("companies", [{"tax_id": "1"}, {"tax_id": "2"}])
+    api.post("/webhooks", {"url": receiver.url("/inn"), "catalog": "companies", "kind": "action"})
+    receiver.handlers["/inn"] = fill_from_tax_id
+    group = api.post("/groups", {"name": "Clerks"}).json()["id"]
+    r = api.post(
+        "/users",
+        {"email": "c@example.com", "name": "C", "password": "long-password-1", "groups": [group]},
+    )
+    assert r.status_code == 201, r.text
+    rights = {
+        str(group): {
+            "view": {"tax_id": {"eq": "1"}},
+            "edit": True,
+            "fields": {"address": "read_only", "secret_note": "hidden"},
+        }
+    }
+    assert api.put("/catalogs/companies/rights", {"groups": rights}).status_code == 200
+    basic = base64.b64encode(b"c@example.com:long-password-1").decode()
+    headers = {"Authorization": f"Basic {basic}"}
+    url = "/api/v1/catalogs/companies/records/{}/editing"
+    r = client.post(url.format(mine), json={"values": {"tax_id": "7707083893"}}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["values"] == {"name": "Sberbank"}
+    r = client.post(url.format(other), json={"values": {"tax_id": "7707083893"}}, headers=headers)
+    assert (r.status_code, r.json()["error"]) == (404, "NOT_FOUND")
+    r = client.post(url.format(mine), json={"values": {"secret_note": "x"}}, headers=headers)
+    assert (r.status_code, r.json()["error"]) == (422, "VALIDATION")
+    assert r.json()["fields"] == {"secret_note": "unknown field"}
+    r = client.post(
+        "/api/v1/catalogs/companies/records/editing",
+        json={"values": {"tax_id": "1"}},
+        headers=headers,
+    )
+    assert (r.status_code, r.json()["error"]) == (403, "FORBIDDEN")
+
+
+def test_action_editing_bad_input(api):
+    companies(api)
+    r = api.post("/catalogs/companies/records/editing", {"values": {"ghost": 1}})
+    assert (r.status_code, r.json()["fields"]) == (422, {"ghost": "unknown field"})
+    r = api.post("/catalogs/companies/records/editing", {"values": [1]})
+    assert (r.status_code, r.json()["error"]) == (422, "VALIDATION")
+    r = api.post("/catalogs/companies/records/999/editing", {"values": {}})
+    assert (r.status_code, r.json()["error"]) == (404, "NOT_FOUND")
+    r = api.post("/catalogs/nope/records/editing", {"values": {}})
+    assert (r.status_code, r.json()["error"]) == (404, "NOT_FOUND")

@@ -65,7 +65,7 @@ def _clean_rule(actor: Actor, catalog: Catalog, where: str, value: Any) -> Any:
         return value
     if not isinstance(value, dict) or not value:
         raise ValidationFailed(
-            f"{where}: true, false, a filter or {{\"$view\": id}}", fields={where: "bad rule"}
+            f'{where}: true, false, a filter or {{"$view": id}}', fields={where: "bad rule"}
         )
     try:
         FilterCompiler(actor, catalog, for_rule=True).compile(value)
@@ -81,19 +81,23 @@ def _clean_doc(actor: Actor, catalog: Catalog, gid: str, doc: Any) -> dict[str, 
     unknown = set(doc) - RIGHT_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        raise ValidationFailed(f"{prefix}.{key}: unknown key", fields={f"{prefix}.{key}": "unknown"})
+        raise ValidationFailed(
+            f"{prefix}.{key}: unknown key", fields={f"{prefix}.{key}": "unknown"}
+        )
     out: dict[str, Any] = {}
     for key in RULE_KEYS:
         out[key] = _clean_rule(actor, catalog, f"{prefix}.{key}", doc.get(key, False))
     for key in ("create", "manage"):
         if not isinstance(doc.get(key, False), bool):
-            raise ValidationFailed(f"{prefix}.{key} must be a boolean",
-                                   fields={f"{prefix}.{key}": "boolean"})
+            raise ValidationFailed(
+                f"{prefix}.{key} must be a boolean", fields={f"{prefix}.{key}": "boolean"}
+            )
         out[key] = doc.get(key, False)
     fields = doc.get("fields") or {}
     if not isinstance(fields, dict):
-        raise ValidationFailed(f"{prefix}.fields must be an object",
-                               fields={f"{prefix}.fields": "object"})
+        raise ValidationFailed(
+            f"{prefix}.fields must be an object", fields={f"{prefix}.fields": "object"}
+        )
     out["fields"] = {}
     for name, rule in fields.items():
         field = catalog.by_api_name.get(name)
@@ -101,13 +105,17 @@ def _clean_doc(actor: Actor, catalog: Catalog, gid: str, doc: Any) -> dict[str, 
         if field is None:
             raise ValidationFailed(f"{where}: unknown field", fields={where: "unknown field"})
         if rule not in access.FIELD_RULES:
-            raise ValidationFailed(f"{where}: hidden, read_only or masked",
-                                   fields={where: "hidden, read_only or masked"})
+            raise ValidationFailed(
+                f"{where}: hidden, read_only or masked",
+                fields={where: "hidden, read_only or masked"},
+            )
         out["fields"][str(field.id)] = rule
     reveal = doc.get("reveal") or []
     if not isinstance(reveal, list) or any(n not in catalog.by_api_name for n in reveal):
-        raise ValidationFailed(f"{prefix}.reveal must list field api_names",
-                               fields={f"{prefix}.reveal": "unknown field"})
+        raise ValidationFailed(
+            f"{prefix}.reveal must list field api_names",
+            fields={f"{prefix}.reveal": "unknown field"},
+        )
     out["reveal"] = [str(catalog.by_api_name[n].id) for n in reveal]
     return out
 
@@ -125,15 +133,21 @@ def put_rights(actor: Actor, catalog_ref: str | int, body: Any) -> dict[str, Any
     docs: dict[int, dict[str, Any]] = {}
     for gid, doc in body["groups"].items():
         if not str(gid).isdigit() or int(gid) not in known:
-            raise ValidationFailed(f"groups.{gid}: no such group", fields={f"groups.{gid}": "no such group"})
+            raise ValidationFailed(
+                f"groups.{gid}: no such group", fields={f"groups.{gid}": "no such group"}
+            )
         docs[int(gid)] = _clean_doc(actor, catalog, str(gid), doc)
     t = schema.catalog_rights
     with actor.workspace.engine.begin() as conn:
         conn.execute(sa.delete(t).where(t.c.catalog_id == catalog.id))
         if docs:
-            conn.execute(sa.insert(t), [
-                {"catalog_id": catalog.id, "group_id": gid, "rights": doc} for gid, doc in docs.items()
-            ])
+            conn.execute(
+                sa.insert(t),
+                [
+                    {"catalog_id": catalog.id, "group_id": gid, "rights": doc}
+                    for gid, doc in docs.items()
+                ],
+            )
         bump_meta(conn)
     invalidate(actor.workspace)
     _security_log(actor, "rights.changed", catalog=catalog.api_name, groups=sorted(docs))
@@ -162,7 +176,9 @@ def _manageable(actor: Actor, catalog_ref: str | int) -> Catalog:
     return catalog
 
 
-def share_record(actor: Actor, catalog_ref: str | int, record_id: int, body: Any) -> list[dict[str, Any]]:
+def share_record(
+    actor: Actor, catalog_ref: str | int, record_id: int, body: Any
+) -> list[dict[str, Any]]:
     """Give one user access to one record (`{"user": id, "edit": bool}`)."""
     from kartoteka.records.service import require_visible
 
@@ -175,16 +191,35 @@ def share_record(actor: Actor, catalog_ref: str | int, record_id: int, body: Any
         raise ValidationFailed("edit must be a boolean", fields={"edit": "boolean"})
     u, s = schema.users, schema.record_shares
     with actor.workspace.engine.begin() as conn:
-        if isinstance(user_id, bool) or not isinstance(user_id, int) or conn.execute(
-            sa.select(u.c.id).where(u.c.id == user_id)
-        ).first() is None:
+        if (
+            isinstance(user_id, bool)
+            or not isinstance(user_id, int)
+            or conn.execute(sa.select(u.c.id).where(u.c.id == user_id)).first() is None
+        ):
             raise ValidationFailed("user: no such user", fields={"user": "no such user"})
-        conn.execute(sa.delete(s).where(s.c.catalog_id == catalog.id, s.c.record_id == record_id,
-                                        s.c.user_id == user_id))
-        conn.execute(sa.insert(s).values(catalog_id=catalog.id, record_id=record_id, user_id=user_id,
-                                         can_edit=edit, created_by=actor.user_id, created_at=utcnow()))
-    _security_log(actor, "record.shared", catalog=catalog.api_name, record_id=record_id,
-                  user_id=user_id, edit=edit)
+        conn.execute(
+            sa.delete(s).where(
+                s.c.catalog_id == catalog.id, s.c.record_id == record_id, s.c.user_id == user_id
+            )
+        )
+        conn.execute(
+            sa.insert(s).values(
+                catalog_id=catalog.id,
+                record_id=record_id,
+                user_id=user_id,
+                can_edit=edit,
+                created_by=actor.user_id,
+                created_at=utcnow(),
+            )
+        )
+    _security_log(
+        actor,
+        "record.shared",
+        catalog=catalog.api_name,
+        record_id=record_id,
+        user_id=user_id,
+        edit=edit,
+    )
     return list_shares(actor, catalog.id, record_id)
 
 
@@ -193,8 +228,11 @@ def unshare_record(actor: Actor, catalog_ref: str | int, record_id: int, user_id
     catalog = _manageable(actor, catalog_ref)
     s = schema.record_shares
     with actor.workspace.engine.begin() as conn:
-        done = conn.execute(sa.delete(s).where(s.c.catalog_id == catalog.id,
-                                               s.c.record_id == record_id, s.c.user_id == user_id))
+        done = conn.execute(
+            sa.delete(s).where(
+                s.c.catalog_id == catalog.id, s.c.record_id == record_id, s.c.user_id == user_id
+            )
+        )
     if not done.rowcount:
         raise NotFound("no such share")
 
@@ -212,14 +250,18 @@ def reveal(actor: Actor, catalog_ref: str | int, record_id: int, field_ref: str)
         raise Forbidden(f"you may not reveal field {field.api_name!r}")
     records.require_visible(actor, catalog, record_id)
     system = Actor.system(actor.workspace)
-    value = records.get_record(system, catalog.id, record_id, [field.api_name])["values"][field.api_name]
-    _security_log(actor, "field.revealed", catalog=catalog.api_name, record_id=record_id,
-                  field=field.api_name)
+    value = records.get_record(system, catalog.id, record_id, [field.api_name])["values"][
+        field.api_name
+    ]
+    _security_log(
+        actor, "field.revealed", catalog=catalog.api_name, record_id=record_id, field=field.api_name
+    )
     return {"field": field.api_name, "value": value}
 
 
-def link_choices(actor: Actor, catalog_ref: str | int, field_ref: str, search: str | None,
-                 limit: int = 20) -> list[dict[str, Any]]:
+def link_choices(
+    actor: Actor, catalog_ref: str | int, field_ref: str, search: str | None, limit: int = 20
+) -> list[dict[str, Any]]:
     """Records a link field may point at, as the actor may see them (never more)."""
     from kartoteka.records.query import compile_filter
     from kartoteka.records.read import titles
@@ -227,7 +269,9 @@ def link_choices(actor: Actor, catalog_ref: str | int, field_ref: str, search: s
     catalog, field = get_field(actor, catalog_ref, field_ref)
     access.require_catalog(actor, catalog)
     if field.type != "link":
-        raise ValidationFailed(f"{field.api_name} is not a link field", fields={"field": "not a link"})
+        raise ValidationFailed(
+            f"{field.api_name} is not a link field", fields={"field": "not a link"}
+        )
     target = actor.workspace.meta().catalog(field.options.get("catalog") or 0)
     if target is None:
         raise NotFound("the linked catalog no longer exists")
@@ -239,7 +283,9 @@ def link_choices(actor: Actor, catalog_ref: str | int, field_ref: str, search: s
     view_id = field.options.get("view")
     if view_id:
         found = actor.workspace.meta().view_filters.get(view_id)
-        clause = compile_filter(Actor.system(actor.workspace), target, found[1]) if found else sa.false()
+        clause = (
+            compile_filter(Actor.system(actor.workspace), target, found[1]) if found else sa.false()
+        )
         if clause is not None:
             q = q.where(clause)
     title = target.title_field

@@ -78,7 +78,8 @@ def optional_routers() -> list[APIRouter]:
     import importlib
 
     found = []
-    for name in ("files", "webhooks", "events", "imports", "rights", "scenarios", "security"):
+    names = ("files", "webhooks", "editing", "events", "imports", "rights", "scenarios")
+    for name in (*names, "security"):
         try:
             module = importlib.import_module(f"kartoteka.api.routes.{name}")
         except ModuleNotFoundError as exc:

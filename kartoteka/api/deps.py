@@ -63,12 +63,18 @@ def actor(request: Request) -> Actor:
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if not sent or not hmac.compare_digest(sent, csrf or ""):
-                raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)", csrf=True)
+                raise Forbidden(
+                    "missing or wrong CSRF token (send the X-CSRF-Token header)", csrf=True
+                )
     elif header:
         raise Unauthenticated("unsupported Authorization scheme (use Bearer or Basic)")
     else:
         raise Unauthenticated("authentication required")
-    if result.token_scopes and result.token_scopes.get("read_only") and request.method not in SAFE_METHODS:
+    if (
+        result.token_scopes
+        and result.token_scopes.get("read_only")
+        and request.method not in SAFE_METHODS
+    ):
         raise Forbidden("this API token is read-only")
     _check_catalog_scope(request, result)
     ratelimit.check_account(request.state, result)
@@ -116,5 +122,7 @@ def object_body(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         from kartoteka.errors import ValidationFailed
 
-        raise ValidationFailed("the body must be a JSON object", fields={"body": "must be an object"})
+        raise ValidationFailed(
+            "the body must be a JSON object", fields={"body": "must be an object"}
+        )
     return body

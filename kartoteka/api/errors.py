@@ -91,11 +91,19 @@ async def request_validation_handler(request: Request, exc: Exception) -> JSONRe
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """404/405 from routing, in our error shape."""
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHENTICATED",
-            403: "FORBIDDEN", 413: "TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}.get(
-        exc.status_code, "BAD_REQUEST")
-    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
-                          headers=getattr(exc, "headers", None))
+    code = {
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        401: "UNAUTHENTICATED",
+        403: "FORBIDDEN",
+        413: "TOO_LARGE",
+        415: "UNSUPPORTED_MEDIA_TYPE",
+    }.get(exc.status_code, "BAD_REQUEST")
+    return JSONResponse(
+        error_body(code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -199,9 +199,7 @@ def create_catalog(actor: Actor, spec: dict[str, Any]) -> Catalog:
         created: list[Field] = []
         for i, fspec in enumerate(field_specs):
             try:
-                created.append(
-                    _insert_field(conn, meta, cid, api_name, created, fspec, position=i)
-                )
+                created.append(_insert_field(conn, meta, cid, api_name, created, fspec, position=i))
             except BadFieldSpec as exc:
                 raise BadFieldSpec(
                     f"fields[{i}]: {exc.message}",
@@ -357,9 +355,15 @@ def _clean_field_spec(
         raise BadFieldSpec(f"api_name {problem}", fields={"api_name": problem})
     if api_name in taken:
         raise DuplicateName(f"field api_name {api_name!r} already exists in this catalog")
-    unique, indexed, required = _flag(spec, "unique"), _flag(spec, "indexed"), _flag(spec, "required")
+    unique, indexed, required = (
+        _flag(spec, "unique"),
+        _flag(spec, "indexed"),
+        _flag(spec, "required"),
+    )
     if unique and not ftype.can_be_unique:
-        raise BadFieldSpec(f"a {ftype_name} field cannot be unique", fields={"unique": "not allowed"})
+        raise BadFieldSpec(
+            f"a {ftype_name} field cannot be unique", fields={"unique": "not allowed"}
+        )
     if indexed and not ftype.can_be_indexed:
         raise BadFieldSpec(
             f"a {ftype_name} field cannot be indexed", fields={"indexed": "not allowed"}
@@ -416,7 +420,9 @@ def _insert_field(
     if field.ftype.storage == "column":
         field.column = f"f{fid}"
         conn.execute(
-            sa.update(schema.fields).where(schema.fields.c.id == fid).values(column_name=field.column)
+            sa.update(schema.fields)
+            .where(schema.fields.c.id == fid)
+            .values(column_name=field.column)
         )
         dynamic.add_column(conn, catalog_id, field.column, field.ftype.sa_type(field.options))
         if field.indexed:
@@ -479,9 +485,14 @@ def update_field(
         "options": field.options,
         **patch,
     }
-    if "options" in patch and isinstance(patch["options"], dict) and patch.get("type") in (
-        None,
-        field.type,
+    if (
+        "options" in patch
+        and isinstance(patch["options"], dict)
+        and patch.get("type")
+        in (
+            None,
+            field.type,
+        )
     ):
         merged["options"] = {**field.options, **patch["options"]}
     if patch.get("type") not in (None, field.type) and "options" not in patch:
@@ -509,13 +520,15 @@ def update_field(
             report = conversion.change_type(conn, actor, catalog, field, cleaned, dry_run)
         else:
             conversion.check_constraints(conn, catalog, field, cleaned)
-            if field.column and field.ftype.storage == "column":
-                if cleaned["indexed"] != field.indexed or cleaned["is_unique"] != field.unique:
-                    dynamic.drop_column_index(conn, catalog.id, field.column)
-                    if cleaned["indexed"]:
-                        dynamic.create_column_index(
-                            conn, catalog.id, field.column, cleaned["is_unique"]
-                        )
+            index_changed = (
+                cleaned["indexed"] != field.indexed or cleaned["is_unique"] != field.unique
+            )
+            if field.column and field.ftype.storage == "column" and index_changed:
+                dynamic.drop_column_index(conn, catalog.id, field.column)
+                if cleaned["indexed"]:
+                    dynamic.create_column_index(
+                        conn, catalog.id, field.column, cleaned["is_unique"]
+                    )
             if field.type == "link" and cleaned["options"].get("catalog") != field.options.get(
                 "catalog"
             ):
@@ -564,7 +577,9 @@ def set_setting(actor: Actor, key: str, value: Any) -> None:
         try:
             ZoneInfo(str(value))
         except (KeyError, ValueError):
-            raise BadFieldSpec("unknown time zone", fields={"timezone": "unknown time zone"}) from None
+            raise BadFieldSpec(
+                "unknown time zone", fields={"timezone": "unknown time zone"}
+            ) from None
     with _write(actor) as conn:
         conn.execute(sa.delete(schema.settings).where(schema.settings.c.key == key))
         conn.execute(sa.insert(schema.settings).values(key=key, value=value))

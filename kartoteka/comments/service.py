@@ -47,17 +47,25 @@ def add_comment(actor: Actor, catalog_ref: str | int, record_id: int, body: Any)
     if not isinstance(text, str) or not text.strip():
         raise ValidationFailed("text is required", fields={"text": "required"})
     if len(text) > MAX_COMMENT or "\x00" in text:
-        raise ValidationFailed(f"text: at most {MAX_COMMENT} characters", fields={"text": "too long"})
+        raise ValidationFailed(
+            f"text: at most {MAX_COMMENT} characters", fields={"text": "too long"}
+        )
     require_visible(actor, catalog, record_id)
     c, u = schema.comments, schema.users
     with actor.workspace.engine.begin() as conn:
         cid = counters.insert_id(
             conn,
-            sa.insert(c).values(catalog_id=catalog.id, record_id=record_id,
-                                user_id=actor.user_id, at=utcnow(), text=text.strip()),
+            sa.insert(c).values(
+                catalog_id=catalog.id,
+                record_id=record_id,
+                user_id=actor.user_id,
+                at=utcnow(),
+                text=text.strip(),
+            ),
         )
         row = conn.execute(
-            sa.select(c, u.c.name.label("user_name")).outerjoin(u, u.c.id == c.c.user_id)
+            sa.select(c, u.c.name.label("user_name"))
+            .outerjoin(u, u.c.id == c.c.user_id)
             .where(c.c.id == cid)
         ).one()
     return _json(row)

@@ -24,8 +24,12 @@ from .errors import RecordInvalid
 MISSING = object()
 MAX_NODES = 300
 MAX_DEPTH = 12
-SYSTEM_KEYS = {"created_at": "created_at", "updated_at": "updated_at",
-               "created_by": "created_by", "updated_by": "updated_by"}
+SYSTEM_KEYS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "created_by": "created_by",
+    "updated_by": "updated_by",
+}
 
 
 def _bad(key: str, message: str) -> RecordInvalid:
@@ -35,8 +39,15 @@ def _bad(key: str, message: str) -> RecordInvalid:
 def pseudo_field(catalog: Catalog, key: str) -> Field | None:
     """System columns usable in filters and sorts without a declared field."""
     if key == "id":
-        return Field(id=0, catalog_id=catalog.id, name="id", api_name="id", type="number",
-                     column="id", options={"decimals": 0})
+        return Field(
+            id=0,
+            catalog_id=catalog.id,
+            name="id",
+            api_name="id",
+            type="number",
+            column="id",
+            options={"decimals": 0},
+        )
     if key in SYSTEM_KEYS:
         return Field(id=0, catalog_id=catalog.id, name=key, api_name=key, type=key, column=None)
     return None
@@ -312,7 +323,9 @@ def _same(col: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     return col.is_(None) if value is None else col == value
 
 
-def _beyond(col: ColumnElement[Any], value: Any, desc: bool, nulls_low: bool) -> ColumnElement[bool]:
+def _beyond(
+    col: ColumnElement[Any], value: Any, desc: bool, nulls_low: bool
+) -> ColumnElement[bool]:
     # Position of NULL in this direction: "first" when (asc and nulls low) or (desc and nulls high).
     nulls_first = nulls_low != desc
     if value is None:

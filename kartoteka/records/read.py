@@ -78,8 +78,9 @@ def load_links(
 class Renderer:
     """Turns raw rows of one catalog into record JSON for one actor."""
 
-    def __init__(self, conn: Connection, actor: Actor, catalog: Catalog,
-                 only: list[str] | None = None) -> None:
+    def __init__(
+        self, conn: Connection, actor: Actor, catalog: Catalog, only: list[str] | None = None
+    ) -> None:
         self.conn = conn
         self.actor = actor
         self.catalog = catalog
@@ -87,8 +88,10 @@ class Renderer:
         self.rules = access.field_rules(actor, catalog)
         # Per-field facts looked up once per render, not once per value (a list page
         # renders 100 x 20 values; the lookups were most of its time).
-        self.plan = [(f, f.api_name, f.storage_column, self.rules.get(f.api_name) == "masked")
-                     for f in self.fields]
+        self.plan = [
+            (f, f.api_name, f.storage_column, self.rules.get(f.api_name) == "masked")
+            for f in self.fields
+        ]
 
     def render(self, rows: list[Any]) -> list[dict[str, Any]]:
         """Records for these rows (each row has the catalog table's columns)."""
@@ -108,8 +111,10 @@ class Renderer:
         users = self._users(user_ids)
         files = self._files(file_ids)
         keys = rows[0]._fields if rows else ()
-        return [self._one(dict(zip(keys, r, strict=True)), links, link_titles, users, files)
-                for r in rows]
+        return [
+            self._one(dict(zip(keys, r, strict=True)), links, link_titles, users, files)
+            for r in rows
+        ]
 
     def _link_titles(self, links: dict[int, dict[int, list[int]]]) -> dict[int, dict[int, str]]:
         meta = self.actor.workspace.meta()
@@ -138,8 +143,13 @@ class Renderer:
         )
         out = {}
         for r in rows:
-            item = {"id": r.id, "name": r.name, "size": r.size, "mime": r.mime,
-                    "url": file_url(self.actor, r.id)}
+            item = {
+                "id": r.id,
+                "name": r.name,
+                "size": r.size,
+                "mime": r.mime,
+                "url": file_url(self.actor, r.id),
+            }
             if r.mime.startswith("image/"):
                 item["thumbnail_url"] = file_url(self.actor, r.id, thumbnail=True)
             out[r.id] = item
@@ -154,8 +164,9 @@ class Renderer:
         title_raw = None
         title_field = self.catalog.title_field
         for f, api_name, column, masked in self.plan:
-            values[api_name] = self._value(f, column, masked, m, rid, links, link_titles,
-                                           users, files)
+            values[api_name] = self._value(
+                f, column, masked, m, rid, links, link_titles, users, files
+            )
         if title_field is not None and title_field.storage_column in m:
             title_raw = m[title_field.storage_column]
         record = {
@@ -174,7 +185,9 @@ class Renderer:
         ftype = f.ftype
         if f.type == "link":
             names = link_titles.get(f.id, {})
-            return [{"id": d, "title": names.get(d, f"#{d}")} for d in links.get(f.id, {}).get(rid, [])]
+            return [
+                {"id": d, "title": names.get(d, f"#{d}")} for d in links.get(f.id, {}).get(rid, [])
+            ]
         raw = m.get(column)
         value = ftype.from_db(raw, f, self.actor)
         ref = ftype.references

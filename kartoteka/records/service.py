@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from kartoteka.access import service as access
-from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.catalogs import service as catalogs
+from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden, TooLarge
 from kartoteka.fields.datetime import render_datetime
@@ -60,8 +60,9 @@ def _changes(catalog: Catalog, old: dict[int, Any], new: dict[int, Any]) -> dict
     return out
 
 
-def _old_values(catalog: Catalog, row: Any, links: dict[int, dict[int, list[int]]],
-                fids: list[int]) -> dict[int, Any]:
+def _old_values(
+    catalog: Catalog, row: Any, links: dict[int, dict[int, list[int]]], fids: list[int]
+) -> dict[int, Any]:
     m = row._mapping
     out = {}
     for fid in fids:
@@ -77,7 +78,9 @@ def create_record(actor: Actor, catalog_ref: str | int, values: Any) -> dict[str
     return get_record(actor, catalog_ref, result["created"][0])
 
 
-def update_record(actor: Actor, catalog_ref: str | int, record_id: int, values: Any) -> dict[str, Any]:
+def update_record(
+    actor: Actor, catalog_ref: str | int, record_id: int, values: Any
+) -> dict[str, Any]:
     """Change the given fields of one record."""
     batch(actor, catalog_ref, {"update": [{"id": record_id, "values": values}]}, single=True)
     return get_record(actor, catalog_ref, record_id)
@@ -93,8 +96,10 @@ def _parse_batch(body: Any) -> tuple[list, list, list, dict | None]:
         raise RecordInvalid("the body must be an object", fields={"body": "must be an object"})
     unknown = set(body) - {"create", "update", "delete", "upsert"}
     if unknown:
-        raise RecordInvalid(f"unknown key(s): {', '.join(sorted(unknown))}",
-                            fields={k: "unknown key" for k in unknown})
+        raise RecordInvalid(
+            f"unknown key(s): {', '.join(sorted(unknown))}",
+            fields={k: "unknown key" for k in unknown},
+        )
     create = body.get("create") or []
     update = body.get("update") or []
     delete = body.get("delete") or []
@@ -102,8 +107,12 @@ def _parse_batch(body: Any) -> tuple[list, list, list, dict | None]:
     for key, value in (("create", create), ("update", update), ("delete", delete)):
         if not isinstance(value, list):
             raise RecordInvalid(f"{key} must be a list", fields={key: "must be a list"})
-    if upsert is not None and (not isinstance(upsert, dict) or not isinstance(upsert.get("items"), list)):
-        raise RecordInvalid("upsert must be {key, items}", fields={"upsert": "must be {key, items}"})
+    if upsert is not None and (
+        not isinstance(upsert, dict) or not isinstance(upsert.get("items"), list)
+    ):
+        raise RecordInvalid(
+            "upsert must be {key, items}", fields={"upsert": "must be {key, items}"}
+        )
     total = len(create) + len(update) + len(delete) + len((upsert or {}).get("items") or [])
     if total > MAX_BATCH:
         raise TooLarge(f"at most {MAX_BATCH} records per batch (got {total})")
@@ -112,7 +121,7 @@ def _parse_batch(body: Any) -> tuple[list, list, list, dict | None]:
 
 def _item_values(item: Any, index: int, where: str) -> Any:
     if not isinstance(item, dict) or "values" not in item:
-        raise write.fail(index, where, {"values": "each item must be {\"values\": {...}}"})
+        raise write.fail(index, where, {"values": 'each item must be {"values": {...}}'})
     return item["values"]
 
 
@@ -124,7 +133,9 @@ def _record_id(value: Any, index: int, where: str) -> int:
     return value
 
 
-def batch(actor: Actor, catalog_ref: str | int, body: Any, single: bool = False) -> dict[str, list[int]]:
+def batch(
+    actor: Actor, catalog_ref: str | int, body: Any, single: bool = False
+) -> dict[str, list[int]]:
     """Create, update, delete and upsert up to 1000 records in one transaction, all or nothing."""
     catalog = get_catalog(actor, catalog_ref)
     create, update, delete, upsert = _parse_batch(body)
@@ -133,17 +144,36 @@ def batch(actor: Actor, catalog_ref: str | int, body: Any, single: bool = False)
         raise Forbidden(f"you may not create records in {catalog.api_name!r}")
     rules = access.field_rules(actor, catalog)
     creates = [
-        write.prepare(actor, catalog, _item_values(it, i, "create"), True,
-                      None if single else i, "create", rules=rules)
+        write.prepare(
+            actor,
+            catalog,
+            _item_values(it, i, "create"),
+            True,
+            None if single else i,
+            "create",
+            rules=rules,
+        )
         for i, it in enumerate(create)
     ]
     updates = []
     for i, it in enumerate(update):
         if not isinstance(it, dict):
-            raise write.fail(idx if single else i, "update", {"id": "each item must be {id, values}"})
+            raise write.fail(
+                idx if single else i, "update", {"id": "each item must be {id, values}"}
+            )
         rid = _record_id(it.get("id"), i, "update")
-        updates.append(write.prepare(actor, catalog, _item_values(it, i, "update"), False,
-                                     None if single else i, "update", rid, rules=rules))
+        updates.append(
+            write.prepare(
+                actor,
+                catalog,
+                _item_values(it, i, "update"),
+                False,
+                None if single else i,
+                "update",
+                rid,
+                rules=rules,
+            )
+        )
     delete_ids = [_record_id(v, i, "delete") for i, v in enumerate(delete)]
     upsert_items = _prepare_upsert(actor, catalog, upsert)
     if upsert and upsert_items:
@@ -183,8 +213,10 @@ def _prepare_upsert(actor: Actor, catalog: Catalog, upsert: dict | None) -> list
         return []
     key = catalog.by_api_name.get(str(upsert.get("key")))
     if key is None or not key.unique:
-        raise RecordInvalid("upsert.key must be the api_name of a unique field",
-                            fields={"upsert.key": "must be a unique field"})
+        raise RecordInvalid(
+            "upsert.key must be the api_name of a unique field",
+            fields={"upsert.key": "must be a unique field"},
+        )
     items = []
     for i, it in enumerate(upsert["items"]):
         values = _item_values(it, i, "upsert")
@@ -195,15 +227,18 @@ def _prepare_upsert(actor: Actor, catalog: Catalog, upsert: dict | None) -> list
     return items
 
 
-def _split_upsert(conn, catalog: Catalog, upsert: dict, items: list[write.Prepared],
-                  creates: list, updates: list) -> None:
+def _split_upsert(
+    conn, catalog: Catalog, upsert: dict, items: list[write.Prepared], creates: list, updates: list
+) -> None:
     key = catalog.by_api_name[upsert["key"]]
     table = catalog.table
     col = table.c[key.col]
     wanted = [i.columns[key.col] for i in items]
     existing: dict[Any, int] = {}
     for start in range(0, len(wanted), 900):
-        for rid, v in conn.execute(sa.select(table.c.id, col).where(col.in_(wanted[start:start + 900]))):
+        for rid, v in conn.execute(
+            sa.select(table.c.id, col).where(col.in_(wanted[start : start + 900]))
+        ):
             existing[v] = rid
     for item in items:
         rid = existing.get(item.columns[key.col])
@@ -226,25 +261,46 @@ def _create_changes(catalog: Catalog, item: write.Prepared) -> dict[str, Any]:
     }
 
 
-def _pending_changes(conn, actor: Actor, catalog: Catalog, creates, updates,
-                     delete_ids) -> list[hooks.PendingChange]:
+def _pending_changes(
+    conn, actor: Actor, catalog: Catalog, creates, updates, delete_ids
+) -> list[hooks.PendingChange]:
     """What the write will do, for before-write hooks (computed on a read connection)."""
-    pending = [hooks.PendingChange("create", None, {k: c["new"] for k, c in
-                                                    _create_changes(catalog, i).items()},
-                                   index=i.index) for i in creates]
+    pending = [
+        hooks.PendingChange(
+            "create",
+            None,
+            {k: c["new"] for k, c in _create_changes(catalog, i).items()},
+            index=i.index,
+        )
+        for i in creates
+    ]
     if updates:
         index_of = {u.record_id: u.index for u in updates}
-        current = write.load_current(conn, actor, catalog, _ids(updates), "edit", "update", index_of)
+        current = write.load_current(
+            conn, actor, catalog, _ids(updates), "edit", "update", index_of
+        )
         for entry, item in _update_entries(conn, catalog, updates, current):
             changes = entry["changes"]
-            pending.append(hooks.PendingChange("update", item.record_id,
-                                               {k: c["new"] for k, c in changes.items()},
-                                               {k: c["old"] for k, c in changes.items()}, item.index))
+            pending.append(
+                hooks.PendingChange(
+                    "update",
+                    item.record_id,
+                    {k: c["new"] for k, c in changes.items()},
+                    {k: c["old"] for k, c in changes.items()},
+                    item.index,
+                )
+            )
     if delete_ids:
         for index, entry in enumerate(_delete_entries(conn, actor, catalog, delete_ids)):
-            pending.append(hooks.PendingChange("delete", entry["record_id"], {},
-                                               {k: c["old"] for k, c in entry["changes"].items()},
-                                               index))
+            pending.append(
+                hooks.PendingChange(
+                    "delete",
+                    entry["record_id"],
+                    {},
+                    {k: c["old"] for k, c in entry["changes"].items()},
+                    index,
+                )
+            )
     return pending
 
 
@@ -254,15 +310,21 @@ def _apply(conn, actor: Actor, catalog: Catalog, creates, updates, delete_ids) -
     current = {}
     if updates:
         index_of = {u.record_id: u.index for u in updates}
-        current = write.load_current(conn, actor, catalog, [u.record_id for u in updates],
-                                     "edit", "update", index_of)
+        current = write.load_current(
+            conn, actor, catalog, [u.record_id for u in updates], "edit", "update", index_of
+        )
         write.check_references(conn, actor, catalog, updates, "update")
     write.check_unique(conn, catalog, creates + updates, "create" if creates else "update")
     write.insert_rows(conn, actor, catalog, creates)
     access.verify_rows(conn, actor, catalog, _ids(creates), "create")
     for item in creates:
-        entries.append({"record_id": item.record_id, "action": "create",
-                        "changes": _create_changes(catalog, item)})
+        entries.append(
+            {
+                "record_id": item.record_id,
+                "action": "create",
+                "changes": _create_changes(catalog, item),
+            }
+        )
     if updates:
         entries += _apply_updates(conn, actor, catalog, updates, current)
     if delete_ids:
@@ -281,7 +343,9 @@ def _update_entries(conn, catalog: Catalog, updates, current) -> list[tuple[dict
         old = _old_values(catalog, current[item.record_id], links, list(item.given))
         changes = _changes(catalog, old, item.given)
         if changes:
-            out.append(({"record_id": item.record_id, "action": "update", "changes": changes}, item))
+            out.append(
+                ({"record_id": item.record_id, "action": "update", "changes": changes}, item)
+            )
     return out
 
 
@@ -289,8 +353,11 @@ def _apply_updates(conn, actor, catalog: Catalog, updates, current) -> list[dict
     entries, changed_items = [], []
     for entry, item in _update_entries(conn, catalog, updates, current):
         changed = {catalog.by_api_name[a].id for a in entry["changes"]}
-        item.columns = {catalog.by_id[fid].col: v for fid, v in item.given.items()
-                        if fid in changed and catalog.by_id[fid].type != "link"}
+        item.columns = {
+            catalog.by_id[fid].col: v
+            for fid, v in item.given.items()
+            if fid in changed and catalog.by_id[fid].type != "link"
+        }
         item.links = {fid: ids for fid, ids in item.links.items() if fid in changed}
         changed_items.append(item)
         entries.append(entry)
@@ -303,17 +370,20 @@ def _delete_entries(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[
     """History entries (all old values) of records about to be deleted; 404 if not allowed."""
     from .read import load_links
 
-    rows = write.load_current(conn, actor, catalog, ids, "delete", "delete",
-                              {rid: i for i, rid in enumerate(ids)})
+    rows = write.load_current(
+        conn, actor, catalog, ids, "delete", "delete", {rid: i for i, rid in enumerate(ids)}
+    )
     link_fields = [f for f in catalog.fields if f.type == "link"]
     links = load_links(conn, link_fields, ids)
     stored = [f.id for f in catalog.fields if f.column or f.type == "link"]
     entries = []
     for rid in ids:
         old = _old_values(catalog, rows[rid], links, stored)
-        changes = {catalog.by_id[fid].api_name: {"old": _history_value(catalog.by_id[fid], v),
-                                                 "new": None}
-                   for fid, v in old.items() if not catalog.by_id[fid].ftype.is_empty(v)}
+        changes = {
+            catalog.by_id[fid].api_name: {"old": _history_value(catalog.by_id[fid], v), "new": None}
+            for fid, v in old.items()
+            if not catalog.by_id[fid].ftype.is_empty(v)
+        }
         entries.append({"record_id": rid, "action": "delete", "changes": changes})
     return entries
 
@@ -326,8 +396,11 @@ def _apply_deletes(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[s
     if link_fields:
         conn.execute(sa.delete(lt).where(lt.c.field_id.in_(link_fields), lt.c.src_id.in_(ids)))
     ft = schema.files
-    conn.execute(sa.update(ft).where(ft.c.catalog_id == catalog.id, ft.c.record_id.in_(ids))
-                 .values(record_id=None, catalog_id=None, field_id=None))
+    conn.execute(
+        sa.update(ft)
+        .where(ft.c.catalog_id == catalog.id, ft.c.record_id.in_(ids))
+        .values(record_id=None, catalog_id=None, field_id=None)
+    )
     table = catalog.table
     conn.execute(sa.delete(table).where(table.c.id.in_(ids)))
     return entries
@@ -344,16 +417,31 @@ def _unlink_incoming(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict
         ).all()
         if not rows:
             continue
-        sources = sorted({r.src_id for r in rows if not (source.id == catalog.id and r.src_id in ids)})
+        sources = sorted(
+            {r.src_id for r in rows if not (source.id == catalog.id and r.src_id in ids)}
+        )
         before = {}
         for src in sources:
-            before[src] = [d for (d,) in conn.execute(
-                sa.select(lt.c.dst_id).where(lt.c.field_id == f.id, lt.c.src_id == src)
-                .order_by(lt.c.position, lt.c.dst_id))]
+            before[src] = [
+                d
+                for (d,) in conn.execute(
+                    sa.select(lt.c.dst_id)
+                    .where(lt.c.field_id == f.id, lt.c.src_id == src)
+                    .order_by(lt.c.position, lt.c.dst_id)
+                )
+            ]
         conn.execute(sa.delete(lt).where(lt.c.field_id == f.id, lt.c.dst_id.in_(ids)))
         source_entries = [
-            {"record_id": src, "action": "update",
-             "changes": {f.api_name: {"old": before[src], "new": [d for d in before[src] if d not in ids]}}}
+            {
+                "record_id": src,
+                "action": "update",
+                "changes": {
+                    f.api_name: {
+                        "old": before[src],
+                        "new": [d for d in before[src] if d not in ids],
+                    }
+                },
+            }
             for src in sources
         ]
         if source.id == catalog.id:
@@ -364,8 +452,9 @@ def _unlink_incoming(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict
 
 
 # ----- reads -----------------------------------------------------------------------------
-def get_record(actor: Actor, catalog_ref: str | int, record_id: int,
-               fields: list[str] | None = None) -> dict[str, Any]:
+def get_record(
+    actor: Actor, catalog_ref: str | int, record_id: int, fields: list[str] | None = None
+) -> dict[str, Any]:
     """One record the actor may see, or RecordNotFound."""
     catalog = get_catalog(actor, catalog_ref)
     table = catalog.table
@@ -386,7 +475,9 @@ def _parse_limit(limit: Any) -> int:
     try:
         value = int(limit)
     except (TypeError, ValueError):
-        raise RecordInvalid("limit must be an integer", fields={"limit": "must be an integer"}) from None
+        raise RecordInvalid(
+            "limit must be an integer", fields={"limit": "must be an integer"}
+        ) from None
     if not 1 <= value <= MAX_LIMIT:
         raise RecordInvalid(f"limit must be 1..{MAX_LIMIT}", fields={"limit": f"1..{MAX_LIMIT}"})
     return value
@@ -399,7 +490,9 @@ def _parse_fields(fields: Any) -> list[str] | None:
         return [f.strip() for f in fields.split(",") if f.strip()]
     if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
         return fields
-    raise RecordInvalid("fields must be a list of api_names", fields={"fields": "list of api_names"})
+    raise RecordInvalid(
+        "fields must be a list of api_names", fields={"fields": "list of api_names"}
+    )
 
 
 def list_records(
@@ -430,12 +523,20 @@ def list_records(
     keys = query.parse_sort(actor, catalog, sort)
     desc_id = isinstance(sort, str) and sort.strip() in ("-id",)
     cols = query.order_columns(catalog.table, keys, desc_id)
-    where = [c for c in (query.compile_filter(actor, catalog, filter),
-                         access.record_filter(actor, catalog, "view")) if c is not None]
+    where = [
+        c
+        for c in (
+            query.compile_filter(actor, catalog, filter),
+            access.record_filter(actor, catalog, "view"),
+        )
+        if c is not None
+    ]
     if only is not None:
         unknown = [f for f in only if f not in catalog.by_api_name]
         if unknown:
-            raise RecordInvalid(f"unknown field {unknown[0]!r}", fields={"fields": f"unknown field {unknown[0]!r}"})
+            raise RecordInvalid(
+                f"unknown field {unknown[0]!r}", fields={"fields": f"unknown field {unknown[0]!r}"}
+            )
     table = catalog.table
     segments: list[Any] = [None]
     if cursor:
@@ -492,13 +593,20 @@ def record_history(actor: Actor, catalog_ref: str | int, record_id: int) -> list
     hidden = {k for k, v in access.field_rules(actor, catalog).items() if v == "hidden"}
     with _read(actor) as conn:
         rows = conn.execute(
-            sa.select(h).where(h.c.catalog_id == catalog.id, h.c.record_id == record_id).order_by(h.c.id)
+            sa.select(h)
+            .where(h.c.catalog_id == catalog.id, h.c.record_id == record_id)
+            .order_by(h.c.id)
         ).all()
         alive = visible_ids(conn, actor, catalog, [record_id])
         if not rows or (record_id not in alive and not _deleted_visible(actor, rows)):
             raise RecordNotFound(f"record {record_id} not found in {catalog.api_name!r}")
-        users = dict(conn.execute(sa.select(schema.users.c.id, schema.users.c.name)
-                                  .where(schema.users.c.id.in_({r.user_id for r in rows if r.user_id}))).all())
+        users = dict(
+            conn.execute(
+                sa.select(schema.users.c.id, schema.users.c.name).where(
+                    schema.users.c.id.in_({r.user_id for r in rows if r.user_id})
+                )
+            ).all()
+        )
     return [
         {
             "id": r.id,
@@ -516,7 +624,9 @@ def _deleted_visible(actor: Actor, rows: list[Any]) -> bool:
     return actor.is_admin and rows[-1].action == "delete"
 
 
-def related_records(actor: Actor, catalog_ref: str | int, record_id: int, limit: int = 100) -> list[dict[str, Any]]:
+def related_records(
+    actor: Actor, catalog_ref: str | int, record_id: int, limit: int = 100
+) -> list[dict[str, Any]]:
     """Records of other catalogs linking to this one, grouped by catalog and field."""
     catalog = get_catalog(actor, catalog_ref)
     require_visible(actor, catalog, record_id)
@@ -530,8 +640,13 @@ def related_records(actor: Actor, catalog_ref: str | int, record_id: int, limit:
             if access.field_rules(actor, source).get(f.api_name) == "hidden":
                 continue
             table = source.table
-            q = (sa.select(table.c.id).join(lt, lt.c.src_id == table.c.id)
-                 .where(lt.c.field_id == f.id, lt.c.dst_id == record_id).order_by(table.c.id).limit(limit))
+            q = (
+                sa.select(table.c.id)
+                .join(lt, lt.c.src_id == table.c.id)
+                .where(lt.c.field_id == f.id, lt.c.dst_id == record_id)
+                .order_by(table.c.id)
+                .limit(limit)
+            )
             rights = access.record_filter(actor, source, "view")
             if rights is not None:
                 q = q.where(rights)
@@ -539,9 +654,11 @@ def related_records(actor: Actor, catalog_ref: str | int, record_id: int, limit:
             if not ids:
                 continue
             names = titles(conn, source, set(ids))
-            groups.append({
-                "catalog": {"id": source.id, "api_name": source.api_name, "name": source.name},
-                "field": {"id": f.id, "api_name": f.api_name, "name": f.name},
-                "items": [{"id": i, "title": names.get(i, f"#{i}")} for i in ids],
-            })
+            groups.append(
+                {
+                    "catalog": {"id": source.id, "api_name": source.api_name, "name": source.name},
+                    "field": {"id": f.id, "api_name": f.api_name, "name": f.name},
+                    "items": [{"id": i, "title": names.get(i, f"#{i}")} for i in ids],
+                }
+            )
     return groups

@@ -168,16 +168,17 @@ def _check_files(conn, actor, catalog, f: Field, wanted, items: list[Prepared], 
             r = rows.get(fid)
             ok = r is not None and (
                 (r.record_id is None and (actor.is_admin or r.uploaded_by == actor.user_id))
-                or (r.catalog_id == catalog.id and r.record_id == record_of.get(index)
-                    and r.record_id is not None)
+                or (
+                    r.catalog_id == catalog.id
+                    and r.record_id == record_of.get(index)
+                    and r.record_id is not None
+                )
             )
             if not ok:
                 raise fail(index, where, {f.api_name: f"file {fid} not found or already used"})
 
 
-def check_unique(
-    conn: Connection, catalog: Catalog, items: list[Prepared], where: str
-) -> None:
+def check_unique(conn: Connection, catalog: Catalog, items: list[Prepared], where: str) -> None:
     """Unique fields: no duplicates inside the batch nor against other records."""
     table = catalog.table
     for f in catalog.fields:
@@ -219,8 +220,9 @@ def insert_rows(
     for item in items:
         row = dict.fromkeys(columns)
         row.update(item.columns)
-        row.update(created_at=now, updated_at=now, created_by=actor.user_id,
-                   updated_by=actor.user_id)
+        row.update(
+            created_at=now, updated_at=now, created_by=actor.user_id, updated_by=actor.user_id
+        )
         rows.append(row)
     for f in catalog.fields:
         if f.type == "autonumber":
@@ -246,7 +248,9 @@ def write_links(conn: Connection, items: list[Prepared], replace: bool) -> None:
         for item in items:
             for fid in item.links:
                 conn.execute(
-                    sa.delete(links).where(links.c.field_id == fid, links.c.src_id == item.record_id)
+                    sa.delete(links).where(
+                        links.c.field_id == fid, links.c.src_id == item.record_id
+                    )
                 )
     rows = [
         {"field_id": fid, "src_id": item.record_id, "dst_id": dst, "position": pos}
@@ -274,9 +278,7 @@ def attach_files(conn: Connection, catalog: Catalog, items: list[Prepared]) -> N
                     )
 
 
-def update_rows(
-    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared]
-) -> None:
+def update_rows(conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared]) -> None:
     """Write changed columns (grouped by column set for executemany) and links."""
     now = utcnow()
     table = catalog.table

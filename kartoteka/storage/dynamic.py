@@ -30,9 +30,7 @@ def _system_columns() -> list[sa.Column]:
     ]
 
 
-def catalog_table(
-    catalog_id: int, columns: Iterable[tuple[str, sa.types.TypeEngine]]
-) -> sa.Table:
+def catalog_table(catalog_id: int, columns: Iterable[tuple[str, sa.types.TypeEngine]]) -> sa.Table:
     """A `Table` object for a catalog, on its own MetaData (rebuilt when fields change)."""
     md = sa.MetaData()
     cols = _system_columns() + [sa.Column(name, type_) for name, type_ in columns]

@@ -1,4 +1,4 @@
-"""Engines: the control database and one database (SQLite file or PostgreSQL schema) per workspace."""
+"""Engines: the control database and one database per workspace (SQLite file or PG schema)."""
 
 from __future__ import annotations
 

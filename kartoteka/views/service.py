@@ -79,19 +79,25 @@ def _clean(actor: Actor, catalog: Catalog, spec: Any, partial: bool) -> dict[str
         raise ValidationFailed("expected an object", fields={"body": "must be an object"})
     unknown = set(spec) - {"name", "type", "filter", "sort", "fields", "options", "position", "id"}
     if unknown:
-        raise ValidationFailed(f"unknown key(s): {', '.join(sorted(unknown))}",
-                               fields={k: "unknown key" for k in unknown})
+        raise ValidationFailed(
+            f"unknown key(s): {', '.join(sorted(unknown))}",
+            fields={k: "unknown key" for k in unknown},
+        )
     out: dict[str, Any] = {}
     if "name" in spec or not partial:
         name = spec.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise ValidationFailed("name must be 1..200 characters", fields={"name": "1..200 characters"})
+            raise ValidationFailed(
+                "name must be 1..200 characters", fields={"name": "1..200 characters"}
+            )
         out["name"] = name.strip()
     if "type" in spec or not partial:
         vtype = spec.get("type", "table")
         if vtype not in VIEW_TYPES:
-            raise ValidationFailed(f"type must be one of {', '.join(VIEW_TYPES)}",
-                                   fields={"type": f"one of {', '.join(VIEW_TYPES)}"})
+            raise ValidationFailed(
+                f"type must be one of {', '.join(VIEW_TYPES)}",
+                fields={"type": f"one of {', '.join(VIEW_TYPES)}"},
+            )
         out["type"] = vtype
     if "filter" in spec:
         query.compile_filter(actor, catalog, spec["filter"])  # validates
@@ -102,8 +108,9 @@ def _clean(actor: Actor, catalog: Catalog, spec: Any, partial: bool) -> dict[str
     if "fields" in spec:
         fields = spec["fields"] or []
         if not isinstance(fields, list) or any(f not in catalog.by_api_name for f in fields):
-            raise ValidationFailed("fields must list api_names of this catalog",
-                                   fields={"fields": "unknown field"})
+            raise ValidationFailed(
+                "fields must list api_names of this catalog", fields={"fields": "unknown field"}
+            )
         out["fields"] = fields
     if "options" in spec:
         if not isinstance(spec["options"], dict):
@@ -121,11 +128,14 @@ def _check_options(catalog: Catalog, vtype: str, options: dict[str, Any]) -> Non
         ref = options.get(key)
         field = catalog.field(ref) if isinstance(ref, str | int) else None
         if field is None:
-            raise ValidationFailed(f"a {vtype} view needs options.{key}",
-                                   fields={f"options.{key}": "required"})
+            raise ValidationFailed(
+                f"a {vtype} view needs options.{key}", fields={f"options.{key}": "required"}
+            )
         if field.type not in types:
-            raise ValidationFailed(f"options.{key} must be a field of type {', '.join(types)}",
-                                   fields={f"options.{key}": f"must be {', '.join(types)}"})
+            raise ValidationFailed(
+                f"options.{key} must be a field of type {', '.join(types)}",
+                fields={f"options.{key}": f"must be {', '.join(types)}"},
+            )
         options[key] = field.api_name
 
 
@@ -139,7 +149,9 @@ def create_view(actor: Actor, catalog_ref: str | int, spec: Any) -> dict[str, An
     with actor.workspace.engine.begin() as conn:
         vid = counters.insert_id(
             conn,
-            sa.insert(schema.views).values(catalog_id=catalog.id, created_by=actor.user_id, **values),
+            sa.insert(schema.views).values(
+                catalog_id=catalog.id, created_by=actor.user_id, **values
+            ),
         )
         bump_meta(conn)
     invalidate(actor.workspace)
@@ -158,7 +170,9 @@ def update_view(actor: Actor, catalog_ref: str | int, view_id: Any, patch: Any) 
         values["options"] = options
     if values:
         with actor.workspace.engine.begin() as conn:
-            conn.execute(sa.update(schema.views).where(schema.views.c.id == current["id"]).values(values))
+            conn.execute(
+                sa.update(schema.views).where(schema.views.c.id == current["id"]).values(values)
+            )
             bump_meta(conn)
         invalidate(actor.workspace)
     return get_view(actor, catalog.id, current["id"])

@@ -31,8 +31,11 @@ def login(request: Request, body: Any = Depends(json_body)) -> JSONResponse:
     """Check email and password; returns a token and sets the session and CSRF cookies."""
     body = object_body(body)
     email, password = body.get("email"), body.get("password")
-    errors = {k: "required" for k, v in (("email", email), ("password", password))
-              if not isinstance(v, str) or not v}
+    errors = {
+        k: "required"
+        for k, v in (("email", email), ("password", password))
+        if not isinstance(v, str) or not v
+    }
     if errors:
         raise ValidationFailed("email and password are required", fields=errors)
     ws = workspace(request)
@@ -41,10 +44,18 @@ def login(request: Request, body: Any = Depends(json_body)) -> JSONResponse:
     response = JSONResponse({"token": token, "user": user, "csrf_token": csrf})
     secure = instance(request).settings.secure_cookies
     max_age = instance(request).settings.session_days * 86400
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure,
-                        max_age=max_age, path="/")
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, samesite="lax", secure=secure,
-                        max_age=max_age, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        max_age=max_age,
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE, csrf, httponly=False, samesite="lax", secure=secure, max_age=max_age, path="/"
+    )
     return response
 
 
@@ -52,7 +63,11 @@ def login(request: Request, body: Any = Depends(json_body)) -> JSONResponse:
 def logout(request: Request, a: Actor = Depends(actor)) -> Response:
     """End the current session (cookie or bearer)."""
     header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(SESSION_COOKIE)
+    token = (
+        header[7:].strip()
+        if header.lower().startswith("bearer ")
+        else request.cookies.get(SESSION_COOKIE)
+    )
     if token:
         auth.logout(a.workspace, token)
     response = Response(status_code=204)
@@ -64,12 +79,23 @@ def logout(request: Request, a: Actor = Depends(actor)) -> Response:
 @router.get("/auth/me", summary="Who am I")
 def me(a: Actor = Depends(actor)) -> dict[str, Any]:
     """The signed-in user."""
-    return {"id": a.user_id, "email": a.email, "name": a.name, "is_admin": a.is_admin,
-            "groups": sorted(a.group_ids), "profile": a.profile, "lang": a.lang}
+    return {
+        "id": a.user_id,
+        "email": a.email,
+        "name": a.name,
+        "is_admin": a.is_admin,
+        "groups": sorted(a.group_ids),
+        "profile": a.profile,
+        "lang": a.lang,
+    }
 
 
-@router.post("/auth/tokens", status_code=201, summary="Create an API token",
-             openapi_extra=body_doc(TOKEN_BODY))
+@router.post(
+    "/auth/tokens",
+    status_code=201,
+    summary="Create an API token",
+    openapi_extra=body_doc(TOKEN_BODY),
+)
 def create_token(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
     """A new API token for the actor; the secret is shown once."""
     body = object_body(body)
@@ -87,7 +113,9 @@ def create_token(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> d
         try:
             parsed = parse_datetime(expires, a)
         except ValueError:
-            raise ValidationFailed("expires_at must be ISO 8601", fields={"expires_at": "ISO 8601"}) from None
+            raise ValidationFailed(
+                "expires_at must be ISO 8601", fields={"expires_at": "ISO 8601"}
+            ) from None
     return auth.create_api_token(a, name.strip(), scopes, parsed)
 
 

@@ -22,7 +22,9 @@ def list_catalogs(a: Actor = Depends(actor)) -> dict[str, Any]:
     return {"items": [service.catalog_json(a, c) for c in service.list_catalogs(a)]}
 
 
-@router.post("/catalogs", status_code=201, summary="Create a catalog", openapi_extra=body_doc(CATALOG_BODY))
+@router.post(
+    "/catalogs", status_code=201, summary="Create a catalog", openapi_extra=body_doc(CATALOG_BODY)
+)
 def create_catalog(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
     """Create a catalog (a real table) with fields."""
     return service.create_catalog(a, object_body(body)).to_json()
@@ -38,8 +40,12 @@ def get_catalog(catalog: str, a: Actor = Depends(actor)) -> dict[str, Any]:
     return service.catalog_json(a, found)
 
 
-@router.patch("/catalogs/{catalog}", summary="Change a catalog", openapi_extra=body_doc(CATALOG_BODY))
-def update_catalog(catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.patch(
+    "/catalogs/{catalog}", summary="Change a catalog", openapi_extra=body_doc(CATALOG_BODY)
+)
+def update_catalog(
+    catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Rename, change api_name, title field or options."""
     return service.update_catalog(a, catalog, object_body(body)).to_json()
 
@@ -51,9 +57,15 @@ def delete_catalog(catalog: str, a: Actor = Depends(actor)) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/catalogs/{catalog}/fields", status_code=201, summary="Add a field",
-             openapi_extra=body_doc(FIELD_BODY))
-def add_field(catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.post(
+    "/catalogs/{catalog}/fields",
+    status_code=201,
+    summary="Add a field",
+    openapi_extra=body_doc(FIELD_BODY),
+)
+def add_field(
+    catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Add a field (a column) to a catalog."""
     return service.add_field(a, catalog, object_body(body)).to_json()
 
@@ -64,10 +76,18 @@ def get_field(catalog: str, field: str, a: Actor = Depends(actor)) -> dict[str, 
     return service.get_field(a, catalog, field)[1].to_json()
 
 
-@router.patch("/catalogs/{catalog}/fields/{field}", summary="Change a field",
-              openapi_extra=body_doc(FIELD_BODY))
-def update_field(catalog: str, field: str, dry_run: bool = False, a: Actor = Depends(actor),
-                 body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.patch(
+    "/catalogs/{catalog}/fields/{field}",
+    summary="Change a field",
+    openapi_extra=body_doc(FIELD_BODY),
+)
+def update_field(
+    catalog: str,
+    field: str,
+    dry_run: bool = False,
+    a: Actor = Depends(actor),
+    body: Any = Depends(json_body),
+) -> dict[str, Any]:
     """Rename, change options or type. A type change reports values it could not convert;
     `?dry_run=true` reports without changing anything."""
     updated, report = service.update_field(a, catalog, field, object_body(body), dry_run)

@@ -39,13 +39,19 @@ def list_records(
     a: Actor = Depends(actor),
 ) -> dict[str, Any]:
     """A page of records with a stable keyset cursor."""
-    return service.list_records(a, catalog, query.parse_filter_param(filter), sort, limit,
-                                cursor, fields, view, count)
+    return service.list_records(
+        a, catalog, query.parse_filter_param(filter), sort, limit, cursor, fields, view, count
+    )
 
 
-@router.post("/catalogs/{catalog}/records/query", summary="Query records (filter in the body)",
-             openapi_extra=body_doc(QUERY_BODY))
-def query_records(catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.post(
+    "/catalogs/{catalog}/records/query",
+    summary="Query records (filter in the body)",
+    openapi_extra=body_doc(QUERY_BODY),
+)
+def query_records(
+    catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Same as the list, with parameters as a JSON body."""
     body = object_body(body) if body is not None else {}
     allowed = {"filter", "sort", "limit", "cursor", "fields", "view", "count"}
@@ -53,44 +59,72 @@ def query_records(catalog: str, a: Actor = Depends(actor), body: Any = Depends(j
     if unknown:
         from kartoteka.errors import ValidationFailed
 
-        raise ValidationFailed(f"unknown key(s): {', '.join(sorted(unknown))}",
-                               fields={k: "unknown key" for k in unknown})
-    return service.list_records(a, catalog, body.get("filter"), body.get("sort"), body.get("limit"),
-                                body.get("cursor"), body.get("fields"), body.get("view"),
-                                bool(body.get("count")))
+        raise ValidationFailed(
+            f"unknown key(s): {', '.join(sorted(unknown))}",
+            fields={k: "unknown key" for k in unknown},
+        )
+    return service.list_records(
+        a,
+        catalog,
+        body.get("filter"),
+        body.get("sort"),
+        body.get("limit"),
+        body.get("cursor"),
+        body.get("fields"),
+        body.get("view"),
+        bool(body.get("count")),
+    )
 
 
-@router.post("/catalogs/{catalog}/records", status_code=201, summary="Create a record",
-             openapi_extra=body_doc(RECORD_BODY))
-def create_record(catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.post(
+    "/catalogs/{catalog}/records",
+    status_code=201,
+    summary="Create a record",
+    openapi_extra=body_doc(RECORD_BODY),
+)
+def create_record(
+    catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Create one record."""
     return service.create_record(a, catalog, _values(body))
 
 
-@router.post("/catalogs/{catalog}/records/batch", summary="Batch create/update/delete/upsert",
-             openapi_extra=body_doc(BATCH_BODY))
-def batch(catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.post(
+    "/catalogs/{catalog}/records/batch",
+    summary="Batch create/update/delete/upsert",
+    openapi_extra=body_doc(BATCH_BODY),
+)
+def batch(
+    catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Up to 1000 records in one transaction, all or nothing."""
     return service.batch(a, catalog, body)
 
 
 @router.get("/catalogs/{catalog}/records/{record_id}", summary="Get a record")
-def get_record(catalog: str, record_id: RecordId, fields: str | None = None,
-               a: Actor = Depends(actor)) -> dict[str, Any]:
+def get_record(
+    catalog: str, record_id: RecordId, fields: str | None = None, a: Actor = Depends(actor)
+) -> dict[str, Any]:
     """One record."""
     only = [f for f in fields.split(",") if f] if fields else None
     return service.get_record(a, catalog, record_id, only)
 
 
-@router.patch("/catalogs/{catalog}/records/{record_id}", summary="Change a record",
-              openapi_extra=body_doc(RECORD_BODY))
-def update_record(catalog: str, record_id: RecordId, a: Actor = Depends(actor),
-                  body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.patch(
+    "/catalogs/{catalog}/records/{record_id}",
+    summary="Change a record",
+    openapi_extra=body_doc(RECORD_BODY),
+)
+def update_record(
+    catalog: str, record_id: RecordId, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Change only the given fields."""
     return service.update_record(a, catalog, record_id, _values(body))
 
 
-@router.delete("/catalogs/{catalog}/records/{record_id}", status_code=204, summary="Delete a record")
+@router.delete(
+    "/catalogs/{catalog}/records/{record_id}", status_code=204, summary="Delete a record"
+)
 def delete_record(catalog: str, record_id: RecordId, a: Actor = Depends(actor)) -> Response:
     """Delete a record; links to it are removed."""
     service.delete_record(a, catalog, record_id)
@@ -109,10 +143,14 @@ def list_comments(catalog: str, record_id: RecordId, a: Actor = Depends(actor)) 
     return {"items": comments.list_comments(a, catalog, record_id)}
 
 
-@router.post("/catalogs/{catalog}/records/{record_id}/comments", status_code=201,
-             summary="Comment on a record")
-def add_comment(catalog: str, record_id: RecordId, a: Actor = Depends(actor),
-                body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.post(
+    "/catalogs/{catalog}/records/{record_id}/comments",
+    status_code=201,
+    summary="Comment on a record",
+)
+def add_comment(
+    catalog: str, record_id: RecordId, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Add a comment `{"text"}`."""
     return comments.add_comment(a, catalog, record_id, body)
 

@@ -15,7 +15,7 @@ from ..schemas import body_doc
 
 router = Router(tags=["rights"])
 
-RULE = {"description": "true, false, a filter (may use \"me\" and \"$user.<key>\") or {\"$view\": id}"}
+RULE = {"description": 'true, false, a filter (may use "me" and "$user.<key>") or {"$view": id}'}
 RIGHTS_BODY = {
     "type": "object",
     "required": ["groups"],
@@ -25,18 +25,29 @@ RIGHTS_BODY = {
             "additionalProperties": {
                 "type": "object",
                 "properties": {
-                    "view": RULE, "create": {"type": "boolean"}, "edit": RULE, "delete": RULE,
+                    "view": RULE,
+                    "create": {"type": "boolean"},
+                    "edit": RULE,
+                    "delete": RULE,
                     "manage": {"type": "boolean"},
-                    "fields": {"type": "object", "additionalProperties": {
-                        "type": "string", "enum": ["hidden", "read_only", "masked"]}},
+                    "fields": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "string",
+                            "enum": ["hidden", "read_only", "masked"],
+                        },
+                    },
                     "reveal": {"type": "array", "items": {"type": "string"}},
                 },
             },
         }
     },
 }
-SHARE_BODY = {"type": "object", "required": ["user"],
-              "properties": {"user": {"type": "integer"}, "edit": {"type": "boolean"}}}
+SHARE_BODY = {
+    "type": "object",
+    "required": ["user"],
+    "properties": {"user": {"type": "integer"}, "edit": {"type": "boolean"}},
+}
 
 
 @router.get("/catalogs/{catalog}/rights", summary="Rights of every group on a catalog")
@@ -45,44 +56,68 @@ def get_rights(catalog: str, a: Actor = Depends(actor)) -> dict[str, Any]:
     return manage.get_rights(a, catalog)
 
 
-@router.put("/catalogs/{catalog}/rights", summary="Replace a catalog's rights",
-            openapi_extra=body_doc(RIGHTS_BODY))
-def put_rights(catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.put(
+    "/catalogs/{catalog}/rights",
+    summary="Replace a catalog's rights",
+    openapi_extra=body_doc(RIGHTS_BODY),
+)
+def put_rights(
+    catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Replace the rights of all groups on the catalog."""
     return manage.put_rights(a, catalog, body)
 
 
-@router.get("/catalogs/{catalog}/records/{record_id}/shares", summary="Users a record is shared with")
+@router.get(
+    "/catalogs/{catalog}/records/{record_id}/shares", summary="Users a record is shared with"
+)
 def list_shares(catalog: str, record_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Record-level sharing."""
     return {"items": manage.list_shares(a, catalog, record_id)}
 
 
-@router.post("/catalogs/{catalog}/records/{record_id}/shares", status_code=201,
-             summary="Share a record with a user", openapi_extra=body_doc(SHARE_BODY))
-def share(catalog: str, record_id: int, a: Actor = Depends(actor),
-          body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.post(
+    "/catalogs/{catalog}/records/{record_id}/shares",
+    status_code=201,
+    summary="Share a record with a user",
+    openapi_extra=body_doc(SHARE_BODY),
+)
+def share(
+    catalog: str, record_id: int, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Give one user access (view, or edit) to one record."""
     return {"items": manage.share_record(a, catalog, record_id, body)}
 
 
-@router.delete("/catalogs/{catalog}/records/{record_id}/shares/{user_id}", status_code=204,
-               summary="Stop sharing a record with a user")
+@router.delete(
+    "/catalogs/{catalog}/records/{record_id}/shares/{user_id}",
+    status_code=204,
+    summary="Stop sharing a record with a user",
+)
 def unshare(catalog: str, record_id: int, user_id: int, a: Actor = Depends(actor)) -> Response:
     """Remove a share."""
     manage.unshare_record(a, catalog, record_id, user_id)
     return Response(status_code=204)
 
 
-@router.post("/catalogs/{catalog}/records/{record_id}/reveal/{field}",
-             summary="Reveal a masked value (audited)")
+@router.post(
+    "/catalogs/{catalog}/records/{record_id}/reveal/{field}",
+    summary="Reveal a masked value (audited)",
+)
 def reveal(catalog: str, record_id: int, field: str, a: Actor = Depends(actor)) -> dict[str, Any]:
     """The real value of a masked field, for groups allowed to reveal it."""
     return manage.reveal(a, catalog, record_id, field)
 
 
-@router.get("/catalogs/{catalog}/fields/{field}/choices", summary="Records a link field may point at")
-def choices(catalog: str, field: str, search: str | None = Query(None, max_length=200),
-            limit: int = Query(20, ge=1, le=200), a: Actor = Depends(actor)) -> dict[str, Any]:
+@router.get(
+    "/catalogs/{catalog}/fields/{field}/choices", summary="Records a link field may point at"
+)
+def choices(
+    catalog: str,
+    field: str,
+    search: str | None = Query(None, max_length=200),
+    limit: int = Query(20, ge=1, le=200),
+    a: Actor = Depends(actor),
+) -> dict[str, Any]:
     """Link picker: only records the actor may see (and, with `view`, only that view's)."""
     return {"items": manage.link_choices(a, catalog, field, search, limit)}

@@ -37,7 +37,9 @@ def get_settings(a: Actor = Depends(actor)) -> dict[str, Any]:
     return _current(a)
 
 
-@router.patch("/settings", summary="Change workspace settings", openapi_extra=body_doc(SETTINGS_BODY))
+@router.patch(
+    "/settings", summary="Change workspace settings", openapi_extra=body_doc(SETTINGS_BODY)
+)
 def patch_settings(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
     """Administrators change workspace settings."""
     if not a.is_admin:
@@ -45,8 +47,10 @@ def patch_settings(a: Actor = Depends(actor), body: Any = Depends(json_body)) ->
     body = object_body(body)
     unknown = set(body) - set(DEFAULTS)
     if unknown:
-        raise ValidationFailed(f"unknown setting(s): {', '.join(sorted(unknown))}",
-                               fields={k: "unknown setting" for k in unknown})
+        raise ValidationFailed(
+            f"unknown setting(s): {', '.join(sorted(unknown))}",
+            fields={k: "unknown setting" for k in unknown},
+        )
     if "lang" in body and body["lang"] not in ("ru", "en"):
         raise ValidationFailed("lang must be ru or en", fields={"lang": "ru or en"})
     if "timezone" in body and not isinstance(body["timezone"], str):

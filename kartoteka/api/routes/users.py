@@ -35,7 +35,9 @@ def get_user(user_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
 
 
 @router.patch("/users/{user_id}", summary="Change a user", openapi_extra=body_doc(USER_BODY))
-def update_user(user_id: Id, a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+def update_user(
+    user_id: Id, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Change a user; deactivation and password changes end their sessions at once."""
     return service.update_user(a, user_id, object_body(body))
 
@@ -53,7 +55,9 @@ def list_groups(a: Actor = Depends(actor)) -> dict[str, Any]:
     return {"items": service.list_groups(a)}
 
 
-@router.post("/groups", status_code=201, summary="Create a group", openapi_extra=body_doc(GROUP_BODY))
+@router.post(
+    "/groups", status_code=201, summary="Create a group", openapi_extra=body_doc(GROUP_BODY)
+)
 def create_group(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
     """Create a group."""
     return service.create_group(a, object_body(body))
@@ -66,7 +70,9 @@ def get_group(group_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
 
 
 @router.patch("/groups/{group_id}", summary="Change a group", openapi_extra=body_doc(GROUP_BODY))
-def update_group(group_id: Id, a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+def update_group(
+    group_id: Id, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Rename a group."""
     return service.update_group(a, group_id, object_body(body))
 

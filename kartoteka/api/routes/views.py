@@ -22,9 +22,15 @@ def list_views(catalog: str, a: Actor = Depends(actor)) -> dict[str, Any]:
     return {"items": service.list_views(a, catalog)}
 
 
-@router.post("/catalogs/{catalog}/views", status_code=201, summary="Create a view",
-             openapi_extra=body_doc(VIEW_BODY))
-def create_view(catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.post(
+    "/catalogs/{catalog}/views",
+    status_code=201,
+    summary="Create a view",
+    openapi_extra=body_doc(VIEW_BODY),
+)
+def create_view(
+    catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Save a table, kanban, calendar, gantt or gallery view."""
     return service.create_view(a, catalog, body)
 
@@ -35,10 +41,14 @@ def get_view(catalog: str, view_id: Id, a: Actor = Depends(actor)) -> dict[str, 
     return service.get_view(a, catalog, view_id)
 
 
-@router.patch("/catalogs/{catalog}/views/{view_id}", summary="Change a view",
-              openapi_extra=body_doc(VIEW_BODY))
-def update_view(catalog: str, view_id: Id, a: Actor = Depends(actor),
-                body: Any = Depends(json_body)) -> dict[str, Any]:
+@router.patch(
+    "/catalogs/{catalog}/views/{view_id}",
+    summary="Change a view",
+    openapi_extra=body_doc(VIEW_BODY),
+)
+def update_view(
+    catalog: str, view_id: Id, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
     """Change a view."""
     return service.update_view(a, catalog, view_id, body)
 
