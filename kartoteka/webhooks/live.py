@@ -1,0 +1,267 @@
+"""The live feed: committed events streamed to a user as server-sent events, rights applied.
+
+Each subscriber reads the `events` table past its last sequence number, keeping only
+events of catalogs it can see whose record it can see now, without hidden fields.
+Wake-ups: a commit in this process rings the bell at once (`after_commit` hook);
+commits of other processes arrive through Redis pub/sub (when `KARTOTEKA_REDIS_URL`
+is set) or PostgreSQL LISTEN/NOTIFY; and every subscriber polls every POLL_SECONDS
+anyway, so a lost notification only delays an event, never drops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+import orjson
+import sqlalchemy as sa
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog
+from kartoteka.context import Actor, Workspace
+from kartoteka.fields.datetime import render_datetime
+from kartoteka.records import hooks
+from kartoteka.storage import counters, schema
+
+POLL_SECONDS = 2.0
+HEARTBEAT_SECONDS = 15.0
+BATCH = 500
+CHANNEL = "kartoteka_events"
+log = logging.getLogger("kartoteka.webhooks.live")
+
+
+class Bell:
+    """Wakes every subscriber of this process; safe to ring from any thread."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._lock = threading.Lock()
+
+    def subscribe(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
+        """A new subscription for the running event loop."""
+        sub = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
+        """Forget a subscription."""
+        with self._lock:
+            self._subscribers.discard(sub)
+
+    def ring(self) -> None:
+        """Wake every subscriber."""
+        with self._lock:
+            subs = list(self._subscribers)
+        for loop, event in subs:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:
+                # The subscriber's loop is closed; it is going away anyway.
+                self.unsubscribe((loop, event))
+
+
+bell = Bell()
+_listeners: set[str] = set()
+_listeners_lock = threading.Lock()
+
+
+# ----- cross-process fan-out -----------------------------------------------------------
+def _pg_conninfo(ws: Workspace) -> str:
+    url = ws.engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _publish(ws: Workspace) -> None:
+    """Tell other processes that `ws` has new events (Redis or PostgreSQL NOTIFY)."""
+    if ws.settings.redis_url:
+        import redis
+
+        client = redis.Redis.from_url(ws.settings.redis_url)
+        try:
+            client.publish(CHANNEL, ws.name)
+        finally:
+            client.close()
+    elif ws.dialect == "postgresql":
+        with ws.engine.connect() as conn:
+            conn.execute(sa.select(sa.func.pg_notify(CHANNEL, ws.name)))
+            conn.commit()
+
+
+def _on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
+    bell.ring()
+    if not _listeners:
+        # Nobody in this process streams, and other processes poll anyway; but a
+        # server with several web processes has subscribers elsewhere, so publish
+        # whenever fan-out is configured.
+        if not (actor.workspace.settings.redis_url or actor.workspace.dialect == "postgresql"):
+            return
+    try:
+        _publish(actor.workspace)
+    except Exception:
+        # The write is committed; a lost notification only costs a poll interval.
+        log.warning("live feed: could not publish a wake-up", exc_info=True)
+
+
+def _listen_redis(url: str) -> None:
+    import redis
+
+    while True:
+        try:
+            client = redis.Redis.from_url(url)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL)
+            for message in pubsub.listen():
+                if message:
+                    bell.ring()
+        except Exception:
+            log.warning("live feed: Redis listener failed; retrying", exc_info=True)
+            threading.Event().wait(POLL_SECONDS)
+
+
+def _listen_pg(conninfo: str) -> None:
+    import psycopg
+
+    while True:
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(f"LISTEN {CHANNEL}")
+                for _ in conn.notifies():
+                    bell.ring()
+        except Exception:
+            log.warning("live feed: PostgreSQL listener failed; retrying", exc_info=True)
+            threading.Event().wait(POLL_SECONDS)
+
+
+def _ensure_listener(ws: Workspace) -> None:
+    """Start (once per process and server) the thread that hears other processes' commits."""
+    if ws.settings.redis_url:
+        key, target, arg = "redis:" + ws.settings.redis_url, _listen_redis, ws.settings.redis_url
+    elif ws.dialect == "postgresql":
+        conninfo = _pg_conninfo(ws)
+        key, target, arg = "pg:" + conninfo, _listen_pg, conninfo
+    else:
+        return
+    with _listeners_lock:
+        if key in _listeners:
+            return
+        _listeners.add(key)
+    threading.Thread(target=target, args=(arg,), daemon=True, name="kartoteka-live").start()
+
+
+def install() -> None:
+    """Register the after-commit wake-up once per process."""
+    if _on_commit not in hooks.after_commit:
+        hooks.after_commit.append(_on_commit)
+
+
+# ----- reading visible events ----------------------------------------------------------
+def current_seq(ws: Workspace) -> int:
+    """The last event sequence number taken in the workspace."""
+    with ws.engine.connect() as conn:
+        return counters.peek(conn, "event_seq")
+
+
+def _strip(values: dict[str, Any], catalog: Catalog, rules: dict[str, str]) -> dict[str, Any]:
+    out = {}
+    for key, value in values.items():
+        rule = rules.get(key)
+        if rule == "hidden":
+            continue
+        if rule == "masked" and key in catalog.by_api_name:
+            value = access.mask_value(catalog.by_api_name[key], value)
+        out[key] = value
+    return out
+
+
+def _render(event: Any, catalog: Catalog, rules: dict[str, str]) -> dict[str, Any]:
+    payload = event.payload
+    return {
+        "type": event.type,
+        "sequence": event.seq,
+        "timestamp": render_datetime(event.at),
+        "catalog": {"id": catalog.id, "api_name": catalog.api_name},
+        "record_id": event.record_id,
+        "user": {"id": event.user_id},
+        "values": _strip(payload.get("values", {}), catalog, rules),
+        "previous": _strip(payload.get("previous", {}), catalog, rules),
+    }
+
+
+def _visible_of_catalog(conn: Any, actor: Actor, catalog: Catalog, rows: list[Any]) -> list:
+    from kartoteka.records.service import visible_ids
+
+    if not access.can_see_catalog(actor, catalog):
+        return []
+    alive = visible_ids(conn, actor, catalog, [r.record_id for r in rows])
+    # A deleted record cannot be checked against a record rule any more: only those
+    # who see every record of the catalog hear of deletions.
+    sees_all = access.record_filter(actor, catalog, "view") is None
+    rules = access.field_rules(actor, catalog)
+    return [
+        _render(r, catalog, rules)
+        for r in rows
+        if r.record_id in alive or (r.type == "record.deleted" and sees_all)
+    ]
+
+
+def visible_events(actor: Actor, after: int, limit: int = BATCH) -> tuple[list[dict], int]:
+    """Events after `after` that the actor may see now, and the last sequence number read."""
+    ws = actor.workspace
+    e = schema.events
+    with ws.engine.connect().execution_options(kt_read=True) as conn:
+        rows = conn.execute(sa.select(e).where(e.c.seq > after).order_by(e.c.seq).limit(limit))
+        rows = rows.all()
+        if not rows:
+            return [], after
+        by_catalog: dict[int, list[Any]] = {}
+        for r in rows:
+            if r.catalog_id is not None and r.record_id is not None:
+                by_catalog.setdefault(r.catalog_id, []).append(r)
+        out: list[dict[str, Any]] = []
+        meta = ws.meta()
+        for catalog_id, group in by_catalog.items():
+            catalog = meta.catalog(catalog_id)
+            if catalog is not None:
+                out += _visible_of_catalog(conn, actor, catalog, group)
+    out.sort(key=lambda ev: ev["sequence"])
+    return out, int(rows[-1].seq)
+
+
+def _frame(event: dict[str, Any]) -> bytes:
+    data = orjson.dumps(event)
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event["sequence"], event["type"].encode(), data)
+
+
+async def stream(actor: Actor, after: int | None) -> AsyncIterator[bytes]:
+    """Server-sent events for the actor from `after` (default: only new events) on."""
+    ws = actor.workspace
+    if after is None:
+        after = await anyio.to_thread.run_sync(current_seq, ws)
+    _ensure_listener(ws)
+    sub = bell.subscribe()
+    loop = sub[0]
+    try:
+        yield b"retry: 2000\n\n"
+        quiet_since = loop.time()
+        while True:
+            sub[1].clear()
+            events, after = await anyio.to_thread.run_sync(visible_events, actor, after)
+            for event in events:
+                yield _frame(event)
+            if events:
+                quiet_since = loop.time()
+                continue
+            if loop.time() - quiet_since >= HEARTBEAT_SECONDS:
+                yield b": heartbeat\n\n"
+                quiet_since = loop.time()
+            try:
+                await asyncio.wait_for(sub[1].wait(), POLL_SECONDS)
+            except TimeoutError:
+                pass
+    finally:
+        bell.unsubscribe(sub)
