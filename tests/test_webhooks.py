@@ -609,3 +609,112 @@ def test_action_editing_bad_input(api):
     assert (r.status_code, r.json()["error"]) == (404, "NOT_FOUND")
     r = api.post("/catalogs/nope/records/editing", {"values": {}})
     assert (r.status_code, r.json()["error"]) == (404, "NOT_FOUND")
+
+
+# ----- live feed ----------------------------------------------------------------------------
+@pytest.fixture
+def server(app) -> Iterator[str]:
+    """The app served by uvicorn on loopback (streams need a real server to be read live)."""
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, lifespan="off", log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    srv.should_exit = True
+    thread.join(timeout=20)
+    sock.close()
+
+
+def read_events(url: str, headers: dict[str, str], count: int, **params: Any) -> list[dict]:
+    """Open the stream, read `count` events (or until 20 s pass), close it."""
+    import httpx
+
+    got: list[dict[str, Any]] = []
+    with httpx.stream(
+        "GET", url + "/api/v1/events/stream", headers=headers, params=params, timeout=20
+    ) as r:
+        assert r.status_code == 200, r.read()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        event: dict[str, Any] = {}
+        for line in r.iter_lines():
+            if line.startswith("id: "):
+                event["id"] = int(line[4:])
+            elif line.startswith("event: "):
+                event["event"] = line[7:]
+            elif line.startswith("data: "):
+                event["data"] = json.loads(line[6:])
+            elif line == "" and "data" in event:
+                got.append(event)
+                event = {}
+                if len(got) >= count:
+                    break
+    return got
+
+
+def test_live_feed_streams_new_events_as_they_commit(api, server):
+    deals(api)
+    headers = {"Authorization": api.client.headers["Authorization"]}
+    result: list[list[dict]] = []
+    reader = threading.Thread(
+        target=lambda: result.append(read_events(server, headers, 2)), daemon=True
+    )
+    reader.start()
+    time.sleep(0.5)  # let the stream open; it starts after the current sequence number
+    rec = api.record("deals", {"name": "live", "amount": 1})
+    api.patch(f"/catalogs/deals/records/{rec['id']}", {"values": {"amount": 2}})
+    reader.join(timeout=30)
+    [events] = result
+    assert [e["event"] for e in events] == ["record.created", "record.updated"]
+    assert events[1]["data"]["values"] == {"amount": 2}
+    assert events[1]["data"]["previous"] == {"amount": 1}
+    assert events[1]["id"] == events[0]["id"] + 1 == events[1]["data"]["sequence"]
+    # Resuming after the first event replays the second one.
+    again = read_events(server, {**headers, "Last-Event-ID": str(events[0]["id"])}, 1)
+    assert [e["id"] for e in again] == [events[1]["id"]]
+    again = read_events(server, headers, 1, after=str(events[0]["id"]))
+    assert [e["id"] for e in again] == [events[1]["id"]]
+
+
+def test_live_feed_applies_record_and_field_rights(api, server):
+    deals(api)
+    other = api.catalog("Secrets", [{"name": "Name", "type": "text"}])
+    group = api.post("/groups", {"name": "Small deals"}).json()["id"]
+    r = api.post(
+        "/users",
+        {"email": "s@example.com", "name": "S", "password": "long-password-1", "groups": [group]},
+    )
+    assert r.status_code == 201, r.text
+    rights = {str(group): {"view": {"amount": {"lt": 100}}, "fields": {"note": "hidden"}}}
+    assert api.put("/catalogs/deals/rights", {"groups": rights}).status_code == 200
+    start = api.get("/catalogs/deals/records").status_code and None
+    first = api.record("deals", {"name": "small", "amount": 5, "note": "hush"})
+    api.record("deals", {"name": "big", "amount": 500})
+    api.record(other["api_name"], {"name": "x"})
+    moved = api.record("deals", {"name": "later big", "amount": 1})
+    api.patch(f"/catalogs/deals/records/{moved['id']}", {"values": {"amount": 1000}})
+    api.record("deals", {"name": "small 2", "amount": 7})
+    basic = base64.b64encode(b"s@example.com:long-password-1").decode()
+    events = read_events(
+        server, {"Authorization": f"Basic {basic}"}, 2, after=str(first["id"] and 0)
+    )
+    assert start is None
+    names = [e["data"]["values"].get("name") for e in events]
+    assert names == ["small", "small 2"]  # big deals, the moved one and other catalogs: unseen
+    assert "note" not in events[0]["data"]["values"]
+    admin = read_events(server, {"Authorization": api.client.headers["Authorization"]}, 7, after="0")
+    assert len(admin) == 7
+
+
+def test_live_feed_bad_resume_point(api, client):
+    r = api.get("/events/stream", params={"after": "x"})
+    assert (r.status_code, r.json()["error"]) == (422, "VALIDATION")
+    assert client.get("/api/v1/events/stream").status_code == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ def autonumber_counter(field_id: int) -> str:
 
 def fill_autonumbers(conn: Connection, catalog: Catalog, field: Field) -> None:
     """Number existing records in id order when an autonumber field is added."""
-    table = sa.table(dynamic.table_name(catalog.id), sa.column("id"), sa.column(field.column))
+    table = sa.table(dynamic.table_name(catalog.id), sa.column("id"), sa.column(field.col))
     ids = [r[0] for r in conn.execute(sa.select(table.c.id).order_by(table.c.id))]
     if not ids:
         return
@@ -82,7 +83,7 @@ def column_changes(field: Field, new: dict[str, Any]) -> bool:
 
 
 def convert_values(
-    actor: Actor, field: Field, new_field: Field, rows: list[Any]
+    actor: Actor, field: Field, new_field: Field, rows: Sequence[Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(converted {rid, v}, failed {record_id, value, message}, replaced) for stored rows.
 
@@ -146,7 +147,7 @@ def change_type(
         options=new["options"],
     )
     table = catalog.table
-    old_col = table.c[field.column]
+    old_col = table.c[field.col]
     rows = conn.execute(
         sa.select(table.c.id, old_col).where(old_col.is_not(None)).order_by(table.c.id)
     ).all()
@@ -165,8 +166,8 @@ def change_type(
         )
     if dry_run:
         return report
-    dynamic.add_column(conn, catalog.id, new_field.column, new_type.sa_type(new_field.options))
-    new_table = sa.table(table.name, sa.column("id"), sa.column(new_field.column))
+    dynamic.add_column(conn, catalog.id, new_field.col, new_type.sa_type(new_field.options))
+    new_table = sa.table(table.name, sa.column("id"), sa.column(new_field.col))
     for start in range(0, len(converted), CHUNK):
         conn.execute(
             sa.update(new_table)
@@ -175,9 +176,9 @@ def change_type(
             converted[start : start + CHUNK],
         )
     _keep_old_values(conn, actor, catalog, field, failed + replaced)
-    dynamic.drop_column(conn, catalog.id, field.column)
+    dynamic.drop_column(conn, catalog.id, field.col)
     if new_field.indexed:
-        dynamic.create_column_index(conn, catalog.id, new_field.column, new_field.unique)
+        dynamic.create_column_index(conn, catalog.id, new_field.col, new_field.unique)
     if new_field.type == "autonumber":
         fill_autonumbers(conn, catalog, new_field)
     new["column_name"] = new_field.column

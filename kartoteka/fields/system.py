@@ -12,7 +12,7 @@ class _SystemTime(DateTimeType):
     read_only = True
     storage = "system"
     can_be_unique = False
-    option_docs: dict[str, str] = {}
+    option_docs = {}
 
     def to_db(self, value, field, actor):
         raise FieldValueError("read-only field")
@@ -22,7 +22,7 @@ class _SystemUser(UserType):
     read_only = True
     storage = "system"
     can_be_unique = False
-    option_docs: dict[str, str] = {}
+    option_docs = {}
 
     def clean_options(self, options, previous=None):
         return FieldType.clean_options(self, options, previous)

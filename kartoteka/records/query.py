@@ -120,7 +120,7 @@ class FilterCompiler:
         if not isinstance(ops, dict) or not ops:
             # A bare value is shorthand for eq.
             ops = {"eq": ops}
-        parts = []
+        parts: list[ColumnElement[bool]] = []
         ftype = field.ftype
         col = table.c.id if ftype.storage == "links" else field_column(table, field)
         for op, operand in ops.items():

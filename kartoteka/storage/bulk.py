@@ -22,9 +22,13 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
     keys = list(rows[0])
     compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
     procs = {k: table.c[k].type._cached_bind_processor(dialect) for k in keys}
-    converted = [
-        {k: (procs[k](row[k]) if procs[k] is not None else row[k]) for k in keys} for row in rows
-    ]
+    active = [(k, proc) for k, proc in procs.items() if proc is not None]
+    converted = []
+    for row in rows:
+        out = dict(row)
+        for k, proc in active:
+            out[k] = proc(row[k])
+        converted.append(out)
     if compiled.positional:
         order = compiled.positiontup or []
         params: list[Any] = [tuple(row[k] for k in order) for row in converted]

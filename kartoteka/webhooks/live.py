@@ -94,12 +94,10 @@ def _publish(ws: Workspace) -> None:
 
 def _on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
     bell.ring()
-    if not _listeners:
-        # Nobody in this process streams, and other processes poll anyway; but a
-        # server with several web processes has subscribers elsewhere, so publish
-        # whenever fan-out is configured.
-        if not (actor.workspace.settings.redis_url or actor.workspace.dialect == "postgresql"):
-            return
+    ws = actor.workspace
+    # Other web processes may have subscribers: publish whenever fan-out is possible.
+    if not (ws.settings.redis_url or ws.dialect == "postgresql"):
+        return
     try:
         _publish(actor.workspace)
     except Exception:
@@ -250,12 +248,14 @@ async def stream(actor: Actor, after: int | None) -> AsyncIterator[bytes]:
         quiet_since = loop.time()
         while True:
             sub[1].clear()
+            before = after
             events, after = await anyio.to_thread.run_sync(visible_events, actor, after)
             for event in events:
                 yield _frame(event)
             if events:
                 quiet_since = loop.time()
-                continue
+            if after != before:
+                continue  # a full batch may have more behind it
             if loop.time() - quiet_since >= HEARTBEAT_SECONDS:
                 yield b": heartbeat\n\n"
                 quiet_since = loop.time()
