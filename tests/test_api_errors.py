@@ -126,3 +126,20 @@ def test_duplicate_catalog_and_field_names(api):
     assert r.status_code == 409
     r = api.post("/catalogs/things/fields", {"name": "X", "type": "nope"})
     assert r.status_code == 422 and r.json()["fields"]["type"]
+
+
+def test_catalog_scoped_token_sees_only_its_catalogs(api):
+    a = api.catalog("Alpha", [{"name": "Name", "type": "text"}])
+    api.catalog("Beta", [{"name": "Name", "type": "text"}])
+    r = api.post("/auth/tokens", {"name": "alpha only", "scopes": {"catalogs": [a["id"]]}})
+    assert r.status_code == 201, r.text
+    h = {"Authorization": f"Bearer {r.json()['token']}"}
+    names = [c["api_name"] for c in api.get("/catalogs", headers=h).json()["items"]]
+    assert names == ["alpha"]
+    assert api.get("/catalogs/beta/records", headers=h).status_code == 403
+    assert api.get("/catalogs/alpha/records", headers=h).status_code == 200
+    r = api.post("/auth/tokens", {"name": "ro", "scopes": {"read_only": True}})
+    ro = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert api.get("/catalogs/alpha/records", headers=ro).status_code == 200
+    r = api.post("/catalogs/alpha/records", {"values": {"name": "x"}}, headers=ro)
+    assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN"

@@ -39,8 +39,16 @@ def can_manage(actor: Actor, catalog: Catalog | None) -> bool:
     return catalog is not None and any(g.get("manage") is True for g in grants(actor, catalog))
 
 
+def within_token_scope(actor: Actor, catalog: Catalog) -> bool:
+    """An API token scoped to some catalogs reaches only those (even an administrator's)."""
+    scoped = (actor.token_scopes or {}).get("catalogs")
+    return not scoped or catalog.id in scoped or catalog.api_name in scoped
+
+
 def can_see_catalog(actor: Actor, catalog: Catalog) -> bool:
     """May see that the catalog exists and read (some of) its records."""
+    if not within_token_scope(actor, catalog):
+        return False
     if actor.is_admin:
         return True
     return any(g.get("view") not in (None, False) for g in grants(actor, catalog))
@@ -48,6 +56,8 @@ def can_see_catalog(actor: Actor, catalog: Catalog) -> bool:
 
 def require_catalog(actor: Actor, catalog: Catalog) -> None:
     """Forbidden unless the actor has some access to the catalog."""
+    if not within_token_scope(actor, catalog):
+        raise Forbidden(f"this API token does not reach catalog {catalog.api_name!r}")
     if not can_see_catalog(actor, catalog) and not _has_shares(actor, catalog):
         raise Forbidden(f"you have no access to catalog {catalog.api_name!r}")
 
