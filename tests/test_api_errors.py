@@ -143,3 +143,18 @@ def test_catalog_scoped_token_sees_only_its_catalogs(api):
     assert api.get("/catalogs/alpha/records", headers=ro).status_code == 200
     r = api.post("/catalogs/alpha/records", {"values": {"name": "x"}}, headers=ro)
     assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN"
+
+
+def test_logout_everywhere_ends_sessions(client):
+    tokens = []
+    for _ in range(2):
+        r = client.post(
+            "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
+        tokens.append(r.json()["token"])
+    client.cookies.clear()
+    h = {"Authorization": f"Bearer {tokens[0]}"}
+    assert client.post("/api/v1/auth/logout-everywhere", headers=h).status_code == 204
+    for t in tokens:
+        r = client.get("/api/v1/catalogs", headers={"Authorization": f"Bearer {t}"})
+        assert r.status_code == 401

@@ -76,6 +76,16 @@ def logout(request: Request, a: Actor = Depends(actor)) -> Response:
     return response
 
 
+@router.post("/auth/logout-everywhere", status_code=204, summary="End all my sessions")
+def logout_everywhere(a: Actor = Depends(actor)) -> Response:
+    """End every session of the signed-in user on every device (API tokens stay)."""
+    auth.logout_everywhere(a)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
 @router.get("/auth/me", summary="Who am I")
 def me(a: Actor = Depends(actor)) -> dict[str, Any]:
     """The signed-in user."""
