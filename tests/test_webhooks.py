@@ -640,7 +640,7 @@ def read_events(url: str, headers: dict[str, str], count: int, **params: Any) ->
 
     got: list[dict[str, Any]] = []
     with httpx.stream(
-        "GET", url + "/api/v1/events/stream", headers=headers, params=params, timeout=20
+        "GET", url + "/api/v1/events/stream", headers=headers, params=params, timeout=10
     ) as r:
         assert r.status_code == 200, r.read()
         assert r.headers["content-type"].startswith("text/event-stream")
@@ -695,23 +695,21 @@ def test_live_feed_applies_record_and_field_rights(api, server):
     assert r.status_code == 201, r.text
     rights = {str(group): {"view": {"amount": {"lt": 100}}, "fields": {"note": "hidden"}}}
     assert api.put("/catalogs/deals/rights", {"groups": rights}).status_code == 200
-    start = api.get("/catalogs/deals/records").status_code and None
-    first = api.record("deals", {"name": "small", "amount": 5, "note": "hush"})
+    api.record("deals", {"name": "small", "amount": 5, "note": "hush"})
     api.record("deals", {"name": "big", "amount": 500})
     api.record(other["api_name"], {"name": "x"})
     moved = api.record("deals", {"name": "later big", "amount": 1})
     api.patch(f"/catalogs/deals/records/{moved['id']}", {"values": {"amount": 1000}})
     api.record("deals", {"name": "small 2", "amount": 7})
     basic = base64.b64encode(b"s@example.com:long-password-1").decode()
-    events = read_events(
-        server, {"Authorization": f"Basic {basic}"}, 2, after=str(first["id"] and 0)
-    )
-    assert start is None
+    events = read_events(server, {"Authorization": f"Basic {basic}"}, 2, after="0")
     names = [e["data"]["values"].get("name") for e in events]
     assert names == ["small", "small 2"]  # big deals, the moved one and other catalogs: unseen
     assert "note" not in events[0]["data"]["values"]
-    admin = read_events(server, {"Authorization": api.client.headers["Authorization"]}, 7, after="0")
-    assert len(admin) == 7
+    admin = read_events(
+        server, {"Authorization": api.client.headers["Authorization"]}, 6, after="0"
+    )
+    assert [e["id"] for e in admin] == [1, 2, 3, 4, 5, 6]
 
 
 def test_live_feed_bad_resume_point(api, client):
