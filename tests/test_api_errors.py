@@ -158,3 +158,22 @@ def test_logout_everywhere_ends_sessions(client):
     for t in tokens:
         r = client.get("/api/v1/catalogs", headers={"Authorization": f"Bearer {t}"})
         assert r.status_code == 401
+
+
+def test_upsert_reports_created_and_updated(api):
+    api.catalog("Things", [{"name": "Name", "type": "text", "unique": True}])
+    [a] = api.records("things", [{"name": "a"}])
+    r = api.post(
+        "/catalogs/things/records/batch",
+        {
+            "upsert": {
+                "key": "name",
+                "items": [{"values": {"name": "a"}}, {"values": {"name": "b"}}],
+            }
+        },
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["updated"] == [a]
+    assert len(body["created"]) == 1 and body["created"][0] != a
+    assert body["upserted"] == [a, body["created"][0]]

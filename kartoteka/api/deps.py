@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import BadRequest, Forbidden, TooLarge, Unauthenticated
@@ -42,11 +43,35 @@ def _basic(header: str) -> tuple[str, str]:
     return email, password
 
 
-def actor(request: Request) -> Actor:
-    """Authenticate the request (bearer token, Basic, or session cookie + CSRF)."""
+async def actor(request: Request) -> Actor:
+    """Authenticate the request (bearer token, Basic, or session cookie + CSRF).
+
+    A bearer token already verified by this process is resolved on the event loop
+    without I/O; anything that may touch the database or Redis runs in the threadpool.
+    """
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
+    fast = _cached_bearer(request)
+    if fast is not None:
+        return _authorize(request, fast)
+    return await run_in_threadpool(actor_blocking, request)
+
+
+def _cached_bearer(request: Request) -> Actor | None:
+    from kartoteka.auth import service as auth
+
+    inst = instance(request)
+    header = request.headers.get("authorization", "")
+    if inst.settings.redis_url or header[:7].lower() != "bearer ":
+        return None
+    name = request.path_params.get("workspace") or inst.settings.default_workspace
+    ws = inst.cached_workspace(name)
+    return None if ws is None else auth.peek_token(ws, header[7:].strip())
+
+
+def actor_blocking(request: Request) -> Actor:
+    """`actor` for the paths that may do I/O (first sight of a token, Basic, cookies)."""
     from kartoteka.auth import service as auth
 
     ws = workspace(request)
@@ -70,6 +95,11 @@ def actor(request: Request) -> Actor:
         raise Unauthenticated("unsupported Authorization scheme (use Bearer or Basic)")
     else:
         raise Unauthenticated("authentication required")
+    return _authorize(request, result)
+
+
+def _authorize(request: Request, result: Actor) -> Actor:
+    """Token scopes and the per-account request limit, then remember the actor."""
     if (
         result.token_scopes
         and result.token_scopes.get("read_only")

@@ -353,6 +353,14 @@ def _touch(ws: Workspace, token_id: int | None, now: datetime) -> None:
         )
 
 
+def peek_token(ws: Workspace, token: str) -> Actor | None:
+    """The actor for a bearer token when it is in the in-memory cache (no I/O), else None."""
+    if not isinstance(token, str) or not token.startswith((API_PREFIX, SESSION_PREFIX)):
+        return None
+    p = auth_cache(ws).get("t:" + token_hash(token))
+    return None if p is None else _actor(ws, p, "token")
+
+
 def actor_from_token(ws: Workspace, token: str) -> Actor:
     """The actor for `Authorization: Bearer` (a session or an API token)."""
     return _actor(ws, _principal_for_token(ws, token), "token")

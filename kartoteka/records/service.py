@@ -195,7 +195,7 @@ def batch(
     if seqs[0]:
         hooks.run_after_commit(actor, *seqs)
     result = {
-        "created": _ids(c for c in creates if not getattr(c, "upserted", False)),
+        "created": _ids(creates),
         "updated": _ids(updates),
         "deleted": delete_ids,
     }

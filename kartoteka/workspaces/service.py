@@ -61,6 +61,10 @@ class Instance:
                 sa.select(workspaces_table.c.location).where(workspaces_table.c.name == name)
             ).scalar()
 
+    def cached_workspace(self, name: str) -> Workspace | None:
+        """The workspace if this process has already opened it (no I/O), else None."""
+        return self._workspaces.get(name)
+
     def workspace(self, name: str) -> Workspace:
         """The (cached, migrated) workspace called `name`; WorkspaceNotFound if absent."""
         cached = self._workspaces.get(name)
