@@ -139,9 +139,8 @@ def test_limits_can_be_turned_off(tmp_path: Path) -> None:
 
 # ----- Redis shares counters between processes ----------------------------------------
 @pytest.mark.redis
+@pytest.mark.parametrize("settings", ["redis"], indirect=True)
 def test_redis_counters_are_shared_between_processes(api: Api, settings: Settings) -> None:
-    if not settings.redis_url:
-        pytest.skip("Redis variant only")
     from limits import parse
     from limits.storage import RedisStorage
     from limits.strategies import FixedWindowRateLimiter
