@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio.to_thread
@@ -137,6 +137,7 @@ def _listen_pg(conninfo: str) -> None:
 
 def _ensure_listener(ws: Workspace) -> None:
     """Start (once per process and server) the thread that hears other processes' commits."""
+    target: Callable[[str], None]
     if ws.settings.redis_url:
         key, target, arg = "redis:" + ws.settings.redis_url, _listen_redis, ws.settings.redis_url
     elif ws.dialect == "postgresql":
@@ -212,8 +213,9 @@ def visible_events(actor: Actor, after: int, limit: int = BATCH) -> tuple[list[d
     ws = actor.workspace
     e = schema.events
     with ws.engine.connect().execution_options(kt_read=True) as conn:
-        rows = conn.execute(sa.select(e).where(e.c.seq > after).order_by(e.c.seq).limit(limit))
-        rows = rows.all()
+        rows = conn.execute(
+            sa.select(e).where(e.c.seq > after).order_by(e.c.seq).limit(limit)
+        ).all()
         if not rows:
             return [], after
         by_catalog: dict[int, list[Any]] = {}
@@ -228,6 +230,10 @@ def visible_events(actor: Actor, after: int, limit: int = BATCH) -> tuple[list[d
                 out += _visible_of_catalog(conn, actor, catalog, group)
     out.sort(key=lambda ev: ev["sequence"])
     return out, int(rows[-1].seq)
+
+
+def _visible_after(actor: Actor, after: int | None) -> tuple[list[dict], int]:
+    return visible_events(actor, after or 0)
 
 
 def _frame(event: dict[str, Any]) -> bytes:
@@ -249,7 +255,7 @@ async def stream(actor: Actor, after: int | None) -> AsyncIterator[bytes]:
         while True:
             sub[1].clear()
             before = after
-            events, after = await anyio.to_thread.run_sync(visible_events, actor, after)
+            events, after = await anyio.to_thread.run_sync(_visible_after, actor, after)
             for event in events:
                 yield _frame(event)
             if events:
