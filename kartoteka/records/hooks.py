@@ -55,5 +55,7 @@ def run_before_write(actor: Actor, catalog: Catalog, changes: list[PendingChange
 
 def run_after_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
     """Tell listeners that events first..last were committed."""
+    if actor.via == "dry_run":
+        return  # nothing was committed: the dry run's transaction is rolled back
     for hook in after_commit:
         hook(actor, first_seq, last_seq)
