@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -191,6 +192,8 @@ def drill(env: Env, rx: Receiver, n: int, res: Results) -> None:
 def main() -> None:
     """Run both measurements and print the table."""
     args = parser(__doc__ or "").parse_args()
+    # SIGTERM (e.g. `timeout`) must unwind through the `finally`s that kill the worker.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = 2000 if args.quick else 20000
     with environment(args.database_url) as env:
         env.settings.webhook_allow_private = True  # the receiver is on loopback

@@ -39,6 +39,8 @@ class Settings:
     webhook_timeout: float = 10.0
     #: Seconds a request (veto) receiver gets before its silence counts.
     webhook_request_timeout: float = 10.0
+    #: Seconds beyond the timeout before a delivery claimed by a dead worker is retried.
+    webhook_lease_margin: float = 60.0
     # Protection (docs/security.md): request limits and the failed-login schedule.
     rate_limits_enabled: bool = True
     rate_limit_account: str = "100/30seconds"
@@ -68,6 +70,7 @@ class Settings:
             webhook_retry_schedule=_floats(env.get("KARTOTEKA_WEBHOOK_RETRY_SCHEDULE")),
             webhook_timeout=float(env.get("KARTOTEKA_WEBHOOK_TIMEOUT") or 10),
             webhook_request_timeout=float(env.get("KARTOTEKA_WEBHOOK_REQUEST_TIMEOUT") or 10),
+            webhook_lease_margin=float(env.get("KARTOTEKA_WEBHOOK_LEASE_MARGIN") or 60),
             rate_limits_enabled=_bool(env.get("KARTOTEKA_RATE_LIMITS_ENABLED") or "1"),
             rate_limit_account=env.get("KARTOTEKA_RATE_LIMIT_ACCOUNT") or "100/30seconds",
             rate_limit_address=env.get("KARTOTEKA_RATE_LIMIT_ADDRESS") or "1000/30seconds",

@@ -24,7 +24,7 @@ CHANGES = 300
 FAIL_FIRST = 40
 SCHEDULE = "0,0.2,0.5,1,1,1,1,1"
 # A worker killed between claiming and recording leaves its batch leased for
-# timeout + 60 s (sender.LEASE_MARGIN); the wait must outlast that.
+# timeout + the lease margin (2 s here, KARTOTEKA_WEBHOOK_LEASE_MARGIN; 60 s by default).
 TIMEOUT_S = 1
 WAIT_S = 150
 
@@ -94,6 +94,7 @@ def worker_env(settings: Any) -> dict[str, str]:
         KARTOTEKA_WEBHOOK_ALLOW_PRIVATE="1",
         KARTOTEKA_WEBHOOK_RETRY_SCHEDULE=SCHEDULE,
         KARTOTEKA_WEBHOOK_TIMEOUT=str(TIMEOUT_S),
+        KARTOTEKA_WEBHOOK_LEASE_MARGIN="2",
     )
     if settings.database_url:
         env["KARTOTEKA_DATABASE_URL"] = settings.database_url

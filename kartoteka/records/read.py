@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -13,6 +14,8 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
+
+NAMES_TTL = 5.0
 
 
 def file_url(actor: Actor, file_id: int, thumbnail: bool = False) -> str:
@@ -130,9 +133,19 @@ class Renderer:
     def _users(self, ids: set[int]) -> dict[int, str]:
         if not ids:
             return {}
-        u = schema.users
-        rows = self.conn.execute(sa.select(u.c.id, u.c.name).where(u.c.id.in_(sorted(ids))))
-        return {r.id: r.name for r in rows}
+        # Names of authors are on every record; a short-lived per-process cache saves a
+        # query per request (a renamed user shows the new name within NAMES_TTL).
+        cache = self.actor.workspace.meta_holder.setdefault("user_names", {})
+        now = time.monotonic()
+        found = {i: cache[i][0] for i in ids if i in cache and cache[i][1] > now}
+        missing = sorted(ids - found.keys())
+        if missing:
+            u = schema.users
+            rows = self.conn.execute(sa.select(u.c.id, u.c.name).where(u.c.id.in_(missing)))
+            for r in rows:
+                found[r.id] = r.name
+                cache[r.id] = (r.name, now + NAMES_TTL)
+        return found
 
     def _files(self, ids: set[int]) -> dict[int, dict[str, Any]]:
         if not ids:

@@ -19,6 +19,7 @@ import math
 import re
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,12 +150,44 @@ _storages: dict[str, Storage] = {}
 _storage_lock = threading.Lock()
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-memory storage without a thread per burst of requests.
+
+    The stock MemoryStorage starts a fresh `threading.Timer` on an increment whenever
+    the previous 10 ms timer has fired, which under load is a new thread every few
+    requests (measured: about a third of the rate limiter's cost). Expired counters are
+    already dropped lazily by `get`; one daemon thread per storage sweeps the rest
+    every second and ends when the storage is garbage-collected.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        ref = weakref.ref(self)
+        threading.Thread(target=_sweep, args=(ref,), daemon=True, name="ratelimit-sweep").start()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - overrides a mangled name
+        return None
+
+
+def _sweep(ref: weakref.ReferenceType[SweptMemoryStorage]) -> None:
+    while True:
+        time.sleep(SWEEP_SECONDS)
+        storage = ref()
+        if storage is None:
+            return
+        storage._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+        del storage
+
+
+SWEEP_SECONDS = 1.0
+
+
 def _storage(ws: Workspace) -> Storage:
     url = ws.settings.redis_url
     if not url:
         found = ws.meta_holder.get("rate_limit_storage")
         if found is None:
-            found = ws.meta_holder.setdefault("rate_limit_storage", MemoryStorage())
+            found = ws.meta_holder.setdefault("rate_limit_storage", SweptMemoryStorage())
         return found
     with _storage_lock:
         if url not in _storages:

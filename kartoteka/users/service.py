@@ -305,6 +305,7 @@ def update_user(actor: Actor, user_id: int, patch: dict[str, Any]) -> dict[str, 
     except IntegrityError:
         raise DuplicateEmail(f"a user with email {values.get('email')} already exists") from None
     auth.evict_user(actor.workspace, user_id)
+    actor.workspace.meta_holder.get("user_names", {}).pop(user_id, None)
     return result
 
 

@@ -187,7 +187,8 @@ def send_batch(ws: Workspace, client: httpx.Client, items: list[Claimed], now: d
 
 def send_due(ws: Workspace, client: httpx.Client, now: datetime | None = None) -> int:
     """Send every delivery due at `now` (default: the current time); returns attempts made."""
-    lease = delivery.delivery_timeout(ws.settings) + LEASE_MARGIN
+    margin = getattr(ws.settings, "webhook_lease_margin", None) or LEASE_MARGIN
+    lease = delivery.delivery_timeout(ws.settings) + margin
     sent = 0
     while True:
         at = now or utcnow()
