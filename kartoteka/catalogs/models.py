@@ -29,6 +29,8 @@ class Field:
     indexed: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     position: int = 0
+    #: Per-field memo for field types (e.g. choices by id); rebuilt with the metadata.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def ftype(self) -> FieldType:

@@ -112,10 +112,16 @@ class SelectType(FieldType):
         return self.choice_id(value, field)
 
     def _render(self, cid: int, field) -> dict[str, Any] | None:
-        for c in field.options.get("choices") or []:
-            if c["id"] == cid:
-                return {"id": c["id"], "label": c["label"], "color": c.get("color")}
-        return None
+        by_id = getattr(field, "memo", {}).get("choices_by_id")
+        if by_id is None:
+            by_id = {
+                c["id"]: {"id": c["id"], "label": c["label"], "color": c.get("color")}
+                for c in field.options.get("choices") or []
+            }
+            if hasattr(field, "memo"):
+                field.memo["choices_by_id"] = by_id
+        found = by_id.get(cid)
+        return dict(found) if found is not None else None
 
     def from_db(self, raw, field, actor):
         if field.options.get("multiple"):
