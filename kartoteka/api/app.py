@@ -63,10 +63,11 @@ SECURITY_SCHEMES = {
     },
 }
 
+# Routes are matched in order, one by one: the busiest (records) go first.
 ROUTERS = [
-    auth.router,
-    catalogs.router,
     records.router,
+    catalogs.router,
+    auth.router,
     views.router,
     users.router,
     settings.router,
