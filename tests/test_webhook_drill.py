@@ -172,6 +172,8 @@ def test_killed_worker_and_flaky_receiver_lose_nothing(api, settings, flaky, tmp
         assert wait_until(lambda: len(flaky.sequences()) >= CHANGES, WAIT_S, proc), (
             f"{len(flaky.sequences())}/{CHANGES} delivered\n{log.read_text()[-3000:]}"
         )
+        # The worker records results after sending; let it finish before stopping it.
+        assert wait_for_log(api, wh["id"], 60), log.read_text()[-3000:]
         kill(proc)
     finally:
         kill(proc)
@@ -179,6 +181,17 @@ def test_killed_worker_and_flaky_receiver_lose_nothing(api, settings, flaky, tmp
     done = all_deliveries(api, wh["id"])
     assert len(done) == CHANGES
     assert {d["status"] for d in done} == {"done"}, [d for d in done if d["status"] != "done"][:3]
+
+
+def wait_for_log(api: Any, webhook_id: int, seconds: float) -> bool:
+    """Poll (twice a second, bounded) until every delivery is logged as done."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = all_deliveries(api, webhook_id)
+        if len(found) == CHANGES and all(d["status"] == "done" for d in found):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def check_at_least_once(flaky: FlakyReceiver) -> None:
