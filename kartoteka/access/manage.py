@@ -12,7 +12,7 @@ from kartoteka.catalogs.service import bump_meta, get_catalog, get_field, invali
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from kartoteka.storage import schema
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 from . import service as access
 
@@ -128,7 +128,7 @@ def put_rights(actor: Actor, catalog_ref: str | int, body: Any) -> dict[str, Any
     if not isinstance(body, dict) or not isinstance(body.get("groups"), dict):
         raise ValidationFailed('the body must be {"groups": {...}}', fields={"groups": "required"})
     g = schema.groups
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         known = {r[0] for r in conn.execute(sa.select(g.c.id))}
     docs: dict[int, dict[str, Any]] = {}
     for gid, doc in body["groups"].items():
@@ -159,7 +159,7 @@ def list_shares(actor: Actor, catalog_ref: str | int, record_id: int) -> list[di
     """Users a record is shared with."""
     catalog = _manageable(actor, catalog_ref)
     s, u = schema.record_shares, schema.users
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         rows = conn.execute(
             sa.select(s.c.user_id, s.c.can_edit, u.c.name)
             .join(u, u.c.id == s.c.user_id)
@@ -295,7 +295,7 @@ def link_choices(
     elif search and search.isdigit():
         q = q.where(table.c.id == int(search))
     q = q.order_by(table.c.id).limit(max(1, min(limit, 200)))
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         ids = [r[0] for r in conn.execute(q)]
         names = titles(conn, target, set(ids))
     return [{"id": i, "title": names.get(i, f"#{i}")} for i in ids]

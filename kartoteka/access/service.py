@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from kartoteka.errors import Forbidden
 from kartoteka.storage import schema
+from kartoteka.storage.engine import read_connection
 
 if TYPE_CHECKING:
     from kartoteka.catalogs.models import Catalog, Field
@@ -104,7 +105,7 @@ def _has_shares(actor: Actor, catalog: Catalog) -> bool:
     if actor.user_id is None:
         return False
     s = schema.record_shares
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         found = conn.execute(
             sa.select(s.c.record_id)
             .where(s.c.catalog_id == catalog.id, s.c.user_id == actor.user_id)

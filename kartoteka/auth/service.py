@@ -25,7 +25,7 @@ from kartoteka.errors import Forbidden, TotpRequired
 from kartoteka.security import log, throttle
 from kartoteka.security import totp as two_factor
 from kartoteka.storage import schema
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 from .errors import BadTokenSpec, TokenNotFound, WrongCredentials
 from .passwords import hash_password, needs_rehash, verify_password
@@ -142,7 +142,7 @@ def normalise_email(email: Any) -> str:
 
 # ----- reading users ------------------------------------------------------------------
 def _read(ws: Workspace) -> Connection:
-    return ws.engine.connect().execution_options(kt_read=True)
+    return read_connection(ws.engine)
 
 
 def _user_by_email(conn: Connection, email: str) -> Row[Any] | None:

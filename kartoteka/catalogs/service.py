@@ -14,7 +14,7 @@ from kartoteka.errors import Forbidden
 from kartoteka.fields import all_types
 from kartoteka.fields.base import FieldValueError
 from kartoteka.storage import counters, dynamic, schema
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 from . import conversion
 from .errors import BadFieldSpec, CatalogNotFound, DuplicateName, FieldNotFound
@@ -35,7 +35,7 @@ def load_meta(ws: Workspace) -> WorkspaceMeta:
     now = time.monotonic()
     if cached is not None and now - holder.get("checked", 0.0) < META_TTL:
         return cached
-    with ws.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(ws.engine) as conn:
         version = counters.peek(conn, META_COUNTER)
         if cached is None or cached.version != version:
             cached = _read_meta(conn, version)

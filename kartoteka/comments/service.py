@@ -11,7 +11,7 @@ from kartoteka.errors import ValidationFailed
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.records.service import get_catalog, require_visible
 from kartoteka.storage import counters, schema
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 MAX_COMMENT = 20_000
 
@@ -21,7 +21,7 @@ def list_comments(actor: Actor, catalog_ref: str | int, record_id: int) -> list[
     catalog = get_catalog(actor, catalog_ref)
     require_visible(actor, catalog, record_id)
     c, u = schema.comments, schema.users
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         rows = conn.execute(
             sa.select(c, u.c.name.label("user_name"))
             .outerjoin(u, u.c.id == c.c.user_id)

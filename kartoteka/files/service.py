@@ -25,7 +25,7 @@ from kartoteka.access import service as access
 from kartoteka.context import Actor, Workspace
 from kartoteka.records.read import file_url
 from kartoteka.storage import schema
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 from .errors import FileInvalid, FileNotFound, FileTooLarge
 from .storage import BlobStore, store_for
@@ -219,7 +219,7 @@ def _visible_row(actor: Actor, file_id: int) -> Any:
         # Ids outside the column's range cannot exist; the database would refuse the bind.
         raise missing
     t = schema.files
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         row = conn.execute(sa.select(t).where(t.c.id == file_id)).first()
         if row is None:
             raise missing

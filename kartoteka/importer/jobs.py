@@ -15,7 +15,7 @@ from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError, NotFound, TooLarge
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 from .service import ImportResult, Plan, parse_options, plan_import, run_import
 
@@ -143,7 +143,7 @@ def _fail(result: ImportResult, message: str) -> None:
 def get_import(actor: Actor, job_id: int) -> dict[str, Any]:
     """An import job's status and counts (its creator and administrators may see it)."""
     table = schema.imports
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         row = conn.execute(sa.select(table).where(table.c.id == job_id)).first()
     if row is None or not (actor.is_admin or row.created_by == actor.user_id):
         raise ImportNotFound(f"import {job_id} not found")

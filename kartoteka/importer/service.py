@@ -27,7 +27,7 @@ from kartoteka.fields.base import FieldValueError
 from kartoteka.records import service as records
 from kartoteka.records import write
 from kartoteka.records.errors import RecordInvalid, RecordNotFound
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 from . import readers
 
@@ -674,7 +674,7 @@ def _chunks(
 
 
 def _read(actor: Actor) -> Any:
-    return actor.workspace.engine.connect().execution_options(kt_read=True)
+    return read_connection(actor.workspace.engine)
 
 
 # ----- dry runs --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from kartoteka.context import Actor
 from kartoteka.errors import Forbidden, TooLarge
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
+from kartoteka.storage.engine import read_connection
 
 from . import hooks, query, write
 from .errors import RecordInvalid, RecordNotFound
@@ -32,7 +33,7 @@ def get_catalog(actor: Actor, ref: str | int) -> Catalog:
 
 
 def _read(actor: Actor):
-    return actor.workspace.engine.connect().execution_options(kt_read=True)
+    return read_connection(actor.workspace.engine)
 
 
 def _history_value(f: Field, db_value: Any) -> Any:

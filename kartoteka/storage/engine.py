@@ -29,6 +29,19 @@ workspaces_table = sa.Table(
 )
 
 
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reads.
+
+    SQLite: a deferred transaction (one snapshot for the whole read). PostgreSQL:
+    autocommit, so a read costs its SELECTs and no BEGIN/ROLLBACK round trips; each
+    statement sees committed data exactly as under READ COMMITTED.
+    """
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        return conn.execution_options(kt_read=True, isolation_level="AUTOCOMMIT")
+    return conn.execution_options(kt_read=True)
+
+
 def utcnow() -> datetime:
     """Naive UTC now: every stored timestamp is naive UTC on both dialects."""
     return datetime.now(UTC).replace(tzinfo=None)

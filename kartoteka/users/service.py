@@ -16,7 +16,7 @@ from kartoteka.auth.passwords import hash_password
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import Forbidden
 from kartoteka.storage import schema
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 from .errors import (
     BadUserSpec,
@@ -152,7 +152,7 @@ def _require_user(actor: Actor) -> None:
 
 
 def _read(ws: Workspace) -> Connection:
-    return ws.engine.connect().execution_options(kt_read=True)
+    return read_connection(ws.engine)
 
 
 def _groups_of(conn: Connection, user_ids: list[int] | None) -> dict[int, list[int]]:

@@ -13,6 +13,7 @@ from kartoteka.context import Actor
 from kartoteka.errors import NotFound, ValidationFailed
 from kartoteka.records import query
 from kartoteka.storage import counters, schema
+from kartoteka.storage.engine import read_connection
 
 VIEW_TYPES = ("table", "kanban", "calendar", "gantt", "gallery")
 #: Options each view type needs, and the field types they accept.
@@ -46,7 +47,7 @@ def list_views(actor: Actor, catalog_ref: str | int) -> list[dict[str, Any]]:
     catalog = get_catalog(actor, catalog_ref)
     access.require_catalog(actor, catalog)
     v = schema.views
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         rows = conn.execute(
             sa.select(v).where(v.c.catalog_id == catalog.id).order_by(v.c.position, v.c.id)
         )
@@ -62,7 +63,7 @@ def get_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, An
     except (TypeError, ValueError):
         raise ViewNotFound(f"view {view_id!r} not found") from None
     v = schema.views
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         row = conn.execute(sa.select(v).where(v.c.id == vid, v.c.catalog_id == catalog.id)).first()
     if row is None:
         raise ViewNotFound(f"view {view_id!r} not found in {catalog.api_name!r}")

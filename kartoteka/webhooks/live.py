@@ -26,6 +26,7 @@ from kartoteka.context import Actor, Workspace
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.records import hooks
 from kartoteka.storage import counters, schema
+from kartoteka.storage.engine import read_connection
 
 POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 15.0
@@ -212,7 +213,7 @@ def visible_events(actor: Actor, after: int, limit: int = BATCH) -> tuple[list[d
     """Events after `after` that the actor may see now, and the last sequence number read."""
     ws = actor.workspace
     e = schema.events
-    with ws.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(ws.engine) as conn:
         rows = conn.execute(
             sa.select(e).where(e.c.seq > after).order_by(e.c.seq).limit(limit)
         ).all()

@@ -22,7 +22,7 @@ from kartoteka.context import Actor
 from kartoteka.errors import Rejected
 from kartoteka.records import hooks
 from kartoteka.records.hooks import PendingChange
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 from . import delivery, service
 
@@ -74,7 +74,7 @@ def _stored_values(actor: Actor, catalog: Catalog, ids: list[int]) -> dict[int, 
         return {}
     table = catalog.table
     fields = [f for f in catalog.fields if f.column or f.type == "link"]
-    with actor.workspace.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(actor.workspace.engine) as conn:
         rows = conn.execute(sa.select(table).where(table.c.id.in_(ids))).all()
         links = load_links(conn, fields, ids)
     out = {}

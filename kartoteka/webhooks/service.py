@@ -14,7 +14,7 @@ from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError, Forbidden
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import counters, schema
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
 from .addresses import private_address_problem
 from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound
@@ -283,7 +283,7 @@ def active_webhooks(ws: Workspace, catalog_id: int, kind: str) -> list[dict[str,
     if hit is not None and hit[0] > now:
         return hit[1]
     t = schema.webhooks
-    with ws.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(ws.engine) as conn:
         rows = conn.execute(
             sa.select(t)
             .where(t.c.catalog_id == catalog_id, t.c.kind == kind, t.c.active.is_(True))

@@ -19,6 +19,7 @@ from kartoteka.storage.engine import (
     Databases,
     current_revision,
     head_revision,
+    read_connection,
     upgrade_workspace,
     utcnow,
     workspaces_table,
@@ -180,7 +181,7 @@ class Instance:
 
 def _has_active_admin(ws: Workspace) -> bool:
     users = schema.users
-    with ws.engine.connect().execution_options(kt_read=True) as conn:
+    with read_connection(ws.engine) as conn:
         found = conn.execute(
             sa.select(users.c.id).where(users.c.is_admin.is_(True), users.c.active.is_(True))
         ).first()
