@@ -210,6 +210,21 @@ def decode_multi(raw: str | None) -> list[int]:
     return [int(x) for x in raw.strip(",").split(",") if x]
 
 
+def multi_filter_clause(
+    col: ColumnElement[Any], op: str, value: Any, to_id: Any
+) -> ColumnElement[bool]:
+    """eq/ne/in/nin on a ',1,3,' multi-value column; `to_id` resolves one operand."""
+    values = value if op in ("in", "nin") else [value]
+    if not isinstance(values, list):
+        raise FieldValueError("in/nin take a list")
+    if len(values) > MAX_IN_VALUES:
+        raise FieldValueError(f"at most {MAX_IN_VALUES} values in a list")
+    any_of = sa.or_(*[multi_contains(col, to_id(v)) for v in values])
+    if op in ("eq", "in"):
+        return any_of if values else sa.false()
+    return sa.or_(col.is_(None), sa.not_(any_of)) if values else sa.true()
+
+
 def multi_contains(col: ColumnElement[Any], item: int) -> ColumnElement[bool]:
     """SQL: the multi-value column holds `item`."""
     return col.like(f"%,{int(item)},%")

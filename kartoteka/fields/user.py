@@ -12,7 +12,7 @@ from .base import (
     clean_flag,
     decode_multi,
     encode_multi,
-    multi_contains,
+    multi_filter_clause,
 )
 from .registry import register
 
@@ -99,10 +99,4 @@ class UserType(FieldType):
     def filter_clause(self, col, op, value, field, actor):
         if op == "empty" or not field.options.get("multiple"):
             return super().filter_clause(col, op, value, field, actor)
-        values = value if op in ("in", "nin") else [value]
-        if not isinstance(values, list):
-            raise FieldValueError("in/nin take a list")
-        any_of = sa.or_(*[multi_contains(col, self._one(v, actor)) for v in values])
-        if op in ("eq", "in"):
-            return any_of if values else sa.false()
-        return sa.or_(col.is_(None), sa.not_(any_of)) if values else sa.true()
+        return multi_filter_clause(col, op, value, lambda v: self._one(v, actor))
