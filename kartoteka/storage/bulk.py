@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+_MISSING = object()
+
 
 def insert_many(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """INSERT rows (all with the same keys) in one executemany."""
@@ -23,11 +25,21 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
     compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
     procs = {k: table.c[k].type._cached_bind_processor(dialect) for k in keys}
     active = [(k, proc) for k, proc in procs.items() if proc is not None]
+    # Rows of one batch share values such as the write time; bind each distinct one once.
+    memo: dict[tuple[str, Any], Any] = {}
     converted = []
     for row in rows:
         out = dict(row)
         for k, proc in active:
-            out[k] = proc(row[k])
+            value = row[k]
+            try:
+                key = (k, value)
+                bound = memo.get(key, _MISSING)
+                if bound is _MISSING:
+                    bound = memo[key] = proc(value)
+            except TypeError:  # unhashable (lists, dicts): bind it as it is
+                bound = proc(value)
+            out[k] = bound
         converted.append(out)
     if compiled.positional:
         order = compiled.positiontup or []
