@@ -202,11 +202,6 @@ def verify_rows(conn: Any, actor: Actor, catalog: Catalog, ids: list[int], actio
             )
 
 
-def check_write(actor: Actor, catalog: Catalog, values: dict[str, Any]) -> None:
-    """Kept for callers that validate before writing; rules are verified by `verify_rows`."""
-    return None
-
-
 def mask_value(field: Any, value: Any) -> Any:
     """A masked rendering: phones as `+7 *** ***-**-67`, e-mails as `a***@example.com`."""
     if value is None or value == "":

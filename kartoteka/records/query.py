@@ -15,7 +15,6 @@ from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden
-from kartoteka.fields import get_type
 from kartoteka.fields.base import FieldValueError
 from kartoteka.storage import schema
 
@@ -332,8 +331,3 @@ def _beyond(
         return col.is_not(None) if nulls_first else sa.false()
     strict = col < value if desc else col > value
     return strict if nulls_first else sa.or_(strict, col.is_(None))
-
-
-def system_field_type(name: str):
-    """Field type implementing a system key."""
-    return get_type(name)

@@ -409,6 +409,8 @@ def _apply_deletes(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[s
 
 def _unlink_incoming(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[str, Any]]:
     """Remove links pointing at deleted records; each linking record gets a history entry."""
+    from .read import load_links
+
     meta = actor.workspace.meta()
     lt = schema.links
     entries: list[dict[str, Any]] = []
@@ -421,16 +423,8 @@ def _unlink_incoming(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict
         sources = sorted(
             {r.src_id for r in rows if not (source.id == catalog.id and r.src_id in ids)}
         )
-        before = {}
-        for src in sources:
-            before[src] = [
-                d
-                for (d,) in conn.execute(
-                    sa.select(lt.c.dst_id)
-                    .where(lt.c.field_id == f.id, lt.c.src_id == src)
-                    .order_by(lt.c.position, lt.c.dst_id)
-                )
-            ]
+        # One query for every linking record's current list (not one per record).
+        before = load_links(conn, [f], sources)[f.id]
         conn.execute(sa.delete(lt).where(lt.c.field_id == f.id, lt.c.dst_id.in_(ids)))
         source_entries = [
             {

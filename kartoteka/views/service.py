@@ -188,8 +188,3 @@ def delete_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> None:
         conn.execute(sa.delete(schema.views).where(schema.views.c.id == current["id"]))
         bump_meta(conn)
     invalidate(actor.workspace)
-
-
-def visible(actor: Actor, catalog: Catalog) -> bool:
-    """Views are readable by whoever may see the catalog."""
-    return access.can_see_catalog(actor, catalog)
