@@ -16,6 +16,12 @@ def _floats(value: str | None) -> tuple[float, ...]:
     return tuple(float(x) for x in (value or "").split(",") if x.strip())
 
 
+def _days(env: dict[str, str], name: str, default: int) -> int:
+    """A whole number of days; `0` is meaningful (never), so only unset means the default."""
+    value = (env.get(name) or "").strip()
+    return int(value) if value else default
+
+
 @dataclass
 class Settings:
     """Instance-wide configuration; one object per process."""
@@ -41,6 +47,15 @@ class Settings:
     webhook_request_timeout: float = 10.0
     #: Seconds beyond the timeout before a delivery claimed by a dead worker is retried.
     webhook_lease_margin: float = 60.0
+    #: Days of failed attempts with no 2xx in between before a notify webhook is disabled
+    #: (0: never).
+    webhook_disable_after_days: int = 5
+    #: Days to keep delivered (done) webhook deliveries and their attempts (0: forever).
+    webhook_keep_days: int = 14
+    #: Days to keep failed webhook deliveries and their attempts (0: forever).
+    webhook_failed_keep_days: int = 30
+    #: Days to keep outbox events that every consumer has passed (0: forever).
+    events_keep_days: int = 30
     # Protection (docs/security.md): request limits and the failed-login schedule.
     rate_limits_enabled: bool = True
     rate_limit_account: str = "100/30seconds"
@@ -71,6 +86,10 @@ class Settings:
             webhook_timeout=float(env.get("KARTOTEKA_WEBHOOK_TIMEOUT") or 10),
             webhook_request_timeout=float(env.get("KARTOTEKA_WEBHOOK_REQUEST_TIMEOUT") or 10),
             webhook_lease_margin=float(env.get("KARTOTEKA_WEBHOOK_LEASE_MARGIN") or 60),
+            webhook_disable_after_days=_days(env, "KARTOTEKA_WEBHOOK_DISABLE_AFTER_DAYS", 5),
+            webhook_keep_days=_days(env, "KARTOTEKA_WEBHOOK_KEEP_DAYS", 14),
+            webhook_failed_keep_days=_days(env, "KARTOTEKA_WEBHOOK_FAILED_KEEP_DAYS", 30),
+            events_keep_days=_days(env, "KARTOTEKA_EVENTS_KEEP_DAYS", 30),
             rate_limits_enabled=_bool(env.get("KARTOTEKA_RATE_LIMITS_ENABLED") or "1"),
             rate_limit_account=env.get("KARTOTEKA_RATE_LIMIT_ACCOUNT") or "100/30seconds",
             rate_limit_address=env.get("KARTOTEKA_RATE_LIMIT_ADDRESS") or "1000/30seconds",

@@ -241,6 +241,10 @@ webhooks = sa.Table(
     sa.Column("ordered", sa.Boolean, nullable=False, default=False),
     sa.Column("start_seq", sa.BigInteger, nullable=False, default=0),
     sa.Column("disabled_reason", sa.String(300)),
+    # Kept by the maintenance pass (migration 0006): the start of the current run of
+    # failed attempts and the last 2xx, remembered after the attempts are pruned.
+    sa.Column("failing_since", sa.DateTime),
+    sa.Column("last_success_at", sa.DateTime),
     sa.Column("created_by", sa.Integer),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
@@ -267,6 +271,8 @@ webhook_deliveries = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("webhook_id", "event_seq", name="uq_webhook_deliveries_event"),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    # Maintenance: last success, failing streaks and pruning by age, per webhook (0006).
+    sa.Index("ix_webhook_deliveries_age", "webhook_id", "status", "updated_at"),
     sqlite_autoincrement=True,
 )
 
@@ -331,5 +337,22 @@ security_log = sa.Table(
     sa.Column("detail", JSONText, nullable=False),
     sa.Index("ix_security_log_event", "event", "id"),
     sa.Index("ix_security_log_user", "user_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# ----- notices to administrators (migration 0006) ---------------------------------------
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("level", sa.String(10), nullable=False),  # info | warning | error
+    sa.Column("kind", sa.String(60), nullable=False),  # e.g. webhook.disabled
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("data", JSONText, nullable=False),
+    sa.Column("read_at", sa.DateTime),
+    sa.Column("read_by", sa.Integer),
+    sa.Index("ix_notices_read", "read_at", "id"),
     sqlite_autoincrement=True,
 )
