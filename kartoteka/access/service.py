@@ -10,8 +10,11 @@ a user without a grant sees nothing. Record rules compile to one SQL condition.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,6 +28,11 @@ if TYPE_CHECKING:
 
 ACTIONS = ("view", "edit", "delete")
 FIELD_RULES = ("read_only", "masked", "hidden")  # least to most restrictive
+#: Compiled record filters kept per (catalog, action, user, groups, profile, day); the
+#: workspace meta object they were compiled against is checked on every hit.
+FILTER_CACHE_SIZE = 2048
+_filters: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+_filters_lock = threading.Lock()
 
 
 def grants(actor: Actor, catalog: Catalog) -> list[dict[str, Any]]:
@@ -132,7 +140,40 @@ def record_filter(
     """
     if actor.is_admin:
         return None
-    table = catalog.table if table is None else table
+    if table is not None and table is not catalog.table:
+        return _record_filter(actor, catalog, action, table)
+    # Compiling a rule costs as much as the indexed read it restricts; the same actor asks
+    # for the same clause on every page. The key holds everything the clause depends on:
+    # rights and rights views live in the meta object, `$user.` values in the profile,
+    # relative dates in the day.
+    meta = actor.workspace.meta()
+    key = (
+        actor.workspace.name,
+        catalog.id,
+        action,
+        actor.user_id,
+        actor.group_ids,
+        actor.email,
+        actor.name,
+        orjson.dumps(actor.profile, option=orjson.OPT_SORT_KEYS, default=str),
+        actor.today(),
+    )
+    with _filters_lock:
+        hit = _filters.get(key)
+        if hit is not None and hit[0] is meta:
+            _filters.move_to_end(key)
+            return hit[1]  # type: ignore[no-any-return]
+    clause = _record_filter(actor, catalog, action, catalog.table)
+    with _filters_lock:
+        _filters[key] = (meta, clause)
+        while len(_filters) > FILTER_CACHE_SIZE:
+            _filters.popitem(last=False)
+    return clause
+
+
+def _record_filter(
+    actor: Actor, catalog: Catalog, action: str, table: Any
+) -> ColumnElement[bool] | None:
     docs = grants(actor, catalog)
     view = _union([_rule_clause(actor, catalog, d.get("view"), table) for d in docs])
     if action == "view":

@@ -80,6 +80,8 @@ class FilterCompiler:
         self.catalog = catalog
         self.table = table if table is not None else catalog.table
         self.nodes = 0
+        # Depth of OR/NOT nodes around the node being compiled (see `_hop`).
+        self.disjunctive = 0
         # Record rules are written by administrators: they may use fields hidden from
         # the actor, and their hops do not apply the target's rules (no recursion).
         self.for_rule = for_rule
@@ -106,10 +108,19 @@ class FilterCompiler:
         if key in ("and", "or"):
             if not isinstance(value, list) or not value:
                 raise _bad("filter", f"{key} takes a non-empty list of filters")
-            parts = [self.compile(v, depth + 1) for v in value]
-            return sa.and_(*parts) if key == "and" else sa.or_(*parts)
+            if key == "and":
+                return sa.and_(*[self.compile(v, depth + 1) for v in value])
+            self.disjunctive += 1
+            try:
+                return sa.or_(*[self.compile(v, depth + 1) for v in value])
+            finally:
+                self.disjunctive -= 1
         if key == "not":
-            return sa.not_(self.compile(value, depth + 1))
+            self.disjunctive += 1
+            try:
+                return sa.not_(self.compile(value, depth + 1))
+            finally:
+                self.disjunctive -= 1
         if "." in key:
             return self._hop(key, value)
         field = self._field(self.catalog, key)
@@ -175,6 +186,13 @@ class FilterCompiler:
             .select_from(links.join(ttable, ttable.c.id == links.c.dst_id))
             .where(links.c.field_id == link.id, links.c.src_id == self.table.c.id, condition)
         )
+        if self.actor.workspace.dialect == "postgresql" and (self.for_rule or self.disjunctive):
+            # PostgreSQL cannot turn an EXISTS under OR/NOT into a semi-join, and plans it
+            # as a hashed subplan built from every link of the field before the first row
+            # is read: a page of 100 then costs as much as the whole links table. `OFFSET
+            # 0` keeps it a per-row index probe, which is what a paged, index-ordered read
+            # needs. Record rules always end up under an OR (with the record shares).
+            sub = sub.offset(0)
         return sa.exists(sub)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,8 +30,21 @@ DEFAULT_LIMIT = 50
 def get_catalog(actor: Actor, ref: str | int) -> Catalog:
     """A catalog the actor has some access to (404 if unknown, 403 without a grant)."""
     catalog = catalogs.get_catalog(actor, ref)
+    if catalog.system is not None and not actor.is_admin:
+        # System catalogs show platform configuration: administrators only, whatever
+        # rights or shares say.
+        raise Forbidden(f"you have no access to catalog {catalog.api_name!r}")
     access.require_catalog(actor, catalog)
     return catalog
+
+
+def _require_writable(catalog: Catalog) -> None:
+    """System catalogs are read-only here: their rows change through their own API."""
+    if catalog.system is not None:
+        raise Forbidden(
+            f"records of the system catalog {catalog.api_name!r} are read-only here; "
+            f"change them at {catalog.system.managed_at}"
+        )
 
 
 def _read(actor: Actor):
@@ -139,6 +154,7 @@ def batch(
 ) -> dict[str, list[int]]:
     """Create, update, delete and upsert up to 1000 records in one transaction, all or nothing."""
     catalog = get_catalog(actor, catalog_ref)
+    _require_writable(catalog)
     create, update, delete, upsert = _parse_batch(body)
     idx = None if single else 0
     if create and not access.can_create(actor, catalog):
@@ -452,16 +468,39 @@ def get_record(
 ) -> dict[str, Any]:
     """One record the actor may see, or RecordNotFound."""
     catalog = get_catalog(actor, catalog_ref)
-    table = catalog.table
-    q = sa.select(table).where(table.c.id == record_id)
-    rights = access.record_filter(actor, catalog, "view")
-    if rights is not None:
-        q = q.where(rights)
+    q = _get_statement(catalog.table, access.record_filter(actor, catalog, "view"))
     with _read(actor) as conn:
-        row = conn.execute(q).first()
+        row = conn.execute(q, {"record_id": record_id}).first()
         if row is None:
             raise RecordNotFound(f"record {record_id} not found in {catalog.api_name!r}")
         return Renderer(conn, actor, catalog, fields).render([row])[0]
+
+
+_get_statements: OrderedDict[tuple[int, int], tuple[Any, Any, Any]] = OrderedDict()
+_get_statements_lock = threading.Lock()
+
+
+def _get_statement(table: Any, rights: Any) -> Any:
+    """`SELECT ... WHERE id = :record_id AND <rights>`, one object per (table, rights clause).
+
+    SQLAlchemy memoises a statement's cache key on the object; building the statement
+    anew for every GET made it recompute the key over the whole rights clause, which
+    cost more than the indexed read itself. Rights clauses are cached objects too
+    (`access.record_filter`), so the same user reuses the same statement.
+    """
+    key = (id(table), id(rights))
+    with _get_statements_lock:
+        hit = _get_statements.get(key)
+        if hit is not None and hit[0] is table and hit[1] is rights:
+            return hit[2]
+    q = sa.select(table).where(table.c.id == sa.bindparam("record_id"))
+    if rights is not None:
+        q = q.where(rights)
+    with _get_statements_lock:
+        _get_statements[key] = (table, rights, q)
+        while len(_get_statements) > 2048:
+            _get_statements.popitem(last=False)
+    return q
 
 
 def _parse_limit(limit: Any) -> int:
