@@ -56,6 +56,9 @@ class Settings:
     webhook_failed_keep_days: int = 30
     #: Days to keep outbox events that every consumer has passed (0: forever).
     events_keep_days: int = 30
+    #: Longest chain of webhook deliveries whose echoed writes still notify webhooks
+    #: (loop protection, docs/webhooks.md).
+    webhook_max_depth: int = 5
     # Protection (docs/security.md): request limits and the failed-login schedule.
     rate_limits_enabled: bool = True
     rate_limit_account: str = "100/30seconds"
@@ -90,6 +93,7 @@ class Settings:
             webhook_keep_days=_days(env, "KARTOTEKA_WEBHOOK_KEEP_DAYS", 14),
             webhook_failed_keep_days=_days(env, "KARTOTEKA_WEBHOOK_FAILED_KEEP_DAYS", 30),
             events_keep_days=_days(env, "KARTOTEKA_EVENTS_KEEP_DAYS", 30),
+            webhook_max_depth=int(env.get("KARTOTEKA_WEBHOOK_MAX_DEPTH") or 5),
             rate_limits_enabled=_bool(env.get("KARTOTEKA_RATE_LIMITS_ENABLED") or "1"),
             rate_limit_account=env.get("KARTOTEKA_RATE_LIMIT_ACCOUNT") or "100/30seconds",
             rate_limit_address=env.get("KARTOTEKA_RATE_LIMIT_ADDRESS") or "1000/30seconds",

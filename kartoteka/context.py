@@ -52,11 +52,19 @@ class Actor:
     lang: str = "en"
     token_scopes: dict[str, Any] | None = None
     via: str = "system"
+    #: Webhooks whose deliveries led to this request, oldest first (loop protection): set
+    #: when the caller echoes a verified `kartoteka-cause` header, empty otherwise.
+    cause: tuple[int, ...] = ()
 
     @classmethod
     def system(cls, workspace: Workspace) -> Actor:
         """An administrator-equivalent actor for CLI and internal jobs."""
         return cls(workspace=workspace, user_id=None, name="system", is_admin=True)
+
+    @property
+    def depth(self) -> int:
+        """How many webhook deliveries in a row led to this request (0: a direct one)."""
+        return len(self.cause)
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hmac
 from typing import Any
 
@@ -19,6 +20,8 @@ SESSION_COOKIE = "kartoteka_session"
 CSRF_COOKIE = "kartoteka_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: Echoed by webhook receivers on the calls a message makes them do (loop protection).
+CAUSE_HEADER = "kartoteka-cause"
 
 
 def instance(request: Request):
@@ -52,7 +55,9 @@ async def actor(request: Request) -> Actor:
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
-    fast = _cached_bearer(request)
+    # Verifying a cause header reads the database, so such requests take the threadpool.
+    verify = CAUSE_HEADER in request.headers and request.method not in SAFE_METHODS
+    fast = None if verify else _cached_bearer(request)
     if fast is not None:
         return _authorize(request, fast)
     return await run_in_threadpool(actor_blocking, request)
@@ -108,8 +113,24 @@ def _authorize(request: Request, result: Actor) -> Actor:
         raise Forbidden("this API token is read-only")
     _check_catalog_scope(request, result)
     ratelimit.check_account(request.state, result)
+    result = _with_cause(request, result)
     request.state.actor = result
     return result
+
+
+def _with_cause(request: Request, result: Actor) -> Actor:
+    """The actor stamped with the webhook chain of a verified `kartoteka-cause` header.
+
+    Only writes care, so reads skip the check; an unverifiable header is ignored.
+    """
+    token = request.headers.get(CAUSE_HEADER)
+    if not token or request.method in SAFE_METHODS:
+        return result
+    from kartoteka.webhooks import loops
+
+    chain = loops.verify_cause(result.workspace, token)
+    # A copy: the cached actor of a bearer token is shared by its other requests.
+    return dataclasses.replace(result, cause=chain) if chain else result
 
 
 def client_address(request: Request) -> str | None:

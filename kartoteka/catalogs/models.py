@@ -31,11 +31,13 @@ class Field:
     position: int = 0
     #: Per-field memo for field types (e.g. choices by id); rebuilt with the metadata.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: A type implementation outside the registry (fields of system catalogs only).
+    type_impl: FieldType | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def ftype(self) -> FieldType:
         """The registered type implementation."""
-        return get_type(self.type)
+        return self.type_impl or get_type(self.type)
 
     @property
     def col(self) -> str:
@@ -65,6 +67,16 @@ class Field:
         }
 
 
+@dataclass(frozen=True)
+class SystemSource:
+    """What makes a catalog a system catalog: the platform table it shows, read-only."""
+
+    #: The platform table, declared with only the columns records may show (never secrets).
+    table: sa.Table
+    #: Where its rows are changed instead of the records API (e.g. `/api/v1/webhooks`).
+    managed_at: str
+
+
 @dataclass
 class Catalog:
     """A catalog: a real table plus its field list."""
@@ -76,6 +88,8 @@ class Catalog:
     position: int
     options: dict[str, Any]
     fields: list[Field]
+    #: Set for catalogs the platform maintains (`webhooks`): read-only, administrators only.
+    system: SystemSource | None = None
 
     @cached_property
     def by_api_name(self) -> dict[str, Field]:
@@ -98,6 +112,8 @@ class Catalog:
     @cached_property
     def table(self) -> sa.Table:
         """The SQLAlchemy table for this catalog."""
+        if self.system is not None:
+            return self.system.table
         cols = [
             (f.column, f.ftype.sa_type(f.options))
             for f in self.fields
@@ -120,6 +136,7 @@ class Catalog:
             "title_field": title.api_name if title else None,
             "options": self.options,
             "fields": [f.to_json() for f in self.fields],
+            "system": self.system is not None,
         }
 
 

@@ -16,7 +16,7 @@ from kartoteka.fields.base import FieldValueError
 from kartoteka.storage import counters, dynamic, schema
 from kartoteka.storage.engine import read_connection, utcnow
 
-from . import conversion
+from . import conversion, system
 from .errors import BadFieldSpec, CatalogNotFound, DuplicateName, FieldNotFound
 from .models import Catalog, Field, WorkspaceMeta
 from .naming import check_api_name, derive_api_name
@@ -70,20 +70,24 @@ def _read_meta(conn: Connection, version: int) -> WorkspaceMeta:
                 position=r.position,
             )
         )
-    catalogs = [
-        Catalog(
-            id=r.id,
-            name=r.name,
-            api_name=r.api_name,
-            title_field_id=r.title_field_id,
-            position=r.position,
-            options=r.options or {},
-            fields=by_catalog.get(r.id, []),
-        )
-        for r in conn.execute(
-            sa.select(schema.catalogs).order_by(schema.catalogs.c.position, schema.catalogs.c.id)
-        )
-    ]
+    catalogs = system.apply(
+        [
+            Catalog(
+                id=r.id,
+                name=r.name,
+                api_name=r.api_name,
+                title_field_id=r.title_field_id,
+                position=r.position,
+                options=r.options or {},
+                fields=by_catalog.get(r.id, []),
+            )
+            for r in conn.execute(
+                sa.select(schema.catalogs).order_by(
+                    schema.catalogs.c.position, schema.catalogs.c.id
+                )
+            )
+        ]
+    )
     settings = {r.key: r.value for r in conn.execute(sa.select(schema.settings))}
     rights: dict[int, dict[int, dict[str, Any]]] = {}
     for r in conn.execute(sa.select(schema.catalog_rights)):
@@ -124,6 +128,11 @@ def require_manage(actor: Actor, catalog: Catalog | None = None) -> None:
     """Only administrators (and, with rights, catalog managers) change structure."""
     from kartoteka.access import service as access
 
+    if catalog is not None and catalog.system is not None:
+        raise Forbidden(
+            f"{catalog.api_name!r} is a system catalog: its structure is fixed "
+            f"(its records are managed at {catalog.system.managed_at})"
+        )
     if not access.can_manage(actor, catalog):
         raise Forbidden("you may not change the structure of this catalog")
 
@@ -158,7 +167,11 @@ def list_catalogs(actor: Actor) -> list[Catalog]:
     """Every catalog the actor may see."""
     from kartoteka.access import service as access
 
-    return [c for c in actor.workspace.meta().catalogs if access.can_see_catalog(actor, c)]
+    return [
+        c
+        for c in actor.workspace.meta().catalogs
+        if access.can_see_catalog(actor, c) and (c.system is None or actor.is_admin)
+    ]
 
 
 def _clean_name(value: Any, key: str = "name") -> str:
@@ -319,6 +332,12 @@ def _resolve_link_target(
     if found is None:
         raise BadFieldSpec(
             "options.catalog: target catalog not found", fields={"options": "catalog not found"}
+        )
+    if found.system is not None:
+        # Its rows come and go outside the records write path, which keeps links tidy.
+        raise BadFieldSpec(
+            "options.catalog: a system catalog cannot be linked to",
+            fields={"options": "system catalog"},
         )
     options["catalog"] = found.id
     return options

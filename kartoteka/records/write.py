@@ -355,6 +355,8 @@ def record_events(
     last = counters.take(conn, EVENT_COUNTER, len(entries))
     first = last - len(entries) + 1
     catalog_ref = {"id": catalog.id, "api_name": catalog.api_name}
+    # Loop protection: the webhook deliveries that led to this write (docs/webhooks.md).
+    cause = "-".join(str(i) for i in actor.cause) or None
     bulk.insert_many(
         conn,
         schema.events,
@@ -366,6 +368,8 @@ def record_events(
                 "record_id": e["record_id"],
                 "user_id": actor.user_id,
                 "at": now,
+                "cause": cause,
+                "depth": actor.depth,
                 "payload": {
                     "catalog": catalog_ref,
                     "values": {k: c["new"] for k, c in e["changes"].items()},

@@ -200,6 +200,10 @@ events = sa.Table(
     sa.Column("user_id", sa.Integer),
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Column("payload", JSONText, nullable=False),
+    # Loop protection (migration 0007): the chain of webhook ids whose deliveries led to
+    # the change ('7-12', oldest first) and its length.
+    sa.Column("cause", sa.String(300)),
+    sa.Column("depth", sa.Integer, nullable=False, server_default="0"),
 )
 
 imports = sa.Table(
@@ -248,6 +252,8 @@ webhooks = sa.Table(
     sa.Column("created_by", sa.Integer),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # Who changed the webhook last: webhooks are records of the `webhooks` catalog (0007).
+    sa.Column("updated_by", sa.Integer),
     sa.Index("ix_webhooks_catalog", "catalog_id", "kind"),
     sqlite_autoincrement=True,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -14,8 +15,11 @@ from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
 from kartoteka.storage.engine import utcnow
 
+from . import loops
+
 CONSUMER = "webhooks"
 MATCH_BATCH = 500
+log = logging.getLogger("kartoteka.webhooks.outbox")
 
 
 def message_id(seq: int, webhook_id: int) -> str:
@@ -54,21 +58,26 @@ def move_cursor(conn: Connection, consumer: str, last_seq: int) -> None:
     )
 
 
-def body_of(event: Any) -> bytes:
-    """The notify payload of one event, as the contract describes it."""
+def body_of(event: Any, webhook_id: int | None = None) -> bytes:
+    """The notify payload of one event, as the contract describes it.
+
+    Given the receiving webhook, it also carries the `cause` block (loop protection),
+    which the `kartoteka-cause` header restates, signed.
+    """
     payload = event.payload
-    return orjson.dumps(
-        {
-            "type": event.type,
-            "sequence": event.seq,
-            "timestamp": render_datetime(event.at),
-            "catalog": payload.get("catalog"),
-            "record_id": event.record_id,
-            "user": {"id": event.user_id},
-            "values": payload.get("values", {}),
-            "previous": payload.get("previous", {}),
-        }
-    )
+    body = {
+        "type": event.type,
+        "sequence": event.seq,
+        "timestamp": render_datetime(event.at),
+        "catalog": payload.get("catalog"),
+        "record_id": event.record_id,
+        "user": {"id": event.user_id},
+        "values": payload.get("values", {}),
+        "previous": payload.get("previous", {}),
+    }
+    if webhook_id is not None:
+        body["cause"] = loops.message_cause(loops.parse_chain(event.cause), webhook_id)
+    return orjson.dumps(body)
 
 
 def _wants(hook: Any, event: Any) -> bool:
@@ -137,21 +146,7 @@ def match_events(ws: Workspace, limit: int = MATCH_BATCH) -> int:
         hooks = conn.execute(sa.select(w).where(w.c.kind == "notify", w.c.active.is_(True))).all()
         pairs = [(h, ev) for ev in events for h in hooks if _wants(h, ev)]
         pairs = _filter_pass(ws, conn, pairs)
-        now = utcnow()
-        rows = [
-            {
-                "webhook_id": h.id,
-                "event_seq": ev.seq,
-                "webhook_msg_id": message_id(ev.seq, h.id),
-                "payload": body_of(ev).decode(),
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for h, ev in pairs
-        ]
+        rows = _delivery_rows(ws, pairs)
         if rows:
             # The unique (webhook, event) key makes a re-run after a crash harmless.
             conn.execute(
@@ -162,3 +157,34 @@ def match_events(ws: Workspace, limit: int = MATCH_BATCH) -> int:
             )
         move_cursor(conn, CONSUMER, events[-1].seq)
     return len(events)
+
+
+def _delivery_rows(ws: Workspace, pairs: list[tuple[Any, Any]]) -> list[dict[str, Any]]:
+    """One delivery per (webhook, event): pending, or `skipped` by loop protection.
+
+    A skipped delivery is kept in the webhook's log with the reason, so an
+    administrator sees why nothing was sent (and may still replay it by hand).
+    """
+    now = utcnow()
+    limit = loops.max_depth(ws.settings)
+    rows = []
+    for h, ev in pairs:
+        reason = loops.skip_reason(h.id, loops.parse_chain(ev.cause), ev.depth or 0, limit)
+        rows.append(
+            {
+                "webhook_id": h.id,
+                "event_seq": ev.seq,
+                "webhook_msg_id": message_id(ev.seq, h.id),
+                "payload": body_of(ev, h.id).decode(),
+                "status": "skipped" if reason else "pending",
+                "attempts": 0,
+                "next_attempt_at": None if reason else now,
+                "last_error": reason,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    skipped = sum(1 for r in rows if r["status"] == "skipped")
+    if skipped:
+        log.info("loop protection skipped %d deliveries in workspace %s", skipped, ws.name)
+    return rows

@@ -24,7 +24,7 @@ from kartoteka.records import hooks
 from kartoteka.records.hooks import PendingChange
 from kartoteka.storage.engine import read_connection, utcnow
 
-from . import delivery, service
+from . import delivery, loops, service
 
 DEFAULT_TIMEOUT = 10.0
 POOL_THREADS = 32
@@ -90,7 +90,11 @@ def _stored_values(actor: Actor, catalog: Catalog, ids: list[int]) -> dict[int, 
 
 
 def _body(
-    actor: Actor, catalog: Catalog, change: PendingChange, stored: dict[int, dict[str, Any]]
+    actor: Actor,
+    catalog: Catalog,
+    change: PendingChange,
+    stored: dict[int, dict[str, Any]],
+    webhook_id: int,
 ) -> bytes:
     if change.action == "create":
         all_values = dict(change.values)
@@ -108,6 +112,7 @@ def _body(
             "values": change.values,
             "previous": change.previous,
             "all_values": all_values,
+            "cause": loops.message_cause(actor.cause, webhook_id),
         }
     )
 
@@ -149,10 +154,19 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
     if not changes:
         return
     ws = actor.workspace
-    found = service.active_webhooks(ws, catalog.id, "request")
+    found = _callable(actor, catalog)
     calls = [(c, h) for c in changes for h in found if _wants(h, c)]
     if not calls:
         return
+    limit = loops.max_depth(ws.settings)
+    if actor.depth >= limit:
+        # Skipping the check would let a runaway chain past a guard; refusing is safe.
+        raise Rejected(
+            f"loop protection: this write comes from a chain of {actor.depth} webhook "
+            f"deliveries, and request webhooks are not called past {limit} "
+            "(KARTOTEKA_WEBHOOK_MAX_DEPTH)",
+            index=calls[0][0].index,
+        )
     stored = _stored_values(
         actor, catalog, [c.record_id for c, _ in calls if c.action == "update" and c.record_id]
     )
@@ -160,7 +174,11 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
     pool, _ = _shared()
     pending: dict[Future[Verdict], PendingChange] = {
         pool.submit(
-            _call, h, _body(actor, catalog, c, stored), timeout, ws.settings.webhook_allow_private
+            _call,
+            h,
+            _body(actor, catalog, c, stored, h["id"]),
+            timeout,
+            ws.settings.webhook_allow_private,
         ): c
         for c, h in calls
     }
@@ -175,9 +193,16 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
                 raise Rejected(verdict.message, index=change.index)
 
 
+def _callable(actor: Actor, catalog: Catalog) -> list[dict[str, Any]]:
+    """Active request webhooks of the catalog, less those whose calls led to this write:
+    a receiver writing back while its own check is pending is not asked again."""
+    found = service.active_webhooks(actor.workspace, catalog.id, "request")
+    return [h for h in found if h["id"] not in actor.cause]
+
+
 def _interested(actor: Actor, catalog: Catalog) -> bool:
     """Only catalogs with an active request webhook pay for building the changes."""
-    return bool(service.active_webhooks(actor.workspace, catalog.id, "request"))
+    return bool(_callable(actor, catalog))
 
 
 check_request_webhooks.interested = _interested  # type: ignore[attr-defined]

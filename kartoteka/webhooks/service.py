@@ -16,6 +16,7 @@ from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection, utcnow
 
+from . import system_catalog
 from .addresses import private_address_problem
 from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound
 from .signing import new_secret
@@ -217,8 +218,10 @@ def create_webhook(actor: Actor, spec: Any) -> dict[str, Any]:
             )
             .returning(t.c.id)
         ).scalar_one()
+        seqs = system_catalog.record_change(conn, actor, new_id, None)
         row = _row(conn, new_id)
     invalidate(actor.workspace)
+    system_catalog.announce(actor, seqs)
     return render(actor.workspace, row, with_secret=True)
 
 
@@ -234,8 +237,10 @@ def update_webhook(actor: Actor, webhook_id: int, patch: Any) -> dict[str, Any]:
         if values["active"] and not row.active:
             values["disabled_reason"] = None
         conn.execute(sa.update(t).where(t.c.id == webhook_id).values(**values, updated_at=utcnow()))
+        seqs = system_catalog.record_change(conn, actor, webhook_id, row)
         row = _row(conn, webhook_id)
     invalidate(ws)
+    system_catalog.announce(actor, seqs)
     return render(ws, row)
 
 
@@ -244,12 +249,14 @@ def delete_webhook(actor: Actor, webhook_id: int) -> None:
     require_admin(actor)
     t, d, a = schema.webhooks, schema.webhook_deliveries, schema.delivery_attempts
     with actor.workspace.engine.begin() as conn:
-        _row(conn, webhook_id)
+        row = _row(conn, webhook_id)
         ids = sa.select(d.c.id).where(d.c.webhook_id == webhook_id)
         conn.execute(sa.delete(a).where(a.c.delivery_id.in_(ids)))
         conn.execute(sa.delete(d).where(d.c.webhook_id == webhook_id))
         conn.execute(sa.delete(t).where(t.c.id == webhook_id))
+        seqs = system_catalog.record_change(conn, actor, webhook_id, row)
     invalidate(actor.workspace)
+    system_catalog.announce(actor, seqs)
 
 
 def disable(conn: sa.Connection, webhook_id: int, reason: str) -> None:
