@@ -1,19 +1,30 @@
-"""Sending one signed webhook message and deciding what happens after the answer."""
+"""Sending one signed webhook message and deciding what happens after the answer.
+
+Two senders share the signing, the SSRF check and the outcome rules: `post_signed`
+(httpx, blocking; request and action webhooks, one call per save) and
+`post_signed_async` (the asyncio client of `http1`, many in flight; notify deliveries,
+driven by a `NotifyClient`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
+import threading
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
 
 import httpx
 
 from kartoteka.config import Settings
 
-from . import signing
+from . import http1, signing
 from .addresses import private_address_problem
 
 #: Seconds before attempt 1, 2, 3...: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -22,6 +33,12 @@ DEFAULT_TIMEOUT = 10.0
 EXCERPT_BYTES = 2048
 MAX_RETRY_AFTER = 24 * 3600
 JITTER = 0.1
+#: How long one host's SSRF verdict (its DNS answer) is reused. Short, so a DNS change
+#: to a private address is noticed within seconds; the lookup was a quarter of the
+#: CPU time of a delivery to a local receiver.
+ADDRESS_CACHE_SECONDS = 2.0
+CONNECT_TIMEOUT = 5.0
+_T = TypeVar("_T")
 
 
 def retry_schedule(settings: Settings) -> tuple[float, ...]:
@@ -87,6 +104,41 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, min((when - base).total_seconds(), MAX_RETRY_AFTER))
 
 
+_address_verdicts: dict[tuple[str, int], tuple[float, str | None]] = {}
+_address_lock = threading.Lock()
+
+
+def _address_key(url: str) -> tuple[str, int] | None:
+    try:
+        origin, _ = http1.Origin.of(url)
+    except (http1.HTTPError, ValueError):
+        return None
+    return origin.host, origin.port
+
+
+def cached_address_problem(url: str) -> tuple[bool, str | None]:
+    """(known, problem): the SSRF verdict on the URL's host if looked up in the last seconds."""
+    key = _address_key(url)
+    with _address_lock:
+        hit = _address_verdicts.get(key) if key else None
+    if hit is not None and hit[0] > time.monotonic():
+        return True, hit[1]
+    return False, None
+
+
+def address_problem(url: str) -> str | None:
+    """Why `url` may not be called (see `addresses`), the host's answer cached briefly."""
+    known, problem = cached_address_problem(url)
+    if known:
+        return problem
+    problem = private_address_problem(url)
+    key = _address_key(url)
+    if key is not None:
+        with _address_lock:
+            _address_verdicts[key] = (time.monotonic() + ADDRESS_CACHE_SECONDS, problem)
+    return problem
+
+
 def post_signed(
     client: httpx.Client,
     url: str,
@@ -103,7 +155,7 @@ def post_signed(
         return int((time.perf_counter() - started) * 1000)
 
     if not allow_private:
-        problem = private_address_problem(url)
+        problem = address_problem(url)
         if problem:
             return Outcome(None, "", f"refused: {problem}", took())
     try:
@@ -111,7 +163,7 @@ def post_signed(
             url,
             content=body,
             headers=signing.headers(secret, msg_id, body),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         )
     except httpx.TimeoutException:
         return Outcome(None, "", f"timed out after {timeout:g} s", took())
@@ -125,6 +177,98 @@ def post_signed(
         took(),
         parse_retry_after(response.headers.get("retry-after")),
     )
+
+
+async def _async_address_problem(url: str) -> str | None:
+    known, problem = cached_address_problem(url)
+    if known:
+        return problem
+    # A DNS lookup blocks; off the loop it cannot hold up the messages in flight.
+    return await asyncio.get_running_loop().run_in_executor(None, address_problem, url)
+
+
+async def post_signed_async(
+    pool: http1.Pool,
+    url: str,
+    secret: str,
+    msg_id: str,
+    body: bytes,
+    timeout: float,
+    allow_private: bool,
+) -> Outcome:
+    """`post_signed` on the asyncio client: the same checks, headers and outcomes."""
+    started = time.perf_counter()
+
+    def took() -> int:
+        return int((time.perf_counter() - started) * 1000)
+
+    if not allow_private:
+        problem = await _async_address_problem(url)
+        if problem:
+            return Outcome(None, "", f"refused: {problem}", took())
+    headers = signing.headers(secret, msg_id, body)
+    try:
+        async with asyncio.timeout(timeout):
+            response = await pool.post(
+                url, headers, body, min(timeout, CONNECT_TIMEOUT), EXCERPT_BYTES
+            )
+    except TimeoutError:
+        return Outcome(None, "", f"timed out after {timeout:g} s", took())
+    except http1.HTTPError as exc:
+        return Outcome(None, "", f"{type(exc).__name__}: {exc}"[:500], took())
+    return Outcome(
+        response.status,
+        response.body.decode("utf-8", "replace"),
+        None,
+        took(),
+        parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+class NotifyClient:
+    """An event loop and a keep-alive connection pool for notify deliveries.
+
+    Owned by one thread (a worker's), which drives it with `run`; the loop runs only
+    inside `run`, and idle connections wait in the pool between calls. Blocking
+    database work scheduled with `in_thread` runs on two helper threads.
+    """
+
+    def __init__(self, max_connections: int = http1.MAX_CONNECTIONS) -> None:
+        self.loop = _new_loop()
+        self.executor = ThreadPoolExecutor(2, thread_name_prefix="kt-webhook-db")
+        self.loop.set_default_executor(self.executor)
+        self.pool = http1.Pool(max_connections)
+
+    def run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        """Run a coroutine on the client's loop until it is done."""
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        """Close the connections, the loop and its threads."""
+        if self.loop.is_closed():
+            return
+        self.run(self.pool.aclose())
+        self.loop.close()
+        self.executor.shutdown(wait=True)
+
+    def __enter__(self) -> NotifyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def make_notify_client() -> NotifyClient:
+    """A `NotifyClient` with the default pool size."""
+    return NotifyClient()
 
 
 def next_attempt(

@@ -5,7 +5,9 @@ events of catalogs it can see whose record it can see now, without hidden fields
 Wake-ups: a commit in this process rings the bell at once (`after_commit` hook);
 commits of other processes arrive through Redis pub/sub (when `KARTOTEKA_REDIS_URL`
 is set) or PostgreSQL LISTEN/NOTIFY; and every subscriber polls every POLL_SECONDS
-anyway, so a lost notification only delays an event, never drops it.
+anyway, so a lost notification only delays an event, never drops it. The same
+notifications (their payload is the workspace name) wake `kartoteka worker` processes:
+they register with `on_remote_commit` and start the listener with `ensure_listener`.
 """
 
 from __future__ import annotations
@@ -69,6 +71,25 @@ class Bell:
 bell = Bell()
 _listeners: set[str] = set()
 _listeners_lock = threading.Lock()
+#: Called with a workspace name whenever another process says it committed events.
+remote_commit_hooks: list[Callable[[str], None]] = []
+_redis_clients: dict[str, Any] = {}
+
+
+def on_remote_commit(hook: Callable[[str], None]) -> None:
+    """Call `hook(workspace_name)` on every commit notification from another process."""
+    if hook not in remote_commit_hooks:
+        remote_commit_hooks.append(hook)
+
+
+def _heard(payload: Any) -> None:
+    bell.ring()
+    name = payload.decode() if isinstance(payload, bytes) else str(payload)
+    for hook in list(remote_commit_hooks):
+        try:
+            hook(name)
+        except Exception:
+            log.warning("live feed: a remote-commit hook failed", exc_info=True)
 
 
 # ----- cross-process fan-out -----------------------------------------------------------
@@ -79,14 +100,16 @@ def _pg_conninfo(ws: Workspace) -> str:
 
 def _publish(ws: Workspace) -> None:
     """Tell other processes that `ws` has new events (Redis or PostgreSQL NOTIFY)."""
-    if ws.settings.redis_url:
+    url = ws.settings.redis_url
+    if url:
         import redis
 
-        client = redis.Redis.from_url(ws.settings.redis_url)
-        try:
-            client.publish(CHANNEL, ws.name)
-        finally:
-            client.close()
+        # One client per URL: its connection pool is thread-safe, and a new TCP
+        # connection per commit cost more than the publish itself.
+        client = _redis_clients.get(url)
+        if client is None:
+            client = _redis_clients.setdefault(url, redis.Redis.from_url(url))
+        client.publish(CHANNEL, ws.name)
     elif ws.dialect == "postgresql":
         with ws.engine.connect() as conn:
             conn.execute(sa.select(sa.func.pg_notify(CHANNEL, ws.name)))
@@ -116,7 +139,7 @@ def _listen_redis(url: str) -> None:
             pubsub.subscribe(CHANNEL)
             for message in pubsub.listen():
                 if message:
-                    bell.ring()
+                    _heard(message.get("data", b""))
         except Exception:
             log.warning("live feed: Redis listener failed; retrying", exc_info=True)
             threading.Event().wait(POLL_SECONDS)
@@ -129,15 +152,18 @@ def _listen_pg(conninfo: str) -> None:
         try:
             with psycopg.connect(conninfo, autocommit=True) as conn:
                 conn.execute(f"LISTEN {CHANNEL}")
-                for _ in conn.notifies():
-                    bell.ring()
+                for notify in conn.notifies():
+                    _heard(notify.payload)
         except Exception:
             log.warning("live feed: PostgreSQL listener failed; retrying", exc_info=True)
             threading.Event().wait(POLL_SECONDS)
 
 
-def _ensure_listener(ws: Workspace) -> None:
-    """Start (once per process and server) the thread that hears other processes' commits."""
+def ensure_listener(ws: Workspace) -> bool:
+    """Start (once per process and server) the thread that hears other processes' commits.
+
+    False when there is nothing to listen to (SQLite without Redis).
+    """
     target: Callable[[str], None]
     if ws.settings.redis_url:
         key, target, arg = "redis:" + ws.settings.redis_url, _listen_redis, ws.settings.redis_url
@@ -145,12 +171,13 @@ def _ensure_listener(ws: Workspace) -> None:
         conninfo = _pg_conninfo(ws)
         key, target, arg = "pg:" + conninfo, _listen_pg, conninfo
     else:
-        return
+        return False
     with _listeners_lock:
         if key in _listeners:
-            return
+            return True
         _listeners.add(key)
     threading.Thread(target=target, args=(arg,), daemon=True, name="kartoteka-live").start()
+    return True
 
 
 def install() -> None:
@@ -247,7 +274,7 @@ async def stream(actor: Actor, after: int | None) -> AsyncIterator[bytes]:
     ws = actor.workspace
     if after is None:
         after = await anyio.to_thread.run_sync(current_seq, ws)
-    _ensure_listener(ws)
+    ensure_listener(ws)
     sub = bell.subscribe()
     loop = sub[0]
     try:

@@ -1,13 +1,23 @@
-"""Claiming due deliveries, sending them concurrently, and recording every attempt."""
+"""Claiming due deliveries, sending them concurrently, and recording every attempt.
+
+`send_due` drains what is due as a pipeline on a `delivery.NotifyClient`'s event loop:
+while one claimed batch is on the wire (hundreds of requests in flight over keep-alive
+connections), the next batch is claimed and the previous one's outcomes are recorded
+on the client's helper threads. Semantics do not depend on the pipeline: a claim is a
+lease (a killed worker's batch lapses and goes out again under the same webhook-id), an
+ordered webhook's later events stay held while an earlier one is pending (in flight
+counts as pending), and a message whose lease is nearly over when its turn comes is
+handed back unsent instead of risking a second worker sending it at the same time.
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import asyncio
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -15,11 +25,12 @@ from kartoteka.context import Workspace
 from kartoteka.storage import schema
 from kartoteka.storage.engine import utcnow
 
-from . import delivery
+from . import delivery, http1
 from .service import disable
 
-SEND_BATCH = 200
-SEND_THREADS = 8
+SEND_BATCH = 500
+#: Claimed batches on the wire at once; with the next claim that makes three stages.
+BATCHES_IN_FLIGHT = 2
 #: A claimed delivery is invisible to other workers for the timeout plus this margin;
 #: a worker killed mid-send lets the lease lapse and the message goes out again.
 LEASE_MARGIN = 60.0
@@ -36,6 +47,8 @@ class Claimed:
     attempts: int
     url: str
     secret: str
+    #: time.monotonic() after which this worker no longer starts sending it.
+    send_by: float = field(default=0.0, compare=False)
 
 
 def _due_query(now: datetime, limit: int) -> sa.Select:
@@ -120,12 +133,22 @@ def _result(
 def record_outcomes(
     conn: Connection,
     items: list[Claimed],
-    outcomes: list[delivery.Outcome],
+    outcomes: list[delivery.Outcome | None],
     now: datetime,
     schedule: tuple[float, ...],
 ) -> None:
-    """Write the attempt log and the deliveries' new state, set-based (executemany)."""
+    """Write the attempt log and the deliveries' new state, set-based (executemany).
+
+    An outcome of None means "not attempted" (its lease ran short): the delivery is
+    handed back, due at `now`, with no attempt counted.
+    """
     d, a = schema.webhook_deliveries, schema.delivery_attempts
+    tried = [(i, o) for i, o in zip(items, outcomes, strict=True) if o is not None]
+    untried = [i.id for i, o in zip(items, outcomes, strict=True) if o is None]
+    if untried:
+        conn.execute(sa.update(d).where(d.c.id.in_(untried)).values(next_attempt_at=now))
+    if not tried:
+        return
     at = utcnow()
     conn.execute(
         sa.insert(a),
@@ -140,7 +163,7 @@ def record_outcomes(
                 "error": outcome.error,
                 "duration_ms": outcome.duration_ms,
             }
-            for item, outcome in zip(items, outcomes, strict=True)
+            for item, outcome in tried
         ],
     )
     stmt = (
@@ -155,45 +178,86 @@ def record_outcomes(
             updated_at=at,
         )
     )
-    conn.execute(stmt, [_result(i, o, now, schedule) for i, o in zip(items, outcomes, strict=True)])
-    for item in {i.webhook_id: i for i, o in zip(items, outcomes, strict=True) if o.gone}.values():
+    conn.execute(stmt, [_result(i, o, now, schedule) for i, o in tried])
+    for item in {i.webhook_id: i for i, o in tried if o.gone}.values():
         disable(conn, item.webhook_id, f"disabled after 410 Gone from {item.url}")
 
 
-def send_batch(ws: Workspace, client: httpx.Client, items: list[Claimed], now: datetime) -> None:
-    """Send claimed deliveries in parallel and record the outcomes in one transaction."""
-    settings = ws.settings
-    timeout = delivery.delivery_timeout(settings)
-
-    def send(item: Claimed) -> delivery.Outcome:
-        return delivery.post_signed(
-            client,
-            item.url,
-            item.secret,
-            item.msg_id,
-            item.payload.encode(),
-            timeout,
-            settings.webhook_allow_private,
-        )
-
-    with ThreadPoolExecutor(
-        max_workers=min(SEND_THREADS, len(items)), thread_name_prefix="kt-webhook-send"
-    ) as pool:
-        outcomes = list(pool.map(send, items))
-    schedule = delivery.retry_schedule(settings)
+def _record(
+    ws: Workspace, items: list[Claimed], outcomes: list[delivery.Outcome | None], now: datetime
+) -> None:
+    schedule = delivery.retry_schedule(ws.settings)
     with ws.engine.begin() as conn:
         record_outcomes(conn, items, outcomes, now, schedule)
 
 
-def send_due(ws: Workspace, client: httpx.Client, now: datetime | None = None) -> int:
-    """Send every delivery due at `now` (default: the current time); returns attempts made."""
+async def _send_one(ws: Workspace, pool: http1.Pool, item: Claimed) -> delivery.Outcome | None:
+    if item.send_by and time.monotonic() > item.send_by:
+        return None
+    settings = ws.settings
+    return await delivery.post_signed_async(
+        pool,
+        item.url,
+        item.secret,
+        item.msg_id,
+        item.payload.encode(),
+        delivery.delivery_timeout(settings),
+        settings.webhook_allow_private,
+    )
+
+
+async def send_and_record(
+    ws: Workspace, pool: http1.Pool, items: list[Claimed], now: datetime
+) -> None:
+    """Send claimed deliveries concurrently, then record the outcomes in one transaction."""
+    outcomes = await asyncio.gather(*(_send_one(ws, pool, item) for item in items))
+    await asyncio.get_running_loop().run_in_executor(None, _record, ws, items, outcomes, now)
+
+
+def _lease(ws: Workspace) -> tuple[float, float]:
+    """(lease seconds, seconds after the claim by which a send must start)."""
     margin = getattr(ws.settings, "webhook_lease_margin", None) or LEASE_MARGIN
-    lease = delivery.delivery_timeout(ws.settings) + margin
-    sent = 0
-    while True:
-        at = now or utcnow()
-        items = claim_due(ws, at, lease, SEND_BATCH)
-        if not items:
-            return sent
-        send_batch(ws, client, items, at)
-        sent += len(items)
+    # Half the margin is left for the last answer to be recorded before the lease ends.
+    return delivery.delivery_timeout(ws.settings) + margin, margin / 2
+
+
+async def drain(ws: Workspace, pool: http1.Pool, now: datetime | None = None) -> int:
+    """Send every delivery due at `now` (default: the current time); returns claims made."""
+    lease, start_within = _lease(ws)
+    loop = asyncio.get_running_loop()
+    running: set[asyncio.Task[None]] = set()
+    claimed = 0
+    try:
+        while True:
+            at = now or utcnow()
+            items = await loop.run_in_executor(None, claim_due, ws, at, lease, SEND_BATCH)
+            send_by = time.monotonic() + start_within
+            for item in items:
+                item.send_by = send_by
+            if items:
+                claimed += len(items)
+                running.add(asyncio.ensure_future(send_and_record(ws, pool, items, at)))
+            if not running:
+                return claimed
+            if items and len(running) < BATCHES_IN_FLIGHT:
+                continue
+            # Full pipeline, or nothing due now: an answer may free more (a retry due at
+            # once, the next event of an ordered webhook), so claim again after one.
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+    finally:
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+
+def send_batch(
+    ws: Workspace, client: delivery.NotifyClient, items: list[Claimed], now: datetime
+) -> None:
+    """Send claimed deliveries in parallel and record the outcomes in one transaction."""
+    client.run(send_and_record(ws, client.pool, items, now))
+
+
+def send_due(ws: Workspace, client: delivery.NotifyClient, now: datetime | None = None) -> int:
+    """Send every delivery due at `now` (default: the current time); returns attempts made."""
+    return client.run(drain(ws, client.pool, now))

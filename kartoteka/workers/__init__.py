@@ -3,8 +3,16 @@
 `kartoteka worker` runs `run_forever`; `kartoteka serve` runs the same loop in a
 thread (`start_in_process`). Several workers may run against PostgreSQL: the
 outbox cursor and the due deliveries are claimed with `FOR UPDATE SKIP LOCKED`.
-A commit in this process wakes the loop at once through an `after_commit` hook;
-other processes' commits are picked up by polling every `POLL_SECONDS`.
+
+What wakes the loop without waiting for the poll:
+- a commit in this process, through an `after_commit` hook;
+- a commit in another process, heard through the live feed's listener
+  (`webhooks.live`: Redis pub/sub when `KARTOTEKA_REDIS_URL` is set, else PostgreSQL
+  LISTEN/NOTIFY); every process that commits events publishes the workspace's name;
+- on SQLite without Redis, a look at each workspace's event counter every
+  `WATCH_SECONDS` (one indexed single-row read of a local file).
+A full pass over every workspace every `POLL_SECONDS` stays as the safety net: it
+finds retries that came due and anything a lost notification did not announce.
 """
 
 from __future__ import annotations
@@ -16,12 +24,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from kartoteka.context import Actor, Workspace
 from kartoteka.records import hooks
 
 POLL_SECONDS = 2.0
+WATCH_SECONDS = 0.05
 log = logging.getLogger("kartoteka.workers")
 
 _wake = threading.Event()
@@ -41,12 +48,13 @@ def _on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
 
 
 def install_hooks() -> None:
-    """Register the after-commit wake-up and the request-webhook check (idempotent)."""
-    from kartoteka.webhooks import request_hooks
+    """Register the wake-ups (local and remote commits) and the request-webhook check."""
+    from kartoteka.webhooks import live, request_hooks
 
     request_hooks.install()
     if _on_commit not in hooks.after_commit:
         hooks.after_commit.append(_on_commit)
+    live.on_remote_commit(wake)
 
 
 def _workspace(instance: Any, workspace: str | Workspace) -> Workspace:
@@ -57,9 +65,13 @@ def run_once(
     instance: Any,
     workspace: str | Workspace,
     now: datetime | None = None,
-    client: httpx.Client | None = None,
+    client: Any = None,
 ) -> int:
-    """Match new events to webhooks and send what is due at `now`; returns attempts made."""
+    """Match new events to webhooks and send what is due at `now`; returns attempts made.
+
+    `client` is a `webhooks.delivery.NotifyClient` to reuse (its connections stay
+    open between passes); without one a client is made for this call.
+    """
     from kartoteka.webhooks import delivery, outbox, sender
 
     ws = _workspace(instance, workspace)
@@ -67,7 +79,7 @@ def run_once(
         pass
     if client is not None:
         return sender.send_due(ws, client, now)
-    with delivery.make_client() as own:
+    with delivery.make_notify_client() as own:
         return sender.send_due(ws, own, now)
 
 
@@ -78,13 +90,64 @@ def _take_dirty() -> set[str]:
     return names
 
 
-def _pass(instance: Any, names: list[str], client: httpx.Client) -> None:
+def _pass(instance: Any, names: list[str], client: Any) -> None:
     for name in names:
         try:
             run_once(instance, name, client=client)
         except Exception:
             # One broken workspace must not stop deliveries for the others.
             log.exception("worker pass failed for workspace %s", name)
+
+
+class Watch:
+    """Hears other processes' commits: the live listener, or counters where there is none."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def follow(self, instance: Any, names: list[str]) -> None:
+        """Make sure commits to these workspaces wake the loop (call before a full pass)."""
+        from kartoteka.webhooks import live
+
+        for name in names:
+            try:
+                ws = instance.workspace(name)
+                if not live.ensure_listener(ws):
+                    # Read before the pass, so nothing committed during it goes unnoticed.
+                    self.seen[name] = self._counter(ws)
+            except Exception:
+                log.warning("worker: cannot follow workspace %s", name, exc_info=True)
+                self.seen.pop(name, None)
+
+    @staticmethod
+    def _counter(ws: Workspace) -> int:
+        from kartoteka.storage import counters
+
+        with ws.engine.connect() as conn:
+            return counters.peek(conn, "event_seq")
+
+    def look(self, instance: Any) -> None:
+        """Wake the loop for every watched workspace whose event counter moved."""
+        for name, seen in list(self.seen.items()):
+            try:
+                value = self._counter(instance.workspace(name))
+            except Exception:
+                self.seen.pop(name, None)  # deleted or broken; the full pass reports it
+                continue
+            if value != seen:
+                self.seen[name] = value
+                wake(name)
+
+    def wait(self, instance: Any, seconds: float) -> None:
+        """Sleep up to `seconds` or until woken."""
+        if not self.seen:
+            _wake.wait(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if _wake.wait(min(WATCH_SECONDS, left)):
+                return
+            self.look(instance)
 
 
 def run_forever(
@@ -98,21 +161,23 @@ def run_forever(
 
     install_hooks()
     stop = stop or threading.Event()
+    watch = Watch()
     last_full = -poll_seconds
-    with delivery.make_client() as client:
+    with delivery.make_notify_client() as client:
         while not stop.is_set():
             _wake.clear()
             dirty = _take_dirty()
             if time.monotonic() - last_full >= poll_seconds:
-                # A full pass finds retries that came due and commits of other processes.
+                # A full pass finds retries that came due and anything not announced.
                 last_full = time.monotonic()
                 names = only or [ws["name"] for ws in instance.list_workspaces()]
+                watch.follow(instance, names)
                 names = [n for n in names if n in dirty] + [n for n in names if n not in dirty]
             else:
                 names = sorted(n for n in dirty if only is None or n in only)
             _pass(instance, names, client)
-            if not _dirty:
-                _wake.wait(max(0.0, poll_seconds - (time.monotonic() - last_full)))
+            if not _dirty and not stop.is_set():
+                watch.wait(instance, max(0.0, poll_seconds - (time.monotonic() - last_full)))
 
 
 def start_in_process(
