@@ -217,6 +217,22 @@ def test_basic_auth_is_cached(ws: Workspace, argon_calls: list[str]) -> None:
     assert len(argon_calls) == 3  # failures are never cached
 
 
+def test_peek_basic_is_the_no_io_path_and_follows_changes(
+    ws: Workspace, admin: Actor, make_user: Callable[..., dict]
+) -> None:
+    bob = make_user("bob")
+    assert auth.peek_basic(ws, "bob@example.com", "password-bob") is None  # never checked
+    auth.actor_from_basic(ws, "bob@example.com", "password-bob")
+    peeked = auth.peek_basic(ws, "BOB@example.com", "password-bob")
+    assert peeked is not None and peeked.user_id == bob["id"] and peeked.via == "basic"
+    assert auth.peek_basic(ws, "bob@example.com", "password-bob!") is None
+    users.update_user(admin, bob["id"], {"password": "new-password-bob"})
+    assert auth.peek_basic(ws, "bob@example.com", "password-bob") is None
+    auth.actor_from_basic(ws, "bob@example.com", "new-password-bob")
+    users.update_user(admin, bob["id"], {"active": False})
+    assert auth.peek_basic(ws, "bob@example.com", "new-password-bob") is None
+
+
 def test_basic_cache_never_holds_the_password(ws: Workspace) -> None:
     auth.actor_from_basic(ws, ADMIN_EMAIL, ADMIN_PASSWORD)
     cache = auth.auth_cache(ws)

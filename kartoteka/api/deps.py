@@ -57,22 +57,33 @@ async def actor(request: Request) -> Actor:
         return cached
     # Verifying a cause header reads the database, so such requests take the threadpool.
     verify = CAUSE_HEADER in request.headers and request.method not in SAFE_METHODS
-    fast = None if verify else _cached_bearer(request)
+    fast = None if verify else _cached_credentials(request)
     if fast is not None:
         return _authorize(request, fast)
     return await run_in_threadpool(actor_blocking, request)
 
 
-def _cached_bearer(request: Request) -> Actor | None:
+def _cached_credentials(request: Request) -> Actor | None:
     from kartoteka.auth import service as auth
 
     inst = instance(request)
     header = request.headers.get("authorization", "")
-    if inst.settings.redis_url or header[:7].lower() != "bearer ":
+    scheme = header[:6].lower()
+    if inst.settings.redis_url or scheme not in ("bearer", "basic "):
         return None
     name = request.path_params.get("workspace") or inst.settings.default_workspace
     ws = inst.cached_workspace(name)
-    return None if ws is None else auth.peek_token(ws, header[7:].strip())
+    if ws is None:
+        return None
+    if scheme == "bearer":
+        return auth.peek_token(ws, header[7:].strip())
+    # Basic credentials checked a moment ago take the same no-I/O path as a token, so
+    # clients that cannot hold a token pay neither Argon2 nor a threadpool hop per call.
+    try:
+        email, password = _basic(header[6:].strip())
+    except Unauthenticated:
+        return None  # the threadpool path answers with the precise error
+    return auth.peek_basic(ws, email, password)
 
 
 def actor_blocking(request: Request) -> Actor:

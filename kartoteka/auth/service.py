@@ -294,13 +294,23 @@ def login(
     return token, {"id": p.user_id, "email": p.email, "name": p.name}
 
 
-def actor_from_basic(ws: Workspace, email: str, password: str, address: str | None = None) -> Actor:
-    """The actor for HTTP Basic credentials; successful checks are cached briefly."""
-    cache = auth_cache(ws)
+def _basic_key(ws: Workspace, email: str, password: str) -> str:
     raw = "\0".join(
         (ws.name, normalise_email(email), password if isinstance(password, str) else "")
     )
-    key = "b:" + hashlib.sha256(raw.encode()).hexdigest()
+    return "b:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def peek_basic(ws: Workspace, email: str, password: str) -> Actor | None:
+    """The actor for Basic credentials verified recently by this process (no I/O), else None."""
+    p = auth_cache(ws).get(_basic_key(ws, email, password))
+    return None if p is None else _actor(ws, p, "basic")
+
+
+def actor_from_basic(ws: Workspace, email: str, password: str, address: str | None = None) -> Actor:
+    """The actor for HTTP Basic credentials; successful checks are cached briefly."""
+    cache = auth_cache(ws)
+    key = _basic_key(ws, email, password)
     p = cache.get(key)
     if p is None:
         with cache.key_lock(key):
