@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -371,6 +371,39 @@ def files_gc(
     with opened(ctx) as instance:
         removed = delete_orphans(instance.workspace(name), timedelta(days=days))
     console.print(f"Removed {removed} unattached file(s) from workspace {name}.", markup=False)
+
+
+# ----- maintenance -----------------------------------------------------------------------
+MAINTENANCE_STEPS = {
+    "disabled": "checking failing webhooks",
+    "deliveries_done_pruned": "pruning delivered deliveries",
+    "deliveries_failed_pruned": "pruning failed deliveries",
+    "attempt_bodies_emptied": "sharing attempt request bodies",
+    "events_pruned": "pruning outbox events",
+    "notices_pruned": "pruning read notices",
+}
+
+
+@app.command()
+def maintenance(ctx: typer.Context, workspace: WorkspaceOpt = None) -> None:
+    """Disable failing webhooks; prune old deliveries, events and notices (all workspaces)."""
+    from kartoteka.webhooks import maintenance as upkeep
+
+    with opened(ctx) as instance, Progress(console=console, transient=True) as progress:
+        names = [workspace] if workspace else [row["name"] for row in instance.list_workspaces()]
+        for name in names:
+            task = progress.add_task(f"{name}: starting", total=None)
+
+            def show(step: str, count: int, name: str = name, task: Any = task) -> None:
+                label = MAINTENANCE_STEPS.get(step, step)
+                progress.update(task, description=f"{name}: {label} ({count:,})")
+
+            counts = upkeep.run(instance.workspace(name), progress=show)
+            progress.remove_task(task)
+            done = ", ".join(
+                f"{key.replace('_', ' ')} {counts[key]:,}" for key in MAINTENANCE_STEPS
+            )
+            console.print(f"{name}: {done}", markup=False)
 
 
 # ----- import ----------------------------------------------------------------------------

@@ -44,6 +44,7 @@ OPENAPI_TAGS = [
     {"name": "rights", "description": "Catalog rights per group."},
     {"name": "scenarios", "description": "Automation scenarios and their runs."},
     {"name": "security", "description": "Security log, request limits, two-factor login."},
+    {"name": "notices", "description": "Notices to administrators (e.g. a webhook disabled)."},
 ]
 
 #: Every way to authenticate; any one of them is enough (login itself needs none).
@@ -79,7 +80,7 @@ def optional_routers() -> list[APIRouter]:
     import importlib
 
     found = []
-    names = ("files", "webhooks", "editing", "events", "imports", "rights", "scenarios")
+    names = ("files", "webhooks", "editing", "events", "imports", "rights", "scenarios", "notices")
     for name in (*names, "security"):
         try:
             module = importlib.import_module(f"kartoteka.api.routes.{name}")

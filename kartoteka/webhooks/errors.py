@@ -13,3 +13,7 @@ class WebhookInvalid(ValidationFailed):
 
 class WebhookDisabled(Conflict):
     """The webhook is not active, so a delivery cannot be replayed."""
+
+
+class WebhookNotNotify(Conflict):
+    """Only notify webhooks have a delivery queue (request and action webhooks are called live)."""

@@ -16,9 +16,9 @@ from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection, utcnow
 
-from . import system_catalog
+from . import replay, system_catalog
 from .addresses import private_address_problem
-from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound
+from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound, WebhookNotNotify
 from .signing import new_secret
 
 EVENTS = {
@@ -150,6 +150,10 @@ def _catalog_name(ws: Workspace, catalog_id: int) -> str | int:
     return catalog.api_name if catalog is not None else catalog_id
 
 
+def _maybe_datetime(value: Any) -> str | None:
+    return render_datetime(value) if value is not None else None
+
+
 def render(ws: Workspace, row: Any, with_secret: bool = False) -> dict[str, Any]:
     """The API representation of a webhook row (the secret only right after creation)."""
     out = {
@@ -164,6 +168,8 @@ def render(ws: Workspace, row: Any, with_secret: bool = False) -> dict[str, Any]
         "on_timeout": row.on_timeout,
         "ordered": row.ordered,
         "disabled_reason": row.disabled_reason,
+        "failing_since": _maybe_datetime(row.failing_since),
+        "last_success_at": _maybe_datetime(row.last_success_at),
         "created_at": render_datetime(row.created_at),
         "updated_at": render_datetime(row.updated_at),
     }
@@ -303,11 +309,13 @@ def active_webhooks(ws: Workspace, catalog_id: int, kind: str) -> list[dict[str,
 
 
 # ----- delivery log and replay -----------------------------------------------------------
-def _render_attempt(r: Any) -> dict[str, Any]:
+def _render_attempt(r: Any, payload: str) -> dict[str, Any]:
     return {
         "attempt": r.attempt,
         "at": render_datetime(r.at),
-        "request_body": r.request_body,
+        # Maintenance empties request bodies equal to the delivery's payload (they are
+        # copies); the log shows the payload again, so nothing is lost to the reader.
+        "request_body": r.request_body or payload,
         "response_status": r.response_status,
         "response_body": r.response_body,
         "error": r.error,
@@ -354,12 +362,13 @@ def list_deliveries(
         _row(conn, webhook_id)
         rows = conn.execute(q).all()
         logs: dict[int, list[dict[str, Any]]] = {r.id: [] for r in rows}
+        payloads = {r.id: r.payload for r in rows}
         if rows:
             attempts = conn.execute(
                 sa.select(a).where(a.c.delivery_id.in_(list(logs))).order_by(a.c.attempt, a.c.id)
             )
             for att in attempts:
-                logs[att.delivery_id].append(_render_attempt(att))
+                logs[att.delivery_id].append(_render_attempt(att, payloads[att.delivery_id]))
     return [_render_delivery(r, logs[r.id]) for r in rows]
 
 
@@ -385,6 +394,26 @@ def retry_delivery(actor: Actor, webhook_id: int, delivery_id: int) -> dict[str,
         row = conn.execute(sa.select(d).where(d.c.id == delivery_id)).one()
     _wake_workers(actor.workspace)
     return _render_delivery(row, [])
+
+
+def replay_range(actor: Actor, webhook_id: int, spec: Any) -> dict[str, Any]:
+    """Send a range of event sequences to a notify webhook again (see replay.py)."""
+    require_admin(actor)
+    ws = actor.workspace
+    now = utcnow()
+    with ws.engine.begin() as conn:
+        hook = _row(conn, webhook_id)
+        if hook.kind != "notify":
+            raise WebhookNotNotify(
+                f"webhook {webhook_id} is a {hook.kind} webhook; it has no queue"
+            )
+        plan = replay.parse_plan(spec, counters.peek(conn, "event_seq"))
+        if not hook.active:
+            raise WebhookDisabled(f"webhook {webhook_id} is not active; activate it first")
+        result = replay.replay(ws, conn, hook, plan, counters.peek(conn, "event_seq"), now)
+    if result["requeued"] or result["created"]:
+        _wake_workers(ws)
+    return result
 
 
 def _wake_workers(ws: Workspace) -> None:

@@ -1,4 +1,4 @@
-"""Webhooks: CRUD, delivery log and replay (administrators only)."""
+"""Webhooks: CRUD, delivery log, replay of one delivery or a range (administrators only)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Response
 
 from kartoteka.context import Actor
 from kartoteka.webhooks import service
+from kartoteka.webhooks.replay import MAX_RANGE as MAX_REPLAY
 
 from ..deps import actor, json_body
 from ..responses import Router
@@ -92,3 +93,77 @@ def list_deliveries(
 def retry_delivery(webhook_id: Id, delivery_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Send one delivery again now, with the same webhook-id."""
     return service.retry_delivery(a, webhook_id, delivery_id)
+
+
+REPLAY_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["from_sequence", "to_sequence"],
+    "properties": {
+        "from_sequence": {"type": "integer", "minimum": 1, "description": "first event, inclusive"},
+        "to_sequence": {
+            "type": "integer",
+            "minimum": 1,
+            "description": f"last event, inclusive; at most {MAX_REPLAY} sequences in all",
+        },
+        "status": {
+            "type": "string",
+            "enum": ["failed", "done"],
+            "description": "queue again only deliveries in this state (omitted: both)",
+        },
+        "missing": {
+            "type": "boolean",
+            "description": "also create deliveries for events of the range the webhook never "
+            "got (default: true without `status`, false with it)",
+        },
+    },
+}
+SEQUENCE_RANGE = {
+    "type": "object",
+    "properties": {
+        "from_sequence": {"type": "integer"},
+        "to_sequence": {"type": "integer"},
+        "count": {"type": "integer", "description": "sequences there without a delivery"},
+    },
+}
+REPLAY_RESULT = {
+    "type": "object",
+    "properties": {
+        "webhook_id": {"type": "integer"},
+        "from_sequence": {"type": "integer"},
+        "to_sequence": {"type": "integer"},
+        "status": {"type": "string", "description": "as asked; null for both"},
+        "missing": {"type": "boolean"},
+        "requeued": {"type": "integer", "description": "existing deliveries queued again"},
+        "created": {"type": "integer", "description": "new deliveries for events never sent"},
+        "pending": {"type": "integer", "description": "deliveries already queued, left alone"},
+        "unchanged": {"type": "integer", "description": "deliveries not in the asked status"},
+        "skipped": {
+            "type": "integer",
+            "description": "events the webhook does not want (catalog, events, fields, filter)",
+        },
+        "unavailable": {
+            **SEQUENCE_RANGE,
+            "description": "the part of the range pruned from the outbox that the webhook "
+            "has no delivery for (null when none)",
+        },
+    },
+}
+
+
+@router.post(
+    "/webhooks/{webhook_id}/replay",
+    status_code=202,
+    summary="Replay a range of events",
+    openapi_extra=body_doc(REPLAY_BODY),
+    responses={
+        202: {
+            "description": "What was queued",
+            "content": {"application/json": {"schema": REPLAY_RESULT}},
+        }
+    },
+)
+def replay_range(
+    webhook_id: Id, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
+    """Queue the deliveries of a sequence range again and create the ones never made."""
+    return service.replay_range(a, webhook_id, body)

@@ -1,0 +1,7 @@
+"""Errors of the notices service."""
+
+from kartoteka.errors import NotFound
+
+
+class NoticeNotFound(NotFound):
+    """No such notice."""

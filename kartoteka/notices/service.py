@@ -1,0 +1,135 @@
+"""Notices to administrators: posted by background jobs, listed and marked read in the API."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kartoteka.context import Actor
+from kartoteka.errors import Forbidden, ValidationFailed
+from kartoteka.fields.datetime import render_datetime
+from kartoteka.storage import schema
+from kartoteka.storage.engine import utcnow
+
+from .errors import NoticeNotFound
+
+LEVELS = ("info", "warning", "error")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+log = logging.getLogger("kartoteka.notices")
+
+
+def require_admin(actor: Actor) -> None:
+    """Notices are for administrators."""
+    if not actor.is_admin:
+        raise Forbidden("only administrators read notices")
+
+
+def post(
+    conn: Connection,
+    kind: str,
+    title: str,
+    message: str,
+    level: str = "warning",
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Add a notice inside the caller's transaction (so it exists only if the change does)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown notice level {level!r}")
+    t = schema.notices
+    values = {
+        "at": at or utcnow(),
+        "level": level,
+        "kind": kind[:60],
+        "title": title[:200],
+        "message": message,
+        "data": data or {},
+    }
+    new_id = conn.execute(sa.insert(t).values(**values).returning(t.c.id)).scalar_one()
+    # The process log carries it too, for operators who watch logs rather than the UI.
+    log.log(logging.ERROR if level == "error" else logging.WARNING, "%s: %s", title, message)
+    return int(new_id)
+
+
+def render(row: Any) -> dict[str, Any]:
+    """The API representation of a notice."""
+    return {
+        "id": row.id,
+        "at": render_datetime(row.at),
+        "level": row.level,
+        "kind": row.kind,
+        "title": row.title,
+        "message": row.message,
+        "data": row.data or {},
+        "read_at": render_datetime(row.read_at) if row.read_at else None,
+        "read_by": row.read_by,
+    }
+
+
+def list_notices(
+    actor: Actor, unread: bool = False, limit: int = DEFAULT_LIMIT, before: int | None = None
+) -> dict[str, Any]:
+    """Newest notices first (only unread ones on request), with the count of unread ones."""
+    require_admin(actor)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(
+            f"limit must be between 1 and {MAX_LIMIT}", fields={"limit": f"1..{MAX_LIMIT}"}
+        )
+    t = schema.notices
+    q = sa.select(t).order_by(t.c.id.desc()).limit(limit + 1)
+    if unread:
+        q = q.where(t.c.read_at.is_(None))
+    if before is not None:
+        q = q.where(t.c.id < before)
+    with actor.workspace.engine.connect() as conn:
+        rows = conn.execute(q).all()
+        count = conn.execute(
+            sa.select(sa.func.count()).select_from(t).where(t.c.read_at.is_(None))
+        ).scalar_one()
+    page = rows[:limit]
+    return {
+        "items": [render(r) for r in page],
+        "unread": int(count),
+        "next_before": page[-1].id if len(rows) > limit else None,
+    }
+
+
+def mark_read(actor: Actor, notice_id: int) -> dict[str, Any]:
+    """Mark one notice read (marking it again keeps the first reader and time)."""
+    require_admin(actor)
+    t = schema.notices
+    with actor.workspace.engine.begin() as conn:
+        conn.execute(
+            sa.update(t)
+            .where(t.c.id == notice_id, t.c.read_at.is_(None))
+            .values(read_at=utcnow(), read_by=actor.user_id)
+        )
+        row = conn.execute(sa.select(t).where(t.c.id == notice_id)).first()
+    if row is None:
+        raise NoticeNotFound(f"notice {notice_id} not found")
+    return render(row)
+
+
+def mark_all_read(actor: Actor) -> dict[str, Any]:
+    """Mark every unread notice read; returns how many were."""
+    require_admin(actor)
+    t = schema.notices
+    with actor.workspace.engine.begin() as conn:
+        done = conn.execute(
+            sa.update(t)
+            .where(t.c.read_at.is_(None))
+            .values(read_at=utcnow(), read_by=actor.user_id)
+        ).rowcount
+    return {"marked": int(done or 0)}
+
+
+def prune_read(conn: Connection, older_than: datetime) -> int:
+    """Delete notices read before `older_than`; unread ones are kept whatever their age."""
+    t = schema.notices
+    done = conn.execute(sa.delete(t).where(t.c.read_at.is_not(None), t.c.read_at < older_than))
+    return int(done.rowcount or 0)
