@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from test_webhooks import Receiver, deals, deliveries, hook, verified, work
 
 from kartoteka.storage import schema
+from kartoteka.storage.engine import utcnow
 
 
 @pytest.fixture
@@ -307,3 +308,51 @@ def test_a_request_webhook_writing_back_is_not_asked_again(api, instance, receiv
     assert receiver.at("/check")[0]["headers"]["kartoteka-depth"] == "1"
     names = sorted(i["values"]["name"] for i in records(api, "/catalogs/deals/records")["items"])
     assert names == ["made by the check", "typed"]
+
+
+def test_past_the_depth_limit_a_write_needing_a_request_webhook_is_refused(api, receiver, settings):
+    settings.webhook_max_depth = 1
+    deals(api)
+    hook(api, receiver.url("/first"), kind="request", events=["record.before_create"])
+    hook(api, receiver.url("/second"), kind="request", events=["record.before_create"])
+    answers: list[Any] = []
+
+    def write_back(message: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        if message["values"]["name"] == "typed":
+            r = api.client.post(
+                api.url("/catalogs/deals/records"),
+                json={"values": {"name": "made by the first check"}},
+                headers=echo(api, receiver.at("/first")[-1]),
+            )
+            answers.append(r.json())
+        return 200, {"allow": True}, {}
+
+    receiver.handlers["/first"] = write_back
+    assert api.post("/catalogs/deals/records", {"values": {"name": "typed"}}).status_code == 201
+    # The echoed write would have needed the second check at depth 1: refused, not unchecked.
+    [answer] = answers
+    assert answer["error"] == "REJECTED" and "loop protection" in answer["message"]
+    assert len(receiver.at("/second")) == 1
+
+
+def test_migration_0007_renames_a_user_catalog_called_webhooks(instance):
+    from kartoteka.storage.engine import current_revision, head_revision, upgrade_workspace
+
+    ws = instance.create_workspace(f"{instance.settings.default_workspace}old")
+    c = schema.catalogs
+    with ws.engine.begin() as conn:
+        conn.execute(sa.delete(c).where(c.c.api_name == "webhooks"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
+        for column in ("cause", "depth"):
+            conn.execute(sa.text(f"ALTER TABLE events DROP COLUMN {column}"))
+        conn.execute(sa.text("ALTER TABLE webhooks DROP COLUMN updated_by"))
+        conn.execute(
+            sa.insert(c).values(
+                name="My webhooks", api_name="webhooks", position=0, options={}, created_at=utcnow()
+            )
+        )
+    upgrade_workspace(ws.engine)
+    assert current_revision(ws.engine) == head_revision()
+    with ws.engine.connect() as conn:
+        rows = {r.api_name: r.options for r in conn.execute(sa.select(c))}
+    assert rows == {"webhooks_2": {}, "webhooks": {"system": "webhooks"}}
