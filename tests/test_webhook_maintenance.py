@@ -321,6 +321,27 @@ def test_pruning_by_age_keeps_what_is_still_needed(api, instance, receiver, sett
     assert names_left(instance) == []
 
 
+def test_skipped_deliveries_go_with_the_delivered_ones(api, instance, receiver):
+    deals(api)
+    wh = hook(api, receiver.url("/loop"))
+    old = utcnow() - timedelta(days=15)
+    with workspace(instance).engine.begin() as conn:
+        conn.execute(
+            sa.insert(schema.webhook_deliveries).values(
+                webhook_id=wh["id"],
+                event_seq=1,
+                webhook_msg_id=f"evt_1_{wh['id']}",
+                payload="{}",
+                status="skipped",
+                attempts=0,
+                created_at=old,
+                updated_at=old,
+            )
+        )
+    assert maintenance.run(workspace(instance))["deliveries_done_pruned"] == 1
+    assert deliveries(instance, wh["id"]) == []
+
+
 def test_pending_deliveries_hold_their_events(api, instance, receiver, settings):
     settings.webhook_retry_schedule = (0, 10**6)
     deals(api)

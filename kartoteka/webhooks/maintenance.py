@@ -233,22 +233,27 @@ def _prune_chunk(conn: Connection, webhook_id: int, status: str, cutoff: datetim
 def prune_deliveries(
     ws: Workspace, now: datetime, budget: Budget, report: Progress
 ) -> dict[str, int]:
-    """Delete done and failed deliveries (with attempts) older than their keep days."""
+    """Delete finished deliveries (with attempts) older than their keep days.
+
+    `skipped` deliveries (never sent, by loop protection) are finished like `done` ones
+    and are kept as long.
+    """
     settings = ws.settings
     keep = {"done": settings.webhook_keep_days, "failed": settings.webhook_failed_keep_days}
+    statuses = {"done": ("done", "skipped"), "failed": ("failed",)}
     with ws.engine.connect() as conn:
         hook_ids = list(conn.execute(sa.select(schema.webhooks.c.id)).scalars())
     counts = {"done": 0, "failed": 0}
-    for status, days in keep.items():
+    for group, days in keep.items():
         if days <= 0:
             continue
         cutoff = now - timedelta(days=days)
-        for hook_id in hook_ids:
+        for hook_id, status in ((h, s) for h in hook_ids for s in statuses[group]):
             while not budget.spent():
                 with ws.engine.begin() as conn:
                     removed = _prune_chunk(conn, hook_id, status, cutoff)
-                counts[status] += removed
-                report(f"deliveries_{status}_pruned", counts[status])
+                counts[group] += removed
+                report(f"deliveries_{group}_pruned", counts[group])
                 if removed < CHUNK:
                     break
     return {"deliveries_done_pruned": counts["done"], "deliveries_failed_pruned": counts["failed"]}
