@@ -122,3 +122,27 @@ def test_rule_hop_is_a_per_row_probe_on_postgresql(ws, admin, make_user, as_user
         plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql))
     assert "SubPlan" in plan and "hashed SubPlan 1" not in plan, plan
     assert "OFFSET 0" in sql.upper().replace("\n", " ")
+
+
+def test_a_grant_on_a_system_catalog_opens_nothing(ws, admin, make_user, as_user):
+    """Even a rights row written behind the API's back does not open `webhooks`."""
+    from kartoteka.catalogs import service as catalogs_service
+    from kartoteka.storage import schema
+
+    group = users.create_group(admin, {"name": "g"})["id"]
+    rita = as_user(make_user("rita", groups=[group]))
+    hooks = ws.meta().catalog("webhooks")
+    assert hooks is not None and hooks.system is not None
+    with ws.engine.begin() as conn:
+        conn.execute(
+            sa.insert(schema.catalog_rights).values(
+                catalog_id=hooks.id, group_id=group, rights={"view": True, "manage": True}
+            )
+        )
+        catalogs_service.bump_meta(conn)
+    catalogs_service.invalidate(ws)
+    assert ws.meta().rights[hooks.id][group]["view"] is True
+    assert not access.can_see_catalog(rita, ws.meta().catalog("webhooks"))
+    assert not access.can_manage(rita, ws.meta().catalog("webhooks"))
+    assert not access.can_manage(admin, ws.meta().catalog("webhooks"))
+    assert "webhooks" not in {c.api_name for c in catalogs.list_catalogs(rita)}

@@ -93,8 +93,10 @@ def test_non_administrators_cannot_see_the_webhooks_catalog(api, client, receive
     users = api.get("/users").json()["items"]
     uid = next(u["id"] for u in users if u["email"] == "u@example.com")
     api.patch(f"/users/{uid}", {"groups": [group]})
-    # Even a grant does not open it: system catalogs are for administrators.
-    api.put("/catalogs/webhooks/rights", {"groups": {str(group): {"view": True}}})
+    # Rights on it cannot even be granted: system catalogs are for administrators.
+    r = api.put("/catalogs/webhooks/rights", {"groups": {str(group): {"view": True}}})
+    assert (r.status_code, r.json()["error"]) == (403, "FORBIDDEN")
+    assert api.get("/catalogs/webhooks/rights").status_code == 403
     listed = client.get("/api/v1/catalogs", headers=headers).json()["items"]
     assert "webhooks" not in {c["api_name"] for c in listed}
     for path in ("/catalogs/webhooks/records", "/catalogs/webhooks/records/1"):

@@ -43,6 +43,8 @@ def grants(actor: Actor, catalog: Catalog) -> list[dict[str, Any]]:
 
 def can_manage(actor: Actor, catalog: Catalog | None) -> bool:
     """May change the catalog's fields and views (creating catalogs: administrators)."""
+    if catalog is not None and catalog.system is not None:
+        return False  # the platform keeps its structure; rights on it cannot be granted
     if actor.is_admin:
         return True
     return catalog is not None and any(g.get("manage") is True for g in grants(actor, catalog))
@@ -58,6 +60,10 @@ def can_see_catalog(actor: Actor, catalog: Catalog) -> bool:
     """May see that the catalog exists and read (some of) its records."""
     if not within_token_scope(actor, catalog):
         return False
+    if catalog.system is not None:
+        # Platform configuration (webhook URLs may carry credentials): whatever rights
+        # say, only administrators see it — in lists, exports and the live feed alike.
+        return actor.is_admin
     if actor.is_admin:
         return True
     return any(g.get("view") not in (None, False) for g in grants(actor, catalog))
