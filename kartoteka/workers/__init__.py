@@ -75,12 +75,14 @@ def run_once(
     from kartoteka.webhooks import delivery, outbox, sender
 
     ws = _workspace(instance, workspace)
-    while outbox.match_events(ws):
-        pass
+
+    def refill() -> int:
+        return outbox.match_events(ws)
+
     if client is not None:
-        return sender.send_due(ws, client, now)
+        return sender.send_due(ws, client, now, refill)
     with delivery.make_notify_client() as own:
-        return sender.send_due(ws, own, now)
+        return sender.send_due(ws, own, now, refill)
 
 
 def _take_dirty() -> set[str]:
