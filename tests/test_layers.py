@@ -17,6 +17,7 @@ SERVICES = [
     "fields",
     "files",
     "importer",
+    "notices",
     "records",
     "security",
     "users",

@@ -29,6 +29,7 @@ EVENTS = {
     "rights_changed": "catalog rights, rules or sharing changed",
     "reveal": "a masked value was revealed",
     "rate_limits_changed": "the workspace request limits changed",
+    "webhook_disabled": "a webhook failing for too long was switched off by the maintenance pass",
 }
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100

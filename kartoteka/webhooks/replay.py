@@ -21,7 +21,7 @@ from kartoteka.context import Workspace
 from kartoteka.storage import schema
 
 from .errors import WebhookInvalid
-from .outbox import _filter_pass, _wants, body_of, message_id
+from .outbox import _delivery_rows, _filter_pass, _wants
 
 #: The most sequences one replay may span: a replay is one transaction.
 MAX_RANGE = 10_000
@@ -142,20 +142,9 @@ def _create(
     timeless = SimpleNamespace(**{**hook._mapping, "start_seq": 0})
     pairs = _filter_pass(ws, conn, [(timeless, ev) for ev in events if _wants(timeless, ev)])
     d = schema.webhook_deliveries
-    rows = [
-        {
-            "webhook_id": hook.id,
-            "event_seq": ev.seq,
-            "webhook_msg_id": message_id(ev.seq, hook.id),
-            "payload": body_of(ev).decode(),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for _, ev in pairs
-    ]
+    # The same rows the live matcher writes: loop protection applies to replays too
+    # (a self-caused event is logged as skipped, not sent).
+    rows = _delivery_rows(ws, pairs)
     created = 0
     for chunk in range(0, len(rows), INSERT_CHUNK):
         # The outbox matcher may create the same delivery meanwhile; the unique key wins.

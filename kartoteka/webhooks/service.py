@@ -350,8 +350,8 @@ def list_deliveries(
     require_admin(actor)
     if not 1 <= limit <= MAX_DELIVERIES_PAGE:
         raise _bad("limit", f"between 1 and {MAX_DELIVERIES_PAGE}")
-    if status not in (None, "pending", "done", "failed"):
-        raise _bad("status", "one of pending, done, failed")
+    if status not in (None, "pending", "done", "failed", "skipped"):
+        raise _bad("status", "one of pending, done, failed, skipped")
     d, a = schema.webhook_deliveries, schema.delivery_attempts
     q = sa.select(d).where(d.c.webhook_id == webhook_id).order_by(d.c.id.desc()).limit(limit)
     if before is not None:
