@@ -39,6 +39,7 @@ from kartoteka.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from kartoteka.notices import service as notices
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
 
@@ -105,12 +106,23 @@ def render(ctx: Ctx, name: str, status: int = 200, **data: Any) -> HTMLResponse:
             path=ctx.request.url.path,
             languages=i18n.LANGUAGES,
             when=lambda value: forms.when_text(value, tz),
+            notices_unread=_unread_notices(ctx),
             **data,
         )
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     _remember_lang(ctx.request, response)
     return response
+
+
+def _unread_notices(ctx: Ctx) -> int:
+    """Unread notices for the administrator's top bar (0 for everyone else)."""
+    if ctx.actor is None or not ctx.actor.is_admin:
+        return 0
+    try:
+        return int(notices.list_notices(ctx.actor, unread=True, limit=1)["unread"])
+    except DomainError:
+        return 0
 
 
 def _remember_lang(request: Request, response: Response) -> None:
@@ -391,6 +403,40 @@ def comment_submit(ctx: Ctx, catalog_ref: str, record_text: str, form: FormData)
     return _redirect(f"{ctx.base}/c/{quote(catalog_ref, safe='')}/r/{record_id}#comments")
 
 
+# ----- notices (administrators) ----------------------------------------------------------
+def _notice_text(ctx: Ctx, notice: dict[str, Any]) -> tuple[str, str]:
+    """Title and message in the reader's language (known kinds), else as stored."""
+    key = "notice." + notice["kind"]
+    data = {k: v for k, v in (notice.get("data") or {}).items() if isinstance(k, str)}
+    title, message = ctx.t(key + ".title"), ctx.t(key + ".message")
+    if title == key + ".title" or message == key + ".message":
+        return notice["title"], notice["message"]
+    try:
+        return title.format(**data), message.format(**data)
+    except (KeyError, IndexError, ValueError):
+        return notice["title"], notice["message"]
+
+
+def notices_page(ctx: Ctx) -> Response:
+    """Notices for administrators (e.g. a webhook switched off after failing for days)."""
+    assert ctx.actor is not None
+    unread_only = ctx.request.query_params.get("unread") == "1"
+    page = notices.list_notices(ctx.actor, unread=unread_only, limit=100)
+    items = [{**n, "text": _notice_text(ctx, n)} for n in page["items"]]
+    return render(ctx, "notices.html", items=items, unread_only=unread_only)
+
+
+def notices_read_submit(ctx: Ctx, form: FormData) -> Response:
+    """Mark one notice (form field `id`) or all of them read."""
+    assert ctx.actor is not None
+    target = form.get("id")
+    if isinstance(target, str) and target.isdigit() and len(target) < 19:
+        notices.mark_read(ctx.actor, int(target))
+    else:
+        notices.mark_all_read(ctx.actor)
+    return _redirect(f"{ctx.base}/notices")
+
+
 # ----- the edit form -------------------------------------------------------------------
 def _edit_view(
     ctx: Ctx,
@@ -471,6 +517,17 @@ def page_router() -> APIRouter:
     @router.get("/")
     def get_home(request: Request) -> Response:
         return _guard(request, home_page)
+
+    @router.get("/notices")
+    def get_notices(request: Request) -> Response:
+        return _guard(request, notices_page)
+
+    @router.post("/notices/read")
+    async def post_notices_read(request: Request) -> Response:
+        form = await _form(request)
+        return await run_in_threadpool(
+            _guard, request, lambda c: notices_read_submit(c, form), form
+        )
 
     @router.get("/c/{catalog}")
     def get_catalog_page(request: Request, catalog: str) -> Response:
