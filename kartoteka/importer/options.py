@@ -1,0 +1,134 @@
+"""Import options: what a client may ask of an import, checked before anything is read."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from kartoteka.errors import ValidationFailed
+
+MODES = ("create", "upsert", "update")
+ON_ERROR = ("skip", "stop")
+OPTION_KEYS = {
+    "mode", "key", "mapping", "dry_run", "on_error", "link_keys",
+    "encoding", "delimiter", "date_format", "decimal_comma",
+}  # fmt: skip
+
+
+@dataclass
+class ImportOptions:
+    """Validated import options (see docs/api.md#imports)."""
+
+    mode: str = "create"
+    key: list[str] = field(default_factory=list)
+    mapping: dict[str, str] | None = None
+    dry_run: bool = False
+    on_error: str = "skip"
+    link_keys: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None
+    delimiter: str | None = None
+    date_format: str | None = None
+    decimal_comma: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The options as stored with the job."""
+        return dataclasses.asdict(self)
+
+
+def option_error(name: str, why: str) -> ValidationFailed:
+    """A 422 naming the offending option."""
+    return ValidationFailed(f"options.{name}: {why}", fields={f"options.{name}": why})
+
+
+def parse_options(raw: Any) -> ImportOptions:
+    """Options from a dict or a JSON string; unknown or malformed ones are a 422 naming them."""
+    if raw is None or raw == "":
+        raw = {}
+    if isinstance(raw, str | bytes):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise option_error("options", f"not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise option_error("options", "must be a JSON object")
+    unknown = sorted(set(raw) - OPTION_KEYS)
+    if unknown:
+        raise option_error(unknown[0], "unknown option")
+    opts = ImportOptions()
+    opts.mode = _choice(raw, "mode", MODES, "create")
+    opts.on_error = _choice(raw, "on_error", ON_ERROR, "skip")
+    opts.key = _names(raw.get("key"), "key")
+    opts.mapping = _str_map(raw, "mapping") if raw.get("mapping") is not None else None
+    opts.link_keys = _str_map(raw, "link_keys")
+    opts.dry_run = _flag(raw, "dry_run") or False
+    opts.decimal_comma = _flag(raw, "decimal_comma")
+    opts.encoding = _encoding(raw.get("encoding"))
+    opts.delimiter = _delimiter(raw.get("delimiter"))
+    opts.date_format = _date_format(raw.get("date_format"))
+    if opts.mode != "create" and not opts.key:
+        raise option_error("key", f"mode {opts.mode} needs key (the api_names to match on)")
+    return opts
+
+
+def _choice(raw: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = raw.get(name, default)
+    if value not in allowed:
+        raise option_error(name, f"must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _names(value: Any, name: str) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise option_error(name, "must be a list of field api_names")
+    return list(dict.fromkeys(value))
+
+
+def _str_map(raw: dict[str, Any], name: str) -> dict[str, str]:
+    value = raw.get(name) or {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise option_error(name, "must be an object of strings")
+    return dict(value)
+
+
+def _flag(raw: dict[str, Any], name: str) -> bool | None:
+    value = raw.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise option_error(name, "must be true or false")
+    return value
+
+
+def _encoding(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    import codecs
+
+    try:
+        return codecs.lookup(str(value)).name
+    except LookupError:
+        raise option_error("encoding", f"unknown encoding {value!r}") from None
+
+
+def _delimiter(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if value in ("tab", "\\t"):
+        return "\t"
+    if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
+        raise option_error("delimiter", "must be one character")
+    return value
+
+
+def _date_format(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or "%" not in value or len(value) > 100:
+        raise option_error("date_format", "must be a strptime format such as %d.%m.%Y")
+    return value
