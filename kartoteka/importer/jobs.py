@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,6 +25,11 @@ from .service import ImportResult, Plan, parse_options, plan_import, run_import
 log = logging.getLogger("kartoteka.importer")
 COPY_BLOCK = 1024 * 1024
 RESULT_COLUMNS = ("status", "processed", "total", "created", "updated", "unchanged", "errors")
+ACTIVE = ("queued", "running")
+#: A running job writes its heartbeat this often; one silent for STALE is taken as dead
+#: when its process cannot be checked directly (another host).
+HEARTBEAT_SECONDS = 15.0
+STALE = timedelta(minutes=2)
 
 #: Results of jobs running in this process, so progress shows even between row updates.
 _live: dict[tuple[str, int], ImportResult] = {}
@@ -30,6 +38,79 @@ _threads: dict[tuple[str, int], threading.Thread] = {}
 
 class ImportNotFound(NotFound):
     """No such import job (or it is not the actor's)."""
+
+
+def _process_start(pid: int) -> str:
+    """When a process started (clock ticks since boot, Linux), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def owner() -> str:
+    """This process as `host:pid:start` (computed per call: servers fork workers)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+
+
+def _owner_alive(value: str | None) -> bool | None:
+    """Whether the owning process still runs; None when it is on another host."""
+    host, _, rest = (value or "").partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return None
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not start or _process_start(pid) == start
+
+
+def _is_interrupted(ws: Workspace, row: Any, now: datetime) -> bool:
+    """A queued/running job no process is working on any more (killed server, crash)."""
+    if row.status not in ACTIVE or (ws.name, row.id) in _threads:
+        return False
+    alive = _owner_alive(row.owner)
+    if alive is not None:
+        return not alive
+    last = row.heartbeat_at or row.created_at
+    return last is not None and now - last > STALE
+
+
+def _mark_interrupted(ws: Workspace, row: Any, now: datetime) -> None:
+    table = schema.imports
+    written = (row.created or 0) + (row.updated or 0)
+    message = (
+        f"the import was cut off (the server stopped) after {row.processed or 0} rows; "
+        f"at least {written} records written before that are kept — run the import again "
+        "with mode upsert and a key to finish it without duplicates"
+    )
+    sample = list(row.error_sample or [])
+    sample.append({"line": None, "column": None, "value": None, "message": message})
+    with ws.engine.begin() as conn:
+        conn.execute(
+            sa.update(table)
+            .where(table.c.id == row.id, table.c.status.in_(ACTIVE))
+            .values(status="interrupted", finished_at=now, error_sample=sample)
+        )
+    log.warning("import %s in workspace %s was interrupted", row.id, ws.name)
+
+
+def sweep_interrupted(ws: Workspace) -> int:
+    """Mark every interrupted job of the workspace (the worker runs this periodically)."""
+    table = schema.imports
+    now = utcnow()
+    with read_connection(ws.engine) as conn:
+        rows = conn.execute(sa.select(table).where(table.c.status.in_(ACTIVE))).all()
+    dead = [r for r in rows if _is_interrupted(ws, r, now)]
+    for row in dead:
+        _mark_interrupted(ws, row, now)
+    return len(dead)
 
 
 def save_upload(ws: Workspace, stream: BinaryIO, filename: str) -> Path:
@@ -77,6 +158,8 @@ def start_import(
                 error_sample=[],
                 created_by=actor.user_id,
                 created_at=utcnow(),
+                owner=owner(),
+                heartbeat_at=utcnow(),
             )  # fmt: skip
         ).inserted_primary_key[0]
     key = (actor.workspace.name, int(job_id))
@@ -103,6 +186,11 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
         if write_progress:
             _store(ws, job_id, result)
 
+    beating = threading.Event()
+    if write_progress:
+        threading.Thread(
+            target=_heartbeat, args=(ws, job_id, beating), name=f"import-{job_id}-beat", daemon=True
+        ).start()
     try:
         _store(ws, job_id, latest)
         latest = run_import(actor, plan, progress)
@@ -114,6 +202,7 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
         log.exception("import %s failed", job_id)
         _fail(latest, "internal error")
     finally:
+        beating.set()
         try:
             _store(ws, job_id, latest, finished=True)
         finally:
@@ -122,9 +211,25 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def _heartbeat(ws: Workspace, job_id: int, done: threading.Event) -> None:
+    """Say every HEARTBEAT_SECONDS that this process still works on the job."""
+    table = schema.imports
+    while not done.wait(HEARTBEAT_SECONDS):
+        try:
+            with ws.engine.begin() as conn:
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.id == job_id, table.c.status.in_(ACTIVE))
+                    .values(heartbeat_at=utcnow())
+                )
+        except Exception:  # a missed beat is harmless; the next one may pass
+            log.warning("import %s: heartbeat not written", job_id, exc_info=True)
+
+
 def _store(ws: Workspace, job_id: int, result: ImportResult, finished: bool = False) -> None:
     values: dict[str, Any] = {c: getattr(result, c) for c in RESULT_COLUMNS}
     values["error_sample"] = result.error_sample
+    values["heartbeat_at"] = utcnow()
     if finished:
         values["finished_at"] = utcnow()
     with ws.engine.begin() as conn:
@@ -147,6 +252,10 @@ def get_import(actor: Actor, job_id: int) -> dict[str, Any]:
         row = conn.execute(sa.select(table).where(table.c.id == job_id)).first()
     if row is None or not (actor.is_admin or row.created_by == actor.user_id):
         raise ImportNotFound(f"import {job_id} not found")
+    if _is_interrupted(actor.workspace, row, utcnow()):
+        _mark_interrupted(actor.workspace, row, utcnow())
+        with read_connection(actor.workspace.engine) as conn:
+            row = conn.execute(sa.select(table).where(table.c.id == job_id)).one()
     out: dict[str, Any] = {"id": row.id, "catalog_id": row.catalog_id}
     out.update({c: getattr(row, c) for c in RESULT_COLUMNS})
     out["error_sample"] = row.error_sample or []

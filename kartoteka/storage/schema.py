@@ -211,7 +211,7 @@ imports = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("catalog_id", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),  # queued | running | done | failed
+    sa.Column("status", sa.String(20), nullable=False),  # queued|running|done|failed|interrupted
     sa.Column("options", JSONText, nullable=False, default=dict),
     sa.Column("processed", sa.Integer, nullable=False, default=0),
     sa.Column("total", sa.Integer),
@@ -223,6 +223,9 @@ imports = sa.Table(
     sa.Column("created_by", sa.Integer),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("finished_at", sa.DateTime),
+    # Migration 0008: which process runs the job, and when it last said so.
+    sa.Column("owner", sa.String(200)),
+    sa.Column("heartbeat_at", sa.DateTime),
     sqlite_autoincrement=True,
 )
 
