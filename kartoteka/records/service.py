@@ -18,7 +18,7 @@ from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
-from . import hooks, query, write
+from . import hooks, query, snapshots, write
 from .errors import RecordInvalid, RecordNotFound
 from .read import Renderer, titles
 
@@ -401,7 +401,15 @@ def _delete_entries(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[
             for fid, v in old.items()
             if not catalog.by_id[fid].ftype.is_empty(v)
         }
-        entries.append({"record_id": rid, "action": "delete", "changes": changes})
+        entries.append(
+            {
+                "record_id": rid,
+                "action": "delete",
+                "changes": changes,
+                # Kept with the event so rights can be judged after the row is gone.
+                "row": snapshots.snapshot(rows[rid]),
+            }
+        )
     return entries
 
 

@@ -374,6 +374,7 @@ def record_events(
                     "catalog": catalog_ref,
                     "values": {k: c["new"] for k, c in e["changes"].items()},
                     "previous": {k: c["old"] for k, c in e["changes"].items()},
+                    **({"row": e["row"]} if "row" in e else {}),
                 },
             }
             for i, e in enumerate(entries)

@@ -225,15 +225,17 @@ def _visible_of_catalog(conn: Any, actor: Actor, catalog: Catalog, rows: list[An
     if not access.can_see_catalog(actor, catalog):
         return []
     alive = visible_ids(conn, actor, catalog, [r.record_id for r in rows])
-    # A deleted record cannot be checked against a record rule any more: only those
-    # who see every record of the catalog hear of deletions.
-    sees_all = access.record_filter(actor, catalog, "view") is None
+    gone = [r for r in rows if r.type == "record.deleted" and r.record_id not in alive]
+    if gone and access.record_filter(actor, catalog, "view") is None:
+        alive.update(r.record_id for r in gone)
+    elif gone:
+        # The row is gone: judge the rule against the row the deletion event kept.
+        from kartoteka.records import snapshots
+
+        kept = [(r.payload or {}).get("row") for r in gone]
+        alive.update(snapshots.visible(conn, actor, catalog, [k for k in kept if k]))
     rules = access.field_rules(actor, catalog)
-    return [
-        _render(r, catalog, rules)
-        for r in rows
-        if r.record_id in alive or (r.type == "record.deleted" and sees_all)
-    ]
+    return [_render(r, catalog, rules) for r in rows if r.record_id in alive]
 
 
 def visible_events(actor: Actor, after: int, limit: int = BATCH) -> tuple[list[dict], int]:
