@@ -193,7 +193,7 @@ def baseline_http1(url: str, bodies: list[bytes]) -> float:
         async def lane() -> None:
             for i, body in queue:
                 headers = {"content-type": "application/json", "webhook-id": f"raw_{i}"}
-                await pool.post(url, headers, body, 5, 2048)
+                await pool.post(url, lambda h=headers: h, body, 5, 5, 2048)
 
         start = time.perf_counter()
         await asyncio.gather(*(lane() for _ in range(http1.MAX_CONNECTIONS)))

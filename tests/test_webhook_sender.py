@@ -265,8 +265,8 @@ class RawServer:
         self.sock.close()
 
 
-def post_all(url: str, count: int, timeout: float = 5) -> list[delivery.Outcome]:
-    async def run() -> list[delivery.Outcome]:
+def post_all(url: str, count: int, timeout: float = 5) -> list[Any]:
+    async def run() -> list[Any]:
         pool = http1.Pool()
         out = [
             await delivery.post_signed_async(
@@ -340,8 +340,52 @@ def test_http1_failures_become_outcomes():
     assert bad.status is None and bad.error.startswith("RemoteProtocolError")
 
 
+def test_http1_timeout_counts_from_the_turn_not_from_the_queue():
+    # One connection, eight messages, each answered after 0.2 s: the last waits about
+    # 1.4 s for its turn, longer than its 1 s timeout, and must still be sent.
+    slow = Receiver()
+    original = slow.server.RequestHandlerClass.do_POST  # type: ignore[attr-defined]
+
+    def delayed(handler: Any) -> None:
+        time.sleep(0.2)
+        original(handler)
+
+    slow.server.RequestHandlerClass.do_POST = delayed  # type: ignore[attr-defined]
+
+    async def run() -> list[Any]:
+        pool = http1.Pool(max_connections=1)
+        sends = [
+            delivery.post_signed_async(
+                pool, slow.url(), "whsec_" + "A" * 32, f"m{i}", b'{"sequence": 1}', 1.0, True
+            )
+            for i in range(8)
+        ]
+        out = await asyncio.gather(*sends)
+        await pool.aclose()
+        return out
+
+    try:
+        got = asyncio.run(run())
+    finally:
+        slow.close()
+    assert [o.status for o in got] == [204] * 8
+
+
+def test_http1_a_turn_after_the_deadline_sends_nothing(receiver):
+    async def run() -> Any:
+        pool = http1.Pool()
+        out = await delivery.post_signed_async(
+            pool, receiver.url(), "whsec_" + "A" * 32, "m", b"{}", 1, True, time.monotonic() - 1
+        )
+        await pool.aclose()
+        return out
+
+    assert asyncio.run(run()) is None
+    assert receiver.got == []
+
+
 def test_async_sender_refuses_private_addresses_unless_allowed():
-    async def run() -> delivery.Outcome:
+    async def run() -> Any:
         return await delivery.post_signed_async(
             http1.Pool(), "http://127.0.0.1:9/", "whsec_" + "A" * 32, "m", b"{}", 1, False
         )

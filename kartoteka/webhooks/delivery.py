@@ -195,8 +195,13 @@ async def post_signed_async(
     body: bytes,
     timeout: float,
     allow_private: bool,
-) -> Outcome:
-    """`post_signed` on the asyncio client: the same checks, headers and outcomes."""
+    start_by: float | None = None,
+) -> Outcome | None:
+    """`post_signed` on the asyncio client: the same checks, headers and outcomes.
+
+    None when the message's turn for a connection came after `start_by` (monotonic
+    time) and nothing was sent.
+    """
     started = time.perf_counter()
 
     def took() -> int:
@@ -206,12 +211,17 @@ async def post_signed_async(
         problem = await _async_address_problem(url)
         if problem:
             return Outcome(None, "", f"refused: {problem}", took())
-    headers = signing.headers(secret, msg_id, body)
+
+    def headers() -> dict[str, str]:
+        nonlocal started
+        started = time.perf_counter()  # the attempt's duration excludes the queue
+        return signing.headers(secret, msg_id, body)
+
+    connect = min(timeout, CONNECT_TIMEOUT)
     try:
-        async with asyncio.timeout(timeout):
-            response = await pool.post(
-                url, headers, body, min(timeout, CONNECT_TIMEOUT), EXCERPT_BYTES
-            )
+        response = await pool.post(url, headers, body, timeout, connect, EXCERPT_BYTES, start_by)
+    except http1.NotStarted:
+        return None
     except TimeoutError:
         return Outcome(None, "", f"timed out after {timeout:g} s", took())
     except http1.HTTPError as exc:

@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import socket
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -39,6 +41,10 @@ class RemoteProtocolError(HTTPError):
 
 class ReadError(HTTPError):
     """The connection failed while the request or the answer was on its way."""
+
+
+class NotStarted(Exception):
+    """The request's turn came after its deadline; nothing was sent."""
 
 
 @dataclass
@@ -223,26 +229,37 @@ class Pool:
     async def post(
         self,
         url: str,
-        headers: dict[str, str],
+        headers: Callable[[], dict[str, str]],
         body: bytes,
+        timeout: float,
         connect_timeout: float,
         excerpt: int,
+        start_by: float | None = None,
     ) -> Response:
-        """POST `body` to `url`; the caller bounds the total time (asyncio.timeout)."""
+        """POST `body` to `url` once a connection to its origin is free.
+
+        The clock starts then, not while waiting for the turn: `timeout` bounds the
+        exchange itself, and `headers()` is called at that moment (a signature's
+        timestamp is the sending time). A turn that comes after `start_by`
+        (time.monotonic()) raises `NotStarted` and sends nothing.
+        """
         origin, target = Origin.of(url)
         slot = self._slot(origin)
-        request = _request_head(origin, target, headers, len(body)) + body
         async with slot.limit:
-            conn = self._take_idle(slot)
-            if conn is not None:
-                try:
-                    return await self._exchange(slot, conn, request, excerpt)
-                except (RemoteProtocolError, ReadError):
-                    # The receiver closed an idle keep-alive connection as we reused it:
-                    # try once on a fresh one, as browsers and httpx do.
-                    pass
-            conn = await self._connect(origin, connect_timeout)
-            return await self._exchange(slot, conn, request, excerpt)
+            if start_by is not None and time.monotonic() > start_by:
+                raise NotStarted("its turn came too late")
+            request = _request_head(origin, target, headers(), len(body)) + body
+            async with asyncio.timeout(timeout):
+                conn = self._take_idle(slot)
+                if conn is not None:
+                    try:
+                        return await self._exchange(slot, conn, request, excerpt)
+                    except (RemoteProtocolError, ReadError):
+                        # The receiver closed an idle keep-alive connection as we reused
+                        # it: try once on a fresh one, as browsers and httpx do.
+                        pass
+                conn = await self._connect(origin, connect_timeout)
+                return await self._exchange(slot, conn, request, excerpt)
 
     async def _exchange(
         self, slot: _Slot, conn: _Connection, request: bytes, excerpt: int

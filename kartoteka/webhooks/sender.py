@@ -266,8 +266,6 @@ def _record(
 
 
 async def _send_one(ws: Workspace, pool: http1.Pool, item: Claimed) -> delivery.Outcome | None:
-    if item.send_by and time.monotonic() > item.send_by:
-        return None
     settings = ws.settings
     return await delivery.post_signed_async(
         pool,
@@ -277,6 +275,7 @@ async def _send_one(ws: Workspace, pool: http1.Pool, item: Claimed) -> delivery.
         item.payload.encode(),
         delivery.delivery_timeout(settings),
         settings.webhook_allow_private,
+        item.send_by or None,
     )
 
 
