@@ -430,9 +430,37 @@ def write_from_another_process(settings: Any, name: str) -> None:
     assert done.returncode == 0, done.stderr.decode()[-3000:]
 
 
+REDIS_URL = os.environ.get("KARTOTEKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+def wake_via(request: Any, settings: Any) -> str:
+    """How other processes' commits reach the worker: the database's own way, or Redis."""
+    if request.param == "redis":
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            client.ping()
+        except redis.exceptions.ConnectionError:
+            pytest.skip(f"no Redis at {REDIS_URL}")
+        finally:
+            client.close()
+        settings.redis_url = REDIS_URL
+    return str(request.param)
+
+
 def listening(instance: Any) -> bool:
-    """PostgreSQL: the worker's LISTEN is in place (SQLite: the counter watch needs none)."""
+    """The worker's listener is subscribed (SQLite without Redis: the watch needs none)."""
     ws = workspace(instance)
+    if ws.settings.redis_url:
+        import redis
+
+        client = redis.Redis.from_url(ws.settings.redis_url)
+        try:
+            return bool(dict(client.pubsub_numsub("kartoteka_events")).get(b"kartoteka_events"))
+        finally:
+            client.close()
     if ws.dialect != "postgresql":
         return True
     with ws.engine.connect() as conn:
@@ -442,7 +470,7 @@ def listening(instance: Any) -> bool:
     return bool(found)
 
 
-def test_a_commit_in_another_process_wakes_the_worker(api, instance, settings, receiver):
+def test_a_commit_in_another_process_wakes_the_worker(wake_via, api, instance, settings, receiver):
     notify_hook(api, receiver.url())
     stop = threading.Event()
     name = settings.default_workspace
