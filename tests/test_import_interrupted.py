@@ -39,6 +39,15 @@ def _job_row(ws, **values) -> int:
         return int(conn.execute(sa.insert(schema.imports).values(row)).inserted_primary_key[0])
 
 
+def _status(ws, job_id: int) -> str:
+    with ws.engine.connect() as conn:
+        return str(
+            conn.execute(
+                sa.select(schema.imports.c.status).where(schema.imports.c.id == job_id)
+            ).scalar_one()
+        )
+
+
 def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
@@ -109,3 +118,25 @@ def test_a_killed_server_leaves_an_interrupted_job_not_a_running_one(api, instan
     kept = api.get("/catalogs/things/records", params={"count": "true", "limit": 1}).json()
     # Chunks are committed before their progress is stored: at least what the job says.
     assert kept["count"] >= job["created"] > 0
+
+
+def test_the_worker_sweeps_interrupted_jobs_and_runs_maintenance(api, instance, monkeypatch):
+    from kartoteka import workers
+    from kartoteka.webhooks import maintenance
+
+    api.catalog("Things", [{"name": "Name", "type": "text"}])
+    ws = instance.workspace(instance.settings.default_workspace)
+    dead = _job_row(ws, owner=f"{socket.gethostname()}:{_dead_pid()}:1")
+    ran: list[str] = []
+    real = maintenance.run
+    monkeypatch.setattr(maintenance, "run", lambda w, **kw: ran.append(w.name) or real(w, **kw))
+    stop = workers.start_in_process(instance, only=[ws.name], poll_seconds=0.2)
+    try:
+        deadline = time.monotonic() + 20
+        # Read the row itself: GET /imports/{id} would mark the job on its own.
+        while _status(ws, dead) != "interrupted":
+            assert time.monotonic() < deadline, "the worker did not sweep the job"
+            time.sleep(0.1)
+    finally:
+        stop()
+    assert ran == [ws.name]

@@ -340,6 +340,23 @@ def test_http1_failures_become_outcomes():
     assert bad.status is None and bad.error.startswith("RemoteProtocolError")
 
 
+def test_http1_refuses_endless_answers_and_heads():
+    huge_body = b"HTTP/1.1 200 OK\r\ncontent-length: 3000000\r\n\r\n" + b"x" * 3_000_000
+    huge_head = b"HTTP/1.1 200 OK\r\n" + b"x-pad: " + b"y" * 100_000 + b"\r\n\r\n"
+    many = b"HTTP/1.1 200 OK\r\n" + b"".join(b"x-%d: 1\r\n" % i for i in range(300)) + b"\r\n"
+    for answer, reason in [
+        (huge_body, "longer than"),
+        (huge_head, "head is too large"),
+        (many, "too many headers"),
+    ]:
+        server = RawServer([answer])
+        try:
+            (got,) = post_all(server.url(), 1)
+        finally:
+            server.close()
+        assert got.status is None and reason in got.error, got.error
+
+
 def test_http1_timeout_counts_from_the_turn_not_from_the_queue():
     # One connection, eight messages, each answered after 0.2 s: the last waits about
     # 1.4 s for its turn, longer than its 1 s timeout, and must still be sent.

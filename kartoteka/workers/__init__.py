@@ -13,6 +13,10 @@ What wakes the loop without waiting for the poll:
   `WATCH_SECONDS` (one indexed single-row read of a local file).
 A full pass over every workspace every `POLL_SECONDS` stays as the safety net: it
 finds retries that came due and anything a lost notification did not announce.
+
+Every `MAINTENANCE_SECONDS` (and at start) the loop also runs the maintenance pass
+(`webhooks.maintenance`: disabling webhooks failing for days, pruning deliveries and
+events by age) with a time budget, and marks import jobs of dead processes interrupted.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from kartoteka.records import hooks
 
 POLL_SECONDS = 2.0
 WATCH_SECONDS = 0.05
+MAINTENANCE_SECONDS = 300.0
+#: Seconds one workspace's maintenance may take per run; the next run carries on.
+MAINTENANCE_BUDGET = 10.0
 log = logging.getLogger("kartoteka.workers")
 
 _wake = threading.Event()
@@ -101,6 +108,21 @@ def _pass(instance: Any, names: list[str], client: Any) -> None:
             log.exception("worker pass failed for workspace %s", name)
 
 
+def maintain(instance: Any, names: list[str]) -> None:
+    """The periodic housekeeping of each workspace; a failure is logged, never raised."""
+    from kartoteka.importer import jobs
+    from kartoteka.webhooks import maintenance
+
+    for name in names:
+        try:
+            ws = instance.workspace(name)
+            done = maintenance.run(ws, budget_seconds=MAINTENANCE_BUDGET)
+            done["imports_interrupted"] = jobs.sweep_interrupted(ws)
+            log.debug("maintenance of %s: %s", name, done)
+        except Exception:
+            log.exception("maintenance failed for workspace %s", name)
+
+
 class Watch:
     """Hears other processes' commits: the live listener, or counters where there is none."""
 
@@ -165,6 +187,7 @@ def run_forever(
     stop = stop or threading.Event()
     watch = Watch()
     last_full = -poll_seconds
+    last_maintenance = -MAINTENANCE_SECONDS
     with delivery.make_notify_client() as client:
         while not stop.is_set():
             _wake.clear()
@@ -178,6 +201,9 @@ def run_forever(
             else:
                 names = sorted(n for n in dirty if only is None or n in only)
             _pass(instance, names, client)
+            if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
+                last_maintenance = time.monotonic()
+                maintain(instance, only or [ws["name"] for ws in instance.list_workspaces()])
             if not _dirty and not stop.is_set():
                 watch.wait(instance, max(0.0, poll_seconds - (time.monotonic() - last_full)))
 
