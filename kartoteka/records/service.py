@@ -621,6 +621,19 @@ def visible_ids(conn, actor: Actor, catalog: Catalog, ids: list[int]) -> set[int
     return {r[0] for r in conn.execute(q)}
 
 
+def may_edit(actor: Actor, catalog: Catalog, record_id: int) -> bool:
+    """Whether the actor may change this record (its edit rule; never a system catalog's)."""
+    if catalog.system is not None:
+        return False
+    table = catalog.table
+    q = sa.select(table.c.id).where(table.c.id == record_id)
+    rule = access.record_filter(actor, catalog, "edit")
+    if rule is not None:
+        q = q.where(rule)
+    with _read(actor) as conn:
+        return conn.execute(q).first() is not None
+
+
 def require_visible(actor: Actor, catalog: Catalog, record_id: int) -> None:
     """RecordNotFound unless the actor may see the record."""
     with _read(actor) as conn:

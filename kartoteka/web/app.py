@@ -380,6 +380,7 @@ def _card_data(ctx: Ctx, catalog_ref: str, record_id: int) -> dict[str, Any]:
         "comment_error": None,
         "comment_text": "",
         "saved": ctx.request.query_params.get("saved") == "1",
+        "can_edit": records.may_edit(ctx.actor, catalog, record_id),
     }
 
 
@@ -467,6 +468,8 @@ def edit_page(ctx: Ctx, catalog_ref: str, record_text: str) -> Response:
     assert ctx.actor is not None
     catalog = get_catalog(ctx.actor, catalog_ref)
     record = records.get_record(ctx.actor, catalog.id, _record_id(record_text))
+    if not records.may_edit(ctx.actor, catalog, record["id"]):
+        return error_page(ctx, 403, ctx.t("err.forbidden"))
     inputs = {
         f.api_name: forms.form_value(f, record["values"].get(f.api_name))
         for f in forms.editable_fields(ctx.actor, catalog)
