@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.context import Actor, Workspace
 from kartoteka.fields.datetime import render_datetime
-from kartoteka.storage import schema
+from kartoteka.storage import bulk, schema
 from kartoteka.storage.engine import utcnow
 
 from . import loops
@@ -147,14 +147,8 @@ def match_events(ws: Workspace, limit: int = MATCH_BATCH) -> int:
         pairs = [(h, ev) for ev in events for h in hooks if _wants(h, ev)]
         pairs = _filter_pass(ws, conn, pairs)
         rows = _delivery_rows(ws, pairs)
-        if rows:
-            # The unique (webhook, event) key makes a re-run after a crash harmless.
-            conn.execute(
-                _insert(conn)(d).on_conflict_do_nothing(
-                    index_elements=[d.c.webhook_id, d.c.event_seq]
-                ),
-                rows,
-            )
+        # The unique (webhook, event) key makes a re-run after a crash harmless.
+        bulk.insert_rows(conn, d, rows, skip_conflicts_on=["webhook_id", "event_seq"])
         move_cursor(conn, CONSUMER, events[-1].seq)
     return len(events)
 

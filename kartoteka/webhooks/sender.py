@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from kartoteka.context import Workspace
-from kartoteka.storage import schema
+from kartoteka.storage import bulk, schema
 from kartoteka.storage.engine import utcnow
 
 from . import delivery, http1
@@ -85,15 +83,6 @@ def _due_query(now: datetime, limit: int) -> sa.Select:
     )
 
 
-def _id_in(conn: Connection, ids: list[int]) -> sa.ColumnElement[bool]:
-    """`id IN ids`; one array parameter on PostgreSQL (hundreds of placeholders are not
-    cached by psycopg and cost milliseconds to parse on every call)."""
-    d = schema.webhook_deliveries
-    if conn.dialect.name == "postgresql":
-        return d.c.id == sa.any_(sa.bindparam("ids", ids, type_=ARRAY(sa.BigInteger)))
-    return d.c.id.in_(ids)
-
-
 def claim_due(ws: Workspace, now: datetime, lease_seconds: float, limit: int) -> list[Claimed]:
     """Take up to `limit` due deliveries, pushing their due time past the lease."""
     d = schema.webhook_deliveries
@@ -105,7 +94,7 @@ def claim_due(ws: Workspace, now: datetime, lease_seconds: float, limit: int) ->
         if rows:
             conn.execute(
                 sa.update(d)
-                .where(_id_in(conn, [r.id for r in rows]))
+                .where(bulk.id_in(conn, d.c.id, [r.id for r in rows]))
                 .values(next_attempt_at=now + timedelta(seconds=lease_seconds))
             )
     return [
@@ -158,7 +147,9 @@ def record_outcomes(
     tried = [(i, o) for i, o in zip(items, outcomes, strict=True) if o is not None]
     untried = [i.id for i, o in zip(items, outcomes, strict=True) if o is None]
     if untried:
-        conn.execute(sa.update(d).where(_id_in(conn, untried)).values(next_attempt_at=now))
+        conn.execute(
+            sa.update(d).where(bulk.id_in(conn, d.c.id, untried)).values(next_attempt_at=now)
+        )
     if not tried:
         return
     at = utcnow()
@@ -166,37 +157,6 @@ def record_outcomes(
     _update_deliveries(conn, [_result(i, o, now, schedule) for i, o in tried], at)
     for item in {i.webhook_id: i for i, o in tried if o.gone}.values():
         disable(conn, item.webhook_id, f"disabled after 410 Gone from {item.url}")
-
-
-# On PostgreSQL a batch travels as one JSON document unpacked by json_to_recordset: one
-# short statement whatever the batch size. An executemany is one statement per row
-# (about 100 microseconds each even pipelined); a multi-row VALUES list with thousands
-# of placeholders is too long for psycopg's query cache and is parsed again on every
-# call (about 50 ms per 500 rows); and text arrays of JSON payloads cost psycopg about
-# as much in quoting. orjson writes the document in C.
-_PG_INSERT_ATTEMPTS = sa.text(
-    """
-    INSERT INTO delivery_attempts
-        (delivery_id, attempt, at, request_body, response_status, response_body, error,
-         duration_ms)
-    SELECT v.delivery_id, v.attempt, :at, v.request_body, v.response_status,
-           v.response_body, v.error, v.duration_ms
-    FROM json_to_recordset(CAST(:rows AS json)) AS v(
-        delivery_id bigint, attempt integer, request_body text, response_status integer,
-        response_body text, error text, duration_ms integer)
-    """
-)
-_PG_UPDATE = sa.text(
-    """
-    UPDATE webhook_deliveries AS d
-    SET attempts = v.attempts, last_status = v.last_status, status = v.status,
-        last_error = v.last_error, next_attempt_at = v.next_attempt_at, updated_at = :at
-    FROM json_to_recordset(CAST(:rows AS json)) AS v(
-        id bigint, attempts integer, last_status integer, status text, last_error text,
-        next_attempt_at timestamp)
-    WHERE d.id = v.id
-    """
-)
 
 
 def _attempt_row(item: Claimed, outcome: delivery.Outcome) -> dict[str, Any]:
@@ -214,47 +174,25 @@ def _attempt_row(item: Claimed, outcome: delivery.Outcome) -> dict[str, Any]:
 def _insert_attempts(
     conn: Connection, tried: list[tuple[Claimed, delivery.Outcome]], at: datetime
 ) -> None:
-    """Append one attempt-log row per delivery tried."""
-    rows = [_attempt_row(i, o) for i, o in tried]
-    if conn.dialect.name == "postgresql":
-        conn.execute(_PG_INSERT_ATTEMPTS, {"at": at, "rows": orjson.dumps(rows).decode()})
-    else:
-        conn.execute(sa.insert(schema.delivery_attempts), [{**r, "at": at} for r in rows])
+    """Append one attempt-log row per delivery tried (one statement on PostgreSQL)."""
+    rows = [{**_attempt_row(i, o), "at": at} for i, o in tried]
+    bulk.insert_rows(conn, schema.delivery_attempts, rows)
 
 
 def _update_deliveries(conn: Connection, values: list[dict[str, Any]], at: datetime) -> None:
-    """Set each delivery's new state: one statement on PostgreSQL, executemany on SQLite.
-
-    SQLite runs an executemany in C against a local file, which is already cheap.
-    """
-    if conn.dialect.name == "postgresql":
-        rows = [
-            {
-                "id": v["did"],
-                "attempts": v["p_attempts"],
-                "last_status": v["p_last_status"],
-                "status": v["p_status"],
-                "last_error": v["p_last_error"],
-                "next_attempt_at": v["p_next"],
-            }
-            for v in values
-        ]
-        conn.execute(_PG_UPDATE, {"at": at, "rows": orjson.dumps(rows).decode()})
-        return
-    d = schema.webhook_deliveries
-    stmt = (
-        sa.update(d)
-        .where(d.c.id == sa.bindparam("did"))
-        .values(
-            attempts=sa.bindparam("p_attempts"),
-            last_status=sa.bindparam("p_last_status"),
-            status=sa.bindparam("p_status"),
-            last_error=sa.bindparam("p_last_error"),
-            next_attempt_at=sa.bindparam("p_next"),
-            updated_at=at,
-        )
-    )
-    conn.execute(stmt, values)
+    """Set each delivery's new state (one statement on PostgreSQL, see storage.bulk)."""
+    rows = [
+        {
+            "id": v["did"],
+            "attempts": v["p_attempts"],
+            "last_status": v["p_last_status"],
+            "status": v["p_status"],
+            "last_error": v["p_last_error"],
+            "next_attempt_at": v["p_next"],
+        }
+        for v in values
+    ]
+    bulk.update_rows(conn, schema.webhook_deliveries, rows, same={"updated_at": at})
 
 
 def _record(

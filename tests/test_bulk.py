@@ -1,0 +1,77 @@
+"""storage.bulk: whole batches as one statement (PostgreSQL) or an executemany (SQLite)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from conftest_support import *  # noqa: F403
+
+from kartoteka.storage import bulk, schema
+
+
+def _attempt(delivery_id: int, attempt: int, body: str) -> dict:
+    return {
+        "delivery_id": delivery_id,
+        "attempt": attempt,
+        "at": datetime(2026, 1, 2, 3, 4, 5),
+        "request_body": body,
+        "response_status": 200,
+        "response_body": "ok",
+        "error": None,
+        "duration_ms": 3,
+    }
+
+
+def test_insert_update_and_id_in(ws):
+    w, d, a = schema.webhooks, schema.webhook_deliveries, schema.delivery_attempts
+    now = datetime(2026, 1, 2, 3, 4, 5)
+    catalog = ws.meta().catalog("webhooks").id
+    with ws.engine.begin() as conn:
+        hook = conn.execute(
+            sa.insert(w).values(
+                url="http://127.0.0.1:9/h", catalog_id=catalog, kind="notify",
+                events=["record.created"], fields=[], secret="whsec_x", active=True,
+                ordered=False, start_seq=0, created_at=now, updated_at=now,
+            ).returning(w.c.id)
+        ).scalar_one()  # fmt: skip
+        rows = [
+            {
+                "webhook_id": hook,
+                "event_seq": seq,
+                "webhook_msg_id": f"evt_{seq}_{hook}",
+                "payload": '{"quote": "\\"", "emoji": "✓"}',
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for seq in (1, 2, 3)
+        ]
+        bulk.insert_rows(conn, d, rows, skip_conflicts_on=["webhook_id", "event_seq"])
+        bulk.insert_rows(conn, d, rows[:2], skip_conflicts_on=["webhook_id", "event_seq"])
+        ids = conn.execute(sa.select(d.c.id).order_by(d.c.event_seq)).scalars().all()
+        assert len(ids) == 3
+        bulk.insert_rows(conn, a, [_attempt(i, 1, "b'\\n") for i in ids])
+        later = datetime(2026, 5, 6, 7, 8, 9)
+        bulk.update_rows(
+            conn,
+            d,
+            [{"id": ids[0], "status": "done", "attempts": 1, "last_error": None},
+             {"id": ids[1], "status": "failed", "attempts": 2, "last_error": "HTTP 503"}],
+            same={"updated_at": later},
+        )  # fmt: skip
+        got = conn.execute(
+            sa.select(d.c.id, d.c.status, d.c.attempts, d.c.last_error, d.c.updated_at)
+            .where(bulk.id_in(conn, d.c.id, ids[:2]))
+            .order_by(d.c.id)
+        ).all()
+        assert [tuple(r) for r in got] == [
+            (ids[0], "done", 1, None, later),
+            (ids[1], "failed", 2, "HTTP 503", later),
+        ]
+        third = conn.execute(sa.select(d.c.status, d.c.payload).where(d.c.id == ids[2])).one()
+        assert tuple(third) == ("pending", '{"quote": "\\"", "emoji": "✓"}')
+        bodies = conn.execute(sa.select(a.c.request_body, a.c.at)).all()
+        assert {tuple(b) for b in bodies} == {("b'\\n", now)}
