@@ -174,8 +174,18 @@ def _export_settings(settings: Settings, no_worker: bool) -> None:
 
 
 @app.command()
-def worker(ctx: typer.Context) -> None:
-    """Run background jobs (webhooks, scenarios, search index) without serving HTTP."""
+def worker(
+    ctx: typer.Context,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Serve only this workspace (repeatable; default: every workspace).",
+        ),
+    ] = None,
+) -> None:
+    """Run background jobs (webhooks, maintenance) without serving HTTP."""
     try:
         workers = importlib.import_module("kartoteka.workers")
     except ModuleNotFoundError as exc:
@@ -186,8 +196,12 @@ def worker(ctx: typer.Context) -> None:
     if run_forever is None:
         fail("kartoteka.workers has no run_forever()", 2)
     with opened(ctx) as instance:
+        unknown = [n for n in only or [] if instance.cached_workspace(n) is None and
+                   n not in {w["name"] for w in instance.list_workspaces()}]  # fmt: skip
+        if unknown:
+            fail(f"no workspace called {unknown[0]!r}", 1)
         try:
-            run_forever(instance)
+            run_forever(instance, only=only or None)
         except KeyboardInterrupt:
             pass
 

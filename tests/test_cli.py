@@ -172,6 +172,25 @@ def test_worker_without_workers_module_exits_2(run: Run, monkeypatch: pytest.Mon
     assert "kartoteka.workers" in failed(run("worker"), code=2)
 
 
+def test_worker_for_an_unknown_workspace_is_a_clear_error(run: Run) -> None:
+    ok(run("init"))
+    assert "no workspace called 'nope'" in failed(run("worker", "-w", "nope"))
+
+
+def test_worker_serves_only_the_workspaces_named(
+    run: Run, cli_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kartoteka import workers
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(workers, "run_forever", lambda instance, only=None: seen.update(only=only))
+    ok(run("init"))
+    ok(run("worker", "-w", cli_settings.default_workspace))
+    assert seen["only"] == [cli_settings.default_workspace]
+    ok(run("worker"))
+    assert seen["only"] is None
+
+
 def test_serve_initialises_and_starts_uvicorn(
     run: Run, cli_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

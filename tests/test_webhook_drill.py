@@ -105,7 +105,8 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`.venv/bin/kartoteka worker` as a real process, output to a log file."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [str(ROOT / ".venv/bin/kartoteka"), "worker"],
+            # Only this test's workspace: on PostgreSQL the control database is shared.
+            [str(ROOT / ".venv/bin/kartoteka"), "worker", "-w", env["KARTOTEKA_DEFAULT_WORKSPACE"]],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
