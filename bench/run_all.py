@@ -143,7 +143,9 @@ def main() -> None:
         help="repeatable; 'sqlite' or unset means SQLite in a temp dir",
     )
     p.add_argument("--quick", action="store_true", help="small sizes")
-    p.add_argument("--only", default=",".join(BENCHES), help="comma-separated: batch,list,http,rights")
+    p.add_argument(
+        "--only", default=",".join(BENCHES), help="comma-separated: batch,list,http,rights"
+    )
     p.add_argument("--timeout", type=float, default=1500, help="seconds per program")
     p.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
     args = p.parse_args()
