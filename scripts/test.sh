@@ -12,11 +12,12 @@ fi
 echo "== ruff"
 .venv/bin/ruff check kartoteka tests bench
 .venv/bin/ruff format --check kartoteka tests bench
-echo "== mypy (services and storage)"
+echo "== mypy (services, storage, API and web)"
 .venv/bin/mypy kartoteka/storage kartoteka/catalogs kartoteka/records kartoteka/fields \
   kartoteka/views kartoteka/comments kartoteka/access kartoteka/auth kartoteka/users \
   kartoteka/workspaces kartoteka/files kartoteka/importer kartoteka/exporter \
-  kartoteka/webhooks kartoteka/workers kartoteka/security
+  kartoteka/webhooks kartoteka/workers kartoteka/security kartoteka/notices \
+  kartoteka/api kartoteka/web
 
 # A fresh database for each run, so nothing left by an earlier (killed) run leaks in.
 PG_SERVER=${KARTOTEKA_TEST_PG_SERVER:-postgresql://postgres@127.0.0.1:5432}
