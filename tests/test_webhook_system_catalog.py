@@ -350,6 +350,7 @@ def test_migration_0007_renames_a_user_catalog_called_webhooks(instance):
         conn.execute(sa.text("ALTER TABLE webhooks DROP COLUMN updated_by"))
         for column in ("owner", "heartbeat_at"):  # migration 0008
             conn.execute(sa.text(f"ALTER TABLE imports DROP COLUMN {column}"))
+        conn.execute(sa.text("ALTER TABLE webhooks DROP COLUMN batch_size"))  # 0009
         conn.execute(
             sa.insert(c).values(
                 name="My webhooks", api_name="webhooks", position=0, options={}, created_at=utcnow()

@@ -246,6 +246,8 @@ webhooks = sa.Table(
     sa.Column("secret", sa.String(100), nullable=False),
     sa.Column("on_timeout", sa.String(10), nullable=False, default="reject"),
     sa.Column("ordered", sa.Boolean, nullable=False, default=False),
+    # Migration 0009: events per notify message (1: one message per event).
+    sa.Column("batch_size", sa.Integer, nullable=False, server_default=sa.text("1")),
     sa.Column("start_seq", sa.BigInteger, nullable=False, default=0),
     sa.Column("disabled_reason", sa.String(300)),
     # Kept by the maintenance pass (migration 0006): the start of the current run of

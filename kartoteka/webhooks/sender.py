@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -50,6 +51,9 @@ class Claimed:
     secret: str
     #: time.monotonic() after which this worker no longer starts sending it.
     send_by: float = field(default=0.0, compare=False)
+    event_seq: int = 0
+    #: The webhook's events per message (1: a message per event).
+    batch_size: int = 1
 
 
 def _due_query(now: datetime, limit: int) -> sa.Select:
@@ -70,6 +74,8 @@ def _due_query(now: datetime, limit: int) -> sa.Select:
             d.c.attempts,
             w.c.url,
             w.c.secret,
+            d.c.event_seq,
+            w.c.batch_size,
         )
         .join(w, w.c.id == d.c.webhook_id)
         .where(
@@ -98,7 +104,17 @@ def claim_due(ws: Workspace, now: datetime, lease_seconds: float, limit: int) ->
                 .values(next_attempt_at=now + timedelta(seconds=lease_seconds))
             )
     return [
-        Claimed(r.id, r.webhook_id, r.webhook_msg_id, r.payload, r.attempts, r.url, r.secret)
+        Claimed(
+            r.id,
+            r.webhook_id,
+            r.webhook_msg_id,
+            r.payload,
+            r.attempts,
+            r.url,
+            r.secret,
+            event_seq=r.event_seq,
+            batch_size=r.batch_size or 1,
+        )
         for r in rows
     ]
 
@@ -217,11 +233,71 @@ async def _send_one(ws: Workspace, pool: http1.Pool, item: Claimed) -> delivery.
     )
 
 
+def messages(items: list[Claimed]) -> list[list[Claimed]]:
+    """The claimed deliveries as messages: one each, or up to `batch_size` events of one
+    webhook together (in sequence order) for webhooks that group them."""
+    out: list[list[Claimed]] = []
+    grouped: dict[int, list[Claimed]] = {}
+    for item in items:
+        if item.batch_size > 1:
+            grouped.setdefault(item.webhook_id, []).append(item)
+        else:
+            out.append([item])
+    for same in grouped.values():
+        same.sort(key=lambda i: i.event_seq)
+        size = same[0].batch_size
+        out += [same[start : start + size] for start in range(0, len(same), size)]
+    return out
+
+
+def batch_message(unit: list[Claimed]) -> tuple[str, bytes]:
+    """The `webhook-id` and body of a grouped message.
+
+    `{"type": "batch", "events": [<each event's own message>...]}`; the `cause` block
+    (loop protection) is repeated at the top when every event shares it, so the signed
+    `kartoteka-cause` header goes out as for a single event.
+    """
+    first, last = unit[0], unit[-1]
+    msg_id = f"batch_{first.event_seq}-{last.event_seq}_{first.webhook_id}"
+    causes = {orjson.dumps(orjson.loads(i.payload).get("cause")) for i in unit}
+    head = b'{"type":"batch","count":%d,' % len(unit)
+    if len(causes) == 1 and (shared := causes.pop()) != b"null":
+        head += b'"cause":' + shared + b","
+    body = head + b'"events":[' + b",".join(i.payload.encode() for i in unit) + b"]}"
+    return msg_id, body
+
+
+async def _send_unit(
+    ws: Workspace, pool: http1.Pool, unit: list[Claimed]
+) -> delivery.Outcome | None:
+    first = unit[0]
+    if first.batch_size <= 1:
+        return await _send_one(ws, pool, first)
+    msg_id, body = batch_message(unit)
+    settings = ws.settings
+    return await delivery.post_signed_async(
+        pool,
+        first.url,
+        first.secret,
+        msg_id,
+        body,
+        delivery.delivery_timeout(settings),
+        settings.webhook_allow_private,
+        min(i.send_by for i in unit) or None,
+    )
+
+
 async def send_and_record(
     ws: Workspace, pool: http1.Pool, items: list[Claimed], now: datetime
 ) -> None:
-    """Send claimed deliveries concurrently, then record the outcomes in one transaction."""
-    outcomes = await asyncio.gather(*(_send_one(ws, pool, item) for item in items))
+    """Send claimed deliveries concurrently, then record the outcomes in one transaction.
+
+    A grouped message's answer is the outcome of every delivery in it.
+    """
+    units = messages(items)
+    answers = await asyncio.gather(*(_send_unit(ws, pool, unit) for unit in units))
+    by_id = {item.id: answer for unit, answer in zip(units, answers, strict=True) for item in unit}
+    outcomes = [by_id[item.id] for item in items]
     await asyncio.get_running_loop().run_in_executor(None, _record, ws, items, outcomes, now)
 
 

@@ -26,7 +26,12 @@ EVENTS = {
     "request": ["record.before_create", "record.before_update", "record.before_delete"],
     "action": ["record.editing"],
 }
-KEYS = {"url", "catalog", "events", "kind", "fields", "filter", "active", "on_timeout", "ordered"}
+KEYS = {
+    "url", "catalog", "events", "kind", "fields", "filter", "active", "on_timeout", "ordered",
+    "batch_size",
+}  # fmt: skip
+#: Most events one notify message may carry (`batch_size`).
+MAX_BATCH_SIZE = 100
 MAX_URL = 2000
 MAX_DELIVERIES_PAGE = 500
 CACHE_SECONDS = 2.0
@@ -113,6 +118,16 @@ def _clean_flag(spec: dict[str, Any], key: str, default: bool) -> bool:
     return value
 
 
+def _clean_batch_size(kind: str, value: Any) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH_SIZE:
+        raise _bad("batch_size", f"a whole number from 1 to {MAX_BATCH_SIZE}")
+    if value > 1 and kind != "notify":
+        raise _bad("batch_size", "only notify webhooks group events into one message")
+    return value
+
+
 def _clean(ws: Workspace, spec: Any, current: dict[str, Any] | None) -> dict[str, Any]:
     """Validate a full spec (create) or a patch merged over `current`; returns column values."""
     if not isinstance(spec, dict):
@@ -141,6 +156,7 @@ def _clean(ws: Workspace, spec: Any, current: dict[str, Any] | None) -> dict[str
         "active": _clean_flag(merged, "active", True),
         "on_timeout": on_timeout,
         "ordered": _clean_flag(merged, "ordered", False),
+        "batch_size": _clean_batch_size(kind, merged.get("batch_size")),
     }
 
 
@@ -167,6 +183,7 @@ def render(ws: Workspace, row: Any, with_secret: bool = False) -> dict[str, Any]
         "active": row.active,
         "on_timeout": row.on_timeout,
         "ordered": row.ordered,
+        "batch_size": row.batch_size,
         "disabled_reason": row.disabled_reason,
         "failing_since": _maybe_datetime(row.failing_since),
         "last_success_at": _maybe_datetime(row.last_success_at),
