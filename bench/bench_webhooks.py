@@ -78,6 +78,9 @@ def workers(env: Env, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
             kill(proc)
 
 
+BATCH_SIZE = 1  # --batch-size: events per notify message
+
+
 def setup(env: Env, rx: ReceiverProcess, name: str) -> str:
     """A catalog and a notify webhook on it; returns the catalog's api name."""
     from kartoteka.catalogs import service as catalogs
@@ -86,7 +89,9 @@ def setup(env: Env, rx: ReceiverProcess, name: str) -> str:
     catalogs.create_catalog(
         env.admin(), {"name": name, "fields": [{"name": "N", "type": "number"}]}
     )
-    webhooks.create_webhook(env.admin(), {"url": rx.url(), "catalog": name.lower()})
+    webhooks.create_webhook(
+        env.admin(), {"url": rx.url(), "catalog": name.lower(), "batch_size": BATCH_SIZE}
+    )
     return name.lower()
 
 
@@ -269,7 +274,10 @@ def main() -> None:
     p.add_argument("--drill", action="store_true", help="run the fault drill instead")
     p.add_argument("--workers", type=int, default=None, help="default: 1 SQLite, 2 PostgreSQL")
     p.add_argument("--seconds", type=float, default=20.0, help="length of the 500/s run")
+    p.add_argument("--batch-size", type=int, default=1, help="events per message (batch_size)")
     args = p.parse_args()
+    global BATCH_SIZE
+    BATCH_SIZE = args.batch_size
     # SIGTERM (e.g. `timeout`) must unwind through the `finally`s that kill the workers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = 2000 if args.quick else 20000
@@ -278,7 +286,7 @@ def main() -> None:
     with environment(args.database_url) as env:
         env.settings.webhook_allow_private = True  # the receiver is on loopback
         count = args.workers or (2 if env.database == "postgresql" else 1)
-        sizes = {"changes": n, "workers": count}
+        sizes = {"changes": n, "workers": count, "batch_size": BATCH_SIZE}
         if not args.drill:
             sizes["steady_seconds"] = seconds
         res = Results("bench_webhooks" + (" --drill" if args.drill else ""), env.database, sizes)

@@ -87,9 +87,16 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _answer(send, 503)
         return
     msg_id = next((v for k, v in scope["headers"] if k == b"webhook-id"), b"raw").decode()
-    if msg_id not in state.got:
-        event = orjson.loads(body)
-        state.got[msg_id] = (now, int(event.get("sequence") or 0), int(event["record_id"] or 0))
+    message = orjson.loads(body)
+    if message.get("type") == "batch":
+        # A grouped message: each event counts on its own, de-duplicated on its sequence.
+        for event in message["events"]:
+            key = f"seq_{event['sequence']}"
+            if key not in state.got:
+                state.got[key] = (now, int(event["sequence"]), int(event["record_id"] or 0))
+    elif msg_id not in state.got:
+        seq, record = int(message.get("sequence") or 0), int(message["record_id"] or 0)
+        state.got[msg_id] = (now, seq, record)
     await _answer(send, 204)
 
 
