@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -18,6 +17,7 @@ from kartoteka.errors import Forbidden
 from kartoteka.fields.base import FieldValueError
 from kartoteka.storage import schema
 
+from . import tagged
 from .errors import RecordInvalid
 
 MISSING = object()
@@ -286,26 +286,9 @@ def order_by(cols: list[tuple[ColumnElement[Any], bool]]) -> list[Any]:
     return [c.desc() if d else c.asc() for c, d in cols]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"$dt": value.isoformat()}
-    if isinstance(value, date):
-        return {"$d": value.isoformat()}
-    return value
-
-
-def _unjson(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "$dt" in value:
-            return datetime.fromisoformat(value["$dt"])
-        if "$d" in value:
-            return date.fromisoformat(value["$d"])
-    return value
-
-
 def encode_cursor(values: list[Any]) -> str:
     """An opaque cursor holding the sort values of the last row returned."""
-    raw = orjson.dumps([_jsonable(v) for v in values])
+    raw = orjson.dumps([tagged.dump(v) for v in values])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -316,7 +299,7 @@ def decode_cursor(cursor: str, expected: int) -> list[Any]:
         values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != expected:
             raise ValueError
-        return [_unjson(v) for v in values]
+        return [tagged.load(v) for v in values]
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise _bad("cursor", "invalid cursor (it belongs to another sort or was altered)") from None
 

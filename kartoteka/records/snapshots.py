@@ -10,8 +10,6 @@ are deleted with it): such a condition counts as not met.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,37 +18,15 @@ from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 
+from . import tagged
+
 CHUNK = 200
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"$dt": value.isoformat()}
-    if isinstance(value, date):
-        return {"$d": value.isoformat()}
-    if isinstance(value, Decimal):
-        return {"$n": str(value)}
-    if isinstance(value, dict):
-        return {"$j": value}
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "$dt" in value:
-            return datetime.fromisoformat(value["$dt"])
-        if "$d" in value:
-            return date.fromisoformat(value["$d"])
-        if "$n" in value:
-            return Decimal(value["$n"])
-        if "$j" in value:
-            return value["$j"]
-    return value
 
 
 def snapshot(row: Any) -> dict[str, Any]:
     """A stored row as JSON-safe column values."""
-    return {str(getattr(key, "name", key)): _encode(value) for key, value in row._mapping.items()}
+    mapping = row._mapping
+    return {str(getattr(key, "name", key)): tagged.dump(value) for key, value in mapping.items()}
 
 
 def _derived(catalog: Catalog, rows: list[dict[str, Any]]) -> Any:
@@ -58,7 +34,7 @@ def _derived(catalog: Catalog, rows: list[dict[str, Any]]) -> Any:
     selects = [
         sa.select(
             *[
-                sa.literal(_decode(row.get(col.name)), type_=col.type).label(col.name)
+                sa.literal(tagged.load(row.get(col.name)), type_=col.type).label(col.name)
                 if row.get(col.name) is not None
                 else sa.null().cast(col.type).label(col.name)
                 for col in catalog.table.columns
