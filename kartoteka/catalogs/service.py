@@ -167,11 +167,7 @@ def list_catalogs(actor: Actor) -> list[Catalog]:
     """Every catalog the actor may see."""
     from kartoteka.access import service as access
 
-    return [
-        c
-        for c in actor.workspace.meta().catalogs
-        if access.can_see_catalog(actor, c) and (c.system is None or actor.is_admin)
-    ]
+    return [c for c in actor.workspace.meta().catalogs if access.can_see_catalog(actor, c)]
 
 
 def _clean_name(value: Any, key: str = "name") -> str:
