@@ -14,9 +14,10 @@ What wakes the loop without waiting for the poll:
 A full pass over every workspace every `POLL_SECONDS` stays as the safety net: it
 finds retries that came due and anything a lost notification did not announce.
 
-Every `MAINTENANCE_SECONDS` (and at start) the loop also runs the maintenance pass
-(`webhooks.maintenance`: disabling webhooks failing for days, pruning deliveries and
-events by age) with a time budget, and marks import jobs of dead processes interrupted.
+Every `MAINTENANCE_SECONDS` (and at start) a thread beside the loop runs the
+maintenance pass (`webhooks.maintenance`: disabling webhooks failing for days, pruning
+deliveries and events by age) with a time budget per workspace, and marks import jobs
+of dead processes interrupted; deliveries never wait for it.
 """
 
 from __future__ import annotations
@@ -123,6 +124,16 @@ def maintain(instance: Any, names: list[str]) -> None:
             log.exception("maintenance failed for workspace %s", name)
 
 
+def _maintenance_loop(instance: Any, stop: threading.Event, only: list[str] | None) -> None:
+    """At start, then every MAINTENANCE_SECONDS until `stop`: `maintain` every workspace."""
+    while not stop.is_set():
+        try:
+            maintain(instance, only or [ws["name"] for ws in instance.list_workspaces()])
+        except Exception:
+            log.exception("maintenance pass failed")
+        stop.wait(MAINTENANCE_SECONDS)
+
+
 class Watch:
     """Hears other processes' commits: the live listener, or counters where there is none."""
 
@@ -181,13 +192,27 @@ def run_forever(
     only: list[str] | None = None,
 ) -> None:
     """Consume every workspace's outbox (or `only` these) until `stop` is set."""
-    from kartoteka.webhooks import delivery
-
     install_hooks()
     stop = stop or threading.Event()
     watch = Watch()
+    upkeep = threading.Thread(
+        target=_maintenance_loop, args=(instance, stop, only), daemon=True, name="kt-maintenance"
+    )
+    upkeep.start()
+    try:
+        _deliver(instance, stop, poll_seconds, only, watch)
+    finally:
+        stop.set()  # the maintenance thread ends with the loop
+        upkeep.join(timeout=30)
+
+
+def _deliver(
+    instance: Any, stop: threading.Event, poll_seconds: float, only: list[str] | None, watch: Watch
+) -> None:
+    """The delivery loop of `run_forever`."""
+    from kartoteka.webhooks import delivery
+
     last_full = -poll_seconds
-    last_maintenance = -MAINTENANCE_SECONDS
     with delivery.make_notify_client() as client:
         while not stop.is_set():
             _wake.clear()
@@ -201,9 +226,6 @@ def run_forever(
             else:
                 names = sorted(n for n in dirty if only is None or n in only)
             _pass(instance, names, client)
-            if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
-                last_maintenance = time.monotonic()
-                maintain(instance, only or [ws["name"] for ws in instance.list_workspaces()])
             if not _dirty and not stop.is_set():
                 watch.wait(instance, max(0.0, poll_seconds - (time.monotonic() - last_full)))
 
