@@ -88,15 +88,29 @@ def list_notices(
         q = q.where(t.c.id < before)
     with actor.workspace.engine.connect() as conn:
         rows = conn.execute(q).all()
-        count = conn.execute(
-            sa.select(sa.func.count()).select_from(t).where(t.c.read_at.is_(None))
-        ).scalar_one()
+        count = _unread(conn)
     page = rows[:limit]
     return {
         "items": [render(r) for r in page],
-        "unread": int(count),
+        "unread": count,
         "next_before": page[-1].id if len(rows) > limit else None,
     }
+
+
+def _unread(conn: Connection) -> int:
+    t = schema.notices
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).select_from(t).where(t.c.read_at.is_(None))
+        ).scalar_one()
+    )
+
+
+def unread_count(actor: Actor) -> int:
+    """How many notices nobody has read yet (the web UI's top bar shows it)."""
+    require_admin(actor)
+    with actor.workspace.engine.connect() as conn:
+        return _unread(conn)
 
 
 def mark_read(actor: Actor, notice_id: int) -> dict[str, Any]:

@@ -120,7 +120,7 @@ def _unread_notices(ctx: Ctx) -> int:
     if ctx.actor is None or not ctx.actor.is_admin:
         return 0
     try:
-        return int(notices.list_notices(ctx.actor, unread=True, limit=1)["unread"])
+        return notices.unread_count(ctx.actor)
     except DomainError:
         return 0
 
