@@ -88,6 +88,19 @@ class Outcome:
         """410: the receiver asks us to stop calling."""
         return self.status == 410
 
+    @classmethod
+    def failed(cls, error: str, duration_ms: int) -> Outcome:
+        """No answer: refused before sending, timed out, or a network error."""
+        return cls(None, "", error[:500], duration_ms)
+
+    @classmethod
+    def answered(
+        cls, status: int, body: bytes, retry_after: str | None, duration_ms: int
+    ) -> Outcome:
+        """An HTTP answer: its status, a body excerpt and its `Retry-After`."""
+        excerpt = body[:EXCERPT_BYTES].decode("utf-8", "replace")
+        return cls(status, excerpt, None, duration_ms, parse_retry_after(retry_after))
+
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds from a `Retry-After` header (delta seconds or an HTTP date), capped at a day."""
@@ -157,7 +170,7 @@ def post_signed(
     if not allow_private:
         problem = address_problem(url)
         if problem:
-            return Outcome(None, "", f"refused: {problem}", took())
+            return Outcome.failed(f"refused: {problem}", took())
     try:
         response = client.post(
             url,
@@ -166,16 +179,11 @@ def post_signed(
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         )
     except httpx.TimeoutException:
-        return Outcome(None, "", f"timed out after {timeout:g} s", took())
+        return Outcome.failed(f"timed out after {timeout:g} s", took())
     except httpx.HTTPError as exc:
-        return Outcome(None, "", f"{type(exc).__name__}: {exc}"[:500], took())
-    excerpt = response.content[:EXCERPT_BYTES].decode("utf-8", "replace")
-    return Outcome(
-        response.status_code,
-        excerpt,
-        None,
-        took(),
-        parse_retry_after(response.headers.get("retry-after")),
+        return Outcome.failed(f"{type(exc).__name__}: {exc}", took())
+    return Outcome.answered(
+        response.status_code, response.content, response.headers.get("retry-after"), took()
     )
 
 
@@ -210,7 +218,7 @@ async def post_signed_async(
     if not allow_private:
         problem = await _async_address_problem(url)
         if problem:
-            return Outcome(None, "", f"refused: {problem}", took())
+            return Outcome.failed(f"refused: {problem}", took())
 
     def headers() -> dict[str, str]:
         nonlocal started
@@ -223,15 +231,11 @@ async def post_signed_async(
     except http1.NotStarted:
         return None
     except TimeoutError:
-        return Outcome(None, "", f"timed out after {timeout:g} s", took())
+        return Outcome.failed(f"timed out after {timeout:g} s", took())
     except http1.HTTPError as exc:
-        return Outcome(None, "", f"{type(exc).__name__}: {exc}"[:500], took())
-    return Outcome(
-        response.status,
-        response.body.decode("utf-8", "replace"),
-        None,
-        took(),
-        parse_retry_after(response.headers.get("retry-after")),
+        return Outcome.failed(f"{type(exc).__name__}: {exc}", took())
+    return Outcome.answered(
+        response.status, response.body, response.headers.get("retry-after"), took()
     )
 
 
