@@ -146,3 +146,15 @@ def test_a_grant_on_a_system_catalog_opens_nothing(ws, admin, make_user, as_user
     assert not access.can_manage(rita, ws.meta().catalog("webhooks"))
     assert not access.can_manage(admin, ws.meta().catalog("webhooks"))
     assert "webhooks" not in {c.api_name for c in catalogs.list_catalogs(rita)}
+
+
+def test_a_granted_reader_costs_no_shares_lookup(ws, admin, make_user, as_user, monkeypatch):
+    """require_catalog looks for shares only when the groups grant nothing."""
+    group, deals = _world(admin)
+    rita = as_user(make_user("rita", groups=[group], profile={"region": "North"}))
+    calls: list[int] = []
+    real = access._has_shares
+    monkeypatch.setattr(access, "_has_shares", lambda a, c: calls.append(1) or real(a, c))
+    records.get_record(rita, "deals", deals[0])
+    records.list_records(rita, "deals")
+    assert calls == []

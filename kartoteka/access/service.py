@@ -74,8 +74,9 @@ def require_catalog(actor: Actor, catalog: Catalog) -> None:
     if not within_token_scope(actor, catalog):
         raise Forbidden(f"this API token does not reach catalog {catalog.api_name!r}")
     # A system catalog opens to administrators only, whatever shares say.
-    shared = catalog.system is None and _has_shares(actor, catalog)
-    if not can_see_catalog(actor, catalog) and not shared:
+    if not can_see_catalog(actor, catalog) and (
+        catalog.system is not None or not _has_shares(actor, catalog)
+    ):
         raise Forbidden(f"you have no access to catalog {catalog.api_name!r}")
 
 
