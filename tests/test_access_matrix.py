@@ -11,6 +11,7 @@ the API stores and as Python predicates the oracle evaluates, independently.
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,7 @@ def build(api) -> World:
             {"name": "Phone", "api_name": "phone", "type": "phone"},
             {"name": "Manager", "api_name": "manager", "type": "user"},
             {"name": "Notes", "api_name": "notes", "type": "long_text"},
+            {"name": "INN", "api_name": "inn", "type": "text", "unique": True},
         ],
     )
     api.catalog(
@@ -125,6 +127,7 @@ def build(api) -> World:
                 "phone": f"+7912{rnd.randint(1000000, 9999999)}",
                 "manager": mgr_id if i % 4 == 0 else None,
                 "notes": f"note {i}",
+                "inn": f"77{i:08}",
             }
         )
     for cid, row in zip(api.records("clients", rows), rows, strict=True):
@@ -176,7 +179,7 @@ def build(api) -> World:
     r = put(
         "policies",
         {
-            str(g["regional"]): {"view": True},
+            str(g["regional"]): {"view": True, "create": True},
             str(g["head"]): {"view": True, "edit": True},
             str(g["claims_team"]): {"view": {"client.region": {"eq": "$user.region"}}},
         },
@@ -247,7 +250,7 @@ def client_field_rules(w: World, uname: str) -> dict[str, str]:
         return {}
     order = ["read_only", "masked", "hidden"]
     out = {}
-    for name in ["name", "region", "product", "sum_insured", "phone", "manager", "notes"]:
+    for name in ["name", "region", "product", "sum_insured", "phone", "manager", "notes", "inn"]:
         levels = [order.index(per_group[g][name]) if name in per_group[g] else -1 for g in groups]
         if min(levels) >= 0:
             out[name] = order[min(levels)]
@@ -326,6 +329,7 @@ def test_list_get_and_fields_match_the_oracle(world):
                         "phone",
                         "manager",
                         "notes",
+                        "inn",
                     } - {f for f, rule in rules.items() if rule == "hidden"}
 
 
@@ -512,3 +516,81 @@ def test_rights_document_validation(api):
     assert r.status_code == 200
     assert r.json()["groups"][str(gid)]["fields"] == {"name": "read_only"}
     assert orjson.loads(orjson.dumps(r.json()))["groups"][str(gid)]["view"] is True
+
+
+# ----- side doors (issue 8): every path that shows or matches a value -------------------
+def south_only_client(w: World) -> int:
+    """A client North cannot see (South, not OSAGO)."""
+    return next(
+        c for c, v in w.clients.items() if v["region"] == "South" and v["product"] != "OSAGO"
+    )
+
+
+def import_job(w: World, uname: str, catalog: str, content: bytes, options: dict[str, Any]):
+    """Upload an import as `uname`; returns the raw response."""
+    return w.api.client.post(
+        w.api.url(f"/catalogs/{catalog}/imports"),
+        files={"file": ("data.csv", content)},
+        data={"options": orjson.dumps(options).decode()},
+        headers=headers(w, uname),
+    )
+
+
+def wait_job(w: World, uname: str, job_id: int) -> dict[str, Any]:
+    for _ in range(1200):  # polls until the background thread is done (not a timing check)
+        job = w.api.get(f"/imports/{job_id}", headers=headers(w, uname)).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        threading.Event().wait(0.05)
+    raise AssertionError(job)
+
+
+def test_key_matching_is_no_existence_oracle(world):
+    w = world
+    north = headers(w, "north")
+    hidden = south_only_client(w)
+    inn = w.clients[hidden]["inn"]
+    # Upsert by a unique key held by a record North cannot see: never "record N not
+    # found", never the id; the same answer as creating a record with that value.
+    r = w.api.post(
+        "/catalogs/clients/records/batch",
+        {"upsert": {"key": "inn", "items": [{"values": {"inn": inn, "region": "North"}}]}},
+        headers=north,
+    )
+    created = w.api.post(
+        "/catalogs/clients/records", {"values": {"inn": inn, "region": "North"}}, headers=north
+    )
+    assert r.status_code == created.status_code == 422, r.text
+    assert str(hidden) not in r.text and r.json()["error"] == created.json()["error"]
+    assert w.api.get(f"/catalogs/clients/records/{hidden}").json()["values"]["inn"] == inn
+    # A visible record's key still updates it.
+    own = next(c for c, v in w.clients.items() if v["region"] == "North")
+    r = w.api.post(
+        "/catalogs/clients/records/batch",
+        {
+            "upsert": {
+                "key": "inn",
+                "items": [{"values": {"inn": w.clients[own]["inn"], "name": "Upserted"}}],
+            }
+        },
+        headers=north,
+    )
+    assert r.status_code == 200 and r.json()["upserted"] == [own], r.text
+    # Import link keys on a masked field (phone, for North) would tell right guesses from
+    # wrong ones: refused up front, naming the option.
+    phone = w.clients[own]["phone"]
+    content = f"number,client\nP-new,{phone}\n".encode()
+    r = import_job(w, "north", "policies", content, {"link_keys": {"client": "phone"}})
+    assert r.status_code == 422 and "options.link_keys.client" in r.json()["fields"], r.text
+    # On a field North reads, only records North sees match: the hidden client's INN is
+    # "no record", exactly like an INN nobody has.
+    content = f"number,client\nP-a,{inn}\nP-b,7799999999\n".encode()
+    r = import_job(
+        w, "north", "policies", content, {"link_keys": {"client": "inn"}, "dry_run": True}
+    )
+    assert r.status_code == 202, r.text
+    job = wait_job(w, "north", r.json()["id"])
+    messages = [e["message"] for e in job["error_sample"]]
+    assert len(messages) == 2 and messages[0].replace(inn, "X") == messages[1].replace(
+        "7799999999", "X"
+    ), messages

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kartoteka.access import keys as access_keys
 from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.catalogs.service import get_catalog
@@ -139,6 +140,11 @@ def _attach_link_keys(
         key = target.by_api_name.get(key_name) if target else None
         if target is None or key is None or not key.storage_column:
             raise option_error(f"link_keys.{link_name}", f"{key_name!r} is not a stored field")
+        if not access_keys.readable_key(actor, target, key):
+            # Matching on a hidden or masked field would tell right guesses from wrong.
+            raise option_error(
+                f"link_keys.{link_name}", f"{key_name!r} is not a field you may match by"
+            )
         for col in columns:
             if col.field.id == f.id:
                 col.link_key, col.target = key, target
@@ -346,23 +352,8 @@ class _Runner:
         self, catalog: Catalog, key: list[Field], wanted: list[tuple[Any, ...]]
     ) -> dict[tuple[Any, ...], list[int]]:
         """Ids of visible records of `catalog` by the tuple of their key column values."""
-        found: dict[tuple[Any, ...], list[int]] = {}
-        if not wanted:
-            return found
-        table = catalog.table
-        cols = [table.c[f.storage_column] for f in key if f.storage_column]
-        rights = access.record_filter(self.actor, catalog, "view")
-        wanted_set = set(wanted)
-        firsts = sorted({w[0] for w in wanted}, key=repr)
         with _read(self.actor) as conn:
-            for start in range(0, len(firsts), 900):
-                q = sa.select(table.c.id, *cols).where(cols[0].in_(firsts[start : start + 900]))
-                if rights is not None:
-                    q = q.where(rights)
-                for rid, *values in conn.execute(q.order_by(table.c.id)):
-                    if tuple(values) in wanted_set:
-                        found.setdefault(tuple(values), []).append(rid)
-        return found
+            return access_keys.match_visible(conn, self.actor, catalog, key, wanted)
 
     def _match_keys(self, rows: list[Row]) -> list[Row]:
         keyed: list[tuple[Row, tuple[Any, ...]]] = []

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kartoteka.access import keys as access_keys
 from kartoteka.access import service as access
 from kartoteka.catalogs import service as catalogs
 from kartoteka.catalogs.models import Catalog, Field
@@ -192,7 +193,7 @@ def batch(
     if upsert and upsert_items:
         # Matching keys is a read; a key created concurrently meets the unique check below.
         with _read(actor) as conn:
-            _split_upsert(conn, catalog, upsert, upsert_items, creates, updates)
+            _split_upsert(conn, actor, catalog, upsert, upsert_items, creates, updates)
         if len(creates) > len(create) and not access.can_create(actor, catalog):
             raise Forbidden(f"you may not create records in {catalog.api_name!r}")
     if len({u.record_id for u in updates}) != len(updates):
@@ -241,28 +242,30 @@ def _prepare_upsert(actor: Actor, catalog: Catalog, upsert: dict | None) -> list
 
 
 def _split_upsert(
-    conn, catalog: Catalog, upsert: dict, items: list[write.Prepared], creates: list, updates: list
+    conn,
+    actor: Actor,
+    catalog: Catalog,
+    upsert: dict,
+    items: list[write.Prepared],
+    creates: list,
+    updates: list,
 ) -> None:
     key = catalog.by_api_name[upsert["key"]]
-    table = catalog.table
-    col = table.c[key.col]
-    wanted = [i.columns[key.col] for i in items]
-    existing: dict[Any, int] = {}
-    for start in range(0, len(wanted), 900):
-        for rid, v in conn.execute(
-            sa.select(table.c.id, col).where(col.in_(wanted[start : start + 900]))
-        ):
-            existing[v] = rid
+    # Only records the actor may see are matched (access.keys): a key held by a record
+    # they cannot see makes a create, which meets the unique check like any create.
+    existing = access_keys.match_visible(
+        conn, actor, catalog, [key], [(i.columns[key.col],) for i in items]
+    )
     for item in items:
-        rid = existing.get(item.columns[key.col])
-        if rid is None:
+        matched = existing.get((item.columns[key.col],))
+        if not matched:
             for f in catalog.fields:
                 if f.required and f.id not in item.given:
                     raise write.fail(item.index, "upsert", {f.api_name: "required"})
             item.upserted = True  # type: ignore[attr-defined]
             creates.append(item)
         else:
-            item.record_id = rid
+            item.record_id = matched[0]
             updates.append(item)
 
 
