@@ -71,6 +71,11 @@ class Actor:
         """The workspace time zone ('today' and relative dates use it)."""
         return self.workspace.meta().timezone
 
+    @property
+    def fold_yo(self) -> bool:
+        """Do text comparisons treat ё as е? (The workspace setting `fold_yo`, on by default.)"""
+        return self.workspace.meta().settings.get("fold_yo", True) is not False
+
     def today(self) -> date:
         """Today in the workspace time zone."""
         return datetime.now(self.timezone).date()

@@ -19,7 +19,7 @@ from kartoteka.fields.base import ALL_OPS, FieldType, FieldValueError
 DOCS_API = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 TYPES = all_types()
 NAMES = sorted(TYPES)
-TEXT_OPS = ("contains", "icontains", "startswith")
+TEXT_OPS = ("contains", "icontains", "startswith", "istartswith", "iendswith", "ieq")
 
 
 @dataclass
@@ -28,6 +28,7 @@ class FakeActor:
 
     user_id: int = 7
     timezone: ZoneInfo = ZoneInfo("Europe/Moscow")
+    fold_yo: bool = True
 
     def today(self) -> date:
         """A fixed 'today' so relative operands are deterministic."""

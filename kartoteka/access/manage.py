@@ -13,6 +13,7 @@ from kartoteka.context import Actor
 from kartoteka.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection, utcnow
+from kartoteka.storage.fulltext import fold_sql, fold_text, like_escape
 
 from . import service as access
 
@@ -290,8 +291,10 @@ def link_choices(
             q = q.where(clause)
     title = target.title_field
     if search and title is not None and title.storage_column:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").lower()
-        q = q.where(sa.func.lower(table.c[title.storage_column]).like(f"%{escaped}%", escape="\\"))
+        # The same folding as the `icontains` filter: Unicode case and ё/е on every database.
+        pattern = "%" + like_escape(fold_text(search, actor.fold_yo)) + "%"
+        column = fold_sql(table.c[title.storage_column], actor.fold_yo)
+        q = q.where(column.like(pattern, escape="\\"))
     elif search and search.isdigit():
         q = q.where(table.c.id == int(search))
     q = q.order_by(table.c.id).limit(max(1, min(limit, 200)))

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from kartoteka.storage.fulltext import fold_sql, fold_text, like_escape
+
 if TYPE_CHECKING:
     from kartoteka.catalogs.models import Field
     from kartoteka.context import Actor
@@ -16,7 +18,12 @@ TEXT_OPS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "empty"
     "contains",
     "icontains",
     "startswith",
+    "istartswith",
+    "iendswith",
+    "ieq",
 }
+#: Text operators that ignore case (and ё/е where the workspace folds it).
+CASELESS_OPS = frozenset({"icontains", "istartswith", "iendswith", "ieq"})
 ALL_OPS = COMPARE_OPS | TEXT_OPS
 MAX_IN_VALUES = 1000
 
@@ -120,8 +127,8 @@ class FieldType:
             return clause if op == "in" else sa.or_(col.is_(None), sa.not_(clause))
         if op == "between":
             return self._between_clause(col, value, field, actor)
-        if op in ("contains", "icontains", "startswith"):
-            return self._text_clause(col, op, value)
+        if op in ("contains", "startswith") or op in CASELESS_OPS:
+            return self._text_clause(col, op, value, yo=actor.fold_yo)
         operand = self.filter_value(value, field, actor)
         if operand is None:
             if op == "eq":
@@ -150,15 +157,24 @@ class FieldType:
             parts.append(col <= high)
         return sa.and_(*parts) if parts else col.is_not(None)
 
-    def _text_clause(self, col: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    def _text_clause(
+        self, col: ColumnElement[Any], op: str, value: Any, yo: bool = True
+    ) -> ColumnElement[bool]:
         if not isinstance(value, str) or not value:
             raise FieldValueError(f"{op} takes a non-empty string")
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         if op == "startswith":
-            return col.like(escaped + "%", escape="\\")
+            return col.like(like_escape(value) + "%", escape="\\")
         if op == "contains":
-            return col.like("%" + escaped + "%", escape="\\")
-        return sa.func.lower(col).like("%" + escaped.lower() + "%", escape="\\")
+            return col.like("%" + like_escape(value) + "%", escape="\\")
+        # Both sides folded the same way (Unicode lower case, ё as е when `yo`), so
+        # "ромашка" finds "ООО РОМАШКА" on SQLite as on PostgreSQL.
+        target = fold_sql(col, yo)
+        operand = fold_text(value, yo)
+        if op == "ieq":
+            return target == operand
+        escaped = like_escape(operand)
+        pattern = {"istartswith": escaped + "%", "iendswith": "%" + escaped}
+        return target.like(pattern.get(op, "%" + escaped + "%"), escape="\\")
 
 
 def as_list(value: Any) -> list[Any]:

@@ -16,6 +16,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from .fulltext import register_sqlite_functions
+
 WORKSPACE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -69,6 +71,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA cache_size=-32000")
         cur.close()
+        register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:

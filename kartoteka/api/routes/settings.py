@@ -21,9 +21,10 @@ SETTINGS_BODY = {
     "properties": {
         "timezone": {"type": "string", "description": "IANA zone, e.g. Europe/Moscow"},
         "lang": {"type": "string", "enum": ["ru", "en"]},
+        "fold_yo": {"type": "boolean", "description": "text search treats ё as е"},
     },
 }
-DEFAULTS = {"timezone": "UTC", "lang": "en"}
+DEFAULTS: dict[str, Any] = {"timezone": "UTC", "lang": "en", "fold_yo": True}
 
 
 def _current(a: Actor) -> dict[str, Any]:
@@ -53,6 +54,8 @@ def patch_settings(a: Actor = Depends(actor), body: Any = Depends(json_body)) ->
         )
     if "lang" in body and body["lang"] not in ("ru", "en"):
         raise ValidationFailed("lang must be ru or en", fields={"lang": "ru or en"})
+    if "fold_yo" in body and not isinstance(body["fold_yo"], bool):
+        raise ValidationFailed("fold_yo must be true or false", fields={"fold_yo": "true or false"})
     if "timezone" in body and not isinstance(body["timezone"], str):
         raise ValidationFailed("timezone must be a string", fields={"timezone": "IANA zone name"})
     for key, value in body.items():
