@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what the UI and its browser test need: Debian's chromium (driven by Playwright
 # through executable_path, so Playwright never downloads a browser) and the npm assets
-# (htmx) served from node_modules/. Safe to run again: it skips what is already there.
+# bundled by esbuild into kartoteka/web/static/dist/ (axe-core, a dev dependency, is
+# what the accessibility tests inject). Safe to run again: it skips what is already there.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -12,4 +13,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 # The exact versions pinned in package-lock.json; nothing is copied into the repository.
-npm ci --no-audit --no-fund
+if [ ! -d node_modules/esbuild ] || [ package-lock.json -nt node_modules ]; then
+    npm ci --no-audit --no-fund
+fi
+npm run --silent build

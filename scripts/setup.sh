@@ -15,8 +15,13 @@ if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/pip install
   echo "pip install failed" >&2
   exit 1
 fi
+# The UI's JavaScript and CSS: npm packages pinned in package-lock.json, bundled and
+# fingerprinted by esbuild into kartoteka/web/static/dist (never committed).
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
-  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  if [ ! -d node_modules/esbuild ] || [ package-lock.json -nt node_modules ]; then
     npm ci --no-audit --no-fund --silent
   fi
+  npm run --silent build
+else
+  echo "npm not found: the web UI will have no scripts or styles (install Node.js and npm)" >&2
 fi

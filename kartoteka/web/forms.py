@@ -1,9 +1,14 @@
-"""Values between records and HTML: display text, edit-form inputs and their parsing."""
+"""Values between records and HTML: display text, editors, edit-form inputs and parsing.
+
+Each field type's editor is one Jinja macro, `editor(field, value, id)`, in
+`templates/fields/<name>.html`; the name is the type's `editor` attribute when it declares
+one, else the type's name. A type without an editor template is shown read-only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -13,29 +18,35 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.records.read import visible_fields
 
-#: Field types the edit form offers; the others are shown read-only for now.
-EDITABLE_TYPES = {
-    "text",
-    "long_text",
-    "number",
-    "date",
-    "select",
-    "checkbox",
-    "email",
-    "phone",
-    "url",
-    "money",
-}
+from .i18n import _
+
+FIELD_TEMPLATES = Path(__file__).parent / "templates" / "fields"
 
 
-def value_text(field: Field | None, value: Any, t: Callable[..., str]) -> str:
+def editor_name(field: Field) -> str:
+    """The name of the field's editor macro file (the type's `editor`, else its name)."""
+    declared = getattr(field.ftype, "editor", None)
+    return declared if isinstance(declared, str) and declared else field.type
+
+
+def has_editor(field: Field) -> bool:
+    """Whether the field's type brings an editor template."""
+    return (FIELD_TEMPLATES / f"{editor_name(field)}.html").is_file()
+
+
+def editor_template(field: Field) -> str:
+    """The template holding the field's `editor` macro."""
+    return f"fields/{editor_name(field)}.html"
+
+
+def value_text(field: Field | None, value: Any) -> str:
     """A record value as plain text for tables, cards and history."""
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
-        return t("yes") if value else t("no")
+        return _("yes") if value else _("no")
     if isinstance(value, list):
-        return ", ".join(value_text(field, v, t) for v in value)
+        return ", ".join(value_text(field, v) for v in value)
     if isinstance(value, dict):
         for key in ("label", "title", "name"):
             if value.get(key) is not None:
@@ -63,7 +74,7 @@ def editable_fields(actor: Actor, catalog: Catalog) -> list[Field]:
     return [
         f
         for f in visible_fields(actor, catalog, None)
-        if f.type in EDITABLE_TYPES
+        if has_editor(f)
         and not f.ftype.read_only
         and rules.get(f.api_name) not in ("read_only", "masked")
     ]

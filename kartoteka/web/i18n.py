@@ -1,63 +1,101 @@
-"""UI translations: one JSON file per language, and the choice of language for a request.
+"""UI translations with gettext (Babel catalogs), and the choice of language for a request.
 
-The choice, most explicit first: a `?lang=` switch (remembered in a cookie), the
-signed-in user's `lang`, the browser's Accept-Language, then English. The switch
-wins over the account setting because it is what the person just clicked.
+Strings are written in English in templates (`_("Sign in")`, `ngettext(...)`) and in
+Python (`_()` from this module); `pybabel extract` collects them (see `babel.cfg` and
+docs/development.md) and `locales/<lang>/LC_MESSAGES/messages.po` hold the translations.
+The .po files are read with Babel when first needed, so there is no compiled file to keep
+in step. A test fails when a string is missing from a catalog.
+
+The choice of language, most explicit first: a `?lang=` switch (remembered in a cookie),
+the signed-in user's own setting, the browser's Accept-Language, then English. The
+switch wins over the account setting because it is what the person just clicked.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = ("en", "ru")
 DEFAULT_LANG = "en"
 LANG_COOKIE = "kartoteka_lang"
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 
-#: English messages of the services (field types, the write path) -> locale key.
-#: Patterns capture the parts the translation repeats ({0}, {1}...). A message not
-#: listed here is shown as the service wrote it.
+#: The language of the page being built; set by the page layer for each request.
+current_lang: ContextVar[str] = ContextVar("kartoteka_ui_lang", default=DEFAULT_LANG)
+
+
+def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark only")
+    """Mark a string for extraction without translating it yet."""
+    return message
+
+
+#: English messages of the services (field types, the write path) -> the UI's msgid.
+#: Patterns capture the parts the translation repeats (`%(0)s`). A message not listed
+#: here is shown as the service wrote it. This goes when the services report codes.
 FIELD_MESSAGES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(pattern), key)
-    for pattern, key in [
-        (r"required", "err.required"),
-        (r"unknown field", "err.unknown_field"),
-        (r"read-only field", "err.read_only"),
-        (r"not a valid e-mail address", "err.email"),
-        (r"not a valid phone number", "err.phone"),
-        (r"not a valid http\(s\) URL", "err.url"),
-        (r"a URL must not contain spaces", "err.url_spaces"),
-        (r"expected a number", "err.number"),
-        (r"expected a finite number", "err.number"),
-        (r"expected a whole number", "err.whole_number"),
-        (r"number is too long", "err.number_too_long"),
-        (r"number out of range \(.*\)", "err.number_range"),
-        (r"expected a date YYYY-MM-DD", "err.date"),
-        (r"expected an ISO 8601 date-time", "err.datetime"),
-        (r"expected true or false", "err.checkbox"),
-        (r"expected a string", "err.string"),
-        (r"at most (\d+) characters", "err.max_length"),
-        (r"at most (\d+) digits after the point", "err.max_decimals"),
-        (r"unknown choice (.*)", "err.unknown_choice"),
-        (r"only one choice allowed", "err.one_choice"),
-        (r"value (.*) already exists", "err.unique"),
-        (r"text must not contain NUL characters", "err.nul"),
+    (re.compile(pattern), msgid)
+    for pattern, msgid in [
+        (r"required", N_("required")),
+        (r"unknown field", N_("unknown field")),
+        (r"read-only field", N_("this field cannot be changed")),
+        (r"not a valid e-mail address", N_("not a valid e-mail address")),
+        (r"not a valid phone number", N_("not a valid phone number")),
+        (r"not a valid http\(s\) URL", N_("not a valid http(s) address")),
+        (r"a URL must not contain spaces", N_("an address must not contain spaces")),
+        (r"expected a number", N_("expected a number")),
+        (r"expected a finite number", N_("expected a number")),
+        (r"expected a whole number", N_("expected a whole number")),
+        (r"number is too long", N_("the number is too long")),
+        (r"number out of range \(.*\)", N_("the number is out of range")),
+        (r"expected a date YYYY-MM-DD", N_("expected a date (YYYY-MM-DD)")),
+        (r"expected an ISO 8601 date-time", N_("expected a date and time")),
+        (r"expected true or false", N_("expected yes or no")),
+        (r"expected a string", N_("expected text")),
+        (r"at most (\d+) characters", N_("at most %(0)s characters")),
+        (r"at most (\d+) digits after the point", N_("at most %(0)s digits after the point")),
+        (r"unknown choice (.*)", N_("unknown choice %(0)s")),
+        (r"only one choice allowed", N_("only one choice allowed")),
+        (r"value (.*) already exists", N_("the value %(0)s already exists")),
+        (r"text must not contain NUL characters", N_("the text contains a forbidden character")),
     ]
 ]
 
 
 @cache
-def messages(lang: str) -> dict[str, str]:
-    """Every UI string of a language (read once per process)."""
-    path = LOCALES_DIR / f"{lang}.json"
-    with path.open(encoding="utf-8") as fh:
-        data: dict[str, str] = json.load(fh)
-    return data
+def translations(lang: str) -> Translations:
+    """The gettext catalog of a language, read from its .po file once per process."""
+    path = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def gettext(message: str, **params: Any) -> str:
+    """`message` in the current language, with `%(name)s` parameters filled in."""
+    text = translations(current_lang.get()).ugettext(message)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, num: int, **params: Any) -> str:
+    """The plural form for `num` in the current language (`%(num)s` is filled in)."""
+    text = translations(current_lang.get()).ungettext(singular, plural, num)
+    return text % {"num": num, **params}
+
+
+_ = gettext
 
 
 def normalise(lang: Any) -> str | None:
@@ -72,7 +110,7 @@ def from_accept_language(header: str | None) -> str | None:
     """The best supported language of an Accept-Language header, by its q-weights."""
     best: tuple[float, str] | None = None
     for part in (header or "").split(","):
-        tag, _, params = part.strip().partition(";")
+        tag, _sep, params = part.strip().partition(";")
         code = normalise(tag)
         if code is None:
             continue
@@ -99,22 +137,11 @@ def choose(
     return from_accept_language(accept) or DEFAULT_LANG
 
 
-def translator(lang: str) -> Callable[..., str]:
-    """`t(key, **params)` for one language; falls back to English, then to the key."""
-    own, english = messages(lang), messages(DEFAULT_LANG)
-
-    def t(key: str, **params: Any) -> str:
-        text = own.get(key) or english.get(key) or key
-        return text.format(**params) if params else text
-
-    return t
-
-
 def field_message(message: str, lang: str) -> str:
     """A service's English field message in `lang`; unknown messages pass through."""
-    own = messages(lang)
-    for pattern, key in FIELD_MESSAGES:
+    for pattern, msgid in FIELD_MESSAGES:
         match = pattern.fullmatch(message.strip())
-        if match and key in own:
-            return own[key].format(*match.groups())
+        if match:
+            text = translations(lang).ugettext(msgid)
+            return text % {str(i): g for i, g in enumerate(match.groups())}
     return message

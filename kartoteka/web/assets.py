@@ -1,0 +1,28 @@
+"""Bundled front-end files: `npm run build` writes them, fingerprinted, to static/dist/.
+
+The pages ask `url("app.js")` and get `/static/dist/app-<hash>.js` from the manifest the
+build wrote. Fingerprinted names let the browser cache them for a year.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+DIST = Path(__file__).parent / "static" / "dist"
+MANIFEST = DIST / "manifest.json"
+
+
+@cache
+def manifest() -> dict[str, str]:
+    """Logical name -> built file name (empty when the assets were never built)."""
+    if not MANIFEST.is_file():
+        return {}
+    data: dict[str, str] = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    return data
+
+
+def url(name: str) -> str:
+    """The URL of a built asset (unbuilt assets get their plain name, which answers 404)."""
+    return "/static/dist/" + manifest().get(name, name)

@@ -1,0 +1,9 @@
+"""The UI's routes, one list per area; `ROUTES` is all of them, without the workspace prefix."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from . import admin, auth, catalogs, records
+
+ROUTES: list[BaseRoute] = [*auth.routes, *catalogs.routes, *records.routes, *admin.routes]
