@@ -14,6 +14,8 @@ import pytest
 import uvicorn
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
+from kartoteka.web import assets
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -24,6 +26,12 @@ pytestmark = [
         reason="/usr/bin/chromium is missing (run scripts/install-browser.sh)",
     ),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built_assets() -> None:
+    """The bundled scripts and styles (built once in a checkout that never ran setup)."""
+    assert assets.build_in_checkout(), "run `npm ci && npm run build`"
 
 
 @pytest.fixture

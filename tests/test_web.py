@@ -12,10 +12,16 @@ import pytest
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from fastapi.testclient import TestClient
 
-from kartoteka.web import i18n
+from kartoteka.web import assets, i18n
 
 RU = {"accept-language": "ru-RU,ru;q=0.9,en;q=0.5"}
 EN = {"accept-language": "en-US,en;q=0.9"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built_assets() -> None:
+    """The bundled scripts and styles (built once in a checkout that never ran setup)."""
+    assert assets.build_in_checkout(), "run `npm ci && npm run build`"
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ build wrote. Fingerprinted names let the browser cache them for a year.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -26,3 +28,18 @@ def manifest() -> dict[str, str]:
 def url(name: str) -> str:
     """The URL of a built asset (unbuilt assets get their plain name, which answers 404)."""
     return "/static/dist/" + manifest().get(name, name)
+
+
+def build_in_checkout() -> bool:
+    """Run `npm run build` in a source checkout whose assets were never built.
+
+    For development and tests: an installed wheel carries the built files, and a checkout
+    gets them from scripts/setup.sh, but a fresh worktree may not have run it yet.
+    Returns whether the manifest exists afterwards.
+    """
+    root = Path(__file__).parents[2]
+    npm = shutil.which("npm")
+    if not MANIFEST.is_file() and npm and (root / "node_modules" / "esbuild").is_dir():
+        subprocess.run([npm, "run", "--silent", "build"], cwd=root, check=True)
+        manifest.cache_clear()
+    return MANIFEST.is_file()
