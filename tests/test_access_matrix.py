@@ -10,11 +10,14 @@ the API stores and as Python predicates the oracle evaluates, independently.
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import openpyxl
 import orjson
 import pytest
 
@@ -594,3 +597,175 @@ def test_key_matching_is_no_existence_oracle(world):
     assert len(messages) == 2 and messages[0].replace(inn, "X") == messages[1].replace(
         "7799999999", "X"
     ), messages
+
+
+def masked_phone(phone: str) -> str:
+    return f"+7 *** ***-**-{phone[-2:]}"
+
+
+def export_lines(w: World, uname: str, catalog: str) -> list[dict[str, Any]]:
+    r = w.api.get(f"/catalogs/{catalog}/export?format=jsonl", headers=headers(w, uname))
+    assert r.status_code == 200, r.text
+    return [orjson.loads(line) for line in r.text.splitlines()]
+
+
+def test_history_and_live_feed_apply_masks(world, instance):
+    from kartoteka.auth import service as auth
+    from kartoteka.webhooks import live
+
+    w = world
+    own = next(c for c, v in w.clients.items() if v["region"] == "North")
+    ws = instance.workspace(instance.settings.default_workspace)
+    after = live.current_seq(ws)
+    r = w.api.patch(
+        f"/catalogs/clients/records/{own}",
+        {"values": {"phone": "+79990001122", "notes": "secret note"}},
+    )
+    assert r.status_code == 200, r.text
+    old = w.clients[own]["phone"]
+    for uname in ["north", "junior_east", "head", "junior"]:
+        rules = client_field_rules(w, uname)
+        if own not in visible_clients(w, uname):
+            continue
+        r = w.api.get(f"/catalogs/clients/records/{own}/history", headers=headers(w, uname))
+        assert r.status_code == 200, r.text
+        change = r.json()["items"][-1]["changes"]
+        events, _ = live.visible_events(auth.actor_for_user(ws, w.users[uname]["id"]), after)
+        assert [e["record_id"] for e in events] == [own], uname
+        seen = {"old": events[0]["previous"].get("phone"), "new": events[0]["values"].get("phone")}
+        for entry in (change.get("phone"), seen):
+            if rules.get("phone") == "masked":
+                assert entry == {"old": masked_phone(old), "new": masked_phone("+79990001122")}
+            elif rules.get("phone") != "hidden":
+                assert entry == {"old": old, "new": "+79990001122"}, uname
+        if rules.get("notes") == "hidden":
+            assert "notes" not in change and "notes" not in events[0]["values"], uname
+            assert "notes" not in events[0]["previous"], uname
+
+
+def test_titles_follow_the_title_fields_rule(world):
+    w = world
+    # The clients' title becomes the phone: masked for regional specialists.
+    r = w.api.patch("/catalogs/clients", {"title_field": "phone"})
+    assert r.status_code == 200, r.text
+    north = headers(w, "north")
+    visible = visible_clients(w, "north")
+    _, items = list_all(w, "north", "clients")
+    for item in items:
+        assert item["title"] == masked_phone(w.clients[item["id"]]["phone"]), item
+    for line in export_lines(w, "north", "clients"):
+        assert line["title"] == masked_phone(w.clients[line["id"]]["phone"])
+    # Link values in policies, and the picker, show the masked title; search by the
+    # phone's digits matches nothing (it would tell which number a client has).
+    _, policies = list_all(w, "north", "policies")
+    for p in policies:
+        (link,) = p["values"]["client"]
+        cid = w.policies[p["id"]]["client"]
+        if cid in visible:
+            assert link == {"id": cid, "title": masked_phone(w.clients[cid]["phone"])}
+        else:
+            assert link == {"id": cid, "title": f"#{cid}", "restricted": True}
+    r = w.api.get("/catalogs/policies/fields/client/choices?limit=200", headers=north)
+    assert r.status_code == 200
+    for item in r.json()["items"]:
+        assert item["title"] == masked_phone(w.clients[item["id"]]["phone"])
+    own = next(c for c in visible if w.clients[c]["region"] == "North")
+    digits = w.clients[own]["phone"][2:9]
+    r = w.api.get(f"/catalogs/policies/fields/client/choices?search={digits}", headers=north)
+    assert r.status_code == 200 and r.json()["items"] == [], r.text
+    r = w.api.get(f"/catalogs/policies/fields/client/choices?search={own}", headers=north)
+    assert [i["id"] for i in r.json()["items"]] == [own]
+    # Administrators still search by the title.
+    r = w.api.get(f"/catalogs/policies/fields/client/choices?search={digits}")
+    assert own in [i["id"] for i in r.json()["items"]]
+    # A title from a hidden field (notes, for juniors) is only the id.
+    r = w.api.patch("/catalogs/clients", {"title_field": "notes"})
+    assert r.status_code == 200, r.text
+    _, items = list_all(w, "junior", "clients")
+    assert items and all(i["title"] == f"#{i['id']}" for i in items)
+    assert all(line["title"] == f"#{line['id']}" for line in export_lines(w, "junior", "clients"))
+    _, items = list_all(w, "head", "clients")
+    assert all(i["title"] == w.clients[i["id"]]["notes"] for i in items)
+
+
+def test_titles_of_linked_records_the_reader_cannot_see(world):
+    w = world
+    north = headers(w, "north")
+    hidden = south_only_client(w)
+    name = w.clients[hidden]["name"]
+    # North links a policy to a client it cannot see (the field is not accessible_only)
+    # and reads it back: the link shows the id only.
+    r = w.api.post(
+        "/catalogs/policies/records", {"values": {"number": "P-x", "client": hidden}}, headers=north
+    )
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    assert r.json()["values"]["client"] == [
+        {"id": hidden, "title": f"#{hidden}", "restricted": True}
+    ]
+    for got in (
+        w.api.get(f"/catalogs/policies/records/{pid}", headers=north).json(),
+        next(x for x in export_lines(w, "north", "policies") if x["id"] == pid),
+    ):
+        assert name not in orjson.dumps(got).decode(), got
+    r = w.api.get("/catalogs/policies/export?format=csv", headers=north)
+    assert name not in r.text
+    # The claims team sees claims of every policy but policies of its region only.
+    seen = visible_policies(w, "claims")
+    _, claims = list_all(w, "claims", "claims")
+    assert claims
+    for c in claims:
+        (link,) = c["values"]["policy"]
+        if link["id"] not in seen:
+            assert link == {"id": link["id"], "title": f"#{link['id']}", "restricted": True}
+        else:
+            assert link["title"] == w.policies[link["id"]]["number"]
+    # A field that declares its titles public shows them (the title field's own rule
+    # still applies); administrators always see titles.
+    r = w.api.patch("/catalogs/policies/fields/client", {"options": {"title_public": True}})
+    assert r.status_code == 200, r.text
+    got = w.api.get(f"/catalogs/policies/records/{pid}", headers=north).json()
+    assert got["values"]["client"] == [{"id": hidden, "title": name}]
+    admin = w.api.get(f"/catalogs/policies/records/{pid}").json()
+    assert admin["values"]["client"] == [{"id": hidden, "title": name}]
+
+
+def test_a_share_never_shows_more_fields_than_the_catalogs_rules(world):
+    w = world
+    nobody = headers(w, "nobody")
+    cid = next(c for c in w.clients if c not in visible_clients(w, "nobody"))
+    r = w.api.post(f"/catalogs/clients/records/{cid}/shares", {"user": w.users["nobody"]["id"]})
+    assert r.status_code == 201, r.text
+    w.api.patch(f"/catalogs/clients/records/{cid}", {"values": {"phone": "+79990001122"}})
+    r = w.api.get(f"/catalogs/clients/records/{cid}", headers=nobody)
+    assert r.status_code == 200, r.text
+    values = r.json()["values"]
+    # The strictest rule of any group: sum and notes hidden, phone masked.
+    assert "sum_insured" not in values and "notes" not in values, values
+    assert values["phone"] == masked_phone("+79990001122")
+    r = w.api.get(f"/catalogs/clients/records/{cid}/history", headers=nobody)
+    assert r.status_code == 200
+    for entry in r.json()["items"]:
+        assert not {"sum_insured", "notes"} & set(entry["changes"]), entry
+        if "phone" in entry["changes"]:
+            assert w.clients[cid]["phone"] not in orjson.dumps(entry).decode()
+    r = w.api.get("/catalogs/clients", headers=nobody)
+    fields = {f["api_name"] for f in r.json()["fields"]}
+    assert "sum_insured" not in fields and "notes" not in fields
+    r = w.api.post(f"/catalogs/clients/records/{cid}/reveal/phone", headers=nobody)
+    assert r.status_code in (403, 404)
+
+
+def test_exports_never_write_formulas(api):
+    api.catalog("Sheet", [{"name": "=Name", "api_name": "name", "type": "text"}])
+    evil = ['=HYPERLINK("http://x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"]
+    api.records("sheet", [{"name": v} for v in evil] + [{"name": "-12.50"}, {"name": "ok"}])
+    r = api.get("/catalogs/sheet/export?format=csv&sort=id")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0] == ["id", "'=Name"]
+    assert [row[1] for row in rows[1:]] == ["'" + v for v in evil] + ["-12.50", "ok"]
+    r = api.get("/catalogs/sheet/export?format=xlsx&sort=id")
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    cells = [c for row in book.active.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells), [c.value for c in cells if c.data_type == "f"]
+    assert [row[1] for row in book.active.iter_rows(values_only=True)][1:5] == evil

@@ -16,6 +16,7 @@ from kartoteka.storage.engine import read_connection, utcnow
 from kartoteka.storage.fulltext import fold_sql, fold_text, like_escape
 
 from . import service as access
+from .visibility import FieldView
 
 RIGHT_KEYS = {"view", "create", "edit", "delete", "manage", "fields", "reveal"}
 RULE_KEYS = ("view", "edit", "delete")
@@ -290,15 +291,20 @@ def link_choices(
         if clause is not None:
             q = q.where(clause)
     title = target.title_field
-    if search and title is not None and title.storage_column:
+    # Searching a hidden or masked title would be an oracle for its value: such titles
+    # are searched by record id only.
+    searchable = FieldView.of(actor, target).title_searchable()
+    if search and searchable and title is not None and title.storage_column:
         # The same folding as the `icontains` filter: Unicode case and ё/е on every database.
         pattern = "%" + like_escape(fold_text(search, actor.fold_yo)) + "%"
         column = fold_sql(table.c[title.storage_column], actor.fold_yo)
         q = q.where(column.like(pattern, escape="\\"))
     elif search and search.isdigit():
         q = q.where(table.c.id == int(search))
+    elif search:
+        q = q.where(sa.false())
     q = q.order_by(table.c.id).limit(max(1, min(limit, 200)))
     with read_connection(actor.workspace.engine) as conn:
         ids = [r[0] for r in conn.execute(q)]
-        names = titles(conn, target, set(ids))
+        names = titles(conn, actor, target, set(ids))
     return [{"id": i, "title": names.get(i, f"#{i}")} for i in ids]

@@ -69,6 +69,14 @@ def can_see_catalog(actor: Actor, catalog: Catalog) -> bool:
     return any(g.get("view") not in (None, False) for g in grants(actor, catalog))
 
 
+def may_reach(actor: Actor, catalog: Catalog) -> bool:
+    """Whether any record of the catalog could be the actor's to see (by a grant or a
+    share): within the token's scope, and a system catalog only for administrators."""
+    if not within_token_scope(actor, catalog):
+        return False
+    return catalog.system is None or actor.is_admin
+
+
 def require_catalog(actor: Actor, catalog: Catalog) -> None:
     """Forbidden unless the actor has some access to the catalog."""
     if not within_token_scope(actor, catalog):
@@ -202,21 +210,34 @@ def _record_filter(
 
 
 def field_rules(actor: Actor, catalog: Catalog) -> dict[str, str]:
-    """api_name -> "hidden" | "read_only" | "masked" for this actor (the least strict wins)."""
+    """api_name -> "hidden" | "read_only" | "masked" for this actor.
+
+    Over the actor's groups that grant a view of the catalog the least strict rule wins.
+    An actor with no such group (who reaches records only through shares) gets the
+    strictest rule any group of the catalog has: a share grants a record, never more
+    of its fields than the catalog's own rules give anybody.
+    """
     if actor.is_admin:
         return {}
     docs = [d for d in grants(actor, catalog) if d.get("view") not in (None, False)]
     if not docs:
-        docs = grants(actor, catalog)
+        every = actor.workspace.meta().rights.get(catalog.id, {})
+        return _rules_of(catalog, list(every.values()), strictest=True)
+    return _rules_of(catalog, docs, strictest=False)
+
+
+def _rules_of(catalog: Catalog, docs: list[dict[str, Any]], strictest: bool) -> dict[str, str]:
+    """Per field, the least (or the strictest) rule of `docs`; fields without one are open."""
     if not docs:
         return {}
+    pick = max if strictest else min
     result: dict[str, str] = {}
     for field in catalog.fields:
         levels = [
             FIELD_RULES.index(rule) if rule in FIELD_RULES else -1
             for rule in ((d.get("fields") or {}).get(str(field.id)) for d in docs)
         ]
-        level = min(levels)
+        level = pick(levels)
         if level >= 0:
             result[field.api_name] = FIELD_RULES[level]
     return result

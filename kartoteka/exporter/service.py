@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ FORMATS = {
 PAGE = 1000
 ID_HEADER = "id"
 XLSX_BLOCK = 256 * 1024
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 @dataclass
@@ -106,11 +109,23 @@ def cell_text(f: Field, value: Any) -> str:
     return f.ftype.to_text(value, f)
 
 
+def csv_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (OWASP's CSV-injection rule).
+
+    A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to
+    Excel and LibreOffice (`=HYPERLINK(...)`, `-2+3+cmd|...`); a leading apostrophe
+    makes it text. A plain number (`-12.50`) stays as it is.
+    """
+    if text and text[0] in FORMULA_STARTS and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv(columns: list[Field], pages: Iterator[list[dict[str, Any]]]) -> Iterator[bytes]:
     """UTF-8 with a BOM so Excel opens Cyrillic text correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([ID_HEADER] + [f.name for f in columns])
+    writer.writerow([ID_HEADER] + [csv_safe(f.name) for f in columns])
     yield b"\xef\xbb\xbf" + buffer.getvalue().encode()
     for items in pages:
         buffer.seek(0)
@@ -118,7 +133,7 @@ def _csv(columns: list[Field], pages: Iterator[list[dict[str, Any]]]) -> Iterato
         for record in items:
             values = record["values"]
             writer.writerow(
-                [record["id"]] + [cell_text(f, values.get(f.api_name)) for f in columns]
+                [record["id"]] + [csv_safe(cell_text(f, values.get(f.api_name))) for f in columns]
             )
         yield buffer.getvalue().encode()
 
@@ -134,11 +149,13 @@ def _xlsx(columns: list[Field], pages: Iterator[list[dict[str, Any]]]) -> Iterat
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("records")
-    sheet.append([ID_HEADER] + [f.name for f in columns])
+    sheet.append([ID_HEADER] + [_xlsx_text(sheet, f.name) for f in columns])
     for items in pages:
         for record in items:
             values = record["values"]
-            sheet.append([record["id"]] + [_xlsx_value(f, values.get(f.api_name)) for f in columns])
+            sheet.append(
+                [record["id"]] + [_xlsx_value(sheet, f, values.get(f.api_name)) for f in columns]
+            )
     with tempfile.TemporaryFile() as tmp:
         book.save(tmp)
         tmp.seek(0)
@@ -146,13 +163,21 @@ def _xlsx(columns: list[Field], pages: Iterator[list[dict[str, Any]]]) -> Iterat
             yield block
 
 
-def _xlsx_value(f: Field, value: Any) -> Any:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
+def _xlsx_value(sheet: Any, f: Field, value: Any) -> Any:
     if value is None:
         return None
     if f.type == "number" and isinstance(value, int | float):
         return value
     if f.type == "checkbox":
         return bool(value)
-    return ILLEGAL_CHARACTERS_RE.sub("", cell_text(f, value))
+    return _xlsx_text(sheet, cell_text(f, value))
+
+
+def _xlsx_text(sheet: Any, text: str) -> Any:
+    """A string cell, never a formula: openpyxl writes any text starting with `=` as one."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text))
+    cell.data_type = "s"
+    return cell

@@ -29,6 +29,8 @@ class LinkType(FieldType):
         "multiple": "allow several linked records (default false)",
         "view": "id of a saved view of the target; only its records may be linked",
         "accessible_only": "only records the actor may see may be linked",
+        "title_public": "show linked records' titles even to readers who cannot see those "
+        "records (default false: they get only the id, marked `restricted`)",
     }
 
     def clean_options(self, options, previous=None):
@@ -37,6 +39,7 @@ class LinkType(FieldType):
             raise FieldValueError("catalog (the target catalog) is required")
         options["multiple"] = clean_flag(options, "multiple", False)
         options["accessible_only"] = clean_flag(options, "accessible_only", False)
+        options["title_public"] = clean_flag(options, "title_public", False)
         view = options.get("view")
         if view is not None and (isinstance(view, bool) or not isinstance(view, int)):
             raise FieldValueError("view must be a view id")

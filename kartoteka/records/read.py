@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kartoteka.access import service as access
+from kartoteka.access.visibility import FieldView
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.fields.datetime import render_datetime
@@ -26,7 +27,7 @@ def file_url(actor: Actor, file_id: int, thumbnail: bool = False) -> str:
 
 
 def title_text(catalog: Catalog, raw: Any, record_id: int) -> str:
-    """A record's title from the raw value of its title field."""
+    """A record's title from the raw value of its title field (no rights applied)."""
     field = catalog.title_field
     if field is None or raw is None:
         return f"#{record_id}"
@@ -34,17 +35,73 @@ def title_text(catalog: Catalog, raw: Any, record_id: int) -> str:
     return text or f"#{record_id}"
 
 
-def titles(conn: Connection, catalog: Catalog, ids: set[int]) -> dict[int, str]:
-    """Titles of records of `catalog` by id (one query)."""
-    if not ids:
-        return {}
+def _raw_titles(conn: Connection, catalog: Catalog, ids: set[int]) -> dict[int, str]:
     field = catalog.title_field
-    table = catalog.table
     if field is None or field.storage_column is None:
         return {i: f"#{i}" for i in ids}
+    table = catalog.table
     col = table.c[field.storage_column]
-    rows = conn.execute(sa.select(table.c.id, col).where(table.c.id.in_(sorted(ids))))
-    return {rid: title_text(catalog, raw, rid) for rid, raw in rows}
+    out: dict[int, str] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 900):
+        rows = conn.execute(
+            sa.select(table.c.id, col).where(table.c.id.in_(ordered[start : start + 900]))
+        )
+        out.update({rid: title_text(catalog, raw, rid) for rid, raw in rows})
+    return out
+
+
+def titles(conn: Connection, actor: Actor, catalog: Catalog, ids: set[int]) -> dict[int, str]:
+    """Titles of records of `catalog` the actor may see, by id, as the actor may see them.
+
+    A title from a hidden field is `#id`, from a masked one masked. Callers pass ids of
+    records the actor may see; for others use `link_items`.
+    """
+    if not ids:
+        return {}
+    view = FieldView.of(actor, catalog)
+    return {rid: view.title(text, rid) for rid, text in _raw_titles(conn, catalog, ids).items()}
+
+
+def link_items(
+    conn: Connection, actor: Actor, field: Field, ids: set[int]
+) -> dict[int, dict[str, Any]]:
+    """`{"id", "title"}` of records a link field points at, as the actor may see them.
+
+    The title of a record the actor cannot see is not shown (`{"id", "title": "#id",
+    "restricted": true}`) unless the link field declares its titles public
+    (`title_public`); even then the target's title-field rule applies.
+    """
+    if not ids:
+        return {}
+    target = actor.workspace.meta().catalog(field.options.get("catalog") or 0)
+    if target is None:
+        return {i: {"id": i, "title": f"#{i}"} for i in ids}
+    seen = ids if field.options.get("title_public") else _visible(conn, actor, target, ids)
+    shown = titles(conn, actor, target, seen)
+    out: dict[int, dict[str, Any]] = {}
+    for i in ids:
+        if i in shown:
+            out[i] = {"id": i, "title": shown[i]}
+        else:
+            out[i] = {"id": i, "title": f"#{i}", "restricted": True}
+    return out
+
+
+def _visible(conn: Connection, actor: Actor, catalog: Catalog, ids: set[int]) -> set[int]:
+    """Which of `ids` the actor may see: by a grant's rule or a share."""
+    if not access.may_reach(actor, catalog):
+        return set()
+    rights = access.record_filter(actor, catalog, "view")
+    if rights is None:
+        return set(ids)
+    table = catalog.table
+    found: set[int] = set()
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 900):
+        q = sa.select(table.c.id).where(table.c.id.in_(ordered[start : start + 900]), rights)
+        found.update(r[0] for r in conn.execute(q))
+    return found
 
 
 def visible_fields(actor: Actor, catalog: Catalog, only: list[str] | None) -> list[Field]:
@@ -88,7 +145,8 @@ class Renderer:
         self.actor = actor
         self.catalog = catalog
         self.fields = visible_fields(actor, catalog, only)
-        self.rules = access.field_rules(actor, catalog)
+        self.view = FieldView.of(actor, catalog)
+        self.rules = self.view.rules
         # Per-field facts looked up once per render, not once per value (a list page
         # renders 100 x 20 values; the lookups were most of its time).
         self.plan = [
@@ -119,15 +177,15 @@ class Renderer:
             for r in rows
         ]
 
-    def _link_titles(self, links: dict[int, dict[int, list[int]]]) -> dict[int, dict[int, str]]:
-        meta = self.actor.workspace.meta()
-        out: dict[int, dict[int, str]] = {}
+    def _link_titles(
+        self, links: dict[int, dict[int, list[int]]]
+    ) -> dict[int, dict[int, dict[str, Any]]]:
+        out: dict[int, dict[int, dict[str, Any]]] = {}
         for f in self.fields:
             if f.type != "link" or f.id not in links:
                 continue
-            target = meta.catalog(f.options.get("catalog") or 0)
             ids = {d for dsts in links[f.id].values() for d in dsts}
-            out[f.id] = titles(self.conn, target, ids) if target else {}
+            out[f.id] = link_items(self.conn, self.actor, f, ids)
         return out
 
     def _users(self, ids: set[int]) -> dict[int, str]:
@@ -185,7 +243,7 @@ class Renderer:
         record = {
             "id": rid,
             "catalog": {"id": self.catalog.id, "api_name": self.catalog.api_name},
-            "title": title_text(self.catalog, title_raw, rid),
+            "title": self.view.title(title_text(self.catalog, title_raw, rid), rid),
             "values": values,
             "created_at": render_datetime(m["created_at"]),
             "updated_at": render_datetime(m["updated_at"]),
@@ -197,9 +255,10 @@ class Renderer:
     def _value(self, f, column, masked, m, rid, links, link_titles, users, files) -> Any:
         ftype = f.ftype
         if f.type == "link":
-            names = link_titles.get(f.id, {})
+            items = link_titles.get(f.id, {})
             return [
-                {"id": d, "title": names.get(d, f"#{d}")} for d in links.get(f.id, {}).get(rid, [])
+                items.get(d) or {"id": d, "title": f"#{d}", "restricted": True}
+                for d in links.get(f.id, {}).get(rid, [])
             ]
         raw = m.get(column)
         value = ftype.from_db(raw, f, self.actor)
@@ -212,5 +271,5 @@ class Renderer:
         elif ref == "files":
             value = [files[v["id"]] for v in value if v["id"] in files]
         if masked:
-            value = access.mask_value(f, value)
+            value = self.view.value(f, value)
         return value

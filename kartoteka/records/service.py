@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from kartoteka.access import keys as access_keys
 from kartoteka.access import service as access
+from kartoteka.access.visibility import FieldView
 from kartoteka.catalogs import service as catalogs
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
@@ -641,10 +642,11 @@ def require_visible(actor: Actor, catalog: Catalog, record_id: int) -> None:
 
 
 def record_history(actor: Actor, catalog_ref: str | int, record_id: int) -> list[dict[str, Any]]:
-    """Every change of a record, oldest first, without fields hidden from the actor."""
+    """Every change of a record, oldest first, as the actor may see it (access.visibility:
+    hidden fields left out, masked ones masked)."""
     catalog = get_catalog(actor, catalog_ref)
     h = schema.history
-    hidden = {k for k, v in access.field_rules(actor, catalog).items() if v == "hidden"}
+    view = FieldView.of(actor, catalog)
     with _read(actor) as conn:
         rows = conn.execute(
             sa.select(h)
@@ -667,7 +669,7 @@ def record_history(actor: Actor, catalog_ref: str | int, record_id: int) -> list
             "at": render_datetime(r.at),
             "user": {"id": r.user_id, "name": users.get(r.user_id)} if r.user_id else None,
             "action": r.action,
-            "changes": {k: v for k, v in r.changes.items() if k not in hidden},
+            "changes": view.changes(r.changes),
         }
         for r in rows
     ]
@@ -707,7 +709,7 @@ def related_records(
             ids = [r[0] for r in conn.execute(q)]
             if not ids:
                 continue
-            names = titles(conn, source, set(ids))
+            names = titles(conn, actor, source, set(ids))
             groups.append(
                 {
                     "catalog": {"id": source.id, "api_name": source.api_name, "name": source.name},

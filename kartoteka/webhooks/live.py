@@ -23,6 +23,7 @@ import orjson
 import sqlalchemy as sa
 
 from kartoteka.access import service as access
+from kartoteka.access.visibility import FieldView
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.fields.datetime import render_datetime
@@ -193,19 +194,7 @@ def current_seq(ws: Workspace) -> int:
         return counters.peek(conn, "event_seq")
 
 
-def _strip(values: dict[str, Any], catalog: Catalog, rules: dict[str, str]) -> dict[str, Any]:
-    out = {}
-    for key, value in values.items():
-        rule = rules.get(key)
-        if rule == "hidden":
-            continue
-        if rule == "masked" and key in catalog.by_api_name:
-            value = access.mask_value(catalog.by_api_name[key], value)
-        out[key] = value
-    return out
-
-
-def _render(event: Any, catalog: Catalog, rules: dict[str, str]) -> dict[str, Any]:
+def _render(event: Any, catalog: Catalog, view: FieldView) -> dict[str, Any]:
     payload = event.payload
     return {
         "type": event.type,
@@ -214,8 +203,8 @@ def _render(event: Any, catalog: Catalog, rules: dict[str, str]) -> dict[str, An
         "catalog": {"id": catalog.id, "api_name": catalog.api_name},
         "record_id": event.record_id,
         "user": {"id": event.user_id},
-        "values": _strip(payload.get("values", {}), catalog, rules),
-        "previous": _strip(payload.get("previous", {}), catalog, rules),
+        "values": view.values(payload.get("values", {})),
+        "previous": view.values(payload.get("previous", {})),
     }
 
 
@@ -234,8 +223,8 @@ def _visible_of_catalog(conn: Any, actor: Actor, catalog: Catalog, rows: list[An
 
         kept = [(r.payload or {}).get("row") for r in gone]
         alive.update(snapshots.visible(conn, actor, catalog, [k for k in kept if k]))
-    rules = access.field_rules(actor, catalog)
-    return [_render(r, catalog, rules) for r in rows if r.record_id in alive]
+    view = FieldView.of(actor, catalog)
+    return [_render(r, catalog, view) for r in rows if r.record_id in alive]
 
 
 def visible_events(actor: Actor, after: int, limit: int = BATCH) -> tuple[list[dict], int]:

@@ -1,0 +1,102 @@
+"""What one reader sees of stored values: the field rules applied wherever a value shows.
+
+Records, history, the live feed, titles, link values, pickers and exports all show
+values; each asks a `FieldView` for one (actor, catalog) instead of reading the rules
+itself, so a hidden field is absent and a masked one masked on every path alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import service as access
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Catalog, Field
+    from kartoteka.context import Actor
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One reader's view of one catalog's fields."""
+
+    catalog: Catalog
+    rules: dict[str, str]
+    #: Administrators (and the system) see every stored key, even of deleted fields.
+    unrestricted: bool = False
+
+    @classmethod
+    def of(cls, actor: Actor, catalog: Catalog) -> FieldView:
+        """The view of `actor` on `catalog`."""
+        return cls(catalog, access.field_rules(actor, catalog), unrestricted=actor.is_admin)
+
+    def rule(self, api_name: str) -> str | None:
+        """hidden, masked, read_only or None."""
+        return self.rules.get(api_name)
+
+    def shows(self, api_name: str) -> bool:
+        """Whether the field appears at all."""
+        return self.rules.get(api_name) != "hidden"
+
+    def clear(self, api_name: str) -> bool:
+        """Whether the reader reads the field's value unmasked (may search or key on it)."""
+        return self.rules.get(api_name) not in ("hidden", "masked")
+
+    def value(self, field: Field, value: Any) -> Any:
+        """A visible field's value as the reader sees it (masked when masked)."""
+        if self.rules.get(field.api_name) == "masked":
+            return access.mask_value(field, value)
+        return value
+
+    def values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A {api_name: value} map with hidden fields left out and masked ones masked.
+
+        Keys that are no current field (renamed or deleted since the value was stored)
+        show only to unrestricted readers: no rule can be judged for them any more.
+        """
+        out: dict[str, Any] = {}
+        by_name = self.catalog.by_api_name
+        for key, value in values.items():
+            field = by_name.get(key)
+            if field is None:
+                if self.unrestricted:
+                    out[key] = value
+                continue
+            if self.shows(key):
+                out[key] = self.value(field, value)
+        return out
+
+    def changes(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """History changes `{api_name: {"old", "new"}}` as the reader may see them."""
+        out: dict[str, Any] = {}
+        for key, change in changes.items():
+            field = self.catalog.by_api_name.get(key)
+            if field is None:
+                if self.unrestricted:
+                    out[key] = change
+                continue
+            if not self.shows(key):
+                continue
+            if self.rules.get(key) == "masked" and isinstance(change, Mapping):
+                change = {k: access.mask_value(field, v) for k, v in change.items()}
+            out[key] = change
+        return out
+
+    def title(self, text: str, record_id: int) -> str:
+        """A record title built from the title field, as the reader may see it."""
+        field = self.catalog.title_field
+        if field is None:
+            return text
+        rule = self.rules.get(field.api_name)
+        if rule == "hidden":
+            return f"#{record_id}"
+        if rule == "masked" and text != f"#{record_id}":
+            return str(access.mask_value(field, text))
+        return text
+
+    def title_searchable(self) -> bool:
+        """Whether searching by title text is allowed (never on a hidden or masked title)."""
+        field = self.catalog.title_field
+        return field is not None and self.clear(field.api_name)
