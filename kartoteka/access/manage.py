@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from kartoteka.catalogs.models import Catalog
@@ -122,11 +123,88 @@ def _clean_doc(actor: Actor, catalog: Catalog, gid: str, doc: Any) -> dict[str, 
     return out
 
 
+#: Workspace setting that lets catalog managers change rights (off by default).
+DELEGATE_SETTING = "managers_change_rights"
+FIELD_RULE_ORDER = {None: 0, "read_only": 1, "masked": 2, "hidden": 3}
+
+
+def may_change_rights(actor: Actor, catalog: Catalog) -> bool:
+    """Administrators change rights; managers only when the workspace delegates it."""
+    if actor.is_admin:
+        return access.can_manage(actor, catalog)
+    delegated = actor.workspace.meta().settings.get(DELEGATE_SETTING) is True
+    return delegated and access.can_manage(actor, catalog)
+
+
+def _rule_within(actor: Actor, mine: list[Any], rule: Any) -> bool:
+    """A record rule grants no more than the delegator has: none, all when they have all,
+    or a copy of one of their own rules that does not depend on who reads it ("me",
+    `$user.<key>`: the same text opens other records to other people)."""
+    if rule is False or True in mine:
+        return True
+    return any(rule == m for m in mine if m) and not _user_relative(actor, rule)
+
+
+def _user_relative(actor: Actor, rule: Any) -> bool:
+    if isinstance(rule, dict) and set(rule) == {"$view"}:
+        found = actor.workspace.meta().view_filters.get(rule["$view"])
+        rule = found[1] if found else None
+    text = orjson.dumps(rule).decode()
+    return '"$user.' in text or '"me"' in text
+
+
+def _doc_within(actor: Actor, catalog: Catalog, doc: dict[str, Any]) -> bool:
+    """Whether a stored rights document grants nothing beyond the actor's own access."""
+    own = access.grants(actor, catalog)
+    for key in RULE_KEYS:
+        if not _rule_within(actor, [g.get(key, False) for g in own], doc.get(key, False)):
+            return False
+    for key in ("create", "manage"):
+        if doc.get(key) is True and not any(g.get(key) is True for g in own):
+            return False
+    if doc.get("view") in (None, False):
+        return True  # field rules count only for groups that see the catalog
+    mine = access.field_rules(actor, catalog)
+    theirs = doc.get("fields") or {}
+    for field in catalog.fields:
+        rule = theirs.get(str(field.id))
+        if FIELD_RULE_ORDER[rule] < FIELD_RULE_ORDER[mine.get(field.api_name)]:
+            return False
+    for fid in doc.get("reveal") or []:
+        field = catalog.by_id.get(int(fid))
+        masked = field is not None and mine.get(field.api_name) == "masked"
+        if masked and not access.may_reveal(actor, catalog, field):
+            return False
+    return True
+
+
+def _check_delegated_change(
+    actor: Actor, catalog: Catalog, old: dict[int, dict[str, Any]], new: dict[int, dict[str, Any]]
+) -> None:
+    """A delegated manager changes only groups that stay within their own access, before
+    and after: never widening any group (their own included), never wiping a group that
+    holds more than they do."""
+    for gid in sorted(set(old) | set(new)):
+        before, after = old.get(gid), new.get(gid)
+        if before == after:
+            continue
+        for doc in (before, after):
+            if doc is not None and not _doc_within(actor, catalog, doc):
+                raise Forbidden(
+                    f"group {gid}: you may only grant or take away rights you hold yourself",
+                    field=f"groups.{gid}",
+                )
+
+
 def put_rights(actor: Actor, catalog_ref: str | int, body: Any) -> dict[str, Any]:
-    """Replace the rights document of a catalog (all groups at once)."""
+    """Replace the rights document of a catalog (all groups at once).
+
+    Administrators only, unless the workspace setting `managers_change_rights` delegates
+    it to the catalog's managers, who then never grant beyond their own access.
+    """
     catalog = get_catalog(actor, catalog_ref)
-    if not access.can_manage(actor, catalog):
-        raise Forbidden("only administrators and catalog managers change rights")
+    if not may_change_rights(actor, catalog):
+        raise Forbidden("only administrators change rights")
     if not isinstance(body, dict) or not isinstance(body.get("groups"), dict):
         raise ValidationFailed('the body must be {"groups": {...}}', fields={"groups": "required"})
     g = schema.groups
@@ -139,6 +217,9 @@ def put_rights(actor: Actor, catalog_ref: str | int, body: Any) -> dict[str, Any
                 f"groups.{gid}: no such group", fields={f"groups.{gid}": "no such group"}
             )
         docs[int(gid)] = _clean_doc(actor, catalog, str(gid), doc)
+    if not actor.is_admin:
+        old = actor.workspace.meta().rights.get(catalog.id, {})
+        _check_delegated_change(actor, catalog, dict(old), docs)
     t = schema.catalog_rights
     with actor.workspace.engine.begin() as conn:
         conn.execute(sa.delete(t).where(t.c.catalog_id == catalog.id))
@@ -152,7 +233,7 @@ def put_rights(actor: Actor, catalog_ref: str | int, body: Any) -> dict[str, Any
             )
         bump_meta(conn)
     invalidate(actor.workspace)
-    _security_log(actor, "rights.changed", catalog=catalog.api_name, groups=sorted(docs))
+    _security_log(actor, "rights_changed", catalog=catalog.api_name, groups=sorted(docs))
     return get_rights(actor, catalog.id)
 
 
@@ -216,10 +297,11 @@ def share_record(
         )
     _security_log(
         actor,
-        "record.shared",
+        "rights_changed",
         catalog=catalog.api_name,
+        action="share",
         record_id=record_id,
-        user_id=user_id,
+        shared_with=user_id,
         edit=edit,
     )
     return list_shares(actor, catalog.id, record_id)
@@ -237,6 +319,14 @@ def unshare_record(actor: Actor, catalog_ref: str | int, record_id: int, user_id
         )
     if not done.rowcount:
         raise NotFound("no such share")
+    _security_log(
+        actor,
+        "rights_changed",
+        catalog=catalog.api_name,
+        action="unshare",
+        record_id=record_id,
+        shared_with=user_id,
+    )
 
 
 # ----- reveal and pickers ----------------------------------------------------------------
@@ -256,7 +346,7 @@ def reveal(actor: Actor, catalog_ref: str | int, record_id: int, field_ref: str)
         field.api_name
     ]
     _security_log(
-        actor, "field.revealed", catalog=catalog.api_name, record_id=record_id, field=field.api_name
+        actor, "reveal", catalog=catalog.api_name, record_id=record_id, field=field.api_name
     )
     return {"field": field.api_name, "value": value}
 

@@ -18,6 +18,7 @@ from kartoteka.errors import DomainError
 from kartoteka.security.ratelimit import RateLimitMiddleware
 
 from . import errors
+from .guard import EdgeGuardMiddleware
 from .responses import JSONResponse
 from .routes import auth, catalogs, records, settings, users, views
 
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
     app.include_router(router, prefix="/api/v1")
     app.include_router(router, prefix="/w/{workspace}/api/v1", include_in_schema=False)
     app.add_middleware(RateLimitMiddleware)
+    # Added last, so it runs first: hostile request lines and bodies never reach the rest.
+    app.add_middleware(EdgeGuardMiddleware)
     app.add_exception_handler(DomainError, errors.domain_error_handler)
     app.add_exception_handler(RequestValidationError, errors.request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)

@@ -8,13 +8,14 @@ import dataclasses
 import hmac
 from typing import Any
 
-import orjson
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import BadRequest, Forbidden, TooLarge, Unauthenticated
+from kartoteka.errors import Forbidden, TooLarge, Unauthenticated
 from kartoteka.security import ratelimit
+
+from . import guard
 
 SESSION_COOKIE = "kartoteka_session"
 CSRF_COOKIE = "kartoteka_csrf"
@@ -123,7 +124,14 @@ def _authorize(request: Request, result: Actor) -> Actor:
     ):
         raise Forbidden("this API token is read-only")
     _check_catalog_scope(request, result)
-    ratelimit.check_account(request.state, result)
+    if ratelimit.is_limits_change(request.method, request.url.path):
+        # The administrator's way out of a too tight limit is never limited itself; anyone
+        # else pays the per-address count the middleware deferred for this path.
+        if not result.is_admin:
+            ratelimit.check_address(request.state, result.workspace, client_address(request))
+            ratelimit.check_account(request.state, result)
+    else:
+        ratelimit.check_account(request.state, result)
     result = _with_cause(request, result)
     request.state.actor = result
     return result
@@ -150,11 +158,45 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+#: Routes without a `{catalog}` in their path that a catalog-scoped token may still call:
+#: its own identity and logout, the (scope-filtered) catalog list, time zone settings,
+#: files and import jobs (whose services check the catalog they belong to).
+SCOPED_TOKEN_ROUTES = {
+    ("GET", "/auth/me"),
+    ("POST", "/auth/logout"),
+    ("GET", "/catalogs"),
+    ("GET", "/settings"),
+    ("POST", "/files"),
+    ("GET", "/files/{file_id}"),
+    ("GET", "/files/{file_id}/thumbnail"),
+    ("GET", "/imports/{job_id}"),
+    ("POST", "/imports/{job_id}/cancel"),
+}
+
+
+def route_template(request: Request) -> str:
+    """The matched route's path without the API prefix (`/catalogs/{catalog}/records`)."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", "") or ""
+    _, sep, rest = path.partition("/api/v1")
+    return rest if sep else path
+
+
 def _check_catalog_scope(request: Request, result: Actor) -> None:
-    """A token scoped to catalogs reaches only those: 403 for any other catalog path."""
+    """A token scoped to catalogs reaches only those, on every endpoint.
+
+    Paths naming a catalog must name an allowed one; every other endpoint (users,
+    groups, webhooks, security, new catalogs, the event feed...) is refused unless it is
+    listed in `SCOPED_TOKEN_ROUTES` — even for an administrator's token.
+    """
     allowed = (result.token_scopes or {}).get("catalogs")
+    if allowed is None:
+        return
     ref = request.path_params.get("catalog")
-    if allowed is None or ref is None:
+    if ref is None:
+        method = "GET" if request.method == "HEAD" else request.method
+        if (method, route_template(request)) not in SCOPED_TOKEN_ROUTES:
+            raise Forbidden("this API token is limited to some catalogs and cannot do this")
         return
     catalog = result.workspace.meta().catalog(ref)
     # An unknown catalog is refused too: a 404 would tell the token which names exist.
@@ -163,20 +205,23 @@ def _check_catalog_scope(request: Request, result: Actor) -> None:
 
 
 async def json_body(request: Request) -> Any:
-    """The request body parsed as JSON (size-limited; a clear 400 when malformed)."""
+    """The request body parsed as JSON: read in chunks and cut off at the size limit (a
+    chunked body is never read whole first), nesting depth and NUL characters refused."""
     limit = instance(request).settings.max_body_bytes
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise TooLarge(f"request body exceeds {limit} bytes")
-    raw = await request.body()
-    if len(raw) > limit:
-        raise TooLarge(f"request body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    return guard.parse_json(raw)
 
 
 def object_body(body: Any) -> dict[str, Any]:

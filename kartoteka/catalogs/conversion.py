@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kartoteka.access import service as access
 from kartoteka.context import Actor
 from kartoteka.fields import get_type
 from kartoteka.fields.base import FieldValueError
@@ -155,7 +156,7 @@ def change_type(
     report = {
         "converted": _count(conn, table) if new_type.read_only else len(converted),
         "failed_count": len(failed),
-        "failed": failed[:MAX_REPORTED],
+        "failed": reportable(conn, actor, catalog, field, failed)[:MAX_REPORTED],
         "dry_run": dry_run,
     }
     if new_field.required and (failed or len(rows) < _count(conn, table)):
@@ -183,6 +184,34 @@ def change_type(
         fill_autonumbers(conn, catalog, new_field)
     new["column_name"] = new_field.column
     return report
+
+
+def reportable(
+    conn: Connection, actor: Actor, catalog: Catalog, field: Field, failed: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The failures the actor may see: records outside their view rule are left out (the
+    count still says how many there are), and values follow their field rule."""
+    if actor.is_admin or not failed:
+        return failed
+    rights = access.record_filter(actor, catalog, "view")
+    ids = [f["record_id"] for f in failed]
+    visible: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        q = sa.select(catalog.table.c.id).where(catalog.table.c.id.in_(ids[start : start + CHUNK]))
+        if rights is not None:
+            q = q.where(rights)
+        visible.update(r[0] for r in conn.execute(q))
+    rule = access.field_rules(actor, catalog).get(field.api_name)
+    out = []
+    for item in failed:
+        if item["record_id"] not in visible:
+            continue
+        if rule == "hidden":
+            item = {**item, "value": None}
+        elif rule == "masked":
+            item = {**item, "value": access.mask_value(field, item["value"])}
+        out.append(item)
+    return out
 
 
 def _keep_old_values(

@@ -223,6 +223,15 @@ def _visible_row(actor: Actor, file_id: int) -> Any:
         row = conn.execute(sa.select(t).where(t.c.id == file_id)).first()
         if row is None:
             raise missing
+        if actor.token_scopes and actor.token_scopes.get("catalogs") is not None:
+            # A catalog-scoped token (even an administrator's) reaches only files of its
+            # catalogs, and unattached files it uploaded itself.
+            catalog = actor.workspace.meta().catalog(row.catalog_id or 0)
+            if row.record_id is None:
+                if row.uploaded_by != actor.user_id:
+                    raise missing
+            elif catalog is None or not access.within_token_scope(actor, catalog):
+                raise missing
         if actor.is_admin:
             return row
         if row.record_id is None:

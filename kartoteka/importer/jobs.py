@@ -245,13 +245,24 @@ def _fail(result: ImportResult, message: str) -> None:
         )
 
 
-def get_import(actor: Actor, job_id: int) -> dict[str, Any]:
-    """An import job's status and counts (its creator and administrators may see it)."""
+def _job_row(actor: Actor, job_id: int) -> Any:
+    """The job's row if the actor may see it: its creator or an administrator, and only
+    within a catalog-scoped token's catalogs."""
     table = schema.imports
     with read_connection(actor.workspace.engine) as conn:
         row = conn.execute(sa.select(table).where(table.c.id == job_id)).first()
     if row is None or not (actor.is_admin or row.created_by == actor.user_id):
         raise ImportNotFound(f"import {job_id} not found")
+    scoped = (actor.token_scopes or {}).get("catalogs")
+    if scoped is not None and row.catalog_id not in scoped:
+        raise ImportNotFound(f"import {job_id} not found")
+    return row
+
+
+def get_import(actor: Actor, job_id: int) -> dict[str, Any]:
+    """An import job's status and counts (its creator and administrators may see it)."""
+    table = schema.imports
+    row = _job_row(actor, job_id)
     if _is_interrupted(actor.workspace, row, utcnow()):
         _mark_interrupted(actor.workspace, row, utcnow())
         with read_connection(actor.workspace.engine) as conn:

@@ -21,6 +21,9 @@ from . import tagged
 from .errors import RecordInvalid
 
 MISSING = object()
+#: Built-in `$user.<key>` values users may change about themselves (users.SELF_KEYS):
+#: record rules may not use them. Profile keys are set by administrators only.
+SELF_EDITABLE_KEYS = frozenset({"name"})
 MAX_NODES = 300
 MAX_DEPTH = 12
 SYSTEM_KEYS = {
@@ -155,6 +158,10 @@ class FilterCompiler:
         """`$user.<key>` becomes the actor's profile value (record rules use it)."""
         if isinstance(operand, str) and operand.startswith("$user."):
             key = operand[len("$user.") :]
+            if self.for_rule and key in SELF_EDITABLE_KEYS:
+                # A user could widen their own access by renaming themselves: refused when
+                # the rule is saved, and a stored one denies (a broken rule never leaks).
+                raise _bad("filter", f"rules may not use $user.{key}: users change it themselves")
             builtin = {"id": self.actor.user_id, "email": self.actor.email, "name": self.actor.name}
             value = builtin[key] if key in builtin else self.actor.profile.get(key)
             return MISSING if value is None else value

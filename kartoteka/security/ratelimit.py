@@ -35,6 +35,9 @@ SETTING = "rate_limits"
 SETTING_KEYS = ("per_account", "per_address", "accounts")
 STATE_KEY = "kt_rate_limits"
 API_PATH = re.compile(r"^(?:/w/(?P<workspace>[^/]+))?/api/v1(?:/|$)")
+LIMITS_PATH = re.compile(r"^(?:/w/[^/]+)?/api/v1/security/rate-limits/?$")
+#: The longest window a limit may use: a longer one would lock an account out for days.
+MAX_WINDOW_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,30 @@ def parse_limit(text: Any, where: str) -> RateLimitItem:
         raise ValidationFailed(
             f"{where}: not a rate limit", fields={where: 'like "100/30seconds" or "1000/minute"'}
         ) from None
+    # "0/second" would lock every request out, and a window of a month would do the same
+    # for whoever spent their allowance: both are refused, not stored.
+    if item.amount < 1:
+        raise ValidationFailed(
+            f"{where}: must allow at least one request", fields={where: "at least 1 request"}
+        )
+    if item.get_expiry() > MAX_WINDOW_SECONDS:
+        raise ValidationFailed(
+            f"{where}: the window may be at most one day", fields={where: "at most one day"}
+        )
     return item
+
+
+def is_limits_change(method: str, path: str) -> bool:
+    """Whether a request is `PUT .../security/rate-limits` (never limited for administrators)."""
+    return method == "PUT" and LIMITS_PATH.match(path) is not None
+
+
+def _usable(text: Any, fallback: str) -> RateLimitItem:
+    """A stored limit, or the server default when it is missing or unusable (an old "0/s")."""
+    try:
+        return parse_limit(text, "limit") if text else parse(fallback)
+    except ValidationFailed:
+        return parse(fallback)
 
 
 def check_setting(value: Any) -> dict[str, Any]:
@@ -118,10 +144,14 @@ def workspace_limits(ws: Workspace) -> WorkspaceLimits:
         return cached[1]
     defaults = ws.settings
     stored_ok = stored if isinstance(stored, dict) else {}
+    per_account = _usable(stored_ok.get("per_account"), defaults.rate_limit_account)
     limits = WorkspaceLimits(
-        per_account=parse(stored_ok.get("per_account") or defaults.rate_limit_account),
-        per_address=parse(stored_ok.get("per_address") or defaults.rate_limit_address),
-        accounts={int(k): parse(v) for k, v in (stored_ok.get("accounts") or {}).items()},
+        per_account=per_account,
+        per_address=_usable(stored_ok.get("per_address"), defaults.rate_limit_address),
+        accounts={
+            int(k): _usable(v, defaults.rate_limit_account)
+            for k, v in (stored_ok.get("accounts") or {}).items()
+        },
     )
     ws.meta_holder["rate_limits"] = (stored, limits)
     return limits
@@ -221,6 +251,16 @@ def check_account(state: Any, actor: Actor) -> None:
         raise _refuse(usage, "for this account")
 
 
+def check_address(state: Any, ws: Workspace, address: str | None) -> None:
+    """The per-address limit, for the one path the middleware leaves to after authentication."""
+    if not ws.settings.rate_limits_enabled:
+        return
+    usage = hit(ws, workspace_limits(ws).per_address, "address", address or "unknown")
+    setattr(state, STATE_KEY + "_address", usage)
+    if not usage.allowed:
+        raise _refuse(usage, "from this address")
+
+
 def headers_for(usages: list[Usage]) -> list[tuple[bytes, bytes]]:
     """X-RateLimit-* headers for the tightest of the limits applied."""
     if not usages:
@@ -247,14 +287,17 @@ class RateLimitMiddleware:
         if ws is None or not ws.settings.rate_limits_enabled:
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        usage = await self._hit(ws, address)
         state = scope.setdefault("state", {})
-        state[STATE_KEY + "_address"] = usage
-        if not usage.allowed:
-            await self._reject(send, usage)
-            return
+        # Changing the limits is counted after authentication instead (`check_address`),
+        # so an administrator can always undo a limit that locks everyone out.
+        if not is_limits_change(scope.get("method", ""), scope.get("path", "")):
+            client = scope.get("client")
+            address = client[0] if client else "unknown"
+            usage = await self._hit(ws, address)
+            state[STATE_KEY + "_address"] = usage
+            if not usage.allowed:
+                await self._reject(send, usage)
+                return
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":

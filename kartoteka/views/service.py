@@ -23,6 +23,9 @@ REQUIRED_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "gantt": {"start_field": ("date", "datetime"), "end_field": ("date", "datetime")},
 }
 
+#: Views live in an INTEGER column on both databases.
+MAX_VIEW_ID = 2**31 - 1
+
 
 class ViewNotFound(NotFound):
     """No such view in this catalog."""
@@ -62,6 +65,9 @@ def get_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, An
         vid = int(view_id)
     except (TypeError, ValueError):
         raise ViewNotFound(f"view {view_id!r} not found") from None
+    if not 0 < vid <= MAX_VIEW_ID:
+        # Beyond the id column's range no view exists, and the database refuses the bind.
+        raise ViewNotFound(f"view {view_id!r} not found")
     v = schema.views
     with read_connection(actor.workspace.engine) as conn:
         row = conn.execute(sa.select(v).where(v.c.id == vid, v.c.catalog_id == catalog.id)).first()

@@ -20,9 +20,10 @@ def _resume_point(after: str | None, last_event_id: str | None) -> int | None:
     for key, value in (("Last-Event-ID", last_event_id), ("after", after)):
         if value is None or value == "":
             continue
-        if not value.strip().isdigit():
+        if not value.strip().isdigit() or len(value.strip()) > 18:
             raise ValidationFailed(
-                f"{key} must be an event sequence number", fields={key: "a non-negative integer"}
+                f"{key} must be an event sequence number",
+                fields={key: "a non-negative integer below 10**18"},
             )
         return int(value)
     return None

@@ -11,7 +11,7 @@ from kartoteka.context import Actor
 
 from ..deps import actor, json_body
 from ..responses import Router
-from ..schemas import body_doc
+from ..schemas import Id, RecordId, body_doc
 
 router = Router(tags=["rights"])
 
@@ -71,7 +71,7 @@ def put_rights(
 @router.get(
     "/catalogs/{catalog}/records/{record_id}/shares", summary="Users a record is shared with"
 )
-def list_shares(catalog: str, record_id: int, a: Actor = Depends(actor)) -> dict[str, Any]:
+def list_shares(catalog: str, record_id: RecordId, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Record-level sharing."""
     return {"items": manage.list_shares(a, catalog, record_id)}
 
@@ -83,7 +83,7 @@ def list_shares(catalog: str, record_id: int, a: Actor = Depends(actor)) -> dict
     openapi_extra=body_doc(SHARE_BODY),
 )
 def share(
-    catalog: str, record_id: int, a: Actor = Depends(actor), body: Any = Depends(json_body)
+    catalog: str, record_id: RecordId, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any]:
     """Give one user access (view, or edit) to one record."""
     return {"items": manage.share_record(a, catalog, record_id, body)}
@@ -94,7 +94,7 @@ def share(
     status_code=204,
     summary="Stop sharing a record with a user",
 )
-def unshare(catalog: str, record_id: int, user_id: int, a: Actor = Depends(actor)) -> Response:
+def unshare(catalog: str, record_id: RecordId, user_id: Id, a: Actor = Depends(actor)) -> Response:
     """Remove a share."""
     manage.unshare_record(a, catalog, record_id, user_id)
     return Response(status_code=204)
@@ -104,7 +104,9 @@ def unshare(catalog: str, record_id: int, user_id: int, a: Actor = Depends(actor
     "/catalogs/{catalog}/records/{record_id}/reveal/{field}",
     summary="Reveal a masked value (audited)",
 )
-def reveal(catalog: str, record_id: int, field: str, a: Actor = Depends(actor)) -> dict[str, Any]:
+def reveal(
+    catalog: str, record_id: RecordId, field: str, a: Actor = Depends(actor)
+) -> dict[str, Any]:
     """The real value of a masked field, for groups allowed to reveal it."""
     return manage.reveal(a, catalog, record_id, field)
 

@@ -22,9 +22,18 @@ SETTINGS_BODY = {
         "timezone": {"type": "string", "description": "IANA zone, e.g. Europe/Moscow"},
         "lang": {"type": "string", "enum": ["ru", "en"]},
         "fold_yo": {"type": "boolean", "description": "text search treats ё as е"},
+        "managers_change_rights": {
+            "type": "boolean",
+            "description": "catalog managers may change rights, never beyond their own",
+        },
     },
 }
-DEFAULTS: dict[str, Any] = {"timezone": "UTC", "lang": "en", "fold_yo": True}
+DEFAULTS: dict[str, Any] = {
+    "timezone": "UTC",
+    "lang": "en",
+    "fold_yo": True,
+    "managers_change_rights": False,
+}
 
 
 def _current(a: Actor) -> dict[str, Any]:
@@ -56,6 +65,11 @@ def patch_settings(a: Actor = Depends(actor), body: Any = Depends(json_body)) ->
         raise ValidationFailed("lang must be ru or en", fields={"lang": "ru or en"})
     if "fold_yo" in body and not isinstance(body["fold_yo"], bool):
         raise ValidationFailed("fold_yo must be true or false", fields={"fold_yo": "true or false"})
+    if "managers_change_rights" in body and not isinstance(body["managers_change_rights"], bool):
+        raise ValidationFailed(
+            "managers_change_rights must be true or false",
+            fields={"managers_change_rights": "boolean"},
+        )
     if "timezone" in body and not isinstance(body["timezone"], str):
         raise ValidationFailed("timezone must be a string", fields={"timezone": "IANA zone name"})
     for key, value in body.items():

@@ -12,7 +12,7 @@ from kartoteka.webhooks.replay import MAX_RANGE as MAX_REPLAY
 
 from ..deps import actor, json_body
 from ..responses import Router
-from ..schemas import FILTER, Id, body_doc
+from ..schemas import FILTER, MAX_RECORD_ID, Id, body_doc
 
 router = Router(tags=["webhooks"])
 
@@ -78,7 +78,9 @@ def list_deliveries(
     webhook_id: Id,
     a: Actor = Depends(actor),
     limit: int = Query(50),
-    before: int | None = Query(None, description="only deliveries with a smaller id"),
+    before: int | None = Query(
+        None, ge=1, le=MAX_RECORD_ID, description="only deliveries with a smaller id"
+    ),
     status: str | None = Query(None, description="pending, done or failed"),
 ) -> dict[str, Any]:
     """Newest deliveries first, each with its attempts (request, response, duration)."""

@@ -1,0 +1,144 @@
+"""Checks at the edge, before any route runs: body size as it streams in, NUL characters
+in the path and query, and a JSON shape check (nesting depth, NUL in strings).
+
+Each closes a class of hostile input once for every endpoint instead of per route:
+a chunked body without `Content-Length` is counted as it arrives and cut off at the
+limit (never read whole first); PostgreSQL refuses NUL in text, so a NUL that reached
+a query would be a 500; a JSON document nested hundreds deep would exhaust recursive
+code (filters, view options) long after parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from kartoteka.errors import BadRequest, TooLarge, ValidationFailed
+
+#: Deepest JSON nesting any body may use (filters nest at most 12, view options far less).
+MAX_JSON_DEPTH = 64
+#: Multipart uploads may carry the file plus boundaries and part headers on top.
+MULTIPART_OVERHEAD = 64 * 1024
+UPLOAD_PATHS = re.compile(r"^(?:/w/[^/]+)?/api/v1/(?:files|catalogs/[^/]+/imports)/?$")
+NUL_ESCAPES = (b"%00", b"\x00")
+
+
+def body_limit(settings: Any, path: str) -> int:
+    """The most bytes a request body to `path` may have."""
+    if UPLOAD_PATHS.match(path):
+        return int(settings.max_upload_bytes) + MULTIPART_OVERHEAD
+    return int(settings.max_body_bytes)
+
+
+def _error_response(status: int, code: str, message: str) -> list[dict[str, Any]]:
+    body = orjson.dumps({"error": code, "message": message})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+class EdgeGuardMiddleware:
+    """Refuse NUL in the path or query (400) and bodies over the limit (413) as they stream."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Check the request line, then count body bytes as the application reads them."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        instance = getattr(getattr(scope.get("app"), "state", None), "instance", None)
+        limit = body_limit(instance.settings, scope.get("path", "")) if instance else None
+        refusal = self._refusal(scope, limit)
+        if refusal is not None:
+            for message in _error_response(*refusal):
+                await send(message)
+            return
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            if message.get("type") == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise TooLarge(f"request body exceeds {limit} bytes")
+            return message
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except TooLarge as exc:
+            # Read outside the routes' error handlers (a form parser, say): answer here.
+            if started:
+                raise
+            for message in _error_response(413, "TOO_LARGE", exc.message):
+                await send(message)
+
+    @staticmethod
+    def _refusal(scope: dict[str, Any], limit: int | None) -> tuple[int, str, str] | None:
+        raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+        query = scope.get("query_string", b"")
+        if "\x00" in scope.get("path", "") or any(
+            esc in part.lower() for part in (raw_path, query) for esc in NUL_ESCAPES
+        ):
+            return 400, "BAD_REQUEST", "NUL characters are not allowed in the path or query"
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                if not value.isdigit():
+                    return 400, "BAD_REQUEST", "malformed Content-Length"
+                if limit is not None and int(value) > limit:
+                    return 413, "TOO_LARGE", f"request body exceeds {limit} bytes"
+        return None
+
+
+def check_json_shape(value: Any) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH, or holding NUL in a key or string."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise ValidationFailed(
+                    "NUL characters are not allowed in text", fields={"body": "contains NUL"}
+                )
+            continue
+        if not isinstance(node, (dict, list)):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, dict):
+            stack.extend((k, depth) for k in node)
+            stack.extend((v, depth + 1) for v in node.values())
+        else:
+            stack.extend((v, depth + 1) for v in node)
+
+
+def may_need_shape_check(raw: bytes) -> bool:
+    """Cheap pre-test: only bodies with a NUL escape or much nesting need the walk."""
+    return b"\\u0000" in raw or raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse a JSON body and check its shape (400/422 instead of a later 500)."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if may_need_shape_check(raw):
+        check_json_shape(value)
+    return value
