@@ -21,6 +21,7 @@ from kartoteka.errors import BadRequest, TooLarge, ValidationFailed
 MAX_JSON_DEPTH = 64
 #: Multipart uploads may carry the file plus boundaries and part headers on top.
 MULTIPART_OVERHEAD = 64 * 1024
+API_PATHS = re.compile(r"^(?:/w/[^/]+)?/api/v1(?:/|$)")
 UPLOAD_PATHS = re.compile(r"^(?:/w/[^/]+)?/api/v1/(?:files|catalogs/[^/]+/imports)/?$")
 NUL_ESCAPES = (b"%00", b"\x00")
 
@@ -42,7 +43,8 @@ def _error_response(status: int, code: str, message: str) -> list[dict[str, Any]
 
 
 class EdgeGuardMiddleware:
-    """Refuse NUL in the path or query (400) and bodies over the limit (413) as they stream."""
+    """Refuse NUL in an API path or query (400) and bodies over the limit (413) as they
+    stream in (every path, pages included)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -93,9 +95,10 @@ class EdgeGuardMiddleware:
     def _refusal(scope: dict[str, Any], limit: int | None) -> tuple[int, str, str] | None:
         raw_path = scope.get("raw_path") or scope.get("path", "").encode()
         query = scope.get("query_string", b"")
-        if "\x00" in scope.get("path", "") or any(
-            esc in part.lower() for part in (raw_path, query) for esc in NUL_ESCAPES
-        ):
+        # Only the API: the web pages answer NUL with their own pages (404, 422).
+        api = API_PATHS.match(scope.get("path", "")) is not None
+        parts = (scope.get("path", "").encode(), raw_path, query)
+        if api and any(esc in part.lower() for part in parts for esc in NUL_ESCAPES):
             return 400, "BAD_REQUEST", "NUL characters are not allowed in the path or query"
         for name, value in scope.get("headers", []):
             if name == b"content-length":
