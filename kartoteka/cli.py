@@ -29,6 +29,7 @@ from kartoteka.importer.cli import (
     ImportOnError,
     import_command,
 )
+from kartoteka.observability.asgi import start_worker_metrics
 from kartoteka.workspaces import Instance
 
 app = typer.Typer(
@@ -171,6 +172,13 @@ def _export_settings(settings: Settings, no_worker: bool) -> None:
         os.environ.pop("KARTOTEKA_DATABASE_URL", None)
     if no_worker:
         os.environ["KARTOTEKA_NO_WORKER"] = "1"
+    os.environ["KARTOTEKA_LOG_FORMAT"] = _with_log_format(settings).log_format
+
+
+def _with_log_format(settings: Settings) -> Settings:
+    """The commands that run a server log as `auto` unless KARTOTEKA_LOG_FORMAT says otherwise."""
+    settings.log_format = settings.log_format or "auto"
+    return settings
 
 
 @app.command()
@@ -200,6 +208,7 @@ def worker(
                    n not in {w["name"] for w in instance.list_workspaces()}]  # fmt: skip
         if unknown:
             fail(f"no workspace called {unknown[0]!r}", 1)
+        start_worker_metrics(instance, _with_log_format(instance.settings))
         try:
             run_forever(instance, only=only or None)
         except KeyboardInterrupt:

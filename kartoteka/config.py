@@ -22,6 +22,14 @@ def _days(env: dict[str, str], name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _log_format(value: str | None) -> str:
+    """`json`, `text`, `auto`, `none` or "" (both: leave logging alone); else refused."""
+    chosen = (value or "").strip().lower()
+    if chosen not in ("", "json", "text", "auto", "none"):
+        raise ValueError(f"KARTOTEKA_LOG_FORMAT must be json, text, auto or none, not {value!r}")
+    return chosen
+
+
 @dataclass
 class Settings:
     """Instance-wide configuration; one object per process."""
@@ -66,6 +74,16 @@ class Settings:
     login_delays: str = "3:3,5:30,8:240"
     login_delay_cap: int = 300
     login_shared_factor: int = 4
+    # Operations (docs/operations.md): metrics, logs, outgoing proxy.
+    #: Bearer token that opens `/metrics` on the app's port (unset: no `/metrics` there).
+    metrics_token: str | None = None
+    #: A separate port serving only the metrics, without a token (0: none).
+    metrics_port: int = 0
+    metrics_address: str = "127.0.0.1"
+    #: `json`, `text` or `auto` (text on a terminal); empty: leave logging as the host set it.
+    log_format: str = ""
+    #: Proxy for outgoing webhook calls; overrides HTTPS_PROXY/HTTP_PROXY (NO_PROXY still applies).
+    outgoing_proxy: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -100,6 +118,11 @@ class Settings:
             login_delays=env.get("KARTOTEKA_LOGIN_DELAYS") or "3:3,5:30,8:240",
             login_delay_cap=int(env.get("KARTOTEKA_LOGIN_DELAY_CAP") or 300),
             login_shared_factor=int(env.get("KARTOTEKA_LOGIN_SHARED_FACTOR") or 4),
+            metrics_token=env.get("KARTOTEKA_METRICS_TOKEN") or None,
+            metrics_port=int(env.get("KARTOTEKA_METRICS_PORT") or 0),
+            metrics_address=env.get("KARTOTEKA_METRICS_ADDRESS") or "127.0.0.1",
+            log_format=_log_format(env.get("KARTOTEKA_LOG_FORMAT")),
+            outgoing_proxy=env.get("KARTOTEKA_OUTGOING_PROXY") or None,
         )
 
     @property

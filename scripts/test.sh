@@ -17,7 +17,7 @@ echo "== mypy (services, storage, API and web)"
   kartoteka/views kartoteka/comments kartoteka/access kartoteka/auth kartoteka/users \
   kartoteka/workspaces kartoteka/files kartoteka/importer kartoteka/exporter \
   kartoteka/webhooks kartoteka/workers kartoteka/security kartoteka/notices \
-  kartoteka/api kartoteka/web
+  kartoteka/api kartoteka/web kartoteka/observability
 
 # A fresh database for each run, so nothing left by an earlier (killed) run leaks in.
 PG_SERVER=${KARTOTEKA_TEST_PG_SERVER:-postgresql://postgres@127.0.0.1:5432}

@@ -43,6 +43,9 @@ def run(cli_settings: Settings, ws_prefix: str) -> Iterator[Run]:
         "KARTOTEKA_DATABASE_URL": None,
         "KARTOTEKA_DATA_DIR": None,
         "KARTOTEKA_NO_WORKER": None,
+        # `serve` and `worker` would otherwise send this process's logs to the runner's
+        # stderr, which is closed after the invocation.
+        "KARTOTEKA_LOG_FORMAT": "none",
     }
     base = ["--data-dir", str(cli_settings.data_dir)]
     if cli_settings.database_url:

@@ -15,6 +15,7 @@ import kartoteka.webhooks  # noqa: F401  (registers the request-webhook hook on 
 from kartoteka import __version__
 from kartoteka.config import Settings
 from kartoteka.errors import DomainError
+from kartoteka.observability import asgi as observability
 from kartoteka.security.ratelimit import RateLimitMiddleware
 
 from . import errors
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    observability.install(app, settings)  # outermost middleware, /metrics, /readyz
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
     _mount_web(app)
     return app

@@ -17,6 +17,7 @@ from kartoteka.catalogs.service import get_catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError, NotFound, TooLarge
 from kartoteka.fields.datetime import render_datetime
+from kartoteka.observability import metrics
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection, utcnow
 
@@ -203,12 +204,18 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
         _fail(latest, "internal error")
     finally:
         beating.set()
+        metrics.import_finished(latest.status, _row_counts(latest))
         try:
             _store(ws, job_id, latest, finished=True)
         finally:
             _live.pop(key, None)
             _threads.pop(key, None)
             path.unlink(missing_ok=True)
+
+
+def _row_counts(result: ImportResult) -> dict[str, int]:
+    """A finished job's rows by result, for the import metrics."""
+    return {k: getattr(result, k) for k in ("created", "updated", "unchanged", "errors")}
 
 
 def _heartbeat(ws: Workspace, job_id: int, done: threading.Event) -> None:

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from kartoteka.context import Workspace
 from kartoteka.errors import RateLimited
+from kartoteka.observability import metrics
 
 FORGET_AFTER = 3600  # a counter without a new failure for an hour starts from zero
 KNOWN_FOR = 90 * 86400  # an address stays "known" for an account for 90 days
@@ -266,6 +267,7 @@ class LoginThrottle:
             schedules += [self.shared, self.shared]
         wait, counts = self.store.reserve(keys, [s.table() for s in schedules], self.clock())
         if wait > 0:
+            metrics.login_throttled()
             raise RateLimited(
                 "too many failed logins; try again later", retry_after=math.ceil(wait)
             )

@@ -29,6 +29,13 @@ workspaces_table = sa.Table(
     sa.Column("location", sa.String(500), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+#: One row per worker process, refreshed while its delivery loop runs (`/readyz`).
+worker_heartbeats = sa.Table(
+    "worker_heartbeats",
+    control_metadata,
+    sa.Column("worker", sa.String(200), primary_key=True),
+    sa.Column("beat_at", sa.DateTime, nullable=False),
+)
 
 
 def read_connection(engine: Engine) -> Connection:
@@ -195,6 +202,11 @@ class Databases:
         if kind == "url":
             return make_pg_engine(rest, None)
         raise ValueError(f"unknown workspace location {location!r}")
+
+    def open_engines(self) -> dict[str, Engine]:
+        """The workspace engines this process has opened, by workspace name (a snapshot)."""
+        with self._lock:
+            return dict(self._engines)
 
     def create_storage(self, location: str) -> None:
         """Create the empty schema of a new PostgreSQL workspace (SQLite files appear on open)."""

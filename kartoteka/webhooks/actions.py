@@ -8,6 +8,7 @@ answers `{"message", "values"}` are merged, keeping only fields the user may wri
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 from concurrent.futures import wait
@@ -171,7 +172,15 @@ def editing(
     payload = _body(actor, catalog, record_id, changed, all_values)
     pool, _ = request_hooks._shared()
     futures = [
-        pool.submit(_call, h, payload, timeout, ws.settings.webhook_allow_private) for h in hooks
+        pool.submit(
+            contextvars.copy_context().run,  # sends the API request's X-Request-ID
+            _call,
+            h,
+            payload,
+            timeout,
+            ws.settings.webhook_allow_private,
+        )
+        for h in hooks
     ]
     wait(futures)
     return _merge([f.result() for f in futures], writable)

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 import httpx
 
 from kartoteka.config import Settings
+from kartoteka.observability import context as request_context
+from kartoteka.observability import metrics
 
 from . import http1, signing
 from .addresses import private_address_problem
@@ -102,6 +104,29 @@ class Outcome:
         return cls(status, excerpt, None, duration_ms, parse_retry_after(retry_after))
 
 
+def outcome_label(outcome: Outcome) -> str:
+    """The metrics label of an attempt: delivered, http_error, network_error or refused."""
+    if outcome.ok:
+        return "delivered"
+    if outcome.status is not None:
+        return "http_error"
+    return "refused" if outcome.error and outcome.error.startswith("refused:") else "network_error"
+
+
+def count_attempt(kind: str, outcome: Outcome) -> None:
+    """Feed one attempt to the webhook metrics (`kind`: notify or request)."""
+    answered = outcome.duration_ms / 1000 if outcome.status is not None else None
+    metrics.webhook_attempt(kind, outcome_label(outcome), answered)
+
+
+def with_request_id(headers: dict[str, str]) -> dict[str, str]:
+    """`headers` plus the `X-Request-ID` of the API request this call is made for, if any."""
+    rid = request_context.request_id()
+    if rid is not None:
+        headers[request_context.HEADER.lower()] = rid
+    return headers
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds from a `Retry-After` header (delta seconds or an HTTP date), capped at a day."""
     if not value:
@@ -161,7 +186,24 @@ def post_signed(
     timeout: float,
     allow_private: bool,
 ) -> Outcome:
-    """POST one signed message; never raises for network trouble (it becomes the outcome)."""
+    """POST one signed message; never raises for network trouble (it becomes the outcome).
+
+    Counted in the webhook metrics as kind `request` (request and action webhooks).
+    """
+    outcome = _post_signed(client, url, secret, msg_id, body, timeout, allow_private)
+    count_attempt("request", outcome)
+    return outcome
+
+
+def _post_signed(
+    client: httpx.Client,
+    url: str,
+    secret: str,
+    msg_id: str,
+    body: bytes,
+    timeout: float,
+    allow_private: bool,
+) -> Outcome:
     started = time.perf_counter()
 
     def took() -> int:
@@ -175,7 +217,7 @@ def post_signed(
         response = client.post(
             url,
             content=body,
-            headers=signing.headers(secret, msg_id, body),
+            headers=with_request_id(signing.headers(secret, msg_id, body)),
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         )
     except httpx.TimeoutException:

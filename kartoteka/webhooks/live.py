@@ -27,6 +27,7 @@ from kartoteka.access.visibility import FieldView
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.fields.datetime import render_datetime
+from kartoteka.observability import metrics
 from kartoteka.records import hooks
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection
@@ -268,6 +269,7 @@ async def stream(actor: Actor, after: int | None) -> AsyncIterator[bytes]:
     ensure_listener(ws)
     sub = bell.subscribe()
     loop = sub[0]
+    metrics.live_opened()
     try:
         yield b"retry: 2000\n\n"
         quiet_since = loop.time()
@@ -289,4 +291,5 @@ async def stream(actor: Actor, after: int | None) -> AsyncIterator[bytes]:
             except TimeoutError:
                 pass
     finally:
+        metrics.live_closed()
         bell.unsubscribe(sub)

@@ -7,6 +7,7 @@ fails with `Rejected` carrying the record's index in the batch.
 
 from __future__ import annotations
 
+import contextvars
 import secrets
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -173,7 +174,9 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
     timeout = request_timeout(ws.settings)
     pool, _ = _shared()
     pending: dict[Future[Verdict], PendingChange] = {
+        # Each call runs in a copy of this context: it sends the API request's X-Request-ID.
         pool.submit(
+            contextvars.copy_context().run,
             _call,
             h,
             _body(actor, catalog, c, stored, h["id"]),

@@ -296,6 +296,9 @@ async def send_and_record(
     """
     units = messages(items)
     answers = await asyncio.gather(*(_send_unit(ws, pool, unit) for unit in units))
+    for answer in answers:
+        if answer is not None:
+            delivery.count_attempt("notify", answer)
     by_id = {item.id: answer for unit, answer in zip(units, answers, strict=True) for item in unit}
     outcomes = [by_id[item.id] for item in items]
     await asyncio.get_running_loop().run_in_executor(None, _record, ws, items, outcomes, now)

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from kartoteka.context import Actor, Workspace
+from kartoteka.observability.heartbeat import Heart
 from kartoteka.records import hooks
 
 POLL_SECONDS = 2.0
@@ -213,8 +214,10 @@ def _deliver(
     from kartoteka.webhooks import delivery
 
     last_full = -poll_seconds
+    heart = Heart(instance.dbs.control)
     with delivery.make_notify_client() as client:
         while not stop.is_set():
+            heart.beat()
             _wake.clear()
             dirty = _take_dirty()
             if time.monotonic() - last_full >= poll_seconds:
