@@ -26,6 +26,7 @@ from kartoteka.access import service as access
 from kartoteka.access.visibility import FieldView
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
+from kartoteka.errors import DomainError
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.observability import metrics
 from kartoteka.records import hooks
@@ -261,8 +262,18 @@ def _frame(event: dict[str, Any]) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (event["sequence"], event["type"].encode(), data)
 
 
-async def stream(actor: Actor, after: int | None) -> AsyncIterator[bytes]:
-    """Server-sent events for the actor from `after` (default: only new events) on."""
+async def stream(
+    actor: Actor, after: int | None, recheck: Callable[[], Actor] | None = None
+) -> AsyncIterator[bytes]:
+    """Server-sent events for the actor from `after` (default: only new events) on.
+
+    `recheck` verifies the stream's credential again and returns the actor as it is
+    now. It runs before every read of events — on every wake-up and at least every
+    POLL_SECONDS — so a deactivated user, a revoked token or session, a changed password
+    or removed groups close or narrow an open stream at once (a `revoked` event, then
+    the end of the stream). It is cheap: verified credentials are cached and evicted
+    by every such change.
+    """
     ws = actor.workspace
     if after is None:
         after = await anyio.to_thread.run_sync(current_seq, ws)
@@ -275,6 +286,12 @@ async def stream(actor: Actor, after: int | None) -> AsyncIterator[bytes]:
         quiet_since = loop.time()
         while True:
             sub[1].clear()
+            if recheck is not None:
+                current = await anyio.to_thread.run_sync(_still_allowed, recheck)
+                if current is None:
+                    yield b"event: revoked\ndata: {}\n\n"
+                    return
+                actor = current
             before = after
             events, after = await anyio.to_thread.run_sync(_visible_after, actor, after)
             for event in events:
@@ -293,3 +310,11 @@ async def stream(actor: Actor, after: int | None) -> AsyncIterator[bytes]:
     finally:
         metrics.live_closed()
         bell.unsubscribe(sub)
+
+
+def _still_allowed(recheck: Callable[[], Actor]) -> Actor | None:
+    """The actor as the credential says now, or None when it no longer authenticates."""
+    try:
+        return recheck()
+    except DomainError:
+        return None
