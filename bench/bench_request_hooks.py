@@ -45,10 +45,8 @@ def main() -> None:
         rx = ReceiverProcess(free_port())
         try:
             from kartoteka.catalogs import service as catalogs
-            from kartoteka.webhooks import request_hooks
             from kartoteka.webhooks import service as webhooks
 
-            request_hooks.install()
             spec = {"fields": [{"name": "Name", "type": "text"}]}
             catalogs.create_catalog(env.admin(), {"name": "Plain", **spec})
             catalogs.create_catalog(env.admin(), {"name": "Guarded", **spec})

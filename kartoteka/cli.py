@@ -8,6 +8,7 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -17,9 +18,11 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-import kartoteka.webhooks  # noqa: F401  (registers the request-webhook hook on the write path)
+from kartoteka.auth import service as auth
 from kartoteka.config import Settings
+from kartoteka.context import Actor
 from kartoteka.errors import DomainError
+from kartoteka.files.service import delete_orphans
 from kartoteka.importer.cli import (
     ImportCatalog,
     ImportDryRun,
@@ -30,7 +33,11 @@ from kartoteka.importer.cli import (
     import_command,
 )
 from kartoteka.observability.asgi import start_worker_metrics
+from kartoteka.users import service as users
+from kartoteka.users.errors import UserNotFound
+from kartoteka.webhooks import maintenance as upkeep
 from kartoteka.workspaces import Instance
+from kartoteka.workspaces.backup import backup_workspace, restore_workspace
 
 app = typer.Typer(
     help="Kartoteka: a self-hosted low-code business platform.",
@@ -145,7 +152,7 @@ def serve(
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
 ) -> None:
     """Serve the UI and the API (initialises and migrates the data on first start)."""
-    import uvicorn
+    import uvicorn  # lazy: only `serve` needs the server
 
     with opened(ctx) as instance:
         created = instance.init()
@@ -274,9 +281,6 @@ def user_create(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a user."""
-    from kartoteka.context import Actor
-    from kartoteka.users import service as users
-
     with opened(ctx) as instance:
         ws = instance.workspace(_ws_name(ctx, workspace))
         spec = {"email": email, "name": name, "password": password, "is_admin": admin}
@@ -287,9 +291,6 @@ def user_create(
 @user_app.command("list")
 def user_list(ctx: typer.Context, workspace: WorkspaceOpt = None) -> None:
     """List users."""
-    from kartoteka.context import Actor
-    from kartoteka.users import service as users
-
     with opened(ctx) as instance:
         ws = instance.workspace(_ws_name(ctx, workspace))
         rows = users.list_users(Actor.system(ws))
@@ -313,8 +314,6 @@ def user_set_password(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Set a user's password (ends their sessions)."""
-    from kartoteka.users import service as users
-
     with opened(ctx) as instance:
         ws = instance.workspace(_ws_name(ctx, workspace))
         users.set_password(ws, email, password)
@@ -330,10 +329,6 @@ def token_create(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create an API token and print it (it is shown only once)."""
-    from kartoteka.auth import service as auth
-    from kartoteka.users import service as users
-    from kartoteka.users.errors import UserNotFound
-
     with opened(ctx) as instance:
         ws = instance.workspace(_ws_name(ctx, workspace))
         user_id = users.find_user_id(ws, email)
@@ -352,8 +347,6 @@ def backup(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Write a consistent backup of a workspace (safe while serving)."""
-    from kartoteka.workspaces.backup import backup_workspace
-
     name = _ws_name(ctx, workspace)
     with opened(ctx) as instance:
         backup_workspace(instance, name, out)
@@ -368,8 +361,6 @@ def restore(
     force: Annotated[bool, typer.Option(help="Replace an existing workspace.")] = False,
 ) -> None:
     """Restore a workspace from a backup."""
-    from kartoteka.workspaces.backup import restore_workspace
-
     if not archive.is_file():
         fail(f"no such file: {archive}")
     name = _ws_name(ctx, workspace)
@@ -386,10 +377,6 @@ def files_gc(
     days: Annotated[float, typer.Option(help="Only files unattached for this long.")] = 1.0,
 ) -> None:
     """Delete uploaded files that no record holds (after `days`)."""
-    from datetime import timedelta
-
-    from kartoteka.files.service import delete_orphans
-
     name = _ws_name(ctx, workspace)
     with opened(ctx) as instance:
         removed = delete_orphans(instance.workspace(name), timedelta(days=days))
@@ -410,8 +397,6 @@ MAINTENANCE_STEPS = {
 @app.command()
 def maintenance(ctx: typer.Context, workspace: WorkspaceOpt = None) -> None:
     """Disable failing webhooks; prune old deliveries, events and notices (all workspaces)."""
-    from kartoteka.webhooks import maintenance as upkeep
-
     with opened(ctx) as instance, Progress(console=console, transient=True) as progress:
         names = [workspace] if workspace else [row["name"] for row in instance.list_workspaces()]
         for name in names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -18,12 +19,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class Workspace:
-    """One company's isolated data: its database engine and its files directory."""
+    """One company's isolated data: its database engine and its files directory.
+
+    `meta_loader` reads the catalogs and fields (`catalogs.meta.load_meta`); it is passed
+    in by whoever opens the workspace so this module depends on no service.
+    """
 
     name: str
     engine: Engine
     files_dir: Path
     settings: Settings
+    meta_loader: Callable[[Workspace], WorkspaceMeta]
     meta_holder: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -33,9 +39,7 @@ class Workspace:
 
     def meta(self) -> WorkspaceMeta:
         """The current catalogs and fields (reloaded when another process changed them)."""
-        from .catalogs.service import load_meta
-
-        return load_meta(self)
+        return self.meta_loader(self)
 
 
 @dataclass

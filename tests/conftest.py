@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from kartoteka import plugins
 from kartoteka.config import Settings
+
+# Test modules list the field types while being collected, before any Instance exists.
+plugins.install()
 
 PG_URL = os.environ.get("KARTOTEKA_TEST_DATABASE_URL") or None
 ADMIN_EMAIL = "admin@example.com"

@@ -1,8 +1,14 @@
-"""Dependencies point one way: web/api/cli -> services -> storage (STYLE.md rule 1)."""
+"""Dependencies point one way: web/api/cli -> services -> storage (STYLE.md rule 1).
+
+The checks read the source (AST), so an import inside a function counts as much as one
+at the top of a module, and a relative import as much as an absolute one. Imports under
+`if TYPE_CHECKING:` are for annotations only and do not run: they are left out.
+"""
 
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -30,6 +36,8 @@ SERVICES = [
 OUTER = (
     "kartoteka.api",
     "kartoteka.web",
+    "kartoteka.edge",
+    "kartoteka.server",
     "kartoteka.cli",
     "fastapi",
     "starlette",
@@ -42,28 +50,102 @@ EDGE_MODULES = {
     "importer/cli.py": "the `kartoteka import` command (Typer) kept beside the importer",
     "security/ratelimit.py": "the ASGI middleware that applies the limits",
 }
+#: Package-graph edges still to be cut (issue 15); this set only ever shrinks.
+PENDING_CUTS: set[tuple[str, str]] = {
+    ("catalogs", "access"),
+    ("access", "records"),
+    ("access", "catalogs"),
+    ("records", "views"),
+    ("api", "web"),
+}
+#: Modules whose function-level imports still dodge a pending cut; only ever shrinks.
+PENDING_FUNCTION_IMPORTS = {
+    "access/manage.py",
+    "access/service.py",
+    "api/app.py",
+    "catalogs/service.py",
+    "records/service.py",
+    "records/write.py",
+}
+#: Libraries a function may import lazily (heavy or optional), each with its reason
+#: written beside the import.
+LAZY_LIBRARIES = {
+    "anyio",
+    "certifi",
+    "fastapi",
+    "openpyxl",
+    "phonenumbers",
+    "psycopg",
+    "redis",
+    "uvicorn",
+    "uvloop",
+}
 
 
-def imports_of(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    skipped: set[int] = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(inner) for inner in ast.walk(node))
+    return skipped
+
+
+def _absolute(path: Path, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package.pop()
+    base = package[: len(package) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+@cache
+def imports_of(path: Path) -> frozenset[tuple[str, int]]:
+    """(module, line) for every import that runs; `from a import b` gives a and a.b."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = _type_checking_nodes(tree)
+    found: set[tuple[str, int]] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+            found.update((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(path, node)
+            found.add((base, node.lineno))
+            found.update((f"{base}.{alias.name}", node.lineno) for alias in node.names)
+    return frozenset(found)
+
+
+def names_of(path: Path) -> set[str]:
+    return {name for name, _ in imports_of(path)}
 
 
 def service_modules() -> list[Path]:
     return [p for pkg in SERVICES for p in sorted((ROOT / pkg).rglob("*.py"))]
 
 
+def all_modules() -> list[Path]:
+    return [p for p in sorted(ROOT.rglob("*.py")) if "migrations" not in p.parts]
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == o or name.startswith(o + ".") for o in prefixes)
+
+
 @pytest.mark.parametrize("path", service_modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_services_do_not_import_the_web_layer(path: Path) -> None:
     if str(path.relative_to(ROOT)) in EDGE_MODULES:
         return
-    bad = sorted(n for n in imports_of(path) if any(n == o or n.startswith(o + ".") for o in OUTER))
+    bad = sorted(n for n in names_of(path) if _within(n, OUTER))
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
@@ -73,8 +155,121 @@ def test_services_do_not_import_the_web_layer(path: Path) -> None:
 def test_storage_imports_no_service(path: Path) -> None:
     bad = sorted(
         n
-        for n in imports_of(path)
-        if n.startswith("kartoteka.")
-        and not n.startswith(("kartoteka.storage", "kartoteka.config"))
+        for n in names_of(path)
+        if n.startswith("kartoteka.") and not _within(n, ("kartoteka.storage", "kartoteka.config"))
     )
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_relative_imports_are_resolved() -> None:
+    """The checks see `from .read import x` inside records as kartoteka.records.read."""
+    names = names_of(ROOT / "catalogs" / "service.py")
+    assert "kartoteka.catalogs.naming" in names
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "web").rglob("*.py")), ids=lambda p: p.name)
+def test_web_never_imports_api_routes(path: Path) -> None:
+    bad = sorted(n for n in names_of(path) if _within(n, ("kartoteka.api.routes",)))
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+# ----- the package graph ------------------------------------------------------------------
+def unit_of(name: str) -> str | None:
+    """The graph node of a module: its top package (`records`), or a top module (`cli`)."""
+    parts = name.split(".")
+    if parts[0] != "kartoteka" or len(parts) < 2:
+        return None
+    if (ROOT / parts[1]).is_dir() or (ROOT / f"{parts[1]}.py").is_file():
+        return parts[1]
+    return None  # a name defined in kartoteka/__init__.py (`__version__`)
+
+
+def package_graph() -> dict[tuple[str, str], list[str]]:
+    """(from, to) -> the `file:line`s that make the edge."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for path in all_modules():
+        source = unit_of(module_name(path)) or "kartoteka"
+        for name, line in sorted(imports_of(path)):
+            target = unit_of(name)
+            if target is not None and target != source:
+                where = f"{path.relative_to(ROOT)}:{line}"
+                edges.setdefault((source, target), []).append(where)
+    return edges
+
+
+def cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
+    """Strongly connected components with more than one node (Tarjan)."""
+    nodes = sorted({n for edge in edges for n in edge})
+    out: dict[str, list[str]] = {n: sorted(b for a, b in edges if a == n) for n in nodes}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in out[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in nodes:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_cycles_between_packages() -> None:
+    graph = package_graph()
+    live = set(graph) - PENDING_CUTS
+    found = cycles(live)
+    detail = [
+        f"{a} -> {b}: {graph[(a, b)][:3]}" for c in found for a in c for b in c if (a, b) in live
+    ]
+    assert not found, "import cycles between packages:\n" + "\n".join(detail)
+
+
+def test_pending_cuts_are_still_needed() -> None:
+    """An edge cut for good leaves the allowance list, so it cannot grow back unseen."""
+    assert set(package_graph()) >= PENDING_CUTS, PENDING_CUTS - set(package_graph())
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")}) == [["a", "b", "c"]]
+
+
+@pytest.mark.parametrize("path", all_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_function_level_imports_of_our_own_modules(path: Path) -> None:
+    """An import inside a function hides a cycle; only lazy heavy libraries may do it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = _type_checking_nodes(tree)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    bad = []
+    for func in ast.walk(tree):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(func):
+            if id(node) in skipped or not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            name = _absolute(path, node) if isinstance(node, ast.ImportFrom) else node.names[0].name
+            said_why = "#" in lines[node.lineno - 1] or lines[node.lineno - 2].strip().startswith(
+                "#"
+            )
+            if name.split(".")[0] not in LAZY_LIBRARIES or not said_why:
+                bad.append(f"{node.lineno}: {lines[node.lineno - 1].strip()}")
+    if str(path.relative_to(ROOT)) in PENDING_FUNCTION_IMPORTS:
+        assert bad, f"{path.relative_to(ROOT)} is clean now: take it off PENDING_FUNCTION_IMPORTS"
+        return
+    assert not bad, f"{path.relative_to(ROOT)}: imports inside functions: {bad}"

@@ -288,7 +288,7 @@ def mask_value(field: Any, value: Any) -> Any:
 
 
 def _mask_phone(text: str) -> str:
-    import phonenumbers
+    import phonenumbers  # lazy: its metadata is large, masking phones is rare
 
     try:
         code = str(phonenumbers.parse(text).country_code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,14 +12,15 @@ from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-import kartoteka.webhooks  # noqa: F401  (registers the request-webhook hook on the write path)
 from kartoteka import __version__
 from kartoteka.config import Settings
 from kartoteka.errors import DomainError
 from kartoteka.observability import asgi as observability
 from kartoteka.security.ratelimit import RateLimitMiddleware
+from kartoteka.workers import start_in_process
+from kartoteka.workspaces.service import Instance
 
-from . import errors
+from . import errors, schemas
 from .guard import EdgeGuardMiddleware
 from .responses import JSONResponse
 from .routes import auth, catalogs, records, settings, users, views
@@ -79,8 +81,6 @@ ROUTERS = [
 
 def optional_routers() -> list[APIRouter]:
     """Routers of packages that may not be present in every build (files, webhooks...)."""
-    import importlib
-
     found = []
     names = ("files", "webhooks", "editing", "events", "imports", "rights", "scenarios", "notices")
     for name in (*names, "security"):
@@ -104,8 +104,6 @@ def api_router() -> APIRouter:
 
 def create_app(settings: Settings | None = None, instance: Any = None) -> FastAPI:
     """Build the application (uvicorn calls this as a factory)."""
-    from kartoteka.workspaces.service import Instance
-
     settings = settings or Settings.from_env()
     app = FastAPI(
         title="Kartoteka",
@@ -148,8 +146,9 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
 def _openapi_document(app: FastAPI) -> dict[str, Any]:
     """FastAPI's generated document plus security schemes, built once per app."""
     if app.openapi_schema is None:
-        from fastapi.openapi.utils import get_openapi
+        from fastapi.openapi.utils import get_openapi  # lazy: only when the document is asked for
 
+        schemas.fill_field_types()
         doc = get_openapi(
             title=app.title,
             version=app.version,
@@ -180,8 +179,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop_worker = None
     instance = app.state.instance
     if app.state.owns_instance and instance.settings.run_worker:
-        from kartoteka.workers import start_in_process
-
         stop_worker = start_in_process(instance)
     yield
     if stop_worker is not None:

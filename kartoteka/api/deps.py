@@ -11,9 +11,11 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from kartoteka.auth import service as auth
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import Forbidden, TooLarge, Unauthenticated
+from kartoteka.errors import Forbidden, TooLarge, Unauthenticated, ValidationFailed
 from kartoteka.security import ratelimit
+from kartoteka.webhooks import loops
 
 from . import guard
 
@@ -65,7 +67,6 @@ async def actor(request: Request) -> Actor:
 
 
 def _cached_credentials(request: Request) -> Actor | None:
-    from kartoteka.auth import service as auth
 
     inst = instance(request)
     header = request.headers.get("authorization", "")
@@ -89,8 +90,6 @@ def _cached_credentials(request: Request) -> Actor | None:
 
 def actor_blocking(request: Request) -> Actor:
     """`actor` for the paths that may do I/O (first sight of a token, Basic, cookies)."""
-    from kartoteka.auth import service as auth
-
     ws = workspace(request)
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -145,7 +144,6 @@ def _with_cause(request: Request, result: Actor) -> Actor:
     token = request.headers.get(CAUSE_HEADER)
     if not token or request.method in SAFE_METHODS:
         return result
-    from kartoteka.webhooks import loops
 
     chain = loops.verify_cause(result.workspace, token)
     # A copy: the cached actor of a bearer token is shared by its other requests.
@@ -227,8 +225,6 @@ async def json_body(request: Request) -> Any:
 def object_body(body: Any) -> dict[str, Any]:
     """Require a JSON object body."""
     if not isinstance(body, dict):
-        from kartoteka.errors import ValidationFailed
-
         raise ValidationFailed(
             "the body must be a JSON object", fields={"body": "must be an object"}
         )

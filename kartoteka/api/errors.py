@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
@@ -108,7 +109,5 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Last resort: a bug. Logged with the traceback; the client gets a stable shape."""
-    import logging
-
     logging.getLogger("kartoteka").exception("unhandled error on %s", request.url.path)
     return JSONResponse(error_body("INTERNAL", "internal error"), status_code=500)

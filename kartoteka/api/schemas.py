@@ -19,6 +19,11 @@ RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="record id")]
 FileId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="file id")]
 
 
+def fill_field_types() -> None:
+    """Put the registered field type names into the documented field body."""
+    FIELD_TYPE_NAMES[:] = sorted(all_types())
+
+
 def body_doc(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
     """`openapi_extra` that documents a JSON request body."""
     return {
@@ -38,12 +43,16 @@ FILTER = {
     ),
 }
 
+#: The registered field type names, filled in by `fill_field_types` when the OpenAPI
+#: document is built (the types are registered by `plugins.install`, after import).
+FIELD_TYPE_NAMES: list[str] = []
+
 FIELD_BODY: dict[str, Any] = {
     "type": "object",
     "properties": {
         "name": {"type": "string", "maxLength": 200},
         "api_name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,62}$"},
-        "type": {"type": "string", "enum": sorted(all_types())},
+        "type": {"type": "string", "enum": FIELD_TYPE_NAMES},
         "required": {"type": "boolean"},
         "unique": {"type": "boolean"},
         "indexed": {"type": "boolean"},

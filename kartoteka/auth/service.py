@@ -25,7 +25,7 @@ from kartoteka.errors import Forbidden, TotpRequired
 from kartoteka.security import log, throttle
 from kartoteka.security import totp as two_factor
 from kartoteka.storage import schema
-from kartoteka.storage.engine import read_connection, utcnow
+from kartoteka.storage.engine import iso, read_connection, utcnow
 
 from .errors import BadTokenSpec, TokenNotFound, WrongCredentials
 from .passwords import hash_password, needs_rehash, verify_password
@@ -127,11 +127,6 @@ def evict_user(ws: Workspace, user_id: int) -> None:
 def token_hash(token: str) -> str:
     """The stored form of a token: sha256 hex."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def iso(value: datetime | None) -> str | None:
-    """A stored naive-UTC timestamp as ISO 8601 with offset."""
-    return None if value is None else value.replace(tzinfo=UTC).isoformat()
 
 
 def normalise_email(email: Any) -> str:

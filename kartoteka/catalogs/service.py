@@ -2,122 +2,31 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from kartoteka.context import Actor, Workspace
+from kartoteka.context import Actor
 from kartoteka.errors import Forbidden
 from kartoteka.fields import all_types
 from kartoteka.fields.base import FieldValueError
 from kartoteka.storage import counters, dynamic, schema
-from kartoteka.storage.engine import read_connection, utcnow
+from kartoteka.storage.engine import utcnow
 
-from . import conversion, system
+from . import conversion
 from .errors import BadFieldSpec, CatalogNotFound, DuplicateName, FieldNotFound
+from .meta import bump_meta, invalidate
 from .models import Catalog, Field, WorkspaceMeta
 from .naming import check_api_name, derive_api_name
 
-META_COUNTER = "meta_version"
-META_TTL = 1.0  # seconds another process's schema change may take to be noticed
 MAX_FIELDS = 500
 FIELD_KEYS = {"name", "api_name", "type", "required", "unique", "indexed", "options", "position"}
 
 
-# ----- loading ---------------------------------------------------------------------------
-def load_meta(ws: Workspace) -> WorkspaceMeta:
-    """The workspace's catalogs, re-read when the meta version moved (checked once a second)."""
-    holder = ws.meta_holder
-    cached: WorkspaceMeta | None = holder.get("meta")
-    now = time.monotonic()
-    if cached is not None and now - holder.get("checked", 0.0) < META_TTL:
-        return cached
-    with read_connection(ws.engine) as conn:
-        version = counters.peek(conn, META_COUNTER)
-        if cached is None or cached.version != version:
-            cached = _read_meta(conn, version)
-            holder["meta"] = cached
-    holder["checked"] = now
-    return cached
-
-
-def invalidate(ws: Workspace) -> None:
-    """Forget cached metadata (after this process changed it)."""
-    ws.meta_holder.pop("meta", None)
-
-
-def _read_meta(conn: Connection, version: int) -> WorkspaceMeta:
-    field_rows = conn.execute(
-        sa.select(schema.fields).order_by(schema.fields.c.position, schema.fields.c.id)
-    ).all()
-    by_catalog: dict[int, list[Field]] = {}
-    for r in field_rows:
-        by_catalog.setdefault(r.catalog_id, []).append(
-            Field(
-                id=r.id,
-                catalog_id=r.catalog_id,
-                name=r.name,
-                api_name=r.api_name,
-                type=r.type,
-                column=r.column_name,
-                required=r.required,
-                unique=r.is_unique,
-                indexed=r.indexed,
-                options=r.options or {},
-                position=r.position,
-            )
-        )
-    catalogs = system.apply(
-        [
-            Catalog(
-                id=r.id,
-                name=r.name,
-                api_name=r.api_name,
-                title_field_id=r.title_field_id,
-                position=r.position,
-                options=r.options or {},
-                fields=by_catalog.get(r.id, []),
-            )
-            for r in conn.execute(
-                sa.select(schema.catalogs).order_by(
-                    schema.catalogs.c.position, schema.catalogs.c.id
-                )
-            )
-        ]
-    )
-    settings = {r.key: r.value for r in conn.execute(sa.select(schema.settings))}
-    rights: dict[int, dict[int, dict[str, Any]]] = {}
-    for r in conn.execute(sa.select(schema.catalog_rights)):
-        rights.setdefault(r.catalog_id, {})[r.group_id] = r.rights
-    v = schema.views
-    view_filters = {
-        r.id: (r.catalog_id, r.filter)
-        for r in conn.execute(sa.select(v.c.id, v.c.catalog_id, v.c.filter))
-    }
-    try:
-        tz = ZoneInfo(settings.get("timezone") or "UTC")
-    except (KeyError, ValueError):
-        tz = ZoneInfo("UTC")
-    return WorkspaceMeta(
-        version=version,
-        catalogs=catalogs,
-        timezone=tz,
-        settings=settings,
-        rights=rights,
-        view_filters=view_filters,
-    )
-
-
-def bump_meta(conn: Connection) -> None:
-    """Tell every process that catalogs, fields, views or rights changed."""
-    counters.take(conn, META_COUNTER)
-
-
 def _bump(conn: Connection) -> None:
-    counters.take(conn, META_COUNTER)
+    bump_meta(conn)
 
 
 def _write(actor: Actor):

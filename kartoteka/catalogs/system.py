@@ -3,13 +3,12 @@
 A system catalog is a row in `catalogs` whose `options.system` names a builder. The
 builder turns that row into a `Catalog` whose fields map onto the platform table's
 columns, so the records read path (filters, sorts, cursors, rendering) serves it
-unchanged. Built-in builders register themselves the way a plugin would; their
-modules are imported the first time metadata is loaded.
+unchanged. Builders are registered the way a plugin would be: the built-in one is
+listed in `kartoteka.plugins.DEFAULT_PLUGINS` and put here by `plugins.install()`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from .models import Catalog
@@ -17,38 +16,23 @@ from .models import Catalog
 #: (the catalog row as loaded, every catalog of the workspace) -> the system catalog.
 Builder = Callable[[Catalog, list[Catalog]], Catalog]
 
-#: Modules that register the built-in system catalogs.
-BUILTIN_MODULES = ("kartoteka.webhooks.system_catalog",)
-
 _builders: dict[str, Builder] = {}
-_loaded = False
 
 
-def register(name: str) -> Callable[[Builder], Builder]:
+def register(name: str, builder: Builder) -> None:
     """Register the builder of the system catalog named `name` (its `options.system`)."""
-
-    def decorate(builder: Builder) -> Builder:
-        _builders[name] = builder
-        return builder
-
-    return decorate
+    _builders[name] = builder
 
 
 def builders() -> dict[str, Builder]:
-    """Every registered builder (built-in modules imported on first use)."""
-    global _loaded
-    if not _loaded:
-        for module in BUILTIN_MODULES:
-            importlib.import_module(module)
-        _loaded = True
-    return _builders
+    """Every registered builder by name."""
+    return dict(_builders)
 
 
 def apply(catalogs: list[Catalog]) -> list[Catalog]:
     """Replace system catalog rows by their built catalogs (unknown builders stay empty)."""
-    found = builders()
     out = []
     for catalog in catalogs:
-        builder = found.get(str(catalog.options.get("system") or ""))
+        builder = _builders.get(str(catalog.options.get("system") or ""))
         out.append(builder(catalog, catalogs) if builder is not None else catalog)
     return out

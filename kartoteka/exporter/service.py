@@ -145,7 +145,7 @@ def _jsonl(columns: list[Field], pages: Iterator[list[dict[str, Any]]]) -> Itera
 
 def _xlsx(columns: list[Field], pages: Iterator[list[dict[str, Any]]]) -> Iterator[bytes]:
     """openpyxl's write-only mode streams rows to disk; the finished file is then streamed."""
-    import openpyxl
+    import openpyxl  # lazy: heavy, only for XLSX exports
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("records")
@@ -175,8 +175,8 @@ def _xlsx_value(sheet: Any, f: Field, value: Any) -> Any:
 
 def _xlsx_text(sheet: Any, text: str) -> Any:
     """A string cell, never a formula: openpyxl writes any text starting with `=` as one."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell import WriteOnlyCell  # lazy: heavy, only for XLSX
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # lazy: heavy, only for XLSX
 
     cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text))
     cell.data_type = "s"

@@ -5,10 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from .base import MAX_RECORD_ID, FieldType, FieldValueError
-from .registry import register
 
 
-@register
 class AutonumberType(FieldType):
     """Assigned on create from a per-field counter; deleted numbers are not reused."""
 

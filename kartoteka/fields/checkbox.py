@@ -5,13 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from .base import FieldType, FieldValueError, as_list
-from .registry import register
 
 _TRUE = {"true", "1", "yes", "y", "да", "on", "x", "+"}
 _FALSE = {"false", "0", "no", "n", "нет", "off", "-", ""}
 
 
-@register
 class CheckboxType(FieldType):
     """A yes/no flag. Unset reads as false."""
 

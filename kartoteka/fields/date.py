@@ -7,7 +7,6 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from .base import FieldType, FieldValueError
-from .registry import register
 from .relative import parse_relative
 
 _TEXT_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%y")
@@ -37,7 +36,6 @@ def parse_date(value, today: date | None = None) -> date | None:
         raise FieldValueError("expected a date YYYY-MM-DD") from None
 
 
-@register
 class DateType(FieldType):
     """A date without time."""
 

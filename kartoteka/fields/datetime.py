@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from .base import FieldType, FieldValueError
-from .registry import register
 from .relative import parse_relative
 
 
@@ -44,7 +43,6 @@ def render_datetime(raw) -> str | None:
     return raw.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
-@register
 class DateTimeType(FieldType):
     """Date and time."""
 

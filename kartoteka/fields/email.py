@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 
 from .base import TEXT_OPS, FieldType, FieldValueError
-from .registry import register
 from .text import clean_string
 
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}$")
 
 
-@register
 class EmailType(FieldType):
     """An e-mail address, stored lower-cased in its domain part."""
 

@@ -13,10 +13,8 @@ from .base import (
     decode_multi,
     encode_multi,
 )
-from .registry import register
 
 
-@register
 class FileType(FieldType):
     """Files from `POST /api/v1/files`; written as a list of file ids."""
 

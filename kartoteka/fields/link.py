@@ -7,12 +7,10 @@ import sqlalchemy as sa
 from kartoteka.storage import schema
 
 from .base import FieldType, FieldValueError, as_int_id, as_list, clean_flag
-from .registry import register
 
 MAX_LINKS = 1000
 
 
-@register
 class LinkType(FieldType):
     """Links to records; written as an id or list of ids, read as `[{id, title}]`."""
 

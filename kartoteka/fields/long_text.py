@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from .base import TEXT_OPS, FieldType
-from .registry import register
 from .text import clean_string
 
 MAX_LONG_TEXT = 1_000_000
 
 
-@register
 class LongTextType(FieldType):
     """Multi-line text (descriptions, notes)."""
 

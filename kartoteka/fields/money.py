@@ -8,10 +8,8 @@ import sqlalchemy as sa
 
 from .base import FieldType, FieldValueError
 from .number import clean_decimals, parse_number
-from .registry import register
 
 
-@register
 class MoneyType(FieldType):
     """An amount of money; exact (integer minor units), read back as `"1234.50"`."""
 

@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from .base import FieldType, FieldValueError
-from .registry import register
 
 MAX_ABS = 10**15
 
@@ -53,7 +52,6 @@ def clean_decimals(options: dict[str, Any], key: str = "decimals", default: int 
     return value
 
 
-@register
 class NumberType(FieldType):
     """A number; `decimals: 0` (default) stores integers, more stores a float rounded on write."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import phonenumbers
 
 from .base import TEXT_OPS, FieldType, FieldValueError
-from .registry import register
 from .text import clean_string
 
 
@@ -20,7 +19,6 @@ def normalise_phone(text: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@register
 class PhoneType(FieldType):
     """A phone number; `region` option (default RU) is used for numbers without +."""
 

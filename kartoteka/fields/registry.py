@@ -1,8 +1,8 @@
-"""The registry of field types. Built-ins register the same way a plugin would."""
+"""The registry of field types. Built-ins are registered the way a plugin would be:
+listed in `kartoteka.plugins.DEFAULT_PLUGINS` and put here by `plugins.install()`."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -10,52 +10,19 @@ if TYPE_CHECKING:
 
 _TYPES: dict[str, FieldType] = {}
 
-BUILTIN_MODULES = (
-    "text",
-    "long_text",
-    "number",
-    "money",
-    "date",
-    "datetime",
-    "checkbox",
-    "select",
-    "user",
-    "email",
-    "phone",
-    "url",
-    "link",
-    "file",
-    "autonumber",
-    "system",
-)
-
 
 def register(field_type: type[FieldType]) -> type[FieldType]:
-    """Class decorator: make a field type available under its `type` name."""
-    _TYPES[field_type.type] = field_type()
+    """Make a field type available under its `type` name (registering twice is harmless)."""
+    if type(_TYPES.get(field_type.type)) is not field_type:
+        _TYPES[field_type.type] = field_type()
     return field_type
-
-
-_builtins_loaded = False
-
-
-def _load_builtins() -> None:
-    # A flag, not `if not _TYPES`: importing one type module directly (records imports
-    # fields.datetime) registers that type and must not stop the others from loading.
-    global _builtins_loaded
-    if not _builtins_loaded:
-        _builtins_loaded = True
-        for module in BUILTIN_MODULES:
-            importlib.import_module(f"kartoteka.fields.{module}")
 
 
 def get_type(name: str) -> FieldType:
     """The field type registered as `name` (KeyError if unknown)."""
-    _load_builtins()
     return _TYPES[name]
 
 
 def all_types() -> dict[str, FieldType]:
-    """Every registered field type by name."""
-    _load_builtins()
+    """Every registered field type by name, in registration order."""
     return dict(_TYPES)

@@ -14,7 +14,6 @@ from .base import (
     encode_multi,
     multi_filter_clause,
 )
-from .registry import register
 
 COLORS = ("gray", "red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "brown")
 
@@ -52,7 +51,6 @@ def clean_choices(choices: Any, previous: list[dict[str, Any]]) -> list[dict[str
     return result
 
 
-@register
 class SelectType(FieldType):
     """Choice from a list; written by option id or label, read as `{id, label, color}`."""
 

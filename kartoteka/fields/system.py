@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .base import FieldType, FieldValueError
 from .datetime import DateTimeType
-from .registry import register
 from .user import UserType
 
 
@@ -31,7 +30,6 @@ class _SystemUser(UserType):
         raise FieldValueError("read-only field")
 
 
-@register
 class CreatedAtType(_SystemTime):
     """When the record was created."""
 
@@ -40,7 +38,6 @@ class CreatedAtType(_SystemTime):
     system_column = "created_at"
 
 
-@register
 class UpdatedAtType(_SystemTime):
     """When the record was last changed."""
 
@@ -49,7 +46,6 @@ class UpdatedAtType(_SystemTime):
     system_column = "updated_at"
 
 
-@register
 class CreatedByType(_SystemUser):
     """Who created the record."""
 
@@ -58,7 +54,6 @@ class CreatedByType(_SystemUser):
     system_column = "created_by"
 
 
-@register
 class UpdatedByType(_SystemUser):
     """Who changed the record last."""
 

@@ -7,7 +7,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from .base import TEXT_OPS, FieldType, FieldValueError
-from .registry import register
 
 DEFAULT_MAX = 10_000
 
@@ -27,7 +26,6 @@ def clean_string(value: Any, max_length: int) -> str | None:
     return text or None
 
 
-@register
 class TextType(FieldType):
     """One line of text."""
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from .base import TEXT_OPS, FieldType, FieldValueError
-from .registry import register
 from .text import clean_string
 
 
-@register
 class UrlType(FieldType):
     """An http(s) address; a bare domain gets https:// in front."""
 

@@ -14,10 +14,8 @@ from .base import (
     encode_multi,
     multi_filter_clause,
 )
-from .registry import register
 
 
-@register
 class UserType(FieldType):
     """A reference to users; written as ids, read as `{id, name}`. Filters accept `"me"`."""
 

@@ -24,6 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from kartoteka.access import service as access
 from kartoteka.context import Actor, Workspace
 from kartoteka.records.read import file_url
+from kartoteka.records.service import visible_ids
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection, utcnow
 
@@ -212,8 +213,6 @@ def file_json(actor: Actor, row: Any) -> dict[str, Any]:
 # ----- rights ----------------------------------------------------------------------------
 def _visible_row(actor: Actor, file_id: int) -> Any:
     """The file's row if the actor may read it; FileNotFound otherwise (existence hidden)."""
-    from kartoteka.records.service import visible_ids
-
     missing = FileNotFound(f"file {file_id} not found")
     if not 0 < file_id <= MAX_FILE_ID:
         # Ids outside the column's range cannot exist; the database would refuse the bind.

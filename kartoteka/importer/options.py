@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -108,7 +109,6 @@ def _flag(raw: dict[str, Any], name: str) -> bool | None:
 def _encoding(value: Any) -> str | None:
     if value in (None, ""):
         return None
-    import codecs
 
     try:
         return codecs.lookup(str(value)).name

@@ -123,7 +123,7 @@ def _open_xlsx(path: Path) -> Source:
 
 
 def _xlsx_rows(path: Path, skip_header: bool) -> Iterator[tuple[int, list[str]]]:
-    import openpyxl
+    import openpyxl  # lazy: heavy, only for XLSX imports
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)

@@ -28,8 +28,21 @@ class PendingChange:
 BeforeWrite = Callable[[Actor, Catalog, list[PendingChange]], None]
 AfterCommit = Callable[[Actor, int, int], None]  # actor, first seq, last seq
 
+#: Filled by `kartoteka.plugins.install()` from the plugin list, never on import.
 before_write: list[BeforeWrite] = []
 after_commit: list[AfterCommit] = []
+
+
+def add_before_write(hook: BeforeWrite) -> None:
+    """Register a before-write hook (registering it twice is harmless)."""
+    if hook not in before_write:
+        before_write.append(hook)
+
+
+def add_after_commit(hook: AfterCommit) -> None:
+    """Register an after-commit hook (registering it twice is harmless)."""
+    if hook not in after_commit:
+        after_commit.append(hook)
 
 
 def interested(actor: Actor, catalog: Catalog) -> bool:

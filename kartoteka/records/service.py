@@ -22,7 +22,7 @@ from kartoteka.storage.engine import read_connection
 
 from . import hooks, query, snapshots, write
 from .errors import RecordInvalid, RecordNotFound
-from .read import Renderer, titles
+from .read import Renderer, load_links, titles
 
 MAX_BATCH = 1000
 MAX_LIMIT = 1000
@@ -351,8 +351,6 @@ def _apply(conn, actor: Actor, catalog: Catalog, creates, updates, delete_ids) -
 
 def _update_entries(conn, catalog: Catalog, updates, current) -> list[tuple[dict[str, Any], Any]]:
     """(history entry, item) for every update that changes something."""
-    from .read import load_links
-
     link_fields = [catalog.by_id[fid] for u in updates for fid in u.links]
     links = load_links(conn, link_fields, _ids(updates))
     out = []
@@ -385,8 +383,6 @@ def _apply_updates(conn, actor, catalog: Catalog, updates, current) -> list[dict
 
 def _delete_entries(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[str, Any]]:
     """History entries (all old values) of records about to be deleted; 404 if not allowed."""
-    from .read import load_links
-
     rows = write.load_current(
         conn, actor, catalog, ids, "delete", "delete", {rid: i for i, rid in enumerate(ids)}
     )
@@ -433,8 +429,6 @@ def _apply_deletes(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[s
 
 def _unlink_incoming(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[str, Any]]:
     """Remove links pointing at deleted records; each linking record gets a history entry."""
-    from .read import load_links
-
     meta = actor.workspace.meta()
     lt = schema.links
     entries: list[dict[str, Any]] = []

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import BadRequest, Forbidden, ValidationFailed
 from kartoteka.storage import schema
-from kartoteka.storage.engine import utcnow
+from kartoteka.storage.engine import iso, utcnow
 
 #: Every event the platform writes, with what it means (docs/security.md lists them).
 EVENTS = {
@@ -68,8 +68,6 @@ def log_event(
 
 
 def _entry(row: Any) -> dict[str, Any]:
-    from kartoteka.auth.service import iso
-
     return {
         "id": row.id,
         "at": iso(row.at),

@@ -324,7 +324,7 @@ class RateLimitMiddleware:
     async def _hit(ws: Workspace, address: str) -> Usage:
         item = workspace_limits(ws).per_address
         if ws.settings.redis_url:
-            import anyio.to_thread
+            import anyio.to_thread  # lazy: only with Redis, whose client blocks
 
             return await anyio.to_thread.run_sync(hit, ws, item, "address", address)
         return hit(ws, item, "address", address)

@@ -293,7 +293,7 @@ def redis_client(url: str) -> Any:
     with _redis_lock:
         client = _redis_clients.get(url)
         if client is None:
-            import redis
+            import redis  # lazy: optional, only with KARTOTEKA_REDIS_URL
 
             client = _redis_clients[url] = redis.Redis.from_url(url)
         return client

@@ -56,6 +56,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def iso(value: datetime | None) -> str | None:
+    """A stored naive-UTC timestamp as ISO 8601 with offset."""
+    return None if value is None else value.replace(tzinfo=UTC).isoformat()
+
+
 def sqlalchemy_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs given in the plain `postgresql://` form."""
     if url.startswith("postgres://"):

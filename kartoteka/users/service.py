@@ -16,7 +16,7 @@ from kartoteka.auth.passwords import hash_password
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import Forbidden
 from kartoteka.storage import schema
-from kartoteka.storage.engine import read_connection, utcnow
+from kartoteka.storage.engine import iso, read_connection, utcnow
 
 from .errors import (
     BadUserSpec,
@@ -175,7 +175,7 @@ def _user_json(row: Row[Any], groups: list[int]) -> dict[str, Any]:
         "active": bool(row.active),
         "is_admin": bool(row.is_admin),
         "lang": row.lang,
-        "created_at": auth.iso(row.created_at),
+        "created_at": iso(row.created_at),
     }
 
 

@@ -1,10 +1,5 @@
 """Webhooks: notify (after commit, via the workers), request (may veto a write), action.
 
-Importing the package registers the request-webhook check and the live-feed wake-up
-on the write path, the same way a plugin would; the API imports it through its webhooks routes.
+The request-webhook check and the live-feed wake-up are write hooks listed in
+`kartoteka.plugins.DEFAULT_PLUGINS`; importing this package installs nothing.
 """
-
-from . import live, request_hooks
-
-request_hooks.install()
-live.install()

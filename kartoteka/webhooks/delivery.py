@@ -283,7 +283,7 @@ async def post_signed_async(
 
 def _new_loop() -> asyncio.AbstractEventLoop:
     try:
-        import uvloop
+        import uvloop  # lazy: optional speed-up, absent on some platforms
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()

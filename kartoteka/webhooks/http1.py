@@ -203,7 +203,7 @@ class Pool:
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
             try:
-                import certifi
+                import certifi  # lazy: only for the first TLS receiver
 
                 self._tls = ssl.create_default_context(cafile=certifi.where())
             except ImportError:

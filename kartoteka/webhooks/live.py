@@ -29,7 +29,8 @@ from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.observability import metrics
-from kartoteka.records import hooks
+from kartoteka.records import snapshots
+from kartoteka.records.service import visible_ids
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection
 
@@ -105,7 +106,7 @@ def _publish(ws: Workspace) -> None:
     """Tell other processes that `ws` has new events (Redis or PostgreSQL NOTIFY)."""
     url = ws.settings.redis_url
     if url:
-        import redis
+        import redis  # lazy: optional, only with KARTOTEKA_REDIS_URL
 
         # One client per URL: its connection pool is thread-safe, and a new TCP
         # connection per commit cost more than the publish itself.
@@ -119,7 +120,8 @@ def _publish(ws: Workspace) -> None:
             conn.commit()
 
 
-def _on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
+def on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
+    """After a commit: ring the local bell and tell other processes (a write hook)."""
     bell.ring()
     ws = actor.workspace
     # Other web processes may have subscribers: publish whenever fan-out is possible.
@@ -133,7 +135,7 @@ def _on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
 
 
 def _listen_redis(url: str) -> None:
-    import redis
+    import redis  # lazy: optional, only with KARTOTEKA_REDIS_URL
 
     while True:
         try:
@@ -149,7 +151,7 @@ def _listen_redis(url: str) -> None:
 
 
 def _listen_pg(conninfo: str) -> None:
-    import psycopg
+    import psycopg  # lazy: only on PostgreSQL
 
     while True:
         try:
@@ -183,12 +185,6 @@ def ensure_listener(ws: Workspace) -> bool:
     return True
 
 
-def install() -> None:
-    """Register the after-commit wake-up once per process."""
-    if _on_commit not in hooks.after_commit:
-        hooks.after_commit.append(_on_commit)
-
-
 # ----- reading visible events ----------------------------------------------------------
 def current_seq(ws: Workspace) -> int:
     """The last event sequence number taken in the workspace."""
@@ -211,7 +207,6 @@ def _render(event: Any, catalog: Catalog, view: FieldView) -> dict[str, Any]:
 
 
 def _visible_of_catalog(conn: Any, actor: Actor, catalog: Catalog, rows: list[Any]) -> list:
-    from kartoteka.records.service import visible_ids
 
     if not access.can_see_catalog(actor, catalog):
         return []
@@ -221,7 +216,6 @@ def _visible_of_catalog(conn: Any, actor: Actor, catalog: Catalog, rows: list[An
         alive.update(r.record_id for r in gone)
     elif gone:
         # The row is gone: judge the rule against the row the deletion event kept.
-        from kartoteka.records import snapshots
 
         kept = [(r.payload or {}).get("row") for r in gone]
         alive.update(snapshots.visible(conn, actor, catalog, [k for k in kept if k]))

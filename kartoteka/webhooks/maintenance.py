@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.context import Workspace
 from kartoteka.notices import service as notices
-from kartoteka.storage import schema
+from kartoteka.security.log import log_event
+from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import utcnow
 
 from . import service
@@ -208,7 +209,6 @@ def disable_failing(ws: Workspace, now: datetime) -> int:
 
 
 def _audit(ws: Workspace, hooks: list[Any]) -> None:
-    from kartoteka.security.log import log_event
 
     for hook in hooks:
         log_event(ws, "webhook_disabled", webhook_id=hook.id, url=hook.url, by="maintenance")
@@ -293,8 +293,6 @@ def _share_chunk(conn: Connection, mark: int, cutoff: datetime) -> tuple[int, in
 
 def share_attempt_bodies(ws: Workspace, now: datetime, budget: Budget, report: Progress) -> int:
     """Empty attempt request bodies that copy their delivery's payload (shown from it)."""
-    from kartoteka.storage import counters
-
     cutoff = now - BODY_SHARING_AFTER
     emptied = 0
     with ws.engine.connect() as conn:

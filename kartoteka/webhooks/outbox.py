@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.context import Actor, Workspace
 from kartoteka.fields.datetime import render_datetime
+from kartoteka.records.query import compile_filter
 from kartoteka.storage import bulk, schema
 from kartoteka.storage.engine import utcnow
 
@@ -93,8 +94,6 @@ def _wants(hook: Any, event: Any) -> bool:
 
 def _matching_filter(ws: Workspace, conn: Connection, hook: Any, record_ids: set[int]) -> set[int]:
     """Records among `record_ids` that match the webhook's filter now."""
-    from kartoteka.records.query import compile_filter
-
     catalog = ws.meta().catalog(hook.catalog_id)
     if catalog is None:
         return set()

@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 from kartoteka.errors import Rejected
-from kartoteka.records import hooks
 from kartoteka.records.hooks import PendingChange
+from kartoteka.records.read import load_links
+from kartoteka.records.service import _history_value
 from kartoteka.storage.engine import read_connection, utcnow
 
 from . import delivery, loops, service
@@ -68,9 +69,6 @@ def _wants(hook: dict[str, Any], change: PendingChange) -> bool:
 
 def _stored_values(actor: Actor, catalog: Catalog, ids: list[int]) -> dict[int, dict[str, Any]]:
     """Committed values of records about to be updated, in the history/event JSON form."""
-    from kartoteka.records.read import load_links
-    from kartoteka.records.service import _history_value
-
     if not ids:
         return {}
     table = catalog.table
@@ -209,9 +207,3 @@ def _interested(actor: Actor, catalog: Catalog) -> bool:
 
 
 check_request_webhooks.interested = _interested  # type: ignore[attr-defined]
-
-
-def install() -> None:
-    """Register the before-write hook once per process."""
-    if check_request_webhooks not in hooks.before_write:
-        hooks.before_write.append(check_request_webhooks)

@@ -13,10 +13,11 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError, Forbidden
 from kartoteka.fields.datetime import render_datetime
+from kartoteka.records.query import compile_filter
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection, utcnow
 
-from . import replay, system_catalog
+from . import replay, system_catalog, wakeup
 from .addresses import private_address_problem
 from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound, WebhookNotNotify
 from .signing import new_secret
@@ -100,7 +101,6 @@ def _clean_fields(catalog: Catalog, value: Any) -> list[str]:
 
 
 def _clean_filter(ws: Workspace, catalog: Catalog, value: Any) -> Any:
-    from kartoteka.records.query import compile_filter
 
     if value in (None, {}):
         return None
@@ -434,6 +434,4 @@ def replay_range(actor: Actor, webhook_id: int, spec: Any) -> dict[str, Any]:
 
 
 def _wake_workers(ws: Workspace) -> None:
-    from kartoteka import workers
-
-    workers.wake(ws.name)
+    wakeup.wake(ws.name)

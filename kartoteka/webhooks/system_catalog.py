@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from kartoteka.catalogs import system
 from kartoteka.catalogs.models import Catalog, Field, SystemSource
 from kartoteka.context import Actor
 from kartoteka.fields.base import FieldType, FieldValueError
@@ -128,7 +127,6 @@ def _fields(catalog_id: int, catalogs: list[Catalog]) -> list[Field]:
     return out
 
 
-@system.register(NAME)
 def build(row: Catalog, catalogs: list[Catalog]) -> Catalog:
     """The `webhooks` catalog from its row in `catalogs`."""
     fields = _fields(row.id, catalogs)

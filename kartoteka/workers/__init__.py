@@ -30,8 +30,14 @@ from datetime import datetime
 from typing import Any
 
 from kartoteka.context import Actor, Workspace
+from kartoteka.importer import jobs
 from kartoteka.observability.heartbeat import Heart
 from kartoteka.records import hooks
+from kartoteka.storage import counters
+from kartoteka.webhooks import delivery, live, maintenance, outbox, sender, wakeup
+from kartoteka.webhooks.wakeup import wake
+
+__all__ = ["wake"]  # re-exported: callers ask the worker loop to look at a workspace
 
 POLL_SECONDS = 2.0
 WATCH_SECONDS = 0.05
@@ -40,29 +46,17 @@ MAINTENANCE_SECONDS = 300.0
 MAINTENANCE_BUDGET = 10.0
 log = logging.getLogger("kartoteka.workers")
 
-_wake = threading.Event()
-_dirty: set[str] = set()
-_dirty_lock = threading.Lock()
+#: The doorbell's event (`webhooks.wakeup`), under the name the loop has always used.
+_wake = wakeup.event
 
 
-def wake(workspace_name: str) -> None:
-    """Ask the worker loop to look at a workspace now."""
-    with _dirty_lock:
-        _dirty.add(workspace_name)
-    _wake.set()
-
-
-def _on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
+def on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
+    """After a commit in this process: look at its workspace now (a write hook)."""
     wake(actor.workspace.name)
 
 
-def install_hooks() -> None:
-    """Register the wake-ups (local and remote commits) and the request-webhook check."""
-    from kartoteka.webhooks import live, request_hooks
-
-    request_hooks.install()
-    if _on_commit not in hooks.after_commit:
-        hooks.after_commit.append(_on_commit)
+def listen() -> None:
+    """Wake up on commits in other processes too, heard through the live feed."""
     live.on_remote_commit(wake)
 
 
@@ -81,8 +75,6 @@ def run_once(
     `client` is a `webhooks.delivery.NotifyClient` to reuse (its connections stay
     open between passes); without one a client is made for this call.
     """
-    from kartoteka.webhooks import delivery, outbox, sender
-
     ws = _workspace(instance, workspace)
 
     def refill() -> int:
@@ -92,13 +84,6 @@ def run_once(
         return sender.send_due(ws, client, now, refill)
     with delivery.make_notify_client() as own:
         return sender.send_due(ws, own, now, refill)
-
-
-def _take_dirty() -> set[str]:
-    with _dirty_lock:
-        names = set(_dirty)
-        _dirty.clear()
-    return names
 
 
 def _pass(instance: Any, names: list[str], client: Any) -> None:
@@ -112,9 +97,6 @@ def _pass(instance: Any, names: list[str], client: Any) -> None:
 
 def maintain(instance: Any, names: list[str]) -> None:
     """The periodic housekeeping of each workspace; a failure is logged, never raised."""
-    from kartoteka.importer import jobs
-    from kartoteka.webhooks import maintenance
-
     for name in names:
         try:
             ws = instance.workspace(name)
@@ -143,8 +125,6 @@ class Watch:
 
     def follow(self, instance: Any, names: list[str]) -> None:
         """Make sure commits to these workspaces wake the loop (call before a full pass)."""
-        from kartoteka.webhooks import live
-
         for name in names:
             try:
                 ws = instance.workspace(name)
@@ -157,8 +137,6 @@ class Watch:
 
     @staticmethod
     def _counter(ws: Workspace) -> int:
-        from kartoteka.storage import counters
-
         with ws.engine.connect() as conn:
             return counters.peek(conn, "event_seq")
 
@@ -193,7 +171,7 @@ def run_forever(
     only: list[str] | None = None,
 ) -> None:
     """Consume every workspace's outbox (or `only` these) until `stop` is set."""
-    install_hooks()
+    listen()
     stop = stop or threading.Event()
     watch = Watch()
     upkeep = threading.Thread(
@@ -211,15 +189,13 @@ def _deliver(
     instance: Any, stop: threading.Event, poll_seconds: float, only: list[str] | None, watch: Watch
 ) -> None:
     """The delivery loop of `run_forever`."""
-    from kartoteka.webhooks import delivery
-
     last_full = -poll_seconds
     heart = Heart(instance.dbs.control)
     with delivery.make_notify_client() as client:
         while not stop.is_set():
             heart.beat()
             _wake.clear()
-            dirty = _take_dirty()
+            dirty = wakeup.take_dirty()
             if time.monotonic() - last_full >= poll_seconds:
                 # A full pass finds retries that came due and anything not announced.
                 last_full = time.monotonic()
@@ -229,7 +205,7 @@ def _deliver(
             else:
                 names = sorted(n for n in dirty if only is None or n in only)
             _pass(instance, names, client)
-            if not _dirty and not stop.is_set():
+            if not wakeup.pending() and not stop.is_set():
                 watch.wait(instance, max(0.0, poll_seconds - (time.monotonic() - last_full)))
 
 
@@ -244,7 +220,7 @@ def start_in_process(
         daemon=True,
         name="kartoteka-worker",
     )
-    install_hooks()
+    listen()
     thread.start()
 
     def stopper() -> None:

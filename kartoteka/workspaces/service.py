@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from kartoteka import plugins
+from kartoteka.catalogs.meta import load_meta
 from kartoteka.config import Settings
 from kartoteka.context import Actor, Workspace
 from kartoteka.storage import schema
@@ -24,6 +26,7 @@ from kartoteka.storage.engine import (
     utcnow,
     workspaces_table,
 )
+from kartoteka.users import service as users_service
 
 from .errors import BadWorkspaceName, WorkspaceExists, WorkspaceNotFound
 
@@ -47,6 +50,7 @@ class Instance:
     """One server's view: settings, control DB, cached Workspace objects."""
 
     def __init__(self, settings: Settings) -> None:
+        plugins.install()  # field types, system catalogs and write hooks, once per process
         self.settings = settings
         self.dbs = Databases(settings.data_dir, settings.database_url)
         self._workspaces: dict[str, Workspace] = {}
@@ -85,6 +89,7 @@ class Instance:
                 engine=engine,
                 files_dir=self.settings.data_dir / "files" / name,
                 settings=self.settings,
+                meta_loader=load_meta,
             )
             self._workspaces[name] = ws
             return ws
@@ -189,8 +194,6 @@ def _has_active_admin(ws: Workspace) -> bool:
 
 
 def _create_first_admin(ws: Workspace, settings: Settings) -> dict[str, Any]:
-    from kartoteka.users import service as users_service
-
     email = (settings.admin_email or DEFAULT_ADMIN_EMAIL).strip().lower()
     generated = not settings.admin_password
     password = settings.admin_password or secrets.token_urlsafe(12)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request, Response
 from kartoteka.auth import service as auth
 from kartoteka.context import Actor
 from kartoteka.errors import ValidationFailed
+from kartoteka.fields.datetime import parse_datetime
 
 from ..deps import (
     CSRF_COOKIE,
@@ -118,8 +119,6 @@ def create_token(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> d
     expires = body.get("expires_at")
     parsed = None
     if expires is not None:
-        from kartoteka.fields.datetime import parse_datetime
-
         try:
             parsed = parse_datetime(expires, a)
         except ValueError:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Response
 
+from kartoteka.access import service as access
 from kartoteka.catalogs import service
 from kartoteka.context import Actor
 
@@ -34,7 +35,6 @@ def create_catalog(a: Actor = Depends(actor), body: Any = Depends(json_body)) ->
 def get_catalog(catalog: str, a: Actor = Depends(actor)) -> dict[str, Any]:
     """One catalog by id or api_name."""
     found = service.get_catalog(a, catalog)
-    from kartoteka.access import service as access
 
     access.require_catalog(a, found)
     return service.catalog_json(a, found)

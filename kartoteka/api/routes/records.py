@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Response
 
 from kartoteka.comments import service as comments
 from kartoteka.context import Actor
+from kartoteka.errors import ValidationFailed
 from kartoteka.records import query, service
 
 from ..deps import actor, json_body, object_body
@@ -20,8 +21,6 @@ router = Router(tags=["records"])
 def _values(body: Any) -> Any:
     body = object_body(body)
     if "values" not in body:
-        from kartoteka.errors import ValidationFailed
-
         raise ValidationFailed('the body must be {"values": {...}}', fields={"values": "required"})
     return body["values"]
 
@@ -57,8 +56,6 @@ def query_records(
     allowed = {"filter", "sort", "limit", "cursor", "fields", "view", "count"}
     unknown = set(body) - allowed
     if unknown:
-        from kartoteka.errors import ValidationFailed
-
         raise ValidationFailed(
             f"unknown key(s): {', '.join(sorted(unknown))}",
             fields={k: "unknown key" for k in unknown},
