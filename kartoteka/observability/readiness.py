@@ -13,8 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kartoteka.security.throttle import redis_client
 from kartoteka.storage.engine import current_revision, head_revision, utcnow
+from kartoteka.storage.redis_pool import redis_client
 
 from .heartbeat import STALE_SECONDS, latest_beat
 

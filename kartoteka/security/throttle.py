@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from kartoteka.context import Workspace
 from kartoteka.errors import RateLimited
 from kartoteka.observability import metrics
+from kartoteka.storage.redis_pool import redis_client
 
 FORGET_AFTER = 3600  # a counter without a new failure for an hour starts from zero
 KNOWN_FOR = 90 * 86400  # an address stays "known" for an account for 90 days
@@ -282,21 +283,6 @@ class LoginThrottle:
         undo = [k for k in ticket.keys if ":address:" in k]
         self.store.forgive(clear, undo, self.clock())
         self.store.remember(self._key("known", ticket.account), ticket.address)
-
-
-_redis_clients: dict[str, Any] = {}
-_redis_lock = threading.Lock()
-
-
-def redis_client(url: str) -> Any:
-    """One Redis client (connection pool) per URL and process."""
-    with _redis_lock:
-        client = _redis_clients.get(url)
-        if client is None:
-            import redis  # lazy: optional, only with KARTOTEKA_REDIS_URL
-
-            client = _redis_clients[url] = redis.Redis.from_url(url)
-        return client
 
 
 def for_workspace(ws: Workspace) -> LoginThrottle:

@@ -32,7 +32,6 @@ from typing import Any
 from kartoteka.context import Actor, Workspace
 from kartoteka.importer import jobs
 from kartoteka.observability.heartbeat import Heart
-from kartoteka.records import hooks
 from kartoteka.storage import counters
 from kartoteka.webhooks import delivery, live, maintenance, outbox, sender, wakeup
 from kartoteka.webhooks.wakeup import wake
