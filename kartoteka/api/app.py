@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
     app.add_exception_handler(DomainError, errors.domain_error_handler)
     app.add_exception_handler(RequestValidationError, errors.request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)
+    app.add_exception_handler(sa.exc.IntegrityError, errors.integrity_error_handler)
     app.add_exception_handler(Exception, errors.unexpected_error_handler)
 
     @app.get("/healthz", include_in_schema=False)

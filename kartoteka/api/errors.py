@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import Request
@@ -105,6 +106,39 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
     )
+
+
+#: A catalog column named in a unique-violation message or constraint (`ix_c2_f7`,
+#: `c2.f7_3`): both dialects name the table and column of the index.
+UNIQUE_COLUMN = re.compile(r"(?:^|[^a-z0-9])c(\d+)[._](f\d+(?:_\d+)?)\b")
+
+
+def _unique_field(request: Request, exc: Exception) -> str | None:
+    """The api_name of the unique field a constraint violation is about, if it is one."""
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    text = f"{getattr(diag, 'constraint_name', '') or ''} {orig}"
+    match = UNIQUE_COLUMN.search(text)
+    actor = getattr(request.state, "actor", None)
+    if match is None or actor is None:
+        return None
+    catalog = actor.workspace.meta().catalog(int(match.group(1)))
+    if catalog is None:
+        return None
+    field = next((f for f in catalog.fields if f.column == match.group(2)), None)
+    return field.api_name if field is not None else None
+
+
+async def integrity_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A constraint the services checked first but a concurrent writer won the race for
+    (two creates of one unique value on PostgreSQL): a 422 naming the field, never a 500."""
+    field = _unique_field(request, exc)
+    if field is not None:
+        message = f"{field}: value already exists"
+        body = error_body("VALIDATION", message, fields={field: "value already exists"})
+        return JSONResponse(body, status_code=422)
+    body = error_body("CONFLICT", "the change conflicts with a concurrent one; try again")
+    return JSONResponse(body, status_code=409)
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:

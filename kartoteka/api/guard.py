@@ -110,25 +110,38 @@ class EdgeGuardMiddleware:
 
 
 def check_json_shape(value: Any) -> None:
-    """Refuse JSON nested deeper than MAX_JSON_DEPTH, or holding NUL in a key or string."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH, or holding NUL in a key or string.
+
+    A NUL is reported under the nearest object key (`{"values": {"name": "a\\u0000"}}`
+    names `name`, as the field's own check would) with the full path in `where`.
+    """
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(value, 1, ())]
     while stack:
-        node, depth = stack.pop()
+        node, depth, path = stack.pop()
         if isinstance(node, str):
             if "\x00" in node:
-                raise ValidationFailed(
-                    "NUL characters are not allowed in text", fields={"body": "contains NUL"}
-                )
+                _refuse_nul(path)
             continue
         if not isinstance(node, (dict, list)):
             continue
         if depth > MAX_JSON_DEPTH:
             raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(node, dict):
-            stack.extend((k, depth) for k in node)
-            stack.extend((v, depth + 1) for v in node.values())
+            for key, item in node.items():
+                if "\x00" in key:
+                    _refuse_nul((*path, key.replace("\x00", "")))
+                stack.append((item, depth + 1, (*path, key)))
         else:
-            stack.extend((v, depth + 1) for v in node)
+            stack.extend((item, depth + 1, (*path, str(i))) for i, item in enumerate(node))
+
+
+def _refuse_nul(path: tuple[str, ...]) -> None:
+    name = next((p for p in reversed(path) if not p.isdigit()), "body")
+    raise ValidationFailed(
+        f"{name}: NUL characters are not allowed in text",
+        fields={name: "must not contain NUL characters"},
+        where=".".join(path) or "body",
+    )
 
 
 def may_need_shape_check(raw: bytes) -> bool:

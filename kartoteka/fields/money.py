@@ -9,6 +9,9 @@ import sqlalchemy as sa
 from .base import FieldType, FieldValueError
 from .number import clean_decimals, parse_number
 
+#: Minor units are stored in a BIGINT column.
+MAX_MINOR_UNITS = 2**63
+
 
 class MoneyType(FieldType):
     """An amount of money; exact (integer minor units), read back as `"1234.50"`."""
@@ -43,6 +46,9 @@ class MoneyType(FieldType):
         minor = amount.scaleb(scale)
         if minor != minor.to_integral_value():
             raise FieldValueError(f"at most {scale} digits after the point")
+        if abs(minor) >= MAX_MINOR_UNITS:
+            # With many decimals even an amount below the number limit overflows BIGINT.
+            raise FieldValueError(f"amount out of range for {scale} decimals")
         return int(minor)
 
     def from_db(self, raw, field, actor):

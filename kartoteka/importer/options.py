@@ -111,9 +111,14 @@ def _encoding(value: Any) -> str | None:
         return None
 
     try:
-        return codecs.lookup(str(value)).name
-    except LookupError:
+        info = codecs.lookup(str(value))
+    except (LookupError, ValueError):
         raise option_error("encoding", f"unknown encoding {value!r}") from None
+    # rot13, base64, zlib... are codecs too, but not between bytes and text: decoding a
+    # file with one of them fails deep in the reader.
+    if not getattr(info, "_is_text_encoding", True):
+        raise option_error("encoding", f"{value!r} is not a text encoding")
+    return info.name
 
 
 def _delimiter(value: Any) -> str | None:

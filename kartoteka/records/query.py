@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import math
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -293,22 +297,86 @@ def order_by(cols: list[tuple[ColumnElement[Any], bool]]) -> list[Any]:
     return [c.desc() if d else c.asc() for c, d in cols]
 
 
-def encode_cursor(values: list[Any]) -> str:
-    """An opaque cursor holding the sort values of the last row returned."""
-    raw = orjson.dumps([tagged.dump(v) for v in values])
+def _sort_signature(cols: list[tuple[ColumnElement[Any], bool]]) -> str:
+    """A short fingerprint of a sort, so a cursor used with another sort is refused."""
+    text = ",".join(f"{getattr(c, 'key', c)}:{int(d)}" for c, d in cols)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def encode_cursor(
+    values: list[Any], cols: list[tuple[ColumnElement[Any], bool]] | None = None
+) -> str:
+    """An opaque cursor holding the sort values of the last row returned (and, given the
+    sort's columns, its fingerprint)."""
+    dumped = [tagged.dump(v) for v in values]
+    raw = orjson.dumps(dumped if cols is None else {"s": _sort_signature(cols), "v": dumped})
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, expected: int) -> list[Any]:
-    """Inverse of `encode_cursor`; a tampered or stale cursor is a 422."""
+def decode_cursor(cursor: str, expected: int | list[tuple[ColumnElement[Any], bool]]) -> list[Any]:
+    """Inverse of `encode_cursor`; a tampered, stale or foreign cursor is a 422.
+
+    Given the sort's columns, every value must have its column's type (and the id a
+    non-null integer), and the cursor must have been made for the same sort: on
+    PostgreSQL a text compared with a number would otherwise be a 500.
+    """
+    cols = None if isinstance(expected, int) else expected
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != expected:
+        data = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        if cols is not None:
+            if not isinstance(data, dict) or data.get("s") != _sort_signature(cols):
+                raise ValueError
+            data = data.get("v")
+        count = expected if cols is None else len(cols)
+        if not isinstance(data, list) or len(data) != count:
             raise ValueError
-        return [tagged.load(v) for v in values]
-    except (ValueError, TypeError, orjson.JSONDecodeError):
+        values = [tagged.load(v) for v in data]
+        if cols is not None and not _cursor_values_fit(cols, values):
+            raise ValueError
+        return values
+    except (ValueError, TypeError, ArithmeticError, orjson.JSONDecodeError):
         raise _bad("cursor", "invalid cursor (it belongs to another sort or was altered)") from None
+
+
+#: Integers the databases can bind (BIGINT).
+INT_RANGE = range(-(2**63), 2**63)
+
+
+def _cursor_values_fit(cols: list[tuple[ColumnElement[Any], bool]], values: list[Any]) -> bool:
+    """Whether each cursor value can be compared with its column (the last one is the id)."""
+    if not isinstance(values[-1], int) or isinstance(values[-1], bool):
+        return False
+    for (col, _), value in zip(cols, values, strict=True):
+        try:
+            kind = col.type.python_type
+        except NotImplementedError:
+            kind = object
+        if value is not None and not _fits(value, kind):
+            return False
+    return True
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind is int:
+        return isinstance(value, int) and value in INT_RANGE
+    if kind is float:
+        return (isinstance(value, int) and value in INT_RANGE) or (
+            isinstance(value, float) and math.isfinite(value)
+        )
+    if kind is Decimal:
+        return (isinstance(value, int) and value in INT_RANGE) or (
+            isinstance(value, Decimal) and value.is_finite()
+        )
+    if kind is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if kind is str:
+        return isinstance(value, str) and "\x00" not in value
+    return isinstance(value, kind)
 
 
 def after_cursor(

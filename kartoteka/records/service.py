@@ -576,7 +576,7 @@ def list_records(
     table = catalog.table
     segments: list[Any] = [None]
     if cursor:
-        values = query.decode_cursor(cursor, len(cols))
+        values = query.decode_cursor(cursor, cols)
         nulls_low = actor.workspace.dialect == "sqlite"
         segments = list(query.keyset_segments(cols, values, nulls_low))
     with _read(actor) as conn:
@@ -595,7 +595,7 @@ def list_records(
         result: dict[str, Any] = {"items": items, "next_cursor": None}
         if more:
             last = rows[-1]._mapping
-            result["next_cursor"] = query.encode_cursor([last[c.key] for c, _ in cols])
+            result["next_cursor"] = query.encode_cursor([last[c.key] for c, _ in cols], cols)
         if count:
             result["count"] = conn.execute(
                 sa.select(sa.func.count()).select_from(table).where(*where)
