@@ -154,7 +154,7 @@ async def api_rate(env: Env, deals: Any, rows: list[dict[str, Any]]) -> float:
     """Records/s through POST /records/batch on the in-process ASGI app."""
     import httpx
 
-    from kartoteka.api.app import create_app
+    from kartoteka.server import create_app
 
     app = create_app(env.settings, env.instance)
     headers = {"Authorization": f"Bearer {env.token()}"}

@@ -225,7 +225,7 @@ def run(env: Env, seconds: float, res: Results) -> None:
     path = f"/api/v1/catalogs/{catalog.id}/records/{rid}"
     srv_env = env.server_env()
     with server(
-        uvicorn_cmd("kartoteka.api.app:create_app", port, ["--factory"]), srv_env, port
+        uvicorn_cmd("kartoteka.server:create_app", port, ["--factory"]), srv_env, port
     ) as proc:
         url = f"http://127.0.0.1:{port}{path}"
         body = httpx.get(url, headers=bearer).text

@@ -252,7 +252,7 @@ async def measure_asgi(env: Env, catalog: Any, repeat: int, res: Results) -> Non
     import httpx
     import orjson
 
-    from kartoteka.api.app import create_app
+    from kartoteka.server import create_app
 
     app = create_app(env.settings, env.instance)
     headers = {"Authorization": f"Bearer {env.token()}"}
@@ -300,7 +300,7 @@ def measure_http(env: Env, catalog: Any, repeat: int, res: Results, deep: str) -
         sys.executable,
         "-m",
         "uvicorn",
-        "kartoteka.api.app:create_app",
+        "kartoteka.server:create_app",
         "--factory",
         "--workers",
         "2",

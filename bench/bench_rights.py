@@ -16,8 +16,6 @@ from typing import Any
 
 from common import Env, Results, environment, parser, percentile, seed_table
 
-from kartoteka.api.app import create_app  # noqa: F401  (registers hooks as the server does)
-
 REGIONS = ["North", "South", "East", "West"]
 PRODUCTS = ["OSAGO", "KASKO", "Life"]
 CLIENTS = 2_000

@@ -161,7 +161,7 @@ def serve(
     console.print(f"Kartoteka is running at http://{host}:{port}", markup=False)
     _print_login(created)
     uvicorn.run(
-        "kartoteka.api.app:create_app",
+        "kartoteka.server:create_app",
         factory=True,
         host=host,
         port=port,

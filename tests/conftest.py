@@ -118,7 +118,7 @@ class Api:
 @pytest.fixture
 def app(instance: Any):
     """The ASGI app over the test instance."""
-    from kartoteka.api.app import create_app
+    from kartoteka.server import create_app
 
     return create_app(instance.settings, instance)
 

@@ -211,7 +211,7 @@ def test_serve_initialises_and_starts_uvicorn(
     assert "Kartoteka is running at http://127.0.0.1:8123" in out
     assert "Login: admin@example.com" in out and "Password: " in out
     ((args, kwargs),) = calls
-    assert args == ("kartoteka.api.app:create_app",)
+    assert args == ("kartoteka.server:create_app",)
     assert kwargs["factory"] is True and kwargs["port"] == 8123 and kwargs["host"] == "127.0.0.1"
     # Worker processes of uvicorn rebuild settings from the environment.
     assert seen_env["KARTOTEKA_DATA_DIR"] == str(cli_settings.data_dir.resolve())

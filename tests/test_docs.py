@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kartoteka import config
-from kartoteka.api.errors import all_error_codes
+from kartoteka.edge import all_error_codes
 from kartoteka.fields import all_types
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

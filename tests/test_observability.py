@@ -14,10 +14,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from kartoteka.api.app import create_app
 from kartoteka.errors import RateLimited
 from kartoteka.observability import context, heartbeat, logs
 from kartoteka.security.throttle import for_workspace
+from kartoteka.server import create_app
 from kartoteka.storage.engine import utcnow
 from kartoteka.webhooks import delivery
 

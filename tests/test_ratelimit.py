@@ -123,7 +123,7 @@ def test_only_administrators_change_limits(api: Api, client: TestClient) -> None
 
 
 def test_limits_can_be_turned_off(tmp_path: Path) -> None:
-    from kartoteka.api.app import create_app
+    from kartoteka.server import create_app
     from kartoteka.workspaces.service import Instance
 
     s = make_settings(tmp_path, rate_limits_enabled=False, rate_limit_address="1/30seconds")

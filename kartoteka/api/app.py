@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-from collections.abc import AsyncIterator
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kartoteka import __version__
-from kartoteka.config import Settings
 from kartoteka.errors import DomainError
-from kartoteka.observability import asgi as observability
 from kartoteka.security.ratelimit import RateLimitMiddleware
-from kartoteka.workers import start_in_process
-from kartoteka.workspaces.service import Instance
 
 from . import errors, schemas
 from .guard import EdgeGuardMiddleware
-from .responses import JSONResponse
 from .routes import auth, catalogs, records, settings, users, views
 
 API_DESCRIPTION = """Kartoteka REST API. Every path also exists under `/w/{workspace}` for a
@@ -102,21 +93,9 @@ def api_router() -> APIRouter:
     return router
 
 
-def create_app(settings: Settings | None = None, instance: Any = None) -> FastAPI:
-    """Build the application (uvicorn calls this as a factory)."""
-    settings = settings or Settings.from_env()
-    app = FastAPI(
-        title="Kartoteka",
-        version=__version__,
-        description=API_DESCRIPTION,
-        default_response_class=JSONResponse,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
-        redoc_url=None,
-        lifespan=_lifespan,
-    )
-    app.state.instance = instance or Instance(settings)
-    app.state.owns_instance = instance is None
+def install(app: FastAPI) -> None:
+    """Put the API on `app`: its routes (twice, see below), limits, edge guard, error
+    handlers and the OpenAPI document. `kartoteka.server` calls it."""
     router = api_router()
     app.include_router(router, prefix="/api/v1")
     app.include_router(router, prefix="/w/{workspace}/api/v1", include_in_schema=False)
@@ -128,20 +107,7 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
     app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)
     app.add_exception_handler(sa.exc.IntegrityError, errors.integrity_error_handler)
     app.add_exception_handler(Exception, errors.unexpected_error_handler)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:
-        try:
-            with app.state.instance.dbs.control.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError:
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
-    observability.install(app, settings)  # outermost middleware, /metrics, /readyz
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
-    _mount_web(app)
-    return app
 
 
 def _openapi_document(app: FastAPI) -> dict[str, Any]:
@@ -164,25 +130,3 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
             login["security"] = []
         app.openapi_schema = doc
     return app.openapi_schema
-
-
-def _mount_web(app: FastAPI) -> None:
-    try:
-        from kartoteka.web.app import mount
-    except ModuleNotFoundError:
-        return
-    mount(app)
-
-
-@contextlib.asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the in-process outbox worker (embedded mode) unless told not to."""
-    stop_worker = None
-    instance = app.state.instance
-    if app.state.owns_instance and instance.settings.run_worker:
-        stop_worker = start_in_process(instance)
-    yield
-    if stop_worker is not None:
-        stop_worker()
-    if app.state.owns_instance:
-        instance.close()

@@ -12,30 +12,23 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from kartoteka.auth import service as auth
-from kartoteka.context import Actor, Workspace
+from kartoteka.context import Actor
+from kartoteka.edge import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    client_address,
+    instance,
+    workspace,
+)
 from kartoteka.errors import Forbidden, TooLarge, Unauthenticated, ValidationFailed
 from kartoteka.security import ratelimit
 from kartoteka.webhooks import loops
 
 from . import guard
 
-SESSION_COOKIE = "kartoteka_session"
-CSRF_COOKIE = "kartoteka_csrf"
-CSRF_HEADER = "x-csrf-token"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 #: Echoed by webhook receivers on the calls a message makes them do (loop protection).
 CAUSE_HEADER = "kartoteka-cause"
-
-
-def instance(request: Request):
-    """The server's Instance (workspaces, settings)."""
-    return request.app.state.instance
-
-
-def workspace(request: Request) -> Workspace:
-    """The workspace named by the `/w/{workspace}` prefix, or the default one."""
-    name = request.path_params.get("workspace") or instance(request).settings.default_workspace
-    return instance(request).workspace(name)
 
 
 def _basic(header: str) -> tuple[str, str]:
@@ -148,12 +141,6 @@ def _with_cause(request: Request, result: Actor) -> Actor:
     chain = loops.verify_cause(result.workspace, token)
     # A copy: the cached actor of a bearer token is shared by its other requests.
     return dataclasses.replace(result, cause=chain) if chain else result
-
-
-def client_address(request: Request) -> str | None:
-    """The client's IP address as the server saw it (set a trusted proxy's forwarded header
-    in the ASGI server, e.g. uvicorn --forwarded-allow-ips, to see real clients)."""
-    return request.client.host if request.client else None
 
 
 #: Routes without a `{catalog}` in their path that a catalog-scoped token may still call:

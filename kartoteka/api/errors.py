@@ -1,4 +1,4 @@
-"""The one table mapping domain errors to HTTP statuses and error codes."""
+"""Domain errors as JSON responses (the status and code come from `kartoteka.edge`)."""
 
 from __future__ import annotations
 
@@ -11,47 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kartoteka import errors
+from kartoteka.edge import status_and_code
 
 from .responses import JSONResponse
-
-#: domain error class -> (HTTP status, error code). Most specific first.
-ERROR_TABLE: list[tuple[type[errors.DomainError], int, str]] = [
-    (errors.Rejected, 422, "REJECTED"),
-    (errors.ValidationFailed, 422, "VALIDATION"),
-    (errors.NotFound, 404, "NOT_FOUND"),
-    (errors.TotpRequired, 401, "TOTP_REQUIRED"),
-    (errors.Unauthenticated, 401, "UNAUTHENTICATED"),
-    (errors.Forbidden, 403, "FORBIDDEN"),
-    (errors.RateLimited, 429, "RATE_LIMITED"),
-    (errors.Conflict, 409, "CONFLICT"),
-    (errors.TooLarge, 413, "TOO_LARGE"),
-    (errors.BadRequest, 400, "BAD_REQUEST"),
-]
-
-#: Codes produced outside the table (framework level).
-EXTRA_CODES = {
-    "METHOD_NOT_ALLOWED": 405,
-    "UNSUPPORTED_MEDIA_TYPE": 415,
-    "CSRF": 403,
-    "INTERNAL": 500,
-}
-
-
-def all_error_codes() -> dict[str, int]:
-    """Every error code the API may return, with its status (the docs test reads this)."""
-    codes = {code: status for _, status, code in ERROR_TABLE}
-    codes.update(EXTRA_CODES)
-    return codes
-
-
-def status_and_code(exc: errors.DomainError) -> tuple[int, str]:
-    """Look a domain error up in the table."""
-    if isinstance(exc, errors.Forbidden) and exc.extra.get("csrf"):
-        return 403, "CSRF"
-    for cls, status, code in ERROR_TABLE:
-        if isinstance(exc, cls):
-            return status, code
-    return 400, exc.code
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-"""The HTML user interface (Jinja2 templates, htmx), mounted by kartoteka.api.app."""
+"""The HTML user interface (Jinja2 templates, htmx), built into the app by kartoteka.server."""

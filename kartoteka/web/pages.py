@@ -25,10 +25,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from kartoteka.api import deps
-from kartoteka.api.errors import status_and_code
+from kartoteka import edge
 from kartoteka.auth import service as auth
 from kartoteka.context import Actor, Workspace
+from kartoteka.edge import status_and_code
 from kartoteka.errors import DomainError, NotFound, RateLimited, Unauthenticated
 from kartoteka.notices import service as notices
 
@@ -171,7 +171,7 @@ def _remember_lang(request: Request, response: Response) -> None:
 
 def secure_cookies(request: Request) -> bool:
     """Whether cookies get the Secure flag (the instance's setting)."""
-    return bool(deps.instance(request).settings.secure_cookies)
+    return bool(edge.instance(request).settings.secure_cookies)
 
 
 def _lang(request: Request, actor: Actor | None = None) -> str:
@@ -224,7 +224,7 @@ def _guard(request: Request, handler: Handler, form: FormData | None, public: bo
     i18n.current_lang.set(ctx.lang)
     params = {k: v for k, v in request.path_params.items() if k != "workspace"}
     try:
-        ctx.workspace = deps.workspace(request)
+        ctx.workspace = edge.workspace(request)
         if not public:
             signed_in = _sign_in(ctx)
             if signed_in is not None:
@@ -238,7 +238,7 @@ def _guard(request: Request, handler: Handler, form: FormData | None, public: bo
 
 def _sign_in(ctx: Ctx) -> Response | None:
     """Fill ctx.actor from the session cookie, or answer with a way to the login page."""
-    token = ctx.request.cookies.get(deps.SESSION_COOKIE)
+    token = ctx.request.cookies.get(edge.SESSION_COOKIE)
     if token:
         try:
             ctx.actor, ctx.csrf = auth.actor_from_session(ctx.ws, token)

@@ -8,19 +8,11 @@ from fastapi import Depends, Request, Response
 
 from kartoteka.auth import service as auth
 from kartoteka.context import Actor
+from kartoteka.edge import CSRF_COOKIE, SESSION_COOKIE, client_address, instance, workspace
 from kartoteka.errors import ValidationFailed
 from kartoteka.fields.datetime import parse_datetime
 
-from ..deps import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    actor,
-    client_address,
-    instance,
-    json_body,
-    object_body,
-    workspace,
-)
+from ..deps import actor, json_body, object_body
 from ..responses import JSONResponse, Router
 from ..schemas import LOGIN_BODY, TOKEN_BODY, Id, body_doc
 

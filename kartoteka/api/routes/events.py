@@ -11,10 +11,11 @@ from starlette.responses import StreamingResponse
 
 from kartoteka.auth import service as auth
 from kartoteka.context import Actor
+from kartoteka.edge import SESSION_COOKIE, client_address
 from kartoteka.errors import Unauthenticated, ValidationFailed
 from kartoteka.webhooks import live
 
-from ..deps import SESSION_COOKIE, actor, client_address
+from ..deps import actor
 from ..responses import Router
 
 router = Router(tags=["events"])

@@ -8,10 +8,11 @@ from fastapi import Depends, Query, Request, Response
 
 from kartoteka.catalogs import service as catalogs
 from kartoteka.context import Actor
+from kartoteka.edge import client_address
 from kartoteka.errors import Forbidden
 from kartoteka.security import log, ratelimit, totp
 
-from ..deps import actor, client_address, json_body, object_body
+from ..deps import actor, json_body, object_body
 from ..responses import Router
 from ..schemas import Id, body_doc
 

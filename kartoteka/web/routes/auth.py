@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.responses import Response
 from starlette.routing import Route
 
-from kartoteka.api import deps
+from kartoteka import edge
 from kartoteka.auth import service as auth
 from kartoteka.errors import RateLimited, TotpRequired, Unauthenticated
 
@@ -50,7 +50,7 @@ def login_submit(ctx: Ctx) -> Response:
     target = _safe_next(ctx, ctx.field("next"))
     if not email.strip() or not password:
         return _login_form(ctx, 422, _("Enter your e-mail and password."), email, target)
-    address = deps.client_address(ctx.request)
+    address = edge.client_address(ctx.request)
     try:
         token, _user = auth.login(ctx.ws, email, password, address, code)
         _actor, csrf = auth.actor_from_session(ctx.ws, token)
@@ -74,11 +74,11 @@ def login_submit(ctx: Ctx) -> Response:
 
 def _signed_in(ctx: Ctx, response: Response, token: str, csrf: str) -> Response:
     """Set the session (HttpOnly) and CSRF (readable by the page's scripts) cookies."""
-    settings = deps.instance(ctx.request).settings
+    settings = edge.instance(ctx.request).settings
     max_age = settings.session_days * 86400
     for name, value, httponly in (
-        (deps.SESSION_COOKIE, token, True),
-        (deps.CSRF_COOKIE, csrf, False),
+        (edge.SESSION_COOKIE, token, True),
+        (edge.CSRF_COOKIE, csrf, False),
     ):
         response.set_cookie(
             name,
@@ -95,10 +95,10 @@ def _signed_in(ctx: Ctx, response: Response, token: str, csrf: str) -> Response:
 @page
 def logout_submit(ctx: Ctx) -> Response:
     """End the session and go back to the login page."""
-    auth.logout(ctx.ws, ctx.request.cookies.get(deps.SESSION_COOKIE, ""))
+    auth.logout(ctx.ws, ctx.request.cookies.get(edge.SESSION_COOKIE, ""))
     response = redirect(f"{ctx.base}/login")
-    response.delete_cookie(deps.SESSION_COOKIE, path="/")
-    response.delete_cookie(deps.CSRF_COOKIE, path="/")
+    response.delete_cookie(edge.SESSION_COOKIE, path="/")
+    response.delete_cookie(edge.CSRF_COOKIE, path="/")
     return response
 
 

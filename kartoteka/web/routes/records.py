@@ -7,11 +7,11 @@ from typing import Any
 from fastapi.responses import Response
 from starlette.routing import Route
 
-from kartoteka.api.errors import status_and_code
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.comments import service as comments
 from kartoteka.context import Actor
+from kartoteka.edge import status_and_code
 from kartoteka.errors import DomainError, NotFound, ValidationFailed
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields

@@ -1,0 +1,69 @@
+"""The application: the REST API and the HTML UI on one FastAPI app.
+
+Both front ends are built here and nowhere else, so `api/` and `web/` never import
+each other (what they share lives in `kartoteka.edge`). uvicorn calls `create_app`
+as a factory (`kartoteka serve` does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from kartoteka import __version__
+from kartoteka.api import app as api
+from kartoteka.api.responses import JSONResponse
+from kartoteka.config import Settings
+from kartoteka.observability import asgi as observability
+from kartoteka.web import app as web
+from kartoteka.workers import start_in_process
+from kartoteka.workspaces.service import Instance
+
+
+def create_app(settings: Settings | None = None, instance: Any = None) -> FastAPI:
+    """Build the application (uvicorn calls this as a factory)."""
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="Kartoteka",
+        version=__version__,
+        description=api.API_DESCRIPTION,
+        default_response_class=JSONResponse,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=_lifespan,
+    )
+    app.state.instance = instance or Instance(settings)
+    app.state.owns_instance = instance is None
+    api.install(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        try:
+            with app.state.instance.dbs.control.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    observability.install(app, settings)  # outermost middleware, /metrics, /readyz
+    web.mount(app)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the in-process outbox worker (embedded mode) unless told not to."""
+    stop_worker = None
+    instance = app.state.instance
+    if app.state.owns_instance and instance.settings.run_worker:
+        stop_worker = start_in_process(instance)
+    yield
+    if stop_worker is not None:
+        stop_worker()
+    if app.state.owns_instance:
+        instance.close()
