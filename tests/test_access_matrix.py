@@ -769,3 +769,56 @@ def test_exports_never_write_formulas(api):
     cells = [c for row in book.active.iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells), [c.value for c in cells if c.data_type == "f"]
     assert [row[1] for row in book.active.iter_rows(values_only=True)][1:5] == evil
+
+
+def test_metadata_views_and_users_show_only_what_the_reader_may_see(world):
+    w = world
+    # Field definitions: only in catalogs the user reaches, hidden fields not at all.
+    for uname in USERS:
+        h = headers(w, uname)
+        rules = client_field_rules(w, uname)
+        for fname in ["name", "sum_insured", "notes", "phone"]:
+            r = w.api.get(f"/catalogs/clients/fields/{fname}", headers=h)
+            if not visible_clients(w, uname):
+                assert r.status_code == 403, (uname, fname, r.status_code)
+            elif rules.get(fname) == "hidden":
+                assert r.status_code == 404 and r.json()["error"] == "NOT_FOUND", (uname, fname)
+            else:
+                assert r.status_code == 200 and r.json().get("access") == rules.get(fname)
+        if not visible_claims(w, uname):
+            assert w.api.get("/catalogs/claims/fields/amount", headers=h).status_code == 403
+    # Views: a rights view is the rule of someone's access; a filter over a hidden field
+    # tells its values. Both stay with managers and authors.
+    r = w.api.post(
+        "/catalogs/clients/views",
+        {"name": "Rich", "type": "table", "filter": {"sum_insured": {"gt": 1}}},
+    )
+    rich = r.json()["id"]
+    r = w.api.post(
+        "/catalogs/clients/views", {"name": "KASKO", "filter": {"product": {"eq": "KASKO"}}}
+    )
+    kasko = r.json()["id"]
+    for uname in ["junior", "auditor", "north"]:
+        h = headers(w, uname)
+        listed = {
+            v["id"]: v for v in w.api.get("/catalogs/clients/views", headers=h).json()["items"]
+        }
+        assert w.view_id not in listed, uname
+        assert w.api.get(f"/catalogs/clients/views/{w.view_id}", headers=h).status_code == 404
+        assert listed[kasko]["filter"] == {"product": {"eq": "KASKO"}}
+        hidden_sum = client_field_rules(w, uname).get("sum_insured") == "hidden"
+        got = w.api.get(f"/catalogs/clients/views/{rich}", headers=h).json()
+        assert (got["filter"] is None) == hidden_sum == bool(got.get("restricted")), uname
+        assert listed[rich]["filter"] == got["filter"]
+    admin_views = w.api.get("/catalogs/clients/views").json()["items"]
+    assert {v["id"] for v in admin_views} >= {w.view_id, rich, kasko}
+    # Users: names for everyone, e-mails only one's own unless the workspace shows them.
+    listed = w.api.get("/users", headers=headers(w, "north")).json()["items"]
+    assert [u["email"] for u in listed if "email" in u] == ["north@ins.example"]
+    assert (
+        "email"
+        not in w.api.get(f"/users/{w.users['south']['id']}", headers=headers(w, "north")).json()
+    )
+    assert w.api.patch("/settings", {"show_emails": True}).status_code == 200
+    listed = w.api.get("/users", headers=headers(w, "north")).json()["items"]
+    assert "south@ins.example" in {u.get("email") for u in listed}

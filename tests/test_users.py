@@ -10,6 +10,7 @@ from conftest_support import *  # noqa: F403
 from conftest_support import ADMIN_EMAIL
 
 from kartoteka.auth import service as auth
+from kartoteka.catalogs import service as catalogs
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from kartoteka.users import service as users
@@ -97,15 +98,23 @@ def test_only_admins_manage(
 
 
 def test_others_see_only_the_basics(
-    make_user: Callable[..., dict], as_user: Callable[[dict], Actor]
+    admin: Actor, make_user: Callable[..., dict], as_user: Callable[[dict], Actor]
 ) -> None:
     bob = make_user("bob", profile={"salary": 100})
     carol = as_user(make_user("carol"))
     listed = users.list_users(carol)
-    assert {u["email"] for u in listed} >= {ADMIN_EMAIL, "bob@example.com", "carol@example.com"}
-    assert all(set(u) == {"id", "email", "name", "active"} for u in listed)
+    # Names, not e-mails: a list of every address is not everyone's to read ...
+    assert {u["name"] for u in listed} >= {"Bob", "Carol"}
+    assert [u["email"] for u in listed if "email" in u] == ["carol@example.com"]
+    assert all(set(u) - {"email"} == {"id", "name", "active"} for u in listed)
     assert "profile" not in users.get_user(carol, bob["id"])
+    assert "email" not in users.get_user(carol, bob["id"])
     assert users.get_user(carol, carol.user_id)["profile"] == {}
+    # ... unless the workspace shows them.
+    catalogs.set_setting(admin, users.SHOW_EMAILS_SETTING, True)
+    listed = users.list_users(carol)
+    assert {u["email"] for u in listed} >= {ADMIN_EMAIL, "bob@example.com", "carol@example.com"}
+    assert users.get_user(carol, bob["id"])["email"] == "bob@example.com"
 
 
 def test_user_may_change_own_name_and_password(

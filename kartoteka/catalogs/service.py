@@ -387,6 +387,22 @@ def get_field(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> tup
     return catalog, field
 
 
+def field_json(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> dict[str, Any]:
+    """One field as the actor may see it: only in catalogs they reach, never a hidden one
+    (a hidden field answers like a field that does not exist)."""
+    from kartoteka.access import service as access
+
+    catalog, field = get_field(actor, catalog_ref, field_ref)
+    access.require_catalog(actor, catalog)
+    rule = access.field_rules(actor, catalog).get(field.api_name)
+    if rule == "hidden":
+        raise FieldNotFound(f"field {field_ref!r} not found in catalog {catalog.api_name!r}")
+    out = field.to_json()
+    if rule is not None:
+        out["access"] = rule
+    return out
+
+
 def update_field(
     actor: Actor,
     catalog_ref: str | int,

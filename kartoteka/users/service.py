@@ -179,8 +179,22 @@ def _user_json(row: Row[Any], groups: list[int]) -> dict[str, Any]:
     }
 
 
-def _user_brief(row: Row[Any]) -> dict[str, Any]:
-    return {"id": row.id, "email": row.email, "name": row.name, "active": bool(row.active)}
+#: Workspace setting: may users who are not administrators see each other's e-mails.
+SHOW_EMAILS_SETTING = "show_emails"
+
+
+def _user_brief(row: Row[Any], with_email: bool) -> dict[str, Any]:
+    """What any signed-in user sees of another: id, name, active; the e-mail only where
+    the workspace shows e-mails (setting `show_emails`), since a list of every address
+    is what a phishing campaign wants."""
+    out = {"id": row.id, "name": row.name, "active": bool(row.active)}
+    if with_email:
+        out["email"] = row.email
+    return out
+
+
+def _emails_shown(actor: Actor) -> bool:
+    return actor.workspace.meta().settings.get(SHOW_EMAILS_SETTING) is True
 
 
 def _load_user(conn: Connection, user_id: Any) -> Row[Any]:
@@ -242,12 +256,14 @@ def find_user_id(ws: Workspace, email: str) -> int | None:
 
 # ----- users --------------------------------------------------------------------------
 def list_users(actor: Actor) -> list[dict[str, Any]]:
-    """Every user; administrators see all details, others id, email, name and active."""
+    """Every user; administrators see all details, others id, name, active (and e-mails
+    where the workspace setting `show_emails` allows)."""
     _require_user(actor)
     with _read(actor.workspace) as conn:
         rows = conn.execute(sa.select(users_t).order_by(users_t.c.id)).all()
         if not actor.is_admin:
-            return [_user_brief(r) for r in rows]
+            shown = _emails_shown(actor)
+            return [_user_brief(r, shown or r.id == actor.user_id) for r in rows]
         groups = _groups_of(conn, None)
     return [_user_json(r, groups.get(r.id, [])) for r in rows]
 
@@ -258,7 +274,7 @@ def get_user(actor: Actor, user_id: int) -> dict[str, Any]:
     with _read(actor.workspace) as conn:
         row = _load_user(conn, user_id)
         if not actor.is_admin and actor.user_id != row.id:
-            return _user_brief(row)
+            return _user_brief(row, _emails_shown(actor))
         return _full(conn, row.id)
 
 

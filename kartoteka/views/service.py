@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from kartoteka.access import service as access
+from kartoteka.access.visibility import FieldView
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import bump_meta, get_catalog, invalidate, require_manage
 from kartoteka.context import Actor
@@ -46,15 +47,92 @@ def _row_json(r: Any) -> dict[str, Any]:
 
 
 def list_views(actor: Actor, catalog_ref: str | int) -> list[dict[str, Any]]:
-    """Views of a catalog in display order."""
+    """Views of a catalog in display order, as the actor may see them (`shown_view`)."""
     catalog = get_catalog(actor, catalog_ref)
     access.require_catalog(actor, catalog)
     v = schema.views
     with read_connection(actor.workspace.engine) as conn:
         rows = conn.execute(
             sa.select(v).where(v.c.catalog_id == catalog.id).order_by(v.c.position, v.c.id)
-        )
-        return [_row_json(r) for r in rows]
+        ).all()
+    shown = (shown_view(actor, catalog, r) for r in rows)
+    return [view for view in shown if view is not None]
+
+
+def read_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, Any]:
+    """One view for the API, as the actor may see it (a view they may not see: 404)."""
+    catalog = get_catalog(actor, catalog_ref)
+    view = get_view(actor, catalog.id, view_id)
+    v = schema.views
+    with read_connection(actor.workspace.engine) as conn:
+        row = conn.execute(sa.select(v).where(v.c.id == view["id"])).one()
+    shown = shown_view(actor, catalog, row)
+    if shown is None:
+        raise ViewNotFound(f"view {view_id!r} not found in {catalog.api_name!r}")
+    return shown
+
+
+def shown_view(actor: Actor, catalog: Catalog, row: Any) -> dict[str, Any] | None:
+    """A view as the actor may see it, or None when they may not see it at all.
+
+    A filter is a question about values ("sum insured over 10 million") and may name
+    fields hidden from the reader, so the full view goes to administrators, managers of
+    the catalog and the view's author. Others do not see rights views (the rule of
+    someone's access) at all, and see the filter and sort of other views only when
+    every field they name is one the reader reads in clear; otherwise both are null
+    and the view says `"restricted": true` (it still works by id: `?view=`).
+    """
+    view = _row_json(row)
+    if access.can_manage(actor, catalog) or (
+        actor.user_id is not None and row.created_by == actor.user_id
+    ):
+        return view
+    if (row.options or {}).get("rights_view"):
+        return None
+    fv = FieldView.of(actor, catalog)
+    named = filter_fields(row.filter) | sort_fields(row.sort)
+    if not all(_readable(actor, catalog, fv, name) for name in named):
+        view["filter"] = view["sort"] = None
+        view["restricted"] = True
+    view["fields"] = [f for f in view["fields"] if fv.shows(f)]
+    return view
+
+
+def _readable(actor: Actor, catalog: Catalog, fv: FieldView, name: str) -> bool:
+    """Whether the reader reads the field (or `link.field` through one hop) in clear."""
+    head, _, rest = name.partition(".")
+    if not fv.clear(head):
+        return False
+    if not rest:
+        return True
+    link = catalog.by_api_name.get(head)
+    target = actor.workspace.meta().catalog((link.options if link else {}).get("catalog") or 0)
+    if target is None or not access.can_see_catalog(actor, target):
+        return False
+    return FieldView.of(actor, target).clear(rest)
+
+
+def filter_fields(spec: Any) -> set[str]:
+    """Every field name (`a` or `link.b`) a filter mentions."""
+    out: set[str] = set()
+    stack = [spec]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("and", "or", "not"):
+                    stack.append(value)
+                else:
+                    out.add(str(key))
+    return out
+
+
+def sort_fields(spec: Any) -> set[str]:
+    """Every field name a sort mentions (`"a,-b"` or a list)."""
+    items = spec.split(",") if isinstance(spec, str) else spec if isinstance(spec, list) else []
+    return {str(i).strip().lstrip("-+") for i in items if str(i).strip()}
 
 
 def get_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, Any]:

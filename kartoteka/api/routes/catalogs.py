@@ -72,8 +72,8 @@ def add_field(
 
 @router.get("/catalogs/{catalog}/fields/{field}", summary="Get a field")
 def get_field(catalog: str, field: str, a: Actor = Depends(actor)) -> dict[str, Any]:
-    """One field by id or api_name."""
-    return service.get_field(a, catalog, field)[1].to_json()
+    """One field by id or api_name (in a catalog the actor reaches; never a hidden one)."""
+    return service.field_json(a, catalog, field)
 
 
 @router.patch(

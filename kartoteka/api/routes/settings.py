@@ -26,6 +26,10 @@ SETTINGS_BODY = {
             "type": "boolean",
             "description": "catalog managers may change rights, never beyond their own",
         },
+        "show_emails": {
+            "type": "boolean",
+            "description": "users who are not administrators see each other's e-mails",
+        },
     },
 }
 DEFAULTS: dict[str, Any] = {
@@ -33,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "lang": "en",
     "fold_yo": True,
     "managers_change_rights": False,
+    "show_emails": False,
 }
 
 
@@ -69,6 +74,10 @@ def patch_settings(a: Actor = Depends(actor), body: Any = Depends(json_body)) ->
         raise ValidationFailed(
             "managers_change_rights must be true or false",
             fields={"managers_change_rights": "boolean"},
+        )
+    if "show_emails" in body and not isinstance(body["show_emails"], bool):
+        raise ValidationFailed(
+            "show_emails must be true or false", fields={"show_emails": "boolean"}
         )
     if "timezone" in body and not isinstance(body["timezone"], str):
         raise ValidationFailed("timezone must be a string", fields={"timezone": "IANA zone name"})

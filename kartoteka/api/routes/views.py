@@ -37,8 +37,8 @@ def create_view(
 
 @router.get("/catalogs/{catalog}/views/{view_id}", summary="Get a view")
 def get_view(catalog: str, view_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
-    """One view."""
-    return service.get_view(a, catalog, view_id)
+    """One view (its filter and sort only where the reader may see them)."""
+    return service.read_view(a, catalog, view_id)
 
 
 @router.patch(
