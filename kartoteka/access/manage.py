@@ -171,9 +171,11 @@ def _doc_within(actor: Actor, catalog: Catalog, doc: dict[str, Any]) -> bool:
         if FIELD_RULE_ORDER[rule] < FIELD_RULE_ORDER[mine.get(field.api_name)]:
             return False
     for fid in doc.get("reveal") or []:
-        field = catalog.by_id.get(int(fid))
-        masked = field is not None and mine.get(field.api_name) == "masked"
-        if masked and not access.may_reveal(actor, catalog, field):
+        revealed = catalog.by_id.get(int(fid))
+        if revealed is None:
+            continue
+        masked = mine.get(revealed.api_name) == "masked"
+        if masked and not access.may_reveal(actor, catalog, revealed):
             return False
     return True
 
