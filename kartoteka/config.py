@@ -67,6 +67,14 @@ class Settings:
     #: Longest chain of webhook deliveries whose echoed writes still notify webhooks
     #: (loop protection, docs/webhooks.md).
     webhook_max_depth: int = 5
+    #: Longest chain of scenario runs caused by each other's writes (self-triggering).
+    scenario_max_depth: int = 5
+    #: Days to keep finished scenario runs and their steps (0: forever).
+    scenario_runs_keep_days: int = 14
+    #: Days to keep failed scenario runs (0: forever).
+    scenario_failed_keep_days: int = 30
+    #: Finished runs kept per scenario at most, newest first (0: no cap).
+    scenario_runs_keep_max: int = 10_000
     # Protection (docs/security.md): request limits and the failed-login schedule.
     rate_limits_enabled: bool = True
     rate_limit_account: str = "100/30seconds"
@@ -112,6 +120,10 @@ class Settings:
             webhook_failed_keep_days=_days(env, "KARTOTEKA_WEBHOOK_FAILED_KEEP_DAYS", 30),
             events_keep_days=_days(env, "KARTOTEKA_EVENTS_KEEP_DAYS", 30),
             webhook_max_depth=int(env.get("KARTOTEKA_WEBHOOK_MAX_DEPTH") or 5),
+            scenario_max_depth=int(env.get("KARTOTEKA_SCENARIO_MAX_DEPTH") or 5),
+            scenario_runs_keep_days=_days(env, "KARTOTEKA_SCENARIO_RUNS_KEEP_DAYS", 14),
+            scenario_failed_keep_days=_days(env, "KARTOTEKA_SCENARIO_FAILED_KEEP_DAYS", 30),
+            scenario_runs_keep_max=_days(env, "KARTOTEKA_SCENARIO_RUNS_KEEP_MAX", 10_000),
             rate_limits_enabled=_bool(env.get("KARTOTEKA_RATE_LIMITS_ENABLED") or "1"),
             rate_limit_account=env.get("KARTOTEKA_RATE_LIMIT_ACCOUNT") or "100/30seconds",
             rate_limit_address=env.get("KARTOTEKA_RATE_LIMIT_ADDRESS") or "1000/30seconds",

@@ -59,6 +59,9 @@ class Actor:
     #: Webhooks whose deliveries led to this request, oldest first (loop protection): set
     #: when the caller echoes a verified `kartoteka-cause` header, empty otherwise.
     cause: tuple[int, ...] = ()
+    #: Set when a scenario run writes: `{"run", "step", "depth"}`, stored with the events
+    #: (self-triggering depth limit; finding a step's write again after a crash).
+    scenario: dict[str, Any] | None = None
 
     @classmethod
     def system(cls, workspace: Workspace) -> Actor:

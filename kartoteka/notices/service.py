@@ -1,4 +1,8 @@
-"""Notices to administrators: posted by background jobs, listed and marked read in the API."""
+"""Notices: to administrators (posted by background jobs) or to one user (scenario steps).
+
+Administrators see the notices for administrators and their own; every other user
+sees only the notices addressed to them.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +28,16 @@ log = logging.getLogger("kartoteka.notices")
 
 
 def require_admin(actor: Actor) -> None:
-    """Notices are for administrators."""
+    """Some notice actions are for administrators only."""
     if not actor.is_admin:
         raise Forbidden("only administrators read notices")
+
+
+def _mine(actor: Actor) -> Any:
+    """The notices `actor` may see."""
+    t = schema.notices
+    own = t.c.user_id == actor.user_id if actor.user_id is not None else sa.false()
+    return sa.or_(t.c.user_id.is_(None), own) if actor.is_admin else own
 
 
 def post(
@@ -37,6 +48,7 @@ def post(
     level: str = "warning",
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
+    user_id: int | None = None,
 ) -> int:
     """Add a notice inside the caller's transaction (so it exists only if the change does)."""
     if level not in LEVELS:
@@ -49,6 +61,7 @@ def post(
         "title": title[:200],
         "message": message,
         "data": data or {},
+        "user_id": user_id,
     }
     new_id = conn.execute(sa.insert(t).values(**values).returning(t.c.id)).scalar_one()
     # The process log carries it too, for operators who watch logs rather than the UI.
@@ -68,6 +81,7 @@ def render(row: Any) -> dict[str, Any]:
         "data": row.data or {},
         "read_at": render_datetime(row.read_at) if row.read_at else None,
         "read_by": row.read_by,
+        "user_id": row.user_id,
     }
 
 
@@ -75,20 +89,19 @@ def list_notices(
     actor: Actor, unread: bool = False, limit: int = DEFAULT_LIMIT, before: int | None = None
 ) -> dict[str, Any]:
     """Newest notices first (only unread ones on request), with the count of unread ones."""
-    require_admin(actor)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(
             f"limit must be between 1 and {MAX_LIMIT}", fields={"limit": f"1..{MAX_LIMIT}"}
         )
     t = schema.notices
-    q = sa.select(t).order_by(t.c.id.desc()).limit(limit + 1)
+    q = sa.select(t).where(_mine(actor)).order_by(t.c.id.desc()).limit(limit + 1)
     if unread:
         q = q.where(t.c.read_at.is_(None))
     if before is not None:
         q = q.where(t.c.id < before)
     with actor.workspace.engine.connect() as conn:
         rows = conn.execute(q).all()
-        count = _unread(conn)
+        count = _unread(conn, actor)
     page = rows[:limit]
     return {
         "items": [render(r) for r in page],
@@ -97,46 +110,43 @@ def list_notices(
     }
 
 
-def _unread(conn: Connection) -> int:
+def _unread(conn: Connection, actor: Actor) -> int:
     t = schema.notices
     return int(
         conn.execute(
-            sa.select(sa.func.count()).select_from(t).where(t.c.read_at.is_(None))
+            sa.select(sa.func.count()).select_from(t).where(t.c.read_at.is_(None), _mine(actor))
         ).scalar_one()
     )
 
 
 def unread_count(actor: Actor) -> int:
-    """How many notices nobody has read yet (the web UI's top bar shows it)."""
-    require_admin(actor)
+    """How many of the actor's notices nobody has read yet (the web UI's top bar shows it)."""
     with actor.workspace.engine.connect() as conn:
-        return _unread(conn)
+        return _unread(conn, actor)
 
 
 def mark_read(actor: Actor, notice_id: int) -> dict[str, Any]:
     """Mark one notice read (marking it again keeps the first reader and time)."""
-    require_admin(actor)
     t = schema.notices
     with actor.workspace.engine.begin() as conn:
         conn.execute(
             sa.update(t)
-            .where(t.c.id == notice_id, t.c.read_at.is_(None))
+            .where(t.c.id == notice_id, t.c.read_at.is_(None), _mine(actor))
             .values(read_at=utcnow(), read_by=actor.user_id)
         )
-        row = conn.execute(sa.select(t).where(t.c.id == notice_id)).first()
+        row = conn.execute(sa.select(t).where(t.c.id == notice_id, _mine(actor))).first()
     if row is None:
         raise NoticeNotFound(f"notice {notice_id} not found")
     return render(row)
 
 
 def mark_all_read(actor: Actor) -> dict[str, Any]:
-    """Mark every unread notice read; returns how many were."""
-    require_admin(actor)
+    """Mark every unread notice of the actor read; returns how many were."""
     t = schema.notices
     with actor.workspace.engine.begin() as conn:
         done = conn.execute(
             sa.update(t)
-            .where(t.c.read_at.is_(None))
+            .where(t.c.read_at.is_(None), _mine(actor))
             .values(read_at=utcnow(), read_by=actor.user_id)
         ).rowcount
     return {"marked": int(done or 0)}

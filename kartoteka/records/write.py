@@ -375,6 +375,7 @@ def record_events(
                     "values": {k: c["new"] for k, c in e["changes"].items()},
                     "previous": {k: c["old"] for k, c in e["changes"].items()},
                     **({"row": e["row"]} if "row" in e else {}),
+                    **({"scenario": actor.scenario} if actor.scenario else {}),
                 },
             }
             for i, e in enumerate(entries)

@@ -364,6 +364,121 @@ notices = sa.Table(
     sa.Column("data", JSONText, nullable=False),
     sa.Column("read_at", sa.DateTime),
     sa.Column("read_by", sa.Integer),
+    # Migration 0010: a notice for one user (scenario `notify` steps); NULL: administrators.
+    sa.Column("user_id", sa.Integer),
     sa.Index("ix_notices_read", "read_at", "id"),
+    sa.Index("ix_notices_user", "user_id", "read_at"),
+    sqlite_autoincrement=True,
+)
+
+# ----- scenarios (migration 0010) -------------------------------------------------------
+scenarios = sa.Table(
+    "scenarios",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    # The current version; runs keep the version they started with (scenario_versions).
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("trigger_type", sa.String(30), nullable=False),
+    sa.Column("catalog_id", sa.Integer),
+    sa.Column("definition", JSONText, nullable=False),
+    # SHA-256 of the incoming-call token (trigger type `webhook`).
+    sa.Column("token_hash", sa.String(64)),
+    # Events up to this number never trigger the scenario (it did not exist yet).
+    sa.Column("start_seq", sa.BigInteger, nullable=False, default=0),
+    # Timers: the next cron moment (schedule), how far date triggers have been checked.
+    sa.Column("next_fire_at", sa.DateTime),
+    sa.Column("checked_until", sa.DateTime),
+    # Outgoing HTTP rate limit: the earliest moment of the next call (shared by workers).
+    sa.Column("http_next_at", sa.DateTime),
+    sa.Column("created_by", sa.Integer),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_by", sa.Integer),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_scenarios_trigger", "trigger_type", "active"),
+    sqlite_autoincrement=True,
+)
+
+scenario_versions = sa.Table(
+    "scenario_versions",
+    metadata,
+    sa.Column(
+        "scenario_id",
+        sa.Integer,
+        sa.ForeignKey("scenarios.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("definition", JSONText, nullable=False),
+    sa.Column("created_by", sa.Integer),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+scenario_runs = sa.Table(
+    "scenario_runs",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column(
+        "scenario_id", sa.Integer, sa.ForeignKey("scenarios.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    # queued | running | waiting | done | failed | cancelled | skipped
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("test", sa.Boolean, nullable=False, default=False),
+    # What started the run, unique per scenario: `e<seq>` for an event, a cron moment...
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("trigger", JSONText, nullable=False),
+    sa.Column("catalog_id", sa.Integer),
+    sa.Column("record_id", sa.BigInteger),
+    # Program counter, variables, step outputs, loop stack (see scenarios/engine.py).
+    sa.Column("state", JSONText, nullable=False),
+    sa.Column("depth", sa.Integer, nullable=False, default=0),
+    sa.Column("cause", sa.String(300)),
+    sa.Column("parent_run_id", sa.BigInteger),
+    # When the run may go on (queued: now; waiting: the wait's due time).
+    sa.Column("due_at", sa.DateTime),
+    sa.Column("owner", sa.String(100)),
+    sa.Column("lease_until", sa.DateTime),
+    # A wait for a record to match a filter is woken by that record's events.
+    sa.Column("watch_catalog_id", sa.Integer),
+    sa.Column("watch_record_id", sa.BigInteger),
+    sa.Column("steps_done", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("started_at", sa.DateTime),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("scenario_id", "key", name="uq_scenario_runs_key"),
+    sa.Index("ix_scenario_runs_due", "status", "due_at"),
+    sa.Index("ix_scenario_runs_scenario", "scenario_id", "id"),
+    sa.Index("ix_scenario_runs_watch", "watch_catalog_id", "watch_record_id"),
+    sa.Index("ix_scenario_runs_finished", "finished_at"),
+    sqlite_autoincrement=True,
+)
+
+scenario_steps = sa.Table(
+    "scenario_steps",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column(
+        "run_id",
+        sa.BigInteger,
+        sa.ForeignKey("scenario_runs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # The n-th step the run executed (1, 2, ...): unique, so a replayed step is refused.
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("pc", sa.Integer, nullable=False),
+    sa.Column("step_id", sa.String(100)),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # done | failed | waiting | recorded
+    sa.Column("attempt", sa.Integer, nullable=False, default=1),
+    sa.Column("input", JSONText),
+    sa.Column("output", JSONText),
+    sa.Column("error", sa.Text),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False, default=0),
+    sa.UniqueConstraint("run_id", "n", name="uq_scenario_steps_n"),
     sqlite_autoincrement=True,
 )

@@ -8,18 +8,29 @@ which reads it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 #: Set when some workspace wants a look; the worker loop waits on it.
 event = threading.Event()
 _dirty: set[str] = set()
 _dirty_lock = threading.Lock()
+#: Other loops rung by the same bell (the scenario worker).
+_listeners: list[Callable[[str], None]] = []
+
+
+def on_wake(listener: Callable[[str], None]) -> None:
+    """Also call `listener(workspace_name)` on every ring."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def wake(workspace_name: str) -> None:
-    """Ask the worker loop to look at a workspace now."""
+    """Ask the worker loops to look at a workspace now."""
     with _dirty_lock:
         _dirty.add(workspace_name)
     event.set()
+    for listener in list(_listeners):
+        listener(workspace_name)
 
 
 def take_dirty() -> set[str]:

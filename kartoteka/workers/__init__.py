@@ -32,6 +32,8 @@ from typing import Any
 from kartoteka.context import Actor, Workspace
 from kartoteka.importer import jobs
 from kartoteka.observability.heartbeat import Heart
+from kartoteka.scenarios import maintenance as scenario_maintenance
+from kartoteka.scenarios import worker as scenario_worker
 from kartoteka.storage import counters
 from kartoteka.webhooks import delivery, live, maintenance, outbox, sender, wakeup
 from kartoteka.webhooks.wakeup import wake
@@ -101,6 +103,7 @@ def maintain(instance: Any, names: list[str]) -> None:
             ws = instance.workspace(name)
             done = maintenance.run(ws, budget_seconds=MAINTENANCE_BUDGET)
             done["imports_interrupted"] = jobs.sweep_interrupted(ws)
+            done.update(scenario_maintenance.prune(ws))
             log.debug("maintenance of %s: %s", name, done)
         except Exception:
             log.exception("maintenance failed for workspace %s", name)
@@ -177,11 +180,15 @@ def run_forever(
         target=_maintenance_loop, args=(instance, stop, only), daemon=True, name="kt-maintenance"
     )
     upkeep.start()
+    # Scenario runs go on beside the deliveries, so a slow step never delays them.
+    scenarios = scenario_worker.start_thread(instance, stop, only)
     try:
         _deliver(instance, stop, poll_seconds, only, watch)
     finally:
-        stop.set()  # the maintenance thread ends with the loop
+        stop.set()  # the maintenance and scenario threads end with the loop
+        scenario_worker.stop_waiting()
         upkeep.join(timeout=30)
+        scenarios.join(timeout=30)
 
 
 def _deliver(

@@ -1,0 +1,87 @@
+"""SMTP settings of a workspace and sending one message (the e-mail step uses it)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+from kartoteka.context import Workspace
+
+SETTING = "smtp"
+SECURITY = ("none", "starttls", "ssl")
+KEYS = frozenset({"host", "port", "username", "password", "from", "security", "timeout"})
+
+
+class MailError(Exception):
+    """Sending failed (no settings, refused, network)."""
+
+
+def smtp_settings(ws: Workspace) -> dict[str, Any] | None:
+    """The workspace's SMTP settings (None when none are set)."""
+    value = ws.meta().settings.get(SETTING)
+    return value if isinstance(value, dict) and value.get("host") else None
+
+
+def clean_settings(body: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validated SMTP settings, or the errors by key."""
+    errors: dict[str, str] = {}
+    if not isinstance(body, dict):
+        return {}, {"body": "must be an object"}
+    for key in set(body) - KEYS:
+        errors[str(key)[:100]] = "unknown key"
+    if not isinstance(body.get("host"), str) or not body["host"].strip():
+        errors["host"] = "required"
+    port = body.get("port", 25)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        errors["port"] = "must be a port number"
+    if body.get("security", "none") not in SECURITY:
+        errors["security"] = f"must be one of: {', '.join(SECURITY)}"
+    if not isinstance(body.get("from"), str) or "@" not in body.get("from", ""):
+        errors["from"] = "required: the sender address"
+    for key in ("username", "password"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            errors[key] = "must be a string"
+    clean = {k: body[k] for k in KEYS if k in body}
+    clean.setdefault("port", 25)
+    clean.setdefault("security", "none")
+    return clean, errors
+
+
+def build(settings: dict[str, Any], message: dict[str, Any], message_id: str) -> EmailMessage:
+    """The message to send (text, and HTML as an alternative when given)."""
+    mail = EmailMessage()
+    mail["From"] = message.get("from") or settings["from"]
+    mail["To"] = ", ".join(message["to"])
+    if message.get("cc"):
+        mail["Cc"] = ", ".join(message["cc"])
+    mail["Subject"] = message["subject"]
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = message_id
+    mail.set_content(message.get("text") or "")
+    if message.get("html"):
+        mail.add_alternative(message["html"], subtype="html")
+    return mail
+
+
+def send(settings: dict[str, Any], mail: EmailMessage) -> None:
+    """Deliver through the workspace's SMTP server."""
+    host, port = settings["host"], int(settings.get("port", 25))
+    timeout = float(settings.get("timeout", 20))
+    try:
+        if settings.get("security") == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(host, port, timeout=timeout)
+        with client:
+            if settings.get("security") == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if settings.get("username"):
+                client.login(settings["username"], settings.get("password") or "")
+            client.send_message(mail)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MailError(f"{type(exc).__name__}: {exc}") from None

@@ -1,0 +1,77 @@
+"""The scenarios' one door to the records write path (`kartoteka.records.service`).
+
+Every record a step creates, changes, deletes or reads goes through here, so a change
+of the records service's shape is adapted in this one module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from kartoteka.context import Actor
+from kartoteka.records import service as records
+from kartoteka.records.errors import RecordNotFound
+from kartoteka.storage import counters, schema
+from kartoteka.storage.engine import read_connection
+
+EVENT_COUNTER = "event_seq"
+
+
+def get(actor: Actor, catalog: str | int, record_id: int) -> dict[str, Any] | None:
+    """A record as the API shows it (None when gone)."""
+    try:
+        return records.get_record(actor, catalog, record_id)
+    except RecordNotFound:
+        return None
+
+
+def create(actor: Actor, catalog: str | int, values: dict[str, Any]) -> dict[str, Any]:
+    """Create one record; returns it."""
+    return records.create_record(actor, catalog, values)
+
+
+def update(actor: Actor, catalog: str | int, record_id: int, values: dict[str, Any]) -> dict:
+    """Change some fields of one record; returns it."""
+    return records.update_record(actor, catalog, record_id, values)
+
+
+def delete(actor: Actor, catalog: str | int, record_id: int) -> None:
+    """Delete one record."""
+    records.delete_record(actor, catalog, record_id)
+
+
+def find(
+    actor: Actor, catalog: str | int, filter: Any, sort: Any, limit: int
+) -> list[dict[str, Any]]:
+    """Records matching a filter, at most `limit` (one page)."""
+    page = records.list_records(actor, catalog, filter=filter, sort=sort, limit=limit)
+    return list(page["items"])
+
+
+def event_counter(actor: Actor) -> int:
+    """The last event number handed out so far (a step's write will come after it)."""
+    with read_connection(actor.workspace.engine) as conn:
+        return counters.peek(conn, EVENT_COUNTER)
+
+
+def find_step_write(actor: Actor, after_seq: int, run_id: int, n: int) -> list[int]:
+    """Records written by step `n` of run `run_id` (its events carry that key) since a seq.
+
+    After a worker died between a step's write and the step's own record, this tells
+    whether the write happened, so it is not made twice.
+    """
+    e = schema.events
+    q = (
+        sa.select(e.c.record_id, e.c.payload)
+        .where(e.c.seq > after_seq, e.c.record_id.is_not(None))
+        .order_by(e.c.seq)
+    )
+    found: list[int] = []
+    with read_connection(actor.workspace.engine) as conn:
+        for record_id, payload in conn.execute(q):
+            marker = (payload or {}).get("scenario") or {}
+            if marker.get("run") == run_id and marker.get("step") == n:
+                found.append(int(record_id))
+    return found

@@ -1,0 +1,95 @@
+"""The contract of a step kind, and what a step gets and gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import WorkspaceMeta
+
+    from ..engine import StepContext
+
+#: Keys every step may have besides its own.
+COMMON_KEYS = frozenset({"type", "id", "note", "retry", "on_error"})
+
+
+@dataclass
+class Checker:
+    """Collects definition errors by path while a definition is validated."""
+
+    meta: WorkspaceMeta
+    errors: dict[str, str] = field(default_factory=dict)
+    scenario_ids: frozenset[int] = frozenset()
+
+    def add(self, where: str, message: str) -> None:
+        """Note one problem (the first one per place wins)."""
+        self.errors.setdefault(where, message)
+
+    def catalog(self, ref: Any, where: str) -> Any:
+        """The catalog named by `ref` (api_name or id), or None with an error noted."""
+        if isinstance(ref, str) and "{" in ref:
+            return None  # a template: checked when the step runs
+        catalog = self.meta.catalog(ref) if isinstance(ref, (str, int)) else None
+        if catalog is None:
+            self.add(where, f"unknown catalog {ref!r}")
+        return catalog
+
+    def text(self, spec: dict[str, Any], key: str, where: str, required: bool = True) -> None:
+        """`spec[key]` must be a (template) string."""
+        value = spec.get(key)
+        if value is None and not required:
+            return
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.add(f"{where}.{key}", "must be a non-empty string")
+
+
+@dataclass
+class StepResult:
+    """What a step did: its output, where to go next, whether the run waits or stops."""
+
+    output: dict[str, Any] = field(default_factory=dict)
+    #: Jump to this program counter instead of the next instruction.
+    goto: int | None = None
+    #: Park the run until this moment (a wait, a rate-limited call).
+    wait_until: datetime | None = None
+    #: Wake the wait early when this (catalog id, record id) changes.
+    watch: tuple[int, int] | None = None
+    #: Repeat this same instruction when the run wakes (waits that check a condition).
+    repeat: bool = False
+    #: "done" or "failed": end the run here.
+    stop: str | None = None
+    stop_message: str | None = None
+    #: Variables to set (merged into the run's variables).
+    variables: dict[str, Any] = field(default_factory=dict)
+    #: Writes that must commit together with the step's record (exactly once).
+    writes: list[Callable[[Connection], Any]] = field(default_factory=list)
+    #: The step's visible status in the trace (`recorded` in test mode).
+    status: str = "done"
+
+
+class StepKind:
+    """Base class of a step kind: one per module in `steps/`, listed in `steps/__init__`."""
+
+    kind: ClassVar[str] = ""
+    #: Keys of the step besides COMMON_KEYS.
+    keys: ClassVar[frozenset[str]] = frozenset()
+    #: Step lists nested in this step (compiled into the program by `definition`).
+    branches: ClassVar[tuple[str, ...]] = ()
+    #: "none": computes only (re-run freely after a crash); "local": its writes commit
+    #: with the step record; "record": writes records (found again after a crash by the
+    #: run/step key in the event); "external": HTTP or e-mail (re-sent with the same key).
+    effect: ClassVar[str] = "none"
+    #: Documented in docs/scenarios.md (a test checks every kind is).
+    summary: ClassVar[str] = ""
+
+    def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
+        """Note problems of one step's own keys."""
+
+    def run(self, ctx: StepContext, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+        """Do the step's work."""
+        raise NotImplementedError

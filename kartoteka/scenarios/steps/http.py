@@ -1,0 +1,144 @@
+"""`http`: call an outside service (templates, SSRF rules of webhooks, rate limit, retries)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from kartoteka.webhooks.delivery import CONNECT_TIMEOUT, address_problem
+
+from ..errors import StepFailed
+from ..limits import reserve_http_slot
+from .base import Checker, StepKind, StepResult
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+MAX_TIMEOUT = 60.0
+MAX_RESPONSE = 1_000_000
+
+
+class HttpRequest(StepKind):
+    kind = "http"
+    keys = frozenset({"method", "url", "headers", "json", "body", "timeout", "ok", "into"})
+    effect = "external"
+    summary = "Call a URL; the answer lands in the step output (and `into`); non-OK fails."
+
+    def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
+        if str(spec.get("method", "GET")).upper() not in METHODS:
+            check.add(f"{where}.method", f"must be one of: {', '.join(METHODS)}")
+        url = spec.get("url")
+        if not isinstance(url, str) or not url.strip():
+            check.add(f"{where}.url", "required")
+        elif "{" not in url.split("//", 1)[-1].split("/", 1)[0] and urlsplit(url).scheme not in (
+            "http",
+            "https",
+        ):
+            check.add(f"{where}.url", "must be an http(s) URL")
+        if "headers" in spec and not isinstance(spec["headers"], dict):
+            check.add(f"{where}.headers", "must be an object")
+        if "json" in spec and "body" in spec:
+            check.add(f"{where}.body", "give json or body, not both")
+        timeout = spec.get("timeout", 10)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            check.add(f"{where}.timeout", "must be seconds")
+        elif not 0 < timeout <= MAX_TIMEOUT:
+            check.add(f"{where}.timeout", f"must be above 0 and at most {MAX_TIMEOUT:g}")
+        ok = spec.get("ok")
+        if ok is not None and not (
+            isinstance(ok, list) and all(isinstance(s, int) and 100 <= s < 600 for s in ok)
+        ):
+            check.add(f"{where}.ok", "must be a list of HTTP statuses")
+
+    def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+        request = {
+            "method": str(spec.get("method", "GET")).upper(),
+            "url": ctx.render("url", spec["url"]),
+            "headers": ctx.render("headers", spec.get("headers") or {}),
+        }
+        if "json" in spec:
+            request["json"] = ctx.render("json", spec["json"])
+        if "body" in spec:
+            request["body"] = str(ctx.render("body", spec["body"]))
+        if ctx.test:
+            return StepResult(output={"recorded": request}, status="recorded")
+        waiting = _rate_limited(ctx, instr)
+        if waiting is not None:
+            return waiting
+        output = _send(ctx, request, float(spec.get("timeout", 10)))
+        ok = spec.get("ok")
+        status = output["status"]
+        if (status not in ok) if ok else not 200 <= status < 300:
+            raise StepFailed(f"HTTP {status}", output)
+        variables = {spec["into"]: output} if spec.get("into") else {}
+        return StepResult(output=output, variables=variables)
+
+
+def _rate_limited(ctx: Any, instr: dict[str, Any]) -> StepResult | None:
+    """Park the run until its slot when the scenario's HTTP rate is spent."""
+    rate = ctx.run.options.get("http_per_second")
+    if not rate:
+        return None
+    slots = ctx.state.setdefault("http_slots", {})
+    key = str(instr["pc"])
+    if key not in slots:
+        slot = reserve_http_slot(ctx.ws, ctx.run.scenario_id, float(rate), ctx.now)
+        slots[key] = slot.isoformat()
+    slot = datetime.fromisoformat(slots[key])
+    if slot > ctx.now:
+        return StepResult(
+            output={"rate_limited_until": slot.isoformat() + "Z"}, wait_until=slot, repeat=True
+        )
+    slots.pop(key, None)
+    return None
+
+
+def _send(ctx: Any, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    url = request["url"]
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+        raise StepFailed(f"not an http(s) URL: {url!r}")
+    if not ctx.services.allow_private:
+        problem = address_problem(url)
+        if problem:
+            raise StepFailed(f"refused: {problem}")
+    headers = {str(k): str(v) for k, v in (request["headers"] or {}).items()}
+    headers.setdefault("idempotency-key", ctx.idempotency_key())
+    content: bytes | None = None
+    if "json" in request:
+        content = orjson.dumps(request["json"])
+        headers.setdefault("content-type", "application/json")
+    elif "body" in request:
+        content = request["body"].encode()
+    started = time.perf_counter()
+    try:
+        response = ctx.services.http_client().request(
+            request["method"],
+            url,
+            content=content,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
+        )
+    except httpx.TimeoutException:
+        raise StepFailed(f"timed out after {timeout:g} s", {"timeout": True}) from None
+    except httpx.HTTPError as exc:
+        raise StepFailed(f"{type(exc).__name__}: {exc}", {"network_error": True}) from None
+    return {
+        "status": response.status_code,
+        "response": _body(response),
+        "headers": {k: v for k, v in response.headers.items() if k.lower() != "set-cookie"},
+        "duration_ms": int((time.perf_counter() - started) * 1000),
+    }
+
+
+def _body(response: httpx.Response) -> Any:
+    """The answer: parsed JSON when it is JSON, else text (cut at 1 MB)."""
+    raw = response.content[:MAX_RESPONSE]
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return raw.decode("utf-8", "replace")

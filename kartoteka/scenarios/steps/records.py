@@ -1,0 +1,142 @@
+"""Record steps: create, update, delete and find records in any catalog (the one write path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import records_port
+from ..errors import StepFailed
+from .base import Checker, StepKind, StepResult
+
+MAX_FIND = 1000
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as templates see it: its values plus `id`."""
+    return {**record.get("values", {}), "id": record["id"]}
+
+
+def _catalog(ctx: Any, spec: dict[str, Any]) -> Any:
+    """The step's catalog (rendered when a template), or the run's record catalog."""
+    ref = spec.get("catalog")
+    if ref is None:
+        if not ctx.run.catalog_id:
+            raise StepFailed("no catalog: give `catalog` (this run has no record)")
+        return ctx.run.catalog_id
+    return ctx.render("catalog", ref)
+
+
+def _record_id(ctx: Any, spec: dict[str, Any]) -> int:
+    if spec.get("record") is None:
+        if not ctx.run.record_id:
+            raise StepFailed("no record: give `record` (this run has no record)")
+        return int(ctx.run.record_id)
+    value = ctx.render("record", spec["record"])
+    if isinstance(value, dict) and "id" in value:
+        value = value["id"]
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise StepFailed(f"record: {value!r} is not a record id") from None
+
+
+def _check_values(spec: dict[str, Any], where: str, check: Checker, catalog: Any) -> None:
+    values = spec.get("values")
+    if not isinstance(values, dict) or not values:
+        check.add(f"{where}.values", "required: an object of field api_names to values")
+        return
+    if catalog is not None:
+        for key in values:
+            if key not in catalog.by_api_name:
+                check.add(f"{where}.values.{key}", f"unknown field of {catalog.api_name!r}")
+
+
+class CreateRecord(StepKind):
+    kind = "create_record"
+    keys = frozenset({"catalog", "values", "into"})
+    effect = "record"
+    summary = "Create a record in a catalog; `into` keeps it in a variable."
+
+    def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
+        catalog = check.catalog(spec.get("catalog"), f"{where}.catalog")
+        _check_values(spec, where, check, catalog)
+
+    def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+        catalog = _catalog(ctx, spec)
+        values = ctx.render("values", spec["values"])
+        record = records_port.create(ctx.actor, catalog, values)
+        output = {"id": record["id"], "record": _flat(record)}
+        variables = {spec["into"]: _flat(record)} if spec.get("into") else {}
+        return StepResult(output=output, variables=variables)
+
+
+class UpdateRecord(StepKind):
+    kind = "update_record"
+    keys = frozenset({"catalog", "record", "values"})
+    effect = "record"
+    summary = "Change fields of the run's record (or of `record` in `catalog`)."
+
+    def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
+        catalog = None
+        if spec.get("catalog") is not None:
+            catalog = check.catalog(spec.get("catalog"), f"{where}.catalog")
+        _check_values(spec, where, check, catalog)
+
+    def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+        catalog = _catalog(ctx, spec)
+        record_id = _record_id(ctx, spec)
+        values = ctx.render("values", spec["values"])
+        record = records_port.update(ctx.actor, catalog, record_id, values)
+        ctx.forget_record()
+        return StepResult(output={"id": record_id, "record": _flat(record)})
+
+
+class DeleteRecord(StepKind):
+    kind = "delete_record"
+    keys = frozenset({"catalog", "record"})
+    effect = "record"
+    summary = "Delete the run's record (or `record` in `catalog`)."
+
+    def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
+        if spec.get("catalog") is not None:
+            check.catalog(spec.get("catalog"), f"{where}.catalog")
+
+    def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+        catalog = _catalog(ctx, spec)
+        record_id = _record_id(ctx, spec)
+        records_port.delete(ctx.actor, catalog, record_id)
+        ctx.forget_record()
+        return StepResult(output={"id": record_id, "deleted": True})
+
+
+class FindRecords(StepKind):
+    kind = "find_records"
+    keys = frozenset({"catalog", "filter", "sort", "limit", "into"})
+    summary = "Find records by a filter (templates allowed in values) into a variable."
+
+    def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
+        check.catalog(spec.get("catalog"), f"{where}.catalog")
+        if spec.get("filter") is not None and not isinstance(spec["filter"], dict):
+            check.add(f"{where}.filter", "must be a filter object")
+        limit = spec.get("limit", 100)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_FIND:
+            check.add(f"{where}.limit", f"must be between 1 and {MAX_FIND}")
+        check.text(spec, "into", where, required=False)
+
+    def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+        found = find(ctx, spec)
+        output = {"count": len(found), "ids": [r["id"] for r in found], "records": found}
+        variables = {spec["into"]: found} if spec.get("into") else {}
+        return StepResult(output=output, variables=variables)
+
+
+def find(ctx: Any, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records matching the step's rendered filter, as flat dicts with `id`."""
+    catalog = ctx.render("catalog", spec["catalog"])
+    flt = ctx.render("filter", spec.get("filter")) if spec.get("filter") else None
+    items = records_port.find(
+        ctx.actor, catalog, flt, spec.get("sort"), int(spec.get("limit", 100))
+    )
+    return [_flat(r) for r in items]
