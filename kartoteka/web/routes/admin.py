@@ -40,6 +40,8 @@ def _notice_text(notice: dict[str, Any]) -> tuple[str, str]:
 @page
 def notices_page(ctx: Ctx) -> Response:
     """Notices for administrators, newest first; `?unread=1` shows only the unread."""
+    # The page stays the administrators' (users' own notices are in the API for now).
+    notices.require_admin(ctx.user)
     unread_only = ctx.request.query_params.get("unread") == "1"
     found = notices.list_notices(ctx.user, unread=unread_only, limit=100)
     items = [{**n, "text": _notice_text(n)} for n in found["items"]]
@@ -49,6 +51,7 @@ def notices_page(ctx: Ctx) -> Response:
 @page
 def notices_read_submit(ctx: Ctx) -> Response:
     """Mark one notice (form field `id`) or all of them read."""
+    notices.require_admin(ctx.user)
     target = ctx.field("id")
     if target.isdigit() and len(target) < 19:
         notices.mark_read(ctx.user, int(target))
