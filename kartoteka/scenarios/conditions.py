@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError
+from kartoteka.records.query import compile_filter
 from kartoteka.storage.engine import read_connection
 
 from .errors import StepFailed
@@ -57,8 +58,6 @@ def record_part(spec: Any) -> Any:
 
 def record_matches(actor: Actor, catalog: Catalog, record_id: int, spec: dict) -> bool:
     """Does record `record_id` match a filter now (one indexed query)?"""
-    from kartoteka.records.query import compile_filter
-
     try:
         clause = compile_filter(actor, catalog, spec)
     except DomainError as exc:

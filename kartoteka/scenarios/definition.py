@@ -16,8 +16,10 @@ from croniter import croniter
 from kartoteka.catalogs.models import WorkspaceMeta
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError
+from kartoteka.records.query import compile_filter
 
 from . import templates
+from .conditions import record_part
 from .durations import parse_duration, parse_time_of_day
 from .errors import ScenarioInvalid
 from .steps import KINDS
@@ -109,10 +111,6 @@ def check_retry(retry: Any, where: str, check: Checker) -> None:
 
 def check_filter(ws: Workspace, catalog: Any, spec: Any, where: str, check: Checker) -> None:
     """A filter must compile against the catalog (`$` keys are variables, checked at run)."""
-    from kartoteka.records.query import compile_filter
-
-    from .conditions import record_part
-
     if spec in (None, {}):
         return
     if not isinstance(spec, dict):

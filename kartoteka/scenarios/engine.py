@@ -26,12 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError
 from kartoteka.storage import bulk, schema
+from kartoteka.webhooks.delivery import make_client
 
 from . import definition, records_port, templates
 from .clock import clock
@@ -66,8 +68,6 @@ class Services:
     def http_client(self) -> Any:
         """The shared HTTP client (no redirects; made on first use)."""
         if self.http is None:
-            from kartoteka.webhooks.delivery import make_client
-
             self.http = make_client()
         return self.http
 
@@ -569,8 +569,6 @@ def _wake_parent(conn: Connection, parent_id: int, now: datetime) -> None:
 
 def _trim(value: Any) -> Any:
     """Keep stored inputs/outputs bounded (the run viewer shows a note instead)."""
-    import orjson
-
     try:
         size = len(orjson.dumps(value))
     except TypeError:
