@@ -362,6 +362,8 @@ def link_choices(
 
     catalog, field = get_field(actor, catalog_ref, field_ref)
     access.require_catalog(actor, catalog)
+    if access.field_rules(actor, catalog).get(field.api_name) == "hidden":
+        raise NotFound(f"field {field_ref!r} not found")
     if field.type != "link":
         raise ValidationFailed(
             f"{field.api_name} is not a link field", fields={"field": "not a link"}

@@ -47,7 +47,7 @@ class FieldView:
     def value(self, field: Field, value: Any) -> Any:
         """A visible field's value as the reader sees it (masked when masked)."""
         if self.rules.get(field.api_name) == "masked":
-            return access.mask_value(field, value)
+            return masked(field, value)
         return value
 
     def values(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,7 +80,7 @@ class FieldView:
             if not self.shows(key):
                 continue
             if self.rules.get(key) == "masked" and isinstance(change, Mapping):
-                change = {k: access.mask_value(field, v) for k, v in change.items()}
+                change = {k: masked(field, v) for k, v in change.items()}
             out[key] = change
         return out
 
@@ -93,10 +93,27 @@ class FieldView:
         if rule == "hidden":
             return f"#{record_id}"
         if rule == "masked" and text != f"#{record_id}":
-            return str(access.mask_value(field, text))
+            return str(masked(field, text))
         return text
 
     def title_searchable(self) -> bool:
         """Whether searching by title text is allowed (never on a hidden or masked title)."""
         field = self.catalog.title_field
         return field is not None and self.clear(field.api_name)
+
+
+def masked(field: Field, value: Any) -> Any:
+    """A value masked as text: a phone `+7 *** ***-**-67`, anything else `*****67`.
+
+    Structured values (a select's `{"id", "label"}`, a user, a list of links) are masked
+    through their text, so the mask never shows ids or a label's structure. Empty stays
+    empty.
+    """
+    if value is None or value == "" or value == []:
+        return value
+    if not isinstance(value, str):
+        try:
+            value = field.ftype.to_text(value, field)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            value = str(value)
+    return access.mask_value(field, value)

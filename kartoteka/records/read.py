@@ -256,10 +256,11 @@ class Renderer:
         ftype = f.ftype
         if f.type == "link":
             items = link_titles.get(f.id, {})
-            return [
+            linked = [
                 items.get(d) or {"id": d, "title": f"#{d}", "restricted": True}
                 for d in links.get(f.id, {}).get(rid, [])
             ]
+            return self.view.value(f, linked) if masked else linked
         raw = m.get(column)
         value = ftype.from_db(raw, f, self.actor)
         ref = ftype.references

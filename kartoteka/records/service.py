@@ -687,8 +687,8 @@ def related_records(
         for source, f in meta.links_into(catalog.id):
             if not access.can_see_catalog(actor, source):
                 continue
-            if access.field_rules(actor, source).get(f.api_name) == "hidden":
-                continue
+            if not FieldView.of(actor, source).clear(f.api_name):
+                continue  # a hidden or masked link must not show through its other side
             table = source.table
             q = (
                 sa.select(table.c.id)

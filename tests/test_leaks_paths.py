@@ -1,0 +1,64 @@
+"""Side paths of masked and hidden fields: structured values, related records, pickers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PASSWORD = "long-password-1"
+
+
+def world(api) -> dict[str, Any]:
+    api.catalog("Clients", [{"name": "Name", "type": "text"}])
+    api.catalog(
+        "Deals",
+        [
+            {"name": "Name", "type": "text"},
+            {"name": "Stage", "type": "select", "options": {"choices": ["Won", "Lost"]}},
+            {"name": "Client", "type": "link", "options": {"catalog": "clients"}},
+            {"name": "Owner", "type": "link", "options": {"catalog": "clients"}},
+        ],
+    )
+    (client,) = api.records("clients", [{"name": "Acme Corporation"}])
+    (deal,) = api.records(
+        "deals", [{"name": "D1", "stage": "Won", "client": client, "owner": client}]
+    )
+    group = api.post("/groups", {"name": "g"}).json()["id"]
+    rights = {str(group): {"view": True, "fields": {"stage": "masked", "client": "masked"}}}
+    assert api.put("/catalogs/deals/rights", {"groups": rights}).status_code == 200
+    rights = {str(group): {"view": True}}
+    assert api.put("/catalogs/clients/rights", {"groups": rights}).status_code == 200
+    api.post(
+        "/users", {"email": "u@x.example", "name": "U", "password": PASSWORD, "groups": [group]}
+    )
+    token = api.client.post(
+        api.url("/auth/login"), json={"email": "u@x.example", "password": PASSWORD}
+    ).json()["token"]
+    api.client.cookies.clear()
+    return {"client": client, "deal": deal, "h": {"Authorization": f"Bearer {token}"}, "g": group}
+
+
+def test_masked_structured_values_show_no_label_id_or_title(api):
+    w = world(api)
+    got = api.get(f"/catalogs/deals/records/{w['deal']}", headers=w["h"]).json()["values"]
+    assert got["stage"] == "***" and got["client"] == "*" * 14 + "on", got
+    assert got["owner"] == [{"id": w["client"], "title": "Acme Corporation"}]
+    api.patch(f"/catalogs/deals/records/{w['deal']}", {"values": {"stage": "Lost"}})
+    (entry,) = [
+        e
+        for e in api.get(f"/catalogs/deals/records/{w['deal']}/history", headers=w["h"]).json()[
+            "items"
+        ]
+        if e["action"] == "update"
+    ]
+    assert entry["changes"]["stage"] == {"old": "***", "new": "****"}, entry
+
+
+def test_related_records_and_pickers_respect_the_link_fields_rule(api):
+    w = world(api)
+    r = api.get(f"/catalogs/clients/records/{w['client']}/related", headers=w["h"])
+    assert [g["field"]["api_name"] for g in r.json()["items"]] == ["owner"], r.text
+    rights = {str(w["g"]): {"view": True, "fields": {"client": "hidden"}}}
+    assert api.put("/catalogs/deals/rights", {"groups": rights}).status_code == 200
+    r = api.get("/catalogs/deals/fields/client/choices", headers=w["h"])
+    assert r.status_code == 404 and r.json()["error"] == "NOT_FOUND", r.text
+    assert api.get("/catalogs/deals/fields/owner/choices", headers=w["h"]).status_code == 200
