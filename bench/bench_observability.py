@@ -1,0 +1,116 @@
+"""What metrics and JSON logs cost: single-record GET with and without them, same run.
+
+Target: request metrics plus one JSON log line per request cost <= 5% of throughput.
+Two servers over the same data, each uvicorn with 2 workers on loopback, loaded in
+alternating rounds (so a neighbour's load hits both alike):
+
+- observed: the app as shipped, `KARTOTEKA_LOG_FORMAT=json` (log lines to a file) and
+  `PROMETHEUS_MULTIPROC_DIR` set (the metrics of both workers kept in shared files,
+  the setting for more than one process);
+- plain: the same app with the observability middleware taken out and logging off.
+
+After the run one scrape of the observed server checks that every request was counted.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+import httpx
+from bench_http import HERE, load, setup, uvicorn_cmd
+from common import Env, Results, environment, free_port, parser, server
+
+ROUNDS = 3
+TOKEN = "bench-metrics"
+
+
+def plain_app() -> Any:
+    """The app without the observability middleware (uvicorn factory, the baseline)."""
+    from kartoteka.api.app import create_app
+    from kartoteka.observability.middleware import ObservabilityMiddleware
+
+    app = create_app()
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not ObservabilityMiddleware]
+    return app
+
+
+def _counted(port: int, catalog_id: int) -> float:
+    """Requests the observed server counted on the record route with status 200."""
+    text = httpx.get(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).text
+    route = "/api/v1/catalogs/{catalog}/records/{record_id}"
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("kartoteka_http_requests_total{") and f'route="{route}"' in line:
+            total += float(line.rsplit(" ", 1)[1]) if 'status="200"' in line else 0
+    return total
+
+
+def run(env: Env, seconds: float, res: Results) -> None:
+    """Measure both servers in alternating rounds and fill the table."""
+    catalog, rid = setup(env)
+    bearer = {"Authorization": f"Bearer {env.token()}"}
+    path = f"/api/v1/catalogs/{catalog.id}/records/{rid}"
+    base = env.server_env()
+    with tempfile.TemporaryDirectory() as shared:
+        observed_env = dict(
+            base,
+            KARTOTEKA_LOG_FORMAT="json",
+            KARTOTEKA_METRICS_TOKEN=TOKEN,
+            PROMETHEUS_MULTIPROC_DIR=shared,
+        )
+        plain_env = dict(base, KARTOTEKA_LOG_FORMAT="none")
+        plain_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        p1, p2 = free_port(), free_port()
+        observed_cmd = uvicorn_cmd("kartoteka.api.app:create_app", p1, ["--factory"])
+        plain_cmd = uvicorn_cmd(
+            "bench_observability:plain_app", p2, ["--factory", "--app-dir", str(HERE)]
+        )
+        with server(observed_cmd, observed_env, p1), server(plain_cmd, plain_env, p2):
+            urls = {
+                "observed": f"http://127.0.0.1:{p1}{path}",
+                "plain": f"http://127.0.0.1:{p2}{path}",
+            }
+            for url in urls.values():
+                load(url, bearer, 2)  # warm-up
+            runs: dict[str, list[dict[str, float]]] = {"observed": [], "plain": []}
+            for _ in range(ROUNDS):
+                for name, url in urls.items():
+                    runs[name].append(load(url, bearer, seconds / ROUNDS))
+            counted = _counted(p1, catalog.id)
+    obs, plain = (
+        {k: sum(r[k] for r in runs[n]) / ROUNDS for k in ("rps", "p50", "p99", "errors")}
+        for n in ("observed", "plain")
+    )
+    cost = 1 - obs["rps"] / plain["rps"]
+    res.add(
+        "GET record with metrics + JSON logs",
+        obs["rps"],
+        "req/s",
+        plain["rps"],
+        "without them",
+        "cost <= 5%",
+        cost <= 0.05 and not obs["errors"],
+        f"cost {cost * 100:.1f}%; requests counted by /metrics: {int(counted)}",
+    )
+    res.add("GET record without them (baseline)", plain["rps"], "req/s")
+    res.add("p50 latency with / without", obs["p50"], "ms", plain["p50"], "without")
+    res.add("p99 latency with / without", obs["p99"], "ms", plain["p99"], "without")
+
+
+def main() -> None:
+    """Run the observability cost benchmark."""
+    p = parser(__doc__.splitlines()[0])
+    args = p.parse_args()
+    seconds = 6 if args.quick else 18
+    with environment(args.database_url) as env:
+        res = Results("bench_observability", env.database, {"rounds": ROUNDS, "seconds": seconds})
+        run(env, seconds, res)
+        res.print()
+        res.write(args.json)
+
+
+if __name__ == "__main__":
+    main()
