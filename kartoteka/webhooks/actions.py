@@ -24,7 +24,7 @@ from kartoteka.fields.base import FieldValueError
 from kartoteka.records import service as records
 from kartoteka.storage.engine import utcnow
 
-from . import delivery, request_hooks, service
+from . import delivery, proxy, request_hooks, service
 from .errors import WebhookInvalid
 
 EVENT = "record.editing"
@@ -114,12 +114,19 @@ def _body(
     )
 
 
-def _call(hook: dict[str, Any], body: bytes, timeout: float, allow_private: bool) -> Any:
+def _call(hook: dict[str, Any], body: bytes, timeout: float, settings: Any) -> Any:
     """One receiver's JSON answer, or None when it failed (the form keeps working)."""
     _, client = request_hooks._shared()
     msg_id = "msg_" + secrets.token_hex(12)
     outcome = delivery.post_signed(
-        client, hook["url"], hook["secret"], msg_id, body, timeout, allow_private
+        client,
+        hook["url"],
+        hook["secret"],
+        msg_id,
+        body,
+        timeout,
+        settings.webhook_allow_private,
+        proxy.proxies(settings),
     )
     if not outcome.ok:
         log.warning("action webhook %s failed: %s", hook["id"], delivery.describe_failure(outcome))
@@ -178,7 +185,7 @@ def editing(
             h,
             payload,
             timeout,
-            ws.settings.webhook_allow_private,
+            ws.settings,
         )
         for h in hooks
     ]

@@ -28,6 +28,7 @@ from kartoteka.observability import metrics
 
 from . import http1, signing
 from .addresses import private_address_problem
+from .proxy import Proxies
 
 #: Seconds before attempt 1, 2, 3...: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 DEFAULT_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -53,21 +54,37 @@ def delivery_timeout(settings: Settings) -> float:
     return float(getattr(settings, "webhook_timeout", None) or DEFAULT_TIMEOUT)
 
 
-def make_client() -> httpx.Client:
+def make_client(proxy: str | None = None) -> httpx.Client:
     """An HTTP client for webhooks: no redirects (they could lead to private hosts).
 
     TCP_NODELAY because httpcore writes headers and body separately, and Nagle's
-    algorithm would hold the body back for a delayed ACK on every message.
+    algorithm would hold the body back for a delayed ACK on every message. `proxy`
+    (an http:// URL) sends every call through it; the environment is not consulted
+    here (`webhooks.proxy` decides per target, NO_PROXY included).
     """
     transport = httpx.HTTPTransport(
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         limits=httpx.Limits(max_connections=64),
+        proxy=proxy,
     )
     return httpx.Client(
         transport=transport,
         follow_redirects=False,
         headers={"user-agent": "Kartoteka-Webhooks/1"},
     )
+
+
+_proxied_clients: dict[str, httpx.Client] = {}
+_proxied_lock = threading.Lock()
+
+
+def _client_through(proxy: str) -> httpx.Client:
+    """One shared client per proxy URL for the calls that go through it."""
+    with _proxied_lock:
+        client = _proxied_clients.get(proxy)
+        if client is None:
+            client = _proxied_clients[proxy] = make_client(proxy)
+        return client
 
 
 @dataclass
@@ -185,12 +202,21 @@ def post_signed(
     body: bytes,
     timeout: float,
     allow_private: bool,
+    proxies: Proxies | None = None,
 ) -> Outcome:
     """POST one signed message; never raises for network trouble (it becomes the outcome).
 
-    Counted in the webhook metrics as kind `request` (request and action webhooks).
+    Goes through the proxy `proxies` names for the URL, if any (the address guard
+    still judges the URL). Counted in the webhook metrics as kind `request`.
     """
-    outcome = _post_signed(client, url, secret, msg_id, body, timeout, allow_private)
+    try:
+        proxy = proxies.url_for(url) if proxies is not None else None
+    except http1.HTTPError as exc:
+        outcome = Outcome.failed(str(exc), 0)
+    else:
+        if proxy is not None:
+            client = _client_through(proxy)
+        outcome = _post_signed(client, url, secret, msg_id, body, timeout, allow_private)
     count_attempt("request", outcome)
     return outcome
 
@@ -246,6 +272,7 @@ async def post_signed_async(
     timeout: float,
     allow_private: bool,
     start_by: float | None = None,
+    proxies: Proxies | None = None,
 ) -> Outcome | None:
     """`post_signed` on the asyncio client: the same checks, headers and outcomes.
 
@@ -269,7 +296,10 @@ async def post_signed_async(
 
     connect = min(timeout, CONNECT_TIMEOUT)
     try:
-        response = await pool.post(url, headers, body, timeout, connect, EXCERPT_BYTES, start_by)
+        proxy = proxies.for_url(url) if proxies is not None else None
+        response = await pool.post(
+            url, headers, body, timeout, connect, EXCERPT_BYTES, start_by, proxy
+        )
     except http1.NotStarted:
         return None
     except TimeoutError:

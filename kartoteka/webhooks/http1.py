@@ -7,21 +7,25 @@ aiohttp and an h11-based client cost 0.13-0.2 ms per request. Answers are parsed
 `httptools` (llhttp in C, the parser uvicorn serves us with): status, headers,
 Content-Length, chunked bodies, keep-alive. This module adds only what deliveries need
 around it: connections per origin, timeouts, TLS, the request head and a bounded body
-excerpt. It never follows redirects (they could lead to private hosts) and ignores
-proxy environment variables. See docs/decisions/0010-webhook-http-client.md.
+excerpt. It never follows redirects (they could lead to private hosts). Through an HTTP
+proxy (`Proxy`, chosen per target by `webhooks.proxy`) an https target is reached by a
+CONNECT tunnel with TLS end to end, an http target by sending the request to the proxy
+in absolute form. See docs/decisions/0010-webhook-http-client.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
+import os
 import socket
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httptools
 
@@ -31,6 +35,8 @@ MAX_HEAD = 64 * 1024
 #: A longer answer is not drained for keep-alive; its connection is closed instead.
 MAX_DRAIN = 1024 * 1024
 USER_AGENT = "Kartoteka-Webhooks/1"
+#: Seconds `Pool.aclose` waits for connections (TLS shutdowns) to close.
+CLOSE_WAIT = 1.0
 
 
 class HTTPError(Exception):
@@ -82,6 +88,44 @@ class Origin:
         return host if self.port == default else f"{host}:{self.port}"
 
 
+@dataclass(frozen=True)
+class Proxy:
+    """An HTTP proxy: where it listens and the `Proxy-Authorization` value it wants."""
+
+    origin: Origin
+    authorization: str | None = None
+    #: The URL it was configured with (credentials included), for other HTTP clients.
+    url: str = ""
+
+    @staticmethod
+    def parse(url: str) -> Proxy:
+        """`http://[user:password@]host[:port]`; HTTPError for anything else."""
+        return _parse_proxy(url)
+
+    def authority(self, origin: Origin) -> str:
+        """`host:port` of a target as CONNECT names it."""
+        host = f"[{origin.host}]" if ":" in origin.host else origin.host
+        return f"{host}:{origin.port}"
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_proxy(url: str) -> Proxy:
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        port = parts.port or 80
+    except ValueError:
+        raise HTTPError(f"not a valid proxy URL: {url[:200]}") from None
+    if parts.scheme != "http" or not parts.hostname:
+        # TLS to the proxy itself would need TLS inside TLS for https targets, which
+        # asyncio cannot do; corporate proxies listen on plain HTTP almost always.
+        raise HTTPError(f"the proxy must be an http:// URL, not {url[:200]}")
+    authorization = None
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    return Proxy(Origin("http", parts.hostname, port), authorization, parts.geturl())
+
+
 @functools.lru_cache(maxsize=1024)
 def _split(url: str) -> tuple[Origin, str]:
     # Every message of a webhook has the same URL; parsing it was ~5% of a send.
@@ -102,6 +146,9 @@ class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     reused: bool = False
+    #: Forwarding through a proxy (http targets): the request line names the whole URL
+    #: and the request carries the proxy's credentials.
+    forward: Proxy | None = None
 
     def usable(self) -> bool:
         return not self.reader.at_eof() and not self.writer.is_closing()
@@ -135,10 +182,16 @@ class _Body:
             self.kept += chunk[:room]
 
 
-def _request(origin: Origin, target: str, headers: dict[str, str], body: bytes) -> bytes:
+def _request(
+    origin: Origin, target: str, headers: dict[str, str], body: bytes, forward: Proxy | None = None
+) -> bytes:
     """The request head and body; a control character anywhere in the head is refused."""
+    if forward is not None:
+        target = f"{origin.scheme}://{origin.host_header()}{target}"  # absolute form
     lines = [f"POST {target} HTTP/1.1", f"host: {origin.host_header()}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
+    if forward is not None and forward.authorization:
+        lines.append(f"proxy-authorization: {forward.authorization}")
     lines += [f"user-agent: {USER_AGENT}", f"content-length: {len(body)}"]
     if any(ch in line for line in lines for ch in "\r\n\0") or " " in target:
         raise HTTPError("cannot send this request: a control character in its head")
@@ -186,34 +239,72 @@ class _Answer:
         return self.headers_done and "content-length" not in self.headers and not chunked
 
 
+def _no_delay(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        # Head and body are one write, but a delayed ACK must never hold an answer.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+async def _open_tunnel(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proxy: Proxy, origin: Origin
+) -> None:
+    """Ask the proxy for a tunnel to `origin`; ConnectError unless it answers 2xx."""
+    authority = proxy.authority(origin)
+    lines = [f"CONNECT {authority} HTTP/1.1", f"host: {authority}", f"user-agent: {USER_AGENT}"]
+    if proxy.authorization:
+        lines.append(f"proxy-authorization: {proxy.authorization}")
+    if any(ch in line for line in lines for ch in "\r\n\0"):
+        raise ConnectError("cannot open a tunnel: a control character in the host")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    await writer.drain()
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        raise ConnectError("the proxy closed the connection instead of opening a tunnel") from None
+    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].startswith("2"):
+        raise ConnectError(f"the proxy refused the tunnel to {authority}: {status_line[:200]}")
+
+
 class Pool:
     """Keep-alive connections per origin; use it from one event loop only."""
 
-    def __init__(self, max_connections: int = MAX_CONNECTIONS) -> None:
+    def __init__(
+        self, max_connections: int = MAX_CONNECTIONS, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.max_connections = max_connections
-        self._slots: dict[Origin, _Slot] = {}
-        self._tls: ssl.SSLContext | None = None
+        self._slots: dict[tuple[Origin, Proxy | None], _Slot] = {}
+        self._tls: ssl.SSLContext | None = tls
 
-    def _slot(self, origin: Origin) -> _Slot:
-        slot = self._slots.get(origin)
+    def _slot(self, origin: Origin, proxy: Proxy | None) -> _Slot:
+        slot = self._slots.get((origin, proxy))
         if slot is None:
-            slot = self._slots[origin] = _Slot(asyncio.Semaphore(self.max_connections))
+            slot = self._slots[(origin, proxy)] = _Slot(asyncio.Semaphore(self.max_connections))
         return slot
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
-            try:
-                import certifi  # lazy: only for the first TLS receiver
+            # SSL_CERT_FILE names a company's own CA bundle (a TLS-inspecting proxy).
+            cafile = os.environ.get("SSL_CERT_FILE")
+            if not cafile:
+                try:
+                    import certifi  # lazy: only for the first TLS receiver
 
-                self._tls = ssl.create_default_context(cafile=certifi.where())
-            except ImportError:
-                self._tls = ssl.create_default_context()
+                    cafile = certifi.where()
+                except ImportError:
+                    cafile = None
+            self._tls = ssl.create_default_context(cafile=cafile)
         return self._tls
 
-    async def _connect(self, origin: Origin, timeout: float) -> _Connection:
+    async def _connect(self, origin: Origin, timeout: float, proxy: Proxy | None) -> _Connection:
         tls = self._tls_context() if origin.scheme == "https" else None
         try:
             async with asyncio.timeout(timeout):
+                if proxy is not None:
+                    return await self._through(proxy, origin, tls)
                 reader, writer = await asyncio.open_connection(
                     origin.host,
                     origin.port,
@@ -223,11 +314,25 @@ class Pool:
                 )
         except OSError as exc:
             raise ConnectError(str(exc) or type(exc).__name__) from None
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            # Head and body are one write, but a delayed ACK must never hold an answer.
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _no_delay(writer)
+        return _Connection(origin, reader, writer)
+
+    async def _through(
+        self, proxy: Proxy, origin: Origin, tls: ssl.SSLContext | None
+    ) -> _Connection:
+        """A connection to `origin` through `proxy`: a CONNECT tunnel for TLS, else forwarding."""
+        reader, writer = await asyncio.open_connection(
+            proxy.origin.host, proxy.origin.port, limit=MAX_HEAD
+        )
+        _no_delay(writer)
+        if tls is None:
+            return _Connection(origin, reader, writer, forward=proxy)
+        try:
+            await _open_tunnel(reader, writer, proxy, origin)
+            await writer.start_tls(tls, server_hostname=origin.host)
+        except BaseException:
+            writer.close()
+            raise
         return _Connection(origin, reader, writer)
 
     def _take_idle(self, slot: _Slot) -> _Connection | None:
@@ -248,8 +353,9 @@ class Pool:
         connect_timeout: float,
         excerpt: int,
         start_by: float | None = None,
+        proxy: Proxy | None = None,
     ) -> Response:
-        """POST `body` to `url` once a connection to its origin is free.
+        """POST `body` to `url` (through `proxy` if given) once a connection is free.
 
         The clock starts then, not while waiting for the turn: `timeout` bounds the
         exchange itself, and `headers()` is called at that moment (a signature's
@@ -257,7 +363,7 @@ class Pool:
         (time.monotonic()) raises `NotStarted` and sends nothing.
         """
         origin, target = Origin.of(url)
-        slot = self._slot(origin)
+        slot = self._slot(origin, proxy)
         async with slot.limit:
             if start_by is not None and time.monotonic() > start_by:
                 raise NotStarted("its turn came too late")
@@ -271,7 +377,7 @@ class Pool:
                         # The receiver closed an idle keep-alive connection as we reused
                         # it: try once on a fresh one, as browsers and httpx do.
                         pass
-                conn = await self._connect(origin, connect_timeout)
+                conn = await self._connect(origin, connect_timeout, proxy)
                 return await self._exchange(slot, conn, target, fields, body, excerpt)
 
     async def _exchange(
@@ -285,7 +391,7 @@ class Pool:
     ) -> Response:
         keep = False
         try:
-            conn.writer.write(_request(conn.origin, target, fields, body))
+            conn.writer.write(_request(conn.origin, target, fields, body, conn.forward))
             await conn.writer.drain()
             answer = _Answer(excerpt)
             size = 0
@@ -319,9 +425,23 @@ class Pool:
                 conn.close()
 
     async def aclose(self) -> None:
-        """Close every idle connection."""
+        """Close every idle connection, waiting briefly for TLS ones to shut down.
+
+        The loop may be closed right after: a TLS transport still closing then would
+        hold the loop open (uvloop refuses to close it), so stragglers are aborted.
+        """
+        writers = [conn.writer for slot in self._slots.values() for conn in slot.idle]
         for slot in self._slots.values():
-            for conn in slot.idle:
-                conn.close()
             slot.idle.clear()
         self._slots.clear()
+        for writer in writers:
+            writer.close()
+        if not writers:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_WAIT):
+                await asyncio.gather(*(w.wait_closed() for w in writers), return_exceptions=True)
+        except TimeoutError:
+            for writer in writers:
+                writer.transport.abort()
+            await asyncio.sleep(0)

@@ -26,7 +26,7 @@ from kartoteka.records.read import load_links
 from kartoteka.records.service import _history_value
 from kartoteka.storage.engine import read_connection, utcnow
 
-from . import delivery, loops, service
+from . import delivery, loops, proxy, service
 
 DEFAULT_TIMEOUT = 10.0
 POOL_THREADS = 32
@@ -139,11 +139,18 @@ def _verdict(outcome: delivery.Outcome, hook: dict[str, Any], timeout: float) ->
     return Verdict(False, f"rejected by the request webhook (HTTP {outcome.status})")
 
 
-def _call(hook: dict[str, Any], body: bytes, timeout: float, allow_private: bool) -> Verdict:
+def _call(hook: dict[str, Any], body: bytes, timeout: float, settings: Any) -> Verdict:
     _, client = _shared()
     msg_id = "msg_" + secrets.token_hex(12)
     outcome = delivery.post_signed(
-        client, hook["url"], hook["secret"], msg_id, body, timeout, allow_private
+        client,
+        hook["url"],
+        hook["secret"],
+        msg_id,
+        body,
+        timeout,
+        settings.webhook_allow_private,
+        proxy.proxies(settings),
     )
     return _verdict(outcome, hook, timeout)
 
@@ -179,7 +186,7 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
             h,
             _body(actor, catalog, c, stored, h["id"]),
             timeout,
-            ws.settings.webhook_allow_private,
+            ws.settings,
         ): c
         for c, h in calls
     }

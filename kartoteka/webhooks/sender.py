@@ -27,7 +27,7 @@ from kartoteka.context import Workspace
 from kartoteka.storage import bulk, schema
 from kartoteka.storage.engine import utcnow
 
-from . import delivery, http1
+from . import delivery, http1, proxy
 from .service import disable
 
 SEND_BATCH = 500
@@ -219,7 +219,9 @@ def _record(
         record_outcomes(conn, items, outcomes, now, schedule)
 
 
-async def _send_one(ws: Workspace, pool: http1.Pool, item: Claimed) -> delivery.Outcome | None:
+async def _send_one(
+    ws: Workspace, pool: http1.Pool, item: Claimed, proxies: proxy.Proxies
+) -> delivery.Outcome | None:
     settings = ws.settings
     return await delivery.post_signed_async(
         pool,
@@ -230,6 +232,7 @@ async def _send_one(ws: Workspace, pool: http1.Pool, item: Claimed) -> delivery.
         delivery.delivery_timeout(settings),
         settings.webhook_allow_private,
         item.send_by or None,
+        proxies,
     )
 
 
@@ -268,11 +271,11 @@ def batch_message(unit: list[Claimed]) -> tuple[str, bytes]:
 
 
 async def _send_unit(
-    ws: Workspace, pool: http1.Pool, unit: list[Claimed]
+    ws: Workspace, pool: http1.Pool, unit: list[Claimed], proxies: proxy.Proxies
 ) -> delivery.Outcome | None:
     first = unit[0]
     if first.batch_size <= 1:
-        return await _send_one(ws, pool, first)
+        return await _send_one(ws, pool, first, proxies)
     msg_id, body = batch_message(unit)
     settings = ws.settings
     return await delivery.post_signed_async(
@@ -284,6 +287,7 @@ async def _send_unit(
         delivery.delivery_timeout(settings),
         settings.webhook_allow_private,
         min(i.send_by for i in unit) or None,
+        proxies,
     )
 
 
@@ -295,7 +299,9 @@ async def send_and_record(
     A grouped message's answer is the outcome of every delivery in it.
     """
     units = messages(items)
-    answers = await asyncio.gather(*(_send_unit(ws, pool, unit) for unit in units))
+    # Read once per batch: the environment lookups cost more than the rest of the choice.
+    proxies = proxy.proxies(ws.settings)
+    answers = await asyncio.gather(*(_send_unit(ws, pool, unit, proxies) for unit in units))
     for answer in answers:
         if answer is not None:
             delivery.count_attempt("notify", answer)
