@@ -85,3 +85,11 @@ class TooLarge(DomainError):
     """The body, file or batch exceeds a limit."""
 
     code = "TOO_LARGE"
+
+
+class RecordNotFound(NotFound):
+    """No such record (or the actor may not see it)."""
+
+
+class RecordInvalid(ValidationFailed):
+    """One or more values are invalid; `fields` maps api_name to the reason."""

@@ -241,7 +241,7 @@ def test_rights_share_and_reveal_events_are_filterable(api: Api, world: dict[str
 
 
 def test_self_editable_keys_are_the_ones_rules_refuse() -> None:
-    from kartoteka.records.query import SELF_EDITABLE_KEYS
+    from kartoteka.filters.compiler import SELF_EDITABLE_KEYS
     from kartoteka.users.service import SELF_KEYS
 
     builtin_keys = {"id", "email", "name"}

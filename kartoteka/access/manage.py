@@ -12,6 +12,7 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import bump_meta, get_catalog, get_field, invalidate
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from kartoteka.filters.compiler import FilterCompiler
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection, utcnow
 from kartoteka.storage.fulltext import fold_sql, fold_text, like_escape
@@ -57,8 +58,6 @@ def _to_api(catalog: Catalog, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _clean_rule(actor: Actor, catalog: Catalog, where: str, value: Any) -> Any:
-    from kartoteka.records.query import FilterCompiler
-
     if isinstance(value, bool):
         return value
     if isinstance(value, dict) and set(value) == {"$view"}:
@@ -71,7 +70,7 @@ def _clean_rule(actor: Actor, catalog: Catalog, where: str, value: Any) -> Any:
             f'{where}: true, false, a filter or {{"$view": id}}', fields={where: "bad rule"}
         )
     try:
-        FilterCompiler(actor, catalog, for_rule=True).compile(value)
+        FilterCompiler(actor, catalog).compile(value)  # a rule: no reader rights
     except DomainError as exc:
         raise ValidationFailed(f"{where}: {exc.message}", fields={where: exc.message}) from None
     return value

@@ -18,7 +18,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from kartoteka.errors import Forbidden
+from kartoteka.errors import DomainError, Forbidden
+from kartoteka.filters.compiler import FilterCompiler
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
@@ -97,9 +98,6 @@ def _rule_clause(
     actor: Actor, catalog: Catalog, rule: Any, table: Any
 ) -> ColumnElement[bool] | None:
     """SQL for one record rule (None: all records); a broken rule denies, never leaks."""
-    from kartoteka.errors import DomainError
-    from kartoteka.records.query import FilterCompiler
-
     if rule is True:
         return None
     if not rule:
@@ -112,7 +110,7 @@ def _rule_clause(
             return None
         rule = found[1]
     try:
-        compiler = FilterCompiler(actor, catalog, table, for_rule=True)
+        compiler = FilterCompiler(actor, catalog, table)  # a rule: no reader rights
         return compiler.compile(rule)
     except (DomainError, ValueError, KeyError):
         return sa.false()

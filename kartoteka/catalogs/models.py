@@ -13,6 +13,9 @@ from kartoteka.fields import get_type
 from kartoteka.fields.base import FieldType
 from kartoteka.storage.dynamic import catalog_table
 
+#: Record columns every catalog has, usable in filters and sorts as pseudo fields.
+SYSTEM_KEYS = ("created_at", "updated_at", "created_by", "updated_by")
+
 
 @dataclass
 class Field:
@@ -95,6 +98,22 @@ class Catalog:
     def by_api_name(self) -> dict[str, Field]:
         """Fields by api_name."""
         return {f.api_name: f for f in self.fields}
+
+    def pseudo_field(self, key: str) -> Field | None:
+        """System columns usable in filters and sorts without a declared field."""
+        if key == "id":
+            return Field(
+                id=0,
+                catalog_id=self.id,
+                name="id",
+                api_name="id",
+                type="number",
+                column="id",
+                options={"decimals": 0},
+            )
+        if key in SYSTEM_KEYS:
+            return Field(id=0, catalog_id=self.id, name=key, api_name=key, type=key, column=None)
+        return None
 
     @cached_property
     def by_id(self) -> dict[int, Field]:

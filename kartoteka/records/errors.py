@@ -1,11 +1,9 @@
-"""Errors of the records service."""
+"""Errors of the records service.
 
-from kartoteka.errors import NotFound, ValidationFailed
+They are defined with the shared domain errors (`kartoteka.errors`) because the filter
+compiler and the access visibility helpers, which records build on, raise them too.
+"""
 
+from kartoteka.errors import RecordInvalid, RecordNotFound
 
-class RecordNotFound(NotFound):
-    """No such record (or the actor may not see it)."""
-
-
-class RecordInvalid(ValidationFailed):
-    """One or more values are invalid; `fields` maps api_name to the reason."""
+__all__ = ["RecordInvalid", "RecordNotFound"]

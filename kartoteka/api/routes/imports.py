@@ -9,8 +9,8 @@ from starlette.responses import StreamingResponse
 
 from kartoteka.context import Actor
 from kartoteka.exporter import service as exporter
+from kartoteka.filters.compiler import parse_filter_param
 from kartoteka.importer import jobs
-from kartoteka.records import query
 
 from ..deps import actor
 from ..responses import Router
@@ -56,7 +56,7 @@ def export(
 ) -> StreamingResponse:
     """Stream every record the actor may see that matches the filter and view."""
     result = exporter.export_records(
-        a, catalog, format, query.parse_filter_param(filter), view, fields, sort
+        a, catalog, format, parse_filter_param(filter), view, fields, sort
     )
     headers = {"Content-Disposition": result.content_disposition}
     return StreamingResponse(result.body, media_type=result.media_type, headers=headers)

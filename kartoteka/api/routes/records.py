@@ -9,7 +9,8 @@ from fastapi import Depends, Query, Response
 from kartoteka.comments import service as comments
 from kartoteka.context import Actor
 from kartoteka.errors import ValidationFailed
-from kartoteka.records import query, service
+from kartoteka.filters.compiler import parse_filter_param
+from kartoteka.records import service
 
 from ..deps import actor, json_body, object_body
 from ..responses import Router
@@ -39,7 +40,7 @@ def list_records(
 ) -> dict[str, Any]:
     """A page of records with a stable keyset cursor."""
     return service.list_records(
-        a, catalog, query.parse_filter_param(filter), sort, limit, cursor, fields, view, count
+        a, catalog, parse_filter_param(filter), sort, limit, cursor, fields, view, count
     )
 
 
