@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import tarfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -19,6 +20,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from kartoteka.auth import service as auth
+from kartoteka.catalogs.models import Catalog
 from kartoteka.config import Settings
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError
@@ -33,6 +35,7 @@ from kartoteka.importer.cli import (
     import_command,
 )
 from kartoteka.observability.asgi import start_worker_metrics
+from kartoteka.search import index as search_index
 from kartoteka.users import service as users
 from kartoteka.users.errors import UserNotFound
 from kartoteka.webhooks import maintenance as upkeep
@@ -52,6 +55,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 files_app = typer.Typer(help="Maintain uploaded files.", no_args_is_help=True)
 app.add_typer(files_app, name="files")
+search_app = typer.Typer(help="Maintain the full-text search indexes.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -381,6 +386,40 @@ def files_gc(
     with opened(ctx) as instance:
         removed = delete_orphans(instance.workspace(name), timedelta(days=days))
     console.print(f"Removed {removed} unattached file(s) from workspace {name}.", markup=False)
+
+
+# ----- search ---------------------------------------------------------------------------
+@search_app.command("rebuild")
+def search_rebuild(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = None,
+    catalog: Annotated[str | None, typer.Option(help="Only this catalog (api_name or id).")] = None,
+) -> None:
+    """Rebuild the full-text indexes from the records (after an upgrade or a restore)."""
+    name = _ws_name(ctx, workspace)
+    started_at = time.monotonic()
+    with opened(ctx) as instance, Progress(console=console) as progress:
+        task = None
+
+        def started(found: Catalog, total: int) -> None:
+            nonlocal task
+            task = progress.add_task(f"Indexing {found.api_name}", total=total)
+
+        def advanced(count: int) -> None:
+            if task is not None:
+                progress.advance(task, count)
+
+        try:
+            done = search_index.rebuild(instance.workspace(name), catalog, started, advanced)
+        except DomainError as exc:
+            fail(_describe(exc))
+    total = sum(done.values())
+    seconds = max(time.monotonic() - started_at, 1e-6)
+    console.print(
+        f"Indexed {total} record(s) in {len(done)} catalog(s) in {seconds:.1f} s "
+        f"({total / seconds:.0f} records/s).",
+        markup=False,
+    )
 
 
 # ----- maintenance -----------------------------------------------------------------------

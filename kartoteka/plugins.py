@@ -36,7 +36,8 @@ from kartoteka.fields import system as system_fields
 from kartoteka.fields.base import FieldType
 from kartoteka.fields.registry import register
 from kartoteka.records import hooks
-from kartoteka.records.hooks import AfterCommit, BeforeWrite
+from kartoteka.records.hooks import AfterCommit, BeforeWrite, InTransaction
+from kartoteka.search import index as search_index
 from kartoteka.webhooks import live, request_hooks, system_catalog
 
 
@@ -49,6 +50,7 @@ class Plugin:
     #: (the catalog's `options.system` name, its builder)
     system_catalogs: tuple[tuple[str, Builder], ...] = ()
     before_write: tuple[BeforeWrite, ...] = ()
+    in_transaction: tuple[InTransaction, ...] = ()
     after_commit: tuple[AfterCommit, ...] = ()
 
 
@@ -86,6 +88,8 @@ DEFAULT_PLUGINS: tuple[Plugin, ...] = (
     ),
     # A commit in this process wakes the outbox worker at once (no poll wait).
     Plugin("workers", after_commit=(workers.on_commit,)),
+    # The full-text index follows every write inside its transaction.
+    Plugin("search", in_transaction=(search_index.on_write,)),
 )
 
 
@@ -98,5 +102,7 @@ def install(plugins: Iterable[Plugin] = DEFAULT_PLUGINS) -> None:
             system.register(name, builder)
         for before in plugin.before_write:
             hooks.add_before_write(before)
+        for during in plugin.in_transaction:
+            hooks.add_in_transaction(during)
         for after in plugin.after_commit:
             hooks.add_after_commit(after)

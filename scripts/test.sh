@@ -16,7 +16,7 @@ echo "== mypy (services, storage, API and web)"
 .venv/bin/mypy kartoteka/storage kartoteka/catalogs kartoteka/records kartoteka/fields \
   kartoteka/views kartoteka/comments kartoteka/access kartoteka/auth kartoteka/users \
   kartoteka/workspaces kartoteka/files kartoteka/importer kartoteka/exporter \
-  kartoteka/webhooks kartoteka/workers kartoteka/security kartoteka/notices kartoteka/scenarios \
+  kartoteka/webhooks kartoteka/workers kartoteka/security kartoteka/notices kartoteka/scenarios kartoteka/search \
   kartoteka/api kartoteka/web kartoteka/observability
 
 # A fresh database for each run, so nothing left by an earlier (killed) run leaks in.

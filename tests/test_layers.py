@@ -26,6 +26,7 @@ SERVICES = [
     "notices",
     "records",
     "scenarios",
+    "search",
     "security",
     "users",
     "views",

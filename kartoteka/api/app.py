@@ -15,7 +15,7 @@ from kartoteka.security.ratelimit import RateLimitMiddleware
 
 from . import errors, schemas
 from .guard import EdgeGuardMiddleware
-from .routes import auth, catalogs, records, settings, users, views
+from .routes import auth, catalogs, records, search, settings, users, views
 
 API_DESCRIPTION = """Kartoteka REST API. Every path also exists under `/w/{workspace}` for a
 named workspace (`/w/acme/api/v1/catalogs`); plain `/api/v1` is the default workspace.
@@ -32,6 +32,10 @@ OPENAPI_TAGS = [
     },
     {"name": "views", "description": "Saved views: table, kanban, calendar, gantt, gallery."},
     {"name": "settings", "description": "Workspace settings: time zone, default language."},
+    {
+        "name": "search",
+        "description": "Full-text search across every catalog the caller may see (docs/search.md).",
+    },
     {"name": "users", "description": "Users and groups of the workspace."},
     {"name": "files", "description": "Uploaded files and thumbnails."},
     {"name": "webhooks", "description": "Notify, request and action webhooks and deliveries."},
@@ -68,6 +72,7 @@ ROUTERS = [
     views.router,
     users.router,
     settings.router,
+    search.router,
 ]
 
 

@@ -38,7 +38,8 @@ FILTER = {
     "type": "object",
     "description": (
         'F := {"and": [F...]} | {"or": [F...]} | {"not": F} | {"<field>": {"<op>": value}}; '
-        "ops: eq ne lt lte gt gte in nin contains icontains startswith between empty; "
+        "ops: eq ne lt lte gt gte in nin contains icontains startswith istartswith "
+        "iendswith ieq between empty; "
         "relative dates: today, -7d, +2w, +1m, -1y; one hop: client.stage"
     ),
 }
@@ -111,6 +112,7 @@ QUERY_BODY: dict[str, Any] = {
         "fields": {"type": "array", "items": {"type": "string"}},
         "view": {"type": "integer"},
         "count": {"type": "boolean"},
+        "search": {"type": "string", "description": "full-text search (docs/search.md)"},
     },
 }
 

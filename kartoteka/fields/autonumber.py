@@ -13,6 +13,7 @@ class AutonumberType(FieldType):
     type = "autonumber"
     labels = {"en": "Autonumber", "ru": "Автономер"}
     read_only = True
+    searchable = True
     option_docs = {"prefix": "text shown before the number in titles and exports"}
 
     def sa_type(self, options):
@@ -47,3 +48,7 @@ class AutonumberType(FieldType):
 
     def to_text(self, value, field):
         return "" if value is None else f"{field.options.get('prefix') or ''}{value}"
+
+    def search_text(self, raw, field):
+        # Both "INV-42" and "42" find it: the prefix and the number are separate words.
+        return "" if raw is None else f"{field.options.get('prefix') or ''} {raw}"

@@ -66,6 +66,9 @@ class FieldType:
     option_docs: ClassVar[dict[str, str]] = {}
     #: "users" or "files" when stored values are ids the records service must check.
     references: ClassVar[str | None] = None
+    #: Its text goes into the catalog's full-text index (`search_text`; for "links"
+    #: storage, the titles of the linked records).
+    searchable: ClassVar[bool] = False
 
     # ----- storage -------------------------------------------------------------
     def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine:
@@ -103,6 +106,10 @@ class FieldType:
         if value is None:
             return ""
         return str(value)
+
+    def search_text(self, raw: Any, field: Field) -> str:
+        """The text of a stored value the full-text index holds (types with `searchable`)."""
+        return self.to_text(self.from_db(raw, field, None), field)
 
     def from_text(self, text: str, field: Field, actor: Actor) -> Any:
         """Parse a CSV/XLSX cell into a value `to_db` accepts."""

@@ -16,6 +16,7 @@ class EmailType(FieldType):
     type = "email"
     labels = {"en": "E-mail", "ru": "E-mail"}
     operators = TEXT_OPS
+    searchable = True
 
     def to_db(self, value, field, actor):
         text = clean_string(value, 320)

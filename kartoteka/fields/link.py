@@ -18,6 +18,7 @@ class LinkType(FieldType):
     labels = {"en": "Link to records", "ru": "Связь с каталогом"}
     storage = "links"
     operators = frozenset({"eq", "ne", "in", "nin", "empty"})
+    searchable = True
     can_be_unique = False
     can_be_indexed = False
     can_be_title = False

@@ -16,6 +16,7 @@ class LongTextType(FieldType):
     type = "long_text"
     labels = {"en": "Long text", "ru": "Многострочный текст"}
     operators = TEXT_OPS
+    searchable = True
     can_be_unique = False
     can_be_indexed = False
 

@@ -25,6 +25,7 @@ class PhoneType(FieldType):
     type = "phone"
     labels = {"en": "Phone", "ru": "Телефон"}
     operators = TEXT_OPS
+    searchable = True
     option_docs = {"region": "ISO country code for numbers written without + (default RU)"}
 
     def clean_options(self, options, previous=None):
@@ -43,6 +44,11 @@ class PhoneType(FieldType):
         if text is None:
             return None
         return normalise_phone(text, field.options.get("region") or "RU")
+
+    def search_text(self, raw, field):
+        # Digits only, also without the country code: "9161234567" finds +7 916 123-45-67.
+        digits = "".join(c for c in raw or "" if c.isdigit())
+        return f"{digits} {digits[-10:]}" if len(digits) > 10 else digits
 
     def filter_value(self, value, field, actor):
         text = clean_string(value, 64)

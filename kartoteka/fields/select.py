@@ -57,6 +57,7 @@ class SelectType(FieldType):
     type = "select"
     labels = {"en": "Select", "ru": "Список"}
     operators = frozenset({"eq", "ne", "in", "nin", "empty"})
+    searchable = True
     option_docs = {
         "choices": 'list of {"label", "color"?} (ids are assigned)',
         "multiple": "allow several choices",

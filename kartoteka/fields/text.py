@@ -32,6 +32,7 @@ class TextType(FieldType):
     type = "text"
     labels = {"en": "Text", "ru": "Текст"}
     operators = TEXT_OPS | {"between"}
+    searchable = True
     option_docs = {"max_length": "maximum number of characters (default 10000)"}
 
     def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine:

@@ -14,6 +14,7 @@ class UrlType(FieldType):
     type = "url"
     labels = {"en": "URL", "ru": "Ссылка (URL)"}
     operators = TEXT_OPS
+    searchable = True
 
     def to_db(self, value, field, actor):
         text = clean_string(value, 2048)

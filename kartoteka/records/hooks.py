@@ -1,7 +1,8 @@
 """Extension points around the write path (request webhooks, live feed, workers).
 
 `before_write` hooks run before the transaction and may raise `Rejected`;
-`after_commit` hooks run once the transaction is committed.
+`in_transaction` hooks run inside it, after the rows are written (the search index
+stays in step with every write); `after_commit` hooks run once it is committed.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
@@ -27,10 +30,28 @@ class PendingChange:
 
 BeforeWrite = Callable[[Actor, Catalog, list[PendingChange]], None]
 AfterCommit = Callable[[Actor, int, int], None]  # actor, first seq, last seq
+#: conn, actor, catalog, the history entries written ({"record_id", "action", "changes"}).
+InTransaction = Callable[[Connection, Actor, Catalog, list[dict[str, Any]]], None]
 
 #: Filled by `kartoteka.plugins.install()` from the plugin list, never on import.
 before_write: list[BeforeWrite] = []
 after_commit: list[AfterCommit] = []
+#: Run inside the writing transaction once the rows are written (the search index).
+in_transaction: list[InTransaction] = []
+
+
+def add_in_transaction(hook: InTransaction) -> None:
+    """Register an in-transaction hook (registering it twice is harmless)."""
+    if hook not in in_transaction:
+        in_transaction.append(hook)
+
+
+def run_in_transaction(
+    conn: Connection, actor: Actor, catalog: Catalog, entries: list[dict[str, Any]]
+) -> None:
+    """Call every in-transaction hook; an error rolls the whole write back."""
+    for hook in in_transaction:
+        hook(conn, actor, catalog, entries)
 
 
 def add_before_write(hook: BeforeWrite) -> None:

@@ -17,6 +17,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden, TooLarge
 from kartoteka.fields.datetime import render_datetime
+from kartoteka.search import service as search_service
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
@@ -541,8 +542,12 @@ def list_records(
     fields: Any = None,
     view: Any = None,
     count: bool = False,
+    search: Any = None,
 ) -> dict[str, Any]:
-    """A page of records matching filter (AND the view's), sorted, with a keyset cursor."""
+    """A page of records matching filter (AND the view's) and `search`, with a cursor.
+
+    With `search` and no sort, the best matches come first (docs/search.md).
+    """
     catalog = get_catalog(actor, catalog_ref)
     only = _parse_fields(fields)
     if view not in (None, ""):
@@ -573,6 +578,13 @@ def list_records(
             raise RecordInvalid(
                 f"unknown field {unknown[0]!r}", fields={"fields": f"unknown field {unknown[0]!r}"}
             )
+    if search not in (None, ""):
+        found = search_service.prepare(actor, catalog, search)
+        if sort in (None, "", []):
+            return search_service.list_page(
+                actor, catalog, found, where, page_size, cursor, only, count
+            )
+        where.append(found.condition)
     table = catalog.table
     segments: list[Any] = [None]
     if cursor:

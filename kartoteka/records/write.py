@@ -17,6 +17,7 @@ from kartoteka.fields.base import FieldValueError
 from kartoteka.storage import bulk, counters, schema
 from kartoteka.storage.engine import utcnow
 
+from . import hooks
 from .errors import RecordInvalid, RecordNotFound
 
 EVENT_COUNTER = "event_seq"
@@ -336,6 +337,7 @@ def record_events(
     """
     if not entries:
         return (0, 0)
+    hooks.run_in_transaction(conn, actor, catalog, entries)
     now = utcnow()
     bulk.insert_many(
         conn,

@@ -9,9 +9,13 @@ function registered as `kt_fold`.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -32,6 +36,7 @@ def _sqlite_fold(value: Any, yo: Any) -> Any:
 def register_sqlite_functions(dbapi_connection: Any) -> None:
     """Install `kt_fold(text, yo)` on a new SQLite connection (deterministic: indexable)."""
     dbapi_connection.create_function("kt_fold", 2, _sqlite_fold, deterministic=True)
+    dbapi_connection.create_function("kt_search_recheck", 3, _recheck, deterministic=True)
 
 
 class folded(FunctionElement[str]):
@@ -73,3 +78,364 @@ def fold_sql(expr: Any, yo: bool) -> folded:
 def like_escape(text: str) -> str:
     """Escape LIKE wildcards (the escape character is a backslash)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# ----- full-text index ------------------------------------------------------------------
+#
+# Each catalog `c<id>` has its index `search_c<id>`: one row per record with `body` (the
+# record's stems, in field order) and `parts` (JSON: the stems of each field, so a
+# search can be limited to the fields the reader sees). SQLite: an FTS5 table whose
+# rowid is the record id. PostgreSQL: a table with a `tsvector` built from the same
+# stems (positions kept for phrases) and a GIN index; with pg_trgm, a trigram index on
+# `body` serves typo-tolerant search.
+
+STATE = "search_state"
+FUZZY_LIMIT = 8
+TRIGRAM_THRESHOLD = "0.45"
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One part of a query: its stems in order (a phrase when several), prefix on the last.
+
+    `alternatives` (typo-tolerant search) are stems any of which may stand for the one
+    token of a single-word clause.
+    """
+
+    tokens: tuple[str, ...]
+    prefix: bool = False
+    alternatives: tuple[str, ...] = ()
+
+
+def matches(clauses: list[Clause], stems: list[str]) -> bool:
+    """Does a document (its stems in order) satisfy every clause?"""
+    return all(_has(clause, stems) for clause in clauses)
+
+
+def _has(clause: Clause, stems: list[str]) -> bool:
+    if clause.alternatives:
+        return any(s in clause.alternatives for s in stems)
+    n = len(clause.tokens)
+    head, want = list(clause.tokens[:-1]), clause.tokens[-1]
+    for start in range(len(stems) - n + 1):
+        if stems[start : start + n - 1] != head:
+            continue
+        last = stems[start + n - 1]
+        if last == want or (clause.prefix and last.startswith(want)):
+            return True
+    return False
+
+
+def _recheck(parts: Any, field_ids: Any, clauses_json: Any) -> int:
+    """SQLite `kt_search_recheck`: do the listed fields' stems alone satisfy the query?"""
+    if not isinstance(parts, str):
+        return 0
+    stored = json.loads(parts)
+    stems = [t for fid in str(field_ids).split(",") if fid for t in stored.get(fid, "").split()]
+    clauses = [Clause(tuple(c[0]), bool(c[1]), tuple(c[2])) for c in json.loads(clauses_json)]
+    return 1 if matches(clauses, stems) else 0
+
+
+def index_name(catalog_id: int) -> str:
+    """The name of a catalog's full-text index table."""
+    return f"search_c{int(catalog_id)}"
+
+
+def index_table(catalog_id: int) -> sa.TableClause:
+    """A catalog's index as a lightweight table (rowid is the record id on SQLite)."""
+    return sa.table(
+        index_name(catalog_id),
+        sa.column("rowid", sa.BigInteger()),
+        sa.column("id", sa.BigInteger()),
+        sa.column("body", sa.Text()),
+        sa.column("parts", sa.Text()),
+        sa.column("tsv", postgresql.TSVECTOR()),
+    )
+
+
+def record_id_column(dialect: str, table: sa.TableClause) -> Any:
+    """The column of `index_table` holding the record id."""
+    return table.c.rowid if dialect == "sqlite" else table.c.id
+
+
+state_table = sa.Table(
+    STATE,
+    sa.MetaData(),
+    sa.Column("catalog_id", sa.BigInteger, primary_key=True),
+    sa.Column("signature", sa.Text, nullable=False),
+)
+
+
+def ensure_state_table(conn: Connection) -> None:
+    """Create the table of index signatures (one row per indexed catalog) if missing."""
+    state_table.create(conn, checkfirst=True)
+
+
+def read_signature(conn: Connection, catalog_id: int) -> str | None:
+    """What the catalog's index was built for (None: no index yet)."""
+    if not sa.inspect(conn).has_table(STATE):
+        return None
+    return conn.execute(
+        sa.select(state_table.c.signature).where(state_table.c.catalog_id == catalog_id)
+    ).scalar()
+
+
+def write_signature(conn: Connection, catalog_id: int, signature: str) -> None:
+    """Record what the catalog's index now holds."""
+    ensure_state_table(conn)
+    conn.execute(sa.delete(state_table).where(state_table.c.catalog_id == catalog_id))
+    conn.execute(sa.insert(state_table).values(catalog_id=catalog_id, signature=signature))
+
+
+def trigram_schema(conn: Connection) -> str | None:
+    """PostgreSQL: the schema pg_trgm is installed in, creating it where allowed."""
+    found = conn.execute(
+        sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname='pg_trgm'")
+    ).scalar()
+    if found is not None:
+        return str(found)
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+    except sa.exc.DBAPIError:
+        return None  # not allowed (no privilege, not installed): search works without typos
+    return "public"
+
+
+def create_index(conn: Connection, catalog_id: int) -> None:
+    """(Re)create a catalog's empty index."""
+    drop_index(conn, catalog_id)
+    name = index_name(catalog_id)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            f"CREATE VIRTUAL TABLE {name} USING fts5(body, parts UNINDEXED, "
+            "tokenize = 'unicode61 remove_diacritics 0')"
+        )
+        conn.exec_driver_sql(f"CREATE VIRTUAL TABLE {name}_vocab USING fts5vocab({name}, 'row')")
+        return
+    conn.exec_driver_sql(
+        f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, body TEXT NOT NULL, "
+        "parts TEXT NOT NULL, tsv TSVECTOR NOT NULL)"
+    )
+    conn.exec_driver_sql(f"CREATE INDEX {name}_tsv ON {name} USING GIN (tsv)")
+    trgm = trigram_schema(conn)
+    if trgm is not None:
+        conn.exec_driver_sql(
+            f'CREATE INDEX {name}_trgm ON {name} USING GIN (body "{trgm}".gin_trgm_ops)'
+        )
+
+
+def drop_index(conn: Connection, catalog_id: int) -> None:
+    """Remove a catalog's index (and its signature) if it exists."""
+    name = index_name(catalog_id)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}_vocab")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    if sa.inspect(conn).has_table(STATE):
+        conn.execute(sa.delete(state_table).where(state_table.c.catalog_id == catalog_id))
+
+
+def indexed_catalogs(conn: Connection) -> list[int]:
+    """Ids of the catalogs that have an index table."""
+    names = sa.inspect(conn).get_table_names()
+    return sorted(int(n[8:]) for n in names if n.startswith("search_c") and n[8:].isdecimal())
+
+
+def index_exists(conn: Connection, catalog_id: int) -> bool:
+    """Does the catalog's index table exist?"""
+    return bool(sa.inspect(conn).has_table(index_name(catalog_id)))
+
+
+def _tsvector_literal(stems: list[str]) -> str:
+    positions: dict[str, list[str]] = {}
+    for i, stem in enumerate(stems[:16383], start=1):
+        positions.setdefault(stem, []).append(str(i))
+    return " ".join(f"'{s}':{','.join(p[:256])}" for s, p in positions.items())
+
+
+def write_documents(
+    conn: Connection, catalog_id: int, docs: list[tuple[int, dict[int, list[str]]]]
+) -> None:
+    """Replace the index rows of these records: (record id, {field id: stems})."""
+    if not docs:
+        return
+    delete_documents(conn, catalog_id, [rid for rid, _ in docs])
+    table = index_table(catalog_id)
+    rows = []
+    pg = conn.dialect.name == "postgresql"
+    for rid, parts in docs:
+        stems = [s for field_stems in parts.values() for s in field_stems]
+        if not stems:
+            continue
+        encoded = {
+            str(fid): (_tsvector_literal(s) if pg else " ".join(s)) for fid, s in parts.items() if s
+        }
+        row = {"rid": rid, "body": " ".join(stems), "parts": json.dumps(encoded)}
+        if pg:
+            row["tsv"] = _tsvector_literal(stems)
+        rows.append(row)
+    if not rows:
+        return
+    values: dict[str, Any] = {
+        "body": sa.bindparam("body"),
+        "parts": sa.bindparam("parts"),
+        ("id" if pg else "rowid"): sa.bindparam("rid"),
+    }
+    if pg:
+        values["tsv"] = sa.cast(sa.bindparam("tsv"), postgresql.TSVECTOR())
+    conn.execute(sa.insert(table).values(values), rows)
+
+
+def delete_documents(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:
+    """Remove these records from the catalog's index."""
+    table = index_table(catalog_id)
+    col = record_id_column(conn.dialect.name, table)
+    for start in range(0, len(record_ids), 900):
+        conn.execute(sa.delete(table).where(col.in_(record_ids[start : start + 900])))
+
+
+class TSQuery(sa.types.UserDefinedType[str]):
+    """PostgreSQL's `tsquery` (for casting the query text)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "tsquery"
+
+
+def fts5_query(clauses: list[Clause]) -> str:
+    """The FTS5 MATCH text of a query (every clause must match)."""
+    parts = []
+    for c in clauses:
+        if c.alternatives:
+            parts.append("(" + " OR ".join(f'"{a}"' for a in c.alternatives) + ")")
+        else:
+            parts.append('"' + " ".join(c.tokens) + '"' + ("*" if c.prefix else ""))
+    return " AND ".join(parts)
+
+
+def ts_query(clauses: list[Clause]) -> str:
+    """The PostgreSQL tsquery text of a query (stems quoted, phrases with <->)."""
+    parts = []
+    for c in clauses:
+        if c.alternatives:
+            parts.append("(" + " | ".join(f"'{a}'" for a in c.alternatives) + ")")
+            continue
+        words = [f"'{t}'" for t in c.tokens]
+        if c.prefix:
+            words[-1] += ":*"
+        parts.append("(" + " <-> ".join(words) + ")")
+    return " & ".join(parts)
+
+
+@dataclass
+class Match:
+    """SQL pieces of a search over one catalog's index."""
+
+    table: sa.TableClause
+    record_id: Any
+    condition: Any
+    #: ORDER BY clause, best first.
+    rank: Any
+
+
+def match(dialect: str, catalog_id: int, clauses: list[Clause], fields: list[int] | None) -> Match:
+    """Rows of the catalog's index matching every clause; `fields` limits to those fields.
+
+    `fields` is None when the reader sees every searchable field; otherwise the match
+    runs on the whole record (the index serves it) and is rechecked on their fields.
+    """
+    table = index_table(catalog_id)
+    name = index_name(catalog_id)
+    if dialect == "sqlite":
+        condition: Any = sa.literal_column(name).op("MATCH")(fts5_query(clauses))
+        rank: Any = sa.func.bm25(sa.literal_column(name)).asc()
+        if fields is not None:
+            spec = json.dumps([[c.tokens, c.prefix, c.alternatives] for c in clauses])
+            ids = ",".join(str(f) for f in fields)
+            condition = sa.and_(condition, sa.func.kt_search_recheck(table.c.parts, ids, spec) == 1)
+        return Match(table, table.c.rowid, condition, rank)
+    query = sa.cast(sa.literal(ts_query(clauses)), TSQuery())
+    condition = table.c.tsv.op("@@")(query)
+    rank = sa.func.ts_rank(table.c.tsv, query).desc()
+    if fields is not None:
+        condition = sa.and_(condition, _pg_visible_tsv(table, fields).op("@@")(query))
+    return Match(table, table.c.id, condition, rank)
+
+
+def _pg_visible_tsv(table: sa.TableClause, fields: list[int]) -> Any:
+    parts = sa.cast(table.c.parts, postgresql.JSONB())
+    vectors = [
+        sa.cast(sa.func.coalesce(parts[str(f)].astext, ""), postgresql.TSVECTOR()) for f in fields
+    ]
+    if not vectors:
+        return sa.cast(sa.literal(""), postgresql.TSVECTOR())
+    result: Any = vectors[0]
+    for v in vectors[1:]:
+        result = result.op("||")(v)
+    return result
+
+
+def vocabulary_near(conn: Connection, catalog_id: int, token: str) -> list[str]:
+    """SQLite: indexed stems within a small edit distance of `token` (typo tolerance)."""
+    vocab = sa.table(f"{index_name(catalog_id)}_vocab", sa.column("term"), sa.column("doc"))
+    first = token[0]
+    rows = conn.execute(
+        sa.select(vocab.c.term, vocab.c.doc).where(
+            vocab.c.term >= first, vocab.c.term < chr(ord(first) + 1)
+        )
+    ).all()
+    limit = 1 if len(token) <= 4 else 2
+    scored = []
+    for term, docs in rows:
+        if abs(len(term) - len(token)) > limit or term == token:
+            continue
+        distance = edit_distance(token, term, limit)
+        if distance <= limit:
+            scored.append((distance, -int(docs), term))
+    return [term for _, _, term in sorted(scored)[:FUZZY_LIMIT]]
+
+
+def trigram_match(
+    conn: Connection, catalog_id: int, clauses: list[Clause], fields: list[int] | None
+) -> Match | None:
+    """PostgreSQL with pg_trgm: every word similar to a word of the record (typos)."""
+    trgm = trigram_schema(conn)
+    if trgm is None:
+        return None
+    # One wrong letter in a six-letter word scores 0.5; the default threshold is 0.6.
+    conn.execute(
+        sa.select(sa.func.set_config("pg_trgm.word_similarity_threshold", TRIGRAM_THRESHOLD, False))
+    )
+    table = index_table(catalog_id)
+    body: Any = table.c.body
+    if fields is not None:
+        body = sa.func.array_to_string(
+            sa.func.tsvector_to_array(_pg_visible_tsv(table, fields)), " "
+        )
+    words = [t for c in clauses for t in c.tokens]
+    condition = sa.and_(*[sa.literal(w).op(f'OPERATOR("{trgm}".<%)')(body) for w in words])
+    similarity = getattr(sa.func, trgm).word_similarity
+    score = sum(
+        (similarity(sa.literal(w), table.c.body) for w in words[1:]),
+        similarity(sa.literal(words[0]), table.c.body),
+    )
+    return Match(table, table.c.id, condition, score.desc())
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance with transpositions, stopping early past `limit`."""
+    previous = list(range(len(b) + 1))
+    before: list[int] = []
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, before[j - 2] + 1)
+            current.append(value)
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return previous[-1]

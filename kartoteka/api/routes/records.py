@@ -36,11 +36,23 @@ def list_records(
     fields: str | None = Query(None, description="comma-separated api_names to return"),
     view: str | None = Query(None, description="saved view id: its filter and sort apply"),
     count: bool = False,
+    search: str | None = Query(
+        None, description='full-text search: words, "phrases", prefix* (docs/search.md)'
+    ),
     a: Actor = Depends(actor),
 ) -> dict[str, Any]:
     """A page of records with a stable keyset cursor."""
     return service.list_records(
-        a, catalog, parse_filter_param(filter), sort, limit, cursor, fields, view, count
+        a,
+        catalog,
+        parse_filter_param(filter),
+        sort,
+        limit,
+        cursor,
+        fields,
+        view,
+        count,
+        search=search,
     )
 
 
@@ -54,7 +66,7 @@ def query_records(
 ) -> dict[str, Any]:
     """Same as the list, with parameters as a JSON body."""
     body = object_body(body) if body is not None else {}
-    allowed = {"filter", "sort", "limit", "cursor", "fields", "view", "count"}
+    allowed = {"filter", "sort", "limit", "cursor", "fields", "view", "count", "search"}
     unknown = set(body) - allowed
     if unknown:
         raise ValidationFailed(
@@ -71,6 +83,7 @@ def query_records(
         body.get("fields"),
         body.get("view"),
         bool(body.get("count")),
+        search=body.get("search"),
     )
 
 

@@ -1,0 +1,265 @@
+"""Keeping each catalog's full-text index in step with its records.
+
+The index of a catalog is built the first time it is needed (a write or a search),
+then every write updates it in the writing transaction through the records write
+hook, so a search never sees a record as it was before a committed change. A
+signature (searchable fields, their types, the linked catalogs' title fields and the
+analyzer version) is stored beside it: when fields change so that stored stems no
+longer describe the records, the index is rebuilt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kartoteka.catalogs.models import Catalog, Field, WorkspaceMeta
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import NotFound
+from kartoteka.records.read import load_links, titles
+from kartoteka.storage import fulltext, schema
+
+from . import analyzer
+
+BATCH = 2000
+#: (workspace, catalog id) -> (meta object, signature) of indexes known to be current.
+_current: dict[tuple[str, int], tuple[WorkspaceMeta, str]] = {}
+_current_lock = threading.Lock()
+
+
+def searchable_fields(catalog: Catalog) -> list[Field]:
+    """Fields whose text the index holds."""
+    return [f for f in catalog.fields if f.ftype.searchable]
+
+
+def signature(meta: WorkspaceMeta, catalog: Catalog) -> str:
+    """What an index built now would describe (fields, types, link title fields)."""
+    parts: list[list[Any]] = []
+    for f in searchable_fields(catalog):
+        target = meta.catalog(f.options.get("catalog") or 0) if f.ftype.storage == "links" else None
+        title = target.title_field.id if target is not None and target.title_field else None
+        parts.append([f.id, f.type, title])
+    return orjson.dumps({"v": analyzer.VERSION, "fields": parts}).decode()
+
+
+def _only_added(old: str, new: str) -> bool:
+    """True when `new` differs from `old` by new fields alone (empty: nothing to index)."""
+    before, after = orjson.loads(old), orjson.loads(new)
+    if before["v"] != after["v"]:
+        return False
+    current = {f[0]: f for f in after["fields"]}
+    return all(current.get(f[0]) == f for f in before["fields"])
+
+
+def documents(
+    conn: Connection, meta: WorkspaceMeta, catalog: Catalog, ids: list[int]
+) -> list[tuple[int, dict[int, list[str]]]]:
+    """(record id, {field id: stems}) for these records (missing ids are left out)."""
+    fields = searchable_fields(catalog)
+    columns = [f for f in fields if f.storage_column and f.ftype.storage != "links"]
+    linked = [f for f in fields if f.ftype.storage == "links"]
+    table = catalog.table
+    rows = conn.execute(
+        sa.select(table.c.id, *[table.c[f.storage_column or "id"] for f in columns]).where(
+            table.c.id.in_(ids)
+        )
+    ).all()
+    found = [r[0] for r in rows]
+    link_text = _link_texts(conn, meta, linked, found)
+    out = []
+    for row in rows:
+        parts: dict[int, list[str]] = {}
+        for f, raw in zip(columns, row[1:], strict=True):
+            if raw is not None and raw != "":
+                parts[f.id] = analyzer.tokens(f.ftype.search_text(raw, f))
+        for f in linked:
+            text = link_text.get(f.id, {}).get(row[0])
+            if text:
+                parts[f.id] = analyzer.tokens(text)
+        out.append((row[0], parts))
+    return out
+
+
+def _link_texts(
+    conn: Connection, meta: WorkspaceMeta, fields: list[Field], ids: list[int]
+) -> dict[int, dict[int, str]]:
+    """field id -> record id -> the titles of the linked records, joined."""
+    if not fields or not ids:
+        return {}
+    links = load_links(conn, fields, ids)
+    out: dict[int, dict[int, str]] = {}
+    for f in fields:
+        target = meta.catalog(f.options.get("catalog") or 0)
+        by_src = links.get(f.id, {})
+        if target is None or not by_src:
+            continue
+        names = titles(conn, target, {d for dsts in by_src.values() for d in dsts})
+        # A record without a title shows as "#<id>": that is no text of its own.
+        out[f.id] = {
+            src: " ".join(names[d] for d in dsts if names.get(d, f"#{d}") != f"#{d}")
+            for src, dsts in by_src.items()
+        }
+    return out
+
+
+def reindex(conn: Connection, meta: WorkspaceMeta, catalog: Catalog, ids: list[int]) -> None:
+    """Bring the index rows of these records up to date (deleted ones leave the index)."""
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        docs = documents(conn, meta, catalog, chunk)
+        gone = sorted(set(chunk) - {rid for rid, _ in docs})
+        if gone:
+            fulltext.delete_documents(conn, catalog.id, gone)
+        fulltext.write_documents(conn, catalog.id, docs)
+
+
+def all_ids(conn: Connection, catalog: Catalog, size: int = BATCH) -> Iterator[list[int]]:
+    """Every record id of a catalog, in batches (keyset over the primary key)."""
+    table = catalog.table
+    last = 0
+    while True:
+        chunk = list(
+            conn.execute(
+                sa.select(table.c.id).where(table.c.id > last).order_by(table.c.id).limit(size)
+            ).scalars()
+        )
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]
+
+
+def build(
+    conn: Connection,
+    meta: WorkspaceMeta,
+    catalog: Catalog,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Create the catalog's index afresh from its records; returns how many were indexed."""
+    fulltext.create_index(conn, catalog.id)
+    done = 0
+    for chunk in all_ids(conn, catalog):
+        fulltext.write_documents(conn, catalog.id, documents(conn, meta, catalog, chunk))
+        done += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    fulltext.write_signature(conn, catalog.id, signature(meta, catalog))
+    return done
+
+
+def is_current(workspace: Workspace, catalog: Catalog) -> bool:
+    """Known current in this process for the workspace's present metadata (no I/O)."""
+    meta = workspace.meta()
+    hit = _current.get((workspace.name, catalog.id))
+    return hit is not None and hit[0] is meta
+
+
+def ensure(conn: Connection, workspace: Workspace, catalog: Catalog) -> None:
+    """Make the catalog's index exist and describe its present fields (in `conn`'s transaction)."""
+    meta = workspace.meta()
+    key = (workspace.name, catalog.id)
+    if is_current(workspace, catalog):
+        return
+    wanted = signature(meta, catalog)
+    stored = fulltext.read_signature(conn, catalog.id)
+    if stored is None or not fulltext.index_exists(conn, catalog.id):
+        build(conn, meta, catalog)
+    elif stored != wanted:
+        if _only_added(stored, wanted):
+            fulltext.write_signature(conn, catalog.id, wanted)
+        else:
+            build(conn, meta, catalog)
+    else:
+        # Known current only once read back as such: an index built in this transaction
+        # may still be rolled back with it.
+        with _current_lock:
+            _current[key] = (meta, wanted)
+
+
+def forget(workspace: Workspace) -> None:
+    """Drop what this process knows about a workspace's indexes (after a rebuild)."""
+    with _current_lock:
+        for key in [k for k in _current if k[0] == workspace.name]:
+            del _current[key]
+
+
+def on_write(
+    conn: Connection, actor: Actor, catalog: Catalog, entries: list[dict[str, Any]]
+) -> None:
+    """The write hook: reindex the written records, and records whose link titles changed."""
+    if actor.via == "dry_run" or catalog.system is not None or not entries:
+        return
+    meta = actor.workspace.meta()
+    ensure(conn, actor.workspace, catalog)
+    reindex(conn, meta, catalog, sorted({e["record_id"] for e in entries}))
+    title = catalog.title_field
+    if title is None:
+        return
+    renamed = [e["record_id"] for e in entries if title.api_name in e["changes"]]
+    if renamed:
+        _reindex_linking(conn, actor, meta, catalog, renamed)
+
+
+def _reindex_linking(
+    conn: Connection, actor: Actor, meta: WorkspaceMeta, catalog: Catalog, ids: list[int]
+) -> None:
+    """Records of other catalogs show these records' titles in link fields: reindex them."""
+    links = schema.links
+    for source, f in meta.links_into(catalog.id):
+        if source.system is not None or not f.ftype.searchable:
+            continue
+        sources = sorted(
+            {
+                r[0]
+                for start in range(0, len(ids), 900)
+                for r in conn.execute(
+                    sa.select(links.c.src_id).where(
+                        links.c.field_id == f.id, links.c.dst_id.in_(ids[start : start + 900])
+                    )
+                )
+            }
+        )
+        if sources and fulltext.read_signature(conn, source.id) is not None:
+            ensure(conn, actor.workspace, source)
+            reindex(conn, meta, source, sources)
+
+
+def rebuild(
+    workspace: Workspace,
+    only: str | None = None,
+    started: Callable[[Catalog, int], None] | None = None,
+    advanced: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Rebuild the indexes of every catalog (or `only` one); api_name -> records indexed.
+
+    Each catalog is rebuilt in its own transaction: searches keep seeing the old index
+    until the new one is committed. Indexes of catalogs that no longer exist are dropped.
+    """
+    meta = workspace.meta()
+    chosen = [
+        c
+        for c in meta.catalogs
+        if c.system is None and (only is None or only in (c.api_name, str(c.id)))
+    ]
+    if only is not None and not chosen:
+        raise NotFound(f"no catalog {only!r}")
+    done: dict[str, int] = {}
+    for catalog in chosen:
+        with workspace.engine.begin() as conn:
+            if started is not None:
+                total = conn.execute(sa.select(sa.func.count()).select_from(catalog.table))
+                started(catalog, int(total.scalar_one()))
+            done[catalog.api_name] = build(conn, meta, catalog, advanced)
+    if only is None:
+        with workspace.engine.begin() as conn:
+            known = {c.id for c in meta.catalogs}
+            for catalog_id in fulltext.indexed_catalogs(conn):
+                if catalog_id not in known:
+                    fulltext.drop_index(conn, catalog_id)
+    forget(workspace)
+    return done

@@ -1,0 +1,279 @@
+"""Full-text search: within one catalog (the records list's `search`) and across all of them.
+
+Rights are those of the records list: the catalog's compiled record rule is part of
+the same SQL statement, fields hidden from or masked for the reader are neither
+matched (the match is rechecked on the fields they read) nor shown in snippets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog
+from kartoteka.context import Actor
+from kartoteka.errors import Forbidden, ValidationFailed
+from kartoteka.records import query
+from kartoteka.records.read import Renderer
+from kartoteka.storage import fulltext
+from kartoteka.storage.engine import read_connection
+
+from . import analyzer, index
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+#: Counts stop here: "10000" then means "at least".
+COUNT_CAP = 10_000
+
+
+class SearchInvalid(ValidationFailed):
+    """A search query that cannot be run (422 VALIDATION on `search` or `q`)."""
+
+
+@dataclass
+class CatalogSearch:
+    """A parsed search over one catalog for one reader."""
+
+    catalog: Catalog
+    clauses: list[fulltext.Clause]
+    #: Searchable field ids the reader may match on; None: all of them.
+    fields: list[int] | None
+    match: fulltext.Match
+    fuzzy: bool = False
+
+    @property
+    def condition(self) -> Any:
+        """`id IN (matching index rows)`: combines with any filter, sort and cursor."""
+        table = self.catalog.table
+        return table.c.id.in_(sa.select(self.match.record_id).where(self.match.condition))
+
+
+def parse(text: Any, key: str = "search") -> list[fulltext.Clause]:
+    """Clauses of a query; a bad one is a 422 naming `key`."""
+    try:
+        return analyzer.parse_query(text)
+    except analyzer.QueryError as exc:
+        raise SearchInvalid(f"{key}: {exc}", fields={key: str(exc)}) from None
+
+
+def readable_fields(actor: Actor, catalog: Catalog) -> list[int] | None:
+    """Searchable fields the actor reads in clear (None: every one of them)."""
+    rules = access.field_rules(actor, catalog)
+    fields = index.searchable_fields(catalog)
+    allowed = [f.id for f in fields if rules.get(f.api_name) not in ("hidden", "masked")]
+    return None if len(allowed) == len(fields) else allowed
+
+
+def ensure_index(actor: Actor, catalog: Catalog) -> None:
+    """Build or refresh the catalog's index if this process does not know it is current."""
+    if not index.is_current(actor.workspace, catalog):
+        with actor.workspace.engine.begin() as conn:
+            index.ensure(conn, actor.workspace, catalog)
+
+
+def prepare(actor: Actor, catalog: Catalog, text: Any, key: str = "search") -> CatalogSearch:
+    """Parse a query for one catalog and make sure its index is ready."""
+    clauses = parse(text, key)
+    ensure_index(actor, catalog)
+    fields = readable_fields(actor, catalog)
+    dialect = actor.workspace.dialect
+    return CatalogSearch(
+        catalog, clauses, fields, fulltext.match(dialect, catalog.id, clauses, fields)
+    )
+
+
+def fuzzy(conn: Connection, found: CatalogSearch) -> CatalogSearch | None:
+    """The same search tolerating typos in its single words (None: nothing to try)."""
+    if not any(len(c.tokens) == 1 and not c.prefix for c in found.clauses):
+        return None
+    catalog_id = found.catalog.id
+    if conn.dialect.name == "postgresql":
+        match = fulltext.trigram_match(conn, catalog_id, found.clauses, found.fields)
+        if match is None:
+            return None
+        return CatalogSearch(found.catalog, found.clauses, found.fields, match, fuzzy=True)
+    clauses = []
+    for c in found.clauses:
+        if len(c.tokens) == 1 and not c.prefix:
+            near = fulltext.vocabulary_near(conn, catalog_id, c.tokens[0])
+            c = fulltext.Clause(c.tokens, False, (c.tokens[0], *near))
+        clauses.append(c)
+    match = fulltext.match("sqlite", catalog_id, clauses, found.fields)
+    return CatalogSearch(found.catalog, clauses, found.fields, match, fuzzy=True)
+
+
+def _where(actor: Actor, catalog: Catalog, extra: list[Any]) -> list[Any]:
+    rights = access.record_filter(actor, catalog, "view")
+    return [c for c in (*extra, rights) if c is not None]
+
+
+def _ranked(found: CatalogSearch, where: list[Any], offset: int, size: int) -> Any:
+    table = found.catalog.table
+    return (
+        sa.select(table)
+        .select_from(table.join(found.match.table, table.c.id == found.match.record_id))
+        .where(found.match.condition, *where)
+        .order_by(found.match.rank, table.c.id)
+        .offset(offset)
+        .limit(size)
+    )
+
+
+def count(conn: Connection, found: CatalogSearch, where: list[Any]) -> int:
+    """How many records match (stops at COUNT_CAP)."""
+    table = found.catalog.table
+    inner = (
+        sa.select(sa.literal(1))
+        .select_from(table.join(found.match.table, table.c.id == found.match.record_id))
+        .where(found.match.condition, *where)
+        .limit(COUNT_CAP)
+        .subquery()
+    )
+    return int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    values = query.decode_cursor(cursor, 2)
+    if values[0] != "rank" or not isinstance(values[1], int) or values[1] < 0:
+        raise SearchInvalid("cursor: invalid cursor", fields={"cursor": "invalid cursor"})
+    return values[1]
+
+
+def ranked_page(
+    conn: Connection,
+    actor: Actor,
+    found: CatalogSearch,
+    where: list[Any],
+    size: int,
+    cursor: str | None,
+) -> tuple[CatalogSearch, list[Any], str | None]:
+    """Rows best match first (typo-tolerant when nothing matches exactly), and the next cursor."""
+    offset = _offset(cursor)
+    rows = conn.execute(_ranked(found, where, offset, size + 1)).all()
+    if not rows and offset == 0:
+        retry = fuzzy(conn, found)
+        if retry is not None:
+            found = retry
+            rows = conn.execute(_ranked(found, where, 0, size + 1)).all()
+    more = len(rows) > size
+    next_cursor = query.encode_cursor(["rank", offset + size]) if more else None
+    return found, list(rows[:size]), next_cursor
+
+
+def list_page(
+    actor: Actor,
+    catalog: Catalog,
+    found: CatalogSearch,
+    where: list[Any],
+    size: int,
+    cursor: str | None,
+    only: list[str] | None,
+    with_count: bool,
+) -> dict[str, Any]:
+    """The records list ordered by relevance (`search` without `sort`)."""
+    with read_connection(actor.workspace.engine) as conn:
+        found, rows, next_cursor = ranked_page(conn, actor, found, where, size, cursor)
+        result: dict[str, Any] = {
+            "items": Renderer(conn, actor, catalog, only).render(rows),
+            "next_cursor": next_cursor,
+        }
+        if with_count:
+            result["count"] = count(conn, found, where)
+    return result
+
+
+def _snippet(catalog: Catalog, record: dict[str, Any], found: CatalogSearch) -> str | None:
+    allowed = None if found.fields is None else set(found.fields)
+    texts = []
+    for f in index.searchable_fields(catalog):
+        if (allowed is not None and f.id not in allowed) or f.api_name not in record["values"]:
+            continue
+        text = f.ftype.to_text(record["values"][f.api_name], f)
+        if text:
+            texts.append((f.api_name, text))
+    clauses = found.clauses
+    if found.fuzzy:
+        clauses = [
+            fulltext.Clause((a,), False) for c in clauses for a in c.alternatives or c.tokens
+        ]
+    piece = analyzer.snippet(texts, clauses)
+    return piece.html if piece else None
+
+
+def _visible_catalogs(actor: Actor, only: str | None) -> list[Catalog]:
+    out = []
+    for catalog in actor.workspace.meta().catalogs:
+        if catalog.system is not None or not index.searchable_fields(catalog):
+            continue
+        if only is not None and only not in (catalog.api_name, str(catalog.id)):
+            continue
+        try:
+            access.require_catalog(actor, catalog)
+        except Forbidden:
+            continue
+        out.append(catalog)
+    return out
+
+
+def _limit(limit: Any) -> int:
+    if limit in (None, ""):
+        return DEFAULT_LIMIT
+    if isinstance(limit, bool) or not isinstance(limit, int | str) or not str(limit).isdecimal():
+        raise SearchInvalid("limit must be an integer", fields={"limit": "integer"})
+    value = int(limit)
+    if not 1 <= value <= MAX_LIMIT:
+        raise SearchInvalid(f"limit must be 1..{MAX_LIMIT}", fields={"limit": f"1..{MAX_LIMIT}"})
+    return value
+
+
+def search_workspace(
+    actor: Actor,
+    text: Any,
+    limit: Any = None,
+    catalog: str | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """The best matches in every catalog the actor may see, grouped by catalog, with counts.
+
+    Each catalog gives at most `limit` items; `catalog` (with `cursor`) pages through one.
+    """
+    clauses = parse(text, "q")
+    size = _limit(limit)
+    if cursor and catalog is None:
+        raise SearchInvalid(
+            "cursor pages through one catalog: give catalog too", fields={"catalog": "required"}
+        )
+    catalogs = _visible_catalogs(actor, catalog)
+    if catalog is not None and not catalogs:
+        raise Forbidden(f"you have no access to catalog {catalog!r}")
+    items: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    next_cursor = None
+    for cat in catalogs:
+        ensure_index(actor, cat)
+        fields = readable_fields(actor, cat)
+        if fields == []:
+            continue
+        match = fulltext.match(actor.workspace.dialect, cat.id, clauses, fields)
+        found = CatalogSearch(cat, clauses, fields, match)
+        where = _where(actor, cat, [])
+        with read_connection(actor.workspace.engine) as conn:
+            found, rows, next_cursor = ranked_page(conn, actor, found, where, size, cursor)
+            if not rows:
+                continue
+            counts[cat.api_name] = count(conn, found, where)
+            ref = {"id": cat.id, "api_name": cat.api_name, "name": cat.name}
+            for record in Renderer(conn, actor, cat).render(rows):
+                items.append(
+                    {"catalog": ref, "record": record, "snippet": _snippet(cat, record, found)}
+                )
+    result: dict[str, Any] = {"items": items, "counts": counts}
+    if catalog is not None:
+        result["next_cursor"] = next_cursor
+    return result

@@ -1,0 +1,166 @@
+"""Full-text search in a catalog and across the workspace, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from conftest_support import *  # noqa: F403
+
+from kartoteka.access import manage
+from kartoteka.catalogs import service as catalogs
+from kartoteka.errors import ValidationFailed
+from kartoteka.records import service as records
+from kartoteka.search import service as search
+from kartoteka.users import service as users
+
+CLIENTS = [
+    {"name": "ООО Ромашка", "note": "Договоры поставки цветов", "region": "North"},
+    {"name": "ЗАО Василёк", "note": "договор аренды склада", "region": "South"},
+    {"name": "Acme Corporation", "note": "Running contracts for flowers", "region": "North"},
+    {"name": "Ёлочка", "note": "Секретный контракт", "secret": "тайна ромашка", "region": "South"},
+]
+
+
+@pytest.fixture
+def world(admin) -> dict[str, int]:
+    catalogs.create_catalog(
+        admin,
+        {
+            "name": "Clients",
+            "fields": [
+                {"name": "Name", "type": "text"},
+                {"name": "Note", "api_name": "note", "type": "long_text"},
+                {"name": "Secret", "api_name": "secret", "type": "text"},
+                {"name": "Region", "api_name": "region", "type": "select",
+                 "options": {"choices": ["North", "South"]}},
+                {"name": "Phone", "api_name": "phone", "type": "phone"},
+            ],
+        },
+    )  # fmt: skip
+    created = records.batch(admin, "clients", {"create": [{"values": v} for v in CLIENTS]})
+    return dict(zip([c["name"] for c in CLIENTS], created["created"], strict=True))
+
+
+def _found(actor, text: str, **kw) -> list[str]:
+    items = records.list_records(actor, "clients", search=text, **kw)["items"]
+    return [r["values"]["name"] for r in items]
+
+
+def test_morphology_case_and_yo(admin, world) -> None:
+    assert _found(admin, "договор") == ["ООО Ромашка", "ЗАО Василёк"]
+    assert _found(admin, "ДОГОВОРЫ") == ["ООО Ромашка", "ЗАО Василёк"]
+    assert _found(admin, "ромашки") == ["ООО Ромашка", "Ёлочка"]
+    assert _found(admin, "василек") == ["ЗАО Василёк"]
+    assert _found(admin, "елочка") == ["Ёлочка"]
+    assert _found(admin, "contract") == ["Acme Corporation"]
+    assert _found(admin, "run flower") == ["Acme Corporation"]
+    assert _found(admin, "south") == ["ЗАО Василёк", "Ёлочка"]  # select labels
+
+
+def test_prefix_and_phrase(admin, world) -> None:
+    assert _found(admin, "Ромаш*") == ["ООО Ромашка", "Ёлочка"]
+    assert _found(admin, "Ромашка*") == ["ООО Ромашка", "Ёлочка"]
+    assert _found(admin, '"договоры поставки"') == ["ООО Ромашка"]
+    assert _found(admin, '"поставки договоры"') == []
+    assert _found(admin, "договор склада") == ["ЗАО Василёк"]
+
+
+def test_typos_are_tolerated_when_nothing_matches(admin, world) -> None:
+    assert _found(admin, "Ромшка") == ["ООО Ромашка", "Ёлочка"]
+    assert _found(admin, "Васелек") == ["ЗАО Василёк"]
+    assert _found(admin, "qwertyuiop") == []
+
+
+def test_index_follows_every_write(admin, world) -> None:
+    rid = world["Acme Corporation"]
+    records.update_record(admin, "clients", rid, {"name": "Кактус и партнёры"})
+    assert _found(admin, "кактусы") == ["Кактус и партнёры"]
+    assert _found(admin, "acme") == []
+    records.delete_record(admin, "clients", rid)
+    assert _found(admin, "кактус") == []
+    new = records.create_record(admin, "clients", {"name": "Новый", "phone": "+7 916 123-45-67"})
+    assert _found(admin, "9161234567") == ["Новый"]
+    assert new["values"]["name"] == "Новый"
+
+
+def test_filter_sort_cursor_and_count(admin, world) -> None:
+    page = records.list_records(admin, "clients", search="договор", limit=1, count=True)
+    assert page["count"] == 2 and len(page["items"]) == 1 and page["next_cursor"]
+    rest = records.list_records(admin, "clients", search="договор", cursor=page["next_cursor"])
+    assert [r["values"]["name"] for r in rest["items"]] == ["ЗАО Василёк"]
+    south = _found(admin, "договор", filter={"region": {"eq": "South"}})
+    assert south == ["ЗАО Василёк"]
+    assert _found(admin, "договор", sort="-id") == ["ЗАО Василёк", "ООО Ромашка"]
+    with pytest.raises(ValidationFailed) as err:
+        records.list_records(admin, "clients", search="  ,, ")
+    assert "search" in err.value.fields
+
+
+def test_links_index_the_titles_of_linked_records(admin, world) -> None:
+    catalogs.create_catalog(
+        admin,
+        {
+            "name": "Deals",
+            "fields": [
+                {"name": "Name", "type": "text"},
+                {"name": "Client", "api_name": "client", "type": "link",
+                 "options": {"catalog": "clients"}},
+            ],
+        },
+    )  # fmt: skip
+    records.create_record(admin, "deals", {"name": "Сделка 1", "client": [world["ООО Ромашка"]]})
+    names = [
+        r["values"]["name"] for r in records.list_records(admin, "deals", search="ромашка")["items"]
+    ]
+    assert names == ["Сделка 1"]
+    # Renaming the client reindexes the deal that shows its title.
+    records.update_record(admin, "clients", world["ООО Ромашка"], {"name": "ООО Лютик"})
+    assert records.list_records(admin, "deals", search="ромашка")["items"] == []
+    assert len(records.list_records(admin, "deals", search="лютик")["items"]) == 1
+
+
+def _restricted(admin, make_user, as_user, fields: dict[str, str]):
+    group = users.create_group(admin, {"name": "north"})["id"]
+    doc = {"view": {"region": {"eq": "North"}}, "fields": fields}
+    manage.put_rights(admin, "clients", {"groups": {str(group): doc}})
+    return as_user(make_user("nina", groups=[group]))
+
+
+def test_rights_and_hidden_fields(admin, world, make_user, as_user) -> None:
+    nina = _restricted(admin, make_user, as_user, {"secret": "hidden"})
+    assert _found(nina, "договор") == ["ООО Ромашка"]  # the South one is not hers
+    assert _found(admin, "тайна") == ["Ёлочка"]
+    assert _found(nina, "тайна") == []
+    # A record she sees, matched only through a hidden field, is not found either.
+    records.update_record(admin, "clients", world["Acme Corporation"], {"secret": "тайна"})
+    assert sorted(_found(admin, "тайна")) == ["Acme Corporation", "Ёлочка"]
+    assert _found(nina, "тайна") == []
+    assert _found(nina, "тайна*") == []
+    assert _found(nina, "тйна") == []  # nor through typo tolerance
+    everywhere = search.search_workspace(nina, "тайна")
+    assert everywhere == {"items": [], "counts": {}}
+
+
+def test_masked_fields_are_never_matched(admin, world, make_user, as_user) -> None:
+    nina = _restricted(admin, make_user, as_user, {"note": "masked"})
+    assert _found(nina, "поставки") == []
+    assert _found(nina, "ромашка") == ["ООО Ромашка"]
+
+
+def test_workspace_search_groups_counts_and_snippets(admin, world) -> None:
+    catalogs.create_catalog(admin, {"name": "Notes", "fields": [{"name": "Text", "type": "text"}]})
+    records.create_record(admin, "notes", {"text": "Позвонить в Ромашку <завтра>"})
+    found = search.search_workspace(admin, "ромашка")
+    assert found["counts"] == {"clients": 2, "notes": 1}
+    first = found["items"][0]
+    assert first["catalog"]["api_name"] == "clients"
+    assert first["record"]["values"]["name"] == "ООО Ромашка"
+    assert first["snippet"] == "ООО <mark>Ромашка</mark>"
+    note = [i for i in found["items"] if i["catalog"]["api_name"] == "notes"][0]
+    assert note["snippet"] == "Позвонить в <mark>Ромашку</mark> &lt;завтра&gt;"
+    page = search.search_workspace(admin, "ромашка", limit=1, catalog="clients")
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    more = search.search_workspace(
+        admin, "ромашка", limit=1, catalog="clients", cursor=page["next_cursor"]
+    )
+    assert [i["record"]["values"]["name"] for i in more["items"]] == ["Ёлочка"]
+    assert more["next_cursor"] is None
