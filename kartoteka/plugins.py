@@ -36,8 +36,9 @@ from kartoteka.fields import system as system_fields
 from kartoteka.fields.base import FieldType
 from kartoteka.fields.registry import register
 from kartoteka.records import hooks
-from kartoteka.records.hooks import AfterCommit, BeforeWrite, InTransaction
+from kartoteka.records.hooks import AfterCommit, BeforeWrite, InTransaction, Searcher
 from kartoteka.search import index as search_index
+from kartoteka.search import service as search_service
 from kartoteka.webhooks import live, request_hooks, system_catalog
 
 
@@ -51,6 +52,8 @@ class Plugin:
     system_catalogs: tuple[tuple[str, Builder], ...] = ()
     before_write: tuple[BeforeWrite, ...] = ()
     in_transaction: tuple[InTransaction, ...] = ()
+    #: Full-text search behind the records list's `search` (the last one listed wins).
+    searcher: Searcher | None = None
     after_commit: tuple[AfterCommit, ...] = ()
 
 
@@ -89,7 +92,7 @@ DEFAULT_PLUGINS: tuple[Plugin, ...] = (
     # A commit in this process wakes the outbox worker at once (no poll wait).
     Plugin("workers", after_commit=(workers.on_commit,)),
     # The full-text index follows every write inside its transaction.
-    Plugin("search", in_transaction=(search_index.on_write,)),
+    Plugin("search", in_transaction=(search_index.on_write,), searcher=search_service.SEARCHER),
 )
 
 
@@ -102,6 +105,8 @@ def install(plugins: Iterable[Plugin] = DEFAULT_PLUGINS) -> None:
             system.register(name, builder)
         for before in plugin.before_write:
             hooks.add_before_write(before)
+        if plugin.searcher is not None and plugin.searcher not in hooks.searcher:
+            hooks.searcher.append(plugin.searcher)
         for during in plugin.in_transaction:
             hooks.add_in_transaction(during)
         for after in plugin.after_commit:

@@ -164,3 +164,31 @@ def test_workspace_search_groups_counts_and_snippets(admin, world) -> None:
     )
     assert [i["record"]["values"]["name"] for i in more["items"]] == ["Ёлочка"]
     assert more["next_cursor"] is None
+
+
+def test_link_titles_match_only_for_readers_who_see_them(admin, world, make_user, as_user):
+    catalogs.create_catalog(
+        admin,
+        {
+            "name": "Deals",
+            "fields": [
+                {"name": "Name", "type": "text"},
+                {"name": "Client", "api_name": "client", "type": "link",
+                 "options": {"catalog": "clients"}},
+            ],
+        },
+    )  # fmt: skip
+    records.create_record(admin, "deals", {"name": "Сделка", "client": [world["ООО Ромашка"]]})
+    group = users.create_group(admin, {"name": "sales"})["id"]
+    manage.put_rights(admin, "deals", {"groups": {str(group): {"view": True}}})
+    manage.put_rights(
+        admin, "clients", {"groups": {str(group): {"view": {"region": {"eq": "South"}}}}}
+    )
+    sam = as_user(make_user("sam", groups=[group]))
+    shown = records.list_records(sam, "deals")["items"][0]["values"]["client"]
+    assert shown[0]["title"] != "ООО Ромашка"  # the client is not his to see
+    assert records.list_records(sam, "deals", search="ромашка")["items"] == []
+    assert len(records.list_records(sam, "deals", search="сделка")["items"]) == 1
+    manage.put_rights(admin, "clients", {"groups": {str(group): {"view": True}}})
+    sam = as_user(make_user("sam2", groups=[group]))
+    assert len(records.list_records(sam, "deals", search="ромашка")["items"]) == 1

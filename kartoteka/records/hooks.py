@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -32,6 +32,30 @@ BeforeWrite = Callable[[Actor, Catalog, list[PendingChange]], None]
 AfterCommit = Callable[[Actor, int, int], None]  # actor, first seq, last seq
 #: conn, actor, catalog, the history entries written ({"record_id", "action", "changes"}).
 InTransaction = Callable[[Connection, Actor, Catalog, list[dict[str, Any]]], None]
+
+
+class Searcher(Protocol):
+    """Full-text search for the records list (the `search` package provides it)."""
+
+    def prepare(self, actor: Actor, catalog: Catalog, text: Any) -> Any:
+        """Parse a query for one catalog; the result has `.condition` (SQL on the table)."""
+
+    def list_page(
+        self,
+        actor: Actor,
+        catalog: Catalog,
+        found: Any,
+        where: list[Any],
+        size: int,
+        cursor: str | None,
+        only: list[str] | None,
+        with_count: bool,
+    ) -> dict[str, Any]:
+        """A page of the records list ordered by relevance."""
+
+
+#: Set by `kartoteka.plugins.install()`; empty: the records list refuses `search`.
+searcher: list[Searcher] = []
 
 #: Filled by `kartoteka.plugins.install()` from the plugin list, never on import.
 before_write: list[BeforeWrite] = []

@@ -17,7 +17,6 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden, TooLarge
 from kartoteka.fields.datetime import render_datetime
-from kartoteka.search import service as search_service
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
@@ -579,11 +578,12 @@ def list_records(
                 f"unknown field {unknown[0]!r}", fields={"fields": f"unknown field {unknown[0]!r}"}
             )
     if search not in (None, ""):
-        found = search_service.prepare(actor, catalog, search)
+        if not hooks.searcher:
+            raise RecordInvalid("search is not available", fields={"search": "not available"})
+        searcher = hooks.searcher[-1]
+        found = searcher.prepare(actor, catalog, search)
         if sort in (None, "", []):
-            return search_service.list_page(
-                actor, catalog, found, where, page_size, cursor, only, count
-            )
+            return searcher.list_page(actor, catalog, found, where, page_size, cursor, only, count)
         where.append(found.condition)
     table = catalog.table
     segments: list[Any] = [None]

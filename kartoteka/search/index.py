@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from kartoteka.catalogs.models import Catalog, Field, WorkspaceMeta
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import NotFound
-from kartoteka.records.read import load_links, titles
+from kartoteka.records.read import load_links, title_text
 from kartoteka.storage import fulltext, schema
 
 from . import analyzer
@@ -98,12 +98,29 @@ def _link_texts(
         by_src = links.get(f.id, {})
         if target is None or not by_src:
             continue
-        names = titles(conn, target, {d for dsts in by_src.values() for d in dsts})
+        names = _titles(conn, target, {d for dsts in by_src.values() for d in dsts})
         # A record without a title shows as "#<id>": that is no text of its own.
         out[f.id] = {
             src: " ".join(names[d] for d in dsts if names.get(d, f"#{d}") != f"#{d}")
             for src, dsts in by_src.items()
         }
+    return out
+
+
+def _titles(conn: Connection, catalog: Catalog, ids: set[int]) -> dict[int, str]:
+    """Titles as stored (no rights: `service.readable_fields` decides who may match them)."""
+    field = catalog.title_field
+    if field is None or field.storage_column is None or not ids:
+        return {}
+    table = catalog.table
+    col = table.c[field.storage_column]
+    ordered = sorted(ids)
+    out: dict[int, str] = {}
+    for start in range(0, len(ordered), 900):
+        rows = conn.execute(
+            sa.select(table.c.id, col).where(table.c.id.in_(ordered[start : start + 900]))
+        )
+        out.update({rid: title_text(catalog, raw, rid) for rid, raw in rows})
     return out
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kartoteka.access import service as access
-from kartoteka.catalogs.models import Catalog
+from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden, ValidationFailed
 from kartoteka.records import query
@@ -64,8 +64,32 @@ def readable_fields(actor: Actor, catalog: Catalog) -> list[int] | None:
     """Searchable fields the actor reads in clear (None: every one of them)."""
     rules = access.field_rules(actor, catalog)
     fields = index.searchable_fields(catalog)
-    allowed = [f.id for f in fields if rules.get(f.api_name) not in ("hidden", "masked")]
+    allowed = [
+        f.id
+        for f in fields
+        if rules.get(f.api_name) not in ("hidden", "masked")
+        and (f.ftype.storage != "links" or _reads_link_titles(actor, f))
+    ]
     return None if len(allowed) == len(fields) else allowed
+
+
+def _reads_link_titles(actor: Actor, field: Field) -> bool:
+    """Does the actor see, in clear, the title of every record this link field may show?
+
+    The index holds the titles of all linked records; a reader who is shown `#id` for
+    some of them (records they cannot see, a hidden or masked title field) must not
+    match those titles, so the link field is left out of their search altogether.
+    """
+    if actor.is_admin:
+        return True
+    target = actor.workspace.meta().catalog(field.options.get("catalog") or 0)
+    if target is None or target.title_field is None:
+        return False
+    if access.field_rules(actor, target).get(target.title_field.api_name) in ("hidden", "masked"):
+        return False
+    if field.options.get("title_public"):
+        return True
+    return access.can_see_catalog(actor, target) and access.record_filter(actor, target) is None
 
 
 def ensure_index(actor: Actor, catalog: Catalog) -> None:
@@ -277,3 +301,13 @@ def search_workspace(
     if catalog is not None:
         result["next_cursor"] = next_cursor
     return result
+
+
+class _Searcher:
+    """The records list's full-text search (registered by the plugin list)."""
+
+    prepare = staticmethod(prepare)
+    list_page = staticmethod(list_page)
+
+
+SEARCHER = _Searcher()
