@@ -16,10 +16,11 @@ import sqlalchemy as sa
 from croniter import croniter
 from sqlalchemy.engine import Connection
 
+from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.fields.base import FieldValueError
-from kartoteka.records.query import FilterCompiler
+from kartoteka.filters.compiler import FilterCompiler
 from kartoteka.storage import dates, schema
 from kartoteka.webhooks.outbox import claim_cursor, move_cursor
 
@@ -201,7 +202,7 @@ def _matches_as(
             columns.append(col)
     row = sa.select(*columns).where(table.c.id == record_id).subquery("row_as_of_event")
     try:
-        clause = FilterCompiler(actor, catalog, row).compile(spec)
+        clause = FilterCompiler(actor, catalog, row, rights=access).compile(spec)
     except Exception:
         log.warning("scenario trigger filter no longer compiles", exc_info=True)
         return False
@@ -327,7 +328,9 @@ def _date_runs(
     else:
         q = q.where(col.between(low, high))
     if trigger.get("filter"):
-        q = q.where(FilterCompiler(Actor.system(ws), catalog).compile(trigger["filter"]))
+        q = q.where(
+            FilterCompiler(Actor.system(ws), catalog, rights=access).compile(trigger["filter"])
+        )
     rows = []
     for record_id, value in conn.execute(q):
         for year in {since.year, now.year} if trigger.get("yearly") else {None}:
