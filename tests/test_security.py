@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -184,14 +185,20 @@ def test_log_is_for_administrators_only(client: Any, api: Api) -> None:
 
 
 # ----- TOTP ---------------------------------------------------------------------------
-def test_totp_setup_enable_login_and_disable(client: Any, api: Api) -> None:
+def test_totp_setup_enable_login_and_disable(
+    client: Any, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)  # each code is accepted once: step through the window
+    monkeypatch.setattr(totp, "clock", lambda: now)
     setup = api.post("/auth/totp/setup").json()
     assert setup["uri"].startswith("otpauth://totp/") and not setup["enabled"]
     assert login(client, ADMIN_PASSWORD).status_code == 200  # pending setup changes nothing
     bad = api.post("/auth/totp/enable", {"code": "000000"})
     assert bad.status_code == 422 and bad.json()["fields"] == {"code": "the current 6-digit code"}
-    code = pyotp.TOTP(setup["secret"]).now()
-    assert api.post("/auth/totp/enable", {"code": code}).json() == {"enabled": True}
+    gen = pyotp.TOTP(setup["secret"])
+    code = gen.at(now)
+    enable_code = gen.at(now - timedelta(seconds=30))
+    assert api.post("/auth/totp/enable", {"code": enable_code}).json() == {"enabled": True}
 
     r = login(client, ADMIN_PASSWORD)
     assert r.status_code == 401 and r.json()["error"] == "TOTP_REQUIRED"
@@ -202,7 +209,8 @@ def test_totp_setup_enable_login_and_disable(client: Any, api: Api) -> None:
     r = client.get("/api/v1/auth/me", headers={"Authorization": f"Basic {basic}"})
     assert r.status_code == 401 and r.json()["error"] == "TOTP_REQUIRED"
 
-    assert api.post("/auth/totp/disable", {"code": code}).json() == {"enabled": False}
+    later = gen.at(now + timedelta(seconds=30))
+    assert api.post("/auth/totp/disable", {"code": later}).json() == {"enabled": False}
     assert login(client, ADMIN_PASSWORD).status_code == 200
     kinds = {e["event"] for e in events(api)}
     assert {"totp_enabled", "totp_disabled"} <= kinds

@@ -121,7 +121,8 @@ def test_user_may_change_own_name_and_password(
     ws: Workspace, make_user: Callable[..., dict], as_user: Callable[[dict], Actor]
 ) -> None:
     bob = as_user(make_user("bob"))
-    changed = users.update_user(bob, bob.user_id, {"name": "Robert", "password": "brand-new-pw"})
+    patch = {"name": "Robert", "password": "brand-new-pw", "current_password": "password-bob"}
+    changed = users.update_user(bob, bob.user_id, patch)
     assert changed["name"] == "Robert"
     auth.login(ws, "bob@example.com", "brand-new-pw")
     with pytest.raises(Unauthenticated):

@@ -111,11 +111,17 @@ def test_hostile_input_is_never_a_server_error(web):
     assert bad.status_code == 400
 
 
-def test_two_factor_login_asks_for_the_code(api, web):
+def test_two_factor_login_asks_for_the_code(api, web, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
     import pyotp
 
+    from kartoteka.security import totp
+
+    now = datetime.now(UTC)  # a code is accepted once: enable with the previous one
+    monkeypatch.setattr(totp, "clock", lambda: now)
     secret = api.post("/auth/totp/setup").json()["secret"]
-    r = api.post("/auth/totp/enable", {"code": pyotp.TOTP(secret).now()})
+    r = api.post("/auth/totp/enable", {"code": pyotp.TOTP(secret).at(now - timedelta(seconds=30))})
     assert r.status_code == 200, r.text
     creds = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
     r = web.post("/login", data=creds, headers=EN)
@@ -124,7 +130,7 @@ def test_two_factor_login_asks_for_the_code(api, web):
     assert 'name="totp"' in r.text
     r = web.post("/login", data=creds | {"totp": "000000"}, headers=EN)
     assert r.status_code == 401 and "Wrong e-mail or password." in r.text
-    r = web.post("/login", data=creds | {"totp": pyotp.TOTP(secret).now()})
+    r = web.post("/login", data=creds | {"totp": pyotp.TOTP(secret).at(now)})
     assert r.status_code == 303 and "kartoteka_session" in web.cookies
 
 

@@ -230,7 +230,7 @@ def _guarded_check(
         p = _check_password(ws, email, password)
         secret = two_factor.enabled_secret(ws, p.user_id)
         if secret is not None:
-            _check_second_factor(secret, totp, via)
+            _check_second_factor(ws, p.user_id, secret, totp, via)
     except WrongCredentials as exc:
         reason = "totp" if isinstance(exc, SecondFactorWrong) else "password"
         log.log_event(ws, "login_failed", address=address, email=account, via=via, reason=reason)
@@ -254,13 +254,13 @@ class SecondFactorWrong(WrongCredentials):
     """The password was right but the two-factor code was wrong."""
 
 
-def _check_second_factor(secret: str, code: Any, via: str) -> None:
+def _check_second_factor(ws: Workspace, user_id: int, secret: str, code: Any, via: str) -> None:
     if via == "basic":
         raise TotpRequired("this account uses two-factor login; use an API token, not Basic")
     if code is None or code == "":
         raise TotpRequired('two-factor code required: send "totp" with the login')
-    if not two_factor.code_matches(secret, code):
-        raise SecondFactorWrong("wrong two-factor code")
+    if not two_factor.use_code(ws, user_id, secret, code):
+        raise SecondFactorWrong("wrong or already used two-factor code")
 
 
 def login(
@@ -406,6 +406,36 @@ def end_sessions(conn: Connection, user_id: int) -> None:
     """Delete every session of a user (API tokens stay)."""
     tokens = schema.tokens
     conn.execute(tokens.delete().where(tokens.c.user_id == user_id, tokens.c.kind == "session"))
+
+
+def revoke_api_tokens(conn: Connection, user_id: int) -> None:
+    """Delete every API token of a user (a password change)."""
+    tokens = schema.tokens
+    conn.execute(tokens.delete().where(tokens.c.user_id == user_id, tokens.c.kind == "api"))
+
+
+def password_is_current(ws: Workspace, user_id: int, password: str) -> bool:
+    """Whether `password` is the user's password now, behind the failed-login throttle (a
+    stolen session must not become a free password oracle); failures are logged."""
+    with _read(ws) as conn:
+        row = conn.execute(
+            sa.select(schema.users.c.email, schema.users.c.password_hash).where(
+                schema.users.c.id == user_id
+            )
+        ).first()
+    email = row.email if row is not None else ""
+    guard = throttle.for_workspace(ws)
+    ticket = guard.begin(email, None)
+    ok = (
+        row is not None
+        and len(password) <= MAX_PASSWORD_LENGTH
+        and verify_password(row.password_hash, password)
+    )
+    if ok:
+        guard.succeeded(ticket)
+    else:
+        log.log_event(ws, "login_failed", email=email, via="password_change", reason="password")
+    return ok
 
 
 def logout_everywhere(actor: Actor) -> None:

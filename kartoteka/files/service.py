@@ -11,6 +11,7 @@ import hashlib
 import io
 import mimetypes
 import re
+import threading
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -34,6 +35,12 @@ from .storage import BlobStore, store_for
 MAX_NAME = 255
 MAX_FILE_ID = 2**31 - 1
 THUMB_SIZE = 256
+#: The most pixels a thumbnail may decode (after JPEG's draft scaling): a 9000×9000 PNG
+#: would take ~300 MiB and most of a second; it gets no thumbnail (422) instead.
+MAX_THUMBNAIL_PIXELS = 24_000_000
+#: Thumbnails decoded at once per process: a burst of first views must not take every
+#: core and the memory of the server.
+_thumbnail_slots = threading.BoundedSemaphore(2)
 ORPHAN_AGE = timedelta(days=1)
 DEFAULT_MIME = "application/octet-stream"
 MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,99}/[a-z0-9][a-z0-9!#$&^_.+-]{0,99}$")
@@ -313,9 +320,10 @@ def make_thumbnail(source: BinaryIO) -> bytes:
     Refuses decompression bombs and corrupt images with FileInvalid.
     """
     try:
-        with Image.open(source, formats=IMAGE_FORMATS) as im:
-            limit = Image.MAX_IMAGE_PIXELS
-            if limit is not None and im.width * im.height > limit:
+        with _thumbnail_slots, Image.open(source, formats=IMAGE_FORMATS) as im:
+            # JPEG decodes at 1/2..1/8 scale for free: a 50-megapixel photo costs little.
+            im.draft("RGB", (THUMB_SIZE * 2, THUMB_SIZE * 2))
+            if im.width * im.height > MAX_THUMBNAIL_PIXELS:
                 raise Image.DecompressionBombError("too many pixels")
             im.thumbnail((THUMB_SIZE, THUMB_SIZE))
             small = ImageOps.exif_transpose(im)

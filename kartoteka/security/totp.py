@@ -6,6 +6,8 @@ a user who never finishes setup is not locked out by an authenticator they lack.
 
 from __future__ import annotations
 
+import hmac
+from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
@@ -43,18 +45,49 @@ def enabled_secret(ws: Workspace, user_id: int) -> str | None:
     return None if not secret or secret.startswith(PENDING) else secret
 
 
-def code_matches(secret: str, code: Any) -> bool:
-    """True when `code` is the current (±30 s) code of `secret`."""
+def clock() -> datetime:
+    """The current time (tests replace it to step through code windows)."""
+    return datetime.now(UTC)
+
+
+def matched_step(secret: str, code: Any, now: datetime | None = None) -> int | None:
+    """The time step (30-second counter) whose code `code` is, within ±VALID_WINDOW."""
     if isinstance(code, int) and not isinstance(code, bool):
         code = f"{code:06d}"
     if not isinstance(code, str):
-        return False
+        return None
     code = code.strip().replace(" ", "")
-    return (
-        len(code) == 6
-        and code.isdigit()
-        and pyotp.TOTP(secret).verify(code, valid_window=VALID_WINDOW)
-    )
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now or clock())
+    for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def code_matches(secret: str, code: Any) -> bool:
+    """True when `code` is the current (±30 s) code of `secret` (does not consume it)."""
+    return matched_step(secret, code) is not None
+
+
+def use_code(ws: Workspace, user_id: int, secret: str, code: Any) -> bool:
+    """Accept `code` once: true when it matches and no code of this or a later time step
+    was accepted for the user before (a code seen over a shoulder or in a proxy log
+    cannot be replayed within its window)."""
+    step = matched_step(secret, code)
+    if step is None:
+        return False
+    users = schema.users
+    last = users.c.totp_last_step
+    with ws.engine.begin() as conn:
+        done = conn.execute(
+            users.update()
+            .where(users.c.id == user_id, sa.or_(last.is_(None), last < step))
+            .values(totp_last_step=step)
+        )
+    return bool(done.rowcount)
 
 
 def _user(actor: Actor) -> int:
@@ -65,9 +98,11 @@ def _user(actor: Actor) -> int:
     return actor.user_id
 
 
-def _require_code(secret: str, code: Any) -> None:
-    if not code_matches(secret, code):
-        raise ValidationFailed("wrong or expired code", fields={"code": "the current 6-digit code"})
+def _require_code(ws: Workspace, user_id: int, secret: str, code: Any) -> None:
+    if not use_code(ws, user_id, secret, code):
+        raise ValidationFailed(
+            "wrong, expired or already used code", fields={"code": "the current 6-digit code"}
+        )
 
 
 def setup(actor: Actor) -> dict[str, Any]:
@@ -90,7 +125,7 @@ def enable(actor: Actor, code: Any, address: str | None = None) -> dict[str, Any
             raise Conflict("two-factor login is already on")
         raise Conflict("call POST /auth/totp/setup first")
     secret = stored.removeprefix(PENDING)
-    _require_code(secret, code)
+    _require_code(actor.workspace, user_id, secret, code)
     _store(actor.workspace, user_id, secret)
     log.log_event(actor.workspace, "totp_enabled", actor=actor, address=address)
     return {"enabled": True}
@@ -102,7 +137,7 @@ def disable(actor: Actor, code: Any, address: str | None = None) -> dict[str, An
     secret = enabled_secret(actor.workspace, user_id)
     if secret is None:
         raise Conflict("two-factor login is not on")
-    _require_code(secret, code)
+    _require_code(actor.workspace, user_id, secret, code)
     _store(actor.workspace, user_id, None)
     log.log_event(actor.workspace, "totp_disabled", actor=actor, address=address)
     return {"enabled": False}

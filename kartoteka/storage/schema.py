@@ -40,6 +40,8 @@ users = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     # Base32 TOTP secret; "pending:" + secret between setup and enable (migration 0005).
     sa.Column("totp_secret", sa.String(120)),
+    # The last TOTP time step accepted: a code is good once (migration 0011).
+    sa.Column("totp_last_step", sa.BigInteger()),
     sqlite_autoincrement=True,
 )
 

@@ -29,6 +29,8 @@ from .errors import (
 
 USER_KEYS = ("email", "name", "password", "groups", "profile", "active", "is_admin", "lang")
 SELF_KEYS = {"name", "password", "lang"}  # what users may change about themselves
+#: Sent beside `password` when users change their own.
+CURRENT_PASSWORD = "current_password"
 GROUP_KEYS = ("name",)
 MIN_PASSWORD = 8
 MAX_PASSWORD = 4096
@@ -312,6 +314,10 @@ def update_user(actor: Actor, user_id: int, patch: dict[str, Any]) -> dict[str, 
     """Change a user; password change and deactivation stop their sessions at once."""
     _require_user(actor)
     is_self = actor.user_id is not None and actor.user_id == user_id
+    if isinstance(patch, dict) and is_self and "password" in patch:
+        # A stolen session must not be enough to take the account over for good.
+        patch = dict(patch)
+        _check_current_password(actor, patch.pop(CURRENT_PASSWORD, None))
     if not actor.is_admin and not (is_self and isinstance(patch, dict) and set(patch) <= SELF_KEYS):
         raise Forbidden("only administrators manage users")
     values = _clean(patch, USER_CHECKS, ())
@@ -323,6 +329,19 @@ def update_user(actor: Actor, user_id: int, patch: dict[str, Any]) -> dict[str, 
     auth.evict_user(actor.workspace, user_id)
     actor.workspace.meta_holder.get("user_names", {}).pop(user_id, None)
     return result
+
+
+def _check_current_password(actor: Actor, current: Any) -> None:
+    """Changing one's own password needs the current one (422 naming `current_password`)."""
+    if not isinstance(current, str) or not current:
+        raise BadUserSpec(
+            "changing your password needs your current password",
+            fields={CURRENT_PASSWORD: "required to change your own password"},
+        )
+    if not auth.password_is_current(actor.workspace, actor.user_id or 0, current):
+        raise BadUserSpec(
+            "the current password is wrong", fields={CURRENT_PASSWORD: "wrong password"}
+        )
 
 
 def _apply_user_patch(conn: Connection, row: Row[Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -342,7 +361,10 @@ def _apply_user_patch(conn: Connection, row: Row[Any], values: dict[str, Any]) -
     if password or (values.get("active") is False and row.active):
         auth.bump_auth_epoch(conn, row.id)
     if password:
+        # A new password ends every session and revokes every API token of the user:
+        # whoever knew the old one may have minted either.
         auth.end_sessions(conn, row.id)
+        auth.revoke_api_tokens(conn, row.id)
     return _full(conn, row.id)
 
 

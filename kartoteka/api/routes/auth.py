@@ -9,8 +9,9 @@ from fastapi import Depends, Request, Response
 from kartoteka.auth import service as auth
 from kartoteka.context import Actor
 from kartoteka.edge import CSRF_COOKIE, SESSION_COOKIE, client_address, instance, workspace
-from kartoteka.errors import ValidationFailed
+from kartoteka.errors import Forbidden, ValidationFailed
 from kartoteka.fields.datetime import parse_datetime
+from kartoteka.security import csrf as login_csrf
 
 from ..deps import actor, json_body, object_body
 from ..responses import JSONResponse, Router
@@ -22,6 +23,8 @@ router = Router(tags=["auth"])
 @router.post("/auth/login", summary="Log in", openapi_extra=body_doc(LOGIN_BODY))
 def login(request: Request, body: Any = Depends(json_body)) -> JSONResponse:
     """Check email and password; returns a token and sets the session and CSRF cookies."""
+    if login_csrf.cross_site_login(request.headers):
+        raise Forbidden("a login posted by another site is refused", csrf=True)
     body = object_body(body)
     email, password = body.get("email"), body.get("password")
     errors = {

@@ -58,6 +58,10 @@ class _MultipartUpload:
         self.header_value = b""
         self.header_bytes = 0
         self.boundary = self._boundary(request.headers.get("content-type", ""))
+        # A body cut off mid-way (client gone, proxy timeout) never reaches the closing
+        # boundary: what arrived is not the file, so it is refused, not stored.
+        self.file_complete = False
+        self.ended = False
 
     @staticmethod
     def _boundary(content_type: str) -> bytes:
@@ -76,6 +80,7 @@ class _MultipartUpload:
             "on_headers_finished": self.on_headers_finished,
             "on_part_data": self.on_part_data,
             "on_part_end": self.on_part_end,
+            "on_end": self.on_end,
         }
 
     def on_part_begin(self) -> None:
@@ -116,6 +121,11 @@ class _MultipartUpload:
 
     def on_part_end(self) -> None:
         self.in_file = False
+        if self.upload is not None:
+            self.file_complete = True
+
+    def on_end(self) -> None:
+        self.ended = True
 
     async def receive(self, request: Request) -> service.Upload:
         """Read the body chunk by chunk; file bytes are written in a worker thread."""
@@ -141,6 +151,9 @@ class _MultipartUpload:
             raise
         if self.upload is None:
             raise _missing("required (a multipart part named 'file')")
+        if not (self.file_complete and self.ended):
+            self.upload.abort()
+            raise _missing("the upload was cut off before its end (truncated multipart body)")
         self.upload.close()
         return self.upload
 
