@@ -21,6 +21,7 @@ from kartoteka.records.query import compile_filter
 from kartoteka.storage.engine import read_connection
 
 from .errors import StepFailed
+from .templates import StepsView
 
 RecordCheck = Callable[[dict[str, Any]], bool]
 
@@ -110,7 +111,9 @@ def lookup(names: dict[str, Any], path: str) -> Any:
     """`vars.total` or `steps.0.status` in the template names (None when missing)."""
     current: Any = names
     for part in path.split("."):
-        if isinstance(current, dict):
+        if isinstance(current, StepsView) and not part.lstrip("-").isdigit():
+            current = current[part]  # a step by its id
+        elif isinstance(current, dict):
             current = current.get(part)
         elif isinstance(current, list) and part.lstrip("-").isdigit():
             index = int(part)

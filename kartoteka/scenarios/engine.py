@@ -237,8 +237,10 @@ def _within_concurrency(conn: Connection, rows: list[Any], now: datetime) -> lis
     if conn.dialect.name == "postgresql":
         # Claimers of one limited scenario queue here, so their counts cannot race.
         conn.execute(lock.with_for_update())
-    busy: dict[int, int] = dict(
-        conn.execute(
+    # (A Result has .keys(), so dict(result) would treat it as a mapping: build it by hand.)
+    busy: dict[int, int] = {
+        sid: count
+        for sid, count in conn.execute(
             sa.select(s.c.scenario_id, sa.func.count())
             .where(
                 s.c.scenario_id.in_(sorted(limits)),
@@ -246,8 +248,8 @@ def _within_concurrency(conn: Connection, rows: list[Any], now: datetime) -> lis
                 s.c.lease_until > now,
             )
             .group_by(s.c.scenario_id)
-        ).tuples()
-    )
+        )
+    }
     taken = []
     for row in rows:
         limit = limits.get(row.scenario_id)

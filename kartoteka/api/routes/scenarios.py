@@ -12,7 +12,7 @@ from kartoteka.scenarios.definition import TRIGGER_TYPES
 from kartoteka.scenarios.steps import KINDS
 
 from ..deps import actor, json_body, workspace
-from ..responses import Router
+from ..responses import JSONResponse, Router
 from ..schemas import FILTER, Id, body_doc
 
 router = Router(tags=["scenarios"])
@@ -182,13 +182,11 @@ def rotate_token(scenario_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     openapi_extra=body_doc(RUN_BODY, required=False),
 )
 def start_run(
-    scenario_id: Id, response: Response, a: Actor = Depends(actor), body: Any = Depends(json_body)
-) -> dict[str, Any]:
+    scenario_id: Id, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any] | JSONResponse:
     """Queue a run (optionally on a record); `test: true` runs it now and answers 200."""
     run = service.start_run(a, scenario_id, body)
-    if run["test"]:
-        response.status_code = 200
-    return run
+    return JSONResponse(run, status_code=200) if run["test"] else run
 
 
 @router.post(

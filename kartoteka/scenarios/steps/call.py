@@ -11,7 +11,7 @@ from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
 from ..errors import StepFailed
-from ..runs import max_depth, new_run_row
+from ..runs import insert_runs, max_depth, new_run_row
 from .base import Checker, StepKind, StepResult
 from .records import _catalog, _record_id
 
@@ -64,16 +64,9 @@ class CallScenario(StepKind):
             variables=variables,
             now=ctx.now,
         )
-        child: dict[str, int | None] = {"id": None}
 
         def write(conn: Any) -> None:
-            child["id"] = int(
-                conn.execute(
-                    sa.insert(schema.scenario_runs)
-                    .values(**row)
-                    .returning(schema.scenario_runs.c.id)
-                ).scalar_one()
-            )
+            insert_runs(conn, [row])
 
         if not spec.get("wait"):
             return StepResult(output={"scenario": target, "started": True}, writes=[write])

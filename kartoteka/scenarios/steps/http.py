@@ -134,9 +134,10 @@ def _send(ctx: Any, request: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 def _body(response: httpx.Response) -> Any:
-    """The answer: parsed JSON when it is JSON, else text (cut at 1 MB)."""
+    """The answer: parsed JSON when it is JSON (by type, or by its look), else text (1 MB)."""
     raw = response.content[:MAX_RESPONSE]
-    if "json" in response.headers.get("content-type", ""):
+    declared = "json" in response.headers.get("content-type", "")
+    if declared or raw.lstrip()[:1] in (b"{", b"["):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
