@@ -19,6 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from kartoteka import __version__
 from kartoteka.auth import service as auth
 from kartoteka.catalogs.models import Catalog
 from kartoteka.config import Settings
@@ -72,6 +73,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"kartoteka {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def configure(
     ctx: typer.Context,
@@ -82,6 +89,12 @@ def configure(
         str | None,
         typer.Option(help="PostgreSQL URL (overrides KARTOTEKA_DATABASE_URL)."),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     """Read settings from the environment and let the global options override them."""
     settings = Settings.from_env()
