@@ -131,8 +131,8 @@ def seed(env: Env, n: int) -> tuple[Any, Any]:
 
 def ruled_user(env: Env) -> Any:
     """A regional specialist (profile region North) whose group has the rule on deals."""
-    from kartoteka.access import manage
     from kartoteka.auth import service as auth
+    from kartoteka.rights import service as manage
     from kartoteka.users import service as users
 
     admin = env.admin()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from conftest_support import *  # noqa: F403
 
-from kartoteka.access import manage
 from kartoteka.access import service as access
 from kartoteka.catalogs import service as catalogs
 from kartoteka.records import service as records
+from kartoteka.rights import service as manage
 from kartoteka.users import service as users
 
 REGIONS = ["North", "South"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from conftest_support import *  # noqa: F403
 
-from kartoteka.access import manage
 from kartoteka.catalogs import service as catalogs
 from kartoteka.records import service as records
+from kartoteka.rights import service as manage
 from kartoteka.users import service as users
 from kartoteka.webhooks import live
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest_support import *  # noqa: F403
 
-from kartoteka.access import manage
 from kartoteka.catalogs import service as catalogs
 from kartoteka.errors import ValidationFailed
 from kartoteka.records import service as records
+from kartoteka.rights import service as manage
 from kartoteka.search import service as search
 from kartoteka.users import service as users
 

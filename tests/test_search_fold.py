@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest_support import *  # noqa: F403
 
-from kartoteka.access import manage
 from kartoteka.catalogs import service as catalogs
 from kartoteka.errors import ValidationFailed
+from kartoteka.records import pickers
 from kartoteka.records import service as records
 
 NAMES = ["ООО Ромашка", "ЗАО РОМАШКА-2", "Ёлки-палки", "Елки зеленые", "Acme Straße", "Plain"]
@@ -81,7 +81,7 @@ def test_link_picker_search_folds(admin, clients) -> None:
             ],
         },
     )  # fmt: skip
-    found = manage.link_choices(admin, "deals", "client", "РОМАШК", 50)
+    found = pickers.link_choices(admin, "deals", "client", "РОМАШК", 50)
     assert sorted(c["title"] for c in found) == ["ЗАО РОМАШКА-2", "ООО Ромашка"]
-    found = manage.link_choices(admin, "deals", "client", "ёлки", 50)
+    found = pickers.link_choices(admin, "deals", "client", "ёлки", 50)
     assert sorted(c["title"] for c in found) == sorted(["Елки зеленые", "Ёлки-палки"])

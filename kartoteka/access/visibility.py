@@ -3,6 +3,7 @@
 Records, history, the live feed, titles, link values, pickers and exports all show
 values; each asks a `FieldView` for one (actor, catalog) instead of reading the rules
 itself, so a hidden field is absent and a masked one masked on every path alike.
+`visible_ids` and `require_visible` answer which records the reader may see at all.
 """
 
 from __future__ import annotations
@@ -10,6 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kartoteka.errors import RecordNotFound
+from kartoteka.storage.engine import read_connection
 
 from . import service as access
 
@@ -117,3 +124,23 @@ def masked(field: Field, value: Any) -> Any:
         except (AttributeError, KeyError, TypeError, ValueError):
             value = str(value)
     return access.mask_value(field, value)
+
+
+# ----- records the actor may see ---------------------------------------------------------
+def visible_ids(conn: Connection, actor: Actor, catalog: Catalog, ids: list[int]) -> set[int]:
+    """Which of `ids` the actor may see."""
+    if not ids:
+        return set()
+    table = catalog.table
+    q = sa.select(table.c.id).where(table.c.id.in_(ids))
+    rights = access.record_filter(actor, catalog, "view")
+    if rights is not None:
+        q = q.where(rights)
+    return {r[0] for r in conn.execute(q)}
+
+
+def require_visible(actor: Actor, catalog: Catalog, record_id: int) -> None:
+    """RecordNotFound unless the actor may see the record."""
+    with read_connection(actor.workspace.engine) as conn:
+        if record_id not in visible_ids(conn, actor, catalog, [record_id]):
+            raise RecordNotFound(f"record {record_id} not found in {catalog.api_name!r}")

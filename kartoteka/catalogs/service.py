@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kartoteka.access import service as access
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden
 from kartoteka.fields import all_types
@@ -35,8 +36,6 @@ def _write(actor: Actor):
 
 def require_manage(actor: Actor, catalog: Catalog | None = None) -> None:
     """Only administrators (and, with rights, catalog managers) change structure."""
-    from kartoteka.access import service as access
-
     if catalog is not None and catalog.system is not None:
         raise Forbidden(
             f"{catalog.api_name!r} is a system catalog: its structure is fixed "
@@ -57,8 +56,6 @@ def get_catalog(actor: Actor, ref: str | int) -> Catalog:
 
 def catalog_json(actor: Actor, catalog: Catalog) -> dict[str, Any]:
     """A catalog as the actor may see it: fields hidden from them are left out."""
-    from kartoteka.access import service as access
-
     out = catalog.to_json()
     rules = access.field_rules(actor, catalog)
     if rules:
@@ -74,8 +71,6 @@ def catalog_json(actor: Actor, catalog: Catalog) -> dict[str, Any]:
 
 def list_catalogs(actor: Actor) -> list[Catalog]:
     """Every catalog the actor may see."""
-    from kartoteka.access import service as access
-
     return [c for c in actor.workspace.meta().catalogs if access.can_see_catalog(actor, c)]
 
 
@@ -390,8 +385,6 @@ def get_field(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> tup
 def field_json(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> dict[str, Any]:
     """One field as the actor may see it: only in catalogs they reach, never a hidden one
     (a hidden field answers like a field that does not exist)."""
-    from kartoteka.access import service as access
-
     catalog, field = get_field(actor, catalog_ref, field_ref)
     access.require_catalog(actor, catalog)
     rule = access.field_rules(actor, catalog).get(field.api_name)

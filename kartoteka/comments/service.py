@@ -6,10 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kartoteka.access.visibility import require_visible
 from kartoteka.context import Actor
 from kartoteka.errors import ValidationFailed
 from kartoteka.fields.datetime import render_datetime
-from kartoteka.records.service import get_catalog, require_visible
+from kartoteka.records.service import get_catalog
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection, utcnow
 

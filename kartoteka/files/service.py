@@ -23,9 +23,9 @@ import sqlalchemy as sa
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from kartoteka.access import service as access
+from kartoteka.access.visibility import visible_ids
 from kartoteka.context import Actor, Workspace
 from kartoteka.records.read import file_url
-from kartoteka.records.service import visible_ids
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection, utcnow
 

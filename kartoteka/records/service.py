@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from kartoteka.access import keys as access_keys
 from kartoteka.access import service as access
-from kartoteka.access.visibility import FieldView
+from kartoteka.access.visibility import FieldView, require_visible, visible_ids
 from kartoteka.catalogs import service as catalogs
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
@@ -615,18 +615,6 @@ def list_records(
     return result
 
 
-def visible_ids(conn, actor: Actor, catalog: Catalog, ids: list[int]) -> set[int]:
-    """Which of `ids` the actor may see."""
-    if not ids:
-        return set()
-    table = catalog.table
-    q = sa.select(table.c.id).where(table.c.id.in_(ids))
-    rights = access.record_filter(actor, catalog, "view")
-    if rights is not None:
-        q = q.where(rights)
-    return {r[0] for r in conn.execute(q)}
-
-
 def may_edit(actor: Actor, catalog: Catalog, record_id: int) -> bool:
     """Whether the actor may change this record (its edit rule; never a system catalog's)."""
     if catalog.system is not None:
@@ -638,13 +626,6 @@ def may_edit(actor: Actor, catalog: Catalog, record_id: int) -> bool:
         q = q.where(rule)
     with _read(actor) as conn:
         return conn.execute(q).first() is not None
-
-
-def require_visible(actor: Actor, catalog: Catalog, record_id: int) -> None:
-    """RecordNotFound unless the actor may see the record."""
-    with _read(actor) as conn:
-        if record_id not in visible_ids(conn, actor, catalog, [record_id]):
-            raise RecordNotFound(f"record {record_id} not found in {catalog.api_name!r}")
 
 
 def record_history(actor: Actor, catalog_ref: str | int, record_id: int) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from kartoteka.access import service as access
+from kartoteka.access.visibility import require_visible
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden
@@ -160,7 +161,7 @@ def editing(
     """Ask the action webhooks about a form being edited; returns values to put into it."""
     catalog = records.get_catalog(actor, catalog_ref)
     if record_id is not None:
-        records.require_visible(actor, catalog, record_id)
+        require_visible(actor, catalog, record_id)
     elif not access.can_create(actor, catalog):
         raise Forbidden(f"you may not create records in {catalog.api_name!r}")
     rules = access.field_rules(actor, catalog)

@@ -23,14 +23,13 @@ import orjson
 import sqlalchemy as sa
 
 from kartoteka.access import service as access
-from kartoteka.access.visibility import FieldView
+from kartoteka.access.visibility import FieldView, visible_ids
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.observability import metrics
 from kartoteka.records import snapshots
-from kartoteka.records.service import visible_ids
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection
 

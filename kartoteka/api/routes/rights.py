@@ -6,8 +6,11 @@ from typing import Any
 
 from fastapi import Depends, Query, Response
 
-from kartoteka.access import manage
 from kartoteka.context import Actor
+from kartoteka.records import pickers
+from kartoteka.records import reveal as revealing
+from kartoteka.rights import service as rights
+from kartoteka.rights import shares
 
 from ..deps import actor, json_body
 from ..responses import Router
@@ -53,7 +56,7 @@ SHARE_BODY = {
 @router.get("/catalogs/{catalog}/rights", summary="Rights of every group on a catalog")
 def get_rights(catalog: str, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Catalog, record and field rules per group."""
-    return manage.get_rights(a, catalog)
+    return rights.get_rights(a, catalog)
 
 
 @router.put(
@@ -65,7 +68,7 @@ def put_rights(
     catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any]:
     """Replace the rights of all groups on the catalog."""
-    return manage.put_rights(a, catalog, body)
+    return rights.put_rights(a, catalog, body)
 
 
 @router.get(
@@ -73,7 +76,7 @@ def put_rights(
 )
 def list_shares(catalog: str, record_id: RecordId, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Record-level sharing."""
-    return {"items": manage.list_shares(a, catalog, record_id)}
+    return {"items": shares.list_shares(a, catalog, record_id)}
 
 
 @router.post(
@@ -86,7 +89,7 @@ def share(
     catalog: str, record_id: RecordId, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any]:
     """Give one user access (view, or edit) to one record."""
-    return {"items": manage.share_record(a, catalog, record_id, body)}
+    return {"items": shares.share_record(a, catalog, record_id, body)}
 
 
 @router.delete(
@@ -96,7 +99,7 @@ def share(
 )
 def unshare(catalog: str, record_id: RecordId, user_id: Id, a: Actor = Depends(actor)) -> Response:
     """Remove a share."""
-    manage.unshare_record(a, catalog, record_id, user_id)
+    shares.unshare_record(a, catalog, record_id, user_id)
     return Response(status_code=204)
 
 
@@ -108,7 +111,7 @@ def reveal(
     catalog: str, record_id: RecordId, field: str, a: Actor = Depends(actor)
 ) -> dict[str, Any]:
     """The real value of a masked field, for groups allowed to reveal it."""
-    return manage.reveal(a, catalog, record_id, field)
+    return revealing.reveal(a, catalog, record_id, field)
 
 
 @router.get(
@@ -122,4 +125,4 @@ def choices(
     a: Actor = Depends(actor),
 ) -> dict[str, Any]:
     """Link picker: only records the actor may see (and, with `view`, only that view's)."""
-    return {"items": manage.link_choices(a, catalog, field, search, limit)}
+    return {"items": pickers.link_choices(a, catalog, field, search, limit)}

@@ -1,5 +1,9 @@
-"""Managing rights: reading and replacing a catalog's rights document, record sharing,
-revealing masked values and link pickers."""
+"""Changing rights: reading and replacing a catalog's rights document (administrators,
+and catalog managers when the workspace delegates it).
+
+Deciding rights is `kartoteka.access` (every read and write asks it); this package is
+where they are changed, above the catalogs it needs to look up.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +12,19 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from kartoteka.access import service as access
+from kartoteka.catalogs.meta import bump_meta, invalidate
 from kartoteka.catalogs.models import Catalog
-from kartoteka.catalogs.service import bump_meta, get_catalog, get_field, invalidate
+from kartoteka.catalogs.service import get_catalog
 from kartoteka.context import Actor
-from kartoteka.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from kartoteka.errors import DomainError, Forbidden, ValidationFailed
 from kartoteka.filters.compiler import FilterCompiler
+from kartoteka.security.log import log_event
 from kartoteka.storage import schema
-from kartoteka.storage.engine import read_connection, utcnow
-from kartoteka.storage.fulltext import fold_sql, fold_text, like_escape
-
-from . import service as access
-from .visibility import FieldView
+from kartoteka.storage.engine import read_connection
 
 RIGHT_KEYS = {"view", "create", "edit", "delete", "manage", "fields", "reveal"}
 RULE_KEYS = ("view", "edit", "delete")
-
-
-def _security_log(actor: Actor, event: str, **detail: Any) -> None:
-    """Write to the security log when that package is present."""
-    try:
-        from kartoteka.security.log import log_event
-    except ModuleNotFoundError:
-        return
-    log_event(actor.workspace, event, actor=actor, **detail)
 
 
 def get_rights(actor: Actor, catalog_ref: str | int) -> dict[str, Any]:
@@ -234,170 +228,11 @@ def put_rights(actor: Actor, catalog_ref: str | int, body: Any) -> dict[str, Any
             )
         bump_meta(conn)
     invalidate(actor.workspace)
-    _security_log(actor, "rights_changed", catalog=catalog.api_name, groups=sorted(docs))
+    log_event(
+        actor.workspace,
+        "rights_changed",
+        actor=actor,
+        catalog=catalog.api_name,
+        groups=sorted(docs),
+    )
     return get_rights(actor, catalog.id)
-
-
-# ----- sharing ---------------------------------------------------------------------------
-def list_shares(actor: Actor, catalog_ref: str | int, record_id: int) -> list[dict[str, Any]]:
-    """Users a record is shared with."""
-    catalog = _manageable(actor, catalog_ref)
-    s, u = schema.record_shares, schema.users
-    with read_connection(actor.workspace.engine) as conn:
-        rows = conn.execute(
-            sa.select(s.c.user_id, s.c.can_edit, u.c.name)
-            .join(u, u.c.id == s.c.user_id)
-            .where(s.c.catalog_id == catalog.id, s.c.record_id == record_id)
-            .order_by(s.c.user_id)
-        )
-        return [{"user": {"id": r.user_id, "name": r.name}, "edit": r.can_edit} for r in rows]
-
-
-def _manageable(actor: Actor, catalog_ref: str | int) -> Catalog:
-    catalog = get_catalog(actor, catalog_ref)
-    if not access.can_manage(actor, catalog):
-        raise Forbidden("only administrators and catalog managers share records")
-    return catalog
-
-
-def share_record(
-    actor: Actor, catalog_ref: str | int, record_id: int, body: Any
-) -> list[dict[str, Any]]:
-    """Give one user access to one record (`{"user": id, "edit": bool}`)."""
-    from kartoteka.records.service import require_visible
-
-    catalog = _manageable(actor, catalog_ref)
-    require_visible(actor, catalog, record_id)
-    if not isinstance(body, dict):
-        raise ValidationFailed("expected an object", fields={"body": "object"})
-    user_id, edit = body.get("user"), body.get("edit", False)
-    if not isinstance(edit, bool):
-        raise ValidationFailed("edit must be a boolean", fields={"edit": "boolean"})
-    u, s = schema.users, schema.record_shares
-    with actor.workspace.engine.begin() as conn:
-        if (
-            isinstance(user_id, bool)
-            or not isinstance(user_id, int)
-            or conn.execute(sa.select(u.c.id).where(u.c.id == user_id)).first() is None
-        ):
-            raise ValidationFailed("user: no such user", fields={"user": "no such user"})
-        conn.execute(
-            sa.delete(s).where(
-                s.c.catalog_id == catalog.id, s.c.record_id == record_id, s.c.user_id == user_id
-            )
-        )
-        conn.execute(
-            sa.insert(s).values(
-                catalog_id=catalog.id,
-                record_id=record_id,
-                user_id=user_id,
-                can_edit=edit,
-                created_by=actor.user_id,
-                created_at=utcnow(),
-            )
-        )
-    _security_log(
-        actor,
-        "rights_changed",
-        catalog=catalog.api_name,
-        action="share",
-        record_id=record_id,
-        shared_with=user_id,
-        edit=edit,
-    )
-    return list_shares(actor, catalog.id, record_id)
-
-
-def unshare_record(actor: Actor, catalog_ref: str | int, record_id: int, user_id: int) -> None:
-    """Take a user's share of a record away."""
-    catalog = _manageable(actor, catalog_ref)
-    s = schema.record_shares
-    with actor.workspace.engine.begin() as conn:
-        done = conn.execute(
-            sa.delete(s).where(
-                s.c.catalog_id == catalog.id, s.c.record_id == record_id, s.c.user_id == user_id
-            )
-        )
-    if not done.rowcount:
-        raise NotFound("no such share")
-    _security_log(
-        actor,
-        "rights_changed",
-        catalog=catalog.api_name,
-        action="unshare",
-        record_id=record_id,
-        shared_with=user_id,
-    )
-
-
-# ----- reveal and pickers ----------------------------------------------------------------
-def reveal(actor: Actor, catalog_ref: str | int, record_id: int, field_ref: str) -> dict[str, Any]:
-    """The unmasked value of a masked field, for groups allowed to reveal (audited)."""
-    from kartoteka.records import service as records
-
-    catalog, field = get_field(actor, catalog_ref, field_ref)
-    rule = access.field_rules(actor, catalog).get(field.api_name)
-    if rule == "hidden":
-        raise NotFound(f"field {field_ref!r} not found")
-    if rule == "masked" and not access.may_reveal(actor, catalog, field):
-        raise Forbidden(f"you may not reveal field {field.api_name!r}")
-    records.require_visible(actor, catalog, record_id)
-    system = Actor.system(actor.workspace)
-    value = records.get_record(system, catalog.id, record_id, [field.api_name])["values"][
-        field.api_name
-    ]
-    _security_log(
-        actor, "reveal", catalog=catalog.api_name, record_id=record_id, field=field.api_name
-    )
-    return {"field": field.api_name, "value": value}
-
-
-def link_choices(
-    actor: Actor, catalog_ref: str | int, field_ref: str, search: str | None, limit: int = 20
-) -> list[dict[str, Any]]:
-    """Records a link field may point at, as the actor may see them (never more)."""
-    from kartoteka.records.query import compile_filter
-    from kartoteka.records.read import titles
-
-    catalog, field = get_field(actor, catalog_ref, field_ref)
-    access.require_catalog(actor, catalog)
-    if access.field_rules(actor, catalog).get(field.api_name) == "hidden":
-        raise NotFound(f"field {field_ref!r} not found")
-    if field.type != "link":
-        raise ValidationFailed(
-            f"{field.api_name} is not a link field", fields={"field": "not a link"}
-        )
-    target = actor.workspace.meta().catalog(field.options.get("catalog") or 0)
-    if target is None:
-        raise NotFound("the linked catalog no longer exists")
-    table = target.table
-    q = sa.select(table.c.id)
-    rights = access.record_filter(actor, target, "view")
-    if rights is not None:
-        q = q.where(rights)
-    view_id = field.options.get("view")
-    if view_id:
-        found = actor.workspace.meta().view_filters.get(view_id)
-        clause = (
-            compile_filter(Actor.system(actor.workspace), target, found[1]) if found else sa.false()
-        )
-        if clause is not None:
-            q = q.where(clause)
-    title = target.title_field
-    # Searching a hidden or masked title would be an oracle for its value: such titles
-    # are searched by record id only.
-    searchable = FieldView.of(actor, target).title_searchable()
-    if search and searchable and title is not None and title.storage_column:
-        # The same folding as the `icontains` filter: Unicode case and ё/е on every database.
-        pattern = "%" + like_escape(fold_text(search, actor.fold_yo)) + "%"
-        column = fold_sql(table.c[title.storage_column], actor.fold_yo)
-        q = q.where(column.like(pattern, escape="\\"))
-    elif search and search.isdigit():
-        q = q.where(table.c.id == int(search))
-    elif search:
-        q = q.where(sa.false())
-    q = q.order_by(table.c.id).limit(max(1, min(limit, 200)))
-    with read_connection(actor.workspace.engine) as conn:
-        ids = [r[0] for r in conn.execute(q)]
-        names = titles(conn, actor, target, set(ids))
-    return [{"id": i, "title": names.get(i, f"#{i}")} for i in ids]
