@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import tarfile
 import time
@@ -36,6 +37,8 @@ from kartoteka.importer.cli import (
     import_command,
 )
 from kartoteka.observability.asgi import start_worker_metrics
+from kartoteka.scenarios import maintenance as scenario_upkeep
+from kartoteka.scenarios import service as scenarios
 from kartoteka.search import index as search_index
 from kartoteka.users import service as users
 from kartoteka.users.errors import UserNotFound
@@ -57,6 +60,8 @@ app.add_typer(token_app, name="token")
 files_app = typer.Typer(help="Maintain uploaded files.", no_args_is_help=True)
 app.add_typer(files_app, name="files")
 search_app = typer.Typer(help="Maintain the full-text search indexes.", no_args_is_help=True)
+scenarios_app = typer.Typer(help="Install and list scenarios.", no_args_is_help=True)
+app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(search_app, name="search")
 
 console = Console(highlight=False, soft_wrap=True)
@@ -401,6 +406,62 @@ def files_gc(
     console.print(f"Removed {removed} unattached file(s) from workspace {name}.", markup=False)
 
 
+# ----- scenarios ------------------------------------------------------------------------
+def _scenario_file(path: Path) -> Any:
+    """A scenario file's JSON; a clear error with the line when it is not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        fail(f"{path}: line {exc.lineno}: {exc.msg}")
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}")
+
+
+@scenarios_app.command("install")
+def scenarios_install(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path], typer.Argument(help="Scenario files (JSON), e.g. examples/scenarios/*.json.")
+    ],
+    workspace: WorkspaceOpt = None,
+    inactive: Annotated[bool, typer.Option(help="Install switched off.")] = False,
+) -> None:
+    """Install scenario files (exported ones, or the examples) into a workspace."""
+    name = _ws_name(ctx, workspace)
+    bodies = [(path, _scenario_file(path)) for path in files]
+    with opened(ctx) as instance:
+        actor = Actor.system(instance.workspace(name))
+        for path, body in bodies:
+            if inactive and isinstance(body, dict):
+                body["active"] = False
+            try:
+                created = scenarios.import_scenario(actor, body)
+            except DomainError as exc:
+                fail(f"{path}: {_describe(exc)}")
+            line = f"Installed scenario {created['id']} {created['name']!r} from {path}"
+            if created.get("token"):
+                line += f"; incoming-call token (shown once): {created['token']}"
+            console.print(line, markup=False)
+
+
+@scenarios_app.command("list")
+def scenarios_list(ctx: typer.Context, workspace: WorkspaceOpt = None) -> None:
+    """List the scenarios of a workspace."""
+    name = _ws_name(ctx, workspace)
+    with opened(ctx) as instance:
+        items = scenarios.list_scenarios(Actor.system(instance.workspace(name)))
+    table = Table("id", "name", "trigger", "version", "active")
+    for item in items:
+        table.add_row(
+            str(item["id"]),
+            item["name"],
+            item["trigger"]["type"],
+            str(item["version"]),
+            _yes(item["active"]),
+        )
+    console.print(table)
+
+
 # ----- search ---------------------------------------------------------------------------
 @search_app.command("rebuild")
 def search_rebuild(
@@ -459,9 +520,11 @@ def maintenance(ctx: typer.Context, workspace: WorkspaceOpt = None) -> None:
                 progress.update(task, description=f"{name}: {label} ({count:,})")
 
             counts = upkeep.run(instance.workspace(name), progress=show)
+            counts.update(scenario_upkeep.prune(instance.workspace(name)))
             progress.remove_task(task)
             done = ", ".join(
-                f"{key.replace('_', ' ')} {counts[key]:,}" for key in MAINTENANCE_STEPS
+                f"{key.replace('_', ' ')} {counts[key]:,}"
+                for key in (*MAINTENANCE_STEPS, "scenario_runs_pruned")
             )
             console.print(f"{name}: {done}", markup=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,8 @@ from scenario_support import (
 )
 from test_webhook_maintenance import user_headers
 
+from kartoteka.scenarios.definition import TRIGGER_TYPES
+from kartoteka.scenarios.steps import KINDS
 from kartoteka.storage import schema
 
 __all__ = ["fixed_clock"]
@@ -321,3 +324,11 @@ def test_failed_step_retries_then_fails_and_is_retried_from_that_step(api, insta
     )
     r = api.post(f"/scenarios/{sc['id']}/runs/{run['id']}/retry")
     assert (r.status_code, r.json()["error"]) == (409, "CONFLICT")
+
+
+def test_every_step_kind_and_trigger_type_is_documented():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "scenarios.md").read_text()
+    for kind in KINDS:
+        assert f"### `{kind}`" in text, kind
+    for trigger in TRIGGER_TYPES:
+        assert f"| `{trigger}` |" in text, trigger

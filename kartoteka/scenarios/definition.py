@@ -24,8 +24,8 @@ from .durations import parse_duration, parse_time_of_day
 from .errors import ScenarioInvalid
 from .steps import KINDS
 from .steps.base import COMMON_KEYS, Checker
+from .triggers import RECORD_TRIGGERS
 
-RECORD_TRIGGERS = ("record.created", "record.updated", "record.deleted")
 TRIGGER_TYPES = (*RECORD_TRIGGERS, "manual", "webhook", "schedule", "date")
 TOP_KEYS = frozenset({"name", "description", "active", "trigger", "steps", "options"})
 OPTION_KEYS = frozenset({"concurrency", "http_per_second", "max_depth", "retry"})
@@ -137,6 +137,7 @@ def _check_trigger(ws: Workspace, trigger: Any, check: Checker) -> None:
     allowed = {
         "record.created": {"catalog", "filter"},
         "record.updated": {"catalog", "fields", "filter", "when"},
+        "record.saved": {"catalog", "fields", "filter", "when"},
         "record.deleted": {"catalog"},
         "manual": {"catalog"},
         "webhook": set(),

@@ -28,6 +28,9 @@ from .durations import parse_duration, parse_time_of_day
 from .runs import insert_runs, max_depth, new_run_row
 
 CONSUMER = "scenarios"
+RECORD_TRIGGERS = ("record.created", "record.updated", "record.saved", "record.deleted")
+#: `record.saved` is either of these.
+SAVED = ("record.created", "record.updated")
 BATCH = 500
 DATE_CHECK_SECONDS = 60
 MAX_DATE_WINDOW_DAYS = 366
@@ -46,7 +49,7 @@ def consume_events(ws: Workspace, now: datetime, limit: int = BATCH) -> int:
             conn.execute(
                 sa.select(s.c.id, s.c.version, s.c.catalog_id, s.c.start_seq, s.c.definition).where(
                     s.c.active.is_(True),
-                    s.c.trigger_type.in_(("record.created", "record.updated", "record.deleted")),
+                    s.c.trigger_type.in_(RECORD_TRIGGERS),
                 )
             ).all()
         )
@@ -134,7 +137,9 @@ def _runs_for(
 
 
 def _wants(sc: Any, trigger: dict[str, Any], ev: Any) -> bool:
-    if ev.type != trigger.get("type") or ev.catalog_id != sc.catalog_id:
+    kind = trigger.get("type")
+    same = ev.type == kind or (kind == "record.saved" and ev.type in SAVED)
+    if not same or ev.catalog_id != sc.catalog_id:
         return False
     if ev.seq <= (sc.start_seq or 0):
         return False
