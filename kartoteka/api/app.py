@@ -15,7 +15,7 @@ from kartoteka.security.ratelimit import RateLimitMiddleware
 
 from . import errors, schemas
 from .guard import EdgeGuardMiddleware
-from .routes import auth, catalogs, records, search, settings, users, views
+from .routes import auth, catalogs, openapi, records, search, settings, users, views
 
 API_DESCRIPTION = """Kartoteka REST API. Every path also exists under `/w/{workspace}` for a
 named workspace (`/w/acme/api/v1/catalogs`); plain `/api/v1` is the default workspace.
@@ -73,6 +73,7 @@ ROUTERS = [
     users.router,
     settings.router,
     search.router,
+    openapi.router,
 ]
 
 

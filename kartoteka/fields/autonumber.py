@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .base import MAX_RECORD_ID, FieldType, FieldValueError
+from .base import MAX_RECORD_ID, FieldType, FieldValueError, nullable
 
 
 class AutonumberType(FieldType):
@@ -15,6 +15,9 @@ class AutonumberType(FieldType):
     read_only = True
     searchable = True
     option_docs = {"prefix": "text shown before the number in titles and exports"}
+
+    def value_schema(self, field, link_ref):
+        return nullable({"type": "integer"})
 
     def sa_type(self, options):
         return sa.BigInteger()

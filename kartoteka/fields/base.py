@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
@@ -26,6 +27,16 @@ TEXT_OPS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "empty"
 CASELESS_OPS = frozenset({"icontains", "istartswith", "iendswith", "ieq"})
 ALL_OPS = COMPARE_OPS | TEXT_OPS
 MAX_IN_VALUES = 1000
+
+
+#: Given a catalog id, the schema of one link value pointing at its records.
+LinkRef = Callable[[int], dict[str, Any]]
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` that also allows null (an empty value)."""
+    kind = schema["type"]
+    return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
 
 
 class FieldValueError(ValueError):
@@ -92,6 +103,18 @@ class FieldType:
     def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         """Render a stored value as JSON."""
         return raw
+
+    # ----- schemas (the per-catalog OpenAPI document) ---------------------------
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
+        """JSON Schema (OpenAPI 3.1) of the value as records render it; `{}`: any JSON.
+
+        `link_ref(catalog_id)` gives the schema of a link to that catalog's records.
+        """
+        return {}
+
+    def write_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
+        """JSON Schema of the values a write accepts (by default: what reads render)."""
+        return self.value_schema(field, link_ref)
 
     def referenced_ids(self, raw: Any) -> list[int]:
         """Ids of users/files a stored value refers to (types with `references`)."""

@@ -19,6 +19,9 @@ class CheckboxType(FieldType):
     can_be_unique = False
     can_be_title = False
 
+    def value_schema(self, field, link_ref):
+        return {"type": "boolean"}
+
     def sa_type(self, options):
         return sa.Boolean()
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError
+from .base import FieldType, FieldValueError, nullable
 from .relative import parse_relative
 
 _TEXT_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%y")
@@ -41,6 +41,9 @@ class DateType(FieldType):
 
     type = "date"
     labels = {"en": "Date", "ru": "Дата"}
+
+    def value_schema(self, field, link_ref):
+        return nullable({"type": "string", "format": "date"})
 
     def sa_type(self, options):
         return sa.Date()

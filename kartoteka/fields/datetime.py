@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError
+from .base import FieldType, FieldValueError, nullable
 from .relative import parse_relative
 
 
@@ -48,6 +48,9 @@ class DateTimeType(FieldType):
 
     type = "datetime"
     labels = {"en": "Date and time", "ru": "Дата и время"}
+
+    def value_schema(self, field, link_ref):
+        return nullable({"type": "string", "format": "date-time"})
 
     def sa_type(self, options):
         return sa.DateTime()

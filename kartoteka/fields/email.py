@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .base import TEXT_OPS, FieldType, FieldValueError
+from .base import TEXT_OPS, FieldType, FieldValueError, nullable
 from .text import clean_string
 
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}$")
@@ -17,6 +17,9 @@ class EmailType(FieldType):
     labels = {"en": "E-mail", "ru": "E-mail"}
     operators = TEXT_OPS
     searchable = True
+
+    def value_schema(self, field, link_ref):
+        return nullable({"type": "string", "format": "email"})
 
     def to_db(self, value, field, actor):
         text = clean_string(value, 320)

@@ -29,6 +29,24 @@ class FileType(FieldType):
     #: The records service checks the ids are files the actor may attach.
     references = "files"
 
+    def value_schema(self, field, link_ref):
+        stored = {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "size": {"type": "integer"},
+                "mime": {"type": "string"},
+                "url": {"type": "string"},
+            },
+            "required": ["id"],
+        }
+        return {"type": "array", "items": stored}
+
+    def write_schema(self, field, link_ref):
+        ids = {"type": "array", "items": {"type": "integer"}}
+        return {"oneOf": [ids, {"type": "integer"}, {"type": "null"}], "description": "file ids"}
+
     def sa_type(self, options):
         return sa.Text()
 

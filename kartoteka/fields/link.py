@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from kartoteka.storage import schema
@@ -31,6 +33,18 @@ class LinkType(FieldType):
         "title_public": "show linked records' titles even to readers who cannot see those "
         "records (default false: they get only the id, marked `restricted`)",
     }
+
+    def value_schema(self, field, link_ref):
+        return {"type": "array", "items": link_ref(int(field.options.get("catalog") or 0))}
+
+    def write_schema(self, field, link_ref):
+        ids: dict[str, Any] = {"type": "array", "items": {"type": "integer"}}
+        if not field.options.get("multiple"):
+            ids["maxItems"] = 1
+        return {
+            "oneOf": [ids, {"type": "integer"}, {"type": "null"}],
+            "description": "ids of the linked records",
+        }
 
     def clean_options(self, options, previous=None):
         options = super().clean_options(options, previous)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import TEXT_OPS, FieldType
+from .base import TEXT_OPS, FieldType, nullable
 from .text import clean_string
 
 MAX_LONG_TEXT = 1_000_000
@@ -19,6 +19,9 @@ class LongTextType(FieldType):
     searchable = True
     can_be_unique = False
     can_be_indexed = False
+
+    def value_schema(self, field, link_ref):
+        return nullable({"type": "string"})
 
     def to_db(self, value: Any, field, actor):
         return clean_string(value, MAX_LONG_TEXT)

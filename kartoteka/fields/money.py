@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError
+from .base import FieldType, FieldValueError, nullable
 from .number import clean_decimals, parse_number
 
 #: Minor units are stored in a BIGINT column.
@@ -22,6 +22,19 @@ class MoneyType(FieldType):
         "currency": "ISO 4217 code, e.g. RUB (default RUB)",
         "decimals": "minor unit digits (default 2)",
     }
+
+    def value_schema(self, field, link_ref):
+        scale = self._scale(field)
+        return nullable(
+            {
+                "type": "string",
+                "pattern": rf"^-?\d+\.\d{{{scale}}}$" if scale else r"^-?\d+$",
+                "description": f"an exact amount with {scale} decimals, as a string",
+            }
+        )
+
+    def write_schema(self, field, link_ref):
+        return nullable({"type": ["string", "number"], "description": "an exact amount"})
 
     def sa_type(self, options):
         return sa.BigInteger()

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError
+from .base import FieldType, FieldValueError, nullable
 
 MAX_ABS = 10**15
 
@@ -58,6 +58,10 @@ class NumberType(FieldType):
     type = "number"
     labels = {"en": "Number", "ru": "Число"}
     option_docs = {"decimals": "digits after the point; 0 = integer (default)"}
+
+    def value_schema(self, field, link_ref):
+        decimals = int(field.options.get("decimals") or 0)
+        return nullable({"type": "integer" if decimals == 0 else "number"})
 
     def sa_type(self, options):
         return sa.BigInteger() if not options.get("decimals") else sa.Float()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from .base import TEXT_OPS, FieldType, FieldValueError
+from .base import TEXT_OPS, FieldType, FieldValueError, nullable
 from .text import clean_string
 
 
@@ -27,6 +27,9 @@ class PhoneType(FieldType):
     operators = TEXT_OPS
     searchable = True
     option_docs = {"region": "ISO country code for numbers written without + (default RU)"}
+
+    def value_schema(self, field, link_ref):
+        return nullable({"type": "string", "description": "E.164, e.g. +74951234567"})
 
     def clean_options(self, options, previous=None):
         options = super().clean_options(options, previous)

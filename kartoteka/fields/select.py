@@ -63,6 +63,34 @@ class SelectType(FieldType):
         "multiple": "allow several choices",
     }
 
+    def value_schema(self, field, link_ref):
+        labels = [c["label"] for c in field.options.get("choices") or []]
+        choice = {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "label": {"type": "string", "enum": labels},
+                "color": {"type": ["string", "null"]},
+            },
+            "required": ["id", "label"],
+        }
+        if field.options.get("multiple"):
+            return {"type": "array", "items": choice}
+        return {"oneOf": [choice, {"type": "null"}]}
+
+    def write_schema(self, field, link_ref):
+        choices = field.options.get("choices") or []
+        one = {
+            "oneOf": [
+                {"type": "string", "enum": [c["label"] for c in choices]},
+                {"type": "integer", "enum": [c["id"] for c in choices]},
+            ],
+            "description": "a choice by label (any case) or id",
+        }
+        if field.options.get("multiple"):
+            return {"type": ["array", "null"], "items": one}
+        return {"oneOf": [*one["oneOf"], {"type": "null"}], "description": one["description"]}
+
     def sa_type(self, options):
         return sa.Text() if options.get("multiple") else sa.Integer()
 

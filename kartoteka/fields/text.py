@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .base import TEXT_OPS, FieldType, FieldValueError
+from .base import TEXT_OPS, FieldType, FieldValueError, nullable
 
 DEFAULT_MAX = 10_000
 
@@ -34,6 +34,9 @@ class TextType(FieldType):
     operators = TEXT_OPS | {"between"}
     searchable = True
     option_docs = {"max_length": "maximum number of characters (default 10000)"}
+
+    def value_schema(self, field, link_ref):
+        return nullable({"type": "string"})
 
     def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine:
         return sa.Text()

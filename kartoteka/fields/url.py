@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .base import TEXT_OPS, FieldType, FieldValueError
+from .base import TEXT_OPS, FieldType, FieldValueError, nullable
 from .text import clean_string
 
 
@@ -15,6 +15,9 @@ class UrlType(FieldType):
     labels = {"en": "URL", "ru": "Ссылка (URL)"}
     operators = TEXT_OPS
     searchable = True
+
+    def value_schema(self, field, link_ref):
+        return nullable({"type": "string", "format": "uri"})
 
     def to_db(self, value, field, actor):
         text = clean_string(value, 2048)

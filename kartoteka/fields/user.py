@@ -27,6 +27,22 @@ class UserType(FieldType):
     #: The records service checks that written ids are existing users.
     references = "users"
 
+    def value_schema(self, field, link_ref):
+        user = {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}},
+            "required": ["id"],
+        }
+        if field.options.get("multiple"):
+            return {"type": "array", "items": user}
+        return {"oneOf": [user, {"type": "null"}]}
+
+    def write_schema(self, field, link_ref):
+        one = {"oneOf": [{"type": "integer"}, {"const": "me"}], "description": "a user id or me"}
+        if field.options.get("multiple"):
+            return {"type": ["array", "null"], "items": one}
+        return {"oneOf": [*one["oneOf"], {"type": "null"}], "description": one["description"]}
+
     def sa_type(self, options):
         return sa.Text() if options.get("multiple") else sa.Integer()
 
