@@ -37,3 +37,7 @@ class EmailType(FieldType):
             return self.to_db(text, field, actor)
         except FieldValueError:
             return text
+
+    def search_text(self, raw, field):
+        """The stored string itself (no rendering needed)."""
+        return str(raw)

@@ -25,3 +25,7 @@ class LongTextType(FieldType):
 
     def to_db(self, value: Any, field, actor):
         return clean_string(value, MAX_LONG_TEXT)
+
+    def search_text(self, raw, field):
+        """The stored string itself (no rendering needed)."""
+        return str(raw)

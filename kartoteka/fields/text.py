@@ -54,3 +54,7 @@ class TextType(FieldType):
         if text is not None and "\n" in text:
             text = " ".join(text.split())
         return text
+
+    def search_text(self, raw, field):
+        """The stored string itself (no rendering needed)."""
+        return str(raw)

@@ -40,3 +40,7 @@ class UrlType(FieldType):
 
     def filter_value(self, value, field, actor):
         return clean_string(value, 2048)
+
+    def search_text(self, raw, field):
+        """The stored string itself (no rendering needed)."""
+        return str(raw)

@@ -22,9 +22,13 @@ VERSION = 1
 MAX_TOKEN = 60
 MAX_QUERY = 500
 MAX_CLAUSES = 16
-WORD = re.compile(r"[^\W_]+")
-CYRILLIC = re.compile(r"[а-я]")
-LATIN = re.compile(r"[a-z]")
+#: Words are runs of letters and digits; "_" is a separator (replaced before the scan,
+#: because `\w+` is twice as fast as `[^\W_]+`).
+WORD = re.compile(r"\w+")
+SNIPPET_WORD = re.compile(r"[^\W_]+")
+#: Joins the texts of a batch: a letter (so the scan keeps it as a word of its own)
+#: that both stemmers leave alone and that texts never keep (it is replaced in them).
+SEPARATOR = "\u01c2"
 QUERY_PART = re.compile(r'"([^"]*)"(\*?)|([^\s"]+)')
 
 _russian = Stemmer.Stemmer("russian")
@@ -35,23 +39,46 @@ class QueryError(ValueError):
     """A search query that cannot be run; the message says why."""
 
 
+def stems(found: list[str]) -> list[str]:
+    """Stems of folded words, in order.
+
+    Each stemmer leaves the other alphabet alone (Russian suffix rules never match Latin
+    letters and English ones never match Cyrillic), so running both over the whole list
+    stems every word by its language in two C calls instead of a Python loop per word.
+    """
+    out: list[str] = _english.stemWords(_russian.stemWords(found))
+    if out and max(map(len, out)) > MAX_TOKEN:
+        out = [s[:MAX_TOKEN] for s in out]
+    return out
+
+
 def stem(word: str) -> str:
-    """The stem of one folded word (Russian or English by its letters)."""
-    if CYRILLIC.search(word):
-        return str(_russian.stemWord(word))[:MAX_TOKEN]
-    if LATIN.search(word):
-        return str(_english.stemWord(word))[:MAX_TOKEN]
-    return word[:MAX_TOKEN]
+    """The stem of one folded word."""
+    return stems([word])[0]
 
 
 def words(text: str) -> list[str]:
     """Folded words of a text (ё as е, lower case)."""
-    return WORD.findall(fold_text(text, True))
+    return WORD.findall(fold_text(text, True).replace("_", " "))
 
 
 def tokens(text: str) -> list[str]:
     """The stems a text is indexed under, in order."""
-    return [stem(w) for w in words(text)]
+    return stems(words(text))
+
+
+def tokens_many(texts: list[str]) -> list[list[str]]:
+    """`tokens` of many texts at once: one fold, one regex scan and one stemming pass.
+
+    The texts are joined with a separator the word pattern also matches (and both
+    stemmers leave alone), so a batch of thousands of values costs a few C calls.
+    """
+    if not texts:
+        return []
+    joined = f" {SEPARATOR} ".join(t.replace(SEPARATOR, " ") for t in texts)
+    found = WORD.findall(fold_text(joined, True).replace("_", " "))
+    joined = " ".join(stems(found))
+    return [piece.split() for piece in joined.split(SEPARATOR)]
 
 
 def _prefix_token(word: str) -> str:
@@ -65,10 +92,10 @@ def _clause(text: str, prefix: bool) -> Clause | None:
     found = words(text)
     if not found:
         return None
-    stems = [stem(w) for w in found]
+    stemmed = stems(found)
     if prefix:
-        stems[-1] = _prefix_token(found[-1])
-    return Clause(tuple(stems), prefix)
+        stemmed[-1] = _prefix_token(found[-1])
+    return Clause(tuple(stemmed), prefix)
 
 
 def parse_query(text: object) -> list[Clause]:

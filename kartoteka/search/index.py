@@ -71,18 +71,22 @@ def documents(
     ).all()
     found = [r[0] for r in rows]
     link_text = _link_texts(conn, meta, linked, found)
-    out = []
+    # (record id, field id, text) of every non-empty value, stemmed all together.
+    texts: list[tuple[int, int, str]] = []
     for row in rows:
-        parts: dict[int, list[str]] = {}
         for f, raw in zip(columns, row[1:], strict=True):
             if raw is not None and raw != "":
-                parts[f.id] = analyzer.tokens(f.ftype.search_text(raw, f))
+                texts.append((row[0], f.id, f.ftype.search_text(raw, f)))
         for f in linked:
             text = link_text.get(f.id, {}).get(row[0])
             if text:
-                parts[f.id] = analyzer.tokens(text)
-        out.append((row[0], parts))
-    return out
+                texts.append((row[0], f.id, text))
+    parts: dict[int, dict[int, list[str]]] = {rid: {} for rid in found}
+    stemmed = analyzer.tokens_many([t for _, _, t in texts])
+    for (rid, fid, _), stems in zip(texts, stemmed, strict=True):
+        if stems:
+            parts[rid][fid] = stems
+    return list(parts.items())
 
 
 def _link_texts(
@@ -124,15 +128,18 @@ def _titles(conn: Connection, catalog: Catalog, ids: set[int]) -> dict[int, str]
     return out
 
 
-def reindex(conn: Connection, meta: WorkspaceMeta, catalog: Catalog, ids: list[int]) -> None:
-    """Bring the index rows of these records up to date (deleted ones leave the index)."""
+def reindex(
+    conn: Connection, meta: WorkspaceMeta, catalog: Catalog, ids: list[int], new: bool = False
+) -> None:
+    """Bring the index rows of these records up to date (deleted ones leave the index).
+
+    `new`: the records were just created, so they have no index rows to replace.
+    """
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
-        docs = documents(conn, meta, catalog, chunk)
-        gone = sorted(set(chunk) - {rid for rid, _ in docs})
-        if gone:
-            fulltext.delete_documents(conn, catalog.id, gone)
-        fulltext.write_documents(conn, catalog.id, docs)
+        if not new:
+            fulltext.delete_documents(conn, catalog.id, chunk)
+        fulltext.insert_documents(conn, catalog.id, documents(conn, meta, catalog, chunk))
 
 
 def all_ids(conn: Connection, catalog: Catalog, size: int = BATCH) -> Iterator[list[int]]:
@@ -161,7 +168,7 @@ def build(
     fulltext.create_index(conn, catalog.id)
     done = 0
     for chunk in all_ids(conn, catalog):
-        fulltext.write_documents(conn, catalog.id, documents(conn, meta, catalog, chunk))
+        fulltext.insert_documents(conn, catalog.id, documents(conn, meta, catalog, chunk))
         done += len(chunk)
         if progress is not None:
             progress(len(chunk))
@@ -176,26 +183,31 @@ def is_current(workspace: Workspace, catalog: Catalog) -> bool:
     return hit is not None and hit[0] is meta
 
 
-def ensure(conn: Connection, workspace: Workspace, catalog: Catalog) -> None:
-    """Make the catalog's index exist and describe its present fields (in `conn`'s transaction)."""
+def ensure(conn: Connection, workspace: Workspace, catalog: Catalog) -> bool:
+    """Make the catalog's index exist and describe its present fields (in `conn`'s transaction).
+
+    True when it was built now, from the rows as `conn` sees them.
+    """
     meta = workspace.meta()
     key = (workspace.name, catalog.id)
     if is_current(workspace, catalog):
-        return
+        return False
     wanted = signature(meta, catalog)
     stored = fulltext.read_signature(conn, catalog.id)
     if stored is None or not fulltext.index_exists(conn, catalog.id):
         build(conn, meta, catalog)
-    elif stored != wanted:
+        return True
+    if stored != wanted:
         if _only_added(stored, wanted):
             fulltext.write_signature(conn, catalog.id, wanted)
-        else:
-            build(conn, meta, catalog)
-    else:
+            return False
+        build(conn, meta, catalog)
+        return True
         # Known current only once read back as such: an index built in this transaction
         # may still be rolled back with it.
-        with _current_lock:
-            _current[key] = (meta, wanted)
+    with _current_lock:
+        _current[key] = (meta, wanted)
+    return False
 
 
 def forget(workspace: Workspace) -> None:
@@ -212,12 +224,17 @@ def on_write(
     if actor.via == "dry_run" or catalog.system is not None or not entries:
         return
     meta = actor.workspace.meta()
-    ensure(conn, actor.workspace, catalog)
-    reindex(conn, meta, catalog, sorted({e["record_id"] for e in entries}))
+    if not ensure(conn, actor.workspace, catalog):  # a fresh build already has these rows
+        created = all(e["action"] == "create" for e in entries)
+        reindex(conn, meta, catalog, sorted({e["record_id"] for e in entries}), new=created)
     title = catalog.title_field
     if title is None:
         return
-    renamed = [e["record_id"] for e in entries if title.api_name in e["changes"]]
+    renamed = [
+        e["record_id"]
+        for e in entries
+        if e["action"] == "update" and title.api_name in e["changes"]
+    ]
     if renamed:
         _reindex_linking(conn, actor, meta, catalog, renamed)
 

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
@@ -253,13 +254,12 @@ def _tsvector_literal(stems: list[str]) -> str:
     return " ".join(f"'{s}':{','.join(p[:256])}" for s, p in positions.items())
 
 
-def write_documents(
+def insert_documents(
     conn: Connection, catalog_id: int, docs: list[tuple[int, dict[int, list[str]]]]
 ) -> None:
-    """Replace the index rows of these records: (record id, {field id: stems})."""
+    """Add index rows for records that have none: (record id, {field id: stems})."""
     if not docs:
         return
-    delete_documents(conn, catalog_id, [rid for rid, _ in docs])
     table = index_table(catalog_id)
     rows = []
     pg = conn.dialect.name == "postgresql"
@@ -270,7 +270,7 @@ def write_documents(
         encoded = {
             str(fid): (_tsvector_literal(s) if pg else " ".join(s)) for fid, s in parts.items() if s
         }
-        row = {"rid": rid, "body": " ".join(stems), "parts": json.dumps(encoded)}
+        row = {"rid": rid, "body": " ".join(stems), "parts": orjson.dumps(encoded).decode()}
         if pg:
             row["tsv"] = _tsvector_literal(stems)
         rows.append(row)
