@@ -240,7 +240,8 @@ def test_record_card_shows_values_history_and_comments(api, web):
     sign_in(web)
     r = web.get(f"/c/deals/r/{rid}")
     assert r.status_code == 200
-    assert '<dd data-field="stage">Won</dd>' in r.text
+    # The stage editor has "Won" chosen; history shows labels, not choice ids.
+    assert re.search(r'value="\d+" checked><span class="chip c-\w+">Won</span>', r.text)
     assert "first &lt;b&gt;note&lt;/b&gt;" in r.text  # escaped, never raw HTML
     assert "<del>—</del> → <ins>Won</ins>" in r.text
 

@@ -159,7 +159,8 @@ def _principal(conn: Connection, user: Row[Any], **extra: Any) -> Principal:
         is_admin=bool(user.is_admin),
         profile=dict(user.profile or {}),
         group_ids=_group_ids(conn, user.id),
-        lang=user.lang or "en",
+        # Empty when the user never chose: the UI then follows the browser's language.
+        lang=user.lang or "",
         epoch=int(user.auth_epoch or 0),
         **extra,
     )

@@ -2,11 +2,14 @@
 
 Each field type's editor is one Jinja macro, `editor(field, value, id)`, in
 `templates/fields/<name>.html`; the name is the type's `editor` attribute when it declares
-one, else the type's name. A type without an editor template is shown read-only.
+one, else the type's name. A type without an editor template is shown read-only. The
+same module turns the posted form back into the values the records service takes:
+`FORM_VALUES` and `PARSERS` below are keyed by editor name, like the templates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -80,29 +83,129 @@ def editable_fields(actor: Actor, catalog: Catalog) -> list[Field]:
     ]
 
 
-def form_value(field: Field, value: Any) -> Any:
+# ----- record value -> what the editor shows ---------------------------------------------
+def _ids(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else ([value] if value not in (None, "") else [])
+    return [str(v["id"]) if isinstance(v, dict) else str(v) for v in items]
+
+
+def _select_value(field: Field, value: Any, tz: tzinfo) -> Any:
+    ids = _ids(value)
+    return ids if field.options.get("multiple") else (ids[0] if ids else "")
+
+
+def _datetime_value(field: Field, value: Any, tz: tzinfo) -> str:
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(tz)
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def _as_list(field: Field, value: Any, tz: tzinfo) -> list[Any]:
+    # Links and files keep their titles/names so the editor can show them.
+    return list(value) if isinstance(value, list) else []
+
+
+FORM_VALUES: dict[str, Callable[[Field, Any, tzinfo], Any]] = {
+    "checkbox": lambda f, v, tz: bool(v),
+    "select": _select_value,
+    "user": _select_value,
+    "datetime": _datetime_value,
+    "link": _as_list,
+    "file": _as_list,
+}
+
+
+def form_value(field: Field, value: Any, tz: tzinfo | None = None) -> Any:
     """A record value as the edit form's input holds it."""
-    if field.type == "checkbox":
-        return bool(value)
-    if field.type == "select":
-        items = value if isinstance(value, list) else ([value] if value else [])
-        ids = [str(v["id"]) for v in items if isinstance(v, dict)]
-        return ids if field.options.get("multiple") else (ids[0] if ids else "")
+    convert = FORM_VALUES.get(editor_name(field))
+    if convert is not None:
+        return convert(field, value, tz or datetime.now().astimezone().tzinfo)  # type: ignore[arg-type]
     return "" if value is None else str(value)
 
 
-def submitted_values(fields: list[Field], form: FormData) -> dict[str, Any]:
-    """The form's values by api_name; a checkbox is false when the browser sent nothing."""
-    shown = set(form.getlist("_checkbox"))
+# ----- posted form -> values for the records service -----------------------------------
+_MISSING = object()
+
+
+def _text(field: Field, form: FormData, tz: tzinfo) -> Any:
+    raw = form.get(field.api_name)
+    if raw is None:
+        return _MISSING
+    return raw if isinstance(raw, str) else ""
+
+
+def _checkbox(field: Field, form: FormData, tz: tzinfo) -> Any:
+    # The browser sends nothing for an unchecked box; `_checkbox` says it was shown.
+    if field.api_name not in set(form.getlist("_checkbox")):
+        return _MISSING
+    return field.api_name in form
+
+
+def _listed(field: Field, form: FormData) -> list[str] | object:
+    if f"_list_{field.api_name}" not in form:
+        return _MISSING
+    return [v for v in form.getlist(field.api_name) if isinstance(v, str) and v != ""]
+
+
+def _choice(field: Field, form: FormData, tz: tzinfo) -> Any:
+    if field.options.get("multiple"):
+        return _listed(field, form)
+    raw = _text(field, form, tz)
+    return None if raw == "" else raw
+
+
+def _reference(field: Field, form: FormData, tz: tzinfo) -> Any:
+    if field.options.get("multiple") or field.type in ("link", "file"):
+        found = _listed(field, form)
+        if found is _MISSING or not isinstance(found, list):
+            return found
+        ids = [int(v) if v.isdigit() and len(v) < 19 else v for v in found]
+        if field.type == "link" and not field.options.get("multiple"):
+            return ids[:1] if ids else []
+        return ids
+    raw = _text(field, form, tz)
+    if raw in ("", None):
+        return None
+    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 19 else raw
+
+
+def _datetime(field: Field, form: FormData, tz: tzinfo) -> Any:
+    raw = _text(field, form, tz)
+    if raw is _MISSING or raw == "":
+        return None if raw == "" else raw
+    try:
+        moment = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return raw  # the field type says what is wrong with it
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.isoformat()
+
+
+PARSERS: dict[str, Callable[[Field, FormData, tzinfo], Any]] = {
+    "checkbox": _checkbox,
+    "select": _choice,
+    "user": _reference,
+    "link": _reference,
+    "file": _reference,
+    "datetime": _datetime,
+}
+
+
+def submitted_values(
+    fields: list[Field], form: FormData, tz: tzinfo | None = None
+) -> dict[str, Any]:
+    """The form's values by api_name (fields the form did not show are left out)."""
+    zone = tz or datetime.now().astimezone().tzinfo
     out: dict[str, Any] = {}
     for f in fields:
-        if f.type == "checkbox":
-            if f.api_name in shown:
-                out[f.api_name] = f.api_name in form
-        elif f.type == "select" and f.options.get("multiple"):
-            if f"_multi_{f.api_name}" in form:
-                out[f.api_name] = [v for v in form.getlist(f.api_name) if isinstance(v, str)]
-        elif f.api_name in form:
-            raw = form.get(f.api_name)
-            out[f.api_name] = raw if isinstance(raw, str) else ""
+        value = PARSERS.get(editor_name(f), _text)(f, form, zone)  # type: ignore[arg-type]
+        if value is not _MISSING:
+            out[f.api_name] = value
     return out

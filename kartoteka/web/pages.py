@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from babel.dates import format_date
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -27,12 +28,14 @@ from starlette.datastructures import FormData
 
 from kartoteka import edge
 from kartoteka.auth import service as auth
+from kartoteka.catalogs.models import Catalog
+from kartoteka.catalogs.service import list_catalogs
 from kartoteka.context import Actor, Workspace
 from kartoteka.edge import status_and_code
 from kartoteka.errors import DomainError, NotFound, RateLimited, Unauthenticated
 from kartoteka.notices import service as notices
 
-from . import assets, forms, i18n
+from . import assets, forms, i18n, widgets
 from .i18n import N_, _
 
 HERE = Path(__file__).parent
@@ -138,6 +141,10 @@ def render(ctx: Ctx, name: str, status: int = 200, **data: Any) -> HTMLResponse:
             languages=i18n.LANGUAGES,
             when=lambda value: forms.when_text(value, tz),
             notices_unread=_unread_notices(ctx),
+            sections=_sidebar(ctx),
+            ui_config=_ui_config(ctx),
+            month_name=lambda d: format_date(d, "LLLL y", locale=ctx.lang),
+            weekday_name=lambda d: format_date(d, "EEE", locale=ctx.lang),
             **data,
         )
     )
@@ -154,6 +161,42 @@ def _unread_notices(ctx: Ctx) -> int:
         return notices.unread_count(ctx.actor)
     except DomainError:
         return 0
+
+
+def _ui_config(ctx: Ctx) -> Any:
+    """Strings, message translations and the time zone for the page's scripts."""
+    if ctx.actor is None:
+        return ""
+    return widgets.data_block(
+        {
+            "strings": widgets.script_strings(),
+            "messages": widgets.field_messages(),
+            "codes": {
+                "FORBIDDEN": _("You are not allowed to do this."),
+                "NOT_FOUND": _("Not found, or you have no access to it."),
+                "RATE_LIMITED": _("Too many attempts. Wait a little and try again."),
+                "CSRF": _(CSRF_EXPIRED),
+                "TOO_LARGE": _("The file or request is too large."),
+                "UNAUTHENTICATED": _("Your session has ended. Sign in again."),
+            },
+            "timezone": str(ctx.actor.timezone),
+        }
+    )
+
+
+def _sidebar(ctx: Ctx) -> list[tuple[str, list[Catalog]]]:
+    """The catalogs the user may see, grouped into the sidebar's sections."""
+    if ctx.actor is None:
+        return []
+    groups: dict[str, list[Catalog]] = {}
+    for catalog in list_catalogs(ctx.actor):
+        if catalog.system is not None:
+            section = _("Administration")
+        else:
+            named = catalog.options.get("section")
+            section = named if isinstance(named, str) and named.strip() else _("Catalogs")
+        groups.setdefault(section, []).append(catalog)
+    return list(groups.items())
 
 
 def _remember_lang(request: Request, response: Response) -> None:

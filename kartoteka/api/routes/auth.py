@@ -92,7 +92,7 @@ def me(a: Actor = Depends(actor)) -> dict[str, Any]:
         "is_admin": a.is_admin,
         "groups": sorted(a.group_ids),
         "profile": a.profile,
-        "lang": a.lang,
+        "lang": a.lang or "en",
     }
 
 

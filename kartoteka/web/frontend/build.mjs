@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "static", "dist");
 // One entry per page widget; shared code (htmx, the API client) lands in common chunks.
-const entries = ["app.js", "app.css"];
+const entries = ["app.js", "grid.js", "board.js", "app.css"];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -33,7 +33,7 @@ const result = await build({
 
 const manifest = {};
 for (const [file, info] of Object.entries(result.metafile.outputs)) {
-  if (!info.entryPoint) continue;
+  if (!info.entryPoint || !entries.includes(basename(info.entryPoint))) continue;
   const name = basename(info.entryPoint);
   const ext = file.endsWith(".css") ? ".css" : ".js";
   manifest[name.replace(/\.(js|css)$/, ext)] = relative(out, file);

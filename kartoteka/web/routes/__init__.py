@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import admin, auth, catalogs, records
+from . import admin, auth, catalogs, records, views
 
-ROUTES: list[BaseRoute] = [*auth.routes, *catalogs.routes, *records.routes, *admin.routes]
+ROUTES: list[BaseRoute] = [
+    *auth.routes,
+    *catalogs.routes,
+    *views.routes,
+    *records.routes,
+    *admin.routes,
+]

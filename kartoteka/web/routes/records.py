@@ -1,55 +1,210 @@
-"""A record: its card (values, comments, history), the edit form, adding a comment."""
+"""A record: its card (editors, comments, history, related records), new records, comments.
+
+The card is a full page at `/c/{catalog}/r/{id}` and, with `?panel=1`, the fragment the
+side panel shows. Saving posts the form to `.../edit` (or `/c/{catalog}/new`); scripts ask
+for JSON (`Accept: application/json`) and get the per-field messages to show in place,
+a plain form post gets the page again. Either way the records service does the work.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.comments import service as comments
-from kartoteka.context import Actor
 from kartoteka.edge import status_and_code
-from kartoteka.errors import DomainError, NotFound, ValidationFailed
+from kartoteka.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
+from kartoteka.users import service as users
 
-from .. import forms, i18n
+from .. import forms, history, i18n
 from ..i18n import _
 from ..pages import Ctx, catalog_url, error_page, page, record_id, redirect, render
 
 
-def _history(actor: Actor, catalog: Catalog, rid: int) -> list[dict[str, Any]]:
+def _history(ctx: Ctx, catalog: Catalog, rid: int) -> list[dict[str, Any]]:
     # The card already proved the record visible; a record written without history (an
     # older bulk path) shows an empty history rather than a "not found" page.
     try:
-        return records.record_history(actor, catalog.id, rid)
+        return records.record_history(ctx.user, catalog.id, rid)
     except NotFound:
         return []
 
 
-def _card_data(ctx: Ctx, catalog_ref: str, rid: int) -> dict[str, Any]:
-    catalog = get_catalog(ctx.user, catalog_ref)
-    record = records.get_record(ctx.user, catalog.id, rid)
+def _editor_data(ctx: Ctx, catalog: Catalog, editable: list[Any]) -> dict[str, Any]:
+    """What the editors need besides the values: users, link targets."""
+    meta = ctx.user.workspace.meta()
+    needs_users = any(f.type == "user" for f in editable)
+    targets = {
+        f.api_name: meta.catalog(f.options.get("catalog") or 0)
+        for f in editable
+        if f.type == "link"
+    }
     return {
+        "users": users.list_users(ctx.user) if needs_users else [],
+        "link_targets": {
+            name: t
+            for name, t in targets.items()
+            if t is not None and t.system is None and access.can_create(ctx.user, t)
+        },
+    }
+
+
+def _card_data(ctx: Ctx, catalog: Catalog, record: dict[str, Any] | None) -> dict[str, Any]:
+    tz = ctx.user.timezone
+    rid = record["id"] if record else None
+    may_edit = (
+        records.may_edit(ctx.user, catalog, rid)
+        if rid is not None
+        else catalog.system is None and access.can_create(ctx.user, catalog)
+    )
+    editable = forms.editable_fields(ctx.user, catalog) if may_edit else []
+    rules = access.field_rules(ctx.user, catalog)
+    fields = visible_fields(ctx.user, catalog, None)
+    values = record["values"] if record else {}
+    data: dict[str, Any] = {
         "catalog": catalog,
         "record": record,
-        "fields": visible_fields(ctx.user, catalog, None),
-        "history": _history(ctx.user, catalog, rid),
-        "comments": comments.list_comments(ctx.user, catalog.id, rid),
+        "fields": fields,
+        "editable": {f.api_name for f in editable},
+        "inputs": {f.api_name: forms.form_value(f, values.get(f.api_name), tz) for f in editable},
+        "errors": {},
+        "general_error": None,
+        "revealable": {
+            f.api_name
+            for f in fields
+            if rules.get(f.api_name) == "masked" and access.may_reveal(ctx.user, catalog, f)
+        },
+        "saved": ctx.request.query_params.get("saved") == "1",
         "comment_error": None,
         "comment_text": "",
-        "saved": ctx.request.query_params.get("saved") == "1",
-        "can_edit": records.may_edit(ctx.user, catalog, rid),
+        **_editor_data(ctx, catalog, editable),
     }
+    if rid is not None:
+        entries = _history(ctx, catalog, rid)
+        data.update(
+            history=entries,
+            history_text=history.describer(ctx.user, catalog, entries),
+            comments=comments.list_comments(ctx.user, catalog.id, rid),
+            related=records.related_records(ctx.user, catalog.id, rid, limit=20),
+        )
+    return data
+
+
+def _card(ctx: Ctx, data: dict[str, Any], status: int = 200) -> Response:
+    panel = ctx.request.query_params.get("panel") == "1"
+    return render(ctx, "card/_card.html" if panel else "card/record.html", status=status, **data)
 
 
 @page
 def record_page(ctx: Ctx, catalog: str, record: str) -> Response:
-    """A record card: values, comments and history."""
-    return render(ctx, "card/record.html", **_card_data(ctx, catalog, record_id(record)))
+    """A record card: editors (or values), related records, comments and history."""
+    found = get_catalog(ctx.user, catalog)
+    current = records.get_record(ctx.user, found.id, record_id(record))
+    return _card(ctx, _card_data(ctx, found, current))
+
+
+@page
+def new_page(ctx: Ctx, catalog: str) -> Response:
+    """The form for a new record (`?f.<field>=value` fills it, e.g. a kanban column)."""
+    found = get_catalog(ctx.user, catalog)
+    if found.system is not None or not access.can_create(ctx.user, found):
+        return error_page(ctx, 403, _("You are not allowed to do this."))
+    data = _card_data(ctx, found, None)
+    for key, value in ctx.request.query_params.items():
+        name = key.removeprefix("f.")
+        if key.startswith("f.") and name in data["inputs"]:
+            data["inputs"][name] = value
+    return _card(ctx, data)
+
+
+def _wants_json(ctx: Ctx) -> bool:
+    return "application/json" in ctx.request.headers.get("accept", "")
+
+
+def _refused(
+    ctx: Ctx,
+    catalog: Catalog,
+    record: dict[str, Any] | None,
+    values: dict[str, Any],
+    exc: Exception,
+) -> Response:
+    """The form again with the reasons (per field when the service named fields)."""
+    if isinstance(exc, ValidationFailed):
+        status = 422
+        errors = {k: i18n.field_message(v, ctx.lang) for k, v in exc.fields.items()}
+        known = {f.api_name for f in catalog.fields}
+        general = None if set(errors) <= known else i18n.field_message(exc.message, ctx.lang)
+    else:
+        assert isinstance(exc, DomainError)
+        status, _code = status_and_code(exc)
+        errors = {}
+        general = (
+            exc.message if not isinstance(exc, Forbidden) else _("You are not allowed to do this.")
+        )
+    if _wants_json(ctx):
+        return JSONResponse({"errors": errors, "message": general}, status_code=status)
+    data = _card_data(ctx, catalog, record)
+    kept = _listed_fields(catalog)
+    data["inputs"].update({k: v for k, v in values.items() if k not in kept})
+    data.update(errors=errors, general_error=general)
+    return render(ctx, "card/record.html", status=status, **data)
+
+
+def _listed_fields(catalog: Catalog) -> set[str]:
+    # Links and files come back as bare ids; the editor keeps showing the stored ones.
+    return {f.api_name for f in catalog.fields if f.type in ("link", "file")}
+
+
+@page
+def edit_page(ctx: Ctx, catalog: str, record: str) -> Response:
+    """The record's form on its own page (what the card shows, without the extras)."""
+    found = get_catalog(ctx.user, catalog)
+    current = records.get_record(ctx.user, found.id, record_id(record))
+    if not records.may_edit(ctx.user, found, current["id"]):
+        return error_page(ctx, 403, _("You are not allowed to do this."))
+    return render(ctx, "card/record.html", **_card_data(ctx, found, current))
+
+
+@page
+def edit_submit(ctx: Ctx, catalog: str, record: str) -> Response:
+    """Save the form through the records service; per-field errors when invalid."""
+    found = get_catalog(ctx.user, catalog)
+    rid = record_id(record)
+    current = records.get_record(ctx.user, found.id, rid)
+    assert ctx.form is not None
+    editable = forms.editable_fields(ctx.user, found)
+    values = forms.submitted_values(editable, ctx.form, ctx.user.timezone)
+    try:
+        saved = records.update_record(ctx.user, found.id, rid, values)
+    except (ValidationFailed, DomainError) as exc:
+        return _refused(ctx, found, current, values, exc)
+    if _wants_json(ctx):
+        return JSONResponse({"record": saved})
+    return redirect(f"{catalog_url(ctx, catalog)}/r/{rid}?saved=1")
+
+
+@page
+def new_submit(ctx: Ctx, catalog: str) -> Response:
+    """Create the record through the records service."""
+    found = get_catalog(ctx.user, catalog)
+    assert ctx.form is not None
+    editable = forms.editable_fields(ctx.user, found)
+    values = forms.submitted_values(editable, ctx.form, ctx.user.timezone)
+    values = {k: v for k, v in values.items() if v not in (None, "", [])}
+    try:
+        created = records.create_record(ctx.user, found.id, values)
+    except (ValidationFailed, DomainError) as exc:
+        return _refused(ctx, found, None, values, exc)
+    if _wants_json(ctx):
+        return JSONResponse({"record": created}, status_code=201)
+    return redirect(f"{catalog_url(ctx, catalog)}/r/{created['id']}?saved=1")
 
 
 @page
@@ -60,73 +215,17 @@ def comment_submit(ctx: Ctx, catalog: str, record: str) -> Response:
     try:
         comments.add_comment(ctx.user, catalog, rid, {"text": text})
     except ValidationFailed as exc:
-        data = _card_data(ctx, catalog, rid)
+        found = get_catalog(ctx.user, catalog)
+        data = _card_data(ctx, found, records.get_record(ctx.user, found.id, rid))
         message = i18n.field_message(exc.fields.get("text", exc.message), ctx.lang)
         data.update(comment_error=message, comment_text=text)
         return render(ctx, "card/record.html", status=422, **data)
     return redirect(f"{catalog_url(ctx, catalog)}/r/{rid}#comments")
 
 
-def _edit_view(
-    ctx: Ctx,
-    catalog: Catalog,
-    record: dict[str, Any],
-    inputs: dict[str, Any],
-    errors: dict[str, str],
-    *,
-    status: int = 200,
-    general: str | None = None,
-) -> Response:
-    return render(
-        ctx,
-        "card/edit.html",
-        status=status,
-        catalog=catalog,
-        record=record,
-        fields=forms.editable_fields(ctx.user, catalog),
-        inputs=inputs,
-        errors=errors,
-        general_error=general,
-    )
-
-
-@page
-def edit_page(ctx: Ctx, catalog: str, record: str) -> Response:
-    """The edit form filled with the record's current values."""
-    found = get_catalog(ctx.user, catalog)
-    current = records.get_record(ctx.user, found.id, record_id(record))
-    if not records.may_edit(ctx.user, found, current["id"]):
-        return error_page(ctx, 403, _("You are not allowed to do this."))
-    inputs = {
-        f.api_name: forms.form_value(f, current["values"].get(f.api_name))
-        for f in forms.editable_fields(ctx.user, found)
-    }
-    return _edit_view(ctx, found, current, inputs, {})
-
-
-@page
-def edit_submit(ctx: Ctx, catalog: str, record: str) -> Response:
-    """Save the form through the records service; show per-field errors when invalid."""
-    found = get_catalog(ctx.user, catalog)
-    rid = record_id(record)
-    current = records.get_record(ctx.user, found.id, rid)
-    assert ctx.form is not None
-    values = forms.submitted_values(forms.editable_fields(ctx.user, found), ctx.form)
-    try:
-        records.update_record(ctx.user, found.id, rid, values)
-    except ValidationFailed as exc:
-        errors = {k: i18n.field_message(v, ctx.lang) for k, v in exc.fields.items()}
-        known = {f.api_name for f in found.fields}
-        general = None if set(errors) <= known else i18n.field_message(exc.message, ctx.lang)
-        return _edit_view(ctx, found, current, values, errors, status=422, general=general)
-    except DomainError as exc:
-        # A request webhook's veto or a field rule: the form stays, with the reason.
-        status, _code = status_and_code(exc)
-        return _edit_view(ctx, found, current, values, {}, status=status, general=exc.message)
-    return redirect(f"{catalog_url(ctx, catalog)}/r/{rid}?saved=1")
-
-
 routes = [
+    Route("/c/{catalog}/new", new_page, methods=["GET"]),
+    Route("/c/{catalog}/new", new_submit, methods=["POST"]),
     Route("/c/{catalog}/r/{record}", record_page, methods=["GET"]),
     Route("/c/{catalog}/r/{record}/comments", comment_submit, methods=["POST"]),
     Route("/c/{catalog}/r/{record}/edit", edit_page, methods=["GET"]),

@@ -1,0 +1,210 @@
+// Boards: kanban (drag a card to another column to change the group field), calendar
+// (drag to another day to reschedule) and Gantt (drag a bar to move it, its ends to
+// resize). Every move is saved at once through the API; a refused move (rights,
+// validation, a request webhook's veto) snaps back and shows the server's message.
+import Sortable from "sortablejs";
+import { api } from "./api.js";
+import { follow } from "./live.js";
+import { codeMessage, formatDate, formatMoney, formatNumber, strings, toast } from "./ui.js";
+
+const cfg = JSON.parse(document.getElementById("grid-config")?.textContent || "{}");
+const fields = Object.fromEntries((cfg.fields || []).map((f) => [f.api_name, f]));
+
+function formatValues(root) {
+  root.querySelectorAll("[data-format][data-raw]").forEach((el) => {
+    const raw = el.dataset.raw;
+    if (raw === "") return;
+    const type = el.dataset.format;
+    const field = Object.values(fields).find((f) => f.type === type) || {};
+    if (type === "money") el.textContent = formatMoney(raw, field.decimals, field.currency);
+    else if (type === "number") el.textContent = formatNumber(raw, field.decimals);
+    else if (type === "date") el.textContent = formatDate(raw);
+  });
+}
+
+async function patch(id, values) {
+  return api("PATCH", `${cfg.api}/records/${id}`, { values });
+}
+
+function recount(board) {
+  board.querySelectorAll(".kanban-col").forEach((col) => {
+    const count = col.querySelector("[data-count]");
+    if (count) count.textContent = String(col.querySelectorAll(".board-card").length);
+  });
+}
+
+function kanban(board) {
+  const group = board.dataset.group;
+  const type = board.dataset.groupType;
+  board.querySelectorAll("[data-cards]").forEach((list) => {
+    Sortable.create(list, {
+      group: "kanban",
+      animation: 150,
+      draggable: ".board-card",
+      onStart: () => board.setAttribute("data-dragging", "1"),
+      onEnd: async (e) => {
+        setTimeout(() => board.removeAttribute("data-dragging"), 0);
+        if (e.from === e.to) return;
+        const key = e.to.closest(".kanban-col").dataset.key;
+        const id = e.item.dataset.id;
+        let value = key === "" ? null : Number(key);
+        if (type === "checkbox") value = key === "true";
+        try {
+          await patch(id, { [group]: value });
+          recount(board);
+          toast(strings().moved);
+        } catch (err) {
+          // Put the card back where it was, then say why.
+          const anchor = e.from.children[e.oldIndex] || null;
+          e.from.insertBefore(e.item, anchor);
+          recount(board);
+          e.item.classList.add("refused");
+          setTimeout(() => e.item.classList.remove("refused"), 2500);
+          toast(err.code === "VALIDATION" ? err.explain(group) : codeMessage(err), "error");
+        }
+      },
+    });
+  });
+}
+
+function calendar(grid) {
+  const field = grid.dataset.field;
+  const isDateTime = grid.dataset.type === "datetime";
+  grid.querySelectorAll("[data-cards]").forEach((list) => {
+    Sortable.create(list, {
+      group: "calendar",
+      animation: 150,
+      draggable: ".cal-item",
+      onStart: () => grid.setAttribute("data-dragging", "1"),
+      onEnd: async (e) => {
+        setTimeout(() => grid.removeAttribute("data-dragging"), 0);
+        if (e.from === e.to) return;
+        const day = e.to.closest("[data-day]").dataset.day;
+        let value = day;
+        if (isDateTime) {
+          const old = new Date(e.item.dataset.value);
+          const [y, m, d] = day.split("-").map(Number);
+          const moved = new Date(old);
+          moved.setFullYear(y, m - 1, d);
+          value = moved.toISOString();
+        }
+        try {
+          const record = await patch(e.item.dataset.id, { [field]: value });
+          e.item.dataset.value = record.values[field];
+          toast(strings().moved);
+        } catch (err) {
+          e.from.insertBefore(e.item, e.from.children[e.oldIndex] || null);
+          toast(err.code === "VALIDATION" ? err.explain(field) : codeMessage(err), "error");
+        }
+      },
+    });
+  });
+}
+
+function addDays(iso, n) {
+  const [y, m, d] = iso.split("-").map(Number);
+  const t = new Date(Date.UTC(y, m - 1, d + n));
+  return t.toISOString().slice(0, 10);
+}
+
+function gantt(chart) {
+  const days = Number(chart.dataset.days);
+  const first = chart.dataset.first;
+  const start = chart.dataset.start;
+  const end = chart.dataset.end;
+  const place = (bar) => {
+    const col = Number(bar.dataset.col);
+    const span = Number(bar.dataset.span);
+    const from = Math.max(1, col);
+    const to = Math.min(days + 1, col + span);
+    bar.style.gridColumn = `${from} / ${Math.max(from + 1, to)}`;
+    bar.classList.toggle("cut-start", col < 1);
+    bar.classList.toggle("cut-end", col + span > days + 1);
+  };
+  chart.querySelectorAll(".gantt-bar").forEach((bar) => {
+    place(bar);
+    bar.addEventListener("pointerdown", (e) => {
+      const track = bar.parentElement;
+      const dayWidth = track.getBoundingClientRect().width / days;
+      const mode = e.target.classList.contains("start") ? "start" : e.target.classList.contains("end") ? "end" : "move";
+      const col0 = Number(bar.dataset.col);
+      const span0 = Number(bar.dataset.span);
+      const x0 = e.clientX;
+      bar.setPointerCapture(e.pointerId);
+      const moveTo = (ev) => {
+        const shift = Math.round((ev.clientX - x0) / dayWidth);
+        if (mode === "move") bar.dataset.col = String(col0 + shift);
+        if (mode === "start") {
+          const s = Math.min(shift, span0 - 1);
+          bar.dataset.col = String(col0 + s);
+          bar.dataset.span = String(span0 - s);
+        }
+        if (mode === "end") bar.dataset.span = String(Math.max(1, span0 + shift));
+        place(bar);
+      };
+      const done = async () => {
+        bar.removeEventListener("pointermove", moveTo);
+        bar.removeEventListener("pointerup", done);
+        const col = Number(bar.dataset.col);
+        const span = Number(bar.dataset.span);
+        if (col === col0 && span === span0) return;
+        const values = { [start]: addDays(first, col - 1), [end]: addDays(first, col + span - 2) };
+        try {
+          await patch(bar.dataset.id, values);
+          bar.setAttribute("aria-valuetext", `${values[start]} – ${values[end]}`);
+          toast(strings().saved);
+        } catch (err) {
+          bar.dataset.col = String(col0);
+          bar.dataset.span = String(span0);
+          place(bar);
+          toast(codeMessage(err), "error");
+        }
+      };
+      bar.addEventListener("pointermove", moveTo);
+      bar.addEventListener("pointerup", done);
+    });
+    bar.addEventListener("keydown", async (e) => {
+      if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+      e.preventDefault();
+      const step = e.key === "ArrowLeft" ? -1 : 1;
+      const col = Number(bar.dataset.col) + step;
+      const span = Number(bar.dataset.span);
+      const values = { [start]: addDays(first, col - 1), [end]: addDays(first, col + span - 2) };
+      try {
+        await patch(bar.dataset.id, values);
+        bar.dataset.col = String(col);
+        place(bar);
+      } catch (err) {
+        toast(codeMessage(err), "error");
+      }
+    });
+  });
+}
+
+formatValues(document);
+document.querySelectorAll("[data-kanban]").forEach(kanban);
+document.querySelectorAll("[data-calendar]").forEach(calendar);
+document.querySelectorAll("[data-gantt]").forEach(gantt);
+if (cfg.catalog) {
+  let timer = null;
+  // Someone else changed this catalog: refresh the board quietly (not while dragging).
+  follow(cfg.catalog, () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      if (document.querySelector("[data-dragging]") || document.body.classList.contains("panel-open")) return;
+      const response = await fetch(window.location.href, { credentials: "same-origin" });
+      const html = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const sel of ["[data-kanban]", "[data-calendar]", ".gallery", "[data-gantt]"]) {
+        const fresh = html.querySelector(sel);
+        const old = document.querySelector(sel);
+        if (fresh && old) {
+          old.replaceWith(fresh);
+          formatValues(fresh);
+          if (sel === "[data-kanban]") kanban(fresh);
+          if (sel === "[data-calendar]") calendar(fresh);
+          if (sel === "[data-gantt]") gantt(fresh);
+        }
+      }
+    }, 400);
+  });
+}

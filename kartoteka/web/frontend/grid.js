@@ -1,0 +1,553 @@
+// The table view: Tabulator over the REST API. Rows arrive by keyset cursor as the user
+// scrolls (no count per page; the count is asked once, lazily), sorting is done by the
+// server (click a header, shift-click for several), cells are edited in place and saved
+// with PATCH — a refusal restores the old value and shows the server's reason by the cell.
+import {
+  EditModule,
+  FormatModule,
+  FrozenColumnsModule,
+  InteractionModule,
+  KeybindingsModule,
+  MoveColumnsModule,
+  ResizeColumnsModule,
+  SelectRowModule,
+  Tabulator,
+} from "tabulator-tables";
+import { api, ApiError } from "./api.js";
+import { FilterBuilder } from "./filter.js";
+import { follow } from "./live.js";
+import { openPanel } from "./panel.js";
+import { codeMessage, escapeHtml, strings, toast, valueHtml } from "./ui.js";
+
+Tabulator.registerModule([
+  EditModule,
+  FormatModule,
+  FrozenColumnsModule,
+  InteractionModule,
+  KeybindingsModule,
+  MoveColumnsModule,
+  ResizeColumnsModule,
+  SelectRowModule,
+]);
+
+const PAGE = 100;
+
+function inputEditor(type) {
+  return (cell, onRendered, success, cancel) => {
+    const input = document.createElement(type === "textarea" ? "textarea" : "input");
+    if (type !== "textarea") input.type = type;
+    const value = cell.getValue();
+    input.value = value == null ? "" : type === "datetime-local" ? toLocalInput(value) : String(value);
+    input.className = "cell-editor";
+    input.setAttribute("aria-label", cell.getColumn().getDefinition().title);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      const next = input.value === "" ? null : type === "datetime-local" ? new Date(input.value).toISOString() : input.value;
+      if ((next ?? "") === (value ?? "")) cancel();
+      else success(next);
+    };
+    input.addEventListener("blur", finish);
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !(type === "textarea" && e.shiftKey)) {
+        e.preventDefault();
+        finish();
+      } else if (e.key === "Escape") {
+        done = true;
+        cancel();
+      }
+    });
+    onRendered(() => {
+      input.focus();
+      if (input.select && type !== "date" && type !== "datetime-local") input.select();
+    });
+    return input;
+  };
+}
+
+function toLocalInput(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function selectEditor(field) {
+  return (cell, onRendered, success, cancel) => {
+    const select = document.createElement("select");
+    select.className = "cell-editor";
+    select.setAttribute("aria-label", field.name);
+    const current = cell.getValue();
+    select.add(new Option("—", ""));
+    for (const c of field.choices || []) select.add(new Option(c.label, String(c.id), false, current && current.id === c.id));
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      const choice = (field.choices || []).find((c) => String(c.id) === select.value) || null;
+      if ((choice && choice.id) === (current && current.id)) cancel();
+      else success(choice);
+    };
+    select.addEventListener("change", finish);
+    select.addEventListener("blur", finish);
+    select.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        done = true;
+        cancel();
+      }
+    });
+    onRendered(() => select.focus());
+    return select;
+  };
+}
+
+const EDITORS = {
+  text: () => inputEditor("text"),
+  email: () => inputEditor("email"),
+  phone: () => inputEditor("tel"),
+  url: () => inputEditor("url"),
+  number: () => inputEditor("text"),
+  money: () => inputEditor("text"),
+  long_text: () => inputEditor("textarea"),
+  date: () => inputEditor("date"),
+  datetime: () => inputEditor("datetime-local"),
+  select: (f) => (f.multiple ? null : selectEditor(f)),
+  checkbox: () => "tickCross",
+};
+
+/** The value the API expects for what the editor produced. */
+function wireValue(field, value) {
+  if (field.type === "select") return value ? value.id : null;
+  if (field.type === "checkbox") return Boolean(value);
+  return value === "" ? null : value;
+}
+
+class Grid {
+  constructor(host, cfg) {
+    this.cfg = cfg;
+    this.host = host;
+    this.fields = Object.fromEntries(cfg.fields.map((f) => [f.api_name, f]));
+    this.filter = cfg.filter || null;
+    this.sort = cfg.sort || "";
+    this.search = "";
+    this.cursor = null;
+    this.done = false;
+    this.loading = null;
+    this.generation = 0;
+    this.titleField = cfg.title_field;
+    this.countEl = document.querySelector("[data-grid-count]");
+    this.deleteButton = document.querySelector("[data-grid-delete]");
+    this.saveButton = document.querySelector("[data-grid-save-view]");
+    host.replaceChildren();
+    this.table = new Tabulator(host, {
+      index: "_id",
+      height: "100%",
+      layout: "fitDataStretch",
+      movableColumns: true,
+      renderVerticalBuffer: 600,
+      selectableRows: "highlight",
+      editTriggerEvent: "dblclick",
+      placeholder: () => this.placeholder(),
+      rowFormatter: (row) => {
+        const box = row.getElement().querySelector(".select-col input");
+        if (box) box.setAttribute("aria-label", `${strings().select_row} ${row.getIndex()}`);
+      },
+      columns: this.columns(),
+      columnDefaults: { headerSort: false, resizable: true, maxInitialWidth: 320 },
+    });
+    this.table.on("tableBuilt", () => {
+      this.built = true;
+      host.querySelector(".tabulator-header .select-col input")?.setAttribute("aria-label", strings().select_all);
+      // The grid itself takes the focus (keys reach Tabulator's key bindings from there):
+      // a focusable scroll box inside role=grid is not a row, and screen readers stumble.
+      host.querySelector(".tabulator-tableholder")?.removeAttribute("tabindex");
+      host.setAttribute("tabindex", "0");
+      host.setAttribute("aria-label", cfg.name);
+      this.decorateHeaders();
+      this.load(true);
+    });
+    this.table.on("scrollVertical", () => this.maybeMore());
+    this.table.on("cellEdited", (cell) => this.save(cell));
+    this.table.on("rowSelectionChanged", (rows) => this.selectionChanged(rows));
+    this.table.on("columnMoved", () => this.markChanged());
+    this.table.on("columnResized", () => this.markChanged());
+    this.table.on("cellClick", (e, cell) => {
+      const link = e.target.closest("a[data-open-record]");
+      if (link) {
+        e.preventDefault();
+        openPanel(link.href);
+      }
+    });
+  }
+
+  placeholder() {
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.textContent = this.loading ? strings().loading : this.filter || this.search ? strings().no_match : strings().empty;
+    return p;
+  }
+
+  cardUrl(id) {
+    return `${this.cfg.page}/r/${id}`;
+  }
+
+  columns() {
+    const cols = [
+      {
+        formatter: "rowSelection",
+        titleFormatter: "rowSelection",
+        hozAlign: "center",
+        headerHozAlign: "center",
+        width: 44,
+        frozen: true,
+        resizable: false,
+        headerSort: false,
+        cssClass: "select-col",
+      },
+      {
+        title: "#",
+        field: "_id",
+        width: 70,
+        frozen: true,
+        formatter: (cell) => `<a href="${this.cardUrl(cell.getValue())}" data-open-record>${cell.getValue()}</a>`,
+      },
+    ];
+    const shown = new Set(this.cfg.columns);
+    const order = [...this.cfg.columns, ...this.cfg.fields.map((f) => f.api_name).filter((n) => !shown.has(n))];
+    for (const name of order) {
+      const f = this.fields[name];
+      if (!f) continue;
+      const isTitle = name === this.titleField;
+      const editor = f.inline ? (EDITORS[f.type] || (() => null))(f) : null;
+      cols.push({
+        title: f.name,
+        field: name,
+        visible: shown.has(name),
+        frozen: isTitle,
+        editor: editor || undefined,
+        editable: Boolean(editor),
+        cssClass: `t-${f.type}${f.inline ? " editable" : ""}`,
+        hozAlign: f.type === "number" || f.type === "money" ? "right" : f.type === "checkbox" ? "center" : "left",
+        formatter: (cell) => {
+          const html = valueHtml(f, cell.getValue());
+          if (isTitle) return `<a href="${this.cardUrl(cell.getRow().getIndex())}" data-open-record>${html || "—"}</a>`;
+          return html;
+        },
+        headerClick: (e, column) => this.sortBy(f, e.shiftKey),
+      });
+    }
+    return cols;
+  }
+
+  decorateHeaders() {
+    const parts = (this.sort || "").split(",").filter(Boolean);
+    for (const column of this.table.getColumns()) {
+      const name = column.getField();
+      const f = this.fields[name];
+      const el = column.getElement();
+      if (!f) continue;
+      const hit = parts.find((p) => p.replace(/^-/, "") === name);
+      el.dataset.sort = hit ? (hit.startsWith("-") ? "desc" : "asc") : "";
+      el.setAttribute("aria-sort", hit ? (hit.startsWith("-") ? "descending" : "ascending") : "none");
+      if (f.sortable) el.classList.add("sortable");
+    }
+  }
+
+  sortBy(field, add) {
+    if (!field.sortable) return;
+    const parts = (this.sort || "").split(",").filter(Boolean);
+    const at = parts.findIndex((p) => p.replace(/^-/, "") === field.api_name);
+    let next;
+    if (at >= 0) {
+      const desc = parts[at].startsWith("-");
+      next = desc ? null : `-${field.api_name}`;
+      if (add) {
+        if (next) parts[at] = next;
+        else parts.splice(at, 1);
+      } else {
+        parts.splice(0, parts.length, ...(next ? [next] : []));
+      }
+    } else if (add) {
+      parts.push(field.api_name);
+    } else {
+      parts.splice(0, parts.length, field.api_name);
+    }
+    this.sort = parts.join(",");
+    this.decorateHeaders();
+    this.reload();
+  }
+
+  effectiveFilter() {
+    const parts = [];
+    if (this.filter) parts.push(this.filter);
+    if (this.search && this.titleField) parts.push({ [this.titleField]: { icontains: this.search } });
+    if (!parts.length) return undefined;
+    return parts.length === 1 ? parts[0] : { and: parts };
+  }
+
+  query(extra) {
+    const body = { limit: PAGE, ...extra };
+    const filter = this.effectiveFilter();
+    if (filter) body.filter = filter;
+    if (this.sort) body.sort = this.sort;
+    if (this.cfg.view) body.view = this.cfg.view.id;
+    return body;
+  }
+
+  row(record) {
+    return { _id: record.id, _title: record.title, ...record.values };
+  }
+
+  async load(reset) {
+    if (reset) {
+      this.generation += 1;
+      this.cursor = null;
+      this.done = false;
+      this.loading = null;
+    }
+    if (this.loading || this.done) return this.loading;
+    const generation = this.generation;
+    const body = this.query(this.cursor ? { cursor: this.cursor } : {});
+    this.loading = (async () => {
+      try {
+        const page = await api("POST", `${this.cfg.api}/records/query`, body);
+        if (generation !== this.generation) return;
+        const rows = page.items.map((r) => this.row(r));
+        if (reset) await this.table.setData(rows);
+        else await this.table.addData(rows);
+        this.cursor = page.next_cursor;
+        this.done = !page.next_cursor;
+        if (reset) this.count();
+      } catch (err) {
+        if (generation === this.generation) toast(codeMessage(err), "error");
+        this.done = true;
+      } finally {
+        if (generation === this.generation) this.loading = null;
+      }
+      if (generation === this.generation) this.maybeMore();
+    })();
+    return this.loading;
+  }
+
+  maybeMore() {
+    if (this.done || this.loading) return;
+    const holder = this.host.querySelector(".tabulator-tableholder");
+    if (!holder) return;
+    if (holder.scrollHeight - holder.scrollTop - holder.clientHeight < 600) this.load(false);
+  }
+
+  async count() {
+    if (!this.countEl) return;
+    const generation = this.generation;
+    this.countEl.textContent = "";
+    try {
+      const answer = await api("POST", `${this.cfg.api}/records/query`, this.query({ limit: 1, count: true }));
+      if (generation === this.generation) this.countEl.textContent = `${answer.count.toLocaleString(document.documentElement.lang)} ${strings().count}`;
+    } catch (_) {
+      /* the count is a courtesy; the rows are what matter */
+    }
+  }
+
+  reload() {
+    this.table.deselectRow();
+    this.syncUrl();
+    this.markChanged();
+    return this.load(true);
+  }
+
+  syncUrl() {
+    const url = new URL(window.location.href);
+    for (const key of ["filter", "sort", "cursor"]) url.searchParams.delete(key);
+    if (this.filter) url.searchParams.set("filter", JSON.stringify(this.filter));
+    const viewSort = this.cfg.view ? this.cfg.view.sort || "" : "";
+    if (this.sort && this.sort !== viewSort) url.searchParams.set("sort", this.sort);
+    history.replaceState(null, "", url);
+  }
+
+  markChanged() {
+    if (!this.saveButton || !this.cfg.can_manage_views || !this.cfg.view) return;
+    this.saveButton.hidden = false;
+  }
+
+  async saveView() {
+    const fields = this.table
+      .getColumns()
+      .filter((c) => c.isVisible() && this.fields[c.getField()])
+      .map((c) => c.getField());
+    try {
+      const view = await api("PATCH", `${this.cfg.api}/views/${this.cfg.view.id}`, {
+        filter: this.filter,
+        sort: this.sort || null,
+        fields,
+      });
+      this.cfg.view = view;
+      this.saveButton.hidden = true;
+      toast(strings().view_saved);
+      this.syncUrl();
+    } catch (err) {
+      toast(codeMessage(err), "error");
+    }
+  }
+
+  async save(cell) {
+    const field = this.fields[cell.getField()];
+    const row = cell.getRow();
+    const id = row.getIndex();
+    try {
+      const record = await api("PATCH", `${this.cfg.api}/records/${id}`, {
+        values: { [field.api_name]: wireValue(field, cell.getValue()) },
+      });
+      row.update(this.row(record));
+      cell.getElement().classList.remove("cell-error");
+      toast(strings().saved);
+    } catch (err) {
+      cell.restoreOldValue();
+      this.showCellError(cell, err instanceof ApiError ? (err.code === "VALIDATION" ? err.explain(field.api_name) : codeMessage(err)) : String(err));
+    }
+  }
+
+  showCellError(cell, message) {
+    const el = cell.getElement();
+    el.classList.add("cell-error");
+    document.querySelectorAll(".cell-message").forEach((m) => m.remove());
+    const note = document.createElement("div");
+    note.className = "cell-message";
+    note.setAttribute("role", "alert");
+    note.textContent = message;
+    const box = el.getBoundingClientRect();
+    const hostBox = this.host.getBoundingClientRect();
+    note.style.left = `${Math.max(0, box.left - hostBox.left)}px`;
+    note.style.top = `${box.bottom - hostBox.top + 2}px`;
+    this.host.appendChild(note);
+    setTimeout(() => {
+      note.remove();
+      el.classList.remove("cell-error");
+    }, 6000);
+  }
+
+  selectionChanged(rows) {
+    if (!this.deleteButton) return;
+    this.deleteButton.hidden = rows.length === 0;
+    this.deleteButton.textContent = `${strings().delete_selected} (${rows.length})`;
+  }
+
+  async deleteSelected() {
+    const ids = this.table.getSelectedData().map((r) => r._id);
+    if (!ids.length || !window.confirm(strings().confirm_delete)) return;
+    try {
+      for (let i = 0; i < ids.length; i += 1000) {
+        await api("POST", `${this.cfg.api}/records/batch`, { delete: ids.slice(i, i + 1000) });
+      }
+      for (const id of ids) this.rowOf(id)?.delete();
+      this.selectionChanged([]);
+      toast(`${strings().deleted}: ${ids.length}`);
+      this.count();
+    } catch (err) {
+      toast(codeMessage(err), "error");
+    }
+  }
+
+  /** The row of a record when it is loaded (no console warning when it is not). */
+  rowOf(id) {
+    return this.table.getRows().find((r) => r.getIndex() === id) || null;
+  }
+
+  /** A change someone made elsewhere (the live feed): refresh, add or drop the row. */
+  async onEvent(event) {
+    const id = event.record_id;
+    if (event.type === "record.deleted") {
+      this.rowOf(id)?.delete();
+      this.count();
+      return;
+    }
+    const existing = this.rowOf(id);
+    if (!existing && event.type !== "record.created") return;
+    try {
+      const page = await api("POST", `${this.cfg.api}/records/query`, this.query({ limit: 1, filter: { and: [this.effectiveFilter() || {}, { id: { eq: id } }].filter((f) => Object.keys(f).length) } }));
+      const record = page.items[0];
+      if (!record) {
+        if (existing) existing.delete();
+      } else if (existing) {
+        existing.update(this.row(record));
+        existing.getElement().classList.add("flash");
+        setTimeout(() => existing.getElement().classList.remove("flash"), 1500);
+      } else {
+        await this.table.addRow(this.row(record), true);
+      }
+    } catch (_) {
+      /* a row we cannot read any more simply stays as it was */
+    }
+  }
+}
+
+function phone(cfg) {
+  const filterButton = document.querySelector("[data-grid-filter]");
+  const panel = document.querySelector("[data-filter-panel]");
+  const go = (filter, search) => {
+    const url = new URL(window.location.href);
+    url.searchParams.delete("cursor");
+    let effective = filter;
+    if (search && cfg.title_field) {
+      const term = { [cfg.title_field]: { icontains: search } };
+      effective = filter ? { and: [filter, term] } : term;
+    }
+    if (effective) url.searchParams.set("filter", JSON.stringify(effective));
+    else url.searchParams.delete("filter");
+    window.location.href = url.toString();
+  };
+  if (filterButton && panel) {
+    const builder = new FilterBuilder(panel, cfg, (filter) => go(filter, ""));
+    filterButton.addEventListener("click", () => {
+      panel.hidden = !panel.hidden;
+      filterButton.setAttribute("aria-expanded", String(!panel.hidden));
+      if (!panel.hidden) builder.render();
+    });
+  }
+  document.querySelector("[data-grid-search]")?.addEventListener("change", (e) => go(cfg.filter, e.target.value.trim()));
+}
+
+function start() {
+  const host = document.querySelector("[data-grid]");
+  const block = document.getElementById("grid-config");
+  if (!host || !block) return;
+  const cfg = JSON.parse(block.textContent);
+  if (window.matchMedia("(max-width: 640px)").matches) {
+    // On a phone the server's list stays: rows are cards (see app.css), "load more" pages;
+    // the filter and the search reload the page with them in the URL.
+    phone(cfg);
+    return;
+  }
+  const grid = new Grid(host, cfg);
+  window.kartotekaGrid = grid;
+  const filterButton = document.querySelector("[data-grid-filter]");
+  const panel = document.querySelector("[data-filter-panel]");
+  if (filterButton && panel) {
+    const builder = new FilterBuilder(panel, cfg, (filter) => {
+      grid.filter = filter;
+      filterButton.querySelector(".badge")?.remove();
+      if (filter) filterButton.insertAdjacentHTML("beforeend", ` <span class="badge">${escapeHtml(builder.count())}</span>`);
+      grid.reload();
+    });
+    filterButton.addEventListener("click", () => {
+      panel.hidden = !panel.hidden;
+      filterButton.setAttribute("aria-expanded", String(!panel.hidden));
+      if (!panel.hidden) builder.render();
+    });
+  }
+  let timer = null;
+  document.querySelector("[data-grid-search]")?.addEventListener("input", (e) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      grid.search = e.target.value.trim();
+      grid.load(true);
+    }, 250);
+  });
+  grid.deleteButton?.addEventListener("click", () => grid.deleteSelected());
+  grid.saveButton?.addEventListener("click", () => grid.saveView());
+  follow(cfg.catalog, (event) => grid.onEvent(event));
+  document.addEventListener("kartoteka:record-saved", (e) => grid.onEvent({ type: "record.updated", record_id: e.detail.id }));
+  document.addEventListener("kartoteka:record-created", (e) => grid.onEvent({ type: "record.created", record_id: e.detail.id }));
+}
+
+start();

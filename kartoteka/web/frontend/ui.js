@@ -1,0 +1,132 @@
+// Shared bits of the page: the UI strings block, translating server messages, toasts,
+// escaping, value formatting in the reader's language and the workspace time zone.
+let cached = null;
+
+function config() {
+  if (!cached) {
+    const block = document.getElementById("ui-config");
+    cached = block ? JSON.parse(block.textContent) : { strings: {}, messages: [], codes: {} };
+    cached.patterns = (cached.messages || []).map(([re, text]) => [new RegExp(`^(?:${re})$`), text]);
+  }
+  return cached;
+}
+
+export function strings() {
+  return config().strings;
+}
+
+export function uiConfig() {
+  return config();
+}
+
+/** A server message in the reader's language (known field messages), else as sent. */
+export function translate(message) {
+  const text = String(message || "").trim();
+  for (const [re, translated] of config().patterns) {
+    const m = text.match(re);
+    if (m) return translated.replace("$1", m[1] ?? "");
+  }
+  return text;
+}
+
+/** The message for an API error code when the server's text is too technical. */
+export function codeMessage(error) {
+  const known = config().codes || {};
+  if (error && error.code === "VALIDATION") return error.explain();
+  if (error && error.code === "REJECTED") return error.message;
+  return (error && known[error.code]) || (error && error.message) || strings().error;
+}
+
+export function escapeHtml(value) {
+  return String(value ?? "")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+
+export function toast(message, kind = "ok") {
+  const host = document.querySelector(".toasts");
+  if (!host) return;
+  const item = document.createElement("div");
+  item.className = `toast ${kind}`;
+  item.textContent = message;
+  if (kind === "error") item.setAttribute("role", "alert");
+  host.appendChild(item);
+  setTimeout(() => item.remove(), kind === "error" ? 7000 : 2500);
+}
+
+const lang = () => document.documentElement.lang || "en";
+
+export function formatNumber(value, decimals) {
+  if (value === null || value === undefined || value === "") return "";
+  const n = Number(value);
+  if (!Number.isFinite(n)) return String(value);
+  const opts = decimals == null ? {} : { minimumFractionDigits: decimals, maximumFractionDigits: decimals };
+  return new Intl.NumberFormat(lang(), opts).format(n);
+}
+
+export function formatMoney(value, decimals, currency) {
+  const text = formatNumber(value, decimals ?? 2);
+  return text && currency ? `${text} ${currency}` : text;
+}
+
+export function formatDate(value) {
+  if (!value) return "";
+  const [y, m, d] = String(value).split("-").map(Number);
+  if (!y || !m || !d) return String(value);
+  return new Intl.DateTimeFormat(lang(), { timeZone: "UTC", dateStyle: "medium" }).format(Date.UTC(y, m - 1, d));
+}
+
+export function formatDateTime(value) {
+  if (!value) return "";
+  const when = new Date(value);
+  if (Number.isNaN(when.getTime())) return String(value);
+  const tz = config().timezone || undefined;
+  return new Intl.DateTimeFormat(lang(), { timeZone: tz, dateStyle: "medium", timeStyle: "short" }).format(when);
+}
+
+export function formatPhone(value) {
+  const text = String(value || "");
+  const ru = text.match(/^\+7(\d{3})(\d{3})(\d{2})(\d{2})$/);
+  if (ru) return `+7 ${ru[1]} ${ru[2]}-${ru[3]}-${ru[4]}`;
+  return text;
+}
+
+/** A value as plain text (lists joined), for cells, cards and boards. */
+export function valueText(field, value) {
+  if (value === null || value === undefined || value === "" || (Array.isArray(value) && !value.length)) return "";
+  if (Array.isArray(value)) return value.map((v) => valueText(field, v)).join(", ");
+  if (typeof value === "object") return String(value.label ?? value.title ?? value.name ?? value.id ?? "");
+  if (typeof value === "boolean") return value ? strings().yes : strings().no;
+  if (field.masked) return String(value);
+  switch (field.type) {
+    case "money":
+      return formatMoney(value, field.decimals, field.currency);
+    case "number":
+      return formatNumber(value, field.decimals);
+    case "date":
+      return formatDate(value);
+    case "datetime":
+    case "created_at":
+    case "updated_at":
+      return formatDateTime(value);
+    case "phone":
+      return formatPhone(value);
+    default:
+      return String(value);
+  }
+}
+
+/** A value as HTML (select choices as coloured chips); everything escaped. */
+export function valueHtml(field, value) {
+  if (field.type === "select" && value) {
+    const items = Array.isArray(value) ? value : [value];
+    return items
+      .map((c) => `<span class="chip c-${escapeHtml(c.color || "gray")}">${escapeHtml(c.label)}</span>`)
+      .join(" ");
+  }
+  if (field.type === "checkbox") return value ? "✓" : "";
+  return escapeHtml(valueText(field, value));
+}

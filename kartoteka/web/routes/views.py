@@ -1,0 +1,131 @@
+"""A catalog's page: view tabs, the toolbar, and the view itself (grid, board, calendar...).
+
+The URL holds what is shown — `?view=<id>` and the unsaved `filter` (JSON) and `sort` — so
+a link shows a colleague the same records, as far as their rights allow. Without
+JavaScript the grid is a plain table with "load more"; the grid script upgrades it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import Response
+from starlette.routing import Route
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog
+from kartoteka.catalogs.service import get_catalog
+from kartoteka.records import query
+from kartoteka.records import service as records
+from kartoteka.records.read import visible_fields
+from kartoteka.views import service as views
+
+from .. import boards, widgets
+from ..pages import Ctx, catalog_url, page, render
+
+PAGE_SIZE = 50
+TABLE_COLUMNS = 8
+
+
+def _state(ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
+    """The view, filter and sort the URL asks for (checked by the records service)."""
+    params = ctx.request.query_params
+    all_views = views.list_views(ctx.user, catalog.id)
+    view = None
+    wanted = params.get("view")
+    if wanted:
+        view = views.get_view(ctx.user, catalog.id, wanted)
+    filter_text = params.get("filter") or None
+    return {
+        "views": all_views,
+        "view": view,
+        "filter": query.parse_filter_param(filter_text),
+        "filter_text": filter_text or "",
+        "sort": params.get("sort") or None,
+    }
+
+
+def _page(ctx: Ctx, catalog: Catalog, state: dict[str, Any]) -> dict[str, Any]:
+    view = state["view"]
+    found = records.list_records(
+        ctx.user,
+        catalog.id,
+        state["filter"],
+        state["sort"],
+        PAGE_SIZE,
+        ctx.request.query_params.get("cursor") or None,
+        None,
+        view["id"] if view else None,
+    )
+    return {"items": found["items"], "next_cursor": found["next_cursor"]}
+
+
+def _columns(ctx: Ctx, catalog: Catalog, view: dict[str, Any] | None) -> list[Any]:
+    shown = visible_fields(ctx.user, catalog, None)
+    if view and view.get("fields"):
+        order = {name: i for i, name in enumerate(view["fields"])}
+        shown = sorted((f for f in shown if f.api_name in order), key=lambda f: order[f.api_name])
+        return shown
+    return shown[:TABLE_COLUMNS]
+
+
+def _grid_config(ctx: Ctx, catalog: Catalog, state: dict[str, Any], columns: list[Any]) -> Any:
+    view = state["view"]
+    return widgets.data_block(
+        {
+            "catalog": catalog.api_name,
+            "name": catalog.name,
+            "api": f"{ctx.base}/api/v1/catalogs/{catalog.api_name}",
+            "page": catalog_url(ctx, catalog.api_name),
+            "view": view,
+            "filter": state["filter"],
+            "sort": state["sort"] or (view["sort"] if view else None),
+            "columns": [f.api_name for f in columns],
+            "fields": widgets.catalog_fields(ctx.user, catalog),
+            "hops": widgets.hop_fields(ctx.user, catalog),
+            "operators": widgets.operator_labels(),
+            "title_field": catalog.title_field.api_name if catalog.title_field else None,
+            "can_create": catalog.system is None and access.can_create(ctx.user, catalog),
+            "can_manage_views": access.can_manage(ctx.user, catalog),
+        }
+    )
+
+
+@page
+def catalog_page(ctx: Ctx, catalog: str) -> Response:
+    """The catalog in its chosen view (a table unless the view says otherwise)."""
+    found = get_catalog(ctx.user, catalog)
+    state = _state(ctx, found)
+    view = state["view"]
+    kind = view["type"] if view else "table"
+    columns = _columns(ctx, found, view)
+    data: dict[str, Any] = {
+        "catalog": found,
+        "kind": kind,
+        "columns": columns,
+        "config": _grid_config(ctx, found, state, columns),
+        "can_create": found.system is None and access.can_create(ctx.user, found),
+        **state,
+    }
+    if kind in boards.KINDS:
+        data.update(boards.build(ctx, found, view, state))
+        return render(ctx, f"board/{kind}.html", **data)
+    data.update(_page(ctx, found, state))
+    return render(ctx, "grid/catalog.html", **data)
+
+
+@page
+def rows_fragment(ctx: Ctx, catalog: str) -> Response:
+    """The next page of table rows (an htmx fragment, the no-script grid's "load more")."""
+    found = get_catalog(ctx.user, catalog)
+    state = _state(ctx, found)
+    columns = _columns(ctx, found, state["view"])
+    return render(
+        ctx, "grid/_rows.html", catalog=found, columns=columns, **_page(ctx, found, state), **state
+    )
+
+
+routes = [
+    Route("/c/{catalog}", catalog_page, methods=["GET"]),
+    Route("/c/{catalog}/rows", rows_fragment, methods=["GET"]),
+]

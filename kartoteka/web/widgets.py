@@ -1,0 +1,173 @@
+"""What the browser widgets need to know, as JSON for the page's data block.
+
+The grid, the card's pickers and the boards are JavaScript modules that talk to the REST
+API with the session cookie; the page tells them the catalog's fields (only those the
+user may see, with what they may do with each), the view, the filter and sort in force,
+and the UI strings in the user's language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from markupsafe import Markup
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog, Field
+from kartoteka.context import Actor
+from kartoteka.records.read import visible_fields
+
+from . import i18n
+from .i18n import N_, _
+
+#: Types the grid edits in place; the others open the card.
+INLINE_TYPES = frozenset(
+    {"text", "long_text", "number", "money", "date", "datetime", "select", "checkbox"}
+    | {"email", "phone", "url"}
+)
+#: Sorting by these is refused by the API (links and files live outside the table).
+UNSORTABLE_TYPES = frozenset({"link", "file"})
+
+OPERATOR_LABELS = {
+    "eq": N_("is"),
+    "ne": N_("is not"),
+    "lt": N_("less than"),
+    "lte": N_("at most"),
+    "gt": N_("greater than"),
+    "gte": N_("at least"),
+    "in": N_("is any of"),
+    "nin": N_("is none of"),
+    "contains": N_("contains (case-sensitive)"),
+    "startswith": N_("starts with (case-sensitive)"),
+    "icontains": N_("contains"),
+    "istartswith": N_("starts with"),
+    "iendswith": N_("ends with"),
+    "ieq": N_("equals, any case"),
+    "between": N_("between"),
+    "empty": N_("is empty"),
+}
+
+#: UI strings the scripts show (kept here so `pybabel extract` sees them).
+SCRIPT_STRINGS = {
+    "saved": N_("Saved"),
+    "error": N_("Something went wrong. Try again."),
+    "network": N_("The server cannot be reached. Check the connection and try again."),
+    "loading": N_("Loading…"),
+    "empty": N_("No records yet — create one or import a file."),
+    "no_match": N_("No records match the filter."),
+    "filter": N_("Filter"),
+    "add_condition": N_("Add a condition"),
+    "remove": N_("Remove"),
+    "apply": N_("Apply"),
+    "clear": N_("Clear"),
+    "close": N_("Close"),
+    "from": N_("from"),
+    "to": N_("to"),
+    "yes": N_("yes"),
+    "no": N_("no"),
+    "delete_selected": N_("Delete selected"),
+    "confirm_delete": N_("Delete the selected records? This cannot be undone."),
+    "deleted": N_("Deleted"),
+    "save_view": N_("Save view"),
+    "view_saved": N_("View saved"),
+    "count": N_("records"),
+    "count_more": N_("Count records"),
+    "changed_by": N_("This record was changed by %(name)s."),
+    "reload": N_("Reload"),
+    "created": N_("Record created"),
+    "moved": N_("Moved"),
+    "uploading": N_("Uploading…"),
+    "search": N_("Search…"),
+    "create": N_("Create"),
+    "relative_hint": N_("A date, or today, -7d, +1w, -1m"),
+    "me": N_("me"),
+    "select_row": N_("Select row"),
+    "select_all": N_("Select all"),
+    "open": N_("Open"),
+    "sort_asc": N_("sorted ascending"),
+    "sort_desc": N_("sorted descending"),
+}
+
+
+def script_strings() -> dict[str, str]:
+    """The scripts' UI strings in the current language."""
+    return {key: _(text) for key, text in SCRIPT_STRINGS.items()}
+
+
+def field_messages() -> list[tuple[str, str]]:
+    """Service message patterns and their translation (the scripts translate API errors)."""
+    out = []
+    for pattern, msgid in i18n.FIELD_MESSAGES:
+        text = _(msgid)
+        out.append((pattern.pattern, text.replace("%(0)s", "$1")))
+    return out
+
+
+def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) -> dict[str, Any]:
+    """One visible field as the widgets see it."""
+    rule = rules.get(f.api_name)
+    editable = (
+        f.type in INLINE_TYPES and not f.ftype.read_only and rule not in ("read_only", "masked")
+    )
+    out: dict[str, Any] = {
+        "api_name": f.api_name,
+        "name": f.name,
+        "type": f.type,
+        "required": f.required,
+        "editable": editable,
+        "inline": editable,
+        "masked": rule == "masked",
+        "reveal": rule == "masked" and access.may_reveal(actor, catalog, f),
+        "sortable": f.type not in UNSORTABLE_TYPES and rule != "masked",
+        "filterable": rule != "masked",
+        "operators": sorted(f.ftype.operators),
+        "multiple": bool(f.options.get("multiple")),
+    }
+    if f.type == "select":
+        out["choices"] = f.options.get("choices", [])
+    if f.type == "link":
+        out["target"] = f.options.get("catalog")
+    if f.type in ("money", "number"):
+        out["decimals"] = f.options.get("decimals")
+        out["currency"] = f.options.get("currency")
+    return out
+
+
+def catalog_fields(actor: Actor, catalog: Catalog) -> list[dict[str, Any]]:
+    """Every field the actor may see, in order."""
+    rules = access.field_rules(actor, catalog)
+    return [field_json(actor, catalog, f, rules) for f in visible_fields(actor, catalog, None)]
+
+
+def hop_fields(actor: Actor, catalog: Catalog) -> list[dict[str, Any]]:
+    """Fields one hop away through the link fields (`client.stage`), for the filter builder."""
+    out = []
+    meta = actor.workspace.meta()
+    rules = access.field_rules(actor, catalog)
+    for f in visible_fields(actor, catalog, None):
+        if f.type != "link" or rules.get(f.api_name) == "masked":
+            continue
+        target = meta.catalog(f.options.get("catalog") or 0)
+        if target is None or not access.can_see_catalog(actor, target):
+            continue
+        target_rules = access.field_rules(actor, target)
+        for g in visible_fields(actor, target, None):
+            if g.type in ("link", "file") or target_rules.get(g.api_name) == "masked":
+                continue
+            item = field_json(actor, target, g, target_rules)
+            item.update(api_name=f"{f.api_name}.{g.api_name}", name=f"{f.name} → {g.name}")
+            item.update(editable=False, inline=False, sortable=False)
+            out.append(item)
+    return out
+
+
+def operator_labels() -> dict[str, str]:
+    """Filter operators in the current language."""
+    return {op: _(label) for op, label in OPERATOR_LABELS.items()}
+
+
+def data_block(value: Any) -> Markup:
+    """JSON safe to put inside <script type="application/json"> (no `</script>` break-out)."""
+    text = orjson.dumps(value).decode()
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))

@@ -1,0 +1,361 @@
+"""Regenerate docs/screenshots/: every main screen, desktop (1366x850) and phone (390x844),
+in Russian and in English, from a fresh demo instance served on a loopback port.
+
+    PYTHONPATH=. .venv/bin/python scripts/screenshots.py [--only ru] [--out docs/screenshots]
+
+Needs Debian's chromium (scripts/install-browser.sh) and the built UI assets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import socket
+import struct
+import tempfile
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+EMAIL, PASSWORD = "admin@example.com", "demo-password-123"
+DESKTOP = {"width": 1366, "height": 850}
+PHONE = {"width": 390, "height": 844}
+
+TEXT = {
+    "ru": {
+        "clients": "Клиенты",
+        "deals": "Сделки",
+        "name": "Название",
+        "phone": "Телефон",
+        "email": "Почта",
+        "city": "Город",
+        "title": "Сделка",
+        "client": "Клиент",
+        "stage": "Этап",
+        "amount": "Сумма",
+        "due": "Срок",
+        "owner": "Ответственный",
+        "start": "Начало",
+        "end": "Окончание",
+        "photos": "Фото объекта",
+        "call": "Запись звонка",
+        "done": "Оплачено",
+        "notes": "Заметки",
+        "stages": ["Новая", "Переговоры", "Договор", "Выиграна", "Проиграна"],
+        "cities": ["Москва", "Казань", "Новосибирск", "Екатеринбург", "Самара"],
+        "companies": [
+            "ООО «Ромашка»",
+            "АО «Север»",
+            "ИП Смирнов",
+            "ООО «Вектор-Строй»",
+            "ЗАО «Грань»",
+            "ООО «Пекарня у дома»",
+            "ТК «Меридиан»",
+            "ООО «Лесоторг»",
+        ],
+        "deal": ["Поставка", "Монтаж", "Обслуживание", "Аренда", "Проект"],
+        "pipeline": "Воронка",
+        "calendar": "Календарь",
+        "timeline": "План работ",
+        "gallery": "Галерея",
+        "manager": "Анна Петрова",
+        "comment": "Клиент просит перезвонить в пятницу.",
+    },
+    "en": {
+        "clients": "Clients",
+        "deals": "Deals",
+        "name": "Name",
+        "phone": "Phone",
+        "email": "Email",
+        "city": "City",
+        "title": "Deal",
+        "client": "Client",
+        "stage": "Stage",
+        "amount": "Amount",
+        "due": "Due",
+        "owner": "Owner",
+        "start": "Start",
+        "end": "End",
+        "photos": "Site photos",
+        "call": "Call recording",
+        "done": "Paid",
+        "notes": "Notes",
+        "stages": ["New", "Negotiation", "Contract", "Won", "Lost"],
+        "cities": ["London", "Leeds", "Bristol", "York", "Bath"],
+        "companies": [
+            "Acme Ltd",
+            "Northwind",
+            "Smith & Sons",
+            "Vector Build",
+            "Facet Group",
+            "Corner Bakery",
+            "Meridian Trading",
+            "Timber Co",
+        ],
+        "deal": ["Supply", "Installation", "Service", "Lease", "Project"],
+        "pipeline": "Pipeline",
+        "calendar": "Calendar",
+        "timeline": "Timeline",
+        "gallery": "Gallery",
+        "manager": "Anna Peters",
+        "comment": "The client asks to call back on Friday.",
+    },
+}
+COLORS = ["blue", "orange", "purple", "green", "red"]
+
+
+def picture(seed: int) -> bytes:
+    """A small PNG "photo" (a coloured scene) made on the spot."""
+    img = Image.new("RGB", (640, 480), (200 - seed * 20 % 120, 215, 235))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((0, 330, 640, 480), fill=(90 + seed * 30 % 100, 150, 90))
+    draw.polygon([(120, 330), (260, 170), (400, 330)], fill=(160, 80 + seed * 25 % 120, 70))
+    draw.ellipse((470, 50, 560, 140), fill=(250, 210, 80))
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def sound() -> bytes:
+    """One second of a quiet tone as WAV (a stand-in for a call recording)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        frames = b"".join(
+            struct.pack("<h", int(3000 * math.sin(2 * math.pi * 440 * i / 8000)))
+            for i in range(8000)
+        )
+        w.writeframes(frames)
+    return out.getvalue()
+
+
+@contextmanager
+def serve(data_dir: Path) -> Iterator[str]:
+    """A fresh instance served by uvicorn on a free loopback port."""
+    from kartoteka.api.app import create_app
+    from kartoteka.config import Settings
+    from kartoteka.workspaces.service import Instance
+
+    settings = Settings(
+        data_dir=data_dir, admin_email=EMAIL, admin_password=PASSWORD, run_worker=True
+    )
+    instance = Instance(settings)
+    instance.init()
+    app = create_app(settings, instance)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        instance.close()
+
+
+def seed(base: str, lang: str) -> dict[str, Any]:
+    """Clients, deals with every kind of field, four views, a second user, a comment."""
+    t = TEXT[lang]
+    api = httpx.Client(base_url=base + "/api/v1", timeout=60)
+    token = api.post("/auth/login", json={"email": EMAIL, "password": PASSWORD}).json()["token"]
+    api.headers["Authorization"] = f"Bearer {token}"
+    api.patch("/users/1", json={"name": "Мария Иванова" if lang == "ru" else "Mary Evans"})
+    manager = api.post(
+        "/users",
+        json={"email": "anna@example.com", "name": t["manager"], "password": "anna-pass-123"},
+    ).json()
+    clients = api.post(
+        "/catalogs",
+        json={
+            "name": t["clients"],
+            "api_name": "clients",
+            "fields": [
+                {"name": t["name"], "api_name": "name", "type": "text", "required": True},
+                {"name": t["phone"], "api_name": "phone", "type": "phone"},
+                {"name": t["email"], "api_name": "email", "type": "email"},
+                {"name": t["city"], "api_name": "city", "type": "text"},
+            ],
+        },
+    ).json()
+    rows = [
+        {
+            "values": {
+                "name": n,
+                "phone": f"+7912{i:07d}",
+                "email": f"office{i}@example.com",
+                "city": t["cities"][i % 5],
+            }
+        }
+        for i, n in enumerate(t["companies"])
+    ]
+    client_ids = api.post("/catalogs/clients/records/batch", json={"create": rows}).json()[
+        "created"
+    ]
+    stages = [{"label": s, "color": c} for s, c in zip(t["stages"], COLORS, strict=True)]
+    api.post(
+        "/catalogs",
+        json={
+            "name": t["deals"],
+            "api_name": "deals",
+            "fields": [
+                {"name": t["title"], "api_name": "title", "type": "text", "required": True},
+                {
+                    "name": t["client"],
+                    "api_name": "client",
+                    "type": "link",
+                    "options": {"catalog": clients["id"]},
+                },
+                {
+                    "name": t["stage"],
+                    "api_name": "stage",
+                    "type": "select",
+                    "options": {"choices": stages},
+                },
+                {"name": t["amount"], "api_name": "amount", "type": "money"},
+                {"name": t["due"], "api_name": "due", "type": "date"},
+                {"name": t["owner"], "api_name": "owner", "type": "user"},
+                {"name": t["start"], "api_name": "start", "type": "date"},
+                {"name": t["end"], "api_name": "end", "type": "date"},
+                {"name": t["photos"], "api_name": "photos", "type": "file"},
+                {"name": t["call"], "api_name": "call", "type": "file"},
+                {"name": t["done"], "api_name": "done", "type": "checkbox"},
+                {"name": t["notes"], "api_name": "notes", "type": "long_text"},
+            ],
+        },
+    )
+    photo_ids = [
+        api.post("/files", files={"file": (f"photo{i}.png", picture(i), "image/png")}).json()["id"]
+        for i in range(6)
+    ]
+    call_id = api.post("/files", files={"file": ("call.wav", sound(), "audio/wav")}).json()["id"]
+    today = date.today()
+    deals = []
+    for i in range(36):
+        start = today + timedelta(days=(i * 3) % 28 - 8)
+        values: dict[str, Any] = {
+            "title": f"{t['deal'][i % 5]} · {t['companies'][i % 8]}",
+            "client": [client_ids[i % 8]],
+            "stage": t["stages"][i % 5],
+            "amount": 15000 + (i * 7919) % 480000,
+            "due": (today + timedelta(days=(i * 5) % 40 - 12)).isoformat(),
+            "owner": 1 if i % 3 else manager["id"],
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=2 + i % 9)).isoformat(),
+            "done": i % 4 == 0,
+        }
+        if i < 6:
+            values["photos"] = [photo_ids[i], photo_ids[(i + 1) % 6]]
+        deals.append({"values": values})
+    api.post("/catalogs/deals/records/batch", json={"create": deals})
+    api.post("/catalogs/deals/records/1/comments", json={"text": t["comment"]})
+    api.patch("/catalogs/deals/records/1", json={"values": {"call": [call_id], "amount": 250000}})
+    views = {}
+    for name, kind, options in (
+        (t["pipeline"], "kanban", {"group_field": "stage", "sum_field": "amount"}),
+        (t["calendar"], "calendar", {"date_field": "due"}),
+        (t["timeline"], "gantt", {"start_field": "start", "end_field": "end"}),
+        (t["gallery"], "gallery", {}),
+    ):
+        body = {"name": name, "type": kind, "options": options}
+        if kind == "gallery":
+            body["filter"] = {"photos": {"empty": False}}
+        views[kind] = api.post("/catalogs/deals/views", json=body).json()["id"]
+    return views
+
+
+def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
+    """Sign in and capture each screen at both sizes."""
+    from playwright.sync_api import sync_playwright
+
+    taken: list[Path] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for device, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            context = browser.new_context(
+                viewport=size,
+                locale="ru-RU" if lang == "ru" else "en-GB",
+                device_scale_factor=1,
+                is_mobile=device == "phone",
+                has_touch=device == "phone",
+            )
+            page = context.new_page()
+
+            def snap(name: str) -> None:
+                page.wait_for_timeout(400)
+                path = out / f"{lang}-{device}-{name}.png"
+                page.screenshot(path=str(path))
+                taken.append(path)
+
+            page.goto(base + "/login")
+            snap("login")
+            page.fill("#email", EMAIL)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(base + "/")
+            snap("home")
+            page.goto(base + "/c/deals")
+            page.wait_for_selector(".tabulator-row" if device == "desktop" else "table.records")
+            snap("grid")
+            if device == "desktop":
+                page.click("[data-grid-filter]")
+                page.click("[data-add]")
+                page.select_option(".condition [name=field]", "due")
+                page.select_option(".condition [name=op]", "between")
+                page.fill(".condition [name=from]", "-7d")
+                page.fill(".condition [name=to]", "+7d")
+                snap("grid-filter")
+                page.click(".filter-form button[type=submit]")
+                page.goto(base + "/c/deals")
+                page.wait_for_selector(".tabulator-row")
+                page.click(".tabulator-row >> nth=0 >> a[data-open-record] >> nth=0")
+                page.wait_for_selector("#panel [data-card]")
+                snap("card-panel")
+            page.goto(base + "/c/deals/r/1")
+            page.wait_for_selector("[data-card]")
+            snap("card")
+            if device == "phone":
+                page.click("[data-toggle-sidebar]")
+                snap("menu")
+            for kind, view_id in views.items():
+                page.goto(f"{base}/c/deals?view={view_id}")
+                page.wait_for_load_state("networkidle")
+                snap(kind)
+            context.close()
+        browser.close()
+    return taken
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["ru", "en"])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for lang in [args.only] if args.only else ["ru", "en"]:
+        with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp)) as base:
+            views = seed(base, lang)
+            for path in shoot(base, lang, views, args.out):
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+if __name__ == "__main__":
+    main()
