@@ -1,7 +1,8 @@
 """History values as people read them: choice labels, user names, linked records' titles.
 
 History stores ids for select, user and link fields; the card shows what they stand for.
-A linked record the reader may not see stays `#id` (its title is not theirs to read).
+A linked record the reader may not see stays `#id` (its title is not theirs to read):
+`records.read.link_items` applies the same rule as the API's link values.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from typing import Any
 
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
-from kartoteka.records import service as records
-from kartoteka.records.read import titles
+from kartoteka.records.read import link_items
 from kartoteka.storage.engine import read_connection
 from kartoteka.users import service as users
 
@@ -24,26 +24,23 @@ def _ids(value: Any) -> list[int]:
     return [v for v in items if isinstance(v, int) and not isinstance(v, bool)]
 
 
-def _link_titles(actor: Actor, catalog: Catalog, entries: list[dict[str, Any]]) -> dict[int, str]:
-    """Titles of the linked records named in the history that the reader may see."""
-    meta = actor.workspace.meta()
-    wanted: dict[int, set[int]] = {}
+def _link_titles(
+    actor: Actor, catalog: Catalog, entries: list[dict[str, Any]]
+) -> dict[str, dict[int, str]]:
+    """Titles of the linked records named in the history, as the reader may see them."""
+    wanted: dict[str, set[int]] = {}
     for entry in entries:
         for name, change in (entry.get("changes") or {}).items():
             f = catalog.by_api_name.get(name)
             if f is None or f.type != "link":
                 continue
-            target = f.options.get("catalog") or 0
             for side in ("old", "new"):
-                wanted.setdefault(target, set()).update(_ids(change.get(side)))
-    found: dict[int, str] = {}
+                wanted.setdefault(name, set()).update(_ids(change.get(side)))
+    found: dict[str, dict[int, str]] = {}
     with read_connection(actor.workspace.engine) as conn:
-        for target_id, ids in wanted.items():
-            target = meta.catalog(target_id)
-            if target is None or not ids:
-                continue
-            seen = records.visible_ids(conn, actor, target, sorted(ids))
-            found.update(titles(conn, target, seen))
+        for name, ids in wanted.items():
+            items = link_items(conn, actor, catalog.by_api_name[name], ids)
+            found[name] = {i: str(item.get("title") or f"#{i}") for i, item in items.items()}
     return found
 
 
@@ -65,7 +62,8 @@ def describer(
         if field.type in ("user", "created_by", "updated_by"):
             return ", ".join(str(names.get(i) or f"#{i}") for i in _ids(value))
         if field.type == "link":
-            return ", ".join(linked.get(i, f"#{i}") for i in _ids(value))
+            known = linked.get(field.api_name, {})
+            return ", ".join(known.get(i, f"#{i}") for i in _ids(value))
         return value_text(field, value)
 
     return text

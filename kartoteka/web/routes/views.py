@@ -15,7 +15,7 @@ from starlette.routing import Route
 from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import get_catalog
-from kartoteka.records import query
+from kartoteka.filters.compiler import parse_filter_param
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
 from kartoteka.views import service as views
@@ -39,7 +39,7 @@ def _state(ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
     return {
         "views": all_views,
         "view": view,
-        "filter": query.parse_filter_param(filter_text),
+        "filter": parse_filter_param(filter_text),
         "filter_text": filter_text or "",
         "sort": params.get("sort") or None,
     }
