@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kartoteka import workers
-from kartoteka.catalogs import system
 from kartoteka.catalogs.system import Builder
+from kartoteka.catalogs.system import register as register_system_catalog
 from kartoteka.fields import (
     autonumber,
     checkbox,
@@ -34,7 +34,7 @@ from kartoteka.fields import (
 )
 from kartoteka.fields import system as system_fields
 from kartoteka.fields.base import FieldType
-from kartoteka.fields.registry import register
+from kartoteka.fields.registry import register as register_field_type
 from kartoteka.records import hooks
 from kartoteka.records.hooks import AfterCommit, BeforeWrite, InTransaction, Searcher
 from kartoteka.search import index as search_index
@@ -100,9 +100,9 @@ def install(plugins: Iterable[Plugin] = DEFAULT_PLUGINS) -> None:
     """Register every piece of `plugins` (installing twice is harmless)."""
     for plugin in plugins:
         for field_type in plugin.field_types:
-            register(field_type)
+            register_field_type(field_type)
         for name, builder in plugin.system_catalogs:
-            system.register(name, builder)
+            register_system_catalog(name, builder)
         for before in plugin.before_write:
             hooks.add_before_write(before)
         if plugin.searcher is not None and plugin.searcher not in hooks.searcher:

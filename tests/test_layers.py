@@ -54,15 +54,6 @@ EDGE_MODULES = {
     "scenarios/templates.py": "step values use Jinja2's sandbox as an expression engine, "
     "not the web layer's HTML templates",
 }
-#: Package-graph edges still to be cut (issue 15); this set only ever shrinks.
-PENDING_CUTS: set[tuple[str, str]] = {
-    ("records", "views"),
-}
-#: Modules whose function-level imports still dodge a pending cut; only ever shrinks.
-PENDING_FUNCTION_IMPORTS = {
-    "records/service.py",
-    "records/write.py",
-}
 #: Libraries a function may import lazily (heavy or optional), each with its reason
 #: written beside the import.
 LAZY_LIBRARIES = {
@@ -241,17 +232,12 @@ def cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
 
 def test_no_cycles_between_packages() -> None:
     graph = package_graph()
-    live = set(graph) - PENDING_CUTS
+    live = set(graph)
     found = cycles(live)
     detail = [
         f"{a} -> {b}: {graph[(a, b)][:3]}" for c in found for a in c for b in c if (a, b) in live
     ]
     assert not found, "import cycles between packages:\n" + "\n".join(detail)
-
-
-def test_pending_cuts_are_still_needed() -> None:
-    """An edge cut for good leaves the allowance list, so it cannot grow back unseen."""
-    assert not PENDING_CUTS - set(package_graph()), PENDING_CUTS - set(package_graph())
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
@@ -277,7 +263,68 @@ def test_no_function_level_imports_of_our_own_modules(path: Path) -> None:
             )
             if name.split(".")[0] not in LAZY_LIBRARIES or not said_why:
                 bad.append(f"{node.lineno}: {lines[node.lineno - 1].strip()}")
-    if str(path.relative_to(ROOT)) in PENDING_FUNCTION_IMPORTS:
-        assert bad, f"{path.relative_to(ROOT)} is clean now: take it off PENDING_FUNCTION_IMPORTS"
-        return
     assert not bad, f"{path.relative_to(ROOT)}: imports inside functions: {bad}"
+
+
+#: Arrows docs/architecture.md promises never exist, (from, to) with the reason.
+FORBIDDEN_ARROWS = {
+    ("context", "catalogs"): "the Workspace is handed its metadata loader",
+    ("filters", "access"): "the compiler receives the reader's rights as a parameter",
+    ("filters", "records"): "records build on the compiler, not the other way",
+    ("access", "catalogs"): "rights are decided below catalog management",
+    ("access", "records"): "visibility helpers live in access; reveal and pickers in records",
+    ("catalogs", "records"): "catalog structure knows nothing of reading records",
+    ("views", "records"): "saved views validate with the filter compiler",
+    ("webhooks", "workers"): "services ring the doorbell in webhooks.wakeup",
+    ("security", "auth"): "auth builds on security, never the reverse",
+    ("fields", "records"): "a field type gets what it needs passed in",
+    ("fields", "catalogs"): "field types see fields only through annotations",
+}
+
+
+@pytest.mark.parametrize("arrow", sorted(FORBIDDEN_ARROWS), ids="->".join)
+def test_documented_arrows_point_one_way(arrow: tuple[str, str]) -> None:
+    where = package_graph().get(arrow, [])
+    assert not where, f"{arrow[0]} imports {arrow[1]} ({FORBIDDEN_ARROWS[arrow]}): {where}"
+
+
+#: Calls that fill a plugin registry (`x.add_before_write(...)`, `system.register(...)`...).
+REGISTRAR_CALLS = {
+    "add_before_write",
+    "add_after_commit",
+    "add_in_transaction",
+    "register_field_type",
+    "register_system_catalog",
+}
+#: The registries themselves (their own functions fill them).
+REGISTRY_MODULES = {"records/hooks.py", "fields/registry.py", "catalogs/system.py"}
+HOOK_LISTS = {"before_write", "after_commit", "in_transaction", "searcher"}
+
+
+def registry_calls(path: Path) -> list[int]:
+    """Lines of `path` that put something into a plugin registry."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        owner = func.value if isinstance(func, ast.Attribute) else None
+        owner_name = getattr(owner, "id", getattr(owner, "attr", ""))
+        if (
+            name in REGISTRAR_CALLS
+            or (name == "register" and owner_name in ("system", "fields"))
+            or (name == "append" and owner_name in HOOK_LISTS)
+        ):
+            found.append(node.lineno)
+    return found
+
+
+def test_plugins_are_installed_only_by_the_plugin_list() -> None:
+    """Registries are filled by `plugins.install()`, never by importing a module."""
+    callers = {
+        str(p.relative_to(ROOT))
+        for p in all_modules()
+        if registry_calls(p) and str(p.relative_to(ROOT)) not in REGISTRY_MODULES
+    }
+    assert callers == {"plugins.py"}, callers

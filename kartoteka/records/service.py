@@ -19,6 +19,7 @@ from kartoteka.errors import Forbidden, TooLarge
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
+from kartoteka.views.service import get_view
 
 from . import hooks, query, snapshots, write
 from .errors import RecordInvalid, RecordNotFound
@@ -550,8 +551,6 @@ def list_records(
     catalog = get_catalog(actor, catalog_ref)
     only = _parse_fields(fields)
     if view not in (None, ""):
-        from kartoteka.views.service import get_view
-
         v = get_view(actor, catalog.id, view)
         if v["filter"]:
             filter = {"and": [v["filter"], filter]} if filter else v["filter"]

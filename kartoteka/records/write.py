@@ -16,9 +16,11 @@ from kartoteka.errors import Forbidden
 from kartoteka.fields.base import FieldValueError
 from kartoteka.storage import bulk, counters, schema
 from kartoteka.storage.engine import utcnow
+from kartoteka.views.service import view_filter
 
 from . import hooks
 from .errors import RecordInvalid, RecordNotFound
+from .query import compile_filter
 
 EVENT_COUNTER = "event_seq"
 
@@ -112,8 +114,6 @@ def check_references(
 
 
 def _check_links(conn, actor, f: Field, wanted: dict[int, list[int]], where: str) -> None:
-    from kartoteka.records.query import compile_filter
-
     meta = actor.workspace.meta()
     target = meta.catalog(f.options.get("catalog"))
     if target is None:
@@ -123,8 +123,6 @@ def _check_links(conn, actor, f: Field, wanted: dict[int, list[int]], where: str
     conditions = []
     view_id = f.options.get("view")
     if view_id:
-        from kartoteka.views.service import view_filter
-
         view_spec = view_filter(actor, target, view_id)
         clause = compile_filter(actor.__class__.system(actor.workspace), target, view_spec)
         if clause is not None:

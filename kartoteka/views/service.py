@@ -12,7 +12,8 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import bump_meta, get_catalog, invalidate, require_manage
 from kartoteka.context import Actor
 from kartoteka.errors import NotFound, ValidationFailed
-from kartoteka.records import query
+from kartoteka.filters.compiler import compile_filter
+from kartoteka.filters.sorts import parse_sort
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection
 
@@ -185,10 +186,10 @@ def _clean(actor: Actor, catalog: Catalog, spec: Any, partial: bool) -> dict[str
             )
         out["type"] = vtype
     if "filter" in spec:
-        query.compile_filter(actor, catalog, spec["filter"])  # validates
+        compile_filter(actor, catalog, spec["filter"], rights=access)  # validates
         out["filter"] = spec["filter"] or None
     if "sort" in spec:
-        query.parse_sort(actor, catalog, spec["sort"])
+        parse_sort(actor, catalog, spec["sort"], rights=access)
         out["sort"] = spec["sort"] or None
     if "fields" in spec:
         fields = spec["fields"] or []
