@@ -96,8 +96,8 @@ def seed(env: Env, catalog: Any, n: int) -> None:
 
 def restricted(env: Env) -> Any:
     """A user whose rule is region = North (a quarter of the records)."""
-    from kartoteka.access import manage
     from kartoteka.auth import service as auth
+    from kartoteka.rights import service as manage
     from kartoteka.users import service as users
 
     admin = env.admin()

@@ -192,3 +192,19 @@ def test_link_titles_match_only_for_readers_who_see_them(admin, world, make_user
     manage.put_rights(admin, "clients", {"groups": {str(group): {"view": True}}})
     sam = as_user(make_user("sam2", groups=[group]))
     assert len(records.list_records(sam, "deals", search="ромашка")["items"]) == 1
+
+
+def test_comments_are_searched_with_their_record(admin, world, make_user, as_user) -> None:
+    from kartoteka.comments import service as comments
+
+    rid = world["Acme Corporation"]
+    comments.add_comment(admin, "clients", rid, {"text": "Клиент просит скидку на тюльпаны"})
+    assert _found(admin, "тюльпан") == ["Acme Corporation"]
+    found = search.search_workspace(admin, "скидки")
+    assert found["items"][0]["snippet"] == "Клиент просит <mark>скидку</mark> на тюльпаны"
+    # Readers with a hidden field still find comments of records they see; others do not.
+    nina = _restricted(admin, make_user, as_user, {"secret": "hidden"})
+    assert _found(nina, "тюльпан") == ["Acme Corporation"]
+    comments.add_comment(admin, "clients", world["ЗАО Василёк"], {"text": "тюльпаны"})
+    assert sorted(_found(admin, "тюльпан")) == ["Acme Corporation", "ЗАО Василёк"]
+    assert _found(nina, "тюльпан") == ["Acme Corporation"]  # Василёк is in the South

@@ -10,6 +10,7 @@ from kartoteka.access.visibility import require_visible
 from kartoteka.context import Actor
 from kartoteka.errors import ValidationFailed
 from kartoteka.fields.datetime import render_datetime
+from kartoteka.records import hooks
 from kartoteka.records.service import get_catalog
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection, utcnow
@@ -63,6 +64,10 @@ def add_comment(actor: Actor, catalog_ref: str | int, record_id: int, body: Any)
                 at=utcnow(),
                 text=text.strip(),
             ),
+        )
+        # Comments are searched with their record: the write hooks reindex it here.
+        hooks.run_in_transaction(
+            conn, actor, catalog, [{"record_id": record_id, "action": "comment", "changes": {}}]
         )
         row = conn.execute(
             sa.select(c, u.c.name.label("user_name"))

@@ -30,7 +30,8 @@ class PendingChange:
 
 BeforeWrite = Callable[[Actor, Catalog, list[PendingChange]], None]
 AfterCommit = Callable[[Actor, int, int], None]  # actor, first seq, last seq
-#: conn, actor, catalog, the history entries written ({"record_id", "action", "changes"}).
+#: conn, actor, catalog, the history entries written ({"record_id", "action", "changes"});
+#: "action" is also "comment" when a comment was added to the record.
 InTransaction = Callable[[Connection, Actor, Catalog, list[dict[str, Any]]], None]
 
 

@@ -18,7 +18,7 @@ import Stemmer
 from kartoteka.storage.fulltext import Clause, fold_text
 
 #: Bumped when the analyzer changes what it stores: every index is then rebuilt.
-VERSION = 1
+VERSION = 2
 MAX_TOKEN = 60
 MAX_QUERY = 500
 MAX_CLAUSES = 16

@@ -27,6 +27,9 @@ from kartoteka.storage import fulltext, schema
 from . import analyzer
 
 BATCH = 2000
+#: The `parts` key of a record's comments (field ids start at 1); whoever sees the
+#: record reads its comments.
+COMMENTS = 0
 #: (workspace, catalog id) -> (meta object, signature) of indexes known to be current.
 _current: dict[tuple[str, int], tuple[WorkspaceMeta, str]] = {}
 _current_lock = threading.Lock()
@@ -81,12 +84,36 @@ def documents(
             text = link_text.get(f.id, {}).get(row[0])
             if text:
                 texts.append((row[0], f.id, text))
+    for rid, text in _comments(conn, catalog, found):
+        texts.append((rid, COMMENTS, text))
     parts: dict[int, dict[int, list[str]]] = {rid: {} for rid in found}
     stemmed = analyzer.tokens_many([t for _, _, t in texts])
     for (rid, fid, _), stems in zip(texts, stemmed, strict=True):
         if stems:
-            parts[rid][fid] = stems
+            parts[rid][fid] = parts[rid].get(fid, []) + stems
     return list(parts.items())
+
+
+def _comments(conn: Connection, catalog: Catalog, ids: list[int]) -> list[tuple[int, str]]:
+    """(record id, text) of the comments on these records, oldest first."""
+    c = schema.comments
+    out: list[tuple[int, str]] = []
+    for start in range(0, len(ids), 900):
+        rows = conn.execute(
+            sa.select(c.c.record_id, c.c.text)
+            .where(c.c.catalog_id == catalog.id, c.c.record_id.in_(ids[start : start + 900]))
+            .order_by(c.c.id)
+        )
+        out += [(r[0], r[1]) for r in rows]
+    return out
+
+
+def comments_of(conn: Connection, catalog: Catalog, ids: list[int]) -> dict[int, list[str]]:
+    """record id -> its comments' texts, oldest first."""
+    out: dict[int, list[str]] = {}
+    for rid, text in _comments(conn, catalog, ids):
+        out.setdefault(rid, []).append(text)
+    return out
 
 
 def _link_texts(

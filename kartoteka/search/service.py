@@ -70,7 +70,7 @@ def readable_fields(actor: Actor, catalog: Catalog) -> list[int] | None:
         if rules.get(f.api_name) not in ("hidden", "masked")
         and (f.ftype.storage != "links" or _reads_link_titles(actor, f))
     ]
-    return None if len(allowed) == len(fields) else allowed
+    return None if len(allowed) == len(fields) else [index.COMMENTS, *allowed]
 
 
 def _reads_link_titles(actor: Actor, field: Field) -> bool:
@@ -212,7 +212,9 @@ def list_page(
     return result
 
 
-def _snippet(catalog: Catalog, record: dict[str, Any], found: CatalogSearch) -> str | None:
+def _snippet(
+    catalog: Catalog, record: dict[str, Any], found: CatalogSearch, comments: list[str]
+) -> str | None:
     allowed = None if found.fields is None else set(found.fields)
     texts = []
     for f in index.searchable_fields(catalog):
@@ -226,6 +228,7 @@ def _snippet(catalog: Catalog, record: dict[str, Any], found: CatalogSearch) -> 
         clauses = [
             fulltext.Clause((a,), False) for c in clauses for a in c.alternatives or c.tokens
         ]
+    texts += [("comments", text) for text in comments]
     piece = analyzer.snippet(texts, clauses)
     return piece.html if piece else None
 
@@ -293,10 +296,10 @@ def search_workspace(
                 continue
             counts[cat.api_name] = count(conn, found, where)
             ref = {"id": cat.id, "api_name": cat.api_name, "name": cat.name}
+            comments = index.comments_of(conn, cat, [r.id for r in rows])
             for record in Renderer(conn, actor, cat).render(rows):
-                items.append(
-                    {"catalog": ref, "record": record, "snippet": _snippet(cat, record, found)}
-                )
+                snippet = _snippet(cat, record, found, comments.get(record["id"], []))
+                items.append({"catalog": ref, "record": record, "snippet": snippet})
     result: dict[str, Any] = {"items": items, "counts": counts}
     if catalog is not None:
         result["next_cursor"] = next_cursor
