@@ -28,12 +28,14 @@ from kartoteka.context import Actor
 from kartoteka.errors import DomainError
 from kartoteka.files.service import delete_orphans
 from kartoteka.importer.cli import (
+    ImportCancel,
     ImportCatalog,
     ImportDryRun,
     ImportFile,
     ImportKey,
     ImportMode,
     ImportOnError,
+    cancel_command,
     import_command,
 )
 from kartoteka.observability.asgi import start_worker_metrics
@@ -533,16 +535,24 @@ def maintenance(ctx: typer.Context, workspace: WorkspaceOpt = None) -> None:
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: ImportFile,
-    catalog: ImportCatalog,
+    file: ImportFile = None,
+    catalog: ImportCatalog = None,
     key: ImportKey = None,
     mode: ImportMode = "create",
     dry_run: ImportDryRun = False,
     on_error: ImportOnError = "skip",
     workspace: WorkspaceOpt = None,
+    cancel: ImportCancel = None,
 ) -> None:
-    """Import a CSV or XLSX file into a catalog, with a progress bar (same rules as the API)."""
+    """Import a CSV or XLSX file into a catalog, with a progress bar (same rules as the API);
+    `--cancel ID` stops a running import job instead."""
+    if cancel is None and (file is None or catalog is None):
+        fail("give a FILE and --catalog, or --cancel ID")
     with opened(ctx) as instance:
+        if cancel is not None:
+            cancel_command(instance, cancel, _ws_name(ctx, workspace))
+            return
+        assert file is not None and catalog is not None
         import_command(
             instance, file, catalog, key, mode, dry_run, on_error, _ws_name(ctx, workspace)
         )

@@ -23,15 +23,24 @@ from rich.table import Table
 
 from kartoteka.context import Actor
 
+from . import jobs
 from .service import ImportResult, parse_options, plan_import, run_import
 
 if TYPE_CHECKING:
     from kartoteka.workspaces import Instance
 
 ImportFile = Annotated[
-    Path, typer.Argument(help="A CSV or XLSX file.", exists=True, dir_okay=False)
+    Path | None, typer.Argument(help="A CSV or XLSX file.", exists=True, dir_okay=False)
 ]
-ImportCatalog = Annotated[str, typer.Option("--catalog", "-c", help="Catalog api_name or id.")]
+ImportCatalog = Annotated[
+    str | None, typer.Option("--catalog", "-c", help="Catalog api_name or id.")
+]
+ImportCancel = Annotated[
+    int | None,
+    typer.Option(
+        "--cancel", help="Cancel the import job with this id (it stops after its current chunk)."
+    ),
+]
 ImportKey = Annotated[
     list[str] | None, typer.Option("--key", "-k", help="Field(s) to match records on (repeat).")
 ]
@@ -91,3 +100,11 @@ def _report(result: ImportResult, dry_run: bool) -> None:
             table.add_row(str(e["line"] or ""), e["column"] or "", str(e["value"] or ""),
                           e["message"])  # fmt: skip
         console.print(table)
+
+
+def cancel_command(instance: Instance, job_id: int, workspace: str | None = None) -> dict[str, Any]:
+    """Ask an import job (run by any server process) to stop after its current chunk."""
+    ws = instance.workspace(workspace or instance.settings.default_workspace)
+    job = jobs.cancel_import(Actor.system(ws), job_id)
+    console.print(f"Import {job_id}: {job['status']}", markup=False)
+    return job

@@ -13,9 +13,10 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
+from kartoteka.access import service as access
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import DomainError, NotFound, TooLarge
+from kartoteka.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, TooLarge
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.observability import metrics
 from kartoteka.storage import schema
@@ -27,6 +28,11 @@ log = logging.getLogger("kartoteka.importer")
 COPY_BLOCK = 1024 * 1024
 RESULT_COLUMNS = ("status", "processed", "total", "created", "updated", "unchanged", "errors")
 ACTIVE = ("queued", "running")
+#: A cancel was asked for; the job stops after its current chunk and ends `cancelled`.
+CANCELLING = "cancelling"
+#: Imports one workspace may run at once (workspace setting `import_max_concurrent`).
+MAX_CONCURRENT_SETTING = "import_max_concurrent"
+DEFAULT_MAX_CONCURRENT = 2
 #: A running job writes its heartbeat this often; one silent for STALE is taken as dead
 #: when its process cannot be checked directly (another host).
 HEARTBEAT_SECONDS = 15.0
@@ -35,6 +41,12 @@ STALE = timedelta(minutes=2)
 #: Results of jobs running in this process, so progress shows even between row updates.
 _live: dict[tuple[str, int], ImportResult] = {}
 _threads: dict[tuple[str, int], threading.Thread] = {}
+#: Cancel requests for jobs running in this process (others see the row's status).
+_cancels: dict[tuple[str, int], threading.Event] = {}
+
+
+class ImportCancelled(Exception):
+    """Raised between chunks when the job was asked to stop."""
 
 
 class ImportNotFound(NotFound):
@@ -74,7 +86,7 @@ def _owner_alive(value: str | None) -> bool | None:
 
 def _is_interrupted(ws: Workspace, row: Any, now: datetime) -> bool:
     """A queued/running job no process is working on any more (killed server, crash)."""
-    if row.status not in ACTIVE or (ws.name, row.id) in _threads:
+    if row.status not in (*ACTIVE, CANCELLING) or (ws.name, row.id) in _threads:
         return False
     alive = _owner_alive(row.owner)
     if alive is not None:
@@ -96,7 +108,7 @@ def _mark_interrupted(ws: Workspace, row: Any, now: datetime) -> None:
     with ws.engine.begin() as conn:
         conn.execute(
             sa.update(table)
-            .where(table.c.id == row.id, table.c.status.in_(ACTIVE))
+            .where(table.c.id == row.id, table.c.status.in_((*ACTIVE, CANCELLING)))
             .values(status="interrupted", finished_at=now, error_sample=sample)
         )
     log.warning("import %s in workspace %s was interrupted", row.id, ws.name)
@@ -107,7 +119,7 @@ def sweep_interrupted(ws: Workspace) -> int:
     table = schema.imports
     now = utcnow()
     with read_connection(ws.engine) as conn:
-        rows = conn.execute(sa.select(table).where(table.c.status.in_(ACTIVE))).all()
+        rows = conn.execute(sa.select(table).where(table.c.status.in_((*ACTIVE, CANCELLING)))).all()
     dead = [r for r in rows if _is_interrupted(ws, r, now)]
     for row in dead:
         _mark_interrupted(ws, row, now)
@@ -139,6 +151,10 @@ def start_import(
     """Check the upload and options now (422 on problems), then import in the background."""
     opts = parse_options(options)
     catalog = get_catalog(actor, catalog_ref)
+    # Refused before a byte is stored or parsed: the rights for what the mode may do, and
+    # the workspace's share of import workers.
+    _require_import_rights(actor, catalog, opts.mode)
+    _check_concurrency(actor)
     path = save_upload(actor.workspace, stream, filename)
     try:
         plan = plan_import(actor, catalog.id, path, opts)
@@ -164,12 +180,81 @@ def start_import(
             )  # fmt: skip
         ).inserted_primary_key[0]
     key = (actor.workspace.name, int(job_id))
+    _cancels[key] = threading.Event()
     thread = threading.Thread(
         target=_run_job, args=(actor, plan, int(job_id), path), name=f"import-{job_id}", daemon=True
     )
     _threads[key] = thread
     thread.start()
     return int(job_id)
+
+
+def _require_import_rights(actor: Actor, catalog: Any, mode: str) -> None:
+    """Forbidden unless the actor may create (mode create), edit (update) or either
+    (upsert) records of the catalog; the rows are checked again one by one."""
+    access.require_catalog(actor, catalog)
+    if actor.is_admin:
+        return
+    creates = access.can_create(actor, catalog)
+    edits = any(g.get("edit") not in (None, False) for g in access.grants(actor, catalog))
+    allowed = {"create": creates, "update": edits, "upsert": creates or edits}[mode]
+    if not allowed:
+        raise Forbidden(f"you may not import into catalog {catalog.api_name!r} ({mode})")
+
+
+def max_concurrent(ws: Workspace) -> int:
+    """How many imports the workspace may run at once."""
+    value = ws.meta().settings.get(MAX_CONCURRENT_SETTING)
+    return value if isinstance(value, int) and value > 0 else DEFAULT_MAX_CONCURRENT
+
+
+def _check_concurrency(actor: Actor) -> None:
+    """RateLimited when the workspace already runs its share of imports."""
+    ws = actor.workspace
+    table = schema.imports
+    now = utcnow()
+    with read_connection(ws.engine) as conn:
+        rows = conn.execute(sa.select(table).where(table.c.status.in_((*ACTIVE, CANCELLING)))).all()
+    running = [r for r in rows if r.status == CANCELLING or not _is_interrupted(ws, r, now)]
+    limit = max_concurrent(ws)
+    if len(running) >= limit:
+        raise RateLimited(
+            f"this workspace already runs {len(running)} imports (at most {limit} at once); "
+            "wait for one to finish or cancel one",
+            retry_after=30,
+        )
+
+
+def cancel_import(actor: Actor, job_id: int) -> dict[str, Any]:
+    """Ask a queued or running import to stop after its current chunk (its creator and
+    administrators); rows of finished chunks stay written, a dry run writes nothing."""
+    row = _job_row(actor, job_id)
+    if row.status not in (*ACTIVE, CANCELLING):
+        raise Conflict(f"import {job_id} is already {row.status}")
+    key = (actor.workspace.name, job_id)
+    event = _cancels.get(key)
+    if event is not None:
+        event.set()
+    else:
+        # The job runs in another process (or the CLI asks): it reads its row between chunks.
+        table = schema.imports
+        with actor.workspace.engine.begin() as conn:
+            conn.execute(
+                sa.update(table)
+                .where(table.c.id == job_id, table.c.status.in_(ACTIVE))
+                .values(status=CANCELLING)
+            )
+    return get_import(actor, job_id)
+
+
+def _cancel_requested(ws: Workspace, job_id: int) -> bool:
+    event = _cancels.get((ws.name, job_id))
+    if event is not None and event.is_set():
+        return True
+    table = schema.imports
+    with read_connection(ws.engine) as conn:
+        status = conn.execute(sa.select(table.c.status).where(table.c.id == job_id)).scalar()
+    return status == CANCELLING
 
 
 def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
@@ -184,6 +269,8 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
     def progress(result: ImportResult) -> None:
         nonlocal latest
         latest = _live[key] = result
+        if _cancel_requested(ws, job_id):
+            raise ImportCancelled
         if write_progress:
             _store(ws, job_id, result)
 
@@ -197,6 +284,8 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
         latest = run_import(actor, plan, progress)
         if latest.status == "failed" and latest.message:
             _fail(latest, latest.message)
+    except ImportCancelled:
+        latest.status, latest.message = "cancelled", "cancelled on request"
     except DomainError as exc:
         _fail(latest, exc.message)
     except Exception:  # a bug: the job fails visibly instead of hanging in "running"
@@ -210,6 +299,7 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
         finally:
             _live.pop(key, None)
             _threads.pop(key, None)
+            _cancels.pop(key, None)
             path.unlink(missing_ok=True)
 
 
@@ -237,10 +327,15 @@ def _store(ws: Workspace, job_id: int, result: ImportResult, finished: bool = Fa
     values: dict[str, Any] = {c: getattr(result, c) for c in RESULT_COLUMNS}
     values["error_sample"] = result.error_sample
     values["heartbeat_at"] = utcnow()
+    table = schema.imports
+    query = sa.update(table).where(table.c.id == job_id)
     if finished:
         values["finished_at"] = utcnow()
+    else:
+        # Progress must not overwrite a cancel asked for by another process.
+        query = query.where(table.c.status != CANCELLING)
     with ws.engine.begin() as conn:
-        conn.execute(sa.update(schema.imports).where(schema.imports.c.id == job_id).values(values))
+        conn.execute(query.values(values))
 
 
 def _fail(result: ImportResult, message: str) -> None:

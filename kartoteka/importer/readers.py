@@ -17,6 +17,11 @@ SAMPLE_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other OLE containers
+#: Limits on what one import file may make the server read (docs/import-export.md).
+MAX_COLUMNS = 1000
+MAX_CELLS = 50_000_000
+MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_XLSX_PART = 256 * 1024 * 1024
 
 
 def bad_file(message: str) -> ValidationFailed:
@@ -105,6 +110,8 @@ def _csv_rows(
         try:
             for cells in reader:
                 start, line = line, reader.line_num + 1
+                if len(cells) > MAX_COLUMNS:
+                    raise bad_file(f"line {start}: more than {MAX_COLUMNS} columns")
                 if skip_header and start == 1:
                     continue
                 if any(c.strip() for c in cells):
@@ -122,9 +129,27 @@ def _open_xlsx(path: Path) -> Source:
     return Source(path, "xlsx", _clean_headers(headers))
 
 
+def check_xlsx_parts(path: Path) -> None:
+    """Refuse a workbook whose parts unpack to more than the limits (a zip bomb: a few
+    KB that inflate to gigabytes of XML)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise bad_file(f"not a readable XLSX workbook ({exc})") from None
+    total = sum(p.file_size for p in parts)
+    biggest = max((p.file_size for p in parts), default=0)
+    if total > MAX_XLSX_UNCOMPRESSED or biggest > MAX_XLSX_PART:
+        raise bad_file(
+            f"the workbook unpacks to {total} bytes; at most {MAX_XLSX_UNCOMPRESSED} "
+            f"in all and {MAX_XLSX_PART} per part"
+        )
+
+
 def _xlsx_rows(path: Path, skip_header: bool) -> Iterator[tuple[int, list[str]]]:
     import openpyxl  # lazy: heavy, only for XLSX imports
 
+    check_xlsx_parts(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -133,14 +158,34 @@ def _xlsx_rows(path: Path, skip_header: bool) -> Iterator[tuple[int, list[str]]]
         sheet = book.active
         if sheet is None:
             raise bad_file("the workbook has no sheet")
-        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        # The sheet's declared `dimension` may claim A1:XFD1048576 for a single cell; read
+        # only the cells that are there, as wide as the header row.
+        sheet.reset_dimensions()  # type: ignore[union-attr]
+        width = _xlsx_width(sheet)
+        for line, values in enumerate(sheet.iter_rows(max_col=width, values_only=True), start=1):
+            if line * width > MAX_CELLS:
+                raise bad_file(f"more than {MAX_CELLS} cells (line {line})")
             if skip_header and line == 1:
+                continue
+            if not any(v is not None for v in values):
                 continue
             cells = [cell_text(v) for v in values]
             if any(c.strip() for c in cells):
                 yield line, cells
     finally:
         book.close()
+
+
+def _xlsx_width(sheet: Any) -> int:
+    """Columns of the header row (trailing empty cells dropped), at most MAX_COLUMNS."""
+    # Without dimensions one row is as wide as its last cell (16384 at most): cheap once.
+    first = next(sheet.iter_rows(max_row=1, values_only=True), ())
+    cells = [cell_text(v).strip() for v in first]
+    while cells and not cells[-1]:
+        cells.pop()
+    if len(cells) > MAX_COLUMNS:
+        raise bad_file(f"more than {MAX_COLUMNS} columns")
+    return max(1, len(cells))
 
 
 def cell_text(value: Any) -> str:

@@ -44,6 +44,13 @@ def get_import(job_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     return jobs.get_import(a, job_id)
 
 
+@router.post("/imports/{job_id}/cancel", summary="Cancel an import")
+def cancel_import(job_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+    """Stop a queued or running import after its current chunk (`409` once finished);
+    rows of finished chunks stay, a dry run writes nothing. Returns the job."""
+    return jobs.cancel_import(a, job_id)
+
+
 @router.get("/catalogs/{catalog}/export", summary="Export records as a file")
 def export(
     catalog: str,
