@@ -390,3 +390,19 @@ def test_static_assets(web):
     assert not re.search(r"\son[a-z]+=", page.text)
     pinned = json.loads((Path(i18n.__file__).parents[2] / "package.json").read_text())
     assert all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in pinned["dependencies"].values())
+
+
+def test_search_page_and_catalog_search_and_filter_in_the_url(api, web):
+    deals(api, 3)
+    api.patch("/catalogs/deals/records/2", {"values": {"name": "Поставка ромашек"}})
+    sign_in(web)
+    r = web.get("/search", params={"q": "ромашка"})
+    assert r.status_code == 200
+    assert '<a href="/c/deals/r/2">Поставка ромашек</a>' in r.text
+    assert "<mark>" in r.text  # the service's snippet keeps its highlight
+    listed = web.get("/c/deals", params={"search": "ромашка"}).text
+    assert "Поставка ромашек" in listed and "Deal 000" not in listed
+    only = web.get("/c/deals", params={"filter": '{"amount": {"gte": 2}}'}).text
+    assert "Deal 002" in only and "Deal 001" not in only
+    bad = web.get("/c/deals", params={"filter": "{not json"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")

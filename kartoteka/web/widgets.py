@@ -82,6 +82,7 @@ SCRIPT_STRINGS = {
     "create": N_("Create"),
     "relative_hint": N_("A date, or today, -7d, +1w, -1m"),
     "me": N_("me"),
+    "new_record": N_("New record"),
     "select_row": N_("Select row"),
     "select_all": N_("Select all"),
     "open": N_("Open"),

@@ -185,6 +185,13 @@ class Grid {
     const p = document.createElement("p");
     p.className = "empty";
     p.textContent = this.loading ? strings().loading : this.filter || this.search ? strings().no_match : strings().empty;
+    if (!this.loading && !this.filter && !this.search && this.cfg.can_create) {
+      const link = document.createElement("a");
+      link.href = `${this.cfg.page}/new`;
+      link.dataset.openPanel = "";
+      link.textContent = ` + ${strings().new_record}`;
+      p.appendChild(link);
+    }
     return p;
   }
 
@@ -281,7 +288,6 @@ class Grid {
   effectiveFilter() {
     const parts = [];
     if (this.filter) parts.push(this.filter);
-    if (this.search && this.titleField) parts.push({ [this.titleField]: { icontains: this.search } });
     if (!parts.length) return undefined;
     return parts.length === 1 ? parts[0] : { and: parts };
   }
@@ -292,6 +298,7 @@ class Grid {
     if (filter) body.filter = filter;
     if (this.sort) body.sort = this.sort;
     if (this.cfg.view) body.view = this.cfg.view.id;
+    if (this.search) body.search = this.search;
     return body;
   }
 
@@ -358,8 +365,9 @@ class Grid {
 
   syncUrl() {
     const url = new URL(window.location.href);
-    for (const key of ["filter", "sort", "cursor"]) url.searchParams.delete(key);
+    for (const key of ["filter", "sort", "cursor", "search"]) url.searchParams.delete(key);
     if (this.filter) url.searchParams.set("filter", JSON.stringify(this.filter));
+    if (this.search) url.searchParams.set("search", this.search);
     const viewSort = this.cfg.view ? this.cfg.view.sort || "" : "";
     if (this.sort && this.sort !== viewSort) url.searchParams.set("sort", this.sort);
     history.replaceState(null, "", url);
@@ -487,13 +495,10 @@ function phone(cfg) {
   const go = (filter, search) => {
     const url = new URL(window.location.href);
     url.searchParams.delete("cursor");
-    let effective = filter;
-    if (search && cfg.title_field) {
-      const term = { [cfg.title_field]: { icontains: search } };
-      effective = filter ? { and: [filter, term] } : term;
-    }
-    if (effective) url.searchParams.set("filter", JSON.stringify(effective));
+    if (filter) url.searchParams.set("filter", JSON.stringify(filter));
     else url.searchParams.delete("filter");
+    if (search) url.searchParams.set("search", search);
+    else url.searchParams.delete("search");
     window.location.href = url.toString();
   };
   if (filterButton && panel) {
@@ -519,6 +524,7 @@ function start() {
     return;
   }
   const grid = new Grid(host, cfg);
+  grid.search = cfg.search || "";
   window.kartotekaGrid = grid;
   const filterButton = document.querySelector("[data-grid-filter]");
   const panel = document.querySelector("[data-filter-panel]");
@@ -540,6 +546,7 @@ function start() {
     clearTimeout(timer);
     timer = setTimeout(() => {
       grid.search = e.target.value.trim();
+      grid.syncUrl();
       grid.load(true);
     }, 250);
   });

@@ -42,6 +42,7 @@ def _state(ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
         "filter": parse_filter_param(filter_text),
         "filter_text": filter_text or "",
         "sort": params.get("sort") or None,
+        "search": (params.get("search") or "").strip() or None,
     }
 
 
@@ -56,6 +57,7 @@ def _page(ctx: Ctx, catalog: Catalog, state: dict[str, Any]) -> dict[str, Any]:
         ctx.request.query_params.get("cursor") or None,
         None,
         view["id"] if view else None,
+        search=state["search"],
     )
     return {"items": found["items"], "next_cursor": found["next_cursor"]}
 
@@ -79,6 +81,7 @@ def _grid_config(ctx: Ctx, catalog: Catalog, state: dict[str, Any], columns: lis
             "page": catalog_url(ctx, catalog.api_name),
             "view": view,
             "filter": state["filter"],
+            "search": state["search"],
             "sort": state["sort"] or (view["sort"] if view else None),
             "columns": [f.api_name for f in columns],
             "fields": widgets.catalog_fields(ctx.user, catalog),
