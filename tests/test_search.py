@@ -208,3 +208,11 @@ def test_comments_are_searched_with_their_record(admin, world, make_user, as_use
     comments.add_comment(admin, "clients", world["ЗАО Василёк"], {"text": "тюльпаны"})
     assert sorted(_found(admin, "тюльпан")) == ["Acme Corporation", "ЗАО Василёк"]
     assert _found(nina, "тюльпан") == ["Acme Corporation"]  # Василёк is in the South
+
+
+def test_broad_searches_list_the_newest_first(admin, world, monkeypatch) -> None:
+    monkeypatch.setattr(search, "RANK_LIMIT", 1)
+    assert _found(admin, "договор") == ["ЗАО Василёк", "ООО Ромашка"]
+    page = records.list_records(admin, "clients", search="договор", limit=1)
+    rest = records.list_records(admin, "clients", search="договор", cursor=page["next_cursor"])
+    assert [r["values"]["name"] for r in rest["items"]] == ["ООО Ромашка"]

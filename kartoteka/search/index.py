@@ -220,6 +220,7 @@ def ensure(conn: Connection, workspace: Workspace, catalog: Catalog) -> bool:
     if is_current(workspace, catalog):
         return False
     wanted = signature(meta, catalog)
+    fulltext.lock_index(conn, catalog.id)
     stored = fulltext.read_signature(conn, catalog.id)
     if stored is None or not fulltext.index_exists(conn, catalog.id):
         build(conn, meta, catalog)

@@ -28,6 +28,8 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 #: Counts stop here: "10000" then means "at least".
 COUNT_CAP = 10_000
+#: Up to this many matching records are ranked; beyond, the newest come first.
+RANK_LIMIT = 5_000
 
 
 class SearchInvalid(ValidationFailed):
@@ -139,7 +141,7 @@ def _ranked(found: CatalogSearch, where: list[Any], offset: int, size: int) -> A
     table = found.catalog.table
     return (
         sa.select(table)
-        .select_from(table.join(found.match.table, table.c.id == found.match.record_id))
+        .select_from(fulltext.index_join(found.match, table))
         .where(found.match.condition, *where)
         .order_by(found.match.rank, table.c.id)
         .offset(offset)
@@ -147,12 +149,31 @@ def _ranked(found: CatalogSearch, where: list[Any], offset: int, size: int) -> A
     )
 
 
+def _newest(found: CatalogSearch, where: list[Any], offset: int, size: int) -> Any:
+    table = found.catalog.table
+    return (
+        sa.select(table)
+        .where(found.condition, *where)
+        .order_by(table.c.id.desc())
+        .offset(offset)
+        .limit(size)
+    )
+
+
+def _page(conn: Connection, found: CatalogSearch, where: list[Any], offset: int, size: int) -> Any:
+    # Ranking costs a score per matching record: past RANK_LIMIT matches (a word in
+    # most records) the newest come first instead, which reads just one page.
+    broad = fulltext.matching(conn, found.match, RANK_LIMIT + 1) > RANK_LIMIT
+    statement = _newest if broad else _ranked
+    return conn.execute(statement(found, where, offset, size)).all()
+
+
 def count(conn: Connection, found: CatalogSearch, where: list[Any]) -> int:
     """How many records match (stops at COUNT_CAP)."""
     table = found.catalog.table
     inner = (
         sa.select(sa.literal(1))
-        .select_from(table.join(found.match.table, table.c.id == found.match.record_id))
+        .select_from(fulltext.index_join(found.match, table))
         .where(found.match.condition, *where)
         .limit(COUNT_CAP)
         .subquery()
@@ -179,12 +200,12 @@ def ranked_page(
 ) -> tuple[CatalogSearch, list[Any], str | None]:
     """Rows best match first (typo-tolerant when nothing matches exactly), and the next cursor."""
     offset = _offset(cursor)
-    rows = conn.execute(_ranked(found, where, offset, size + 1)).all()
+    rows = _page(conn, found, where, offset, size + 1)
     if not rows and offset == 0:
         retry = fuzzy(conn, found)
         if retry is not None:
             found = retry
-            rows = conn.execute(_ranked(found, where, 0, size + 1)).all()
+            rows = _page(conn, found, where, 0, size + 1)
     more = len(rows) > size
     next_cursor = query.encode_cursor(["rank", offset + size]) if more else None
     return found, list(rows[:size]), next_cursor

@@ -172,6 +172,17 @@ def ensure_state_table(conn: Connection) -> None:
     state_table.create(conn, checkfirst=True)
 
 
+def lock_index(conn: Connection, catalog_id: int) -> None:
+    """Serialise building a catalog's index (PostgreSQL: a transaction advisory lock).
+
+    Two first writes to a catalog would otherwise both create its index table, and the
+    second would fail. SQLite writers are serialised already.
+    """
+    if conn.dialect.name == "postgresql":
+        key = 0x6B74_0000_0000 + int(catalog_id)  # "kt" + the catalog id
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
 def read_signature(conn: Connection, catalog_id: int) -> str | None:
     """What the catalog's index was built for (None: no index yet)."""
     if not sa.inspect(conn).has_table(STATE):
@@ -361,6 +372,31 @@ def match(dialect: str, catalog_id: int, clauses: list[Clause], fields: list[int
     if fields is not None:
         condition = sa.and_(condition, _pg_visible_tsv(table, fields).op("@@")(query))
     return Match(table, table.c.id, condition, rank)
+
+
+class _IndexJoin(sa.sql.expression.Join):
+    """A join read from the index side first (SQLite: CROSS JOIN fixes the order)."""
+
+    inherit_cache = True
+
+
+@compiles(_IndexJoin, "sqlite")
+def _index_join_sqlite(element: _IndexJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    # Left to itself, SQLite may scan the catalog table and probe FTS5 once per row,
+    # which costs seconds; CROSS JOIN makes the FTS5 match the outer loop.
+    text = compiler.visit_join(element, **kw)
+    return text.replace(" JOIN ", " CROSS JOIN ", 1)
+
+
+def index_join(found: Match, table: Any) -> Any:
+    """The index's matching rows joined to the catalog table (index side first)."""
+    return _IndexJoin(found.table, table, table.c.id == found.record_id)
+
+
+def matching(conn: Connection, found: Match, cap: int) -> int:
+    """How many index rows match (rights not applied), counting at most `cap`."""
+    inner = sa.select(sa.literal(1)).select_from(found.table).where(found.condition).limit(cap)
+    return int(conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one())
 
 
 def _pg_visible_tsv(table: sa.TableClause, fields: list[int]) -> Any:
