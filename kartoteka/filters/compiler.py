@@ -52,7 +52,8 @@ class Rights(Protocol):
 def resolve_field(
     actor: Actor, catalog: Catalog, key: str, purpose: str, rights: Rights | None
 ) -> Field:
-    """A field by api_name for filtering/sorting, honouring hidden-field rules (403).
+    """A field by api_name for filtering/sorting: a hidden one is unknown (422), a masked
+    one forbidden (403).
 
     Without `rights` (record rules, written by administrators) every field is usable.
     """
@@ -63,7 +64,9 @@ def resolve_field(
         return field
     rule = rights.field_rules(actor, catalog).get(field.api_name)
     if rule == "hidden":
-        raise Forbidden(f"you may not {purpose} by field {key!r}")
+        # Answered exactly like a field that does not exist: a different answer would
+        # tell the reader which hidden fields there are.
+        raise invalid(purpose, f"unknown field {key!r}")
     if rule == "masked":
         raise Forbidden(f"field {key!r} is masked for you; you may not {purpose} by it")
     return field

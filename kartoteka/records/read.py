@@ -13,6 +13,7 @@ from kartoteka.access import service as access
 from kartoteka.access.visibility import FieldView
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
+from kartoteka.errors import RecordInvalid
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
 
@@ -105,11 +106,21 @@ def _visible(conn: Connection, actor: Actor, catalog: Catalog, ids: set[int]) ->
 
 
 def visible_fields(actor: Actor, catalog: Catalog, only: list[str] | None) -> list[Field]:
-    """Fields to render: not hidden for the actor, limited to `only` when given."""
+    """Fields to render: not hidden for the actor, limited to `only` when given.
+
+    A name in `only` that is hidden is answered like an unknown one (422), never
+    silently dropped: the difference would tell which hidden fields exist.
+    """
     rules = access.field_rules(actor, catalog)
     fields = [f for f in catalog.fields if rules.get(f.api_name) != "hidden"]
     if only is not None:
         wanted = set(only)
+        shown = {f.api_name for f in fields}
+        for name in only:
+            if name not in shown and not catalog.pseudo_field(name):
+                raise RecordInvalid(
+                    f"unknown field {name!r}", fields={"fields": f"unknown field {name!r}"}
+                )
         fields = [f for f in fields if f.api_name in wanted]
     return fields
 
