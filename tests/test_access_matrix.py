@@ -839,3 +839,20 @@ def test_metadata_views_and_users_show_only_what_the_reader_may_see(world):
     assert w.api.patch("/settings", {"show_emails": True}).status_code == 200
     listed = w.api.get("/users", headers=headers(w, "north")).json()["items"]
     assert "south@ins.example" in {u.get("email") for u in listed}
+
+
+def test_search_matches_only_what_the_reader_sees(world):
+    w = world
+    hidden = south_only_client(w)
+    own = next(c for c, v in w.clients.items() if v["region"] == "North")
+    north = headers(w, "north")
+    # A record North cannot see is never found; a masked phone is not searchable.
+    for q, cid in ((w.clients[hidden]["name"], hidden), (w.clients[own]["phone"][1:], own)):
+        r = w.api.get("/catalogs/clients/records", params={"search": f'"{q}"'}, headers=north)
+        assert r.status_code == 200 and cid not in {i["id"] for i in r.json()["items"]}, q
+        r = w.api.get("/search", params={"q": f'"{q}"'}, headers=north)
+        assert r.status_code == 200 and q not in r.text, r.text
+    # The administrator finds both (the queries are real).
+    for q in (w.clients[hidden]["name"], w.clients[own]["phone"][1:]):
+        r = w.api.get("/catalogs/clients/records", params={"search": f'"{q}"'})
+        assert r.json()["items"], q
