@@ -175,17 +175,19 @@ async def api_rate(env: Env, deals: Any, rows: list[dict[str, Any]]) -> float:
 def service_rate(env: Env, deals: Any, rows: list[dict[str, Any]]) -> float:
     """Records/s calling records.service.batch directly (no HTTP, no JSON)."""
     from kartoteka.records import service
+    from kartoteka.records.requests import BatchRequest
 
     actor = env.admin()
     start = time.perf_counter()
     for i in range(0, len(rows), BATCH):
-        service.batch(actor, deals.id, {"create": [{"values": v} for v in rows[i : i + BATCH]]})
+        service.batch(actor, deals.id, BatchRequest.creating(rows[i : i + BATCH]))
     return len(rows) / (time.perf_counter() - start)
 
 
 def setup(env: Env) -> tuple[Any, list[int]]:
     """Create both catalogs and 100 link targets."""
     from kartoteka.records import service
+    from kartoteka.records.requests import BatchRequest
 
     companies_spec, deals_spec = catalog_specs()
     companies = create_catalog(env, companies_spec)
@@ -194,9 +196,9 @@ def setup(env: Env) -> tuple[Any, list[int]]:
     created = service.batch(
         env.admin(),
         companies.id,
-        {"create": [{"values": {"name": f"Company {i}"}} for i in range(100)]},
+        BatchRequest.creating([{"name": f"Company {i}"} for i in range(100)]),
     )
-    return deals, created["created"]
+    return deals, created.created
 
 
 def main() -> None:

@@ -148,6 +148,7 @@ async def _loadgen(url: str, headers: dict[str, str], seconds: float) -> dict[st
 def setup(env: Env) -> tuple[Any, int]:
     """A catalog of 1,000 records with 10 fields; returns it and one record id."""
     from kartoteka.records import service
+    from kartoteka.records.requests import BatchRequest
 
     def f(name: str, type_: str, **extra: Any) -> dict[str, Any]:
         return {"name": name, "api_name": name, "type": type_, **extra}
@@ -186,8 +187,8 @@ def setup(env: Env) -> tuple[Any, int]:
         }
         for i in range(1000)
     ]
-    ids = service.batch(env.admin(), catalog.id, {"create": [{"values": v} for v in rows]})
-    return catalog, ids["created"][500]
+    ids = service.batch(env.admin(), catalog.id, BatchRequest.creating(rows)).created
+    return catalog, ids[500]
 
 
 def uvicorn_cmd(app: str, port: int, extra: list[str] | None = None) -> list[str]:

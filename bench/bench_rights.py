@@ -76,16 +76,17 @@ def seed(env: Env, n: int) -> tuple[Any, Any]:
     """Clients through the service; n deals and their links straight into the tables."""
     from kartoteka.catalogs import service as catalogs
     from kartoteka.records import service as records
+    from kartoteka.records.requests import BatchRequest
 
     clients, deals = create_catalogs(env)
     rnd = random.Random(7)
     client_ids: list[int] = []
     for start in range(0, CLIENTS, 1000):
         names = range(start, min(CLIENTS, start + 1000))
-        body = {
-            "create": [{"values": {"name": f"c{i}", "region": rnd.choice(REGIONS)}} for i in names]
-        }
-        client_ids += records.batch(env.admin(), "clients", body)["created"]
+        request = BatchRequest.creating(
+            [{"name": f"c{i}", "region": rnd.choice(REGIONS)} for i in names]
+        )
+        client_ids += records.batch(env.admin(), "clients", request).created
     region_ids = [c["id"] for c in deals.by_api_name["region"].options["choices"]]
     product_ids = [c["id"] for c in deals.by_api_name["product"].options["choices"]]
     now = datetime(2025, 6, 1, 12, 0, 0)

@@ -98,12 +98,13 @@ def setup(env: Env, rx: ReceiverProcess, name: str) -> str:
 def commit(env: Env, catalog: str, n: int, per: int = 1000) -> dict[int, float]:
     """Create n records, `per` in a transaction; returns record id -> commit time."""
     from kartoteka.records import service
+    from kartoteka.records.requests import BatchRequest
 
     at: dict[int, float] = {}
     actor = env.admin()
     for start in range(0, n, per):
-        rows = [{"values": {"n": i}} for i in range(start, min(n, start + per))]
-        ids = service.batch(actor, catalog, {"create": rows})["created"]
+        rows = [{"n": i} for i in range(start, min(n, start + per))]
+        ids = service.batch(actor, catalog, BatchRequest.creating(rows)).created
         at.update(dict.fromkeys(ids, time.time()))
     return at
 
@@ -111,6 +112,7 @@ def commit(env: Env, catalog: str, n: int, per: int = 1000) -> dict[int, float]:
 def paced(env: Env, catalog: str, seconds: float) -> dict[int, float]:
     """Commit PACE_BATCH records every PACE_SECONDS (500 changes/s) for `seconds`."""
     from kartoteka.records import service
+    from kartoteka.records.requests import BatchRequest
 
     at: dict[int, float] = {}
     actor = env.admin()
@@ -120,8 +122,8 @@ def paced(env: Env, catalog: str, seconds: float) -> dict[int, float]:
         delay = start + tick * PACE_SECONDS - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        rows = [{"values": {"n": tick}} for _ in range(PACE_BATCH)]
-        ids = service.batch(actor, catalog, {"create": rows})["created"]
+        rows = [{"n": tick} for _ in range(PACE_BATCH)]
+        ids = service.batch(actor, catalog, BatchRequest.creating(rows)).created
         at.update(dict.fromkeys(ids, time.time()))
     return at
 

@@ -48,6 +48,7 @@ ERROR_TABLE: list[tuple[type[errors.DomainError], int, str]] = [
     (errors.RateLimited, 429, "RATE_LIMITED"),
     (errors.Conflict, 409, "CONFLICT"),
     (errors.TooLarge, 413, "TOO_LARGE"),
+    (errors.PreconditionFailed, 412, "PRECONDITION_FAILED"),
     (errors.BadRequest, 400, "BAD_REQUEST"),
 ]
 

@@ -5,18 +5,64 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
+
+from kartoteka.messages import message as message_of
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """One problem of a write, as a value: which list and item, which field, which code.
+
+    `where` is the list of a batch ("create", "update", "delete", "upsert") or None for
+    the request as a whole; `index` the item's position in that list, None for
+    single-record calls; `field` an api_name (or a request key such as "upsert.key").
+    Text is made at the edge from `code` and `params` (`kartoteka.messages`).
+    """
+
+    where: str | None
+    index: int | None
+    field: str | None
+    code: str
+    params: Mapping[str, Any] = dataclass_field(default_factory=dict)
+
+    def text(self, lang: str = "en") -> str:
+        """The reason alone ("required"), in `lang`."""
+        return message_of(self.code, self.params, lang)
+
+    def describe(self, lang: str = "en") -> str:
+        """The whole sentence: "create[3]: name: required" (no prefix for single calls)."""
+        prefix = f"{self.where}[{self.index}]: " if self.where and self.index is not None else ""
+        subject = f"{self.field}: " if self.field else ""
+        return f"{prefix}{subject}{self.text(lang)}"
 
 
 class DomainError(Exception):
-    """Base of every error a service raises on purpose."""
+    """Base of every error a service raises on purpose.
+
+    New code passes `errors` (typed, translatable) and lets the message default to
+    the first one's English description; older code still passes a message.
+    """
 
     code = "ERROR"
 
-    def __init__(self, message: str, **extra: Any) -> None:
+    def __init__(
+        self, message: str | None = None, *, errors: Sequence[ItemError] = (), **extra: Any
+    ) -> None:
+        self.errors = tuple(errors)
+        if message is None:
+            message = self.errors[0].describe() if self.errors else self.code
         super().__init__(message)
         self.message = message
         self.extra = extra
+
+    @property
+    def first(self) -> ItemError | None:
+        """The first typed error, if any."""
+        return self.errors[0] if self.errors else None
 
 
 class NotFound(DomainError):
@@ -30,9 +76,20 @@ class ValidationFailed(DomainError):
 
     code = "VALIDATION"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None, **extra: Any) -> None:
-        super().__init__(message, **extra)
-        self.fields = fields or {}
+    def __init__(
+        self,
+        message: str | None = None,
+        fields: dict[str, str] | None = None,
+        *,
+        errors: Sequence[ItemError] = (),
+        **extra: Any,
+    ) -> None:
+        super().__init__(message, errors=errors, **extra)
+        if fields is None:
+            fields = {}
+            for e in self.errors:
+                fields.setdefault(e.field or e.where or "request", e.text())
+        self.fields = fields
 
 
 class BadRequest(DomainError):
@@ -73,6 +130,16 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int, **extra: Any) -> None:
         super().__init__(message, **extra)
         self.retry_after = max(1, int(retry_after))
+
+
+class PreconditionFailed(DomainError):
+    """`If-Match` (or an item's `version`) names an older version; `current` is the record."""
+
+    code = "PRECONDITION_FAILED"
+
+    def __init__(self, current: dict[str, Any], *, errors: Sequence[ItemError] = ()) -> None:
+        super().__init__(errors=errors)
+        self.current = current
 
 
 class Rejected(DomainError):

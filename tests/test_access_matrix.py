@@ -444,12 +444,15 @@ def test_writes_respect_rules(world):
     assert (
         w.api.get(f"/catalogs/clients/records/{own}").json()["values"]["region"]["label"] == "North"
     )
-    # Visible (OSAGO) but not editable: a 404 for edit, the record stays unchanged.
+    # Visible (OSAGO) but not editable: a 403 for edit (issue 14: the contract's answer
+    # for a record the caller may see but not change), the record stays unchanged.
     if osago_other:
         r = w.api.patch(
             f"/catalogs/clients/records/{osago_other}", {"values": {"name": "x"}}, headers=north
         )
-        assert r.status_code == 404
+        assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN"
+        r = w.api.delete(f"/catalogs/clients/records/{osago_other}", headers=north)
+        assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN"
     r = w.api.patch(
         f"/catalogs/clients/records/{south_only}", {"values": {"name": "x"}}, headers=north
     )
@@ -474,9 +477,9 @@ def test_writes_respect_rules(world):
         "/catalogs/clients/records", {"values": {"name": "J"}}, headers=headers(w, "junior")
     )
     assert r.status_code == 403
-    # Deleting needs a delete grant.
+    # Deleting needs a delete grant; the record is visible, so the answer is 403 (issue 14).
     r = w.api.delete(f"/catalogs/clients/records/{own}", headers=north)
-    assert r.status_code == 404
+    assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN"
     # Nobody sees nothing, and cannot manage.
     assert w.api.get("/catalogs", headers=headers(w, "nobody")).json()["items"] == []
     r = w.api.post("/catalogs", {"name": "X"}, headers=headers(w, "nobody"))
@@ -498,7 +501,8 @@ def test_sharing_and_reveal(world):
         {"values": {"name": "x"}},
         headers=headers(w, "nobody"),
     )
-    assert r.status_code == 404
+    # A share lets them see the record, not change it: 403 (issue 14), not 404.
+    assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN"
     assert (
         admin_api.delete(
             f"/catalogs/clients/records/{hidden_client}/shares/{w.users['nobody']['id']}"

@@ -8,6 +8,7 @@ from conftest_support import *  # noqa: F403
 from kartoteka.access import service as access
 from kartoteka.catalogs import service as catalogs
 from kartoteka.records import service as records
+from kartoteka.records.requests import BatchRequest
 from kartoteka.rights import service as manage
 from kartoteka.users import service as users
 
@@ -44,16 +45,15 @@ def _world(admin) -> tuple[int, list[int]]:
     north, south = records.batch(
         admin,
         "clients",
-        {"create": [{"values": {"name": "n", "region": "North"}},
-                    {"values": {"name": "s", "region": "South"}}]},
-    )["created"]  # fmt: skip
+        BatchRequest.creating([{"name": "n", "region": "North"}, {"name": "s", "region": "South"}]),
+    ).created
     deals = records.batch(
         admin,
         "deals",
-        {
-            "create": [
+        BatchRequest.creating(
+            [
                 # 1: North region; 2: OSAGO; 3: South deal of a North client; 4: nothing
-                {"values": {"name": name, "region": region, "product": product, "client": [c]}}
+                {"name": name, "region": region, "product": product, "client": [c]}
                 for name, region, product, c in [
                     ("d1", "North", "KASKO", south),
                     ("d2", "South", "OSAGO", south),
@@ -61,8 +61,8 @@ def _world(admin) -> tuple[int, list[int]]:
                     ("d4", "South", "KASKO", south),
                 ]
             ]
-        },
-    )["created"]  # fmt: skip
+        ),
+    ).created
     group = users.create_group(admin, {"name": "regional"})["id"]
     rule = {
         "or": [

@@ -160,20 +160,37 @@ def test_logout_everywhere_ends_sessions(client):
         assert r.status_code == 401
 
 
-def test_upsert_reports_created_and_updated(api):
-    api.catalog("Things", [{"name": "Name", "type": "text", "unique": True}])
-    [a] = api.records("things", [{"name": "a"}])
+def test_upsert_reports_created_updated_and_unchanged(api):
+    # Issue 14: a match whose values are already as given is "unchanged" (as imports
+    # say), not "updated", and it writes no history; the key may be a list.
+    api.catalog(
+        "Things",
+        [{"name": "Name", "type": "text", "unique": True}, {"name": "Note", "type": "text"}],
+    )
+    a, c = api.records("things", [{"name": "a", "note": "x"}, {"name": "c", "note": "x"}])
     r = api.post(
         "/catalogs/things/records/batch",
         {
             "upsert": {
-                "key": "name",
-                "items": [{"values": {"name": "a"}}, {"values": {"name": "b"}}],
+                "key": ["name"],
+                "items": [
+                    {"values": {"name": "a", "note": "x"}},
+                    {"values": {"name": "b"}},
+                    {"values": {"name": "c", "note": "y"}},
+                ],
             }
         },
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["updated"] == [a]
-    assert len(body["created"]) == 1 and body["created"][0] != a
-    assert body["upserted"] == [a, body["created"][0]]
+    assert body["updated"] == [c] and body["unchanged"] == [a]
+    assert len(body["created"]) == 1 and body["created"][0] not in (a, c)
+    assert body["upserted"] == [a, body["created"][0], c]
+    history = api.get(f"/catalogs/things/records/{a}/history").json()["items"]
+    assert [h["action"] for h in history] == ["create"]
+    # The first shape of the key (one api_name as a string) still works.
+    r = api.post(
+        "/catalogs/things/records/batch",
+        {"upsert": {"key": "name", "items": [{"values": {"name": "a", "note": "z"}}]}},
+    )
+    assert r.status_code == 200 and r.json()["updated"] == [a]

@@ -6,6 +6,7 @@ from conftest_support import *  # noqa: F403
 
 from kartoteka.catalogs import service as catalogs
 from kartoteka.records import service as records
+from kartoteka.records.requests import BatchRequest
 from kartoteka.rights import service as manage
 from kartoteka.users import service as users
 from kartoteka.webhooks import live
@@ -40,16 +41,16 @@ def test_a_deletion_reaches_those_who_saw_the_record(ws, admin, make_user, as_us
     small, big, old = records.batch(
         admin,
         "deals",
-        {
-            "create": [
-                {"values": {"name": "small", "amount": "5.50", "due": "2026-02-01", **common}},
-                {"values": {"name": "big", "amount": "500", "due": "2026-02-01", **common}},
-                {"values": {"name": "old", "amount": "5", "due": "2025-02-01", **common}},
+        BatchRequest.creating(
+            [
+                {"name": "small", "amount": "5.50", "due": "2026-02-01", **common},
+                {"name": "big", "amount": "500", "due": "2026-02-01", **common},
+                {"name": "old", "amount": "5", "due": "2025-02-01", **common},
             ]
-        },
-    )["created"]
+        ),
+    ).created
     _, last = live.visible_events(rita, 0)
-    records.batch(admin, "deals", {"delete": [small, big, old]})
+    records.batch(admin, "deals", BatchRequest.deleting([small, big, old]))
     events, _ = live.visible_events(rita, last)
     assert [(e["type"], e["record_id"]) for e in events] == [("record.deleted", small)]
     assert events[0]["previous"]["name"] == "small"
@@ -67,10 +68,10 @@ def test_deletion_events_keep_the_row_but_never_send_it(ws, admin):
     from kartoteka.webhooks.outbox import body_of
 
     _world(admin)
-    rid = records.batch(admin, "deals", {"create": [{"values": {"name": "x", "amount": "1"}}]})[
-        "created"
-    ][0]
-    records.batch(admin, "deals", {"delete": [rid]})
+    [rid] = records.batch(
+        admin, "deals", BatchRequest.creating([{"name": "x", "amount": "1"}])
+    ).created
+    records.batch(admin, "deals", BatchRequest.deleting([rid]))
     with ws.engine.connect() as conn:
         event = conn.execute(
             sa.select(schema.events).where(schema.events.c.type == "record.deleted")

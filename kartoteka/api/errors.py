@@ -21,21 +21,57 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": code, "message": message, **extra}
 
 
-async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    """Render a DomainError."""
-    assert isinstance(exc, errors.DomainError)
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def item_error_json(error: errors.ItemError, lang: str = "en") -> dict[str, Any]:
+    """One typed error as JSON: where, index, field, code, params and the message."""
+    return {
+        "where": error.where,
+        "index": error.index,
+        "field": error.field,
+        "code": error.code,
+        "params": {k: _jsonable(v) for k, v in error.params.items()},
+        "message": error.text(lang),
+    }
+
+
+def domain_error_json(exc: errors.DomainError) -> tuple[int, dict[str, Any]]:
+    """Status and JSON body of a domain error (typed errors add `errors`, `where`, `index`)."""
     status, code = status_and_code(exc)
     body = error_body(code, exc.message)
     if isinstance(exc, errors.ValidationFailed):
         body["fields"] = exc.fields
+    first = exc.first
+    if first is not None:
+        for key, value in (("where", first.where), ("index", first.index)):
+            if value is not None:
+                body[key] = value
+        body["errors"] = [item_error_json(e) for e in exc.errors]
     for key in ("index", "where", "report", "field"):
         if exc.extra.get(key) is not None:
             body[key] = exc.extra[key]
+    if isinstance(exc, errors.PreconditionFailed):
+        body["current"] = exc.current
+    return status, body
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Render a DomainError."""
+    assert isinstance(exc, errors.DomainError)
+    status, body = domain_error_json(exc)
     headers = {}
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer, Basic realm="kartoteka"'
+    if isinstance(exc, errors.PreconditionFailed) and "version" in exc.current:
+        headers["ETag"] = f'"{exc.current["version"]}"'
     return JSONResponse(body, status_code=status, headers=headers)
 
 

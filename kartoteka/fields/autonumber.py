@@ -44,7 +44,7 @@ class AutonumberType(FieldType):
             if abs(value) > MAX_RECORD_ID:
                 raise FieldValueError("number out of range")
             return value
-        raise FieldValueError("expected a number")
+        raise FieldValueError("expected a number", "number")
 
     def from_db(self, raw, field, actor):
         return None if raw is None else int(raw)

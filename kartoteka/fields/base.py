@@ -40,11 +40,17 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 class FieldValueError(ValueError):
-    """A value (or option) a field type refuses; the message is shown to the user."""
+    """A value (or option) a field type refuses.
 
-    def __init__(self, message: str) -> None:
+    `code` and `params` name the problem for translation (`kartoteka.messages`); a
+    type that passes only a message gets the code "invalid" with that message.
+    """
+
+    def __init__(self, message: str, code: str = "invalid", **params: Any) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
+        self.params: dict[str, Any] = params if code != "invalid" else {"message": message}
 
 
 class FieldType:

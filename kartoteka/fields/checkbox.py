@@ -38,7 +38,7 @@ class CheckboxType(FieldType):
                 return True
             if text in _FALSE:
                 return False
-        raise FieldValueError("expected true or false")
+        raise FieldValueError("expected true or false", "checkbox")
 
     def from_db(self, raw, field, actor):
         return bool(raw)

@@ -21,7 +21,7 @@ def parse_date(value, today: date | None = None) -> date | None:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise FieldValueError("expected a date YYYY-MM-DD")
+        raise FieldValueError("expected a date YYYY-MM-DD", "date")
     text = value.strip()
     if today is not None:
         try:
@@ -33,7 +33,7 @@ def parse_date(value, today: date | None = None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise FieldValueError("expected a date YYYY-MM-DD") from None
+        raise FieldValueError("expected a date YYYY-MM-DD", "date") from None
 
 
 class DateType(FieldType):

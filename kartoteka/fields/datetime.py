@@ -23,9 +23,9 @@ def parse_datetime(value, actor) -> datetime | None:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise FieldValueError("expected an ISO 8601 date-time") from None
+            raise FieldValueError("expected an ISO 8601 date-time", "datetime") from None
     else:
-        raise FieldValueError("expected an ISO 8601 date-time")
+        raise FieldValueError("expected an ISO 8601 date-time", "datetime")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=actor.timezone if actor else UTC)
     try:
@@ -79,7 +79,7 @@ class DateTimeType(FieldType):
             try:
                 day = date.fromisoformat(value.strip())
             except ValueError:
-                raise FieldValueError("expected an ISO 8601 date-time") from None
+                raise FieldValueError("expected an ISO 8601 date-time", "datetime") from None
         if day is None:
             return None
         try:

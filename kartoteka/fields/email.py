@@ -26,7 +26,7 @@ class EmailType(FieldType):
         if text is None:
             return None
         if not _EMAIL.match(text):
-            raise FieldValueError("not a valid e-mail address")
+            raise FieldValueError("not a valid e-mail address", "email")
         local, _, domain = text.rpartition("@")
         return f"{local}@{domain.lower()}"
 

@@ -69,7 +69,7 @@ class FileType(FieldType):
             if fid not in ids:
                 ids.append(fid)
         if len(ids) > 1 and not field.options.get("multiple", True):
-            raise FieldValueError("only one file allowed")
+            raise FieldValueError("only one file allowed", "one_file")
         return encode_multi(ids)
 
     def referenced_ids(self, raw) -> list[int]:

@@ -72,7 +72,7 @@ class LinkType(FieldType):
             if rid not in ids:
                 ids.append(rid)
         if len(ids) > 1 and not field.options.get("multiple"):
-            raise FieldValueError("only one linked record allowed")
+            raise FieldValueError("only one linked record allowed", "one_link")
         return ids
 
     def is_empty(self, raw):

@@ -58,7 +58,9 @@ class MoneyType(FieldType):
         scale = self._scale(field)
         minor = amount.scaleb(scale)
         if minor != minor.to_integral_value():
-            raise FieldValueError(f"at most {scale} digits after the point")
+            raise FieldValueError(
+                f"at most {scale} digits after the point", "max_decimals", max=scale
+            )
         if abs(minor) >= MAX_MINOR_UNITS:
             # With many decimals even an amount below the number limit overflows BIGINT.
             raise FieldValueError(f"amount out of range for {scale} decimals")

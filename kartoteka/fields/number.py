@@ -18,29 +18,29 @@ def parse_number(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise FieldValueError("expected a number")
+        raise FieldValueError("expected a number", "number")
     if isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise FieldValueError("expected a finite number")
+            raise FieldValueError("expected a finite number", "finite_number")
         result = Decimal(repr(value))
     elif isinstance(value, str):
         text = value.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
         if not text:
             return None
         if len(text) > 40:
-            raise FieldValueError("number is too long")
+            raise FieldValueError("number is too long", "number_too_long")
         try:
             result = Decimal(text)
         except InvalidOperation:
-            raise FieldValueError("expected a number") from None
+            raise FieldValueError("expected a number", "number") from None
         if not result.is_finite():
-            raise FieldValueError("expected a finite number")
+            raise FieldValueError("expected a finite number", "finite_number")
     else:
-        raise FieldValueError("expected a number")
+        raise FieldValueError("expected a number", "number")
     if abs(result) >= MAX_ABS:
-        raise FieldValueError(f"number out of range (|x| < {MAX_ABS})")
+        raise FieldValueError(f"number out of range (|x| < {MAX_ABS})", "number_range", max=MAX_ABS)
     return result
 
 
@@ -78,7 +78,7 @@ class NumberType(FieldType):
         decimals = int(field.options.get("decimals") or 0)
         if decimals == 0:
             if number != number.to_integral_value():
-                raise FieldValueError("expected a whole number")
+                raise FieldValueError("expected a whole number", "whole_number")
             return int(number)
         return float(round(number, decimals))
 

@@ -13,9 +13,9 @@ def normalise_phone(text: str, region: str) -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise FieldValueError("not a valid phone number") from None
+        raise FieldValueError("not a valid phone number", "phone") from None
     if not phonenumbers.is_possible_number(number):
-        raise FieldValueError("not a valid phone number")
+        raise FieldValueError("not a valid phone number", "phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

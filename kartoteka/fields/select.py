@@ -117,7 +117,7 @@ class SelectType(FieldType):
                     return c["id"]
             if low.isdecimal() and len(low) < 20:
                 return self.choice_id(int(low), field)
-        raise FieldValueError(f"unknown choice {value!r}")
+        raise FieldValueError(f"unknown choice {value!r}", "unknown_choice", choice=value)
 
     def to_db(self, value, field, actor):
         if value is None or value == "" or value == []:
@@ -134,7 +134,7 @@ class SelectType(FieldType):
             return encode_multi(ids)
         if isinstance(value, list):
             if len(value) != 1:
-                raise FieldValueError("only one choice allowed")
+                raise FieldValueError("only one choice allowed", "one_choice")
             value = value[0]
         return self.choice_id(value, field)
 

@@ -16,13 +16,13 @@ def clean_string(value: Any, max_length: int) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise FieldValueError("expected a string")
+        raise FieldValueError("expected a string", "string")
     text = str(value)
     if "\x00" in text:
-        raise FieldValueError("text must not contain NUL characters")
+        raise FieldValueError("text must not contain NUL characters", "nul")
     text = text.strip()
     if len(text) > max_length:
-        raise FieldValueError(f"at most {max_length} characters")
+        raise FieldValueError(f"at most {max_length} characters", "max_length", max=max_length)
     return text or None
 
 

@@ -24,18 +24,18 @@ class UrlType(FieldType):
         if text is None:
             return None
         if " " in text:
-            raise FieldValueError("a URL must not contain spaces")
+            raise FieldValueError("a URL must not contain spaces", "url_spaces")
         if "://" not in text:
             text = "https://" + text
         try:
             parts = urlsplit(text)
             hostname = parts.hostname
         except ValueError:  # e.g. an unclosed IPv6 bracket
-            raise FieldValueError("not a valid http(s) URL") from None
+            raise FieldValueError("not a valid http(s) URL", "url") from None
         if parts.scheme.lower() not in ("http", "https") or not hostname:
-            raise FieldValueError("not a valid http(s) URL")
+            raise FieldValueError("not a valid http(s) URL", "url")
         if "." not in hostname and hostname != "localhost":
-            raise FieldValueError("not a valid http(s) URL")
+            raise FieldValueError("not a valid http(s) URL", "url")
         return text
 
     def filter_value(self, value, field, actor):

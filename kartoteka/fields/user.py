@@ -75,7 +75,7 @@ class UserType(FieldType):
             return encode_multi(ids)
         if isinstance(value, list):
             if len(value) != 1:
-                raise FieldValueError("only one user allowed")
+                raise FieldValueError("only one user allowed", "one_user")
             value = value[0]
         return self._one(value, actor)
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kartoteka.access import keys as access_keys
@@ -22,12 +20,13 @@ from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.context import Actor
-from kartoteka.errors import DomainError, Forbidden, Rejected, TooLarge
+from kartoteka.errors import DomainError, Forbidden, NotFound, Rejected, TooLarge, ValidationFailed
 from kartoteka.fields.base import FieldValueError
 from kartoteka.records import service as records
 from kartoteka.records import write
-from kartoteka.records.errors import RecordInvalid, RecordNotFound
-from kartoteka.storage.engine import read_connection, utcnow
+from kartoteka.records.errors import RecordInvalid
+from kartoteka.records.requests import BatchRequest, CreateItem, UpdateItem, Upsert
+from kartoteka.storage.engine import read_connection
 
 from . import readers
 from .options import ImportOptions, option_error, parse_options
@@ -36,7 +35,6 @@ CHUNK_ROWS = 500
 MAX_ERROR_SAMPLE = 100
 DEFAULT_MAX_ROWS = 1_000_000
 MAX_ROWS_SETTING = "import_max_rows"
-_BATCH_PREFIX = re.compile(r"^\w+\[\d+\]: ")
 
 Progress = Callable[["ImportResult"], None]
 
@@ -424,97 +422,75 @@ class _Runner:
                 self.opts.mode == "upsert" and not self.plan.batch_upsert and not row.record_id
             )
             try:
-                write.prepare(self.actor, self.catalog, row.values, creating)
+                write.prepare(self.actor, self.catalog, row.values, creating=creating)
             except RecordInvalid as exc:
-                self.field_errors(row, exc.fields, exc.message)
+                self.field_errors(row, _field_messages(exc), _row_message(exc))
                 continue
             out.append(row)
         return out
 
     # writing ------------------------------------------------------------------------------
-    def _body(self, rows: list[Row]) -> tuple[dict[str, Any], dict[str, list[Row]]]:
-        body: dict[str, Any]
-        if self.opts.mode == "create":
-            lists = {"create": rows}
-        elif self.plan.batch_upsert:
-            body = {
-                "upsert": {
-                    "key": self.plan.key[0].api_name,
-                    "items": [{"values": r.values} for r in rows],
-                }
-            }
-            return body, {"upsert": rows}
-        else:
-            lists = {
-                "create": [r for r in rows if not r.record_id],
-                "update": [r for r in rows if r.record_id],
-            }
-        body = {"create": [{"values": r.values} for r in lists["create"]]}
-        if "update" in lists:
-            body["update"] = [{"id": r.record_id, "values": r.values} for r in lists["update"]]
-        return body, lists
+    def _request(self, rows: list[Row]) -> tuple[BatchRequest, dict[str, list[Row]]]:
+        """The batch writing `rows`, and the rows of each of its lists (to name a culprit)."""
+        if self.plan.batch_upsert:
+            key = tuple(f.api_name for f in self.plan.key)
+            upsert = Upsert(key, [CreateItem(r.values) for r in rows])
+            return BatchRequest(upsert=upsert), {"upsert": rows}
+        creates = [r for r in rows if not r.record_id]
+        updates = [r for r in rows if r.record_id]
+        request = BatchRequest(
+            create=[CreateItem(r.values) for r in creates],
+            update=[UpdateItem(r.record_id, r.values) for r in updates if r.record_id],
+        )
+        return request, {"create": creates, "update": updates}
 
     def _write(self, rows: list[Row]) -> None:
         """Write rows with `batch`; a row it rejects is noted and the rest retried."""
         pending = list(rows)
         while pending:
-            body, lists = self._body(pending)
-            started = utcnow()
+            request, lists = self._request(pending)
             try:
-                out = records.batch(self.actor, self.catalog.id, body)
-            except (RecordInvalid, RecordNotFound, Rejected) as exc:
+                out = records.batch(self.actor, self.catalog.id, request)
+            except (ValidationFailed, NotFound, Rejected, Forbidden) as exc:
                 culprit = _culprit(exc, lists)
+                if isinstance(exc, Forbidden) and culprit is None:
+                    raise  # not about a row (no right to create here): the import fails
                 if culprit is None and len(pending) > 1 and self.opts.on_error == "skip":
                     for row in pending:  # the error names no row: find it one by one
                         self._write([row])
                     return
                 culprit = culprit or pending[0]
-                message = _BATCH_PREFIX.sub("", exc.message)
-                self.field_errors(culprit, getattr(exc, "fields", {}) or {}, message)
+                self.field_errors(culprit, _field_messages(exc), _row_message(exc))
                 pending.remove(culprit)
                 continue
-            self._count(out, "upsert" in body, started)
+            self.result.created += len(out.created)
+            self.result.updated += len(out.updated)
+            self.result.unchanged += len(out.unchanged)
             return
-
-    def _count(self, out: dict[str, list[int]], upsert: bool, started: Any) -> None:
-        updated = out["updated"]
-        if upsert:
-            self.result.created += len(out.get("upserted", [])) - len(updated)
-        else:
-            self.result.created += len(out["created"])
-        unchanged = self._unchanged(updated, started)
-        self.result.updated += len(updated) - unchanged
-        self.result.unchanged += unchanged
-
-    def _unchanged(self, ids: list[int], started: Any) -> int:
-        """Updated ids whose row was not touched: `batch` skips writes that change nothing."""
-        if not ids:
-            return 0
-        table = self.catalog.table
-        total = 0
-        with _read(self.actor) as conn:
-            for start in range(0, len(ids), 900):
-                q = sa.select(sa.func.count()).where(
-                    table.c.id.in_(ids[start : start + 900]), table.c.updated_at < started
-                )
-                total += conn.execute(q).scalar_one()
-        return total
 
 
 def _culprit(exc: DomainError, lists: dict[str, list[Row]]) -> Row | None:
-    """The row a batch error names, when it names one unambiguously."""
-    index = exc.extra.get("index")
-    where = exc.extra.get("where") or ("update" if isinstance(exc, RecordNotFound) else None)
-    if not isinstance(index, int):
+    """The row a batch error names (by its list and index), if it names one."""
+    first = exc.first
+    if first is None or first.where is None or first.index is None:
         return None
-    filled = [name for name, rows in lists.items() if rows]
-    if len(filled) == 1:
-        rows = lists[filled[0]]
-    elif where == "update":  # with creates present, unique checks say "create" for both lists
-        rows = lists["update"]
-    else:
-        return None
-    return rows[index] if 0 <= index < len(rows) else None
+    rows = lists.get(first.where, [])
+    return rows[first.index] if 0 <= first.index < len(rows) else None
+
+
+def _field_messages(exc: DomainError) -> dict[str, str]:
+    """api_name -> reason, for the errors of the item the exception names."""
+    if exc.errors:
+        return {e.field: e.text() for e in exc.errors if e.field}
+    return dict(getattr(exc, "fields", {}) or {})
+
+
+def _row_message(exc: DomainError) -> str:
+    """The error for a row, without the batch's list and index (the line says which)."""
+    first = exc.first
+    if isinstance(exc, Rejected) or first is None:
+        return exc.message
+    return f"{first.field}: {first.text()}" if first.field else first.text()
 
 
 def _match_problem(catalog: Catalog, key: str, text: str, matches: int) -> str:

@@ -19,13 +19,18 @@ from kartoteka.context import Actor
 
 @dataclass
 class PendingChange:
-    """One record about to be written: its action, id (None on create) and values."""
+    """One record about to be written: its action, id (None on create) and values.
+
+    `where` and `index` name the item of the request (`ItemError` terms), so a veto
+    can say which one it refused.
+    """
 
     action: str  # create | update | delete
     record_id: int | None
     values: dict[str, Any]
     previous: dict[str, Any] = field(default_factory=dict)
-    index: int = 0
+    index: int | None = 0  # None for single-record calls
+    where: str = ""
 
 
 BeforeWrite = Callable[[Actor, Catalog, list[PendingChange]], None]

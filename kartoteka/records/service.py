@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
-from kartoteka.access import keys as access_keys
 from kartoteka.access import service as access
 from kartoteka.access.visibility import FieldView, require_visible, visible_ids
 from kartoteka.catalogs import service as catalogs
-from kartoteka.catalogs.models import Catalog, Field
+from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
-from kartoteka.errors import Forbidden, TooLarge
+from kartoteka.errors import Forbidden, ItemError, PreconditionFailed
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 from kartoteka.views.service import get_view
 
-from . import hooks, query, snapshots, write
+from . import batches, query
 from .errors import RecordInvalid, RecordNotFound
-from .read import Renderer, load_links, titles
+from .read import Renderer, titles
+from .requests import BatchRequest, BatchResult, CreateItem, DeleteItem, UpdateItem
 
-MAX_BATCH = 1000
+MAX_BATCH = batches.MAX_BATCH
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 
@@ -40,429 +39,70 @@ def get_catalog(actor: Actor, ref: str | int) -> Catalog:
 def _require_writable(catalog: Catalog) -> None:
     """System catalogs are read-only here: their rows change through their own API."""
     if catalog.system is not None:
-        raise Forbidden(
-            f"records of the system catalog {catalog.api_name!r} are read-only here; "
-            f"change them at {catalog.system.managed_at}"
-        )
+        params = {"catalog": catalog.api_name, "managed_at": catalog.system.managed_at}
+        raise Forbidden(errors=[ItemError(None, None, None, "system_catalog", params)])
 
 
 def _read(actor: Actor):
     return read_connection(actor.workspace.engine)
 
 
-def _history_value(f: Field, db_value: Any) -> Any:
-    """A compact JSON form of a stored value for history and events."""
-    if f.type == "link":
-        return list(db_value or [])
-    ref = f.ftype.references
-    if ref:
-        ids = f.ftype.referenced_ids(db_value)
-        return ids if (f.options.get("multiple", ref == "files")) else (ids[0] if ids else None)
-    return f.ftype.from_db(db_value, f, None)
-
-
-def _changes(catalog: Catalog, old: dict[int, Any], new: dict[int, Any]) -> dict[str, Any]:
-    out = {}
-    for fid, value in new.items():
-        f = catalog.by_id[fid]
-        before = old.get(fid)
-        if f.type == "link":
-            if list(before or []) == list(value or []):
-                continue
-        elif before == value or (f.ftype.is_empty(before) and f.ftype.is_empty(value)):
-            continue
-        out[f.api_name] = {"old": _history_value(f, before), "new": _history_value(f, value)}
-    return out
-
-
-def _old_values(
-    catalog: Catalog, row: Any, links: dict[int, dict[int, list[int]]], fids: list[int]
-) -> dict[int, Any]:
-    m = row._mapping
-    out = {}
-    for fid in fids:
-        f = catalog.by_id[fid]
-        out[fid] = links.get(fid, {}).get(row.id, []) if f.type == "link" else m[f.column]
-    return out
+history_value = batches.history_value
 
 
 # ----- writes ----------------------------------------------------------------------------
-def create_record(actor: Actor, catalog_ref: str | int, values: Any) -> dict[str, Any]:
-    """Create one record; returns it as the API shows it."""
-    result = batch(actor, catalog_ref, {"create": [{"values": values}]}, single=True)
-    return get_record(actor, catalog_ref, result["created"][0])
-
-
-def update_record(
-    actor: Actor, catalog_ref: str | int, record_id: int, values: Any
-) -> dict[str, Any]:
-    """Change the given fields of one record."""
-    batch(actor, catalog_ref, {"update": [{"id": record_id, "values": values}]}, single=True)
-    return get_record(actor, catalog_ref, record_id)
-
-
-def delete_record(actor: Actor, catalog_ref: str | int, record_id: int) -> None:
-    """Delete one record (links to it are removed and noted in the linking records' history)."""
-    batch(actor, catalog_ref, {"delete": [record_id]}, single=True)
-
-
-def _parse_batch(body: Any) -> tuple[list, list, list, dict | None]:
-    if not isinstance(body, dict):
-        raise RecordInvalid("the body must be an object", fields={"body": "must be an object"})
-    unknown = set(body) - {"create", "update", "delete", "upsert"}
-    if unknown:
-        raise RecordInvalid(
-            f"unknown key(s): {', '.join(sorted(unknown))}",
-            fields={k: "unknown key" for k in unknown},
-        )
-    create = body.get("create") or []
-    update = body.get("update") or []
-    delete = body.get("delete") or []
-    upsert = body.get("upsert")
-    for key, value in (("create", create), ("update", update), ("delete", delete)):
-        if not isinstance(value, list):
-            raise RecordInvalid(f"{key} must be a list", fields={key: "must be a list"})
-    if upsert is not None and (
-        not isinstance(upsert, dict) or not isinstance(upsert.get("items"), list)
-    ):
-        raise RecordInvalid(
-            "upsert must be {key, items}", fields={"upsert": "must be {key, items}"}
-        )
-    total = len(create) + len(update) + len(delete) + len((upsert or {}).get("items") or [])
-    if total > MAX_BATCH:
-        raise TooLarge(f"at most {MAX_BATCH} records per batch (got {total})")
-    return create, update, delete, upsert
-
-
-def _item_values(item: Any, index: int, where: str) -> Any:
-    if not isinstance(item, dict) or "values" not in item:
-        raise write.fail(index, where, {"values": 'each item must be {"values": {...}}'})
-    return item["values"]
-
-
-def _record_id(value: Any, index: int, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        if isinstance(value, str) and value.isdecimal():
-            return int(value)
-        raise write.fail(index, where, {"id": "must be a record id"})
-    return value
-
-
-def batch(
-    actor: Actor, catalog_ref: str | int, body: Any, single: bool = False
-) -> dict[str, list[int]]:
+def batch(actor: Actor, catalog_ref: str | int, request: BatchRequest) -> BatchResult:
     """Create, update, delete and upsert up to 1000 records in one transaction, all or nothing."""
     catalog = get_catalog(actor, catalog_ref)
     _require_writable(catalog)
-    create, update, delete, upsert = _parse_batch(body)
-    idx = None if single else 0
-    if create and not access.can_create(actor, catalog):
-        raise Forbidden(f"you may not create records in {catalog.api_name!r}")
-    rules = access.field_rules(actor, catalog)
-    creates = [
-        write.prepare(
-            actor,
-            catalog,
-            _item_values(it, i, "create"),
-            True,
-            None if single else i,
-            "create",
-            rules=rules,
-        )
-        for i, it in enumerate(create)
-    ]
-    updates = []
-    for i, it in enumerate(update):
-        if not isinstance(it, dict):
-            raise write.fail(
-                idx if single else i, "update", {"id": "each item must be {id, values}"}
-            )
-        rid = _record_id(it.get("id"), i, "update")
-        updates.append(
-            write.prepare(
-                actor,
-                catalog,
-                _item_values(it, i, "update"),
-                False,
-                None if single else i,
-                "update",
-                rid,
-                rules=rules,
-            )
-        )
-    delete_ids = [_record_id(v, i, "delete") for i, v in enumerate(delete)]
-    upsert_items = _prepare_upsert(actor, catalog, upsert)
-    if upsert and upsert_items:
-        # Matching keys is a read; a key created concurrently meets the unique check below.
-        with _read(actor) as conn:
-            _split_upsert(conn, actor, catalog, upsert, upsert_items, creates, updates)
-        if len(creates) > len(create) and not access.can_create(actor, catalog):
-            raise Forbidden(f"you may not create records in {catalog.api_name!r}")
-    if len({u.record_id for u in updates}) != len(updates):
-        raise RecordInvalid("a record appears twice in update", fields={"update": "duplicate id"})
-    if hooks.interested(actor, catalog):
-        # Request webhooks are called before the write transaction, never while it
-        # holds locks; they see the changes as computed from a read just before.
-        with _read(actor) as conn:
-            pending = _pending_changes(conn, actor, catalog, creates, updates, delete_ids)
-        hooks.run_before_write(actor, catalog, pending)
-    with actor.workspace.engine.begin() as conn:
-        seqs = _apply(conn, actor, catalog, creates, updates, delete_ids)
-    if seqs[0]:
-        hooks.run_after_commit(actor, *seqs)
-    result = {
-        "created": _ids(creates),
-        "updated": _ids(updates),
-        "deleted": delete_ids,
-    }
-    if upsert_items:
-        result["upserted"] = _ids(upsert_items)
-    return result
+    return _run(actor, catalog, request, single=False)
 
 
-def _ids(items: Iterable[write.Prepared]) -> list[int]:
-    return [i.record_id for i in items if i.record_id is not None]
+def create_record(actor: Actor, catalog_ref: str | int, values: Any) -> dict[str, Any]:
+    """Create one record; returns it as the API shows it."""
+    catalog = get_catalog(actor, catalog_ref)
+    _require_writable(catalog)
+    result = _run(actor, catalog, BatchRequest(create=[CreateItem(values)]), single=True)
+    return get_record(actor, catalog.id, result.created[0])
 
 
-def _prepare_upsert(actor: Actor, catalog: Catalog, upsert: dict | None) -> list[write.Prepared]:
-    if not upsert:
-        return []
-    key = catalog.by_api_name.get(str(upsert.get("key")))
-    if key is None or not key.unique:
-        raise RecordInvalid(
-            "upsert.key must be the api_name of a unique field",
-            fields={"upsert.key": "must be a unique field"},
-        )
-    items = []
-    for i, it in enumerate(upsert["items"]):
-        values = _item_values(it, i, "upsert")
-        prepared = write.prepare(actor, catalog, values, False, i, "upsert")
-        if prepared.columns.get(key.col) is None:
-            raise write.fail(i, "upsert", {key.api_name: "the upsert key needs a value"})
-        items.append(prepared)
-    return items
-
-
-def _split_upsert(
-    conn,
+def update_record(
     actor: Actor,
-    catalog: Catalog,
-    upsert: dict,
-    items: list[write.Prepared],
-    creates: list,
-    updates: list,
+    catalog_ref: str | int,
+    record_id: int,
+    values: Any,
+    *,
+    version: int | None = None,
+) -> dict[str, Any]:
+    """Change the given fields of one record (only if it is still `version`, when given)."""
+    catalog = get_catalog(actor, catalog_ref)
+    _require_writable(catalog)
+    item = UpdateItem(record_id, values, version)
+    _run(actor, catalog, BatchRequest(update=[item]), single=True)
+    return get_record(actor, catalog.id, record_id)
+
+
+def delete_record(
+    actor: Actor, catalog_ref: str | int, record_id: int, *, version: int | None = None
 ) -> None:
-    key = catalog.by_api_name[upsert["key"]]
-    # Only records the actor may see are matched (access.keys): a key held by a record
-    # they cannot see makes a create, which meets the unique check like any create.
-    existing = access_keys.match_visible(
-        conn, actor, catalog, [key], [(i.columns[key.col],) for i in items]
-    )
-    for item in items:
-        matched = existing.get((item.columns[key.col],))
-        if not matched:
-            for f in catalog.fields:
-                if f.required and f.id not in item.given:
-                    raise write.fail(item.index, "upsert", {f.api_name: "required"})
-            item.upserted = True  # type: ignore[attr-defined]
-            creates.append(item)
-        else:
-            item.record_id = matched[0]
-            updates.append(item)
+    """Delete one record (links to it are removed and noted in the linking records' history)."""
+    catalog = get_catalog(actor, catalog_ref)
+    _require_writable(catalog)
+    item = DeleteItem(record_id, version)
+    _run(actor, catalog, BatchRequest(delete=[item]), single=True)
 
 
-def _create_changes(catalog: Catalog, item: write.Prepared) -> dict[str, Any]:
-    return {
-        catalog.by_id[fid].api_name: {"old": None, "new": _history_value(catalog.by_id[fid], v)}
-        for fid, v in item.given.items()
-        if not catalog.by_id[fid].ftype.is_empty(v)
-    }
-
-
-def _pending_changes(
-    conn, actor: Actor, catalog: Catalog, creates, updates, delete_ids
-) -> list[hooks.PendingChange]:
-    """What the write will do, for before-write hooks (computed on a read connection)."""
-    pending = [
-        hooks.PendingChange(
-            "create",
-            None,
-            {k: c["new"] for k, c in _create_changes(catalog, i).items()},
-            index=i.index,
-        )
-        for i in creates
-    ]
-    if updates:
-        index_of = {u.record_id: u.index for u in updates}
-        current = write.load_current(
-            conn, actor, catalog, _ids(updates), "edit", "update", index_of
-        )
-        for entry, item in _update_entries(conn, catalog, updates, current):
-            changes = entry["changes"]
-            pending.append(
-                hooks.PendingChange(
-                    "update",
-                    item.record_id,
-                    {k: c["new"] for k, c in changes.items()},
-                    {k: c["old"] for k, c in changes.items()},
-                    item.index,
-                )
-            )
-    if delete_ids:
-        for index, entry in enumerate(_delete_entries(conn, actor, catalog, delete_ids)):
-            pending.append(
-                hooks.PendingChange(
-                    "delete",
-                    entry["record_id"],
-                    {},
-                    {k: c["old"] for k, c in entry["changes"].items()},
-                    index,
-                )
-            )
-    return pending
-
-
-def _apply(conn, actor: Actor, catalog: Catalog, creates, updates, delete_ids) -> tuple[int, int]:
-    entries: list[dict[str, Any]] = []
-    write.check_references(conn, actor, catalog, creates, "create")
-    current = {}
-    if updates:
-        index_of = {u.record_id: u.index for u in updates}
-        current = write.load_current(
-            conn, actor, catalog, [u.record_id for u in updates], "edit", "update", index_of
-        )
-        write.check_references(conn, actor, catalog, updates, "update")
-    write.check_unique(conn, catalog, creates + updates, "create" if creates else "update")
-    write.insert_rows(conn, actor, catalog, creates)
-    access.verify_rows(conn, actor, catalog, _ids(creates), "create")
-    for item in creates:
-        entries.append(
-            {
-                "record_id": item.record_id,
-                "action": "create",
-                "changes": _create_changes(catalog, item),
-            }
-        )
-    if updates:
-        entries += _apply_updates(conn, actor, catalog, updates, current)
-    if delete_ids:
-        entries += _apply_deletes(conn, actor, catalog, delete_ids)
-    return write.record_events(conn, actor, catalog, entries)
-
-
-def _update_entries(conn, catalog: Catalog, updates, current) -> list[tuple[dict[str, Any], Any]]:
-    """(history entry, item) for every update that changes something."""
-    link_fields = [catalog.by_id[fid] for u in updates for fid in u.links]
-    links = load_links(conn, link_fields, _ids(updates))
-    out = []
-    for item in updates:
-        old = _old_values(catalog, current[item.record_id], links, list(item.given))
-        changes = _changes(catalog, old, item.given)
-        if changes:
-            out.append(
-                ({"record_id": item.record_id, "action": "update", "changes": changes}, item)
-            )
-    return out
-
-
-def _apply_updates(conn, actor, catalog: Catalog, updates, current) -> list[dict[str, Any]]:
-    entries, changed_items = [], []
-    for entry, item in _update_entries(conn, catalog, updates, current):
-        changed = {catalog.by_api_name[a].id for a in entry["changes"]}
-        item.columns = {
-            catalog.by_id[fid].col: v
-            for fid, v in item.given.items()
-            if fid in changed and catalog.by_id[fid].type != "link"
-        }
-        item.links = {fid: ids for fid, ids in item.links.items() if fid in changed}
-        changed_items.append(item)
-        entries.append(entry)
-    write.update_rows(conn, actor, catalog, changed_items)
-    access.verify_rows(conn, actor, catalog, _ids(changed_items), "update")
-    return entries
-
-
-def _delete_entries(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[str, Any]]:
-    """History entries (all old values) of records about to be deleted; 404 if not allowed."""
-    rows = write.load_current(
-        conn, actor, catalog, ids, "delete", "delete", {rid: i for i, rid in enumerate(ids)}
-    )
-    link_fields = [f for f in catalog.fields if f.type == "link"]
-    links = load_links(conn, link_fields, ids)
-    stored = [f.id for f in catalog.fields if f.column or f.type == "link"]
-    entries = []
-    for rid in ids:
-        old = _old_values(catalog, rows[rid], links, stored)
-        changes = {
-            catalog.by_id[fid].api_name: {"old": _history_value(catalog.by_id[fid], v), "new": None}
-            for fid, v in old.items()
-            if not catalog.by_id[fid].ftype.is_empty(v)
-        }
-        entries.append(
-            {
-                "record_id": rid,
-                "action": "delete",
-                "changes": changes,
-                # Kept with the event so rights can be judged after the row is gone.
-                "row": snapshots.snapshot(rows[rid]),
-            }
-        )
-    return entries
-
-
-def _apply_deletes(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[str, Any]]:
-    entries = _delete_entries(conn, actor, catalog, ids)
-    entries += _unlink_incoming(conn, actor, catalog, ids)
-    link_fields = [f.id for f in catalog.fields if f.type == "link"]
-    lt = schema.links
-    if link_fields:
-        conn.execute(sa.delete(lt).where(lt.c.field_id.in_(link_fields), lt.c.src_id.in_(ids)))
-    ft = schema.files
-    conn.execute(
-        sa.update(ft)
-        .where(ft.c.catalog_id == catalog.id, ft.c.record_id.in_(ids))
-        .values(record_id=None, catalog_id=None, field_id=None)
-    )
-    table = catalog.table
-    conn.execute(sa.delete(table).where(table.c.id.in_(ids)))
-    return entries
-
-
-def _unlink_incoming(conn, actor, catalog: Catalog, ids: list[int]) -> list[dict[str, Any]]:
-    """Remove links pointing at deleted records; each linking record gets a history entry."""
-    meta = actor.workspace.meta()
-    lt = schema.links
-    entries: list[dict[str, Any]] = []
-    for source, f in meta.links_into(catalog.id):
-        rows = conn.execute(
-            sa.select(lt.c.src_id, lt.c.dst_id).where(lt.c.field_id == f.id, lt.c.dst_id.in_(ids))
-        ).all()
-        if not rows:
-            continue
-        sources = sorted(
-            {r.src_id for r in rows if not (source.id == catalog.id and r.src_id in ids)}
-        )
-        # One query for every linking record's current list (not one per record).
-        before = load_links(conn, [f], sources)[f.id]
-        conn.execute(sa.delete(lt).where(lt.c.field_id == f.id, lt.c.dst_id.in_(ids)))
-        source_entries = [
-            {
-                "record_id": src,
-                "action": "update",
-                "changes": {
-                    f.api_name: {
-                        "old": before[src],
-                        "new": [d for d in before[src] if d not in ids],
-                    }
-                },
-            }
-            for src in sources
-        ]
-        if source.id == catalog.id:
-            entries += source_entries
-        else:
-            write.record_events(conn, actor, source, source_entries)
-    return entries
+def _run(actor: Actor, catalog: Catalog, request: BatchRequest, *, single: bool) -> BatchResult:
+    """Run a batch; a version conflict is answered with the record as it is now."""
+    try:
+        return batches.run(actor, catalog, request, single=single)
+    except PreconditionFailed as exc:
+        current = exc.current
+        try:
+            current = get_record(actor, catalog.id, int(current["id"]))
+        except RecordNotFound:
+            pass  # allowed to change but not to see: the id and version are all it gets
+        raise PreconditionFailed(current, errors=exc.errors) from None
 
 
 # ----- reads -----------------------------------------------------------------------------

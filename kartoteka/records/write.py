@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ from kartoteka.access import service as access
 from kartoteka.catalogs.conversion import autonumber_counter
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
-from kartoteka.errors import Forbidden
+from kartoteka.errors import DomainError, Forbidden, ItemError, PreconditionFailed
 from kartoteka.fields.base import FieldValueError
 from kartoteka.storage import bulk, counters, schema
 from kartoteka.storage.engine import utcnow
@@ -27,29 +28,44 @@ EVENT_COUNTER = "event_seq"
 
 @dataclass
 class Prepared:
-    """One record's validated input: column values and link lists, keyed by field."""
+    """One record's validated input: column values and link lists, keyed by field.
 
-    index: int
+    `where` and `index` say which item of the request it is (index None for
+    single-record calls), so every error can name it as an `ItemError`.
+    """
+
+    where: str
+    index: int | None
     record_id: int | None
     columns: dict[str, Any] = field(default_factory=dict)  # column -> db value
     links: dict[int, list[int]] = field(default_factory=dict)  # field id -> ids
     given: dict[int, Any] = field(default_factory=dict)  # field id -> db value or ids
+    version: int | None = None  # the version the caller expects (If-Match)
+    upserted: bool = False
+
+    def error(self, field: str | None, code: str, **params: Any) -> ItemError:
+        """An error about this item."""
+        return ItemError(self.where, self.index, field, code, params)
 
 
-def fail(index: int | None, where: str, fields: dict[str, str]) -> RecordInvalid:
-    """A validation error naming the record (in a batch) and the fields."""
-    first = next(iter(fields.items()))
-    prefix = f"{where}[{index}]: " if index is not None else ""
-    return RecordInvalid(f"{prefix}{first[0]}: {first[1]}", fields=fields, index=index, where=where)
+def invalid(*errors: ItemError) -> RecordInvalid:
+    """A validation error made of typed item errors."""
+    return RecordInvalid(errors=errors)
+
+
+def value_error(where: str, index: int | None, key: str, exc: FieldValueError) -> ItemError:
+    """A field type's refusal as an item error."""
+    return ItemError(where, index, key, exc.code, exc.params)
 
 
 def prepare(
     actor: Actor,
     catalog: Catalog,
     values: Any,
+    *,
     creating: bool,
-    index: int | None = None,
     where: str = "create",
+    index: int | None = None,
     record_id: int | None = None,
     rules: dict[str, str] | None = None,
 ) -> Prepared:
@@ -57,30 +73,30 @@ def prepare(
 
     `rules` are the actor's field rules; batches pass them once for all records.
     """
-    if not isinstance(values, dict):
-        raise fail(index, where, {"values": "must be an object keyed by field api_name"})
+    if not isinstance(values, Mapping):
+        raise invalid(ItemError(where, index, "values", "values_object"))
     if rules is None:
         rules = access.field_rules(actor, catalog)
-    errors: dict[str, str] = {}
-    out = Prepared(index=index or 0, record_id=record_id)
+    errors: list[ItemError] = []
+    out = Prepared(where=where, index=index, record_id=record_id)
     for key, value in values.items():
         f = catalog.by_api_name.get(key)
         rule = rules.get(key)
         if f is None or rule == "hidden":
-            errors[str(key)[:100]] = "unknown field"
+            errors.append(out.error(str(key)[:100], "unknown_field"))
             continue
         if f.ftype.read_only:
-            errors[key] = "read-only field"
+            errors.append(out.error(key, "read_only_field"))
             continue
         if rule in ("read_only", "masked"):
-            raise Forbidden(f"you may not change field {key!r}", field=key)
+            raise Forbidden(errors=[out.error(key, "field_forbidden")], field=key)
         try:
             db_value = f.ftype.to_db(value, f, actor)
         except FieldValueError as exc:
-            errors[key] = exc.message
+            errors.append(value_error(where, index, key, exc))
             continue
         if f.required and f.ftype.is_empty(db_value):
-            errors[key] = "required"
+            errors.append(out.error(key, "required"))
             continue
         out.given[f.id] = db_value
         if f.type == "link":
@@ -88,38 +104,33 @@ def prepare(
         else:
             out.columns[f.col] = db_value
     if creating:
+        named = {e.field for e in errors}
         for f in catalog.fields:
-            if f.required and f.id not in out.given and f.api_name not in errors:
-                errors[f.api_name] = "required"
+            if f.required and f.id not in out.given and f.api_name not in named:
+                errors.append(out.error(f.api_name, "required"))
     if errors:
-        raise fail(index, where, errors)
+        raise invalid(*errors)
     return out
 
 
 # ----- reference checks (bulk) -----------------------------------------------------------
 def check_references(
-    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared], where: str
+    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared]
 ) -> None:
     """Links, users and files named in the batch must exist and be allowed; one query each."""
     for f in catalog.fields:
-        wanted = {i.index: i.given[f.id] for i in items if f.id in i.given and i.given[f.id]}
+        wanted = [(i, i.given[f.id]) for i in items if i.given.get(f.id)]
         if not wanted:
             continue
         if f.type == "link":
-            _check_links(conn, actor, f, wanted, where)
+            _check_links(conn, actor, f, wanted)
         elif f.ftype.references == "users":
-            _check_users(conn, f, wanted, where)
+            _check_users(conn, f, wanted)
         elif f.ftype.references == "files":
-            _check_files(conn, actor, catalog, f, wanted, items, where)
+            _check_files(conn, actor, catalog, f, wanted)
 
 
-def _check_links(conn, actor, f: Field, wanted: dict[int, list[int]], where: str) -> None:
-    meta = actor.workspace.meta()
-    target = meta.catalog(f.options.get("catalog"))
-    if target is None:
-        raise fail(None, where, {f.api_name: "the linked catalog no longer exists"})
-    all_ids = sorted({i for ids in wanted.values() for i in ids})
-    table = target.table
+def _link_conditions(actor: Actor, f: Field, target: Catalog) -> list[Any]:
     conditions = []
     view_id = f.options.get("view")
     if view_id:
@@ -131,67 +142,80 @@ def _check_links(conn, actor, f: Field, wanted: dict[int, list[int]], where: str
         rights = access.record_filter(actor, target, "view")
         if rights is not None:
             conditions.append(rights)
+    return conditions
+
+
+def _check_links(conn, actor, f: Field, wanted: list[tuple[Prepared, list[int]]]) -> None:
+    meta = actor.workspace.meta()
+    target = meta.catalog(f.options.get("catalog"))
+    if target is None:
+        item = wanted[0][0]
+        raise invalid(item.error(f.api_name, "link_catalog_gone"))
+    all_ids = sorted({i for _, ids in wanted for i in ids})
+    table = target.table
+    conditions = _link_conditions(actor, f, target)
     found: set[int] = set()
     for start in range(0, len(all_ids), 900):
         chunk = all_ids[start : start + 900]
         q = sa.select(table.c.id).where(table.c.id.in_(chunk), *conditions)
         found.update(r[0] for r in conn.execute(q))
-    for index, ids in wanted.items():
+    for item, ids in wanted:
         missing = [i for i in ids if i not in found]
         if missing:
-            why = "outside the allowed view" if view_id else "not found"
-            if f.options.get("accessible_only") and not view_id:
-                why = "not found or not accessible"
-            raise fail(index, where, {f.api_name: f"linked record {missing[0]} {why}"})
+            code = "link_not_found"
+            if f.options.get("view"):
+                code = "link_outside_view"
+            elif f.options.get("accessible_only"):
+                code = "link_not_accessible"
+            raise invalid(item.error(f.api_name, code, id=missing[0]))
 
 
-def _check_users(conn, f: Field, wanted: dict[int, Any], where: str) -> None:
-    per_item = {k: f.ftype.referenced_ids(v) for k, v in wanted.items()}
-    all_ids = sorted({i for ids in per_item.values() for i in ids})
+def _check_users(conn, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
+    per_item = [(item, f.ftype.referenced_ids(v)) for item, v in wanted]
+    all_ids = sorted({i for _, ids in per_item for i in ids})
     u = schema.users
     found = {r[0] for r in conn.execute(sa.select(u.c.id).where(u.c.id.in_(all_ids)))}
-    for index, ids in per_item.items():
+    for item, ids in per_item:
         missing = [i for i in ids if i not in found]
         if missing:
-            raise fail(index, where, {f.api_name: f"user {missing[0]} not found"})
+            raise invalid(item.error(f.api_name, "user_not_found", id=missing[0]))
 
 
-def _check_files(conn, actor, catalog, f: Field, wanted, items: list[Prepared], where) -> None:
-    per_item = {k: f.ftype.referenced_ids(v) for k, v in wanted.items()}
-    record_of = {i.index: i.record_id for i in items}
-    all_ids = sorted({i for ids in per_item.values() for i in ids})
+def _check_files(conn, actor, catalog, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
+    per_item = [(item, f.ftype.referenced_ids(v)) for item, v in wanted]
+    all_ids = sorted({i for _, ids in per_item for i in ids})
     t = schema.files
     rows = {r.id: r for r in conn.execute(sa.select(t).where(t.c.id.in_(all_ids)))}
-    for index, ids in per_item.items():
+    for item, ids in per_item:
         for fid in ids:
             r = rows.get(fid)
             ok = r is not None and (
                 (r.record_id is None and (actor.is_admin or r.uploaded_by == actor.user_id))
                 or (
                     r.catalog_id == catalog.id
-                    and r.record_id == record_of.get(index)
+                    and r.record_id == item.record_id
                     and r.record_id is not None
                 )
             )
             if not ok:
-                raise fail(index, where, {f.api_name: f"file {fid} not found or already used"})
+                raise invalid(item.error(f.api_name, "file_unavailable", id=fid))
 
 
-def check_unique(conn: Connection, catalog: Catalog, items: list[Prepared], where: str) -> None:
+def check_unique(conn: Connection, catalog: Catalog, items: list[Prepared]) -> None:
     """Unique fields: no duplicates inside the batch nor against other records."""
     table = catalog.table
     for f in catalog.fields:
         if not f.unique or not f.column:
             continue
-        seen: dict[Any, int] = {}
+        seen: dict[Any, Prepared] = {}
         for item in items:
             v = item.columns.get(f.column)
             if v is None:
                 continue
             key = v.lower() if isinstance(v, str) else v
             if key in seen:
-                raise fail(item.index, where, {f.api_name: f"value {v!r} repeats in this batch"})
-            seen[key] = item.index
+                raise invalid(item.error(f.api_name, "unique_repeats", value=v))
+            seen[key] = item
         if not seen:
             continue
         own = {i.record_id for i in items if i.record_id}
@@ -201,8 +225,8 @@ def check_unique(conn: Connection, catalog: Catalog, items: list[Prepared], wher
             q = sa.select(table.c.id, col).where(col.in_(values[start : start + 900]))
             for rid, v in conn.execute(q):
                 if rid not in own:
-                    index = next(i.index for i in items if i.columns.get(f.column) == v)
-                    raise fail(index, where, {f.api_name: f"value {v!r} already exists"})
+                    item = next(i for i in items if i.columns.get(f.column) == v)
+                    raise invalid(item.error(f.api_name, "unique_exists", value=v))
 
 
 # ----- writing ---------------------------------------------------------------------------
@@ -215,6 +239,7 @@ def insert_rows(
     now = utcnow()
     table = catalog.table
     columns = [f.column for f in catalog.fields if f.column and f.ftype.storage == "column"]
+    versioned = "version" in table.c
     rows = []
     for item in items:
         row = dict.fromkeys(columns)
@@ -222,6 +247,8 @@ def insert_rows(
         row.update(
             created_at=now, updated_at=now, created_by=actor.user_id, updated_by=actor.user_id
         )
+        if versioned:
+            row["version"] = 1
         rows.append(row)
     for f in catalog.fields:
         if f.type == "autonumber":
@@ -291,24 +318,39 @@ def update_rows(conn: Connection, actor: Actor, catalog: Catalog, items: list[Pr
         values: dict[str, Any] = {
             c: sa.bindparam(f"p_{c}") for c in (*cols, "updated_at", "updated_by")
         }
+        if "version" in table.c:
+            values["version"] = table.c.version + 1
         stmt = sa.update(table).where(table.c.id == sa.bindparam("rid")).values(values)
         conn.execute(stmt, group)
     write_links(conn, items, replace=True)
     attach_files(conn, catalog, items)
 
 
+def touch_rows(conn: Connection, actor: Actor, catalog: Catalog, ids: list[int]) -> None:
+    """A new version for records changed outside `update_rows` (links to them removed)."""
+    table = catalog.table
+    if not ids or "version" not in table.c:
+        return
+    for start in range(0, len(ids), 900):
+        conn.execute(
+            sa.update(table)
+            .where(table.c.id.in_(ids[start : start + 900]))
+            .values(version=table.c.version + 1)
+        )
+
+
 def load_current(
-    conn: Connection,
-    actor: Actor,
-    catalog: Catalog,
-    ids: list[int],
-    action: str,
-    where: str,
-    index_of: dict[int, int] | None = None,
+    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared], action: str
 ) -> dict[int, Any]:
-    """Current rows by id, limited to those the actor may `action`; a missing one is a 404."""
+    """Current rows of the items' records, which the actor must be allowed to `action`.
+
+    A record the actor cannot see is a 404; one they see but may not change is a 403;
+    an item expecting another version than the row's is a 412. On PostgreSQL the rows
+    are locked until commit, so the version compared is the one written over.
+    """
     table = catalog.table
     rights = access.record_filter(actor, catalog, action)
+    ids = [i.record_id for i in items if i.record_id is not None]
     found: dict[int, Any] = {}
     for start in range(0, len(ids), 900):
         q = sa.select(table).where(table.c.id.in_(ids[start : start + 900]))
@@ -317,12 +359,42 @@ def load_current(
         if conn.dialect.name == "postgresql":
             q = q.with_for_update()
         found.update({r.id: r for r in conn.execute(q)})
-    for rid in ids:
-        if rid not in found:
-            index = (index_of or {}).get(rid)
-            prefix = f"{where}[{index}]: " if index is not None else ""
-            raise RecordNotFound(f"{prefix}record {rid} not found", index=index)
+    for item in items:
+        row = found.get(item.record_id)  # type: ignore[arg-type]
+        if row is None:
+            raise _missing(conn, actor, catalog, item, action)
+        if item.version is not None and "version" in table.c and row.version != item.version:
+            raise PreconditionFailed(
+                {"id": row.id, "version": row.version},
+                errors=[
+                    item.error(
+                        None,
+                        "version_mismatch",
+                        id=row.id,
+                        expected=item.version,
+                        current=row.version,
+                    )
+                ],
+            )
     return found
+
+
+def _missing(
+    conn: Connection, actor: Actor, catalog: Catalog, item: Prepared, action: str
+) -> DomainError:
+    """Why a record is not there for `action`: unseen (404) or seen but not allowed (403)."""
+    table = catalog.table
+    q = sa.select(table.c.id).where(table.c.id == item.record_id)
+    view = access.record_filter(actor, catalog, "view")
+    if view is not None:
+        q = q.where(view)
+    if action != "view" and conn.execute(q).first() is not None:
+        code = "delete_forbidden" if action == "delete" else "edit_forbidden"
+        return Forbidden(errors=[item.error(None, code, id=item.record_id)])
+    if item.where == "upsert":
+        # The key matched a record this actor cannot see: say so without naming it.
+        return invalid(item.error(None, "key_unavailable"))
+    return RecordNotFound(errors=[item.error(None, "record_not_found", id=item.record_id)])
 
 
 def record_events(

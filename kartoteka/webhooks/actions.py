@@ -56,7 +56,7 @@ def _normalised(actor: Actor, catalog: Catalog, key: str, value: Any) -> Any:
     """
     f = catalog.by_api_name[key]
     try:
-        return records._history_value(f, f.ftype.to_db(value, f, actor))
+        return records.history_value(f, f.ftype.to_db(value, f, actor))
     except (FieldValueError, ValueError, TypeError):
         return value
 

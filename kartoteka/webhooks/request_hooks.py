@@ -20,10 +20,10 @@ import sqlalchemy as sa
 
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
-from kartoteka.errors import Rejected
+from kartoteka.errors import ItemError, Rejected
+from kartoteka.records.batches import history_value
 from kartoteka.records.hooks import PendingChange
 from kartoteka.records.read import load_links
-from kartoteka.records.service import _history_value
 from kartoteka.storage.engine import read_connection, utcnow
 
 from . import delivery, loops, proxy, service
@@ -80,7 +80,7 @@ def _stored_values(actor: Actor, catalog: Catalog, ids: list[int]) -> dict[int, 
     for row in rows:
         m = row._mapping
         out[row.id] = {
-            f.api_name: _history_value(
+            f.api_name: history_value(
                 f, links.get(f.id, {}).get(row.id, []) if f.type == "link" else m[f.column or "id"]
             )
             for f in fields
@@ -171,7 +171,7 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
             f"loop protection: this write comes from a chain of {actor.depth} webhook "
             f"deliveries, and request webhooks are not called past {limit} "
             "(KARTOTEKA_WEBHOOK_MAX_DEPTH)",
-            index=calls[0][0].index,
+            errors=[_veto(calls[0][0], "loop_protection", depth=actor.depth, limit=limit)],
         )
     stored = _stored_values(
         actor, catalog, [c.record_id for c, _ in calls if c.action == "update" and c.record_id]
@@ -198,7 +198,14 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
             if not verdict.allow:
                 for rest in pending:
                     rest.cancel()
-                raise Rejected(verdict.message, index=change.index)
+                raise Rejected(
+                    verdict.message, errors=[_veto(change, "rejected", message=verdict.message)]
+                )
+
+
+def _veto(change: PendingChange, code: str, **params: Any) -> ItemError:
+    """A veto as a typed error naming the item it refused."""
+    return ItemError(change.where or None, change.index, None, code, params)
 
 
 def _callable(actor: Actor, catalog: Catalog) -> list[dict[str, Any]]:

@@ -4,26 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Query, Response
+from fastapi import Depends, Header, Query, Response
 
 from kartoteka.comments import service as comments
 from kartoteka.context import Actor
-from kartoteka.errors import ValidationFailed
+from kartoteka.errors import ItemError, ValidationFailed
 from kartoteka.filters.compiler import parse_filter_param
 from kartoteka.records import service
 
+from .. import records_json
 from ..deps import actor, json_body, object_body
-from ..responses import Router
+from ..responses import JSONResponse, Router
 from ..schemas import BATCH_BODY, QUERY_BODY, RECORD_BODY, RecordId, body_doc
 
 router = Router(tags=["records"])
 
 
-def _values(body: Any) -> Any:
-    body = object_body(body)
-    if "values" not in body:
-        raise ValidationFailed('the body must be {"values": {...}}', fields={"values": "required"})
-    return body["values"]
+def etag(record: dict[str, Any]) -> str:
+    """The ETag of a record: its version, quoted (a strong validator)."""
+    return f'"{record.get("version", 0)}"'
+
+
+def if_match_version(header: str | None, body_version: int | None) -> int | None:
+    """The version a write expects, from `If-Match` (or the body's `version`)."""
+    if header is None or header.strip() == "*":
+        return body_version
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    if len(tags) == 1:
+        text = tags[0].removeprefix("W/").strip('"')
+        if text.isdecimal() and len(text) < 20:
+            return records_json.version(int(text), None, None)
+    raise ValidationFailed(errors=[ItemError(None, None, "If-Match", "version")])
+
+
+def _with_etag(record: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(record, status_code=status, headers={"ETag": etag(record)})
 
 
 @router.get("/catalogs/{catalog}/records", summary="List records")
@@ -95,9 +110,10 @@ def query_records(
 )
 def create_record(
     catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Create one record."""
-    return service.create_record(a, catalog, _values(body))
+    values, _ = records_json.record_write(object_body(body))
+    return _with_etag(service.create_record(a, catalog, values), 201)
 
 
 @router.post(
@@ -109,16 +125,17 @@ def batch(
     catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any]:
     """Up to 1000 records in one transaction, all or nothing."""
-    return service.batch(a, catalog, body)
+    request = records_json.batch_request(body)
+    return records_json.batch_result(service.batch(a, catalog, request))
 
 
 @router.get("/catalogs/{catalog}/records/{record_id}", summary="Get a record")
 def get_record(
     catalog: str, record_id: RecordId, fields: str | None = None, a: Actor = Depends(actor)
-) -> dict[str, Any]:
+) -> JSONResponse:
     """One record."""
     only = [f for f in fields.split(",") if f] if fields else None
-    return service.get_record(a, catalog, record_id, only)
+    return _with_etag(service.get_record(a, catalog, record_id, only))
 
 
 @router.patch(
@@ -127,18 +144,30 @@ def get_record(
     openapi_extra=body_doc(RECORD_BODY),
 )
 def update_record(
-    catalog: str, record_id: RecordId, a: Actor = Depends(actor), body: Any = Depends(json_body)
-) -> dict[str, Any]:
-    """Change only the given fields."""
-    return service.update_record(a, catalog, record_id, _values(body))
+    catalog: str,
+    record_id: RecordId,
+    a: Actor = Depends(actor),
+    body: Any = Depends(json_body),
+    if_match: str | None = Header(None, description="the ETag read; 412 if changed since"),
+) -> JSONResponse:
+    """Change only the given fields (only if still at the `If-Match` version, when given)."""
+    values, version = records_json.record_write(object_body(body))
+    version = if_match_version(if_match, version)
+    record = service.update_record(a, catalog, record_id, values, version=version)
+    return _with_etag(record)
 
 
 @router.delete(
     "/catalogs/{catalog}/records/{record_id}", status_code=204, summary="Delete a record"
 )
-def delete_record(catalog: str, record_id: RecordId, a: Actor = Depends(actor)) -> Response:
-    """Delete a record; links to it are removed."""
-    service.delete_record(a, catalog, record_id)
+def delete_record(
+    catalog: str,
+    record_id: RecordId,
+    a: Actor = Depends(actor),
+    if_match: str | None = Header(None, description="the ETag read; 412 if changed since"),
+) -> Response:
+    """Delete a record; links to it are removed (only if still at the `If-Match` version)."""
+    service.delete_record(a, catalog, record_id, version=if_match_version(if_match, None))
     return Response(status_code=204)
 
 

@@ -1,0 +1,454 @@
+"""Running a `BatchRequest`: rights, validation, upsert matching, hooks, one transaction.
+
+`records.service.batch` and the single-record calls come here. Every problem is
+raised as a domain error whose `errors` are `ItemError` values; no message is
+parsed anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from kartoteka.access import keys as access_keys
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog, Field
+from kartoteka.context import Actor
+from kartoteka.errors import Forbidden, ItemError, TooLarge
+from kartoteka.storage import schema
+from kartoteka.storage.engine import read_connection
+
+from . import hooks, snapshots, write
+from .read import load_links
+from .requests import BatchRequest, BatchResult, Upsert
+from .write import Prepared, invalid
+
+MAX_BATCH = 1000
+MAX_RECORD_ID = 2**63 - 1
+
+
+def run(
+    actor: Actor, catalog: Catalog, request: BatchRequest, *, single: bool = False
+) -> BatchResult:
+    """Write a request in one transaction, all or nothing; `single` drops item indexes."""
+    if request.size > MAX_BATCH:
+        raise TooLarge(errors=[ItemError(None, None, None, "batch_too_large", _size(request.size))])
+    if request.create and not access.can_create(actor, catalog):
+        raise _cannot_create(catalog)
+    creates, updates, deletes, upserts = _prepare(actor, catalog, request, single)
+    if upserts and request.upsert:
+        # Matching keys is a read; a key created concurrently meets the unique check below.
+        with read_connection(actor.workspace.engine) as conn:
+            _split_upsert(conn, actor, catalog, request.upsert.key, upserts, creates, updates)
+        if any(i.upserted for i in creates) and not access.can_create(actor, catalog):
+            raise _cannot_create(catalog)
+    _no_repeats(updates)
+    _no_repeats(deletes)
+    if hooks.interested(actor, catalog):
+        # Request webhooks are called before the write transaction, never while it
+        # holds locks; they see the changes as computed from a read just before.
+        with read_connection(actor.workspace.engine) as conn:
+            pending = _pending_changes(conn, actor, catalog, creates, updates, deletes)
+        hooks.run_before_write(actor, catalog, pending)
+    with actor.workspace.engine.begin() as conn:
+        seqs, unchanged = _apply(conn, actor, catalog, creates, updates, deletes)
+    if seqs[0]:
+        hooks.run_after_commit(actor, *seqs)
+    return BatchResult(
+        created=_ids(creates),
+        updated=[i for i in _ids(updates) if i not in unchanged],
+        deleted=_ids(deletes),
+        unchanged=[i for i in _ids(updates) if i in unchanged],
+        upserted=_ids(upserts) if request.upsert else None,
+    )
+
+
+def _size(total: int) -> dict[str, int]:
+    return {"limit": MAX_BATCH, "total": total}
+
+
+def _cannot_create(catalog: Catalog) -> Forbidden:
+    return Forbidden(
+        errors=[ItemError(None, None, None, "create_forbidden", {"catalog": catalog.api_name})]
+    )
+
+
+def _ids(items: Iterable[Prepared]) -> list[int]:
+    return [i.record_id for i in items if i.record_id is not None]
+
+
+# ----- preparing ---------------------------------------------------------------------------
+def _prepare(
+    actor: Actor, catalog: Catalog, request: BatchRequest, single: bool
+) -> tuple[list[Prepared], list[Prepared], list[Prepared], list[Prepared]]:
+    """Every item validated by the field types (no database access yet)."""
+    rules = access.field_rules(actor, catalog)
+
+    def index(i: int) -> int | None:
+        return None if single else i
+
+    creates = [
+        write.prepare(
+            actor, catalog, it.values, creating=True, where="create", index=index(i), rules=rules
+        )
+        for i, it in enumerate(request.create)
+    ]
+    updates = []
+    for i, up in enumerate(request.update):
+        _check_target(up.id, up.version, "update", index(i))
+        item = write.prepare(
+            actor,
+            catalog,
+            up.values,
+            creating=False,
+            where="update",
+            index=index(i),
+            record_id=up.id,
+            rules=rules,
+        )
+        item.version = up.version
+        updates.append(item)
+    deletes = []
+    for i, de in enumerate(request.delete):
+        _check_target(de.id, de.version, "delete", index(i))
+        deletes.append(Prepared("delete", index(i), de.id, version=de.version))
+    upserts = _prepare_upsert(actor, catalog, request.upsert, rules) if request.upsert else []
+    return creates, updates, deletes, upserts
+
+
+def _check_target(record_id: Any, version: Any, where: str, index: int | None) -> None:
+    """Ids and versions are positive integers a database column can hold."""
+    for name, value in (("id", record_id), ("version", version)):
+        if name == "version" and value is None:
+            continue
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok or not 0 < value <= MAX_RECORD_ID:
+            code = "record_id" if name == "id" else "version"
+            raise invalid(ItemError(where, index, name, code))
+
+
+def _no_repeats(items: list[Prepared]) -> None:
+    seen: set[int | None] = set()
+    for item in items:
+        if item.record_id in seen:
+            raise invalid(item.error(None, "duplicate_id", id=item.record_id))
+        seen.add(item.record_id)
+
+
+def upsert_key_fields(catalog: Catalog, key: tuple[str, ...]) -> list[Field]:
+    """The fields of an upsert key: one unique field, or several stored fields together."""
+    fields = [catalog.by_api_name.get(name) for name in key]
+    stored = [f for f in fields if f is not None and f.column and f.ftype.storage == "column"]
+    if not key or len(stored) != len(key) or len(set(key)) != len(key):
+        raise invalid(ItemError("upsert", None, "upsert.key", "upsert_key"))
+    if len(stored) == 1 and not stored[0].unique:
+        raise invalid(ItemError("upsert", None, "upsert.key", "upsert_key"))
+    return stored
+
+
+def _prepare_upsert(
+    actor: Actor, catalog: Catalog, upsert: Upsert, rules: dict[str, str]
+) -> list[Prepared]:
+    key = upsert_key_fields(catalog, upsert.key)
+    if any(rules.get(f.api_name) == "hidden" for f in key):
+        raise invalid(ItemError("upsert", None, "upsert.key", "upsert_key"))
+    items = []
+    for i, it in enumerate(upsert.items):
+        prepared = write.prepare(
+            actor, catalog, it.values, creating=False, where="upsert", index=i, rules=rules
+        )
+        for f in key:
+            if f.column is None or prepared.columns.get(f.column) is None:
+                raise invalid(prepared.error(f.api_name, "key_value"))
+        items.append(prepared)
+    return items
+
+
+def _split_upsert(
+    conn: Any,
+    actor: Actor,
+    catalog: Catalog,
+    key_names: tuple[str, ...],
+    items: list[Prepared],
+    creates: list[Prepared],
+    updates: list[Prepared],
+) -> None:
+    """Upsert items matching an existing record become updates, the others creates.
+
+    Only records the actor may see are matched (`access.keys`): a key held by a record
+    they cannot see makes a create, which meets the unique check like any create.
+    """
+    key = upsert_key_fields(catalog, key_names)
+    cols = [f.column for f in key if f.column]
+    existing = access_keys.match_visible(
+        conn, actor, catalog, key, [tuple(i.columns[c] for c in cols) for i in items]
+    )
+    for item in items:
+        matches = existing.get(tuple(item.columns[c] for c in cols), [])
+        if len(matches) > 1:
+            raise invalid(item.error(None, "key_matches_many", count=len(matches)))
+        if not matches:
+            for f in catalog.fields:
+                if f.required and f.id not in item.given:
+                    raise invalid(item.error(f.api_name, "required"))
+            item.upserted = True
+            creates.append(item)
+        else:
+            item.record_id = matches[0]
+            updates.append(item)
+
+
+# ----- changes and history -------------------------------------------------------------------
+def history_value(f: Field, db_value: Any) -> Any:
+    """A compact JSON form of a stored value for history and events."""
+    if f.type == "link":
+        return list(db_value or [])
+    ref = f.ftype.references
+    if ref:
+        ids = f.ftype.referenced_ids(db_value)
+        return ids if (f.options.get("multiple", ref == "files")) else (ids[0] if ids else None)
+    return f.ftype.from_db(db_value, f, None)
+
+
+def _changes(catalog: Catalog, old: dict[int, Any], new: dict[int, Any]) -> dict[str, Any]:
+    out = {}
+    for fid, value in new.items():
+        f = catalog.by_id[fid]
+        before = old.get(fid)
+        if f.type == "link":
+            if list(before or []) == list(value or []):
+                continue
+        elif before == value or (f.ftype.is_empty(before) and f.ftype.is_empty(value)):
+            continue
+        out[f.api_name] = {"old": history_value(f, before), "new": history_value(f, value)}
+    return out
+
+
+def _old_values(
+    catalog: Catalog, row: Any, links: dict[int, dict[int, list[int]]], fids: list[int]
+) -> dict[int, Any]:
+    m = row._mapping
+    out = {}
+    for fid in fids:
+        f = catalog.by_id[fid]
+        out[fid] = links.get(fid, {}).get(row.id, []) if f.type == "link" else m[f.column]
+    return out
+
+
+def _create_changes(catalog: Catalog, item: Prepared) -> dict[str, Any]:
+    return {
+        catalog.by_id[fid].api_name: {"old": None, "new": history_value(catalog.by_id[fid], v)}
+        for fid, v in item.given.items()
+        if not catalog.by_id[fid].ftype.is_empty(v)
+    }
+
+
+def _pending_changes(
+    conn: Any,
+    actor: Actor,
+    catalog: Catalog,
+    creates: list[Prepared],
+    updates: list[Prepared],
+    deletes: list[Prepared],
+) -> list[hooks.PendingChange]:
+    """What the write will do, for before-write hooks (computed on a read connection)."""
+    pending = [
+        hooks.PendingChange(
+            "create",
+            None,
+            {k: c["new"] for k, c in _create_changes(catalog, i).items()},
+            index=i.index,
+            where=i.where,
+        )
+        for i in creates
+    ]
+    if updates:
+        current = write.load_current(conn, actor, catalog, updates, "edit")
+        for entry, item in _update_entries(conn, catalog, updates, current):
+            changes = entry["changes"]
+            pending.append(
+                hooks.PendingChange(
+                    "update",
+                    item.record_id,
+                    {k: c["new"] for k, c in changes.items()},
+                    {k: c["old"] for k, c in changes.items()},
+                    item.index,
+                    where=item.where,
+                )
+            )
+    if deletes:
+        entries = _delete_entries(conn, actor, catalog, deletes)
+        for item, entry in zip(deletes, entries, strict=True):
+            pending.append(
+                hooks.PendingChange(
+                    "delete",
+                    entry["record_id"],
+                    {},
+                    {k: c["old"] for k, c in entry["changes"].items()},
+                    item.index,
+                    where="delete",
+                )
+            )
+    return pending
+
+
+# ----- applying ----------------------------------------------------------------------------
+def _apply(
+    conn: Any,
+    actor: Actor,
+    catalog: Catalog,
+    creates: list[Prepared],
+    updates: list[Prepared],
+    deletes: list[Prepared],
+) -> tuple[tuple[int, int], set[int]]:
+    """Write everything; returns the event range and the ids of updates that changed nothing."""
+    entries: list[dict[str, Any]] = []
+    write.check_references(conn, actor, catalog, creates)
+    current = {}
+    if updates:
+        current = write.load_current(conn, actor, catalog, updates, "edit")
+        write.check_references(conn, actor, catalog, updates)
+    write.check_unique(conn, catalog, creates + updates)
+    write.insert_rows(conn, actor, catalog, creates)
+    access.verify_rows(conn, actor, catalog, _ids(creates), "create")
+    for item in creates:
+        changes = _create_changes(catalog, item)
+        entries.append({"record_id": item.record_id, "action": "create", "changes": changes})
+    unchanged: set[int] = set()
+    if updates:
+        changed = _apply_updates(conn, actor, catalog, updates, current)
+        unchanged = {i for i in _ids(updates)} - {e["record_id"] for e in changed}
+        entries += changed
+    if deletes:
+        entries += _apply_deletes(conn, actor, catalog, deletes)
+    return write.record_events(conn, actor, catalog, entries), unchanged
+
+
+def _update_entries(
+    conn: Any, catalog: Catalog, updates: list[Prepared], current: dict[int, Any]
+) -> list[tuple[dict[str, Any], Prepared]]:
+    """(history entry, item) for every update that changes something."""
+    link_fields = [catalog.by_id[fid] for u in updates for fid in u.links]
+    links = load_links(conn, link_fields, _ids(updates))
+    out = []
+    for item in updates:
+        assert item.record_id is not None
+        old = _old_values(catalog, current[item.record_id], links, list(item.given))
+        changes = _changes(catalog, old, item.given)
+        if changes:
+            out.append(
+                ({"record_id": item.record_id, "action": "update", "changes": changes}, item)
+            )
+    return out
+
+
+def _apply_updates(
+    conn: Any, actor: Actor, catalog: Catalog, updates: list[Prepared], current: dict[int, Any]
+) -> list[dict[str, Any]]:
+    """Write only the fields that change; an update changing nothing writes nothing."""
+    entries, changed_items = [], []
+    for entry, item in _update_entries(conn, catalog, updates, current):
+        changed = {catalog.by_api_name[a].id for a in entry["changes"]}
+        item.columns = {
+            catalog.by_id[fid].col: v
+            for fid, v in item.given.items()
+            if fid in changed and catalog.by_id[fid].type != "link"
+        }
+        item.links = {fid: ids for fid, ids in item.links.items() if fid in changed}
+        changed_items.append(item)
+        entries.append(entry)
+    write.update_rows(conn, actor, catalog, changed_items)
+    access.verify_rows(conn, actor, catalog, _ids(changed_items), "update")
+    return entries
+
+
+def _delete_entries(
+    conn: Any, actor: Actor, catalog: Catalog, deletes: list[Prepared]
+) -> list[dict[str, Any]]:
+    """History entries (all old values) of records about to be deleted; 404/403 if not allowed."""
+    ids = _ids(deletes)
+    rows = write.load_current(conn, actor, catalog, deletes, "delete")
+    link_fields = [f for f in catalog.fields if f.type == "link"]
+    links = load_links(conn, link_fields, ids)
+    stored = [f.id for f in catalog.fields if f.column or f.type == "link"]
+    entries = []
+    for rid in ids:
+        old = _old_values(catalog, rows[rid], links, stored)
+        changes = {
+            catalog.by_id[fid].api_name: {"old": history_value(catalog.by_id[fid], v), "new": None}
+            for fid, v in old.items()
+            if not catalog.by_id[fid].ftype.is_empty(v)
+        }
+        entries.append(
+            {
+                "record_id": rid,
+                "action": "delete",
+                "changes": changes,
+                # Kept with the event so rights can be judged after the row is gone.
+                "row": snapshots.snapshot(rows[rid]),
+            }
+        )
+    return entries
+
+
+def _apply_deletes(
+    conn: Any, actor: Actor, catalog: Catalog, deletes: list[Prepared]
+) -> list[dict[str, Any]]:
+    ids = _ids(deletes)
+    entries = _delete_entries(conn, actor, catalog, deletes)
+    entries += _unlink_incoming(conn, actor, catalog, ids)
+    link_fields = [f.id for f in catalog.fields if f.type == "link"]
+    lt = schema.links
+    if link_fields:
+        conn.execute(sa.delete(lt).where(lt.c.field_id.in_(link_fields), lt.c.src_id.in_(ids)))
+    ft = schema.files
+    conn.execute(
+        sa.update(ft)
+        .where(ft.c.catalog_id == catalog.id, ft.c.record_id.in_(ids))
+        .values(record_id=None, catalog_id=None, field_id=None)
+    )
+    table = catalog.table
+    conn.execute(sa.delete(table).where(table.c.id.in_(ids)))
+    return entries
+
+
+def _unlink_incoming(
+    conn: Any, actor: Actor, catalog: Catalog, ids: list[int]
+) -> list[dict[str, Any]]:
+    """Remove links pointing at deleted records; each linking record gets a history entry."""
+    meta = actor.workspace.meta()
+    lt = schema.links
+    entries: list[dict[str, Any]] = []
+    for source, f in meta.links_into(catalog.id):
+        rows = conn.execute(
+            sa.select(lt.c.src_id, lt.c.dst_id).where(lt.c.field_id == f.id, lt.c.dst_id.in_(ids))
+        ).all()
+        if not rows:
+            continue
+        sources = sorted(
+            {r.src_id for r in rows if not (source.id == catalog.id and r.src_id in ids)}
+        )
+        # One query for every linking record's current list (not one per record).
+        before = load_links(conn, [f], sources)[f.id]
+        conn.execute(sa.delete(lt).where(lt.c.field_id == f.id, lt.c.dst_id.in_(ids)))
+        write.touch_rows(conn, actor, source, sources)
+        source_entries = [
+            {
+                "record_id": src,
+                "action": "update",
+                "changes": {
+                    f.api_name: {
+                        "old": before[src],
+                        "new": [d for d in before[src] if d not in ids],
+                    }
+                },
+            }
+            for src in sources
+        ]
+        if source.id == catalog.id:
+            entries += source_entries
+        else:
+            write.record_events(conn, actor, source, source_entries)
+    return entries
