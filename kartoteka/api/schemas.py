@@ -73,10 +73,19 @@ CATALOG_BODY: dict[str, Any] = {
     },
 }
 
+VERSION: dict[str, Any] = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "the record's version as read; a changed record answers 412 PRECONDITION_FAILED",
+}
+
 RECORD_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["values"],
-    "properties": {"values": {"type": "object", "description": "values keyed by field api_name"}},
+    "properties": {
+        "values": {"type": "object", "description": "values keyed by field api_name"},
+        "version": VERSION,
+    },
 }
 
 BATCH_BODY: dict[str, Any] = {
@@ -87,14 +96,38 @@ BATCH_BODY: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"id": {"type": "integer"}, "values": {"type": "object"}},
+                "required": ["id", "values"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "values": {"type": "object"},
+                    "version": VERSION,
+                },
             },
         },
-        "delete": {"type": "array", "items": {"type": "integer"}},
+        "delete": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {"type": "integer"},
+                    {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {"id": {"type": "integer"}, "version": VERSION},
+                    },
+                ]
+            },
+        },
         "upsert": {
             "type": "object",
+            "required": ["key", "items"],
             "properties": {
-                "key": {"type": "string"},
+                "key": {
+                    "oneOf": [
+                        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        {"type": "string", "description": "one api_name (the first shape)"},
+                    ],
+                    "description": "api_names: one unique field, or several stored fields",
+                },
                 "items": {"type": "array", "items": RECORD_BODY},
             },
         },

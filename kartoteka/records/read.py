@@ -260,6 +260,8 @@ class Renderer:
             "updated_at": render_datetime(m["updated_at"]),
             "created_by": self._user_ref(users, m["created_by"]),
             "updated_by": self._user_ref(users, m["updated_by"]),
+            # The optimistic-concurrency token (If-Match); system catalogs have none.
+            "version": m.get("version"),
         }
         return record
 

@@ -12,7 +12,7 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "created_by", "updated_by")
+SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "created_by", "updated_by", "version")
 
 
 def table_name(catalog_id: int) -> str:
@@ -27,7 +27,15 @@ def _system_columns() -> list[sa.Column]:
         sa.Column("updated_at", sa.DateTime, nullable=False),
         sa.Column("created_by", sa.Integer),
         sa.Column("updated_by", sa.Integer),
+        # Grows by one with every write of the row: the ETag clients send back in
+        # If-Match (optimistic concurrency, docs/api.md "Concurrent edits").
+        version_column(),
     ]
+
+
+def version_column() -> sa.Column:
+    """The `version` system column (also added to older tables by migration 0010)."""
+    return sa.Column("version", sa.BigInteger, nullable=False, server_default=sa.text("1"))
 
 
 def catalog_table(catalog_id: int, columns: Iterable[tuple[str, sa.types.TypeEngine]]) -> sa.Table:

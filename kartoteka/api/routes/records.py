@@ -19,6 +19,19 @@ from ..schemas import BATCH_BODY, QUERY_BODY, RECORD_BODY, RecordId, body_doc
 
 router = Router(tags=["records"])
 
+_ETAG = {
+    "ETag": {
+        "description": 'the record\'s version, quoted ("3"): send it back in If-Match',
+        "schema": {"type": "string"},
+    }
+}
+#: OpenAPI: the ETag of a record answer, and the 412 of a stale If-Match.
+WITH_ETAG: dict[int | str, dict[str, Any]] = {200: {"description": "the record", "headers": _ETAG}}
+GUARDED: dict[int | str, dict[str, Any]] = {
+    **WITH_ETAG,
+    412: {"description": "PRECONDITION_FAILED: changed since read; `current` is the record now"},
+}
+
 
 def etag(record: dict[str, Any]) -> str:
     """The ETag of a record: its version, quoted (a strong validator)."""
@@ -129,7 +142,7 @@ def batch(
     return records_json.batch_result(service.batch(a, catalog, request))
 
 
-@router.get("/catalogs/{catalog}/records/{record_id}", summary="Get a record")
+@router.get("/catalogs/{catalog}/records/{record_id}", summary="Get a record", responses=WITH_ETAG)
 def get_record(
     catalog: str, record_id: RecordId, fields: str | None = None, a: Actor = Depends(actor)
 ) -> JSONResponse:
@@ -142,6 +155,7 @@ def get_record(
     "/catalogs/{catalog}/records/{record_id}",
     summary="Change a record",
     openapi_extra=body_doc(RECORD_BODY),
+    responses=GUARDED,
 )
 def update_record(
     catalog: str,
@@ -158,7 +172,10 @@ def update_record(
 
 
 @router.delete(
-    "/catalogs/{catalog}/records/{record_id}", status_code=204, summary="Delete a record"
+    "/catalogs/{catalog}/records/{record_id}",
+    status_code=204,
+    summary="Delete a record",
+    responses={412: GUARDED[412]},
 )
 def delete_record(
     catalog: str,
