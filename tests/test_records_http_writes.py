@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from alembic import command
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from kartoteka import messages
 from kartoteka.storage.engine import alembic_config, upgrade_workspace
@@ -112,7 +113,9 @@ def test_older_catalog_tables_get_a_version_column(api, instance):
     with ws.engine.begin() as conn:
         with Operations(MigrationContext.configure(conn)).batch_alter_table(table) as batch:
             batch.drop_column("version")
-        command.stamp(alembic_config(conn), "0009")
+        config = alembic_config(conn)
+        before = ScriptDirectory.from_config(config).get_revision("0011").down_revision
+        command.stamp(config, before)
     upgrade_workspace(ws.engine)
     with ws.engine.connect() as conn:
         assert conn.exec_driver_sql(f"SELECT id, version FROM {table}").all() == [(rid, 1)]

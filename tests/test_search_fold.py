@@ -9,6 +9,7 @@ from kartoteka.catalogs import service as catalogs
 from kartoteka.errors import ValidationFailed
 from kartoteka.records import pickers
 from kartoteka.records import service as records
+from kartoteka.records.requests import BatchRequest
 
 NAMES = ["ООО Ромашка", "ЗАО РОМАШКА-2", "Ёлки-палки", "Елки зеленые", "Acme Straße", "Plain"]
 
@@ -25,8 +26,8 @@ def clients(admin) -> dict[str, int]:
             ],
         },
     )
-    ids = records.batch(admin, "clients", {"create": [{"values": {"name": n}} for n in NAMES]})
-    return dict(zip(NAMES, ids["created"], strict=True))
+    ids = records.batch(admin, "clients", BatchRequest.creating([{"name": n} for n in NAMES]))
+    return dict(zip(NAMES, ids.created, strict=True))
 
 
 def _names(actor, flt) -> list[str]:
