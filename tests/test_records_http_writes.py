@@ -114,7 +114,7 @@ def test_older_catalog_tables_get_a_version_column(api, instance):
         with Operations(MigrationContext.configure(conn)).batch_alter_table(table) as batch:
             batch.drop_column("version")
         config = alembic_config(conn)
-        before = ScriptDirectory.from_config(config).get_revision("0011").down_revision
+        before = ScriptDirectory.from_config(config).get_revision("0012").down_revision
         command.stamp(config, before)
     upgrade_workspace(ws.engine)
     with ws.engine.connect() as conn:

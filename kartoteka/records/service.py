@@ -19,7 +19,7 @@ from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 from kartoteka.views.service import get_view
 
-from . import batches, query
+from . import batches, hooks, query
 from .errors import RecordInvalid, RecordNotFound
 from .read import Renderer, titles
 from .requests import BatchRequest, BatchResult, CreateItem, DeleteItem, UpdateItem

@@ -34,7 +34,7 @@ def _system_columns() -> list[sa.Column]:
 
 
 def version_column() -> sa.Column:
-    """The `version` system column (also added to older tables by migration 0011)."""
+    """The `version` system column (also added to older tables by migration 0012)."""
     return sa.Column("version", sa.BigInteger, nullable=False, server_default=sa.text("1"))
 
 
