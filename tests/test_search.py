@@ -8,6 +8,7 @@ from conftest_support import *  # noqa: F403
 from kartoteka.catalogs import service as catalogs
 from kartoteka.errors import ValidationFailed
 from kartoteka.records import service as records
+from kartoteka.records.requests import BatchRequest
 from kartoteka.rights import service as manage
 from kartoteka.search import service as search
 from kartoteka.users import service as users
@@ -36,8 +37,8 @@ def world(admin) -> dict[str, int]:
             ],
         },
     )  # fmt: skip
-    created = records.batch(admin, "clients", {"create": [{"values": v} for v in CLIENTS]})
-    return dict(zip([c["name"] for c in CLIENTS], created["created"], strict=True))
+    created = records.batch(admin, "clients", BatchRequest.creating(CLIENTS))
+    return dict(zip([c["name"] for c in CLIENTS], created.created, strict=True))
 
 
 def _found(actor, text: str, **kw) -> list[str]:
