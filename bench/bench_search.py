@@ -196,6 +196,7 @@ def measure_batch_cost(env: Env, res: Results, batches: int) -> None:
     """Batch create of 1000 records with and without the index hook, alternating."""
     from kartoteka.records import hooks
     from kartoteka.records import service as records
+    from kartoteka.records.requests import BatchRequest
     from kartoteka.search import index
 
     rnd = random.Random(7)
@@ -203,7 +204,7 @@ def measure_batch_cost(env: Env, res: Results, batches: int) -> None:
     with_index: list[float] = []
     without: list[float] = []
     for i in range(batches * 2):
-        body = {"create": [{"values": values(rnd)} for _ in range(1000)]}
+        body = BatchRequest.creating([values(rnd) for _ in range(1000)])
         off = i % 2 == 1
         if off:
             hooks.in_transaction.remove(index.on_write)
