@@ -62,3 +62,12 @@ def test_related_records_and_pickers_respect_the_link_fields_rule(api):
     r = api.get("/catalogs/deals/fields/client/choices", headers=w["h"])
     assert r.status_code == 404 and r.json()["error"] == "NOT_FOUND", r.text
     assert api.get("/catalogs/deals/fields/owner/choices", headers=w["h"]).status_code == 200
+
+
+def test_csv_cells_starting_a_formula_become_text():
+    from kartoteka.exporter.service import csv_safe
+
+    for text in ["=1+1", "+1", "-1+2", "@A1", "\tx", "\rx", "-", "=-12"]:
+        assert csv_safe(text) == "'" + text
+    for text in ["", "a=b", "-12.50", "12", "-7", "ok"]:
+        assert csv_safe(text) == text

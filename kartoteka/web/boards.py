@@ -75,7 +75,11 @@ def kanban(
     elif group.type == "user":
         for u in users.list_users(ctx.user):
             columns.append(
-                {"key": str(u["id"]), "label": u.get("name") or u["email"], "color": None}
+                {
+                    "key": str(u["id"]),
+                    "label": u.get("name") or u.get("email") or f"#{u['id']}",
+                    "color": None,
+                }
             )
     columns.insert(0, {"key": "", "label": None, "color": "gray"})
     by_key = {c["key"]: {**c, "items": [], "sum": 0.0} for c in columns}
