@@ -73,12 +73,16 @@ def tokens_many(texts: list[str]) -> list[list[str]]:
     The texts are joined with a separator the word pattern also matches (and both
     stemmers leave alone), so a batch of thousands of values costs a few C calls.
     """
+    return [piece.split() for piece in joined_tokens_many(texts)]
+
+
+def joined_tokens_many(texts: list[str]) -> list[str]:
+    """Like `tokens_many`, each text's stems joined by spaces (what the index stores)."""
     if not texts:
         return []
     joined = f" {SEPARATOR} ".join(t.replace(SEPARATOR, " ") for t in texts)
     found = WORD.findall(fold_text(joined, True).replace("_", " "))
-    joined = " ".join(stems(found))
-    return [piece.split() for piece in joined.split(SEPARATOR)]
+    return [piece.strip() for piece in " ".join(stems(found)).split(SEPARATOR)]
 
 
 def _prefix_token(word: str) -> str:

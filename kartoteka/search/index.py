@@ -61,8 +61,8 @@ def _only_added(old: str, new: str) -> bool:
 
 def documents(
     conn: Connection, meta: WorkspaceMeta, catalog: Catalog, ids: list[int]
-) -> list[tuple[int, dict[int, list[str]]]]:
-    """(record id, {field id: stems}) for these records (missing ids are left out)."""
+) -> list[tuple[int, dict[int, str]]]:
+    """(record id, {field id: "stem stem…"}) for these records (missing ids are left out)."""
     fields = searchable_fields(catalog)
     columns = [f for f in fields if f.storage_column and f.ftype.storage != "links"]
     linked = [f for f in fields if f.ftype.storage == "links"]
@@ -86,11 +86,12 @@ def documents(
                 texts.append((row[0], f.id, text))
     for rid, text in _comments(conn, catalog, found):
         texts.append((rid, COMMENTS, text))
-    parts: dict[int, dict[int, list[str]]] = {rid: {} for rid in found}
-    stemmed = analyzer.tokens_many([t for _, _, t in texts])
+    parts: dict[int, dict[int, str]] = {rid: {} for rid in found}
+    stemmed = analyzer.joined_tokens_many([t for _, _, t in texts])
     for (rid, fid, _), stems in zip(texts, stemmed, strict=True):
         if stems:
-            parts[rid][fid] = parts[rid].get(fid, []) + stems
+            before = parts[rid].get(fid)
+            parts[rid][fid] = f"{before} {stems}" if before else stems
     return list(parts.items())
 
 

@@ -132,7 +132,7 @@ def _recheck(parts: Any, field_ids: Any, clauses_json: Any) -> int:
     if not isinstance(parts, str):
         return 0
     stored = json.loads(parts)
-    stems = [t for fid in str(field_ids).split(",") if fid for t in stored.get(fid, "").split()]
+    stems = " ".join(stored.get(fid, "") for fid in str(field_ids).split(",")).split()
     clauses = [Clause(tuple(c[0]), bool(c[1]), tuple(c[2])) for c in json.loads(clauses_json)]
     return 1 if matches(clauses, stems) else 0
 
@@ -265,36 +265,36 @@ def _tsvector_literal(stems: list[str]) -> str:
     return " ".join(f"'{s}':{','.join(p[:256])}" for s, p in positions.items())
 
 
+def _json_text(value: dict[str, str]) -> str:
+    return orjson.dumps(value).decode()
+
+
 def insert_documents(
-    conn: Connection, catalog_id: int, docs: list[tuple[int, dict[int, list[str]]]]
+    conn: Connection, catalog_id: int, docs: list[tuple[int, dict[int, str]]]
 ) -> None:
-    """Add index rows for records that have none: (record id, {field id: stems})."""
-    if not docs:
-        return
-    table = index_table(catalog_id)
-    rows = []
-    pg = conn.dialect.name == "postgresql"
-    for rid, parts in docs:
-        stems = [s for field_stems in parts.values() for s in field_stems]
-        if not stems:
-            continue
-        encoded = {
-            str(fid): (_tsvector_literal(s) if pg else " ".join(s)) for fid, s in parts.items() if s
-        }
-        row = {"rid": rid, "body": " ".join(stems), "parts": orjson.dumps(encoded).decode()}
-        if pg:
-            row["tsv"] = _tsvector_literal(stems)
-        rows.append(row)
-    if not rows:
-        return
-    values: dict[str, Any] = {
-        "body": sa.bindparam("body"),
-        "parts": sa.bindparam("parts"),
-        ("id" if pg else "rowid"): sa.bindparam("rid"),
-    }
-    if pg:
-        values["tsv"] = sa.cast(sa.bindparam("tsv"), postgresql.TSVECTOR())
-    conn.execute(sa.insert(table).values(values), rows)
+    """Add index rows for records that have none: (record id, {field id: "stem stem"}).
+
+    Rows go to the driver as plain tuples: a rebuild writes millions of them.
+    """
+    name = index_name(catalog_id)
+    if conn.dialect.name == "postgresql":
+        rows: list[tuple[Any, ...]] = []
+        for rid, parts in docs:
+            body = " ".join(parts.values())
+            if body:
+                encoded = {str(f): _tsvector_literal(s.split()) for f, s in parts.items()}
+                parts_json = _json_text(encoded)
+                rows.append((rid, body, parts_json, _tsvector_literal(body.split())))
+        sql = f"INSERT INTO {name} (id, body, parts, tsv) VALUES (%s, %s, %s, %s::tsvector)"
+    else:
+        rows = [
+            (rid, " ".join(parts.values()), _json_text({str(f): s for f, s in parts.items()}))
+            for rid, parts in docs
+            if parts
+        ]
+        sql = f"INSERT INTO {name} (rowid, body, parts) VALUES (?, ?, ?)"
+    if rows:
+        conn.exec_driver_sql(sql, rows)
 
 
 def delete_documents(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:
