@@ -69,6 +69,8 @@ class Settings:
     webhook_max_depth: int = 5
     #: Longest chain of scenario runs caused by each other's writes (self-triggering).
     scenario_max_depth: int = 5
+    #: Scenario runs one worker process executes at once.
+    scenario_threads: int = 8
     #: Days to keep finished scenario runs and their steps (0: forever).
     scenario_runs_keep_days: int = 14
     #: Days to keep failed scenario runs (0: forever).
@@ -121,6 +123,7 @@ class Settings:
             events_keep_days=_days(env, "KARTOTEKA_EVENTS_KEEP_DAYS", 30),
             webhook_max_depth=int(env.get("KARTOTEKA_WEBHOOK_MAX_DEPTH") or 5),
             scenario_max_depth=int(env.get("KARTOTEKA_SCENARIO_MAX_DEPTH") or 5),
+            scenario_threads=max(1, int(env.get("KARTOTEKA_SCENARIO_THREADS") or 8)),
             scenario_runs_keep_days=_days(env, "KARTOTEKA_SCENARIO_RUNS_KEEP_DAYS", 14),
             scenario_failed_keep_days=_days(env, "KARTOTEKA_SCENARIO_FAILED_KEEP_DAYS", 30),
             scenario_runs_keep_max=_days(env, "KARTOTEKA_SCENARIO_RUNS_KEEP_MAX", 10_000),

@@ -6,22 +6,25 @@ worker claims a due run with a lease (`due_at` then means "the lease ends"), exe
 instructions, and writes its progress with a statement that only succeeds while it
 still holds the lease, so two workers never both move one run.
 
-What a crash may repeat, by the step's `effect`:
-- "none" steps compute only; they are persisted together with the next step that
-  has an effect, and simply computed again after a crash;
+Progress is written at boundaries: after an HTTP or e-mail step, at a wait, at the
+end, on failure (and at least every `FLUSH_SECONDS`). What a crash between two
+boundaries may repeat, by the step's `effect`:
+- "none" steps compute only: they are simply computed again;
 - "local" steps (notify, comment, call) insert their rows in the same transaction as
-  their step row: exactly once;
-- "record" steps mark the run `pending` (with the event counter) before writing; the
-  write's events carry the run/step key, so after a crash the engine finds the write
-  and does not make it twice;
-- "external" steps (HTTP, e-mail) mark `pending` too and are sent again after a
-  crash with the same idempotency key / Message-ID, so a receiver can tell.
+  their step row, so they are written exactly once;
+- "record" steps write through the records service in their own transaction; the
+  write's events carry the run/step key, so a worker taking over a run whose lease
+  ran out first looks for that key in the events since the run's mark (`seq_mark`,
+  the event counter at its last boundary) and does not write twice;
+- "external" steps (HTTP, e-mail) are sent again with the same idempotency key /
+  Message-ID (the step's number is the same on every replay), so a receiver can tell.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +35,8 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError
-from kartoteka.storage import bulk, schema
+from kartoteka.storage import bulk, counters, schema
+from kartoteka.storage.engine import read_connection
 from kartoteka.webhooks.delivery import make_client
 
 from . import definition, records_port, templates
@@ -45,6 +49,8 @@ from .steps.base import StepResult
 log = logging.getLogger("kartoteka.scenarios")
 
 LEASE_SECONDS = 60.0
+#: Progress is written at least this often while a run goes on without boundaries.
+FLUSH_SECONDS = 5.0
 #: Instructions one claim may execute before the run goes back in the queue (fairness,
 #: and a bound on a scenario looping forever).
 SLICE_INSTRUCTIONS = 10_000
@@ -64,6 +70,17 @@ class Services:
     http: Any = None  # an httpx.Client (made lazily)
     allow_private: bool = False
     smtp_override: dict[str, Any] | None = None
+    #: Runs executed at once by one worker (1: one after the other).
+    threads: int = 1
+    _pool: ThreadPoolExecutor | None = None
+
+    def pool(self) -> ThreadPoolExecutor | None:
+        """The threads runs execute on (None: run them in the caller's thread)."""
+        if self.threads <= 1:
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="kt-scenario-run")
+        return self._pool
 
     def http_client(self) -> Any:
         """The shared HTTP client (no redirects; made on first use)."""
@@ -76,6 +93,9 @@ class Services:
         if self.http is not None:
             self.http.close()
             self.http = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 @dataclass
@@ -109,8 +129,8 @@ class StepContext:
     n: int = 0
     instr: dict[str, Any] = field(default_factory=dict)
     input: dict[str, Any] = field(default_factory=dict)
-    _record: Any = None
-    _record_loaded: bool = False
+    #: The run's record as read for the previous steps (shared by the runner).
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def test(self) -> bool:
@@ -136,18 +156,19 @@ class StepContext:
         )
 
     def record(self) -> dict[str, Any] | None:
-        """The run's record as it is now (loaded once per step at most)."""
-        if not self._record_loaded:
-            self._record_loaded = True
+        """The run's record as it is now (read again after any step that wrote records)."""
+        if "record" not in self.cache:
+            found = None
             if self.run.catalog_id and self.run.record_id:
-                self._record = records_port.get(
+                found = records_port.get(
                     Actor.system(self.ws), self.run.catalog_id, self.run.record_id
                 )
-        return self._record
+            self.cache["record"] = found
+        return self.cache["record"]
 
     def forget_record(self) -> None:
-        """The record changed: load it again when next asked."""
-        self._record_loaded = False
+        """The record may have changed: read it again when next asked."""
+        self.cache.pop("record", None)
 
     def names(self) -> dict[str, Any]:
         """The names templates and conditions see."""
@@ -189,14 +210,22 @@ class StepContext:
 def claim(ws: Workspace, owner: str, now: datetime, limit: int = 50) -> list[int]:
     """Take up to `limit` due runs (queued, waiting and come due, or abandoned by a dead
     worker); each stays ours until `now + LEASE_SECONDS` unless renewed."""
+    return [run_id for run_id, _ in claim_runs(ws, owner, now, limit)]
+
+
+def claim_runs(ws: Workspace, owner: str, now: datetime, limit: int = 50) -> list[tuple[int, bool]]:
+    """`claim`, telling for each run whether it was taken over from a dead worker."""
     r = schema.scenario_runs
     q = (
-        sa.select(r.c.id, r.c.scenario_id)
+        sa.select(r.c.id, r.c.scenario_id, r.c.status)
         .where(r.c.status.in_(("queued", "waiting", "running")), r.c.due_at <= now)
         .order_by(r.c.due_at, r.c.id)
         .limit(limit)
     )
     lease = now + timedelta(seconds=LEASE_SECONDS)
+    with read_connection(ws.engine) as conn:
+        if conn.execute(q.with_only_columns(r.c.id).limit(1)).first() is None:
+            return []  # nothing due: no write lock taken
     with ws.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(of=r, skip_locked=True)
@@ -204,6 +233,7 @@ def claim(ws: Workspace, owner: str, now: datetime, limit: int = 50) -> list[int
         if not rows:
             return []
         taken = _within_concurrency(conn, rows, now)
+        abandoned = {row.id for row in rows if row.status == "running"}
         if taken:
             conn.execute(
                 sa.update(r)
@@ -217,7 +247,7 @@ def claim(ws: Workspace, owner: str, now: datetime, limit: int = 50) -> list[int
                     updated_at=now,
                 )
             )
-    return taken
+    return [(run_id, run_id in abandoned) for run_id in taken]
 
 
 def _within_concurrency(conn: Connection, rows: list[Any], now: datetime) -> list[int]:
@@ -284,8 +314,14 @@ def _load(ws: Workspace, run_id: int, owner: str) -> tuple[Any, dict[str, Any], 
     return row, row.definition, row.name
 
 
-def execute(ws: Workspace, run_id: int, owner: str, services: Services) -> str:
-    """Execute a claimed run until it finishes, waits or hits its slice; returns its status."""
+def execute(
+    ws: Workspace, run_id: int, owner: str, services: Services, recovering: bool = False
+) -> str:
+    """Execute a claimed run until it finishes, waits or hits its slice; returns its status.
+
+    `recovering`: the run was taken over from a worker whose lease ran out, so record
+    steps up to the first boundary look for their own earlier writes first.
+    """
     loaded = _load(ws, run_id, owner)
     if loaded is None:
         return "lost"
@@ -307,6 +343,7 @@ def execute(ws: Workspace, run_id: int, owner: str, services: Services) -> str:
     )
     program = definition.program_of(ws.name, row.scenario_id, row.version, definition_json)
     runner = _Runner(ws, info, program, dict(row.state or {}), row.steps_done or 0, services)
+    runner.recovering = recovering
     try:
         return runner.go()
     except LeaseLost:
@@ -333,6 +370,9 @@ class _Runner:
         self.n = steps_done
         self.services = services
         self.progress = _Progress()
+        self.cache: dict[str, Any] = {}
+        self.recovering = False
+        self.last_flush = time.monotonic()
         state.setdefault("pc", 0)
         state.setdefault("vars", {})
         state.setdefault("attempt", 1)
@@ -376,26 +416,16 @@ class _Runner:
             now=clock.now(),
             n=self.n + 1,
             instr=instr,
+            cache=self.cache,
         )
 
     def _step(self, instr: dict[str, Any]) -> str | None:
         kind = KINDS[instr["kind"]]
         spec = instr["spec"]
         ctx = self._context(instr)
-        pending = self.state.get("pending")
-        if kind.effect in ("record", "external") and not (
-            pending and pending.get("n") == ctx.n and pending.get("pc") == instr["pc"]
-        ):
-            self.state["pending"] = {
-                "n": ctx.n,
-                "pc": instr["pc"],
-                "seq": records_port.event_counter(ctx.actor) if kind.effect == "record" else 0,
-            }
-            self._flush("running")
-            pending = None
         started = time.perf_counter()
         try:
-            result = self._recovered(ctx, kind.effect, pending) or kind.run(ctx, spec, instr)
+            result = self._recovered(ctx, kind.effect) or kind.run(ctx, spec, instr)
         except StepFailed as exc:
             return self._failed(ctx, instr, exc.message, exc.output, started)
         except DomainError as exc:
@@ -403,11 +433,12 @@ class _Runner:
             return self._failed(ctx, instr, exc.message, {"fields": fields}, started)
         return self._apply(ctx, instr, result, started)
 
-    def _recovered(self, ctx: StepContext, effect: str, pending: Any) -> StepResult | None:
-        """After a crash mid-step: the write it already made, instead of a second one."""
-        if not pending or effect != "record":
+    def _recovered(self, ctx: StepContext, effect: str) -> StepResult | None:
+        """After a crash: the write this step already made, instead of a second one."""
+        if not self.recovering or effect != "record":
             return None
-        ids = records_port.find_step_write(ctx.actor, pending["seq"], self.info.id, ctx.n)
+        mark = int(self.state.get("seq_mark") or 0)
+        ids = records_port.find_step_write(ctx.actor, mark, self.info.id, ctx.n)
         if not ids:
             return None
         output = {"id": ids[0], "ids": ids, "recovered": True}
@@ -458,8 +489,9 @@ class _Runner:
         self, ctx: StepContext, instr: dict[str, Any], result: StepResult, started: float
     ) -> str | None:
         kind = KINDS[instr["kind"]]
-        self.state["pending"] = None
         self.state["attempt"] = 1
+        if kind.effect == "record":
+            self.cache.pop("record", None)
         self.state["vars"].update(result.variables)
         if result.wait_until is not None and not ctx.test:
             self._row(ctx, instr, "waiting", result.output, None, started)
@@ -475,7 +507,9 @@ class _Runner:
         if result.stop:
             return self._finish(result.stop, result.stop_message)
         self.state["pc"] = instr["pc"] + 1 if result.goto is None else result.goto
-        if kind.effect != "none" or result.writes:
+        # A boundary after what went outside (so a crash does not send it again), and
+        # now and then on long runs; record and local steps wait for the next one.
+        if kind.effect == "external" or time.monotonic() - self.last_flush > FLUSH_SECONDS:
             self._flush("running")
         return None
 
@@ -495,11 +529,9 @@ class _Runner:
             delay = parse_duration(retry.get("delay", "PT5S")).total_seconds()
             delay *= float(retry.get("factor", 2)) ** (attempt - 1)
             self.state["attempt"] = attempt + 1
-            self.state["pending"] = None
             self._flush("waiting", due_at=ctx.now + timedelta(seconds=delay))
             return "waiting"
         self.state["attempt"] = 1
-        self.state["pending"] = None
         error = {"step": spec.get("id") or instr["path"], "message": message, "output": output}
         self.state["vars"]["error"] = error
         if instr.get("error_to") is not None:
@@ -544,6 +576,10 @@ class _Runner:
         if finished:
             values["finished_at"] = now
         with self.ws.engine.begin() as conn:
+            for write in self.progress.writes:
+                write(conn)
+            # Writes of record steps up to here have event numbers up to this mark.
+            self.state["seq_mark"] = counters.peek(conn, records_port.EVENT_COUNTER)
             done = conn.execute(
                 sa.update(r)
                 .where(r.c.id == self.info.id, r.c.owner == self.info.owner)
@@ -553,12 +589,12 @@ class _Runner:
             if not done:
                 raise LeaseLost(self.info.id)
             if self.progress.rows:
-                bulk.insert_many(conn, schema.scenario_steps, self.progress.rows)
-            for write in self.progress.writes:
-                write(conn)
+                conn.execute(sa.insert(schema.scenario_steps), self.progress.rows)
             if finished and self.info.parent_run_id:
                 _wake_parent(conn, self.info.parent_run_id, now)
         self.progress = _Progress()
+        self.recovering = False
+        self.last_flush = time.monotonic()
 
 
 def _wake_parent(conn: Connection, parent_id: int, now: datetime) -> None:
@@ -583,17 +619,35 @@ def _trim(value: Any) -> Any:
 def run_due(
     ws: Workspace, owner: str, services: Services, limit: int = 50, rounds: int = 1000
 ) -> int:
-    """Claim and execute due runs until none is due (at most `rounds` claims)."""
+    """Claim and execute due runs until none is due (at most `rounds` claims).
+
+    Claimed runs execute on `services.threads` threads: a run mostly waits for the
+    database or an HTTP answer, and others go on meanwhile.
+    """
     done = 0
     for _ in range(rounds):
-        ids = claim(ws, owner, clock.now(), limit)
-        if not ids:
+        claimed = claim_runs(ws, owner, clock.now(), limit)
+        if not claimed:
             break
-        for run_id in ids:
-            try:
-                execute(ws, run_id, owner, services)
-            except Exception:
-                # One broken run must not stop the others; its lease lapses and it retries.
-                log.exception("scenario run %s failed unexpectedly", run_id)
-            done += 1
+        pool = services.pool()
+        if pool is None:
+            for run_id, recovering in claimed:
+                _execute_logged(ws, run_id, owner, services, recovering)
+        else:
+            list(
+                pool.map(
+                    lambda item: _execute_logged(ws, item[0], owner, services, item[1]), claimed
+                )
+            )
+        done += len(claimed)
     return done
+
+
+def _execute_logged(
+    ws: Workspace, run_id: int, owner: str, services: Services, recovering: bool
+) -> None:
+    try:
+        execute(ws, run_id, owner, services, recovering=recovering)
+    except Exception:
+        # One broken run must not stop the others; its lease lapses and it is retried.
+        log.exception("scenario run %s failed unexpectedly", run_id)

@@ -32,9 +32,9 @@ def create(actor: Actor, catalog: str | int, values: dict[str, Any]) -> dict[str
     return records.create_record(actor, catalog, values)
 
 
-def update(actor: Actor, catalog: str | int, record_id: int, values: dict[str, Any]) -> dict:
-    """Change some fields of one record; returns it."""
-    return records.update_record(actor, catalog, record_id, values)
+def update(actor: Actor, catalog: str | int, record_id: int, values: dict[str, Any]) -> None:
+    """Change some fields of one record (not read back: the step knows what it wrote)."""
+    records.batch(actor, catalog, {"update": [{"id": record_id, "values": values}]}, single=True)
 
 
 def delete(actor: Actor, catalog: str | int, record_id: int) -> None:

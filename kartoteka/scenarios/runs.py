@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kartoteka.context import Workspace
-from kartoteka.storage import bulk, schema
+from kartoteka.storage import bulk, counters, schema
 
 DEFAULT_MAX_DEPTH = 5
 
@@ -76,7 +76,10 @@ def insert_runs(conn: Connection, rows: list[dict[str, Any]]) -> None:
         return
     missing = sorted({r["scenario_id"] for r in rows if r["version"] is None})
     versions = current_versions(conn, missing) if missing else {}
+    # Whatever a run writes gets event numbers above this (see engine: seq_mark).
+    mark = counters.peek(conn, "event_seq")
     for row in rows:
         if row["version"] is None:
             row["version"] = versions[row["scenario_id"]]
+        row["state"].setdefault("seq_mark", mark)
     bulk.insert_rows(conn, schema.scenario_runs, rows, skip_conflicts_on=["scenario_id", "key"])

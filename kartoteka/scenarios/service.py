@@ -542,7 +542,14 @@ def cancel_run(actor: Actor, scenario_id: int, run_id: int) -> dict[str, Any]:
                 r.c.scenario_id == scenario_id,
                 r.c.status.in_(("queued", "waiting")),
             )
-            .values(status="cancelled", due_at=None, finished_at=now, updated_at=now)
+            .values(
+                status="cancelled",
+                due_at=None,
+                watch_catalog_id=None,
+                watch_record_id=None,
+                finished_at=now,
+                updated_at=now,
+            )
         ).rowcount
     if not done:
         get_run(actor, run_id, scenario_id)  # 404 when it does not exist

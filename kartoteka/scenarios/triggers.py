@@ -21,7 +21,8 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.fields.base import FieldValueError
 from kartoteka.filters.compiler import FilterCompiler
-from kartoteka.storage import dates, schema
+from kartoteka.storage import counters, dates, schema
+from kartoteka.storage.engine import read_connection
 from kartoteka.webhooks.outbox import claim_cursor, move_cursor
 
 from .durations import parse_duration, parse_time_of_day
@@ -41,6 +42,8 @@ log = logging.getLogger("kartoteka.scenarios.triggers")
 def consume_events(ws: Workspace, now: datetime, limit: int = BATCH) -> int:
     """Turn up to `limit` new events into runs and wake waits on changed records."""
     e, s, r = schema.events, schema.scenarios, schema.scenario_runs
+    if not _new_events(ws):
+        return 0  # a read, not a write lock, when there is nothing to do
     with ws.engine.begin() as conn:
         last = claim_cursor(conn, CONSUMER)
         if last is None:
@@ -53,10 +56,9 @@ def consume_events(ws: Workspace, now: datetime, limit: int = BATCH) -> int:
                 )
             ).all()
         )
+        # Only waiting runs have a watch (the engine clears it otherwise): an index probe.
         watching = conn.execute(
-            sa.select(r.c.id)
-            .where(r.c.status == "waiting", r.c.watch_record_id.is_not(None))
-            .limit(1)
+            sa.select(r.c.id).where(r.c.watch_catalog_id.is_not(None)).limit(1)
         ).first()
         if not scenarios and watching is None:
             # Nobody listens: jump the cursor over the backlog without reading it.
@@ -75,6 +77,14 @@ def consume_events(ws: Workspace, now: datetime, limit: int = BATCH) -> int:
             _wake_watchers(conn, events, now)
         move_cursor(conn, CONSUMER, events[-1].seq)
     return len(events)
+
+
+def _new_events(ws: Workspace) -> bool:
+    """Are there events past the scenario consumer's cursor?"""
+    c = schema.outbox_cursor
+    with read_connection(ws.engine) as conn:
+        last = conn.execute(sa.select(c.c.last_seq).where(c.c.consumer == CONSUMER)).scalar()
+        return counters.peek(conn, "event_seq") > int(last or 0)
 
 
 def _wake_watchers(conn: Connection, events: list[Any], now: datetime) -> None:
@@ -224,6 +234,20 @@ def next_cron(cron: str, after: datetime, zone: Any) -> datetime:
 
 def fire_timers(ws: Workspace, now: datetime) -> int:
     """Start runs for schedules that came due and dates that were reached; returns how many."""
+    s = schema.scenarios
+    due = sa.or_(
+        sa.and_(s.c.trigger_type == "schedule", s.c.next_fire_at <= now),
+        sa.and_(
+            s.c.trigger_type == "date",
+            s.c.checked_until <= now - timedelta(seconds=DATE_CHECK_SECONDS),
+        ),
+    )
+    with read_connection(ws.engine) as conn:
+        if (
+            conn.execute(sa.select(s.c.id).where(s.c.active.is_(True), due).limit(1)).first()
+            is None
+        ):
+            return 0
     return _fire_schedules(ws, now) + _fire_dates(ws, now)
 
 

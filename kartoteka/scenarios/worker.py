@@ -59,7 +59,10 @@ def run_once(
     while triggers.consume_events(ws, moment):
         pass
     triggers.fire_timers(ws, moment)
-    own = services or engine.Services(allow_private=bool(ws.settings.webhook_allow_private))
+    own = services or engine.Services(
+        allow_private=bool(ws.settings.webhook_allow_private),
+        threads=int(getattr(ws.settings, "scenario_threads", 1) or 1),
+    )
     try:
         return engine.run_due(ws, owner or owner_name(), own)
     finally:
@@ -71,7 +74,10 @@ def loop(instance: Any, stop: threading.Event, only: list[str] | None = None) ->
     """Consume every workspace (or `only` these) until `stop` is set."""
     install_hooks()
     owner = owner_name()
-    services = engine.Services(allow_private=bool(instance.settings.webhook_allow_private))
+    services = engine.Services(
+        allow_private=bool(instance.settings.webhook_allow_private),
+        threads=int(getattr(instance.settings, "scenario_threads", 1) or 1),
+    )
     last_full = -POLL_SECONDS
     try:
         while not stop.is_set():

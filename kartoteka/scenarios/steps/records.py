@@ -88,9 +88,9 @@ class UpdateRecord(StepKind):
         catalog = _catalog(ctx, spec)
         record_id = _record_id(ctx, spec)
         values = ctx.render("values", spec["values"])
-        record = records_port.update(ctx.actor, catalog, record_id, values)
+        records_port.update(ctx.actor, catalog, record_id, values)
         ctx.forget_record()
-        return StepResult(output={"id": record_id, "record": _flat(record)})
+        return StepResult(output={"id": record_id, "values": values})
 
 
 class DeleteRecord(StepKind):
