@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from kartoteka.context import Actor
 from kartoteka.records import service as records
 from kartoteka.records.errors import RecordNotFound
+from kartoteka.records.requests import BatchRequest, UpdateItem
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection
 
@@ -34,7 +35,7 @@ def create(actor: Actor, catalog: str | int, values: dict[str, Any]) -> dict[str
 
 def update(actor: Actor, catalog: str | int, record_id: int, values: dict[str, Any]) -> None:
     """Change some fields of one record (not read back: the step knows what it wrote)."""
-    records.batch(actor, catalog, {"update": [{"id": record_id, "values": values}]}, single=True)
+    records.batch(actor, catalog, BatchRequest(update=[UpdateItem(record_id, values)]))
 
 
 def delete(actor: Actor, catalog: str | int, record_id: int) -> None:
