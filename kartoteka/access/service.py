@@ -271,25 +271,8 @@ def verify_rows(conn: Any, actor: Actor, catalog: Catalog, ids: list[int], actio
             )
 
 
-def mask_value(field: Any, value: Any) -> Any:
-    """A masked rendering: phones as `+7 *** ***-**-67`, e-mails as `a***@example.com`."""
+def mask_value(field: Field, value: Any) -> Any:
+    """A masked rendering, as the field's type masks it (phones as `+7 *** ***-**-67`)."""
     if value is None or value == "":
         return value
-    text = str(value)
-    if getattr(field, "type", None) == "phone" and text.startswith("+"):
-        return _mask_phone(text)
-    if getattr(field, "type", None) == "email" and "@" in text:
-        local, _, domain = text.partition("@")
-        return f"{local[:1]}***@{domain}"
-    keep = 2 if len(text) > 4 else 0
-    return "*" * (len(text) - keep) + text[len(text) - keep :]
-
-
-def _mask_phone(text: str) -> str:
-    import phonenumbers  # lazy: its metadata is large, masking phones is rare
-
-    try:
-        code = str(phonenumbers.parse(text).country_code)
-    except phonenumbers.NumberParseException:
-        code = text[1:2]
-    return f"+{code} *** ***-**-{text[-2:]}"
+    return field.ftype.mask(str(value))

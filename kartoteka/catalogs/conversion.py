@@ -22,27 +22,6 @@ CHUNK = 2000
 MAX_REPORTED = 1000
 
 
-def autonumber_counter(field_id: int) -> str:
-    """Counter name of an autonumber field."""
-    return f"autonumber:{field_id}"
-
-
-def fill_autonumbers(conn: Connection, catalog: Catalog, field: Field) -> None:
-    """Number existing records in id order when an autonumber field is added."""
-    table = sa.table(dynamic.table_name(catalog.id), sa.column("id"), sa.column(field.col))
-    ids = [r[0] for r in conn.execute(sa.select(table.c.id).order_by(table.c.id))]
-    if not ids:
-        return
-    last = counters.take(conn, autonumber_counter(field.id), len(ids))
-    first = last - len(ids) + 1
-    conn.execute(
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("rid"))
-        .values({field.column: sa.bindparam("n")}),
-        [{"rid": rid, "n": first + i} for i, rid in enumerate(ids)],
-    )
-
-
 def check_constraints(
     conn: Connection, catalog: Catalog, field: Field, new: dict[str, Any]
 ) -> None:
@@ -180,8 +159,7 @@ def change_type(
     dynamic.drop_column(conn, catalog.id, field.col)
     if new_field.indexed:
         dynamic.create_column_index(conn, catalog.id, new_field.col, new_field.unique)
-    if new_field.type == "autonumber":
-        fill_autonumbers(conn, catalog, new_field)
+    new_field.ftype.after_create(conn, catalog, new_field)
     new["column_name"] = new_field.column
     return report
 

@@ -43,6 +43,11 @@ class Field:
         return self.type_impl or get_type(self.type)
 
     @property
+    def is_link(self) -> bool:
+        """Its values are pairs in the shared links table, not a column."""
+        return self.ftype.storage == "links"
+
+    @property
     def col(self) -> str:
         """The column name of a column-stored field (callers checked it has one)."""
         assert self.column is not None, f"field {self.api_name} has no column"
@@ -196,5 +201,5 @@ class WorkspaceMeta:
             (c, f)
             for c in self.catalogs
             for f in c.fields
-            if f.type == "link" and f.options.get("catalog") == catalog_id
+            if f.is_link and f.options.get("catalog") == catalog_id
         ]

@@ -12,7 +12,7 @@ from kartoteka.access import service as access
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden
 from kartoteka.fields import all_types
-from kartoteka.fields.base import FieldValueError
+from kartoteka.fields.base import FieldType, FieldValueError
 from kartoteka.storage import counters, dynamic, schema
 from kartoteka.storage.engine import utcnow
 
@@ -141,7 +141,7 @@ def _pick_title(fields: list[Field], ref: Any) -> Field | None:
                 return f
         raise BadFieldSpec("title_field not found", fields={"title_field": "no such field"})
     for f in fields:
-        if f.ftype.can_be_title and f.type in ("text", "autonumber", "email", "phone"):
+        if f.ftype.can_be_title and f.ftype.preferred_title:
             return f
     return None
 
@@ -195,13 +195,12 @@ def delete_catalog(actor: Actor, ref: str | int) -> None:
     require_manage(actor, catalog)
     meta = actor.workspace.meta()
     incoming = [f for c, f in meta.links_into(catalog.id) if c.id != catalog.id]
-    own_links = [f.id for f in catalog.fields if f.type == "link"]
     with _write(actor) as conn:
         for f in incoming:
-            conn.execute(sa.delete(schema.links).where(schema.links.c.field_id == f.id))
+            f.ftype.before_delete(conn, f)
             conn.execute(sa.delete(schema.fields).where(schema.fields.c.id == f.id))
-        if own_links:
-            conn.execute(sa.delete(schema.links).where(schema.links.c.field_id.in_(own_links)))
+        for f in catalog.fields:
+            f.ftype.before_delete(conn, f)
         for table in (schema.history, schema.comments):
             conn.execute(sa.delete(table).where(table.c.catalog_id == catalog.id))
         conn.execute(sa.delete(schema.views).where(schema.views.c.catalog_id == catalog.id))
@@ -220,27 +219,14 @@ def _flag(spec: dict[str, Any], key: str) -> bool:
     return value
 
 
-def _resolve_link_target(
-    meta: WorkspaceMeta, options: dict[str, Any], self_id: int, self_api: str
+def _prepared(
+    ftype: FieldType, meta: WorkspaceMeta, options: dict[str, Any], catalog_id: int, api: str
 ) -> dict[str, Any]:
-    options = dict(options)
-    target = options.get("catalog")
-    if target in (self_id, self_api):
-        options["catalog"] = self_id
-        return options
-    found = meta.catalog(target) if isinstance(target, str | int) else None
-    if found is None:
-        raise BadFieldSpec(
-            "options.catalog: target catalog not found", fields={"options": "catalog not found"}
-        )
-    if found.system is not None:
-        # Its rows come and go outside the records write path, which keeps links tidy.
-        raise BadFieldSpec(
-            "options.catalog: a system catalog cannot be linked to",
-            fields={"options": "system catalog"},
-        )
-    options["catalog"] = found.id
-    return options
+    """Options resolved against the workspace by the type (link: its target catalog)."""
+    try:
+        return ftype.prepare_options(meta, options, catalog_id, api)
+    except FieldValueError as exc:
+        raise BadFieldSpec(exc.message, fields={"options": exc.short}) from None
 
 
 def _clean_field_spec(
@@ -292,8 +278,7 @@ def _clean_field_spec(
     options = spec.get("options") or {}
     if not isinstance(options, dict):
         raise BadFieldSpec("options must be an object", fields={"options": "must be an object"})
-    if ftype_name == "link":
-        options = _resolve_link_target(meta, options, catalog_id, catalog_api)
+    options = _prepared(ftype, meta, options, catalog_id, catalog_api)
     try:
         options = ftype.clean_options(options)
     except FieldValueError as exc:
@@ -360,8 +345,7 @@ def add_field(actor: Actor, catalog_ref: str | int, spec: Any) -> Field:
         field = _insert_field(
             conn, meta, catalog.id, catalog.api_name, catalog.fields, spec, len(catalog.fields)
         )
-        if field.type == "autonumber":
-            conversion.fill_autonumbers(conn, catalog, field)
+        field.ftype.after_create(conn, catalog, field)
         if catalog.title_field_id is None and _pick_title([field], None):
             conn.execute(
                 sa.update(schema.catalogs)
@@ -439,9 +423,7 @@ def update_field(
             prev = field.ftype.clean_options  # keep stable choice ids
             cleaned = _clean_field_spec(meta, catalog.id, catalog.api_name, others, merged)
             if isinstance(merged.get("options"), dict):
-                opts = dict(merged["options"])
-                if field.type == "link":
-                    opts = _resolve_link_target(meta, opts, catalog.id, catalog.api_name)
+                opts = _prepared(field.ftype, meta, merged["options"], catalog.id, catalog.api_name)
                 cleaned["options"] = prev(opts, field.options)
         except FieldValueError as exc:
             raise BadFieldSpec(f"options: {exc.message}", fields={"options": exc.message}) from None
@@ -462,13 +444,10 @@ def update_field(
                     dynamic.create_column_index(
                         conn, catalog.id, field.column, cleaned["is_unique"]
                     )
-            if field.type == "link" and cleaned["options"].get("catalog") != field.options.get(
-                "catalog"
-            ):
-                raise BadFieldSpec(
-                    "the target catalog of a link cannot change",
-                    fields={"options": "catalog cannot change"},
-                )
+            try:
+                field.ftype.check_update(field, cleaned["options"])
+            except FieldValueError as exc:
+                raise BadFieldSpec(exc.message, fields={"options": exc.short}) from None
         if dry_run:
             conn.rollback()
             return field, report
@@ -488,9 +467,8 @@ def delete_field(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> 
     catalog, field = get_field(actor, catalog_ref, field_ref)
     require_manage(actor, catalog)
     with _write(actor) as conn:
-        if field.type == "link":
-            conn.execute(sa.delete(schema.links).where(schema.links.c.field_id == field.id))
-        elif field.column and field.ftype.storage == "column":
+        field.ftype.before_delete(conn, field)
+        if field.column and field.ftype.storage == "column":
             dynamic.drop_column(conn, catalog.id, field.column)
         conn.execute(sa.delete(schema.fields).where(schema.fields.c.id == field.id))
         if catalog.title_field_id == field.id:

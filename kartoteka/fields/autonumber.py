@@ -4,17 +4,45 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from kartoteka.storage import counters, dynamic
+
 from .base import MAX_RECORD_ID, FieldType, FieldValueError, nullable
+
+
+def autonumber_counter(field_id: int) -> str:
+    """Counter name of an autonumber field."""
+    return f"autonumber:{field_id}"
 
 
 class AutonumberType(FieldType):
     """Assigned on create from a per-field counter; deleted numbers are not reused."""
 
     type = "autonumber"
+    editor = None
+    cell = "number"
+    preferred_title = True
     labels = {"en": "Autonumber", "ru": "Автономер"}
     read_only = True
     searchable = True
     option_docs = {"prefix": "text shown before the number in titles and exports"}
+
+    def after_create(self, conn, catalog, field):
+        """Number existing records in id order (the field was just added or converted)."""
+        table = sa.table(dynamic.table_name(catalog.id), sa.column("id"), sa.column(field.col))
+        ids = [r[0] for r in conn.execute(sa.select(table.c.id).order_by(table.c.id))]
+        if not ids:
+            return
+        first = counters.take(conn, autonumber_counter(field.id), len(ids)) - len(ids) + 1
+        conn.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("rid"))
+            .values({field.col: sa.bindparam("n")}),
+            [{"rid": rid, "n": first + i} for i, rid in enumerate(ids)],
+        )
+
+    def values_on_create(self, conn, field, count):
+        last = counters.take(conn, autonumber_counter(field.id), count)
+        return list(range(last - count + 1, last + 1))
 
     def value_schema(self, field, link_ref):
         return nullable({"type": "integer"})

@@ -11,7 +11,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from kartoteka.storage.fulltext import fold_sql, fold_text, like_escape
 
 if TYPE_CHECKING:
-    from kartoteka.catalogs.models import Field
+    from sqlalchemy.engine import Connection
+
+    from kartoteka.catalogs.models import Catalog, Field, WorkspaceMeta
     from kartoteka.context import Actor
 
 COMPARE_OPS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "between", "empty"})
@@ -43,12 +45,16 @@ class FieldValueError(ValueError):
     """A value (or option) a field type refuses.
 
     `code` and `params` name the problem for translation (`kartoteka.messages`); a
-    type that passes only a message gets the code "invalid" with that message.
+    type that passes only a message gets the code "invalid" with that message. `short`
+    is the reason in a few words for the `fields` map of a 422 (the message if not given).
     """
 
-    def __init__(self, message: str, code: str = "invalid", **params: Any) -> None:
+    def __init__(
+        self, message: str, code: str = "invalid", *, short: str | None = None, **params: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.short = short or message
         self.code = code
         self.params: dict[str, Any] = params if code != "invalid" else {"message": message}
 
@@ -86,6 +92,50 @@ class FieldType:
     #: Its text goes into the catalog's full-text index (`search_text`; for "links"
     #: storage, the titles of the linked records).
     searchable: ClassVar[bool] = False
+    #: Picked as a new catalog's title field when none is named (values that name a
+    #: record: text, e-mail, phone, autonumber).
+    preferred_title: ClassVar[bool] = False
+
+    # ----- UI: one control per type (the web layer renders them) ---------------
+    #: The type's editor: the macro file `kartoteka/web/templates/fields/<editor>.html`
+    #: holding `editor(field, value, id)`. None: values are computed, shown read-only.
+    editor: ClassVar[str | None] = None
+    #: How a value shows in grid cells and cards: "text" (its display text), "number"
+    #: (right-aligned, locale digits), "check" (a tick), "chips" (coloured labels),
+    #: "when" (a time in the reader's zone), "people" (user names), "records" (titles
+    #: of linked records), "files" (download links).
+    cell: ClassVar[str] = "text"
+
+    # ----- lifecycle hooks (Baserow's FieldType.before_create/after_update...) --
+    # Called by `catalogs.service` and the records write path, inside their transaction,
+    # so the code outside `fields/` never asks a type for its name.
+    def prepare_options(
+        self, meta: WorkspaceMeta, options: dict[str, Any], catalog_id: int, catalog_api: str
+    ) -> dict[str, Any]:
+        """Resolve options against the workspace before `clean_options` (link: the target
+        catalog by id or api_name); FieldValueError refuses them."""
+        return options
+
+    def check_update(self, field: Field, options: dict[str, Any]) -> None:
+        """A change that keeps the type: FieldValueError when the new options may not
+        replace the old ones (link: the target catalog is fixed)."""
+
+    def after_create(self, conn: Connection, catalog: Catalog, field: Field) -> None:
+        """After the field was added (or converted into this type) with its storage: give
+        existing records their values (autonumber numbers them)."""
+
+    def before_delete(self, conn: Connection, field: Field) -> None:
+        """Before the field (or its catalog) is dropped: remove what lives outside its
+        column (link: its pairs in the links table)."""
+
+    def values_on_create(self, conn: Connection, field: Field, count: int) -> list[Any] | None:
+        """Values the platform gives `count` new records (autonumber); None: none."""
+        return None
+
+    def mask(self, text: str) -> str:
+        """A masked rendering of a value for readers who may not see it in clear."""
+        keep = 2 if len(text) > 4 else 0
+        return "*" * (len(text) - keep) + text[len(text) - keep :]
 
     # ----- storage -------------------------------------------------------------
     def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine:

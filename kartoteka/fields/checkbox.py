@@ -14,6 +14,8 @@ class CheckboxType(FieldType):
     """A yes/no flag. Unset reads as false."""
 
     type = "checkbox"
+    editor = "checkbox"
+    cell = "check"
     labels = {"en": "Checkbox", "ru": "Флажок"}
     operators = frozenset({"eq", "ne", "empty", "in", "nin"})
     can_be_unique = False

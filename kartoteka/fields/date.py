@@ -40,6 +40,8 @@ class DateType(FieldType):
     """A date without time."""
 
     type = "date"
+    editor = "date"
+    cell = "text"
     labels = {"en": "Date", "ru": "Дата"}
 
     def value_schema(self, field, link_ref):

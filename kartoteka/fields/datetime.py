@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import ClassVar
 
 import sqlalchemy as sa
 
@@ -47,6 +48,8 @@ class DateTimeType(FieldType):
     """Date and time."""
 
     type = "datetime"
+    editor: ClassVar[str | None] = "datetime"
+    cell = "when"
     labels = {"en": "Date and time", "ru": "Дата и время"}
 
     def value_schema(self, field, link_ref):

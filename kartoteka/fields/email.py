@@ -14,9 +14,19 @@ class EmailType(FieldType):
     """An e-mail address, stored lower-cased in its domain part."""
 
     type = "email"
+    editor = "email"
+    cell = "text"
+    preferred_title = True
     labels = {"en": "E-mail", "ru": "E-mail"}
     operators = TEXT_OPS
     searchable = True
+
+    def mask(self, text):
+        """`a***@example.com`: the first letter and the domain stay."""
+        if "@" not in text:
+            return super().mask(text)
+        local, _, domain = text.partition("@")
+        return f"{local[:1]}***@{domain}"
 
     def value_schema(self, field, link_ref):
         return nullable({"type": "string", "format": "email"})

@@ -19,6 +19,8 @@ class FileType(FieldType):
     """Files from `POST /api/v1/files`; written as a list of file ids."""
 
     type = "file"
+    editor = "file"
+    cell = "files"
     labels = {"en": "File", "ru": "Файл"}
     operators = frozenset({"empty"})
     can_be_unique = False

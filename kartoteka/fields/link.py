@@ -17,6 +17,8 @@ class LinkType(FieldType):
     """Links to records; written as an id or list of ids, read as `[{id, title}]`."""
 
     type = "link"
+    editor = "link"
+    cell = "records"
     labels = {"en": "Link to records", "ru": "Связь с каталогом"}
     storage = "links"
     operators = frozenset({"eq", "ne", "in", "nin", "empty"})
@@ -45,6 +47,34 @@ class LinkType(FieldType):
             "oneOf": [ids, {"type": "integer"}, {"type": "null"}],
             "description": "ids of the linked records",
         }
+
+    def prepare_options(self, meta, options, catalog_id, catalog_api):
+        options = dict(options)
+        target = options.get("catalog")
+        if target in (catalog_id, catalog_api):
+            options["catalog"] = catalog_id
+            return options
+        found = meta.catalog(target) if isinstance(target, str | int) else None
+        if found is None:
+            raise FieldValueError(
+                "options.catalog: target catalog not found", short="catalog not found"
+            )
+        if found.system is not None:
+            # Its rows come and go outside the records write path, which keeps links tidy.
+            raise FieldValueError(
+                "options.catalog: a system catalog cannot be linked to", short="system catalog"
+            )
+        options["catalog"] = found.id
+        return options
+
+    def check_update(self, field, options):
+        if options.get("catalog") != field.options.get("catalog"):
+            raise FieldValueError(
+                "the target catalog of a link cannot change", short="catalog cannot change"
+            )
+
+    def before_delete(self, conn, field):
+        conn.execute(sa.delete(schema.links).where(schema.links.c.field_id == field.id))
 
     def clean_options(self, options, previous=None):
         options = super().clean_options(options, previous)

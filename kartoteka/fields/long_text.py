@@ -14,6 +14,8 @@ class LongTextType(FieldType):
     """Multi-line text (descriptions, notes)."""
 
     type = "long_text"
+    editor = "long_text"
+    cell = "text"
     labels = {"en": "Long text", "ru": "Многострочный текст"}
     operators = TEXT_OPS
     searchable = True

@@ -17,6 +17,8 @@ class MoneyType(FieldType):
     """An amount of money; exact (integer minor units), read back as `"1234.50"`."""
 
     type = "money"
+    editor = "money"
+    cell = "number"
     labels = {"en": "Money", "ru": "Деньги"}
     option_docs = {
         "currency": "ISO 4217 code, e.g. RUB (default RUB)",

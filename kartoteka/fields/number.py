@@ -56,6 +56,8 @@ class NumberType(FieldType):
     """A number; `decimals: 0` (default) stores integers, more stores a float rounded on write."""
 
     type = "number"
+    editor = "number"
+    cell = "number"
     labels = {"en": "Number", "ru": "Число"}
     option_docs = {"decimals": "digits after the point; 0 = integer (default)"}
 

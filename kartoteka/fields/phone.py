@@ -23,10 +23,23 @@ class PhoneType(FieldType):
     """A phone number; `region` option (default RU) is used for numbers without +."""
 
     type = "phone"
+    editor = "phone"
+    cell = "text"
+    preferred_title = True
     labels = {"en": "Phone", "ru": "Телефон"}
     operators = TEXT_OPS
     searchable = True
     option_docs = {"region": "ISO country code for numbers written without + (default RU)"}
+
+    def mask(self, text):
+        """`+7 *** ***-**-67`: the country code and the last two digits stay."""
+        if not text.startswith("+"):
+            return super().mask(text)
+        try:
+            code = str(phonenumbers.parse(text).country_code)
+        except phonenumbers.NumberParseException:
+            code = text[1:2]
+        return f"+{code} *** ***-**-{text[-2:]}"
 
     def value_schema(self, field, link_ref):
         return nullable({"type": "string", "description": "E.164, e.g. +74951234567"})

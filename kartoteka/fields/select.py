@@ -55,6 +55,8 @@ class SelectType(FieldType):
     """Choice from a list; written by option id or label, read as `{id, label, color}`."""
 
     type = "select"
+    editor = "select"
+    cell = "chips"
     labels = {"en": "Select", "ru": "Список"}
     operators = frozenset({"eq", "ne", "in", "nin", "empty"})
     searchable = True

@@ -9,6 +9,8 @@ from .user import UserType
 
 class _SystemTime(DateTimeType):
     read_only = True
+    editor = None
+    cell = "when"
     storage = "system"
     can_be_unique = False
     option_docs = {}
@@ -19,6 +21,8 @@ class _SystemTime(DateTimeType):
 
 class _SystemUser(UserType):
     read_only = True
+    editor = None
+    cell = "people"
     storage = "system"
     can_be_unique = False
     option_docs = {}

@@ -30,6 +30,9 @@ class TextType(FieldType):
     """One line of text."""
 
     type = "text"
+    editor = "text"
+    cell = "text"
+    preferred_title = True
     labels = {"en": "Text", "ru": "Текст"}
     operators = TEXT_OPS | {"between"}
     searchable = True

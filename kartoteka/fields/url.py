@@ -12,6 +12,8 @@ class UrlType(FieldType):
     """An http(s) address; a bare domain gets https:// in front."""
 
     type = "url"
+    editor = "url"
+    cell = "text"
     labels = {"en": "URL", "ru": "Ссылка (URL)"}
     operators = TEXT_OPS
     searchable = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import sqlalchemy as sa
 
 from .base import (
@@ -20,6 +22,8 @@ class UserType(FieldType):
     """A reference to users; written as ids, read as `{id, name}`. Filters accept `"me"`."""
 
     type = "user"
+    editor: ClassVar[str | None] = "user"
+    cell = "people"
     labels = {"en": "User", "ru": "Пользователь"}
     operators = frozenset({"eq", "ne", "in", "nin", "empty"})
     option_docs = {"multiple": "allow several users"}

@@ -175,7 +175,7 @@ class FilterCompiler:
     def _hop(self, key: str, value: Any) -> ColumnElement[bool]:
         link_key, _, target_key = key.partition(".")
         link = self._field(self.catalog, link_key)
-        if link.type != "link":
+        if not link.is_link:
             raise invalid("filter", f"{link_key!r} is not a link field, so {key!r} cannot hop")
         target = self.actor.workspace.meta().catalog(link.options.get("catalog") or 0)
         if target is None:

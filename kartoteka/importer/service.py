@@ -132,7 +132,7 @@ def _attach_link_keys(
     meta = actor.workspace.meta()
     for link_name, key_name in opts.link_keys.items():
         f = catalog.by_api_name.get(link_name)
-        if f is None or f.type != "link":
+        if f is None or not f.is_link:
             raise option_error(f"link_keys.{link_name}", "not a link field of this catalog")
         target = meta.catalog(f.options.get("catalog") or 0)
         key = target.by_api_name.get(key_name) if target else None

@@ -203,7 +203,7 @@ def _split_upsert(
 # ----- changes and history -------------------------------------------------------------------
 def history_value(f: Field, db_value: Any) -> Any:
     """A compact JSON form of a stored value for history and events."""
-    if f.type == "link":
+    if f.is_link:
         return list(db_value or [])
     ref = f.ftype.references
     if ref:
@@ -217,7 +217,7 @@ def _changes(catalog: Catalog, old: dict[int, Any], new: dict[int, Any]) -> dict
     for fid, value in new.items():
         f = catalog.by_id[fid]
         before = old.get(fid)
-        if f.type == "link":
+        if f.is_link:
             if list(before or []) == list(value or []):
                 continue
         elif before == value or (f.ftype.is_empty(before) and f.ftype.is_empty(value)):
@@ -233,7 +233,7 @@ def _old_values(
     out = {}
     for fid in fids:
         f = catalog.by_id[fid]
-        out[fid] = links.get(fid, {}).get(row.id, []) if f.type == "link" else m[f.column]
+        out[fid] = links.get(fid, {}).get(row.id, []) if f.is_link else m[f.column]
     return out
 
 
@@ -354,7 +354,7 @@ def _apply_updates(
         item.columns = {
             catalog.by_id[fid].col: v
             for fid, v in item.given.items()
-            if fid in changed and catalog.by_id[fid].type != "link"
+            if fid in changed and not catalog.by_id[fid].is_link
         }
         item.links = {fid: ids for fid, ids in item.links.items() if fid in changed}
         changed_items.append(item)
@@ -370,9 +370,9 @@ def _delete_entries(
     """History entries (all old values) of records about to be deleted; 404/403 if not allowed."""
     ids = _ids(deletes)
     rows = write.load_current(conn, actor, catalog, deletes, "delete")
-    link_fields = [f for f in catalog.fields if f.type == "link"]
+    link_fields = [f for f in catalog.fields if f.is_link]
     links = load_links(conn, link_fields, ids)
-    stored = [f.id for f in catalog.fields if f.column or f.type == "link"]
+    stored = [f.id for f in catalog.fields if f.column or f.is_link]
     entries = []
     for rid in ids:
         old = _old_values(catalog, rows[rid], links, stored)
@@ -399,7 +399,7 @@ def _apply_deletes(
     ids = _ids(deletes)
     entries = _delete_entries(conn, actor, catalog, deletes)
     entries += _unlink_incoming(conn, actor, catalog, ids)
-    link_fields = [f.id for f in catalog.fields if f.type == "link"]
+    link_fields = [f.id for f in catalog.fields if f.is_link]
     lt = schema.links
     if link_fields:
         conn.execute(sa.delete(lt).where(lt.c.field_id.in_(link_fields), lt.c.src_id.in_(ids)))

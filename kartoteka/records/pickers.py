@@ -26,7 +26,7 @@ def link_choices(
     access.require_catalog(actor, catalog)
     if access.field_rules(actor, catalog).get(field.api_name) == "hidden":
         raise NotFound(f"field {field_ref!r} not found")
-    if field.type != "link":
+    if not field.is_link:
         raise ValidationFailed(
             f"{field.api_name} is not a link field", fields={"field": "not a link"}
         )

@@ -130,7 +130,7 @@ def load_links(
 ) -> dict[int, dict[int, list[int]]]:
     """field id -> record id -> linked record ids, in link order."""
     result: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    link_ids = [f.id for f in fields if f.type == "link"]
+    link_ids = [f.id for f in fields if f.is_link]
     if not link_ids or not ids:
         return result
     links = schema.links
@@ -193,7 +193,7 @@ class Renderer:
     ) -> dict[int, dict[int, dict[str, Any]]]:
         out: dict[int, dict[int, dict[str, Any]]] = {}
         for f in self.fields:
-            if f.type != "link" or f.id not in links:
+            if not f.is_link or f.id not in links:
                 continue
             ids = {d for dsts in links[f.id].values() for d in dsts}
             out[f.id] = link_items(self.conn, self.actor, f, ids)
@@ -267,7 +267,7 @@ class Renderer:
 
     def _value(self, f, column, masked, m, rid, links, link_titles, users, files) -> Any:
         ftype = f.ftype
-        if f.type == "link":
+        if f.is_link:
             items = link_titles.get(f.id, {})
             linked = [
                 items.get(d) or {"id": d, "title": f"#{d}", "restricted": True}

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kartoteka.access import service as access
-from kartoteka.catalogs.conversion import autonumber_counter
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError, Forbidden, ItemError, PreconditionFailed
@@ -99,7 +98,7 @@ def prepare(
             errors.append(out.error(key, "required"))
             continue
         out.given[f.id] = db_value
-        if f.type == "link":
+        if f.is_link:
             out.links[f.id] = db_value
         else:
             out.columns[f.col] = db_value
@@ -122,7 +121,7 @@ def check_references(
         wanted = [(i, i.given[f.id]) for i in items if i.given.get(f.id)]
         if not wanted:
             continue
-        if f.type == "link":
+        if f.is_link:
             _check_links(conn, actor, f, wanted)
         elif f.ftype.references == "users":
             _check_users(conn, f, wanted)
@@ -251,11 +250,10 @@ def insert_rows(
             row["version"] = 1
         rows.append(row)
     for f in catalog.fields:
-        if f.type == "autonumber":
-            last = counters.take(conn, autonumber_counter(f.id), len(rows))
-            for i, row in enumerate(rows):
-                row[f.col] = last - len(rows) + 1 + i
-                items[i].given[f.id] = row[f.col]
+        given = f.ftype.values_on_create(conn, f, len(rows))
+        for i, value in enumerate(given or ()):
+            rows[i][f.col] = value
+            items[i].given[f.id] = value
     ids = bulk.reserve_ids(conn, table, len(rows))
     for row, rid in zip(rows, ids, strict=True):
         row["id"] = rid

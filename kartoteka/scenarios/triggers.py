@@ -206,7 +206,7 @@ def _matches_as(
     columns: list[Any] = []
     for col in table.c:
         field = by_column.get(col.name)
-        if field is not None and field.api_name in overlay and field.type != "link":
+        if field is not None and field.api_name in overlay and not field.is_link:
             try:
                 value = field.ftype.to_db(overlay[field.api_name], field, actor)
             except (FieldValueError, TypeError, ValueError):

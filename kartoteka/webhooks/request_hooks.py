@@ -72,7 +72,7 @@ def _stored_values(actor: Actor, catalog: Catalog, ids: list[int]) -> dict[int, 
     if not ids:
         return {}
     table = catalog.table
-    fields = [f for f in catalog.fields if f.column or f.type == "link"]
+    fields = [f for f in catalog.fields if f.column or f.is_link]
     with read_connection(actor.workspace.engine) as conn:
         rows = conn.execute(sa.select(table).where(table.c.id.in_(ids))).all()
         links = load_links(conn, fields, ids)
@@ -81,7 +81,7 @@ def _stored_values(actor: Actor, catalog: Catalog, ids: list[int]) -> dict[int, 
         m = row._mapping
         out[row.id] = {
             f.api_name: history_value(
-                f, links.get(f.id, {}).get(row.id, []) if f.type == "link" else m[f.column or "id"]
+                f, links.get(f.id, {}).get(row.id, []) if f.is_link else m[f.column or "id"]
             )
             for f in fields
         }
