@@ -27,7 +27,7 @@ TOKEN = "bench-metrics"
 
 def plain_app() -> Any:
     """The app without the observability middleware (uvicorn factory, the baseline)."""
-    from kartoteka.api.app import create_app
+    from kartoteka.server import create_app
     from kartoteka.observability.middleware import ObservabilityMiddleware
 
     app = create_app()
@@ -64,7 +64,7 @@ def run(env: Env, seconds: float, res: Results) -> None:
         plain_env = dict(base, KARTOTEKA_LOG_FORMAT="none")
         plain_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         p1, p2 = free_port(), free_port()
-        observed_cmd = uvicorn_cmd("kartoteka.api.app:create_app", p1, ["--factory"])
+        observed_cmd = uvicorn_cmd("kartoteka.server:create_app", p1, ["--factory"])
         plain_cmd = uvicorn_cmd(
             "bench_observability:plain_app", p2, ["--factory", "--app-dir", str(HERE)]
         )
