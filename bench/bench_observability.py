@@ -14,12 +14,14 @@ After the run one scrape of the observed server checks that every request was co
 
 from __future__ import annotations
 
+import os
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
 from bench_http import HERE, load, setup, uvicorn_cmd
-from common import Env, Results, environment, free_port, parser, server
+from common import Env, Results, environment, free_port, parser, process_tree, server
 
 ROUNDS = 3
 TOKEN = "bench-metrics"
@@ -27,12 +29,25 @@ TOKEN = "bench-metrics"
 
 def plain_app() -> Any:
     """The app without the observability middleware (uvicorn factory, the baseline)."""
-    from kartoteka.server import create_app
     from kartoteka.observability.middleware import ObservabilityMiddleware
+    from kartoteka.server import create_app
 
     app = create_app()
     app.user_middleware = [m for m in app.user_middleware if m.cls is not ObservabilityMiddleware]
     return app
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by a server and its workers (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def _counted(port: int, catalog_id: int) -> float:
@@ -68,23 +83,46 @@ def run(env: Env, seconds: float, res: Results) -> None:
         plain_cmd = uvicorn_cmd(
             "bench_observability:plain_app", p2, ["--factory", "--app-dir", str(HERE)]
         )
-        with server(observed_cmd, observed_env, p1), server(plain_cmd, plain_env, p2):
+        with (
+            server(observed_cmd, observed_env, p1) as observed,
+            server(plain_cmd, plain_env, p2) as plain_proc,
+        ):
             urls = {
                 "observed": f"http://127.0.0.1:{p1}{path}",
                 "plain": f"http://127.0.0.1:{p2}{path}",
             }
+            pids = {"observed": observed.pid, "plain": plain_proc.pid}
             for url in urls.values():
                 load(url, bearer, 2)  # warm-up
             runs: dict[str, list[dict[str, float]]] = {"observed": [], "plain": []}
+            # CPU per request does not depend on what else the machine runs meanwhile.
+            cpu = {"observed": 0.0, "plain": 0.0}
+            served = {"observed": 0.0, "plain": 0.0}
             for _ in range(ROUNDS):
                 for name, url in urls.items():
-                    runs[name].append(load(url, bearer, seconds / ROUNDS))
+                    before = cpu_seconds(pids[name])
+                    result = load(url, bearer, seconds / ROUNDS)
+                    cpu[name] += cpu_seconds(pids[name]) - before
+                    served[name] += result["rps"] * seconds / ROUNDS
+                    runs[name].append(result)
             counted = _counted(p1, catalog.id)
     obs, plain = (
         {k: sum(r[k] for r in runs[n]) / ROUNDS for k in ("rps", "p50", "p99", "errors")}
         for n in ("observed", "plain")
     )
     cost = 1 - obs["rps"] / plain["rps"]
+    per_request = {n: cpu[n] / served[n] * 1e6 for n in cpu}
+    cpu_cost = per_request["observed"] / per_request["plain"] - 1
+    res.add(
+        "server CPU per GET with metrics + JSON logs",
+        per_request["observed"],
+        "us",
+        per_request["plain"],
+        "without them",
+        "cost <= 5%",
+        cpu_cost <= 0.05,
+        f"cost {cpu_cost * 100:.1f}% (server processes' user+system CPU / requests served)",
+    )
     res.add(
         "GET record with metrics + JSON logs",
         obs["rps"],

@@ -8,8 +8,8 @@ Code that hands work to its own thread pool passes `contextvars.copy_context().r
 from __future__ import annotations
 
 import contextvars
+import os
 import re
-import uuid
 
 HEADER = "X-Request-ID"
 #: Ids a client may choose: short, and safe to copy into logs and outgoing headers.
@@ -39,4 +39,4 @@ def accepted_or_new(sent: str | None) -> str:
     """The client's `X-Request-ID` when it is a sane token, else a new random id."""
     if sent and _ACCEPTED.match(sent):
         return sent
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID
