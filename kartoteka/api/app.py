@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kartoteka.errors import DomainError
 from kartoteka.security.ratelimit import RateLimitMiddleware
 
-from . import errors, schemas
+from . import errors, openapi_shapes, schemas
 from .guard import EdgeGuardMiddleware
 from .routes import auth, catalogs, openapi, records, search, settings, users, views
 
@@ -135,5 +135,6 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
         login = doc["paths"].get("/api/v1/auth/login", {}).get("post")
         if login is not None:
             login["security"] = []
+        openapi_shapes.decorate(doc)  # the real answers: records, pages, errors, 429
         app.openapi_schema = doc
     return app.openapi_schema
