@@ -200,6 +200,7 @@ def build(
         done += len(chunk)
         if progress is not None:
             progress(len(chunk))
+    fulltext.finish_index(conn, catalog.id)
     fulltext.write_signature(conn, catalog.id, signature(meta, catalog))
     return done
 
