@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from .base import (
-    FieldType,
     FieldValueError,
-    clean_flag,
     decode_multi,
-    encode_multi,
-    multi_filter_clause,
 )
+from .multi import MultiIdType
 
 COLORS = ("gray", "red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "brown")
 
@@ -51,14 +46,14 @@ def clean_choices(choices: Any, previous: list[dict[str, Any]]) -> list[dict[str
     return result
 
 
-class SelectType(FieldType):
+class SelectType(MultiIdType):
     """Choice from a list; written by option id or label, read as `{id, label, color}`."""
 
     type = "select"
     editor = "select"
     cell = "chips"
     labels = {"en": "Select", "ru": "Список"}
-    operators = frozenset({"eq", "ne", "in", "nin", "empty"})
+    item_noun = "choice"
     searchable = True
     option_docs = {
         "choices": 'list of {"label", "color"?} (ids are assigned)',
@@ -76,9 +71,7 @@ class SelectType(FieldType):
             },
             "required": ["id", "label"],
         }
-        if field.options.get("multiple"):
-            return {"type": "array", "items": choice}
-        return {"oneOf": [choice, {"type": "null"}]}
+        return self.one_or_many(choice, field)
 
     def write_schema(self, field, link_ref):
         choices = field.options.get("choices") or []
@@ -89,18 +82,12 @@ class SelectType(FieldType):
             ],
             "description": "a choice by label (any case) or id",
         }
-        if field.options.get("multiple"):
-            return {"type": ["array", "null"], "items": one}
-        return {"oneOf": [*one["oneOf"], {"type": "null"}], "description": one["description"]}
-
-    def sa_type(self, options):
-        return sa.Text() if options.get("multiple") else sa.Integer()
+        return self.one_or_many_written(one, field)
 
     def clean_options(self, options, previous=None):
         options = super().clean_options(options, previous)
         prev = (previous or {}).get("choices") or []
         options["choices"] = clean_choices(options.get("choices", prev), prev)
-        options["multiple"] = clean_flag(options, "multiple", False)
         return options
 
     def choice_id(self, value: Any, field) -> int:
@@ -121,25 +108,6 @@ class SelectType(FieldType):
                 return self.choice_id(int(low), field)
         raise FieldValueError(f"unknown choice {value!r}", "unknown_choice", choice=value)
 
-    def to_db(self, value, field, actor):
-        if value is None or value == "" or value == []:
-            return None
-        if field.options.get("multiple"):
-            items = value if isinstance(value, list) else [value]
-            if len(items) > 1000:
-                raise FieldValueError("too many choices")
-            ids: list[int] = []
-            for item in items:
-                cid = self.choice_id(item, field)
-                if cid not in ids:
-                    ids.append(cid)
-            return encode_multi(ids)
-        if isinstance(value, list):
-            if len(value) != 1:
-                raise FieldValueError("only one choice allowed", "one_choice")
-            value = value[0]
-        return self.choice_id(value, field)
-
     def _render(self, cid: int, field) -> dict[str, Any] | None:
         by_id = getattr(field, "memo", {}).get("choices_by_id")
         if by_id is None:
@@ -157,9 +125,6 @@ class SelectType(FieldType):
             return [r for r in (self._render(i, field) for i in decode_multi(raw)) if r]
         return None if raw is None else self._render(int(raw), field)
 
-    def is_empty(self, raw):
-        return raw is None or raw == ""
-
     def to_text(self, value, field):
         if not value:
             return ""
@@ -167,23 +132,5 @@ class SelectType(FieldType):
             return ", ".join(v["label"] for v in value)
         return value["label"]
 
-    def from_text(self, text, field, actor):
-        text = text.strip()
-        if not text:
-            return None
-        if field.options.get("multiple"):
-            return [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
-        return text
-
-    def filter_clause(self, col, op, value, field, actor):
-        if op == "empty":
-            return self._empty_clause(col, value)
-        if not field.options.get("multiple"):
-            if op in ("eq", "ne"):
-                cid = self.choice_id(value, field)
-                return col == cid if op == "eq" else sa.or_(col.is_(None), col != cid)
-            return super().filter_clause(col, op, value, field, actor)
-        return multi_filter_clause(col, op, value, lambda v: self.choice_id(v, field))
-
-    def filter_value(self, value, field, actor):
+    def one_id(self, value, field, actor):
         return self.choice_id(value, field)
