@@ -304,9 +304,13 @@ def main() -> None:
         help="scenario workers (default 1 SQLite, 2 PostgreSQL)",
     )
     p.add_argument("--threads", type=int, default=8, help="runs executed at once per worker")
+    p.add_argument("--runs", type=int, default=None, help="end-to-end runs")
+    p.add_argument("--pending", type=int, default=None, help="pending waits")
+    p.add_argument("--due", type=int, default=None, help="waits coming due at once")
     args = p.parse_args()
-    n = 1000 if args.quick else 5000
-    pending, due = (10_000, 2_000) if args.quick else (100_000, 10_000)
+    n = args.runs or (1000 if args.quick else 5000)
+    pending = args.pending or (10_000 if args.quick else 100_000)
+    due = args.due or (2_000 if args.quick else 10_000)
     with environment(args.database_url) as env:
         results = Results(
             "bench_scenarios", env.database, sizes={"runs": n, "pending": pending, "due": due}

@@ -37,6 +37,7 @@ from kartoteka.fields.base import FieldType
 from kartoteka.fields.registry import register as register_field_type
 from kartoteka.records import hooks
 from kartoteka.records.hooks import AfterCommit, BeforeWrite, InTransaction, Searcher
+from kartoteka.scenarios import processes
 from kartoteka.search import index as search_index
 from kartoteka.search import service as search_service
 from kartoteka.webhooks import live, request_hooks, system_catalog
@@ -89,6 +90,8 @@ DEFAULT_PLUGINS: tuple[Plugin, ...] = (
         before_write=(request_hooks.check_request_webhooks,),
         after_commit=(live.on_commit,),
     ),
+    # Stage-based processes refuse moves their rules do not allow.
+    Plugin("processes", before_write=(processes.check,)),
     # A commit in this process wakes the outbox worker at once (no poll wait).
     Plugin("workers", after_commit=(workers.on_commit,)),
     # The full-text index follows every write inside its transaction.

@@ -76,3 +76,12 @@ def find_step_write(actor: Actor, after_seq: int, run_id: int, n: int) -> list[i
             if marker.get("run") == run_id and marker.get("step") == n:
                 found.append(int(record_id))
     return found
+
+
+def group_members(ws: Any, group_id: int) -> set[int]:
+    """Ids of the users in a group."""
+    ug = schema.user_groups
+    with read_connection(ws.engine) as conn:
+        return {
+            r[0] for r in conn.execute(sa.select(ug.c.user_id).where(ug.c.group_id == group_id))
+        }

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Depends, Query, Request, Response
 
 from kartoteka.context import Actor
-from kartoteka.scenarios import service
+from kartoteka.scenarios import processes, service
 from kartoteka.scenarios.definition import TRIGGER_TYPES
 from kartoteka.scenarios.steps import KINDS
 
@@ -238,3 +238,51 @@ def retry_run(scenario_id: Id, run_id: Id, a: Actor = Depends(actor)) -> dict[st
 def cancel_run(scenario_id: Id, run_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Stop a queued or waiting run."""
     return service.cancel_run(a, scenario_id, run_id)
+
+
+PROCESS_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["transitions"],
+    "properties": {
+        "initial": {"type": "array", "items": {"type": "string"}},
+        "transitions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "from": {"description": "a stage, a list of stages, or *"},
+                    "to": {"type": "string"},
+                    "groups": {"type": "array", "items": {"type": "integer"}},
+                    "user_field": {"type": "string"},
+                },
+            },
+        },
+        "required": {"type": "object", "description": "stage -> field api_names"},
+        "approvals": {"type": "object", "description": "stage -> {field, count, group}"},
+    },
+}
+
+
+@router.get("/processes", summary="Stage-based processes")
+def list_processes(a: Actor = Depends(actor)) -> dict[str, Any]:
+    """Every select field declared as a process, with its rules."""
+    return {"items": processes.list_processes(a)}
+
+
+@router.put(
+    "/processes/{catalog}/{field}",
+    summary="Declare a process on a select field",
+    openapi_extra=body_doc(PROCESS_BODY),
+)
+def put_process(
+    catalog: str, field: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+) -> dict[str, Any]:
+    """Allowed moves, who may make them, required fields and approvals per stage."""
+    return processes.set_process(a, catalog, field, body)
+
+
+@router.delete("/processes/{catalog}/{field}", status_code=204, summary="Remove a process")
+def delete_process(catalog: str, field: str, a: Actor = Depends(actor)) -> Response:
+    """The field becomes a plain select again."""
+    processes.delete_process(a, catalog, field)
+    return Response(status_code=204)

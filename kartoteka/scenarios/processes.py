@@ -1,0 +1,303 @@
+"""Stage-based processes: a select field whose moves are rules (Bitrix24 smart processes,
+Frappe workflows).
+
+A process is stored as the workspace setting `process:<catalog id>:<field>`:
+
+    {"initial": ["Applied"],
+     "transitions": [{"from": "Applied", "to": "Interview", "groups": [2],
+                      "user_field": "recruiter"},
+                     {"from": "*", "to": "Rejected"}],
+     "required": {"Offer": ["salary"]},
+     "approvals": {"Offer": {"field": "approved_by", "count": 2, "group": 3}}}
+
+Every write goes through `check` (a before-write hook): a move not listed is refused;
+who may make it is the listed groups or the users in the record's `user_field`
+(administrators and scenarios may make any listed move); entering a stage needs its
+required fields filled and its approvals given (at least `count` users of `group` in
+the record's user field `field`). A refusal is `422 REJECTED` naming the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kartoteka.catalogs import service as catalogs
+from kartoteka.catalogs.models import Catalog
+from kartoteka.context import Actor, Workspace
+from kartoteka.errors import Forbidden, Rejected
+from kartoteka.records.hooks import PendingChange
+
+from . import records_port
+from .errors import ScenarioInvalid, ScenarioNotFound
+
+PREFIX = "process:"
+KEYS = frozenset({"initial", "transitions", "required", "approvals"})
+
+
+def _key(catalog: Catalog, field: str) -> str:
+    return f"{PREFIX}{catalog.id}:{field}"
+
+
+def processes_of(ws: Workspace, catalog: Catalog) -> dict[str, dict[str, Any]]:
+    """The processes of a catalog, by field api_name."""
+    prefix = f"{PREFIX}{catalog.id}:"
+    return {
+        key[len(prefix) :]: value
+        for key, value in ws.meta().settings.items()
+        if key.startswith(prefix) and isinstance(value, dict)
+    }
+
+
+# ----- the administrators' API ---------------------------------------------------------
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("only administrators define processes")
+
+
+def _field(actor: Actor, catalog_ref: str, field: str) -> tuple[Catalog, Any]:
+    catalog = catalogs.get_catalog(actor, catalog_ref)
+    f = catalog.by_api_name.get(field)
+    if f is None or f.type != "select" or f.options.get("multiple"):
+        raise ScenarioInvalid(
+            f"{field!r} is not a single-choice select field of {catalog.api_name!r}",
+            fields={"field": "must be a single-choice select field"},
+        )
+    return catalog, f
+
+
+def list_processes(actor: Actor) -> list[dict[str, Any]]:
+    """Every process of the workspace."""
+    _require_admin(actor)
+    meta = actor.workspace.meta()
+    out = []
+    for catalog in meta.catalogs:
+        for field, spec in sorted(processes_of(actor.workspace, catalog).items()):
+            out.append({"catalog": catalog.api_name, "field": field, **spec})
+    return out
+
+
+def set_process(actor: Actor, catalog_ref: str, field: str, body: Any) -> dict[str, Any]:
+    """Declare (or replace) the process on a select field."""
+    _require_admin(actor)
+    catalog, f = _field(actor, catalog_ref, field)
+    clean = _clean(catalog, f, body)
+    catalogs.set_setting(actor, _key(catalog, field), clean)
+    return {"catalog": catalog.api_name, "field": field, **clean}
+
+
+def delete_process(actor: Actor, catalog_ref: str, field: str) -> None:
+    """The field is a plain select again."""
+    _require_admin(actor)
+    catalog, _ = _field(actor, catalog_ref, field)
+    if field not in processes_of(actor.workspace, catalog):
+        raise ScenarioNotFound(f"no process on {catalog.api_name}.{field}")
+    catalogs.set_setting(actor, _key(catalog, field), None)
+
+
+def _labels(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _clean(catalog: Catalog, field: Any, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ScenarioInvalid("a process is a JSON object", fields={"body": "object"})
+    stages = {c["label"] for c in field.options.get("choices") or []}
+    errors: dict[str, str] = {}
+    for key in set(body) - KEYS:
+        errors[str(key)[:100]] = "unknown key"
+    for i, label in enumerate(_labels(body.get("initial") or [])):
+        if label not in stages:
+            errors[f"initial[{i}]"] = f"unknown stage {label!r}"
+    transitions = body.get("transitions")
+    if not isinstance(transitions, list) or not transitions:
+        errors["transitions"] = "required: a list of {from, to}"
+        transitions = []
+    for i, t in enumerate(transitions):
+        _check_transition(catalog, stages, t, f"transitions[{i}]", errors)
+    required = body.get("required") or {}
+    if not isinstance(required, dict):
+        errors["required"] = "must map a stage to field api_names"
+        required = {}
+    for stage, names in required.items():
+        if stage not in stages:
+            errors[f"required.{stage}"] = f"unknown stage {stage!r}"
+        for name in names if isinstance(names, list) else [None]:
+            if name not in catalog.by_api_name:
+                errors[f"required.{stage}"] = f"unknown field {name!r}"
+    approvals = body.get("approvals") or {}
+    if not isinstance(approvals, dict):
+        errors["approvals"] = "must map a stage to {field, count, group}"
+        approvals = {}
+    for stage, rule in approvals.items():
+        _check_approval(catalog, stages, stage, rule, errors)
+    if errors:
+        first = next(iter(errors.items()))
+        raise ScenarioInvalid(f"{first[0]}: {first[1]}", fields=errors)
+    return {k: body[k] for k in KEYS if k in body}
+
+
+def _check_transition(
+    catalog: Catalog, stages: set[str], t: Any, where: str, errors: dict[str, str]
+) -> None:
+    if not isinstance(t, dict) or "to" not in t or "from" not in t:
+        errors[where] = "must be {from, to, groups?, user_field?}"
+        return
+    for label in _labels(t["from"]):
+        if label != "*" and label not in stages:
+            errors[f"{where}.from"] = f"unknown stage {label!r}"
+    if t["to"] not in stages:
+        errors[f"{where}.to"] = f"unknown stage {t['to']!r}"
+    groups = t.get("groups")
+    if groups is not None and not (
+        isinstance(groups, list) and all(isinstance(g, int) for g in groups)
+    ):
+        errors[f"{where}.groups"] = "must be a list of group ids"
+    user_field = t.get("user_field")
+    if user_field is not None:
+        f = catalog.by_api_name.get(user_field)
+        if f is None or f.type != "user":
+            errors[f"{where}.user_field"] = "must name a user field"
+
+
+def _check_approval(
+    catalog: Catalog, stages: set[str], stage: str, rule: Any, errors: dict[str, str]
+) -> None:
+    where = f"approvals.{stage}"
+    if stage not in stages:
+        errors[where] = f"unknown stage {stage!r}"
+    if not isinstance(rule, dict):
+        errors[where] = "must be {field, count, group?}"
+        return
+    f = catalog.by_api_name.get(str(rule.get("field")))
+    if f is None or f.type != "user":
+        errors[f"{where}.field"] = "must name a user field (several users)"
+    count = rule.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        errors[f"{where}.count"] = "must be a whole number from 1"
+
+
+# ----- the write hook ------------------------------------------------------------------
+def _label(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value.get("label")
+    return value
+
+
+def _user_ids(value: Any) -> set[int]:
+    items = value if isinstance(value, list) else [value]
+    out = set()
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("id")
+        if isinstance(item, int):
+            out.add(item)
+    return out
+
+
+def check(actor: Actor, catalog: Catalog, changes: list[PendingChange]) -> None:
+    """Refuse writes that break a process of the catalog (a before-write hook)."""
+    for field, process in processes_of(actor.workspace, catalog).items():
+        for change in changes:
+            if change.action != "delete" and field in change.values:
+                _check_move(actor, catalog, field, process, change)
+
+
+def _interested(actor: Actor, catalog: Catalog) -> bool:
+    return bool(processes_of(actor.workspace, catalog))
+
+
+check.interested = _interested  # type: ignore[attr-defined]
+
+
+def _refuse(field: str, message: str, change: PendingChange) -> Rejected:
+    return Rejected(f"{field}: {message}", field=field, index=change.index)
+
+
+def _check_move(
+    actor: Actor, catalog: Catalog, field: str, process: dict[str, Any], change: PendingChange
+) -> None:
+    new = _label(change.values.get(field))
+    old = _label(change.previous.get(field)) if change.action == "update" else None
+    if new == old:
+        return
+    current: dict[str, Any] = {}
+    if change.action == "update" and change.record_id is not None:
+        found = records_port.get(Actor.system(actor.workspace), catalog.id, change.record_id)
+        current = dict(found["values"]) if found else {}
+    after = {**current, **change.values}
+    if change.action == "create":
+        initial = _labels(process.get("initial") or [])
+        if initial and new not in initial:
+            raise _refuse(field, f"a new record starts at {', '.join(map(str, initial))}", change)
+    elif new is not None:
+        _check_transition_allowed(actor, field, process, old, new, current, change)
+    if new is None:
+        return
+    missing = [
+        name
+        for name in process.get("required", {}).get(new, [])
+        if after.get(name) in (None, "", [], {})
+    ]
+    if missing:
+        raise _refuse(field, f"{new} needs {', '.join(missing)} filled in", change)
+    rule = process.get("approvals", {}).get(new)
+    if rule:
+        _check_approvals(actor, field, new, rule, after, change)
+
+
+def _check_transition_allowed(
+    actor: Actor,
+    field: str,
+    process: dict[str, Any],
+    old: Any,
+    new: Any,
+    current: dict[str, Any],
+    change: PendingChange,
+) -> None:
+    moves = [
+        t
+        for t in process.get("transitions", [])
+        if t["to"] == new and ("*" in _labels(t["from"]) or old in _labels(t["from"]))
+    ]
+    if not moves:
+        allowed = sorted(
+            {
+                t["to"]
+                for t in process.get("transitions", [])
+                if (old in _labels(t["from"]) or "*" in _labels(t["from"])) and t["to"] != old
+            }
+        )
+        hint = f" (from {old}: {', '.join(allowed)})" if allowed else ""
+        raise _refuse(field, f"{old} -> {new} is not an allowed move{hint}", change)
+    if actor.is_admin or actor.user_id is None:
+        return  # administrators and scenarios may make any listed move
+    for move in moves:
+        groups = move.get("groups")
+        user_field = move.get("user_field")
+        if groups is None and user_field is None:
+            return
+        if groups and actor.group_ids.intersection(groups):
+            return
+        if user_field and actor.user_id in _user_ids(current.get(user_field)):
+            return
+    raise _refuse(field, f"you may not move a record from {old} to {new}", change)
+
+
+def _check_approvals(
+    actor: Actor,
+    field: str,
+    stage: str,
+    rule: dict[str, Any],
+    after: dict[str, Any],
+    change: PendingChange,
+) -> None:
+    approvers = _user_ids(after.get(rule["field"]))
+    group = rule.get("group")
+    if group is not None:
+        approvers &= records_port.group_members(actor.workspace, int(group))
+    if len(approvers) < int(rule["count"]):
+        raise _refuse(
+            field,
+            f"{stage} needs {rule['count']} approvals in {rule['field']} (has {len(approvers)})",
+            change,
+        )
