@@ -131,7 +131,8 @@ def seed(env: Env, n: int) -> tuple[Any, Any]:
 
 
 def ruled_user(env: Env) -> Any:
-    """A regional specialist (profile region North) whose group has the rule on deals."""
+    """A regional specialist (profile region North): the rule on deals, their region's
+    clients."""
     from kartoteka.auth import service as auth
     from kartoteka.rights import service as manage
     from kartoteka.users import service as users
@@ -149,6 +150,10 @@ def ruled_user(env: Env) -> Any:
         },
     )
     manage.put_rights(admin, "deals", {"groups": {str(group): {"view": RULE}}})
+    # Clients of their region only: each page then also checks which linked clients the
+    # user may see, since titles of the others are withheld (issue 8).
+    client_rule = {"region": {"eq": "$user.region"}}
+    manage.put_rights(admin, "clients", {"groups": {str(group): {"view": client_rule}}})
     ws = env.workspace()
     return auth.actor_from_token(ws, auth.login(ws, "r@bench.example", "bench-pw-123")[0])
 
