@@ -238,7 +238,7 @@ def insert_rows(
     now = utcnow()
     table = catalog.table
     columns = [f.column for f in catalog.fields if f.column and f.ftype.storage == "column"]
-    versioned = "version" in table.c
+    # `version` is left to its server default (1): one bound value fewer per row.
     rows = []
     for item in items:
         row = dict.fromkeys(columns)
@@ -246,8 +246,6 @@ def insert_rows(
         row.update(
             created_at=now, updated_at=now, created_by=actor.user_id, updated_by=actor.user_id
         )
-        if versioned:
-            row["version"] = 1
         rows.append(row)
     for f in catalog.fields:
         given = f.ftype.values_on_create(conn, f, len(rows))
