@@ -147,7 +147,7 @@ def sound() -> bytes:
 @contextmanager
 def serve(data_dir: Path) -> Iterator[str]:
     """A fresh instance served by uvicorn on a free loopback port."""
-    from kartoteka.api.app import create_app
+    from kartoteka.server import create_app
     from kartoteka.config import Settings
     from kartoteka.workspaces.service import Instance
 
@@ -329,6 +329,9 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
                 page.click(".tabulator-row >> nth=0 >> a[data-open-record] >> nth=0")
                 page.wait_for_selector("#panel [data-card]")
                 snap("card-panel")
+            if device == "desktop":
+                page.goto(base + "/search?q=" + ("поставка" if lang == "ru" else "supply"))
+                snap("search")
             page.goto(base + "/c/deals/r/1")
             page.wait_for_selector("[data-card]")
             snap("card")

@@ -463,6 +463,8 @@ def test_phone_sign_out_menu_list_and_status_change(server, demo, browser):
     page.click("[data-toggle-sidebar]")
     page.click("#sidebar >> text=Deals")
     cards = page.locator("table.records tbody tr:not(.more)")
+    expect(cards).to_have_count(30)
+    page.click("text=Показать ещё")
     expect(cards).to_have_count(40)
     axe(page, "phone list")
     page.click("table.records >> text=Deal 000")

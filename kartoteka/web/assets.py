@@ -11,23 +11,35 @@ import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 DIST = Path(__file__).parent / "static" / "dist"
 MANIFEST = DIST / "manifest.json"
 
 
 @cache
-def manifest() -> dict[str, str]:
+def manifest() -> dict[str, Any]:
     """Logical name -> built file name (empty when the assets were never built)."""
     if not MANIFEST.is_file():
         return {}
-    data: dict[str, str] = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(MANIFEST.read_text(encoding="utf-8"))
     return data
 
 
 def url(name: str) -> str:
     """The URL of a built asset (unbuilt assets get their plain name, which answers 404)."""
-    return "/static/dist/" + manifest().get(name, name)
+    return "/static/dist/" + str(manifest().get(name, name))
+
+
+def preloads(*names: str) -> list[str]:
+    """URLs of the chunks the named entries import (for `<link rel=modulepreload>`)."""
+    seen: list[str] = []
+    for name in names:
+        for chunk in manifest().get(f"{name}:imports", []):
+            link = "/static/dist/" + chunk
+            if link not in seen:
+                seen.append(link)
+    return seen
 
 
 def build_in_checkout() -> bool:

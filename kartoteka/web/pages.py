@@ -121,6 +121,7 @@ def templates() -> Environment:
     env.globals["value_text"] = forms.value_text
     env.globals["editor_template"] = forms.editor_template
     env.globals["asset"] = assets.url
+    env.globals["preloads"] = assets.preloads
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     return env
 

@@ -37,6 +37,13 @@ for (const [file, info] of Object.entries(result.metafile.outputs)) {
   const name = basename(info.entryPoint);
   const ext = file.endsWith(".css") ? ".css" : ".js";
   manifest[name.replace(/\.(js|css)$/, ext)] = relative(out, file);
+  if (ext === ".js") {
+    // The chunks an entry imports, so pages can preload them instead of discovering
+    // them one round trip later.
+    manifest[`${name}:imports`] = info.imports
+      .filter((i) => i.kind === "import-statement")
+      .map((i) => relative(out, i.path));
+  }
   if (info.cssBundle) manifest[name.replace(/\.js$/, ".css")] = relative(out, info.cssBundle);
 }
 writeFileSync(join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

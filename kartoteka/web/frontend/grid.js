@@ -31,6 +31,23 @@ Tabulator.registerModule([
 ]);
 
 const PAGE = 100;
+const WIDTHS = {
+  text: 200,
+  long_text: 240,
+  number: 110,
+  money: 140,
+  date: 130,
+  datetime: 170,
+  checkbox: 90,
+  select: 140,
+  user: 150,
+  link: 180,
+  file: 140,
+  email: 200,
+  phone: 160,
+  url: 200,
+  autonumber: 90,
+};
 
 function inputEditor(type) {
   return (cell, onRendered, success, cancel) => {
@@ -144,6 +161,7 @@ class Grid {
       index: "_id",
       height: "100%",
       layout: "fitDataStretch",
+      columnDefaults: { headerSort: false, resizable: true },
       movableColumns: true,
       renderVerticalBuffer: 600,
       selectableRows: "highlight",
@@ -154,7 +172,6 @@ class Grid {
         if (box) box.setAttribute("aria-label", `${strings().select_row} ${row.getIndex()}`);
       },
       columns: this.columns(),
-      columnDefaults: { headerSort: false, resizable: true, maxInitialWidth: 320 },
     });
     this.table.on("tableBuilt", () => {
       this.built = true;
@@ -230,6 +247,8 @@ class Grid {
       cols.push({
         title: f.name,
         field: name,
+        // A set width spares Tabulator measuring every cell of every column first.
+        width: WIDTHS[f.type] || 160,
         visible: shown.has(name),
         frozen: isTitle,
         editor: editor || undefined,
