@@ -267,6 +267,9 @@ def test_grid_sort_filter_inline_edit_bulk_delete_and_live(server, demo, browser
     expect(amount).to_have_attribute("aria-sort", "descending")
     expect(rows.first).to_contain_text("Deal 039")
     assert "sort=-amount" in page.url
+    page.click("[data-grid-fields]")
+    page.locator("[data-fields-panel] label", has_text="Phone").locator("input").uncheck()
+    expect(page.locator(".tabulator-col[tabulator-field=phone]")).to_be_hidden()
 
     # Filter with a relative date: due between 7 days ago and 7 days ahead (15 deals).
     page.click("[data-grid-filter]")

@@ -508,6 +508,38 @@ class Grid {
   }
 }
 
+/** "Fields": tick the columns to show (saved into the view with "Save view"). */
+function fieldsMenu(grid) {
+  const button = document.querySelector("[data-grid-fields]");
+  const panel = document.querySelector("[data-fields-panel]");
+  if (!button || !panel) return;
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    panel.hidden = !panel.hidden;
+    button.setAttribute("aria-expanded", String(!panel.hidden));
+    if (panel.hidden) return;
+    panel.replaceChildren();
+    const list = document.createElement("div");
+    list.className = "field-toggles";
+    for (const column of grid.table.getColumns()) {
+      const field = grid.fields[column.getField()];
+      if (!field) continue;
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = column.isVisible();
+      box.addEventListener("change", () => {
+        if (box.checked) column.show();
+        else column.hide();
+        grid.markChanged();
+      });
+      label.append(box, ` ${field.name}`);
+      list.appendChild(label);
+    }
+    panel.appendChild(list);
+  });
+}
+
 function phone(cfg) {
   const filterButton = document.querySelector("[data-grid-filter]");
   const panel = document.querySelector("[data-filter-panel]");
@@ -569,6 +601,7 @@ function start() {
       grid.load(true);
     }, 250);
   });
+  fieldsMenu(grid);
   grid.deleteButton?.addEventListener("click", () => grid.deleteSelected());
   grid.saveButton?.addEventListener("click", () => grid.saveView());
   follow(cfg.catalog, (event) => grid.onEvent(event));
