@@ -408,3 +408,19 @@ def test_search_page_and_catalog_search_and_filter_in_the_url(api, web):
     assert "Deal 002" in only and "Deal 001" not in only
     bad = web.get("/c/deals", params={"filter": "{not json"})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+
+
+def test_saving_a_card_someone_changed_meanwhile_overwrites_nothing(api, web):
+    [rid] = deals(api, 1)
+    csrf = sign_in(web)
+    card = web.get(f"/c/deals/r/{rid}").text
+    version = re.search(r'name="_version" value="(\d+)"', card)
+    assert version is not None
+    api.patch(f"/catalogs/deals/records/{rid}", {"values": {"name": "Theirs"}})
+    data = {"csrf": csrf, "_version": version.group(1), "name": "Mine"}
+    r = web.post(f"/c/deals/r/{rid}/edit", data=data)
+    assert r.status_code == 412 and "changed this record while you were editing" in r.text
+    assert 'value="Mine"' in r.text  # the input stays in the form
+    assert api.get(f"/catalogs/deals/records/{rid}").json()["values"]["name"] == "Theirs"
+    answer = web.post(f"/c/deals/r/{rid}/edit", data=data, headers={"Accept": "application/json"})
+    assert answer.status_code == 412 and answer.json()["conflict"] is True

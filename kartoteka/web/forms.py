@@ -27,14 +27,15 @@ FIELD_TEMPLATES = Path(__file__).parent / "templates" / "fields"
 
 
 def editor_name(field: Field) -> str:
-    """The name of the field's editor macro file (the type's `editor`, else its name)."""
-    declared = getattr(field.ftype, "editor", None)
-    return declared if isinstance(declared, str) and declared else field.type
+    """The name of the field's editor macro file: the type's `editor` ('' for none)."""
+    declared = getattr(field.ftype, "editor", field.type)
+    return declared if isinstance(declared, str) else ""
 
 
 def has_editor(field: Field) -> bool:
     """Whether the field's type brings an editor template."""
-    return (FIELD_TEMPLATES / f"{editor_name(field)}.html").is_file()
+    name = editor_name(field)
+    return bool(name) and (FIELD_TEMPLATES / f"{name}.html").is_file()
 
 
 def editor_template(field: Field) -> str:

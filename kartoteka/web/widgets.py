@@ -83,6 +83,7 @@ SCRIPT_STRINGS = {
     "relative_hint": N_("A date, or today, -7d, +1w, -1m"),
     "me": N_("me"),
     "new_record": N_("New record"),
+    "changed_meanwhile": N_("Someone changed this record meanwhile; it now shows their values."),
     "select_row": N_("Select row"),
     "select_all": N_("Select all"),
     "open": N_("Open"),

@@ -322,7 +322,7 @@ class Grid {
   }
 
   row(record) {
-    return { _id: record.id, _title: record.title, ...record.values };
+    return { _id: record.id, _title: record.title, _version: record.version, ...record.values };
   }
 
   async load(reset) {
@@ -422,14 +422,21 @@ class Grid {
     const row = cell.getRow();
     const id = row.getIndex();
     try {
-      const record = await api("PATCH", `${this.cfg.api}/records/${id}`, {
-        values: { [field.api_name]: wireValue(field, cell.getValue()) },
-      });
+      const body = { values: { [field.api_name]: wireValue(field, cell.getValue()) } };
+      // The version the row was read at: a change made meanwhile by someone else is
+      // refused (412) instead of silently overwritten.
+      if (row.getData()._version != null) body.version = row.getData()._version;
+      const record = await api("PATCH", `${this.cfg.api}/records/${id}`, body);
       row.update(this.row(record));
       cell.getElement().classList.remove("cell-error");
       toast(strings().saved);
     } catch (err) {
       cell.restoreOldValue();
+      if (err instanceof ApiError && err.code === "PRECONDITION_FAILED" && err.body.current) {
+        row.update(this.row(err.body.current));
+        this.showCellError(cell, strings().changed_meanwhile);
+        return;
+      }
       this.showCellError(cell, err instanceof ApiError ? (err.code === "VALIDATION" ? err.explain(field.api_name) : codeMessage(err)) : String(err));
     }
   }

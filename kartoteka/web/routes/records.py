@@ -18,7 +18,13 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.comments import service as comments
 from kartoteka.edge import status_and_code
-from kartoteka.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from kartoteka.errors import (
+    DomainError,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
 from kartoteka.users import service as users
@@ -157,6 +163,25 @@ def _refused(
     return render(ctx, "card/record.html", status=status, **data)
 
 
+def _changed_meanwhile(
+    ctx: Ctx, catalog: Catalog, exc: PreconditionFailed, values: dict[str, Any]
+) -> Response:
+    """Someone saved the record after this form was opened: nothing is overwritten."""
+    who = (exc.current.get("updated_by") or {}).get("name") or _("someone")
+    message = _(
+        "%(name)s changed this record while you were editing it; nothing was saved. "
+        "Reload the card to see their changes (copy your input first).",
+        name=who,
+    )
+    if _wants_json(ctx):
+        return JSONResponse({"errors": {}, "message": message, "conflict": True}, status_code=412)
+    data = _card_data(ctx, catalog, exc.current)
+    kept = _listed_fields(catalog)
+    data["inputs"].update({k: v for k, v in values.items() if k not in kept})
+    data.update(general_error=message)
+    return render(ctx, "card/record.html", status=412, **data)
+
+
 def _listed_fields(catalog: Catalog) -> set[str]:
     # Links and files come back as bare ids; the editor keeps showing the stored ones.
     return {f.api_name for f in catalog.fields if f.type in ("link", "file")}
@@ -181,8 +206,12 @@ def edit_submit(ctx: Ctx, catalog: str, record: str) -> Response:
     assert ctx.form is not None
     editable = forms.editable_fields(ctx.user, found)
     values = forms.submitted_values(editable, ctx.form, ctx.user.timezone)
+    sent = ctx.field("_version")
+    version = int(sent) if sent.isdigit() and len(sent) < 19 else None
     try:
-        saved = records.update_record(ctx.user, found.id, rid, values)
+        saved = records.update_record(ctx.user, found.id, rid, values, version=version)
+    except PreconditionFailed as exc:
+        return _changed_meanwhile(ctx, found, exc, values)
     except (ValidationFailed, DomainError) as exc:
         return _refused(ctx, found, current, values, exc)
     if _wants_json(ctx):
