@@ -100,3 +100,25 @@ def test_concurrent_creates_on_one_unique_key(api: Api, deals: list[int]) -> Non
     for t in threads:
         t.join()
     assert sorted(statuses) == [201] + [422] * 5
+
+
+def test_concurrent_upserts_on_one_unique_key(api: Api, deals: list[int]) -> None:
+    statuses: list[int] = []
+    barrier = threading.Barrier(6)
+    body = {"upsert": {"key": ["code"], "items": [{"values": {"code": "k", "name": "x"}}]}}
+
+    def upsert() -> None:
+        barrier.wait()
+        r = api.post("/catalogs/deals/records/batch", body)
+        statuses.append(r.status_code)
+        if r.status_code != 200:
+            assert r.json()["error"] == "VALIDATION" and "code" in str(r.json()), r.text
+
+    threads = [threading.Thread(target=upsert) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(statuses) <= {200, 422} and 200 in statuses
+    flt = orjson.dumps({"code": {"eq": "k"}}).decode()
+    assert len(api.get("/catalogs/deals/records", params={"filter": flt}).json()["items"]) == 1
