@@ -268,11 +268,13 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
 
     def progress(result: ImportResult) -> None:
         nonlocal latest
-        latest = _live[key] = result
         if _cancel_requested(ws, job_id):
+            latest = _live[key] = result
             raise ImportCancelled
         if write_progress:
             _store(ws, job_id, result)
+        # Shown live only once stored: what a reader sees was durably written.
+        latest = _live[key] = result
 
     beating = threading.Event()
     if write_progress:
