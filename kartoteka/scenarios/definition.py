@@ -13,7 +13,6 @@ from typing import Any
 
 from croniter import croniter
 
-from kartoteka.catalogs.models import WorkspaceMeta
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError
 from kartoteka.records.query import compile_filter
@@ -285,8 +284,3 @@ def program_of(ws_name: str, scenario_id: int, version: int, definition: dict) -
         while len(_programs) > 1000:
             _programs.popitem(last=False)
     return program
-
-
-def meta_catalog(meta: WorkspaceMeta, ref: Any) -> Any:
-    """A catalog by api_name or id (None when unknown)."""
-    return meta.catalog(ref) if isinstance(ref, (str, int)) else None

@@ -372,6 +372,7 @@ class _Runner:
         self.progress = _Progress()
         self.cache: dict[str, Any] = {}
         self.recovering = False
+        self.wrote_records = False
         self.last_flush = time.monotonic()
         state.setdefault("pc", 0)
         state.setdefault("vars", {})
@@ -492,6 +493,7 @@ class _Runner:
         self.state["attempt"] = 1
         if kind.effect == "record":
             self.cache.pop("record", None)
+            self.wrote_records = True
         self.state["vars"].update(result.variables)
         if result.wait_until is not None and not ctx.test:
             self._row(ctx, instr, "waiting", result.output, None, started)
@@ -578,8 +580,9 @@ class _Runner:
         with self.ws.engine.begin() as conn:
             for write in self.progress.writes:
                 write(conn)
-            # Writes of record steps up to here have event numbers up to this mark.
-            self.state["seq_mark"] = counters.peek(conn, records_port.EVENT_COUNTER)
+            if self.wrote_records or "seq_mark" not in self.state:
+                # Writes of record steps up to here have event numbers up to this mark.
+                self.state["seq_mark"] = counters.peek(conn, records_port.EVENT_COUNTER)
             done = conn.execute(
                 sa.update(r)
                 .where(r.c.id == self.info.id, r.c.owner == self.info.owner)
@@ -594,6 +597,7 @@ class _Runner:
                 _wake_parent(conn, self.info.parent_run_id, now)
         self.progress = _Progress()
         self.recovering = False
+        self.wrote_records = False
         self.last_flush = time.monotonic()
 
 
