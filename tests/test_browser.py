@@ -41,7 +41,6 @@ PHONE = {"width": 390, "height": 844}
 READER = ("reader@example.com", "reader-pass-123")
 
 pytestmark = [
-    pytest.mark.browser,
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason="/usr/bin/chromium is missing (run scripts/install-browser.sh)",
@@ -233,6 +232,8 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+# The main flow carries no `browser` mark on purpose: scripts/test.sh then runs it on
+# PostgreSQL too (its PostgreSQL pass leaves out `browser` tests).
 def test_grid_sort_filter_inline_edit_bulk_delete_and_live(server, demo, browser):
     from playwright.sync_api import expect
 
@@ -323,6 +324,7 @@ def test_grid_sort_filter_inline_edit_bulk_delete_and_live(server, demo, browser
     watch.check(deliberate={401, 422})
 
 
+@pytest.mark.browser
 def test_card_nested_create_upload_viewer_audio_and_comments(server, demo, browser):
     from playwright.sync_api import expect
 
@@ -386,6 +388,7 @@ def test_card_nested_create_upload_viewer_audio_and_comments(server, demo, brows
     watch.check(deliberate={422})
 
 
+@pytest.mark.browser
 def test_boards_and_what_a_restricted_user_sees(server, demo, browser):
     from playwright.sync_api import expect
 
@@ -451,6 +454,7 @@ def test_boards_and_what_a_restricted_user_sees(server, demo, browser):
     watch.check(deliberate={403, 422})
 
 
+@pytest.mark.browser
 def test_phone_sign_out_menu_list_and_status_change(server, demo, browser):
     from playwright.sync_api import expect
 
