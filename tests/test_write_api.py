@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from conftest_support import *  # noqa: F403
 
+import kartoteka
 from kartoteka import messages
 from kartoteka.catalogs import service as catalogs
 from kartoteka.errors import ItemError, Rejected
@@ -150,3 +154,23 @@ def test_messages_exist_in_both_languages_and_match_the_field_types():
             ftype.to_db(value, field, None)
         assert refused.value.code != "invalid", type_name
         assert messages.message(refused.value.code, refused.value.params) == refused.value.message
+
+
+def test_every_error_code_raised_has_a_message():
+    # Codes are literals at the raise sites: ItemError(where, index, field, "code", ...),
+    # item.error(field, "code", ...), FieldValueError("text", "code", ...).
+    root = Path(kartoteka.__file__).parent
+    patterns = [
+        re.compile(r'ItemError\(\s*[^,()]+,\s*[^,()]+,\s*[^,()]+,\s*"(\w+)"'),
+        re.compile(r'\.error\(\s*[^,()]+,\s*"(\w+)"'),
+        re.compile(r'FieldValueError\(\s*f?"[^"]*",\s*"(\w+)"'),
+        re.compile(r'_veto\(\s*\w+,\s*"(\w+)"'),
+    ]
+    found = {
+        code
+        for path in root.rglob("*.py")
+        for pattern in patterns
+        for code in pattern.findall(path.read_text(encoding="utf-8"))
+    }
+    assert {"unique_exists", "record_not_found", "max_length", "rejected"} <= found
+    assert found <= set(messages.EN), sorted(found - set(messages.EN))
