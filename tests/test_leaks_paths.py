@@ -71,3 +71,22 @@ def test_csv_cells_starting_a_formula_become_text():
         assert csv_safe(text) == "'" + text
     for text in ["", "a=b", "-12.50", "12", "-7", "ok"]:
         assert csv_safe(text) == text
+
+
+def test_the_web_card_shows_masked_values_and_history_masked(api, app):
+    from fastapi.testclient import TestClient
+
+    w = world(api)
+    api.patch(f"/catalogs/deals/records/{w['deal']}", {"values": {"stage": "Lost", "client": []}})
+    with TestClient(app, follow_redirects=False) as web:
+        r = web.post("/login", data={"email": "u@x.example", "password": PASSWORD, "next": "/"})
+        assert r.status_code == 303, r.text
+        card = web.get(f"/c/deals/r/{w['deal']}")
+    assert card.status_code == 200
+    assert "Acme Corporation" in card.text  # the owner link is not masked
+    start = card.text.index('id="history"')
+    history = card.text[start : card.text.index("</section>", start)]
+    assert "Won" not in history and "Lost" not in history, history
+    assert history.count("Acme") == 1  # the owner's title; the masked client shows a mask
+    assert "<del>***</del> → <ins>****</ins>" in history
+    assert "****" in card.text[:start] and "Lost" not in card.text[:start]  # the masked stage

@@ -18,6 +18,9 @@ from kartoteka.users import service as users
 
 from .forms import value_text
 
+#: Field types whose history holds ids (labels, names and titles are looked up).
+REFERENCES = frozenset({"select", "user", "created_by", "updated_by", "link"})
+
 
 def _ids(value: Any) -> list[int]:
     items = value if isinstance(value, list) else [value]
@@ -54,6 +57,8 @@ def describer(
     def text(field: Field | None, value: Any) -> str:
         if field is None or value in (None, [], ""):
             return value_text(field, value)
+        if isinstance(value, str) and field.type in REFERENCES:
+            return value  # stored as ids, so a string is the reader's mask: show it as is
         if field.type == "select":
             labels = {c["id"]: c["label"] for c in field.options.get("choices", [])}
             return ", ".join(labels.get(i, f"#{i}") for i in _ids(value)) or value_text(
