@@ -191,9 +191,9 @@ class Env:
 
     def token(self) -> str:
         """A fresh API token of the administrator."""
-        from kartoteka.auth import service as auth
+        from kartoteka.auth import tokens
 
-        return auth.create_api_token(self.admin(), "bench")["token"]
+        return tokens.create_api_token(self.admin(), "bench")["token"]
 
     def server_env(self) -> dict[str, str]:
         """Environment for a `kartoteka`/uvicorn subprocess serving this instance."""

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from conftest_support import *  # noqa: F403
 from conftest_support import ADMIN_EMAIL, ADMIN_PASSWORD
 
-from kartoteka.auth import passwords
+from kartoteka.auth import passwords, tokens
 from kartoteka.auth import service as auth
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
@@ -104,7 +104,7 @@ def test_session_gives_actor_and_csrf(ws: Workspace, make_user: Callable[..., di
 
 
 def test_api_token_is_not_a_session(ws: Workspace, admin: Actor) -> None:
-    created = auth.create_api_token(admin, "ci")
+    created = tokens.create_api_token(admin, "ci")
     with pytest.raises(Unauthenticated):
         auth.actor_from_session(ws, created["token"])
 
@@ -120,7 +120,7 @@ def test_logout_ends_the_session_at_once(ws: Workspace) -> None:
 
 def test_logout_everywhere_keeps_api_tokens(ws: Workspace, admin: Actor) -> None:
     sessions = [auth.login(ws, ADMIN_EMAIL, ADMIN_PASSWORD)[0] for _ in range(2)]
-    api = auth.create_api_token(admin, "ci")["token"]
+    api = tokens.create_api_token(admin, "ci")["token"]
     for token in sessions:
         auth.actor_from_token(ws, token)
     auth.logout_everywhere(admin)
@@ -139,25 +139,25 @@ def test_bad_bearer_tokens(ws: Workspace, token: Any) -> None:
 def test_api_token_lifecycle(ws: Workspace, admin: Actor) -> None:
     expires = datetime.now(UTC) + timedelta(days=3)
     scopes = {"read_only": True, "catalogs": [1, 2]}
-    created = auth.create_api_token(admin, "  ci  ", scopes=scopes, expires_at=expires)
+    created = tokens.create_api_token(admin, "  ci  ", scopes=scopes, expires_at=expires)
     assert set(created) == {"id", "name", "token", "created_at", "expires_at", "scopes"}
     assert created["token"].startswith("kt_") and created["name"] == "ci"
     assert created["expires_at"].endswith("+00:00")
     actor = auth.actor_from_token(ws, created["token"])
     assert actor.token_scopes == scopes and actor.is_admin
-    listed = auth.list_tokens(admin)
+    listed = tokens.list_tokens(admin)
     assert [t["id"] for t in listed] == [created["id"]]
     assert "token" not in listed[0] and listed[0]["last_used_at"] is not None
-    auth.revoke_token(admin, created["id"])
+    tokens.revoke_token(admin, created["id"])
     with pytest.raises(Unauthenticated):
         auth.actor_from_token(ws, created["token"])
-    assert auth.list_tokens(admin) == []
+    assert tokens.list_tokens(admin) == []
 
 
 def test_scoped_token_cannot_mint_tokens(ws: Workspace, admin: Actor) -> None:
-    created = auth.create_api_token(admin, "ro", scopes={"read_only": True})
+    created = tokens.create_api_token(admin, "ro", scopes={"read_only": True})
     with pytest.raises(Forbidden):
-        auth.create_api_token(auth.actor_from_token(ws, created["token"]), "escalate")
+        tokens.create_api_token(auth.actor_from_token(ws, created["token"]), "escalate")
 
 
 @pytest.mark.parametrize(
@@ -176,12 +176,12 @@ def test_scoped_token_cannot_mint_tokens(ws: Workspace, admin: Actor) -> None:
 )
 def test_api_token_validation(admin: Actor, kwargs: dict, field: str) -> None:
     with pytest.raises(ValidationFailed) as err:
-        auth.create_api_token(admin, **kwargs)
+        tokens.create_api_token(admin, **kwargs)
     assert field in err.value.fields
 
 
 def test_expired_token_is_refused(ws: Workspace, admin: Actor) -> None:
-    created = auth.create_api_token(admin, "short", expires_at=datetime.now(UTC) + timedelta(1))
+    created = tokens.create_api_token(admin, "short", expires_at=datetime.now(UTC) + timedelta(1))
     with ws.engine.begin() as conn:
         conn.execute(
             schema.tokens.update().values(expires_at=datetime(2000, 1, 1)),
@@ -195,14 +195,14 @@ def test_only_owner_or_admin_revokes(
 ) -> None:
     bob = as_user(make_user("bob"))
     carol = as_user(make_user("carol"))
-    bobs = auth.create_api_token(bob, "bob's")
+    bobs = tokens.create_api_token(bob, "bob's")
     with pytest.raises(NotFound):
-        auth.revoke_token(carol, bobs["id"])
+        tokens.revoke_token(carol, bobs["id"])
     with pytest.raises(NotFound):
-        auth.revoke_token(bob, 987654)
-    assert auth.list_tokens(carol) == []
-    auth.revoke_token(admin, bobs["id"])
-    assert auth.list_tokens(bob) == []
+        tokens.revoke_token(bob, 987654)
+    assert tokens.list_tokens(carol) == []
+    tokens.revoke_token(admin, bobs["id"])
+    assert tokens.list_tokens(bob) == []
 
 
 def test_basic_auth_is_cached(ws: Workspace, argon_calls: list[str]) -> None:
@@ -259,7 +259,7 @@ def test_deactivation_stops_tokens_at_once(
     ws: Workspace, admin: Actor, make_user: Callable[..., dict], as_user: Callable[[dict], Actor]
 ) -> None:
     bob = make_user("bob")
-    api = auth.create_api_token(as_user(bob), "bob")["token"]
+    api = tokens.create_api_token(as_user(bob), "bob")["token"]
     auth.actor_from_token(ws, api)
     auth.actor_from_basic(ws, "bob@example.com", "password-bob")
     users.update_user(admin, bob["id"], {"active": False})
@@ -295,9 +295,9 @@ def test_eviction_during_lookup_is_not_undone(ws: Workspace) -> None:
 
 
 def test_last_used_is_written_at_most_once_a_minute(ws: Workspace, admin: Actor) -> None:
-    created = auth.create_api_token(admin, "ci")
+    created = tokens.create_api_token(admin, "ci")
     auth.actor_from_token(ws, created["token"])
-    first = auth.list_tokens(admin)[0]["last_used_at"]
+    first = tokens.list_tokens(admin)[0]["last_used_at"]
     auth.auth_cache(ws).evict_user(admin.user_id or 0)
     auth.actor_from_token(ws, created["token"])
-    assert auth.list_tokens(admin)[0]["last_used_at"] == first
+    assert tokens.list_tokens(admin)[0]["last_used_at"] == first

@@ -10,6 +10,7 @@ from conftest_support import *  # noqa: F403
 from conftest_support import ADMIN_EMAIL
 
 from kartoteka.auth import service as auth
+from kartoteka.auth import tokens
 from kartoteka.catalogs import service as catalogs
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
@@ -158,7 +159,7 @@ def test_delete_user_removes_tokens(
     ws: Workspace, admin: Actor, make_user: Callable[..., dict], as_user: Callable[[dict], Actor]
 ) -> None:
     bob = make_user("bob")
-    token = auth.create_api_token(as_user(bob), "bob")["token"]
+    token = tokens.create_api_token(as_user(bob), "bob")["token"]
     auth.actor_from_token(ws, token)
     users.delete_user(admin, bob["id"])
     with pytest.raises(Unauthenticated):

@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,9 +25,9 @@ from kartoteka.errors import Forbidden, TotpRequired
 from kartoteka.security import log, throttle
 from kartoteka.security import totp as two_factor
 from kartoteka.storage import schema
-from kartoteka.storage.engine import iso, read_connection, utcnow
+from kartoteka.storage.engine import read_connection, utcnow
 
-from .errors import BadTokenSpec, TokenNotFound, WrongCredentials
+from .errors import WrongCredentials
 from .passwords import hash_password, needs_rehash, verify_password
 
 API_PREFIX = "kt_"
@@ -36,7 +36,6 @@ BEARER_CACHE_SECONDS = 10.0  # token lookups are cheap; keep revocation latency 
 LAST_USED_EVERY = timedelta(minutes=1)
 MAX_CACHE_ENTRIES = 10_000
 MAX_PASSWORD_LENGTH = 4096  # Argon2 accepts more, but nobody types it and it costs time
-SCOPE_KEYS = {"read_only", "catalogs"}
 WRONG_LOGIN = "wrong email or password"
 WRONG_TOKEN = "invalid or expired token"
 
@@ -439,146 +438,18 @@ def password_is_current(ws: Workspace, user_id: int, password: str) -> bool:
     return ok
 
 
-def logout_everywhere(actor: Actor) -> None:
-    """End every session of the actor's user."""
-    user_id = _own_user_id(actor)
-    with actor.workspace.engine.begin() as conn:
-        bump_auth_epoch(conn, user_id)
-        end_sessions(conn, user_id)
-    evict_user(actor.workspace, user_id)
-    log.log_event(actor.workspace, "logout_everywhere", actor=actor)
-
-
-# ----- API tokens ---------------------------------------------------------------------
-def _own_user_id(actor: Actor) -> int:
+def own_user_id(actor: Actor) -> int:
+    """The actor's user id; Forbidden for the system actor (it holds no sessions or tokens)."""
     if actor.user_id is None:
         raise Forbidden("only a user can hold tokens")
     return actor.user_id
 
 
-def create_api_token(
-    actor: Actor,
-    name: str,
-    scopes: dict[str, Any] | None = None,
-    expires_at: datetime | str | None = None,
-) -> dict[str, Any]:
-    """Create an API token for the actor's user; the secret is in the result only."""
-    user_id = _own_user_id(actor)
-    if actor.token_scopes:
-        raise Forbidden("a restricted token cannot create tokens")
-    values: dict[str, Any] = {
-        "name": _check_token_name(name),
-        "scopes": check_scopes(scopes),
-        "expires_at": _check_expiry(expires_at),
-        "created_at": utcnow(),
-    }
-    token = API_PREFIX + secrets.token_urlsafe(32)
+def logout_everywhere(actor: Actor) -> None:
+    """End every session of the actor's user."""
+    user_id = own_user_id(actor)
     with actor.workspace.engine.begin() as conn:
-        token_id = conn.execute(
-            schema.tokens.insert()
-            .values(user_id=user_id, kind="api", token_hash=token_hash(token), **values)
-            .returning(schema.tokens.c.id)
-        ).scalar_one()
-    log.log_event(
-        actor.workspace,
-        "token_created",
-        actor=actor,
-        token_id=token_id,
-        name=values["name"],
-        scopes=values["scopes"],
-    )
-    return {
-        "id": token_id,
-        "name": values["name"],
-        "token": token,
-        "created_at": iso(values["created_at"]),
-        "expires_at": iso(values["expires_at"]),
-        "scopes": values["scopes"],
-    }
-
-
-def _check_token_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise BadTokenSpec("invalid token", fields={"name": "required, a non-empty string"})
-    if len(name.strip()) > 200:
-        raise BadTokenSpec("invalid token", fields={"name": "at most 200 characters"})
-    return name.strip()
-
-
-def check_scopes(scopes: Any) -> dict[str, Any] | None:
-    """Validate token scopes: {"read_only": bool, "catalogs": [catalog ids]}."""
-    if scopes is None:
-        return None
-    bad = _scope_problem(scopes)
-    if bad:
-        raise BadTokenSpec("invalid token", fields={"scopes": bad})
-    return dict(scopes) or None
-
-
-def _scope_problem(scopes: Any) -> str | None:
-    if not isinstance(scopes, dict):
-        return "must be an object"
-    unknown = sorted(set(scopes) - SCOPE_KEYS)
-    if unknown:
-        return f"unknown key {unknown[0]!r}; allowed: catalogs, read_only"
-    if "read_only" in scopes and not isinstance(scopes["read_only"], bool):
-        return "read_only must be true or false"
-    cats = scopes.get("catalogs")
-    if "catalogs" in scopes and not (
-        isinstance(cats, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in cats)
-    ):
-        return "catalogs must be a list of catalog ids"
-    return None
-
-
-def _check_expiry(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            value = None
-    if not isinstance(value, datetime):
-        raise BadTokenSpec("invalid token", fields={"expires_at": "an ISO 8601 timestamp"})
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    if value <= utcnow():
-        raise BadTokenSpec("invalid token", fields={"expires_at": "must be in the future"})
-    return value
-
-
-def _token_json(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "created_at": iso(row.created_at),
-        "expires_at": iso(row.expires_at),
-        "last_used_at": iso(row.last_used_at),
-        "scopes": row.scopes,
-    }
-
-
-def list_tokens(actor: Actor) -> list[dict[str, Any]]:
-    """The actor's API tokens, without secrets."""
-    user_id = _own_user_id(actor)
-    tokens = schema.tokens
-    with _read(actor.workspace) as conn:
-        rows = conn.execute(
-            sa.select(tokens)
-            .where(tokens.c.user_id == user_id, tokens.c.kind == "api")
-            .order_by(tokens.c.id)
-        ).all()
-    return [_token_json(r) for r in rows]
-
-
-def revoke_token(actor: Actor, token_id: int) -> None:
-    """Revoke one of the actor's tokens (administrators may revoke anyone's)."""
-    tokens = schema.tokens
-    with actor.workspace.engine.begin() as conn:
-        owner = conn.execute(sa.select(tokens.c.user_id).where(tokens.c.id == token_id)).scalar()
-        if owner is None or (owner != actor.user_id and not actor.is_admin):
-            raise TokenNotFound(f"token {token_id} not found")
-        conn.execute(tokens.delete().where(tokens.c.id == token_id))
-    evict_user(actor.workspace, owner)
-    log.log_event(actor.workspace, "token_revoked", actor=actor, token_id=token_id, owner=owner)
+        bump_auth_epoch(conn, user_id)
+        end_sessions(conn, user_id)
+    evict_user(actor.workspace, user_id)
+    log.log_event(actor.workspace, "logout_everywhere", actor=actor)

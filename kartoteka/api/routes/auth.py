@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Depends, Request, Response
 
 from kartoteka.auth import service as auth
+from kartoteka.auth import tokens
 from kartoteka.context import Actor
 from kartoteka.edge import CSRF_COOKIE, SESSION_COOKIE, client_address, instance, workspace
 from kartoteka.errors import Forbidden, ValidationFailed
@@ -120,17 +121,17 @@ def create_token(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> d
             raise ValidationFailed(
                 "expires_at must be ISO 8601", fields={"expires_at": "ISO 8601"}
             ) from None
-    return auth.create_api_token(a, name.strip(), scopes, parsed)
+    return tokens.create_api_token(a, name.strip(), scopes, parsed)
 
 
 @router.get("/auth/tokens", summary="List API tokens")
 def list_tokens(a: Actor = Depends(actor)) -> dict[str, Any]:
     """The actor's tokens (no secrets)."""
-    return {"items": auth.list_tokens(a)}
+    return {"items": tokens.list_tokens(a)}
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204, summary="Revoke an API token")
 def revoke_token(token_id: Id, a: Actor = Depends(actor)) -> Response:
     """Revoke a token at once."""
-    auth.revoke_token(a, token_id)
+    tokens.revoke_token(a, token_id)
     return Response(status_code=204)
