@@ -293,10 +293,18 @@ def insert_documents(
         for rid, parts in docs:
             body = " ".join(parts.values())
             if body:
-                encoded = {str(f): _tsvector_literal(s.split()) for f, s in parts.items()}
-                parts_json = _json_text(encoded)
+                parts_json = _json_text({str(f): s for f, s in parts.items()})
                 rows.append((rid, body, parts_json, _tsvector_literal(body.split())))
-        sql = f"INSERT INTO {name} (id, body, parts, tsv) VALUES (%s, %s, %s, %s::tsvector)"
+        if rows:
+            # COPY, in the caller's transaction: row-by-row INSERTs ran at ~500 rows/s.
+            cur: Any = conn.connection.cursor()
+            try:
+                with cur.copy(f"COPY {name} (id, body, parts, tsv) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            finally:
+                cur.close()
+        return
     else:
         rows = [
             (rid, " ".join(parts.values()), _json_text({str(f): s for f, s in parts.items()}))
@@ -411,9 +419,15 @@ def matching(conn: Connection, found: Match, cap: int) -> int:
 
 
 def _pg_visible_tsv(table: sa.TableClause, fields: list[int]) -> Any:
+    # Only readers with hidden or masked fields pay for this recheck, so the stems of
+    # each field are stored as text and turned into a vector here (`simple` keeps each
+    # stem as it is; `||` shifts positions, so phrases stay within a field).
     parts = sa.cast(table.c.parts, postgresql.JSONB())
     vectors = [
-        sa.cast(sa.func.coalesce(parts[str(f)].astext, ""), postgresql.TSVECTOR()) for f in fields
+        sa.func.to_tsvector(
+            sa.literal_column("'simple'::regconfig"), sa.func.coalesce(parts[str(f)].astext, "")
+        )
+        for f in fields
     ]
     if not vectors:
         return sa.cast(sa.literal(""), postgresql.TSVECTOR())
