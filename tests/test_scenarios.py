@@ -43,7 +43,10 @@ def won_scenario(api: Any, **extra: Any) -> dict[str, Any]:
                     "then": [
                         {
                             "type": "update_record",
-                            "values": {"note": "big win: {{ record.name }} +{{ vars.bonus }}"},
+                            "values": {
+                                "note": "big win: {{ record.name }} +{{ vars.bonus }}"
+                                " by {{ user.email }}, was {{ previous.stage.label }}"
+                            },
                         }
                     ],
                     "else": [{"type": "update_record", "values": {"note": "small win"}}],
@@ -109,7 +112,8 @@ def test_stage_became_won_runs_condition_and_update(api, instance, fixed_clock):
     api.patch(f"/catalogs/deals/records/{small['id']}", {"values": {"stage": "Won"}})
     assert work(instance) == 2
     got = {r["id"]: r["values"]["note"] for r in api.get("/catalogs/deals/records").json()["items"]}
-    assert got == {big["id"]: "big win: Big +60.0", small["id"]: "small win"}
+    note = "big win: Big +60.0 by admin@example.com, was New"
+    assert got == {big["id"]: note, small["id"]: "small win"}
     # Won -> Won (a change of another field with stage in `fields`) is not "became".
     api.patch(f"/catalogs/deals/records/{big['id']}", {"values": {"stage": "Won", "amount": 1}})
     assert work(instance) == 0
@@ -119,7 +123,7 @@ def test_stage_became_won_runs_condition_and_update(api, instance, fixed_clock):
     assert [s["kind"] for s in trace] == ["set", "condition", "update_record"]
     assert trace[0]["output"] == {"bonus": 60.0}
     assert trace[1]["output"] == {"matched": True}
-    assert trace[2]["input"]["values"] == {"note": "big win: Big +60.0"}
+    assert trace[2]["input"]["values"] == {"note": note}
 
 
 def test_created_and_deleted_triggers_and_record_steps(api, instance, fixed_clock):

@@ -110,6 +110,7 @@ def _runs_for(
     ws: Workspace, conn: Connection, scenarios: list[Any], events: list[Any], now: datetime
 ) -> list[dict[str, Any]]:
     meta = ws.meta()
+    people = _users(conn, {ev.user_id for ev in events if ev.user_id is not None})
     rows = []
     for sc in scenarios:
         trigger = sc.definition.get("trigger") or {}
@@ -126,7 +127,7 @@ def _runs_for(
                 ws,
                 sc.id,
                 key=f"e{ev.seq}",
-                trigger=_trigger_data(ev),
+                trigger=_trigger_data(ev, people),
                 now=now,
                 catalog_id=ev.catalog_id,
                 record_id=ev.record_id,
@@ -159,7 +160,16 @@ def _wants(sc: Any, trigger: dict[str, Any], ev: Any) -> bool:
     return True
 
 
-def _trigger_data(ev: Any) -> dict[str, Any]:
+def _users(conn: Connection, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Who made the changes: `{{ user.email }}` and `{{ user.name }}` in templates."""
+    if not ids:
+        return {}
+    u = schema.users
+    rows = conn.execute(sa.select(u.c.id, u.c.email, u.c.name).where(u.c.id.in_(sorted(ids))))
+    return {r.id: {"id": r.id, "email": r.email, "name": r.name} for r in rows}
+
+
+def _trigger_data(ev: Any, people: dict[int, dict[str, Any]]) -> dict[str, Any]:
     payload = ev.payload or {}
     return {
         "type": ev.type,
@@ -167,7 +177,7 @@ def _trigger_data(ev: Any) -> dict[str, Any]:
         "at": ev.at.isoformat() + "Z",
         "catalog": payload.get("catalog"),
         "record_id": ev.record_id,
-        "user": {"id": ev.user_id},
+        "user": people.get(ev.user_id, {"id": ev.user_id}),
         "values": payload.get("values", {}),
         "previous": payload.get("previous", {}),
     }
