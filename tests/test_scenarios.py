@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from scenario_support import (
 )
 from test_webhook_maintenance import user_headers
 
+from kartoteka import workers
 from kartoteka.scenarios.definition import TRIGGER_TYPES
 from kartoteka.scenarios.steps import KINDS
 from kartoteka.storage import schema
@@ -336,3 +338,28 @@ def test_every_step_kind_and_trigger_type_is_documented():
         assert f"### `{kind}`" in text, kind
     for trigger in TRIGGER_TYPES:
         assert f"| `{trigger}` |" in text, trigger
+
+
+def test_the_worker_process_runs_scenarios_beside_the_deliveries(api, instance):
+    deals_and_clients(api)
+    sc = scenario(
+        api,
+        {
+            "name": "Live",
+            "trigger": {"type": "record.created", "catalog": "deals"},
+            "steps": [{"type": "update_record", "values": {"note": "seen by the worker"}}],
+        },
+    )
+    stop = workers.start_in_process(instance, only=[instance.settings.default_workspace])
+    try:
+        deal = api.record("deals", {"name": "D"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not runs(api, sc["id"]):
+            time.sleep(0.05)
+        while time.monotonic() < deadline and runs(api, sc["id"])[0]["status"] != "done":
+            time.sleep(0.05)
+    finally:
+        stop()
+    assert runs(api, sc["id"])[0]["status"] == "done"
+    got = api.get(f"/catalogs/deals/records/{deal['id']}").json()["values"]["note"]
+    assert got == "seen by the worker"
