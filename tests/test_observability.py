@@ -241,3 +241,21 @@ def test_log_format_setting_is_checked() -> None:
     assert Settings.from_env({}).log_format == ""
     with pytest.raises(ValueError, match="KARTOTEKA_LOG_FORMAT"):
         Settings.from_env({"KARTOTEKA_LOG_FORMAT": "xml"})
+
+
+def test_notify_deliveries_carry_the_request_id_of_the_change(
+    api: Any, instance: Any, receiver: str
+) -> None:
+    from kartoteka.workers import run_once
+
+    catalog = api.catalog("Deals", [{"name": "Title", "type": "text"}])
+    r = api.post("/webhooks", {"url": receiver, "catalog": catalog["api_name"]})
+    assert r.status_code == 201, r.text
+    api.post(f"/catalogs/{catalog['id']}/records", {"values": {"title": "a"}},
+             headers={"X-Request-ID": "change-9"})  # fmt: skip
+    api.record(catalog["id"], {"title": "b"})  # its own, generated id
+    run_once(instance, instance.settings.default_workspace)
+    ids = [seen.get("x-request-id") or "" for seen in _Receiver.seen]
+    assert len(ids) == 2 and "change-9" in ids  # sent concurrently: in either order
+    (other,) = set(ids) - {"change-9"}
+    assert len(other) == 32  # the other write's generated id

@@ -14,6 +14,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError, Forbidden, ItemError, PreconditionFailed
 from kartoteka.fields.base import FieldValueError
+from kartoteka.observability import context as request_context
 from kartoteka.storage import bulk, counters, schema
 from kartoteka.storage.engine import utcnow
 from kartoteka.views.service import view_filter
@@ -425,6 +426,7 @@ def record_events(
     catalog_ref = {"id": catalog.id, "api_name": catalog.api_name}
     # Loop protection: the webhook deliveries that led to this write (docs/webhooks.md).
     cause = "-".join(str(i) for i in actor.cause) or None
+    request_id = request_context.request_id()  # the API request behind it, if any
     bulk.insert_many(
         conn,
         schema.events,
@@ -438,6 +440,7 @@ def record_events(
                 "at": now,
                 "cause": cause,
                 "depth": actor.depth,
+                "request_id": request_id,
                 "payload": {
                     "catalog": catalog_ref,
                     "values": {k: c["new"] for k, c in e["changes"].items()},

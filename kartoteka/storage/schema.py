@@ -206,6 +206,8 @@ events = sa.Table(
     # the change ('7-12', oldest first) and its length.
     sa.Column("cause", sa.String(300)),
     sa.Column("depth", sa.Integer, nullable=False, server_default="0"),
+    # The X-Request-ID of the API request that made the change (migration 0013).
+    sa.Column("request_id", sa.String(128)),
 )
 
 imports = sa.Table(
@@ -282,6 +284,8 @@ webhook_deliveries = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # Sent as X-Request-ID: the request behind the event (migration 0013).
+    sa.Column("request_id", sa.String(128)),
     sa.UniqueConstraint("webhook_id", "event_seq", name="uq_webhook_deliveries_event"),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     # Maintenance: last success, failing streaks and pruning by age, per webhook (0006).

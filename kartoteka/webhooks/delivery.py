@@ -273,6 +273,7 @@ async def post_signed_async(
     allow_private: bool,
     start_by: float | None = None,
     proxies: Proxies | None = None,
+    request_id: str | None = None,
 ) -> Outcome | None:
     """`post_signed` on the asyncio client: the same checks, headers and outcomes.
 
@@ -292,7 +293,10 @@ async def post_signed_async(
     def headers() -> dict[str, str]:
         nonlocal started
         started = time.perf_counter()  # the attempt's duration excludes the queue
-        return signing.headers(secret, msg_id, body)
+        signed = signing.headers(secret, msg_id, body)
+        if request_id is not None:
+            signed[request_context.HEADER.lower()] = request_id
+        return signed
 
     connect = min(timeout, CONNECT_TIMEOUT)
     try:

@@ -175,6 +175,7 @@ def _delivery_rows(ws: Workspace, pairs: list[tuple[Any, Any]]) -> list[dict[str
                 "last_error": reason,
                 "created_at": now,
                 "updated_at": now,
+                "request_id": ev.request_id,
             }
         )
     skipped = sum(1 for r in rows if r["status"] == "skipped")

@@ -54,6 +54,8 @@ class Claimed:
     event_seq: int = 0
     #: The webhook's events per message (1: a message per event).
     batch_size: int = 1
+    #: X-Request-ID of the API request behind the event (None: not made by one).
+    request_id: str | None = None
 
 
 def _due_query(now: datetime, limit: int) -> sa.Select:
@@ -76,6 +78,7 @@ def _due_query(now: datetime, limit: int) -> sa.Select:
             w.c.secret,
             d.c.event_seq,
             w.c.batch_size,
+            d.c.request_id,
         )
         .join(w, w.c.id == d.c.webhook_id)
         .where(
@@ -114,6 +117,7 @@ def claim_due(ws: Workspace, now: datetime, lease_seconds: float, limit: int) ->
             r.secret,
             event_seq=r.event_seq,
             batch_size=r.batch_size or 1,
+            request_id=r.request_id,
         )
         for r in rows
     ]
@@ -233,6 +237,7 @@ async def _send_one(
         settings.webhook_allow_private,
         item.send_by or None,
         proxies,
+        item.request_id,
     )
 
 
@@ -288,6 +293,8 @@ async def _send_unit(
         settings.webhook_allow_private,
         min(i.send_by for i in unit) or None,
         proxies,
+        # A grouped message names a request only when all its events came from it.
+        first.request_id if all(i.request_id == first.request_id for i in unit) else None,
     )
 
 
