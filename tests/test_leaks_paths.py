@@ -78,10 +78,17 @@ def test_the_web_card_shows_masked_values_and_history_masked(api, app):
 
     w = world(api)
     api.patch(f"/catalogs/deals/records/{w['deal']}", {"values": {"stage": "Lost", "client": []}})
+    rights_view = api.post(
+        "/catalogs/deals/views",
+        {"name": "Rule", "filter": {"name": {"eq": "D1"}}, "options": {"rights_view": True}},
+    ).json()["id"]
     with TestClient(app, follow_redirects=False) as web:
         r = web.post("/login", data={"email": "u@x.example", "password": PASSWORD, "next": "/"})
         assert r.status_code == 303, r.text
         card = web.get(f"/c/deals/r/{w['deal']}")
+        # A rights view is someone's access rule: not the reader's to open.
+        assert web.get(f"/c/deals?view={rights_view}").status_code == 404
+        assert web.get("/c/deals").status_code == 200
     assert card.status_code == 200
     assert "Acme Corporation" in card.text  # the owner link is not masked
     start = card.text.index('id="history"')

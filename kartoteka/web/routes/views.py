@@ -34,7 +34,7 @@ def _state(ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
     view = None
     wanted = params.get("view")
     if wanted:
-        view = views.get_view(ctx.user, catalog.id, wanted)
+        view = views.read_view(ctx.user, catalog.id, wanted)
     filter_text = params.get("filter") or None
     return {
         "views": all_views,
