@@ -253,6 +253,8 @@ HOOKS = (
     "before_delete",
     "values_on_create",
     "mask",
+    "export_text",
+    "spreadsheet_value",
 )
 
 
@@ -324,3 +326,11 @@ def test_link_options_resolve_their_target_and_keep_it() -> None:
 def test_preferred_titles_are_the_naming_types() -> None:
     preferred = {n for n in NAMES if TYPES[n].preferred_title}
     assert preferred == {"text", "autonumber", "email", "phone"}
+
+
+def test_exports_are_typed_by_the_type() -> None:
+    checkbox, number, text = make_field("checkbox"), make_field("number"), make_field("text")
+    assert checkbox.ftype.export_text(False, checkbox) == "false"
+    assert checkbox.ftype.spreadsheet_value(True, checkbox) is True
+    assert number.ftype.spreadsheet_value(1234, number) == 1234
+    assert text.ftype.spreadsheet_value("=1+1", text) == "=1+1"  # a text cell, never a formula

@@ -104,9 +104,7 @@ def _pages(
 
 def cell_text(f: Field, value: Any) -> str:
     """A value as text, the way the field type writes it (and reads it back on import)."""
-    if f.type == "checkbox":
-        return "true" if value else "false"
-    return f.ftype.to_text(value, f)
+    return f.ftype.export_text(value, f)
 
 
 def csv_safe(text: str) -> str:
@@ -166,11 +164,8 @@ def _xlsx(columns: list[Field], pages: Iterator[list[dict[str, Any]]]) -> Iterat
 def _xlsx_value(sheet: Any, f: Field, value: Any) -> Any:
     if value is None:
         return None
-    if f.type == "number" and isinstance(value, int | float):
-        return value
-    if f.type == "checkbox":
-        return bool(value)
-    return _xlsx_text(sheet, cell_text(f, value))
+    cell = f.ftype.spreadsheet_value(value, f)
+    return _xlsx_text(sheet, cell) if isinstance(cell, str) else cell
 
 
 def _xlsx_text(sheet: Any, text: str) -> Any:

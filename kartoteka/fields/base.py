@@ -186,6 +186,14 @@ class FieldType:
             return ""
         return str(value)
 
+    def export_text(self, value: Any, field: Field) -> str:
+        """A value as text in CSV/XLSX exports, the way `from_text` reads it back."""
+        return self.to_text(value, field)
+
+    def spreadsheet_value(self, value: Any, field: Field) -> Any:
+        """A value as a typed XLSX cell (a number, a boolean); a str is a text cell."""
+        return self.export_text(value, field)
+
     def search_text(self, raw: Any, field: Field) -> str:
         """The text of a stored value the full-text index holds (types with `searchable`)."""
         return self.to_text(self.from_db(raw, field, None), field)

@@ -21,6 +21,12 @@ class CheckboxType(FieldType):
     can_be_unique = False
     can_be_title = False
 
+    def export_text(self, value, field):
+        return "true" if value else "false"
+
+    def spreadsheet_value(self, value, field):
+        return bool(value)
+
     def value_schema(self, field, link_ref):
         return {"type": "boolean"}
 

@@ -61,6 +61,9 @@ class NumberType(FieldType):
     labels = {"en": "Number", "ru": "Число"}
     option_docs = {"decimals": "digits after the point; 0 = integer (default)"}
 
+    def spreadsheet_value(self, value, field):
+        return value if isinstance(value, int | float) else self.export_text(value, field)
+
     def value_schema(self, field, link_ref):
         decimals = int(field.options.get("decimals") or 0)
         return nullable({"type": "integer" if decimals == 0 else "number"})
