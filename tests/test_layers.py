@@ -350,3 +350,32 @@ def test_long_modules_say_why(path: Path) -> None:
     name = str(path.relative_to(ROOT))
     said = "500" in docstring or name in SPLIT_PENDING
     assert said, f"{name}: {text.count(chr(10))} lines and no reason at its top"
+
+
+#: Packages docs/architecture.md says never ask a field for its type name.
+TYPE_BLIND = ("records", "catalogs", "access", "filters", "rights", "exporter")
+FIELD_TYPE_NAMES = {"link", "autonumber", "phone", "email", "checkbox", "number", "select"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for pkg in TYPE_BLIND for p in sorted((ROOT / pkg).rglob("*.py"))],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_type_blind_packages_do_not_branch_on_a_type_name(path: Path) -> None:
+    """`x.type == "link"` outside `fields/` asks for a hook (field types own behaviour)."""
+    bad = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        asks_type = any(isinstance(s, ast.Attribute) and s.attr == "type" for s in sides)
+        names = {
+            c.value
+            for s in sides
+            for c in ast.walk(s)
+            if isinstance(c, ast.Constant) and isinstance(c.value, str)
+        }
+        if asks_type and names & FIELD_TYPE_NAMES:
+            bad.append(f"{node.lineno}: {ast.unparse(node)}")
+    assert not bad, f"{path.relative_to(ROOT)} branches on field type names: {bad}"
