@@ -26,8 +26,9 @@ from . import analyzer, index
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-#: Counts stop here: "10000" then means "at least".
-COUNT_CAP = 10_000
+#: Workspace-wide counts stop here: "1000" then means "at least" (the records list's
+#: `count` is exact).
+COUNT_CAP = 1_000
 #: Up to this many matching records are ranked; beyond, the newest come first.
 RANK_LIMIT = 5_000
 
@@ -168,14 +169,14 @@ def _page(conn: Connection, found: CatalogSearch, where: list[Any], offset: int,
     return conn.execute(statement(found, where, offset, size)).all()
 
 
-def count(conn: Connection, found: CatalogSearch, where: list[Any]) -> int:
-    """How many records match (stops at COUNT_CAP)."""
+def count(conn: Connection, found: CatalogSearch, where: list[Any], cap: int | None) -> int:
+    """How many records match (stopping at `cap` when given)."""
     table = found.catalog.table
     inner = (
         sa.select(sa.literal(1))
         .select_from(fulltext.index_join(found.match, table))
         .where(found.match.condition, *where)
-        .limit(COUNT_CAP)
+        .limit(cap)
         .subquery()
     )
     return int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
@@ -229,7 +230,7 @@ def list_page(
             "next_cursor": next_cursor,
         }
         if with_count:
-            result["count"] = count(conn, found, where)
+            result["count"] = count(conn, found, where, None)
     return result
 
 
@@ -315,7 +316,7 @@ def search_workspace(
             found, rows, next_cursor = ranked_page(conn, actor, found, where, size, cursor)
             if not rows:
                 continue
-            counts[cat.api_name] = count(conn, found, where)
+            counts[cat.api_name] = count(conn, found, where, COUNT_CAP)
             ref = {"id": cat.id, "api_name": cat.api_name, "name": cat.name}
             comments = index.comments_of(conn, cat, [r.id for r in rows])
             for record in Renderer(conn, actor, cat).render(rows):
