@@ -4,7 +4,7 @@ Text is folded (lower case, ё as е), split into words of letters and digits, a
 word is reduced to its stem by the Snowball stemmers (PyStemmer): Russian for words
 with Cyrillic letters, English for Latin ones, digits kept as they are. These are the
 algorithms of PostgreSQL's `russian` and `english` configurations; running them here
-makes SQLite and PostgreSQL find exactly the same records (decision 0012).
+makes SQLite and PostgreSQL find exactly the same records (decision 0018).
 """
 
 from __future__ import annotations
