@@ -16,8 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Add events.request_id and webhook_deliveries.request_id."""
+    """Add events.request_id and webhook_deliveries.request_id (where still missing)."""
+    inspector = sa.inspect(op.get_bind())
     for table in ("events", "webhook_deliveries"):
+        # A workspace stamped back to an older revision may have the column already.
+        if any(c["name"] == "request_id" for c in inspector.get_columns(table)):
+            continue
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("request_id", sa.String(128), nullable=True))
 
