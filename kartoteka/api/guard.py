@@ -129,14 +129,16 @@ def check_json_shape(value: Any) -> None:
         if isinstance(node, dict):
             for key, item in node.items():
                 if "\x00" in key:
-                    _refuse_nul((*path, key.replace("\x00", "")))
+                    # A NUL in a key is reported under the value that holds the key: the key
+                    # itself cannot name a field (and may be nothing but the NUL).
+                    _refuse_nul(path)
                 stack.append((item, depth + 1, (*path, key)))
         else:
             stack.extend((item, depth + 1, (*path, str(i))) for i, item in enumerate(node))
 
 
 def _refuse_nul(path: tuple[str, ...]) -> None:
-    name = next((p for p in reversed(path) if not p.isdigit()), "body")
+    name = next((p for p in reversed(path) if p and not p.isdigit()), "body")
     raise ValidationFailed(
         f"{name}: NUL characters are not allowed in text",
         fields={name: "must not contain NUL characters"},
