@@ -151,7 +151,8 @@ def deep_cursor(env: Env, catalog: Any, page: int) -> str:
     q = sa.select(col, t.c.id).order_by(col, t.c.id).offset(PAGE * (page - 1) - 1).limit(1)
     with env.workspace().engine.connect() as conn:
         amount, rid = conn.execute(q).one()
-    return query.encode_cursor([amount, rid])
+    # The cursor names its sort (ascending amount, then id), as the service's own does.
+    return query.encode_cursor([amount, rid], [(col, False), (t.c.id, False)])
 
 
 def raw_baseline(env: Env, catalog: Any, repeat: int) -> dict[str, float]:
