@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support.mail import smtp_server
+from support.webhooks import Receiver
 
 from kartoteka import plugins
 from kartoteka.config import Settings
@@ -138,3 +140,25 @@ def api(client: TestClient) -> Api:
     client.headers["Authorization"] = f"Bearer {r.json()['token']}"
     client.cookies.clear()
     return Api(client)
+
+
+# Shared helpers' fixtures (tests/support holds the helpers; no test imports another test).
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A scripted HTTP receiver on loopback (support.webhooks.Receiver)."""
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """A real SMTP server on loopback: (controller, inbox)."""
+    yield from smtp_server()
+
+
+@pytest.fixture
+def web(app: Any) -> Iterator[TestClient]:
+    """A browser-like client: no Authorization header, cookies only, redirects not followed."""
+    with TestClient(app, follow_redirects=False) as c:
+        yield c

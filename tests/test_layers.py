@@ -379,3 +379,22 @@ def test_type_blind_packages_do_not_branch_on_a_type_name(path: Path) -> None:
         if asks_type and names & FIELD_TYPE_NAMES:
             bad.append(f"{node.lineno}: {ast.unparse(node)}")
     assert not bad, f"{path.relative_to(ROOT)} branches on field type names: {bad}"
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test helpers live in tests/support; a test module never imports a test module."""
+    tests = Path(__file__).parent
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            offenders += [
+                f"{path.relative_to(tests)}:{node.lineno} imports {name}"
+                for name in names
+                if name.split(".")[0].startswith("test_")
+            ]
+    assert offenders == []

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from scenario_support import (
+from support.scenarios import (
     deals_and_clients,
     fixed_clock,
     runs,
@@ -16,7 +16,7 @@ from scenario_support import (
     work,
     workspace,
 )
-from test_webhook_maintenance import user_headers
+from support.users import user_headers
 
 from kartoteka import workers
 from kartoteka.scenarios.definition import TRIGGER_TYPES

@@ -9,15 +9,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from scenario_support import deals_and_clients, fixed_clock, runs, scenario, work, workspace
-from test_webhooks import Receiver
+from support.scenarios import deals_and_clients, fixed_clock, runs, scenario, work, workspace
+from support.webhooks import Receiver
 
 from kartoteka.scenarios import engine, records_port
 from kartoteka.scenarios.clock import clock
@@ -42,13 +41,6 @@ while True:
     worker.run_once(ws, services, owner="doomed")
     time.sleep(0.01)
 """
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def drill_scenario(api: Any, url: str) -> dict[str, Any]:

@@ -6,13 +6,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scenario_support import fixed_clock, runs, work
-from test_scenarios_steps import smtp
+from support.scenarios import fixed_clock, runs, work
 from typer.testing import CliRunner
 
 from kartoteka.cli import app as cli
 
-__all__ = ["fixed_clock", "smtp"]
+__all__ = ["fixed_clock"]
 
 EXAMPLES = sorted(
     (Path(__file__).resolve().parent.parent / "examples" / "scenarios").glob("*.json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from scenario_support import fixed_clock, runs, scenario, work
+from support.scenarios import fixed_clock, runs, scenario, work
 
 __all__ = ["fixed_clock"]
 

@@ -3,50 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
-from scenario_support import deals_and_clients, fixed_clock, runs, scenario, work
-from test_webhook_maintenance import user_headers
-from test_webhooks import Receiver
+from support.scenarios import deals_and_clients, fixed_clock, runs, scenario, work
+from support.users import user_headers
 
 from kartoteka.scenarios import engine
 
 __all__ = ["fixed_clock"]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Controller, Inbox]]:
-    inbox = Inbox()
-    with socket.socket() as probe:  # a free loopback port (aiosmtpd needs one up front)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 def test_http_step_sends_templates_keeps_the_answer_and_branches_on_failure(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from scenario_support import deals_and_clients, fixed_clock, runs, scenario, work, workspace
+from support.scenarios import deals_and_clients, fixed_clock, runs, scenario, work, workspace
 
 from kartoteka.scenarios import engine, maintenance, triggers
 from kartoteka.storage import schema

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from fastapi.testclient import TestClient
+from support.web import sign_in
 
 from kartoteka.web import assets, i18n
 
@@ -22,22 +21,6 @@ EN = {"accept-language": "en-US,en;q=0.9"}
 def built_assets() -> None:
     """The bundled scripts and styles (built once in a checkout that never ran setup)."""
     assert assets.build_in_checkout(), "run `npm ci && npm run build`"
-
-
-@pytest.fixture
-def web(app: Any) -> Iterator[TestClient]:
-    """A browser-like client: no Authorization header, cookies only, redirects not followed."""
-    with TestClient(app, follow_redirects=False) as c:
-        yield c
-
-
-def sign_in(
-    web: TestClient, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD, prefix: str = ""
-) -> str:
-    """Log in through the form; returns the CSRF token the pages embed."""
-    r = web.post(f"{prefix}/login", data={"email": email, "password": password, "next": "/"})
-    assert r.status_code == 303, r.text
-    return web.cookies["kartoteka_csrf"]
 
 
 def deals(api: Any, rows: int = 3) -> list[int]:

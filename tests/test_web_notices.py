@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from test_web import sign_in, web  # noqa: F401  (fixture)
+from support.web import sign_in
 
 from kartoteka.notices import service as notices
 

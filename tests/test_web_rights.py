@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_web import sign_in, web  # noqa: F401  (fixture)
+from support.web import sign_in
 
 
 def test_edit_is_offered_only_where_allowed(api, web):  # noqa: F811

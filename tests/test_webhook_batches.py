@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-from test_webhooks import Receiver, deals, deliveries, hook, verified, work
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
+from support.webhooks import deals, deliveries, hook, verified, work
 
 
 def test_events_travel_in_batches_and_verify(api, instance, receiver):

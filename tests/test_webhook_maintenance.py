@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_webhooks import Receiver, deals, deliveries, hook, verified, work
+from support.users import user_headers
+from support.webhooks import deals, deliveries, hook, verified, work
 from typer.testing import CliRunner
 
 from kartoteka.storage import schema
 from kartoteka.storage.engine import utcnow
 from kartoteka.webhooks import maintenance
 from kartoteka.webhooks.replay import MAX_RANGE
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def workspace(instance: Any) -> Any:
@@ -65,12 +57,6 @@ def seq_of(instance: Any, name: str) -> int:
 
 def replay(api: Any, webhook_id: int, **body: Any) -> Any:
     return api.post(f"/webhooks/{webhook_id}/replay", body)
-
-
-def user_headers(api: Any) -> dict[str, str]:
-    r = api.post("/users", {"email": "u@example.com", "name": "U", "password": "long-password-1"})
-    assert r.status_code == 201, r.text
-    return {"Authorization": "Basic " + base64.b64encode(b"u@example.com:long-password-1").decode()}
 
 
 # ----- replay of a range -----------------------------------------------------------------

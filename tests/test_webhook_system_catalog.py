@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from test_webhooks import Receiver, deals, deliveries, hook, verified, work
+from support.webhooks import deals, deliveries, hook, verified, work
 
 from kartoteka.storage import schema
 from kartoteka.storage.engine import utcnow
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def notes(api) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""What the tests share: receivers, mail, users, the web client, scenario helpers."""
