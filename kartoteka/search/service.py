@@ -245,14 +245,31 @@ def _snippet(
         text = f.ftype.to_text(record["values"][f.api_name], f)
         if text:
             texts.append((f.api_name, text))
+    texts += [("comments", text) for text in comments]
     clauses = found.clauses
     if found.fuzzy:
         clauses = [
-            fulltext.Clause((a,), False) for c in clauses for a in c.alternatives or c.tokens
+            fulltext.Clause((a,), False)
+            for c in clauses
+            for a in c.alternatives or _near_in_record(c.tokens, texts)
         ]
-    texts += [("comments", text) for text in comments]
     piece = analyzer.snippet(texts, clauses)
     return piece.html if piece else None
+
+
+def _near_in_record(tokens: tuple[str, ...], texts: list[tuple[str, str]]) -> tuple[str, ...]:
+    """The record's own stems close to a typo'd single token, so its snippet can mark them.
+
+    PostgreSQL's trigram search matches without naming the words it found (SQLite's
+    vocabulary lookup does), so the words are found again in the record's text.
+    """
+    if len(tokens) != 1:
+        return tokens
+    token = tokens[0]
+    limit = 1 if len(token) <= 4 else 2
+    own = {t for _, text in texts for t in analyzer.tokens(text)}
+    near = [t for t in own if fulltext.edit_distance(token, t, limit) <= limit]
+    return (token, *sorted(near))
 
 
 def _visible_catalogs(actor: Actor, only: str | None) -> list[Catalog]:
