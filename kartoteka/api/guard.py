@@ -112,8 +112,9 @@ class EdgeGuardMiddleware:
 def check_json_shape(value: Any) -> None:
     """Refuse JSON nested deeper than MAX_JSON_DEPTH, or holding NUL in a key or string.
 
-    A NUL is reported under the nearest object key (`{"values": {"name": "a\\u0000"}}`
-    names `name`, as the field's own check would) with the full path in `where`.
+    A NUL is reported under the record field it sits in (`{"values": {"name": {"k": "\\u0000"}}}`
+    names `name`, as the field's own check would), else under the body's top-level key, with
+    the full path in `where`.
     """
     stack: list[tuple[Any, int, tuple[str, ...]]] = [(value, 1, ())]
     while stack:
@@ -138,7 +139,13 @@ def check_json_shape(value: Any) -> None:
 
 
 def _refuse_nul(path: tuple[str, ...]) -> None:
-    name = next((p for p in reversed(path) if p and not p.isdigit()), "body")
+    keys = [p for p in path if p and not p.isdigit()]
+    # Under "values" the key is the record's field, however deep the NUL sits in its value;
+    # elsewhere the body's own top-level key names the input.
+    if "values" in keys and keys.index("values") + 1 < len(keys):
+        name = keys[keys.index("values") + 1]
+    else:
+        name = keys[0] if keys else "body"
     raise ValidationFailed(
         f"{name}: NUL characters are not allowed in text",
         fields={name: "must not contain NUL characters"},
