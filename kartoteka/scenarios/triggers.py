@@ -245,13 +245,7 @@ def next_cron(cron: str, after: datetime, zone: Any) -> datetime:
 def fire_timers(ws: Workspace, now: datetime) -> int:
     """Start runs for schedules that came due and dates that were reached; returns how many."""
     s = schema.scenarios
-    due = sa.or_(
-        sa.and_(s.c.trigger_type == "schedule", s.c.next_fire_at <= now),
-        sa.and_(
-            s.c.trigger_type == "date",
-            s.c.checked_until <= now - timedelta(seconds=DATE_CHECK_SECONDS),
-        ),
-    )
+    due = sa.or_(_due("schedule", now), _due("date", now))
     with read_connection(ws.engine) as conn:
         if (
             conn.execute(sa.select(s.c.id).where(s.c.active.is_(True), due).limit(1)).first()
@@ -261,27 +255,33 @@ def fire_timers(ws: Workspace, now: datetime) -> int:
     return _fire_schedules(ws, now) + _fire_dates(ws, now)
 
 
-def _locked(conn: Connection, q: sa.Select) -> sa.Select:
-    return q.with_for_update(skip_locked=True) if conn.dialect.name == "postgresql" else q
+def _due(trigger_type: str, now: datetime) -> Any:
+    """Scenarios of a timer trigger type whose moment has come (one place for both checks)."""
+    s = schema.scenarios
+    if trigger_type == "schedule":
+        came = s.c.next_fire_at <= now
+    else:
+        came = s.c.checked_until <= now - timedelta(seconds=DATE_CHECK_SECONDS)
+    return sa.and_(s.c.trigger_type == trigger_type, came)
+
+
+def _due_scenarios(conn: Connection, trigger_type: str, now: datetime) -> list[Any]:
+    """The active due scenarios of `trigger_type`, locked for this transaction on PostgreSQL."""
+    s = schema.scenarios
+    q = sa.select(s.c.id, s.c.version, s.c.definition, s.c.next_fire_at, s.c.checked_until).where(
+        s.c.active.is_(True), _due(trigger_type, now)
+    )
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list(conn.execute(q).all())
 
 
 def _fire_schedules(ws: Workspace, now: datetime) -> int:
     s = schema.scenarios
     zone = ws.meta().timezone
-    started = 0
     with ws.engine.begin() as conn:
-        due = conn.execute(
-            _locked(
-                conn,
-                sa.select(s.c.id, s.c.version, s.c.definition, s.c.next_fire_at).where(
-                    s.c.trigger_type == "schedule",
-                    s.c.active.is_(True),
-                    s.c.next_fire_at <= now,
-                ),
-            )
-        ).all()
         rows = []
-        for sc in due:
+        for sc in _due_scenarios(conn, "schedule", now):
             moment = sc.next_fire_at
             rows.append(
                 new_run_row(
@@ -297,25 +297,14 @@ def _fire_schedules(ws: Workspace, now: datetime) -> int:
             following = next_cron(sc.definition["trigger"]["cron"], now, zone)
             conn.execute(sa.update(s).where(s.c.id == sc.id).values(next_fire_at=following))
         insert_runs(conn, rows)
-        started += len(rows)
-    return started
+    return len(rows)
 
 
 def _fire_dates(ws: Workspace, now: datetime) -> int:
     s = schema.scenarios
     started = 0
     with ws.engine.begin() as conn:
-        due = conn.execute(
-            _locked(
-                conn,
-                sa.select(s.c.id, s.c.version, s.c.definition, s.c.checked_until).where(
-                    s.c.trigger_type == "date",
-                    s.c.active.is_(True),
-                    s.c.checked_until <= now - timedelta(seconds=DATE_CHECK_SECONDS),
-                ),
-            )
-        ).all()
-        for sc in due:
+        for sc in _due_scenarios(conn, "date", now):
             rows = _date_runs(ws, conn, sc, sc.checked_until, now)
             insert_runs(conn, rows)
             started += len(rows)
