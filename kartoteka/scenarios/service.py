@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from kartoteka.catalogs import service as catalogs
@@ -17,7 +16,7 @@ from kartoteka.context import Actor, Workspace
 from kartoteka.errors import Forbidden, ValidationFailed
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.records import service as records
-from kartoteka.storage import counters, schema
+from kartoteka.storage import bulk, counters, schema
 from kartoteka.storage.engine import read_connection
 from kartoteka.webhooks.wakeup import wake
 
@@ -115,17 +114,12 @@ def _timer_values(ws: Workspace, clean: dict[str, Any], conn: Connection) -> dic
 
 def _start_cursor(conn: Connection) -> None:
     """The scenario consumer starts at the current event, not at the start of history."""
-    c = schema.outbox_cursor
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(
-        insert(c)
-        .values(
-            consumer=triggers.CONSUMER,
-            last_seq=counters.peek(conn, "event_seq"),
-            updated_at=clock.now(),
-        )
-        .on_conflict_do_nothing(index_elements=[c.c.consumer])
-    )
+    row = {
+        "consumer": triggers.CONSUMER,
+        "last_seq": counters.peek(conn, "event_seq"),
+        "updated_at": clock.now(),
+    }
+    bulk.insert_rows(conn, schema.outbox_cursor, [row], skip_conflicts_on=["consumer"])
 
 
 def create_scenario(actor: Actor, body: Any) -> dict[str, Any]:
