@@ -37,6 +37,11 @@ def require_admin(actor: Actor) -> None:
         raise Forbidden("only administrators manage scenarios")
 
 
+def _new_token() -> str:
+    """A fresh incoming-call token (only its hash is stored)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(24)
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -130,7 +135,7 @@ def create_scenario(actor: Actor, body: Any) -> dict[str, Any]:
     now = clock.now()
     with ws.engine.begin() as conn:
         clean = definition.validate(ws, body, _ids(conn))
-        token = TOKEN_PREFIX + secrets.token_urlsafe(24)
+        token = _new_token()
         webhook = clean["trigger"]["type"] == "webhook"
         new_id = conn.execute(
             sa.insert(s)
@@ -203,7 +208,7 @@ def update_scenario(actor: Actor, scenario_id: int, body: Any) -> dict[str, Any]
             values.update(_timer_values(ws, clean, conn))
         token = None
         if clean["trigger"]["type"] == "webhook" and row.token_hash is None:
-            token = TOKEN_PREFIX + secrets.token_urlsafe(24)
+            token = _new_token()
             values["token_hash"] = _hash(token)
         conn.execute(sa.update(s).where(s.c.id == scenario_id).values(**values))
         out = render(_row(conn, scenario_id))
@@ -216,7 +221,7 @@ def rotate_token(actor: Actor, scenario_id: int) -> dict[str, Any]:
     """A new incoming-call token (the old one stops working); shown this once."""
     require_admin(actor)
     s = schema.scenarios
-    token = TOKEN_PREFIX + secrets.token_urlsafe(24)
+    token = _new_token()
     with actor.workspace.engine.begin() as conn:
         row = _row(conn, scenario_id)
         if row.trigger_type != "webhook":
