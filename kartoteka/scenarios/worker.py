@@ -37,6 +37,14 @@ def owner_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def services_for(settings: Any) -> engine.Services:
+    """The step services the settings ask for (private addresses, runs at once)."""
+    return engine.Services(
+        allow_private=bool(settings.webhook_allow_private),
+        threads=int(getattr(settings, "scenario_threads", 1) or 1),
+    )
+
+
 def _heard(workspace_name: str) -> None:
     with _dirty_lock:
         _dirty.add(workspace_name)
@@ -59,10 +67,7 @@ def run_once(
     while triggers.consume_events(ws, moment):
         pass
     triggers.fire_timers(ws, moment)
-    own = services or engine.Services(
-        allow_private=bool(ws.settings.webhook_allow_private),
-        threads=int(getattr(ws.settings, "scenario_threads", 1) or 1),
-    )
+    own = services or services_for(ws.settings)
     try:
         return engine.run_due(ws, owner or owner_name(), own)
     finally:
@@ -74,10 +79,7 @@ def loop(instance: Any, stop: threading.Event, only: list[str] | None = None) ->
     """Consume every workspace (or `only` these) until `stop` is set."""
     install_hooks()
     owner = owner_name()
-    services = engine.Services(
-        allow_private=bool(instance.settings.webhook_allow_private),
-        threads=int(getattr(instance.settings, "scenario_threads", 1) or 1),
-    )
+    services = services_for(instance.settings)
     last_full = -POLL_SECONDS
     try:
         while not stop.is_set():
