@@ -252,18 +252,18 @@ def claim_runs(ws: Workspace, owner: str, now: datetime, limit: int = 50) -> lis
 
 def _within_concurrency(conn: Connection, rows: list[Any], now: datetime) -> list[int]:
     """Drop claims beyond each scenario's `concurrency` option (runs holding a lease count)."""
-    r, s = schema.scenarios, schema.scenario_runs
+    s, r = schema.scenarios, schema.scenario_runs
     ids = sorted({row.scenario_id for row in rows})
     limits = {}
     for sid, definition_json in conn.execute(
-        sa.select(r.c.id, r.c.definition).where(r.c.id.in_(ids))
+        sa.select(s.c.id, s.c.definition).where(s.c.id.in_(ids))
     ):
         limit = ((definition_json or {}).get("options") or {}).get("concurrency")
         if limit:
             limits[sid] = int(limit)
     if not limits:
         return [row.id for row in rows]
-    lock = sa.select(r.c.id).where(r.c.id.in_(sorted(limits)))
+    lock = sa.select(s.c.id).where(s.c.id.in_(sorted(limits)))
     if conn.dialect.name == "postgresql":
         # Claimers of one limited scenario queue here, so their counts cannot race.
         conn.execute(lock.with_for_update())
@@ -271,13 +271,13 @@ def _within_concurrency(conn: Connection, rows: list[Any], now: datetime) -> lis
     busy: dict[int, int] = {
         sid: count
         for sid, count in conn.execute(
-            sa.select(s.c.scenario_id, sa.func.count())
+            sa.select(r.c.scenario_id, sa.func.count())
             .where(
-                s.c.scenario_id.in_(sorted(limits)),
-                s.c.status == "running",
-                s.c.lease_until > now,
+                r.c.scenario_id.in_(sorted(limits)),
+                r.c.status == "running",
+                r.c.lease_until > now,
             )
-            .group_by(s.c.scenario_id)
+            .group_by(r.c.scenario_id)
         )
     }
     taken = []
