@@ -157,8 +157,3 @@ def message(code: str, params: Mapping[str, Any] | None = None, lang: str = "en"
     except (KeyError, IndexError, ValueError):
         # A parameter missing from the call is a bug, but never a reason to lose the error.
         return str(params.get("message") or code)
-
-
-def known(code: str) -> bool:
-    """Whether a code has a message."""
-    return code in EN

@@ -24,7 +24,6 @@ from .errors import RecordInvalid, RecordNotFound
 from .read import Renderer, titles
 from .requests import BatchRequest, BatchResult, CreateItem, DeleteItem, UpdateItem
 
-MAX_BATCH = batches.MAX_BATCH
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 
