@@ -63,11 +63,7 @@ def list_views(actor: Actor, catalog_ref: str | int) -> list[dict[str, Any]]:
 def read_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, Any]:
     """One view for the API, as the actor may see it (a view they may not see: 404)."""
     catalog = get_catalog(actor, catalog_ref)
-    view = get_view(actor, catalog.id, view_id)
-    v = schema.views
-    with read_connection(actor.workspace.engine) as conn:
-        row = conn.execute(sa.select(v).where(v.c.id == view["id"])).one()
-    shown = shown_view(actor, catalog, row)
+    shown = shown_view(actor, catalog, _view_row(actor, catalog, view_id))
     if shown is None:
         raise ViewNotFound(f"view {view_id!r} not found in {catalog.api_name!r}")
     return shown
@@ -138,7 +134,11 @@ def sort_fields(spec: Any) -> set[str]:
 
 def get_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, Any]:
     """One view of a catalog, or ViewNotFound."""
-    catalog = get_catalog(actor, catalog_ref)
+    return _row_json(_view_row(actor, get_catalog(actor, catalog_ref), view_id))
+
+
+def _view_row(actor: Actor, catalog: Catalog, view_id: Any) -> Any:
+    """The stored row of one view of a catalog the actor may open, or ViewNotFound."""
     access.require_catalog(actor, catalog)
     try:
         vid = int(view_id)
@@ -152,7 +152,7 @@ def get_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, An
         row = conn.execute(sa.select(v).where(v.c.id == vid, v.c.catalog_id == catalog.id)).first()
     if row is None:
         raise ViewNotFound(f"view {view_id!r} not found in {catalog.api_name!r}")
-    return _row_json(row)
+    return row
 
 
 def view_filter(actor: Actor, catalog: Catalog, view_id: Any) -> Any:
