@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kartoteka.errors import ItemError, TooLarge, ValidationFailed
-from kartoteka.records.batches import MAX_BATCH, MAX_RECORD_ID
+from kartoteka.errors import ItemError, ValidationFailed
+from kartoteka.records.batches import MAX_BATCH, MAX_RECORD_ID, too_large
 from kartoteka.records.requests import (
     BatchRequest,
     BatchResult,
@@ -45,11 +45,7 @@ def batch_request(body: Any) -> BatchRequest:
         raise _invalid(ItemError(None, None, "upsert", "upsert_shape"))
     total = sum(len(v) for v in lists.values()) + len((upsert or {}).get("items") or [])
     if total > MAX_BATCH:
-        raise TooLarge(
-            errors=[
-                ItemError(None, None, None, "batch_too_large", {"limit": MAX_BATCH, "total": total})
-            ]
-        )
+        raise too_large(total)
     return BatchRequest(
         create=[CreateItem(_values(it, "create", i)) for i, it in enumerate(lists["create"])],
         update=[_update_item(it, i) for i, it in enumerate(lists["update"])],

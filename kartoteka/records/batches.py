@@ -34,7 +34,7 @@ def run(
 ) -> BatchResult:
     """Write a request in one transaction, all or nothing; `single` drops item indexes."""
     if request.size > MAX_BATCH:
-        raise TooLarge(errors=[ItemError(None, None, None, "batch_too_large", _size(request.size))])
+        raise too_large(request.size)
     if request.create and not access.can_create(actor, catalog):
         raise _cannot_create(catalog)
     creates, updates, deletes, upserts = _prepare(actor, catalog, request, single)
@@ -65,8 +65,10 @@ def run(
     )
 
 
-def _size(total: int) -> dict[str, int]:
-    return {"limit": MAX_BATCH, "total": total}
+def too_large(total: int) -> TooLarge:
+    """The error of a batch naming `total` records, more than `MAX_BATCH`."""
+    params = {"limit": MAX_BATCH, "total": total}
+    return TooLarge(errors=[ItemError(None, None, None, "batch_too_large", params)])
 
 
 def _cannot_create(catalog: Catalog) -> Forbidden:
