@@ -256,44 +256,25 @@ def _pending_changes(
     deletes: list[Prepared],
 ) -> list[hooks.PendingChange]:
     """What the write will do, for before-write hooks (computed on a read connection)."""
-    pending = [
-        hooks.PendingChange(
-            "create",
-            None,
-            {k: c["new"] for k, c in _create_changes(catalog, i).items()},
-            index=i.index,
-            where=i.where,
-        )
-        for i in creates
-    ]
+    pending = [_pending(i, "create", _create_changes(catalog, i)) for i in creates]
     if updates:
         current = write.load_current(conn, actor, catalog, updates, "edit")
         for entry, item in _update_entries(conn, catalog, updates, current):
-            changes = entry["changes"]
-            pending.append(
-                hooks.PendingChange(
-                    "update",
-                    item.record_id,
-                    {k: c["new"] for k, c in changes.items()},
-                    {k: c["old"] for k, c in changes.items()},
-                    item.index,
-                    where=item.where,
-                )
-            )
+            pending.append(_pending(item, "update", entry["changes"]))
     if deletes:
         entries = _delete_entries(conn, actor, catalog, deletes)
         for item, entry in zip(deletes, entries, strict=True):
-            pending.append(
-                hooks.PendingChange(
-                    "delete",
-                    entry["record_id"],
-                    {},
-                    {k: c["old"] for k, c in entry["changes"].items()},
-                    item.index,
-                    where="delete",
-                )
-            )
+            pending.append(_pending(item, "delete", entry["changes"]))
     return pending
+
+
+def _pending(item: Prepared, action: str, changes: dict[str, Any]) -> hooks.PendingChange:
+    """One item's change for the hooks: new values (not on delete), old ones (not on create)."""
+    values = {} if action == "delete" else {k: c["new"] for k, c in changes.items()}
+    previous = {} if action == "create" else {k: c["old"] for k, c in changes.items()}
+    return hooks.PendingChange(
+        action, item.record_id, values, previous, item.index, where=item.where
+    )
 
 
 # ----- applying ----------------------------------------------------------------------------
