@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest_support import *  # noqa: F403
+from support.catalogs import deals_linking_clients
 
 from kartoteka.catalogs import service as catalogs
 from kartoteka.errors import ValidationFailed
@@ -97,17 +98,7 @@ def test_filter_sort_cursor_and_count(admin, world) -> None:
 
 
 def test_links_index_the_titles_of_linked_records(admin, world) -> None:
-    catalogs.create_catalog(
-        admin,
-        {
-            "name": "Deals",
-            "fields": [
-                {"name": "Name", "type": "text"},
-                {"name": "Client", "api_name": "client", "type": "link",
-                 "options": {"catalog": "clients"}},
-            ],
-        },
-    )  # fmt: skip
+    deals_linking_clients(admin)
     records.create_record(admin, "deals", {"name": "Сделка 1", "client": [world["ООО Ромашка"]]})
     names = [
         r["values"]["name"] for r in records.list_records(admin, "deals", search="ромашка")["items"]
@@ -168,17 +159,7 @@ def test_workspace_search_groups_counts_and_snippets(admin, world) -> None:
 
 
 def test_link_titles_match_only_for_readers_who_see_them(admin, world, make_user, as_user):
-    catalogs.create_catalog(
-        admin,
-        {
-            "name": "Deals",
-            "fields": [
-                {"name": "Name", "type": "text"},
-                {"name": "Client", "api_name": "client", "type": "link",
-                 "options": {"catalog": "clients"}},
-            ],
-        },
-    )  # fmt: skip
+    deals_linking_clients(admin)
     records.create_record(admin, "deals", {"name": "Сделка", "client": [world["ООО Ромашка"]]})
     group = users.create_group(admin, {"name": "sales"})["id"]
     manage.put_rights(admin, "deals", {"groups": {str(group): {"view": True}}})

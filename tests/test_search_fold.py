@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest_support import *  # noqa: F403
+from support.catalogs import deals_linking_clients
 
 from kartoteka.catalogs import service as catalogs
 from kartoteka.errors import ValidationFailed
@@ -71,17 +72,7 @@ def test_bad_operand_is_a_validation_error(admin, clients) -> None:
 
 
 def test_link_picker_search_folds(admin, clients) -> None:
-    catalogs.create_catalog(
-        admin,
-        {
-            "name": "Deals",
-            "fields": [
-                {"name": "Name", "type": "text"},
-                {"name": "Client", "api_name": "client", "type": "link",
-                 "options": {"catalog": "clients"}},
-            ],
-        },
-    )  # fmt: skip
+    deals_linking_clients(admin)
     found = pickers.link_choices(admin, "deals", "client", "РОМАШК", 50)
     assert sorted(c["title"] for c in found) == ["ЗАО РОМАШКА-2", "ООО Ромашка"]
     found = pickers.link_choices(admin, "deals", "client", "ёлки", 50)
