@@ -45,11 +45,16 @@ def stems(found: list[str]) -> list[str]:
     Each stemmer leaves the other alphabet alone (Russian suffix rules never match Latin
     letters and English ones never match Cyrillic), so running both over the whole list
     stems every word by its language in two C calls instead of a Python loop per word.
+    Each distinct word is stemmed once: the texts of a written batch repeat a small
+    vocabulary (30,000 words, 1,000 distinct in the benchmark), and looking a stem up
+    costs a fifth of stemming the word again.
     """
-    out: list[str] = _english.stemWords(_russian.stemWords(found))
-    if out and max(map(len, out)) > MAX_TOKEN:
-        out = [s[:MAX_TOKEN] for s in out]
-    return out
+    distinct = list(set(found))
+    stemmed: list[str] = _english.stemWords(_russian.stemWords(distinct))
+    if stemmed and max(map(len, stemmed)) > MAX_TOKEN:
+        stemmed = [s[:MAX_TOKEN] for s in stemmed]
+    by_word = dict(zip(distinct, stemmed, strict=True))
+    return [by_word[w] for w in found]
 
 
 def stem(word: str) -> str:
