@@ -30,8 +30,8 @@ BATCH = 2000
 #: The `parts` key of a record's comments (field ids start at 1); whoever sees the
 #: record reads its comments.
 COMMENTS = 0
-#: (workspace, catalog id) -> (meta object, signature) of indexes known to be current.
-_current: dict[tuple[str, int], tuple[WorkspaceMeta, str]] = {}
+#: (workspace, catalog id) -> the meta object the index is known to be current for.
+_current: dict[tuple[str, int], WorkspaceMeta] = {}
 _current_lock = threading.Lock()
 
 
@@ -207,9 +207,7 @@ def build(
 
 def is_current(workspace: Workspace, catalog: Catalog) -> bool:
     """Known current in this process for the workspace's present metadata (no I/O)."""
-    meta = workspace.meta()
-    hit = _current.get((workspace.name, catalog.id))
-    return hit is not None and hit[0] is meta
+    return _current.get((workspace.name, catalog.id)) is workspace.meta()
 
 
 def ensure(conn: Connection, workspace: Workspace, catalog: Catalog) -> bool:
@@ -233,10 +231,10 @@ def ensure(conn: Connection, workspace: Workspace, catalog: Catalog) -> bool:
             return False
         build(conn, meta, catalog)
         return True
-        # Known current only once read back as such: an index built in this transaction
-        # may still be rolled back with it.
+    # Known current only once read back as such: an index built in this transaction
+    # may still be rolled back with it.
     with _current_lock:
-        _current[key] = (meta, wanted)
+        _current[key] = meta
     return False
 
 
