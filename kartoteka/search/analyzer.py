@@ -72,17 +72,13 @@ def tokens(text: str) -> list[str]:
     return stems(words(text))
 
 
-def tokens_many(texts: list[str]) -> list[list[str]]:
-    """`tokens` of many texts at once: one fold, one regex scan and one stemming pass.
+def joined_tokens_many(texts: list[str]) -> list[str]:
+    """Each text's stems joined by spaces (what the index stores), a whole batch at once.
 
     The texts are joined with a separator the word pattern also matches (and both
-    stemmers leave alone), so a batch of thousands of values costs a few C calls.
+    stemmers leave alone): one fold, one regex scan and one stemming pass, a few C
+    calls for thousands of values.
     """
-    return [piece.split() for piece in joined_tokens_many(texts)]
-
-
-def joined_tokens_many(texts: list[str]) -> list[str]:
-    """Like `tokens_many`, each text's stems joined by spaces (what the index stores)."""
     if not texts:
         return []
     joined = f" {SEPARATOR} ".join(t.replace(SEPARATOR, " ") for t in texts)
