@@ -102,15 +102,19 @@ def ensure_index(actor: Actor, catalog: Catalog) -> None:
             index.ensure(conn, actor.workspace, catalog)
 
 
-def prepare(actor: Actor, catalog: Catalog, text: Any, key: str = "search") -> CatalogSearch:
+def prepare(actor: Actor, catalog: Catalog, text: Any) -> CatalogSearch:
     """Parse a query for one catalog and make sure its index is ready."""
-    clauses = parse(text, key)
+    return _catalog_search(actor, catalog, parse(text))
+
+
+def _catalog_search(
+    actor: Actor, catalog: Catalog, clauses: list[fulltext.Clause]
+) -> CatalogSearch:
+    """Parsed clauses over one catalog, on the fields the actor reads (index made ready)."""
     ensure_index(actor, catalog)
     fields = readable_fields(actor, catalog)
-    dialect = actor.workspace.dialect
-    return CatalogSearch(
-        catalog, clauses, fields, fulltext.match(dialect, catalog.id, clauses, fields)
-    )
+    match = fulltext.match(actor.workspace.dialect, catalog.id, clauses, fields)
+    return CatalogSearch(catalog, clauses, fields, match)
 
 
 def fuzzy(conn: Connection, found: CatalogSearch) -> CatalogSearch | None:
@@ -133,9 +137,9 @@ def fuzzy(conn: Connection, found: CatalogSearch) -> CatalogSearch | None:
     return CatalogSearch(found.catalog, clauses, found.fields, match, fuzzy=True)
 
 
-def _where(actor: Actor, catalog: Catalog, extra: list[Any]) -> list[Any]:
+def _where(actor: Actor, catalog: Catalog) -> list[Any]:
     rights = access.record_filter(actor, catalog, "view")
-    return [c for c in (*extra, rights) if c is not None]
+    return [] if rights is None else [rights]
 
 
 def _ranked(found: CatalogSearch, where: list[Any], offset: int, size: int) -> Any:
@@ -193,7 +197,6 @@ def _offset(cursor: str | None) -> int:
 
 def ranked_page(
     conn: Connection,
-    actor: Actor,
     found: CatalogSearch,
     where: list[Any],
     size: int,
@@ -224,7 +227,7 @@ def list_page(
 ) -> dict[str, Any]:
     """The records list ordered by relevance (`search` without `sort`)."""
     with read_connection(actor.workspace.engine) as conn:
-        found, rows, next_cursor = ranked_page(conn, actor, found, where, size, cursor)
+        found, rows, next_cursor = ranked_page(conn, found, where, size, cursor)
         result: dict[str, Any] = {
             "items": Renderer(conn, actor, catalog, only).render(rows),
             "next_cursor": next_cursor,
@@ -322,15 +325,10 @@ def search_workspace(
     counts: dict[str, int] = {}
     next_cursor = None
     for cat in catalogs:
-        ensure_index(actor, cat)
-        fields = readable_fields(actor, cat)
-        if fields == []:
-            continue
-        match = fulltext.match(actor.workspace.dialect, cat.id, clauses, fields)
-        found = CatalogSearch(cat, clauses, fields, match)
-        where = _where(actor, cat, [])
+        found = _catalog_search(actor, cat, clauses)
+        where = _where(actor, cat)
         with read_connection(actor.workspace.engine) as conn:
-            found, rows, next_cursor = ranked_page(conn, actor, found, where, size, cursor)
+            found, rows, next_cursor = ranked_page(conn, found, where, size, cursor)
             if not rows:
                 continue
             counts[cat.api_name] = count(conn, found, where, COUNT_CAP)
