@@ -14,7 +14,7 @@ from kartoteka.context import Actor
 from kartoteka.records import service as records
 from kartoteka.records.errors import RecordNotFound
 from kartoteka.records.requests import BatchRequest, UpdateItem
-from kartoteka.storage import counters, schema
+from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
 EVENT_COUNTER = "event_seq"
@@ -49,12 +49,6 @@ def find(
     """Records matching a filter, at most `limit` (one page)."""
     page = records.list_records(actor, catalog, filter=filter, sort=sort, limit=limit)
     return list(page["items"])
-
-
-def event_counter(actor: Actor) -> int:
-    """The last event number handed out so far (a step's write will come after it)."""
-    with read_connection(actor.workspace.engine) as conn:
-        return counters.peek(conn, EVENT_COUNTER)
 
 
 def find_step_write(actor: Actor, after_seq: int, run_id: int, n: int) -> list[int]:
