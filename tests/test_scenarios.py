@@ -187,6 +187,9 @@ def test_created_and_deleted_triggers_and_record_steps(api, instance, fixed_cloc
     ]
     comments = api.get(f"/catalogs/clients/records/{client['id']}/comments").json()["items"]
     assert [c["text"] for c in comments] == [f"deal {deals[0]['id']} created"]
+    # A scenario's comment is searched with its record, like one added through the API.
+    found = api.get("/catalogs/clients/records", params={"search": "created"}).json()["items"]
+    assert [r["id"] for r in found] == [client["id"]]
     api.delete(f"/catalogs/clients/records/{client['id']}")
     assert work(instance) == 1
     names = [d["values"]["name"] for d in api.get("/catalogs/deals/records").json()["items"]]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from kartoteka.access.visibility import require_visible
+from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 from kartoteka.errors import ValidationFailed
 from kartoteka.fields.datetime import render_datetime
@@ -42,6 +45,35 @@ def _json(r: Any) -> dict[str, Any]:
     }
 
 
+def insert_comment(
+    conn: Connection,
+    actor: Actor,
+    catalog: Catalog,
+    record_id: int,
+    text: str,
+    at: datetime | None = None,
+) -> int:
+    """Insert one (checked) comment in the caller's transaction; returns its id.
+
+    Comments are searched with their record: the write hooks reindex it here, so every
+    way of adding a comment (the API, a scenario step) keeps the index right.
+    """
+    cid = counters.insert_id(
+        conn,
+        sa.insert(schema.comments).values(
+            catalog_id=catalog.id,
+            record_id=record_id,
+            user_id=actor.user_id,
+            at=at or utcnow(),
+            text=text,
+        ),
+    )
+    hooks.run_in_transaction(
+        conn, actor, catalog, [{"record_id": record_id, "action": "comment", "changes": {}}]
+    )
+    return cid
+
+
 def add_comment(actor: Actor, catalog_ref: str | int, record_id: int, body: Any) -> dict[str, Any]:
     """Add a comment to a record the actor may see."""
     catalog = get_catalog(actor, catalog_ref)
@@ -55,20 +87,7 @@ def add_comment(actor: Actor, catalog_ref: str | int, record_id: int, body: Any)
     require_visible(actor, catalog, record_id)
     c, u = schema.comments, schema.users
     with actor.workspace.engine.begin() as conn:
-        cid = counters.insert_id(
-            conn,
-            sa.insert(c).values(
-                catalog_id=catalog.id,
-                record_id=record_id,
-                user_id=actor.user_id,
-                at=utcnow(),
-                text=text.strip(),
-            ),
-        )
-        # Comments are searched with their record: the write hooks reindex it here.
-        hooks.run_in_transaction(
-            conn, actor, catalog, [{"record_id": record_id, "action": "comment", "changes": {}}]
-        )
+        cid = insert_comment(conn, actor, catalog, record_id, text.strip())
         row = conn.execute(
             sa.select(c, u.c.name.label("user_name"))
             .outerjoin(u, u.c.id == c.c.user_id)

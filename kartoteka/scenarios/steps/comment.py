@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
-from kartoteka.comments.service import MAX_COMMENT
-from kartoteka.storage import schema
+from kartoteka.comments import service as comments
 
 from ..errors import StepFailed
 from .base import Checker, StepKind, StepResult
@@ -34,15 +31,11 @@ class CreateComment(StepKind):
         text = str(ctx.render("text", spec["text"])).strip()
         if not text:
             raise StepFailed("the comment text is empty")
-        text = text[:MAX_COMMENT]
-        at = ctx.now
+        text = text[: comments.MAX_COMMENT]
+        at, actor = ctx.now, ctx.actor
 
         def write(conn: Any) -> None:
             # In the step's own transaction: a crash can never leave the comment twice.
-            conn.execute(
-                sa.insert(schema.comments).values(
-                    catalog_id=catalog.id, record_id=record_id, user_id=None, at=at, text=text
-                )
-            )
+            comments.insert_comment(conn, actor, catalog, record_id, text, at=at)
 
         return StepResult(output={"record_id": record_id, "text": text}, writes=[write])
