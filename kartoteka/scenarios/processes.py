@@ -294,7 +294,7 @@ def _check_approvals(
     approvers = _user_ids(after.get(rule["field"]))
     group = rule.get("group")
     if group is not None:
-        approvers &= records_port.group_members(actor.workspace, int(group))
+        approvers &= records_port.group_members(actor.workspace, [int(group)])
     if len(approvers) < int(rule["count"]):
         raise _refuse(
             field,

@@ -6,6 +6,7 @@ of the records service's shape is adapted in this one module.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,10 +73,11 @@ def find_step_write(actor: Actor, after_seq: int, run_id: int, n: int) -> list[i
     return found
 
 
-def group_members(ws: Any, group_id: int) -> set[int]:
-    """Ids of the users in a group."""
+def group_members(ws: Any, group_ids: Iterable[int]) -> set[int]:
+    """Ids of the users in any of these groups."""
+    ids = sorted(set(group_ids))
+    if not ids:
+        return set()
     ug = schema.user_groups
     with read_connection(ws.engine) as conn:
-        return {
-            r[0] for r in conn.execute(sa.select(ug.c.user_id).where(ug.c.group_id == group_id))
-        }
+        return {r[0] for r in conn.execute(sa.select(ug.c.user_id).where(ug.c.group_id.in_(ids)))}

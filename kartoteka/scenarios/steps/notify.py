@@ -10,6 +10,7 @@ from kartoteka.notices import service as notices
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
+from .. import records_port
 from ..errors import StepFailed
 from .base import Checker, StepKind, StepResult
 
@@ -45,7 +46,7 @@ class NotifyUsers(StepKind):
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         users = set(_ids(ctx.render("users", spec.get("users") or [])))
         groups = _ids(ctx.render("groups", spec.get("groups") or []))
-        users |= _members(ctx.ws, groups)
+        users |= records_port.group_members(ctx.ws, groups)
         users = _active(ctx.ws, users)
         if not users:
             raise StepFailed("no active user to notify")
@@ -62,15 +63,6 @@ class NotifyUsers(StepKind):
                 notices.post(conn, "scenario.notify", title, message, level, data, at, user_id)
 
         return StepResult(output={"users": sorted(users)}, writes=[write])
-
-
-def _members(ws: Any, groups: list[int]) -> set[int]:
-    if not groups:
-        return set()
-    ug = schema.user_groups
-    with read_connection(ws.engine) as conn:
-        q = sa.select(ug.c.user_id).where(ug.c.group_id.in_(groups))
-        return {r[0] for r in conn.execute(q)}
 
 
 def _active(ws: Any, users: set[int]) -> set[int]:
