@@ -6,13 +6,14 @@ import base64
 import binascii
 import dataclasses
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from kartoteka.auth import service as auth
-from kartoteka.context import Actor
+from kartoteka.context import Actor, Workspace
 from kartoteka.edge import (
     CSRF_HEADER,
     SAFE_METHODS,
@@ -60,7 +61,6 @@ async def actor(request: Request) -> Actor:
 
 
 def _cached_credentials(request: Request) -> Actor | None:
-
     inst = instance(request)
     header = request.headers.get("authorization", "")
     scheme = header[:6].lower()
@@ -83,28 +83,50 @@ def _cached_credentials(request: Request) -> Actor | None:
 
 def actor_blocking(request: Request) -> Actor:
     """`actor` for the paths that may do I/O (first sight of a token, Basic, cookies)."""
-    ws = workspace(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    scheme = scheme.lower()
-    if scheme == "bearer" and value.strip():
-        result = auth.actor_from_token(ws, value.strip())
-    elif scheme == "basic" and value.strip():
-        email, password = _basic(value.strip())
-        result = auth.actor_from_basic(ws, email, password, client_address(request))
-    elif request.cookies.get(SESSION_COOKIE):
-        result, csrf = auth.actor_from_session(ws, request.cookies[SESSION_COOKIE])
-        if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not sent or not hmac.compare_digest(sent, csrf or ""):
-                raise Forbidden(
-                    "missing or wrong CSRF token (send the X-CSRF-Token header)", csrf=True
-                )
-    elif header:
-        raise Unauthenticated("unsupported Authorization scheme (use Bearer or Basic)")
-    else:
-        raise Unauthenticated("authentication required")
+    result, csrf = _verified(
+        workspace(request),
+        request.headers.get("authorization", ""),
+        request.cookies.get(SESSION_COOKIE),
+        client_address(request),
+    )
+    if csrf is not None and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, csrf):
+            raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)", csrf=True)
     return _authorize(request, result)
+
+
+def _verified(
+    ws: Workspace, header: str, cookie: str | None, address: str | None
+) -> tuple[Actor, str | None]:
+    """Who the Authorization header (else the session cookie) names, and the session's
+    CSRF token (None when the credential is not a session)."""
+    scheme, _, value = header.partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme == "bearer" and value:
+        return auth.actor_from_token(ws, value), None
+    if scheme == "basic" and value:
+        email, password = _basic(value)
+        return auth.actor_from_basic(ws, email, password, address), None
+    if cookie:
+        return auth.actor_from_session(ws, cookie)
+    if header:
+        raise Unauthenticated("unsupported Authorization scheme (use Bearer or Basic)")
+    raise Unauthenticated("authentication required")
+
+
+def credential_check(request: Request, first: Actor) -> Callable[[], Actor]:
+    """Verify the request's credential again, later (a long-lived stream), with no request
+    limit: it is the same request.
+
+    Bearer tokens and sessions are looked up again (a cache hit costs nothing; a
+    revocation, deactivation, password change or group change evicts the cache);
+    Basic credentials are checked again the same way.
+    """
+    header = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    address = client_address(request)
+    return lambda: _verified(first.workspace, header, cookie, address)[0]
 
 
 def _authorize(request: Request, result: Actor) -> Actor:
@@ -137,7 +159,6 @@ def _with_cause(request: Request, result: Actor) -> Actor:
     token = request.headers.get(CAUSE_HEADER)
     if not token or request.method in SAFE_METHODS:
         return result
-
     chain = loops.verify_cause(result.workspace, token)
     # A copy: the cached actor of a bearer token is shared by its other requests.
     return dataclasses.replace(result, cause=chain) if chain else result

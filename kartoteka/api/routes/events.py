@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Callable
-
 from fastapi import Depends, Header, Query, Request
 from starlette.responses import StreamingResponse
 
-from kartoteka.auth import service as auth
 from kartoteka.context import Actor
-from kartoteka.edge import SESSION_COOKIE, client_address
-from kartoteka.errors import Unauthenticated, ValidationFailed
+from kartoteka.errors import ValidationFailed
 from kartoteka.webhooks import live
 
-from ..deps import actor
+from ..deps import actor, credential_check
 from ..responses import Router
 
 router = Router(tags=["events"])
@@ -54,36 +48,3 @@ def events_stream(
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
-
-
-def credential_check(request: Request, first: Actor) -> Callable[[], Actor]:
-    """Verify the stream's credential again (no request limit: it is the same request).
-
-    Bearer tokens and sessions are looked up again (a cache hit costs nothing; a
-    revocation, deactivation, password change or group change evicts the cache);
-    Basic credentials are checked again the same way.
-    """
-    ws = first.workspace
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    scheme, value = scheme.lower(), value.strip()
-    cookie = request.cookies.get(SESSION_COOKIE)
-    address = client_address(request)
-
-    def check() -> Actor:
-        if scheme == "bearer" and value:
-            return auth.actor_from_token(ws, value)
-        if scheme == "basic" and value:
-            email, _, password = _decode_basic(value)
-            return auth.actor_from_basic(ws, email, password, address)
-        if cookie:
-            return auth.actor_from_session(ws, cookie)[0]
-        raise Unauthenticated("authentication required")
-
-    return check
-
-
-def _decode_basic(value: str) -> tuple[str, str, str]:
-    try:
-        return base64.b64decode(value, validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise Unauthenticated("malformed Basic credentials") from None
