@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from kartoteka.errors import Forbidden
 
 from . import service as access
+from .visibility import FieldView
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -28,7 +29,7 @@ CHUNK = 900
 
 def readable_key(actor: Actor, catalog: Catalog, field: Field) -> bool:
     """Whether the actor reads `field` in clear (not hidden, not masked), so may key on it."""
-    return access.field_rules(actor, catalog).get(field.api_name) not in ("hidden", "masked")
+    return FieldView.of(actor, catalog).clear(field.api_name)
 
 
 def require_readable_keys(actor: Actor, catalog: Catalog, fields: Iterable[Field]) -> None:
@@ -36,8 +37,9 @@ def require_readable_keys(actor: Actor, catalog: Catalog, fields: Iterable[Field
 
     The message names the field as the actor asked for it and says nothing about values.
     """
+    view = FieldView.of(actor, catalog)
     for field in fields:
-        if not readable_key(actor, catalog, field):
+        if not view.clear(field.api_name):
             raise Forbidden(
                 f"you may not match records by field {field.api_name!r}", field=field.api_name
             )

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from kartoteka.access import service as access
-from kartoteka.access.visibility import visible_ids
+from kartoteka.access.visibility import FieldView, visible_ids
 from kartoteka.context import Actor, Workspace
 from kartoteka.records.read import file_url
 from kartoteka.storage import schema
@@ -249,8 +249,7 @@ def _visible_row(actor: Actor, file_id: int) -> Any:
             raise missing
         field = catalog.by_id.get(row.field_id)
         # A hidden or masked field must not leak through its files either.
-        rule = access.field_rules(actor, catalog).get(field.api_name) if field else "hidden"
-        if rule in ("hidden", "masked"):
+        if field is None or not FieldView.of(actor, catalog).clear(field.api_name):
             raise missing
         # The same record filter as every read path (grants, record rules and shares).
         if row.record_id not in visible_ids(conn, actor, catalog, [row.record_id]):
