@@ -118,15 +118,17 @@ def _clean_doc(actor: Actor, catalog: Catalog, gid: str, doc: Any) -> dict[str, 
 
 #: Workspace setting that lets catalog managers change rights (off by default).
 DELEGATE_SETTING = "managers_change_rights"
-FIELD_RULE_ORDER = {None: 0, "read_only": 1, "masked": 2, "hidden": 3}
 
 
 def may_change_rights(actor: Actor, catalog: Catalog) -> bool:
     """Administrators change rights; managers only when the workspace delegates it."""
-    if actor.is_admin:
-        return access.can_manage(actor, catalog)
     delegated = actor.workspace.meta().settings.get(DELEGATE_SETTING) is True
-    return delegated and access.can_manage(actor, catalog)
+    return (actor.is_admin or delegated) and access.can_manage(actor, catalog)
+
+
+def _strictness(rule: str | None) -> int:
+    """0 for an open field, then read_only < masked < hidden (`access.FIELD_RULES`)."""
+    return access.FIELD_RULES.index(rule) + 1 if rule in access.FIELD_RULES else 0
 
 
 def _rule_within(actor: Actor, mine: list[Any], rule: Any) -> bool:
@@ -161,7 +163,7 @@ def _doc_within(actor: Actor, catalog: Catalog, doc: dict[str, Any]) -> bool:
     theirs = doc.get("fields") or {}
     for field in catalog.fields:
         rule = theirs.get(str(field.id))
-        if FIELD_RULE_ORDER[rule] < FIELD_RULE_ORDER[mine.get(field.api_name)]:
+        if _strictness(rule) < _strictness(mine.get(field.api_name)):
             return False
     for fid in doc.get("reveal") or []:
         revealed = catalog.by_id.get(int(fid))
