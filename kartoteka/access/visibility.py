@@ -39,10 +39,6 @@ class FieldView:
         """The view of `actor` on `catalog`."""
         return cls(catalog, access.field_rules(actor, catalog), unrestricted=actor.is_admin)
 
-    def rule(self, api_name: str) -> str | None:
-        """hidden, masked, read_only or None."""
-        return self.rules.get(api_name)
-
     def shows(self, api_name: str) -> bool:
         """Whether the field appears at all."""
         return self.rules.get(api_name) != "hidden"

@@ -67,11 +67,6 @@ def matched_step(secret: str, code: Any, now: datetime | None = None) -> int | N
     return None
 
 
-def code_matches(secret: str, code: Any) -> bool:
-    """True when `code` is the current (±30 s) code of `secret` (does not consume it)."""
-    return matched_step(secret, code) is not None
-
-
 def use_code(ws: Workspace, user_id: int, secret: str, code: Any) -> bool:
     """Accept `code` once: true when it matches and no code of this or a later time step
     was accepted for the user before (a code seen over a shoulder or in a proxy log

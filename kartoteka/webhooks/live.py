@@ -206,7 +206,6 @@ def _render(event: Any, catalog: Catalog, view: FieldView) -> dict[str, Any]:
 
 
 def _visible_of_catalog(conn: Any, actor: Actor, catalog: Catalog, rows: list[Any]) -> list:
-
     if not access.can_see_catalog(actor, catalog):
         return []
     alive = visible_ids(conn, actor, catalog, [r.record_id for r in rows])
@@ -215,7 +214,6 @@ def _visible_of_catalog(conn: Any, actor: Actor, catalog: Catalog, rows: list[An
         alive.update(r.record_id for r in gone)
     elif gone:
         # The row is gone: judge the rule against the row the deletion event kept.
-
         kept = [(r.payload or {}).get("row") for r in gone]
         alive.update(snapshots.visible(conn, actor, catalog, [k for k in kept if k]))
     view = FieldView.of(actor, catalog)
