@@ -131,6 +131,21 @@ def test_one_hop_filter(api):
     assert [i["values"]["name"] for i in r.json()["items"]] == ["x"]
 
 
+def test_batch_update_replaces_only_the_named_records_links(api):
+    deals(api)
+    a, b = api.records("klienty", [{"nazvanie": "A"}, {"nazvanie": "B"}])
+    x, y, z = api.records("deals", [{"name": n, "client": a} for n in "xyz"])
+    body = {"update": [{"id": x, "values": {"client": [b]}}, {"id": y, "values": {"client": []}}]}
+    r = api.post("/catalogs/deals/records/batch", body)
+    assert r.status_code == 200, r.text
+    assert r.json()["updated"] == [x, y]
+    clients = {
+        i["id"]: [c["id"] for c in i["values"]["client"]]
+        for i in api.get("/catalogs/deals/records").json()["items"]
+    }
+    assert clients == {x: [b], y: [], z: [a]}
+
+
 def test_cursor_is_stable_under_concurrent_inserts(api):
     api.catalog("Items", [{"name": "N", "api_name": "n", "type": "number", "indexed": True}])
     api.records("items", [{"n": i} for i in range(0, 100, 2)])

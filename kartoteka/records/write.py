@@ -268,12 +268,17 @@ def write_links(conn: Connection, items: list[Prepared], replace: bool) -> None:
     """Store link lists; on update the old links of the given fields are replaced."""
     links = schema.links
     if replace:
+        # One DELETE per link field and 900 records, not one per record and field.
+        sources: dict[int, list[int]] = {}
         for item in items:
             for fid in item.links:
+                if item.record_id is not None:
+                    sources.setdefault(fid, []).append(item.record_id)
+        for fid, ids in sources.items():
+            for start in range(0, len(ids), 900):
+                chunk = ids[start : start + 900]
                 conn.execute(
-                    sa.delete(links).where(
-                        links.c.field_id == fid, links.c.src_id == item.record_id
-                    )
+                    sa.delete(links).where(links.c.field_id == fid, links.c.src_id.in_(chunk))
                 )
     rows = [
         {"field_id": fid, "src_id": item.record_id, "dst_id": dst, "position": pos}
