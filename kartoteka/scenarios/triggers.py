@@ -21,6 +21,7 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.fields.base import FieldValueError
 from kartoteka.filters.compiler import FilterCompiler
+from kartoteka.records.query import compile_filter
 from kartoteka.storage import counters, dates, schema
 from kartoteka.storage.engine import read_connection
 from kartoteka.webhooks.outbox import claim_cursor, move_cursor
@@ -355,10 +356,9 @@ def _date_runs(
         )
     else:
         q = q.where(col.between(low, high))
-    if trigger.get("filter"):
-        q = q.where(
-            FilterCompiler(Actor.system(ws), catalog, rights=access).compile(trigger["filter"])
-        )
+    clause = compile_filter(Actor.system(ws), catalog, trigger.get("filter"))
+    if clause is not None:
+        q = q.where(clause)
     rows = []
     for record_id, value in conn.execute(q):
         for year in {since.year, now.year} if trigger.get("yearly") else {None}:
