@@ -140,11 +140,13 @@ def snippet(
     wanted = {t for c in clauses for t in c.tokens}
     prefixes = tuple(c.tokens[-1] for c in clauses if c.prefix)
     for api_name, text in texts:
-        spans = []
-        for m in WORD.finditer(text):
-            s = stem(fold_text(m.group(), True))
-            if s in wanted or (prefixes and s.startswith(prefixes)):
-                spans.append((m.start(), m.end()))
+        found = list(WORD.finditer(text))
+        stemmed = stems([fold_text(m.group(), True) for m in found])
+        spans = [
+            (m.start(), m.end())
+            for m, s in zip(found, stemmed, strict=True)
+            if s in wanted or (prefixes and s.startswith(prefixes))
+        ]
         if spans:
             return Snippet(api_name, _cut(text, spans, width))
     return None
