@@ -276,8 +276,9 @@ def _tsvector_literal(stems: list[str]) -> str:
     return " ".join(f"'{s}':{','.join(p[:256])}" for s, p in positions.items())
 
 
-def _json_text(value: dict[str, str]) -> str:
-    return orjson.dumps(value).decode()
+def _parts_json(parts: dict[int, str]) -> str:
+    """The `parts` column: each field's stems under its id."""
+    return orjson.dumps({str(f): stems for f, stems in parts.items()}).decode()
 
 
 def insert_documents(
@@ -289,31 +290,30 @@ def insert_documents(
     """
     name = index_name(catalog_id)
     if conn.dialect.name == "postgresql":
-        rows: list[tuple[Any, ...]] = []
-        for rid, parts in docs:
-            body = " ".join(parts.values())
-            if body:
-                parts_json = _json_text({str(f): s for f, s in parts.items()})
-                rows.append((rid, body, parts_json, _tsvector_literal(body.split())))
-        if rows:
-            # COPY, in the caller's transaction: row-by-row INSERTs ran at ~500 rows/s.
-            cur: Any = conn.connection.cursor()
-            try:
-                with cur.copy(f"COPY {name} (id, body, parts, tsv) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            finally:
-                cur.close()
+        _copy_documents(conn, name, docs)
         return
-    else:
-        rows = [
-            (rid, " ".join(parts.values()), _json_text({str(f): s for f, s in parts.items()}))
-            for rid, parts in docs
-            if parts
-        ]
-        sql = f"INSERT INTO {name} (rowid, body, parts) VALUES (?, ?, ?)"
+    rows = [(rid, " ".join(parts.values()), _parts_json(parts)) for rid, parts in docs if parts]
     if rows:
-        conn.exec_driver_sql(sql, rows)
+        conn.exec_driver_sql(f"INSERT INTO {name} (rowid, body, parts) VALUES (?, ?, ?)", rows)
+
+
+def _copy_documents(conn: Connection, name: str, docs: list[tuple[int, dict[int, str]]]) -> None:
+    """PostgreSQL: the rows by COPY, in the caller's transaction."""
+    # Row-by-row INSERTs ran at ~500 rows/s.
+    rows: list[tuple[Any, ...]] = []
+    for rid, parts in docs:
+        body = " ".join(parts.values())
+        if body:
+            rows.append((rid, body, _parts_json(parts), _tsvector_literal(body.split())))
+    if not rows:
+        return
+    cur: Any = conn.connection.cursor()
+    try:
+        with cur.copy(f"COPY {name} (id, body, parts, tsv) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cur.close()
 
 
 def delete_documents(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:
