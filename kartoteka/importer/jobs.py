@@ -30,6 +30,8 @@ RESULT_COLUMNS = ("status", "processed", "total", "created", "updated", "unchang
 ACTIVE = ("queued", "running")
 #: A cancel was asked for; the job stops after its current chunk and ends `cancelled`.
 CANCELLING = "cancelling"
+#: A job not finished yet: some process is (or should be) working on it.
+UNFINISHED = (*ACTIVE, CANCELLING)
 #: Imports one workspace may run at once (workspace setting `import_max_concurrent`).
 MAX_CONCURRENT_SETTING = "import_max_concurrent"
 DEFAULT_MAX_CONCURRENT = 2
@@ -86,7 +88,7 @@ def _owner_alive(value: str | None) -> bool | None:
 
 def _is_interrupted(ws: Workspace, row: Any, now: datetime) -> bool:
     """A queued/running job no process is working on any more (killed server, crash)."""
-    if row.status not in (*ACTIVE, CANCELLING) or (ws.name, row.id) in _threads:
+    if row.status not in UNFINISHED or (ws.name, row.id) in _threads:
         return False
     alive = _owner_alive(row.owner)
     if alive is not None:
@@ -108,19 +110,23 @@ def _mark_interrupted(ws: Workspace, row: Any, now: datetime) -> None:
     with ws.engine.begin() as conn:
         conn.execute(
             sa.update(table)
-            .where(table.c.id == row.id, table.c.status.in_((*ACTIVE, CANCELLING)))
+            .where(table.c.id == row.id, table.c.status.in_(UNFINISHED))
             .values(status="interrupted", finished_at=now, error_sample=sample)
         )
     log.warning("import %s in workspace %s was interrupted", row.id, ws.name)
 
 
+def _unfinished_rows(ws: Workspace) -> list[Any]:
+    """Every import job of the workspace not finished yet."""
+    table = schema.imports
+    with read_connection(ws.engine) as conn:
+        return list(conn.execute(sa.select(table).where(table.c.status.in_(UNFINISHED))).all())
+
+
 def sweep_interrupted(ws: Workspace) -> int:
     """Mark every interrupted job of the workspace (the worker runs this periodically)."""
-    table = schema.imports
     now = utcnow()
-    with read_connection(ws.engine) as conn:
-        rows = conn.execute(sa.select(table).where(table.c.status.in_((*ACTIVE, CANCELLING)))).all()
-    dead = [r for r in rows if _is_interrupted(ws, r, now)]
+    dead = [r for r in _unfinished_rows(ws) if _is_interrupted(ws, r, now)]
     for row in dead:
         _mark_interrupted(ws, row, now)
     return len(dead)
@@ -211,10 +217,8 @@ def max_concurrent(ws: Workspace) -> int:
 def _check_concurrency(actor: Actor) -> None:
     """RateLimited when the workspace already runs its share of imports."""
     ws = actor.workspace
-    table = schema.imports
     now = utcnow()
-    with read_connection(ws.engine) as conn:
-        rows = conn.execute(sa.select(table).where(table.c.status.in_((*ACTIVE, CANCELLING)))).all()
+    rows = _unfinished_rows(ws)
     running = [r for r in rows if r.status == CANCELLING or not _is_interrupted(ws, r, now)]
     limit = max_concurrent(ws)
     if len(running) >= limit:
@@ -229,7 +233,7 @@ def cancel_import(actor: Actor, job_id: int) -> dict[str, Any]:
     """Ask a queued or running import to stop after its current chunk (its creator and
     administrators); rows of finished chunks stay written, a dry run writes nothing."""
     row = _job_row(actor, job_id)
-    if row.status not in (*ACTIVE, CANCELLING):
+    if row.status not in UNFINISHED:
         raise Conflict(f"import {job_id} is already {row.status}")
     key = (actor.workspace.name, job_id)
     event = _cancels.get(key)
