@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from common import Env, Results, environment, parser, percentile, seed_table
+from common import Env, Results, environment, parser, percentile, seed_table, timed
 
 RU = (  # noqa: SIM905 - a word list reads better as text
     "договор договоры договора поставка поставки поставок ромашка ромашки ромашкой "
@@ -117,18 +117,6 @@ def like_filter(word: str) -> dict[str, Any]:
     return {"or": [{f: {"icontains": word}} for f in FIELDS]}
 
 
-def samples(fn: Callable[[], Any], repeat: int) -> list[float]:
-    """Milliseconds of `repeat` calls after two warm-up calls."""
-    fn()
-    fn()
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out
-
-
 def measure_rebuild(env: Env, res: Results, n: int) -> None:
     """Full rebuild of the index (what `kartoteka search rebuild` runs)."""
     from kartoteka.search import index
@@ -146,11 +134,11 @@ def measure_queries(env: Env, res: Results, user: Any, repeat: int) -> None:
     admin = env.admin()
     for name, (query, word) in QUERIES.items():
         for who, actor in (("admin", admin), ("rule", user)):
-            fts = samples(
+            fts = timed(
                 lambda a=actor, q=query: records.list_records(a, "docs", search=q, limit=PAGE),
                 repeat,
             )
-            scan = samples(
+            scan = timed(
                 lambda a=actor, w=word: records.list_records(a, "docs", like_filter(w), limit=PAGE),
                 max(3, repeat // 10),
             )
@@ -165,11 +153,11 @@ def measure_queries(env: Env, res: Results, user: Any, repeat: int) -> None:
                 p50 <= 50 and p99 <= 200,
                 f"p99 {p99:.1f} ms",
             )
-    counted = samples(
+    counted = timed(
         lambda: records.list_records(admin, "docs", search="договор", count=True, limit=PAGE),
         max(3, repeat // 5),
     )
-    scan = samples(
+    scan = timed(
         lambda: records.list_records(admin, "docs", like_filter("договор"), count=True, limit=PAGE),
         3,
     )
@@ -187,7 +175,7 @@ def measure_workspace(env: Env, res: Results, user: Any, repeat: int) -> None:
     from kartoteka.search import service as search
 
     for who, actor in (("admin", env.admin()), ("rule", user)):
-        s = samples(lambda a=actor: search.search_workspace(a, "ромашка договор"), repeat)
+        s = timed(lambda a=actor: search.search_workspace(a, "ромашка договор"), repeat)
         res.add(f"workspace search, {who}", percentile(s, 50), "ms p50", target="p50 <= 150",
                 ok=percentile(s, 50) <= 150, note=f"p99 {percentile(s, 99):.1f} ms")  # fmt: skip
 
@@ -251,7 +239,7 @@ def measure_folding(env: Env, res: Results, catalog: Any, repeat: int) -> None:
             ),
         }
         baseline = percentile(
-            samples(
+            timed(
                 run(f"SELECT count(*) FROM {table} WHERE lower({col}) LIKE ?", "%ромашк%"), repeat
             ),
             50,
@@ -259,7 +247,7 @@ def measure_folding(env: Env, res: Results, catalog: Any, repeat: int) -> None:
         for name, fn in cases.items():
             res.add(
                 f"fold, {name}",
-                percentile(samples(fn, repeat), 50),
+                percentile(timed(fn, repeat), 50),
                 "ms p50",
                 baseline,
                 "ASCII lower() LIKE (wrong on Cyrillic)",
