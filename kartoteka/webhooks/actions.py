@@ -8,9 +8,7 @@ answers `{"message", "values"}` are merged, keeping only fields the user may wri
 
 from __future__ import annotations
 
-import contextvars
 import logging
-import secrets
 from concurrent.futures import wait
 from typing import Any
 
@@ -25,7 +23,7 @@ from kartoteka.fields.base import FieldValueError
 from kartoteka.records import service as records
 from kartoteka.storage.engine import utcnow
 
-from . import delivery, proxy, request_hooks, service
+from . import delivery, request_hooks, service
 from .errors import WebhookInvalid
 
 EVENT = "record.editing"
@@ -117,18 +115,7 @@ def _body(
 
 def _call(hook: dict[str, Any], body: bytes, timeout: float, settings: Any) -> Any:
     """One receiver's JSON answer, or None when it failed (the form keeps working)."""
-    _, client = request_hooks._shared()
-    msg_id = "msg_" + secrets.token_hex(12)
-    outcome = delivery.post_signed(
-        client,
-        hook["url"],
-        hook["secret"],
-        msg_id,
-        body,
-        timeout,
-        settings.webhook_allow_private,
-        proxy.proxies(settings),
-    )
+    outcome = request_hooks.post_to_hook(hook, body, timeout, settings)
     if not outcome.ok:
         log.warning("action webhook %s failed: %s", hook["id"], delivery.describe_failure(outcome))
         return None
@@ -178,17 +165,6 @@ def editing(
     ws = actor.workspace
     timeout = request_hooks.request_timeout(ws.settings)
     payload = _body(actor, catalog, record_id, changed, all_values)
-    pool, _ = request_hooks._shared()
-    futures = [
-        pool.submit(
-            contextvars.copy_context().run,  # sends the API request's X-Request-ID
-            _call,
-            h,
-            payload,
-            timeout,
-            ws.settings,
-        )
-        for h in hooks
-    ]
+    futures = [request_hooks.submit_call(_call, h, payload, timeout, ws.settings) for h in hooks]
     wait(futures)
     return _merge([f.result() for f in futures], writable)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextvars
 import secrets
 import threading
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -34,6 +35,7 @@ POOL_THREADS = 32
 _pool: ThreadPoolExecutor | None = None
 _client: httpx.Client | None = None
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 @dataclass
@@ -139,20 +141,34 @@ def _verdict(outcome: delivery.Outcome, hook: dict[str, Any], timeout: float) ->
     return Verdict(False, f"rejected by the request webhook (HTTP {outcome.status})")
 
 
-def _call(hook: dict[str, Any], body: bytes, timeout: float, settings: Any) -> Verdict:
+def post_to_hook(
+    hook: dict[str, Any], body: bytes, timeout: float, settings: Any
+) -> delivery.Outcome:
+    """POST one signed message to a request or action webhook, through the workspace's proxy."""
     _, client = _shared()
-    msg_id = "msg_" + secrets.token_hex(12)
-    outcome = delivery.post_signed(
+    return delivery.post_signed(
         client,
         hook["url"],
         hook["secret"],
-        msg_id,
+        "msg_" + secrets.token_hex(12),
         body,
         timeout,
         settings.webhook_allow_private,
         proxy.proxies(settings),
     )
-    return _verdict(outcome, hook, timeout)
+
+
+def submit_call(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """Run `fn(*args)` on the shared webhook pool in a copy of the caller's context.
+
+    The copy carries the API request's id, so the webhook call sends its X-Request-ID.
+    """
+    pool, _ = _shared()
+    return pool.submit(contextvars.copy_context().run, fn, *args)
+
+
+def _call(hook: dict[str, Any], body: bytes, timeout: float, settings: Any) -> Verdict:
+    return _verdict(post_to_hook(hook, body, timeout, settings), hook, timeout)
 
 
 def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[PendingChange]) -> None:
@@ -177,17 +193,8 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
         actor, catalog, [c.record_id for c, _ in calls if c.action == "update" and c.record_id]
     )
     timeout = request_timeout(ws.settings)
-    pool, _ = _shared()
     pending: dict[Future[Verdict], PendingChange] = {
-        # Each call runs in a copy of this context: it sends the API request's X-Request-ID.
-        pool.submit(
-            contextvars.copy_context().run,
-            _call,
-            h,
-            _body(actor, catalog, c, stored, h["id"]),
-            timeout,
-            ws.settings,
-        ): c
+        submit_call(_call, h, _body(actor, catalog, c, stored, h["id"]), timeout, ws.settings): c
         for c, h in calls
     }
     while pending:
