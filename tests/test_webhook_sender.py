@@ -28,7 +28,7 @@ from standardwebhooks.webhooks import Webhook
 from kartoteka import workers
 from kartoteka.storage import schema
 from kartoteka.storage.engine import utcnow
-from kartoteka.webhooks import delivery, http1, sender
+from kartoteka.webhooks import delivery, http1, sender, wakeup
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -505,7 +505,7 @@ def test_a_commit_in_another_process_wakes_the_worker(wake_via, api, instance, s
         assert wait_until(lambda: len(receiver.got) == 2, 60), "the worker was not woken"
     finally:
         stop.set()
-        workers._wake.set()
+        wakeup.event.set()
         thread.join(timeout=30)
     names = [json.loads(body)["values"]["name"] for _, body in receiver.got]
     assert names == ["first", "second"]

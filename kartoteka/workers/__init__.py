@@ -47,9 +47,6 @@ MAINTENANCE_SECONDS = 300.0
 MAINTENANCE_BUDGET = 10.0
 log = logging.getLogger("kartoteka.workers")
 
-#: The doorbell's event (`webhooks.wakeup`), under the name the loop has always used.
-_wake = wakeup.event
-
 
 def on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
     """After a commit in this process: look at its workspace now (a write hook)."""
@@ -157,11 +154,11 @@ class Watch:
     def wait(self, instance: Any, seconds: float) -> None:
         """Sleep up to `seconds` or until woken."""
         if not self.seen:
-            _wake.wait(seconds)
+            wakeup.event.wait(seconds)
             return
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            if _wake.wait(min(WATCH_SECONDS, left)):
+            if wakeup.event.wait(min(WATCH_SECONDS, left)):
                 return
             self.look(instance)
 
@@ -200,7 +197,7 @@ def _deliver(
     with delivery.make_notify_client() as client:
         while not stop.is_set():
             heart.beat()
-            _wake.clear()
+            wakeup.event.clear()
             dirty = wakeup.take_dirty()
             if time.monotonic() - last_full >= poll_seconds:
                 # A full pass finds retries that came due and anything not announced.
@@ -231,7 +228,7 @@ def start_in_process(
 
     def stopper() -> None:
         stop.set()
-        _wake.set()
+        wakeup.event.set()
         thread.join(timeout=30)
 
     return stopper
