@@ -136,9 +136,8 @@ def count_attempt(kind: str, outcome: Outcome) -> None:
     metrics.webhook_attempt(kind, outcome_label(outcome), answered)
 
 
-def with_request_id(headers: dict[str, str]) -> dict[str, str]:
+def with_request_id(headers: dict[str, str], rid: str | None) -> dict[str, str]:
     """`headers` plus the `X-Request-ID` of the API request this call is made for, if any."""
-    rid = request_context.request_id()
     if rid is not None:
         headers[request_context.HEADER.lower()] = rid
     return headers
@@ -243,7 +242,9 @@ def _post_signed(
         response = client.post(
             url,
             content=body,
-            headers=with_request_id(signing.headers(secret, msg_id, body)),
+            headers=with_request_id(
+                signing.headers(secret, msg_id, body), request_context.request_id()
+            ),
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         )
     except httpx.TimeoutException:
@@ -293,10 +294,7 @@ async def post_signed_async(
     def headers() -> dict[str, str]:
         nonlocal started
         started = time.perf_counter()  # the attempt's duration excludes the queue
-        signed = signing.headers(secret, msg_id, body)
-        if request_id is not None:
-            signed[request_context.HEADER.lower()] = request_id
-        return signed
+        return with_request_id(signing.headers(secret, msg_id, body), request_id)
 
     connect = min(timeout, CONNECT_TIMEOUT)
     try:
