@@ -10,12 +10,18 @@ alternating rounds (so a neighbour's load hits both alike):
 - plain: the same app with the observability middleware taken out and logging off.
 
 After the run one scrape of the observed server checks that every request was counted.
+Last, in this process: what the middleware's `_record` (metrics + the JSON access line)
+costs per request inside the app, next to the same call repeated in a tight loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +67,92 @@ def _counted(port: int, catalog_id: int) -> float:
         if line.startswith("kartoteka_http_requests_total{") and f'route="{route}"' in line:
             total += float(line.rsplit(" ", 1)[1]) if 'status="200"' in line else 0
     return total
+
+
+async def _get(app: Any, path: str, token: str) -> dict[str, Any]:
+    """One GET straight through the ASGI app (no server, no socket); returns its scope."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    await app(scope, receive, send)
+    return scope
+
+
+async def _gets(app: Any, path: str, token: str, count: int) -> dict[str, Any]:
+    """`count` GETs one after another; returns the last one's scope."""
+    for _ in range(count):
+        scope = await _get(app, path, token)
+    return scope
+
+
+def record_in_situ(env: Env, path: str, requests: int) -> tuple[float, float]:
+    """Microseconds of CPU `_record` takes per request inside the app, and in a tight loop.
+
+    The access line goes through `logs.configure("json")` to a temp file; the metrics stay
+    in this process's memory (this process imported prometheus-client before any choice).
+    """
+    from kartoteka.observability import logs
+    from kartoteka.observability.middleware import ObservabilityMiddleware
+    from kartoteka.server import create_app
+
+    app = create_app(env.settings, env.instance)
+    token = env.token()
+    spent: list[float] = []
+    original = ObservabilityMiddleware._record
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> None:
+        started = time.thread_time()
+        original(self, *args, **kwargs)
+        spent.append(time.thread_time() - started)
+
+    stderr, root = sys.stderr, logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    with tempfile.TemporaryFile("w") as lines:
+        sys.stderr = lines
+        logs.configure("json")
+        ObservabilityMiddleware._record = timed  # type: ignore[method-assign]
+        try:
+            asyncio.run(_gets(app, path, token, requests))  # warm-up
+            spent.clear()
+            scope = asyncio.run(_gets(app, path, token, requests))
+            middleware = next(m for m in _layers(app) if isinstance(m, ObservabilityMiddleware))
+            in_app = sum(spent) / len(spent)
+            started = time.thread_time()
+            for _ in range(requests):
+                original(middleware, scope, 200, 0.001, failed=False)
+            looped = (time.thread_time() - started) / requests
+        finally:
+            ObservabilityMiddleware._record = original  # type: ignore[method-assign]
+            sys.stderr = stderr
+            root.handlers[:] = handlers
+            root.setLevel(level)
+    return in_app * 1e6, looped * 1e6
+
+
+def _layers(app: Any) -> Any:
+    """The built middleware stack of an app, outermost first."""
+    layer = app.middleware_stack
+    while layer is not None:
+        yield layer
+        layer = getattr(layer, "app", None)
 
 
 def run(env: Env, seconds: float, res: Results) -> None:
@@ -136,6 +228,15 @@ def run(env: Env, seconds: float, res: Results) -> None:
     res.add("GET record without them (baseline)", plain["rps"], "req/s")
     res.add("p50 latency with / without", obs["p50"], "ms", plain["p50"], "without")
     res.add("p99 latency with / without", obs["p99"], "ms", plain["p99"], "without")
+    in_app, looped = record_in_situ(env, path, 500 if seconds < 10 else 2000)
+    res.add(
+        "_record per request, inside the app",
+        in_app,
+        "us",
+        looped,
+        "same call in a tight loop",
+        note="metrics + JSON access line; CPU time of the call (the loop keeps caches warm)",
+    )
 
 
 def main() -> None:
