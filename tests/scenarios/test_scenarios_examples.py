@@ -13,9 +13,7 @@ from kartoteka.cli import app as cli
 
 __all__ = ["fixed_clock"]
 
-EXAMPLES = sorted(
-    (Path(__file__).resolve().parent.parent / "examples" / "scenarios").glob("*.json")
-)
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "scenarios").glob("*.json"))
 
 
 def crm(api: Any) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHANGES = 300
 FAIL_FIRST = 40
 SCHEDULE = "0,0.2,0.5,1,1,1,1,1"

@@ -336,7 +336,7 @@ def test_failed_step_retries_then_fails_and_is_retried_from_that_step(api, insta
 
 
 def test_every_step_kind_and_trigger_type_is_documented():
-    text = (Path(__file__).resolve().parent.parent / "docs" / "scenarios.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text()
     for kind in KINDS:
         assert f"### `{kind}`" in text, kind
     for trigger in TRIGGER_TYPES:

@@ -1,18 +1,6 @@
-"""Messages of domain error codes, in English and Russian.
-
-Services report problems as a code with parameters (`ItemError`, `FieldValueError`);
-the edges (REST API, HTML UI, CLI) turn them into text here, in the reader's language.
-Templates use `str.format` fields named after the parameters; a code missing from a
-language falls back to English, and an unknown code to its `message` parameter (the
-field type's own English text) or to the code itself.
-"""
+"""Messages of the write path (request shapes, values, references, records and rights)."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
-
-LANGUAGES = ("en", "ru")
 
 #: code -> English template.
 EN: dict[str, str] = {
@@ -142,18 +130,3 @@ RU: dict[str, str] = {
     "вызовов вебхуков, а проверочные вебхуки вызываются не глубже {limit}",
     "key_unavailable": "ключ принадлежит записи, которую вы не можете изменить",
 }
-
-CATALOGS: dict[str, dict[str, str]] = {"en": EN, "ru": RU}
-
-
-def message(code: str, params: Mapping[str, Any] | None = None, lang: str = "en") -> str:
-    """The text of one code with its parameters, in `lang` (English when unknown there)."""
-    params = params or {}
-    template = CATALOGS.get(lang, EN).get(code) or EN.get(code)
-    if template is None:
-        return str(params.get("message") or code)
-    try:
-        return template.format(**params)
-    except (KeyError, IndexError, ValueError):
-        # A parameter missing from the call is a bug, but never a reason to lose the error.
-        return str(params.get("message") or code)

@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--autoplay-policy=no-user-gesture-required",
 ]
-AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1366, "height": 850}
 PHONE = {"width": 390, "height": 844}
 READER = ("reader@example.com", "reader-pass-123")

@@ -1,6 +1,6 @@
 """The notify sender: its HTTP/1.1 client, the pipelined drain, leases, and cross-process wake.
 
-`tests/test_webhooks.py` covers the contract (signatures, retries, 410, ordered,
+`tests/webhooks/test_webhooks.py` covers the contract (signatures, retries, 410, ordered,
 SSRF) through `workers.run_once`; these tests cover what the sender does to be fast
 and what must not change because of it.
 """
@@ -30,7 +30,7 @@ from kartoteka.storage import schema
 from kartoteka.storage.engine import utcnow
 from kartoteka.webhooks import delivery, http1, sender, wakeup
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ----- a receiver and helpers ----------------------------------------------------------------

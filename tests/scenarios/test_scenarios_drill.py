@@ -123,7 +123,7 @@ def test_kill_9_a_worker_mid_run(api, instance, receiver, tmp_path: Path):
         "database_url": settings.database_url,
         "workspace": settings.default_workspace,
     }
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(
         [sys.executable, "-c", WORKER, json.dumps(spec)],
         stdout=subprocess.PIPE,

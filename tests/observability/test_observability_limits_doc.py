@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from kartoteka.server import create_app
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
 
 def documented_call() -> Any:

@@ -139,6 +139,8 @@ def test_a_veto_names_the_item_it_refused(ws, admin, monkeypatch):
 
 
 def test_messages_exist_in_both_languages_and_match_the_field_types():
+    codes = [code for area in messages.AREAS for code in area.EN]
+    assert len(codes) == len(set(codes)), "a code is defined in two areas"
     assert set(messages.RU) <= set(messages.EN)
     missing = set(messages.EN) - set(messages.RU) - {"invalid", "rejected"}
     assert not missing, f"no Russian text for {sorted(missing)}"

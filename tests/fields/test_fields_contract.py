@@ -18,7 +18,7 @@ from kartoteka.catalogs.models import Field
 from kartoteka.fields import all_types
 from kartoteka.fields.base import ALL_OPS, FieldType, FieldValueError
 
-DOCS_API = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+DOCS_API = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 TYPES = all_types()
 NAMES = sorted(TYPES)
 TEXT_OPS = ("contains", "icontains", "startswith", "istartswith", "iendswith", "ieq")
