@@ -32,10 +32,10 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import list_catalogs
 from kartoteka.context import Actor, Workspace
 from kartoteka.edge import status_and_code
-from kartoteka.errors import DomainError, NotFound, RateLimited, Unauthenticated
+from kartoteka.errors import DomainError, Forbidden, NotFound, RateLimited, Unauthenticated
 from kartoteka.notices import service as notices
 
-from . import assets, forms, i18n, widgets
+from . import admin_nav, assets, forms, i18n, widgets
 from .i18n import N_, _
 
 HERE = Path(__file__).parent
@@ -143,6 +143,7 @@ def render(ctx: Ctx, name: str, status: int = 200, **data: Any) -> HTMLResponse:
             when=lambda value: forms.when_text(value, tz),
             notices_unread=_unread_notices(ctx),
             sections=_sidebar(ctx),
+            admin_sections=_admin_sections(ctx),
             ui_config=_ui_config(ctx),
             month_name=lambda d: format_date(d, "LLLL y", locale=ctx.lang),
             weekday_name=lambda d: format_date(d, "EEE", locale=ctx.lang),
@@ -162,6 +163,20 @@ def _unread_notices(ctx: Ctx) -> int:
         return notices.unread_count(ctx.actor)
     except DomainError:
         return 0
+
+
+def _admin_sections(ctx: Ctx) -> tuple[admin_nav.Section, ...]:
+    """The administration sections whose pages exist (none for other users)."""
+    if ctx.actor is None or not ctx.actor.is_admin:
+        return ()
+    router = ctx.request.app.router
+    return admin_nav.served(router.routes, id(router))
+
+
+def require_admin(ctx: Ctx) -> None:
+    """Administration pages are for administrators only (others get "forbidden")."""
+    if not ctx.user.is_admin:
+        raise Forbidden("only administrators open the administration pages")
 
 
 def _ui_config(ctx: Ctx) -> Any:

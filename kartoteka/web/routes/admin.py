@@ -1,4 +1,5 @@
-"""Administrators' pages: notices (e.g. a webhook switched off after failing for days)."""
+"""Administrators' pages: the administration overview (`/admin`, the sections of
+`admin_nav`) and notices (e.g. a webhook switched off after failing for days)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from starlette.routing import Route
 from kartoteka.notices import service as notices
 
 from ..i18n import N_, _
-from ..pages import Ctx, page, redirect, render
+from ..pages import Ctx, page, redirect, render, require_admin
 
 #: Known notice kinds -> title and message in the UI's language (`%(name)s` from data).
 NOTICE_TEXTS = {
@@ -38,6 +39,13 @@ def _notice_text(notice: dict[str, Any]) -> tuple[str, str]:
 
 
 @page
+def admin_page(ctx: Ctx) -> Response:
+    """The administration overview: every section with what it is for."""
+    require_admin(ctx)
+    return render(ctx, "admin/index.html")
+
+
+@page
 def notices_page(ctx: Ctx) -> Response:
     """Notices for administrators, newest first; `?unread=1` shows only the unread."""
     # The page stays the administrators' (users' own notices are in the API for now).
@@ -61,6 +69,7 @@ def notices_read_submit(ctx: Ctx) -> Response:
 
 
 routes = [
+    Route("/admin", admin_page, methods=["GET"]),
     Route("/notices", notices_page, methods=["GET"]),
     Route("/notices/read", notices_read_submit, methods=["POST"]),
 ]
