@@ -282,6 +282,33 @@ def delete_webhook(actor: Actor, webhook_id: int) -> None:
     system_catalog.announce(actor, seqs)
 
 
+def rotate_secret(actor: Actor, webhook_id: int) -> dict[str, Any]:
+    """Give a webhook a new signing secret; the answer shows it this once.
+
+    Messages signed from now on (retries of older deliveries too) use the new secret,
+    so the receiver must be given it before the next event.
+    """
+    require_admin(actor)
+    t = schema.webhooks
+    with actor.workspace.engine.begin() as conn:
+        _row(conn, webhook_id)
+        conn.execute(
+            sa.update(t)
+            .where(t.c.id == webhook_id)
+            .values(secret=new_secret(), updated_at=utcnow())
+        )
+        row = _row(conn, webhook_id)
+    invalidate(actor.workspace)
+    return render(actor.workspace, row, with_secret=True)
+
+
+def signing_target(actor: Actor, webhook_id: int) -> dict[str, Any]:
+    """The stored webhook with its secret, for a test message (administrators only)."""
+    require_admin(actor)
+    with actor.workspace.engine.connect() as conn:
+        return dict(_row(conn, webhook_id)._mapping)
+
+
 def disable(conn: sa.Connection, webhook_id: int, reason: str) -> None:
     """Switch a webhook off (410 Gone from its receiver), keeping why."""
     t = schema.webhooks

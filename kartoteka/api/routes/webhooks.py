@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Depends, Query, Response
 
 from kartoteka.context import Actor
-from kartoteka.webhooks import service
+from kartoteka.webhooks import probe, service
 from kartoteka.webhooks.replay import MAX_RANGE as MAX_REPLAY
 
 from ..deps import actor, json_body
@@ -32,6 +32,12 @@ WEBHOOK_BODY: dict[str, Any] = {
         "active": {"type": "boolean"},
         "on_timeout": {"type": "string", "enum": ["reject", "allow"]},
         "ordered": {"type": "boolean", "description": "deliver in sequence order"},
+        "batch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "description": "notify: most events one message carries",
+        },
     },
 }
 
@@ -71,6 +77,41 @@ def delete_webhook(webhook_id: Id, a: Actor = Depends(actor)) -> Response:
     """Delete a webhook and its delivery log."""
     service.delete_webhook(a, webhook_id)
     return Response(status_code=204)
+
+
+@router.post("/webhooks/{webhook_id}/rotate-secret", summary="Give a webhook a new signing secret")
+def rotate_secret(webhook_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+    """Replace the `whsec_` secret; the answer shows the new one this one time."""
+    return service.rotate_secret(a, webhook_id)
+
+
+TEST_RESULT = {
+    "type": "object",
+    "properties": {
+        "webhook_id": {"type": "integer"},
+        "ok": {"type": "boolean", "description": "the receiver answered 2xx"},
+        "request_body": {"type": "string", "description": "the signed JSON that was sent"},
+        "response_status": {"type": ["integer", "null"]},
+        "response_body": {"type": "string", "description": "the first 2 KB of the answer"},
+        "error": {"type": ["string", "null"], "description": "why nothing came back"},
+        "duration_ms": {"type": "integer"},
+    },
+}
+
+
+@router.post(
+    "/webhooks/{webhook_id}/test",
+    summary="Send a test event",
+    responses={
+        200: {
+            "description": "The receiver's answer",
+            "content": {"application/json": {"schema": TEST_RESULT}},
+        }
+    },
+)
+def send_test_event(webhook_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+    """POST a signed `webhook.test` message to the receiver now and return its answer."""
+    return probe.send_test_event(a, webhook_id)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", summary="List deliveries of a webhook")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import admin, auth, catalogs, records, views
+from . import admin, auth, catalogs, integrations, records, views
 
 ROUTES: list[BaseRoute] = [
     *auth.routes,
@@ -12,4 +12,5 @@ ROUTES: list[BaseRoute] = [
     *views.routes,
     *records.routes,
     *admin.routes,
+    *integrations.routes,
 ]
