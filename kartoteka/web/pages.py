@@ -207,10 +207,10 @@ def _sidebar(ctx: Ctx) -> list[tuple[str, list[Catalog]]]:
     groups: dict[str, list[Catalog]] = {}
     for catalog in list_catalogs(ctx.actor):
         if catalog.system is not None:
-            section = _("Administration")
-        else:
-            named = catalog.options.get("section")
-            section = named if isinstance(named, str) and named.strip() else _("Catalogs")
+            # System catalogs (webhooks) are managed on their own Administration screens.
+            continue
+        named = catalog.options.get("section")
+        section = named if isinstance(named, str) and named.strip() else _("Catalogs")
         groups.setdefault(section, []).append(catalog)
     return list(groups.items())
 

@@ -149,3 +149,11 @@ def test_webhook_pages_are_for_administrators(api, web):
     assert web.get("/admin/webhooks").status_code == 403
     assert web.get("/admin/webhooks/new").status_code == 403
     assert web.get("/admin/webhooks/x").status_code == 404
+
+
+def test_the_sidebar_leads_to_the_webhook_screens_not_the_english_system_catalog(api, web):
+    sign_in(web)
+    home = web.get("/?lang=ru").text
+    assert "/c/webhooks" not in home and ">Webhooks<" not in home
+    admin = web.get("/admin").text
+    assert "/admin/webhooks" in admin and "Вебхуки" in admin

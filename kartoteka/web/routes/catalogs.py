@@ -17,7 +17,9 @@ from ..pages import Ctx, page, render
 @page
 def home_page(ctx: Ctx) -> Response:
     """The catalogs the user may see."""
-    return render(ctx, "layout/home.html", catalogs=list_catalogs(ctx.user))
+    # System catalogs (webhooks) are managed on their Administration screens.
+    shown = [c for c in list_catalogs(ctx.user) if c.system is None]
+    return render(ctx, "layout/home.html", catalogs=shown)
 
 
 @page

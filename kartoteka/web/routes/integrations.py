@@ -21,7 +21,7 @@ from kartoteka.webhooks.errors import WebhookInvalid
 from kartoteka.webhooks.service import EVENTS, MAX_BATCH_SIZE
 
 from .. import webhook_forms, widgets
-from ..pages import Ctx, page, redirect, render
+from ..pages import Ctx, page, redirect, render, require_admin
 
 DELIVERY_PAGE = 30
 NEW_HOOK: dict[str, Any] = {
@@ -100,7 +100,7 @@ def _designer(
 @page
 def new_webhook_page(ctx: Ctx) -> Response:
     """The designer for a new webhook (`?catalog=` preselects the catalog)."""
-    webhooks.require_admin(ctx.user)
+    require_admin(ctx)
     return _designer(ctx, dict(NEW_HOOK))
 
 
