@@ -130,7 +130,17 @@ def _token_json(row: Row[Any]) -> dict[str, Any]:
 
 def list_tokens(actor: Actor) -> list[dict[str, Any]]:
     """The actor's API tokens, without secrets."""
-    user_id = own_user_id(actor)
+    return _tokens_of(actor, own_user_id(actor))
+
+
+def list_user_tokens(actor: Actor, user_id: int) -> list[dict[str, Any]]:
+    """Another user's API tokens, without secrets (administrators, to revoke them)."""
+    if not actor.is_admin and actor.user_id != user_id:
+        raise Forbidden("only administrators see other users' tokens")
+    return _tokens_of(actor, user_id)
+
+
+def _tokens_of(actor: Actor, user_id: int) -> list[dict[str, Any]]:
     tokens = schema.tokens
     with read_connection(actor.workspace.engine) as conn:
         rows = conn.execute(

@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from . import writes
+from . import people, writes
 
 LANGUAGES = ("en", "ru")
 
 #: The modules holding codes, each with an `EN` and a `RU` dict.
-AREAS: tuple[ModuleType, ...] = (writes,)
+AREAS: tuple[ModuleType, ...] = (writes, people)
 
 #: code -> English template, over every area.
 EN: dict[str, str] = {code: text for area in AREAS for code, text in area.EN.items()}

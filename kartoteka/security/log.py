@@ -30,6 +30,11 @@ EVENTS = {
     "reveal": "a masked value was revealed",
     "rate_limits_changed": "the workspace request limits changed",
     "webhook_disabled": "a webhook failing for too long was switched off by the maintenance pass",
+    "access_link_created": "an administrator made an invitation or password-reset link",
+    "access_link_used": "a user set their password through such a link",
+    "see_as": "an administrator looked at a catalog as another user sees it",
+    "settings_changed": "workspace settings changed in the web interface",
+    "workspace_backup": "a hosting administrator downloaded or restored a workspace backup",
 }
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100

@@ -111,6 +111,16 @@ def setup(actor: Actor) -> dict[str, Any]:
     return {"secret": secret, "uri": uri, "enabled": False}
 
 
+def pending_uri(actor: Actor) -> dict[str, Any] | None:
+    """The secret and URI of a setup not confirmed yet (to show its QR code again)."""
+    stored = _secret_of(actor.workspace, _user(actor))
+    if not stored or not stored.startswith(PENDING):
+        return None
+    secret = stored.removeprefix(PENDING)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=actor.email, issuer_name=ISSUER)
+    return {"secret": secret, "uri": uri, "enabled": False}
+
+
 def enable(actor: Actor, code: Any, address: str | None = None) -> dict[str, Any]:
     """Turn two-factor login on once the user proves their authenticator works."""
     user_id = _user(actor)

@@ -71,6 +71,15 @@ def _password(value: Any) -> tuple[Any, str | None]:
     return value, None
 
 
+def password_problem(value: Any) -> tuple[str, dict[str, Any]] | None:
+    """Why `value` cannot be a password, as a message code and its parameters (or None)."""
+    if not isinstance(value, str) or len(value) < MIN_PASSWORD:
+        return "new_password_short", {"min": MIN_PASSWORD}
+    if len(value) > MAX_PASSWORD:
+        return "new_password_long", {"max": MAX_PASSWORD}
+    return None
+
+
 def _groups(value: Any) -> tuple[Any, str | None]:
     if not isinstance(value, list) or not all(
         isinstance(g, int) and not isinstance(g, bool) for g in value

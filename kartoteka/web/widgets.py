@@ -51,6 +51,7 @@ OPERATOR_LABELS = {
 #: UI strings the scripts show (kept here so `pybabel extract` sees them).
 SCRIPT_STRINGS = {
     "saved": N_("Saved"),
+    "copied": N_("Copied"),
     "error": N_("Something went wrong. Try again."),
     "network": N_("The server cannot be reached. Check the connection and try again."),
     "loading": N_("Loading…"),

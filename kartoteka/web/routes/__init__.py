@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import admin, auth, catalogs, integrations, records, views
+from . import account, admin, auth, catalogs, integrations, people, records, views
 
 ROUTES: list[BaseRoute] = [
     *auth.routes,
@@ -13,4 +13,6 @@ ROUTES: list[BaseRoute] = [
     *records.routes,
     *admin.routes,
     *integrations.routes,
+    *people.routes,
+    *account.routes,
 ]
