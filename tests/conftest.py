@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support import browser as browsers
 from support.mail import smtp_server
+from support.users import ADMIN_EMAIL, ADMIN_PASSWORD
 from support.webhooks import Receiver
 
 from kartoteka import plugins
@@ -20,8 +22,6 @@ from kartoteka.config import Settings
 plugins.install()
 
 PG_URL = os.environ.get("KARTOTEKA_TEST_DATABASE_URL") or None
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "correct-horse-battery"
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -162,3 +162,27 @@ def web(app: Any) -> Iterator[TestClient]:
     """A browser-like client: no Authorization header, cookies only, redirects not followed."""
     with TestClient(app, follow_redirects=False) as c:
         yield c
+
+
+@pytest.fixture
+def server(app: Any) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port (browser tests); its base URL."""
+    with browsers.serve(app) as base:
+        yield base
+
+
+@pytest.fixture
+def demo(server: str) -> Iterator[dict[str, Any]]:
+    """The seeded instance of the browser tests; its API client is closed afterwards."""
+    data = browsers.seed(server)
+    try:
+        yield data
+    finally:
+        data["api"].close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright."""
+    with browsers.launch() as launched:
+        yield launched

@@ -68,6 +68,20 @@ SCRIPT_STRINGS = {
     "yes": N_("yes"),
     "no": N_("no"),
     "delete_selected": N_("Delete selected"),
+    "edit_selected": N_("Edit selected"),
+    "bulk_title": N_("Change %(n)s selected records"),
+    "bulk_field": N_("Field"),
+    "bulk_value": N_("New value"),
+    "bulk_hint": N_("Every selected record gets this value; leave it empty to clear the field."),
+    "bulk_done": N_("Changed: %(n)s"),
+    "bulk_too_many": N_("At most %(n)s records can be changed at once. Select fewer."),
+    "bulk_failed": N_("Record #%(id)s, %(field)s: %(reason)s"),
+    "bulk_stale": N_(
+        "Record #%(id)s was changed by someone meanwhile; it now shows their values."
+        " Nothing was changed — check and apply again."
+    ),
+    "bulk_nothing": N_("Nothing was changed."),
+    "cancel": N_("Cancel"),
     "confirm_delete": N_("Delete the selected records? This cannot be undone."),
     "deleted": N_("Deleted"),
     "save_view": N_("Save view"),

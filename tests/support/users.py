@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+#: The first administrator every test instance starts with.
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct-horse-battery"
+
 
 def user_headers(api: Any) -> dict[str, str]:
     """Create user u@example.com (no groups) and return Basic credentials for them."""

@@ -7,14 +7,15 @@ import {
   FormatModule,
   FrozenColumnsModule,
   InteractionModule,
-  KeybindingsModule,
   MoveColumnsModule,
   ResizeColumnsModule,
   SelectRowModule,
   Tabulator,
 } from "tabulator-tables";
 import { api, ApiError } from "./api.js";
+import { BulkEdit } from "./bulkedit.js";
 import { FilterBuilder } from "./filter.js";
+import { GridKeys } from "./gridnav.js";
 import { follow } from "./live.js";
 import { openPanel } from "./panel.js";
 import { codeMessage, escapeHtml, strings, toast, valueHtml } from "./ui.js";
@@ -24,7 +25,6 @@ Tabulator.registerModule([
   FormatModule,
   FrozenColumnsModule,
   InteractionModule,
-  KeybindingsModule,
   MoveColumnsModule,
   ResizeColumnsModule,
   SelectRowModule,
@@ -155,6 +155,7 @@ class Grid {
     this.titleField = cfg.title_field;
     this.countEl = document.querySelector("[data-grid-count]");
     this.deleteButton = document.querySelector("[data-grid-delete]");
+    this.bulkButton = document.querySelector("[data-grid-bulk]");
     this.saveButton = document.querySelector("[data-grid-save-view]");
     host.replaceChildren();
     this.table = new Tabulator(host, {
@@ -168,8 +169,15 @@ class Grid {
       editTriggerEvent: "dblclick",
       placeholder: () => this.placeholder(),
       rowFormatter: (row) => {
-        const box = row.getElement().querySelector(".select-col input");
-        if (box) box.setAttribute("aria-label", `${strings().select_row} ${row.getIndex()}`);
+        const el = row.getElement();
+        const box = el.querySelector(".select-col input");
+        if (box) {
+          box.setAttribute("aria-label", `${strings().select_row} ${row.getIndex()}`);
+          box.tabIndex = -1;
+        }
+        // The grid is one Tab stop (gridnav.js moves inside it): editable cells and the
+        // links in them would otherwise each be one, thousands in all.
+        for (const cell of el.querySelectorAll(".tabulator-cell[tabindex]")) cell.tabIndex = -1;
       },
       columns: this.columns(),
     });
@@ -181,7 +189,9 @@ class Grid {
       host.querySelector(".tabulator-tableholder")?.removeAttribute("tabindex");
       host.setAttribute("tabindex", "0");
       host.setAttribute("aria-label", cfg.name);
+      host.querySelector(".tabulator-header .select-col input")?.setAttribute("tabindex", "-1");
       this.decorateHeaders();
+      this.keys = new GridKeys(this);
       this.load(true);
     });
     this.table.on("scrollVertical", () => this.maybeMore());
@@ -193,7 +203,7 @@ class Grid {
       const link = e.target.closest("a[data-open-record]");
       if (link) {
         e.preventDefault();
-        openPanel(link.href);
+        this.open(link.href);
       }
     });
   }
@@ -210,6 +220,12 @@ class Grid {
       p.appendChild(link);
     }
     return p;
+  }
+
+  /** Open a record's card in the side panel; closing it brings focus back to the grid. */
+  open(url) {
+    this.host.focus({ preventScroll: true });
+    openPanel(url);
   }
 
   cardUrl(id) {
@@ -234,10 +250,12 @@ class Grid {
         field: "_id",
         width: 70,
         frozen: true,
-        formatter: (cell) => `<a href="${this.cardUrl(cell.getValue())}" data-open-record>${cell.getValue()}</a>`,
+        formatter: (cell) => `<a href="${this.cardUrl(cell.getValue())}" data-open-record tabindex="-1">${cell.getValue()}</a>`,
       },
     ];
     const shown = new Set(this.cfg.columns);
+    // Widths the user dragged and saved with the view.
+    const widths = (this.cfg.view && this.cfg.view.options && this.cfg.view.options.widths) || {};
     const order = [...this.cfg.columns, ...this.cfg.fields.map((f) => f.api_name).filter((n) => !shown.has(n))];
     for (const name of order) {
       const f = this.fields[name];
@@ -248,7 +266,7 @@ class Grid {
         title: f.name,
         field: name,
         // A set width spares Tabulator measuring every cell of every column first.
-        width: WIDTHS[f.type] || 160,
+        width: Number.isFinite(widths[name]) ? widths[name] : WIDTHS[f.type] || 160,
         visible: shown.has(name),
         frozen: isTitle,
         editor: editor || undefined,
@@ -257,7 +275,7 @@ class Grid {
         hozAlign: f.type === "number" || f.type === "money" ? "right" : f.type === "checkbox" ? "center" : "left",
         formatter: (cell) => {
           const html = valueHtml(f, cell.getValue());
-          if (isTitle) return `<a href="${this.cardUrl(cell.getRow().getIndex())}" data-open-record>${html || "—"}</a>`;
+          if (isTitle) return `<a href="${this.cardUrl(cell.getRow().getIndex())}" data-open-record tabindex="-1">${html || "—"}</a>`;
           return html;
         },
         headerClick: (e, column) => this.sortBy(f, e.shiftKey),
@@ -356,11 +374,12 @@ class Grid {
     return this.loading;
   }
 
-  maybeMore() {
+  /** The next page when the user scrolled (or moved the active cell, `near`) close to the end. */
+  maybeMore(near = false) {
     if (this.done || this.loading) return;
     const holder = this.host.querySelector(".tabulator-tableholder");
     if (!holder) return;
-    if (holder.scrollHeight - holder.scrollTop - holder.clientHeight < 600) this.load(false);
+    if (near || holder.scrollHeight - holder.scrollTop - holder.clientHeight < 600) this.load(false);
   }
 
   async count() {
@@ -398,15 +417,18 @@ class Grid {
   }
 
   async saveView() {
-    const fields = this.table
-      .getColumns()
-      .filter((c) => c.isVisible() && this.fields[c.getField()])
-      .map((c) => c.getField());
+    const columns = this.table.getColumns().filter((c) => c.isVisible() && this.fields[c.getField()]);
+    const fields = columns.map((c) => c.getField());
+    // Column order is the order of `fields`; widths go into the view's options, next to
+    // whatever else the options hold.
+    const widths = Object.fromEntries(columns.map((c) => [c.getField(), Math.round(c.getWidth())]));
+    const options = { ...(this.cfg.view.options || {}), widths };
     try {
       const view = await api("PATCH", `${this.cfg.api}/views/${this.cfg.view.id}`, {
         filter: this.filter,
         sort: this.sort || null,
         fields,
+        options,
       });
       this.cfg.view = view;
       this.saveButton.hidden = true;
@@ -461,9 +483,22 @@ class Grid {
   }
 
   selectionChanged(rows) {
+    if (this.bulkButton) {
+      this.bulkButton.hidden = rows.length === 0;
+      this.bulkButton.textContent = `${strings().edit_selected} (${rows.length})`;
+    }
     if (!this.deleteButton) return;
     this.deleteButton.hidden = rows.length === 0;
     this.deleteButton.textContent = `${strings().delete_selected} (${rows.length})`;
+  }
+
+  /** Read the given records again (after a bulk change) and update their rows. */
+  async refreshRows(ids) {
+    for (let i = 0; i < ids.length; i += PAGE) {
+      const part = ids.slice(i, i + PAGE);
+      const page = await api("POST", `${this.cfg.api}/records/query`, { limit: part.length, filter: { id: { in: part } } });
+      for (const record of page.items) this.rowOf(record.id)?.update(this.row(record));
+    }
   }
 
   async deleteSelected() {
@@ -610,6 +645,7 @@ function start() {
   });
   fieldsMenu(grid);
   grid.deleteButton?.addEventListener("click", () => grid.deleteSelected());
+  if (grid.bulkButton) new BulkEdit(grid, grid.bulkButton);
   grid.saveButton?.addEventListener("click", () => grid.saveView());
   follow(cfg.catalog, (event) => grid.onEvent(event));
   document.addEventListener("kartoteka:record-saved", (e) => grid.onEvent({ type: "record.updated", record_id: e.detail.id }));

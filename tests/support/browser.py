@@ -1,0 +1,208 @@
+"""Helpers of the browser tests: a uvicorn server, chromium, the seeded demo, Playwright
+checks (axe-core, console errors, failed requests) and sample files. The fixtures that use
+them (`server`, `demo`, `browser`) are in tests/conftest.py."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import socket
+import struct
+import threading
+import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from PIL import Image
+
+from kartoteka.web import assets
+
+from .users import ADMIN_EMAIL, ADMIN_PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--autoplay-policy=no-user-gesture-required",
+]
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1366, "height": 850}
+PHONE = {"width": 390, "height": 844}
+READER = ("reader@example.com", "reader-pass-123")
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve the app with uvicorn on a free loopback port; yields its base URL."""
+    assert assets.build_in_checkout(), "run `npm ci && npm run build`"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if srv.started or not thread.is_alive():
+            break
+        threading.Event().wait(0.02)
+    assert srv.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@contextmanager
+def launch() -> Iterator[Any]:
+    """Debian's chromium under Playwright (imported here: only browser tests need it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def api_client(base: str, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> httpx.Client:
+    """A bearer-token API client, as a colleague's script would be."""
+    api = httpx.Client(base_url=base + "/api/v1", timeout=30)
+    r = api.post("/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    api.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    return api
+
+
+def seed(base: str) -> dict[str, Any]:
+    """Clients and 40 deals (every kind of field the flows touch), four views, a reader."""
+    api = api_client(base)
+    clients = api.post(
+        "/catalogs",
+        json={"name": "Clients", "fields": [{"name": "Name", "type": "text", "required": True}]},
+    ).json()
+    client_ids = api.post(
+        "/catalogs/clients/records/batch",
+        json={"create": [{"values": {"name": n}} for n in ("Acme", "Globex", "Initech")]},
+    ).json()["created"]
+    fields = [
+        {"name": "Title", "type": "text", "required": True},
+        {"name": "Client", "type": "link", "options": {"catalog": clients["id"]}},
+        {"name": "Stage", "type": "select", "options": {"choices": ["Lead", "Won", "Lost"]}},
+        {"name": "Amount", "type": "money"},
+        {"name": "Due", "type": "date"},
+        {"name": "Phone", "type": "phone"},
+        {"name": "Notes", "type": "long_text"},
+        {"name": "Files", "type": "file"},
+    ]
+    api.post("/catalogs", json={"name": "Deals", "fields": fields})
+    today = date.today()
+    rows = [
+        {
+            "values": {
+                "title": f"Deal {i:03}",
+                "client": [client_ids[i % 3]],
+                "stage": ["Lead", "Won", "Lost"][i % 3],
+                "amount": 100 + i,
+                "due": (today + timedelta(days=i - 20)).isoformat(),
+                "phone": f"+7912000{i:04}",
+                "notes": f"secret note {i}",
+            }
+        }
+        for i in range(40)
+    ]
+    ids = api.post("/catalogs/deals/records/batch", json={"create": rows}).json()["created"]
+    views = {}
+    for kind, options in (
+        ("kanban", {"group_field": "stage"}),
+        ("calendar", {"date_field": "due"}),
+        ("gantt", {"start_field": "due", "end_field": "due"}),
+        ("gallery", {}),
+    ):
+        body = {"name": kind.title(), "type": kind, "options": options}
+        views[kind] = api.post("/catalogs/deals/views", json=body).json()["id"]
+    group = api.post("/groups", json={"name": "readers"}).json()["id"]
+    api.post(
+        "/users",
+        json={"email": READER[0], "name": "Reader", "password": READER[1], "groups": [group]},
+    )
+    rights = {
+        "view": True,
+        "edit": True,
+        "fields": {"notes": "hidden", "phone": "masked", "stage": "read_only"},
+    }
+    r = api.put("/catalogs/deals/rights", json={"groups": {str(group): rights}})
+    assert r.status_code == 200, r.text
+    return {"ids": ids, "views": views, "clients": client_ids, "api": api}
+
+
+class Watch:
+    """Console errors, page errors and failed responses of one page."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        self.failed: list[tuple[int, str]] = []
+        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+        page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
+        page.on(
+            "response",
+            lambda r: self.failed.append((r.status, r.url)) if r.status >= 400 else None,
+        )
+
+    def check(self, deliberate: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+        """Nothing failed except the answers the test provoked on purpose."""
+        unexpected = [(s, u) for s, u in self.failed if s not in deliberate]
+        assert unexpected == [], unexpected
+        noise = re.compile(r"status of (\d+)")
+        others = [
+            p
+            for p in self.problems
+            if not (noise.search(p) and int(noise.search(p)[1]) in deliberate)
+        ]
+        assert others == [], others
+
+
+def axe(page: Any, screen: str) -> None:
+    """Run axe-core on the page: no serious or critical violation."""
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("async () => JSON.stringify((await axe.run(document)).violations)")
+    bad = [
+        (v["id"], v["impact"], [(n["target"], n["failureSummary"]) for n in v["nodes"]][:3])
+        for v in json.loads(result)
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{screen}: {bad}"
+
+
+def sign_in(page: Any, base: str, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
+    page.goto(base + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (40, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def wav() -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"".join(struct.pack("<h", (i % 40) * 200) for i in range(16000)))
+    return out.getvalue()
