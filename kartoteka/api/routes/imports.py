@@ -10,7 +10,7 @@ from starlette.responses import StreamingResponse
 from kartoteka.context import Actor
 from kartoteka.exporter import service as exporter
 from kartoteka.filters.compiler import parse_filter_param
-from kartoteka.importer import jobs
+from kartoteka.importer import jobs, preview
 
 from ..deps import actor
 from ..responses import Router
@@ -67,3 +67,19 @@ def export(
     )
     headers = {"Content-Disposition": result.content_disposition}
     return StreamingResponse(result.body, media_type=result.media_type, headers=headers)
+
+
+@router.post("/catalogs/{catalog}/imports/preview", summary="Look at a file before importing it")
+def preview_import(
+    catalog: str,
+    file: UploadFile = File(..., description="the CSV, TSV or XLSX file (a CSV's head is enough)"),
+    options: str | None = Form(None, description='JSON: {"encoding", "delimiter"} to override'),
+    a: Actor = Depends(actor),
+) -> dict[str, Any]:
+    """Detected kind, encoding and delimiter, the headers, the first rows, the writable
+    fields and a suggested mapping (header -> api_name). Nothing is stored or written."""
+    path = jobs.save_upload(a.workspace, file.file, file.filename or "")
+    try:
+        return preview.preview_import(a, catalog, path, options)
+    finally:
+        path.unlink(missing_ok=True)
