@@ -28,6 +28,7 @@ from starlette.datastructures import FormData
 
 from kartoteka import edge
 from kartoteka.auth import service as auth
+from kartoteka.catalogs.layout import ICONS
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import list_catalogs
 from kartoteka.context import Actor, Workspace
@@ -124,6 +125,7 @@ def templates() -> Environment:
     env.globals["export_links"] = exports.links
     env.globals["preloads"] = assets.preloads
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    env.globals["catalog_icons"] = ICONS
     return env
 
 

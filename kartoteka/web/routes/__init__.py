@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import account, admin, auth, catalogs, integrations, people, records, views
+from . import (
+    account,
+    admin,
+    auth,
+    catalogs,
+    designer,
+    designer_fields,
+    integrations,
+    people,
+    records,
+    views,
+)
 
 ROUTES: list[BaseRoute] = [
     *auth.routes,
@@ -15,4 +26,6 @@ ROUTES: list[BaseRoute] = [
     *integrations.routes,
     *people.routes,
     *account.routes,
+    *designer.routes,
+    *designer_fields.routes,
 ]
