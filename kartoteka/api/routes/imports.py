@@ -54,16 +54,29 @@ def cancel_import(job_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
 @router.get("/catalogs/{catalog}/export", summary="Export records as a file")
 def export(
     catalog: str,
-    format: str = Query("csv", description="csv (UTF-8 with BOM), xlsx or jsonl"),
+    format: str = Query("csv", description="csv, xlsx (typed cells), jsonl or parquet"),
+    encoding: str | None = Query(
+        None, description="csv only: utf-8 (default, with a BOM) or windows-1251"
+    ),
+    delimiter: str | None = Query(None, description="csv only: ',' (default), ';' or 'tab'"),
     filter: str | None = Query(None, description="filter JSON (see docs/api.md#filters)"),
     view: str | None = Query(None, description="saved view id: its filter, sort and fields"),
     fields: str | None = Query(None, description="comma-separated api_names to export"),
     sort: str | None = Query(None, description="comma-separated api_names, '-' for descending"),
     a: Actor = Depends(actor),
 ) -> StreamingResponse:
-    """Stream every record the actor may see that matches the filter and view."""
+    """Stream every record the actor may see that matches the filter and view, with the
+    fields they may see (masked ones masked)."""
     result = exporter.export_records(
-        a, catalog, format, parse_filter_param(filter), view, fields, sort
+        a,
+        catalog,
+        format,
+        parse_filter_param(filter),
+        view,
+        fields,
+        sort,
+        encoding=encoding,
+        delimiter=delimiter,
     )
     headers = {"Content-Disposition": result.content_disposition}
     return StreamingResponse(result.body, media_type=result.media_type, headers=headers)
