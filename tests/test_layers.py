@@ -50,7 +50,6 @@ OUTER = (
 #: Edge modules that live beside a service but belong to the outer layer, and why.
 EDGE_MODULES = {
     "importer/cli.py": "the `kartoteka import` command (Typer) kept beside the importer",
-    "exporter/cli.py": "the `kartoteka export` command (Typer) kept beside the exporter",
     "security/ratelimit.py": "the ASGI middleware that applies the limits",
     "scenarios/templates.py": "step values use Jinja2's sandbox as an expression engine, "
     "not the web layer's HTML templates",
@@ -64,7 +63,6 @@ LAZY_LIBRARIES = {
     "openpyxl",
     "phonenumbers",
     "psycopg",
-    "pyarrow",
     "redis",
     "uvicorn",
     "uvloop",

@@ -31,6 +31,28 @@ def list_shares(actor: Actor, catalog_ref: str | int, record_id: int) -> list[di
         return [{"user": {"id": r.user_id, "name": r.name}, "edit": r.can_edit} for r in rows]
 
 
+def list_catalog_shares(actor: Actor, catalog_ref: str | int) -> list[dict[str, Any]]:
+    """Every share of a catalog's records, newest first (the rights designer lists them)."""
+    catalog = _manageable(actor, catalog_ref)
+    s, u = schema.record_shares, schema.users
+    with read_connection(actor.workspace.engine) as conn:
+        rows = conn.execute(
+            sa.select(s.c.record_id, s.c.user_id, s.c.can_edit, u.c.name)
+            .join(u, u.c.id == s.c.user_id)
+            .where(s.c.catalog_id == catalog.id)
+            .order_by(s.c.created_at.desc(), s.c.record_id, s.c.user_id)
+            .limit(500)
+        )
+        return [
+            {
+                "record_id": r.record_id,
+                "user": {"id": r.user_id, "name": r.name},
+                "edit": r.can_edit,
+            }
+            for r in rows
+        ]
+
+
 def _manageable(actor: Actor, catalog_ref: str | int) -> Catalog:
     catalog = get_catalog(actor, catalog_ref)
     if not access.can_manage(actor, catalog):

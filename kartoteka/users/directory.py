@@ -96,3 +96,13 @@ def group_member_counts(actor: Actor) -> dict[int, int]:
     with read_connection(actor.workspace.engine) as conn:
         rows = conn.execute(sa.select(ug.c.group_id, sa.func.count()).group_by(ug.c.group_id))
         return {int(g): int(n) for g, n in rows}
+
+
+def profile_keys(actor: Actor) -> list[str]:
+    """Every profile key some user has (administrators): what rules may use as `$user.<key>`."""
+    _require_admin(actor)
+    keys: set[str] = set()
+    with read_connection(actor.workspace.engine) as conn:
+        for profile in conn.execute(sa.select(users_t.c.profile)).scalars():
+            keys.update(k for k in (profile or {}) if isinstance(k, str))
+    return sorted(keys)

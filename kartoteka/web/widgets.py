@@ -52,6 +52,9 @@ OPERATOR_LABELS = {
 SCRIPT_STRINGS = {
     "saved": N_("Saved"),
     "copied": N_("Copied"),
+    "match_mode": N_("Records must match"),
+    "match_all": N_("all of the conditions"),
+    "match_any": N_("any of the conditions"),
     "error": N_("Something went wrong. Try again."),
     "network": N_("The server cannot be reached. Check the connection and try again."),
     "loading": N_("Loading…"),

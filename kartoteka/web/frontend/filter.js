@@ -13,10 +13,11 @@ function users() {
   return usersPromise;
 }
 
-/** Simple conditions of a filter (an AND of field conditions); null when it is more. */
-export function conditionsOf(filter) {
+/** Simple conditions of a filter (an AND of field conditions); null when it is more.
+ *  With `anyOf`, an OR of simple conditions is read too (rights rules offer "any"). */
+export function conditionsOf(filter, anyOf = false) {
   if (!filter) return [];
-  const parts = filter.and ? filter.and : [filter];
+  const parts = filter.and ? filter.and : anyOf && filter.or ? filter.or : [filter];
   const out = [];
   for (const part of parts) {
     if (!part || typeof part !== "object" || part.or || part.not || part.and) return null;
@@ -38,8 +39,12 @@ export class FilterBuilder {
     this.onApply = onApply;
     this.fields = [...cfg.fields.filter((f) => f.filterable), ...(cfg.hops || [])];
     this.byName = Object.fromEntries(this.fields.map((f) => [f.api_name, f]));
-    this.rows = conditionsOf(cfg.filter) || [];
-    this.raw = conditionsOf(cfg.filter) === null ? cfg.filter : null;
+    // Rights rules: "match any" besides "match all", and `$user.<key>` values.
+    this.anyOf = Boolean(cfg.anyOf);
+    this.userValues = cfg.userValues || [];
+    this.mode = this.anyOf && cfg.filter && cfg.filter.or ? "or" : "and";
+    this.rows = conditionsOf(cfg.filter, this.anyOf) || [];
+    this.raw = conditionsOf(cfg.filter, this.anyOf) === null ? cfg.filter : null;
   }
 
   count() {
@@ -61,6 +66,17 @@ export class FilterBuilder {
       note.className = "muted small";
       note.textContent = JSON.stringify(this.raw);
       form.appendChild(note);
+    }
+    if (this.anyOf) {
+      const mode = document.createElement("select");
+      mode.name = "mode";
+      mode.setAttribute("aria-label", s.match_mode || "Match");
+      mode.add(new Option(s.match_all || "all conditions", "and", false, this.mode === "and"));
+      mode.add(new Option(s.match_any || "any condition", "or", false, this.mode === "or"));
+      mode.addEventListener("change", () => {
+        this.mode = mode.value;
+      });
+      form.appendChild(mode);
     }
     const list = document.createElement("div");
     list.className = "conditions";
@@ -164,7 +180,8 @@ export class FilterBuilder {
       wrap.children[0].setAttribute("aria-label", `${label} ${s.from}`);
       wrap.children[1].setAttribute("aria-label", `${label} ${s.to}`);
     } else if (field.type === "select") {
-      wrap.appendChild(choose((field.choices || []).map((c) => [c.id, c.label]), row.value, row.op === "in" || row.op === "nin"));
+      const userOptions = this.userValues.map((u) => [u.value, u.label]);
+      wrap.appendChild(choose([...(field.choices || []).map((c) => [c.id, c.label]), ...userOptions], row.value, row.op === "in" || row.op === "nin"));
     } else if (field.type === "checkbox") {
       wrap.appendChild(choose([["true", s.yes], ["false", s.no]], row.value === false ? "false" : "true", false));
     } else if (field.type === "user" || field.type === "created_by" || field.type === "updated_by") {
@@ -176,7 +193,16 @@ export class FilterBuilder {
       });
       wrap.appendChild(select);
     } else {
-      wrap.appendChild(text(Array.isArray(row.value) ? row.value.join(", ") : row.value));
+      const input = text(Array.isArray(row.value) ? row.value.join(", ") : row.value);
+      if (this.userValues.length) {
+        // Offer `$user.<key>` while leaving any other value typeable.
+        const list = document.createElement("datalist");
+        list.id = `uv-${Math.random().toString(36).slice(2)}`;
+        for (const u of this.userValues) list.appendChild(new Option(u.label, u.value));
+        input.setAttribute("list", list.id);
+        wrap.appendChild(list);
+      }
+      wrap.appendChild(input);
     }
     return wrap;
   }
@@ -215,7 +241,7 @@ export class FilterBuilder {
   }
 
   typed(field, raw) {
-    if (raw === "me") return raw;
+    if (raw === "me" || raw.startsWith("$user.")) return raw;
     if (["select", "user", "link", "created_by", "updated_by"].includes(field.type) && /^\d+$/.test(raw)) return Number(raw);
     return raw;
   }
@@ -226,6 +252,6 @@ export class FilterBuilder {
       .map((r) => ({ [r.field]: { [r.op]: r.value } }));
     if (this.raw) parts.unshift(this.raw);
     if (!parts.length) return null;
-    return parts.length === 1 ? parts[0] : { and: parts };
+    return parts.length === 1 ? parts[0] : { [this.mode === "or" ? "or" : "and"]: parts };
   }
 }

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import (
-    account,
-    admin,
-    auth,
-    catalogs,
-    designer,
-    designer_fields,
-    integrations,
-    people,
-    records,
-    views,
-)
+from . import account, admin, auth, catalogs, integrations, people, records, rights, views
 
 ROUTES: list[BaseRoute] = [
     *auth.routes,
@@ -25,7 +14,6 @@ ROUTES: list[BaseRoute] = [
     *admin.routes,
     *integrations.routes,
     *people.routes,
+    *rights.routes,
     *account.routes,
-    *designer.routes,
-    *designer_fields.routes,
 ]
