@@ -32,6 +32,7 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.config import Settings
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError
+from kartoteka.exporter import cli as export_cli
 from kartoteka.files.service import delete_orphans
 from kartoteka.importer.cli import (
     ImportCancel,
@@ -562,6 +563,32 @@ def import_(
         import_command(
             instance, file, catalog, key, mode, dry_run, on_error, _ws_name(ctx, workspace)
         )
+
+
+# ----- export ----------------------------------------------------------------------------
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    catalog: export_cli.ExportCatalog,
+    output: export_cli.ExportOutput = None,
+    format: export_cli.ExportFormat = "csv",
+    encoding: export_cli.ExportEncoding = None,
+    delimiter: export_cli.ExportDelimiter = None,
+    filter: export_cli.ExportFilter = None,
+    view: export_cli.ExportView = None,
+    fields: export_cli.ExportFields = None,
+    sort: export_cli.ExportSort = None,
+    as_user: export_cli.ExportAs = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Export a catalog (or a view, filter, sort, fields) to CSV, XLSX, JSON Lines or Parquet,
+    with a progress bar (same rules as the API)."""
+    with opened(ctx) as instance:
+        export_cli.export_command(
+            instance, catalog, output, format, workspace=_ws_name(ctx, workspace),
+            as_user=as_user, filter=filter, view=view, fields=fields, sort=sort,
+            encoding=encoding, delimiter=delimiter,
+        )  # fmt: skip
 
 
 def main() -> None:

@@ -350,9 +350,33 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
                 page.goto(f"{base}/c/deals?view={view_id}")
                 page.wait_for_load_state("networkidle")
                 snap(kind)
+            designers(page, base, snap)
             context.close()
         browser.close()
     return taken
+
+
+def designers(page: Any, base: str, snap: Any) -> None:
+    """The administration screens: overview, catalogs, fields, a field, a type change's
+    dry-run report and a deletion's confirmation."""
+    page.goto(base + "/admin")
+    snap("admin")
+    page.goto(base + "/admin/catalogs")
+    snap("admin-catalogs")
+    page.goto(base + "/admin/catalogs/deals/fields")
+    snap("admin-fields")
+    page.goto(base + "/admin/catalogs/deals/fields/stage")
+    snap("admin-field")
+    page.goto(base + "/admin/catalogs/deals/fields/new?type=link")
+    snap("admin-field-new")
+    page.goto(base + "/admin/catalogs/clients/fields/city")
+    page.select_option("#f-type", "number")
+    page.wait_for_selector("#f-type >> [value=number][selected]", state="attached")
+    page.click("[data-field-form] button.primary")
+    page.wait_for_selector(".convert-report")
+    snap("admin-field-convert")
+    page.goto(base + "/admin/catalogs/clients/delete")
+    snap("admin-catalog-delete")
 
 
 def main() -> None:

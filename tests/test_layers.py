@@ -50,6 +50,7 @@ OUTER = (
 #: Edge modules that live beside a service but belong to the outer layer, and why.
 EDGE_MODULES = {
     "importer/cli.py": "the `kartoteka import` command (Typer) kept beside the importer",
+    "exporter/cli.py": "the `kartoteka export` command (Typer) kept beside the exporter",
     "security/ratelimit.py": "the ASGI middleware that applies the limits",
     "scenarios/templates.py": "step values use Jinja2's sandbox as an expression engine, "
     "not the web layer's HTML templates",
@@ -63,6 +64,7 @@ LAZY_LIBRARIES = {
     "openpyxl",
     "phonenumbers",
     "psycopg",
+    "pyarrow",
     "redis",
     "uvicorn",
     "uvloop",

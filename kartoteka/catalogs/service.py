@@ -16,7 +16,7 @@ from kartoteka.fields.base import FieldType, FieldValueError
 from kartoteka.storage import counters, dynamic, schema
 from kartoteka.storage.engine import utcnow
 
-from . import conversion
+from . import conversion, layout
 from .errors import BadFieldSpec, CatalogNotFound, DuplicateName, FieldNotFound
 from .meta import bump_meta, invalidate
 from .models import Catalog, Field, WorkspaceMeta
@@ -94,6 +94,7 @@ def create_catalog(actor: Actor, spec: dict[str, Any]) -> Catalog:
         raise BadFieldSpec(f"api_name {problem}", fields={"api_name": problem})
     if api_name in taken:
         raise DuplicateName(f"a catalog with api_name {api_name!r} exists")
+    options = layout.clean_options(spec.get("options") or {}, {})
     field_specs = spec.get("fields") or []
     if not isinstance(field_specs, list) or len(field_specs) > MAX_FIELDS:
         raise BadFieldSpec("fields must be a list", fields={"fields": "must be a list"})
@@ -104,7 +105,7 @@ def create_catalog(actor: Actor, spec: dict[str, Any]) -> Catalog:
                 name=name,
                 api_name=api_name,
                 position=len(meta.catalogs),
-                options={},
+                options=options,
                 created_at=utcnow(),
             ),
         )
@@ -172,9 +173,7 @@ def update_catalog(actor: Actor, ref: str | int, patch: dict[str, Any]) -> Catal
         title = _pick_title(catalog.fields, patch["title_field"]) if patch["title_field"] else None
         values["title_field_id"] = title.id if title else None
     if "options" in patch:
-        if not isinstance(patch["options"], dict):
-            raise BadFieldSpec("options must be an object", fields={"options": "object"})
-        values["options"] = patch["options"]
+        values["options"] = layout.clean_options(patch["options"], catalog.options)
     if "position" in patch:
         if not isinstance(patch["position"], int) or isinstance(patch["position"], bool):
             raise BadFieldSpec("position must be an integer", fields={"position": "integer"})

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from kartoteka.storage import counters, dynamic
 
-from .base import MAX_RECORD_ID, FieldType, FieldValueError, nullable
+from .base import MAX_RECORD_ID, TEXT_EXPORT, ExportType, FieldType, FieldValueError, nullable
 
 
 def autonumber_counter(field_id: int) -> str:
@@ -79,6 +79,13 @@ class AutonumberType(FieldType):
 
     def to_text(self, value, field):
         return "" if value is None else f"{field.options.get('prefix') or ''}{value}"
+
+    def export_type(self, field):
+        # `INV-42` is text; a plain number stays a number for spreadsheets and BI tools.
+        return TEXT_EXPORT if field.options.get("prefix") else ExportType("integer")
+
+    def typed_value(self, value, field):
+        return self.to_text(value, field) if field.options.get("prefix") else int(value)
 
     def search_text(self, raw, field):
         # Both "INV-42" and "42" find it: the prefix and the number are separate words.

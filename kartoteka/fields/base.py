@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
@@ -39,6 +40,22 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema` that also allows null (an empty value)."""
     kind = schema["type"]
     return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
+
+
+@dataclass(frozen=True)
+class ExportType:
+    """What a column holds in typed exports.
+
+    `kind` is one of "text", "integer", "float", "decimal" (exact, `scale` digits after
+    the point), "date", "datetime" (UTC) or "boolean". Exporters map kinds to Parquet
+    column types and XLSX cell formats; they never ask for a type's name.
+    """
+
+    kind: str
+    scale: int = 0
+
+
+TEXT_EXPORT = ExportType("text")
 
 
 class FieldValueError(ValueError):
@@ -190,8 +207,28 @@ class FieldType:
         """A value as text in CSV/XLSX exports, the way `from_text` reads it back."""
         return self.to_text(value, field)
 
-    def spreadsheet_value(self, value: Any, field: Field) -> Any:
-        """A value as a typed XLSX cell (a number, a boolean); a str is a text cell."""
+    def from_db_column(self, raws: list[Any], field: Field, actor: Actor | None) -> list[Any]:
+        """`from_db` over a column of stored values (exports render a chunk per field)."""
+        if type(self).from_db is FieldType.from_db:
+            return raws  # the stored value is the rendered one: no call per value
+        from_db = self.from_db
+        return [from_db(raw, field, actor) for raw in raws]
+
+    def export_texts(self, values: list[Any], field: Field) -> list[str]:
+        """`export_text` over a column of rendered values; empty values are ""."""
+        kind = type(self)
+        if kind.export_text is FieldType.export_text and kind.to_text is FieldType.to_text:
+            return ["" if v is None else str(v) for v in values]
+        export_text = self.export_text
+        return ["" if v is None else export_text(v, field) for v in values]
+
+    def export_type(self, field: Field) -> ExportType:
+        """The type of this field's column in typed exports (Parquet, XLSX cells)."""
+        return TEXT_EXPORT
+
+    def typed_value(self, value: Any, field: Field) -> Any:
+        """A rendered (non-empty) value as a Python value of `export_type`: `int`, `float`,
+        `Decimal`, `date`, aware UTC `datetime`, `bool`, or the export text."""
         return self.export_text(value, field)
 
     def search_text(self, raw: Any, field: Field) -> str:

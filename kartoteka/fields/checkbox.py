@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError, as_list
+from .base import ExportType, FieldType, FieldValueError, as_list
+
+BOOLEAN_EXPORT = ExportType("boolean")
 
 _TRUE = {"true", "1", "yes", "y", "да", "on", "x", "+"}
 _FALSE = {"false", "0", "no", "n", "нет", "off", "-", ""}
@@ -24,7 +26,10 @@ class CheckboxType(FieldType):
     def export_text(self, value, field):
         return "true" if value else "false"
 
-    def spreadsheet_value(self, value, field):
+    def export_type(self, field):
+        return BOOLEAN_EXPORT
+
+    def typed_value(self, value, field):
         return bool(value)
 
     def value_schema(self, field, link_ref):

@@ -6,9 +6,10 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError, nullable
+from .base import ExportType, FieldType, FieldValueError, nullable
 from .relative import parse_relative
 
+DATE_EXPORT = ExportType("date")
 _TEXT_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%y")
 
 
@@ -59,6 +60,12 @@ class DateType(FieldType):
         if isinstance(raw, str):
             return raw[:10]
         return raw.isoformat()
+
+    def export_type(self, field):
+        return DATE_EXPORT
+
+    def typed_value(self, value, field):
+        return date.fromisoformat(value)
 
     def filter_value(self, value, field, actor):
         return parse_date(value, actor.today())

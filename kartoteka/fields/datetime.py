@@ -7,8 +7,10 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError, nullable
+from .base import ExportType, FieldType, FieldValueError, nullable
 from .relative import parse_relative
+
+DATETIME_EXPORT = ExportType("datetime")
 
 
 def parse_datetime(value, actor) -> datetime | None:
@@ -64,6 +66,12 @@ class DateTimeType(FieldType):
 
     def from_db(self, raw, field, actor):
         return render_datetime(raw)
+
+    def export_type(self, field):
+        return DATETIME_EXPORT
+
+    def typed_value(self, value, field):
+        return datetime.fromisoformat(value)
 
     def filter_value(self, value, field, actor):
         moment = parse_datetime(value, actor)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError, nullable
+from .base import ExportType, FieldType, FieldValueError, nullable
 from .number import clean_decimals, parse_number
 
 #: Minor units are stored in a BIGINT column.
@@ -49,6 +49,12 @@ class MoneyType(FieldType):
         options["currency"] = currency.upper()
         options["decimals"] = clean_decimals(options, default=2)
         return options
+
+    def export_type(self, field):
+        return ExportType("decimal", self._scale(field))
+
+    def typed_value(self, value, field):
+        return Decimal(value)
 
     def _scale(self, field) -> int:
         return int(field.options.get("decimals", 2))

@@ -8,9 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .base import FieldType, FieldValueError, nullable
+from .base import ExportType, FieldType, FieldValueError, nullable
 
 MAX_ABS = 10**15
+INTEGER_EXPORT = ExportType("integer")
+FLOAT_EXPORT = ExportType("float")
 
 
 def parse_number(value: Any) -> Decimal | None:
@@ -61,8 +63,11 @@ class NumberType(FieldType):
     labels = {"en": "Number", "ru": "Число"}
     option_docs = {"decimals": "digits after the point; 0 = integer (default)"}
 
-    def spreadsheet_value(self, value, field):
-        return value if isinstance(value, int | float) else self.export_text(value, field)
+    def export_type(self, field):
+        return INTEGER_EXPORT if not field.options.get("decimals") else FLOAT_EXPORT
+
+    def typed_value(self, value, field):
+        return int(value) if not field.options.get("decimals") else float(value)
 
     def value_schema(self, field, link_ref):
         decimals = int(field.options.get("decimals") or 0)

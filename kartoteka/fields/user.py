@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import sqlalchemy as sa
+
+from kartoteka.storage import schema
+from kartoteka.storage.engine import read_connection
+
 from .base import (
     MAX_SMALL_ID,
     FieldValueError,
@@ -65,3 +70,30 @@ class UserType(MultiIdType):
             return ""
         items = value if isinstance(value, list) else [value]
         return ", ".join(str(v.get("name") or v["id"]) for v in items)
+
+    def from_text(self, text, field, actor):
+        """A cell names users by id or by e-mail address (several, comma-separated)."""
+        parsed = super().from_text(text, field, actor)
+        if parsed is None or actor is None:
+            return parsed
+        items = parsed if isinstance(parsed, list) else [parsed]
+        found = _ids_by_email(actor, {i.lower() for i in items if "@" in i})
+        out = []
+        for item in items:
+            if "@" not in item:
+                out.append(item)
+            elif item.lower() in found:
+                out.append(found[item.lower()])
+            else:
+                raise FieldValueError(f"user {item} not found", "user_not_found", id=item)
+        return out if isinstance(parsed, list) else out[0]
+
+
+def _ids_by_email(actor, emails: set[str]) -> dict[str, int]:
+    """User ids by (lower-case) e-mail address; addresses are stored lower-cased."""
+    if not emails:
+        return {}
+    users = schema.users
+    with read_connection(actor.workspace.engine) as conn:
+        rows = conn.execute(sa.select(users.c.email, users.c.id).where(users.c.email.in_(emails)))
+        return {str(email).lower(): int(uid) for email, uid in rows}

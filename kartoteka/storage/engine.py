@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,26 @@ def read_connection(engine: Engine) -> Connection:
     if engine.dialect.name == "postgresql":
         return conn.execution_options(kt_read=True, isolation_level="AUTOCOMMIT")
     return conn.execution_options(kt_read=True)
+
+
+def stream_rows(engine: Engine, statement: Any, size: int) -> Iterator[list[Any]]:
+    """The rows of one SELECT in lists of `size`, from one snapshot, never all in memory.
+
+    PostgreSQL: a server-side cursor in a REPEATABLE READ, READ ONLY transaction (named
+    cursors need a transaction; the snapshot keeps a long export consistent). SQLite:
+    the deferred read transaction of `read_connection` and `fetchmany`.
+    """
+    if engine.dialect.name == "postgresql":
+        conn = engine.connect().execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+        options: dict[str, Any] = {"stream_results": True, "max_row_buffer": size}
+    else:
+        conn = read_connection(engine)
+        options = {}
+    with conn, conn.begin():
+        result = conn.execution_options(**options).execute(statement)
+        yield from (list(part) for part in result.partitions(size))
 
 
 def utcnow() -> datetime:

@@ -28,6 +28,7 @@ from starlette.datastructures import FormData
 
 from kartoteka import edge
 from kartoteka.auth import service as auth
+from kartoteka.catalogs.layout import ICONS
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import list_catalogs
 from kartoteka.context import Actor, Workspace
@@ -35,7 +36,7 @@ from kartoteka.edge import status_and_code
 from kartoteka.errors import DomainError, Forbidden, NotFound, RateLimited, Unauthenticated
 from kartoteka.notices import service as notices
 
-from . import admin_nav, assets, forms, i18n, widgets
+from . import admin_nav, assets, exports, forms, i18n, widgets
 from .i18n import N_, _
 
 HERE = Path(__file__).parent
@@ -121,8 +122,10 @@ def templates() -> Environment:
     env.globals["value_text"] = forms.value_text
     env.globals["editor_template"] = forms.editor_template
     env.globals["asset"] = assets.url
+    env.globals["export_links"] = exports.links
     env.globals["preloads"] = assets.preloads
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    env.globals["catalog_icons"] = ICONS
     return env
 
 

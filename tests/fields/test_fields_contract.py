@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -254,7 +255,8 @@ HOOKS = (
     "values_on_create",
     "mask",
     "export_text",
-    "spreadsheet_value",
+    "export_type",
+    "typed_value",
 )
 
 
@@ -331,6 +333,30 @@ def test_preferred_titles_are_the_naming_types() -> None:
 def test_exports_are_typed_by_the_type() -> None:
     checkbox, number, text = make_field("checkbox"), make_field("number"), make_field("text")
     assert checkbox.ftype.export_text(False, checkbox) == "false"
-    assert checkbox.ftype.spreadsheet_value(True, checkbox) is True
-    assert number.ftype.spreadsheet_value(1234, number) == 1234
-    assert text.ftype.spreadsheet_value("=1+1", text) == "=1+1"  # a text cell, never a formula
+    assert checkbox.ftype.export_type(checkbox).kind == "boolean"
+    assert checkbox.ftype.typed_value(True, checkbox) is True
+    assert number.ftype.typed_value(1234, number) == 1234
+    assert number.ftype.export_type(number).kind == "integer"
+    assert text.ftype.export_type(text).kind == "text"
+    assert (
+        text.ftype.typed_value("=1+1", text) == "=1+1"
+    )  # text; the exporter never writes formulas
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_typed_export_values_match_their_declared_kind(name: str) -> None:
+    """Every type's typed value is the Python type its export kind promises."""
+    samples = {"number": 7, "money": "12.50", "date": "2026-03-01", "checkbox": True,
+               "datetime": "2026-03-01T10:00:00Z", "created_at": "2026-03-01T10:00:00Z",
+               "updated_at": "2026-03-01T10:00:00Z", "autonumber": 42}  # fmt: skip
+    field = make_field(name)
+    kind = field.ftype.export_type(field).kind
+    if name not in samples:
+        assert kind == "text", name
+        return
+    value = field.ftype.typed_value(samples[name], field)
+    python = {"integer": int, "float": float, "decimal": Decimal, "date": date,
+              "datetime": datetime, "boolean": bool, "text": str}[kind]  # fmt: skip
+    assert isinstance(value, python), (name, kind, value)
+    if kind == "datetime":
+        assert value.utcoffset() is not None and not value.utcoffset(), name

@@ -3,6 +3,7 @@
 import htmx from "htmx.org";
 import { initCard } from "./card.js";
 import "./panel.js";
+import "./exports.js";
 
 window.htmx = htmx;
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import account, admin, auth, catalogs, integrations, people, records, rights, views
+from . import (
+    account,
+    admin,
+    auth,
+    catalogs,
+    designer,
+    designer_fields,
+    integrations,
+    people,
+    records,
+    rights,
+    views,
+)
 
 ROUTES: list[BaseRoute] = [
     *auth.routes,
@@ -16,4 +28,6 @@ ROUTES: list[BaseRoute] = [
     *people.routes,
     *rights.routes,
     *account.routes,
+    *designer.routes,
+    *designer_fields.routes,
 ]

@@ -1,4 +1,4 @@
-"""Integrations for administrators: webhooks (designer, delivery log, replay, test event).
+"""Integrations: webhooks (designer, delivery log, replay, test event) and the import wizard.
 
 Every button is a plain form POST to a page here, which calls the webhooks service the
 REST API calls; the designer's script (`frontend/webhooks.js`) only swaps the watched
@@ -14,13 +14,15 @@ from urllib.parse import urlencode
 from fastapi.responses import Response
 from starlette.routing import Route
 
-from kartoteka.errors import NotFound
+from kartoteka.access import service as access
+from kartoteka.catalogs.service import get_catalog, list_catalogs
+from kartoteka.errors import Forbidden, NotFound
 from kartoteka.webhooks import probe
 from kartoteka.webhooks import service as webhooks
 from kartoteka.webhooks.errors import WebhookInvalid
 from kartoteka.webhooks.service import EVENTS, MAX_BATCH_SIZE
 
-from .. import webhook_forms, widgets
+from .. import import_wizard, webhook_forms, widgets
 from ..pages import Ctx, page, redirect, render, require_admin
 
 DELIVERY_PAGE = 30
@@ -248,7 +250,37 @@ def webhook_replay_submit(ctx: Ctx, webhook_id: str) -> Response:
     return _detail(ctx, hook_id, replay=result, replay_form=form)
 
 
+# ----- imports ---------------------------------------------------------------------------
+@page
+def imports_page(ctx: Ctx) -> Response:
+    """Where imports start: every catalog the administrator may fill from a file."""
+    require_admin(ctx)
+    shown = [c for c in list_catalogs(ctx.user) if c.system is None]
+    return render(ctx, "imports/index.html", catalogs=shown)
+
+
+@page
+def import_wizard_page(ctx: Ctx, catalog: str) -> Response:
+    """The import wizard for one catalog (its steps run in `frontend/imports.js`)."""
+    found = get_catalog(ctx.user, catalog)
+    if found.system is not None or not import_wizard.may_import(ctx.user, found):
+        access.require_catalog(ctx.user, found)
+        raise Forbidden(f"you may not import into catalog {found.api_name!r}")
+    config = import_wizard.config(ctx, found)
+    return render(
+        ctx,
+        "imports/wizard.html",
+        catalog=found,
+        date_formats=import_wizard.DATE_FORMATS,
+        encodings=import_wizard.ENCODINGS,
+        delimiters=import_wizard.DELIMITERS,
+        config=widgets.data_block(config),
+    )
+
+
 routes = [
+    Route("/admin/imports", imports_page, methods=["GET"]),
+    Route("/c/{catalog}/import", import_wizard_page, methods=["GET"]),
     Route("/admin/webhooks", webhooks_page, methods=["GET"]),
     Route("/admin/webhooks/new", new_webhook_page, methods=["GET"]),
     Route("/admin/webhooks/new", new_webhook_submit, methods=["POST"]),

@@ -1,0 +1,107 @@
+"""What the import wizard's page tells its script: the API addresses, the choices offered
+for parsing, and the texts the script writes itself (counts, progress, ETA), translated.
+
+The wizard uses the importer's REST API as any client would: `imports/preview` to look
+at the file, `imports` with `dry_run` and without, `imports/{id}` to follow a job,
+`imports/{id}/cancel`, and the job's error file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog
+from kartoteka.context import Actor
+
+from .i18n import N_, _
+from .pages import Ctx, catalog_url
+
+#: (strptime format sent as `date_format`, what the user sees) — ISO needs none.
+DATE_FORMATS = (
+    ("", N_("automatic (2026-12-31 or as in the spreadsheet)")),
+    ("%d.%m.%Y", "31.12.2026"),
+    ("%d.%m.%y", "31.12.26"),
+    ("%d/%m/%Y", "31/12/2026"),
+    ("%m/%d/%Y", "12/31/2026"),
+    ("%Y-%m-%d", "2026-12-31"),
+    ("%d.%m.%Y %H:%M", "31.12.2026 18:30"),
+)
+ENCODINGS = (
+    ("", N_("detect")),
+    ("utf-8-sig", "UTF-8"),
+    ("cp1251", "Windows-1251"),
+    ("koi8-r", "KOI8-R"),
+    ("cp866", "CP866 (DOS)"),
+    ("latin-1", "Latin-1"),
+)
+DELIMITERS = (
+    ("", N_("detect")),
+    (",", N_("comma ,")),
+    (";", N_("semicolon ;")),
+    ("tab", N_("tab")),
+    ("|", N_("vertical bar |")),
+)
+STRINGS = {
+    "reading": N_("Reading the file…"),
+    "skip": N_("— do not import —"),
+    "by_label": N_("by the choice's label: %(choices)s"),
+    "by_email": N_("by e-mail address (or user id)"),
+    "booleans": N_("yes/no, да/нет, true/false, 1/0"),
+    "match_by": N_("find the linked record by"),
+    "record_id": N_("record id"),
+    "numbers": N_("numbers: see “decimal separator” above"),
+    "dates": N_("dates: see “date format” above"),
+    "required_unmapped": N_("Required fields without a column: %(names)s"),
+    "no_columns": N_("Choose a field for at least one column."),
+    "key_needed": N_("Choose the field that identifies existing records."),
+    "checking": N_("Checking every row…"),
+    "importing": N_("Importing…"),
+    "progress": N_("%(done)s of %(total)s rows"),
+    "progress_open": N_("%(done)s rows"),
+    "eta": N_("about %(time)s left"),
+    "seconds": N_("%(n)s s"),
+    "minutes": N_("%(n)s min"),
+    "would": N_(
+        "Would create %(created)s, update %(updated)s, leave %(unchanged)s unchanged; "
+        "%(errors)s rows with errors."
+    ),
+    "did": N_(
+        "Created %(created)s, updated %(updated)s, unchanged %(unchanged)s; "
+        "%(errors)s rows with errors."
+    ),
+    "no_errors": N_("No errors."),
+    "first_errors": N_("The first %(shown)s of %(errors)s errors:"),
+    "cancelled": N_("The import was cancelled: the rows of finished chunks stay."),
+    "failed": N_("The import stopped: %(message)s"),
+    "cancelling": N_("Stopping after the current chunk…"),
+    "col_line": N_("Line"),
+    "col_column": N_("Column"),
+    "col_value": N_("Value"),
+    "col_reason": N_("Reason"),
+}
+
+
+def may_import(actor: Actor, catalog: Catalog) -> bool:
+    """Whether the actor may run some import into the catalog (create or edit records)."""
+    if not access.can_see_catalog(actor, catalog):
+        return False
+    if actor.is_admin or access.can_create(actor, catalog):
+        return True
+    return any(g.get("edit") not in (None, False) for g in access.grants(actor, catalog))
+
+
+def config(ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
+    """The wizard script's data block."""
+    api = f"{ctx.base}/api/v1"
+    ref = quote(catalog.api_name, safe="")
+    return {
+        "catalog": catalog.api_name,
+        "preview": f"{api}/catalogs/{ref}/imports/preview",
+        "imports": f"{api}/catalogs/{ref}/imports",
+        "jobs": f"{api}/imports",
+        "catalog_url": catalog_url(ctx, catalog.api_name),
+        "can_create": access.can_create(ctx.user, catalog),
+        "strings": {key: _(text) for key, text in STRINGS.items()},
+    }
