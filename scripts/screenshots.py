@@ -337,6 +337,15 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
                 page.click(".tabulator-row >> nth=0 >> a[data-open-record] >> nth=0")
                 page.wait_for_selector("#panel [data-card]")
                 snap("card-panel")
+                page.keyboard.press("Escape")
+                for i in range(3):
+                    page.locator(".tabulator-row .select-col input").nth(i).check()
+                page.click("[data-grid-bulk]")
+                page.select_option("[data-bulk-field]", "stage")
+                snap("grid-bulk")
+                page.keyboard.press("Escape")
+            page.goto(base + "/c/deals/api")
+            snap("api")
             if device == "desktop":
                 page.goto(base + "/search?q=" + ("поставка" if lang == "ru" else "supply"))
                 snap("search")

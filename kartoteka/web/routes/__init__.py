@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute
 from . import (
     account,
     admin,
+    apidoc,
     auth,
     catalogs,
     designer,
@@ -21,6 +22,7 @@ from . import (
 ROUTES: list[BaseRoute] = [
     *auth.routes,
     *catalogs.routes,
+    *apidoc.routes,
     *views.routes,
     *records.routes,
     *admin.routes,
