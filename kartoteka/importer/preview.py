@@ -55,6 +55,8 @@ SYNONYMS: tuple[frozenset[str], ...] = tuple(
         {"category", "категория"},
         {"website", "site", "сайт"},
         {"policy", "полис"},
+        {"product", "продукт", "страховой продукт"},
+        {"sum insured", "insured sum", "страховая сумма"},
         {"premium", "премия"},
         {"active", "активен", "активный"},
     )

@@ -246,7 +246,7 @@ function errorsTable(job) {
     .join("");
   const heads = [s.col_line, s.col_column, s.col_value, s.col_reason].map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join("");
   return `<p class="small">${escapeHtml(format(s.first_errors, { shown: sample.length, errors: job.errors }))}</p>
-    <div class="table-wrap errors-wrap"><table class="records errors"><thead><tr>${heads}</tr></thead><tbody>${rows}</tbody></table></div>`;
+    <div class="table-wrap errors-wrap" tabindex="0" role="region" aria-label="${escapeHtml(s.col_reason)}"><table class="records errors"><thead><tr>${heads}</tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /** Why a job stopped: the sample's entry without a line. */
