@@ -147,6 +147,48 @@ def record_in_situ(env: Env, path: str, requests: int) -> tuple[float, float]:
     return in_app * 1e6, looped * 1e6
 
 
+def calls_per_get(env: Env, path: str, requests: int) -> tuple[float, float]:
+    """Python function calls per GET through the app with the middleware, and without it.
+
+    A count, not a time: it does not move with the machine's load, so it shows what the
+    middleware adds even where the CPU measures above drown in a shared machine's noise.
+    The access line goes to a temp file through `logs.configure("json")` alone.
+    """
+    import cProfile
+    import pstats
+
+    from kartoteka.observability import logs
+    from kartoteka.observability.middleware import ObservabilityMiddleware
+    from kartoteka.server import create_app
+
+    token = env.token()
+    observed = create_app(env.settings, env.instance)
+    plain = create_app(env.settings, env.instance)
+    plain.user_middleware = [
+        m for m in plain.user_middleware if m.cls is not ObservabilityMiddleware
+    ]
+    stderr, root = sys.stderr, logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    calls = []
+    with tempfile.TemporaryFile("w") as lines:
+        sys.stderr = lines
+        logs.configure("json")
+        root.handlers[:] = [h for h in root.handlers if isinstance(h, logs._OurHandler)]
+        try:
+            for app in (observed, plain):
+                asyncio.run(_gets(app, path, token, 100))  # warm-up
+                profile = cProfile.Profile()
+                profile.enable()
+                asyncio.run(_gets(app, path, token, requests))
+                profile.disable()
+                calls.append(pstats.Stats(profile).total_calls / requests)  # type: ignore[attr-defined]
+        finally:
+            sys.stderr = stderr
+            root.handlers[:] = handlers
+            root.setLevel(level)
+    return calls[0], calls[1]
+
+
 def _layers(app: Any) -> Any:
     """The built middleware stack of an app, outermost first."""
     layer = app.middleware_stack
@@ -228,6 +270,15 @@ def run(env: Env, seconds: float, res: Results) -> None:
     res.add("GET record without them (baseline)", plain["rps"], "req/s")
     res.add("p50 latency with / without", obs["p50"], "ms", plain["p50"], "without")
     res.add("p99 latency with / without", obs["p99"], "ms", plain["p99"], "without")
+    with_calls, without_calls = calls_per_get(env, path, 500)
+    res.add(
+        "Python calls per GET with metrics + JSON logs",
+        with_calls,
+        "calls",
+        without_calls,
+        "without them",
+        note=f"+{with_calls - without_calls:.0f} calls (cProfile; a count, immune to load)",
+    )
     in_app, looped = record_in_situ(env, path, 500 if seconds < 10 else 2000)
     res.add(
         "_record per request, inside the app",

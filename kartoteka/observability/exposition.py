@@ -20,6 +20,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from . import metrics
 from .collectors import OutboxLagCollector, sample_pools, start_pool_sampler
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -42,7 +43,8 @@ class _ProcessMetrics(Collector):
             MultiProcessCollector(self.shared)
 
     def collect(self) -> Iterator[Metric]:
-        """Sample the pools, then yield the registered metrics."""
+        """Flush this process's request tally, sample the pools, yield the registered metrics."""
+        metrics.REQUESTS.flush()
         sample_pools(self.instance)
         yield from (self.shared or REGISTRY).collect()
 

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.routing import Mount
 
 from . import context, metrics
-from .logs import ACCESS_LOGGER
+from .logs import ACCESS_LOGGER, write_access_line
 
 #: Routes nobody declared (404s, scanners) share one label, so the label set stays small.
 UNMATCHED = "<unmatched>"
@@ -23,20 +23,36 @@ _HEADER = context.HEADER.lower().encode()
 log = logging.getLogger(ACCESS_LOGGER)
 
 
+#: (route object's id, under /w/<name>?) -> its template; a route's prefix never varies.
+_TEMPLATES: dict[tuple[int, bool], str] = {}
+
+
 def route_template(scope: dict[str, Any]) -> str:
     """The path template of the route that answered (`/api/v1/catalogs/{catalog}`).
 
     FastAPI leaves the included router's own route in the scope, whose path lacks the
     prefix it was included under; the prefix is the request path's leading segments
     beyond the template's. `/w/<name>` is dropped, so both mounts of the API share labels.
+    Routes live as long as the app, so each one's answer is kept after its first request.
     """
     route = scope.get("route")
+    if route is None:
+        return UNMATCHED
+    path = scope.get("path", "")
+    key = (id(route), path.startswith("/w/"))
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = _TEMPLATES[key] = _template(route, path)
+    return template
+
+
+def _template(route: Any, path: str) -> str:
     template = getattr(route, "path", None)
     if not template:
         return UNMATCHED
     if isinstance(route, Mount):
         return template
-    segments = scope.get("path", "").split("/")
+    segments = path.split("/")
     extra = len(segments) - len(template.split("/"))
     prefix = segments[1 : 1 + extra] if extra > 0 else []
     if prefix[:1] == ["w"]:
@@ -68,9 +84,6 @@ class ObservabilityMiddleware:
     def __init__(self, app: Any, default_workspace: str = "default") -> None:
         self.app = app
         self.default_workspace = default_workspace
-        # The labelled children of the request metrics: `labels()` takes a lock and
-        # builds a key on every call, a measurable share of a fast request.
-        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Serve the request through the app, then record what happened."""
@@ -102,24 +115,12 @@ class ObservabilityMiddleware:
 
     def _record(self, scope: dict[str, Any], status: int, seconds: float, failed: bool) -> None:
         route = route_template(scope)
-        code = str(status)
-        method = scope["method"]
-        counted = self._children.get((method, route, code))
-        if counted is None:
-            counted = self._children[(method, route, code)] = (
-                metrics.HTTP_REQUESTS.labels(method, route, code),
-                metrics.HTTP_DURATION.labels(method, route, code),
-            )
-        counted[0].inc()
-        counted[1].observe(seconds)
+        metrics.REQUESTS.add(scope["method"], route, str(status), seconds)
         if status == 429 and route not in LOGIN_ROUTES:
             metrics.RATE_LIMIT_REFUSALS.labels(_refused_limit(scope)).inc()
         if log.isEnabledFor(logging.INFO):
             level = logging.ERROR if failed else logging.INFO
-            fields = self._fields(scope, route, status, seconds)
-            # makeRecord + handle: `log.log` would also walk the stack for the caller's
-            # file and line, a third of the line's cost, and the line never shows them.
-            log.handle(log.makeRecord(log.name, level, "", 0, "request", (), None, extra=fields))
+            write_access_line(log, level, self._fields(scope, route, status, seconds))
 
     def _fields(
         self, scope: dict[str, Any], route: str, status: int, seconds: float

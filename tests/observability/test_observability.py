@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from kartoteka.errors import RateLimited
-from kartoteka.observability import context, heartbeat, logs
+from kartoteka.observability import context, heartbeat, logs, metrics
 from kartoteka.security.throttle import for_workspace
 from kartoteka.server import create_app
 from kartoteka.storage.engine import utcnow
@@ -27,6 +27,7 @@ RECORDS_ROUTE = "/api/v1/catalogs/{catalog}/records"
 
 def sample(name: str, **labels: str) -> float:
     """A metric's current value in this process (0 when never set)."""
+    metrics.REQUESTS.flush()  # what the middleware tallied and a scrape would flush
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
@@ -259,3 +260,67 @@ def test_notify_deliveries_carry_the_request_id_of_the_change(
     assert len(ids) == 2 and "change-9" in ids  # sent concurrently: in either order
     (other,) = set(ids) - {"change-9"}
     assert len(other) == 32  # the other write's generated id
+
+
+def test_a_tallied_request_metric_equals_observing_one_by_one() -> None:
+    # The tally adds to the histogram's buckets through prometheus-client's internals;
+    # this pins that the pinned version exposes the same samples as plain observe().
+    durations = [0.0001, 0.002, 0.002, 0.0049, 0.005, 0.3, 29.0, 31.0, 120.0]
+    tally = metrics.RequestTally()
+    for seconds in durations:
+        tally.add("GET", "/tally-test", "200", seconds)
+    tally.flush()
+    for seconds in durations:
+        metrics.HTTP_REQUESTS.labels("GET", "/observed-test", "200").inc()
+        metrics.HTTP_DURATION.labels("GET", "/observed-test", "200").observe(seconds)
+
+    def samples(route: str) -> dict[tuple[str, str], float]:
+        found = {}
+        for metric in REGISTRY.collect():
+            for s in metric.samples:
+                if s.labels.get("route") == route and not s.name.endswith("_created"):
+                    found[(s.name, s.labels.get("le", ""))] = s.value
+        return found
+
+    tallied, observed = samples("/tally-test"), samples("/observed-test")
+    # total, count, sum and a bucket per bound plus +Inf
+    assert tallied == observed and len(tallied) == 4 + len(metrics.LATENCY_BUCKETS)
+    assert tallied[("kartoteka_http_request_duration_seconds_bucket", "0.005")] == 5
+    assert tallied[("kartoteka_http_request_duration_seconds_bucket", "+Inf")] == len(durations)
+
+
+def test_the_json_access_line_written_directly_equals_the_formatters(
+    api: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = api.catalog("Lined", [{"name": "Title", "type": "text"}])
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    logs.configure("json")
+    # pytest's own capture handlers sit on the root logger too: leave only ours, so the
+    # line takes the direct path (any other handler gets a LogRecord instead).
+    root.handlers[:] = [h for h in root.handlers if isinstance(h, logs._OurHandler)]
+    try:
+        assert logs._only_our_json_handler(logging.getLogger(logs.ACCESS_LOGGER), logging.INFO)
+        capsys.readouterr()
+        api.get(f"/catalogs/{catalog['id']}/records", headers={"X-Request-ID": "req-7"})
+        written = [orjson.loads(x) for x in capsys.readouterr().err.splitlines()]
+        # The same line through a LogRecord and the formatter (what any other setup gets).
+        access = logging.getLogger(logs.ACCESS_LOGGER)
+        token = context.set_request_id("req-7")
+        try:
+            record = access.makeRecord(access.name, logging.INFO, "", 0, "request", (), None)
+            for key, value in written[-1].items():
+                if key not in ("time", "level", "logger", "message", "request_id"):
+                    setattr(record, key, value)
+            expected = orjson.loads(logs.JSONFormatter().format(record))
+        finally:
+            context.reset_request_id(token)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    line = next(x for x in written if x.get("logger") == logs.ACCESS_LOGGER)
+    assert line["route"] == RECORDS_ROUTE and line["request_id"] == "req-7"
+    assert {k: v for k, v in line.items() if k != "time"} == {
+        k: v for k, v in expected.items() if k != "time"
+    }
+    assert line["time"].endswith("+00:00") and len(line["time"]) == len(expected["time"])
