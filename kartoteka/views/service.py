@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from kartoteka.access import service as access
 from kartoteka.access.visibility import FieldView
-from kartoteka.catalogs.models import Catalog
+from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.catalogs.service import bump_meta, get_catalog, invalidate, require_manage
 from kartoteka.context import Actor
 from kartoteka.errors import NotFound, ValidationFailed
@@ -23,6 +24,13 @@ REQUIRED_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "kanban": {"group_field": ("select", "user", "link", "checkbox")},
     "calendar": {"date_field": ("date", "datetime", "created_at", "updated_at")},
     "gantt": {"start_field": ("date", "datetime"), "end_field": ("date", "datetime")},
+}
+
+#: Options a view type may have, and what their field must be able to do: a kanban
+#: column's sum adds numbers, a gallery's cover comes from a file field.
+OPTIONAL_OPTIONS: dict[str, dict[str, Callable[[Field], bool]]] = {
+    "kanban": {"sum_field": lambda f: f.ftype.cell == "number"},
+    "gallery": {"image_field": lambda f: f.ftype.references == "files"},
 }
 
 #: Views live in an INTEGER column on both databases.
@@ -80,6 +88,8 @@ def shown_view(actor: Actor, catalog: Catalog, row: Any) -> dict[str, Any] | Non
     and the view says `"restricted": true` (it still works by id: `?view=`).
     """
     view = _row_json(row)
+    if is_personal(row) and not _authored(actor, row):
+        return None
     if access.can_manage(actor, catalog) or (
         actor.user_id is not None and row.created_by == actor.user_id
     ):
@@ -93,6 +103,28 @@ def shown_view(actor: Actor, catalog: Catalog, row: Any) -> dict[str, Any] | Non
         view["restricted"] = True
     view["fields"] = [f for f in view["fields"] if fv.shows(f)]
     return view
+
+
+def is_personal(row: Any) -> bool:
+    """A personal view: its author's alone (`options.personal`), hidden from everyone else."""
+    return (row.options or {}).get("personal") is True
+
+
+def _authored(actor: Actor, row: Any) -> bool:
+    return actor.user_id is not None and row.created_by == actor.user_id
+
+
+def _require_change(actor: Actor, catalog: Catalog, personal: bool, row: Any = None) -> None:
+    """Shared views are changed by those who manage the catalog; a personal view by its
+    author, who needs only to see the catalog (so any reader may keep their own views)."""
+    others = personal and row is not None and not _authored(actor, row)
+    if others and not access.can_manage(actor, catalog):
+        # Someone else's personal view does not exist for this reader.
+        raise ViewNotFound(f"view {row.id} not found in {catalog.api_name!r}")
+    if personal and (row is None or _authored(actor, row)):
+        access.require_catalog(actor, catalog)
+    else:
+        require_manage(actor, catalog)
 
 
 def _readable(actor: Actor, catalog: Catalog, fv: FieldView, name: str) -> bool:
@@ -210,6 +242,22 @@ def _clean(actor: Actor, catalog: Catalog, spec: Any, partial: bool) -> dict[str
 
 
 def _check_options(catalog: Catalog, vtype: str, options: dict[str, Any]) -> None:
+    if not isinstance(options.get("personal", False), bool):
+        raise ValidationFailed(
+            "options.personal must be true or false", fields={"options.personal": "boolean"}
+        )
+    for key, able in OPTIONAL_OPTIONS.get(vtype, {}).items():
+        ref = options.get(key)
+        if ref is None or ref == "":
+            options.pop(key, None)
+            continue
+        field = catalog.field(ref) if isinstance(ref, str | int) else None
+        if field is None or not able(field):
+            raise ValidationFailed(
+                f"options.{key}: no such field, or not one this view can use",
+                fields={f"options.{key}": "not a usable field"},
+            )
+        options[key] = field.api_name
     for key, types in REQUIRED_OPTIONS.get(vtype, {}).items():
         ref = options.get(key)
         field = catalog.field(ref) if isinstance(ref, str | int) else None
@@ -228,9 +276,9 @@ def _check_options(catalog: Catalog, vtype: str, options: dict[str, Any]) -> Non
 def create_view(actor: Actor, catalog_ref: str | int, spec: Any) -> dict[str, Any]:
     """Save a new view."""
     catalog = get_catalog(actor, catalog_ref)
-    require_manage(actor, catalog)
     values = _clean(actor, catalog, spec, partial=False)
     values.setdefault("options", {})
+    _require_change(actor, catalog, values["options"].get("personal") is True)
     _check_options(catalog, values["type"], values["options"])
     with actor.workspace.engine.begin() as conn:
         vid = counters.insert_id(
@@ -247,10 +295,14 @@ def create_view(actor: Actor, catalog_ref: str | int, spec: Any) -> dict[str, An
 def update_view(actor: Actor, catalog_ref: str | int, view_id: Any, patch: Any) -> dict[str, Any]:
     """Change a saved view."""
     catalog = get_catalog(actor, catalog_ref)
-    require_manage(actor, catalog)
-    current = get_view(actor, catalog.id, view_id)
+    row = _view_row(actor, catalog, view_id)
+    current = _row_json(row)
+    _require_change(actor, catalog, is_personal(row), row)
     values = _clean(actor, catalog, patch, partial=True)
     options = values.get("options", current["options"])
+    if isinstance(options, dict) and options.get("personal") is not True:
+        # Sharing a view (or changing a shared one) is for those who manage the catalog.
+        _require_change(actor, catalog, False)
     _check_options(catalog, values.get("type", current["type"]), options)
     if "options" in values or "type" in values:
         values["options"] = options
@@ -265,11 +317,20 @@ def update_view(actor: Actor, catalog_ref: str | int, view_id: Any, patch: Any) 
 
 
 def delete_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> None:
-    """Delete a saved view."""
+    """Delete a saved view; link fields that offered only its records offer any record."""
     catalog = get_catalog(actor, catalog_ref)
-    require_manage(actor, catalog)
-    current = get_view(actor, catalog.id, view_id)
+    row = _view_row(actor, catalog, view_id)
+    _require_change(actor, catalog, is_personal(row), row)
     with actor.workspace.engine.begin() as conn:
-        conn.execute(sa.delete(schema.views).where(schema.views.c.id == current["id"]))
+        conn.execute(sa.delete(schema.views).where(schema.views.c.id == row.id))
+        for _source, link in actor.workspace.meta().links_into(catalog.id):
+            if link.options.get("view") == row.id:
+                # A link restricted to a view that is gone would refuse every record.
+                kept = {k: v for k, v in link.options.items() if k != "view"}
+                conn.execute(
+                    sa.update(schema.fields)
+                    .where(schema.fields.c.id == link.id)
+                    .values(options=kept)
+                )
         bump_meta(conn)
     invalidate(actor.workspace)

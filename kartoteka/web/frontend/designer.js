@@ -1,8 +1,9 @@
-// The designers (catalogs, fields): drag to reorder (the lists post their new order to
+// The designers (catalogs, fields, views): drag to reorder (the lists post their new order to
 // the same form the arrow buttons use), the select choices editor (add, remove, drag
 // rows; colour swatch follows the choice), and re-rendering a field form when its type
 // changes. Without this script every page still works through its buttons.
 import Sortable from "sortablejs";
+import { FilterBuilder } from "./filter.js";
 
 /** Lists inside a form[data-catalog-order] / form[data-field-order]: drop = save the order. */
 function orderForms() {
@@ -78,6 +79,32 @@ function retype() {
   });
 }
 
+/** A view's form: the filter builder writes into the hidden `filter`; fields reorder by drag. */
+function viewForm() {
+  const form = document.querySelector("form[data-view-form]");
+  const block = document.getElementById("view-config");
+  if (!form || !block) return;
+  const cfg = JSON.parse(block.textContent);
+  const hidden = form.querySelector("[data-filter-value]");
+  const host = document.querySelector("[data-filter-host]");
+  const builder = new FilterBuilder(host, cfg, (value) => {
+    hidden.value = value ? JSON.stringify(value) : "";
+  });
+  builder.render();
+  form.addEventListener("submit", () => {
+    // Conditions typed but not applied still count: what the page shows is what is saved.
+    const builderForm = host.querySelector("form");
+    if (builderForm) {
+      builder.collect(builderForm);
+      const value = builder.toFilter();
+      hidden.value = value ? JSON.stringify(value) : "";
+    }
+  });
+  const list = form.querySelector("[data-sortable-fields]");
+  if (list) Sortable.create(list, { handle: ".handle", animation: 120 });
+}
+
 orderForms();
 choicesEditor();
 retype();
+viewForm();

@@ -12,6 +12,7 @@ from . import (
     catalogs,
     designer,
     designer_fields,
+    designer_views,
     integrations,
     people,
     records,
@@ -32,4 +33,5 @@ ROUTES: list[BaseRoute] = [
     *account.routes,
     *designer.routes,
     *designer_fields.routes,
+    *designer_views.routes,
 ]

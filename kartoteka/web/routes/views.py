@@ -23,6 +23,8 @@ from kartoteka.views import service as views
 from .. import boards, forms, widgets
 from ..pages import Ctx, catalog_url, page, render
 
+#: `?view=all`: the table of all records, also in a catalog that opens in a default view.
+ALL_RECORDS = "all"
 PAGE_SIZE = 30  # the no-script list and the phone's card list; the grid pages by 100
 TABLE_COLUMNS = 8
 
@@ -33,6 +35,13 @@ def _state(ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
     all_views = views.list_views(ctx.user, catalog.id)
     view = None
     wanted = params.get("view")
+    if wanted == ALL_RECORDS:
+        wanted = None
+    elif wanted is None and catalog.options.get("default_view"):
+        # The catalog opens in its default view; a view since deleted or hidden from
+        # this reader leaves the plain table.
+        found = [v for v in all_views if v["id"] == catalog.options["default_view"]]
+        view = found[0] if found else None
     if wanted:
         view = views.read_view(ctx.user, catalog.id, wanted)
     filter_text = params.get("filter") or None
