@@ -7,6 +7,7 @@ operation it describes (a failed login has nothing to commit, but must be logged
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -115,8 +116,11 @@ def query_log(
     user: Any = None,
     limit: Any = None,
     cursor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> dict[str, Any]:
-    """Entries newest first (administrators only), filtered by event and user id or email."""
+    """Entries newest first (administrators only), filtered by event, user id or email, and
+    time (`since` inclusive, `until` exclusive; naive UTC like the stored times)."""
     if not actor.is_admin:
         raise Forbidden("only administrators read the security log")
     log = schema.security_log
@@ -130,6 +134,10 @@ def query_log(
         query = query.where(log.c.event == event)
     if user not in (None, ""):
         query = query.where(_user_clause(actor.workspace, str(user).strip()))
+    if since is not None:
+        query = query.where(log.c.at >= since)
+    if until is not None:
+        query = query.where(log.c.at < until)
     if cursor:
         if not cursor.isdecimal():
             raise BadRequest("invalid cursor")

@@ -28,8 +28,11 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 
+from kartoteka.catalogs import service as catalogs
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import RateLimited, ValidationFailed
+from kartoteka.errors import Forbidden, RateLimited, ValidationFailed
+
+from . import log
 
 SETTING = "rate_limits"
 SETTING_KEYS = ("per_account", "per_address", "accounts")
@@ -134,6 +137,16 @@ def check_setting(value: Any) -> dict[str, Any]:
         parse_limit(text, where)
         clean["accounts"][str(int(user_id))] = text
     return clean
+
+
+def store_setting(actor: Actor, value: Any, address: str | None = None) -> dict[str, Any]:
+    """Check and store a workspace's limits (administrators); the limits now in force."""
+    if not actor.is_admin:
+        raise Forbidden("only administrators manage request limits")
+    clean = check_setting(value)
+    catalogs.set_setting(actor, SETTING, clean)
+    log.log_event(actor.workspace, "rate_limits_changed", actor=actor, address=address, **clean)
+    return describe(actor.workspace)
 
 
 def workspace_limits(ws: Workspace) -> WorkspaceLimits:

@@ -147,6 +147,7 @@ def render(ctx: Ctx, name: str, status: int = 200, **data: Any) -> HTMLResponse:
             notices_unread=_unread_notices(ctx),
             sections=_sidebar(ctx),
             admin_sections=_admin_sections(ctx),
+            workspace_title=_workspace_title(ctx),
             ui_config=_ui_config(ctx),
             month_name=lambda d: format_date(d, "LLLL y", locale=ctx.lang),
             weekday_name=lambda d: format_date(d, "EEE", locale=ctx.lang),
@@ -166,6 +167,14 @@ def _unread_notices(ctx: Ctx) -> int:
         return notices.unread_count(ctx.actor)
     except DomainError:
         return 0
+
+
+def _workspace_title(ctx: Ctx) -> str:
+    """The workspace's display name (setting `title`), '' when none was given."""
+    if ctx.workspace is None:
+        return ""
+    title = ctx.workspace.meta().settings.get("title")
+    return title if isinstance(title, str) else ""
 
 
 def _admin_sections(ctx: Ctx) -> tuple[admin_nav.Section, ...]:

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import Depends, Query, Request, Response
 
-from kartoteka.catalogs import service as catalogs
 from kartoteka.context import Actor
 from kartoteka.edge import client_address
 from kartoteka.errors import Forbidden
@@ -60,13 +59,7 @@ def put_rate_limits(
     request: Request, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any]:
     """Replace the workspace's limits; omitted keys fall back to the server defaults."""
-    _require_admin(a)
-    clean = ratelimit.check_setting(body)
-    catalogs.set_setting(a, ratelimit.SETTING, clean)
-    log.log_event(
-        a.workspace, "rate_limits_changed", actor=a, address=client_address(request), **clean
-    )
-    return ratelimit.describe(a.workspace)
+    return ratelimit.store_setting(a, body, client_address(request))
 
 
 @router.post("/auth/totp/setup", summary="Start two-factor setup")

@@ -17,6 +17,7 @@ from . import (
     people,
     records,
     rights,
+    settings,
     views,
 )
 
@@ -30,6 +31,7 @@ ROUTES: list[BaseRoute] = [
     *integrations.routes,
     *people.routes,
     *rights.routes,
+    *settings.routes,
     *account.routes,
     *designer.routes,
     *designer_fields.routes,
