@@ -10,6 +10,8 @@ import calendar as cal
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_date
+
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
@@ -147,15 +149,47 @@ def _day_of(value: Any, ctx: Ctx) -> date | None:
         return None
 
 
+MODES = ("month", "week", "day")
+
+
+def _anchor(ctx: Ctx) -> date:
+    """The day the week/day view shows (`?date=`), else today."""
+    try:
+        return date.fromisoformat(ctx.request.query_params.get("date") or "")
+    except ValueError:
+        return _today(ctx)
+
+
+def _local(value: Any, ctx: Ctx) -> datetime | None:
+    """A stored date-time as the user's wall-clock time."""
+    if not isinstance(value, str) or len(value) <= 10:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ctx.user.timezone)
+    except ValueError:
+        return None
+
+
 def calendar(
     ctx: Ctx, catalog: Catalog, view: dict[str, Any], state: dict[str, Any]
 ) -> dict[str, Any]:
-    """A month of weeks (Monday first) with the records on their day."""
+    """A month of weeks (Monday first), a week or a day with the records on their day (and,
+    for a date-time field in the week and day views, in their hour)."""
     field = catalog.by_api_name[view["options"]["date_field"]]
-    month = _month(ctx)
-    first = month - timedelta(days=month.weekday())
-    last_day = month.replace(day=cal.monthrange(month.year, month.month)[1])
-    last = last_day + timedelta(days=6 - last_day.weekday())
+    mode = ctx.request.query_params.get("mode")
+    mode = mode if mode in MODES else "month"
+    timed = field.type == "datetime"
+    if mode == "month":
+        month = _month(ctx)
+        first = month - timedelta(days=month.weekday())
+        last_day = month.replace(day=cal.monthrange(month.year, month.month)[1])
+        last = last_day + timedelta(days=6 - last_day.weekday())
+        anchor = month if ctx.request.query_params.get("month") else _today(ctx)
+    else:
+        anchor = _anchor(ctx)
+        month = anchor.replace(day=1)
+        first = anchor - timedelta(days=anchor.weekday()) if mode == "week" else anchor
+        last = first + timedelta(days=6 if mode == "week" else 0)
     items, more = _fetch(
         ctx,
         catalog,
@@ -164,26 +198,53 @@ def calendar(
         {field.api_name: {"between": [first.isoformat(), last.isoformat()]}},
     )
     days: dict[date, list[dict[str, Any]]] = {}
+    hours: dict[tuple[date, int], list[dict[str, Any]]] = {}
     for r in items:
-        day = _day_of(r["values"].get(field.api_name), ctx)
-        if day is not None:
-            days.setdefault(day, []).append(r)
-    weeks = []
-    day = first
-    while day <= last:
-        weeks.append(
-            [(day + timedelta(days=i), days.get(day + timedelta(days=i), [])) for i in range(7)]
+        value = r["values"].get(field.api_name)
+        day = _day_of(value, ctx)
+        if day is None:
+            continue
+        moment = _local(value, ctx) if timed else None
+        if moment is not None:
+            r = {**r, "local_time": moment.strftime("%H:%M")}
+            hours.setdefault((day, moment.hour), []).append(r)
+        days.setdefault(day, []).append(r)
+    span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    weeks = [[(d, days.get(d, [])) for d in span[i : i + 7]] for i in range(0, len(span), 7)]
+    step = {"month": None, "week": 7, "day": 1}[mode]
+    if step is None:
+        prev_ref = (month - timedelta(days=1)).replace(day=1).strftime("%Y-%m")
+        next_ref = (last_day + timedelta(days=1)).strftime("%Y-%m")
+    else:
+        prev_ref = (anchor - timedelta(days=step)).isoformat()
+        next_ref = (anchor + timedelta(days=step)).isoformat()
+    if mode == "month":
+        title = format_date(month, "LLLL y", locale=ctx.lang)
+    elif mode == "week":
+        since, until = (
+            format_date(first, "d MMM", locale=ctx.lang),
+            format_date(last, "d MMM y", locale=ctx.lang),
         )
-        day += timedelta(days=7)
-    prev_month = (month - timedelta(days=1)).replace(day=1)
-    next_month = last_day + timedelta(days=1)
+        title = f"{since} – {until}"
+    else:
+        title = format_date(anchor, "EEEE, d MMMM y", locale=ctx.lang)
     return {
         "date_field": field,
+        "mode": mode,
+        "title": title,
+        "timed": timed and mode != "month",
+        "anchor": anchor,
         "month": month,
         "weeks": weeks,
+        "span": span,
+        "hours": hours,
+        "hour_range": range(24),
         "today": _today(ctx),
-        "prev_month": prev_month.strftime("%Y-%m"),
-        "next_month": next_month.strftime("%Y-%m"),
+        "prev_ref": prev_ref,
+        "next_ref": next_ref,
+        # kept for links written before the week and day views
+        "prev_month": prev_ref if step is None else "",
+        "next_month": next_ref if step is None else "",
         "truncated": more,
     }
 
@@ -213,6 +274,7 @@ def gantt(
     first = month - timedelta(days=month.weekday())
     days = [first + timedelta(days=i) for i in range(42)]
     last = days[-1]
+    _dependencies(catalog, view, bars)
     for b in bars:
         b["col"] = (b["start"] - first).days + 1
         b["span"] = (b["end"] - b["start"]).days + 1
@@ -231,6 +293,27 @@ def gantt(
         "next_month": next_month.strftime("%Y-%m"),
         "truncated": more,
     }
+
+
+def _dependencies(catalog: Catalog, view: dict[str, Any], bars: list[dict[str, Any]]) -> None:
+    """`options.depends_field`: a link field of this catalog naming the records a bar waits
+    for. Each bar gets the shown bars it depends on (an arrow from their end to its start;
+    `late` when one of them ends after it starts)."""
+    name = view["options"].get("depends_field")
+    link = catalog.by_api_name.get(name) if isinstance(name, str) else None
+    if link is None or link.options.get("catalog") != catalog.id:
+        for b in bars:
+            b["deps"] = []
+        return
+    by_id = {b["record"]["id"]: b for b in bars}
+    for b in bars:
+        linked = b["record"]["values"].get(link.api_name) or []
+        deps = [by_id[x["id"]] for x in linked if isinstance(x, dict) and x.get("id") in by_id]
+        b["deps"] = [
+            {"id": d["record"]["id"], "title": d["record"]["title"], "late": d["end"] >= b["start"]}
+            for d in deps
+            if d is not b
+        ]
 
 
 BUILDERS = {"kanban": kanban, "gallery": gallery, "calendar": calendar, "gantt": gantt}

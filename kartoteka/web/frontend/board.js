@@ -79,18 +79,26 @@ function calendar(grid) {
       onEnd: async (e) => {
         setTimeout(() => grid.removeAttribute("data-dragging"), 0);
         if (e.from === e.to) return;
-        const day = e.to.closest("[data-day]").dataset.day;
+        const slot = e.to.closest("[data-day]");
+        const day = slot.dataset.day;
         let value = day;
+        let time = null;
         if (isDateTime) {
-          const old = new Date(e.item.dataset.value);
-          const [y, m, d] = day.split("-").map(Number);
-          const moved = new Date(old);
-          moved.setFullYear(y, m - 1, d);
-          value = moved.toISOString();
+          // Wall-clock time without an offset: the server reads it in the workspace's
+          // zone, the zone the calendar is drawn in (the browser's may differ). The week
+          // and day views move to the slot's hour and keep the minutes.
+          time = e.item.dataset.time || "09:00";
+          if (slot.dataset.hour != null) time = `${slot.dataset.hour.padStart(2, "0")}:${time.slice(3, 5)}`;
+          value = `${day}T${time}`;
         }
         try {
           const record = await patch(e.item.dataset.id, { [field]: value });
           e.item.dataset.value = record.values[field];
+          if (time) {
+            e.item.dataset.time = time;
+            const shown = e.item.querySelector("time");
+            if (shown) shown.textContent = time;
+          }
           toast(strings().moved);
         } catch (err) {
           e.from.insertBefore(e.item, e.from.children[e.oldIndex] || null);
@@ -101,10 +109,56 @@ function calendar(grid) {
   });
 }
 
+/** The week and day views open at the working day's start, not at midnight. */
+function scrollToMorning(grid) {
+  const hours = grid.querySelector("[data-cal-hours]");
+  const row = grid.querySelector('[data-hour-row="8"]');
+  if (hours && row) hours.scrollTop = row.offsetTop - hours.offsetTop;
+}
+
 function addDays(iso, n) {
   const [y, m, d] = iso.split("-").map(Number);
   const t = new Date(Date.UTC(y, m - 1, d + n));
   return t.toISOString().slice(0, 10);
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** Dependency arrows: from the end of each bar a bar waits for to the bar's start; red
+ * when the one waited for ends on or after the day the other starts. */
+function drawLinks(chart) {
+  chart.querySelector(".gantt-links")?.remove();
+  const bars = [...chart.querySelectorAll(".gantt-bar[data-deps]")];
+  if (!bars.length) return;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.classList.add("gantt-links");
+  svg.setAttribute("aria-hidden", "true");
+  const box = chart.getBoundingClientRect();
+  svg.setAttribute("width", String(chart.scrollWidth));
+  svg.setAttribute("height", String(chart.scrollHeight));
+  svg.innerHTML = '<defs><marker id="gantt-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>';
+  const at = (el) => {
+    const r = el.getBoundingClientRect();
+    return { left: r.left - box.left + chart.scrollLeft, right: r.right - box.left + chart.scrollLeft, mid: r.top - box.top + chart.scrollTop + r.height / 2 };
+  };
+  for (const bar of bars) {
+    const to = at(bar);
+    for (const id of bar.dataset.deps.split(" ")) {
+      const dep = chart.querySelector(`.gantt-bar[data-id="${id}"]`);
+      if (!dep) continue;
+      const from = at(dep);
+      const late = Number(dep.dataset.col) + Number(dep.dataset.span) > Number(bar.dataset.col);
+      const bend = Math.max(from.right + 8, Math.min(to.left - 8, from.right + 8));
+      const path = document.createElementNS(SVG, "path");
+      path.setAttribute("d", `M${from.right},${from.mid} H${bend} V${to.mid} H${to.left - 2}`);
+      path.setAttribute("marker-end", "url(#gantt-arrow)");
+      path.classList.toggle("late", late);
+      path.dataset.from = id;
+      path.dataset.to = bar.dataset.id;
+      svg.appendChild(path);
+    }
+  }
+  chart.appendChild(svg);
 }
 
 function gantt(chart) {
@@ -121,6 +175,7 @@ function gantt(chart) {
     bar.classList.toggle("cut-start", col < 1);
     bar.classList.toggle("cut-end", col + span > days + 1);
   };
+  const redraw = () => requestAnimationFrame(() => drawLinks(chart));
   chart.querySelectorAll(".gantt-bar").forEach((bar) => {
     place(bar);
     bar.addEventListener("pointerdown", (e) => {
@@ -141,6 +196,7 @@ function gantt(chart) {
         }
         if (mode === "end") bar.dataset.span = String(Math.max(1, span0 + shift));
         place(bar);
+        redraw();
       };
       const done = async () => {
         bar.removeEventListener("pointermove", moveTo);
@@ -151,39 +207,59 @@ function gantt(chart) {
         const values = { [start]: addDays(first, col - 1), [end]: addDays(first, col + span - 2) };
         try {
           await patch(bar.dataset.id, values);
-          bar.setAttribute("aria-valuetext", `${values[start]} – ${values[end]}`);
+          bar.setAttribute("aria-valuetext", `${values[start]} – ${values[end]}${(bar.getAttribute("aria-valuetext").match(/;.*$/) || [""])[0]}`);
           toast(strings().saved);
         } catch (err) {
           bar.dataset.col = String(col0);
           bar.dataset.span = String(span0);
           place(bar);
+          redraw();
           toast(codeMessage(err), "error");
         }
       };
       bar.addEventListener("pointermove", moveTo);
       bar.addEventListener("pointerup", done);
     });
-    bar.addEventListener("keydown", async (e) => {
+    // Arrow keys move the bar a day at a time at once; the move is saved once the keys
+    // rest (each press used to save on its own and a quick second press was lost).
+    let saved = Number(bar.dataset.col);
+    let timer = null;
+    bar.addEventListener("keydown", (e) => {
       if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
       e.preventDefault();
-      const step = e.key === "ArrowLeft" ? -1 : 1;
-      const col = Number(bar.dataset.col) + step;
-      const span = Number(bar.dataset.span);
-      const values = { [start]: addDays(first, col - 1), [end]: addDays(first, col + span - 2) };
-      try {
-        await patch(bar.dataset.id, values);
-        bar.dataset.col = String(col);
-        place(bar);
-      } catch (err) {
-        toast(codeMessage(err), "error");
-      }
+      bar.dataset.col = String(Number(bar.dataset.col) + (e.key === "ArrowLeft" ? -1 : 1));
+      place(bar);
+      redraw();
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const col = Number(bar.dataset.col);
+        const span = Number(bar.dataset.span);
+        if (col === saved) return;
+        const values = { [start]: addDays(first, col - 1), [end]: addDays(first, col + span - 2) };
+        try {
+          await patch(bar.dataset.id, values);
+          saved = col;
+          bar.setAttribute("aria-valuetext", `${values[start]} – ${values[end]}${(bar.getAttribute("aria-valuetext").match(/;.*$/) || [""])[0]}`);
+          toast(strings().saved);
+        } catch (err) {
+          bar.dataset.col = String(saved);
+          place(bar);
+          redraw();
+          toast(codeMessage(err), "error");
+        }
+      }, 400);
     });
   });
+  redraw();
+  window.addEventListener("resize", redraw);
 }
 
 formatValues(document);
 document.querySelectorAll("[data-kanban]").forEach(kanban);
-document.querySelectorAll("[data-calendar]").forEach(calendar);
+document.querySelectorAll("[data-calendar]").forEach((grid) => {
+  calendar(grid);
+  scrollToMorning(grid);
+});
 document.querySelectorAll("[data-gantt]").forEach(gantt);
 if (cfg.catalog) {
   let timer = null;
