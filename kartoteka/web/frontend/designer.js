@@ -16,7 +16,7 @@ function orderForms() {
       form.submit();
     };
     for (const list of lists) {
-      Sortable.create(list, { handle: ".handle", animation: 120, onEnd: (e) => e.oldIndex !== e.newIndex && save() });
+      Sortable.create(list, { handle: ".handle", animation: 120, forceFallback: true, onEnd: (e) => e.oldIndex !== e.newIndex && save() });
     }
   }
 }
