@@ -30,6 +30,17 @@ def _log_format(value: str | None) -> str:
     return chosen
 
 
+WORKSPACES_UI = ("off", "manage", "backup")
+
+
+def _workspaces_ui(value: str | None) -> str:
+    """`off` (also unset), `manage` or `backup`; anything else is refused at start."""
+    chosen = (value or "off").strip().lower()
+    if chosen not in WORKSPACES_UI:
+        raise ValueError(f"KARTOTEKA_WORKSPACES_UI must be off, manage or backup, not {value!r}")
+    return chosen
+
+
 @dataclass
 class Settings:
     """Instance-wide configuration; one object per process."""
@@ -94,6 +105,10 @@ class Settings:
     log_format: str = ""
     #: Proxy for outgoing webhook calls; overrides HTTPS_PROXY/HTTP_PROXY (NO_PROXY still applies).
     outgoing_proxy: str | None = None
+    #: What the administrators of the default workspace may do with workspaces in the web
+    #: interface: `off` (nothing), `manage` (list and create) or `backup` (also back up and
+    #: restore).
+    workspaces_ui: str = "off"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -138,6 +153,7 @@ class Settings:
             metrics_address=env.get("KARTOTEKA_METRICS_ADDRESS") or "127.0.0.1",
             log_format=_log_format(env.get("KARTOTEKA_LOG_FORMAT")),
             outgoing_proxy=env.get("KARTOTEKA_OUTGOING_PROXY") or None,
+            workspaces_ui=_workspaces_ui(env.get("KARTOTEKA_WORKSPACES_UI")),
         )
 
     @property

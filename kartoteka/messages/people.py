@@ -16,6 +16,8 @@ EN: dict[str, str] = {
     "setting_title": "at most {max} characters",
     "setting_unknown": "unknown setting",
     "workspaces_not_allowed": "the operator does not allow this from the web interface",
+    "restore_self": "this is the workspace you are signed in to",
+    "backup_unreadable": "not a Kartoteka backup (not a .tar.gz file)",
 }
 
 #: code -> Russian template.
@@ -31,4 +33,6 @@ RU: dict[str, str] = {
     "setting_title": "не больше {max} символов",
     "setting_unknown": "неизвестная настройка",
     "workspaces_not_allowed": "администратор сервера не разрешил это в веб-интерфейсе",
+    "restore_self": "это пространство, в котором вы сейчас работаете",
+    "backup_unreadable": "это не резервная копия Картотеки (не файл .tar.gz)",
 }

@@ -274,19 +274,29 @@ def public_page(handler: Handler) -> Endpoint:
     return _endpoint(handler, public=True)
 
 
-def _endpoint(handler: Handler, public: bool) -> Endpoint:
+def upload_page(handler: Handler) -> Endpoint:
+    """A `@page` whose form may carry one file (`ctx.form`; e.g. a backup to restore)."""
+    return _endpoint(handler, public=False, files=1)
+
+
+def _endpoint(handler: Handler, public: bool, files: int = 0) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        form = await read_form(request) if request.method == "POST" else None
-        return await run_in_threadpool(_guard, request, handler, form, public)
+        form = await read_form(request, files) if request.method == "POST" else None
+        try:
+            return await run_in_threadpool(_guard, request, handler, form, public)
+        finally:
+            if form is not None:
+                await form.close()  # an uploaded file's temporary copy
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__
     return endpoint
 
 
-async def read_form(request: Request) -> FormData:
-    """A posted form (no files: uploads go through the API)."""
-    return await request.form(max_files=0, max_fields=1000)
+async def read_form(request: Request, files: int = 0) -> FormData:
+    """A posted form (no files unless the page takes some; records' uploads go through
+    the API)."""
+    return await request.form(max_files=files, max_fields=1000)
 
 
 def _guard(request: Request, handler: Handler, form: FormData | None, public: bool) -> Response:

@@ -19,6 +19,7 @@ from . import (
     rights,
     settings,
     views,
+    workspaces,
 )
 
 ROUTES: list[BaseRoute] = [
@@ -32,6 +33,7 @@ ROUTES: list[BaseRoute] = [
     *people.routes,
     *rights.routes,
     *settings.routes,
+    *workspaces.routes,
     *account.routes,
     *designer.routes,
     *designer_fields.routes,
