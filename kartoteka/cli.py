@@ -38,12 +38,19 @@ from kartoteka.importer.cli import (
     ImportCancel,
     ImportCatalog,
     ImportDryRun,
+    ImportErrors,
     ImportFile,
+    ImportJson,
     ImportKey,
     ImportMode,
     ImportOnError,
+    ImportOptionsJson,
+    ImportOutput,
+    ImportResume,
     cancel_command,
+    errors_command,
     import_command,
+    resume_command,
 )
 from kartoteka.observability.asgi import start_worker_metrics
 from kartoteka.scenarios import maintenance as scenario_upkeep
@@ -545,24 +552,36 @@ def import_(
     file: ImportFile = None,
     catalog: ImportCatalog = None,
     key: ImportKey = None,
-    mode: ImportMode = "create",
+    mode: ImportMode = None,
     dry_run: ImportDryRun = False,
-    on_error: ImportOnError = "skip",
+    on_error: ImportOnError = None,
+    options: ImportOptionsJson = None,
     workspace: WorkspaceOpt = None,
     cancel: ImportCancel = None,
+    resume: ImportResume = None,
+    errors: ImportErrors = None,
+    output: ImportOutput = None,
+    as_json: ImportJson = False,
 ) -> None:
-    """Import a CSV or XLSX file into a catalog, with a progress bar (same rules as the API);
-    `--cancel ID` stops a running import job instead."""
-    if cancel is None and (file is None or catalog is None):
-        fail("give a FILE and --catalog, or --cancel ID")
+    """Import a CSV, TSV or XLSX file into a catalog, with a progress bar (same rules and
+    options as the API; Ctrl-C stops after the current chunk). `--resume ID` carries on a
+    stopped import, `--cancel ID` stops a running one, `--errors ID` writes its error file."""
+    acting = [x for x in (cancel, resume, errors) if x is not None]
+    if len(acting) > 1 or (not acting and (file is None or catalog is None)):
+        fail("give a FILE and --catalog, or one of --resume ID, --cancel ID, --errors ID")
     with opened(ctx) as instance:
+        name = _ws_name(ctx, workspace)
         if cancel is not None:
-            cancel_command(instance, cancel, _ws_name(ctx, workspace))
-            return
-        assert file is not None and catalog is not None
-        import_command(
-            instance, file, catalog, key, mode, dry_run, on_error, _ws_name(ctx, workspace)
-        )
+            cancel_command(instance, cancel, name)
+        elif resume is not None:
+            resume_command(instance, resume, name, as_json)
+        elif errors is not None:
+            errors_command(instance, errors, output, name)
+        else:
+            assert file is not None and catalog is not None
+            import_command(
+                instance, file, catalog, key, mode, dry_run, on_error, name, options, as_json
+            )
 
 
 # ----- export ----------------------------------------------------------------------------

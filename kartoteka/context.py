@@ -62,6 +62,9 @@ class Actor:
     #: Set when a scenario run writes: `{"run", "step", "depth"}`, stored with the events
     #: (self-triggering depth limit; finding a step's write again after a crash).
     scenario: dict[str, Any] | None = None
+    #: Set by the importer: `{"job", "webhooks", "scenarios"}`, stored with each event, so
+    #: notify webhooks and scenarios can leave out rows an import asked to keep quiet.
+    importing: dict[str, Any] | None = None
 
     @classmethod
     def system(cls, workspace: Workspace) -> Actor:

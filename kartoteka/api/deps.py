@@ -177,6 +177,8 @@ SCOPED_TOKEN_ROUTES = {
     ("GET", "/files/{file_id}/thumbnail"),
     ("GET", "/imports/{job_id}"),
     ("POST", "/imports/{job_id}/cancel"),
+    ("POST", "/imports/{job_id}/resume"),
+    ("GET", "/imports/{job_id}/errors"),
 }
 
 

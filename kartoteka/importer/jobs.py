@@ -1,7 +1,15 @@
-"""Import jobs: the upload is saved, an `imports` row tracks progress, a thread does the work."""
+"""Import jobs: the upload is saved, an `imports` row tracks progress, a thread does the work.
+
+Each chunk commits together with the job's checkpoint (`resume_line`, the counts and the
+chunk's refused rows in `import_errors`), so a job cut off at any moment resumes after
+its last committed chunk with no row written twice or lost, even in mode `create`:
+by itself when the server or worker that finds it dead can read its upload, or with
+`POST /imports/{id}/resume` / `kartoteka import --resume ID`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -19,15 +27,19 @@ from kartoteka.context import Actor, Workspace
 from kartoteka.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, TooLarge
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.observability import metrics
+from kartoteka.records import hooks, summary
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection, utcnow
 
+from .journal import RESULT_COLUMNS, JobJournal, error_count
 from .service import ImportResult, Plan, parse_options, plan_import, run_import
 
 log = logging.getLogger("kartoteka.importer")
 COPY_BLOCK = 1024 * 1024
-RESULT_COLUMNS = ("status", "processed", "total", "created", "updated", "unchanged", "errors")
 ACTIVE = ("queued", "running")
+#: A job that stopped before its end and may carry on from its checkpoint.
+RESUMABLE = ("interrupted", "cancelled")
+
 #: A cancel was asked for; the job stops after its current chunk and ends `cancelled`.
 CANCELLING = "cancelling"
 #: A job not finished yet: some process is (or should be) working on it.
@@ -102,8 +114,9 @@ def _mark_interrupted(ws: Workspace, row: Any, now: datetime) -> None:
     written = (row.created or 0) + (row.updated or 0)
     message = (
         f"the import was cut off (the server stopped) after {row.processed or 0} rows; "
-        f"at least {written} records written before that are kept — run the import again "
-        "with mode upsert and a key to finish it without duplicates"
+        f"the {written} records written before that are kept — resume it "
+        f"(POST /imports/{row.id}/resume or kartoteka import --resume {row.id}) to carry on "
+        "after the last committed chunk"
     )
     sample = list(row.error_sample or [])
     sample.append({"line": None, "column": None, "value": None, "message": message})
@@ -111,7 +124,7 @@ def _mark_interrupted(ws: Workspace, row: Any, now: datetime) -> None:
         conn.execute(
             sa.update(table)
             .where(table.c.id == row.id, table.c.status.in_(UNFINISHED))
-            .values(status="interrupted", finished_at=now, error_sample=sample)
+            .values(status="interrupted", finished_at=now, error_sample=sample, message=message)
         )
     log.warning("import %s in workspace %s was interrupted", row.id, ws.name)
 
@@ -167,12 +180,24 @@ def start_import(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    job_id = create_job(actor, plan, filename)
+    _start_thread(actor, plan, job_id)
+    return job_id
+
+
+def create_job(actor: Actor, plan: Plan, filename: str) -> int:
+    """The job row of a planned import (queued, owned by this process). The encoding and
+    delimiter found in the file are kept with the options: a resume reads it the same way,
+    and the error file uses the same delimiter."""
+    options = plan.options.to_json()
+    options["encoding"] = options.get("encoding") or plan.source.encoding
+    options["delimiter"] = options.get("delimiter") or plan.source.delimiter
     with actor.workspace.engine.begin() as conn:
         job_id = conn.execute(  # type: ignore[index]
             sa.insert(schema.imports).values(
-                catalog_id=catalog.id,
+                catalog_id=plan.catalog.id,
                 status="queued",
-                options=opts.to_json(),
+                options=options,
                 processed=0,
                 created=0,
                 updated=0,
@@ -183,16 +208,28 @@ def start_import(
                 created_at=utcnow(),
                 owner=owner(),
                 heartbeat_at=utcnow(),
+                source_path=str(plan.source.path),
+                filename=(filename or plan.source.path.name)[:255],
+                headers=plan.source.headers,
+                resume_line=0,
             )  # fmt: skip
         ).inserted_primary_key[0]
-    key = (actor.workspace.name, int(job_id))
+    return int(job_id)
+
+
+def _start_thread(
+    actor: Actor, plan: Plan, job_id: int, start: ImportResult | None = None, after_line: int = 0
+) -> None:
+    key = (actor.workspace.name, job_id)
     _cancels[key] = threading.Event()
     thread = threading.Thread(
-        target=_run_job, args=(actor, plan, int(job_id), path), name=f"import-{job_id}", daemon=True
+        target=run_job,
+        args=(actor, plan, job_id, start, after_line),
+        name=f"import-{job_id}",
+        daemon=True,
     )
     _threads[key] = thread
     thread.start()
-    return int(job_id)
 
 
 def _require_import_rights(actor: Actor, catalog: Any, mode: str) -> None:
@@ -251,6 +288,11 @@ def cancel_import(actor: Actor, job_id: int) -> dict[str, Any]:
     return get_import(actor, job_id)
 
 
+def request_cancel(ws: Workspace, job_id: int) -> None:
+    """Ask a job running in this process to stop after its current chunk (Ctrl-C)."""
+    _cancels.setdefault((ws.name, job_id), threading.Event()).set()
+
+
 def _cancel_requested(ws: Workspace, job_id: int) -> bool:
     event = _cancels.get((ws.name, job_id))
     if event is not None and event.is_set():
@@ -261,23 +303,46 @@ def _cancel_requested(ws: Workspace, job_id: int) -> bool:
     return status == CANCELLING
 
 
-def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
-    """Thread body: run the import, keep the row current, never let an error escape."""
+def run_job(
+    actor: Actor,
+    plan: Plan,
+    job_id: int,
+    start: ImportResult | None = None,
+    after_line: int = 0,
+    progress: Any = None,
+) -> ImportResult:
+    """Run a job to its end in this thread (the background thread, or the CLI in the
+    foreground); keeps the row current and never lets an error escape."""
     ws = actor.workspace
     key = (ws.name, job_id)
-    latest = ImportResult(status="running")
+    latest = start or ImportResult(status="running")
+    latest.status = "running"
     _live[key] = latest
+    _cancels.setdefault(key, threading.Event())
     # A SQLite dry run holds the write lock until it rolls back; row updates wait for the end.
-    write_progress = not (plan.options.dry_run and ws.dialect == "sqlite")
+    dry = plan.options.dry_run
+    write_progress = not (dry and ws.dialect == "sqlite")
+    journal = JobJournal(ws, job_id)
+    # Stored with every event of the job: notify webhooks and scenarios skip the rows an
+    # import asked to keep quiet; the search hook leaves them for the worker to index.
+    actor = dataclasses.replace(
+        actor,
+        importing={
+            "job": job_id,
+            "webhooks": not plan.options.skip_webhooks,
+            "scenarios": not plan.options.skip_scenarios,
+        },
+    )
 
-    def progress(result: ImportResult) -> None:
+    def on_progress(result: ImportResult) -> None:
         nonlocal latest
+        if progress is not None:
+            progress(result)
         if _cancel_requested(ws, job_id):
             latest = _live[key] = result
             raise ImportCancelled
-        if write_progress:
-            _store(ws, job_id, result)
-        # Shown live only once stored: what a reader sees was durably written.
+        if dry and write_progress:
+            _store(ws, job_id, result)  # a real run's chunk stored its own counts
         latest = _live[key] = result
 
     beating = threading.Event()
@@ -287,7 +352,7 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
         ).start()
     try:
         _store(ws, job_id, latest)
-        latest = run_import(actor, plan, progress)
+        latest = run_import(actor, plan, on_progress, journal, latest, after_line)
         if latest.status == "failed" and latest.message:
             _fail(latest, latest.message)
     except ImportCancelled:
@@ -297,16 +362,45 @@ def _run_job(actor: Actor, plan: Plan, job_id: int, path: Path) -> None:
     except Exception:  # a bug: the job fails visibly instead of hanging in "running"
         log.exception("import %s failed", job_id)
         _fail(latest, "internal error")
+    except BaseException:  # stopped from outside (a second Ctrl-C): it may carry on later
+        latest.status, latest.message = "interrupted", "stopped before its end"
+        raise
     finally:
         beating.set()
         metrics.import_finished(latest.status, _row_counts(latest))
         try:
+            journal.flush()
+            if latest.status == "done" and not dry:
+                _announce(actor, plan, job_id, latest)
+            # Last: whoever polls the job sees it finished only once nothing else follows.
             _store(ws, job_id, latest, finished=True)
         finally:
             _live.pop(key, None)
             _threads.pop(key, None)
             _cancels.pop(key, None)
-            path.unlink(missing_ok=True)
+            if dry or latest.status not in RESUMABLE:
+                _drop_upload(ws, plan.source.path)
+    return latest
+
+
+def _drop_upload(ws: Workspace, path: Path) -> None:
+    """Delete the job's file if it is an upload (a CLI import reads the user's own file)."""
+    folder = (ws.files_dir / "imports").resolve()
+    if path.resolve().parent == folder:
+        path.unlink(missing_ok=True)
+
+
+def _announce(actor: Actor, plan: Plan, job_id: int, result: ImportResult) -> None:
+    """The `import.completed` event of a finished import (notify webhooks may subscribe;
+    an import with `skip_webhooks` sends this one instead of one per row)."""
+    counts = _row_counts(result)
+    catalog = plan.catalog
+    payload = {
+        "catalog": {"id": catalog.id, "api_name": catalog.api_name},
+        "import": {"job": job_id, **counts, "processed": result.processed},
+    }
+    first = summary.record_summary(actor, catalog, "import.completed", payload)
+    hooks.run_after_commit(actor, first, first)
 
 
 def _row_counts(result: ImportResult) -> dict[str, int]:
@@ -332,6 +426,7 @@ def _heartbeat(ws: Workspace, job_id: int, done: threading.Event) -> None:
 def _store(ws: Workspace, job_id: int, result: ImportResult, finished: bool = False) -> None:
     values: dict[str, Any] = {c: getattr(result, c) for c in RESULT_COLUMNS}
     values["error_sample"] = result.error_sample
+    values["message"] = result.message
     values["heartbeat_at"] = utcnow()
     table = schema.imports
     query = sa.update(table).where(table.c.id == job_id)
@@ -383,6 +478,11 @@ def get_import(actor: Actor, job_id: int) -> dict[str, Any]:
         out.update({c: getattr(live, c) for c in RESULT_COLUMNS if c != "status"})
         out["error_sample"] = list(live.error_sample)
     out["dry_run"] = bool((row.options or {}).get("dry_run"))
+    out["message"] = row.message
+    out["filename"] = row.filename
+    out["resume_line"] = row.resume_line
+    out["resumable"] = row.status in RESUMABLE and not out["dry_run"]
+    out["error_rows"] = error_count(actor.workspace, job_id)
     out["created_at"] = render_datetime(row.created_at)
     out["finished_at"] = render_datetime(row.finished_at) if row.finished_at else None
     return out

@@ -10,12 +10,17 @@ from typing import Any
 
 from kartoteka.errors import ValidationFailed
 
+from . import readers
+
 MODES = ("create", "upsert", "update")
 ON_ERROR = ("skip", "stop")
 OPTION_KEYS = {
     "mode", "key", "mapping", "dry_run", "on_error", "link_keys",
-    "encoding", "delimiter", "date_format", "decimal_comma",
+    "encoding", "delimiter", "date_format", "decimal_comma", "sheet", "list_separator",
+    "create_missing", "skip_webhooks", "skip_scenarios",
 }  # fmt: skip
+#: Columns of every catalog a file may fill for historical data (mapping values).
+STAMPS = ("created_at", "updated_at", "created_by", "updated_by")
 
 
 @dataclass
@@ -32,6 +37,11 @@ class ImportOptions:
     delimiter: str | None = None
     date_format: str | None = None
     decimal_comma: bool | None = None
+    sheet: str | int | None = None  # XLSX: a sheet's name or its number (1 = first)
+    list_separator: str | None = None  # splits a multi-value link cell
+    create_missing: list[str] = field(default_factory=list)  # link fields
+    skip_webhooks: bool = False  # no notify webhooks for the imported rows
+    skip_scenarios: bool = False  # no scenario triggers for the imported rows
 
     def to_json(self) -> dict[str, Any]:
         """The options as stored with the job."""
@@ -68,6 +78,14 @@ def parse_options(raw: Any) -> ImportOptions:
     opts.encoding = _encoding(raw.get("encoding"))
     opts.delimiter = _delimiter(raw.get("delimiter"))
     opts.date_format = _date_format(raw.get("date_format"))
+    opts.sheet = _sheet(raw.get("sheet"))
+    opts.list_separator = _separator(raw.get("list_separator"))
+    opts.create_missing = _names(raw.get("create_missing"), "create_missing")
+    for name in opts.create_missing:
+        if name not in opts.link_keys:
+            raise option_error("create_missing", f"{name!r} needs link_keys (the key to create by)")
+    opts.skip_webhooks = _flag(raw, "skip_webhooks") or False
+    opts.skip_scenarios = _flag(raw, "skip_scenarios") or False
     if opts.mode != "create" and not opts.key:
         raise option_error("key", f"mode {opts.mode} needs key (the api_names to match on)")
     return opts
@@ -134,6 +152,32 @@ def _delimiter(value: Any) -> str | None:
 def _date_format(value: Any) -> str | None:
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or "%" not in value or len(value) > 100:
-        raise option_error("date_format", "must be a strptime format such as %d.%m.%Y")
+    if not isinstance(value, str) or len(value) > 100:
+        raise option_error("date_format", "must be a pattern such as dd.mm.yyyy or %d.%m.%Y")
+    try:
+        readers.pattern_format(value)
+    except ValueError:
+        raise option_error(
+            "date_format", "must name day, month and year, e.g. dd.mm.yyyy, дд.мм.гггг or %d.%m.%Y"
+        ) from None
+    return value
+
+
+def _sheet(value: Any) -> str | int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise option_error("sheet", "must be a sheet name or its number (1 = the first)")
+    if isinstance(value, int) and value < 1:
+        raise option_error("sheet", "sheet numbers start at 1")
+    return value
+
+
+def _separator(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if value in ("tab", "\\t", "\t"):
+        return "\t"
+    if not isinstance(value, str) or len(value) > 5 or value.strip() == "":
+        raise option_error("list_separator", "must be 1 to 5 characters, e.g. | or ;")
     return value

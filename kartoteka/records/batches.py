@@ -38,10 +38,30 @@ def run(
     if request.create and not access.can_create(actor, catalog):
         raise _cannot_create(catalog)
     creates, updates, deletes, upserts = _prepare(actor, catalog, request, single)
-    if upserts and request.upsert:
+    key = request.upsert.key if request.upsert else None
+    return run_prepared(actor, catalog, creates, updates, deletes, upserts, key)
+
+
+def run_prepared(
+    actor: Actor,
+    catalog: Catalog,
+    creates: list[Prepared],
+    updates: list[Prepared],
+    deletes: list[Prepared] | None = None,
+    upserts: list[Prepared] | None = None,
+    upsert_key: tuple[str, ...] | None = None,
+) -> BatchResult:
+    """The rest of `run` for items already validated (`write.prepare`/`prepare_stored`):
+    rights, upsert matching, request webhooks, and one transaction. The importer calls
+    this with its chunks, so rows are converted and validated once, not twice."""
+    deletes = deletes or []
+    upserts = upserts or []
+    if creates and not access.can_create(actor, catalog):
+        raise _cannot_create(catalog)
+    if upserts and upsert_key:
         # Matching keys is a read; a key created concurrently meets the unique check below.
         with read_connection(actor.workspace.engine) as conn:
-            _split_upsert(conn, actor, catalog, request.upsert.key, upserts, creates, updates)
+            _split_upsert(conn, actor, catalog, upsert_key, upserts, creates, updates)
         if any(i.upserted for i in creates) and not access.can_create(actor, catalog):
             raise _cannot_create(catalog)
     _no_repeats(updates)
@@ -61,7 +81,7 @@ def run(
         updated=[i for i in _ids(updates) if i not in unchanged],
         deleted=_ids(deletes),
         unchanged=[i for i in _ids(updates) if i in unchanged],
-        upserted=_ids(upserts) if request.upsert else None,
+        upserted=_ids(upserts) if upsert_key else None,
     )
 
 

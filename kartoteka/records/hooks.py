@@ -121,5 +121,11 @@ def run_after_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
     """Tell listeners that events first..last were committed."""
     if actor.via == "dry_run":
         return  # nothing was committed: the dry run's transaction is rolled back
+    later = getattr(actor.workspace.engine, "commit_later", None)
+    if later is not None:
+        # Written inside a bigger transaction (an import's chunk): its owner announces
+        # the events once that commits.
+        later.append((first_seq, last_seq))
+        return
     for hook in after_commit:
         hook(actor, first_seq, last_seq)

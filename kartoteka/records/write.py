@@ -95,14 +95,54 @@ def prepare(
         except FieldValueError as exc:
             errors.append(value_error(where, index, key, exc))
             continue
-        if f.required and f.ftype.is_empty(db_value):
-            errors.append(out.error(key, "required"))
-            continue
-        out.given[f.id] = db_value
-        if f.is_link:
-            out.links[f.id] = db_value
+        _accept(out, f, db_value, errors)
+    _finish(catalog, out, creating, errors)
+    return out
+
+
+def prepare_stored(
+    catalog: Catalog,
+    values: dict[int, Any],
+    *,
+    creating: bool,
+    rules: dict[str, str],
+    where: str = "create",
+    index: int | None = None,
+    record_id: int | None = None,
+) -> Prepared:
+    """`prepare` for values (by field id) `to_db` already normalised: the importer converts
+    each distinct cell text once. The rights and required checks are the same."""
+    errors: list[ItemError] = []
+    out = Prepared(where, index, record_id)
+    for fid, db_value in values.items():
+        f = catalog.by_id[fid]
+        rule = rules.get(f.api_name)
+        if rule == "hidden":
+            errors.append(out.error(f.api_name, "unknown_field"))
+        elif f.ftype.read_only:
+            errors.append(out.error(f.api_name, "read_only_field"))
+        elif rule in ("read_only", "masked"):
+            raise Forbidden(errors=[out.error(f.api_name, "field_forbidden")], field=f.api_name)
         else:
-            out.columns[f.col] = db_value
+            _accept(out, f, db_value, errors)
+    _finish(catalog, out, creating, errors)
+    return out
+
+
+def _accept(out: Prepared, f: Field, db_value: Any, errors: list[ItemError]) -> None:
+    """Take one normalised value into the item (a required field must not be empty)."""
+    if f.required and f.ftype.is_empty(db_value):
+        errors.append(out.error(f.api_name, "required"))
+        return
+    out.given[f.id] = db_value
+    if f.is_link:
+        out.links[f.id] = db_value
+    else:
+        out.columns[f.col] = db_value
+
+
+def _finish(catalog: Catalog, out: Prepared, creating: bool, errors: list[ItemError]) -> None:
+    """A new record needs every required field; raise the item's errors, if any."""
     if creating:
         named = {e.field for e in errors}
         for f in catalog.fields:
@@ -110,7 +150,6 @@ def prepare(
                 errors.append(out.error(f.api_name, "required"))
     if errors:
         raise invalid(*errors)
-    return out
 
 
 # ----- reference checks (bulk) -----------------------------------------------------------
@@ -452,6 +491,7 @@ def record_events(
                     "previous": {k: c["old"] for k, c in e["changes"].items()},
                     **({"row": e["row"]} if "row" in e else {}),
                     **({"scenario": actor.scenario} if actor.scenario else {}),
+                    **({"import": actor.importing} if actor.importing else {}),
                 },
             }
             for i, e in enumerate(entries)

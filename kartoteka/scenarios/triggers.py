@@ -155,6 +155,8 @@ def _wants(sc: Any, trigger: dict[str, Any], ev: Any) -> bool:
         return False
     if ev.seq <= (sc.start_seq or 0):
         return False
+    if (((ev.payload or {}).get("import")) or {}).get("scenarios") is False:
+        return False  # an import of historical data asked not to start scenarios
     fields = trigger.get("fields")
     if fields and ev.type == "record.updated":
         return bool(set((ev.payload or {}).get("values", {})).intersection(fields))

@@ -11,6 +11,7 @@ longer describe the records, the index is rebuilt.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from kartoteka.context import Actor, Workspace
 from kartoteka.errors import NotFound
 from kartoteka.records.read import load_links, title_text
 from kartoteka.storage import fulltext, schema
+from kartoteka.storage.engine import read_connection
 
 from . import analyzer
 
@@ -202,6 +204,7 @@ def build(
             progress(len(chunk))
     fulltext.finish_index(conn, catalog.id)
     fulltext.write_signature(conn, catalog.id, signature(meta, catalog))
+    fulltext.drop_pending_all(conn, catalog.id)  # the fresh index holds every record
     return done
 
 
@@ -252,6 +255,13 @@ def on_write(
     if actor.via == "dry_run" or catalog.system is not None or not entries:
         return
     meta = actor.workspace.meta()
+    if actor.importing is not None:
+        # An import's chunk: the records wait in `search_pending` (a few bytes each) and
+        # the worker or the next search of the catalog indexes them (`catch_up`). A
+        # catalog with no index yet needs nothing: its first search builds it whole.
+        if fulltext.read_signature(conn, catalog.id) is not None:
+            fulltext.queue_pending(conn, catalog.id, [e["record_id"] for e in entries])
+        return
     if not ensure(conn, actor.workspace, catalog):  # a fresh build already has these rows
         created = all(e["action"] == "create" for e in entries)
         reindex(conn, meta, catalog, sorted({e["record_id"] for e in entries}), new=created)
@@ -325,3 +335,48 @@ def rebuild(
                     fulltext.drop_index(conn, catalog_id)
     forget(workspace)
     return done
+
+
+def catch_up(
+    workspace: Workspace,
+    catalog: Catalog | None = None,
+    budget_seconds: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Index records an import left waiting (`search_pending`), BATCH per transaction;
+    all of them, or those of one catalog, or until the time budget is spent. Returns how
+    many were indexed. Searches and the worker call it; running twice at once is safe
+    (PostgreSQL: the index lock; SQLite: one writer)."""
+    meta = workspace.meta()
+    started = time.monotonic()
+    done = 0
+    with read_connection(workspace.engine) as conn:
+        waiting = fulltext.pending_catalogs(conn)
+    for catalog_id in waiting:
+        if catalog is not None and catalog_id != catalog.id:
+            continue
+        target = meta.catalog(catalog_id)
+        while True:
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                return done
+            with workspace.engine.begin() as conn:
+                if target is None or target.system is not None:
+                    fulltext.drop_pending_all(conn, catalog_id)
+                    break
+                fulltext.lock_index(conn, catalog_id)
+                ids = fulltext.take_pending(conn, catalog_id, BATCH)
+                if not ids:
+                    break
+                if not ensure(conn, workspace, target):  # a fresh build holds them already
+                    reindex(conn, meta, target, ids)
+                fulltext.drop_pending(conn, catalog_id, ids)
+            done += len(ids)
+            if progress is not None:
+                progress(len(ids))
+    return done
+
+
+def has_pending(workspace: Workspace, catalog: Catalog | None = None) -> bool:
+    """Are records waiting for the index (of one catalog, or any)?"""
+    with read_connection(workspace.engine) as conn:
+        return fulltext.has_pending(conn, catalog.id if catalog else None)

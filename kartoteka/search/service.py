@@ -96,10 +96,13 @@ def _reads_link_titles(actor: Actor, field: Field) -> bool:
 
 
 def ensure_index(actor: Actor, catalog: Catalog) -> None:
-    """Build or refresh the catalog's index if this process does not know it is current."""
+    """Build or refresh the catalog's index if this process does not know it is current,
+    and index the records an import left waiting, so a search finds every record."""
     if not index.is_current(actor.workspace, catalog):
         with actor.workspace.engine.begin() as conn:
             index.ensure(conn, actor.workspace, catalog)
+    if index.has_pending(actor.workspace, catalog):
+        index.catch_up(actor.workspace, catalog)
 
 
 def prepare(actor: Actor, catalog: Catalog, text: Any) -> CatalogSearch:

@@ -21,6 +21,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from . import bulk, schema
+
 
 def fold_text(text: str, yo: bool = True) -> str:
     """Lower case, and ё as е when `yo`: the form case-insensitive comparisons use."""
@@ -500,3 +502,53 @@ def edit_distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         before, previous = previous, current
     return previous[-1]
+
+
+# ----- records waiting for the index (imports) ------------------------------------------
+def queue_pending(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:
+    """Note records whose index rows are to be made later (set-based; a record noted
+    twice stays one row)."""
+    rows = [{"catalog_id": catalog_id, "record_id": rid} for rid in sorted(set(record_ids))]
+    if rows:
+        bulk.insert_rows(conn, schema.search_pending, rows, ["catalog_id", "record_id"])
+
+
+def pending_catalogs(conn: Connection) -> list[int]:
+    """Catalogs with records waiting for the index."""
+    t = schema.search_pending
+    return [int(r[0]) for r in conn.execute(sa.select(t.c.catalog_id).distinct())]
+
+
+def take_pending(conn: Connection, catalog_id: int, size: int) -> list[int]:
+    """Up to `size` waiting record ids of a catalog, lowest first."""
+    t = schema.search_pending
+    q = (
+        sa.select(t.c.record_id)
+        .where(t.c.catalog_id == catalog_id)
+        .order_by(t.c.record_id)
+        .limit(size)
+    )
+    return [int(r[0]) for r in conn.execute(q)]
+
+
+def drop_pending(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:
+    """Forget waiting records once indexed (or when the whole index is rebuilt: None)."""
+    t = schema.search_pending
+    q = sa.delete(t).where(t.c.catalog_id == catalog_id)
+    for start in range(0, len(record_ids), 900):
+        conn.execute(q.where(t.c.record_id.in_(record_ids[start : start + 900])))
+
+
+def drop_pending_all(conn: Connection, catalog_id: int) -> None:
+    """Forget every waiting record of a catalog (its index was rebuilt, or it is gone)."""
+    t = schema.search_pending
+    conn.execute(sa.delete(t).where(t.c.catalog_id == catalog_id))
+
+
+def has_pending(conn: Connection, catalog_id: int | None = None) -> bool:
+    """Is any record (of this catalog) waiting for the index?"""
+    t = schema.search_pending
+    q = sa.select(t.c.record_id)
+    if catalog_id is not None:
+        q = q.where(t.c.catalog_id == catalog_id)
+    return conn.execute(q.limit(1)).first() is not None

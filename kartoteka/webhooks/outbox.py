@@ -76,6 +76,8 @@ def body_of(event: Any, webhook_id: int | None = None) -> bytes:
         "values": payload.get("values", {}),
         "previous": payload.get("previous", {}),
     }
+    if event.type == "import.completed":
+        body["import"] = payload.get("import")
     if webhook_id is not None:
         body["cause"] = loops.message_cause(loops.parse_chain(event.cause), webhook_id)
     return orjson.dumps(body)
@@ -86,6 +88,8 @@ def _wants(hook: Any, event: Any) -> bool:
         return False
     if event.seq <= hook.start_seq:
         return False
+    if ((event.payload or {}).get("import") or {}).get("webhooks") is False:
+        return False  # an import asked to send one `import.completed` instead
     if hook.fields:
         changed = set(event.payload.get("values", {}))
         return bool(changed.intersection(hook.fields))
@@ -126,6 +130,7 @@ def _filter_pass(ws: Workspace, conn: Connection, pairs: list[tuple[Any, Any]]) 
         for hook, event in pairs
         if hook.id not in passing
         or event.type == "record.deleted"
+        or event.record_id is None
         or event.record_id in passing[hook.id]
     ]
 

@@ -23,7 +23,7 @@ from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound, WebhookNot
 from .signing import new_secret
 
 EVENTS = {
-    "notify": ["record.created", "record.updated", "record.deleted"],
+    "notify": ["record.created", "record.updated", "record.deleted", "import.completed"],
     "request": ["record.before_create", "record.before_update", "record.before_delete"],
     "action": ["record.editing"],
 }

@@ -30,10 +30,11 @@ from datetime import datetime
 from typing import Any
 
 from kartoteka.context import Actor, Workspace
-from kartoteka.importer import jobs
+from kartoteka.importer import resume
 from kartoteka.observability.heartbeat import Heart
 from kartoteka.scenarios import maintenance as scenario_maintenance
 from kartoteka.scenarios import worker as scenario_worker
+from kartoteka.search import index as search_index
 from kartoteka.storage import counters
 from kartoteka.webhooks import delivery, live, maintenance, outbox, sender, wakeup
 from kartoteka.webhooks.wakeup import wake
@@ -45,6 +46,8 @@ WATCH_SECONDS = 0.05
 MAINTENANCE_SECONDS = 300.0
 #: Seconds one workspace's maintenance may take per run; the next run carries on.
 MAINTENANCE_BUDGET = 10.0
+#: Seconds one pass may spend indexing records imports left waiting.
+SEARCH_BUDGET = 1.0
 log = logging.getLogger("kartoteka.workers")
 
 
@@ -91,6 +94,13 @@ def _pass(instance: Any, names: list[str], client: Any) -> None:
         except Exception:
             # One broken workspace must not stop deliveries for the others.
             log.exception("worker pass failed for workspace %s", name)
+    for name in names:
+        try:
+            # Records imported since the last pass join the search index, a few
+            # thousand per pass so deliveries never wait long behind a big import.
+            search_index.catch_up(instance.workspace(name), budget_seconds=SEARCH_BUDGET)
+        except Exception:
+            log.exception("search catch-up failed for workspace %s", name)
 
 
 def maintain(instance: Any, names: list[str]) -> None:
@@ -99,7 +109,7 @@ def maintain(instance: Any, names: list[str]) -> None:
         try:
             ws = instance.workspace(name)
             done = maintenance.run(ws, budget_seconds=MAINTENANCE_BUDGET)
-            done["imports_interrupted"] = jobs.sweep_interrupted(ws)
+            done.update(resume.sweep_and_resume(ws))
             done.update(scenario_maintenance.prune(ws))
             log.debug("maintenance of %s: %s", name, done)
         except Exception:

@@ -66,7 +66,8 @@ def test_jobs_of_dead_or_silent_processes_are_interrupted(api, instance):
     assert job["status"] == "interrupted" and job["finished_at"]
     assert job["processed"] == 1500 and job["created"] == 1000
     assert "cut off" in job["error_sample"][-1]["message"]
-    assert "at least 1000 records" in job["error_sample"][-1]["message"]
+    assert "the 1000 records written before that are kept" in job["error_sample"][-1]["message"]
+    assert f"--resume {dead}" in job["message"] and job["resumable"]
     assert api.get(f"/imports/{alive}").json()["status"] == "running"
     assert api.get(f"/imports/{beating}").json()["status"] == "running"
     assert jobs.sweep_interrupted(ws) == 1  # the silent one on the other host

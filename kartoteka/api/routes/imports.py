@@ -10,7 +10,7 @@ from starlette.responses import StreamingResponse
 from kartoteka.context import Actor
 from kartoteka.exporter import service as exporter
 from kartoteka.filters.compiler import parse_filter_param
-from kartoteka.importer import jobs, preview
+from kartoteka.importer import jobs, preview, resume
 
 from ..deps import actor
 from ..responses import Router
@@ -21,8 +21,10 @@ router = Router(tags=["imports"])
 OPTIONS_DOC = (
     'JSON: {"mode": "create|upsert|update", "key": [api_name...], "mapping": {"column": '
     '"api_name"}, "dry_run": bool, "on_error": "skip|stop", "link_keys": {"<link field>": '
-    '"<key field of the linked catalog>"}, "encoding", "delimiter", "date_format", '
-    '"decimal_comma": bool}'
+    '"<key field of the linked catalog>"}, "create_missing": [link field...], '
+    '"list_separator", "encoding", "delimiter", "date_format" ("dd.mm.yyyy", "дд.мм.гггг" or '
+    '"%d.%m.%Y"), "decimal_comma": bool, "sheet": name or number, "skip_webhooks": bool, '
+    '"skip_scenarios": bool} (see docs/import.md)'
 )
 
 
@@ -49,6 +51,22 @@ def cancel_import(job_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Stop a queued or running import after its current chunk (`409` once finished);
     rows of finished chunks stay, a dry run writes nothing. Returns the job."""
     return jobs.cancel_import(a, job_id)
+
+
+@router.post("/imports/{job_id}/resume", summary="Resume a stopped import")
+def resume_import(job_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+    """Carry on an interrupted or cancelled import after its last committed chunk (`409`
+    if it is running, done, a dry run, or its file is gone). Returns the job."""
+    return resume.resume_import(a, job_id)
+
+
+@router.get("/imports/{job_id}/errors", summary="The error file of an import")
+def import_errors(job_id: Id, a: Actor = Depends(actor)) -> StreamingResponse:
+    """CSV (UTF-8 with BOM): every refused row with the file's own columns, then `line`,
+    `column` and `error`."""
+    name, body = resume.error_file(a, job_id)
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/catalogs/{catalog}/export", summary="Export records as a file")

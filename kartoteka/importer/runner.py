@@ -1,0 +1,459 @@
+"""Carrying an import through its chunks: convert, resolve links, match keys, write.
+
+Each distinct cell text of a column is converted (`from_text`, then the field type's
+`to_db`) once per import, not once per row: 1C exports repeat stages, dates, link keys
+and flags on most lines. Rows are validated once (`write.prepare_stored`) and handed to
+`records.batches.run_prepared`, the same rights, history and outbox as every write.
+A chunk's writes and the job's checkpoint commit in one transaction (`transaction.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from kartoteka.access import keys as access_keys
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog, Field
+from kartoteka.context import Actor
+from kartoteka.errors import (
+    DomainError,
+    Forbidden,
+    ItemError,
+    NotFound,
+    Rejected,
+    ValidationFailed,
+)
+from kartoteka.fields.base import FieldValueError
+from kartoteka.records import batches, write
+from kartoteka.records.errors import RecordInvalid
+from kartoteka.records.write import Prepared
+from kartoteka.storage.engine import read_connection
+
+from . import readers, transaction
+from .plan import Column, Plan
+from .results import ImportResult, ImportStopped, Journal, RowError
+
+#: Rows per chunk: one transaction, one checkpoint, a few set-based statements per table.
+CHUNK_ROWS = 2000
+MAX_ERROR_SAMPLE = 100
+#: Distinct cell texts remembered per column (a bound on memory for unique columns).
+MEMO_LIMIT = 20_000
+_MISSING = object()
+REQUIRED = ItemError(None, None, None, "required").text()
+
+
+@dataclass
+class Row:
+    """One source row on its way to the write path."""
+
+    line: int
+    cells: list[str]  # the file's row as read
+    values: dict[int, Any] = field(default_factory=dict)  # field id -> stored value
+    texts: dict[str, str] = field(default_factory=dict)  # api_name -> source text
+    record_id: int | None = None
+    prepared: Prepared | None = None
+
+
+Progress = Callable[[ImportResult], None]
+
+
+class Runner:
+    """Carries one import through its chunks."""
+
+    def __init__(
+        self,
+        actor: Actor,
+        plan: Plan,
+        result: ImportResult,
+        progress: Progress | None = None,
+        journal: Journal | None = None,
+        after_line: int = 0,
+    ) -> None:
+        self.actor = actor
+        self.plan = plan
+        self.catalog = plan.catalog
+        self.opts = plan.options
+        self.result = result
+        self.progress = progress
+        self.journal = journal
+        self.after_line = after_line
+        self.seen_keys: dict[tuple[Any, ...], int] = {}
+        self.rules = access.field_rules(actor, plan.catalog)
+        self.memo: dict[int, dict[str, Any]] = {c.index: {} for c in plan.columns}
+        self.key_memo: dict[int, dict[str, Any]] = {}
+        self.pending: list[RowError] = []
+        self.dry = self.opts.dry_run
+        fmt = self.opts.date_format
+        self.date_format = readers.pattern_format(fmt) if fmt else None
+
+    def run(self) -> None:
+        """Every chunk after `after_line`, each written and checkpointed on its own."""
+        source = self.plan.source.rows()
+        for chunk in _chunks(source, CHUNK_ROWS, self.after_line):
+            rows = [r for r in (self._convert(line, cells) for line, cells in chunk) if r]
+            rows = self._resolve_links(rows)
+            if self.opts.mode != "create":
+                rows = self._match_keys(rows)
+            rows = self._validate(rows)
+            self.result.processed += len(chunk)
+            self._commit(rows, chunk[-1][0])
+            if self.progress:
+                self.progress(self.result)
+
+    def _commit(self, rows: list[Row], last_line: int) -> None:
+        """Write the chunk and its checkpoint together (a dry run: inside its rollback)."""
+        if self.dry:
+            if rows:
+                self._write(self.actor, rows)
+            self._journal(None, last_line)
+            return
+        with transaction.chunk(self.actor) as (inner, conn):
+            if rows:
+                self._write(inner, rows)
+            self._journal(conn, last_line)
+
+    def _journal(self, conn: Connection | None, last_line: int) -> None:
+        if self.journal is not None:
+            # Stages find problems column by column; the error file reads line by line.
+            self.pending.sort(key=lambda e: e.line or 0)
+            self.journal.chunk_done(conn, self.result, last_line, self.pending)
+        self.pending = []
+
+    # errors -------------------------------------------------------------------------------
+    def error(self, row: Row | None, column: str | None, value: Any, message: str) -> None:
+        """Note one problem; with on_error=stop it ends the import."""
+        line = row.line if row else None
+        entry = RowError(line, column, value, message, row.cells if row else None)
+        self.result.errors += 1
+        if len(self.result.error_sample) < MAX_ERROR_SAMPLE:
+            self.result.error_sample.append(entry.sample())
+        self.pending.append(entry)
+        if self.opts.on_error == "stop":
+            where = f" ({column})" if column else ""
+            raise ImportStopped(f"line {line}{where}: {message}")
+
+    def field_errors(self, row: Row, fields: dict[str, str], fallback: str) -> None:
+        """Errors keyed by api_name, reported with the source column and cell text."""
+        if not fields:
+            self.error(row, None, None, fallback)
+        for api_name, message in fields.items():
+            col = self.plan.column_of(api_name)
+            header = col.header if col else api_name
+            self.error(row, header, row.texts.get(api_name), message)
+
+    # converting ----------------------------------------------------------------------------
+    def _convert(self, line: int, cells: list[str]) -> Row | None:
+        row = Row(line, cells)
+        ok = True
+        for col in self.plan.columns:
+            text = cells[col.index] if col.index < len(cells) else ""
+            row.texts[col.field.api_name] = text
+            memo = self.memo[col.index]
+            value = memo.get(text, _MISSING)
+            if value is _MISSING:
+                try:
+                    value = self._cell_value(col, text)
+                except FieldValueError as exc:
+                    value = exc
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                memo[text] = value
+            if isinstance(value, FieldValueError):
+                self.error(row, col.header, text, value.message)
+                ok = False
+                continue
+            if col.field.required and col.field.ftype.is_empty(value):
+                self.error(row, col.header, text, REQUIRED)
+                ok = False
+                continue
+            row.values[col.field.id] = list(value) if isinstance(value, list) else value
+        return row if ok else None
+
+    def _cell_value(self, col: Column, text: str) -> Any:
+        """A cell's stored value (for a link resolved by key: the key texts, in order)."""
+        f = col.field
+        if text.strip() and self.date_format and f.type in ("date", "datetime"):
+            try:
+                text = readers.parse_date_text(text, self.date_format, f.type == "datetime")
+            except ValueError:
+                raise FieldValueError(
+                    f"does not match date_format {self.opts.date_format}"
+                ) from None
+        if text.strip() and f.type in ("number", "money"):
+            text = readers.normalise_number(text, self.opts.decimal_comma)
+        if f.is_link and self.opts.list_separator and text.strip():
+            value: Any = [t.strip() for t in text.split(self.opts.list_separator) if t.strip()]
+        else:
+            value = f.ftype.from_text(text, f, self.actor)
+        if col.link_key is not None:
+            return value or []
+        return f.ftype.to_db(value, f, self.actor)
+
+    # links ---------------------------------------------------------------------------------
+    def _resolve_links(self, rows: list[Row]) -> list[Row]:
+        for col in self.plan.columns:
+            if col.link_key is not None and col.target is not None:
+                rows = self._resolve_link_column(col, rows)
+        return rows
+
+    def _key_value(self, col: Column, text: str) -> Any:
+        key = col.link_key
+        assert key is not None
+        memo = self.key_memo.setdefault(col.index, {})
+        value = memo.get(text, _MISSING)
+        if value is _MISSING:
+            try:
+                value = key.ftype.to_db(key.ftype.from_text(text, key, self.actor), key, self.actor)
+            except FieldValueError as exc:
+                value = exc
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[text] = value
+        if isinstance(value, FieldValueError):
+            raise value
+        return value
+
+    def _resolve_link_column(self, col: Column, rows: list[Row]) -> list[Row]:
+        key, target, f = col.link_key, col.target, col.field
+        assert key is not None and target is not None
+        wanted: dict[int, list[tuple[str, Any]]] = {}
+        kept: list[Row] = []
+        for row in rows:
+            texts = row.values.get(f.id) or []
+            try:
+                wanted[row.line] = [(t, self._key_value(col, t)) for t in texts]
+            except FieldValueError as exc:
+                self.error(row, col.header, row.texts.get(f.api_name), exc.message)
+                continue
+            kept.append(row)
+        values = {v for pairs in wanted.values() for _, v in pairs if v is not None}
+        found = self._lookup(target, [key], [(v,) for v in values])
+        if f.api_name in self.opts.create_missing:
+            found.update(self._create_missing(col, values - {k[0] for k in found}))
+        out = []
+        for row in kept:
+            ids, problem = [], None
+            for text, value in wanted[row.line]:
+                matches = found.get((value,), [])
+                if len(matches) != 1:
+                    problem = match_problem(target, key.api_name, text, len(matches))
+                    break
+                ids.append(matches[0])
+            if problem:
+                self.error(row, col.header, row.texts.get(f.api_name), problem)
+                continue
+            try:
+                row.values[f.id] = f.ftype.to_db(ids, f, self.actor)
+            except FieldValueError as exc:
+                self.error(row, col.header, row.texts.get(f.api_name), exc.message)
+                continue
+            out.append(row)
+        return out
+
+    def _create_missing(self, col: Column, values: set[Any]) -> dict[tuple[Any, ...], list[int]]:
+        """Create the linked records no key matched (`create_missing`), in one batch each
+        1000; a key that cannot make a record (a required field) stays unmatched."""
+        key, target = col.link_key, col.target
+        assert key is not None and target is not None
+        out: dict[tuple[Any, ...], list[int]] = {}
+        ordered = sorted(values, key=repr)
+        rules = access.field_rules(self.actor, target)
+        for start in range(0, len(ordered), batches.MAX_BATCH):
+            part = ordered[start : start + batches.MAX_BATCH]
+            items = []
+            for i, value in enumerate(part):
+                try:
+                    items.append(
+                        write.prepare_stored(
+                            target, {key.id: value}, creating=True, rules=rules, index=i
+                        )
+                    )
+                except RecordInvalid:
+                    continue
+            if not items:
+                continue
+            try:
+                batches.run_prepared(self.actor, target, items, [])
+            except DomainError:
+                continue  # reported per row as "no record with ..." below
+            for item in items:
+                if item.record_id is not None:
+                    out[(item.columns[key.col],)] = [item.record_id]
+        return out
+
+    def _lookup(
+        self, catalog: Catalog, key: list[Field], wanted: list[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], list[int]]:
+        """Ids of visible records of `catalog` by the tuple of their key column values."""
+        with read_connection(self.actor.workspace.engine) as conn:
+            return access_keys.match_visible(conn, self.actor, catalog, key, wanted)
+
+    # keys ----------------------------------------------------------------------------------
+    def _match_keys(self, rows: list[Row]) -> list[Row]:
+        keyed: list[tuple[Row, tuple[Any, ...]]] = []
+        for row in rows:
+            key = self._row_key(row)
+            if key is not None:
+                keyed.append((row, key))
+        if self.plan.batch_upsert:
+            return [row for row, _ in keyed]
+        found = self._lookup(self.catalog, self.plan.key, [k for _, k in keyed])
+        out = []
+        for row, key in keyed:
+            matches = found.get(key, [])
+            if len(matches) > 1 or (not matches and self.opts.mode == "update"):
+                names = "+".join(f.api_name for f in self.plan.key)
+                text = " / ".join(row.texts.get(f.api_name, "") for f in self.plan.key)
+                problem = match_problem(self.catalog, names, text, len(matches))
+                self.error(row, self._key_header(), text, problem)
+                continue
+            row.record_id = matches[0] if matches else None
+            out.append(row)
+        return out
+
+    def _key_header(self) -> str:
+        return "+".join(
+            (c.header if (c := self.plan.column_of(f.api_name)) else f.api_name)
+            for f in self.plan.key
+        )
+
+    def _row_key(self, row: Row) -> tuple[Any, ...] | None:
+        """The row's key as stored values; empty or repeated keys are errors."""
+        parts = []
+        for f in self.plan.key:
+            value = row.values.get(f.id)
+            if f.ftype.is_empty(value):
+                col = self.plan.column_of(f.api_name)
+                header = col.header if col else f.api_name
+                self.error(row, header, row.texts.get(f.api_name), "the key needs a value")
+                return None
+            parts.append(value)
+        key = tuple(parts)
+        if key in self.seen_keys:
+            text = " / ".join(str(p) for p in parts)
+            where = f"the same key is on line {self.seen_keys[key]}"
+            self.error(row, self._key_header(), text, where)
+            return None
+        self.seen_keys[key] = row.line
+        return key
+
+    def _validate(self, rows: list[Row]) -> list[Row]:
+        """Rights and required fields of every row up front (values are converted)."""
+        out = []
+        for row in rows:
+            creating = self.opts.mode == "create" or (
+                self.opts.mode == "upsert" and not self.plan.batch_upsert and not row.record_id
+            )
+            try:
+                row.prepared = write.prepare_stored(
+                    self.catalog, row.values, creating=creating, rules=self.rules
+                )
+            except RecordInvalid as exc:
+                self.field_errors(row, field_messages(exc), row_message(exc))
+                continue
+            out.append(row)
+        return out
+
+    # writing ------------------------------------------------------------------------------
+    def _items(self, rows: list[Row]) -> tuple[dict[str, list[Prepared]], dict[str, list[Row]]]:
+        """Fresh items for a batch by list (a retry must not see a failed try's changes)."""
+        items: dict[str, list[Prepared]] = {"create": [], "update": [], "upsert": []}
+        lists: dict[str, list[Row]] = {"create": [], "update": [], "upsert": []}
+        for row in rows:
+            assert row.prepared is not None
+            where = (
+                "upsert" if self.plan.batch_upsert else ("update" if row.record_id else "create")
+            )
+            p = row.prepared
+            items[where].append(
+                dataclasses.replace(
+                    p,
+                    where=where,
+                    index=len(items[where]),
+                    record_id=row.record_id,
+                    columns=dict(p.columns),
+                    links=dict(p.links),
+                    given=dict(p.given),
+                )  # fmt: skip
+            )
+            lists[where].append(row)
+        return items, lists
+
+    def _write(self, actor: Actor, rows: list[Row]) -> None:
+        """Write rows; a row the write path refuses is noted and the rest retried."""
+        pending = list(rows)
+        while pending:
+            items, lists = self._items(pending)
+            key = tuple(f.api_name for f in self.plan.key) if self.plan.batch_upsert else None
+            try:
+                out = batches.run_prepared(
+                    actor, self.catalog, items["create"], items["update"], None,
+                    items["upsert"], key,
+                )  # fmt: skip
+            except (ValidationFailed, NotFound, Rejected, Forbidden) as exc:
+                culprit = _culprit(exc, lists)
+                if isinstance(exc, Forbidden) and culprit is None:
+                    raise  # not about a row (no right to create here): the import fails
+                if culprit is None and len(pending) > 1 and self.opts.on_error == "skip":
+                    for row in pending:  # the error names no row: find it one by one
+                        self._write(actor, [row])
+                    return
+                culprit = culprit or pending[0]
+                self.field_errors(culprit, field_messages(exc), row_message(exc))
+                pending.remove(culprit)
+                continue
+            self.result.created += len(out.created)
+            self.result.updated += len(out.updated)
+            self.result.unchanged += len(out.unchanged)
+            return
+
+
+def _culprit(exc: DomainError, lists: dict[str, list[Row]]) -> Row | None:
+    """The row a batch error names (by its list and index), if it names one."""
+    first = exc.first
+    if first is None or first.where is None or first.index is None:
+        return None
+    rows = lists.get(first.where, [])
+    return rows[first.index] if 0 <= first.index < len(rows) else None
+
+
+def field_messages(exc: DomainError) -> dict[str, str]:
+    """api_name -> reason, for the errors of the item the exception names."""
+    if exc.errors:
+        return {e.field: e.text() for e in exc.errors if e.field}
+    return dict(getattr(exc, "fields", {}) or {})
+
+
+def row_message(exc: DomainError) -> str:
+    """The error for a row, without the batch's list and index (the line says which)."""
+    first = exc.first
+    if isinstance(exc, Rejected) or first is None:
+        return exc.message
+    return f"{first.field}: {first.text()}" if first.field else first.text()
+
+
+def match_problem(catalog: Catalog, key: str, text: str, matches: int) -> str:
+    """Why a key did not pick exactly one record."""
+    if matches == 0:
+        return f"no record of {catalog.api_name!r} with {key} = {text!r}"
+    return f"{text!r} matches {matches} records of {catalog.api_name!r} by {key}"
+
+
+def _chunks(
+    rows: Iterator[tuple[int, list[str]]], size: int, after_line: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for row in rows:
+        if row[0] <= after_line:
+            continue
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
