@@ -154,13 +154,15 @@ def preview_import(
     catalog = get_catalog(actor, catalog_ref)
     _require_some_import(actor, catalog)
     opts = parse_options(options)
-    source = readers.open_source(path, opts.encoding, opts.delimiter)
+    source = readers.open_source(path, opts.encoding, opts.delimiter, opts.sheet)
     rows = [cells for _, cells in islice(source.rows(), PREVIEW_ROWS)]
     fields = writable_fields(actor, catalog)
     width = len(source.headers)
     return {
         "catalog": {"id": catalog.id, "api_name": catalog.api_name, "name": catalog.name},
         "kind": source.kind,
+        "sheet": source.sheet,
+        "sheets": readers.sheet_titles(path) if source.kind == "xlsx" else [],
         "encoding": source.encoding,
         "delimiter": source.delimiter,
         "headers": source.headers,

@@ -27,6 +27,8 @@ EVENTS = {
     "request": ["record.before_create", "record.before_update", "record.before_delete"],
     "action": ["record.editing"],
 }
+#: Events a webhook may ask for but does not get unless it names them.
+OPT_IN = {"import.completed"}
 KEYS = {
     "url", "catalog", "events", "kind", "fields", "filter", "active", "on_timeout", "ordered",
     "batch_size",
@@ -80,7 +82,7 @@ def _clean_catalog(ws: Workspace, value: Any) -> Catalog:
 def _clean_events(kind: str, value: Any) -> list[str]:
     allowed = EVENTS[kind]
     if value is None:
-        return list(allowed)
+        return [e for e in allowed if e not in OPT_IN]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise _bad("events", f"a non-empty list of: {', '.join(allowed)}")
     for v in value:

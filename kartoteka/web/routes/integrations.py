@@ -20,7 +20,7 @@ from kartoteka.errors import Forbidden, NotFound
 from kartoteka.webhooks import probe
 from kartoteka.webhooks import service as webhooks
 from kartoteka.webhooks.errors import WebhookInvalid
-from kartoteka.webhooks.service import EVENTS, MAX_BATCH_SIZE
+from kartoteka.webhooks.service import EVENTS, MAX_BATCH_SIZE, OPT_IN
 
 from .. import import_wizard, webhook_forms, widgets
 from ..pages import Ctx, page, redirect, render, require_admin
@@ -31,7 +31,7 @@ NEW_HOOK: dict[str, Any] = {
     "kind": "notify",
     "catalog": "",
     "url": "",
-    "events": EVENTS["notify"],
+    "events": [e for e in EVENTS["notify"] if e not in OPT_IN],
     "fields": [],
     "filter": None,
     "active": True,
