@@ -67,6 +67,27 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str]] = [
         (r"only one choice allowed", N_("only one choice allowed")),
         (r"value (.*) already exists", N_("the value %(0)s already exists")),
         (r"text must not contain NUL characters", N_("the text contains a forbidden character")),
+        # the catalog, field and view designers (catalogs and views services)
+        (r"1\.\.200 characters", N_("1 to 200 characters")),
+        (
+            r"must start with a letter and use a-z, 0-9 and _ \(at most 63 characters\)",
+            N_("must start with a Latin letter and use a-z, 0-9 and _ (at most 63)"),
+        ),
+        (r"'(.*)' is reserved", N_("“%(0)s” is reserved")),
+        (r"unknown colour", N_("unknown colour")),
+        (r"unknown icon", N_("unknown icon")),
+        (r"catalog not found", N_("choose the catalog to link to")),
+        (r"no such field", N_("no such field")),
+        (r"not allowed", N_("not possible for this type")),
+        (r"(\d+) record\(s\) are empty", N_("%(0)s records have no value; fill them first")),
+        (r"duplicate values: (.*)", N_("values repeat: %(0)s; make them unique first")),
+        (r"records would be empty", N_("some records would be left without a value")),
+        (r"conversion not supported", N_("this change of type is not possible")),
+        (r"catalog cannot change", N_("the linked catalog cannot change")),
+        (r"currency must be a 3-letter ISO 4217 code", N_("a three-letter currency code")),
+        (r"choices\[\d+\]: duplicate label (.*)", N_("the choice %(0)s is listed twice")),
+        (r"not a usable field", N_("this field cannot be used here")),
+        (r"must be (select|date)(, [a-z_]+)*", N_("a field of a fitting type is needed")),
     ]
 ]
 

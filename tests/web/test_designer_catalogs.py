@@ -171,3 +171,14 @@ def test_only_administrators_design(web, api):
     # Forms without the session's CSRF token change nothing.
     sign_in(web)
     assert web.post("/admin/catalogs", data={"name": "NoToken"}).status_code == 403
+
+
+def test_refusals_are_in_the_readers_language(web, api):
+    csrf = sign_in(web)
+    r = web.post("/admin/catalogs?lang=ru", data={"csrf": csrf, "name": " ", "color": "x"})
+    assert r.status_code == 422
+    assert error_of(r.text, "name") == "от 1 до 200 символов"
+    r = web.post("/admin/catalogs?lang=ru", data={"csrf": csrf, "name": "A", "color": "x"})
+    assert error_of(r.text, "color") == "неизвестный цвет"
+    r = web.post("/admin/catalogs?lang=ru", data={"csrf": csrf, "name": "A", "api_name": "1a"})
+    assert error_of(r.text, "api_name").startswith("начинается с латинской буквы")

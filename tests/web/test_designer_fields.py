@@ -162,7 +162,7 @@ def test_refusals_come_back_next_to_the_input(web, api, deals):
             "choice_label": ["A", "a"],
         },
     )
-    assert r.status_code == 422 and "duplicate" in error_of(r.text, "options")
+    assert r.status_code == 422 and "listed twice" in error_of(r.text, "options")
     r = web.post(
         f"{deals}/fields/new", data={**base, "name": "L", "type": "link", "kind:catalog": "ref"}
     )
