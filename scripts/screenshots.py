@@ -152,7 +152,11 @@ def serve(data_dir: Path) -> Iterator[str]:
     from kartoteka.workspaces.service import Instance
 
     settings = Settings(
-        data_dir=data_dir, admin_email=EMAIL, admin_password=PASSWORD, run_worker=True
+        data_dir=data_dir,
+        admin_email=EMAIL,
+        admin_password=PASSWORD,
+        run_worker=True,
+        workspaces_ui="backup",
     )
     instance = Instance(settings)
     instance.init()
@@ -360,6 +364,7 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
                 page.wait_for_load_state("networkidle")
                 snap(kind)
             designers(page, base, snap)
+            people(page, base, snap)
             context.close()
         browser.close()
     return taken
@@ -386,6 +391,40 @@ def designers(page: Any, base: str, snap: Any) -> None:
     snap("admin-field-convert")
     page.goto(base + "/admin/catalogs/clients/delete")
     snap("admin-catalog-delete")
+
+
+def people(page: Any, base: str, snap: Any) -> None:
+    """Users and groups, a user, the rights designer, "see as", settings, the security log,
+    workspaces and one's own account."""
+    page.goto(base + "/admin/users")
+    snap("admin-users")
+    page.goto(base + "/admin/users/2")
+    snap("admin-user")
+    page.goto(base + "/admin/users/groups")
+    if page.locator(".group-list a").count() == 0:
+        page.fill("#f-name", "Managers")
+        page.click("form.inline-form button[type=submit]")
+        page.check(".member-list input[value='2']")
+        page.locator("form:has(input[name=action][value=add]) button[type=submit]").click()
+    page.goto(base + "/admin/users/groups")
+    snap("admin-groups")
+    page.goto(base + "/admin/rights/deals")
+    page.locator("details.group-rights").first.evaluate("d => d.open = true")
+    page.locator("select[name$='.view.mode']").first.select_option("rule")
+    builder = page.locator("[data-rule-builder]").first
+    builder.locator("button[data-add]").click()
+    builder.locator("select[name=field]").first.select_option("stage")
+    snap("admin-rights")
+    page.goto(base + "/admin/rights/deals/see-as?user=2")
+    snap("admin-see-as")
+    page.goto(base + "/settings")
+    snap("admin-settings")
+    page.goto(base + "/settings/security-log")
+    snap("admin-security-log")
+    page.goto(base + "/admin/workspaces")
+    snap("admin-workspaces")
+    page.goto(base + "/account")
+    snap("account")
 
 
 def main() -> None:
