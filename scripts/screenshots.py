@@ -363,6 +363,10 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
                 page.goto(f"{base}/c/deals?view={view_id}")
                 page.wait_for_load_state("networkidle")
                 snap(kind)
+                if kind == "calendar":
+                    page.goto(f"{base}/c/deals?view={view_id}&mode=week")
+                    page.wait_for_load_state("networkidle")
+                    snap("calendar-week")
             designers(page, base, snap)
             people(page, base, snap)
             context.close()

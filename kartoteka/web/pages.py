@@ -36,7 +36,7 @@ from kartoteka.edge import status_and_code
 from kartoteka.errors import DomainError, Forbidden, NotFound, RateLimited, Unauthenticated
 from kartoteka.notices import service as notices
 
-from . import admin_nav, assets, exports, forms, i18n, widgets
+from . import admin_nav, assets, exports, forms, i18n, switcher, widgets
 from .i18n import N_, _
 
 HERE = Path(__file__).parent
@@ -146,6 +146,7 @@ def render(ctx: Ctx, name: str, status: int = 200, **data: Any) -> HTMLResponse:
             when=lambda value: forms.when_text(value, tz),
             notices_unread=_unread_notices(ctx),
             sections=_sidebar(ctx),
+            workspaces=switcher.workspaces_of(edge.instance(ctx.request), ctx.actor),
             admin_sections=_admin_sections(ctx),
             workspace_title=_workspace_title(ctx),
             ui_config=_ui_config(ctx),

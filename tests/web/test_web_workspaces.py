@@ -1,0 +1,46 @@
+"""The workspace switcher: the person's other workspaces (same e-mail), nobody else's."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ADMIN_EMAIL
+from support.web import sign_in
+
+from kartoteka.context import Actor
+from kartoteka.users import service as users
+from kartoteka.web import switcher
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    switcher.forget()
+    yield
+    switcher.forget()
+
+
+def add_workspace(instance, suffix: str, email: str) -> str:
+    name = f"{instance.settings.default_workspace}{suffix}"
+    ws = instance.create_workspace(name)
+    users.create_user(
+        Actor.system(ws), {"email": email, "name": "Same person", "password": "long-password-1"}
+    )
+    return name
+
+
+def test_switcher_lists_only_the_workspaces_with_my_account(web, instance):
+    sign_in(web)
+    assert "ws-switch" not in web.get("/").text  # one workspace: no switcher
+    switcher.forget()
+    mine = add_workspace(instance, "b", ADMIN_EMAIL)
+    add_workspace(instance, "c", "someone.else@example.com")
+    html = web.get("/").text
+    assert 'class="ws-switch"' in html
+    assert f'href="/w/{mine}/"' in html
+    assert f"{instance.settings.default_workspace}c" not in html
+    assert 'href="/" aria-current="true"' in html
+    # The other workspace asks for its own sign-in and then shows the same switcher.
+    r = web.get(f"/w/{mine}/")
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/w/{mine}/login")
+    sign_in(web, ADMIN_EMAIL, "long-password-1", prefix=f"/w/{mine}")
+    html = web.get(f"/w/{mine}/").text
+    assert f'href="/w/{mine}/" aria-current="true"' in html and 'href="/"' in html
