@@ -157,6 +157,8 @@ def serve(data_dir: Path) -> Iterator[str]:
         admin_password=PASSWORD,
         run_worker=True,
         workspaces_ui="backup",
+        # The demo webhook calls a closed loopback port: its log shows failed attempts.
+        webhook_allow_private=True,
     )
     instance = Instance(settings)
     instance.init()
@@ -369,9 +371,69 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
                     snap("calendar-week")
             designers(page, base, snap)
             people(page, base, snap)
+            integrations(page, base, snap, lang)
             context.close()
         browser.close()
     return taken
+
+
+def integrations(page: Any, base: str, snap: Any, lang: str) -> None:
+    """Webhooks (designer, a webhook with its failing delivery log) and the import wizard
+    (columns suggested from a Windows-1251 file, the dry run's report)."""
+
+    def designer() -> None:
+        page.goto(base + "/admin/webhooks/new")
+        page.wait_for_selector("[data-filter-host] form")
+        page.select_option("#wh-catalog", "deals")
+        page.fill("#wh-url", "http://127.0.0.1:9/crm-bridge")
+
+    designer()
+    page.click("[data-filter-host] [data-add]")
+    snap("webhook-new")
+    page.goto(base + "/admin/webhooks")
+    if not page.query_selector(".webhooks-table"):
+        designer()
+        page.click("button[form=webhook-form]")
+        page.wait_for_selector("[data-secret]")
+        snap("webhook-secret")
+        # A change, so the log has a delivery (to a closed port: it fails and retries).
+        httpx.post(
+            base + "/api/v1/catalogs/deals/records",
+            json={"values": {"title": "Webhook demo"}},
+            auth=(EMAIL, PASSWORD),
+        )
+        time.sleep(2)
+    page.goto(base + "/admin/webhooks")
+    snap("webhooks")
+    page.click("td.url a")
+    page.click("text=" + ("Отправить тестовое событие" if lang == "ru" else "Send a test event"))
+    page.wait_for_selector("[data-test-result]")
+    snap("webhook")
+    head = (
+        ["Название", "Телефон", "Почта", "Город"]
+        if lang == "ru"
+        else ["Name", "Phone", "E-mail", "City"]
+    )
+    rows = [head] + [
+        [
+            f"{TEXT[lang]['companies'][i % 5]} {i}",
+            f"+7912{i:07}",
+            "x" if i == 3 else f"c{i}@example.com",
+            TEXT[lang]["cities"][i % 5],
+        ]
+        for i in range(40)
+    ]
+    data = "\n".join(";".join(r) for r in rows).encode("cp1251")
+    page.goto(base + "/c/clients/import")
+    snap("import-file")
+    page.set_input_files(
+        "[data-file]", files=[{"name": "clients.csv", "mimeType": "text/csv", "buffer": data}]
+    )
+    page.wait_for_selector("[data-step=columns]:not([hidden])")
+    snap("import-columns")
+    page.click("[data-dry-run]")
+    page.wait_for_selector("[data-run]:not([disabled])")
+    snap("import-check")
 
 
 def designers(page: Any, base: str, snap: Any) -> None:

@@ -64,15 +64,15 @@ STRINGS = {
     "seconds": N_("%(n)s s"),
     "minutes": N_("%(n)s min"),
     "would": N_(
-        "Would create %(created)s, update %(updated)s, leave %(unchanged)s unchanged; "
-        "%(errors)s rows with errors."
+        "Would create: %(created)s, update: %(updated)s, leave unchanged: %(unchanged)s; "
+        "rows with errors: %(errors)s."
     ),
     "did": N_(
-        "Created %(created)s, updated %(updated)s, unchanged %(unchanged)s; "
-        "%(errors)s rows with errors."
+        "Created: %(created)s, updated: %(updated)s, unchanged: %(unchanged)s; "
+        "rows with errors: %(errors)s."
     ),
     "no_errors": N_("No errors."),
-    "first_errors": N_("The first %(shown)s of %(errors)s errors:"),
+    "first_errors": N_("Errors (the first %(shown)s of %(errors)s):"),
     "cancelled": N_("The import was cancelled: the rows of finished chunks stay."),
     "failed": N_("The import stopped: %(message)s"),
     "cancelling": N_("Stopping after the current chunk…"),
