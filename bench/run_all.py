@@ -22,7 +22,7 @@ from typing import Any
 
 from common import ROOT, Row, machine, postgres_version, table_lines
 
-BENCHES = ("batch", "list", "http", "rights")
+BENCHES = ("batch", "list", "http", "rights", "read")
 DOC = ROOT / "docs" / "benchmarks.md"
 NOTES_MARKER = "<!-- hand-written notes below: run_all.py keeps them -->"
 
@@ -144,7 +144,7 @@ def main() -> None:
     )
     p.add_argument("--quick", action="store_true", help="small sizes")
     p.add_argument(
-        "--only", default=",".join(BENCHES), help="comma-separated: batch,list,http,rights"
+        "--only", default=",".join(BENCHES), help="comma-separated: batch,list,http,rights,read"
     )
     p.add_argument("--timeout", type=float, default=1500, help="seconds per program")
     p.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")

@@ -77,6 +77,9 @@ class AutonumberType(FieldType):
     def from_db(self, raw, field, actor):
         return None if raw is None else int(raw)
 
+    def reader(self, field, actor):
+        return lambda raw: None if raw is None else int(raw)
+
     def to_text(self, value, field):
         return "" if value is None else f"{field.options.get('prefix') or ''}{value}"
 

@@ -56,6 +56,9 @@ class CheckboxType(FieldType):
     def from_db(self, raw, field, actor):
         return bool(raw)
 
+    def reader(self, field, actor):
+        return bool
+
     def is_empty(self, raw):
         return not raw
 

@@ -37,6 +37,15 @@ def parse_date(value, today: date | None = None) -> date | None:
         raise FieldValueError("expected a date YYYY-MM-DD", "date") from None
 
 
+def render_date(raw) -> str | None:
+    """ISO 8601 text of a stored date."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return raw[:10]
+    return raw.isoformat()
+
+
 class DateType(FieldType):
     """A date without time."""
 
@@ -55,11 +64,10 @@ class DateType(FieldType):
         return parse_date(value)
 
     def from_db(self, raw, field, actor):
-        if raw is None:
-            return None
-        if isinstance(raw, str):
-            return raw[:10]
-        return raw.isoformat()
+        return render_date(raw)
+
+    def reader(self, field, actor):
+        return render_date
 
     def export_type(self, field):
         return DATE_EXPORT

@@ -43,7 +43,9 @@ def render_datetime(raw) -> str | None:
         return None
     if isinstance(raw, str):
         raw = datetime.fromisoformat(raw)
-    return raw.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    if raw.tzinfo is not None:
+        raw = raw.replace(tzinfo=None)
+    return raw.isoformat(timespec="seconds") + "Z"
 
 
 class DateTimeType(FieldType):
@@ -66,6 +68,9 @@ class DateTimeType(FieldType):
 
     def from_db(self, raw, field, actor):
         return render_datetime(raw)
+
+    def reader(self, field, actor):
+        return render_datetime
 
     def export_type(self, field):
         return DATETIME_EXPORT

@@ -79,3 +79,20 @@ class MoneyType(FieldType):
             return None
         scale = self._scale(field)
         return f"{Decimal(int(raw)).scaleb(-scale):.{scale}f}"
+
+    def reader(self, field, actor):
+        scale = self._scale(field)
+        if scale == 0:
+            return lambda raw: None if raw is None else str(int(raw))
+        unit = 10**scale
+
+        def render(raw):
+            # `from_db` by integer arithmetic: the same text at a fraction of the cost of
+            # Decimal's scaleb and format, per value of a page.
+            if raw is None:
+                return None
+            minor = int(raw)
+            whole, part = divmod(abs(minor), unit)
+            return f"{'-' if minor < 0 else ''}{whole}.{part:0{scale}d}"
+
+        return render

@@ -106,3 +106,9 @@ class NumberType(FieldType):
         if decimals == 0:
             return int(raw)
         return round(float(raw), decimals)
+
+    def reader(self, field, actor):
+        decimals = int(field.options.get("decimals") or 0)
+        if decimals == 0:
+            return lambda raw: None if raw is None else int(raw)
+        return lambda raw: None if raw is None else round(float(raw), decimals)

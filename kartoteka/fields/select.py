@@ -108,22 +108,40 @@ class SelectType(MultiIdType):
                 return self.choice_id(int(low), field)
         raise FieldValueError(f"unknown choice {value!r}", "unknown_choice", choice=value)
 
-    def _render(self, cid: int, field) -> dict[str, Any] | None:
-        by_id = getattr(field, "memo", {}).get("choices_by_id")
+    def _choices_by_id(self, field) -> dict[int, dict[str, Any]]:
+        """The field's choices as rendered, by id (kept in the field's memo)."""
+        memo = getattr(field, "memo", None)
+        by_id = memo.get("choices_by_id") if memo is not None else None
         if by_id is None:
             by_id = {
                 c["id"]: {"id": c["id"], "label": c["label"], "color": c.get("color")}
                 for c in field.options.get("choices") or []
             }
-            if hasattr(field, "memo"):
-                field.memo["choices_by_id"] = by_id
-        found = by_id.get(cid)
+            if memo is not None:
+                memo["choices_by_id"] = by_id
+        return by_id
+
+    def _render(self, cid: int, field) -> dict[str, Any] | None:
+        found = self._choices_by_id(field).get(cid)
         return dict(found) if found is not None else None
 
     def from_db(self, raw, field, actor):
         if field.options.get("multiple"):
             return [r for r in (self._render(i, field) for i in decode_multi(raw)) if r]
         return None if raw is None else self._render(int(raw), field)
+
+    def reader(self, field, actor):
+        get = self._choices_by_id(field).get
+        if field.options.get("multiple"):
+            return lambda raw: [dict(c) for c in map(get, decode_multi(raw)) if c is not None]
+
+        def one(raw):
+            if raw is None:
+                return None
+            found = get(int(raw))
+            return None if found is None else dict(found)
+
+        return one
 
     def to_text(self, value, field):
         if not value:

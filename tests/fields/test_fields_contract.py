@@ -191,6 +191,50 @@ def test_sample_round_trips(name: str) -> None:
     assert field.ftype.to_db(written, field, ACTOR) == raw, "to_db is not deterministic"
 
 
+#: Stored values, beyond each sample's, that a type's reader must render as `from_db` does.
+STORED: dict[str, list[Any]] = {
+    "money": [0, 5, -5, 99, -123456, 10**15, -(2**62)],
+    "number": [0, -3, 12, 7.125],
+    "select": [999, 1],
+    "date": ["2026-11-25", date(2026, 1, 2)],
+    "datetime": ["2026-11-25 10:00:00.000000", datetime(2026, 11, 25, 10, 0, 5)],
+    "checkbox": [0, 1, False],
+    "autonumber": [12],
+    "created_at": [datetime(2026, 11, 25, 10, 0, 5), "2026-11-25 10:00:00"],
+    "updated_at": [datetime(2026, 11, 25, 10, 0, 5)],
+    "created_by": [1],
+    "updated_by": [2],
+}
+#: Options that change how a type renders, each tried with the stored values above.
+RENDER_OPTIONS: dict[str, list[dict[str, Any]]] = {
+    "money": [{"decimals": 0}, {"decimals": 4}],
+    "number": [{"decimals": 2}],
+    "select": [{"multiple": True}],
+    "user": [{"multiple": True}],
+}
+#: Stored values of the option variants (a multiple select/user keeps `,1,3,`).
+STORED_MULTIPLE = [",1,2,", ",999,1,", ""]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_readers_render_like_from_db(name: str) -> None:
+    """The page renderer calls `reader(field, actor)` per column instead of `from_db` per
+    value: both must give the same JSON for every stored value and option."""
+    ftype = TYPES[name]
+    stored: list[Any] = [None, *STORED.get(name, [])]
+    if not ftype.read_only:
+        stored.append(ftype.to_db(SAMPLES[name][0], make_field(name), ACTOR))
+    for extra in [{}, *RENDER_OPTIONS.get(name, [])]:
+        options = ftype.clean_options({**dict(OPTIONS.get(name, {})), **extra})
+        field = Field(
+            id=12, catalog_id=1, name=name, api_name=name, type=name, column="f12", options=options
+        )
+        values = STORED_MULTIPLE if extra.get("multiple") else stored
+        read = ftype.reader(field, ACTOR)
+        for raw in values:
+            assert read(raw) == ftype.from_db(raw, field, ACTOR), (name, extra, raw)
+
+
 @pytest.mark.parametrize("name", [n for n in writable() if n not in NOT_TEXT_IMPORTABLE])
 def test_text_round_trips(name: str) -> None:
     field = make_field(name)
