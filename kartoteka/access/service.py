@@ -145,6 +145,26 @@ def _union(clauses: list[ColumnElement[bool] | None]) -> ColumnElement[bool] | N
     return sa.or_(*real) if real else sa.false()
 
 
+def reader_key(actor: Actor) -> tuple[Any, ...]:
+    """Everything about a reader that a compiled rule or filter depends on, besides the
+    workspace metadata: who (rights come from the groups, `$user.` operands from the
+    profile), relative dates (the day), token scopes (which catalogs a hop may reach).
+
+    Caches of compiled clauses key on it and check the metadata object on every hit.
+    """
+    return (
+        actor.workspace.name,
+        actor.user_id,
+        actor.is_admin,
+        actor.group_ids,
+        actor.email,
+        actor.name,
+        orjson.dumps(actor.profile, option=orjson.OPT_SORT_KEYS, default=str),
+        orjson.dumps(actor.token_scopes, option=orjson.OPT_SORT_KEYS, default=str),
+        actor.today(),
+    )
+
+
 def record_filter(
     actor: Actor, catalog: Catalog, action: str = "view", table: Any = None
 ) -> ColumnElement[bool] | None:
@@ -162,17 +182,7 @@ def record_filter(
     # rights and rights views live in the meta object, `$user.` values in the profile,
     # relative dates in the day.
     meta = actor.workspace.meta()
-    key = (
-        actor.workspace.name,
-        catalog.id,
-        action,
-        actor.user_id,
-        actor.group_ids,
-        actor.email,
-        actor.name,
-        orjson.dumps(actor.profile, option=orjson.OPT_SORT_KEYS, default=str),
-        actor.today(),
-    )
+    key = (catalog.id, action, *reader_key(actor))
     with _filters_lock:
         hit = _filters.get(key)
         if hit is not None and hit[0] is meta:

@@ -6,12 +6,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from kartoteka.access import service as access
@@ -23,10 +27,45 @@ from kartoteka.filters.sorts import SortKey
 
 from . import tagged
 
+#: Compiled filters kept per (catalog, filter, reader); the workspace metadata object and
+#: the catalog table they were compiled against are checked on every hit.
+FILTER_CACHE_SIZE = 1024
+#: Longer filters (as JSON) are compiled every time rather than kept.
+FILTER_CACHE_TEXT = 4096
+_filters: OrderedDict[tuple[Any, ...], tuple[Any, Any, ColumnElement[bool]]] = OrderedDict()
+_filters_lock = threading.Lock()
+
 
 def compile_filter(actor: Actor, catalog: Catalog, spec: Any) -> ColumnElement[bool] | None:
-    """SQL for a filter as the actor may ask it (None when there is none)."""
-    return compiler.compile_filter(actor, catalog, spec, rights=access)
+    """SQL for a filter as the actor may ask it (None when there is none).
+
+    A grid asks the same filter for every page it scrolls and every refresh; compiling it
+    (and SQLAlchemy working out the new clause's cache key) cost more than a page's
+    indexed read, so the clause is kept, and being the same object, so is the statement
+    built over it (`page_statement`).
+    """
+    if spec in (None, {}, ""):
+        return None
+    try:
+        text = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # not JSON at all: the compiler says what is wrong with it
+        text = b""
+    if not text or len(text) > FILTER_CACHE_TEXT:
+        return compiler.compile_filter(actor, catalog, spec, rights=access)
+    meta, table = actor.workspace.meta(), catalog.table
+    key = (catalog.id, text, *access.reader_key(actor))
+    with _filters_lock:
+        hit = _filters.get(key)
+        if hit is not None and hit[0] is meta and hit[1] is table:
+            _filters.move_to_end(key)
+            return hit[2]
+    clause = compiler.compile_filter(actor, catalog, spec, rights=access)
+    if clause is not None:
+        with _filters_lock:
+            _filters[key] = (meta, table, clause)
+            while len(_filters) > FILTER_CACHE_SIZE:
+                _filters.popitem(last=False)
+    return clause
 
 
 def parse_sort(actor: Actor, catalog: Catalog, spec: Any) -> list[SortKey]:
@@ -46,28 +85,100 @@ def order_columns(
     return cols
 
 
+@dataclass(frozen=True)
+class Segment:
+    """Rows after a cursor, one index range: the condition, its bound values, and its
+    shape, which says when two segments are the same SQL with other values (None: the
+    values are inside the condition, the statement cannot be reused)."""
+
+    condition: ColumnElement[bool]
+    params: dict[str, Any]
+    shape: tuple[Any, ...] | None
+
+
 def keyset_segments(
     cols: list[tuple[ColumnElement[Any], bool]], values: list[Any], nulls_low: bool
-) -> list[ColumnElement[bool]]:
+) -> list[Segment]:
     """Conditions for the rows after a cursor, as disjoint segments to read in order.
 
     With one sort key each segment is a plain index range: `(key, id) > (v, x)`
     (a row-value comparison both dialects serve from the (key, id) index), then the
     NULL keys when they sort after. An OR of the two would make PostgreSQL walk the
     index from the start, so a deep page would cost as much as the pages before it.
+    The values are bound at execution (`:cursor_value`, `:cursor_id`), so the next page
+    of the same list runs the same statement.
     """
     if len(cols) != 2:
-        return [after_cursor(cols, values, nulls_low)]
+        return [Segment(after_cursor(cols, values, nulls_low), {}, None)]
     (col, desc), (id_col, _) = cols
     value, last_id = values
     nulls_first = nulls_low != desc
-    id_after = id_col < last_id if desc else id_col > last_id
+    shape = (id(col), desc, nulls_first, value is None)
+    bound_id = sa.bindparam("cursor_id", type_=id_col.type)
+    id_after = id_col < bound_id if desc else id_col > bound_id
+    params: dict[str, Any] = {"cursor_id": last_id}
     if value is None:
-        on_nulls = sa.and_(col.is_(None), id_after)
-        return [on_nulls, col.is_not(None)] if nulls_first else [on_nulls]
-    pair, bound = sa.tuple_(col, id_col), sa.tuple_(sa.literal(value), sa.literal(last_id))
-    beyond = pair < bound if desc else pair > bound
-    return [beyond] if nulls_first else [beyond, col.is_(None)]
+        on_nulls = Segment(sa.and_(col.is_(None), id_after), params, (*shape, 0))
+        rest = Segment(col.is_not(None), {}, (*shape, 1))
+        return [on_nulls, rest] if nulls_first else [on_nulls]
+    params["cursor_value"] = value
+    pair = sa.tuple_(col, id_col)
+    bound = sa.tuple_(sa.bindparam("cursor_value", type_=col.type), bound_id)
+    beyond = Segment(pair < bound if desc else pair > bound, params, (*shape, 0))
+    return [beyond] if nulls_first else [beyond, Segment(col.is_(None), {}, (*shape, 1))]
+
+
+#: Page statements kept per (table, conditions, order, segment shape, limit).
+STATEMENT_CACHE_SIZE = 2048
+_statements: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Select[Any]]] = OrderedDict()
+_statements_lock = threading.Lock()
+
+
+def page_statement(
+    table: sa.Table,
+    where: list[ColumnElement[bool]],
+    cols: list[tuple[ColumnElement[Any], bool]],
+    segment: Segment | None,
+    limit: int,
+    *,
+    reusable: bool = True,
+) -> Select[Any]:
+    """`SELECT * FROM table WHERE <where> [AND <segment>] ORDER BY <cols> LIMIT n`.
+
+    The same conditions (cached clause objects), order, segment shape and limit give the
+    same statement object, whose cache key SQLAlchemy then computes once: building a
+    new one per page and keying it cost a page of 100 indexed rows several times over.
+    `reusable=False` (conditions made for this request only, like a search's) builds one.
+    """
+    parts = (table, *where, *(c for c, _ in cols))
+    shape = None if segment is None else segment.shape
+    if not reusable or (segment is not None and shape is None):
+        return _build_page(table, where, cols, segment, limit)
+    key = (*(id(p) for p in parts), tuple(d for _, d in cols), shape, limit)
+    with _statements_lock:
+        hit = _statements.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], parts, strict=True)):
+            _statements.move_to_end(key)
+            return hit[1]
+    q = _build_page(table, where, cols, segment, limit)
+    with _statements_lock:
+        _statements[key] = (parts, q)
+        while len(_statements) > STATEMENT_CACHE_SIZE:
+            _statements.popitem(last=False)
+    return q
+
+
+def _build_page(
+    table: sa.Table,
+    where: list[ColumnElement[bool]],
+    cols: list[tuple[ColumnElement[Any], bool]],
+    segment: Segment | None,
+    limit: int,
+) -> Select[Any]:
+    q = sa.select(table).where(*where)
+    if segment is not None:
+        q = q.where(segment.condition)
+    return q.order_by(*order_by(cols)).limit(limit)
 
 
 def order_by(cols: list[tuple[ColumnElement[Any], bool]]) -> list[Any]:

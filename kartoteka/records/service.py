@@ -215,6 +215,7 @@ def list_records(
             raise RecordInvalid(
                 f"unknown field {unknown[0]!r}", fields={"fields": f"unknown field {unknown[0]!r}"}
             )
+    reusable = True
     if search not in (None, ""):
         if not hooks.searcher:
             raise RecordInvalid("search is not available", fields={"search": "not available"})
@@ -223,8 +224,9 @@ def list_records(
         if sort in (None, "", []):
             return searcher.list_page(actor, catalog, found, where, page_size, cursor, only, count)
         where.append(found.condition)
+        reusable = False  # the search's condition is made for this request
     table = catalog.table
-    segments: list[Any] = [None]
+    segments: list[query.Segment | None] = [None]
     if cursor:
         values = query.decode_cursor(cursor, cols)
         nulls_low = actor.workspace.dialect == "sqlite"
@@ -232,11 +234,9 @@ def list_records(
     with _read(actor) as conn:
         rows: list[Any] = []
         for segment in segments:
-            q = sa.select(table).where(*where)
-            if segment is not None:
-                q = q.where(segment)
-            q = q.order_by(*query.order_by(cols)).limit(page_size + 1 - len(rows))
-            rows += conn.execute(q).all()
+            limit = page_size + 1 - len(rows)
+            q = query.page_statement(table, where, cols, segment, limit, reusable=reusable)
+            rows += conn.execute(q, segment.params if segment else {}).all()
             if len(rows) > page_size:
                 break
         more = len(rows) > page_size
