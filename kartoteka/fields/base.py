@@ -226,11 +226,12 @@ class FieldType:
         return self.to_text(value, field)
 
     def from_db_column(self, raws: list[Any], field: Field, actor: Actor | None) -> list[Any]:
-        """`from_db` over a column of stored values (exports render a chunk per field)."""
-        if type(self).from_db is FieldType.from_db:
+        """`from_db` over a column of stored values (exports render a chunk per field),
+        through the type's `reader`."""
+        read = self.reader(field, actor)
+        if read is same:
             return raws  # the stored value is the rendered one: no call per value
-        from_db = self.from_db
-        return [from_db(raw, field, actor) for raw in raws]
+        return list(map(read, raws))
 
     def export_texts(self, values: list[Any], field: Field) -> list[str]:
         """`export_text` over a column of rendered values; empty values are ""."""
