@@ -455,6 +455,11 @@ def designers(page: Any, base: str, snap: Any) -> None:
     page.click("[data-field-form] button.primary")
     page.wait_for_selector(".convert-report")
     snap("admin-field-convert")
+    page.goto(base + "/admin/catalogs/deals/views")
+    snap("admin-views")
+    page.locator(".field-list li .fl-name a").first.click()
+    page.wait_for_selector("[data-view-form]")
+    snap("admin-view")
     page.goto(base + "/admin/catalogs/clients/delete")
     snap("admin-catalog-delete")
 

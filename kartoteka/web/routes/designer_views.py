@@ -81,7 +81,8 @@ def _sort_rows(sort: Any) -> list[tuple[str, str]]:
 
 def _field_rows(catalog: Catalog, chosen: list[str]) -> list[tuple[Field, bool]]:
     """Every field with whether the view shows it: shown ones first, in the view's order."""
-    order = {name: i for i, name in enumerate(chosen)}
+    # A view without a field list shows every field: all are ticked.
+    order = {name: i for i, name in enumerate(chosen or [f.api_name for f in catalog.fields])}
     shown = sorted(
         (f for f in catalog.fields if f.api_name in order), key=lambda f: order[f.api_name]
     )
