@@ -8,6 +8,7 @@ at the top of a module, and a relative import as much as an absolute one. Import
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 
@@ -354,9 +355,65 @@ def test_long_modules_say_why(path: Path) -> None:
     assert said, f"{name}: {text.count(chr(10))} lines and no reason at its top"
 
 
-#: Packages docs/architecture.md says never ask a field for its type name.
-TYPE_BLIND = ("records", "catalogs", "access", "filters", "rights", "exporter")
-FIELD_TYPE_NAMES = {"link", "autonumber", "phone", "email", "checkbox", "number", "select"}
+#: Packages docs/architecture.md says never ask a field for its type name: everything
+#: outside `fields/` asks the type (`f.ftype.cell`, `f.ftype.view_roles`...) instead.
+TYPE_BLIND = (
+    "records",
+    "catalogs",
+    "access",
+    "filters",
+    "rights",
+    "exporter",
+    "views",
+    "scenarios",
+    "importer",
+    "web",
+)
+
+
+@cache
+def field_type_names() -> frozenset[str]:
+    """Every `type = "..."` a module of `fields/` declares (the registered names)."""
+    found = set()
+    for path in (ROOT / "fields").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            target = node.targets[0] if isinstance(node, ast.Assign) else None
+            if isinstance(node, ast.AnnAssign):
+                target = node.target
+            value = getattr(node, "value", None)
+            if getattr(target, "id", None) == "type" and isinstance(value, ast.Constant):
+                found.add(value.value)
+    return frozenset(found - {""})
+
+
+def _strings(node: ast.AST) -> set[str]:
+    return {
+        c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)
+    }
+
+
+def type_name_branches(source: str) -> list[str]:
+    """Comparisons of a `.type` with field type names, written out or through a module-level
+    set of them (`f.type in INLINE_TYPES`)."""
+    tree = ast.parse(source)
+    names = field_type_names()
+    name_sets = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name) and _strings(node.value) & names
+    }
+    bad = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        asks_type = any(isinstance(s, ast.Attribute) and s.attr == "type" for s in sides)
+        via_set = any(isinstance(s, ast.Name) and s.id in name_sets for s in sides)
+        if asks_type and (via_set or any(_strings(s) & names for s in sides)):
+            bad.append(f"{node.lineno}: {ast.unparse(node)}")
+    return bad
 
 
 @pytest.mark.parametrize(
@@ -366,21 +423,38 @@ FIELD_TYPE_NAMES = {"link", "autonumber", "phone", "email", "checkbox", "number"
 )
 def test_type_blind_packages_do_not_branch_on_a_type_name(path: Path) -> None:
     """`x.type == "link"` outside `fields/` asks for a hook (field types own behaviour)."""
-    bad = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if not isinstance(node, ast.Compare):
-            continue
-        sides = [node.left, *node.comparators]
-        asks_type = any(isinstance(s, ast.Attribute) and s.attr == "type" for s in sides)
-        names = {
-            c.value
-            for s in sides
-            for c in ast.walk(s)
-            if isinstance(c, ast.Constant) and isinstance(c.value, str)
-        }
-        if asks_type and names & FIELD_TYPE_NAMES:
-            bad.append(f"{node.lineno}: {ast.unparse(node)}")
+    bad = type_name_branches(path.read_text(encoding="utf-8"))
     assert not bad, f"{path.relative_to(ROOT)} branches on field type names: {bad}"
+
+
+#: `f.type == "select"`, `f.type in ("date", ...)` inside a Jinja tag of a template.
+TEMPLATE_BRANCH = re.compile(r"\.type\s*(?:==|!=|\bin\b|\bnot in\b)\s*\(?\s*['\"](\w+)['\"]")
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "web" / "templates").rglob("*.html")),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_templates_do_not_branch_on_a_type_name(path: Path) -> None:
+    """Templates ask `f.ftype.cell` (or another descriptor), never the type's name."""
+    text = path.read_text(encoding="utf-8")
+    bad = [m.group(0) for m in TEMPLATE_BRANCH.finditer(text) if m.group(1) in field_type_names()]
+    assert not bad, f"{path.relative_to(ROOT)} branches on field type names: {bad}"
+
+
+def test_the_type_name_rule_sees_sets_and_literals() -> None:
+    assert field_type_names() >= {"link", "select", "date", "created_by", "money"}
+    source = (
+        'KINDS = frozenset({"link", "file"})\n'
+        "a = f.type in KINDS\n"
+        'b = f.type == "select"\n'
+        'c = f.ftype.cell == "chips"\n'
+        'd = view.type == "kanban"\n'
+    )
+    assert [b.split(":")[0] for b in type_name_branches(source)] == ["2", "3"]
+    assert TEMPLATE_BRANCH.search('{% if f.type == "select" %}')
+    assert not TEMPLATE_BRANCH.search('data-type="{{ f.type }}"')
 
 
 def test_no_test_module_imports_another() -> None:

@@ -127,6 +127,35 @@ class FieldType:
     #: "when" (a time in the reader's zone), "people" (user names), "records" (titles
     #: of linked records), "files" (download links).
     cell: ClassVar[str] = "text"
+    #: The grid edits values in place; the others open the card.
+    inline_edit: ClassVar[bool] = False
+    #: Shown on board and gallery cards when the view names no fields (long texts and
+    #: files are not).
+    on_cards: ClassVar[bool] = True
+    #: Offered one link hop away in the filter builder (`client.stage`).
+    hop_filter: ClassVar[bool] = True
+    #: The value is a list of things shown by title or name (linked records, files): the
+    #: edit form posts their ids, and after a refused save shows the stored ones.
+    listed: ClassVar[bool] = False
+    #: Values are picked from the field's own `choices` option (stages of a process).
+    has_choices: ClassVar[bool] = False
+    #: What a value looks like written as text (imports, date triggers, calendars):
+    #: "text", "number" (digits with a decimal point or comma), "date" or "datetime".
+    value_kind: ClassVar[str] = "text"
+    #: What the field may stand for in a saved view: "group" (kanban columns), "date"
+    #: (calendar days), "span" (a Gantt bar's start or end).
+    view_roles: ClassVar[frozenset[str]] = frozenset()
+
+    def ui_options(self, field: Field) -> dict[str, Any]:
+        """The options the browser widgets need to show and edit a value (choices,
+        decimals, a link's target catalog)."""
+        return {}
+
+    def board_columns(self, field: Field, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A kanban's columns when grouped by this field: `{key, label, color}` in order,
+        `key` being the str of the id a value carries ("true" for a yes). `people` are the
+        workspace's users. The "no value" column is added by the board."""
+        return []
 
     # ----- lifecycle hooks (Baserow's FieldType.before_create/after_update...) --
     # Called by `catalogs.service` and the records write path, inside their transaction,

@@ -18,10 +18,15 @@ class CheckboxType(FieldType):
     type = "checkbox"
     editor = "checkbox"
     cell = "check"
+    inline_edit = True
+    view_roles = frozenset({"group"})
     labels = {"en": "Checkbox", "ru": "Флажок"}
     operators = frozenset({"eq", "ne", "empty", "in", "nin"})
     can_be_unique = False
     can_be_title = False
+
+    def board_columns(self, field, people):
+        return [{"key": "true", "label": None, "color": "green"}]
 
     def export_text(self, value, field):
         return "true" if value else "false"

@@ -52,6 +52,9 @@ class DateType(FieldType):
     type = "date"
     editor = "date"
     cell = "text"
+    inline_edit = True
+    value_kind = "date"
+    view_roles = frozenset({"date", "span"})
     labels = {"en": "Date", "ru": "Дата"}
 
     def value_schema(self, field, link_ref):

@@ -54,6 +54,9 @@ class DateTimeType(FieldType):
     type = "datetime"
     editor: ClassVar[str | None] = "datetime"
     cell = "when"
+    inline_edit = True
+    value_kind = "datetime"
+    view_roles: ClassVar[frozenset[str]] = frozenset({"date", "span"})
     labels = {"en": "Date and time", "ru": "Дата и время"}
 
     def value_schema(self, field, link_ref):

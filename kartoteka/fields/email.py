@@ -16,6 +16,7 @@ class EmailType(FieldType):
     type = "email"
     editor = "email"
     cell = "text"
+    inline_edit = True
     preferred_title = True
     labels = {"en": "E-mail", "ru": "E-mail"}
     operators = TEXT_OPS

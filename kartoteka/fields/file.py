@@ -21,6 +21,9 @@ class FileType(FieldType):
     type = "file"
     editor = "file"
     cell = "files"
+    listed = True
+    hop_filter = False
+    on_cards = False
     labels = {"en": "File", "ru": "Файл"}
     operators = frozenset({"empty"})
     can_be_unique = False

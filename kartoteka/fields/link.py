@@ -19,6 +19,9 @@ class LinkType(FieldType):
     type = "link"
     editor = "link"
     cell = "records"
+    listed = True
+    hop_filter = False
+    view_roles = frozenset({"group"})
     labels = {"en": "Link to records", "ru": "Связь с каталогом"}
     storage = "links"
     operators = frozenset({"eq", "ne", "in", "nin", "empty"})
@@ -35,6 +38,9 @@ class LinkType(FieldType):
         "title_public": "show linked records' titles even to readers who cannot see those "
         "records (default false: they get only the id, marked `restricted`)",
     }
+
+    def ui_options(self, field):
+        return {"target": field.options.get("catalog")}
 
     def value_schema(self, field, link_ref):
         return {"type": "array", "items": link_ref(int(field.options.get("catalog") or 0))}

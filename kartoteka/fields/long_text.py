@@ -16,6 +16,8 @@ class LongTextType(FieldType):
     type = "long_text"
     editor = "long_text"
     cell = "text"
+    inline_edit = True
+    on_cards = False
     labels = {"en": "Long text", "ru": "Многострочный текст"}
     operators = TEXT_OPS
     searchable = True

@@ -19,11 +19,19 @@ class MoneyType(FieldType):
     type = "money"
     editor = "money"
     cell = "number"
+    inline_edit = True
+    value_kind = "number"
     labels = {"en": "Money", "ru": "Деньги"}
     option_docs = {
         "currency": "ISO 4217 code, e.g. RUB (default RUB)",
         "decimals": "minor unit digits (default 2)",
     }
+
+    def ui_options(self, field):
+        return {
+            "decimals": field.options.get("decimals"),
+            "currency": field.options.get("currency"),
+        }
 
     def value_schema(self, field, link_ref):
         scale = self._scale(field)

@@ -60,8 +60,16 @@ class NumberType(FieldType):
     type = "number"
     editor = "number"
     cell = "number"
+    inline_edit = True
+    value_kind = "number"
     labels = {"en": "Number", "ru": "Число"}
     option_docs = {"decimals": "digits after the point; 0 = integer (default)"}
+
+    def ui_options(self, field):
+        return {
+            "decimals": field.options.get("decimals"),
+            "currency": field.options.get("currency"),
+        }
 
     def export_type(self, field):
         return INTEGER_EXPORT if not field.options.get("decimals") else FLOAT_EXPORT

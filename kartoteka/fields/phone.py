@@ -25,6 +25,7 @@ class PhoneType(FieldType):
     type = "phone"
     editor = "phone"
     cell = "text"
+    inline_edit = True
     preferred_title = True
     labels = {"en": "Phone", "ru": "Телефон"}
     operators = TEXT_OPS

@@ -52,6 +52,9 @@ class SelectType(MultiIdType):
     type = "select"
     editor = "select"
     cell = "chips"
+    inline_edit = True
+    has_choices = True
+    view_roles = frozenset({"group"})
     labels = {"en": "Select", "ru": "Список"}
     item_noun = "choice"
     searchable = True
@@ -59,6 +62,15 @@ class SelectType(MultiIdType):
         "choices": 'list of {"label", "color"?} (ids are assigned)',
         "multiple": "allow several choices",
     }
+
+    def ui_options(self, field):
+        return {"choices": field.options.get("choices", [])}
+
+    def board_columns(self, field, people):
+        return [
+            {"key": str(c["id"]), "label": c["label"], "color": c.get("color")}
+            for c in field.options.get("choices", [])
+        ]
 
     def value_schema(self, field, link_ref):
         labels = [c["label"] for c in field.options.get("choices") or []]

@@ -11,6 +11,10 @@ class _SystemTime(DateTimeType):
     read_only = True
     editor = None
     cell = "when"
+    inline_edit = False
+    #: A calendar may show records by when they were made; Gantt bars and date
+    #: triggers need a stored column.
+    view_roles = frozenset({"date"})
     storage = "system"
     can_be_unique = False
     option_docs = {}
@@ -23,6 +27,7 @@ class _SystemUser(UserType):
     read_only = True
     editor = None
     cell = "people"
+    view_roles = frozenset()
     storage = "system"
     can_be_unique = False
     option_docs = {}

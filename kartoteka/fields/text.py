@@ -32,6 +32,7 @@ class TextType(FieldType):
     type = "text"
     editor = "text"
     cell = "text"
+    inline_edit = True
     preferred_title = True
     labels = {"en": "Text", "ru": "Текст"}
     operators = TEXT_OPS | {"between"}

@@ -14,6 +14,7 @@ class UrlType(FieldType):
     type = "url"
     editor = "url"
     cell = "text"
+    inline_edit = True
     labels = {"en": "URL", "ru": "Ссылка (URL)"}
     operators = TEXT_OPS
     searchable = True

@@ -24,12 +24,23 @@ class UserType(MultiIdType):
     type = "user"
     editor: ClassVar[str | None] = "user"
     cell = "people"
+    view_roles: ClassVar[frozenset[str]] = frozenset({"group"})
     labels = {"en": "User", "ru": "Пользователь"}
     item_noun = "user"
     option_docs = {"multiple": "allow several users"}
     can_be_title = False
     #: The records service checks that written ids are existing users.
     references = "users"
+
+    def board_columns(self, field, people):
+        return [
+            {
+                "key": str(u["id"]),
+                "label": u.get("name") or u.get("email") or f"#{u['id']}",
+                "color": None,
+            }
+            for u in people
+        ]
 
     def value_schema(self, field, link_ref):
         user = {

@@ -177,14 +177,15 @@ class Runner:
     def _cell_value(self, col: Column, text: str) -> Any:
         """A cell's stored value (for a link resolved by key: the key texts, in order)."""
         f = col.field
-        if text.strip() and self.date_format and f.type in ("date", "datetime"):
+        kind = f.ftype.value_kind
+        if text.strip() and self.date_format and kind in ("date", "datetime"):
             try:
-                text = readers.parse_date_text(text, self.date_format, f.type == "datetime")
+                text = readers.parse_date_text(text, self.date_format, kind == "datetime")
             except ValueError:
                 raise FieldValueError(
                     f"does not match date_format {self.opts.date_format}"
                 ) from None
-        if text.strip() and f.type in ("number", "money"):
+        if text.strip() and kind == "number":
             text = readers.normalise_number(text, self.opts.decimal_comma)
         if f.is_link and self.opts.list_separator and text.strip():
             value: Any = [t.strip() for t in text.split(self.opts.list_separator) if t.strip()]

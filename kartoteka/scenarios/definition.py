@@ -170,9 +170,14 @@ def _check_field_list(catalog: Any, fields: Any, check: Checker) -> None:
             check.add("trigger.fields", f"unknown field {name!r}")
 
 
+def _stored_moment(field: Any) -> bool:
+    """A date or datetime kept in a column of its own (a trigger scans that column)."""
+    return field.ftype.value_kind in ("date", "datetime") and field.ftype.storage == "column"
+
+
 def _check_date_trigger(catalog: Any, trigger: dict[str, Any], check: Checker) -> None:
     field = catalog.by_api_name.get(trigger.get("field")) if catalog is not None else None
-    if catalog is not None and (field is None or field.type not in ("date", "datetime")):
+    if catalog is not None and (field is None or not _stored_moment(field)):
         check.add("trigger.field", "must name a date or datetime field of the catalog")
     try:
         parse_duration(trigger.get("offset", "P0D"))

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from kartoteka.catalogs import service as catalogs
-from kartoteka.catalogs.models import Catalog
+from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import Forbidden, Rejected
 from kartoteka.records.hooks import PendingChange
@@ -57,7 +57,7 @@ def _require_admin(actor: Actor) -> None:
 def _field(actor: Actor, catalog_ref: str, field: str) -> tuple[Catalog, Any]:
     catalog = catalogs.get_catalog(actor, catalog_ref)
     f = catalog.by_api_name.get(field)
-    if f is None or f.type != "select" or f.options.get("multiple"):
+    if f is None or not f.ftype.has_choices or f.options.get("multiple"):
         raise ScenarioInvalid(
             f"{field!r} is not a single-choice select field of {catalog.api_name!r}",
             fields={"field": "must be a single-choice select field"},
@@ -155,8 +155,13 @@ def _check_transition(
     user_field = t.get("user_field")
     if user_field is not None:
         f = catalog.by_api_name.get(user_field)
-        if f is None or f.type != "user":
+        if f is None or not _user_field(f):
             errors[f"{where}.user_field"] = "must name a user field"
+
+
+def _user_field(field: Field) -> bool:
+    """A field holding users that people set (not `created_by`/`updated_by`)."""
+    return field.ftype.references == "users" and not field.ftype.read_only
 
 
 def _check_approval(
@@ -169,7 +174,7 @@ def _check_approval(
         errors[where] = "must be {field, count, group?}"
         return
     f = catalog.by_api_name.get(str(rule.get("field")))
-    if f is None or f.type != "user":
+    if f is None or not _user_field(f):
         errors[f"{where}.field"] = "must name a user field (several users)"
     count = rule.get("count")
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:

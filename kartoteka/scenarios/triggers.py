@@ -352,7 +352,7 @@ def _date_runs(
         q = q.where(
             dates.month_day(col, ws.dialect).in_(sorted({d.strftime("%m-%d") for d in days}))
         )
-    elif field.type == "datetime":
+    elif field.ftype.value_kind == "datetime":
         q = q.where(
             col > since - offset - timedelta(days=1), col <= now - offset + timedelta(days=1)
         )

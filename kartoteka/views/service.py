@@ -13,17 +13,18 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.catalogs.service import bump_meta, get_catalog, invalidate, require_manage
 from kartoteka.context import Actor
 from kartoteka.errors import NotFound, ValidationFailed
+from kartoteka.fields.registry import all_types
 from kartoteka.filters.compiler import compile_filter
 from kartoteka.filters.sorts import parse_sort
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection
 
 VIEW_TYPES = ("table", "kanban", "calendar", "gantt", "gallery")
-#: Options each view type needs, and the field types they accept.
-REQUIRED_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "kanban": {"group_field": ("select", "user", "link", "checkbox")},
-    "calendar": {"date_field": ("date", "datetime", "created_at", "updated_at")},
-    "gantt": {"start_field": ("date", "datetime"), "end_field": ("date", "datetime")},
+#: Options each view type needs, and the role (a field type's `view_roles`) each names.
+REQUIRED_OPTIONS: dict[str, dict[str, str]] = {
+    "kanban": {"group_field": "group"},
+    "calendar": {"date_field": "date"},
+    "gantt": {"start_field": "span", "end_field": "span"},
 }
 
 #: Options a view type may have, and what their field must be able to do: a kanban
@@ -258,14 +259,15 @@ def _check_options(catalog: Catalog, vtype: str, options: dict[str, Any]) -> Non
                 fields={f"options.{key}": "not a usable field"},
             )
         options[key] = field.api_name
-    for key, types in REQUIRED_OPTIONS.get(vtype, {}).items():
+    for key, role in REQUIRED_OPTIONS.get(vtype, {}).items():
         ref = options.get(key)
         field = catalog.field(ref) if isinstance(ref, str | int) else None
         if field is None:
             raise ValidationFailed(
                 f"a {vtype} view needs options.{key}", fields={f"options.{key}": "required"}
             )
-        if field.type not in types:
+        if role not in field.ftype.view_roles:
+            types = [name for name, t in all_types().items() if role in t.view_roles]
             raise ValidationFailed(
                 f"options.{key} must be a field of type {', '.join(types)}",
                 fields={f"options.{key}": f"must be {', '.join(types)}"},

@@ -50,7 +50,7 @@ def _card_fields(ctx: Ctx, catalog: Catalog, view: dict[str, Any], skip: set[str
     if view.get("fields"):
         order = {n: i for i, n in enumerate(view["fields"])}
         return sorted((f for f in shown if f.api_name in order), key=lambda f: order[f.api_name])
-    return [f for f in shown if f.type not in ("file", "long_text")][:CARD_FIELDS]
+    return [f for f in shown if f.ftype.on_cards][:CARD_FIELDS]
 
 
 def _number(value: Any) -> float:
@@ -68,22 +68,11 @@ def kanban(
     sum_name = view["options"].get("sum_field")
     sum_field = catalog.by_api_name.get(sum_name) if isinstance(sum_name, str) else None
     items, more = _fetch(ctx, catalog, view, state)
-    columns: list[dict[str, Any]] = []
-    if group.type == "select":
-        for c in group.options.get("choices", []):
-            columns.append({"key": str(c["id"]), "label": c["label"], "color": c.get("color")})
-    elif group.type == "checkbox":
-        columns += [{"key": "true", "label": None, "color": "green"}]
-    elif group.type == "user":
-        for u in users.list_users(ctx.user):
-            columns.append(
-                {
-                    "key": str(u["id"]),
-                    "label": u.get("name") or u.get("email") or f"#{u['id']}",
-                    "color": None,
-                }
-            )
-    columns.insert(0, {"key": "", "label": None, "color": "gray"})
+    people = users.list_users(ctx.user) if group.ftype.references == "users" else []
+    columns = [
+        {"key": "", "label": None, "color": "gray"},
+        *group.ftype.board_columns(group, people),
+    ]
     by_key = {c["key"]: {**c, "items": [], "sum": 0.0} for c in columns}
     for r in items:
         value = r["values"].get(group.api_name)
@@ -111,7 +100,7 @@ def gallery(
 ) -> dict[str, Any]:
     """Cards with the first image of the first file field."""
     items, more = _fetch(ctx, catalog, view, state)
-    files = [f for f in visible_fields(ctx.user, catalog, None) if f.type == "file"]
+    files = [f for f in visible_fields(ctx.user, catalog, None) if f.ftype.references == "files"]
     cover = files[0] if files else None
 
     def image(r: dict[str, Any]) -> dict[str, Any] | None:

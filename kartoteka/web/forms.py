@@ -162,13 +162,11 @@ def _choice(field: Field, form: FormData, tz: tzinfo) -> Any:
 
 
 def _reference(field: Field, form: FormData, tz: tzinfo) -> Any:
-    if field.options.get("multiple") or field.type in ("link", "file"):
+    if field.options.get("multiple") or field.ftype.listed:
         found = _listed(field, form)
         if found is _MISSING or not isinstance(found, list):
             return found
         ids = [int(v) if v.isdigit() and len(v) < 19 else v for v in found]
-        if field.type == "link" and not field.options.get("multiple"):
-            return ids[:1] if ids else []
         return ids
     raw = _text(field, form, tz)
     if raw in ("", None):

@@ -18,8 +18,8 @@ from kartoteka.users import service as users
 
 from .forms import value_text
 
-#: Field types whose history holds ids (labels, names and titles are looked up).
-REFERENCES = frozenset({"select", "user", "created_by", "updated_by", "link"})
+#: Cells of the types whose history holds ids (labels, names and titles are looked up).
+REFERENCES = frozenset({"chips", "people", "records"})
 
 
 def _ids(value: Any) -> list[int]:
@@ -35,7 +35,7 @@ def _link_titles(
     for entry in entries:
         for name, change in (entry.get("changes") or {}).items():
             f = catalog.by_api_name.get(name)
-            if f is None or f.type != "link":
+            if f is None or f.ftype.cell != "records":
                 continue
             for side in ("old", "new"):
                 wanted.setdefault(name, set()).update(_ids(change.get(side)))
@@ -57,16 +57,17 @@ def describer(
     def text(field: Field | None, value: Any) -> str:
         if field is None or value in (None, [], ""):
             return value_text(field, value)
-        if isinstance(value, str) and field.type in REFERENCES:
+        cell = field.ftype.cell
+        if isinstance(value, str) and cell in REFERENCES:
             return value  # stored as ids, so a string is the reader's mask: show it as is
-        if field.type == "select":
+        if cell == "chips":
             labels = {c["id"]: c["label"] for c in field.options.get("choices", [])}
             return ", ".join(labels.get(i, f"#{i}") for i in _ids(value)) or value_text(
                 field, value
             )
-        if field.type in ("user", "created_by", "updated_by"):
+        if cell == "people":
             return ", ".join(str(names.get(i) or f"#{i}") for i in _ids(value))
-        if field.type == "link":
+        if cell == "records":
             known = linked.get(field.api_name, {})
             return ", ".join(known.get(i, f"#{i}") for i in _ids(value))
         return value_text(field, value)

@@ -21,14 +21,6 @@ from kartoteka.records.read import visible_fields
 from . import i18n
 from .i18n import N_, _
 
-#: Types the grid edits in place; the others open the card.
-INLINE_TYPES = frozenset(
-    {"text", "long_text", "number", "money", "date", "datetime", "select", "checkbox"}
-    | {"email", "phone", "url"}
-)
-#: Sorting by these is refused by the API (links and files live outside the table).
-UNSORTABLE_TYPES = frozenset({"link", "file"})
-
 OPERATOR_LABELS = {
     "eq": N_("is"),
     "ne": N_("is not"),
@@ -127,9 +119,7 @@ def field_messages() -> list[tuple[str, str]]:
 def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) -> dict[str, Any]:
     """One visible field as the widgets see it."""
     rule = rules.get(f.api_name)
-    editable = (
-        f.type in INLINE_TYPES and not f.ftype.read_only and rule not in ("read_only", "masked")
-    )
+    editable = f.ftype.inline_edit and not f.ftype.read_only and rule not in ("read_only", "masked")
     out: dict[str, Any] = {
         "api_name": f.api_name,
         "name": f.name,
@@ -139,18 +129,12 @@ def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) 
         "inline": editable,
         "masked": rule == "masked",
         "reveal": rule == "masked" and access.may_reveal(actor, catalog, f),
-        "sortable": f.type not in UNSORTABLE_TYPES and rule != "masked",
+        "sortable": f.ftype.sortable and rule != "masked",
         "filterable": rule != "masked",
         "operators": sorted(f.ftype.operators),
         "multiple": bool(f.options.get("multiple")),
     }
-    if f.type == "select":
-        out["choices"] = f.options.get("choices", [])
-    if f.type == "link":
-        out["target"] = f.options.get("catalog")
-    if f.type in ("money", "number"):
-        out["decimals"] = f.options.get("decimals")
-        out["currency"] = f.options.get("currency")
+    out.update(f.ftype.ui_options(f))
     return out
 
 
@@ -166,14 +150,14 @@ def hop_fields(actor: Actor, catalog: Catalog) -> list[dict[str, Any]]:
     meta = actor.workspace.meta()
     rules = access.field_rules(actor, catalog)
     for f in visible_fields(actor, catalog, None):
-        if f.type != "link" or rules.get(f.api_name) == "masked":
+        if f.ftype.storage != "links" or rules.get(f.api_name) == "masked":
             continue
         target = meta.catalog(f.options.get("catalog") or 0)
         if target is None or not access.can_see_catalog(actor, target):
             continue
         target_rules = access.field_rules(actor, target)
         for g in visible_fields(actor, target, None):
-            if g.type in ("link", "file") or target_rules.get(g.api_name) == "masked":
+            if not g.ftype.hop_filter or target_rules.get(g.api_name) == "masked":
                 continue
             item = field_json(actor, target, g, target_rules)
             item.update(api_name=f"{f.api_name}.{g.api_name}", name=f"{f.name} → {g.name}")

@@ -318,6 +318,57 @@ def test_every_type_declares_its_editor_and_cell(name: str) -> None:
     assert (ftype.editor is None) == ftype.read_only
 
 
+VIEW_ROLES = {"group", "date", "span"}
+VALUE_KINDS = {"text", "number", "date", "datetime"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ui_descriptors_are_consistent(name: str) -> None:
+    """What the web layer, views, scenarios and the importer ask a type instead of its name."""
+    ftype = TYPES[name]
+    field = make_field(name)
+    assert ftype.view_roles <= VIEW_ROLES and ftype.value_kind in VALUE_KINDS
+    # Only a writable type with an editor may be edited in a grid cell.
+    assert not (ftype.inline_edit and ftype.read_only)
+    # Gantt bars and calendars read a moment; a date role needs a date value.
+    if ftype.view_roles & {"date", "span"}:
+        assert ftype.value_kind in ("date", "datetime")
+    # A listed value (link, file) is posted as ids and cannot be sorted by its column.
+    if ftype.listed:
+        assert not ftype.sortable and not ftype.hop_filter
+    assert isinstance(ftype.ui_options(field), dict)
+    columns = ftype.board_columns(field, [{"id": 3, "name": "Ann"}, {"id": 4, "email": "b@x"}])
+    assert all(set(c) == {"key", "label", "color"} and isinstance(c["key"], str) for c in columns)
+
+
+def test_board_columns_follow_the_values_a_group_field_holds() -> None:
+    people = [{"id": 3, "name": "Ann"}, {"id": 4, "email": "b@x"}, {"id": 5}]
+    select = make_field("select")
+    assert [(c["key"], c["label"]) for c in select.ftype.board_columns(select, people)] == [
+        ("1", "Lead"),
+        ("2", "Won"),
+    ]
+    user = make_field("user")
+    assert [(c["key"], c["label"]) for c in user.ftype.board_columns(user, people)] == [
+        ("3", "Ann"),
+        ("4", "b@x"),
+        ("5", "#5"),
+    ]
+    checkbox = make_field("checkbox")
+    assert [c["key"] for c in checkbox.ftype.board_columns(checkbox, people)] == ["true"]
+    # The system user fields are filled by the platform: a board cannot move cards there.
+    assert "group" not in TYPES["created_by"].view_roles
+
+
+def test_ui_options_carry_what_the_widgets_show() -> None:
+    assert (
+        make_field("select").ftype.ui_options(make_field("select"))["choices"][1]["label"] == "Won"
+    )
+    assert make_field("link").ftype.ui_options(make_field("link")) == {"target": 1}
+    money = make_field("money")
+    assert money.ftype.ui_options(money) == {"decimals": 2, "currency": "RUB"}
+
+
 @pytest.mark.parametrize("name", [n for n in NAMES if TYPES[n].editor])
 def test_every_editor_renders(name: str) -> None:
     """The type's editor macro renders an input named after the field, for an empty value."""

@@ -46,11 +46,11 @@ def _history(ctx: Ctx, catalog: Catalog, rid: int) -> list[dict[str, Any]]:
 def _editor_data(ctx: Ctx, catalog: Catalog, editable: list[Any]) -> dict[str, Any]:
     """What the editors need besides the values: users, link targets."""
     meta = ctx.user.workspace.meta()
-    needs_users = any(f.type == "user" for f in editable)
+    needs_users = any(f.ftype.references == "users" for f in editable)
     targets = {
         f.api_name: meta.catalog(f.options.get("catalog") or 0)
         for f in editable
-        if f.type == "link"
+        if f.ftype.storage == "links"
     }
     return {
         "users": users.list_users(ctx.user) if needs_users else [],
@@ -184,7 +184,7 @@ def _changed_meanwhile(
 
 def _listed_fields(catalog: Catalog) -> set[str]:
     # Links and files come back as bare ids; the editor keeps showing the stored ones.
-    return {f.api_name for f in catalog.fields if f.type in ("link", "file")}
+    return {f.api_name for f in catalog.fields if f.ftype.listed}
 
 
 @page
