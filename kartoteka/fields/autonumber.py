@@ -20,6 +20,7 @@ class AutonumberType(FieldType):
     type = "autonumber"
     editor = None
     cell = "number"
+    names_records = True
     preferred_title = True
     labels = {"en": "Autonumber", "ru": "Автономер"}
     read_only = True

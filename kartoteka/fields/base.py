@@ -137,6 +137,9 @@ class FieldType:
     #: The value is a list of things shown by title or name (linked records, files): the
     #: edit form posts their ids, and after a refused save shows the stored ones.
     listed: ClassVar[bool] = False
+    #: A value can name a record (a text, a number, an e-mail...): imports may find linked
+    #: records by it.
+    names_records: ClassVar[bool] = False
     #: Values are picked from the field's own `choices` option (stages of a process).
     has_choices: ClassVar[bool] = False
     #: What a value looks like written as text (imports, date triggers, calendars):

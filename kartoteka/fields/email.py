@@ -17,6 +17,7 @@ class EmailType(FieldType):
     editor = "email"
     cell = "text"
     inline_edit = True
+    names_records = True
     preferred_title = True
     labels = {"en": "E-mail", "ru": "E-mail"}
     operators = TEXT_OPS

@@ -61,6 +61,7 @@ class NumberType(FieldType):
     editor = "number"
     cell = "number"
     inline_edit = True
+    names_records = True
     value_kind = "number"
     labels = {"en": "Number", "ru": "Число"}
     option_docs = {"decimals": "digits after the point; 0 = integer (default)"}

@@ -26,6 +26,7 @@ class PhoneType(FieldType):
     editor = "phone"
     cell = "text"
     inline_edit = True
+    names_records = True
     preferred_title = True
     labels = {"en": "Phone", "ru": "Телефон"}
     operators = TEXT_OPS

@@ -33,6 +33,7 @@ class TextType(FieldType):
     editor = "text"
     cell = "text"
     inline_edit = True
+    names_records = True
     preferred_title = True
     labels = {"en": "Text", "ru": "Текст"}
     operators = TEXT_OPS | {"between"}

@@ -15,6 +15,7 @@ class UrlType(FieldType):
     editor = "url"
     cell = "text"
     inline_edit = True
+    names_records = True
     labels = {"en": "URL", "ru": "Ссылка (URL)"}
     operators = TEXT_OPS
     searchable = True

@@ -131,9 +131,9 @@ def _field_json(actor: Actor, f: Field) -> dict[str, Any]:
             out["keys"] = [
                 {"api_name": g.api_name, "name": g.name, "unique": g.unique}
                 for g in target.fields
-                if g.type in ("text", "email", "phone", "number", "autonumber", "url")
+                if g.ftype.names_records
             ]
-    if f.type == "select":
+    if f.ftype.has_choices:
         out["choices"] = [c.get("label") for c in f.options.get("choices", [])]
     return out
 

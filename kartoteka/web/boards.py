@@ -167,7 +167,7 @@ def calendar(
     field = catalog.by_api_name[view["options"]["date_field"]]
     mode = ctx.request.query_params.get("mode")
     mode = mode if mode in MODES else "month"
-    timed = field.type == "datetime"
+    timed = field.ftype.value_kind == "datetime"
     if mode == "month":
         month = _month(ctx)
         first = month - timedelta(days=month.weekday())

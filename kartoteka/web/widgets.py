@@ -125,6 +125,7 @@ def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) 
         "name": f.name,
         "type": f.type,
         "required": f.required,
+        "read_only": f.ftype.read_only,
         "editable": editable,
         "inline": editable,
         "masked": rule == "masked",

@@ -5,8 +5,6 @@
 import { FilterBuilder } from "./filter.js";
 import { escapeHtml, toast } from "./ui.js";
 
-const COMPUTED = new Set(["created_at", "updated_at", "created_by", "updated_by", "autonumber"]);
-
 function readConfig() {
   const block = document.getElementById("webhook-config");
   return block ? JSON.parse(block.textContent) : null;
@@ -26,7 +24,7 @@ function followKind(form) {
 function watchedFields(form, fields) {
   const host = form.querySelector("[data-fields]");
   host.innerHTML = fields
-    .filter((f) => !COMPUTED.has(f.type))
+    .filter((f) => !f.read_only)
     .map(
       (f) => `<label class="choice"><input type="checkbox" name="fields" value="${escapeHtml(f.api_name)}"> ${escapeHtml(f.name)}</label>`,
     )
