@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from support import browser as browsers
 from support.mail import smtp_server
+from support.openapi import answer_checker
 from support.users import ADMIN_EMAIL, ADMIN_PASSWORD
 from support.webhooks import Receiver
 
@@ -127,8 +128,9 @@ def app(instance: Any):
 
 @pytest.fixture
 def client(app: Any) -> Iterator[TestClient]:
-    """An in-process HTTP client (no credentials)."""
+    """An in-process HTTP client (no credentials); its JSON answers must match the OpenAPI."""
     with TestClient(app) as c:
+        c.event_hooks["response"].append(answer_checker(app))
         yield c
 
 

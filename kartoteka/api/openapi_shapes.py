@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import openapi_schemas
+
 REF = "#/components/schemas/"
 _NULLABLE_STAMP = {"type": ["string", "null"], "format": "date-time"}
 _USER = {"oneOf": [{"$ref": REF + "UserRef"}, {"type": "null"}]}
@@ -168,11 +170,15 @@ PREFIX = "/api/v1"
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def _success(operation: dict[str, Any], schema: str | None) -> None:
-    """Type the 2xx answer (`schema`, else a JSON object) and document its headers."""
+def _success(
+    operation: dict[str, Any], schema: str | None, files: dict[str, Any] | None = None
+) -> None:
+    """Type the 2xx answer (`schema`, a file's media types, else a JSON object), with headers."""
     for status, answer in operation.get("responses", {}).items():
         if not status.startswith("2"):
             continue
+        if files is not None:
+            answer["content"] = files
         content = answer.get("content", {}).get("application/json")
         if content is not None:
             if schema is not None:
@@ -200,6 +206,7 @@ def decorate(doc: dict[str, Any]) -> dict[str, Any]:
     """Put the real answers into a generated document (in place; returned for chaining)."""
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {}).update(SCHEMAS)
+    components["schemas"].update(openapi_schemas.SCHEMAS)
     components.setdefault("headers", {}).update(HEADERS)
     components.setdefault("responses", {}).update(RESPONSES)
     for path, item in doc.get("paths", {}).items():
@@ -208,7 +215,8 @@ def decorate(doc: dict[str, Any]) -> dict[str, Any]:
             operation = item.get(method)
             if operation is None:
                 continue
-            _success(operation, SUCCESS.get((method, local)))
+            known = SUCCESS.get((method, local)) or openapi_schemas.SUCCESS.get((method, local))
+            _success(operation, known, openapi_schemas.FILES.get((method, local)))
             _errors(operation, path, public=operation.get("security") == [])
     # FastAPI's own error shape is never answered; nothing refers to it any more.
     for unused in ("HTTPValidationError", "ValidationError"):
