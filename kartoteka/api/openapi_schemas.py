@@ -421,6 +421,7 @@ SUCCESS: dict[tuple[str, str], str] = {
     ("post", "/catalogs/{catalog}/imports/preview"): "ImportPreview",
     ("get", "/openapi/catalogs.json"): "OpenAPIDocument",
     ("post", "/imports/{job_id}/cancel"): "ImportJob",
+    ("post", "/imports/{job_id}/resume"): "ImportJob",
     ("get", "/catalogs/{catalog}/rights"): "CatalogRights",
     ("put", "/catalogs/{catalog}/rights"): "CatalogRights",
     ("get", "/catalogs/{catalog}/records/{record_id}/shares"): "ShareList",
@@ -457,6 +458,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 #: (method, path under /api/v1) -> the media types of a success answer that is a file.
 FILES: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/files/{file_id}"): {"application/octet-stream": _BINARY},
+    ("get", "/imports/{job_id}/errors"): {"text/csv": _BINARY},
     ("get", "/files/{file_id}/thumbnail"): {"image/png": _BINARY, "image/jpeg": _BINARY},
     ("get", "/catalogs/{catalog}/export"): {
         media.split(";")[0]: _BINARY for media in exporter.FORMATS.values()
