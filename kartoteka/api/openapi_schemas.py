@@ -455,12 +455,16 @@ SUCCESS: dict[tuple[str, str], str] = {
 }
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
+# Text files are text to a generated client (openapi-python-client reads text/* as str,
+# and a binary schema there makes it wrap a str in BytesIO).
+_TEXT = {"schema": {"type": "string"}}
 #: (method, path under /api/v1) -> the media types of a success answer that is a file.
 FILES: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/files/{file_id}"): {"application/octet-stream": _BINARY},
-    ("get", "/imports/{job_id}/errors"): {"text/csv": _BINARY},
+    ("get", "/imports/{job_id}/errors"): {"text/csv": _TEXT},
     ("get", "/files/{file_id}/thumbnail"): {"image/png": _BINARY, "image/jpeg": _BINARY},
     ("get", "/catalogs/{catalog}/export"): {
-        media.split(";")[0]: _BINARY for media in exporter.FORMATS.values()
+        media.split(";")[0]: _TEXT if media.startswith("text/") else _BINARY
+        for media in exporter.FORMATS.values()
     },
 }
