@@ -56,8 +56,8 @@ def _catalog(ctx: Ctx, catalog: str) -> Catalog:
 def _settings(catalog: Catalog, vtype: str) -> list[dict[str, Any]]:
     """The type-specific settings of a view type, each with the fields it may name."""
     out: list[dict[str, Any]] = []
-    for key, types in views.REQUIRED_OPTIONS.get(vtype, {}).items():
-        fits = [f for f in catalog.fields if f.type in types]
+    for key, role in views.REQUIRED_OPTIONS.get(vtype, {}).items():
+        fits = [f for f in catalog.fields if role in f.ftype.view_roles]
         out.append({"key": key, "required": True, "fields": fits})
     for key, able in views.OPTIONAL_OPTIONS.get(vtype, {}).items():
         out.append(
