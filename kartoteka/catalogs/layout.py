@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from kartoteka.access import service as access
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden
+from kartoteka.filters.names import filter_fields, sort_fields
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
@@ -92,24 +93,7 @@ def reorder_catalogs(actor: Actor, order: Any) -> None:
     if not isinstance(order, list) or len(order) > MAX_CATALOGS_ORDERED:
         raise BadFieldSpec("order must be a list of catalogs", fields={"order": "must be a list"})
     meta = actor.workspace.meta()
-    wanted: list[Catalog] = []
-    for ref in order:
-        found = meta.catalog(ref) if isinstance(ref, str | int) else None
-        if found is None:
-            raise BadFieldSpec(f"catalog {ref!r} not found", fields={"order": "unknown catalog"})
-        if found not in wanted:
-            wanted.append(found)
-    rest = [c for c in meta.catalogs if c not in wanted]
-    with actor.workspace.engine.begin() as conn:
-        for position, catalog in enumerate(wanted + rest):
-            if catalog.position != position:
-                conn.execute(
-                    sa.update(schema.catalogs)
-                    .where(schema.catalogs.c.id == catalog.id)
-                    .values(position=position)
-                )
-        bump_meta(conn)
-    invalidate(actor.workspace)
+    _reorder(actor, schema.catalogs, meta.catalogs, meta.catalog, order, "catalog")
 
 
 def reorder_fields(actor: Actor, catalog: Catalog, order: Any) -> None:
@@ -118,21 +102,25 @@ def reorder_fields(actor: Actor, catalog: Catalog, order: Any) -> None:
         raise Forbidden("you may not change the structure of this catalog")
     if not isinstance(order, list) or len(order) > len(catalog.fields) * 2 + 1:
         raise BadFieldSpec("order must be a list of fields", fields={"order": "must be a list"})
-    wanted: list[Field] = []
+    _reorder(actor, schema.fields, catalog.fields, catalog.field, order, "field")
+
+
+def _reorder(
+    actor: Actor, table: sa.Table, items: Any, lookup: Any, order: list[Any], noun: str
+) -> None:
+    """Store positions: `order`'s items (ids or api_names, each once) first, the rest after."""
+    wanted: list[Any] = []
     for ref in order:
-        found = catalog.field(ref) if isinstance(ref, str | int) else None
+        found = lookup(ref) if isinstance(ref, str | int) else None
         if found is None:
-            raise BadFieldSpec(f"field {ref!r} not found", fields={"order": "unknown field"})
+            raise BadFieldSpec(f"{noun} {ref!r} not found", fields={"order": f"unknown {noun}"})
         if found not in wanted:
             wanted.append(found)
-    rest = [f for f in catalog.fields if f not in wanted]
     with actor.workspace.engine.begin() as conn:
-        for position, field in enumerate(wanted + rest):
-            if field.position != position:
+        for position, item in enumerate(wanted + [i for i in items if i not in wanted]):
+            if item.position != position:
                 conn.execute(
-                    sa.update(schema.fields)
-                    .where(schema.fields.c.id == field.id)
-                    .values(position=position)
+                    sa.update(table).where(table.c.id == item.id).values(position=position)
                 )
         bump_meta(conn)
     invalidate(actor.workspace)
@@ -211,21 +199,8 @@ def _names(api_name: str, view: Any) -> bool:
         return True
     if api_name in (view.options or {}).values():
         return True
-    sort = view.sort.split(",") if isinstance(view.sort, str) else view.sort or []
-    if any(str(s).strip().lstrip("+-").split(".")[0] == api_name for s in sort):
-        return True
-    stack = [view.filter]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("and", "or", "not"):
-                    stack.append(value)
-                elif str(key).split(".")[0] == api_name:
-                    return True
-    return False
+    named = filter_fields(view.filter) | sort_fields(view.sort)
+    return any(name.split(".")[0] == api_name for name in named)
 
 
 def _count(conn: Any, query: Any) -> int:

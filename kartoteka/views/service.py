@@ -15,6 +15,7 @@ from kartoteka.context import Actor
 from kartoteka.errors import NotFound, ValidationFailed
 from kartoteka.fields.registry import all_types
 from kartoteka.filters.compiler import compile_filter
+from kartoteka.filters.names import filter_fields, sort_fields
 from kartoteka.filters.sorts import parse_sort
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection
@@ -140,29 +141,6 @@ def _readable(actor: Actor, catalog: Catalog, fv: FieldView, name: str) -> bool:
     if target is None or not access.can_see_catalog(actor, target):
         return False
     return FieldView.of(actor, target).clear(rest)
-
-
-def filter_fields(spec: Any) -> set[str]:
-    """Every field name (`a` or `link.b`) a filter mentions."""
-    out: set[str] = set()
-    stack = [spec]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("and", "or", "not"):
-                    stack.append(value)
-                else:
-                    out.add(str(key))
-    return out
-
-
-def sort_fields(spec: Any) -> set[str]:
-    """Every field name a sort mentions (`"a,-b"` or a list)."""
-    items = spec.split(",") if isinstance(spec, str) else spec if isinstance(spec, list) else []
-    return {str(i).strip().lstrip("-+") for i in items if str(i).strip()}
 
 
 def get_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, Any]:
