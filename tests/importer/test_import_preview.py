@@ -74,7 +74,8 @@ def test_preview_is_for_those_who_may_import(api, client):
         files={"file": ("a.csv", b"Name\nx\n")},
         headers={"Authorization": f"Bearer {token}"},
     )
-    assert r.status_code in (403, 404)
+    # No right to create in the catalog: refused when posted (docs/api.md, imports).
+    assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN", r.text
 
 
 def test_suggestions_prefer_exact_names_and_use_each_field_once():
