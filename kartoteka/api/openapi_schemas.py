@@ -207,6 +207,12 @@ SCHEMAS: dict[str, Any] = {
         response_status={"type": ["integer", "null"]},
         response_body=_NULL_STR,
         error=_NULL_STR,
+        failure={
+            "type": ["string", "null"],
+            "enum": ["refused", "timeout", "network", None],
+            "description": "why no answer came: the address guard refused the URL, "
+            "the receiver did not answer in time, or the connection failed",
+        },
         duration_ms={"type": ["integer", "number"]},
     ),
     "ImportStarted": obj("id", id=_INT),

@@ -96,6 +96,8 @@ class Outcome:
     error: str | None
     duration_ms: int
     retry_after: float | None = None
+    #: Why no answer came: "refused" (the address guard), "timeout" or "network".
+    failure: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -108,9 +110,9 @@ class Outcome:
         return self.status == 410
 
     @classmethod
-    def failed(cls, error: str, duration_ms: int) -> Outcome:
+    def failed(cls, error: str, duration_ms: int, failure: str = "network") -> Outcome:
         """No answer: refused before sending, timed out, or a network error."""
-        return cls(None, "", error[:500], duration_ms)
+        return cls(None, "", error[:500], duration_ms, failure=failure)
 
     @classmethod
     def answered(
@@ -127,7 +129,7 @@ def outcome_label(outcome: Outcome) -> str:
         return "delivered"
     if outcome.status is not None:
         return "http_error"
-    return "refused" if outcome.error and outcome.error.startswith("refused:") else "network_error"
+    return "refused" if outcome.failure == "refused" else "network_error"
 
 
 def count_attempt(kind: str, outcome: Outcome) -> None:
@@ -237,7 +239,7 @@ def _post_signed(
     if not allow_private:
         problem = address_problem(url)
         if problem:
-            return Outcome.failed(f"refused: {problem}", took())
+            return Outcome.failed(f"refused: {problem}", took(), "refused")
     try:
         response = client.post(
             url,
@@ -248,7 +250,7 @@ def _post_signed(
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         )
     except httpx.TimeoutException:
-        return Outcome.failed(f"timed out after {timeout:g} s", took())
+        return Outcome.failed(f"timed out after {timeout:g} s", took(), "timeout")
     except httpx.HTTPError as exc:
         return Outcome.failed(f"{type(exc).__name__}: {exc}", took())
     return Outcome.answered(
@@ -289,7 +291,7 @@ async def post_signed_async(
     if not allow_private:
         problem = await _async_address_problem(url)
         if problem:
-            return Outcome.failed(f"refused: {problem}", took())
+            return Outcome.failed(f"refused: {problem}", took(), "refused")
 
     def headers() -> dict[str, str]:
         nonlocal started
@@ -305,7 +307,7 @@ async def post_signed_async(
     except http1.NotStarted:
         return None
     except TimeoutError:
-        return Outcome.failed(f"timed out after {timeout:g} s", took())
+        return Outcome.failed(f"timed out after {timeout:g} s", took(), "timeout")
     except http1.HTTPError as exc:
         return Outcome.failed(f"{type(exc).__name__}: {exc}", took())
     return Outcome.answered(

@@ -57,5 +57,6 @@ def send_test_event(actor: Actor, webhook_id: int) -> dict[str, Any]:
         "response_status": outcome.status,
         "response_body": outcome.body,
         "error": outcome.error,
+        "failure": outcome.failure,
         "duration_ms": outcome.duration_ms,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 
 from support.web import sign_in
 from support.webhooks import deals, deliveries, work
@@ -157,3 +158,20 @@ def test_the_sidebar_leads_to_the_webhook_screens_not_the_english_system_catalog
     assert "/c/webhooks" not in home and ">Webhooks<" not in home
     admin = web.get("/admin").text
     assert "/admin/webhooks" in admin and "Вебхуки" in admin
+
+
+def test_a_test_event_without_an_answer_says_why_in_the_users_language(api, web):
+    """No receiver listens: the page says so in words, the technical error only beside them."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    deals(api)
+    url = f"http://127.0.0.1:{port}/gone"
+    hook = api.post("/webhooks", {"url": url, "catalog": "deals"}).json()
+    csrf = sign_in(web)
+    answer = api.post(f"/webhooks/{hook['id']}/test").json()
+    assert answer["ok"] is False and answer["failure"] == "network"
+    web.get("/?lang=ru")
+    shown = web.post(f"/admin/webhooks/{hook['id']}/test", data={"csrf": csrf}).text
+    assert "Не удалось подключиться к получателю." in shown
+    assert "data-test-error" in shown
