@@ -16,7 +16,7 @@ from kartoteka.fields.base import FieldType, FieldValueError
 from kartoteka.storage import counters, dynamic, schema
 from kartoteka.storage.engine import utcnow
 
-from . import conversion, layout
+from . import common_options, conversion, layout
 from .errors import BadFieldSpec, CatalogNotFound, DuplicateName, FieldNotFound
 from .meta import bump_meta, invalidate
 from .models import Catalog, Field, WorkspaceMeta
@@ -113,7 +113,7 @@ def create_catalog(actor: Actor, spec: dict[str, Any]) -> Catalog:
         created: list[Field] = []
         for i, fspec in enumerate(field_specs):
             try:
-                created.append(_insert_field(conn, meta, cid, api_name, created, fspec, position=i))
+                created.append(_insert_field(conn, actor, cid, api_name, created, fspec, i))
             except BadFieldSpec as exc:
                 raise BadFieldSpec(
                     f"fields[{i}]: {exc.message}",
@@ -229,12 +229,15 @@ def _prepared(
 
 
 def _clean_field_spec(
-    meta: WorkspaceMeta,
+    actor: Actor,
     catalog_id: int,
     catalog_api: str,
     existing: list[Field],
     spec: Any,
+    previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A field spec checked and normalised; `previous`: the options it replaces (stable
+    choice ids)."""
     if not isinstance(spec, dict):
         raise BadFieldSpec("a field must be an object")
     unknown = set(spec) - FIELD_KEYS - {"id"}
@@ -277,11 +280,15 @@ def _clean_field_spec(
     options = spec.get("options") or {}
     if not isinstance(options, dict):
         raise BadFieldSpec("options must be an object", fields={"options": "must be an object"})
-    options = _prepared(ftype, meta, options, catalog_id, catalog_api)
+    # null removes an option (a PATCH merges the options it sends into the stored ones)
+    options, common = common_options.split({k: v for k, v in options.items() if v is not None})
+    options = _prepared(ftype, actor.workspace.meta(), options, catalog_id, catalog_api)
     try:
-        options = ftype.clean_options(options)
+        options = ftype.clean_options(options, previous)
     except FieldValueError as exc:
         raise BadFieldSpec(f"options: {exc.message}", fields={"options": exc.message}) from None
+    probe = Field(0, catalog_id, name, api_name, ftype_name, None, options=options)
+    common_options.attach(actor, probe, common)
     return {
         "name": name,
         "api_name": api_name,
@@ -295,14 +302,14 @@ def _clean_field_spec(
 
 def _insert_field(
     conn: Connection,
-    meta: WorkspaceMeta,
+    actor: Actor,
     catalog_id: int,
     catalog_api: str,
     existing: list[Field],
     spec: Any,
     position: int,
 ) -> Field:
-    row = _clean_field_spec(meta, catalog_id, catalog_api, existing, spec)
+    row = _clean_field_spec(actor, catalog_id, catalog_api, existing, spec)
     fid = counters.insert_id(
         conn,
         sa.insert(schema.fields).values(catalog_id=catalog_id, position=position, **row),
@@ -339,10 +346,9 @@ def add_field(actor: Actor, catalog_ref: str | int, spec: Any) -> Field:
     require_manage(actor, catalog)
     if len(catalog.fields) >= MAX_FIELDS:
         raise BadFieldSpec(f"at most {MAX_FIELDS} fields per catalog")
-    meta = actor.workspace.meta()
     with _write(actor) as conn:
         field = _insert_field(
-            conn, meta, catalog.id, catalog.api_name, catalog.fields, spec, len(catalog.fields)
+            conn, actor, catalog.id, catalog.api_name, catalog.fields, spec, len(catalog.fields)
         )
         field.ftype.after_create(conn, catalog, field)
         if catalog.title_field_id is None and _pick_title([field], None):
@@ -415,19 +421,10 @@ def update_field(
         # The old type's options mean nothing to the new type: start from its defaults.
         merged["options"] = {}
     others = [f for f in catalog.fields if f.id != field.id]
-    meta = actor.workspace.meta()
     merged.pop("id", None)
-    if merged["type"] == field.type:
-        try:
-            prev = field.ftype.clean_options  # keep stable choice ids
-            cleaned = _clean_field_spec(meta, catalog.id, catalog.api_name, others, merged)
-            if isinstance(merged.get("options"), dict):
-                opts = _prepared(field.ftype, meta, merged["options"], catalog.id, catalog.api_name)
-                cleaned["options"] = prev(opts, field.options)
-        except FieldValueError as exc:
-            raise BadFieldSpec(f"options: {exc.message}", fields={"options": exc.message}) from None
-    else:
-        cleaned = _clean_field_spec(meta, catalog.id, catalog.api_name, others, merged)
+    # The same type keeps its stable choice ids: the type cleans against the old options.
+    previous = common_options.split(field.options)[0] if merged["type"] == field.type else None
+    cleaned = _clean_field_spec(actor, catalog.id, catalog.api_name, others, merged, previous)
     report = None
     with _write(actor) as conn:
         if cleaned["type"] != field.type or conversion.column_changes(field, cleaned):

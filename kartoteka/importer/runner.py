@@ -271,7 +271,12 @@ class Runner:
                 try:
                     items.append(
                         write.prepare_stored(
-                            target, {key.id: value}, creating=True, rules=rules, index=i
+                            target,
+                            {key.id: value},
+                            creating=True,
+                            rules=rules,
+                            index=i,
+                            actor=self.actor,
                         )
                     )
                 except RecordInvalid:
@@ -352,7 +357,7 @@ class Runner:
             )
             try:
                 row.prepared = write.prepare_stored(
-                    self.catalog, row.values, creating=creating, rules=self.rules
+                    self.catalog, row.values, creating=creating, rules=self.rules, actor=self.actor
                 )
             except RecordInvalid as exc:
                 self.field_errors(row, field_messages(exc), row_message(exc))

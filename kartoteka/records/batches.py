@@ -14,13 +14,14 @@ import sqlalchemy as sa
 
 from kartoteka.access import keys as access_keys
 from kartoteka.access import service as access
+from kartoteka.catalogs import common_options
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden, ItemError, TooLarge
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
-from . import hooks, snapshots, write
+from . import hooks, references, snapshots, write
 from .read import load_links
 from .requests import BatchRequest, BatchResult, Upsert
 from .write import Prepared, invalid
@@ -212,6 +213,7 @@ def _split_upsert(
         if len(matches) > 1:
             raise invalid(item.error(None, "key_matches_many", count=len(matches)))
         if not matches:
+            common_options.fill_defaults(catalog, item.given, item.columns, actor)
             for f in catalog.fields:
                 if f.required and f.id not in item.given:
                     raise invalid(item.error(f.api_name, "required"))
@@ -308,11 +310,11 @@ def _apply(
 ) -> tuple[tuple[int, int], set[int]]:
     """Write everything; returns the event range and the ids of updates that changed nothing."""
     entries: list[dict[str, Any]] = []
-    write.check_references(conn, actor, catalog, creates)
+    references.check_references(conn, actor, catalog, creates)
     current = {}
     if updates:
         current = write.load_current(conn, actor, catalog, updates, "edit")
-        write.check_references(conn, actor, catalog, updates)
+        references.check_references(conn, actor, catalog, updates)
     write.check_unique(conn, catalog, creates + updates)
     write.insert_rows(conn, actor, catalog, creates)
     access.verify_rows(conn, actor, catalog, _ids(creates), "create")

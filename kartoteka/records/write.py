@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kartoteka.access import service as access
+from kartoteka.catalogs import common_options
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError, Forbidden, ItemError, PreconditionFailed
@@ -17,11 +18,9 @@ from kartoteka.fields.base import FieldValueError
 from kartoteka.observability import context as request_context
 from kartoteka.storage import bulk, counters, schema
 from kartoteka.storage.engine import utcnow
-from kartoteka.views.service import view_filter
 
 from . import hooks
 from .errors import RecordInvalid, RecordNotFound
-from .query import compile_filter
 
 EVENT_COUNTER = "event_seq"
 
@@ -96,7 +95,7 @@ def prepare(
             errors.append(value_error(where, index, key, exc))
             continue
         _accept(out, f, db_value, errors)
-    _finish(catalog, out, creating, errors)
+    _finish(catalog, out, creating, errors, actor)
     return out
 
 
@@ -109,9 +108,10 @@ def prepare_stored(
     where: str = "create",
     index: int | None = None,
     record_id: int | None = None,
+    actor: Actor | None = None,
 ) -> Prepared:
     """`prepare` for values (by field id) `to_db` already normalised: the importer converts
-    each distinct cell text once. The rights and required checks are the same."""
+    each distinct cell text once. Rights, defaults and required checks are the same."""
     errors: list[ItemError] = []
     out = Prepared(where, index, record_id)
     for fid, db_value in values.items():
@@ -125,7 +125,7 @@ def prepare_stored(
             raise Forbidden(errors=[out.error(f.api_name, "field_forbidden")], field=f.api_name)
         else:
             _accept(out, f, db_value, errors)
-    _finish(catalog, out, creating, errors)
+    _finish(catalog, out, creating, errors, actor)
     return out
 
 
@@ -141,103 +141,16 @@ def _accept(out: Prepared, f: Field, db_value: Any, errors: list[ItemError]) -> 
         out.columns[f.col] = db_value
 
 
-def _finish(catalog: Catalog, out: Prepared, creating: bool, errors: list[ItemError]) -> None:
-    """A new record needs every required field; raise the item's errors, if any."""
+def _finish(catalog, out: Prepared, creating: bool, errors: list[ItemError], actor=None) -> None:
+    """A new record gets defaults and needs every required field; raise the item's errors."""
     if creating:
         named = {e.field for e in errors}
+        common_options.fill_defaults(catalog, out.given, out.columns, actor)
         for f in catalog.fields:
             if f.required and f.id not in out.given and f.api_name not in named:
                 errors.append(out.error(f.api_name, "required"))
     if errors:
         raise invalid(*errors)
-
-
-# ----- reference checks (bulk) -----------------------------------------------------------
-def check_references(
-    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared]
-) -> None:
-    """Links, users and files named in the batch must exist and be allowed; one query each."""
-    for f in catalog.fields:
-        wanted = [(i, i.given[f.id]) for i in items if i.given.get(f.id)]
-        if not wanted:
-            continue
-        if f.is_link:
-            _check_links(conn, actor, f, wanted)
-        elif f.ftype.references == "users":
-            _check_users(conn, f, wanted)
-        elif f.ftype.references == "files":
-            _check_files(conn, actor, catalog, f, wanted)
-
-
-def _link_conditions(actor: Actor, f: Field, target: Catalog) -> list[Any]:
-    conditions = []
-    view_id = f.options.get("view")
-    if view_id:
-        view_spec = view_filter(actor, target, view_id)
-        clause = compile_filter(actor.__class__.system(actor.workspace), target, view_spec)
-        if clause is not None:
-            conditions.append(clause)
-    if f.options.get("accessible_only"):
-        rights = access.record_filter(actor, target, "view")
-        if rights is not None:
-            conditions.append(rights)
-    return conditions
-
-
-def _check_links(conn, actor, f: Field, wanted: list[tuple[Prepared, list[int]]]) -> None:
-    meta = actor.workspace.meta()
-    target = meta.catalog(f.options.get("catalog"))
-    if target is None:
-        item = wanted[0][0]
-        raise invalid(item.error(f.api_name, "link_catalog_gone"))
-    all_ids = sorted({i for _, ids in wanted for i in ids})
-    table = target.table
-    conditions = _link_conditions(actor, f, target)
-    found: set[int] = set()
-    for start in range(0, len(all_ids), 900):
-        chunk = all_ids[start : start + 900]
-        q = sa.select(table.c.id).where(table.c.id.in_(chunk), *conditions)
-        found.update(r[0] for r in conn.execute(q))
-    for item, ids in wanted:
-        missing = [i for i in ids if i not in found]
-        if missing:
-            code = "link_not_found"
-            if f.options.get("view"):
-                code = "link_outside_view"
-            elif f.options.get("accessible_only"):
-                code = "link_not_accessible"
-            raise invalid(item.error(f.api_name, code, id=missing[0]))
-
-
-def _check_users(conn, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
-    per_item = [(item, f.ftype.referenced_ids(v)) for item, v in wanted]
-    all_ids = sorted({i for _, ids in per_item for i in ids})
-    u = schema.users
-    found = {r[0] for r in conn.execute(sa.select(u.c.id).where(u.c.id.in_(all_ids)))}
-    for item, ids in per_item:
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise invalid(item.error(f.api_name, "user_not_found", id=missing[0]))
-
-
-def _check_files(conn, actor, catalog, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
-    per_item = [(item, f.ftype.referenced_ids(v)) for item, v in wanted]
-    all_ids = sorted({i for _, ids in per_item for i in ids})
-    t = schema.files
-    rows = {r.id: r for r in conn.execute(sa.select(t).where(t.c.id.in_(all_ids)))}
-    for item, ids in per_item:
-        for fid in ids:
-            r = rows.get(fid)
-            ok = r is not None and (
-                (r.record_id is None and (actor.is_admin or r.uploaded_by == actor.user_id))
-                or (
-                    r.catalog_id == catalog.id
-                    and r.record_id == item.record_id
-                    and r.record_id is not None
-                )
-            )
-            if not ok:
-                raise invalid(item.error(f.api_name, "file_unavailable", id=fid))
 
 
 def check_unique(conn: Connection, catalog: Catalog, items: list[Prepared]) -> None:

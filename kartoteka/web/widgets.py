@@ -134,6 +134,7 @@ def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) 
         "filterable": rule != "masked",
         "operators": sorted(f.ftype.operators),
         "multiple": bool(f.options.get("multiple")),
+        "help": f.options.get("help") or "",
     }
     out.update(f.ftype.ui_options(f))
     return out

@@ -24,14 +24,27 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.errors import DomainError
 from kartoteka.fields import all_types
 from kartoteka.fields.base import FieldType
+from kartoteka.users import service as users
 from kartoteka.views import service as views
 
-from .. import designer, i18n
+from .. import designer, designer_common, i18n
 from ..i18n import _
 from ..pages import HERE, Ctx, page, redirect, render, require_admin
 from .designer import designer_url
 
-FIELD_INPUTS = ("name", "api_name", "type", "required", "unique", "indexed", "options", "order")
+FIELD_INPUTS: tuple[str, ...] = (
+    "name",
+    "api_name",
+    "type",
+    "required",
+    "unique",
+    "indexed",
+    "options",
+    "order",
+)
+FIELD_INPUTS += ("help", "default")  # the options every type takes (designer_common)
+#: Service keys -> the inputs of the field form.
+FIELD_KEYS = {"options.help": "help", "options.default": "default"}
 OPTION_TEMPLATES = HERE / "templates" / "designer" / "options"
 MAX_CHOICES = 1000
 
@@ -91,8 +104,9 @@ def read_options(ctx: Ctx) -> Any:
             options[name] = int(raw) if raw.lstrip("-").isdecimal() and len(raw) < 12 else raw
         elif raw:
             options[name] = raw
-        elif kind == "ref":
-            options[name] = None
+        else:
+            options[name] = None  # cleared: the service removes the option
+    options.update(designer_common.read(form, ctx.field("type"), options, ctx.user.timezone))
     return options
 
 
@@ -240,6 +254,8 @@ def _form_page(
         errors=errors or {},
         at=ctx.request.query_params.get("at") or ctx.field("at"),
         options_json=field.get("options_json") or json.dumps(field["options"], indent=2),
+        default_editor=designer_common.default_editor(ftype, field["options"], ctx.user),
+        default_users=users.list_users(ctx.user) if ftype.references == "users" else [],
     )
 
 
@@ -270,7 +286,7 @@ def field_create(ctx: Ctx, catalog: str) -> Response:
     try:
         added = catalogs.add_field(ctx.user, found.id, _spec(ctx))
     except DomainError as exc:
-        errors = designer.explain(exc, ctx.lang, FIELD_INPUTS)
+        errors = designer.explain(exc, ctx.lang, FIELD_INPUTS, FIELD_KEYS)
         return _form_page(ctx, found, _posted_field(ctx, found, None), None, 422, errors)
     at = ctx.field("at")
     if at.isdecimal() and int(at) < len(found.fields):
@@ -309,7 +325,7 @@ def field_update(ctx: Ctx, catalog: str, field: str) -> Response:
             return _convert_page(ctx, found, current, patch, report)
         catalogs.update_field(ctx.user, found.id, current.id, patch)
     except DomainError as exc:
-        errors = designer.explain(exc, ctx.lang, FIELD_INPUTS)
+        errors = designer.explain(exc, ctx.lang, FIELD_INPUTS, FIELD_KEYS)
         report = exc.extra.get("report")
         if report is not None and retyped:
             return _convert_page(ctx, found, current, patch, report, errors, 422)

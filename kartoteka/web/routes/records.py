@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kartoteka.access import service as access
+from kartoteka.catalogs import common_options
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.comments import service as comments
@@ -123,6 +124,10 @@ def new_page(ctx: Ctx, catalog: str) -> Response:
     if found.system is not None or not access.can_create(ctx.user, found):
         return error_page(ctx, 403, _("You are not allowed to do this."))
     data = _card_data(ctx, found, None)
+    for f in found.fields:  # defaults, as the new record would get them
+        if f.api_name in data["inputs"] and "default" in f.options:
+            shown = common_options.rendered_default(f, ctx.user)
+            data["inputs"][f.api_name] = forms.form_value(f, shown, ctx.user.timezone)
     for key, value in ctx.request.query_params.items():
         name = key.removeprefix("f.")
         if key.startswith("f.") and name in data["inputs"]:
@@ -226,7 +231,9 @@ def new_submit(ctx: Ctx, catalog: str) -> Response:
     assert ctx.form is not None
     editable = forms.editable_fields(ctx.user, found)
     values = forms.submitted_values(editable, ctx.form, ctx.user.timezone)
-    values = {k: v for k, v in values.items() if v not in (None, "", [])}
+    # An input left empty names no value; one whose default was cleared names "none".
+    defaults = {f.api_name for f in editable if "default" in f.options}
+    values = {k: v for k, v in values.items() if v not in (None, "", []) or k in defaults}
     try:
         created = records.create_record(ctx.user, found.id, values)
     except (ValidationFailed, DomainError) as exc:

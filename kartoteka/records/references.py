@@ -1,0 +1,105 @@
+"""Reference checks of the write path, in bulk: links, users and files named in a batch
+must exist and be allowed (a link field's view and `accessible_only`), one query each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kartoteka.access import service as access
+from kartoteka.catalogs.models import Catalog, Field
+from kartoteka.context import Actor
+from kartoteka.storage import schema
+from kartoteka.views.service import view_filter
+
+from .query import compile_filter
+from .write import Prepared, invalid
+
+
+def check_references(
+    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared]
+) -> None:
+    """Links, users and files named in the batch must exist and be allowed; one query each."""
+    for f in catalog.fields:
+        wanted = [(i, i.given[f.id]) for i in items if i.given.get(f.id)]
+        if not wanted:
+            continue
+        if f.is_link:
+            _check_links(conn, actor, f, wanted)
+        elif f.ftype.references == "users":
+            _check_users(conn, f, wanted)
+        elif f.ftype.references == "files":
+            _check_files(conn, actor, catalog, f, wanted)
+
+
+def _link_conditions(actor: Actor, f: Field, target: Catalog) -> list[Any]:
+    conditions = []
+    view_id = f.options.get("view")
+    if view_id:
+        view_spec = view_filter(actor, target, view_id)
+        clause = compile_filter(actor.__class__.system(actor.workspace), target, view_spec)
+        if clause is not None:
+            conditions.append(clause)
+    if f.options.get("accessible_only"):
+        rights = access.record_filter(actor, target, "view")
+        if rights is not None:
+            conditions.append(rights)
+    return conditions
+
+
+def _check_links(conn, actor, f: Field, wanted: list[tuple[Prepared, list[int]]]) -> None:
+    meta = actor.workspace.meta()
+    target = meta.catalog(f.options.get("catalog"))
+    if target is None:
+        item = wanted[0][0]
+        raise invalid(item.error(f.api_name, "link_catalog_gone"))
+    all_ids = sorted({i for _, ids in wanted for i in ids})
+    table = target.table
+    conditions = _link_conditions(actor, f, target)
+    found: set[int] = set()
+    for start in range(0, len(all_ids), 900):
+        chunk = all_ids[start : start + 900]
+        q = sa.select(table.c.id).where(table.c.id.in_(chunk), *conditions)
+        found.update(r[0] for r in conn.execute(q))
+    for item, ids in wanted:
+        missing = [i for i in ids if i not in found]
+        if missing:
+            code = "link_not_found"
+            if f.options.get("view"):
+                code = "link_outside_view"
+            elif f.options.get("accessible_only"):
+                code = "link_not_accessible"
+            raise invalid(item.error(f.api_name, code, id=missing[0]))
+
+
+def _check_users(conn, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
+    per_item = [(item, f.ftype.referenced_ids(v)) for item, v in wanted]
+    all_ids = sorted({i for _, ids in per_item for i in ids})
+    u = schema.users
+    found = {r[0] for r in conn.execute(sa.select(u.c.id).where(u.c.id.in_(all_ids)))}
+    for item, ids in per_item:
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise invalid(item.error(f.api_name, "user_not_found", id=missing[0]))
+
+
+def _check_files(conn, actor, catalog, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
+    per_item = [(item, f.ftype.referenced_ids(v)) for item, v in wanted]
+    all_ids = sorted({i for _, ids in per_item for i in ids})
+    t = schema.files
+    rows = {r.id: r for r in conn.execute(sa.select(t).where(t.c.id.in_(all_ids)))}
+    for item, ids in per_item:
+        for fid in ids:
+            r = rows.get(fid)
+            ok = r is not None and (
+                (r.record_id is None and (actor.is_admin or r.uploaded_by == actor.user_id))
+                or (
+                    r.catalog_id == catalog.id
+                    and r.record_id == item.record_id
+                    and r.record_id is not None
+                )
+            )
+            if not ok:
+                raise invalid(item.error(f.api_name, "file_unavailable", id=fid))

@@ -1,0 +1,205 @@
+"""The field designer's help text and default value (every type's own editor), clearing an
+option, and the type change's dry-run report for several pairs of types."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from support.web import sign_in
+
+
+@pytest.fixture
+def deals(api):
+    api.post(
+        "/catalogs",
+        {
+            "name": "Deals",
+            "api_name": "deals",
+            "fields": [
+                {"name": "Title", "type": "text"},
+                {"name": "Stage", "type": "select", "options": {"choices": [{"label": "Lead"}]}},
+            ],
+        },
+    )
+    return "/admin/catalogs/deals"
+
+
+def fields_of(api) -> dict[str, dict]:
+    return {f["api_name"]: f for f in api.get("/catalogs/deals").json()["fields"]}
+
+
+def error_of(html: str, name: str) -> str:
+    found = re.search(rf'id="{name}-error"[^>]*>([^<]*)<', html)
+    return found.group(1) if found else ""
+
+
+def test_help_and_default_through_the_designer(web, api, deals):
+    csrf = sign_in(web)
+    base = {"csrf": csrf, "required": "", "unique": "", "indexed": ""}
+    r = web.post(
+        f"{deals}/fields/new",
+        data={
+            **base,
+            "name": "Qty",
+            "type": "number",
+            "kind:decimals": "int",
+            "opt:decimals": "0",
+            "opt:help": "How many units",
+            "default_for": "number",
+            "default_value": "5",
+        },
+    )
+    assert r.status_code == 303, r.text
+    assert fields_of(api)["qty"]["options"] == {
+        "decimals": 0,
+        "help": "How many units",
+        "default": 5,
+    }
+    qty = fields_of(api)["qty"]
+    page = web.get(f"{deals}/fields/{qty['id']}?lang=en").text
+    assert 'name="default_value" value="5"' in page and "How many units" in page
+    # A select's default is picked among its saved choices, with the card's chips.
+    stage = fields_of(api)["stage"]
+    lead = stage["options"]["choices"][0]["id"]
+    page = web.get(f"{deals}/fields/{stage['id']}?lang=en").text
+    assert f'name="default_value" value="{lead}"' in page
+    r = web.post(
+        f"{deals}/fields/{stage['id']}",
+        data={
+            **base,
+            "name": "Stage",
+            "type": "select",
+            "kind:choices": "choices",
+            "choice_label": ["Lead", "Won"],
+            "choice_color": ["", "green"],
+            "choice_id": [str(lead), ""],
+            "kind:multiple": "flag",
+            "default_for": "select",
+            "default_value": str(lead),
+        },
+    )
+    assert r.status_code == 303, r.text
+    assert fields_of(api)["stage"]["options"]["default"] == lead
+    # A user field may default to the person creating the record.
+    r = web.post(
+        f"{deals}/fields/new",
+        data={
+            **base,
+            "name": "Owner",
+            "type": "user",
+            "kind:multiple": "flag",
+            "default_for": "user",
+            "default_value": "me",
+        },
+    )
+    assert r.status_code == 303, r.text
+    assert fields_of(api)["owner"]["options"]["default"] == "me"
+    owner = fields_of(api)["owner"]
+    page = web.get(f"{deals}/fields/{owner['id']}?lang=ru").text
+    assert re.search(r'<option value="me" selected>', page)
+    # The new record's form shows the defaults, the card shows the help under the input.
+    page = web.get("/c/deals/new?lang=en").text
+    assert 'name="qty" value="5"' in page and "How many units" in page
+    assert re.search(rf'name="stage" value="{lead}" checked', page)
+    # A default cleared in the form is no default: the record is created without it.
+    r = web.post(
+        "/c/deals/new",
+        data={"csrf": csrf, "title": "x", "qty": "", "stage": ""},
+        headers={"accept": "application/json"},
+    )
+    assert r.status_code == 201, r.text
+    values = r.json()["record"]["values"]
+    assert values["qty"] is None and values["stage"] is None and values["owner"]["id"]
+
+
+def test_a_bad_default_comes_back_next_to_its_input(web, api, deals):
+    csrf = sign_in(web)
+    form = {
+        "csrf": csrf,
+        "name": "When",
+        "type": "date",
+        "default_for": "date",
+        "default_value": "31.31.2026",
+        "opt:help": "x" * 501,
+    }
+    r = web.post(f"{deals}/fields/new?lang=en", data=form)
+    assert r.status_code == 422
+    assert error_of(r.text, "help") or error_of(r.text, "default")
+    form["opt:help"] = "Day of the deal"
+    r = web.post(f"{deals}/fields/new?lang=ru", data=form)
+    assert r.status_code == 422 and error_of(r.text, "default"), r.text
+    assert "when" not in fields_of(api)
+    # The posted help stays in the form after the refusal.
+    assert "Day of the deal" in r.text
+
+
+def test_a_cleared_option_is_removed(web, api, deals):
+    csrf = sign_in(web)
+    api.post(
+        "/catalogs/deals/fields", {"name": "No", "type": "autonumber", "options": {"prefix": "D-"}}
+    )
+    api.post(
+        "/catalogs/deals/fields",
+        {"name": "Code", "type": "text", "options": {"max_length": 5, "help": "Short code"}},
+    )
+    fields = fields_of(api)
+    r = web.post(
+        f"{deals}/fields/{fields['no']['id']}",
+        data={
+            "csrf": csrf,
+            "name": "No",
+            "type": "autonumber",
+            "kind:prefix": "text",
+            "opt:prefix": "",
+        },
+    )
+    assert r.status_code == 303, r.text
+    assert not fields_of(api)["no"]["options"].get("prefix")
+    r = web.post(
+        f"{deals}/fields/{fields['code']['id']}",
+        data={
+            "csrf": csrf,
+            "name": "Code",
+            "type": "text",
+            "kind:max_length": "int",
+            "opt:max_length": "",
+            "opt:help": "",
+        },
+    )
+    assert r.status_code == 303, r.text
+    assert fields_of(api)["code"]["options"] == {}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "values", "extra", "converted", "failed", "example"),
+    [
+        ("text", "date", ["2026-01-05", "next week", "2026-02-30"], {}, 1, 2, "next week"),
+        ("text", "checkbox", ["yes", "maybe", "no"], {}, 2, 1, "maybe"),
+        ("number", "text", [1, 2.5, None], {"decimals": 1}, 2, 0, None),
+        ("text", "email", ["a@b.example", "nobody"], {}, 1, 1, "nobody"),
+        ("select", "text", ["Lead", None], {"choices": [{"label": "Lead"}]}, 1, 0, None),
+    ],
+)
+def test_change_type_shows_the_report_for_several_pairs(
+    web, api, deals, old, new, values, extra, converted, failed, example
+):
+    csrf = sign_in(web)
+    api.post("/catalogs/deals/fields", {"name": "V", "type": old, "options": extra})
+    for i, value in enumerate(values):
+        r = api.post("/catalogs/deals/records", {"values": {"title": f"r{i}", "v": value}})
+        assert r.status_code == 201, r.text
+    v = fields_of(api)["v"]
+    form = {"csrf": csrf, "name": "V", "type": new}
+    r = web.post(f"{deals}/fields/{v['id']}?lang=en", data=form)
+    assert r.status_code == 200, r.text
+    text = re.sub(r"\s+", " ", r.text)
+    assert "Nothing has changed yet" in text
+    assert re.search(rf"\b{converted} values? converts?\b", text), text
+    assert re.search(rf"\b{failed} values? cannot be converted", text), text
+    if example:
+        assert example in text
+    assert fields_of(api)["v"]["type"] == old  # nothing changed before "apply"
+    r = web.post(f"{deals}/fields/{v['id']}", data={**form, "confirm": "1"})
+    assert r.status_code == 303, r.text
+    assert fields_of(api)["v"]["type"] == new
