@@ -13,7 +13,7 @@ from kartoteka.access.visibility import FieldView, require_visible, visible_ids
 from kartoteka.catalogs import service as catalogs
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
-from kartoteka.errors import Forbidden, ItemError, PreconditionFailed
+from kartoteka.errors import DomainError, Forbidden, ItemError, PreconditionFailed
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
@@ -171,6 +171,27 @@ def _parse_fields(fields: Any) -> list[str] | None:
     )
 
 
+def _grouped_sort(actor: Actor, catalog: Catalog, view: dict[str, Any], sort: Any) -> Any:
+    """A view grouped by a field (`options.group_by`) lists its records by that field
+    first, so each group arrives whole and in order; within it the sort asked for. A
+    field that cannot be sorted on (a link) or that the reader may not sort on leaves
+    the sort as it was."""
+    group = (view.get("options") or {}).get("group_by")
+    field = catalog.by_api_name.get(group) if isinstance(group, str) else None
+    if field is None or not field.ftype.sortable:
+        return sort
+    items = sort.split(",") if isinstance(sort, str) else sort if isinstance(sort, list) else []
+    parts = [str(p).strip() for p in items if str(p).strip()]
+    if parts and parts[0].lstrip("+-") == field.api_name:
+        return sort
+    grouped = ",".join([field.api_name, *(p for p in parts if p.lstrip("+-") != field.api_name)])
+    try:
+        query.parse_sort(actor, catalog, grouped)
+    except DomainError:
+        return sort
+    return grouped
+
+
 def list_records(
     actor: Actor,
     catalog_ref: str | int,
@@ -197,6 +218,7 @@ def list_records(
             sort = v["sort"]
         if only is None and v["fields"]:
             only = v["fields"]
+        sort = _grouped_sort(actor, catalog, v, sort)
     page_size = _parse_limit(limit)
     keys = query.parse_sort(actor, catalog, sort)
     desc_id = isinstance(sort, str) and sort.strip() in ("-id",)

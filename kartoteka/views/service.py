@@ -28,10 +28,25 @@ REQUIRED_OPTIONS: dict[str, dict[str, str]] = {
     "gantt": {"start_field": "span", "end_field": "span"},
 }
 
-#: Options a view type may have, and what their field must be able to do: a kanban
-#: column's sum adds numbers, a gallery's cover comes from a file field.
+
+def _groups_rows(f: Field) -> bool:
+    """A table may group its rows as a kanban makes columns (a choice, a person, a linked
+    record, yes/no: a record with several is under its first) or by a day."""
+    return bool({"group", "date"} & f.ftype.view_roles)
+
+
+def _links_here(f: Field) -> bool:
+    """A Gantt's dependencies: a link field to the same catalog (`link.options.catalog`)."""
+    return f.is_link and f.options.get("catalog") == f.catalog_id
+
+
+#: Options a view type may have, and what their field must be able to do: a table's
+#: grouping, a kanban column's sum adds numbers, a Gantt's dependencies link the catalog
+#: to itself, a gallery's cover comes from a file field.
 OPTIONAL_OPTIONS: dict[str, dict[str, Callable[[Field], bool]]] = {
+    "table": {"group_by": _groups_rows},
     "kanban": {"sum_field": lambda f: f.ftype.cell == "number"},
+    "gantt": {"depends_field": _links_here},
     "gallery": {"image_field": lambda f: f.ftype.references == "files"},
 }
 

@@ -98,10 +98,12 @@ def kanban(
 def gallery(
     ctx: Ctx, catalog: Catalog, view: dict[str, Any], state: dict[str, Any]
 ) -> dict[str, Any]:
-    """Cards with the first image of the first file field."""
+    """Cards with the first image of the view's cover field (`options.image_field`;
+    without one, the first file field the reader sees)."""
     items, more = _fetch(ctx, catalog, view, state)
     files = [f for f in visible_fields(ctx.user, catalog, None) if f.ftype.references == "files"]
-    cover = files[0] if files else None
+    chosen = [f for f in files if f.api_name == view["options"].get("image_field")]
+    cover = (chosen or files)[0] if files else None
 
     def image(r: dict[str, Any]) -> dict[str, Any] | None:
         if cover is None:

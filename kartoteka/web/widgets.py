@@ -99,6 +99,29 @@ SCRIPT_STRINGS = {
     "open": N_("Open"),
     "sort_asc": N_("sorted ascending"),
     "sort_desc": N_("sorted descending"),
+    "group_none": N_("No grouping"),
+    "group_empty": N_("(empty)"),
+    "group_count": N_("records: %(n)s"),
+    "save": N_("Save"),
+    "save_view_title": N_("Save as view"),
+    "save_view_hint": N_(
+        "The view keeps the filter, the sort, the columns shown with their order and widths,"
+        " and the grouping."
+    ),
+    "save_view_where": N_("Save"),
+    "save_view_new": N_("as a new view"),
+    "save_view_over": N_("over the view “%(name)s”"),
+    "save_view_name": N_("Name of the view"),
+    "save_view_name_needed": N_("Give the view a name."),
+    "save_view_who": N_("Who sees it"),
+    "save_view_personal": N_("Only me (a personal view)"),
+    "save_view_shared_hint": N_(
+        "A shared view is a tab for everyone who can open the catalog; a personal one only for you."
+    ),
+    "save_view_personal_only": N_(
+        "Only those who manage the catalog share views: yours is personal, a tab only for you."
+    ),
+    "save_view_default": N_("The catalog opens in this view"),
 }
 
 
@@ -135,6 +158,8 @@ def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) 
         "operators": sorted(f.ftype.operators),
         "multiple": bool(f.options.get("multiple")),
         "help": f.options.get("help") or "",
+        # Rows of a table view may be grouped by it (views.OPTIONAL_OPTIONS["table"]).
+        "groupable": bool({"group", "date"} & f.ftype.view_roles) and rule != "masked",
     }
     out.update(f.ftype.ui_options(f))
     return out

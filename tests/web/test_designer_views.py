@@ -126,3 +126,125 @@ def test_personal_views_and_order_and_delete(web, api, deals):
     assert r.status_code == 303 and "deleted=B" in r.headers["location"]
     assert "default_view" not in api.get("/catalogs/deals").json()["options"]
     assert web.get("/c/deals").status_code == 200
+
+
+def test_every_type_specific_setting_is_editable(web, api, deals):
+    """Each view type's settings are in the designer: a table's grouping, a Gantt's
+    dependency field (a link to the same catalog only), a gallery's cover field."""
+    api.post(
+        "/catalogs/deals/fields",
+        {"name": "After", "type": "link", "options": {"catalog": "deals", "multiple": True}},
+    )
+    api.post("/catalogs/deals/fields", {"name": "Photo", "type": "file"})
+    api.post(
+        "/catalogs",
+        {"name": "Firms", "api_name": "firms", "fields": [{"name": "Name", "type": "text"}]},
+    )
+    api.post(
+        "/catalogs/deals/fields", {"name": "Firm", "type": "link", "options": {"catalog": "firms"}}
+    )
+    csrf = sign_in(web)
+    cases = [
+        ("table", {"opt:group_by": "stage"}, {"group_by": "stage"}, "Группировать строки по"),
+        (
+            "gantt",
+            {"opt:start_field": "due", "opt:end_field": "due", "opt:depends_field": "after"},
+            {"start_field": "due", "end_field": "due", "depends_field": "after"},
+            "Ждёт (связь с этим же справочником)",
+        ),
+        ("gallery", {"opt:image_field": "photo"}, {"image_field": "photo"}, "Обложка из поля"),
+    ]
+    for vtype, posted, stored, label in cases:
+        page = web.get(f"{deals}/views/new?type={vtype}&lang=ru").text
+        assert label in page, vtype
+        r = web.post(
+            f"{deals}/views/new",
+            data={"csrf": csrf, "name": vtype, "type": vtype, "fields": ["title"], **posted},
+        )
+        assert r.status_code == 303, r.text
+        view = next(
+            v for v in api.get("/catalogs/deals/views").json()["items"] if v["name"] == vtype
+        )
+        assert view["options"] == stored
+        edit = web.get(f"{deals}/views/{view['id']}?lang=en").text
+        for key, value in posted.items():
+            assert re.search(rf'name="{key}".*?value="{value}" selected', edit, re.S), key
+    # A link to another catalog draws no dependency arrows: not offered, and refused.
+    gantt = web.get(f"{deals}/views/new?type=gantt&lang=en").text
+    offered = gantt.split('name="opt:depends_field"')[1].split("</select>")[0]
+    assert 'value="after"' in offered and 'value="firm"' not in offered
+    r = web.post(
+        f"{deals}/views/new?lang=en",
+        data={
+            "csrf": csrf,
+            "name": "G",
+            "type": "gantt",
+            "opt:start_field": "due",
+            "opt:end_field": "due",
+            "opt:depends_field": "firm",
+        },
+    )
+    assert r.status_code == 422 and error_of(r.text, "opt:depends_field")
+    # Grouping by a text is refused next to its input.
+    r = web.post(
+        f"{deals}/views/new?lang=en",
+        data={"csrf": csrf, "name": "T", "type": "table", "opt:group_by": "title"},
+    )
+    assert r.status_code == 422 and error_of(r.text, "opt:group_by")
+
+
+def test_a_grouped_view_lists_its_records_group_by_group(api, deals):
+    """The API honours `options.group_by`: records of a grouped view come by the group
+    field first (then the view's sort), so a page never splits a group out of order."""
+    for title, stage, amount in [
+        ("a", "Won", 1),
+        ("b", "New", 2),
+        ("c", "Won", 3),
+        ("d", "New", 4),
+    ]:
+        api.post(
+            "/catalogs/deals/records",
+            {"values": {"title": title, "stage": stage, "amount": amount}},
+        )
+    view = api.post(
+        "/catalogs/deals/views",
+        {"name": "By stage", "type": "table", "sort": "-amount", "options": {"group_by": "stage"}},
+    ).json()
+    got = api.get(f"/catalogs/deals/records?view={view['id']}").json()["items"]
+    assert [r["values"]["title"] for r in got] == ["d", "b", "c", "a"]
+    # An explicit sort still comes after the grouping.
+    got = api.get(f"/catalogs/deals/records?view={view['id']}&sort=title&limit=3").json()
+    assert [r["values"]["title"] for r in got["items"]] == ["b", "d", "a"]
+    more = api.get(
+        f"/catalogs/deals/records?view={view['id']}&sort=title&cursor={got['next_cursor']}"
+    )
+    assert [r["values"]["title"] for r in more.json()["items"]] == ["c"]
+
+
+def _png(api, name):
+    """A tiny real PNG stored through the files API."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(out, "PNG")
+    return api.post("/files", files={"file": (name, out.getvalue(), "image/png")}).json()
+
+
+def test_a_gallery_takes_its_cover_from_the_field_the_view_names(web, api, deals):
+    """`options.image_field` picks the cover; the first file field was used whatever it said."""
+    api.post("/catalogs/deals/fields", {"name": "Scan", "type": "file"})
+    api.post("/catalogs/deals/fields", {"name": "Photo", "type": "file"})
+    scan, photo = _png(api, "scan.png"), _png(api, "photo.png")
+    api.post(
+        "/catalogs/deals/records",
+        {"values": {"title": "x", "scan": [scan["id"]], "photo": [photo["id"]]}},
+    )
+    view = api.post(
+        "/catalogs/deals/views",
+        {"name": "Pictures", "type": "gallery", "options": {"image_field": "photo"}},
+    ).json()
+    sign_in(web)
+    html = web.get(f"/c/deals?view={view['id']}").text
+    assert 'alt="photo.png"' in html and 'alt="scan.png"' not in html

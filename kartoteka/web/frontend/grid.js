@@ -6,6 +6,7 @@ import {
   EditModule,
   FormatModule,
   FrozenColumnsModule,
+  GroupRowsModule,
   InteractionModule,
   MoveColumnsModule,
   ResizeColumnsModule,
@@ -16,6 +17,7 @@ import { api, ApiError } from "./api.js";
 import { BulkEdit } from "./bulkedit.js";
 import { FilterBuilder } from "./filter.js";
 import { GridKeys } from "./gridnav.js";
+import { groupMenu, Grouping, SaveAsView, viewState } from "./gridviews.js";
 import { follow } from "./live.js";
 import { openPanel } from "./panel.js";
 import { codeMessage, escapeHtml, strings, toast, valueHtml } from "./ui.js";
@@ -24,6 +26,7 @@ Tabulator.registerModule([
   EditModule,
   FormatModule,
   FrozenColumnsModule,
+  GroupRowsModule,
   InteractionModule,
   MoveColumnsModule,
   ResizeColumnsModule,
@@ -157,8 +160,10 @@ class Grid {
     this.deleteButton = document.querySelector("[data-grid-delete]");
     this.bulkButton = document.querySelector("[data-grid-bulk]");
     this.saveButton = document.querySelector("[data-grid-save-view]");
+    this.grouping = new Grouping(this);
     host.replaceChildren();
     this.table = new Tabulator(host, {
+      ...this.grouping.tableOptions(),
       index: "_id",
       height: "100%",
       layout: "fitDataStretch",
@@ -195,6 +200,7 @@ class Grid {
       this.load(true);
     });
     this.table.on("scrollVertical", () => this.maybeMore());
+    this.table.on("renderComplete", () => this.grouping.decorate());
     this.table.on("cellEdited", (cell) => this.save(cell));
     this.table.on("rowSelectionChanged", (rows) => this.selectionChanged(rows));
     this.table.on("columnMoved", () => this.markChanged());
@@ -417,19 +423,11 @@ class Grid {
   }
 
   async saveView() {
-    const columns = this.table.getColumns().filter((c) => c.isVisible() && this.fields[c.getField()]);
-    const fields = columns.map((c) => c.getField());
-    // Column order is the order of `fields`; widths go into the view's options, next to
-    // whatever else the options hold.
-    const widths = Object.fromEntries(columns.map((c) => [c.getField(), Math.round(c.getWidth())]));
-    const options = { ...(this.cfg.view.options || {}), widths };
+    // Column order is the order of `fields`; widths and grouping go into the view's
+    // options, next to whatever else the options hold.
+    const { filter, sort, fields, options } = viewState(this);
     try {
-      const view = await api("PATCH", `${this.cfg.api}/views/${this.cfg.view.id}`, {
-        filter: this.filter,
-        sort: this.sort || null,
-        fields,
-        options,
-      });
+      const view = await api("PATCH", `${this.cfg.api}/views/${this.cfg.view.id}`, { filter, sort, fields, options });
       this.cfg.view = view;
       this.saveButton.hidden = true;
       toast(strings().view_saved);
@@ -647,6 +645,9 @@ function start() {
   grid.deleteButton?.addEventListener("click", () => grid.deleteSelected());
   if (grid.bulkButton) new BulkEdit(grid, grid.bulkButton);
   grid.saveButton?.addEventListener("click", () => grid.saveView());
+  groupMenu(grid);
+  const saveAs = document.querySelector("[data-grid-save-as]");
+  if (saveAs) new SaveAsView(grid, saveAs);
   follow(cfg.catalog, (event) => grid.onEvent(event));
   document.addEventListener("kartoteka:record-saved", (e) => grid.onEvent({ type: "record.updated", record_id: e.detail.id }));
   document.addEventListener("kartoteka:record-created", (e) => grid.onEvent({ type: "record.created", record_id: e.detail.id }));

@@ -1,7 +1,8 @@
 """The views designer (administrators): a catalog's saved views in order, and one view's
 name, type, filter (the same builder as the grid's), sort, visible fields in order,
-type-specific settings (kanban columns and sum, calendar date, Gantt start and end,
-gallery cover), personal or shared, and whether the catalog opens in it.
+type-specific settings (a table's grouping, kanban columns and sum, calendar date,
+Gantt start, end and dependencies, gallery cover), personal or shared, and whether the
+catalog opens in it.
 
 Saving goes through `views.service` (the API's checks) and `catalogs.service` for the
 catalog's default view; refusals come back next to the input.
@@ -42,6 +43,8 @@ OPTION_LABELS = {
     "start_field": N_("Start"),
     "end_field": N_("End"),
     "image_field": N_("Cover picture from"),
+    "depends_field": N_("Waits for (a link to this catalog)"),
+    "group_by": N_("Group rows by"),
 }
 SORT_ROWS = 3
 

@@ -107,6 +107,7 @@ def _grid_config(ctx: Ctx, catalog: Catalog, state: dict[str, Any], columns: lis
             "title_field": catalog.title_field.api_name if catalog.title_field else None,
             "can_create": catalog.system is None and access.can_create(ctx.user, catalog),
             "can_manage_views": access.can_manage(ctx.user, catalog),
+            "default_view": catalog.options.get("default_view"),
         }
     )
 
