@@ -35,6 +35,7 @@ from kartoteka.fields import (
 from kartoteka.fields import system as system_fields
 from kartoteka.fields.base import FieldType
 from kartoteka.fields.registry import register as register_field_type
+from kartoteka.filters.compiler import search_syntax
 from kartoteka.records import hooks
 from kartoteka.records.hooks import AfterCommit, BeforeWrite, InTransaction, Searcher
 from kartoteka.scenarios import processes
@@ -110,6 +111,7 @@ def install(plugins: Iterable[Plugin] = DEFAULT_PLUGINS) -> None:
             hooks.add_before_write(before)
         if plugin.searcher is not None and plugin.searcher not in hooks.searcher:
             hooks.searcher.append(plugin.searcher)
+            search_syntax.append(plugin.searcher.check_query)
         for during in plugin.in_transaction:
             hooks.add_in_transaction(during)
         for after in plugin.after_commit:

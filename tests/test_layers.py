@@ -301,7 +301,7 @@ REGISTRAR_CALLS = {
 }
 #: The registries themselves (their own functions fill them).
 REGISTRY_MODULES = {"records/hooks.py", "fields/registry.py", "catalogs/system.py"}
-HOOK_LISTS = {"before_write", "after_commit", "in_transaction", "searcher"}
+HOOK_LISTS = {"before_write", "after_commit", "in_transaction", "searcher", "search_syntax"}
 
 
 def registry_calls(path: Path) -> list[int]:

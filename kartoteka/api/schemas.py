@@ -37,9 +37,11 @@ def body_doc(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
 FILTER = {
     "type": "object",
     "description": (
-        'F := {"and": [F...]} | {"or": [F...]} | {"not": F} | {"<field>": {"<op>": value}}; '
+        'F := {"and": [F...]} | {"or": [F...]} | {"not": F} | {"search": "<words>"} '
+        '| {"<field>": {"<op>": value}}; '
         "ops: eq ne lt lte gt gte in nin contains icontains startswith istartswith "
-        "iendswith ieq between empty; "
+        "iendswith ieq between empty search (full-text: words in any form, "
+        '"phrases", prefix*); '
         "relative dates: today, -7d, +2w, +1m, -1y; one hop: client.stage"
     ),
 }

@@ -7,8 +7,10 @@ import re
 from slugify import slugify
 
 API_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-#: Names filters and sorts use for system columns; a field may not take them.
-RESERVED = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by"})
+#: Names filters and sorts use for system columns and the whole-record full-text search
+#: (`{"search": "…"}`); a field may not take them. A field named `search` made before
+#: the name was reserved keeps its key in filters.
+RESERVED = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by", "search"})
 
 
 def derive_api_name(name: str, taken: set[str], fallback: str = "field") -> str:

@@ -135,7 +135,7 @@ def plan(
     where = [
         c
         for c in (
-            query.compile_filter(actor, catalog, filter),
+            query.compile_filter(actor, catalog, filter, search=True),
             access.record_filter(actor, catalog, "view"),
         )
         if c is not None

@@ -8,6 +8,7 @@ each hop ANDs the target's record rules. Record rules themselves compile without
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -27,6 +28,8 @@ MISSING = object()
 #: record rules may not use them. Profile keys are set by administrators only.
 SELF_EDITABLE_KEYS = frozenset({"name"})
 MAX_NODES = 300
+#: The filter key (and field operator) of a full-text search.
+SEARCH = "search"
 MAX_DEPTH = 12
 
 
@@ -47,6 +50,32 @@ class Rights(Protocol):
     ) -> ColumnElement[bool] | None:
         """The condition limiting the records the reader may see (None: all)."""
         ...
+
+
+#: Full-text search as a filter condition: (actor, catalog, query text, the field or None
+#: for the whole record, the table (or alias) the condition is on, whether the reader's
+#: rights apply) -> SQL. Given by callers that may run a search (`records.query`).
+SearchCondition = Callable[[Actor, "Catalog", Any, "Field | None", Any, bool], ColumnElement[bool]]
+
+
+#: Checks a full-text query without running it (raises ValueError saying why); filled
+#: by `plugins.install()` from the searcher, empty without one.
+search_syntax: list[Callable[[Any], object]] = []
+
+
+def check_search(
+    actor: Actor, catalog: Catalog, text: Any, field: Field | None, table: Any, reader: bool
+) -> ColumnElement[bool]:
+    """A `search` checked, not run (a saved view's filter): its query's syntax only."""
+    key = SEARCH if field is None else field.api_name
+    if not search_syntax:
+        raise invalid(key, "search is not available")
+    for check in search_syntax:
+        try:
+            check(text)
+        except ValueError as exc:
+            raise invalid(key, str(exc)) from None
+    return sa.true()
 
 
 def resolve_field(
@@ -81,9 +110,18 @@ class FilterCompiler:
     """Turns the filter JSON of the contract into one SQL condition."""
 
     def __init__(
-        self, actor: Actor, catalog: Catalog, table: Any = None, rights: Rights | None = None
+        self,
+        actor: Actor,
+        catalog: Catalog,
+        table: Any = None,
+        rights: Rights | None = None,
+        search: SearchCondition | None = None,
     ) -> None:
         self.actor = actor
+        # Full-text search (`{"search": "…"}`, `{"field": {"search": "…"}}`) where the
+        # caller runs one: record lists, exports and saved views. Record rules, scenario
+        # and webhook filters run inside writes, where an index cannot be made ready.
+        self.search = search
         self.catalog = catalog
         self.table = table if table is not None else catalog.table
         self.nodes = 0
@@ -125,6 +163,9 @@ class FilterCompiler:
                 return sa.not_(self.compile(value, depth + 1))
             finally:
                 self.disjunctive -= 1
+        if key == SEARCH and key not in self.catalog.by_api_name:
+            # A field named "search" (made before the name was reserved) keeps its key.
+            return self._search(self.catalog, None, value, self.table)
         if "." in key:
             return self._hop(key, value)
         field = self._field(self.catalog, key)
@@ -138,6 +179,9 @@ class FilterCompiler:
         ftype = field.ftype
         col = table.c.id if ftype.storage == "links" else field_column(table, field)
         for op, operand in ops.items():
+            if op == SEARCH and ftype.searchable:
+                parts.append(self._search(self.catalog, field, operand, table))
+                continue
             if op not in ftype.operators:
                 raise invalid(
                     field.api_name,
@@ -154,6 +198,17 @@ class FilterCompiler:
             except FieldValueError as exc:
                 raise invalid(field.api_name, exc.message) from None
         return parts[0] if len(parts) == 1 else sa.and_(*parts)
+
+    def _search(
+        self, catalog: Catalog, field: Field | None, text: Any, table: Any
+    ) -> ColumnElement[bool]:
+        """A full-text search over the record (`field` None) or one field."""
+        key = SEARCH if field is None else field.api_name
+        if self.for_rule:
+            raise invalid(key, "record rules cannot use full-text search")
+        if self.search is None:
+            raise invalid(key, "full-text search is available in record lists and views only")
+        return self.search(self.actor, catalog, text, field, table, self.rights is not None)
 
     def _placeholder(self, operand: Any) -> Any:
         """`$user.<key>` becomes the actor's profile value (record rules use it)."""
@@ -184,7 +239,7 @@ class FilterCompiler:
             raise invalid("filter", "filters may go through one link only")
         target_field = self._field(target, target_key)
         ttable = target.table.alias(f"hop_{link.id}")
-        inner = FilterCompiler(self.actor, target, ttable, self.rights)
+        inner = FilterCompiler(self.actor, target, ttable, self.rights, self.search)
         condition = inner._conditions(target_field, value, ttable)
         rights = (
             None
@@ -211,12 +266,16 @@ class FilterCompiler:
 
 
 def compile_filter(
-    actor: Actor, catalog: Catalog, spec: Any, rights: Rights | None
+    actor: Actor,
+    catalog: Catalog,
+    spec: Any,
+    rights: Rights | None,
+    search: SearchCondition | None = None,
 ) -> ColumnElement[bool] | None:
     """SQL for a filter (None when there is none)."""
     if spec in (None, {}, ""):
         return None
-    return FilterCompiler(actor, catalog, rights=rights).compile(spec)
+    return FilterCompiler(actor, catalog, rights=rights, search=search).compile(spec)
 
 
 def parse_filter_param(text: str | None) -> Any:

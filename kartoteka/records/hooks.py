@@ -46,6 +46,14 @@ class Searcher(Protocol):
     def prepare(self, actor: Actor, catalog: Catalog, text: Any) -> Any:
         """Parse a query for one catalog; the result has `.condition` (SQL on the table)."""
 
+    def check_query(self, text: Any) -> object:
+        """Check a query's syntax without running it (ValueError saying why)."""
+
+    def filter_condition(
+        self, actor: Actor, catalog: Catalog, text: Any, field: Any, table: Any, reader: bool
+    ) -> Any:
+        """A search as a filter condition on `table` (the record, or one field of it)."""
+
     def list_page(
         self,
         actor: Actor,

@@ -25,7 +25,7 @@ from kartoteka.filters import compiler, sorts
 from kartoteka.filters.compiler import field_column, invalid
 from kartoteka.filters.sorts import SortKey
 
-from . import tagged
+from . import hooks, tagged
 
 #: Compiled filters kept per (catalog, filter, reader); the workspace metadata object and
 #: the catalog table they were compiled against are checked on every hit.
@@ -36,7 +36,27 @@ _filters: OrderedDict[tuple[Any, ...], tuple[Any, Any, ColumnElement[bool]]] = O
 _filters_lock = threading.Lock()
 
 
-def compile_filter(actor: Actor, catalog: Catalog, spec: Any) -> ColumnElement[bool] | None:
+def search_condition(
+    actor: Actor, catalog: Catalog, text: Any, field: Any, table: Any, reader: bool
+) -> ColumnElement[bool]:
+    """A full-text search as a filter condition (the `search` plugin runs it)."""
+    if not hooks.searcher:
+        key = compiler.SEARCH if field is None else field.api_name
+        raise invalid(key, "search is not available")
+    return hooks.searcher[-1].filter_condition(actor, catalog, text, field, table, reader)
+
+
+def uses_search(spec: Any) -> bool:
+    """Might this filter hold a full-text search (`"search"` as a key anywhere)?"""
+    try:
+        return b'"search":' in orjson.dumps(spec)
+    except TypeError:
+        return False
+
+
+def compile_filter(
+    actor: Actor, catalog: Catalog, spec: Any, search: bool = False
+) -> ColumnElement[bool] | None:
     """SQL for a filter as the actor may ask it (None when there is none).
 
     A grid asks the same filter for every page it scrolls and every refresh; compiling it
@@ -46,12 +66,14 @@ def compile_filter(actor: Actor, catalog: Catalog, spec: Any) -> ColumnElement[b
     """
     if spec in (None, {}, ""):
         return None
+    searcher = search_condition if search else None
     try:
         text = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # not JSON at all: the compiler says what is wrong with it
         text = b""
-    if not text or len(text) > FILTER_CACHE_TEXT:
-        return compiler.compile_filter(actor, catalog, spec, rights=access)
+    if not text or len(text) > FILTER_CACHE_TEXT or (search and b'"search":' in text):
+        # A search is made ready (index built, waiting records indexed) each time.
+        return compiler.compile_filter(actor, catalog, spec, rights=access, search=searcher)
     meta, table = actor.workspace.meta(), catalog.table
     key = (catalog.id, text, *access.reader_key(actor))
     with _filters_lock:
@@ -59,7 +81,7 @@ def compile_filter(actor: Actor, catalog: Catalog, spec: Any) -> ColumnElement[b
         if hit is not None and hit[0] is meta and hit[1] is table:
             _filters.move_to_end(key)
             return hit[2]
-    clause = compiler.compile_filter(actor, catalog, spec, rights=access)
+    clause = compiler.compile_filter(actor, catalog, spec, rights=access, search=searcher)
     if clause is not None:
         with _filters_lock:
             _filters[key] = (meta, table, clause)

@@ -226,18 +226,19 @@ def list_records(
     where = [
         c
         for c in (
-            query.compile_filter(actor, catalog, filter),
+            query.compile_filter(actor, catalog, filter, search=True),
             access.record_filter(actor, catalog, "view"),
         )
         if c is not None
     ]
+    # A search's condition (in `search` or the filter) is made for this request.
+    reusable = not query.uses_search(filter)
     if only is not None:
         unknown = [f for f in only if f not in catalog.by_api_name]
         if unknown:
             raise RecordInvalid(
                 f"unknown field {unknown[0]!r}", fields={"fields": f"unknown field {unknown[0]!r}"}
             )
-    reusable = True
     if search not in (None, ""):
         if not hooks.searcher:
             raise RecordInvalid("search is not available", fields={"search": "not available"})

@@ -120,6 +120,29 @@ def _catalog_search(
     return CatalogSearch(catalog, clauses, fields, match)
 
 
+def filter_condition(
+    actor: Actor, catalog: Catalog, text: Any, field: Field | None, table: Any, reader: bool
+) -> Any:
+    """The filter language's `search`: records of `table` (the catalog's table or an alias
+    of it) matching the query in any field the reader reads (`field` None) or in `field`.
+
+    `reader`: the actor's rights apply (a record list); without, every field counts.
+    """
+    key = "search" if field is None else field.api_name
+    clauses = parse(text, key)
+    ensure_index(actor, catalog)
+    fields: list[int] | None
+    if field is None:
+        fields = readable_fields(actor, catalog) if reader else None
+    else:
+        if reader and field.ftype.storage == "links" and not _reads_link_titles(actor, field):
+            message = "you may not search this field: some of its linked titles are hidden from you"
+            raise SearchInvalid(f"{key}: {message}", fields={key: message})
+        fields = [field.id]
+    match = fulltext.match(actor.workspace.dialect, catalog.id, clauses, fields)
+    return table.c.id.in_(sa.select(match.record_id).where(match.condition))
+
+
 def fuzzy(conn: Connection, found: CatalogSearch) -> CatalogSearch | None:
     """The same search tolerating typos in its single words (None: nothing to try)."""
     if not any(len(c.tokens) == 1 and not c.prefix for c in found.clauses):
@@ -350,6 +373,8 @@ class _Searcher:
     """The records list's full-text search (registered by the plugin list)."""
 
     prepare = staticmethod(prepare)
+    filter_condition = staticmethod(filter_condition)
+    check_query = staticmethod(analyzer.parse_query)
     list_page = staticmethod(list_page)
 
 

@@ -14,7 +14,7 @@ from kartoteka.catalogs.service import bump_meta, get_catalog, invalidate, requi
 from kartoteka.context import Actor
 from kartoteka.errors import NotFound, ValidationFailed
 from kartoteka.fields.registry import all_types
-from kartoteka.filters.compiler import compile_filter
+from kartoteka.filters.compiler import SEARCH, check_search, compile_filter
 from kartoteka.filters.names import filter_fields, sort_fields
 from kartoteka.filters.sorts import parse_sort
 from kartoteka.storage import counters, schema
@@ -146,6 +146,8 @@ def _require_change(actor: Actor, catalog: Catalog, personal: bool, row: Any = N
 
 def _readable(actor: Actor, catalog: Catalog, fv: FieldView, name: str) -> bool:
     """Whether the reader reads the field (or `link.field` through one hop) in clear."""
+    if name == SEARCH and SEARCH not in catalog.by_api_name:
+        return True  # the whole-record search: it matches only what each reader reads
     head, _, rest = name.partition(".")
     if not fv.clear(head):
         return False
@@ -212,7 +214,8 @@ def _clean(actor: Actor, catalog: Catalog, spec: Any, partial: bool) -> dict[str
             )
         out["type"] = vtype
     if "filter" in spec:
-        compile_filter(actor, catalog, spec["filter"], rights=access)  # validates
+        # validates (a search's query too; its index is made ready when the view is read)
+        compile_filter(actor, catalog, spec["filter"], rights=access, search=check_search)
         out["filter"] = spec["filter"] or None
     if "sort" in spec:
         parse_sort(actor, catalog, spec["sort"], rights=access)

@@ -36,6 +36,7 @@ OPERATOR_LABELS = {
     "istartswith": N_("starts with"),
     "iendswith": N_("ends with"),
     "ieq": N_("equals, any case"),
+    "search": N_("has the words"),
     "between": N_("between"),
     "empty": N_("is empty"),
 }
@@ -53,6 +54,7 @@ SCRIPT_STRINGS = {
     "empty": N_("No records yet — create one or import a file."),
     "no_match": N_("No records match the filter."),
     "filter": N_("Filter"),
+    "any_text": N_("Any text field"),
     "add_condition": N_("Add a condition"),
     "remove": N_("Remove"),
     "apply": N_("Apply"),
@@ -156,6 +158,8 @@ def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) 
         "sortable": f.ftype.sortable and rule != "masked",
         "filterable": rule != "masked",
         "operators": sorted(f.ftype.operators),
+        # Full-text search (`{"field": {"search": "…"}}`) where the filter may hold one.
+        "searchable": bool(f.ftype.searchable),
         "multiple": bool(f.options.get("multiple")),
         "help": f.options.get("help") or "",
         # Rows of a table view may be grouped by it (views.OPTIONAL_OPTIONS["table"]).

@@ -1,11 +1,13 @@
 // The filter builder: conditions "field · operator · value", ANDed, offering for each
 // field exactly the operators the API supports for its type. Date fields take relative
-// values (today, -7d, +1w). The result is the API's filter JSON.
+// values (today, -7d, +1w). Where the filter runs a full-text search (record lists and
+// saved views: `cfg.full_text`), text-like fields offer "has the words" and "Any text
+// field" searches the whole record (`{"search": "…"}`). The result is the API's filter JSON.
 import { api } from "./api.js";
 import { escapeHtml, strings } from "./ui.js";
 
 const DATE_TYPES = new Set(["date", "datetime", "created_at", "updated_at"]);
-const ORDER = ["eq", "ne", "icontains", "istartswith", "iendswith", "ieq", "contains", "startswith", "lt", "lte", "gt", "gte", "between", "in", "nin", "empty"];
+const ORDER = ["eq", "ne", "icontains", "istartswith", "iendswith", "ieq", "search", "contains", "startswith", "lt", "lte", "gt", "gte", "between", "in", "nin", "empty"];
 
 let usersPromise = null;
 function users() {
@@ -38,12 +40,19 @@ export class FilterBuilder {
     this.cfg = cfg;
     this.onApply = onApply;
     this.fields = [...cfg.fields.filter((f) => f.filterable), ...(cfg.hops || [])];
+    this.fullText = Boolean(cfg.full_text);
+    // The whole record's search, unless a field took the key "search" (made before the
+    // name was reserved), which keeps it.
+    this.wholeRecord = this.fullText && !this.fields.some((f) => f.api_name === "search");
+    if (this.wholeRecord) {
+      this.fields.push({ api_name: "search", name: strings().any_text || "Any text field", type: "search", operators: [], searchable: true, whole: true });
+    }
     this.byName = Object.fromEntries(this.fields.map((f) => [f.api_name, f]));
     // Rights rules: "match any" besides "match all", and `$user.<key>` values.
     this.anyOf = Boolean(cfg.anyOf);
     this.userValues = cfg.userValues || [];
     this.mode = this.anyOf && cfg.filter && cfg.filter.or ? "or" : "and";
-    this.rows = conditionsOf(cfg.filter, this.anyOf) || [];
+    this.rows = (conditionsOf(cfg.filter, this.anyOf) || []).map((r) => (r.field === "search" && this.wholeRecord ? { ...r, op: "search" } : r));
     this.raw = conditionsOf(cfg.filter, this.anyOf) === null ? cfg.filter : null;
   }
 
@@ -52,7 +61,9 @@ export class FilterBuilder {
   }
 
   operators(field) {
-    return ORDER.filter((op) => field.operators.includes(op));
+    if (field.whole) return ["search"];
+    const search = this.fullText && field.searchable;
+    return ORDER.filter((op) => field.operators.includes(op) || (op === "search" && search));
   }
 
   render() {
@@ -179,6 +190,8 @@ export class FilterBuilder {
       wrap.append(text(a, "from"), document.createTextNode(" – "), text(b, "to"));
       wrap.children[0].setAttribute("aria-label", `${label} ${s.from}`);
       wrap.children[1].setAttribute("aria-label", `${label} ${s.to}`);
+    } else if (row.op === "search") {
+      wrap.appendChild(text(row.value));
     } else if (field.type === "select") {
       const userOptions = this.userValues.map((u) => [u.value, u.label]);
       wrap.appendChild(choose([...(field.choices || []).map((c) => [c.id, c.label]), ...userOptions], row.value, row.op === "in" || row.op === "nin"));
@@ -233,6 +246,7 @@ export class FilterBuilder {
     if (value.multiple) {
       return [...value.selectedOptions].map((o) => this.typed(field, o.value));
     }
+    if (op === "search") return value.value.trim(); // words, never a typed value
     if (field.type === "checkbox") return value.value === "true";
     if ((op === "in" || op === "nin") && value.tagName === "INPUT") {
       return value.value.split(",").map((v) => this.typed(field, v.trim())).filter((v) => v !== "");
@@ -249,7 +263,7 @@ export class FilterBuilder {
   toFilter() {
     const parts = this.rows
       .filter((r) => r.op === "empty" || (r.value !== "" && r.value !== null && !(Array.isArray(r.value) && r.value.every((v) => v === null || v === ""))))
-      .map((r) => ({ [r.field]: { [r.op]: r.value } }));
+      .map((r) => (this.byName[r.field]?.whole ? { search: r.value } : { [r.field]: { [r.op]: r.value } }));
     if (this.raw) parts.unshift(this.raw);
     if (!parts.length) return null;
     return parts.length === 1 ? parts[0] : { [this.mode === "or" ? "or" : "and"]: parts };

@@ -148,6 +148,7 @@ def _form_page(
             "fields": widgets.catalog_fields(ctx.user, found),
             "hops": widgets.hop_fields(ctx.user, found),
             "operators": widgets.operator_labels(),
+            "full_text": True,  # lists and saved views run a filter's `search`
             "filter": view.get("filter"),
         }
     )

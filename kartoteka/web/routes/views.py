@@ -104,6 +104,7 @@ def _grid_config(ctx: Ctx, catalog: Catalog, state: dict[str, Any], columns: lis
             "fields": widgets.catalog_fields(ctx.user, catalog),
             "hops": widgets.hop_fields(ctx.user, catalog),
             "operators": widgets.operator_labels(),
+            "full_text": True,  # lists and saved views run a filter's `search`
             "title_field": catalog.title_field.api_name if catalog.title_field else None,
             "can_create": catalog.system is None and access.can_create(ctx.user, catalog),
             "can_manage_views": access.can_manage(ctx.user, catalog),
