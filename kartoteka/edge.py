@@ -8,8 +8,10 @@ address and the one table mapping domain errors to HTTP statuses and error codes
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from kartoteka import errors
 from kartoteka.context import Workspace
@@ -29,6 +31,48 @@ def workspace(request: Request) -> Workspace:
     """The workspace named by the `/w/{workspace}` prefix, or the default one."""
     name = request.path_params.get("workspace") or instance(request).settings.default_workspace
     return instance(request).workspace(name)  # type: ignore[no-any-return]
+
+
+def cookie_path(request: Request) -> str:
+    """The path a workspace's session cookies are set for: `/w/{name}/`, or `/` for the
+    default workspace, so signing in to one workspace never replaces another's session."""
+    name = request.path_params.get("workspace")
+    return f"/w/{name}/" if name else "/"
+
+
+def cookie(request: Request, name: str) -> str | None:
+    """The cookie `name` of this request's workspace.
+
+    Inside `/w/{name}/` the browser also sends the default workspace's cookie of the same
+    name (path `/`); it lists the one with the longer path first (RFC 6265, 5.4), so the
+    first one is this workspace's. Starlette's `request.cookies` keeps the last one.
+    """
+    for chunk in request.headers.get("cookie", "").split(";"):
+        key, sep, value = chunk.partition("=")
+        if sep and key.strip() == name:
+            return unquote(value.strip().strip('"'))
+    return None
+
+
+def set_session_cookies(request: Request, response: Response, token: str, csrf: str) -> None:
+    """The session (HttpOnly) and CSRF (readable by the page's scripts) cookies of a login."""
+    settings = instance(request).settings
+    for name, value, httponly in ((SESSION_COOKIE, token, True), (CSRF_COOKIE, csrf, False)):
+        response.set_cookie(
+            name,
+            value,
+            httponly=httponly,
+            samesite="lax",
+            secure=settings.secure_cookies,
+            max_age=settings.session_days * 86400,
+            path=cookie_path(request),
+        )
+
+
+def clear_session_cookies(request: Request, response: Response) -> None:
+    """Remove this workspace's session cookies (logout)."""
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, path=cookie_path(request))
 
 
 def client_address(request: Request) -> str | None:

@@ -22,6 +22,9 @@ from kartoteka.edge import (
     instance,
     workspace,
 )
+from kartoteka.edge import (
+    cookie as read_cookie,
+)
 from kartoteka.errors import Forbidden, TooLarge, Unauthenticated, ValidationFailed
 from kartoteka.security import ratelimit
 from kartoteka.webhooks import loops
@@ -86,7 +89,7 @@ def actor_blocking(request: Request) -> Actor:
     result, csrf = _verified(
         workspace(request),
         request.headers.get("authorization", ""),
-        request.cookies.get(SESSION_COOKIE),
+        read_cookie(request, SESSION_COOKIE),
         client_address(request),
     )
     if csrf is not None and request.method not in SAFE_METHODS:
@@ -124,7 +127,7 @@ def credential_check(request: Request, first: Actor) -> Callable[[], Actor]:
     Basic credentials are checked again the same way.
     """
     header = request.headers.get("authorization", "")
-    cookie = request.cookies.get(SESSION_COOKIE)
+    cookie = read_cookie(request, SESSION_COOKIE)
     address = client_address(request)
     return lambda: _verified(first.workspace, header, cookie, address)[0]
 

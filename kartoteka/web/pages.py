@@ -320,7 +320,7 @@ def _guard(request: Request, handler: Handler, form: FormData | None, public: bo
 
 def _sign_in(ctx: Ctx) -> Response | None:
     """Fill ctx.actor from the session cookie, or answer with a way to the login page."""
-    token = ctx.request.cookies.get(edge.SESSION_COOKIE)
+    token = edge.cookie(ctx.request, edge.SESSION_COOKIE)
     if token:
         try:
             ctx.actor, ctx.csrf = auth.actor_from_session(ctx.ws, token)

@@ -12,4 +12,5 @@ def sign_in(
     """Log in through the form; returns the CSRF token the pages embed."""
     r = web.post(f"{prefix}/login", data={"email": email, "password": password, "next": "/"})
     assert r.status_code == 303, r.text
-    return web.cookies["kartoteka_csrf"]
+    # Each workspace's cookies have its own path (`/w/{name}/`, the default one `/`).
+    return web.cookies.get("kartoteka_csrf", path=f"{prefix}/")  # type: ignore[return-value]

@@ -56,3 +56,11 @@ def test_switcher_lists_only_the_workspaces_with_my_account(web, instance):
     sign_in(web, ME, "long-password-1", prefix=f"/w/{mine}")
     html = web.get(f"/w/{mine}/").text
     assert f'href="/w/{mine}/" aria-current="true"' in html and 'href="/"' in html
+    # Signing in to the second workspace kept the first one's session (cookies per path).
+    first = web.get("/")
+    assert first.status_code == 200 and 'href="/" aria-current="true"' in first.text
+    web.post(
+        f"/w/{mine}/logout", data={"csrf": web.cookies.get("kartoteka_csrf", path=f"/w/{mine}/")}
+    )
+    assert web.get(f"/w/{mine}/").status_code == 303
+    assert web.get("/").status_code == 200

@@ -9,7 +9,14 @@ from fastapi import Depends, Request, Response
 from kartoteka.auth import service as auth
 from kartoteka.auth import tokens
 from kartoteka.context import Actor
-from kartoteka.edge import CSRF_COOKIE, SESSION_COOKIE, client_address, instance, workspace
+from kartoteka.edge import (
+    SESSION_COOKIE,
+    clear_session_cookies,
+    client_address,
+    cookie,
+    set_session_cookies,
+    workspace,
+)
 from kartoteka.errors import Forbidden, ValidationFailed
 from kartoteka.fields.datetime import parse_datetime
 from kartoteka.security import csrf as login_csrf
@@ -39,20 +46,7 @@ def login(request: Request, body: Any = Depends(json_body)) -> JSONResponse:
     token, user = auth.login(ws, email, password, client_address(request), body.get("totp"))
     _, csrf = auth.actor_from_session(ws, token)
     response = JSONResponse({"token": token, "user": user, "csrf_token": csrf})
-    secure = instance(request).settings.secure_cookies
-    max_age = instance(request).settings.session_days * 86400
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-        max_age=max_age,
-        path="/",
-    )
-    response.set_cookie(
-        CSRF_COOKIE, csrf, httponly=False, samesite="lax", secure=secure, max_age=max_age, path="/"
-    )
+    set_session_cookies(request, response, token, csrf)
     return response
 
 
@@ -63,23 +57,21 @@ def logout(request: Request, a: Actor = Depends(actor)) -> Response:
     token = (
         header[7:].strip()
         if header.lower().startswith("bearer ")
-        else request.cookies.get(SESSION_COOKIE)
+        else cookie(request, SESSION_COOKIE)
     )
     if token:
         auth.logout(a.workspace, token)
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(request, response)
     return response
 
 
 @router.post("/auth/logout-everywhere", status_code=204, summary="End all my sessions")
-def logout_everywhere(a: Actor = Depends(actor)) -> Response:
+def logout_everywhere(request: Request, a: Actor = Depends(actor)) -> Response:
     """End every session of the signed-in user on every device (API tokens stay)."""
     auth.logout_everywhere(a)
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(request, response)
     return response
 
 

@@ -76,32 +76,17 @@ def login_submit(ctx: Ctx) -> Response:
 
 
 def _signed_in(ctx: Ctx, response: Response, token: str, csrf: str) -> Response:
-    """Set the session (HttpOnly) and CSRF (readable by the page's scripts) cookies."""
-    settings = edge.instance(ctx.request).settings
-    max_age = settings.session_days * 86400
-    for name, value, httponly in (
-        (edge.SESSION_COOKIE, token, True),
-        (edge.CSRF_COOKIE, csrf, False),
-    ):
-        response.set_cookie(
-            name,
-            value,
-            httponly=httponly,
-            samesite="lax",
-            secure=settings.secure_cookies,
-            max_age=max_age,
-            path="/",
-        )
+    """Set the session and CSRF cookies of this workspace."""
+    edge.set_session_cookies(ctx.request, response, token, csrf)
     return response
 
 
 @page
 def logout_submit(ctx: Ctx) -> Response:
     """End the session and go back to the login page."""
-    auth.logout(ctx.ws, ctx.request.cookies.get(edge.SESSION_COOKIE, ""))
+    auth.logout(ctx.ws, edge.cookie(ctx.request, edge.SESSION_COOKIE) or "")
     response = redirect(f"{ctx.base}/login")
-    response.delete_cookie(edge.SESSION_COOKIE, path="/")
-    response.delete_cookie(edge.CSRF_COOKIE, path="/")
+    edge.clear_session_cookies(ctx.request, response)
     return response
 
 
