@@ -80,6 +80,7 @@ STRINGS = {
     "col_column": N_("Column"),
     "col_value": N_("Value"),
     "col_reason": N_("Reason"),
+    "date_custom_bad": N_("Write the format with dd, mm and yy or yyyy (for example dd.mm.yyyy)."),
 }
 
 

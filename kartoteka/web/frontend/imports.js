@@ -48,6 +48,7 @@ async function chooseFile(file) {
   $("[data-file-error]").hidden = true;
   state.file = file;
   state.xlsx = await isXlsx(file);
+  $("[data-sheet]").replaceChildren();
   $("[data-reread=encoding]").value = "";
   $("[data-reread=delimiter]").value = "";
   await readPreview();
@@ -55,11 +56,62 @@ async function chooseFile(file) {
 
 function readOptions() {
   const out = {};
+  if (state.xlsx) {
+    // The sheet chosen (by name); none: the one the workbook opens on.
+    const sheet = $("[data-sheet]").value;
+    if (sheet) out.sheet = sheet;
+    return out;
+  }
   const encoding = $("[data-reread=encoding]").value;
   const delimiter = $("[data-reread=delimiter]").value;
   if (encoding) out.encoding = encoding;
   if (delimiter) out.delimiter = delimiter;
   return out;
+}
+
+/** A workbook's sheets to choose from (shown when it has more than one). */
+function renderSheets(p) {
+  const row = $("[data-sheet-row]");
+  const select = $("[data-sheet]");
+  const sheets = p.kind === "xlsx" ? p.sheets || [] : [];
+  row.hidden = sheets.length < 2;
+  if (row.hidden) {
+    select.replaceChildren();
+    return;
+  }
+  const chosen = select.value || p.sheet;
+  select.replaceChildren(...sheets.map((name) => new Option(name, name)));
+  select.value = sheets.includes(chosen) ? chosen : sheets[0];
+}
+
+const DATE_TOKENS = [
+  ["yyyy", "%Y"],
+  ["yy", "%y"],
+  ["dd", "%d"],
+  ["mm", "%m"],
+  ["hh", "%H"],
+  ["mi", "%M"],
+  ["ss", "%S"],
+];
+
+/** "dd.mm.yyyy hh:mi" as the strptime format the importer takes; null when it names no
+ * day, month and year. */
+export function dateFormatOf(text) {
+  let rest = text.trim().toLowerCase();
+  let out = "";
+  const seen = new Set();
+  while (rest) {
+    const hit = DATE_TOKENS.find(([token]) => rest.startsWith(token));
+    if (hit) {
+      out += hit[1];
+      seen.add(hit[1] === "%y" ? "%Y" : hit[1]);
+      rest = rest.slice(hit[0].length);
+    } else {
+      out += rest[0] === "%" ? "%%" : rest[0];
+      rest = rest.slice(1);
+    }
+  }
+  return ["%d", "%m", "%Y"].every((t) => seen.has(t)) ? out : null;
 }
 
 async function readPreview() {
@@ -94,6 +146,7 @@ function renderColumns() {
   $("[data-file-name]").textContent = state.file.name;
   $("[data-detected]").textContent = detectedText(p);
   for (const sel of root.querySelectorAll("[data-reread]")) sel.closest(".field").hidden = p.kind === "xlsx";
+  renderSheets(p);
   const head = `<thead><tr>${p.headers.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join("")}</tr></thead>`;
   const rows = p.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
   $("[data-preview]").innerHTML = `${head}<tbody>${rows}</tbody>`;
@@ -195,13 +248,31 @@ function importOptions(dryRun) {
   out.on_error = $("[data-stop-on-error]").checked ? "stop" : "skip";
   if (out.mode !== "create") out.key = [$("[data-key]").value];
   const dateFormat = $("[data-option=date_format]").value;
-  if (dateFormat) out.date_format = dateFormat;
+  if (dateFormat === "custom") out.date_format = dateFormatOf($("[data-date-custom]").value);
+  else if (dateFormat) out.date_format = dateFormat;
   const decimal = $("[data-option=decimal_comma]").value;
   if (decimal) out.decimal_comma = decimal === "true";
   return out;
 }
 
+/** A typed date format that names no day, month and year: said next to its input. */
+function checkDateFormat() {
+  const input = $("[data-date-custom]");
+  const error = $("[data-date-custom-error]");
+  const bad = $("[data-option=date_format]").value === "custom" && !dateFormatOf(input.value);
+  error.hidden = !bad;
+  error.textContent = bad ? s.date_custom_bad : "";
+  if (bad) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+  return bad ? s.date_custom_bad : null;
+}
+
 function checkColumns() {
+  const badDate = checkDateFormat();
+  if (badDate) {
+    $("[data-date-custom]").focus();
+    return badDate;
+  }
   const mapping = mapped();
   const used = Object.values(mapping);
   if (!used.length) return s.no_columns;
@@ -359,14 +430,10 @@ function finish(job) {
 }
 
 function offerErrorFile(job) {
+  // The importer's error file: every refused row (not only the sample shown) with the
+  // file's own columns, then the line, the column and the reason.
   const link = $("[data-error-file]");
-  // The rows the sample names, as a CSV the spreadsheet opens (UTF-8 with BOM).
-  const quote = (v) => `"${String(v ?? "").replace(/"/g, '""')}"`;
-  const lines = [["line", "column", "value", "error"].map(quote).join(",")];
-  for (const e of job.error_sample || []) lines.push([e.line, e.column, e.value, translate(e.message)].map(quote).join(","));
-  const blob = new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
-  link.href = URL.createObjectURL(blob);
-  link.download = `${cfg.catalog}-import-${job.id}-errors.csv`;
+  link.href = `${cfg.jobs}/${job.id}/errors`;
   link.hidden = false;
 }
 
@@ -396,6 +463,13 @@ function wire() {
     chooseFile(e.dataTransfer.files[0]);
   });
   for (const sel of root.querySelectorAll("[data-reread]")) sel.addEventListener("change", () => readPreview());
+  $("[data-sheet]").addEventListener("change", () => readPreview());
+  $("[data-option=date_format]").addEventListener("change", (e) => {
+    $("[data-date-custom-row]").hidden = e.target.value !== "custom";
+    if (e.target.value === "custom") $("[data-date-custom]").focus();
+    else checkDateFormat();
+  });
+  $("[data-date-custom]").addEventListener("change", checkDateFormat);
   for (const radio of root.querySelectorAll("[data-mode]")) radio.addEventListener("change", refreshKey);
   $("[data-dry-run]").addEventListener("click", dryRun);
   $("[data-run]").addEventListener("click", run);
