@@ -31,6 +31,7 @@ from kartoteka.auth import tokens
 from kartoteka.catalogs.models import Catalog
 from kartoteka.config import Settings
 from kartoteka.context import Actor
+from kartoteka.duplicates import cli as duplicates_cli
 from kartoteka.errors import DomainError
 from kartoteka.exporter import cli as export_cli
 from kartoteka.files.service import delete_orphans
@@ -79,6 +80,8 @@ search_app = typer.Typer(help="Maintain the full-text search indexes.", no_args_
 scenarios_app = typer.Typer(help="Install and list scenarios.", no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(search_app, name="search")
+duplicates_app = typer.Typer(help="Duplicate rules, scan and merge.", no_args_is_help=True)
+app.add_typer(duplicates_app, name="duplicates")
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -617,3 +620,55 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ----- duplicates --------------------------------------------------------------------------
+@duplicates_app.command("rules")
+def duplicates_rules(
+    ctx: typer.Context, catalog: duplicates_cli.Catalog, workspace: WorkspaceOpt = None
+) -> None:
+    """List a catalog's duplicate rules."""
+    with opened(ctx) as instance:
+        duplicates_cli.list_rules(instance, _ws_name(ctx, workspace), catalog)
+
+
+@duplicates_app.command("add-rule")
+def duplicates_add_rule(
+    ctx: typer.Context,
+    catalog: duplicates_cli.Catalog,
+    fields: duplicates_cli.Fields,
+    name: Annotated[str | None, typer.Option(help="The rule's name.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Add a duplicate rule, e.g. `add-rule clients phone` or `clients name inn:digits`."""
+    with opened(ctx) as instance:
+        duplicates_cli.add_rule(instance, _ws_name(ctx, workspace), catalog, fields, name)
+
+
+@duplicates_app.command("scan")
+def duplicates_scan(
+    ctx: typer.Context,
+    catalog: duplicates_cli.Catalog,
+    rule: duplicates_cli.RuleOpt = None,
+    as_json: duplicates_cli.AsJson = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Print the groups of records sharing a rule's key."""
+    with opened(ctx) as instance:
+        duplicates_cli.scan_command(instance, _ws_name(ctx, workspace), catalog, rule, as_json)
+
+
+@duplicates_app.command("merge")
+def duplicates_merge(
+    ctx: typer.Context,
+    catalog: duplicates_cli.Catalog,
+    into: Annotated[int, typer.Argument(help="The record that stays.")],
+    others: Annotated[list[int], typer.Argument(help="The records merged into it.")],
+    take: duplicates_cli.Take = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Merge records into one (links, comments, files and shares move to it)."""
+    with opened(ctx) as instance:
+        duplicates_cli.merge_command(
+            instance, _ws_name(ctx, workspace), catalog, into, others, take or []
+        )

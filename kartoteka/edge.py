@@ -90,6 +90,7 @@ ERROR_TABLE: list[tuple[type[errors.DomainError], int, str]] = [
     (errors.Unauthenticated, 401, "UNAUTHENTICATED"),
     (errors.Forbidden, 403, "FORBIDDEN"),
     (errors.RateLimited, 429, "RATE_LIMITED"),
+    (errors.Duplicate, 409, "DUPLICATE"),
     (errors.Conflict, 409, "CONFLICT"),
     (errors.TooLarge, 413, "TOO_LARGE"),
     (errors.PreconditionFailed, 412, "PRECONDITION_FAILED"),

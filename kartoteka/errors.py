@@ -104,6 +104,16 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+class Duplicate(Conflict):
+    """A create or update would duplicate existing records under a duplicate rule;
+    `duplicates` lists, per item, the matching records the actor may see."""
+
+    code = "DUPLICATE"
+
+    def __init__(self, *, errors: Sequence[ItemError], duplicates: list[dict[str, Any]]) -> None:
+        super().__init__(errors=errors, duplicates=duplicates)
+
+
 class Unauthenticated(DomainError):
     """No or wrong credentials."""
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from kartoteka import workers
 from kartoteka.catalogs.system import Builder
 from kartoteka.catalogs.system import register as register_system_catalog
+from kartoteka.duplicates import check as duplicate_check
+from kartoteka.duplicates import keys as duplicate_keys
 from kartoteka.fields import (
     autonumber,
     checkbox,
@@ -95,6 +97,13 @@ DEFAULT_PLUGINS: tuple[Plugin, ...] = (
     Plugin("processes", before_write=(processes.check,)),
     # A commit in this process wakes the outbox worker at once (no poll wait).
     Plugin("workers", after_commit=(workers.on_commit,)),
+    # Duplicate rules: a write duplicating a record is refused before the transaction;
+    # every record's normalised keys follow it inside the transaction.
+    Plugin(
+        "duplicates",
+        before_write=(duplicate_check.check,),
+        in_transaction=(duplicate_keys.on_write,),
+    ),
     # The full-text index follows every write inside its transaction.
     Plugin("search", in_transaction=(search_index.on_write,), searcher=search_service.SEARCHER),
 )

@@ -15,8 +15,12 @@ from conftest_support import TEST_DATABASE_URL, drop_test_workspaces
 from typer.testing import CliRunner, Result
 
 from kartoteka.auth import service as auth
+from kartoteka.catalogs import service as catalogs
 from kartoteka.cli import app
 from kartoteka.config import Settings
+from kartoteka.context import Actor
+from kartoteka.records import service as records
+from kartoteka.records.requests import BatchRequest
 from kartoteka.workspaces import Instance
 
 Run = Callable[..., Result]
@@ -293,3 +297,34 @@ def test_restore_refuses_garbage(run: Run, tmp_path: Path, ws_prefix: str) -> No
     failed(run("restore", str(junk), "--workspace", ws_prefix + "-x"))
     failed(run("restore", str(tmp_path / "missing.tar.gz"), "--workspace", ws_prefix + "-x"))
     assert "does not exist" in failed(run("backup", str(tmp_path / "b.tgz"), "-w", "nope"))
+
+
+def test_duplicates_rules_scan_and_merge(run: Run, cli_settings: Settings, ws_prefix: str) -> None:
+    ok(run("init"))
+    instance = Instance(cli_settings)
+    try:
+        system = Actor.system(instance.workspace(ws_prefix))
+        catalogs.create_catalog(
+            system,
+            {"name": "Clients", "fields": [{"name": "Name", "type": "text"},
+                                           {"name": "INN", "api_name": "inn", "type": "text"}]},
+        )  # fmt: skip
+        rows = [
+            {"name": "Рога и копыта", "inn": "7707 083893"},
+            {"name": "Рога и Копыта", "inn": "7707083893"},
+            {"name": "Other", "inn": "1"},
+        ]
+        ids = records.batch(system, "clients", BatchRequest.creating(rows)).created
+    finally:
+        instance.close()
+    assert "Rule 1" in ok(run("duplicates", "add-rule", "clients", "inn:digits", "--name", "ИНН"))
+    assert "inn:digits" in ok(run("duplicates", "rules", "clients"))
+    out = ok(run("duplicates", "scan", "clients"))
+    assert "7707083893" in out and "1 group(s)" in out
+    assert "unknown field" in failed(run("duplicates", "add-rule", "clients", "nope"))
+    out = ok(
+        run("duplicates", "merge", "clients", str(ids[0]), str(ids[1]), "--take", f"name={ids[1]}")
+    )
+    assert f"into #{ids[0]}" in out
+    assert "0 group(s)" in ok(run("duplicates", "scan", "clients"))
+    assert "not found" in failed(run("duplicates", "merge", "clients", str(ids[0]), str(ids[1])))

@@ -20,6 +20,7 @@ SERVICES = [
     "auth",
     "catalogs",
     "comments",
+    "duplicates",
     "exporter",
     "fields",
     "files",
@@ -52,6 +53,7 @@ OUTER = (
 EDGE_MODULES = {
     "importer/cli.py": "the `kartoteka import` command (Typer) kept beside the importer",
     "exporter/cli.py": "the `kartoteka export` command (Typer) kept beside the exporter",
+    "duplicates/cli.py": "the `kartoteka duplicates` commands (Typer) kept beside the service",
     "security/ratelimit.py": "the ASGI middleware that applies the limits",
     "scenarios/templates.py": "step values use Jinja2's sandbox as an expression engine, "
     "not the web layer's HTML templates",

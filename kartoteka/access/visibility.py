@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from kartoteka.catalogs.models import Catalog, Field
     from kartoteka.context import Actor
 
+#: History keys that are not fields and every reader of a record's history sees: the
+#: records merged into it, the record it was merged into (`duplicates.merge`).
+HISTORY_NOTES = frozenset({"_merged", "_merged_into"})
+
 
 @dataclass(frozen=True)
 class FieldView:
@@ -77,7 +81,7 @@ class FieldView:
         for key, change in changes.items():
             field = self.catalog.by_api_name.get(key)
             if field is None:
-                if self.unrestricted:
+                if self.unrestricted or key in HISTORY_NOTES:
                     out[key] = change
                 continue
             if not self.shows(key):

@@ -41,6 +41,10 @@ OPENAPI_TAGS = [
     {"name": "webhooks", "description": "Notify, request and action webhooks and deliveries."},
     {"name": "events", "description": "The workspace event feed."},
     {"name": "imports", "description": "CSV/XLSX imports and exports."},
+    {
+        "name": "duplicates",
+        "description": "Duplicate rules, the duplicate scan and merging records.",
+    },
     {"name": "rights", "description": "Catalog rights per group."},
     {"name": "scenarios", "description": "Automation scenarios and their runs."},
     {"name": "security", "description": "Security log, request limits, two-factor login."},
@@ -80,7 +84,8 @@ ROUTERS = [
 def optional_routers() -> list[APIRouter]:
     """Routers of packages that may not be present in every build (files, webhooks...)."""
     found = []
-    names = ("files", "webhooks", "editing", "events", "imports", "rights", "scenarios", "notices")
+    names: tuple[str, ...] = ("files", "webhooks", "editing", "events", "imports", "rights")
+    names += ("scenarios", "notices", "duplicates")
     for name in (*names, "security"):
         try:
             module = importlib.import_module(f"kartoteka.api.routes.{name}")

@@ -53,7 +53,7 @@ def domain_error_json(exc: errors.DomainError) -> tuple[int, dict[str, Any]]:
             if value is not None:
                 body[key] = value
         body["errors"] = [item_error_json(e) for e in exc.errors]
-    for key in ("index", "where", "report", "field"):
+    for key in ("index", "where", "report", "field", "duplicates"):
         if exc.extra.get(key) is not None:
             body[key] = exc.extra[key]
     if isinstance(exc, errors.PreconditionFailed):

@@ -15,6 +15,8 @@ from typing import Any
 
 from kartoteka.exporter import service as exporter
 
+from . import openapi_duplicates
+
 REF = "#/components/schemas/"
 _STAMP = {"type": "string", "format": "date-time"}
 _NULL_STAMP = {"type": ["string", "null"], "format": "date-time"}
@@ -459,6 +461,8 @@ SUCCESS: dict[tuple[str, str], str] = {
     ("get", "/processes"): "ProcessList",
     ("put", "/processes/{catalog}/{field}"): "Process",
 }
+SCHEMAS.update(openapi_duplicates.SCHEMAS)
+SUCCESS.update(openapi_duplicates.SUCCESS)
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 # Text files are text to a generated client (openapi-python-client reads text/* as str,

@@ -17,8 +17,10 @@ ON_ERROR = ("skip", "stop")
 OPTION_KEYS = {
     "mode", "key", "mapping", "dry_run", "on_error", "link_keys",
     "encoding", "delimiter", "date_format", "decimal_comma", "sheet", "list_separator",
-    "create_missing", "skip_webhooks", "skip_scenarios",
+    "create_missing", "skip_webhooks", "skip_scenarios", "duplicates",
 }  # fmt: skip
+#: What a row that would create a duplicate does (docs/duplicates.md#imports).
+DUPLICATES = ("report", "skip", "merge", "allow")
 #: Columns of every catalog a file may fill for historical data (mapping values).
 STAMPS = ("created_at", "updated_at", "created_by", "updated_by")
 
@@ -42,6 +44,7 @@ class ImportOptions:
     create_missing: list[str] = field(default_factory=list)  # link fields
     skip_webhooks: bool = False  # no notify webhooks for the imported rows
     skip_scenarios: bool = False  # no scenario triggers for the imported rows
+    duplicates: str = "report"  # rows duplicating a record: report, skip, merge or allow
 
     def to_json(self) -> dict[str, Any]:
         """The options as stored with the job."""
@@ -86,6 +89,7 @@ def parse_options(raw: Any) -> ImportOptions:
             raise option_error("create_missing", f"{name!r} needs link_keys (the key to create by)")
     opts.skip_webhooks = _flag(raw, "skip_webhooks") or False
     opts.skip_scenarios = _flag(raw, "skip_scenarios") or False
+    opts.duplicates = _choice(raw, "duplicates", DUPLICATES, "report")
     if opts.mode != "create" and not opts.key:
         raise option_error("key", f"mode {opts.mode} needs key (the api_names to match on)")
     return opts

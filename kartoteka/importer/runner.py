@@ -20,6 +20,8 @@ from kartoteka.access import keys as access_keys
 from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
+from kartoteka.duplicates import imports as duplicates
+from kartoteka.duplicates.check import skipping
 from kartoteka.errors import (
     DomainError,
     Forbidden,
@@ -99,7 +101,7 @@ class Runner:
             rows = self._resolve_links(rows)
             if self.opts.mode != "create":
                 rows = self._match_keys(rows)
-            rows = self._validate(rows)
+            rows = self._duplicates(self._validate(rows))
             self.result.processed += len(chunk)
             self._commit(rows, chunk[-1][0])
             if self.progress:
@@ -365,6 +367,27 @@ class Runner:
             out.append(row)
         return out
 
+    def _duplicates(self, rows: list[Row]) -> list[Row]:
+        """Rows creating a duplicate are refused, skipped or turn into updates (`duplicates`)."""
+        new = [r for r in rows if r.record_id is None and not self.plan.batch_upsert]
+        names = [f"line {r.line}" for r in new]
+        how = self.opts.duplicates
+        verdicts = duplicates.sort_creates(
+            self.actor, self.catalog, [r.values for r in new], how, names
+        )
+        dropped: set[int] = set()
+        for index, verdict in verdicts.items():
+            row = new[index]
+            if verdict.action == "merge":
+                row.record_id = verdict.record_id
+                continue
+            dropped.add(row.line)
+            if verdict.action == "skip":
+                self.result.unchanged += 1
+            else:
+                self.error(row, None, None, verdict.message)
+        return [r for r in rows if r.line not in dropped]
+
     # writing ------------------------------------------------------------------------------
     def _items(self, rows: list[Row]) -> tuple[dict[str, list[Prepared]], dict[str, list[Row]]]:
         """Fresh items for a batch by list (a retry must not see a failed try's changes)."""
@@ -397,10 +420,11 @@ class Runner:
             items, lists = self._items(pending)
             key = tuple(f.api_name for f in self.plan.key) if self.plan.batch_upsert else None
             try:
-                out = batches.run_prepared(
-                    actor, self.catalog, items["create"], items["update"], None,
-                    items["upsert"], key,
-                )  # fmt: skip
+                with skipping():  # judged by `_duplicates` as the import's option says
+                    out = batches.run_prepared(
+                        actor, self.catalog, items["create"], items["update"], None,
+                        items["upsert"], key,
+                    )  # fmt: skip
             except (ValidationFailed, NotFound, Rejected, Forbidden) as exc:
                 culprit = _culprit(exc, lists)
                 if isinstance(exc, Forbidden) and culprit is None:

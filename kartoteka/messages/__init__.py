@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from . import people, writes
+from . import duplicates, people, writes
 
 LANGUAGES = ("en", "ru")
 
 #: The modules holding codes, each with an `EN` and a `RU` dict.
-AREAS: tuple[ModuleType, ...] = (writes, people)
+AREAS: tuple[ModuleType, ...] = (writes, people, duplicates)
 
 #: code -> English template, over every area.
 EN: dict[str, str] = {code: text for area in AREAS for code, text in area.EN.items()}

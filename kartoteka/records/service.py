@@ -324,8 +324,9 @@ def record_history(actor: Actor, catalog_ref: str | int, record_id: int) -> list
 
 
 def _deleted_visible(actor: Actor, rows: list[Any]) -> bool:
-    # History of a deleted record stays readable by administrators (it is the only copy).
-    return actor.is_admin and rows[-1].action == "delete"
+    # History of a deleted (or merged) record stays readable by administrators (it is the
+    # only copy).
+    return actor.is_admin and rows[-1].action in ("delete", "merged")
 
 
 def related_records(

@@ -250,6 +250,32 @@ search_pending = sa.Table(
     sa.Column("record_id", sa.BigInteger, primary_key=True),
 )
 
+#: Duplicate rules of a catalog (migration 0015): `fields` is a list of
+#: {"field": field id, "normalise": "phone" | "email" | "name" | "digits" | "exact"}.
+duplicate_rules = sa.Table(
+    "duplicate_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("catalog_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("fields", JSONText, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.Integer),
+    sa.Index("ix_duplicate_rules_catalog", "catalog_id"),
+    sqlite_autoincrement=True,
+)
+
+#: One normalised key per (rule, record) whose rule fields all have a value: the check
+#: on a write is one indexed lookup, a scan one GROUP BY over the index.
+duplicate_keys = sa.Table(
+    "duplicate_keys",
+    metadata,
+    sa.Column("rule_id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.BigInteger, primary_key=True),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Index("ix_duplicate_keys_key", "rule_id", "key", "record_id"),
+)
+
 #: Every row an import refused: the file's cells and why (the job's error file).
 import_errors = sa.Table(
     "import_errors",

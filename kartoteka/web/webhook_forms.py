@@ -33,6 +33,7 @@ EVENT_LABELS = {
     "record.created": N_("a record is created"),
     "record.updated": N_("a record is changed"),
     "record.deleted": N_("a record is deleted"),
+    "record.merged": N_("records are merged into one"),
     "import.completed": N_("an import is finished"),
     "record.before_create": N_("before a record is created"),
     "record.before_update": N_("before a record is changed"),

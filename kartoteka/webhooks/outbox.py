@@ -78,6 +78,8 @@ def body_of(event: Any, webhook_id: int | None = None) -> bytes:
     }
     if event.type == "import.completed":
         body["import"] = payload.get("import")
+    if event.type == "record.merged":  # the records merged into this one (now deleted)
+        body["merged"] = payload.get("merged", [])
     if webhook_id is not None:
         body["cause"] = loops.message_cause(loops.parse_chain(event.cause), webhook_id)
     return orjson.dumps(body)

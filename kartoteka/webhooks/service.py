@@ -23,12 +23,18 @@ from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound, WebhookNot
 from .signing import new_secret
 
 EVENTS = {
-    "notify": ["record.created", "record.updated", "record.deleted", "import.completed"],
+    "notify": [
+        "record.created",
+        "record.updated",
+        "record.deleted",
+        "record.merged",
+        "import.completed",
+    ],
     "request": ["record.before_create", "record.before_update", "record.before_delete"],
     "action": ["record.editing"],
 }
 #: Events a webhook may ask for but does not get unless it names them.
-OPT_IN = {"import.completed"}
+OPT_IN = {"import.completed", "record.merged"}
 KEYS = {
     "url", "catalog", "events", "kind", "fields", "filter", "active", "on_timeout", "ordered",
     "batch_size",

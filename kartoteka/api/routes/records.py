@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Query, Response
 
 from kartoteka.comments import service as comments
 from kartoteka.context import Actor
+from kartoteka.duplicates.check import skipping
 from kartoteka.errors import ItemError, ValidationFailed
 from kartoteka.filters.compiler import parse_filter_param
 from kartoteka.records import service
@@ -27,10 +28,17 @@ _ETAG = {
 }
 #: OpenAPI: the ETag of a record answer, and the 412 of a stale If-Match.
 WITH_ETAG: dict[int | str, dict[str, Any]] = {200: {"description": "the record", "headers": _ETAG}}
+_DUPLICATE = {
+    "description": "DUPLICATE: a duplicate rule matched; `duplicates` lists, per item, the "
+    "matching records you may see (repeat with `skip_duplicates=true` to write anyway)"
+}
 GUARDED: dict[int | str, dict[str, Any]] = {
     **WITH_ETAG,
+    409: _DUPLICATE,
     412: {"description": "PRECONDITION_FAILED: changed since read; `current` is the record now"},
 }
+#: The query flag that writes even when a duplicate rule matches.
+SkipDuplicates = Query(False, description="write even if a duplicate rule matches (no 409)")
 
 
 def etag(record: dict[str, Any]) -> str:
@@ -120,26 +128,36 @@ def query_records(
     status_code=201,
     summary="Create a record",
     openapi_extra=body_doc(RECORD_BODY),
+    responses={409: _DUPLICATE},
 )
 def create_record(
-    catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+    catalog: str,
+    a: Actor = Depends(actor),
+    body: Any = Depends(json_body),
+    skip_duplicates: bool = SkipDuplicates,
 ) -> JSONResponse:
     """Create one record."""
     values, _ = records_json.record_write(object_body(body))
-    return _with_etag(service.create_record(a, catalog, values), 201)
+    with skipping(skip_duplicates):
+        return _with_etag(service.create_record(a, catalog, values), 201)
 
 
 @router.post(
     "/catalogs/{catalog}/records/batch",
     summary="Batch create/update/delete/upsert",
     openapi_extra=body_doc(BATCH_BODY),
+    responses={409: _DUPLICATE},
 )
 def batch(
-    catalog: str, a: Actor = Depends(actor), body: Any = Depends(json_body)
+    catalog: str,
+    a: Actor = Depends(actor),
+    body: Any = Depends(json_body),
+    skip_duplicates: bool = SkipDuplicates,
 ) -> dict[str, Any]:
     """Up to 1000 records in one transaction, all or nothing."""
     request = records_json.batch_request(body)
-    return records_json.batch_result(service.batch(a, catalog, request))
+    with skipping(skip_duplicates):
+        return records_json.batch_result(service.batch(a, catalog, request))
 
 
 @router.get("/catalogs/{catalog}/records/{record_id}", summary="Get a record", responses=WITH_ETAG)
@@ -163,11 +181,13 @@ def update_record(
     a: Actor = Depends(actor),
     body: Any = Depends(json_body),
     if_match: str | None = Header(None, description="the ETag read; 412 if changed since"),
+    skip_duplicates: bool = SkipDuplicates,
 ) -> JSONResponse:
     """Change only the given fields (only if still at the `If-Match` version, when given)."""
     values, version = records_json.record_write(object_body(body))
     version = if_match_version(if_match, version)
-    record = service.update_record(a, catalog, record_id, values, version=version)
+    with skipping(skip_duplicates):
+        record = service.update_record(a, catalog, record_id, values, version=version)
     return _with_etag(record)
 
 
