@@ -18,6 +18,8 @@ echo "== mypy (services, storage, API and web)"
   kartoteka/workspaces kartoteka/files kartoteka/importer kartoteka/exporter \
   kartoteka/webhooks kartoteka/workers kartoteka/security kartoteka/notices kartoteka/scenarios kartoteka/search \
   kartoteka/api kartoteka/web kartoteka/observability
+echo "== mypy --strict (field types and the write path)"
+.venv/bin/mypy --strict kartoteka/fields kartoteka/records
 
 # A fresh database for each run, so nothing left by an earlier (killed) run leaks in.
 PG_SERVER=${KARTOTEKA_TEST_PG_SERVER:-postgresql://postgres@127.0.0.1:5432}

@@ -338,7 +338,6 @@ def test_plugins_are_installed_only_by_the_plugin_list() -> None:
 MAX_MODULE_LINES = 500
 #: Long modules whose owners are splitting them now (issue 15); take one off when it is.
 SPLIT_PENDING = {
-    "importer/service.py": "the typed import rewrite (helper writes)",
     "scenarios/engine.py": "new with the scenarios issue",
     "scenarios/service.py": "new with the scenarios issue",
     "storage/fulltext.py": "grew past the mark with Russian search (helper search)",

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import sqlalchemy as sa
 
 from kartoteka.storage import counters, dynamic
 
-from .base import MAX_RECORD_ID, TEXT_EXPORT, ExportType, FieldType, FieldValueError, nullable
+from .base import (
+    MAX_RECORD_ID,
+    TEXT_EXPORT,
+    ExportType,
+    FieldType,
+    FieldValueError,
+    LinkRef,
+    nullable,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from kartoteka.catalogs.models import Catalog, Field
+    from kartoteka.context import Actor
 
 
 def autonumber_counter(field_id: int) -> str:
@@ -27,7 +44,7 @@ class AutonumberType(FieldType):
     searchable = True
     option_docs = {"prefix": "text shown before the number in titles and exports"}
 
-    def after_create(self, conn, catalog, field):
+    def after_create(self, conn: Connection, catalog: Catalog, field: Field) -> None:
         """Number existing records in id order (the field was just added or converted)."""
         table = sa.table(dynamic.table_name(catalog.id), sa.column("id"), sa.column(field.col))
         ids = [r[0] for r in conn.execute(sa.select(table.c.id).order_by(table.c.id))]
@@ -41,17 +58,19 @@ class AutonumberType(FieldType):
             [{"rid": rid, "n": first + i} for i, rid in enumerate(ids)],
         )
 
-    def values_on_create(self, conn, field, count):
+    def values_on_create(self, conn: Connection, field: Field, count: int) -> list[Any] | None:
         last = counters.take(conn, autonumber_counter(field.id), count)
         return list(range(last - count + 1, last + 1))
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return nullable({"type": "integer"})
 
-    def sa_type(self, options):
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         return sa.BigInteger()
 
-    def clean_options(self, options, previous=None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         prefix = options.get("prefix", "")
         if not isinstance(prefix, str) or len(prefix) > 20:
@@ -59,10 +78,10 @@ class AutonumberType(FieldType):
         options["prefix"] = prefix
         return options
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         raise FieldValueError("read-only field")
 
-    def filter_value(self, value, field, actor):
+    def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
         if isinstance(value, str):
             prefix = field.options.get("prefix") or ""
             if prefix and value.startswith(prefix):
@@ -75,22 +94,22 @@ class AutonumberType(FieldType):
             return value
         raise FieldValueError("expected a number", "number")
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         return None if raw is None else int(raw)
 
-    def reader(self, field, actor):
+    def reader(self, field: Field, actor: Actor | None) -> Callable[[Any], Any]:
         return lambda raw: None if raw is None else int(raw)
 
-    def to_text(self, value, field):
+    def to_text(self, value: Any, field: Field) -> str:
         return "" if value is None else f"{field.options.get('prefix') or ''}{value}"
 
-    def export_type(self, field):
+    def export_type(self, field: Field) -> ExportType:
         # `INV-42` is text; a plain number stays a number for spreadsheets and BI tools.
         return TEXT_EXPORT if field.options.get("prefix") else ExportType("integer")
 
-    def typed_value(self, value, field):
+    def typed_value(self, value: Any, field: Field) -> Any:
         return self.to_text(value, field) if field.options.get("prefix") else int(value)
 
-    def search_text(self, raw, field):
+    def search_text(self, raw: Any, field: Field) -> str:
         # Both "INV-42" and "42" find it: the prefix and the number are separate words.
         return "" if raw is None else f"{field.options.get('prefix') or ''} {raw}"

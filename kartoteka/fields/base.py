@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from kartoteka.catalogs.models import Catalog, Field, WorkspaceMeta
     from kartoteka.context import Actor
 
+
 COMPARE_OPS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "between", "empty"})
 TEXT_OPS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "empty"}) | {
     "contains",
@@ -192,7 +193,7 @@ class FieldType:
         return "*" * (len(text) - keep) + text[len(text) - keep :]
 
     # ----- storage -------------------------------------------------------------
-    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine:
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         """The column type for this field."""
         return sa.Text()
 
@@ -369,19 +370,22 @@ def as_list(value: Any) -> list[Any]:
 
 
 def _compare(col: ColumnElement[Any], op: str, operand: Any) -> ColumnElement[bool]:
+    clause: ColumnElement[bool]
     if op == "eq":
-        return col == operand
-    if op == "ne":
-        return sa.or_(col.is_(None), col != operand)
-    if op == "lt":
-        return col < operand
-    if op == "lte":
-        return col <= operand
-    if op == "gt":
-        return col > operand
-    if op == "gte":
-        return col >= operand
-    raise FieldValueError(f"unknown operator {op}")
+        clause = col == operand
+    elif op == "ne":
+        clause = sa.or_(col.is_(None), col != operand)
+    elif op == "lt":
+        clause = col < operand
+    elif op == "lte":
+        clause = col <= operand
+    elif op == "gt":
+        clause = col > operand
+    elif op == "gte":
+        clause = col >= operand
+    else:
+        raise FieldValueError(f"unknown operator {op}")
+    return clause
 
 
 def clean_flag(options: dict[str, Any], key: str, default: bool = False) -> bool:

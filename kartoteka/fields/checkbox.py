@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .base import ExportType, FieldType, FieldValueError, as_list
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from .base import ExportType, FieldType, FieldValueError, LinkRef, as_list
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
 
 BOOLEAN_EXPORT = ExportType("boolean")
 
@@ -25,25 +34,25 @@ class CheckboxType(FieldType):
     can_be_unique = False
     can_be_title = False
 
-    def board_columns(self, field, people):
+    def board_columns(self, field: Field, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{"key": "true", "label": None, "color": "green"}]
 
-    def export_text(self, value, field):
+    def export_text(self, value: Any, field: Field) -> str:
         return "true" if value else "false"
 
-    def export_type(self, field):
+    def export_type(self, field: Field) -> ExportType:
         return BOOLEAN_EXPORT
 
-    def typed_value(self, value, field):
+    def typed_value(self, value: Any, field: Field) -> Any:
         return bool(value)
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return {"type": "boolean"}
 
-    def sa_type(self, options):
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         return sa.Boolean()
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         if value is None:
             return False
         if isinstance(value, bool):
@@ -58,22 +67,24 @@ class CheckboxType(FieldType):
                 return False
         raise FieldValueError("expected true or false", "checkbox")
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         return bool(raw)
 
-    def reader(self, field, actor):
+    def reader(self, field: Field, actor: Actor | None) -> Callable[[Any], Any]:
         return bool
 
-    def is_empty(self, raw):
+    def is_empty(self, raw: Any) -> bool:
         return not raw
 
-    def _empty_clause(self, col, value):
+    def _empty_clause(self, col: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
         if not isinstance(value, bool):
             raise FieldValueError("empty takes true or false")
         unset = sa.or_(col.is_(None), col == sa.false())
         return unset if value else sa.not_(unset)
 
-    def filter_clause(self, col, op, value, field, actor):
+    def filter_clause(
+        self, col: ColumnElement[Any], op: str, value: Any, field: Field, actor: Actor
+    ) -> ColumnElement[bool]:
         if op in ("eq", "ne"):
             flag = self.to_db(value, field, actor)
             is_true = col == sa.true()

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .base import ExportType, FieldType, FieldValueError, nullable
+from .base import ExportType, FieldType, FieldValueError, LinkRef, nullable
 from .relative import parse_relative
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
 
 DATE_EXPORT = ExportType("date")
 _TEXT_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%y")
 
 
-def parse_date(value, today: date | None = None) -> date | None:
+def parse_date(value: Any, today: date | None = None) -> date | None:
     """A date from ISO text (or, when `today` is given, a relative expression)."""
     if value is None or value == "":
         return None
@@ -37,13 +44,14 @@ def parse_date(value, today: date | None = None) -> date | None:
         raise FieldValueError("expected a date YYYY-MM-DD", "date") from None
 
 
-def render_date(raw) -> str | None:
+def render_date(raw: Any) -> str | None:
     """ISO 8601 text of a stored date."""
     if raw is None:
         return None
     if isinstance(raw, str):
         return raw[:10]
-    return raw.isoformat()
+    text: str = raw.isoformat()
+    return text
 
 
 class DateType(FieldType):
@@ -57,31 +65,31 @@ class DateType(FieldType):
     view_roles = frozenset({"date", "span"})
     labels = {"en": "Date", "ru": "Дата"}
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return nullable({"type": "string", "format": "date"})
 
-    def sa_type(self, options):
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         return sa.Date()
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         return parse_date(value)
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         return render_date(raw)
 
-    def reader(self, field, actor):
+    def reader(self, field: Field, actor: Actor | None) -> Callable[[Any], Any]:
         return render_date
 
-    def export_type(self, field):
+    def export_type(self, field: Field) -> ExportType:
         return DATE_EXPORT
 
-    def typed_value(self, value, field):
+    def typed_value(self, value: Any, field: Field) -> Any:
         return date.fromisoformat(value)
 
-    def filter_value(self, value, field, actor):
+    def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
         return parse_date(value, actor.today())
 
-    def from_text(self, text, field, actor):
+    def from_text(self, text: str, field: Field, actor: Actor) -> Any:
         text = text.strip()
         if not text:
             return None

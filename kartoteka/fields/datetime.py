@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
-from .base import ExportType, FieldType, FieldValueError, nullable
+from .base import ExportType, FieldType, FieldValueError, LinkRef, nullable
 from .relative import parse_relative
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
 
 DATETIME_EXPORT = ExportType("datetime")
 
 
-def parse_datetime(value, actor) -> datetime | None:
+def parse_datetime(value: Any, actor: Actor | None) -> datetime | None:
     """Naive UTC datetime from ISO 8601; times without offset are in the workspace zone."""
     if value is None or value == "":
         return None
@@ -37,7 +44,7 @@ def parse_datetime(value, actor) -> datetime | None:
         raise FieldValueError("date-time out of range") from None
 
 
-def render_datetime(raw) -> str | None:
+def render_datetime(raw: Any) -> str | None:
     """ISO 8601 UTC text of a stored naive-UTC value."""
     if raw is None:
         return None
@@ -45,7 +52,8 @@ def render_datetime(raw) -> str | None:
         raw = datetime.fromisoformat(raw)
     if raw.tzinfo is not None:
         raw = raw.replace(tzinfo=None)
-    return raw.isoformat(timespec="seconds") + "Z"
+    text: str = raw.isoformat(timespec="seconds")
+    return text + "Z"
 
 
 class DateTimeType(FieldType):
@@ -59,33 +67,33 @@ class DateTimeType(FieldType):
     view_roles: ClassVar[frozenset[str]] = frozenset({"date", "span"})
     labels = {"en": "Date and time", "ru": "Дата и время"}
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return nullable({"type": "string", "format": "date-time"})
 
-    def sa_type(self, options):
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         return sa.DateTime()
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         moment = parse_datetime(value, actor)
         return moment.replace(microsecond=0) if moment else None
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         return render_datetime(raw)
 
-    def reader(self, field, actor):
+    def reader(self, field: Field, actor: Actor | None) -> Callable[[Any], Any]:
         return render_datetime
 
-    def export_type(self, field):
+    def export_type(self, field: Field) -> ExportType:
         return DATETIME_EXPORT
 
-    def typed_value(self, value, field):
+    def typed_value(self, value: Any, field: Field) -> Any:
         return datetime.fromisoformat(value)
 
-    def filter_value(self, value, field, actor):
+    def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
         moment = parse_datetime(value, actor)
         return moment.replace(microsecond=0) if moment else None
 
-    def _day_bounds(self, value, actor) -> tuple[datetime, datetime] | None:
+    def _day_bounds(self, value: Any, actor: Actor) -> tuple[datetime, datetime] | None:
         """For a date-only or relative operand: the UTC span of that local day."""
         if not isinstance(value, str):
             return None
@@ -108,7 +116,9 @@ class DateTimeType(FieldType):
         except OverflowError:
             raise FieldValueError("date out of range") from None
 
-    def _between_end(self, value, upper: bool, field, actor) -> tuple[datetime, bool] | None:
+    def _between_end(
+        self, value: Any, upper: bool, field: Field, actor: Actor
+    ) -> tuple[datetime, bool] | None:
         """One end of `between` as (moment, strict), None when open; a day end covers the day."""
         if value is None:
             return None
@@ -118,12 +128,16 @@ class DateTimeType(FieldType):
         moment = self.filter_value(value, field, actor)
         return None if moment is None else (moment, False)
 
-    def filter_clause(self, col, op, value, field, actor):
+    def filter_clause(
+        self, col: ColumnElement[Any], op: str, value: Any, field: Field, actor: Actor
+    ) -> ColumnElement[bool]:
         if op in ("eq", "ne", "lt", "lte", "gt", "gte", "between"):
             return self._day_aware_clause(col, op, value, field, actor)
         return super().filter_clause(col, op, value, field, actor)
 
-    def _day_aware_clause(self, col, op, value, field, actor):
+    def _day_aware_clause(
+        self, col: ColumnElement[Any], op: str, value: Any, field: Field, actor: Actor
+    ) -> ColumnElement[bool]:
         # A whole day ("today", "2026-11-25") compares as the span of that day.
         if op == "between":
             if not isinstance(value, list) or len(value) != 2:
@@ -140,11 +154,12 @@ class DateTimeType(FieldType):
         if bounds is None:
             return super().filter_clause(col, op, value, field, actor)
         start, end = bounds
-        return {
+        clauses: dict[str, ColumnElement[bool]] = {
             "eq": sa.and_(col >= start, col < end),
             "ne": sa.or_(col.is_(None), col < start, col >= end),
             "lt": col < start,
             "lte": col < end,
             "gt": col >= end,
             "gte": col >= start,
-        }[op]
+        }
+        return clauses[op]

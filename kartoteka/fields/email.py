@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
-from .base import TEXT_OPS, FieldType, FieldValueError, nullable
+from .base import TEXT_OPS, FieldType, FieldValueError, LinkRef, nullable
 from .text import clean_string
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
 
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}$")
 
@@ -23,17 +29,17 @@ class EmailType(FieldType):
     operators = TEXT_OPS
     searchable = True
 
-    def mask(self, text):
+    def mask(self, text: str) -> str:
         """`a***@example.com`: the first letter and the domain stay."""
         if "@" not in text:
             return super().mask(text)
         local, _, domain = text.partition("@")
         return f"{local[:1]}***@{domain}"
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return nullable({"type": "string", "format": "email"})
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         text = clean_string(value, 320)
         if text is None:
             return None
@@ -42,7 +48,7 @@ class EmailType(FieldType):
         local, _, domain = text.rpartition("@")
         return f"{local}@{domain.lower()}"
 
-    def filter_value(self, value, field, actor):
+    def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
         # Compare with what is stored: a valid address is normalised the way to_db does it.
         text = clean_string(value, 320)
         try:
@@ -50,6 +56,6 @@ class EmailType(FieldType):
         except FieldValueError:
             return text
 
-    def search_text(self, raw, field):
+    def search_text(self, raw: Any, field: Field) -> str:
         """The stored string itself (no rendering needed)."""
         return str(raw)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import sqlalchemy as sa
 
 from .base import (
     MAX_SMALL_ID,
     FieldType,
     FieldValueError,
+    LinkRef,
     as_int_id,
     clean_flag,
     decode_multi,
     encode_multi,
 )
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
 
 
 class FileType(FieldType):
@@ -34,7 +41,7 @@ class FileType(FieldType):
     #: The records service checks the ids are files the actor may attach.
     references = "files"
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         stored = {
             "type": "object",
             "properties": {
@@ -48,19 +55,21 @@ class FileType(FieldType):
         }
         return {"type": "array", "items": stored}
 
-    def write_schema(self, field, link_ref):
+    def write_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         ids = {"type": "array", "items": {"type": "integer"}}
         return {"oneOf": [ids, {"type": "integer"}, {"type": "null"}], "description": "file ids"}
 
-    def sa_type(self, options):
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         return sa.Text()
 
-    def clean_options(self, options, previous=None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         options["multiple"] = clean_flag(options, "multiple", True)
         return options
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         if value is None or value == "" or value == []:
             return None
         items = value if isinstance(value, list) else [value]
@@ -77,16 +86,16 @@ class FileType(FieldType):
             raise FieldValueError("only one file allowed", "one_file")
         return encode_multi(ids)
 
-    def referenced_ids(self, raw) -> list[int]:
+    def referenced_ids(self, raw: Any) -> list[int]:
         """File ids in a stored value."""
         return decode_multi(raw)
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         # The records service replaces these stubs with file metadata, in bulk.
         return [{"id": i} for i in decode_multi(raw)]
 
-    def to_text(self, value, field):
+    def to_text(self, value: Any, field: Field) -> str:
         return ", ".join(str(v.get("name") or v["id"]) for v in value or [])
 
-    def from_text(self, text, field, actor):
+    def from_text(self, text: str, field: Field, actor: Actor) -> Any:
         raise FieldValueError("files cannot be imported from text")

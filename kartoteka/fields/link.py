@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from kartoteka.storage import schema
 
-from .base import FieldType, FieldValueError, as_int_id, as_list, clean_flag
+from .base import FieldType, FieldValueError, LinkRef, as_int_id, as_list, clean_flag
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from kartoteka.catalogs.models import Field, WorkspaceMeta
+    from kartoteka.context import Actor
+
 
 MAX_LINKS = 1000
 
@@ -39,13 +47,13 @@ class LinkType(FieldType):
         "records (default false: they get only the id, marked `restricted`)",
     }
 
-    def ui_options(self, field):
+    def ui_options(self, field: Field) -> dict[str, Any]:
         return {"target": field.options.get("catalog")}
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return {"type": "array", "items": link_ref(int(field.options.get("catalog") or 0))}
 
-    def write_schema(self, field, link_ref):
+    def write_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         ids: dict[str, Any] = {"type": "array", "items": {"type": "integer"}}
         if not field.options.get("multiple"):
             ids["maxItems"] = 1
@@ -54,7 +62,9 @@ class LinkType(FieldType):
             "description": "ids of the linked records",
         }
 
-    def prepare_options(self, meta, options, catalog_id, catalog_api):
+    def prepare_options(
+        self, meta: WorkspaceMeta, options: dict[str, Any], catalog_id: int, catalog_api: str
+    ) -> dict[str, Any]:
         options = dict(options)
         target = options.get("catalog")
         if target in (catalog_id, catalog_api):
@@ -73,16 +83,18 @@ class LinkType(FieldType):
         options["catalog"] = found.id
         return options
 
-    def check_update(self, field, options):
+    def check_update(self, field: Field, options: dict[str, Any]) -> None:
         if options.get("catalog") != field.options.get("catalog"):
             raise FieldValueError(
                 "the target catalog of a link cannot change", short="catalog cannot change"
             )
 
-    def before_delete(self, conn, field):
+    def before_delete(self, conn: Connection, field: Field) -> None:
         conn.execute(sa.delete(schema.links).where(schema.links.c.field_id == field.id))
 
-    def clean_options(self, options, previous=None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         if not isinstance(options.get("catalog"), int) or isinstance(options.get("catalog"), bool):
             raise FieldValueError("catalog (the target catalog) is required")
@@ -94,7 +106,7 @@ class LinkType(FieldType):
             raise FieldValueError("view must be a view id")
         return options
 
-    def to_db(self, value, field, actor) -> list[int]:
+    def to_db(self, value: Any, field: Field, actor: Actor) -> list[int]:
         if value is None or value == "" or value == []:
             return []
         items = value if isinstance(value, list) else [value]
@@ -111,14 +123,14 @@ class LinkType(FieldType):
             raise FieldValueError("only one linked record allowed", "one_link")
         return ids
 
-    def is_empty(self, raw):
+    def is_empty(self, raw: Any) -> bool:
         return not raw
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         # Titles are filled in by the records service, which looks them up in bulk.
         return [{"id": int(i), "title": None} for i in raw or []]
 
-    def to_text(self, value, field):
+    def to_text(self, value: Any, field: Field) -> str:
         if not value:
             return ""
         items = value if isinstance(value, list) else [value]
@@ -126,17 +138,19 @@ class LinkType(FieldType):
             str(v.get("title") or v.get("id")) if isinstance(v, dict) else str(v) for v in items
         )
 
-    def from_text(self, text, field, actor):
+    def from_text(self, text: str, field: Field, actor: Actor) -> Any:
         text = text.strip()
         if not text:
             return None
         return [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
 
-    def filter_clause(self, col, op, value, field, actor):
+    def filter_clause(
+        self, col: ColumnElement[Any], op: str, value: Any, field: Field, actor: Actor
+    ) -> ColumnElement[bool]:
         """`col` is the source table's id column; matches go through the links table."""
         links = schema.links
 
-        def exists(extra=None):
+        def exists(extra: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
             cond = sa.and_(links.c.field_id == field.id, links.c.src_id == col)
             if extra is not None:
                 cond = sa.and_(cond, extra)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .base import ExportType, FieldType, FieldValueError, nullable
+from .base import ExportType, FieldType, FieldValueError, LinkRef, nullable
 from .number import clean_decimals, parse_number
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
 
 #: Minor units are stored in a BIGINT column.
 MAX_MINOR_UNITS = 2**63
@@ -27,13 +34,13 @@ class MoneyType(FieldType):
         "decimals": "minor unit digits (default 2)",
     }
 
-    def ui_options(self, field):
+    def ui_options(self, field: Field) -> dict[str, Any]:
         return {
             "decimals": field.options.get("decimals"),
             "currency": field.options.get("currency"),
         }
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         scale = self._scale(field)
         return nullable(
             {
@@ -43,13 +50,15 @@ class MoneyType(FieldType):
             }
         )
 
-    def write_schema(self, field, link_ref):
+    def write_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return nullable({"type": ["string", "number"], "description": "an exact amount"})
 
-    def sa_type(self, options):
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         return sa.BigInteger()
 
-    def clean_options(self, options, previous=None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         currency = options.get("currency", "RUB")
         if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
@@ -58,16 +67,16 @@ class MoneyType(FieldType):
         options["decimals"] = clean_decimals(options, default=2)
         return options
 
-    def export_type(self, field):
+    def export_type(self, field: Field) -> ExportType:
         return ExportType("decimal", self._scale(field))
 
-    def typed_value(self, value, field):
+    def typed_value(self, value: Any, field: Field) -> Any:
         return Decimal(value)
 
-    def _scale(self, field) -> int:
+    def _scale(self, field: Field) -> int:
         return int(field.options.get("decimals", 2))
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         amount = parse_number(value)
         if amount is None:
             return None
@@ -82,19 +91,19 @@ class MoneyType(FieldType):
             raise FieldValueError(f"amount out of range for {scale} decimals")
         return int(minor)
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         if raw is None:
             return None
         scale = self._scale(field)
         return f"{Decimal(int(raw)).scaleb(-scale):.{scale}f}"
 
-    def reader(self, field, actor):
+    def reader(self, field: Field, actor: Actor | None) -> Callable[[Any], Any]:
         scale = self._scale(field)
         if scale == 0:
             return lambda raw: None if raw is None else str(int(raw))
         unit = 10**scale
 
-        def render(raw):
+        def render(raw: Any) -> str | None:
             # `from_db` by integer arithmetic: the same text at a fraction of the cost of
             # Decimal's scaleb and format, per value of a page.
             if raw is None:

@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from .base import FieldType, FieldValueError, clean_flag, encode_multi, multi_filter_clause
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
 
 MAX_ITEMS = 1000
 
@@ -35,15 +41,17 @@ class MultiIdType(FieldType):
             return {"type": ["array", "null"], "items": one}
         return {"oneOf": [*one["oneOf"], {"type": "null"}], "description": one["description"]}
 
-    def sa_type(self, options):
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         return sa.Text() if options.get("multiple") else sa.Integer()
 
-    def clean_options(self, options, previous=None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         options["multiple"] = clean_flag(options, "multiple", False)
         return options
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         if value is None or value == "" or value == []:
             return None
         if field.options.get("multiple"):
@@ -62,7 +70,7 @@ class MultiIdType(FieldType):
             value = value[0]
         return self.one_id(value, field, actor)
 
-    def from_text(self, text, field, actor):
+    def from_text(self, text: str, field: Field, actor: Actor) -> Any:
         text = text.strip()
         if not text:
             return None
@@ -70,10 +78,12 @@ class MultiIdType(FieldType):
             return [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
         return text
 
-    def filter_value(self, value, field, actor):
+    def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
         return self.one_id(value, field, actor)
 
-    def filter_clause(self, col, op, value, field, actor):
+    def filter_clause(
+        self, col: ColumnElement[Any], op: str, value: Any, field: Field, actor: Actor
+    ) -> ColumnElement[bool]:
         if op == "empty" or not field.options.get("multiple"):
             return super().filter_clause(col, op, value, field, actor)
         return multi_filter_clause(col, op, value, lambda v: self.one_id(v, field, actor))

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .base import ExportType, FieldType, FieldValueError, nullable
+from .base import ExportType, FieldType, FieldValueError, LinkRef, nullable
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
 
 MAX_ABS = 10**15
 INTEGER_EXPORT = ExportType("integer")
@@ -66,31 +72,33 @@ class NumberType(FieldType):
     labels = {"en": "Number", "ru": "Число"}
     option_docs = {"decimals": "digits after the point; 0 = integer (default)"}
 
-    def ui_options(self, field):
+    def ui_options(self, field: Field) -> dict[str, Any]:
         return {
             "decimals": field.options.get("decimals"),
             "currency": field.options.get("currency"),
         }
 
-    def export_type(self, field):
+    def export_type(self, field: Field) -> ExportType:
         return INTEGER_EXPORT if not field.options.get("decimals") else FLOAT_EXPORT
 
-    def typed_value(self, value, field):
+    def typed_value(self, value: Any, field: Field) -> Any:
         return int(value) if not field.options.get("decimals") else float(value)
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         decimals = int(field.options.get("decimals") or 0)
         return nullable({"type": "integer" if decimals == 0 else "number"})
 
-    def sa_type(self, options):
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         return sa.BigInteger() if not options.get("decimals") else sa.Float()
 
-    def clean_options(self, options, previous=None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         options["decimals"] = clean_decimals(options)
         return options
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         number = parse_number(value)
         if number is None:
             return None
@@ -101,14 +109,14 @@ class NumberType(FieldType):
             return int(number)
         return float(round(number, decimals))
 
-    def filter_value(self, value, field, actor):
+    def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
         # `lt 1.5` is a fair question to ask of an integer field, so no whole-number check.
         number = parse_number(value)
         if number is None:
             return None
         return int(number) if number == number.to_integral_value() else float(number)
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         if raw is None:
             return None
         decimals = int(field.options.get("decimals") or 0)
@@ -116,7 +124,7 @@ class NumberType(FieldType):
             return int(raw)
         return round(float(raw), decimals)
 
-    def reader(self, field, actor):
+    def reader(self, field: Field, actor: Actor | None) -> Callable[[Any], Any]:
         decimals = int(field.options.get("decimals") or 0)
         if decimals == 0:
             return lambda raw: None if raw is None else int(raw)

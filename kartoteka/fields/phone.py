@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import phonenumbers
 
-from .base import TEXT_OPS, FieldType, FieldValueError, nullable
+from .base import TEXT_OPS, FieldType, FieldValueError, LinkRef, nullable
 from .text import clean_string
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
 
 
 def normalise_phone(text: str, region: str) -> str:
@@ -33,7 +39,7 @@ class PhoneType(FieldType):
     searchable = True
     option_docs = {"region": "ISO country code for numbers written without + (default RU)"}
 
-    def mask(self, text):
+    def mask(self, text: str) -> str:
         """`+7 *** ***-**-67`: the country code and the last two digits stay."""
         if not text.startswith("+"):
             return super().mask(text)
@@ -43,10 +49,12 @@ class PhoneType(FieldType):
             code = text[1:2]
         return f"+{code} *** ***-**-{text[-2:]}"
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return nullable({"type": "string", "description": "E.164, e.g. +74951234567"})
 
-    def clean_options(self, options, previous=None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         region = options.get("region")
         if region is not None and (
@@ -57,18 +65,18 @@ class PhoneType(FieldType):
             options["region"] = region.upper()
         return options
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         text = clean_string(value, 64)
         if text is None:
             return None
         return normalise_phone(text, field.options.get("region") or "RU")
 
-    def search_text(self, raw, field):
+    def search_text(self, raw: Any, field: Field) -> str:
         # Digits only, also without the country code: "9161234567" finds +7 916 123-45-67.
         digits = "".join(c for c in raw or "" if c.isdigit())
         return f"{digits} {digits[-10:]}" if len(digits) > 10 else digits
 
-    def filter_value(self, value, field, actor):
+    def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
         text = clean_string(value, 64)
         if text is None:
             return None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .base import FieldType
 
+
 _TYPES: dict[str, FieldType] = {}
 
 

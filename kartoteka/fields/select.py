@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     FieldValueError,
+    LinkRef,
     decode_multi,
 )
 from .multi import MultiIdType
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
 
 COLORS = ("gray", "red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "brown")
 
@@ -63,16 +70,16 @@ class SelectType(MultiIdType):
         "multiple": "allow several choices",
     }
 
-    def ui_options(self, field):
+    def ui_options(self, field: Field) -> dict[str, Any]:
         return {"choices": field.options.get("choices", [])}
 
-    def board_columns(self, field, people):
+    def board_columns(self, field: Field, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
             {"key": str(c["id"]), "label": c["label"], "color": c.get("color")}
             for c in field.options.get("choices", [])
         ]
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         labels = [c["label"] for c in field.options.get("choices") or []]
         choice = {
             "type": "object",
@@ -85,7 +92,7 @@ class SelectType(MultiIdType):
         }
         return self.one_or_many(choice, field)
 
-    def write_schema(self, field, link_ref):
+    def write_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         choices = field.options.get("choices") or []
         one = {
             "oneOf": [
@@ -96,13 +103,15 @@ class SelectType(MultiIdType):
         }
         return self.one_or_many_written(one, field)
 
-    def clean_options(self, options, previous=None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         prev = (previous or {}).get("choices") or []
         options["choices"] = clean_choices(options.get("choices", prev), prev)
         return options
 
-    def choice_id(self, value: Any, field) -> int:
+    def choice_id(self, value: Any, field: Field) -> int:
         """Resolve one choice by id or (case-insensitive) label."""
         choices = field.options.get("choices") or []
         if isinstance(value, dict):
@@ -115,15 +124,18 @@ class SelectType(MultiIdType):
             low = value.strip().lower()
             for c in choices:
                 if c["label"].lower() == low:
-                    return c["id"]
+                    found: int = c["id"]
+                    return found
             if low.isdecimal() and len(low) < 20:
                 return self.choice_id(int(low), field)
         raise FieldValueError(f"unknown choice {value!r}", "unknown_choice", choice=value)
 
-    def _choices_by_id(self, field) -> dict[int, dict[str, Any]]:
+    def _choices_by_id(self, field: Field) -> dict[int, dict[str, Any]]:
         """The field's choices as rendered, by id (kept in the field's memo)."""
         memo = getattr(field, "memo", None)
-        by_id = memo.get("choices_by_id") if memo is not None else None
+        by_id: dict[int, dict[str, Any]] | None = (
+            memo.get("choices_by_id") if memo is not None else None
+        )
         if by_id is None:
             by_id = {
                 c["id"]: {"id": c["id"], "label": c["label"], "color": c.get("color")}
@@ -133,21 +145,21 @@ class SelectType(MultiIdType):
                 memo["choices_by_id"] = by_id
         return by_id
 
-    def _render(self, cid: int, field) -> dict[str, Any] | None:
+    def _render(self, cid: int, field: Field) -> dict[str, Any] | None:
         found = self._choices_by_id(field).get(cid)
         return dict(found) if found is not None else None
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         if field.options.get("multiple"):
             return [r for r in (self._render(i, field) for i in decode_multi(raw)) if r]
         return None if raw is None else self._render(int(raw), field)
 
-    def reader(self, field, actor):
+    def reader(self, field: Field, actor: Actor | None) -> Callable[[Any], Any]:
         get = self._choices_by_id(field).get
         if field.options.get("multiple"):
             return lambda raw: [dict(c) for c in map(get, decode_multi(raw)) if c is not None]
 
-        def one(raw):
+        def one(raw: Any) -> dict[str, Any] | None:
             if raw is None:
                 return None
             found = get(int(raw))
@@ -155,12 +167,12 @@ class SelectType(MultiIdType):
 
         return one
 
-    def to_text(self, value, field):
+    def to_text(self, value: Any, field: Field) -> str:
         if not value:
             return ""
         if isinstance(value, list):
             return ", ".join(v["label"] for v in value)
-        return value["label"]
+        return str(value["label"])
 
-    def one_id(self, value, field, actor):
+    def one_id(self, value: Any, field: Any, actor: Any) -> int:
         return self.choice_id(value, field)

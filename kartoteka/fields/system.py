@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .base import FieldType, FieldValueError
 from .datetime import DateTimeType
 from .user import UserType
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
 
 
 class _SystemTime(DateTimeType):
@@ -19,7 +25,7 @@ class _SystemTime(DateTimeType):
     can_be_unique = False
     option_docs = {}
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         raise FieldValueError("read-only field")
 
 
@@ -32,10 +38,12 @@ class _SystemUser(UserType):
     can_be_unique = False
     option_docs = {}
 
-    def clean_options(self, options, previous=None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         return FieldType.clean_options(self, options, previous)
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         raise FieldValueError("read-only field")
 
 

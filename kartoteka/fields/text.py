@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .base import TEXT_OPS, FieldType, FieldValueError, nullable
+from .base import TEXT_OPS, FieldType, FieldValueError, LinkRef, nullable
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
+
 
 DEFAULT_MAX = 10_000
 
@@ -40,13 +45,15 @@ class TextType(FieldType):
     searchable = True
     option_docs = {"max_length": "maximum number of characters (default 10000)"}
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return nullable({"type": "string"})
 
-    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine:
+    def sa_type(self, options: dict[str, Any]) -> sa.types.TypeEngine[Any]:
         return sa.Text()
 
-    def clean_options(self, options: dict[str, Any], previous: dict[str, Any] | None = None):
+    def clean_options(
+        self, options: dict[str, Any], previous: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         if "max_length" in options:
             value = options["max_length"]
@@ -54,12 +61,12 @@ class TextType(FieldType):
                 raise FieldValueError("max_length must be an integer from 1 to 100000")
         return options
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         text = clean_string(value, int(field.options.get("max_length") or DEFAULT_MAX))
         if text is not None and "\n" in text:
             text = " ".join(text.split())
         return text
 
-    def search_text(self, raw, field):
+    def search_text(self, raw: Any, field: Field) -> str:
         """The stored string itself (no rendering needed)."""
         return str(raw)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .base import TEXT_OPS, FieldType, FieldValueError, nullable
+from .base import TEXT_OPS, FieldType, FieldValueError, LinkRef, nullable
 from .text import clean_string
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
 
 
 class UrlType(FieldType):
@@ -20,10 +25,10 @@ class UrlType(FieldType):
     operators = TEXT_OPS
     searchable = True
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         return nullable({"type": "string", "format": "uri"})
 
-    def to_db(self, value, field, actor):
+    def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         text = clean_string(value, 2048)
         if text is None:
             return None
@@ -42,9 +47,9 @@ class UrlType(FieldType):
             raise FieldValueError("not a valid http(s) URL", "url")
         return text
 
-    def filter_value(self, value, field, actor):
+    def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
         return clean_string(value, 2048)
 
-    def search_text(self, raw, field):
+    def search_text(self, raw: Any, field: Field) -> str:
         """The stored string itself (no rendering needed)."""
         return str(raw)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 
@@ -12,10 +12,15 @@ from kartoteka.storage.engine import read_connection
 from .base import (
     MAX_SMALL_ID,
     FieldValueError,
+    LinkRef,
     as_int_id,
     decode_multi,
 )
 from .multi import MultiIdType
+
+if TYPE_CHECKING:
+    from kartoteka.catalogs.models import Field
+    from kartoteka.context import Actor
 
 
 class UserType(MultiIdType):
@@ -32,7 +37,7 @@ class UserType(MultiIdType):
     #: The records service checks that written ids are existing users.
     references = "users"
 
-    def board_columns(self, field, people):
+    def board_columns(self, field: Field, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
             {
                 "key": str(u["id"]),
@@ -42,7 +47,7 @@ class UserType(MultiIdType):
             for u in people
         ]
 
-    def value_schema(self, field, link_ref):
+    def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         user = {
             "type": "object",
             "properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}},
@@ -50,39 +55,40 @@ class UserType(MultiIdType):
         }
         return self.one_or_many(user, field)
 
-    def write_schema(self, field, link_ref):
+    def write_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         one = {"oneOf": [{"type": "integer"}, {"const": "me"}], "description": "a user id or me"}
         return self.one_or_many_written(one, field)
 
-    def one_id(self, value, field, actor) -> int:
+    def one_id(self, value: Any, field: Any, actor: Any) -> int:
         if isinstance(value, dict):
             value = value.get("id")
         if value == "me":
             if actor is None or actor.user_id is None:
                 raise FieldValueError('"me" needs a signed-in user')
-            return actor.user_id
+            me: int = actor.user_id
+            return me
         return as_int_id(value, "user id", MAX_SMALL_ID)
 
-    def referenced_ids(self, raw) -> list[int]:
+    def referenced_ids(self, raw: Any) -> list[int]:
         """The user ids a stored value refers to."""
         if raw is None:
             return []
         return decode_multi(raw) if isinstance(raw, str) else [int(raw)]
 
-    def from_db(self, raw, field, actor):
+    def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:
         # Names are filled in by the records service, which looks users up in bulk.
         ids = self.referenced_ids(raw)
         if field.options.get("multiple"):
             return [{"id": i, "name": None} for i in ids]
         return {"id": ids[0], "name": None} if ids else None
 
-    def to_text(self, value, field):
+    def to_text(self, value: Any, field: Field) -> str:
         if not value:
             return ""
         items = value if isinstance(value, list) else [value]
         return ", ".join(str(v.get("name") or v["id"]) for v in items)
 
-    def from_text(self, text, field, actor):
+    def from_text(self, text: str, field: Field, actor: Actor) -> Any:
         """A cell names users by id or by e-mail address (several, comma-separated)."""
         parsed = super().from_text(text, field, actor)
         if parsed is None or actor is None:
@@ -100,7 +106,7 @@ class UserType(MultiIdType):
         return out if isinstance(parsed, list) else out[0]
 
 
-def _ids_by_email(actor, emails: set[str]) -> dict[str, int]:
+def _ids_by_email(actor: Actor, emails: set[str]) -> dict[str, int]:
     """User ids by (lower-case) e-mail address; addresses are stored lower-cased."""
     if not emails:
         return {}

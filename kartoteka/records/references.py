@@ -49,9 +49,12 @@ def _link_conditions(actor: Actor, f: Field, target: Catalog) -> list[Any]:
     return conditions
 
 
-def _check_links(conn, actor, f: Field, wanted: list[tuple[Prepared, list[int]]]) -> None:
+def _check_links(
+    conn: Connection, actor: Actor, f: Field, wanted: list[tuple[Prepared, list[int]]]
+) -> None:
     meta = actor.workspace.meta()
-    target = meta.catalog(f.options.get("catalog"))
+    ref = f.options.get("catalog")
+    target = meta.catalog(ref) if ref is not None else None
     if target is None:
         item = wanted[0][0]
         raise invalid(item.error(f.api_name, "link_catalog_gone"))
@@ -74,7 +77,7 @@ def _check_links(conn, actor, f: Field, wanted: list[tuple[Prepared, list[int]]]
             raise invalid(item.error(f.api_name, code, id=missing[0]))
 
 
-def _check_users(conn, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
+def _check_users(conn: Connection, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
     per_item = [(item, f.ftype.referenced_ids(v)) for item, v in wanted]
     all_ids = sorted({i for _, ids in per_item for i in ids})
     u = schema.users
@@ -85,7 +88,9 @@ def _check_users(conn, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
             raise invalid(item.error(f.api_name, "user_not_found", id=missing[0]))
 
 
-def _check_files(conn, actor, catalog, f: Field, wanted: list[tuple[Prepared, Any]]) -> None:
+def _check_files(
+    conn: Connection, actor: Actor, catalog: Catalog, f: Field, wanted: list[tuple[Prepared, Any]]
+) -> None:
     per_item = [(item, f.ftype.referenced_ids(v)) for item, v in wanted]
     all_ids = sorted({i for _, ids in per_item for i in ids})
     t = schema.files

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from kartoteka.access import service as access
 from kartoteka.access.visibility import FieldView, require_visible, visible_ids
@@ -42,7 +44,7 @@ def _require_writable(catalog: Catalog) -> None:
         raise Forbidden(errors=[ItemError(None, None, None, "system_catalog", params)])
 
 
-def _read(actor: Actor):
+def _read(actor: Actor) -> Connection:
     return read_connection(actor.workspace.engine)
 
 
@@ -304,13 +306,10 @@ def record_history(actor: Actor, catalog_ref: str | int, record_id: int) -> list
         alive = visible_ids(conn, actor, catalog, [record_id])
         if not rows or (record_id not in alive and not _deleted_visible(actor, rows)):
             raise RecordNotFound(f"record {record_id} not found in {catalog.api_name!r}")
-        users = dict(
-            conn.execute(
-                sa.select(schema.users.c.id, schema.users.c.name).where(
-                    schema.users.c.id.in_({r.user_id for r in rows if r.user_id})
-                )
-            ).all()
+        names = sa.select(schema.users.c.id, schema.users.c.name).where(
+            schema.users.c.id.in_({r.user_id for r in rows if r.user_id})
         )
+        users: dict[int, str] = {uid: name for uid, name in conn.execute(names)}
     return [
         {
             "id": r.id,
@@ -323,7 +322,7 @@ def record_history(actor: Actor, catalog_ref: str | int, record_id: int) -> list
     ]
 
 
-def _deleted_visible(actor: Actor, rows: list[Any]) -> bool:
+def _deleted_visible(actor: Actor, rows: Sequence[Any]) -> bool:
     # History of a deleted (or merged) record stays readable by administrators (it is the
     # only copy).
     return actor.is_admin and rows[-1].action in ("delete", "merged")

@@ -141,7 +141,13 @@ def _accept(out: Prepared, f: Field, db_value: Any, errors: list[ItemError]) -> 
         out.columns[f.col] = db_value
 
 
-def _finish(catalog, out: Prepared, creating: bool, errors: list[ItemError], actor=None) -> None:
+def _finish(
+    catalog: Catalog,
+    out: Prepared,
+    creating: bool,
+    errors: list[ItemError],
+    actor: Actor | None = None,
+) -> None:
     """A new record gets defaults and needs every required field; raise the item's errors."""
     if creating:
         named = {e.field for e in errors}
