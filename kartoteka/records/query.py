@@ -43,7 +43,11 @@ def search_condition(
     if not hooks.searcher:
         key = compiler.SEARCH if field is None else field.api_name
         raise invalid(key, "search is not available")
-    return hooks.searcher[-1].filter_condition(actor, catalog, text, field, table, reader)
+    searcher = hooks.searcher[-1]
+    condition: ColumnElement[bool] = searcher.filter_condition(
+        actor, catalog, text, field, table, reader
+    )
+    return condition
 
 
 def uses_search(spec: Any) -> bool:
