@@ -31,6 +31,9 @@ class Workspace:
     settings: Settings
     meta_loader: Callable[[Workspace], WorkspaceMeta]
     meta_holder: dict[str, Any] = field(default_factory=dict)
+    #: Called after the workspace's users changed (the instance keeps its account
+    #: directory with it); None for a workspace opened outside an instance.
+    on_accounts_changed: Callable[[Workspace], None] | None = None
 
     @property
     def dialect(self) -> str:

@@ -30,6 +30,21 @@ workspaces_table = sa.Table(
     sa.Column("location", sa.String(500), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+#: Which workspaces each e-mail has an active account in (the workspace switcher), so
+#: the question never opens every workspace. Kept by `storage/directory.py`.
+accounts_table = sa.Table(
+    "accounts",
+    control_metadata,
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("workspace", sa.String(63), primary_key=True),
+)
+#: The workspaces whose accounts are in `accounts` (one written before it existed is not).
+accounts_synced_table = sa.Table(
+    "accounts_synced",
+    control_metadata,
+    sa.Column("workspace", sa.String(63), primary_key=True),
+    sa.Column("synced_at", sa.DateTime, nullable=False),
+)
 #: One row per worker process, refreshed while its delivery loop runs (`/readyz`).
 worker_heartbeats = sa.Table(
     "worker_heartbeats",

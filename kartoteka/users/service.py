@@ -265,6 +265,17 @@ def find_user_id(ws: Workspace, email: str) -> int | None:
         ).scalar()
 
 
+def active_emails(ws: Workspace) -> list[str]:
+    """The e-mails of the workspace's active users (the instance's account directory)."""
+    with _read(ws) as conn:
+        return list(conn.execute(sa.select(users_t.c.email).where(users_t.c.active)).scalars())
+
+
+def _accounts_changed(ws: Workspace) -> None:
+    if ws.on_accounts_changed is not None:
+        ws.on_accounts_changed(ws)
+
+
 # ----- users --------------------------------------------------------------------------
 def list_users(actor: Actor) -> list[dict[str, Any]]:
     """Every user; administrators see all details, others id, name, active (and e-mails
@@ -313,10 +324,12 @@ def create_user(actor: Actor, spec: dict[str, Any]) -> dict[str, Any]:
                 .returning(users_t.c.id)
             ).scalar_one()
             _set_groups(conn, user_id, group_ids)
-            return _full(conn, user_id)
+            created = _full(conn, user_id)
     except IntegrityError:
         # Two concurrent creations with the same email: the unique index decides.
         raise DuplicateEmail(f"a user with email {values['email']} already exists") from None
+    _accounts_changed(actor.workspace)
+    return created
 
 
 def update_user(actor: Actor, user_id: int, patch: dict[str, Any]) -> dict[str, Any]:
@@ -337,6 +350,8 @@ def update_user(actor: Actor, user_id: int, patch: dict[str, Any]) -> dict[str, 
         raise DuplicateEmail(f"a user with email {values.get('email')} already exists") from None
     auth.evict_user(actor.workspace, user_id)
     actor.workspace.meta_holder.get("user_names", {}).pop(user_id, None)
+    if "email" in values or "active" in values:
+        _accounts_changed(actor.workspace)
     return result
 
 
@@ -388,6 +403,7 @@ def delete_user(actor: Actor, user_id: int) -> None:
         conn.execute(user_groups_t.delete().where(user_groups_t.c.user_id == row.id))
         conn.execute(users_t.delete().where(users_t.c.id == row.id))
     auth.evict_user(actor.workspace, user_id)
+    _accounts_changed(actor.workspace)
 
 
 def set_password(ws: Workspace, email: str, password: str) -> None:

@@ -15,7 +15,7 @@ from kartoteka import plugins
 from kartoteka.catalogs.meta import load_meta
 from kartoteka.config import Settings
 from kartoteka.context import Actor, Workspace
-from kartoteka.storage import schema
+from kartoteka.storage import directory, schema
 from kartoteka.storage.engine import (
     WORKSPACE_NAME,
     Databases,
@@ -90,6 +90,7 @@ class Instance:
                 files_dir=self.settings.data_dir / "files" / name,
                 settings=self.settings,
                 meta_loader=load_meta,
+                on_accounts_changed=self._sync_accounts,
             )
             self._workspaces[name] = ws
             return ws
@@ -100,6 +101,20 @@ class Instance:
             rows = conn.execute(sa.select(workspaces_table).order_by(workspaces_table.c.name)).all()
         return [{"name": r.name, "location": r.location, "created_at": r.created_at} for r in rows]
 
+    # ----- the account directory (the workspace switcher) -----------------------------
+    def _sync_accounts(self, ws: Workspace) -> None:
+        directory.sync(self.dbs.control, ws.name, users_service.active_emails(ws))
+
+    def workspaces_with_account(self, email: str) -> list[str]:
+        """The workspaces where `email` has an active account: one control-database
+        query (a workspace never synced since the directory appeared is synced first)."""
+        for name in directory.unsynced(self.dbs.control):
+            try:
+                self._sync_accounts(self.workspace(name))
+            except WorkspaceNotFound:
+                continue  # dropped a moment ago
+        return directory.workspaces_of(self.dbs.control, email)
+
     # ----- create / delete ------------------------------------------------------------
     def create_workspace(self, name: str) -> Workspace:
         """Create an empty workspace at the head schema revision."""
@@ -109,6 +124,7 @@ class Instance:
         try:
             self.dbs.create_storage(location)
             upgrade_workspace(self.dbs.engine_for_location(name, location))
+            directory.sync(self.dbs.control, name, [])  # no accounts yet
         except BaseException:
             # A half-created workspace must not stay registered.
             self._forget(name, location)
@@ -119,6 +135,7 @@ class Instance:
         """Add a control row for storage that already exists (restore)."""
         check_name(name)
         self._claim_name(name, location)
+        directory.forget(self.dbs.control, name)  # its accounts are synced when asked
 
     def _claim_name(self, name: str, location: str) -> None:
         # The primary key on the control row decides races between processes.
@@ -146,6 +163,7 @@ class Instance:
         shutil.rmtree(self.settings.data_dir / "files" / name, ignore_errors=True)
         with self.dbs.control.begin() as conn:
             conn.execute(workspaces_table.delete().where(workspaces_table.c.name == name))
+        directory.forget(self.dbs.control, name)
 
     # ----- first start and upgrades ---------------------------------------------------
     def init(self) -> dict[str, Any] | None:

@@ -9,16 +9,8 @@ from support.web import sign_in
 
 from kartoteka.context import Actor
 from kartoteka.users import service as users
-from kartoteka.web import switcher
 
 ME = f"me-{uuid.uuid4().hex[:8]}@example.com"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    switcher.forget()
-    yield
-    switcher.forget()
 
 
 def add_workspace(instance, suffix: str, email: str) -> str:
@@ -42,7 +34,6 @@ def settings(tmp_path):
 def test_switcher_lists_only_the_workspaces_with_my_account(web, instance):
     sign_in(web, ME)
     assert "ws-switch" not in web.get("/").text  # one workspace: no switcher
-    switcher.forget()
     mine = add_workspace(instance, "b", ME)
     add_workspace(instance, "c", "someone.else@example.com")
     html = web.get("/").text
