@@ -18,7 +18,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.records.read import visible_fields
 
-from . import i18n
+from . import colmenu, i18n
 from .i18n import N_, _
 
 OPERATOR_LABELS = {
@@ -129,7 +129,8 @@ SCRIPT_STRINGS = {
 
 def script_strings() -> dict[str, str]:
     """The scripts' UI strings in the current language."""
-    return {key: _(text) for key, text in SCRIPT_STRINGS.items()}
+    every = {**SCRIPT_STRINGS, **colmenu.STRINGS}
+    return {key: _(text) for key, text in every.items()}
 
 
 def field_messages() -> list[tuple[str, str]]:
@@ -146,6 +147,7 @@ def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) 
     rule = rules.get(f.api_name)
     editable = f.ftype.inline_edit and not f.ftype.read_only and rule not in ("read_only", "masked")
     out: dict[str, Any] = {
+        "id": f.id,
         "api_name": f.api_name,
         "name": f.name,
         "type": f.type,

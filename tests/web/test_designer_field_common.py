@@ -203,3 +203,19 @@ def test_change_type_shows_the_report_for_several_pairs(
     r = web.post(f"{deals}/fields/{v['id']}", data={**form, "confirm": "1"})
     assert r.status_code == 303, r.text
     assert fields_of(api)["v"]["type"] == new
+
+
+def test_every_option_of_every_type_has_an_input(web, deals):
+    """Each option a type accepts (its `option_docs`) is editable in the designer, and the
+    options every type takes (help; default where the type allows one) too."""
+    from kartoteka.catalogs.common_options import may_default
+    from kartoteka.fields import all_types
+
+    sign_in(web)
+    for name, ftype in all_types().items():
+        page = web.get(f"{deals}/fields/new?type={name}&lang=en").text
+        for option in ftype.option_docs:
+            wanted = 'name="kind:choices"' if option == "choices" else f'name="opt:{option}"'
+            assert wanted in page, (name, option)
+        assert 'name="opt:help"' in page, name
+        assert ('name="default_for"' in page) == may_default(ftype), name

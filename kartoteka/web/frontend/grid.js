@@ -15,6 +15,7 @@ import {
 } from "tabulator-tables";
 import { api, ApiError } from "./api.js";
 import { BulkEdit } from "./bulkedit.js";
+import { ColumnMenu } from "./colmenu.js";
 import { FilterBuilder } from "./filter.js";
 import { GridKeys } from "./gridnav.js";
 import { groupMenu, Grouping, SaveAsView, viewState } from "./gridviews.js";
@@ -197,6 +198,7 @@ class Grid {
       host.querySelector(".tabulator-header .select-col input")?.setAttribute("tabindex", "-1");
       this.decorateHeaders();
       this.keys = new GridKeys(this);
+      this.columnMenu = new ColumnMenu(this);
       this.load(true);
     });
     this.table.on("scrollVertical", () => this.maybeMore());
@@ -631,6 +633,7 @@ function start() {
       filterButton.setAttribute("aria-expanded", String(!panel.hidden));
       if (!panel.hidden) builder.render();
     });
+    Object.assign(grid, { filterBuilder: builder, filterPanel: panel, filterButton }); // colmenu.js
   }
   let timer = null;
   document.querySelector("[data-grid-search]")?.addEventListener("input", (e) => {

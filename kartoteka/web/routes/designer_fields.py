@@ -29,7 +29,7 @@ from kartoteka.views import service as views
 
 from .. import designer, designer_common, i18n
 from ..i18n import _
-from ..pages import HERE, Ctx, page, redirect, render, require_admin
+from ..pages import HERE, Ctx, page, redirect, render
 from .designer import designer_url
 
 FIELD_INPUTS: tuple[str, ...] = (
@@ -165,10 +165,37 @@ def _posted_field(ctx: Ctx, catalog: Catalog, current: Field | None) -> dict[str
 
 
 def _editable(ctx: Ctx, catalog: str) -> Catalog:
-    require_admin(ctx)
+    """The catalog, when the user may manage it (administrators, or a group's `manage`
+    right on it: docs/rights.md)."""
     found = catalogs.get_catalog(ctx.user, catalog)
     catalogs.require_manage(ctx.user, found)
     return found
+
+
+def _param(ctx: Ctx, name: str) -> str:
+    return ctx.request.query_params.get(name) or ctx.field(name)
+
+
+def _at(ctx: Ctx, found: Catalog) -> str:
+    """The new field's position: `at`, or left/right of the field whose id is `left`/`right`
+    (the grid's column menu)."""
+    for key, shift in (("left", 0), ("right", 1)):
+        ids = [str(f.id) for f in found.fields]
+        if _param(ctx, key) in ids:
+            return str(ids.index(_param(ctx, key)) + shift)
+    return _param(ctx, "at")
+
+
+def _back(ctx: Ctx) -> str:
+    """Where to return after saving, when the form was opened from a catalog's page (only
+    an address of this workspace's catalogs: never another site)."""
+    back = _param(ctx, "back")
+    ok = back.startswith(f"{ctx.base}/c/") and "//" not in back and "\\" not in back
+    return back if ok else ""
+
+
+def _done(ctx: Ctx, found: Catalog, field_id: int) -> Response:
+    return redirect(_back(ctx) or designer_url(ctx, found, f"/fields?saved=1#field-{field_id}"))
 
 
 # ----- the list ----------------------------------------------------------------------
@@ -252,7 +279,8 @@ def _form_page(
         target_views=_target_views(ctx),
         colors=designer.colors(),
         errors=errors or {},
-        at=ctx.request.query_params.get("at") or ctx.field("at"),
+        at=_at(ctx, found),
+        back=_back(ctx),
         options_json=field.get("options_json") or json.dumps(field["options"], indent=2),
         default_editor=designer_common.default_editor(ftype, field["options"], ctx.user),
         default_users=users.list_users(ctx.user) if ftype.references == "users" else [],
@@ -261,7 +289,8 @@ def _form_page(
 
 @page
 def field_new(ctx: Ctx, catalog: str) -> Response:
-    """The form for a new field (`?type=` picks the type, `?at=` its position)."""
+    """The form for a new field (`?type=` picks the type, `?at=` its position, or `?left=` /
+    `?right=` a field's id; `?back=` the catalog page to return to)."""
     found = _editable(ctx, catalog)
     wanted = ctx.request.query_params.get("type") or "text"
     blank: dict[str, Any] = {
@@ -288,12 +317,12 @@ def field_create(ctx: Ctx, catalog: str) -> Response:
     except DomainError as exc:
         errors = designer.explain(exc, ctx.lang, FIELD_INPUTS, FIELD_KEYS)
         return _form_page(ctx, found, _posted_field(ctx, found, None), None, 422, errors)
-    at = ctx.field("at")
+    at = _at(ctx, found)
     if at.isdecimal() and int(at) < len(found.fields):
         order = [f.id for f in found.fields]
         order.insert(int(at), added.id)
         layout.reorder_fields(ctx.user, catalogs.get_catalog(ctx.user, found.id), order)
-    return redirect(designer_url(ctx, found, f"/fields?saved=1#field-{added.id}"))
+    return _done(ctx, found, added.id)
 
 
 def _current(ctx: Ctx, catalog: str, field: str) -> tuple[Catalog, Field]:
@@ -330,7 +359,7 @@ def field_update(ctx: Ctx, catalog: str, field: str) -> Response:
         if report is not None and retyped:
             return _convert_page(ctx, found, current, patch, report, errors, 422)
         return _form_page(ctx, found, _posted_field(ctx, found, current), current, 422, errors)
-    return redirect(designer_url(ctx, found, f"/fields?saved=1#field-{current.id}"))
+    return _done(ctx, found, current.id)
 
 
 def _convert_page(

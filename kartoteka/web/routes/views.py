@@ -20,7 +20,7 @@ from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
 from kartoteka.views import service as views
 
-from .. import boards, forms, widgets
+from .. import boards, colmenu, forms, widgets
 from ..pages import Ctx, catalog_url, page, render
 
 #: `?view=all`: the table of all records, also in a catalog that opens in a default view.
@@ -103,6 +103,7 @@ def _grid_config(ctx: Ctx, catalog: Catalog, state: dict[str, Any], columns: lis
             "columns": [f.api_name for f in columns],
             "fields": widgets.catalog_fields(ctx.user, catalog),
             "hops": widgets.hop_fields(ctx.user, catalog),
+            "designer": colmenu.designer_url(ctx.base, ctx.user, catalog),
             "operators": widgets.operator_labels(),
             "full_text": True,  # lists and saved views run a filter's `search`
             "title_field": catalog.title_field.api_name if catalog.title_field else None,
