@@ -68,6 +68,7 @@ LAZY_LIBRARIES = {
     "phonenumbers",
     "psycopg",
     "pyarrow",
+    "pypdf",
     "redis",
     "uvicorn",
     "uvloop",

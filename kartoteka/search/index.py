@@ -26,7 +26,7 @@ from kartoteka.records.read import load_links, title_text
 from kartoteka.storage import fulltext, schema
 from kartoteka.storage.engine import read_connection
 
-from . import analyzer
+from . import analyzer, attachments
 
 BATCH = 2000
 #: The `parts` key of a record's comments (field ids start at 1); whoever sees the
@@ -38,14 +38,24 @@ _current_lock = threading.Lock()
 
 
 def searchable_fields(catalog: Catalog) -> list[Field]:
-    """Fields whose text the index holds."""
+    """Fields whose values' text the index holds."""
     return [f for f in catalog.fields if f.ftype.searchable]
+
+
+def file_fields(catalog: Catalog) -> list[Field]:
+    """File fields: the index holds their attachments' text (`attachments`)."""
+    return [f for f in catalog.fields if f.ftype.references == "files"]
+
+
+def indexed_fields(catalog: Catalog) -> list[Field]:
+    """Every field the index holds text of (a reader matches only those they read)."""
+    return [*searchable_fields(catalog), *file_fields(catalog)]
 
 
 def signature(meta: WorkspaceMeta, catalog: Catalog) -> str:
     """What an index built now would describe (fields, types, link title fields)."""
     parts: list[list[Any]] = []
-    for f in searchable_fields(catalog):
+    for f in indexed_fields(catalog):
         target = meta.catalog(f.options.get("catalog") or 0) if f.ftype.storage == "links" else None
         title = target.title_field.id if target is not None and target.title_field else None
         parts.append([f.id, f.type, title])
@@ -68,18 +78,27 @@ def documents(
     fields = searchable_fields(catalog)
     columns = [f for f in fields if f.storage_column and f.ftype.storage != "links"]
     linked = [f for f in fields if f.ftype.storage == "links"]
+    attached = [f for f in file_fields(catalog) if f.storage_column]
     table = catalog.table
     rows = conn.execute(
-        sa.select(table.c.id, *[table.c[f.storage_column or "id"] for f in columns]).where(
-            table.c.id.in_(ids)
-        )
+        sa.select(
+            table.c.id, *[table.c[f.storage_column or "id"] for f in [*columns, *attached]]
+        ).where(table.c.id.in_(ids))
     ).all()
     found = [r[0] for r in rows]
     link_text = _link_texts(conn, meta, linked, found)
     # (record id, field id, text) of every non-empty value, stemmed all together.
     texts: list[tuple[int, int, str]] = []
+    # (record id, field id, file ids) of the attachments, whose texts the worker extracted.
+    held = [
+        (row[0], f.id, f.ftype.referenced_ids(raw))
+        for row in rows
+        for f, raw in zip(attached, row[1 + len(columns) :], strict=True)
+        if raw
+    ]
+    file_text = attachments.texts_of(conn, [i for _, _, ids in held for i in ids])
     for row in rows:
-        for f, raw in zip(columns, row[1:], strict=True):
+        for f, raw in zip(columns, row[1 : 1 + len(columns)], strict=True):
             if raw is not None and raw != "":
                 texts.append((row[0], f.id, f.ftype.search_text(raw, f)))
         for f in linked:
@@ -88,6 +107,7 @@ def documents(
                 texts.append((row[0], f.id, text))
     for rid, text in _comments(conn, catalog, found):
         texts.append((rid, COMMENTS, text))
+    texts += [(rid, fid, file_text[i]) for rid, fid, ids in held for i in ids if i in file_text]
     parts: dict[int, dict[int, str]] = {rid: {} for rid in found}
     stemmed = analyzer.joined_tokens_many([t for _, _, t in texts])
     for (rid, fid, _), stems in zip(texts, stemmed, strict=True):

@@ -22,7 +22,7 @@ from kartoteka.records.read import Renderer
 from kartoteka.storage import fulltext
 from kartoteka.storage.engine import read_connection
 
-from . import analyzer, index
+from . import analyzer, attachments, index
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -64,9 +64,10 @@ def parse(text: Any, key: str = "search") -> list[fulltext.Clause]:
 
 
 def readable_fields(actor: Actor, catalog: Catalog) -> list[int] | None:
-    """Searchable fields the actor reads in clear (None: every one of them)."""
+    """Indexed fields (searchable ones and file fields) the actor reads in clear (None:
+    every one of them)."""
     rules = access.field_rules(actor, catalog)
-    fields = index.searchable_fields(catalog)
+    fields = index.indexed_fields(catalog)
     allowed = [
         f.id
         for f in fields
@@ -264,7 +265,11 @@ def list_page(
 
 
 def _snippet(
-    catalog: Catalog, record: dict[str, Any], found: CatalogSearch, comments: list[str]
+    catalog: Catalog,
+    record: dict[str, Any],
+    found: CatalogSearch,
+    comments: list[str],
+    attached: list[tuple[str, str]] | None = None,
 ) -> str | None:
     allowed = None if found.fields is None else set(found.fields)
     texts = []
@@ -275,6 +280,7 @@ def _snippet(
         if text:
             texts.append((f.api_name, text))
     texts += [("comments", text) for text in comments]
+    texts += attached or []
     clauses = found.clauses
     if found.fuzzy:
         clauses = [
@@ -284,6 +290,26 @@ def _snippet(
         ]
     piece = analyzer.snippet(texts, clauses)
     return piece.html if piece else None
+
+
+def _attached(
+    conn: Connection, catalog: Catalog, found: CatalogSearch, records: list[dict[str, Any]]
+) -> dict[int, list[tuple[str, str]]]:
+    """record id -> (file field api_name, text) of the attachments the reader may match."""
+    allowed = None if found.fields is None else set(found.fields)
+    fields = [f for f in index.file_fields(catalog) if allowed is None or f.id in allowed]
+    held = [
+        (r["id"], f.api_name, int(v["id"]))
+        for r in records
+        for f in fields
+        for v in r["values"].get(f.api_name) or []
+    ]
+    text = attachments.texts_of(conn, [i for _, _, i in held])
+    out: dict[int, list[tuple[str, str]]] = {}
+    for rid, name, file_id in held:
+        if file_id in text:
+            out.setdefault(rid, []).append((name, text[file_id]))
+    return out
 
 
 def _near_in_record(tokens: tuple[str, ...], texts: list[tuple[str, str]]) -> tuple[str, ...]:
@@ -304,7 +330,7 @@ def _near_in_record(tokens: tuple[str, ...], texts: list[tuple[str, str]]) -> tu
 def _visible_catalogs(actor: Actor, only: str | None) -> list[Catalog]:
     out = []
     for catalog in actor.workspace.meta().catalogs:
-        if catalog.system is not None or not index.searchable_fields(catalog):
+        if catalog.system is not None or not index.indexed_fields(catalog):
             continue
         if only is not None and only not in (catalog.api_name, str(catalog.id)):
             continue
@@ -360,8 +386,16 @@ def search_workspace(
             counts[cat.api_name] = count(conn, found, where, COUNT_CAP)
             ref = {"id": cat.id, "api_name": cat.api_name, "name": cat.name}
             comments = index.comments_of(conn, cat, [r.id for r in rows])
-            for record in Renderer(conn, actor, cat).render(rows):
-                snippet = _snippet(cat, record, found, comments.get(record["id"], []))
+            rendered = Renderer(conn, actor, cat).render(rows)
+            attached = _attached(conn, cat, found, rendered)
+            for record in rendered:
+                snippet = _snippet(
+                    cat,
+                    record,
+                    found,
+                    comments.get(record["id"], []),
+                    attached.get(record["id"], []),
+                )
                 items.append({"catalog": ref, "record": record, "snippet": snippet})
     result: dict[str, Any] = {"items": items, "counts": counts}
     if catalog is not None:

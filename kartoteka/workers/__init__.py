@@ -34,6 +34,7 @@ from kartoteka.importer import resume
 from kartoteka.observability.heartbeat import Heart
 from kartoteka.scenarios import maintenance as scenario_maintenance
 from kartoteka.scenarios import worker as scenario_worker
+from kartoteka.search import attachments as search_attachments
 from kartoteka.search import index as search_index
 from kartoteka.storage import counters
 from kartoteka.webhooks import delivery, live, maintenance, outbox, sender, wakeup
@@ -98,7 +99,10 @@ def _pass(instance: Any, names: list[str], client: Any) -> None:
         try:
             # Records imported since the last pass join the search index, a few
             # thousand per pass so deliveries never wait long behind a big import.
-            search_index.catch_up(instance.workspace(name), budget_seconds=SEARCH_BUDGET)
+            # Attached files' text is extracted first: their records then wait too.
+            workspace = instance.workspace(name)
+            search_attachments.extract_pending(workspace, budget_seconds=SEARCH_BUDGET)
+            search_index.catch_up(workspace, budget_seconds=SEARCH_BUDGET)
         except Exception:
             log.exception("search catch-up failed for workspace %s", name)
 
