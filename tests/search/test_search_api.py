@@ -83,3 +83,22 @@ def test_rebuild_command(api, instance) -> None:
     assert [i["values"]["name"] for i in found] == ["Acme"]
     failed = CliRunner().invoke(cli_app, [*args, "--catalog", "nope"])
     assert failed.exit_code == 1 and "nope" in failed.output
+
+
+def test_unique_compares_as_stored_and_duplicate_rules_fold(api) -> None:
+    """docs/search.md: `unique` does not fold; a duplicate rule with `name` does."""
+    api.catalog("Firms", [{"name": "Name", "type": "text", "unique": True}])
+    assert (
+        api.post("/catalogs/firms/records", {"values": {"name": "ООО Ромашка"}}).status_code == 201
+    )
+    assert (
+        api.post("/catalogs/firms/records", {"values": {"name": "ООО РОМАШКА"}}).status_code == 201
+    )
+    same = api.post("/catalogs/firms/records", {"values": {"name": "ООО Ромашка"}})
+    assert same.status_code == 422 and "name" in same.json()["fields"]
+    api.catalog("Shops", [{"name": "Name", "type": "text", "unique": True}])
+    rule = {"fields": [{"field": "name", "normalise": "name"}]}
+    assert api.post("/catalogs/shops/duplicate-rules", rule).status_code == 201
+    assert api.post("/catalogs/shops/records", {"values": {"name": "Ёлка"}}).status_code == 201
+    folded = api.post("/catalogs/shops/records", {"values": {"name": "ЕЛКА"}})
+    assert folded.status_code == 409 and folded.json()["error"] == "DUPLICATE"
