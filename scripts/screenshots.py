@@ -72,6 +72,7 @@ TEXT = {
         "timeline": "План работ",
         "gallery": "Галерея",
         "manager": "Анна Петрова",
+        "stage_help": "Где сейчас сделка: от первого звонка до договора",
         "comment": "Клиент просит перезвонить в пятницу.",
     },
     "en": {
@@ -111,6 +112,7 @@ TEXT = {
         "timeline": "Timeline",
         "gallery": "Gallery",
         "manager": "Anna Peters",
+        "stage_help": "Where the deal stands, from the first call to the contract",
         "comment": "The client asks to call back on Friday.",
     },
 }
@@ -234,11 +236,20 @@ def seed(base: str, lang: str) -> dict[str, Any]:
                     "name": t["stage"],
                     "api_name": "stage",
                     "type": "select",
-                    "options": {"choices": stages},
+                    "options": {
+                        "choices": stages,
+                        "default": stages[0]["label"],
+                        "help": t["stage_help"],
+                    },
                 },
                 {"name": t["amount"], "api_name": "amount", "type": "money"},
                 {"name": t["due"], "api_name": "due", "type": "date"},
-                {"name": t["owner"], "api_name": "owner", "type": "user"},
+                {
+                    "name": t["owner"],
+                    "api_name": "owner",
+                    "type": "user",
+                    "options": {"default": "me"},
+                },
                 {"name": t["start"], "api_name": "start", "type": "date"},
                 {"name": t["end"], "api_name": "end", "type": "date"},
                 {"name": t["photos"], "api_name": "photos", "type": "file"},
@@ -350,6 +361,12 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
                 page.select_option("[data-bulk-field]", "stage")
                 snap("grid-bulk")
                 page.keyboard.press("Escape")
+                page.goto(base + "/c/deals")
+                page.wait_for_selector(".tabulator-row")
+                page.click(".tabulator-col[tabulator-field=stage] .col-menu-button")
+                page.wait_for_selector(".col-menu")
+                snap("grid-column-menu")
+                page.keyboard.press("Escape")
             page.goto(base + "/c/deals/api")
             snap("api")
             if device == "desktop":
@@ -447,6 +464,8 @@ def designers(page: Any, base: str, snap: Any) -> None:
     snap("admin-fields")
     page.goto(base + "/admin/catalogs/deals/fields/stage")
     snap("admin-field")
+    page.locator("[data-default-editor]").scroll_into_view_if_needed()
+    snap("admin-field-default")
     page.goto(base + "/admin/catalogs/deals/fields/new?type=link")
     snap("admin-field-new")
     page.goto(base + "/admin/catalogs/clients/fields/city")

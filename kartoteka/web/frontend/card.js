@@ -186,6 +186,11 @@ export function initCard(card, options = {}) {
   const pickers = new Map();
   card.querySelectorAll("select[data-picker=link]").forEach((s) => pickers.set(s.id, linkPicker(s)));
   card.querySelectorAll("select[data-picker=user]").forEach((s) => userPicker(s));
+  // A field's help text (the designer's) describes its input, read with the label.
+  card.querySelectorAll(".field-help").forEach((help) => {
+    const input = help.closest("[data-field]")?.querySelector("fieldset, input:not([type=hidden]), select, textarea");
+    if (input) input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), help.id].filter(Boolean).join(" "));
+  });
   card.querySelectorAll("a[data-create-linked]").forEach((a) =>
     a.addEventListener("click", (e) => {
       e.preventDefault();
