@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.context import Workspace
 from kartoteka.storage import counters, schema
-from kartoteka.storage.engine import read_connection
+from kartoteka.storage.engine import held_connection, read_connection
 
 from . import system
 from .models import Catalog, Field, WorkspaceMeta
@@ -26,19 +26,67 @@ META_TTL = 1.0  # seconds another process's schema change may take to be noticed
 
 
 def load_meta(ws: Workspace) -> WorkspaceMeta:
-    """The workspace's catalogs, re-read when the meta version moved (checked once a second)."""
+    """The workspace's catalogs, re-read when the meta version moved (checked once a second).
+
+    The check reads one counter. When this thread already holds a connection to the
+    workspace (a write transaction asking for a field's options, a read in progress) it
+    runs there: asking the pool for a second connection while holding one is how a burst
+    of writers starved the pool (each holding one, all waiting for another). Inside a
+    transaction the check also sees the metadata of that transaction's snapshot.
+    """
     holder = ws.meta_holder
     cached: WorkspaceMeta | None = holder.get("meta")
     now = time.monotonic()
     if cached is not None and now - holder.get("checked", 0.0) < META_TTL:
         return cached
-    with read_connection(ws.engine) as conn:
-        version = counters.peek(conn, META_COUNTER)
-        if cached is None or cached.version != version:
-            cached = _read_meta(conn, version)
-            holder["meta"] = cached
+    held = held_connection(ws.engine)
+    if held is not None and _may_borrow(held):
+        fresh = _on_held(held, cached)
+        if fresh is None:  # the held transaction cannot read: keep the cached copy for now
+            assert cached is not None
+            return cached
+    else:
+        with read_connection(ws.engine) as conn:
+            fresh = _current(conn, cached)
+    holder["meta"] = fresh
     holder["checked"] = now
-    return cached
+    return fresh
+
+
+def _may_borrow(conn: Connection) -> bool:
+    """Whether a metadata read may run on a connection its owner holds: inside its
+    transaction, or where starting one has no effect (a read connection; PostgreSQL,
+    where the transaction is rolled back at once). A plain SQLite connection outside a
+    transaction would begin with `BEGIN IMMEDIATE` and wait for the write lock."""
+    return (
+        conn.in_transaction()
+        or bool(conn.get_execution_options().get("kt_read"))
+        or conn.dialect.name == "postgresql"
+    )
+
+
+def _on_held(conn: Connection, cached: WorkspaceMeta | None) -> WorkspaceMeta | None:
+    """`_current` on a connection someone else holds, leaving it as it was: a
+    transaction begun here is rolled back. None when its transaction cannot read (an
+    aborted PostgreSQL transaction) and there is a cached copy to keep using."""
+    started = not conn.in_transaction()
+    try:
+        return _current(conn, cached)
+    except sa.exc.DBAPIError:
+        if cached is None:
+            raise
+        return None
+    finally:
+        if started and conn.in_transaction():
+            conn.rollback()
+
+
+def _current(conn: Connection, cached: WorkspaceMeta | None) -> WorkspaceMeta:
+    """The cached metadata if its version is still the current one, else a fresh read."""
+    version = counters.peek(conn, META_COUNTER)
+    if cached is not None and cached.version == version:
+        return cached
+    return _read_meta(conn, version)
 
 
 def invalidate(ws: Workspace) -> None:

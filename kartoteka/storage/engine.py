@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,47 @@ worker_heartbeats = sa.Table(
     sa.Column("worker", sa.String(200), primary_key=True),
     sa.Column("beat_at", sa.DateTime, nullable=False),
 )
+
+
+class _Held(threading.local):
+    """The connections of one engine that the current thread has opened (and may hold)."""
+
+    def __init__(self) -> None:
+        self.conns: list[Connection] = []
+
+
+#: Per engine: which connections each thread has open (`held_connection`).
+_held: weakref.WeakKeyDictionary[Engine, _Held] = weakref.WeakKeyDictionary()
+
+
+def track_connections(engine: Engine) -> None:
+    """Remember, per thread, the connections opened on `engine` (`held_connection`).
+
+    A thread that holds a pooled connection and asks the pool for a second one can starve
+    the pool: fifteen writers each holding one and waiting for another wait for each
+    other until the pool times out. Code that needs a quick read while its caller may hold
+    a connection (the metadata version check) uses the held one instead.
+    """
+    held = _Held()
+    _held[engine] = held
+
+    @event.listens_for(engine, "engine_connect")
+    def on_connect(conn: Connection) -> None:
+        held.conns = [c for c in held.conns if not c.closed]
+        held.conns.append(conn)
+
+
+def held_connection(engine: Engine) -> Connection | None:
+    """The most recent still-open connection this thread opened on `engine`, if any."""
+    held = _held.get(engine)
+    if held is None:
+        return None
+    while held.conns:
+        conn = held.conns[-1]
+        if not conn.closed and not conn.invalidated:
+            return conn
+        held.conns.pop()
+    return None
 
 
 def read_connection(engine: Engine) -> Connection:
@@ -130,26 +172,25 @@ def _sqlite_pragmas(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_sqlite_engine(path: Path) -> Engine:
-    """An engine for one SQLite file with our pragmas."""
+def make_sqlite_engine(path: Path, **pool: Any) -> Engine:
+    """An engine for one SQLite file with our pragmas (`pool`: QueuePool settings)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=16)
+    options = {"pool_size": 8, "max_overflow": 16, **pool}
+    engine = sa.create_engine(f"sqlite:///{path}", **options)
     _sqlite_pragmas(engine)
+    track_connections(engine)
     return engine
 
 
-def make_pg_engine(url: str, schema: str | None) -> Engine:
+def make_pg_engine(url: str, schema: str | None, **pool: Any) -> Engine:
     """An engine whose connections see `schema` first on the search path."""
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
-    return sa.create_engine(
-        sqlalchemy_url(url),
-        connect_args=connect_args,
-        pool_size=5,
-        max_overflow=10,
-        pool_pre_ping=False,
-    )
+    options = {"pool_size": 5, "max_overflow": 10, "pool_pre_ping": False, **pool}
+    engine = sa.create_engine(sqlalchemy_url(url), connect_args=connect_args, **options)
+    track_connections(engine)
+    return engine
 
 
 def schema_name(workspace: str) -> str:
