@@ -476,3 +476,106 @@ def test_no_test_module_imports_another() -> None:
                 if name.split(".")[0].startswith("test_")
             ]
     assert offenders == []
+
+
+# ----- docs/architecture.md is kept true ---------------------------------------------------
+ARCHITECTURE = ROOT.parent / "docs" / "architecture.md"
+ARROW = "──►"
+
+
+def doc_section(title: str) -> str:
+    """The text of one `## title` section of docs/architecture.md."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else len(text)]
+
+
+def doc_table(section: str, header: str) -> list[list[str]]:
+    """The rows (cells stripped) of the markdown table whose header row starts `| header |`."""
+    lines = section.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {header} |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
+
+
+def code_names(cell: str) -> list[str]:
+    """`a`, `b/` and `c.py` in a table cell, as package names."""
+    return [n.rstrip("/").removesuffix(".py") for n in re.findall(r"`([^`]+)`", cell)]
+
+
+def documented_tiers() -> dict[str, int]:
+    """package -> its tier's position in the tier table (0 = top)."""
+    rows = doc_table(doc_section("Layers"), "tier")
+    tiers: dict[str, int] = {}
+    for level, (_, packages) in enumerate(rows):
+        for name in code_names(packages):
+            assert name not in tiers, f"{name} is in two tiers"
+            tiers[name] = level
+    return tiers
+
+
+def documented_arrows() -> list[tuple[str, str]]:
+    """(from, to) for every `a, b ──► c ──► d` chain in the Layers diagram."""
+    section = doc_section("Layers")
+    block = section.split("```")[1]
+    arrows = []
+    for line in block.splitlines():
+        for chain in line.split(";"):
+            groups = [[n.strip() for n in g.split(",") if n.strip()] for g in chain.split(ARROW)]
+            for left, right in zip(groups, groups[1:], strict=False):
+                arrows += [(a, b) for a in left for b in right]
+    return arrows
+
+
+def our_packages() -> set[str]:
+    """Every top package and top module of kartoteka (graph nodes)."""
+    return {
+        p.stem if p.is_file() else p.name
+        for p in ROOT.iterdir()
+        if (p.is_dir() and (p / "__init__.py").is_file())
+        or (p.suffix == ".py" and p.name != "__init__.py")
+    }
+
+
+def test_every_package_has_a_documented_tier() -> None:
+    assert set(documented_tiers()) == our_packages()
+
+
+def test_no_package_imports_a_tier_above_its_own() -> None:
+    tiers = documented_tiers()
+    upward = [
+        f"{a} ({tiers[a]}) -> {b} ({tiers[b]}): {where[:2]}"
+        for (a, b), where in package_graph().items()
+        if a in tiers and b in tiers and tiers[b] < tiers[a]
+    ]
+    assert not upward, "imports pointing up the documented tiers:\n" + "\n".join(upward)
+
+
+def test_the_documented_arrows_exist() -> None:
+    graph = package_graph()
+    arrows = documented_arrows()
+    assert len(arrows) > 40, arrows  # the diagram was read
+    assert not [arrow for arrow in arrows if arrow not in graph]
+
+
+def test_the_package_table_names_every_package() -> None:
+    rows = doc_table(doc_section("Packages"), "package")
+    named = {name for row in rows for name in code_names(row[0])}
+    missing = our_packages() - named - {"kartoteka"}
+    assert not missing, f"docs/architecture.md's package table lacks {sorted(missing)}"
+
+
+def test_the_plugin_table_is_the_plugin_list() -> None:
+    from kartoteka import plugins
+
+    rows = doc_table(doc_section("Plugins"), "plugin")
+    documented = {code_names(row[0])[0]: row[1] for row in rows}
+    assert set(documented) == {p.name for p in plugins.DEFAULT_PLUGINS}
+    for plugin in plugins.DEFAULT_PLUGINS:
+        types = [t.type for t in plugin.field_types]
+        assert code_names(documented[plugin.name]) == types or not types, plugin.name
