@@ -1,5 +1,5 @@
 """A catalog's manager (a group's `manage` right, not an administrator) designs that
-catalog's fields in the browser, and nothing else of the administration."""
+catalog's fields and views in the browser, and nothing else of the administration."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ def test_a_manager_designs_the_fields_of_the_catalog_they_manage(web, api, manag
     csrf = sign_in(web, *MANAGER)
     page = web.get("/admin/catalogs/deals/fields?lang=en")
     assert page.status_code == 200, page.text
-    # Only the catalog's fields: no administration nav, no settings or views tabs.
+    # Only the catalog's fields and views: no administration nav, no settings tab.
     assert 'class="admin-nav"' not in page.text
-    assert "/admin/catalogs/deals/views" not in page.text
+    assert 'href="/admin/catalogs/deals/views"' in page.text
     assert 'href="/admin/catalogs/deals"' not in page.text
     r = web.post(
         "/admin/catalogs/deals/fields/new",
@@ -52,6 +52,14 @@ def test_a_manager_designs_the_fields_of_the_catalog_they_manage(web, api, manag
     stage = api.get("/catalogs/deals/fields/stage").json()
     assert stage["options"]["help"] == "Where it stands"
     assert web.get(f"/admin/catalogs/deals/fields/{stage['id']}").status_code == 200
+    # The views designer too: a shared view made there is a tab of the catalog.
+    assert web.get("/admin/catalogs/deals/views?lang=en").status_code == 200
+    r = web.post(
+        "/admin/catalogs/deals/views/new",
+        data={"csrf": csrf, "name": "Open deals", "type": "table", "shared": "1"},
+    )
+    assert r.status_code == 303, r.text
+    assert "Open deals" in [v["name"] for v in api.get("/catalogs/deals/views").json()["items"]]
     # The grid offers them the designer from the column headers.
     assert '"designer":"/admin/catalogs/deals"' in web.get("/c/deals").text
 
@@ -63,6 +71,7 @@ def test_a_manager_opens_nothing_else_of_the_administration(web, api, managed):
         "/admin/catalogs/deals",
         "/admin/catalogs/payroll/fields",
         "/admin/catalogs/payroll/fields/new",
+        "/admin/catalogs/payroll/views",
         "/admin/users",
     ):
         assert web.get(url).status_code in (403, 404), url

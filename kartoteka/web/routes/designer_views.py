@@ -24,7 +24,7 @@ from kartoteka.views import service as views
 
 from .. import designer, widgets
 from ..i18n import N_, _
-from ..pages import Ctx, page, redirect, render, require_admin
+from ..pages import Ctx, page, redirect, render
 from .designer import designer_url
 
 VIEW_INPUTS = ("name", "type", "filter", "sort", "fields", "personal", "default", "options")
@@ -50,7 +50,7 @@ SORT_ROWS = 3
 
 
 def _catalog(ctx: Ctx, catalog: str) -> Catalog:
-    require_admin(ctx)
+    """The catalog, when the user may manage it (administrators, or a group's `manage`)."""
     found = catalogs.get_catalog(ctx.user, catalog)
     catalogs.require_manage(ctx.user, found)
     return found
