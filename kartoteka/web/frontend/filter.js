@@ -69,8 +69,12 @@ export class FilterBuilder {
   render() {
     const s = strings();
     this.host.replaceChildren();
-    const form = document.createElement("form");
+    // Inside another form (a rights rule) the builder is a group, not a nested <form>
+    // (invalid HTML: the browser drops the inner one); "apply" then is a plain button.
+    const nested = Boolean(this.host.closest("form"));
+    const form = document.createElement(nested ? "div" : "form");
     form.className = "filter-form";
+    if (nested) form.setAttribute("role", "group");
     form.setAttribute("aria-label", s.filter);
     if (this.raw) {
       const note = document.createElement("p");
@@ -98,7 +102,7 @@ export class FilterBuilder {
     actions.innerHTML = `<button type="button" class="button" data-add>+ ${escapeHtml(s.add_condition)}</button>
       <div class="spacer"></div>
       <button type="button" class="button" data-clear>${escapeHtml(s.clear)}</button>
-      <button type="submit" class="button primary">${escapeHtml(s.apply)}</button>`;
+      <button type="${nested ? "button" : "submit"}" class="button primary" data-apply>${escapeHtml(s.apply)}</button>`;
     form.appendChild(actions);
     actions.querySelector("[data-add]").addEventListener("click", () => {
       this.collect(form);
@@ -114,10 +118,14 @@ export class FilterBuilder {
       this.render();
       this.onApply(null);
     });
-    form.addEventListener("submit", (e) => {
-      e.preventDefault();
+    const apply = () => {
       this.collect(form);
       this.onApply(this.toFilter());
+    };
+    if (nested) actions.querySelector("[data-apply]").addEventListener("click", apply);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      apply();
     });
     this.host.appendChild(form);
   }
@@ -221,7 +229,7 @@ export class FilterBuilder {
   }
 
   collectOthers(skip) {
-    const form = this.host.querySelector("form");
+    const form = this.host.querySelector(".filter-form");
     if (form) this.collect(form, skip);
   }
 

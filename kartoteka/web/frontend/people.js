@@ -61,7 +61,7 @@ function ruleRow(row, cfg) {
   sync();
   return () => {
     // Before the form posts: what the builder shows is the rule (unless the JSON is broken).
-    const form = host.querySelector("form");
+    const form = host.querySelector(".filter-form");
     if (mode.value !== "rule" || state.broken || !form) return;
     state.builder.collect(form);
     const filter = state.builder.toFilter();

@@ -1,0 +1,74 @@
+"""Layout checks that screenshots once caught by eye (in chromium): the rights builder in
+its box and not a form inside the rights form, the sticky save bar clear of what Tab
+reaches, and a week of the calendar readable on a phone."""
+
+from __future__ import annotations
+
+import pytest
+from support.browser import CHROMIUM, PHONE, Watch, axe, sign_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing"),
+]
+
+
+def box(locator) -> dict[str, float]:
+    return locator.evaluate(
+        "e => { const r = e.getBoundingClientRect();"
+        " return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"
+    )
+
+
+def test_the_rights_rule_builder_and_the_save_bar(server, demo, browser):
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 800})
+    watch = Watch(page)
+    sign_in(page, server)
+    page.goto(server + "/admin/rights/deals?lang=en")
+    group = page.locator("details.group-rights").first
+    group.evaluate("d => d.open = true")
+    group.locator("select[name$='.view.mode']").select_option("rule")
+    builder = group.locator("[data-rule$='.view'] [data-rule-builder]")
+    builder.locator("button[data-add]").click()
+    builder.locator(".condition select[name=field]").select_option("stage")
+    # No <form> inside the rights form: the builder is a group there.
+    assert page.evaluate("() => document.querySelectorAll('form form').length") == 0
+    assert builder.locator(".filter-form").get_attribute("role") == "group"
+    remove = builder.locator(".condition button.icon").first
+    frame = box(builder.locator(".filter-form"))
+    assert box(remove)["right"] <= frame["right"] + 0.5, (box(remove), frame)
+    # The builder's "apply" writes the rule without posting the page.
+    builder.locator("[data-apply]").click()
+    assert "stage" in group.locator("textarea[name$='.view.rule']").input_value()
+    assert page.url.endswith("/admin/rights/deals?lang=en")
+    # Tab to "Creates records" from the top: the sticky bar does not hide it.
+    page.evaluate("() => window.scrollTo(0, 0)")
+    creates = group.locator("input[name$='.create']")
+    creates.focus()
+    bar = box(page.locator(".rights-form .actions.sticky"))
+    assert box(creates)["bottom"] <= bar["top"], (box(creates), bar)
+    axe(page, "rights with a rule")
+    watch.check()
+
+
+def test_a_week_of_the_calendar_on_a_phone(server, demo, browser):
+    page = browser.new_page(locale="ru-RU", viewport=PHONE)
+    sign_in(page, server)
+    page.goto(f"{server}/c/deals?view={demo['views']['calendar']}&mode=week&lang=ru")
+    days = page.locator(".calendar .cal-day")
+    assert days.count() == 7
+    frame = box(page.locator(".calendar"))
+    first, second = box(days.nth(0)), box(days.nth(1))
+    # One row per day, the whole width; the week does not scroll sideways.
+    assert first["right"] - first["left"] >= (frame["right"] - frame["left"]) - 2
+    assert second["top"] >= first["bottom"] - 1
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    cut = page.evaluate(
+        "() => [...document.querySelectorAll('.cal-item')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).length"
+    )
+    assert cut == 0
+    # The title sits on its own line above the buttons, not squeezed between them.
+    title = box(page.locator(".cal-nav h2"))
+    assert title["bottom"] <= box(page.locator(".cal-nav a.button").first)["top"] + 1
+    axe(page, "calendar week on a phone")
