@@ -21,6 +21,7 @@ from kartoteka.api.responses import JSONResponse
 from kartoteka.config import Settings
 from kartoteka.observability import asgi as observability
 from kartoteka.web import app as web
+from kartoteka.web import warmup
 from kartoteka.workers import start_in_process
 from kartoteka.workspaces.service import Instance
 
@@ -65,9 +66,11 @@ def create_app(settings: Settings | None = None, instance: Any = None) -> FastAP
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the in-process outbox worker (embedded mode) unless told not to."""
+    """Start the in-process outbox worker (embedded mode) unless told not to, and compile
+    the web templates in the background (`web.warmup`)."""
     stop_worker = None
     instance = app.state.instance
+    warmup.start()
     if app.state.owns_instance and instance.settings.run_worker:
         stop_worker = start_in_process(instance)
     yield
