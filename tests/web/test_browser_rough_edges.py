@@ -37,6 +37,8 @@ def test_the_rights_rule_builder_and_the_save_bar(server, demo, browser):
     remove = builder.locator(".condition button.icon").first
     frame = box(builder.locator(".filter-form"))
     assert box(remove)["right"] <= frame["right"] + 0.5, (box(remove), frame)
+    apply = builder.locator("[data-apply]")
+    assert box(apply)["right"] <= frame["right"] + 0.5, (box(apply), frame)
     # The builder's "apply" writes the rule without posting the page.
     builder.locator("[data-apply]").click()
     assert "stage" in group.locator("textarea[name$='.view.rule']").input_value()
