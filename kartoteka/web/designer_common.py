@@ -89,7 +89,8 @@ def read(form: FormData, type_name: str, options: dict[str, Any], tz: Any) -> di
             value = ids[0]
     if ftype.has_choices and value is not None:
         value = [_as_id(v) for v in value] if isinstance(value, list) else _as_id(value)
-    out["default"] = None if value in ("", []) else value
+    # An unticked box is no default (an empty checkbox already reads as "no").
+    out["default"] = None if value is False or value in ("", []) else value
     return out
 
 

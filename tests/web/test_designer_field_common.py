@@ -219,3 +219,17 @@ def test_every_option_of_every_type_has_an_input(web, deals):
             assert wanted in page, (name, option)
         assert 'name="opt:help"' in page, name
         assert ('name="default_for"' in page) == may_default(ftype), name
+
+
+def test_a_checkbox_default_is_set_only_when_ticked(web, api, deals):
+    csrf = sign_in(web)
+    form = {"csrf": csrf, "name": "Paid", "type": "checkbox", "default_for": "checkbox"}
+    form["_checkbox"] = "default_value"
+    r = web.post(f"{deals}/fields/new", data=form)
+    assert r.status_code == 303, r.text
+    assert "default" not in fields_of(api)["paid"]["options"]
+    paid = fields_of(api)["paid"]["id"]
+    r = web.post(f"{deals}/fields/{paid}", data={**form, "default_value": "1"})
+    assert r.status_code == 303, r.text
+    assert fields_of(api)["paid"]["options"]["default"] is True
+    assert api.post("/catalogs/deals/records", {"values": {}}).json()["values"]["paid"] is True
