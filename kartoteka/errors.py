@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any
+from typing import Any, Self
 
 from kartoteka.messages import message as message_of
 
@@ -40,29 +40,58 @@ class ItemError:
         return f"{prefix}{subject}{self.text(lang)}"
 
 
+def problem(code: str, field: str | None = None, /, **params: Any) -> ItemError:
+    """One coded problem of a whole request (no batch list or index): for `errors=[...]`."""
+    return ItemError(None, None, field, code, params)
+
+
 class DomainError(Exception):
     """Base of every error a service raises on purpose.
 
-    New code passes `errors` (typed, translatable) and lets the message default to
-    the first one's English description; older code still passes a message.
+    A service says what went wrong as a code with parameters (and the field or request
+    key it is about): `raise NotFound.of("catalog_not_found", ref=ref)`, or several at
+    once with `errors=[ItemError(...)]`. The edges turn codes into text in the reader's
+    language (`text(lang)`, `kartoteka.messages`). `message` is the English text, for
+    logs and for code that only speaks English. A message passed as text (a webhook
+    receiver's own words) is shown as given in every language.
     """
 
     code = "ERROR"
+    #: The message names the item and field ("create[3]: name: required"); a veto's
+    #: message is the reason alone.
+    names_item = True
 
     def __init__(
         self, message: str | None = None, *, errors: Sequence[ItemError] = (), **extra: Any
     ) -> None:
         self.errors = tuple(errors)
+        self.given = message
         if message is None:
-            message = self.errors[0].describe() if self.errors else self.code
+            message = self._describe("en") if self.errors else self.code
         super().__init__(message)
         self.message = message
         self.extra = extra
+
+    @classmethod
+    def of(cls, code: str, field: str | None = None, /, **params: Any) -> Self:
+        """One coded error: `code` from `kartoteka.messages`, about `field` (or the
+        request as a whole when None), with the template's parameters."""
+        return cls(errors=[ItemError(None, None, field, code, params)])
 
     @property
     def first(self) -> ItemError | None:
         """The first typed error, if any."""
         return self.errors[0] if self.errors else None
+
+    def text(self, lang: str = "en") -> str:
+        """The whole message in `lang`: the first error described ("name: required")."""
+        if self.given is not None or not self.errors:
+            return self.message
+        return self._describe(lang)
+
+    def _describe(self, lang: str) -> str:
+        first = self.errors[0]
+        return first.describe(lang) if self.names_item else first.text(lang)
 
 
 class NotFound(DomainError):
@@ -85,11 +114,17 @@ class ValidationFailed(DomainError):
         **extra: Any,
     ) -> None:
         super().__init__(message, errors=errors, **extra)
-        if fields is None:
-            fields = {}
-            for e in self.errors:
-                fields.setdefault(e.field or e.where or "request", e.text())
-        self.fields = fields
+        self.given_fields = fields
+        self.fields = fields if fields is not None else self.fields_in("en")
+
+    def fields_in(self, lang: str = "en") -> dict[str, str]:
+        """{field or request key: the reason} in `lang` (the first reason per key)."""
+        if self.given_fields is not None:
+            return self.given_fields
+        fields: dict[str, str] = {}
+        for e in self.errors:
+            fields.setdefault(e.field or e.where or "request", e.text(lang))
+        return fields
 
 
 class BadRequest(DomainError):
@@ -137,8 +172,15 @@ class RateLimited(DomainError):
 
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str, retry_after: int, **extra: Any) -> None:
-        super().__init__(message, **extra)
+    def __init__(
+        self,
+        message: str | None = None,
+        retry_after: int = 1,
+        *,
+        errors: Sequence[ItemError] = (),
+        **extra: Any,
+    ) -> None:
+        super().__init__(message, errors=errors, **extra)
         self.retry_after = max(1, int(retry_after))
 
 
@@ -156,6 +198,7 @@ class Rejected(DomainError):
     """A request webhook vetoed the write; the message is the receiver's."""
 
     code = "REJECTED"
+    names_item = False
 
 
 class TooLarge(DomainError):

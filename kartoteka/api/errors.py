@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kartoteka import errors
 from kartoteka.edge import status_and_code
+from kartoteka.messages import from_accept_language, message
 
 from .responses import JSONResponse
 
@@ -41,18 +42,24 @@ def item_error_json(error: errors.ItemError, lang: str = "en") -> dict[str, Any]
     }
 
 
-def domain_error_json(exc: errors.DomainError) -> tuple[int, dict[str, Any]]:
-    """Status and JSON body of a domain error (typed errors add `errors`, `where`, `index`)."""
+def request_lang(request: Request) -> str:
+    """The language of a client's error messages: its Accept-Language, else English."""
+    return from_accept_language(request.headers.get("accept-language")) or "en"
+
+
+def domain_error_json(exc: errors.DomainError, lang: str = "en") -> tuple[int, dict[str, Any]]:
+    """Status and JSON body of a domain error, its texts in `lang` (typed errors add
+    `errors`, `where`, `index`)."""
     status, code = status_and_code(exc)
-    body = error_body(code, exc.message)
+    body = error_body(code, exc.text(lang))
     if isinstance(exc, errors.ValidationFailed):
-        body["fields"] = exc.fields
+        body["fields"] = exc.fields_in(lang)
     first = exc.first
     if first is not None:
         for key, value in (("where", first.where), ("index", first.index)):
             if value is not None:
                 body[key] = value
-        body["errors"] = [item_error_json(e) for e in exc.errors]
+        body["errors"] = [item_error_json(e, lang) for e in exc.errors]
     for key in ("index", "where", "report", "field", "duplicates"):
         if exc.extra.get(key) is not None:
             body[key] = exc.extra[key]
@@ -64,7 +71,7 @@ def domain_error_json(exc: errors.DomainError) -> tuple[int, dict[str, Any]]:
 async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Render a DomainError."""
     assert isinstance(exc, errors.DomainError)
-    status, body = domain_error_json(exc)
+    status, body = domain_error_json(exc, request_lang(request))
     headers = {}
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
@@ -131,11 +138,12 @@ async def integrity_error_handler(request: Request, exc: Exception) -> JSONRespo
     """A constraint the services checked first but a concurrent writer won the race for
     (two creates of one unique value on PostgreSQL): a 422 naming the field, never a 500."""
     field = _unique_field(request, exc)
+    lang = request_lang(request)
     if field is not None:
-        message = f"{field}: value already exists"
-        body = error_body("VALIDATION", message, fields={field: "value already exists"})
+        taken = message("unique_taken", {}, lang)
+        body = error_body("VALIDATION", f"{field}: {taken}", fields={field: taken})
         return JSONResponse(body, status_code=422)
-    body = error_body("CONFLICT", "the change conflicts with a concurrent one; try again")
+    body = error_body("CONFLICT", message("concurrent_change", {}, lang))
     return JSONResponse(body, status_code=409)
 
 

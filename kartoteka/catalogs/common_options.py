@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kartoteka.errors import problem
 from kartoteka.fields.base import FieldType, FieldValueError
 
 from .errors import BadFieldSpec
@@ -66,12 +67,16 @@ def clean(field: Field, common: dict[str, Any], actor: Actor) -> dict[str, Any]:
     text = common.get("help")
     if text is not None:
         if not isinstance(text, str):
-            raise FieldValueError("help must be a string", short="help: must be a string")
+            raise FieldValueError(
+                "help must be a string", "help_string", short="help: must be a string"
+            )
         text = " ".join(text.split())
         if len(text) > MAX_HELP:
             raise FieldValueError(
                 f"help: at most {MAX_HELP} characters",
+                "max_length",
                 short=f"help: at most {MAX_HELP} characters",
+                max=MAX_HELP,
             )
         if text:
             out["help"] = text
@@ -82,12 +87,16 @@ def clean(field: Field, common: dict[str, Any], actor: Actor) -> dict[str, Any]:
     if not may_default(ftype):
         raise FieldValueError(
             f"default: a {field.type} field cannot have a default value",
+            "default_not_allowed",
             short="default: not allowed for this type",
+            type=field.type,
         )
     try:
         stored = ftype.to_db(value, field, actor)
     except FieldValueError as exc:
-        raise FieldValueError(f"default: {exc.message}", short=f"default: {exc.short}") from None
+        raise FieldValueError(
+            f"default: {exc.message}", exc.code, short=f"default: {exc.short}", **exc.params
+        ) from None
     if ftype.is_empty(stored):
         return out
     out["default"] = value if _names_me(value) else _written(ftype.from_db(stored, field, None))
@@ -149,4 +158,4 @@ def attach(actor: Actor, probe: Field, common: dict[str, Any]) -> None:
         probe.options.update(clean(probe, common, actor))
     except FieldValueError as exc:
         key, _sep, reason = exc.short.partition(": ")
-        raise BadFieldSpec(f"options: {exc.message}", fields={f"options.{key}": reason}) from None
+        raise BadFieldSpec(errors=[problem(exc.code, f"options.{key}", **exc.params)]) from None

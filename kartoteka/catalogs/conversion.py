@@ -10,8 +10,10 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.access import service as access
 from kartoteka.context import Actor
+from kartoteka.errors import problem
 from kartoteka.fields import get_type
 from kartoteka.fields.base import FieldValueError
+from kartoteka.messages import message
 from kartoteka.storage import counters, dynamic, schema
 from kartoteka.storage.engine import utcnow
 
@@ -34,10 +36,7 @@ def check_constraints(
     if new["required"] and not field.required:
         empty = conn.execute(sa.select(sa.func.count()).where(col.is_(None))).scalar_one()
         if empty:
-            raise BadFieldSpec(
-                f"{empty} record(s) have no value; fill them before making the field required",
-                fields={"required": f"{empty} record(s) are empty"},
-            )
+            raise BadFieldSpec.of("required_empty", "required", count=empty)
     if new["is_unique"] and not field.unique:
         dupes = conn.execute(
             sa.select(col, sa.func.count())
@@ -48,10 +47,7 @@ def check_constraints(
         ).all()
         if dupes:
             sample = ", ".join(repr(d[0]) for d in dupes)
-            raise BadFieldSpec(
-                f"values repeat ({sample}); make them unique first",
-                fields={"unique": f"duplicate values: {sample}"},
-            )
+            raise BadFieldSpec.of("unique_duplicates", "unique", sample=sample)
 
 
 def column_changes(field: Field, new: dict[str, Any]) -> bool:
@@ -78,19 +74,31 @@ def convert_values(
     for rid, raw in rows:
         old_value = old_type.from_db(raw, field, actor)
         if new_type.read_only:
-            replaced.append({"record_id": rid, "value": old_value, "message": "replaced"})
+            replaced.append(_entry(rid, old_value, "conversion_replaced", {}))
             continue
         try:
             text = old_type.to_text(old_value, field)
             value = new_type.to_db(new_type.from_text(text, new_field, actor), new_field, actor)
         except FieldValueError as exc:
-            failed.append({"record_id": rid, "value": old_value, "message": exc.message})
+            failed.append(_entry(rid, old_value, exc.code, exc.params))
             continue
         if value is None and not old_type.is_empty(raw):
-            failed.append({"record_id": rid, "value": old_value, "message": "no value"})
+            failed.append(_entry(rid, old_value, "conversion_no_value", {}))
         else:
             converted.append({"rid": rid, "v": value})
     return converted, failed, replaced
+
+
+def _entry(rid: int, value: Any, code: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One record of a conversion report: its old value and why (a code, its parameters
+    and the English text; the edges translate the code)."""
+    return {
+        "record_id": rid,
+        "value": value,
+        "message": message(code, params),
+        "code": code,
+        "params": params,
+    }
 
 
 def change_type(
@@ -108,12 +116,9 @@ def change_type(
     """
     old_type, new_type = field.ftype, get_type(new["type"])
     if "link" in (field.type, new["type"]) or new_type.storage != "column":
-        raise BadFieldSpec(
-            f"cannot change a {field.type} field into {new['type']}",
-            fields={"type": "conversion not supported"},
-        )
+        raise BadFieldSpec.of("conversion_unsupported", "type", old=field.type, new=new["type"])
     if old_type.storage != "column":
-        raise BadFieldSpec("system fields cannot change type", fields={"type": "read-only"})
+        raise BadFieldSpec.of("system_type", "type")
     new_field = Field(
         id=field.id,
         catalog_id=catalog.id,
@@ -139,11 +144,7 @@ def change_type(
         "dry_run": dry_run,
     }
     if new_field.required and (failed or len(rows) < _count(conn, table)):
-        raise BadFieldSpec(
-            "some records would have no value in a required field",
-            fields={"required": "records would be empty"},
-            report=report,
-        )
+        raise BadFieldSpec(errors=[problem("required_would_be_empty", "required")], report=report)
     if dry_run:
         return report
     dynamic.add_column(conn, catalog.id, new_field.col, new_type.sa_type(new_field.options))

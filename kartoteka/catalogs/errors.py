@@ -1,6 +1,7 @@
 """Errors of the catalogs service."""
 
-from kartoteka.errors import Conflict, NotFound, ValidationFailed
+from kartoteka.errors import Conflict, NotFound, ValidationFailed, problem
+from kartoteka.fields.base import FieldValueError
 
 
 class CatalogNotFound(NotFound):
@@ -17,3 +18,8 @@ class DuplicateName(Conflict):
 
 class BadFieldSpec(ValidationFailed):
     """A field definition is invalid."""
+
+
+def options_error(exc: FieldValueError, key: str = "options") -> BadFieldSpec:
+    """A field type's refusal of its options, as a coded error about `key`."""
+    return BadFieldSpec(errors=[problem(exc.code, key, **exc.params)])

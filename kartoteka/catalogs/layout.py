@@ -56,42 +56,31 @@ MAX_CATALOGS_ORDERED = 10_000
 def clean_options(options: Any, previous: dict[str, Any]) -> dict[str, Any]:
     """A catalog's new options: known keys checked, absent keys kept from `previous`."""
     if not isinstance(options, dict):
-        raise BadFieldSpec("options must be an object", fields={"options": "object"})
+        raise BadFieldSpec.of("expected_object", "options")
     out = {**previous, **options}
     color = out.get("color")
     if color is not None and color not in COLORS:
-        raise BadFieldSpec(
-            f"options.color must be one of {', '.join(COLORS)}",
-            fields={"options.color": "unknown colour"},
-        )
+        raise BadFieldSpec.of("unknown_color", "options.color")
     icon = out.get("icon")
     if icon is not None and icon not in ICONS:
-        raise BadFieldSpec(
-            f"options.icon must be one of {', '.join(ICONS)}",
-            fields={"options.icon": "unknown icon"},
-        )
+        raise BadFieldSpec.of("unknown_icon", "options.icon")
     section = out.get("section")
     if section is not None:
         if not isinstance(section, str) or len(section.strip()) > MAX_SECTION:
-            raise BadFieldSpec(
-                f"options.section must be text of at most {MAX_SECTION} characters",
-                fields={"options.section": f"at most {MAX_SECTION} characters"},
-            )
+            raise BadFieldSpec.of("max_length", "options.section", max=MAX_SECTION)
         out["section"] = section.strip() or None
     view = out.get("default_view")
     if view is not None and (isinstance(view, bool) or not isinstance(view, int)):
-        raise BadFieldSpec(
-            "options.default_view must be a view id", fields={"options.default_view": "view id"}
-        )
+        raise BadFieldSpec.of("view_id", "options.default_view")
     return {k: v for k, v in out.items() if v is not None}
 
 
 def reorder_catalogs(actor: Actor, order: Any) -> None:
     """Put catalogs in the sidebar in this order (ids or api_names; the rest follow)."""
     if not actor.is_admin:
-        raise Forbidden("only administrators reorder the catalogs")
+        raise Forbidden.of("reorder_forbidden")
     if not isinstance(order, list) or len(order) > MAX_CATALOGS_ORDERED:
-        raise BadFieldSpec("order must be a list of catalogs", fields={"order": "must be a list"})
+        raise BadFieldSpec.of("must_be_list", "order")
     meta = actor.workspace.meta()
     _reorder(actor, schema.catalogs, meta.catalogs, meta.catalog, order, "catalog")
 
@@ -99,9 +88,9 @@ def reorder_catalogs(actor: Actor, order: Any) -> None:
 def reorder_fields(actor: Actor, catalog: Catalog, order: Any) -> None:
     """Put a catalog's fields in this order (ids or api_names; the rest follow)."""
     if catalog.system is not None or not access.can_manage(actor, catalog):
-        raise Forbidden("you may not change the structure of this catalog")
+        raise Forbidden.of("structure_forbidden")
     if not isinstance(order, list) or len(order) > len(catalog.fields) * 2 + 1:
-        raise BadFieldSpec("order must be a list of fields", fields={"order": "must be a list"})
+        raise BadFieldSpec.of("must_be_list", "order")
     _reorder(actor, schema.fields, catalog.fields, catalog.field, order, "field")
 
 
@@ -113,7 +102,8 @@ def _reorder(
     for ref in order:
         found = lookup(ref) if isinstance(ref, str | int) else None
         if found is None:
-            raise BadFieldSpec(f"{noun} {ref!r} not found", fields={"order": f"unknown {noun}"})
+            code = "order_unknown_catalog" if noun == "catalog" else "order_unknown_field"
+            raise BadFieldSpec.of(code, "order", ref=ref)
         if found not in wanted:
             wanted.append(found)
     with actor.workspace.engine.begin() as conn:
@@ -135,7 +125,7 @@ def deletion_impact(actor: Actor, catalog: Catalog, field: Field | None = None) 
     that point here and go too, as "Catalog: Field".
     """
     if not access.can_manage(actor, catalog):
-        raise Forbidden("you may not change the structure of this catalog")
+        raise Forbidden.of("structure_forbidden")
     meta = actor.workspace.meta()
     if field is None:
         incoming = [(c, f) for c, f in meta.links_into(catalog.id) if c.id != catalog.id]

@@ -6,6 +6,8 @@ import re
 
 from slugify import slugify
 
+from kartoteka.errors import ItemError, problem
+
 API_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 #: Names filters and sorts use for system columns and the whole-record full-text search
 #: (`{"search": "…"}`); a field may not take them. A field named `search` made before
@@ -25,10 +27,10 @@ def derive_api_name(name: str, taken: set[str], fallback: str = "field") -> str:
     return candidate
 
 
-def check_api_name(api_name: object) -> str | None:
-    """The reason an api_name is invalid, or None."""
+def check_api_name(api_name: object) -> ItemError | None:
+    """Why an api_name is invalid (a coded problem of the `api_name` key), or None."""
     if not isinstance(api_name, str) or not API_NAME.match(api_name):
-        return "must start with a letter and use a-z, 0-9 and _ (at most 63 characters)"
+        return problem("api_name_format", "api_name")
     if api_name in RESERVED:
-        return f"{api_name!r} is reserved"
+        return problem("api_name_reserved", "api_name", name=api_name)
     return None

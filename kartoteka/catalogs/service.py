@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,14 +11,14 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.access import service as access
 from kartoteka.context import Actor
-from kartoteka.errors import Forbidden
+from kartoteka.errors import Forbidden, ItemError, problem
 from kartoteka.fields import all_types
 from kartoteka.fields.base import FieldType, FieldValueError
 from kartoteka.storage import counters, dynamic, schema
 from kartoteka.storage.engine import utcnow
 
 from . import common_options, conversion, layout
-from .errors import BadFieldSpec, CatalogNotFound, DuplicateName, FieldNotFound
+from .errors import BadFieldSpec, CatalogNotFound, DuplicateName, FieldNotFound, options_error
 from .meta import bump_meta, invalidate
 from .models import Catalog, Field, WorkspaceMeta
 from .naming import check_api_name, derive_api_name
@@ -37,12 +38,11 @@ def _write(actor: Actor):
 def require_manage(actor: Actor, catalog: Catalog | None = None) -> None:
     """Only administrators (and, with rights, catalog managers) change structure."""
     if catalog is not None and catalog.system is not None:
-        raise Forbidden(
-            f"{catalog.api_name!r} is a system catalog: its structure is fixed "
-            f"(its records are managed at {catalog.system.managed_at})"
+        raise Forbidden.of(
+            "system_structure", None, catalog=catalog.api_name, managed_at=catalog.system.managed_at
         )
     if not access.can_manage(actor, catalog):
-        raise Forbidden("you may not change the structure of this catalog")
+        raise Forbidden.of("structure_forbidden")
 
 
 # ----- catalogs --------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def get_catalog(actor: Actor, ref: str | int) -> Catalog:
     """A catalog by id or api_name, or CatalogNotFound."""
     catalog = actor.workspace.meta().catalog(ref)
     if catalog is None:
-        raise CatalogNotFound(f"catalog {ref!r} not found")
+        raise CatalogNotFound.of("catalog_not_found", None, ref=ref)
     return catalog
 
 
@@ -74,9 +74,14 @@ def list_catalogs(actor: Actor) -> list[Catalog]:
     return [c for c in actor.workspace.meta().catalogs if access.can_see_catalog(actor, c)]
 
 
+def _nested(prefix: str, e: ItemError) -> ItemError:
+    """An error of one field spec inside a catalog's `fields` list ("fields[2].name")."""
+    return replace(e, field=f"{prefix}.{e.field}" if e.field else prefix)
+
+
 def _clean_name(value: Any, key: str = "name") -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > 200:
-        raise BadFieldSpec(f"{key} must be 1..200 characters", fields={key: "1..200 characters"})
+        raise BadFieldSpec.of("name_length", key)
     return value.strip()
 
 
@@ -84,20 +89,20 @@ def create_catalog(actor: Actor, spec: dict[str, Any]) -> Catalog:
     """Create a catalog (a real table) with its initial fields, all or nothing."""
     require_manage(actor)
     if not isinstance(spec, dict):
-        raise BadFieldSpec("expected an object")
+        raise BadFieldSpec.of("expected_object")
     name = _clean_name(spec.get("name") or spec.get("api_name"))
     meta = actor.workspace.meta()
     taken = set(meta.by_api_name)
     api_name = spec.get("api_name") or derive_api_name(name, taken, "catalog")
-    problem = check_api_name(api_name)
-    if problem:
-        raise BadFieldSpec(f"api_name {problem}", fields={"api_name": problem})
+    bad_name = check_api_name(api_name)
+    if bad_name:
+        raise BadFieldSpec(errors=[bad_name])
     if api_name in taken:
-        raise DuplicateName(f"a catalog with api_name {api_name!r} exists")
+        raise DuplicateName.of("catalog_exists", "api_name", api_name=api_name)
     options = layout.clean_options(spec.get("options") or {}, {})
     field_specs = spec.get("fields") or []
     if not isinstance(field_specs, list) or len(field_specs) > MAX_FIELDS:
-        raise BadFieldSpec("fields must be a list", fields={"fields": "must be a list"})
+        raise BadFieldSpec.of("must_be_list", "fields")
     with _write(actor) as conn:
         cid = counters.insert_id(
             conn,
@@ -116,8 +121,7 @@ def create_catalog(actor: Actor, spec: dict[str, Any]) -> Catalog:
                 created.append(_insert_field(conn, actor, cid, api_name, created, fspec, i))
             except BadFieldSpec as exc:
                 raise BadFieldSpec(
-                    f"fields[{i}]: {exc.message}",
-                    fields={f"fields[{i}].{k}": v for k, v in exc.fields.items()},
+                    errors=[_nested(f"fields[{i}]", e) for e in exc.errors]
                 ) from None
         title_ref = spec.get("title_field")
         title = _pick_title(created, title_ref)
@@ -136,11 +140,9 @@ def _pick_title(fields: list[Field], ref: Any) -> Field | None:
         for f in fields:
             if ref in (f.id, f.api_name):
                 if not f.ftype.can_be_title:
-                    raise BadFieldSpec(
-                        "title_field cannot be of this type", fields={"title_field": "bad type"}
-                    )
+                    raise BadFieldSpec.of("title_field_type", "title_field")
                 return f
-        raise BadFieldSpec("title_field not found", fields={"title_field": "no such field"})
+        raise BadFieldSpec.of("title_field_missing", "title_field")
     for f in fields:
         if f.ftype.can_be_title and f.ftype.preferred_title:
             return f
@@ -152,22 +154,19 @@ def update_catalog(actor: Actor, ref: str | int, patch: dict[str, Any]) -> Catal
     catalog = get_catalog(actor, ref)
     require_manage(actor, catalog)
     if not isinstance(patch, dict):
-        raise BadFieldSpec("expected an object")
+        raise BadFieldSpec.of("expected_object")
     unknown = set(patch) - {"name", "api_name", "title_field", "options", "position"}
     if unknown:
-        raise BadFieldSpec(
-            f"unknown key(s): {', '.join(sorted(unknown))}",
-            fields={k: "unknown key" for k in unknown},
-        )
+        raise BadFieldSpec(errors=[problem("unknown_key", k) for k in sorted(unknown)])
     values: dict[str, Any] = {}
     if "name" in patch:
         values["name"] = _clean_name(patch["name"])
     if "api_name" in patch and patch["api_name"] != catalog.api_name:
-        problem = check_api_name(patch["api_name"])
-        if problem:
-            raise BadFieldSpec(f"api_name {problem}", fields={"api_name": problem})
+        bad_name = check_api_name(patch["api_name"])
+        if bad_name:
+            raise BadFieldSpec(errors=[bad_name])
         if actor.workspace.meta().catalog(patch["api_name"]) is not None:
-            raise DuplicateName(f"a catalog with api_name {patch['api_name']!r} exists")
+            raise DuplicateName.of("catalog_exists", "api_name", api_name=patch["api_name"])
         values["api_name"] = patch["api_name"]
     if "title_field" in patch:
         title = _pick_title(catalog.fields, patch["title_field"]) if patch["title_field"] else None
@@ -176,7 +175,7 @@ def update_catalog(actor: Actor, ref: str | int, patch: dict[str, Any]) -> Catal
         values["options"] = layout.clean_options(patch["options"], catalog.options)
     if "position" in patch:
         if not isinstance(patch["position"], int) or isinstance(patch["position"], bool):
-            raise BadFieldSpec("position must be an integer", fields={"position": "integer"})
+            raise BadFieldSpec.of("integer", "position")
         values["position"] = patch["position"]
     if values:
         with _write(actor) as conn:
@@ -214,7 +213,7 @@ def delete_catalog(actor: Actor, ref: str | int) -> None:
 def _flag(spec: dict[str, Any], key: str) -> bool:
     value = spec.get(key, False)
     if not isinstance(value, bool):
-        raise BadFieldSpec(f"{key} must be true or false", fields={key: "must be a boolean"})
+        raise BadFieldSpec.of("boolean", key)
     return value
 
 
@@ -225,7 +224,7 @@ def _prepared(
     try:
         return ftype.prepare_options(meta, options, catalog_id, api)
     except FieldValueError as exc:
-        raise BadFieldSpec(exc.message, fields={"options": exc.short}) from None
+        raise options_error(exc) from None
 
 
 def _clean_field_spec(
@@ -239,54 +238,44 @@ def _clean_field_spec(
     """A field spec checked and normalised; `previous`: the options it replaces (stable
     choice ids)."""
     if not isinstance(spec, dict):
-        raise BadFieldSpec("a field must be an object")
+        raise BadFieldSpec.of("expected_object")
     unknown = set(spec) - FIELD_KEYS - {"id"}
     if unknown:
-        raise BadFieldSpec(
-            f"unknown key(s): {', '.join(sorted(unknown))}",
-            fields={k: "unknown key" for k in unknown},
-        )
+        raise BadFieldSpec(errors=[problem("unknown_key", k) for k in sorted(unknown)])
     ftype_name = spec.get("type")
     types = all_types()
     if ftype_name not in types:
-        raise BadFieldSpec(
-            f"unknown field type {ftype_name!r}",
-            fields={"type": f"one of: {', '.join(sorted(types))}"},
-        )
+        raise BadFieldSpec.of("field_type", "type", allowed=", ".join(sorted(types)))
     ftype = types[ftype_name]
     name = _clean_name(spec.get("name") or spec.get("api_name"))
     taken = {f.api_name for f in existing}
     api_name = spec.get("api_name") or derive_api_name(name, taken)
-    problem = check_api_name(api_name)
-    if problem:
-        raise BadFieldSpec(f"api_name {problem}", fields={"api_name": problem})
+    bad_name = check_api_name(api_name)
+    if bad_name:
+        raise BadFieldSpec(errors=[bad_name])
     if api_name in taken:
-        raise DuplicateName(f"field api_name {api_name!r} already exists in this catalog")
+        raise DuplicateName.of("field_exists", "api_name", api_name=api_name)
     unique, indexed, required = (
         _flag(spec, "unique"),
         _flag(spec, "indexed"),
         _flag(spec, "required"),
     )
     if unique and not ftype.can_be_unique:
-        raise BadFieldSpec(
-            f"a {ftype_name} field cannot be unique", fields={"unique": "not allowed"}
-        )
+        raise BadFieldSpec.of("cannot_be_unique", "unique", type=ftype_name)
     if indexed and not ftype.can_be_indexed:
-        raise BadFieldSpec(
-            f"a {ftype_name} field cannot be indexed", fields={"indexed": "not allowed"}
-        )
+        raise BadFieldSpec.of("cannot_be_indexed", "indexed", type=ftype_name)
     if required and ftype.read_only:
-        raise BadFieldSpec("a read-only field cannot be required", fields={"required": "read-only"})
+        raise BadFieldSpec.of("read_only_required", "required")
     options = spec.get("options") or {}
     if not isinstance(options, dict):
-        raise BadFieldSpec("options must be an object", fields={"options": "must be an object"})
+        raise BadFieldSpec.of("expected_object", "options")
     # null removes an option (a PATCH merges the options it sends into the stored ones)
     options, common = common_options.split({k: v for k, v in options.items() if v is not None})
     options = _prepared(ftype, actor.workspace.meta(), options, catalog_id, catalog_api)
     try:
         options = ftype.clean_options(options, previous)
     except FieldValueError as exc:
-        raise BadFieldSpec(f"options: {exc.message}", fields={"options": exc.message}) from None
+        raise options_error(exc) from None
     probe = Field(0, catalog_id, name, api_name, ftype_name, None, options=options)
     common_options.attach(actor, probe, common)
     return {
@@ -345,7 +334,7 @@ def add_field(actor: Actor, catalog_ref: str | int, spec: Any) -> Field:
     catalog = get_catalog(actor, catalog_ref)
     require_manage(actor, catalog)
     if len(catalog.fields) >= MAX_FIELDS:
-        raise BadFieldSpec(f"at most {MAX_FIELDS} fields per catalog")
+        raise BadFieldSpec.of("too_many_fields", None, max=MAX_FIELDS)
     with _write(actor) as conn:
         field = _insert_field(
             conn, actor, catalog.id, catalog.api_name, catalog.fields, spec, len(catalog.fields)
@@ -367,7 +356,7 @@ def get_field(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> tup
     catalog = get_catalog(actor, catalog_ref)
     field = catalog.field(field_ref)
     if field is None:
-        raise FieldNotFound(f"field {field_ref!r} not found in catalog {catalog.api_name!r}")
+        raise FieldNotFound.of("field_not_found", None, ref=field_ref, catalog=catalog.api_name)
     return catalog, field
 
 
@@ -378,7 +367,7 @@ def field_json(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> di
     access.require_catalog(actor, catalog)
     rule = access.field_rules(actor, catalog).get(field.api_name)
     if rule == "hidden":
-        raise FieldNotFound(f"field {field_ref!r} not found in catalog {catalog.api_name!r}")
+        raise FieldNotFound.of("field_not_found", None, ref=field_ref, catalog=catalog.api_name)
     out = field.to_json()
     if rule is not None:
         out["access"] = rule
@@ -396,7 +385,7 @@ def update_field(
     catalog, field = get_field(actor, catalog_ref, field_ref)
     require_manage(actor, catalog)
     if not isinstance(patch, dict):
-        raise BadFieldSpec("expected an object")
+        raise BadFieldSpec.of("expected_object")
     merged = {
         "name": field.name,
         "api_name": field.api_name,
@@ -443,7 +432,7 @@ def update_field(
             try:
                 field.ftype.check_update(field, cleaned["options"])
             except FieldValueError as exc:
-                raise BadFieldSpec(exc.message, fields={"options": exc.short}) from None
+                raise options_error(exc) from None
         if dry_run:
             conn.rollback()
             return field, report
@@ -484,9 +473,7 @@ def set_setting(actor: Actor, key: str, value: Any) -> None:
         try:
             ZoneInfo(str(value))
         except (KeyError, ValueError):
-            raise BadFieldSpec(
-                "unknown time zone", fields={"timezone": "unknown time zone"}
-            ) from None
+            raise BadFieldSpec.of("setting_timezone", "timezone") from None
     with _write(actor) as conn:
         conn.execute(sa.delete(schema.settings).where(schema.settings.c.key == key))
         conn.execute(sa.insert(schema.settings).values(key=key, value=value))

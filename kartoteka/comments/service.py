@@ -79,11 +79,9 @@ def add_comment(actor: Actor, catalog_ref: str | int, record_id: int, body: Any)
     catalog = get_catalog(actor, catalog_ref)
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
-        raise ValidationFailed("text is required", fields={"text": "required"})
+        raise ValidationFailed.of("required", "text")
     if len(text) > MAX_COMMENT or "\x00" in text:
-        raise ValidationFailed(
-            f"text: at most {MAX_COMMENT} characters", fields={"text": "too long"}
-        )
+        raise ValidationFailed.of("max_length", "text", max=MAX_COMMENT)
     require_visible(actor, catalog, record_id)
     c, u = schema.comments, schema.users
     with actor.workspace.engine.begin() as conn:

@@ -74,12 +74,14 @@ class AutonumberType(FieldType):
         options = super().clean_options(options, previous)
         prefix = options.get("prefix", "")
         if not isinstance(prefix, str) or len(prefix) > 20:
-            raise FieldValueError("prefix must be a string of at most 20 characters")
+            raise FieldValueError(
+                "prefix must be a string of at most 20 characters", "prefix_option", max=20
+            )
         options["prefix"] = prefix
         return options
 
     def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
-        raise FieldValueError("read-only field")
+        raise FieldValueError("read-only field", "read_only_field")
 
     def filter_value(self, value: Any, field: Field, actor: Actor) -> Any:
         if isinstance(value, str):
@@ -90,7 +92,7 @@ class AutonumberType(FieldType):
                 value = int(value)
         if isinstance(value, int) and not isinstance(value, bool):
             if abs(value) > MAX_RECORD_ID:
-                raise FieldValueError("number out of range")
+                raise FieldValueError("number out of range", "autonumber_range")
             return value
         raise FieldValueError("expected a number", "number")
 

@@ -73,7 +73,7 @@ class FieldValueError(ValueError):
     """
 
     def __init__(
-        self, message: str, code: str = "invalid", *, short: str | None = None, **params: Any
+        self, message: str, code: str = "invalid", /, *, short: str | None = None, **params: Any
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -203,7 +203,8 @@ class FieldType:
         """Validate and normalise options; unknown keys are refused."""
         unknown = set(options) - set(self.option_docs)
         if unknown:
-            raise FieldValueError(f"unknown option(s): {', '.join(sorted(unknown))}")
+            names = ", ".join(sorted(unknown))
+            raise FieldValueError(f"unknown option(s): {names}", "unknown_options", names=names)
         return dict(options)
 
     # ----- values --------------------------------------------------------------
@@ -318,19 +319,19 @@ class FieldType:
                 return self._empty_clause(col, True)
             if op == "ne":
                 return self._empty_clause(col, False)
-            raise FieldValueError(f"operator {op} needs a value")
+            raise FieldValueError(f"operator {op} needs a value", "operand_missing", op=op)
         return _compare(col, op, operand)
 
     def _empty_clause(self, col: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
         if not isinstance(value, bool):
-            raise FieldValueError("empty takes true or false")
+            raise FieldValueError("empty takes true or false", "operand_empty")
         return col.is_(None) if value else col.is_not(None)
 
     def _between_clause(
         self, col: ColumnElement[Any], value: Any, field: Field, actor: Actor
     ) -> ColumnElement[bool]:
         if not isinstance(value, list) or len(value) != 2:
-            raise FieldValueError("between takes [from, to]")
+            raise FieldValueError("between takes [from, to]", "operand_between")
         # An end that is null (or normalises to nothing, like "") leaves that side open.
         low, high = (None if v is None else self.filter_value(v, field, actor) for v in value)
         parts = []
@@ -344,7 +345,7 @@ class FieldType:
         self, col: ColumnElement[Any], op: str, value: Any, yo: bool = True
     ) -> ColumnElement[bool]:
         if not isinstance(value, str) or not value:
-            raise FieldValueError(f"{op} takes a non-empty string")
+            raise FieldValueError(f"{op} takes a non-empty string", "operand_text", op=op)
         if op == "startswith":
             return col.like(like_escape(value) + "%", escape="\\")
         if op == "contains":
@@ -363,9 +364,11 @@ class FieldType:
 def as_list(value: Any) -> list[Any]:
     """The operand of `in`/`nin`: a list of at most MAX_IN_VALUES items."""
     if not isinstance(value, list):
-        raise FieldValueError("in/nin take a list")
+        raise FieldValueError("in/nin take a list", "operand_list")
     if len(value) > MAX_IN_VALUES:
-        raise FieldValueError(f"at most {MAX_IN_VALUES} values in a list")
+        raise FieldValueError(
+            f"at most {MAX_IN_VALUES} values in a list", "operand_list_long", max=MAX_IN_VALUES
+        )
     return value
 
 
@@ -384,7 +387,7 @@ def _compare(col: ColumnElement[Any], op: str, operand: Any) -> ColumnElement[bo
     elif op == "gte":
         clause = col >= operand
     else:
-        raise FieldValueError(f"unknown operator {op}")
+        raise FieldValueError(f"unknown operator {op}", "operator_unknown", op=op)
     return clause
 
 
@@ -394,7 +397,7 @@ def clean_flag(options: dict[str, Any], key: str, default: bool = False) -> bool
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise FieldValueError(f"{key} must be true or false")
+        raise FieldValueError(f"{key} must be true or false", "flag_option", key=key)
     return value
 
 
@@ -418,9 +421,11 @@ def multi_filter_clause(
     """eq/ne/in/nin on a ',1,3,' multi-value column; `to_id` resolves one operand."""
     values = value if op in ("in", "nin") else [value]
     if not isinstance(values, list):
-        raise FieldValueError("in/nin take a list")
+        raise FieldValueError("in/nin take a list", "operand_list")
     if len(values) > MAX_IN_VALUES:
-        raise FieldValueError(f"at most {MAX_IN_VALUES} values in a list")
+        raise FieldValueError(
+            f"at most {MAX_IN_VALUES} values in a list", "operand_list_long", max=MAX_IN_VALUES
+        )
     any_of = sa.or_(*[multi_contains(col, to_id(v)) for v in values])
     if op in ("eq", "in"):
         return any_of if values else sa.false()
@@ -438,14 +443,16 @@ MAX_SMALL_ID = 2**31 - 1
 
 
 def as_int_id(value: Any, what: str = "id", limit: int = MAX_RECORD_ID) -> int:
-    """An integer id (1..limit) from an int or a numeric string."""
+    """An integer id (1..limit) from an int or a numeric string; `what` is "record id",
+    "file id", "user id" or "id" (each has its own message codes)."""
+    kind = what.split()[0] if what != "id" else "any"
     if isinstance(value, bool):
-        raise FieldValueError(f"expected {what}, got a boolean")
+        raise FieldValueError(f"expected {what}, got a boolean", f"expected_{kind}_id")
     if isinstance(value, int):
         if value <= 0 or value > limit:
-            raise FieldValueError(f"{what} out of range")
+            raise FieldValueError(f"{what} out of range", f"{kind}_id_range")
         return value
     # isdecimal, not isdigit: "²" is a digit that int() refuses.
     if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 20:
         return as_int_id(int(value.strip()), what, limit)
-    raise FieldValueError(f"expected {what}")
+    raise FieldValueError(f"expected {what}", f"expected_{kind}_id")

@@ -78,7 +78,7 @@ class CheckboxType(FieldType):
 
     def _empty_clause(self, col: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
         if not isinstance(value, bool):
-            raise FieldValueError("empty takes true or false")
+            raise FieldValueError("empty takes true or false", "operand_empty")
         unset = sa.or_(col.is_(None), col == sa.false())
         return unset if value else sa.not_(unset)
 

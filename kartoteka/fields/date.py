@@ -35,7 +35,7 @@ def parse_date(value: Any, today: date | None = None) -> date | None:
         try:
             relative = parse_relative(text, today)
         except ValueError as exc:
-            raise FieldValueError(str(exc)) from None
+            raise FieldValueError(str(exc), "date_range") from None
         if relative is not None:
             return relative
     try:

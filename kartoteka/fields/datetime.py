@@ -41,7 +41,7 @@ def parse_datetime(value: Any, actor: Actor | None) -> datetime | None:
     try:
         return moment.astimezone(UTC).replace(tzinfo=None)
     except OverflowError:
-        raise FieldValueError("date-time out of range") from None
+        raise FieldValueError("date-time out of range", "datetime_range") from None
 
 
 def render_datetime(raw: Any) -> str | None:
@@ -101,7 +101,7 @@ class DateTimeType(FieldType):
         try:
             day = parse_relative(value, actor.today())
         except ValueError as exc:
-            raise FieldValueError(str(exc)) from None
+            raise FieldValueError(str(exc), "date_range") from None
         if day is None and len(value.strip()) == 10:
             try:
                 day = date.fromisoformat(value.strip())
@@ -114,7 +114,7 @@ class DateTimeType(FieldType):
             start = start.replace(tzinfo=None)
             return start, start + timedelta(days=1)
         except OverflowError:
-            raise FieldValueError("date out of range") from None
+            raise FieldValueError("date out of range", "date_range") from None
 
     def _between_end(
         self, value: Any, upper: bool, field: Field, actor: Actor
@@ -141,7 +141,7 @@ class DateTimeType(FieldType):
         # A whole day ("today", "2026-11-25") compares as the span of that day.
         if op == "between":
             if not isinstance(value, list) or len(value) != 2:
-                raise FieldValueError("between takes [from, to]")
+                raise FieldValueError("between takes [from, to]", "operand_between")
             low = self._between_end(value[0], False, field, actor)
             high = self._between_end(value[1], True, field, actor)
             parts = []

@@ -74,7 +74,7 @@ class FileType(FieldType):
             return None
         items = value if isinstance(value, list) else [value]
         if len(items) > 100:
-            raise FieldValueError("at most 100 files")
+            raise FieldValueError("at most 100 files", "too_many_files", max=100)
         ids: list[int] = []
         for item in items:
             if isinstance(item, dict):
@@ -98,4 +98,4 @@ class FileType(FieldType):
         return ", ".join(str(v.get("name") or v["id"]) for v in value or [])
 
     def from_text(self, text: str, field: Field, actor: Actor) -> Any:
-        raise FieldValueError("files cannot be imported from text")
+        raise FieldValueError("files cannot be imported from text", "files_from_text")

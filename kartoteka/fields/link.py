@@ -73,12 +73,17 @@ class LinkType(FieldType):
         found = meta.catalog(target) if isinstance(target, str | int) else None
         if found is None:
             raise FieldValueError(
-                "options.catalog: target catalog not found", short="catalog not found"
+                "options.catalog: target catalog not found",
+                "link_catalog_unknown",
+                short="catalog not found",
+                ref=target,
             )
         if found.system is not None:
             # Its rows come and go outside the records write path, which keeps links tidy.
             raise FieldValueError(
-                "options.catalog: a system catalog cannot be linked to", short="system catalog"
+                "options.catalog: a system catalog cannot be linked to",
+                "link_system_catalog",
+                short="system catalog",
             )
         options["catalog"] = found.id
         return options
@@ -86,7 +91,9 @@ class LinkType(FieldType):
     def check_update(self, field: Field, options: dict[str, Any]) -> None:
         if options.get("catalog") != field.options.get("catalog"):
             raise FieldValueError(
-                "the target catalog of a link cannot change", short="catalog cannot change"
+                "the target catalog of a link cannot change",
+                "link_catalog_change",
+                short="catalog cannot change",
             )
 
     def before_delete(self, conn: Connection, field: Field) -> None:
@@ -97,13 +104,15 @@ class LinkType(FieldType):
     ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         if not isinstance(options.get("catalog"), int) or isinstance(options.get("catalog"), bool):
-            raise FieldValueError("catalog (the target catalog) is required")
+            raise FieldValueError(
+                "catalog (the target catalog) is required", "link_catalog_required"
+            )
         options["multiple"] = clean_flag(options, "multiple", False)
         options["accessible_only"] = clean_flag(options, "accessible_only", False)
         options["title_public"] = clean_flag(options, "title_public", False)
         view = options.get("view")
         if view is not None and (isinstance(view, bool) or not isinstance(view, int)):
-            raise FieldValueError("view must be a view id")
+            raise FieldValueError("view must be a view id", "link_view")
         return options
 
     def to_db(self, value: Any, field: Field, actor: Actor) -> list[int]:
@@ -111,7 +120,9 @@ class LinkType(FieldType):
             return []
         items = value if isinstance(value, list) else [value]
         if len(items) > MAX_LINKS:
-            raise FieldValueError(f"at most {MAX_LINKS} linked records")
+            raise FieldValueError(
+                f"at most {MAX_LINKS} linked records", "too_many_links", max=MAX_LINKS
+            )
         ids: list[int] = []
         for item in items:
             if isinstance(item, dict):
@@ -158,7 +169,7 @@ class LinkType(FieldType):
 
         if op == "empty":
             if not isinstance(value, bool):
-                raise FieldValueError("empty takes true or false")
+                raise FieldValueError("empty takes true or false", "operand_empty")
             return sa.not_(exists()) if value else exists()
         if op in ("eq", "ne"):
             if value is None:

@@ -62,7 +62,7 @@ class MoneyType(FieldType):
         options = super().clean_options(options, previous)
         currency = options.get("currency", "RUB")
         if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
-            raise FieldValueError("currency must be a 3-letter ISO 4217 code")
+            raise FieldValueError("currency must be a 3-letter ISO 4217 code", "currency")
         options["currency"] = currency.upper()
         options["decimals"] = clean_decimals(options, default=2)
         return options
@@ -88,7 +88,9 @@ class MoneyType(FieldType):
             )
         if abs(minor) >= MAX_MINOR_UNITS:
             # With many decimals even an amount below the number limit overflows BIGINT.
-            raise FieldValueError(f"amount out of range for {scale} decimals")
+            raise FieldValueError(
+                f"amount out of range for {scale} decimals", "amount_range", scale=scale
+            )
         return int(minor)
 
     def from_db(self, raw: Any, field: Field, actor: Actor | None) -> Any:

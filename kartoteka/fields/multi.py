@@ -57,7 +57,9 @@ class MultiIdType(FieldType):
         if field.options.get("multiple"):
             items = value if isinstance(value, list) else [value]
             if len(items) > MAX_ITEMS:
-                raise FieldValueError(f"too many {self.item_noun}s")
+                raise FieldValueError(
+                    f"too many {self.item_noun}s", f"too_many_{self.item_noun}s", max=MAX_ITEMS
+                )
             ids: list[int] = []
             for item in items:
                 one = self.one_id(item, field, actor)

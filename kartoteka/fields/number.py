@@ -56,7 +56,9 @@ def clean_decimals(options: dict[str, Any], key: str = "decimals", default: int 
     """Validate a `decimals` option (0..10)."""
     value = options.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
-        raise FieldValueError(f"{key} must be an integer from 0 to 10")
+        raise FieldValueError(
+            f"{key} must be an integer from 0 to 10", "decimals_option", key=key, max=10
+        )
     return value
 
 

@@ -60,7 +60,9 @@ class PhoneType(FieldType):
         if region is not None and (
             not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS
         ):
-            raise FieldValueError("region must be an ISO country code such as RU or US")
+            raise FieldValueError(
+                "region must be an ISO country code such as RU or US", "region_option"
+            )
         if region:
             options["region"] = region.upper()
         return options

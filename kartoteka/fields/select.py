@@ -23,7 +23,9 @@ COLORS = ("gray", "red", "orange", "yellow", "green", "teal", "blue", "purple", 
 def clean_choices(choices: Any, previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Give every choice a stable id; keep ids of choices that existed before."""
     if not isinstance(choices, list) or len(choices) > 1000:
-        raise FieldValueError("choices must be a list of at most 1000 items")
+        raise FieldValueError(
+            "choices must be a list of at most 1000 items", "choices_list", max=1000
+        )
     by_id = {c["id"]: c for c in previous}
     by_label = {c["label"].lower(): c for c in previous}
     next_id = max([c["id"] for c in previous], default=0) + 1
@@ -33,16 +35,20 @@ def clean_choices(choices: Any, previous: list[dict[str, Any]]) -> list[dict[str
         if isinstance(choice, str):
             choice = {"label": choice}
         if not isinstance(choice, dict) or not isinstance(choice.get("label"), str):
-            raise FieldValueError(f"choices[{i}] needs a label")
+            raise FieldValueError(f"choices[{i}] needs a label", "choice_label", n=i + 1)
         label = choice["label"].strip()
         if not label or len(label) > 200:
-            raise FieldValueError(f"choices[{i}]: label must be 1..200 characters")
+            raise FieldValueError(
+                f"choices[{i}]: label must be 1..200 characters", "choice_label", n=i + 1
+            )
         if label.lower() in seen:
-            raise FieldValueError(f"choices[{i}]: duplicate label {label!r}")
+            raise FieldValueError(
+                f"choices[{i}]: duplicate label {label!r}", "choice_duplicate", n=i + 1, label=label
+            )
         seen.add(label.lower())
         color = choice.get("color") or COLORS[i % len(COLORS)]
         if not isinstance(color, str) or len(color) > 30:
-            raise FieldValueError(f"choices[{i}]: bad color")
+            raise FieldValueError(f"choices[{i}]: bad color", "choice_color", n=i + 1)
         old = by_id.get(choice.get("id")) or by_label.get(label.lower())
         if old is not None:
             cid = old["id"]

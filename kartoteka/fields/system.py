@@ -26,7 +26,7 @@ class _SystemTime(DateTimeType):
     option_docs = {}
 
     def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
-        raise FieldValueError("read-only field")
+        raise FieldValueError("read-only field", "read_only_field")
 
 
 class _SystemUser(UserType):
@@ -44,7 +44,7 @@ class _SystemUser(UserType):
         return FieldType.clean_options(self, options, previous)
 
     def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
-        raise FieldValueError("read-only field")
+        raise FieldValueError("read-only field", "read_only_field")
 
 
 class CreatedAtType(_SystemTime):

@@ -58,7 +58,11 @@ class TextType(FieldType):
         if "max_length" in options:
             value = options["max_length"]
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
-                raise FieldValueError("max_length must be an integer from 1 to 100000")
+                raise FieldValueError(
+                    "max_length must be an integer from 1 to 100000",
+                    "max_length_option",
+                    max=100000,
+                )
         return options
 
     def to_db(self, value: Any, field: Field, actor: Actor) -> Any:

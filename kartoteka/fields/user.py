@@ -64,7 +64,7 @@ class UserType(MultiIdType):
             value = value.get("id")
         if value == "me":
             if actor is None or actor.user_id is None:
-                raise FieldValueError('"me" needs a signed-in user')
+                raise FieldValueError('"me" needs a signed-in user', "me_needs_user")
             me: int = actor.user_id
             return me
         return as_int_id(value, "user id", MAX_SMALL_ID)

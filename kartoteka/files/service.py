@@ -150,9 +150,8 @@ class Upload:
         self.size += len(data)
         if self.size > self.limit:
             self.abort()
-            raise FileTooLarge(
-                f"the file exceeds the upload limit of {self.limit} bytes "
-                f"({self.limit // (1024 * 1024)} MiB)"
+            raise FileTooLarge.of(
+                "file_too_large", None, limit=self.limit, mib=self.limit // (1024 * 1024)
             )
         self.sha256.update(data)
         self.handle.write(data)
@@ -220,7 +219,7 @@ def file_json(actor: Actor, row: Any) -> dict[str, Any]:
 # ----- rights ----------------------------------------------------------------------------
 def _visible_row(actor: Actor, file_id: int) -> Any:
     """The file's row if the actor may read it; FileNotFound otherwise (existence hidden)."""
-    missing = FileNotFound(f"file {file_id} not found")
+    missing = FileNotFound.of("file_not_found", None, id=file_id)
     if not 0 < file_id <= MAX_FILE_ID:
         # Ids outside the column's range cannot exist; the database would refuse the bind.
         raise missing
@@ -268,7 +267,7 @@ def open_file(actor: Actor, file_id: int) -> FileContent:
     store = store_for(actor.workspace.files_dir)
     if not store.exists(row.storage_key):
         # The row outlived its bytes (restored database, lost disk): same answer as absent.
-        raise FileNotFound(f"file {file_id} not found")
+        raise FileNotFound.of("file_not_found", None, id=file_id)
     path = store.local_path(row.storage_key)
     return FileContent(
         name=row.name,
@@ -291,12 +290,12 @@ def thumbnail(actor: Actor, file_id: int) -> FileContent:
     """A ≤256×256 preview of an image file, made on first request and kept on disk."""
     row = _visible_row(actor, file_id)
     if not row.mime.startswith("image/"):
-        raise FileNotFound(f"file {file_id} is not an image and has no thumbnail")
+        raise FileNotFound.of("file_no_thumbnail", None, id=file_id)
     store = store_for(actor.workspace.files_dir)
     key = row.storage_key + ".thumb"
     if not store.exists(key):
         if not store.exists(row.storage_key):
-            raise FileNotFound(f"file {file_id} not found")
+            raise FileNotFound.of("file_not_found", None, id=file_id)
         with store.open(row.storage_key) as handle:
             store.put_bytes(key, make_thumbnail(handle))
     data = _read_all(store, key)
@@ -328,15 +327,9 @@ def make_thumbnail(source: BinaryIO) -> bytes:
             small = ImageOps.exif_transpose(im)
             return _encode_thumbnail(small)
     except Image.DecompressionBombError:
-        raise FileInvalid(
-            "the image has too many pixels to make a thumbnail",
-            fields={"file": "image too large to decode (decompression bomb protection)"},
-        ) from None
+        raise FileInvalid.of("image_too_large", "file") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise FileInvalid(
-            "the image is corrupt and has no thumbnail",
-            fields={"file": f"cannot decode the image: {exc}"},
-        ) from None
+        raise FileInvalid.of("image_corrupt", "file", reason=str(exc)) from None
 
 
 def _encode_thumbnail(im: Image.Image) -> bytes:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from kartoteka.context import Actor
-from kartoteka.errors import Forbidden, RecordInvalid
+from kartoteka.errors import Forbidden, RecordInvalid, problem
 from kartoteka.fields.base import FieldValueError
 from kartoteka.storage import schema
 
@@ -33,9 +33,9 @@ SEARCH = "search"
 MAX_DEPTH = 12
 
 
-def invalid(key: str, message: str) -> RecordInvalid:
-    """A 422 naming `key` (filter, sort, cursor or a field) with the reason."""
-    return RecordInvalid(f"{key}: {message}", fields={key: message})
+def invalid(key: str, code: str, /, **params: Any) -> RecordInvalid:
+    """A 422 naming `key` (filter, sort, cursor or a field) with the coded reason."""
+    return RecordInvalid(errors=[problem(code, key, **params)])
 
 
 class Rights(Protocol):
@@ -88,16 +88,16 @@ def resolve_field(
     """
     field = catalog.by_api_name.get(key) or catalog.pseudo_field(key)
     if field is None:
-        raise invalid(purpose, f"unknown field {key!r}")
+        raise invalid(purpose, "filter_unknown_field", name=key)
     if rights is None:
         return field
     rule = rights.field_rules(actor, catalog).get(field.api_name)
     if rule == "hidden":
         # Answered exactly like a field that does not exist: a different answer would
         # tell the reader which hidden fields there are.
-        raise invalid(purpose, f"unknown field {key!r}")
+        raise invalid(purpose, "filter_unknown_field", name=key)
     if rule == "masked":
-        raise Forbidden(f"field {key!r} is masked for you; you may not {purpose} by it")
+        raise Forbidden.of(f"masked_{purpose}", None, name=key)
     return field
 
 
@@ -140,16 +140,16 @@ class FilterCompiler:
         """Compile one filter node."""
         self.nodes += 1
         if self.nodes > MAX_NODES or depth > MAX_DEPTH:
-            raise invalid("filter", "filter is too large or too deeply nested")
+            raise invalid("filter", "filter_too_large")
         if not isinstance(spec, dict) or not spec:
-            raise invalid("filter", "each filter must be a non-empty object")
+            raise invalid("filter", "filter_object")
         parts = [self._entry(key, value, depth) for key, value in spec.items()]
         return parts[0] if len(parts) == 1 else sa.and_(*parts)
 
     def _entry(self, key: str, value: Any, depth: int) -> ColumnElement[bool]:
         if key in ("and", "or"):
             if not isinstance(value, list) or not value:
-                raise invalid("filter", f"{key} takes a non-empty list of filters")
+                raise invalid("filter", "filter_list", key=key)
             if key == "and":
                 return sa.and_(*[self.compile(v, depth + 1) for v in value])
             self.disjunctive += 1
@@ -185,8 +185,10 @@ class FilterCompiler:
             if op not in ftype.operators:
                 raise invalid(
                     field.api_name,
-                    f"operator {op!r} is not supported for {field.type} fields "
-                    f"(use one of: {', '.join(sorted(ftype.operators))})",
+                    "filter_operator",
+                    op=op,
+                    type=field.type,
+                    allowed=", ".join(sorted(ftype.operators)),
                 )
             operand = self._placeholder(operand)
             if operand is MISSING:
@@ -196,7 +198,7 @@ class FilterCompiler:
             try:
                 parts.append(ftype.filter_clause(col, op, operand, field, self.actor))
             except FieldValueError as exc:
-                raise invalid(field.api_name, exc.message) from None
+                raise invalid(field.api_name, exc.code, **exc.params) from None
         return parts[0] if len(parts) == 1 else sa.and_(*parts)
 
     def _search(
@@ -217,9 +219,7 @@ class FilterCompiler:
             if self.for_rule and key in SELF_EDITABLE_KEYS:
                 # A user could widen their own access by renaming themselves: refused when
                 # the rule is saved, and a stored one denies (a broken rule never leaks).
-                raise invalid(
-                    "filter", f"rules may not use $user.{key}: users change it themselves"
-                )
+                raise invalid("filter", "filter_self_editable", key=key)
             builtin = {"id": self.actor.user_id, "email": self.actor.email, "name": self.actor.name}
             value = builtin[key] if key in builtin else self.actor.profile.get(key)
             return MISSING if value is None else value
@@ -231,12 +231,12 @@ class FilterCompiler:
         link_key, _, target_key = key.partition(".")
         link = self._field(self.catalog, link_key)
         if not link.is_link:
-            raise invalid("filter", f"{link_key!r} is not a link field, so {key!r} cannot hop")
+            raise invalid("filter", "filter_hop_not_link", link=link_key, key=key)
         target = self.actor.workspace.meta().catalog(link.options.get("catalog") or 0)
         if target is None:
-            raise invalid("filter", f"the target of {link_key!r} no longer exists")
+            raise invalid("filter", "filter_hop_target", link=link_key)
         if "." in target_key:
-            raise invalid("filter", "filters may go through one link only")
+            raise invalid("filter", "filter_hop_depth")
         target_field = self._field(target, target_key)
         ttable = target.table.alias(f"hop_{link.id}")
         inner = FilterCompiler(self.actor, target, ttable, self.rights, self.search)
@@ -283,8 +283,8 @@ def parse_filter_param(text: str | None) -> Any:
     if not text:
         return None
     if len(text) > 100_000:
-        raise invalid("filter", "filter is too long")
+        raise invalid("filter", "filter_too_long")
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise invalid("filter", f"not valid JSON ({exc})") from None
+        raise invalid("filter", "filter_json", reason=str(exc)) from None

@@ -27,17 +27,17 @@ def parse_sort(actor: Actor, catalog: Catalog, spec: Any, rights: Rights | None)
         return []
     items = spec.split(",") if isinstance(spec, str) else spec
     if not isinstance(items, list) or len(items) > 10:
-        raise invalid("sort", "sort takes at most 10 comma-separated field names")
+        raise invalid("sort", "sort_too_long", max=10)
     keys = []
     for item in items:
         if not isinstance(item, str) or not item.strip():
-            raise invalid("sort", "empty sort key")
+            raise invalid("sort", "sort_empty_key")
         item = item.strip()
         desc = item.startswith("-")
         name = item.lstrip("+-")
         field = resolve_field(actor, catalog, name, "sort", rights)
         if not field.ftype.sortable:
-            raise invalid("sort", f"cannot sort by {field.type} field {name!r}")
+            raise invalid("sort", "sort_unsortable", type=field.type, name=name)
         if name != "id":
             keys.append(SortKey(field, desc))
     return keys

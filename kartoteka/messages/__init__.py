@@ -12,16 +12,27 @@ a code is defined once across them (a test checks it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from . import duplicates, people, writes
+from . import catalogs, common, duplicates, files, filters, people, views, webhooks, writes
 
 LANGUAGES = ("en", "ru")
 
 #: The modules holding codes, each with an `EN` and a `RU` dict.
-AREAS: tuple[ModuleType, ...] = (writes, people, duplicates)
+AREAS: tuple[ModuleType, ...] = (
+    common,
+    writes,
+    people,
+    catalogs,
+    views,
+    filters,
+    webhooks,
+    files,
+    duplicates,
+)
 
 #: code -> English template, over every area.
 EN: dict[str, str] = {code: text for area in AREAS for code, text in area.EN.items()}
@@ -42,3 +53,31 @@ def message(code: str, params: Mapping[str, Any] | None = None, lang: str = "en"
     except (KeyError, IndexError, ValueError):
         # A parameter missing from the call is a bug, but never a reason to lose the error.
         return str(params.get("message") or code)
+
+
+def normalise(lang: Any) -> str | None:
+    """A supported language code from 'ru', 'ru-RU', 'EN'...; None when unsupported."""
+    if not isinstance(lang, str):
+        return None
+    code = lang.strip().lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else None
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The best supported language of an Accept-Language header, by its q-weights."""
+    best: tuple[float, str] | None = None
+    for part in (header or "").split(","):
+        tag, _sep, params = part.strip().partition(";")
+        code = normalise(tag)
+        if code is None:
+            continue
+        q = 1.0
+        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        if match:
+            try:
+                q = float(match.group(1))
+            except ValueError:
+                q = 0.0
+        if q > 0 and (best is None or q > best[0]):
+            best = (q, code)
+    return best[1] if best else None

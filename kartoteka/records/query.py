@@ -251,9 +251,7 @@ def decode_cursor(cursor: str, expected: int | list[tuple[ColumnElement[Any], bo
             raise ValueError
         return values
     except (ValueError, TypeError, ArithmeticError, orjson.JSONDecodeError):
-        raise invalid(
-            "cursor", "invalid cursor (it belongs to another sort or was altered)"
-        ) from None
+        raise invalid("cursor", "cursor_invalid") from None
 
 
 #: Integers the databases can bind (BIGINT).

@@ -12,7 +12,7 @@ from kartoteka.access.visibility import FieldView
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.catalogs.service import bump_meta, get_catalog, invalidate, require_manage
 from kartoteka.context import Actor
-from kartoteka.errors import NotFound, ValidationFailed
+from kartoteka.errors import NotFound, ValidationFailed, problem
 from kartoteka.fields.registry import all_types
 from kartoteka.filters.compiler import SEARCH, check_search, compile_filter
 from kartoteka.filters.names import filter_fields, sort_fields
@@ -90,7 +90,7 @@ def read_view(actor: Actor, catalog_ref: str | int, view_id: Any) -> dict[str, A
     catalog = get_catalog(actor, catalog_ref)
     shown = shown_view(actor, catalog, _view_row(actor, catalog, view_id))
     if shown is None:
-        raise ViewNotFound(f"view {view_id!r} not found in {catalog.api_name!r}")
+        raise ViewNotFound.of("view_not_found", None, ref=view_id, catalog=catalog.api_name)
     return shown
 
 
@@ -137,7 +137,7 @@ def _require_change(actor: Actor, catalog: Catalog, personal: bool, row: Any = N
     others = personal and row is not None and not _authored(actor, row)
     if others and not access.can_manage(actor, catalog):
         # Someone else's personal view does not exist for this reader.
-        raise ViewNotFound(f"view {row.id} not found in {catalog.api_name!r}")
+        raise ViewNotFound.of("view_not_found", None, ref=row.id, catalog=catalog.api_name)
     if personal and (row is None or _authored(actor, row)):
         access.require_catalog(actor, catalog)
     else:
@@ -171,15 +171,17 @@ def _view_row(actor: Actor, catalog: Catalog, view_id: Any) -> Any:
     try:
         vid = int(view_id)
     except (TypeError, ValueError):
-        raise ViewNotFound(f"view {view_id!r} not found") from None
+        raise ViewNotFound.of(
+            "view_not_found", None, ref=view_id, catalog=catalog.api_name
+        ) from None
     if not 0 < vid <= MAX_VIEW_ID:
         # Beyond the id column's range no view exists, and the database refuses the bind.
-        raise ViewNotFound(f"view {view_id!r} not found")
+        raise ViewNotFound.of("view_not_found", None, ref=view_id, catalog=catalog.api_name)
     v = schema.views
     with read_connection(actor.workspace.engine) as conn:
         row = conn.execute(sa.select(v).where(v.c.id == vid, v.c.catalog_id == catalog.id)).first()
     if row is None:
-        raise ViewNotFound(f"view {view_id!r} not found in {catalog.api_name!r}")
+        raise ViewNotFound.of("view_not_found", None, ref=view_id, catalog=catalog.api_name)
     return row
 
 
@@ -190,28 +192,20 @@ def view_filter(actor: Actor, catalog: Catalog, view_id: Any) -> Any:
 
 def _clean(actor: Actor, catalog: Catalog, spec: Any, partial: bool) -> dict[str, Any]:
     if not isinstance(spec, dict):
-        raise ValidationFailed("expected an object", fields={"body": "must be an object"})
+        raise ValidationFailed.of("body_object", "body")
     unknown = set(spec) - {"name", "type", "filter", "sort", "fields", "options", "position", "id"}
     if unknown:
-        raise ValidationFailed(
-            f"unknown key(s): {', '.join(sorted(unknown))}",
-            fields={k: "unknown key" for k in unknown},
-        )
+        raise ValidationFailed(errors=[problem("unknown_key", k) for k in sorted(unknown)])
     out: dict[str, Any] = {}
     if "name" in spec or not partial:
         name = spec.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise ValidationFailed(
-                "name must be 1..200 characters", fields={"name": "1..200 characters"}
-            )
+            raise ValidationFailed.of("name_length", "name")
         out["name"] = name.strip()
     if "type" in spec or not partial:
         vtype = spec.get("type", "table")
         if vtype not in VIEW_TYPES:
-            raise ValidationFailed(
-                f"type must be one of {', '.join(VIEW_TYPES)}",
-                fields={"type": f"one of {', '.join(VIEW_TYPES)}"},
-            )
+            raise ValidationFailed.of("view_type", "type", allowed=", ".join(VIEW_TYPES))
         out["type"] = vtype
     if "filter" in spec:
         # validates (a search's query too; its index is made ready when the view is read)
@@ -223,26 +217,22 @@ def _clean(actor: Actor, catalog: Catalog, spec: Any, partial: bool) -> dict[str
     if "fields" in spec:
         fields = spec["fields"] or []
         if not isinstance(fields, list) or any(f not in catalog.by_api_name for f in fields):
-            raise ValidationFailed(
-                "fields must list api_names of this catalog", fields={"fields": "unknown field"}
-            )
+            raise ValidationFailed.of("view_fields", "fields")
         out["fields"] = fields
     if "options" in spec:
         if not isinstance(spec["options"], dict):
-            raise ValidationFailed("options must be an object", fields={"options": "object"})
+            raise ValidationFailed.of("expected_object", "options")
         out["options"] = spec["options"]
     if "position" in spec:
         if not isinstance(spec["position"], int) or isinstance(spec["position"], bool):
-            raise ValidationFailed("position must be an integer", fields={"position": "integer"})
+            raise ValidationFailed.of("integer", "position")
         out["position"] = spec["position"]
     return out
 
 
 def _check_options(catalog: Catalog, vtype: str, options: dict[str, Any]) -> None:
     if not isinstance(options.get("personal", False), bool):
-        raise ValidationFailed(
-            "options.personal must be true or false", fields={"options.personal": "boolean"}
-        )
+        raise ValidationFailed.of("boolean", "options.personal")
     for key, able in OPTIONAL_OPTIONS.get(vtype, {}).items():
         ref = options.get(key)
         if ref is None or ref == "":
@@ -250,24 +240,16 @@ def _check_options(catalog: Catalog, vtype: str, options: dict[str, Any]) -> Non
             continue
         field = catalog.field(ref) if isinstance(ref, str | int) else None
         if field is None or not able(field):
-            raise ValidationFailed(
-                f"options.{key}: no such field, or not one this view can use",
-                fields={f"options.{key}": "not a usable field"},
-            )
+            raise ValidationFailed.of("view_field_unusable", f"options.{key}")
         options[key] = field.api_name
     for key, role in REQUIRED_OPTIONS.get(vtype, {}).items():
         ref = options.get(key)
         field = catalog.field(ref) if isinstance(ref, str | int) else None
         if field is None:
-            raise ValidationFailed(
-                f"a {vtype} view needs options.{key}", fields={f"options.{key}": "required"}
-            )
+            raise ValidationFailed.of("view_option_required", f"options.{key}", type=vtype)
         if role not in field.ftype.view_roles:
             types = [name for name, t in all_types().items() if role in t.view_roles]
-            raise ValidationFailed(
-                f"options.{key} must be a field of type {', '.join(types)}",
-                fields={f"options.{key}": f"must be {', '.join(types)}"},
-            )
+            raise ValidationFailed.of("view_field_type", f"options.{key}", types=", ".join(types))
         options[key] = field.api_name
 
 

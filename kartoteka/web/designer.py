@@ -12,7 +12,7 @@ from collections.abc import Collection
 from typing import Any
 
 from kartoteka.catalogs.layout import COLORS, ICONS
-from kartoteka.errors import DomainError
+from kartoteka.errors import DomainError, ValidationFailed
 from kartoteka.messages import message
 
 from . import i18n
@@ -78,9 +78,8 @@ def explain(
     if exc.errors:
         for e in exc.errors:
             reasons.append((e.field or e.where or FORM, message(e.code, e.params, lang)))
-    else:
-        for key, text in (getattr(exc, "fields", None) or {}).items():
-            reasons.append((str(key), i18n.field_message(str(text), lang)))
+    elif isinstance(exc, ValidationFailed):
+        reasons.extend((str(key), str(text)) for key, text in exc.fields_in(lang).items())
     found: dict[str, str] = {}
     for key, text in reasons:
         name = rename.get(key, key)
@@ -88,7 +87,7 @@ def explain(
             name, text = FORM, text if key == FORM else f"{key}: {text}"
         found[name] = f"{found[name]}; {text}" if name in found else text
     if not found:
-        found[FORM] = exc.message
+        found[FORM] = exc.text(lang)
     return found
 
 

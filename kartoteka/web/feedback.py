@@ -28,11 +28,13 @@ def form_errors(exc: DomainError, lang: str) -> tuple[dict[str, str], str | None
     """(message per input name, message for the whole form) for a refused change."""
     if isinstance(exc, ValidationFailed):
         if exc.errors:
-            errors = {(e.field or e.where or ""): e.text(lang) for e in exc.errors}
+            errors: dict[str, str] = {}
+            for e in exc.errors:
+                errors.setdefault(e.field or e.where or "", e.text(lang))
         else:
-            errors = {k: i18n.field_message(v, lang) for k, v in exc.fields.items()}
+            errors = dict(exc.fields_in(lang))
         general = errors.pop("", None)
-        return errors, general if general or errors else i18n.field_message(exc.message, lang)
+        return errors, general if general or errors else exc.text(lang)
     known = CONFLICTS.get(type(exc).__name__)
     if known is not None:
         name, msgid = known
@@ -43,4 +45,4 @@ def form_errors(exc: DomainError, lang: str) -> tuple[dict[str, str], str | None
         return {}, _("Not found, or you have no access to it.")
     if isinstance(exc, Conflict) and exc.errors:
         return {}, exc.errors[0].text(lang)
-    return {}, exc.message
+    return {}, exc.text(lang)

@@ -199,7 +199,6 @@ def _ui_config(ctx: Ctx) -> Any:
     return widgets.data_block(
         {
             "strings": widgets.script_strings(),
-            "messages": widgets.field_messages(),
             "codes": {
                 "FORBIDDEN": _("You are not allowed to do this."),
                 "NOT_FOUND": _("Not found, or you have no access to it."),
@@ -356,7 +355,7 @@ def _domain_error(ctx: Ctx, exc: DomainError) -> Response:
         "FORBIDDEN": _("You are not allowed to do this."),
         "RATE_LIMITED": _("Too many attempts. Wait a little and try again."),
     }
-    response = error_page(ctx, status, known.get(code, exc.message))
+    response = error_page(ctx, status, known.get(code) or exc.text(ctx.lang))
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response

@@ -2,13 +2,12 @@
 reader's language, and what the page's script needs per catalog (fields, filter builder).
 
 The service validates; this module only reads the form (a typo in a number becomes the
-same `fields` error the service would give) and translates the service's English
-reasons, so an error shows next to the input that caused it, in Russian or English.
+same coded error the service would give) and writes the service's reasons in the page's
+language, so an error shows next to the input that caused it, in Russian or English.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -20,8 +19,8 @@ from kartoteka.context import Actor
 from kartoteka.webhooks.errors import WebhookInvalid
 from kartoteka.webhooks.service import EVENTS, MAX_BATCH_SIZE
 
-from . import widgets
-from .i18n import N_, _
+from . import i18n, widgets
+from .i18n import N_
 
 KINDS = {
     "notify": N_("Notify: tell another system after a change"),
@@ -47,65 +46,11 @@ STATUS_LABELS = {
     "skipped": N_("skipped"),
 }
 
-#: The service's English reasons (`WebhookInvalid.fields`, replay) and their msgids.
-MESSAGES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(pattern), msgid)
-    for pattern, msgid in [
-        (r"required: an http\(s\) URL", N_("required: an http:// or https:// address")),
-        (r"at most (\d+) characters", N_("at most %(0)s characters")),
-        (
-            r"must be an absolute http:// or https:// URL",
-            N_("must be a full address starting with http:// or https://"),
-        ),
-        (r"host '(.*)' does not resolve", N_("the host %(0)s is not found (DNS)")),
-        (
-            r"host '(.*)' resolves to the private address (\S+); allowed only when .*",
-            N_(
-                "the host %(0)s is in a private network (%(1)s); the server's administrator "
-                "must allow private addresses first"
-            ),
-        ),
-        (r"required: a catalog api_name or id", N_("choose a catalog")),
-        (r"unknown catalog .*", N_("this catalog no longer exists")),
-        (r"a non-empty list of: .*", N_("choose at least one event")),
-        (r"'(.*)' is not a \w+ event .*", N_("%(0)s is not an event of this kind")),
-        (r"unknown field '(.*)' in catalog .*", N_("the field %(0)s no longer exists")),
-        (r"a whole number from 1 to (\d+)", N_("a whole number from 1 to %(0)s")),
-        (
-            r"only notify webhooks group events into one message",
-            N_("only notify webhooks group events into one message"),
-        ),
-        (
-            r"required: an event sequence number \(a positive integer\)",
-            N_("an event number (a whole number from 1)"),
-        ),
-        (r"must not be smaller than from_sequence", N_("must not be smaller than the first")),
-        (
-            r"at most (\d+) sequences per replay; split the range",
-            N_("at most %(0)s events per replay; split the range"),
-        ),
-        (
-            r"beyond the last event of the workspace \((\d+)\)",
-            N_("beyond the last event of the workspace (%(0)s)"),
-        ),
-        (r"not valid JSON.*", N_("the filter is not valid JSON")),
-    ]
-]
-
-
-def translate(message: str) -> str:
-    """A service reason in the reader's language (unknown ones pass through as sent)."""
-    for pattern, msgid in MESSAGES:
-        match = pattern.fullmatch(message.strip())
-        if match:
-            return _(msgid) % {str(i): g for i, g in enumerate(match.groups())}
-    return message
-
 
 def errors_of(exc: WebhookInvalid) -> dict[str, str]:
-    """Form key -> translated reason, for every key the error names."""
-    fields = exc.fields or {"body": exc.message}
-    return {key: translate(str(why)) for key, why in fields.items()}
+    """Form key -> the reason in the page's language, for every key the error names."""
+    lang = i18n.current_lang.get()
+    return exc.fields_in(lang) or {"body": exc.text(lang)}
 
 
 def _whole_number(form: FormData, key: str, default: int | None) -> int | None:
@@ -113,8 +58,7 @@ def _whole_number(form: FormData, key: str, default: int | None) -> int | None:
     if not text:
         return default
     if not text.isdigit() or len(text) > 9:
-        why = f"a whole number from 1 to {MAX_BATCH_SIZE}"
-        raise WebhookInvalid(f"{key}: {why}", fields={key: why})
+        raise WebhookInvalid.of("whole_number_range", key, max=MAX_BATCH_SIZE)
     return int(text)
 
 
@@ -125,8 +69,7 @@ def _filter(form: FormData) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        why = "not valid JSON"
-        raise WebhookInvalid(f"filter: {why}", fields={"filter": why}) from None
+        raise WebhookInvalid.of("json_invalid", "filter") from None
 
 
 def spec_from_form(form: FormData) -> dict[str, Any]:

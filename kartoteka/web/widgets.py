@@ -18,7 +18,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.records.read import visible_fields
 
-from . import colmenu, i18n
+from . import colmenu
 from .i18n import N_, _
 
 OPERATOR_LABELS = {
@@ -131,15 +131,6 @@ def script_strings() -> dict[str, str]:
     """The scripts' UI strings in the current language."""
     every = {**SCRIPT_STRINGS, **colmenu.STRINGS}
     return {key: _(text) for key, text in every.items()}
-
-
-def field_messages() -> list[tuple[str, str]]:
-    """Service message patterns and their translation (the scripts translate API errors)."""
-    out = []
-    for pattern, msgid in i18n.FIELD_MESSAGES:
-        text = _(msgid)
-        out.append((pattern.pattern, text.replace("%(0)s", "$1")))
-    return out
 
 
 def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) -> dict[str, Any]:

@@ -31,18 +31,18 @@ MAX_MESSAGE = 1000
 log = logging.getLogger("kartoteka.webhooks.actions")
 
 
-def _bad(key: str, message: str) -> WebhookInvalid:
-    return WebhookInvalid(f"{key}: {message}", fields={key: message})
+def _bad(key: str, code: str, **params: Any) -> WebhookInvalid:
+    return WebhookInvalid.of(code, key, **params)
 
 
 def _form_values(catalog: Catalog, rules: dict[str, str], body: Any) -> dict[str, Any]:
     """The `values` object of the request; unknown and hidden fields are named errors."""
     if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict):
-        raise _bad("values", 'the body must be {"values": {api_name: value}}')
+        raise _bad("values", "action_body")
     values: dict[str, Any] = body.get("values") or {}
     for key in values:
         if key not in catalog.by_api_name or rules.get(key) == "hidden":
-            raise _bad(str(key)[:100], "unknown field")
+            raise _bad(str(key)[:100], "unknown_field")
     return values
 
 
@@ -150,7 +150,7 @@ def editing(
     if record_id is not None:
         require_visible(actor, catalog, record_id)
     elif not access.can_create(actor, catalog):
-        raise Forbidden(f"you may not create records in {catalog.api_name!r}")
+        raise Forbidden.of("create_forbidden", None, catalog=catalog.api_name)
     rules = access.field_rules(actor, catalog)
     form = _form_values(catalog, rules, body)
     writable = _writable(catalog, rules)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
+
+from kartoteka.messages import message
 
 
 def _is_public(address: str) -> bool:
@@ -14,20 +17,24 @@ def _is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def private_address_problem(url: str) -> str | None:
-    """Why `url` may not be called (unresolvable or private address), or None when fine."""
+def private_address_reason(url: str) -> tuple[str, dict[str, Any]] | None:
+    """Why `url` may not be called (unresolvable or private address) as a message code
+    and its parameters, or None when fine."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError, UnicodeError):
-        return f"host {host!r} does not resolve"
+        return "host_unresolved", {"host": host}
     for info in infos:
         address = str(info[4][0])
         if not _is_public(address):
-            return (
-                f"host {host!r} resolves to the private address {address}; "
-                "allowed only when KARTOTEKA_WEBHOOK_ALLOW_PRIVATE is set"
-            )
+            return "host_private", {"host": host, "address": address}
     return None
+
+
+def private_address_problem(url: str) -> str | None:
+    """`private_address_reason` in English (the delivery log's words), or None."""
+    reason = private_address_reason(url)
+    return message(*reason) if reason else None

@@ -40,37 +40,37 @@ class Plan:
     missing: bool
 
 
-def _bad(key: str, message: str) -> WebhookInvalid:
-    return WebhookInvalid(f"{key}: {message}", fields={key: message})
+def _bad(key: str, code: str, **params: Any) -> WebhookInvalid:
+    return WebhookInvalid.of(code, key, **params)
 
 
 def _sequence(spec: dict[str, Any], key: str) -> int:
     value = spec.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _bad(key, "required: an event sequence number (a positive integer)")
+        raise _bad(key, "replay_sequence")
     return value
 
 
 def parse_plan(spec: Any, last_seq: int) -> Plan:
     """Check a replay request against the limits and the workspace's last event."""
     if not isinstance(spec, dict):
-        raise _bad("body", "must be a JSON object")
+        raise _bad("body", "body_object")
     unknown = sorted(set(spec) - {"from_sequence", "to_sequence", "status", "missing"})
     if unknown:
-        raise _bad(unknown[0], "unknown key")
+        raise _bad(unknown[0], "unknown_key")
     first, last = _sequence(spec, "from_sequence"), _sequence(spec, "to_sequence")
     if first > last:
-        raise _bad("to_sequence", "must not be smaller than from_sequence")
+        raise _bad("to_sequence", "replay_order")
     if last - first + 1 > MAX_RANGE:
-        raise _bad("to_sequence", f"at most {MAX_RANGE} sequences per replay; split the range")
+        raise _bad("to_sequence", "replay_range", max=MAX_RANGE)
     if last > last_seq:
-        raise _bad("to_sequence", f"beyond the last event of the workspace ({last_seq})")
+        raise _bad("to_sequence", "replay_beyond", last=last_seq)
     status = spec.get("status")
     if status not in REQUEUE:
-        raise _bad("status", "failed or done (omit it for both)")
+        raise _bad("status", "replay_status")
     missing = spec.get("missing", status is None)
     if not isinstance(missing, bool):
-        raise _bad("missing", "must be true or false")
+        raise _bad("missing", "boolean")
     return Plan(first, last, status, missing)
 
 

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, TypeVar
 
 import httpx
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 from kartoteka.errors import ItemError, Rejected
+from kartoteka.messages import message as message_of
 from kartoteka.records.batches import history_value
 from kartoteka.records.hooks import PendingChange
 from kartoteka.records.read import load_links
@@ -40,10 +42,17 @@ T = TypeVar("T")
 
 @dataclass
 class Verdict:
-    """One receiver's answer: allowed, or vetoed with a message."""
+    """One receiver's answer: allowed, or vetoed with a message code and its parameters
+    ("rejected" with the receiver's own words, or why it could not answer)."""
 
     allow: bool
-    message: str = ""
+    code: str = "rejected"
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The veto in English."""
+        return message_of(self.code, self.params)
 
 
 def request_timeout(settings: Any) -> float:
@@ -125,8 +134,8 @@ def _verdict(outcome: delivery.Outcome, hook: dict[str, Any], timeout: float) ->
         if timed_out and hook["on_timeout"] == "allow":
             return Verdict(True)
         if timed_out:
-            return Verdict(False, f"the request webhook did not answer within {timeout:g} s")
-        return Verdict(False, f"the request webhook could not be reached: {outcome.error}")
+            return Verdict(False, "request_hook_timeout", {"seconds": f"{timeout:g}"})
+        return Verdict(False, "request_hook_unreachable", {"reason": outcome.error or ""})
     try:
         answer = orjson.loads(outcome.body) if outcome.body.strip() else {}
     except orjson.JSONDecodeError:
@@ -135,10 +144,10 @@ def _verdict(outcome: delivery.Outcome, hook: dict[str, Any], timeout: float) ->
     if outcome.ok and not (isinstance(answer, dict) and answer.get("allow") is False):
         return Verdict(True)
     if isinstance(message, str) and message.strip():
-        return Verdict(False, message.strip()[:1000])
+        return Verdict(False, "rejected", {"message": message.strip()[:1000]})
     if outcome.ok:
-        return Verdict(False, "rejected by the request webhook")
-    return Verdict(False, f"rejected by the request webhook (HTTP {outcome.status})")
+        return Verdict(False, "request_hook_refused")
+    return Verdict(False, "request_hook_refused_status", {"status": outcome.status})
 
 
 def post_to_hook(
@@ -184,10 +193,7 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
     if actor.depth >= limit:
         # Skipping the check would let a runaway chain past a guard; refusing is safe.
         raise Rejected(
-            f"loop protection: this write comes from a chain of {actor.depth} webhook "
-            f"deliveries, and request webhooks are not called past {limit} "
-            "(KARTOTEKA_WEBHOOK_MAX_DEPTH)",
-            errors=[_veto(calls[0][0], "loop_protection", depth=actor.depth, limit=limit)],
+            errors=[_veto(calls[0][0], "loop_protection", depth=actor.depth, limit=limit)]
         )
     stored = _stored_values(
         actor, catalog, [c.record_id for c, _ in calls if c.action == "update" and c.record_id]
@@ -205,9 +211,7 @@ def check_request_webhooks(actor: Actor, catalog: Catalog, changes: list[Pending
             if not verdict.allow:
                 for rest in pending:
                     rest.cancel()
-                raise Rejected(
-                    verdict.message, errors=[_veto(change, "rejected", message=verdict.message)]
-                )
+                raise Rejected(errors=[_veto(change, verdict.code, **verdict.params)])
 
 
 def _veto(change: PendingChange, code: str, **params: Any) -> ItemError:

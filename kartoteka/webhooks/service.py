@@ -18,7 +18,7 @@ from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection, utcnow
 
 from . import replay, system_catalog, wakeup
-from .addresses import private_address_problem
+from .addresses import private_address_reason
 from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound, WebhookNotNotify
 from .signing import new_secret
 
@@ -52,36 +52,36 @@ _cache_lock = threading.Lock()
 def require_admin(actor: Actor) -> None:
     """Webhooks are administrators' business."""
     if not actor.is_admin:
-        raise Forbidden("only administrators may manage webhooks")
+        raise Forbidden.of("webhooks_admin_only")
 
 
-def _bad(key: str, message: str) -> WebhookInvalid:
-    return WebhookInvalid(f"{key}: {message}", fields={key: message})
+def _bad(key: str, code: str, **params: Any) -> WebhookInvalid:
+    return WebhookInvalid.of(code, key, **params)
 
 
 # ----- validation ------------------------------------------------------------------------
 def _clean_url(ws: Workspace, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _bad("url", "required: an http(s) URL")
+        raise _bad("url", "webhook_url_required")
     url = value.strip()
     if len(url) > MAX_URL:
-        raise _bad("url", f"at most {MAX_URL} characters")
+        raise _bad("url", "max_length", max=MAX_URL)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _bad("url", "must be an absolute http:// or https:// URL")
+        raise _bad("url", "webhook_url_absolute")
     if not ws.settings.webhook_allow_private:
-        problem = private_address_problem(url)
-        if problem:
-            raise _bad("url", problem)
+        refused = private_address_reason(url)
+        if refused:
+            raise _bad("url", refused[0], **refused[1])
     return url
 
 
 def _clean_catalog(ws: Workspace, value: Any) -> Catalog:
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise _bad("catalog", "required: a catalog api_name or id")
+        raise _bad("catalog", "webhook_catalog_required")
     catalog = ws.meta().catalog(value)
     if catalog is None:
-        raise _bad("catalog", f"unknown catalog {value!r}")
+        raise _bad("catalog", "webhook_catalog_unknown", ref=value)
     return catalog
 
 
@@ -90,10 +90,12 @@ def _clean_events(kind: str, value: Any) -> list[str]:
     if value is None:
         return [e for e in allowed if e not in OPT_IN]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise _bad("events", f"a non-empty list of: {', '.join(allowed)}")
+        raise _bad("events", "webhook_events", allowed=", ".join(allowed))
     for v in value:
         if v not in allowed:
-            raise _bad("events", f"{v!r} is not a {kind} event (use {', '.join(allowed)})")
+            raise _bad(
+                "events", "webhook_event_kind", event=v, kind=kind, allowed=", ".join(allowed)
+            )
     return list(dict.fromkeys(value))
 
 
@@ -101,10 +103,10 @@ def _clean_fields(catalog: Catalog, value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _bad("fields", "a list of field api_names")
+        raise _bad("fields", "webhook_fields")
     for v in value:
         if v not in catalog.by_api_name:
-            raise _bad("fields", f"unknown field {v!r} in catalog {catalog.api_name!r}")
+            raise _bad("fields", "webhook_field_unknown", name=v, catalog=catalog.api_name)
     return list(dict.fromkeys(value))
 
 
@@ -115,14 +117,16 @@ def _clean_filter(ws: Workspace, catalog: Catalog, value: Any) -> Any:
     try:
         compile_filter(Actor.system(ws), catalog, value)
     except DomainError as exc:
-        raise _bad("filter", exc.message) from None
+        if exc.first is None:
+            raise _bad("filter", "invalid", message=exc.message) from None
+        raise _bad("filter", exc.first.code, **exc.first.params) from None
     return value
 
 
 def _clean_flag(spec: dict[str, Any], key: str, default: bool) -> bool:
     value = spec.get(key, default)
     if not isinstance(value, bool):
-        raise _bad(key, "must be true or false")
+        raise _bad(key, "boolean")
     return value
 
 
@@ -130,29 +134,29 @@ def _clean_batch_size(kind: str, value: Any) -> int:
     if value is None:
         return 1
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH_SIZE:
-        raise _bad("batch_size", f"a whole number from 1 to {MAX_BATCH_SIZE}")
+        raise _bad("batch_size", "whole_number_range", max=MAX_BATCH_SIZE)
     if value > 1 and kind != "notify":
-        raise _bad("batch_size", "only notify webhooks group events into one message")
+        raise _bad("batch_size", "webhook_batch_notify")
     return value
 
 
 def _clean(ws: Workspace, spec: Any, current: dict[str, Any] | None) -> dict[str, Any]:
     """Validate a full spec (create) or a patch merged over `current`; returns column values."""
     if not isinstance(spec, dict):
-        raise _bad("body", "must be a JSON object")
+        raise _bad("body", "body_object")
     unknown = sorted(set(spec) - KEYS)
     if unknown:
         key = unknown[0]
-        raise _bad(key, "read-only" if key in ("id", "secret") else "unknown key")
+        raise _bad(key, "read_only_key" if key in ("id", "secret") else "unknown_key")
     merged = {**(current or {}), **spec}
     kind = merged.get("kind", "notify")
     if kind not in EVENTS:
-        raise _bad("kind", "one of notify, request, action")
+        raise _bad("kind", "one_of", allowed="notify, request, action")
     if current and "kind" in spec and "events" not in spec and kind != current["kind"]:
         merged["events"] = None
     on_timeout = merged.get("on_timeout", "reject")
     if on_timeout not in ("reject", "allow"):
-        raise _bad("on_timeout", "one of reject, allow")
+        raise _bad("on_timeout", "one_of", allowed="reject, allow")
     catalog = _clean_catalog(ws, merged.get("catalog"))
     return {
         "url": _clean_url(ws, merged.get("url")) if "url" in spec or not current else merged["url"],
@@ -208,7 +212,7 @@ def _row(conn: sa.Connection, webhook_id: int) -> Any:
     t = schema.webhooks
     row = conn.execute(sa.select(t).where(t.c.id == webhook_id)).first()
     if row is None:
-        raise WebhookNotFound(f"webhook {webhook_id} not found")
+        raise WebhookNotFound.of("webhook_not_found", None, id=webhook_id)
     return row
 
 
@@ -401,9 +405,9 @@ def list_deliveries(
     """Newest deliveries of a webhook first, each with its attempt log."""
     require_admin(actor)
     if not 1 <= limit <= MAX_DELIVERIES_PAGE:
-        raise _bad("limit", f"between 1 and {MAX_DELIVERIES_PAGE}")
+        raise _bad("limit", "whole_number_range", max=MAX_DELIVERIES_PAGE)
     if status not in (None, "pending", "done", "failed", "skipped"):
-        raise _bad("status", "one of pending, done, failed, skipped")
+        raise _bad("status", "one_of", allowed="pending, done, failed, skipped")
     d, a = schema.webhook_deliveries, schema.delivery_attempts
     q = sa.select(d).where(d.c.webhook_id == webhook_id).order_by(d.c.id.desc()).limit(limit)
     if before is not None:
@@ -431,12 +435,12 @@ def retry_delivery(actor: Actor, webhook_id: int, delivery_id: int) -> dict[str,
     with actor.workspace.engine.begin() as conn:
         hook = _row(conn, webhook_id)
         if not hook.active:
-            raise WebhookDisabled(f"webhook {webhook_id} is not active; activate it first")
+            raise WebhookDisabled.of("webhook_inactive", None, id=webhook_id)
         row = conn.execute(
             sa.select(d).where(d.c.id == delivery_id, d.c.webhook_id == webhook_id)
         ).first()
         if row is None:
-            raise WebhookNotFound(f"delivery {delivery_id} of webhook {webhook_id} not found")
+            raise WebhookNotFound.of("delivery_not_found", None, id=delivery_id, webhook=webhook_id)
         now = utcnow()
         conn.execute(
             sa.update(d)
@@ -456,12 +460,10 @@ def replay_range(actor: Actor, webhook_id: int, spec: Any) -> dict[str, Any]:
     with ws.engine.begin() as conn:
         hook = _row(conn, webhook_id)
         if hook.kind != "notify":
-            raise WebhookNotNotify(
-                f"webhook {webhook_id} is a {hook.kind} webhook; it has no queue"
-            )
+            raise WebhookNotNotify.of("webhook_no_queue", None, id=webhook_id, kind=hook.kind)
         plan = replay.parse_plan(spec, counters.peek(conn, "event_seq"))
         if not hook.active:
-            raise WebhookDisabled(f"webhook {webhook_id} is not active; activate it first")
+            raise WebhookDisabled.of("webhook_inactive", None, id=webhook_id)
         result = replay.replay(ws, conn, hook, plan, counters.peek(conn, "event_seq"), now)
     if result["requeued"] or result["created"]:
         _wake_workers(ws)

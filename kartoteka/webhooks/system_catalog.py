@@ -49,7 +49,7 @@ class JsonValueType(FieldType):
         return JSONText()
 
     def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
-        raise FieldValueError("read-only field")
+        raise FieldValueError("read-only field", "read_only_field")
 
     def is_empty(self, raw: Any) -> bool:
         return raw is None or raw == "" or raw == [] or raw == {}
@@ -63,7 +63,7 @@ class JsonValueType(FieldType):
         text = sa.type_coerce(col, sa.Text())
         if op == "empty":
             if not isinstance(value, bool):
-                raise FieldValueError("empty takes true or false")
+                raise FieldValueError("empty takes true or false", "operand_empty")
             blank = sa.or_(col.is_(None), text.in_(["[]", "{}", "null"]))
             return blank if value else sa.not_(blank)
         return self._text_clause(text, op, value)
@@ -172,10 +172,7 @@ def _check_kind(catalog: Catalog, after: Any) -> None:
     # Changes to webhooks do not pass the records write path, so nothing would call a
     # request or action webhook on this catalog: refuse them rather than ignore them.
     if after is not None and after.catalog_id == catalog.id and after.kind != "notify":
-        raise WebhookInvalid(
-            f"kind: only notify webhooks may watch the system catalog {NAME!r}",
-            fields={"kind": "only notify on this catalog"},
-        )
+        raise WebhookInvalid.of("webhook_system_notify", "kind", catalog=NAME)
 
 
 def record_change(conn: Connection, actor: Actor, webhook_id: int, before: Any) -> tuple[int, int]:

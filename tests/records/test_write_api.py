@@ -167,6 +167,15 @@ def test_every_error_code_raised_has_a_message():
         re.compile(r'\.error\(\s*[^,()]+,\s*"(\w+)"'),
         re.compile(r'FieldValueError\(\s*f?"[^"]*",\s*"(\w+)"'),
         re.compile(r'_veto\(\s*\w+,\s*"(\w+)"'),
+        # Every service: `SomeError.of("code", field, ...)`, `problem("code", ...)`, and
+        # the services' own helpers `_bad(key, "code")`, `invalid(key, "code")`.
+        re.compile(r'\.of\(\s*"(\w+)"'),
+        re.compile(r'\bproblem\(\s*"(\w+)"'),
+        re.compile(r'\b_bad\(\s*[^,()]+(?:\([^()]*\))?[^,()]*,\s*"(\w+)"'),
+        re.compile(r'\binvalid\(\s*[^,()]+,\s*"(\w+)"'),
+        re.compile(r'\b_missing\(\s*"(\w+)"'),
+        re.compile(r'\bmessage(?:_of)?\(\s*"(\w+)"'),
+        re.compile(r'Verdict\(\s*False,\s*"(\w+)"'),
     ]
     found = {
         code
@@ -175,4 +184,7 @@ def test_every_error_code_raised_has_a_message():
         for code in pattern.findall(path.read_text(encoding="utf-8"))
     }
     assert {"unique_exists", "record_not_found", "max_length", "rejected"} <= found
+    assert {"name_length", "view_type", "webhook_url_required", "filter_unknown_field"} <= found
     assert found <= set(messages.EN), sorted(found - set(messages.EN))
+    untranslated = found - set(messages.RU) - {"invalid", "rejected"}
+    assert not untranslated, f"no Russian text for {sorted(untranslated)}"

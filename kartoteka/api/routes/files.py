@@ -41,8 +41,8 @@ UPLOAD_DOC = {
 }
 
 
-def _missing(why: str) -> FileInvalid:
-    return FileInvalid(f"file: {why}", fields={"file": why})
+def _missing(code: str, **params: Any) -> FileInvalid:
+    return FileInvalid.of(code, "file", **params)
 
 
 class _MultipartUpload:
@@ -67,7 +67,7 @@ class _MultipartUpload:
     def _boundary(content_type: str) -> bytes:
         kind, params = parse_options_header(content_type)
         if kind != b"multipart/form-data" or not params.get(b"boundary"):
-            raise _missing("send the file as multipart/form-data with a part named 'file'")
+            raise _missing("upload_multipart")
         return params[b"boundary"]
 
     def callbacks(self) -> Any:
@@ -98,7 +98,7 @@ class _MultipartUpload:
     def _count(self, n: int) -> None:
         self.header_bytes += n
         if self.header_bytes > MAX_PART_HEADERS:
-            raise _missing("multipart part headers are too large")
+            raise _missing("upload_headers")
 
     def on_header_end(self) -> None:
         self.headers[self.header_name.strip().lower()] = self.header_value.strip()
@@ -109,7 +109,7 @@ class _MultipartUpload:
         if options.get(b"name") != b"file":
             return
         if self.upload is not None:
-            raise _missing("send one file per request")
+            raise _missing("upload_one_file")
         filename = options.get(b"filename", b"").decode("utf-8", errors="replace")
         ctype = self.headers.get(b"content-type", b"").decode("latin-1")
         self.upload = service.begin_upload(self.workspace, filename, ctype)
@@ -137,7 +137,7 @@ class _MultipartUpload:
                 # Checked here too: Content-Length may be absent (chunked) or understated.
                 received += len(chunk)
                 if received > limit + MULTIPART_OVERHEAD:
-                    raise FileTooLarge(f"the file exceeds the upload limit of {limit} bytes")
+                    raise FileTooLarge.of("upload_too_large", None, limit=limit)
                 parser.write(chunk)
                 if self.pending and self.upload is not None:
                     data, self.pending = b"".join(self.pending), []
@@ -147,13 +147,13 @@ class _MultipartUpload:
             if self.upload is not None:
                 self.upload.abort()
             if isinstance(exc, FormParserError):
-                raise _missing(f"malformed multipart body: {exc}") from None
+                raise _missing("upload_malformed", reason=str(exc)) from None
             raise
         if self.upload is None:
-            raise _missing("required (a multipart part named 'file')")
+            raise _missing("upload_required")
         if not (self.file_complete and self.ended):
             self.upload.abort()
-            raise _missing("the upload was cut off before its end (truncated multipart body)")
+            raise _missing("upload_truncated")
         self.upload.close()
         return self.upload
 
@@ -163,7 +163,7 @@ async def received_upload(request: Request, a: Actor = Depends(actor)) -> servic
     limit = a.workspace.settings.max_upload_bytes
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
-        raise FileTooLarge(f"the file exceeds the upload limit of {limit} bytes")
+        raise FileTooLarge.of("upload_too_large", None, limit=limit)
     return await _MultipartUpload(request, a).receive(request)
 
 

@@ -1,16 +1,17 @@
 // The REST API from the browser: same-origin session cookie, plus the CSRF header on
 // unsafe methods (the value of the kartoteka_csrf cookie). Errors come back as ApiError
-// with the server's code, message and per-field reasons, translated for the reader.
-import { strings, translate } from "./ui.js";
+// with the server's code, message and per-field reasons: the server writes them in the
+// page's language, asked for with Accept-Language.
+import { pageLang, strings } from "./ui.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super(translate((body && body.message) || strings().error));
+    super((body && body.message) || strings().error);
     this.status = status;
     this.code = (body && body.error) || "NETWORK";
     this.fields = {};
     for (const [name, text] of Object.entries((body && body.fields) || {})) {
-      this.fields[name] = translate(String(text));
+      this.fields[name] = String(text);
     }
     this.body = body || {};
   }
@@ -34,7 +35,7 @@ export function apiBase() {
 }
 
 export async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", "Accept-Language": pageLang() };
   if (body !== undefined && !(body instanceof FormData)) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
   let response;
@@ -60,6 +61,7 @@ export function upload(file, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `${apiBase()}/files`);
     xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+    xhr.setRequestHeader("Accept-Language", pageLang());
     xhr.upload.addEventListener("progress", (e) => {
       if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total);
     });

@@ -2,7 +2,7 @@
 // (a dry run of every row) -> import with progress, ETA and cancel -> summary and the
 // rows with errors. Everything goes through the importer's REST API, as for any client.
 import { ApiError, api } from "./api.js";
-import { escapeHtml, toast, translate } from "./ui.js";
+import { escapeHtml, toast } from "./ui.js";
 
 const FINISHED = new Set(["done", "failed", "cancelled", "interrupted"]);
 const POLL_MS = 400;
@@ -312,7 +312,7 @@ function errorsTable(job) {
   const rows = sample
     .map(
       (e) => `<tr><td class="t-number">${escapeHtml(e.line)}</td><td>${escapeHtml(e.column ?? "")}</td>
-        <td>${escapeHtml(e.value ?? "")}</td><td>${escapeHtml(translate(e.message))}</td></tr>`,
+        <td>${escapeHtml(e.value ?? "")}</td><td>${escapeHtml(e.message)}</td></tr>`,
     )
     .join("");
   const heads = [s.col_line, s.col_column, s.col_value, s.col_reason].map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join("");
@@ -351,7 +351,7 @@ async function dryRun() {
       $("[data-check-progress]").textContent = progressText(j);
     });
     $("[data-check-progress]").textContent = "";
-    $("[data-check-summary]").textContent = job.status === "failed" ? format(s.failed, { message: translate(failure(job)) }) : counts(s.would, job);
+    $("[data-check-summary]").textContent = job.status === "failed" ? format(s.failed, { message: failure(job) }) : counts(s.would, job);
     $("[data-check-errors]").innerHTML = errorsTable(job);
     $("[data-run]").disabled = job.status === "failed";
   } catch (error) {
@@ -421,7 +421,7 @@ function finish(job) {
   $("[data-cancel]").hidden = true;
   let summary = counts(s.did, job);
   if (job.status === "cancelled" || job.status === "interrupted") summary = `${s.cancelled} ${summary}`;
-  if (job.status === "failed") summary = `${format(s.failed, { message: translate(failure(job)) })} ${summary}`;
+  if (job.status === "failed") summary = `${format(s.failed, { message: failure(job) })} ${summary}`;
   $("[data-run-summary]").textContent = summary;
   $("[data-run-errors]").innerHTML = errorsTable(job);
   $("[data-done]").hidden = false;

@@ -1,12 +1,11 @@
-// Shared bits of the page: the UI strings block, translating server messages, toasts,
+// Shared bits of the page: the UI strings block, the page's language, toasts,
 // escaping, value formatting in the reader's language and the workspace time zone.
 let cached = null;
 
 function config() {
   if (!cached) {
     const block = document.getElementById("ui-config");
-    cached = block ? JSON.parse(block.textContent) : { strings: {}, messages: [], codes: {} };
-    cached.patterns = (cached.messages || []).map(([re, text]) => [new RegExp(`^(?:${re})$`), text]);
+    cached = block ? JSON.parse(block.textContent) : { strings: {}, codes: {} };
   }
   return cached;
 }
@@ -19,14 +18,9 @@ export function uiConfig() {
   return config();
 }
 
-/** A server message in the reader's language (known field messages), else as sent. */
-export function translate(message) {
-  const text = String(message || "").trim();
-  for (const [re, translated] of config().patterns) {
-    const m = text.match(re);
-    if (m) return translated.replace("$1", m[1] ?? "");
-  }
-  return text;
+/** The page's language: the API is asked for its messages in it (Accept-Language). */
+export function pageLang() {
+  return document.documentElement.lang || "en";
 }
 
 /** The message for an API error code when the server's text is too technical. */

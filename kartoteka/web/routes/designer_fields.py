@@ -24,10 +24,11 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.errors import DomainError
 from kartoteka.fields import all_types
 from kartoteka.fields.base import FieldType
+from kartoteka.messages import message
 from kartoteka.users import service as users
 from kartoteka.views import service as views
 
-from .. import designer, designer_common, i18n
+from .. import designer, designer_common
 from ..i18n import _
 from ..pages import HERE, Ctx, page, redirect, render
 from .designer import designer_url
@@ -394,7 +395,9 @@ def _convert_page(
             {
                 **f,
                 "value": designer.value_text(f.get("value")),
-                "message": i18n.field_message(str(f.get("message") or ""), ctx.lang),
+                "message": message(f["code"], f.get("params"), ctx.lang)
+                if f.get("code")
+                else str(f.get("message") or ""),
             }
             for f in report["failed"][:20]
         ],

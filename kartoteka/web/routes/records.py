@@ -30,7 +30,7 @@ from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
 from kartoteka.users import service as users
 
-from .. import forms, history, i18n
+from .. import forms, history
 from ..i18n import _
 from ..pages import Ctx, catalog_url, error_page, page, record_id, redirect, render
 
@@ -149,15 +149,17 @@ def _refused(
     """The form again with the reasons (per field when the service named fields)."""
     if isinstance(exc, ValidationFailed):
         status = 422
-        errors = {k: i18n.field_message(v, ctx.lang) for k, v in exc.fields.items()}
+        errors = exc.fields_in(ctx.lang)
         known = {f.api_name for f in catalog.fields}
-        general = None if set(errors) <= known else i18n.field_message(exc.message, ctx.lang)
+        general = None if set(errors) <= known else exc.text(ctx.lang)
     else:
         assert isinstance(exc, DomainError)
         status, _code = status_and_code(exc)
         errors = {}
         general = (
-            exc.message if not isinstance(exc, Forbidden) else _("You are not allowed to do this.")
+            exc.text(ctx.lang)
+            if not isinstance(exc, Forbidden)
+            else _("You are not allowed to do this.")
         )
     if _wants_json(ctx):
         return JSONResponse({"errors": errors, "message": general}, status_code=status)
@@ -253,7 +255,7 @@ def comment_submit(ctx: Ctx, catalog: str, record: str) -> Response:
     except ValidationFailed as exc:
         found = get_catalog(ctx.user, catalog)
         data = _card_data(ctx, found, records.get_record(ctx.user, found.id, rid))
-        message = i18n.field_message(exc.fields.get("text", exc.message), ctx.lang)
+        message = exc.fields_in(ctx.lang).get("text") or exc.text(ctx.lang)
         data.update(comment_error=message, comment_text=text)
         return render(ctx, "card/record.html", status=422, **data)
     return redirect(f"{catalog_url(ctx, catalog)}/r/{rid}#comments")

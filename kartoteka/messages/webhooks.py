@@ -1,0 +1,67 @@
+"""Messages of webhooks: their definitions, deliveries, replays, request and action calls."""
+
+from __future__ import annotations
+
+#: code -> English template.
+EN: dict[str, str] = {
+    "webhooks_admin_only": "only administrators may manage webhooks",
+    "webhook_url_required": "required: an http(s) URL",
+    "webhook_url_absolute": "must be an absolute http:// or https:// URL",
+    "host_unresolved": "host {host!r} does not resolve",
+    "host_private": "host {host!r} resolves to the private address {address}; allowed only "
+    "when KARTOTEKA_WEBHOOK_ALLOW_PRIVATE is set",
+    "webhook_catalog_required": "required: a catalog api_name or id",
+    "webhook_catalog_unknown": "unknown catalog {ref!r}",
+    "webhook_events": "a non-empty list of: {allowed}",
+    "webhook_event_kind": "{event!r} is not a {kind} event (use {allowed})",
+    "webhook_fields": "a list of field api_names",
+    "webhook_field_unknown": "unknown field {name!r} in catalog {catalog!r}",
+    "webhook_batch_notify": "only notify webhooks group events into one message",
+    "webhook_system_notify": "only notify on this catalog",
+    "webhook_not_found": "webhook {id} not found",
+    "delivery_not_found": "delivery {id} of webhook {webhook} not found",
+    "webhook_inactive": "webhook {id} is not active; activate it first",
+    "webhook_no_queue": "webhook {id} is a {kind} webhook; it has no queue",
+    "replay_sequence": "required: an event sequence number (a positive integer)",
+    "replay_order": "must not be smaller than from_sequence",
+    "replay_range": "at most {max} sequences per replay; split the range",
+    "replay_beyond": "beyond the last event of the workspace ({last})",
+    "replay_status": "failed or done (omit it for both)",
+    "action_body": 'the body must be {{"values": {{api_name: value}}}}',
+    "request_hook_timeout": "the request webhook did not answer within {seconds} s",
+    "request_hook_unreachable": "the request webhook could not be reached: {reason}",
+    "request_hook_refused": "rejected by the request webhook",
+    "request_hook_refused_status": "rejected by the request webhook (HTTP {status})",
+}
+
+#: code -> Russian template.
+RU: dict[str, str] = {
+    "webhooks_admin_only": "вебхуками управляют только администраторы",
+    "webhook_url_required": "обязательно: адрес http:// или https://",
+    "webhook_url_absolute": "нужен полный адрес, начинающийся с http:// или https://",
+    "host_unresolved": "хост {host!r} не найден (DNS)",
+    "host_private": "хост {host!r} находится в частной сети ({address}); сначала "
+    "администратор сервера должен разрешить частные адреса",
+    "webhook_catalog_required": "выберите каталог",
+    "webhook_catalog_unknown": "этого каталога больше нет",
+    "webhook_events": "выберите хотя бы одно событие",
+    "webhook_event_kind": "{event!r} — событие другого вида вебхука",
+    "webhook_fields": "должно быть списком api_name полей",
+    "webhook_field_unknown": "поля {name!r} больше нет",
+    "webhook_batch_notify": "объединять события в одно сообщение умеют только вебхуки-уведомления",
+    "webhook_system_notify": "этот каталог могут отслеживать только уведомляющие вебхуки",
+    "webhook_not_found": "вебхук {id} не найден",
+    "delivery_not_found": "отправка {id} вебхука {webhook} не найдена",
+    "webhook_inactive": "вебхук {id} выключен; сначала включите его",
+    "webhook_no_queue": "вебхук {id} вида {kind}: у него нет очереди",
+    "replay_sequence": "номер события (целое число от 1)",
+    "replay_order": "не может быть меньше первого",
+    "replay_range": "не больше {max} событий за раз; разбейте диапазон",
+    "replay_beyond": "дальше последнего события пространства ({last})",
+    "replay_status": "failed или done (не указывайте, чтобы взять оба)",
+    "action_body": 'тело запроса должно быть {{"values": {{api_name: значение}}}}',
+    "request_hook_timeout": "проверочный вебхук не ответил за {seconds} с",
+    "request_hook_unreachable": "проверочный вебхук недоступен: {reason}",
+    "request_hook_refused": "запрет проверочного вебхука",
+    "request_hook_refused_status": "запрет проверочного вебхука (HTTP {status})",
+}
