@@ -59,7 +59,13 @@ FIELD_BODY: dict[str, Any] = {
         "required": {"type": "boolean"},
         "unique": {"type": "boolean"},
         "indexed": {"type": "boolean"},
-        "options": {"type": "object"},
+        "options": {
+            "type": "object",
+            "description": "the type's own options (docs/api.md, Field types), plus `help` "
+            "(a hint for the people who fill the field in, at most 500 characters) and "
+            "`default` (the value a new record gets when its write names none), which every "
+            "type takes; null removes an option",
+        },
         "position": {"type": "integer"},
     },
 }
