@@ -26,18 +26,31 @@ def on_write(
         return
     names = {p.field.api_name for r in rules for p in r.parts}
     gone = [e["record_id"] for e in entries if e["action"] == "delete"]
-    written = sorted(
+    created = [e for e in entries if e["action"] == "create"]
+    changed = sorted(
         {
             e["record_id"]
             for e in entries
-            if e["action"] == "create"
-            or (e["action"] == "update" and names.intersection(e["changes"]))
+            if e["action"] == "update" and names.intersection(e["changes"])
         }
     )
     if gone:
         forget(conn, [r.id for r in rules], gone)
-    if written:
-        store(conn, catalog, rules, written)
+    if created:
+        # A new record's values are all in its entry (an empty field is not there): no
+        # read of the row, no keys to replace.
+        rows = []
+        for e in created:
+            values = {
+                catalog.by_api_name[k].id: c["new"] for k, c in e["changes"].items() if k in names
+            }
+            for rule in rules:
+                key = rule.key(values)
+                if key is not None:
+                    rows.append({"rule_id": rule.id, "record_id": e["record_id"], "key": key})
+        bulk.insert_many(conn, schema.duplicate_keys, rows)
+    if changed:
+        store(conn, catalog, rules, changed)
 
 
 def forget(conn: Connection, rule_ids: list[int], record_ids: list[int]) -> None:

@@ -41,6 +41,9 @@ class RulePart:
 
     def value(self, raw: Any) -> str | None:
         """A value of the field normalised for a key."""
+        stored_e164 = isinstance(raw, str) and raw.startswith("+")
+        if self.normalise == "phone" and self.field.type == "phone" and stored_e164:
+            return str(raw)  # a phone field stores E.164 already: no second parse
         return normalise(self.normalise, raw, valid_region(self.field.options.get("region")))
 
 

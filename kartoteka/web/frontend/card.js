@@ -117,6 +117,12 @@ function showErrors(form, answer) {
       first = first || box.querySelector("input, select, textarea");
     }
   }
+  if (answer.duplicate && !form.querySelector("input[name=_skip_duplicates]")) {
+    // A duplicate rule matched: the message says so, and saving again writes it anyway.
+    const skip = document.createElement("input");
+    Object.assign(skip, { type: "hidden", name: "_skip_duplicates", value: "1" });
+    form.append(skip);
+  }
   if (general) {
     general.textContent = answer.message || (first ? "" : strings().error);
     general.hidden = !general.textContent;

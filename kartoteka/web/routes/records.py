@@ -18,9 +18,11 @@ from kartoteka.catalogs import common_options
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.comments import service as comments
+from kartoteka.duplicates.check import skipping
 from kartoteka.edge import status_and_code
 from kartoteka.errors import (
     DomainError,
+    Duplicate,
     Forbidden,
     NotFound,
     PreconditionFailed,
@@ -147,7 +149,16 @@ def _refused(
     exc: Exception,
 ) -> Response:
     """The form again with the reasons (per field when the service named fields)."""
-    if isinstance(exc, ValidationFailed):
+    duplicate = isinstance(exc, Duplicate)
+    general: str | None
+    if duplicate:
+        assert isinstance(exc, Duplicate)
+        status = 409
+        errors = {}
+        texts = "; ".join(e.text(ctx.lang) for e in exc.errors)
+        anyway = _("Save again to keep it anyway.")
+        general = f"{texts}. {anyway}"
+    elif isinstance(exc, ValidationFailed):
         status = 422
         errors = exc.fields_in(ctx.lang)
         known = {f.api_name for f in catalog.fields}
@@ -162,8 +173,10 @@ def _refused(
             else _("You are not allowed to do this.")
         )
     if _wants_json(ctx):
-        return JSONResponse({"errors": errors, "message": general}, status_code=status)
+        answer = {"errors": errors, "message": general, "duplicate": duplicate}
+        return JSONResponse(answer, status_code=status)
     data = _card_data(ctx, catalog, record)
+    data["skip_duplicates"] = duplicate  # the next save writes it anyway
     kept = _listed_fields(catalog)
     data["inputs"].update({k: v for k, v in values.items() if k not in kept})
     data.update(errors=errors, general_error=general)
@@ -216,7 +229,8 @@ def edit_submit(ctx: Ctx, catalog: str, record: str) -> Response:
     sent = ctx.field("_version")
     version = int(sent) if sent.isdigit() and len(sent) < 19 else None
     try:
-        saved = records.update_record(ctx.user, found.id, rid, values, version=version)
+        with skipping(ctx.field("_skip_duplicates") == "1"):
+            saved = records.update_record(ctx.user, found.id, rid, values, version=version)
     except PreconditionFailed as exc:
         return _changed_meanwhile(ctx, found, exc, values)
     except (ValidationFailed, DomainError) as exc:
@@ -237,7 +251,8 @@ def new_submit(ctx: Ctx, catalog: str) -> Response:
     defaults = {f.api_name for f in editable if "default" in f.options}
     values = {k: v for k, v in values.items() if v not in (None, "", []) or k in defaults}
     try:
-        created = records.create_record(ctx.user, found.id, values)
+        with skipping(ctx.field("_skip_duplicates") == "1"):
+            created = records.create_record(ctx.user, found.id, values)
     except (ValidationFailed, DomainError) as exc:
         return _refused(ctx, found, None, values, exc)
     if _wants_json(ctx):

@@ -1,0 +1,26 @@
+"""The card form meets a duplicate rule: the reason in the user's language, and saving
+again writes it anyway (HTML form and the card script's JSON answer)."""
+
+from __future__ import annotations
+
+from support.web import sign_in
+
+
+def test_card_form_duplicate_then_save_anyway(api, web):
+    api.catalog("Clients", [{"name": "Name", "type": "text"},
+                            {"name": "Phone", "api_name": "phone", "type": "phone"}])  # fmt: skip
+    api.post("/catalogs/clients/duplicate-rules", {"fields": ["phone"]})
+    first = api.record("clients", {"name": "Иван", "phone": "+79161234567"})
+    csrf = sign_in(web)
+    web.get("/?lang=ru")
+    form = {"csrf": csrf, "name": "Ваня", "phone": "8 916 123-45-67"}
+    r = web.post("/c/clients/new", data=form)
+    assert r.status_code == 409
+    assert f"дублирует #{first['id']} Иван" in r.text
+    assert 'name="_skip_duplicates" value="1"' in r.text
+    r = web.post("/c/clients/new", data=form, headers={"Accept": "application/json"})
+    assert r.status_code == 409 and r.json()["duplicate"] is True
+    assert "ещё раз" in r.json()["message"]
+    r = web.post("/c/clients/new", data={**form, "_skip_duplicates": "1"})
+    assert r.status_code == 303
+    assert api.get("/catalogs/clients/records?count=true").json()["count"] == 2
