@@ -291,6 +291,7 @@ def rebuild_keys(conn: Connection, catalog: Catalog, rule: Rule) -> int:
             .limit(BACKFILL_CHUNK)
         ).all()
         if not rows:
+            bulk.analyze(conn, keys)
             return total
         out = []
         for row in rows:

@@ -167,3 +167,10 @@ def id_in(conn: Connection, column: Any, ids: Sequence[int]) -> Any:
         ids_param = sa.bindparam("ids", list(ids), type_=ARRAY(sa.BigInteger), unique=True)
         return column == sa.any_(ids_param)
     return column.in_(list(ids))
+
+
+def analyze(conn: Connection, table: sa.Table) -> None:
+    """Refresh the planner's statistics of a table after a bulk load (PostgreSQL: without
+    them a fresh table's GROUP BY is planned for ten rows; SQLite plans from its indexes)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
