@@ -29,6 +29,11 @@ from kartoteka.storage.engine import read_connection
 from . import analyzer, attachments
 
 BATCH = 2000
+#: A write of at least this many records queues them for the index (`search_pending`,
+#: a few bytes each) instead of indexing inside the write: the worker indexes them just
+#: after the commit, and any search of the catalog indexes what still waits first, so
+#: searches never miss them (docs/search.md).
+DEFER_AT = 100
 #: The `parts` key of a record's comments (field ids start at 1); whoever sees the
 #: record reads its comments.
 COMMENTS = 0
@@ -275,16 +280,21 @@ def on_write(
     if actor.via == "dry_run" or catalog.system is not None or not entries:
         return
     meta = actor.workspace.meta()
-    if actor.importing is not None:
-        # An import's chunk: the records wait in `search_pending` (a few bytes each) and
-        # the worker or the next search of the catalog indexes them (`catch_up`). A
-        # catalog with no index yet needs nothing: its first search builds it whole.
-        if fulltext.read_signature(conn, catalog.id) is not None:
-            fulltext.queue_pending(conn, catalog.id, [e["record_id"] for e in entries])
-        return
-    if not ensure(conn, actor.workspace, catalog):  # a fresh build already has these rows
-        created = all(e["action"] == "create" for e in entries)
-        reindex(conn, meta, catalog, sorted({e["record_id"] for e in entries}), new=created)
+    indexed = {f.api_name for f in indexed_fields(catalog)}
+    # An update that changed no indexed field leaves the record's index row as it is.
+    touched = [e for e in entries if e["action"] != "update" or indexed.intersection(e["changes"])]
+    if actor.importing is not None or len(touched) >= DEFER_AT:
+        # An import's chunk or a big batch: the records wait in `search_pending` and the
+        # worker or the next search of the catalog indexes them (`catch_up`). A catalog
+        # with no index yet needs nothing: its first search builds it whole.
+        if touched and fulltext.read_signature(conn, catalog.id) is not None:
+            fulltext.queue_pending(conn, catalog.id, [e["record_id"] for e in touched])
+        if actor.importing is not None:
+            return
+    elif touched and not ensure(conn, actor.workspace, catalog):
+        # (a fresh build already holds these rows)
+        created = all(e["action"] == "create" for e in touched)
+        reindex(conn, meta, catalog, sorted({e["record_id"] for e in touched}), new=created)
     title = catalog.title_field
     if title is None:
         return

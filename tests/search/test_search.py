@@ -198,3 +198,31 @@ def test_broad_searches_list_the_newest_first(admin, world, monkeypatch) -> None
     page = records.list_records(admin, "clients", search="договор", limit=1)
     rest = records.list_records(admin, "clients", search="договор", cursor=page["next_cursor"])
     assert [r["values"]["name"] for r in rest["items"]] == ["ООО Ромашка"]
+
+
+def test_big_batches_wait_for_the_index_yet_searches_find_them(admin, world) -> None:
+    from kartoteka.search import index
+    from kartoteka.storage import fulltext
+
+    many = [{"name": f"Фирма {i}", "note": "договор хранения"} for i in range(index.DEFER_AT)]
+    records.batch(admin, "clients", BatchRequest.creating(many))
+    assert index.has_pending(admin.workspace)  # queued in the write, not indexed there
+    found = records.list_records(admin, "clients", search="хранения", count=True)
+    assert found["count"] == index.DEFER_AT  # the search indexed what waited first
+    assert not index.has_pending(admin.workspace)
+    with admin.workspace.engine.connect() as conn:
+        assert fulltext.read_signature(conn, admin.workspace.meta().catalog("clients").id)
+
+
+def test_updates_of_unindexed_fields_leave_the_index_alone(admin, world, monkeypatch) -> None:
+    from kartoteka.search import index
+
+    catalogs.add_field(admin, "clients", {"name": "Amount", "type": "number"})
+    calls: list[list[int]] = []
+    real = index.reindex
+    monkeypatch.setattr(index, "reindex", lambda c, m, cat, ids, new=False: calls.append(ids))
+    records.update_record(admin, "clients", world["Acme Corporation"], {"amount": 5})
+    assert calls == []
+    records.update_record(admin, "clients", world["Acme Corporation"], {"note": "поставка"})
+    assert calls == [[world["Acme Corporation"]]]
+    monkeypatch.setattr(index, "reindex", real)
