@@ -24,3 +24,20 @@ def test_card_form_duplicate_then_save_anyway(api, web):
     r = web.post("/c/clients/new", data={**form, "_skip_duplicates": "1"})
     assert r.status_code == 303
     assert api.get("/catalogs/clients/records?count=true").json()["count"] == 2
+
+
+def test_card_history_tells_of_a_merge(api, web):
+    api.catalog("Clients", [{"name": "Name", "type": "text"},
+                            {"name": "Phone", "api_name": "phone", "type": "phone"}])  # fmt: skip
+    keep = api.record("clients", {"name": "Иван", "phone": "+79161234567"})["id"]
+    gone = api.record("clients", {"name": "Ваня", "phone": "+79161234567"})["id"]
+    r = api.post("/catalogs/clients/duplicates/merge", {"into": keep, "records": [gone],
+                                                       "values": {"name": gone}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    sign_in(web)
+    web.get("/?lang=ru")
+    page = web.get(f"/c/clients/r/{keep}")
+    assert page.status_code == 200
+    assert "объединена с другими записями" in page.text
+    assert f"Объединённые записи</span>: #{gone}" in page.text
+    assert "<del>Иван</del> → <ins>Ваня</ins>" in page.text
