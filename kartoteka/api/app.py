@@ -108,9 +108,14 @@ def api_router() -> APIRouter:
 def install(app: FastAPI) -> None:
     """Put the API on `app`: its routes (twice, see below), limits, edge guard, error
     handlers and the OpenAPI document. `kartoteka.server` calls it."""
-    router = api_router()
-    app.include_router(router, prefix="/api/v1")
-    app.include_router(router, prefix="/w/{workspace}/api/v1", include_in_schema=False)
+    # Each router is included on the app itself rather than through one combined router:
+    # FastAPI re-checks the route tables under every inclusion on every request (issue
+    # 16: matching a GET through the nested inclusion was a tenth of its cost).
+    routers = ROUTERS + optional_routers()
+    for r in routers:
+        app.include_router(r, prefix="/api/v1")
+    for r in routers:
+        app.include_router(r, prefix="/w/{workspace}/api/v1", include_in_schema=False)
     app.add_middleware(RateLimitMiddleware)
     # Added last, so it runs first: hostile request lines and bodies never reach the rest.
     app.add_middleware(EdgeGuardMiddleware)

@@ -26,7 +26,6 @@ from typing import Any
 import orjson
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
-from limits.strategies import FixedWindowRateLimiter
 
 from kartoteka.catalogs import service as catalogs
 from kartoteka.context import Actor, Workspace
@@ -239,11 +238,17 @@ def _storage(ws: Workspace) -> Storage:
 
 
 def hit(ws: Workspace, item: RateLimitItem, kind: str, who: str) -> Usage:
-    """Count one request of `who` against `item`."""
-    limiter = FixedWindowRateLimiter(_storage(ws))
-    allowed = limiter.hit(item, ws.name, kind, who)
-    stats = limiter.get_window_stats(item, ws.name, kind, who)
-    return Usage(item.amount, stats.remaining, stats.reset_time, allowed)
+    """Count one request of `who` against `item` (a fixed window).
+
+    What `FixedWindowRateLimiter.hit` and `get_window_stats` do, with the count the
+    increment returns instead of reading it again: one key, two storage calls instead of
+    three key builds and three calls (a tenth of a GET's cost went to the two limits).
+    """
+    storage = _storage(ws)
+    key = item.key_for(ws.name, kind, who)
+    count = storage.incr(key, item.get_expiry())
+    reset_at = storage.get_expiry(key)
+    return Usage(item.amount, max(0, item.amount - count), reset_at, count <= item.amount)
 
 
 def _refuse(usage: Usage, what: str) -> RateLimited:
