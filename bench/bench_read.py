@@ -36,11 +36,13 @@ from bench_list import STAGES, seed
 from common import (
     Env,
     Results,
+    cpu_of,
     environment,
     free_port,
     parser,
     percentile,
     server,
+    spent,
 )
 
 PAGE = 100
@@ -402,11 +404,27 @@ def measure_get_in_process(
             )
 
 
+def db_backends(env: Env) -> set[int]:
+    """PostgreSQL backends serving this benchmark's database, except this process's own."""
+    import sqlalchemy as sa
+
+    with env.workspace().engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        return {int(r[0]) for r in rows}
+
+
 def measure_get_http(
     env: Env, catalog: Any, token: str, record_id: int, seconds: float, res: Results
 ) -> None:
     """Requests/s of one GET by id against bare Starlette, both on uvicorn with 2 workers;
-    rounds alternate between the two servers so drift hits both alike."""
+    rounds alternate between the two servers so drift hits both alike. Besides the rates,
+    the CPU time each server's processes (and, on PostgreSQL, the database backends
+    serving ours) spent per request, which a loaded machine distorts far less."""
     import httpx
 
     path = f"/api/v1/catalogs/{catalog.id}/records/{record_id}"
@@ -414,17 +432,35 @@ def measure_get_http(
     port, bare_port = free_port(), free_port()
     srv_env = env.server_env()
     app_cmd = uvicorn_cmd("kartoteka.server:create_app", port, ["--factory"])
-    with server(app_cmd, srv_env, port):
+    pg = env.database == "postgresql"
+    cpu = {"ours": 0.0, "bare": 0.0, "db": 0.0}
+    served = {"ours": 0.0, "bare": 0.0}
+    rounds = []
+    with server(app_cmd, srv_env, port) as ours_proc:
         url = f"http://127.0.0.1:{port}{path}"
         body = httpx.get(url, headers=headers).text
         bare_cmd = uvicorn_cmd("bench_http:bare_app", bare_port, ["--app-dir", str(HERE)])
-        with server(bare_cmd, dict(srv_env, BENCH_BARE_BODY=body), bare_port):
+        with server(bare_cmd, dict(srv_env, BENCH_BARE_BODY=body), bare_port) as bare_proc:
             bare_url = f"http://127.0.0.1:{bare_port}/record"
             load(url, headers, 2)
             load(bare_url, {}, 2)
-            rounds = [
-                (load(url, headers, seconds / 3), load(bare_url, {}, seconds / 3)) for _ in "abc"
-            ]
+            groups = {"ours": ours_proc.pid, "bare": bare_proc.pid}
+            # How long each round of load runs (wrk takes whole seconds).
+            duration = max(1, round(seconds / 3)) if shutil.which("wrk") else seconds / 3
+            for _ in "abc":
+                pair = []
+                for name, target, hdrs in (("ours", url, headers), ("bare", bare_url, {})):
+                    watch_db = pg and name == "ours"
+                    backends = db_backends(env) if watch_db else set()
+                    srv0, db0 = cpu_of(groups[name]), cpu_of(pids=backends)
+                    got = load(target, hdrs, seconds / 3)
+                    if watch_db:
+                        backends |= db_backends(env)
+                    cpu[name] += spent(srv0, cpu_of(groups[name]))
+                    cpu["db"] += spent(db0, cpu_of(pids=backends))
+                    served[name] += got["rps"] * duration
+                    pair.append(got)
+                rounds.append(pair)
     ours = sum(r[0]["rps"] for r in rounds) / 3
     bare = sum(r[1]["rps"] for r in rounds) / 3
     errors = sum(r[0]["errors"] for r in rounds)
@@ -439,6 +475,23 @@ def measure_get_http(
         f"errors: {int(errors)}; p50 {max(r[0]['p50'] for r in rounds):.2f} ms vs "
         f"{max(r[1]['p50'] for r in rounds):.2f} ms",
     )
+    per = {k: cpu[k] / served[k] * 1e6 if served[k] else 0.0 for k in served}
+    res.add(
+        "GET one record over HTTP: server CPU per request",
+        per["ours"],
+        "us",
+        per["bare"],
+        "bare Starlette",
+        note="user+system CPU of the uvicorn processes / requests served (load-independent)",
+    )
+    if pg:
+        share = cpu["db"] / (cpu["db"] + cpu["ours"]) if cpu["ours"] else 0.0
+        res.add(
+            "GET one record over HTTP: PostgreSQL backends' CPU per request",
+            cpu["db"] / served["ours"] * 1e6 if served["ours"] else 0.0,
+            "us",
+            note=f"the database server's share of the CPU the GETs used: {share:.0%}",
+        )
 
 
 def main() -> None:

@@ -441,3 +441,32 @@ def postgres_version(url: str) -> str:
             return str(conn.exec_driver_sql("SHOW server_version").scalar())
     finally:
         engine.dispose()
+
+
+# ----- CPU time of other processes ---------------------------------------------------------
+def _ticks(pid: int) -> tuple[int, int]:
+    """(process group, user + system CPU ticks) of one process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return -1, 0
+    return int(fields[2]), int(fields[11]) + int(fields[12])
+
+
+def cpu_of(group: int | None = None, pids: set[int] | None = None) -> dict[int, int]:
+    """CPU ticks by pid of the processes in a process group (a server and its workers)
+    or with the given pids (database backends); Linux /proc only."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        pgrp, ticks = _ticks(pid)
+        if (group is not None and pgrp == group) or (pids is not None and pid in pids):
+            found[pid] = ticks
+    return found
+
+
+def spent(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU seconds used between two `cpu_of` snapshots (a new process counts whole)."""
+    return sum(t - before.get(p, 0) for p, t in after.items()) / os.sysconf("SC_CLK_TCK")
