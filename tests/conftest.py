@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from support import browser as browsers
 from support.mail import smtp_server
 from support.openapi import answer_checker
+from support.receiver import Receiver
 from support.users import ADMIN_EMAIL, ADMIN_PASSWORD
-from support.webhooks import Receiver
 
 from kartoteka import plugins
 from kartoteka.config import Settings
@@ -147,7 +147,7 @@ def api(client: TestClient) -> Api:
 # Shared helpers' fixtures (tests/support holds the helpers; no test imports another test).
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    """A scripted HTTP receiver on loopback (support.webhooks.Receiver)."""
+    """A scripted HTTP receiver on loopback (support.receiver.Receiver)."""
     r = Receiver()
     yield r
     r.close()

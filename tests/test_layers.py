@@ -579,3 +579,20 @@ def test_the_plugin_table_is_the_plugin_list() -> None:
     for plugin in plugins.DEFAULT_PLUGINS:
         types = [t.type for t in plugin.field_types]
         assert code_names(documented[plugin.name]) == types or not types, plugin.name
+
+
+def test_one_loopback_receiver_for_every_test() -> None:
+    """HTTP receivers in tests are `support.receiver.Receiver`, not one more hand-made server."""
+    tests = Path(__file__).parent
+    servers = {"BaseHTTPRequestHandler", "HTTPServer", "ThreadingHTTPServer"}
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        if path == tests / "support" / "receiver.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = ""
+            if isinstance(node, ast.Name | ast.Attribute):
+                name = node.id if isinstance(node, ast.Name) else node.attr
+            if name in servers:
+                offenders.append(f"{path.relative_to(tests)}:{node.lineno} uses {name}")
+    assert offenders == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
 import logging
 import threading
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
+from support.receiver import NO_CONTENT, Receiver
 
 from kartoteka.errors import RateLimited
 from kartoteka.observability import context, heartbeat, logs, metrics
@@ -192,41 +192,27 @@ def test_the_in_process_worker_beats(instance: Any) -> None:
     assert heartbeat.latest_beat(instance.dbs.control) is not None
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
-    seen: list[dict[str, str]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers["content-length"]))
-        _Receiver.seen.append({k.lower(): v for k, v in self.headers.items()})
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Receiver.seen.clear()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
+def receiver() -> Iterator[Receiver]:
+    """The shared loopback receiver answering 204 (overrides conftest's `allow` default)."""
+    r = Receiver(default=NO_CONTENT)
+    yield r
+    r.close()
 
 
-def test_request_webhooks_carry_the_request_id_and_are_counted(receiver: str) -> None:
+def test_request_webhooks_carry_the_request_id_and_are_counted(receiver: Receiver) -> None:
+    url = receiver.url("/hook")
     delivered = sample("kartoteka_webhook_attempts_total", kind="request", outcome="delivered")
     refused = sample("kartoteka_webhook_attempts_total", kind="request", outcome="refused")
     token = context.set_request_id("req-77")
     try:
         with delivery.make_client() as client:
-            ok = delivery.post_signed(client, receiver, "whsec_" + "A" * 32, "m1", b"{}", 5, True)
-            no = delivery.post_signed(client, receiver, "whsec_" + "A" * 32, "m2", b"{}", 5, False)
+            ok = delivery.post_signed(client, url, "whsec_" + "A" * 32, "m1", b"{}", 5, True)
+            no = delivery.post_signed(client, url, "whsec_" + "A" * 32, "m2", b"{}", 5, False)
     finally:
         context.reset_request_id(token)
     assert ok.ok and no.error and no.error.startswith("refused:")
-    assert _Receiver.seen[0]["x-request-id"] == "req-77"
+    assert receiver.requests[0]["headers"]["x-request-id"] == "req-77"
     after = sample("kartoteka_webhook_attempts_total", kind="request", outcome="delivered")
     assert after == delivered + 1
     assert sample("kartoteka_webhook_attempts_total", kind="request", outcome="refused") == (
@@ -245,18 +231,18 @@ def test_log_format_setting_is_checked() -> None:
 
 
 def test_notify_deliveries_carry_the_request_id_of_the_change(
-    api: Any, instance: Any, receiver: str
+    api: Any, instance: Any, receiver: Receiver
 ) -> None:
     from kartoteka.workers import run_once
 
     catalog = api.catalog("Deals", [{"name": "Title", "type": "text"}])
-    r = api.post("/webhooks", {"url": receiver, "catalog": catalog["api_name"]})
+    r = api.post("/webhooks", {"url": receiver.url("/hook"), "catalog": catalog["api_name"]})
     assert r.status_code == 201, r.text
     api.post(f"/catalogs/{catalog['id']}/records", {"values": {"title": "a"}},
              headers={"X-Request-ID": "change-9"})  # fmt: skip
     api.record(catalog["id"], {"title": "b"})  # its own, generated id
     run_once(instance, instance.settings.default_workspace)
-    ids = [seen.get("x-request-id") or "" for seen in _Receiver.seen]
+    ids = [seen["headers"].get("x-request-id") or "" for seen in receiver.requests]
     assert len(ids) == 2 and "change-9" in ids  # sent concurrently: in either order
     (other,) = set(ids) - {"change-9"}
     assert len(other) == 32  # the other write's generated id

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from support.receiver import Receiver
 from support.scenarios import deals_and_clients, fixed_clock, runs, scenario, work, workspace
-from support.webhooks import Receiver
 
 from kartoteka.scenarios import engine, records_port
 from kartoteka.scenarios.clock import clock

@@ -1,13 +1,11 @@
-"""Webhook test helpers: a scripted HTTP receiver on loopback, signature checks, a worker pass."""
+"""Webhook test helpers: signature checks, a catalog and a hook, deliveries, a worker pass.
+
+The loopback receiver itself is `support.receiver.Receiver` (re-exported here).
+"""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Callable
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,67 +14,9 @@ from standardwebhooks.webhooks import Webhook
 from kartoteka.storage import schema
 from kartoteka.storage.engine import utcnow
 from kartoteka.workers import run_once
+from support.receiver import Receiver, Reply
 
-Reply = tuple[int, Any, dict[str, str]]
-Handler = Callable[[dict[str, Any]], Reply]
-
-
-class Receiver:
-    """A tiny HTTP server in a thread: scripted replies per path, every request recorded."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.scripts: dict[str, list[Reply]] = {}
-        self.handlers: dict[str, Handler] = {}
-        self.delay: dict[str, float] = {}
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handle(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                receiver.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "body": body}
-                )
-                time.sleep(receiver.delay.get(self.path, 0))
-                status, reply, headers = receiver.reply_for(self.path, body)
-                data = json.dumps(reply).encode() if reply is not None else b""
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            # Join handler threads on close so no sleeping handler outlives the test.
-            daemon_threads = False
-
-        self.server = Server(("127.0.0.1", 0), Handle)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def reply_for(self, path: str, body: bytes) -> Reply:
-        with self.lock:
-            script = self.scripts.get(path)
-            if script:
-                return script.pop(0)
-        if path in self.handlers:
-            return self.handlers[path](json.loads(body))
-        return 200, {"allow": True}, {}
-
-    def at(self, path: str) -> list[dict[str, Any]]:
-        return [r for r in self.requests if r["path"] == path]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+__all__ = ["Receiver", "Reply", "deals", "deliveries", "hook", "verified", "work"]
 
 
 def verified(secret: str, request: dict[str, Any]) -> dict[str, Any]:

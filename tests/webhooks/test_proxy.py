@@ -6,7 +6,6 @@ call that reaches the receiver under such a name can only have gone through it.
 
 from __future__ import annotations
 
-import http.server
 import socket
 import ssl
 import subprocess
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from support.receiver import Receiver
 
 from kartoteka.config import Settings
 from kartoteka.webhooks import delivery, http1, proxy
@@ -102,31 +102,6 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
     b.close()
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    seen: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        body = self.rfile.read(int(self.headers["content-length"]))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        Receiver.seen.append({"path": self.path, "headers": headers, "body": body})
-        self.send_response(200)
-        self.send_header("content-length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def _serve(tls: ssl.SSLContext | None) -> tuple[http.server.ThreadingHTTPServer, int]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, server.server_address[1]
-
-
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A self-signed certificate for receiver.test (key and cert in one PEM file)."""
@@ -143,17 +118,21 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def receivers(certificate: Path) -> Iterator[dict[str, int]]:
-    """A plain and a TLS receiver on loopback; their ports."""
-    Receiver.seen.clear()
+def servers(certificate: Path) -> Iterator[dict[str, Receiver]]:
+    """A plain and a TLS receiver on loopback (the shared `Receiver`, keep-alive, 200)."""
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(certificate)
-    plain, plain_port = _serve(None)
-    secure, secure_port = _serve(tls)
-    yield {"http": plain_port, "https": secure_port}
-    for server in (plain, secure):
-        server.shutdown()
-        server.server_close()
+    plain = Receiver(default=(200, None, {}), keep_alive=True)
+    secure = Receiver(default=(200, None, {}), keep_alive=True, tls=tls)
+    yield {"http": plain, "https": secure}
+    plain.close()
+    secure.close()
+
+
+@pytest.fixture
+def receivers(servers: dict[str, Receiver]) -> dict[str, int]:
+    """The two receivers' ports."""
+    return {scheme: receiver.port for scheme, receiver in servers.items()}
 
 
 @pytest.fixture
@@ -196,19 +175,21 @@ def _send_async(pool: http1.Pool, urls: list[str], proxies: proxy.Proxies, priva
         client.close()
 
 
-def test_notify_http_target_is_forwarded_in_absolute_form(loopback_proxy: LoopbackProxy) -> None:
+def test_notify_http_target_is_forwarded_in_absolute_form(
+    loopback_proxy: LoopbackProxy, servers: dict[str, Receiver]
+) -> None:
     proxies = _proxies(loopback_proxy.url.replace("http://", "http://user:pass@"))
     (outcome,) = _send_async(http1.Pool(), ["http://receiver.test/hook?x=1"], proxies, True)
     assert outcome.ok, outcome
     assert loopback_proxy.lines == ["POST http://receiver.test/hook?x=1 HTTP/1.1"]
     assert loopback_proxy.auths == [AUTH]
-    (seen,) = Receiver.seen
+    (seen,) = servers["http"].requests + servers["https"].requests
     assert seen["body"] == b'{"a":1}' and seen["headers"]["webhook-id"] == "msg_1"
     assert seen["headers"]["host"] == "receiver.test"
 
 
 def test_notify_https_target_goes_through_a_connect_tunnel(
-    loopback_proxy: LoopbackProxy, certificate: Path
+    loopback_proxy: LoopbackProxy, certificate: Path, servers: dict[str, Receiver]
 ) -> None:
     proxies = _proxies(loopback_proxy.url)
     pool = http1.Pool(tls=_trusting(certificate))
@@ -217,7 +198,8 @@ def test_notify_https_target_goes_through_a_connect_tunnel(
     assert all(o.ok for o in outcomes), outcomes
     # One tunnel, kept alive for the second message; TLS ran end to end through it.
     assert loopback_proxy.lines == ["CONNECT receiver.test:443 HTTP/1.1"]
-    assert [s["path"] for s in Receiver.seen] == ["/hook", "/hook"]
+    seen = servers["http"].requests + servers["https"].requests
+    assert [s["path"] for s in seen] == ["/hook", "/hook"]
 
 
 def test_a_proxy_refusing_the_tunnel_is_the_attempts_error(

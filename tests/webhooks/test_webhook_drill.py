@@ -10,14 +10,13 @@ import os
 import signal
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
+from support.receiver import NO_CONTENT, Receiver, Reply, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANGES = 300
@@ -30,7 +29,10 @@ WAIT_S = 150
 
 
 class FlakyReceiver:
-    """Answers 503 to its first `fail_first` requests, then 204; keeps every verified event."""
+    """Answers 503 to its first `fail_first` requests, then 204; keeps every verified event.
+
+    The HTTP side is the shared loopback `Receiver`; this class is only the drill's answer.
+    """
 
     def __init__(self, fail_first: int) -> None:
         self.fail_first = fail_first
@@ -38,44 +40,29 @@ class FlakyReceiver:
         self.secret = ""
         self.delivered: list[tuple[str, int]] = []  # (webhook-id, sequence) of 2xx answers
         self.lock = threading.Lock()
-        receiver = self
+        self.receiver = Receiver(answer=self.answer)
 
-        class Handle(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                status = receiver.answer(body, dict(self.headers))
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handle)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def answer(self, body: bytes, headers: dict[str, str]) -> int:
+    def answer(self, request: dict[str, Any]) -> Reply:
         """503 while still failing; otherwise verify the signature and record the event."""
         with self.lock:
             self.seen += 1
             if self.seen <= self.fail_first:
-                return 503
-        event = Webhook(self.secret).verify(body, headers)
+                return 503, None, {}
+        headers = request["headers"]
+        event = Webhook(self.secret).verify(request["body"], headers)
         with self.lock:
             self.delivered.append((headers["webhook-id"], event["sequence"]))
-        return 204
+        return NO_CONTENT
 
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/drill"
+        return self.receiver.url("/drill")
 
     def sequences(self) -> set[int]:
         with self.lock:
             return {seq for _, seq in self.delivered}
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.receiver.close()
 
 
 @pytest.fixture
@@ -122,18 +109,6 @@ def kill(proc: subprocess.Popen[bytes] | None) -> None:
     proc.wait(timeout=10)
 
 
-def wait_until(check: Callable[[], bool], seconds: float, proc: Any = None) -> bool:
-    """Poll `check` for at most `seconds`; stop early if the worker died on its own."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        if proc is not None and proc.poll() is not None:
-            return False
-        time.sleep(0.02)
-    return check()
-
-
 def all_deliveries(api: Any, webhook_id: int) -> list[dict[str, Any]]:
     """Every delivery of a webhook through the API, paging with `before`."""
     items: list[dict[str, Any]] = []
@@ -166,11 +141,11 @@ def test_killed_worker_and_flaky_receiver_lose_nothing(api, settings, flaky, tmp
         )
         assert r.status_code == 200, r.text
         # Kill mid-delivery: some, not all, events have reached the receiver.
-        assert wait_until(lambda: len(flaky.sequences()) >= 1, 60, proc), log.read_text()
+        assert wait_until(lambda: len(flaky.sequences()) >= 1, 60, alive=proc), log.read_text()
         kill(proc)
         assert len(flaky.sequences()) < CHANGES, "the worker finished before it was killed"
         proc = start_worker(env, log)
-        assert wait_until(lambda: len(flaky.sequences()) >= CHANGES, WAIT_S, proc), (
+        assert wait_until(lambda: len(flaky.sequences()) >= CHANGES, WAIT_S, alive=proc), (
             f"{len(flaky.sequences())}/{CHANGES} delivered\n{log.read_text()[-3000:]}"
         )
         # The worker records results after sending; let it finish before stopping it.
@@ -186,13 +161,12 @@ def test_killed_worker_and_flaky_receiver_lose_nothing(api, settings, flaky, tmp
 
 def wait_for_log(api: Any, webhook_id: int, seconds: float) -> bool:
     """Poll (twice a second, bounded) until every delivery is logged as done."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+
+    def all_done() -> bool:
         found = all_deliveries(api, webhook_id)
-        if len(found) == CHANGES and all(d["status"] == "done" for d in found):
-            return True
-        time.sleep(0.5)
-    return False
+        return len(found) == CHANGES and all(d["status"] == "done" for d in found)
+
+    return wait_until(all_done, seconds, interval=0.5)
 
 
 def check_at_least_once(flaky: FlakyReceiver) -> None:

@@ -8,22 +8,21 @@ and what must not change because of it.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
+from support.receiver import NO_CONTENT, Receiver, wait_until
 
 from kartoteka import workers
 from kartoteka.storage import schema
@@ -34,51 +33,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # ----- a receiver and helpers ----------------------------------------------------------------
-class Receiver:
-    """HTTP/1.1 keep-alive receiver: answers `statuses` in turn (then 204), keeps every body."""
-
-    def __init__(self) -> None:
-        self.statuses: list[int] = []
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handle(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                with receiver.lock:
-                    receiver.got.append((dict(self.headers), body))
-                    status = receiver.statuses.pop(0) if receiver.statuses else 204
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handle)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def sequences(self) -> list[int]:
-        with self.lock:
-            return [json.loads(body)["sequence"] for _, body in self.got]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+    """The shared loopback receiver as a notify endpoint: HTTP/1.1 keep-alive, 204 by default."""
+    r = Receiver(default=NO_CONTENT, keep_alive=True)
     yield r
     r.close()
+
+
+def sequences(receiver: Receiver) -> list[int]:
+    """The `sequence` of every message received, in arrival order."""
+    return [body["sequence"] for body in receiver.bodies()]
 
 
 def notify_hook(api: Any, url: str, **extra: Any) -> dict[str, Any]:
@@ -106,25 +71,16 @@ def workspace(instance: Any) -> Any:
     return instance.workspace(instance.settings.default_workspace)
 
 
-def wait_until(check: Callable[[], bool], seconds: float) -> bool:
-    """Poll `check` (bounded); used for progress, never to assert a duration."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
 # ----- the pipelined drain -------------------------------------------------------------------
 def test_many_batches_in_flight_deliver_every_event_once_signed(api, instance, receiver):
     wh = notify_hook(api, receiver.url())
     count = sender.SEND_BATCH * 2 + 37  # several claims, two batches on the wire at once
     api.records("deals", [{"name": f"d{i}", "n": i} for i in range(count)])
     assert workers.run_once(instance, instance.settings.default_workspace) == count
-    seqs = receiver.sequences()
+    seqs = sequences(receiver)
     assert sorted(seqs) == list(range(min(seqs), min(seqs) + count))
-    for headers, body in receiver.got[:: count // 10]:
+    for request in receiver.requests[:: count // 10]:
+        headers, body = request["headers"], request["body"]
         lowered = {k.lower(): v for k, v in headers.items()}
         Webhook(wh["secret"]).verify(body, lowered)
     rows = deliveries(instance, wh["id"])
@@ -180,11 +136,11 @@ def test_a_send_whose_lease_ran_short_is_handed_back_not_sent(api, instance, rec
         item.send_by = time.monotonic() - 1  # the lease margin is already used up
     with delivery.make_notify_client() as client:
         sender.send_batch(ws, client, items, now)
-    assert receiver.got == []
+    assert receiver.requests == []
     (row,) = deliveries(instance, wh["id"])
     assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 0, now)
     workers.run_once(instance, ws)
-    assert len(receiver.got) == 1
+    assert len(receiver.requests) == 1
 
 
 def test_a_lapsed_lease_is_sent_again_under_the_same_webhook_id(api, instance, receiver):
@@ -200,7 +156,7 @@ def test_a_lapsed_lease_is_sent_again_under_the_same_webhook_id(api, instance, r
     # ...and once it lapses, the next worker sends it, with the message's own id.
     later = utcnow() + timedelta(seconds=31)
     assert workers.run_once(instance, ws, now=later) == 1
-    (headers, _) = receiver.got[0]
+    headers = receiver.requests[0]["headers"]
     assert headers["webhook-id"] == claimed.msg_id
     (row,) = deliveries(instance, wh["id"])
     assert (row.status, row.attempts) == ("done", 1)
@@ -209,11 +165,11 @@ def test_a_lapsed_lease_is_sent_again_under_the_same_webhook_id(api, instance, r
 def test_ordered_webhook_sends_in_sequence_through_the_pipeline(api, instance, receiver):
     notify_hook(api, receiver.url(), ordered=True)
     api.records("deals", [{"name": f"d{i}"} for i in range(5)])
-    receiver.statuses = [503]  # the first event fails once and holds the others
+    receiver.script("*", (503, None, {}))  # the first event fails once and holds the others
     workers.run_once(instance, instance.settings.default_workspace)
-    assert len(receiver.got) == 1
+    assert len(receiver.requests) == 1
     workers.run_once(instance, instance.settings.default_workspace, utcnow() + timedelta(hours=1))
-    seqs = receiver.sequences()
+    seqs = sequences(receiver)
     assert seqs[1:] == sorted(seqs[1:]) and seqs[0] == seqs[1]
     assert len(seqs) == 6
 
@@ -360,14 +316,8 @@ def test_http1_refuses_endless_answers_and_heads():
 def test_http1_timeout_counts_from_the_turn_not_from_the_queue():
     # One connection, eight messages, each answered after 0.2 s: the last waits about
     # 1.4 s for its turn, longer than its 1 s timeout, and must still be sent.
-    slow = Receiver()
-    original = slow.server.RequestHandlerClass.do_POST  # type: ignore[attr-defined]
-
-    def delayed(handler: Any) -> None:
-        time.sleep(0.2)
-        original(handler)
-
-    slow.server.RequestHandlerClass.do_POST = delayed  # type: ignore[attr-defined]
+    slow = Receiver(default=NO_CONTENT, keep_alive=True)
+    slow.delay["/hook"] = 0.2
 
     async def run() -> list[Any]:
         pool = http1.Pool(max_connections=1)
@@ -398,7 +348,7 @@ def test_http1_a_turn_after_the_deadline_sends_nothing(receiver):
         return out
 
     assert asyncio.run(run()) is None
-    assert receiver.got == []
+    assert receiver.requests == []
 
 
 def test_async_sender_refuses_private_addresses_unless_allowed():
@@ -500,12 +450,12 @@ def test_a_commit_in_another_process_wakes_the_worker(wake_via, api, instance, s
     try:
         assert wait_until(lambda: listening(instance), 30)
         write_from_another_process(settings, "first")
-        assert wait_until(lambda: len(receiver.got) == 1, 60)
+        assert wait_until(lambda: len(receiver.requests) == 1, 60)
         write_from_another_process(settings, "second")
-        assert wait_until(lambda: len(receiver.got) == 2, 60), "the worker was not woken"
+        assert wait_until(lambda: len(receiver.requests) == 2, 60), "the worker was not woken"
     finally:
         stop.set()
         wakeup.event.set()
         thread.join(timeout=30)
-    names = [json.loads(body)["values"]["name"] for _, body in receiver.got]
+    names = [body["values"]["name"] for body in receiver.bodies()]
     assert names == ["first", "second"]
