@@ -17,7 +17,19 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from . import catalogs, common, duplicates, files, filters, people, views, webhooks, writes
+from . import (
+    catalogs,
+    common,
+    duplicates,
+    files,
+    filters,
+    people,
+    rights,
+    users,
+    views,
+    webhooks,
+    writes,
+)
 
 LANGUAGES = ("en", "ru")
 
@@ -32,6 +44,8 @@ AREAS: tuple[ModuleType, ...] = (
     webhooks,
     files,
     duplicates,
+    users,
+    rights,
 )
 
 #: code -> English template, over every area.

@@ -17,7 +17,7 @@ from kartoteka.catalogs.meta import bump_meta, invalidate
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.context import Actor
-from kartoteka.errors import DomainError, Forbidden, ValidationFailed
+from kartoteka.errors import DomainError, Forbidden, ValidationFailed, problem
 from kartoteka.filters.compiler import FilterCompiler
 from kartoteka.security.log import log_event
 from kartoteka.storage import schema
@@ -31,7 +31,7 @@ def get_rights(actor: Actor, catalog_ref: str | int) -> dict[str, Any]:
     """The rights of every group on a catalog, with field rules keyed by api_name."""
     catalog = get_catalog(actor, catalog_ref)
     if not access.can_manage(actor, catalog):
-        raise Forbidden("only administrators and catalog managers see rights")
+        raise Forbidden.of("rights_see_forbidden")
     by_group = actor.workspace.meta().rights.get(catalog.id, {})
     return {"groups": {str(g): _to_api(catalog, doc) for g, doc in sorted(by_group.items())}}
 
@@ -57,61 +57,49 @@ def _clean_rule(actor: Actor, catalog: Catalog, where: str, value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"$view"}:
         view = actor.workspace.meta().view_filters.get(value["$view"])
         if view is None or view[0] != catalog.id:
-            raise ValidationFailed(f"{where}: no such view", fields={where: "no such view"})
+            raise ValidationFailed.of("rule_no_view", where)
         return value
     if not isinstance(value, dict) or not value:
-        raise ValidationFailed(
-            f'{where}: true, false, a filter or {{"$view": id}}', fields={where: "bad rule"}
-        )
+        raise ValidationFailed.of("rule_shape", where)
     try:
         FilterCompiler(actor, catalog).compile(value)  # a rule: no reader rights
     except DomainError as exc:
-        raise ValidationFailed(f"{where}: {exc.message}", fields={where: exc.message}) from None
+        if exc.first is None:
+            raise ValidationFailed.of("invalid", where, message=exc.message) from None
+        raise ValidationFailed.of(exc.first.code, where, **exc.first.params) from None
     return value
 
 
 def _clean_doc(actor: Actor, catalog: Catalog, gid: str, doc: Any) -> dict[str, Any]:
     prefix = f"groups.{gid}"
     if not isinstance(doc, dict):
-        raise ValidationFailed(f"{prefix} must be an object", fields={prefix: "must be an object"})
+        raise ValidationFailed.of("expected_object", prefix)
     unknown = set(doc) - RIGHT_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        raise ValidationFailed(
-            f"{prefix}.{key}: unknown key", fields={f"{prefix}.{key}": "unknown"}
-        )
+        raise ValidationFailed.of("unknown_key", f"{prefix}.{key}")
     out: dict[str, Any] = {}
     for key in RULE_KEYS:
         out[key] = _clean_rule(actor, catalog, f"{prefix}.{key}", doc.get(key, False))
     for key in ("create", "manage"):
         if not isinstance(doc.get(key, False), bool):
-            raise ValidationFailed(
-                f"{prefix}.{key} must be a boolean", fields={f"{prefix}.{key}": "boolean"}
-            )
+            raise ValidationFailed.of("boolean", f"{prefix}.{key}")
         out[key] = doc.get(key, False)
     fields = doc.get("fields") or {}
     if not isinstance(fields, dict):
-        raise ValidationFailed(
-            f"{prefix}.fields must be an object", fields={f"{prefix}.fields": "object"}
-        )
+        raise ValidationFailed.of("expected_object", f"{prefix}.fields")
     out["fields"] = {}
     for name, rule in fields.items():
         field = catalog.by_api_name.get(name)
         where = f"{prefix}.fields.{name}"
         if field is None:
-            raise ValidationFailed(f"{where}: unknown field", fields={where: "unknown field"})
+            raise ValidationFailed.of("unknown_field", where)
         if rule not in access.FIELD_RULES:
-            raise ValidationFailed(
-                f"{where}: hidden, read_only or masked",
-                fields={where: "hidden, read_only or masked"},
-            )
+            raise ValidationFailed.of("one_of", where, allowed="hidden, read_only, masked")
         out["fields"][str(field.id)] = rule
     reveal = doc.get("reveal") or []
     if not isinstance(reveal, list) or any(n not in catalog.by_api_name for n in reveal):
-        raise ValidationFailed(
-            f"{prefix}.reveal must list field api_names",
-            fields={f"{prefix}.reveal": "unknown field"},
-        )
+        raise ValidationFailed.of("unknown_field", f"{prefix}.reveal")
     out["reveal"] = [str(catalog.by_api_name[n].id) for n in reveal]
     return out
 
@@ -188,7 +176,7 @@ def _check_delegated_change(
         for doc in (before, after):
             if doc is not None and not _doc_within(actor, catalog, doc):
                 raise Forbidden(
-                    f"group {gid}: you may only grant or take away rights you hold yourself",
+                    errors=[problem("rights_beyond_own", f"groups.{gid}", group=gid)],
                     field=f"groups.{gid}",
                 )
 
@@ -201,18 +189,16 @@ def put_rights(actor: Actor, catalog_ref: str | int, body: Any) -> dict[str, Any
     """
     catalog = get_catalog(actor, catalog_ref)
     if not may_change_rights(actor, catalog):
-        raise Forbidden("only administrators change rights")
+        raise Forbidden.of("rights_change_forbidden")
     if not isinstance(body, dict) or not isinstance(body.get("groups"), dict):
-        raise ValidationFailed('the body must be {"groups": {...}}', fields={"groups": "required"})
+        raise ValidationFailed.of("required", "groups")
     g = schema.groups
     with read_connection(actor.workspace.engine) as conn:
         known = {r[0] for r in conn.execute(sa.select(g.c.id))}
     docs: dict[int, dict[str, Any]] = {}
     for gid, doc in body["groups"].items():
         if not str(gid).isdigit() or int(gid) not in known:
-            raise ValidationFailed(
-                f"groups.{gid}: no such group", fields={f"groups.{gid}": "no such group"}
-            )
+            raise ValidationFailed.of("group_missing", f"groups.{gid}")
         docs[int(gid)] = _clean_doc(actor, catalog, str(gid), doc)
     if not actor.is_admin:
         old = actor.workspace.meta().rights.get(catalog.id, {})

@@ -56,7 +56,7 @@ def list_catalog_shares(actor: Actor, catalog_ref: str | int) -> list[dict[str, 
 def _manageable(actor: Actor, catalog_ref: str | int) -> Catalog:
     catalog = get_catalog(actor, catalog_ref)
     if not access.can_manage(actor, catalog):
-        raise Forbidden("only administrators and catalog managers share records")
+        raise Forbidden.of("share_forbidden")
     return catalog
 
 
@@ -67,10 +67,10 @@ def share_record(
     catalog = _manageable(actor, catalog_ref)
     require_visible(actor, catalog, record_id)
     if not isinstance(body, dict):
-        raise ValidationFailed("expected an object", fields={"body": "object"})
+        raise ValidationFailed.of("expected_object", "body")
     user_id, edit = body.get("user"), body.get("edit", False)
     if not isinstance(edit, bool):
-        raise ValidationFailed("edit must be a boolean", fields={"edit": "boolean"})
+        raise ValidationFailed.of("boolean", "edit")
     u, s = schema.users, schema.record_shares
     with actor.workspace.engine.begin() as conn:
         if (
@@ -78,7 +78,7 @@ def share_record(
             or not isinstance(user_id, int)
             or conn.execute(sa.select(u.c.id).where(u.c.id == user_id)).first() is None
         ):
-            raise ValidationFailed("user: no such user", fields={"user": "no such user"})
+            raise ValidationFailed.of("share_no_user", "user")
         conn.execute(
             sa.delete(s).where(
                 s.c.catalog_id == catalog.id, s.c.record_id == record_id, s.c.user_id == user_id
@@ -118,7 +118,7 @@ def unshare_record(actor: Actor, catalog_ref: str | int, record_id: int, user_id
             )
         )
     if not done.rowcount:
-        raise NotFound("no such share")
+        raise NotFound.of("share_not_found")
     log_event(
         actor.workspace,
         "rights_changed",

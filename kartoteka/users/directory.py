@@ -68,7 +68,7 @@ def set_group_members(actor: Actor, group_id: int, user_ids: list[int]) -> list[
         known = set(conn.execute(sa.select(users_t.c.id).where(users_t.c.id.in_(wanted))).scalars())
         missing = [u for u in wanted if u not in known]
         if missing:
-            raise BadUserSpec("invalid input", fields={"members": f"no user with id {missing[0]}"})
+            raise BadUserSpec.of("no_user", "members", id=missing[0])
         before = set(
             conn.execute(
                 sa.select(user_groups_t.c.user_id).where(user_groups_t.c.group_id == row.id)

@@ -39,7 +39,7 @@ class LinkInvalid(NotFound):
 def issue_link(actor: Actor, user_id: int, purpose: str) -> dict[str, Any]:
     """A new one-time link for a user (administrators); earlier links of the user stop."""
     if not actor.is_admin:
-        raise Forbidden("only administrators invite users or reset passwords")
+        raise Forbidden.of("links_admin_only")
     if purpose not in LIFETIME:
         raise ValidationFailed(
             errors=[ItemError(None, None, "purpose", "link_purpose", {"allowed": "invite, reset"})]
@@ -98,7 +98,7 @@ def peek_link(ws: Workspace, token: Any) -> dict[str, Any]:
             else None
         )
     if row is None or _expired(row.expires_at):
-        raise LinkInvalid("this link is unknown, used or expired")
+        raise LinkInvalid.of("link_invalid")
     return {"purpose": row.kind, "user_id": row.id, "email": row.email, "name": row.name}
 
 
@@ -119,7 +119,7 @@ def redeem_link(ws: Workspace, token: Any, password: Any) -> dict[str, Any]:
             .returning(tokens_t.c.user_id)
         ).scalar()
     if taken is None:  # another request used it a moment ago
-        raise LinkInvalid("this link is unknown, used or expired")
+        raise LinkInvalid.of("link_invalid")
     users.update_user(Actor.system(ws), found["user_id"], {"password": password})
     log.log_event(ws, "access_link_used", user_id=found["user_id"], purpose=found["purpose"])
     return found

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from kartoteka.auth import service as auth
 from kartoteka.auth.passwords import hash_password
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import Forbidden
+from kartoteka.errors import Forbidden, ItemError, problem
 from kartoteka.storage import schema
 from kartoteka.storage.engine import iso, read_connection, utcnow
 
@@ -41,34 +41,33 @@ LANG_RE = re.compile(r"^[a-z]{2}(-[A-Za-z]{2})?$")
 users_t = schema.users
 groups_t = schema.groups
 user_groups_t = schema.user_groups
-Checker = Callable[[Any], tuple[Any, str | None]]
+#: Why a value is refused: a message code and its parameters (kartoteka.messages).
+Problem = tuple[str, dict[str, Any]]
+Checker = Callable[[Any], tuple[Any, Problem | None]]
 
 
 # ----- validation ---------------------------------------------------------------------
-def _email(value: Any) -> tuple[Any, str | None]:
+def _email(value: Any) -> tuple[Any, Problem | None]:
     if not isinstance(value, str) or not EMAIL_RE.match(value.strip()):
-        return None, "a valid email address"
+        return None, ("user_email", {})
     if len(value.strip()) > 320:
-        return None, "at most 320 characters"
+        return None, ("max_length", {"max": 320})
     return value.strip().lower(), None
 
 
-def _name(value: Any) -> tuple[Any, str | None]:
+def _name(value: Any) -> tuple[Any, Problem | None]:
     if not isinstance(value, str) or not value.strip():
-        return None, "required, a non-empty string"
+        return None, ("user_name", {})
     if len(value.strip()) > 200:
-        return None, "at most 200 characters"
+        return None, ("max_length", {"max": 200})
     return value.strip(), None
 
 
-def _password(value: Any) -> tuple[Any, str | None]:
+def _password(value: Any) -> tuple[Any, Problem | None]:
     if value is None:
         return None, None
-    if not isinstance(value, str) or len(value) < MIN_PASSWORD:
-        return None, f"a string of at least {MIN_PASSWORD} characters"
-    if len(value) > MAX_PASSWORD:
-        return None, f"at most {MAX_PASSWORD} characters"
-    return value, None
+    problem = password_problem(value)
+    return (None, problem) if problem else (value, None)
 
 
 def password_problem(value: Any) -> tuple[str, dict[str, Any]] | None:
@@ -80,11 +79,11 @@ def password_problem(value: Any) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _groups(value: Any) -> tuple[Any, str | None]:
+def _groups(value: Any) -> tuple[Any, Problem | None]:
     if not isinstance(value, list) or not all(
         isinstance(g, int) and not isinstance(g, bool) for g in value
     ):
-        return None, "a list of group ids"
+        return None, ("user_groups", {})
     return sorted(set(value)), None
 
 
@@ -94,26 +93,26 @@ def _profile_value_ok(value: Any) -> bool:
     return value is None or isinstance(value, str | int | bool)
 
 
-def _profile(value: Any) -> tuple[Any, str | None]:
+def _profile(value: Any) -> tuple[Any, Problem | None]:
     if not isinstance(value, dict):
-        return None, "an object of key: value"
+        return None, ("user_profile", {})
     for key, item in value.items():
         if not isinstance(key, str) or not PROFILE_KEY_RE.match(key):
-            return None, f"key {key!r}: letters, digits and '_', not starting with a digit"
+            return None, ("user_profile_key", {"key": key})
         if not _profile_value_ok(item):
-            return None, f"key {key!r}: value must be a string, number, boolean or null"
+            return None, ("user_profile_value", {"key": key})
     return dict(value), None
 
 
-def _boolean(value: Any) -> tuple[Any, str | None]:
-    return (value, None) if isinstance(value, bool) else (None, "true or false")
+def _boolean(value: Any) -> tuple[Any, Problem | None]:
+    return (value, None) if isinstance(value, bool) else (None, ("boolean", {}))
 
 
-def _lang(value: Any) -> tuple[Any, str | None]:
+def _lang(value: Any) -> tuple[Any, Problem | None]:
     if value is None:
         return None, None
     if not isinstance(value, str) or not LANG_RE.match(value):
-        return None, "a language code such as 'en' or 'ru'"
+        return None, ("user_lang", {})
     return value, None
 
 
@@ -132,34 +131,34 @@ USER_CHECKS: dict[str, Checker] = {
 def _clean(spec: Any, checks: dict[str, Checker], required: tuple[str, ...]) -> dict[str, Any]:
     """Validate every key of `spec`; raise one BadUserSpec naming each bad key."""
     if not isinstance(spec, dict):
-        raise BadUserSpec("the body must be a JSON object")
-    problems: dict[str, str] = {}
+        raise BadUserSpec.of("body_object", "body")
+    problems: list[ItemError] = []
     values: dict[str, Any] = {}
     for key, value in spec.items():
         check = checks.get(key)
         if check is None:
-            problems[str(key)] = "unknown key; allowed: " + ", ".join(checks)
+            problems.append(problem("unknown_key_allowed", str(key), allowed=", ".join(checks)))
             continue
         values[key], why = check(value)
         if why:
-            problems[key] = why
+            problems.append(problem(why[0], key, **why[1]))
     for key in required:
         if key not in spec:
-            problems[key] = "required"
+            problems.append(problem("required", key))
     if problems:
-        raise BadUserSpec("invalid input", fields=problems)
+        raise BadUserSpec(errors=problems)
     return values
 
 
 # ----- helpers ------------------------------------------------------------------------
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("only administrators manage users and groups")
+        raise Forbidden.of("users_admin_only")
 
 
 def _require_user(actor: Actor) -> None:
     if actor.user_id is None and not actor.is_admin:
-        raise Forbidden("sign in first")
+        raise Forbidden.of("sign_in_first")
 
 
 def _read(ws: Workspace) -> Connection:
@@ -213,7 +212,7 @@ def _load_user(conn: Connection, user_id: Any) -> Row[Any]:
     if isinstance(user_id, int) and not isinstance(user_id, bool):
         row = conn.execute(sa.select(users_t).where(users_t.c.id == user_id)).first()
     if row is None:
-        raise UserNotFound(f"user {user_id} not found")
+        raise UserNotFound.of("user_not_found", None, id=user_id)
     return row
 
 
@@ -229,13 +228,13 @@ def _check_groups_exist(conn: Connection, group_ids: list[int]) -> None:
     )
     missing = [g for g in group_ids if g not in found]
     if missing:
-        raise BadUserSpec("invalid input", fields={"groups": f"no group with id {missing[0]}"})
+        raise BadUserSpec.of("no_group", "groups", id=missing[0])
 
 
 def _check_email_free(conn: Connection, email: str, user_id: int | None = None) -> None:
     other = conn.execute(sa.select(users_t.c.id).where(users_t.c.email == email)).scalar()
     if other is not None and other != user_id:
-        raise DuplicateEmail(f"a user with email {email} already exists")
+        raise DuplicateEmail.of("email_taken", "email", email=email)
 
 
 def _set_groups(conn: Connection, user_id: int, group_ids: list[int]) -> None:
@@ -254,7 +253,7 @@ def _ensure_another_admin(conn: Connection, user_id: int) -> None:
         )
     ).first()
     if other is None:
-        raise LastAdministrator("the workspace must keep at least one active administrator")
+        raise LastAdministrator.of("last_administrator")
 
 
 def find_user_id(ws: Workspace, email: str) -> int | None:
@@ -327,7 +326,7 @@ def create_user(actor: Actor, spec: dict[str, Any]) -> dict[str, Any]:
             created = _full(conn, user_id)
     except IntegrityError:
         # Two concurrent creations with the same email: the unique index decides.
-        raise DuplicateEmail(f"a user with email {values['email']} already exists") from None
+        raise DuplicateEmail.of("email_taken", "email", email=values["email"]) from None
     _accounts_changed(actor.workspace)
     return created
 
@@ -341,13 +340,13 @@ def update_user(actor: Actor, user_id: int, patch: dict[str, Any]) -> dict[str, 
         patch = dict(patch)
         _check_current_password(actor, patch.pop(CURRENT_PASSWORD, None))
     if not actor.is_admin and not (is_self and isinstance(patch, dict) and set(patch) <= SELF_KEYS):
-        raise Forbidden("only administrators manage users")
+        raise Forbidden.of("users_admin_only")
     values = _clean(patch, USER_CHECKS, ())
     try:
         with actor.workspace.engine.begin() as conn:
             result = _apply_user_patch(conn, _load_user(conn, user_id), values)
     except IntegrityError:
-        raise DuplicateEmail(f"a user with email {values.get('email')} already exists") from None
+        raise DuplicateEmail.of("email_taken", "email", email=values.get("email")) from None
     auth.evict_user(actor.workspace, user_id)
     actor.workspace.meta_holder.get("user_names", {}).pop(user_id, None)
     if "email" in values or "active" in values:
@@ -358,14 +357,9 @@ def update_user(actor: Actor, user_id: int, patch: dict[str, Any]) -> dict[str, 
 def _check_current_password(actor: Actor, current: Any) -> None:
     """Changing one's own password needs the current one (422 naming `current_password`)."""
     if not isinstance(current, str) or not current:
-        raise BadUserSpec(
-            "changing your password needs your current password",
-            fields={CURRENT_PASSWORD: "required to change your own password"},
-        )
+        raise BadUserSpec.of("current_password_required", CURRENT_PASSWORD)
     if not auth.password_is_current(actor.workspace, actor.user_id or 0, current):
-        raise BadUserSpec(
-            "the current password is wrong", fields={CURRENT_PASSWORD: "wrong password"}
-        )
+        raise BadUserSpec.of("current_password_wrong", CURRENT_PASSWORD)
 
 
 def _apply_user_patch(conn: Connection, row: Row[Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -410,7 +404,7 @@ def set_password(ws: Workspace, email: str, password: str) -> None:
     """Set a user's password by email (CLI); ends their sessions."""
     user_id = find_user_id(ws, email)
     if user_id is None:
-        raise UserNotFound(f"no user with email {email}")
+        raise UserNotFound.of("user_email_unknown", None, email=email)
     update_user(Actor.system(ws), user_id, {"password": password})
 
 
@@ -424,14 +418,14 @@ def _load_group(conn: Connection, group_id: Any) -> Row[Any]:
     if isinstance(group_id, int) and not isinstance(group_id, bool):
         row = conn.execute(sa.select(groups_t).where(groups_t.c.id == group_id)).first()
     if row is None:
-        raise GroupNotFound(f"group {group_id} not found")
+        raise GroupNotFound.of("group_not_found", None, id=group_id)
     return row
 
 
 def _check_group_name_free(conn: Connection, name: str, group_id: int | None = None) -> None:
     other = conn.execute(sa.select(groups_t.c.id).where(groups_t.c.name == name)).scalar()
     if other is not None and other != group_id:
-        raise DuplicateGroupName(f"a group named {name!r} already exists")
+        raise DuplicateGroupName.of("group_taken", "name", name=name)
 
 
 def list_groups(actor: Actor) -> list[dict[str, Any]]:
@@ -461,7 +455,7 @@ def create_group(actor: Actor, spec: dict[str, Any]) -> dict[str, Any]:
             ).scalar_one()
             return _group_json(_load_group(conn, group_id))
     except IntegrityError:
-        raise DuplicateGroupName(f"a group named {name!r} already exists") from None
+        raise DuplicateGroupName.of("group_taken", "name", name=name) from None
 
 
 def update_group(actor: Actor, group_id: int, patch: dict[str, Any]) -> dict[str, Any]:
@@ -476,7 +470,7 @@ def update_group(actor: Actor, group_id: int, patch: dict[str, Any]) -> dict[str
                 conn.execute(groups_t.update().where(groups_t.c.id == row.id).values(**values))
             return _group_json(_load_group(conn, row.id))
     except IntegrityError:
-        raise DuplicateGroupName(f"a group named {values.get('name')!r} already exists") from None
+        raise DuplicateGroupName.of("group_taken", "name", name=values.get("name")) from None
 
 
 def delete_group(actor: Actor, group_id: int) -> None:
