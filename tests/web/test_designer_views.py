@@ -248,3 +248,22 @@ def test_a_gallery_takes_its_cover_from_the_field_the_view_names(web, api, deals
     sign_in(web)
     html = web.get(f"/c/deals?view={view['id']}").text
     assert 'alt="photo.png"' in html and 'alt="scan.png"' not in html
+
+
+def test_the_list_without_script_shows_a_grouped_views_headings(web, api, deals):
+    """The phone's (and no-script) list of a grouped view has a heading per group, and
+    "load more" does not repeat the heading of a group the page before began."""
+    for i in range(5):
+        stage = "New" if i < 3 else "Won"
+        api.post("/catalogs/deals/records", {"values": {"title": f"d{i}", "stage": stage}})
+    body = {"name": "By stage", "type": "table", "options": {"group_by": "stage"}}
+    view = api.post("/catalogs/deals/views", body).json()
+    sign_in(web)
+    html = web.get(f"/c/deals?view={view['id']}&lang=en").text
+    headings = re.findall(r'<tr class="group-heading"><th[^>]*>([^<]*)</th>', html)
+    assert headings == ["New", "Won"]
+    first = api.get(f"/catalogs/deals/records?view={view['id']}&limit=2").json()
+    page = web.get(
+        f"/c/deals/rows?view={view['id']}&cursor={first['next_cursor']}&group=New&lang=en"
+    ).text
+    assert re.findall(r'<tr class="group-heading"><th[^>]*>([^<]*)</th>', page) == ["Won"]

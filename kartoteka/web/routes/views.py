@@ -79,6 +79,27 @@ def _cells(items: list[dict[str, Any]], columns: list[Any]) -> list[tuple[int, l
     ]
 
 
+def _groups(
+    catalog: Catalog, view: dict[str, Any] | None, items: list[dict[str, Any]], last: str
+) -> tuple[list[str | None], str]:
+    """The no-script list of a grouped view (`options.group_by`, the phone's list): each
+    row's group heading, or None while the group goes on (`last`: the heading the page
+    before ended in). The API lists such a view by the group field first. A date and
+    time groups by its day in the grid only; here the list stays flat. Returns the
+    headings and the group the page ends in (the next page's `last`)."""
+    name = ((view or {}).get("options") or {}).get("group_by")
+    field = catalog.by_api_name.get(name) if isinstance(name, str) else None
+    if field is None or field.ftype.value_kind == "datetime":
+        return [None] * len(items), ""
+    out: list[str | None] = []
+    for r in items:
+        value = r["values"].get(field.api_name)
+        label = forms.value_text(field, value[:1] if isinstance(value, list) else value)
+        out.append(label if label != last else None)
+        last = label
+    return out, last
+
+
 def _columns(ctx: Ctx, catalog: Catalog, view: dict[str, Any] | None) -> list[Any]:
     shown = visible_fields(ctx.user, catalog, None)
     if view and view.get("fields"):
@@ -135,6 +156,7 @@ def catalog_page(ctx: Ctx, catalog: str) -> Response:
         return render(ctx, f"board/{kind}.html", **data)
     data.update(_page(ctx, found, state))
     data["rows"] = _cells(data["items"], columns)
+    data["groups"], data["last_group"] = _groups(found, view, data["items"], "")
     return render(ctx, "grid/catalog.html", **data)
 
 
@@ -146,8 +168,18 @@ def rows_fragment(ctx: Ctx, catalog: str) -> Response:
     columns = _columns(ctx, found, state["view"])
     listed = _page(ctx, found, state)
     rows = _cells(listed["items"], columns)
+    last = ctx.request.query_params.get("group") or ""
+    groups, last = _groups(found, state["view"], listed["items"], last)
     return render(
-        ctx, "grid/_rows.html", catalog=found, columns=columns, rows=rows, **listed, **state
+        ctx,
+        "grid/_rows.html",
+        catalog=found,
+        columns=columns,
+        rows=rows,
+        groups=groups,
+        last_group=last,
+        **listed,
+        **state,
     )
 
 
