@@ -36,8 +36,6 @@ BEARER_CACHE_SECONDS = 10.0  # token lookups are cheap; keep revocation latency 
 LAST_USED_EVERY = timedelta(minutes=1)
 MAX_CACHE_ENTRIES = 10_000
 MAX_PASSWORD_LENGTH = 4096  # Argon2 accepts more, but nobody types it and it costs time
-WRONG_LOGIN = "wrong email or password"
-WRONG_TOKEN = "invalid or expired token"
 
 
 @dataclass(frozen=True)
@@ -185,7 +183,7 @@ def actor_for_user(ws: Workspace, user_id: int, via: str = "system") -> Actor:
     with _read(ws) as conn:
         user = conn.execute(sa.select(schema.users).where(schema.users.c.id == user_id)).first()
         if user is None or not user.active:
-            raise WrongCredentials("no such active user")
+            raise WrongCredentials.of("no_active_user")
         return _actor(ws, _principal(conn, user), via)
 
 
@@ -199,7 +197,7 @@ def _check_password(ws: Workspace, email: Any, password: Any) -> Principal:
         user = _user_by_email(conn, email) if email else None
         ok = verify_password(user.password_hash if user is not None else None, password)
         if user is None or not ok or not user.active:
-            raise WrongCredentials(WRONG_LOGIN)
+            raise WrongCredentials.of("wrong_login")
         principal = _principal(conn, user)
     if needs_rehash(user.password_hash):
         _store_hash(ws, user.id, hash_password(password))
@@ -256,11 +254,11 @@ class SecondFactorWrong(WrongCredentials):
 
 def _check_second_factor(ws: Workspace, user_id: int, secret: str, code: Any, via: str) -> None:
     if via == "basic":
-        raise TotpRequired("this account uses two-factor login; use an API token, not Basic")
+        raise TotpRequired.of("totp_basic")
     if code is None or code == "":
-        raise TotpRequired('two-factor code required: send "totp" with the login')
+        raise TotpRequired.of("totp_required")
     if not two_factor.use_code(ws, user_id, secret, code):
-        raise SecondFactorWrong("wrong or already used two-factor code")
+        raise SecondFactorWrong.of("totp_wrong")
 
 
 def login(
@@ -320,7 +318,7 @@ def actor_from_basic(ws: Workspace, email: str, password: str, address: str | No
 # ----- bearer tokens ------------------------------------------------------------------
 def _principal_for_token(ws: Workspace, token: str) -> Principal:
     if not isinstance(token, str) or not token.startswith((API_PREFIX, SESSION_PREFIX)):
-        raise WrongCredentials(WRONG_TOKEN)
+        raise WrongCredentials.of("wrong_token")
     cache = auth_cache(ws)
     key = "t:" + token_hash(token)
     p = cache.get(key)
@@ -343,10 +341,10 @@ def _lookup_token(ws: Workspace, hashed: str) -> tuple[Principal, datetime | Non
     with _read(ws) as conn:
         tok = conn.execute(sa.select(tokens).where(tokens.c.token_hash == hashed)).first()
         if tok is None or (tok.expires_at is not None and tok.expires_at <= utcnow()):
-            raise WrongCredentials(WRONG_TOKEN)
+            raise WrongCredentials.of("wrong_token")
         user = conn.execute(sa.select(users).where(users.c.id == tok.user_id)).first()
         if user is None or not user.active:
-            raise WrongCredentials(WRONG_TOKEN)
+            raise WrongCredentials.of("wrong_token")
         p = _principal(conn, user, kind=tok.kind, token_id=tok.id, scopes=tok.scopes, csrf=tok.csrf)
     return p, tok.expires_at, tok.last_used_at
 
@@ -375,7 +373,7 @@ def actor_from_session(ws: Workspace, token: str) -> tuple[Actor, str]:
     """The actor and CSRF token for a session cookie."""
     p = _principal_for_token(ws, token)
     if p.kind != "session" or not p.csrf:
-        raise WrongCredentials(WRONG_TOKEN)
+        raise WrongCredentials.of("wrong_token")
     return _actor(ws, p, "session"), p.csrf
 
 
@@ -441,7 +439,7 @@ def password_is_current(ws: Workspace, user_id: int, password: str) -> bool:
 def own_user_id(actor: Actor) -> int:
     """The actor's user id; Forbidden for the system actor (it holds no sessions or tokens)."""
     if actor.user_id is None:
-        raise Forbidden("only a user can hold tokens")
+        raise Forbidden.of("tokens_user_only")
     return actor.user_id
 
 

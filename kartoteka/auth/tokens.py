@@ -34,7 +34,7 @@ def create_api_token(
     """Create an API token for the actor's user; the secret is in the result only."""
     user_id = own_user_id(actor)
     if actor.token_scopes:
-        raise Forbidden("a restricted token cannot create tokens")
+        raise Forbidden.of("restricted_token")
     values: dict[str, Any] = {
         "name": _check_token_name(name),
         "scopes": check_scopes(scopes),
@@ -68,9 +68,9 @@ def create_api_token(
 
 def _check_token_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise BadTokenSpec("invalid token", fields={"name": "required, a non-empty string"})
+        raise BadTokenSpec.of("user_name", "name")
     if len(name.strip()) > 200:
-        raise BadTokenSpec("invalid token", fields={"name": "at most 200 characters"})
+        raise BadTokenSpec.of("max_length", "name", max=200)
     return name.strip()
 
 
@@ -80,23 +80,23 @@ def check_scopes(scopes: Any) -> dict[str, Any] | None:
         return None
     bad = _scope_problem(scopes)
     if bad:
-        raise BadTokenSpec("invalid token", fields={"scopes": bad})
+        raise BadTokenSpec.of(bad[0], "scopes", **bad[1])
     return dict(scopes) or None
 
 
-def _scope_problem(scopes: Any) -> str | None:
+def _scope_problem(scopes: Any) -> tuple[str, dict[str, Any]] | None:
     if not isinstance(scopes, dict):
-        return "must be an object"
+        return "expected_object", {}
     unknown = sorted(set(scopes) - SCOPE_KEYS)
     if unknown:
-        return f"unknown key {unknown[0]!r}; allowed: catalogs, read_only"
+        return "scope_key", {"key": unknown[0]}
     if "read_only" in scopes and not isinstance(scopes["read_only"], bool):
-        return "read_only must be true or false"
+        return "flag_option", {"key": "read_only"}
     cats = scopes.get("catalogs")
     if "catalogs" in scopes and not (
         isinstance(cats, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in cats)
     ):
-        return "catalogs must be a list of catalog ids"
+        return "scope_catalogs", {}
     return None
 
 
@@ -109,11 +109,11 @@ def _check_expiry(value: Any) -> datetime | None:
         except ValueError:
             value = None
     if not isinstance(value, datetime):
-        raise BadTokenSpec("invalid token", fields={"expires_at": "an ISO 8601 timestamp"})
+        raise BadTokenSpec.of("datetime", "expires_at")
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     if value <= utcnow():
-        raise BadTokenSpec("invalid token", fields={"expires_at": "must be in the future"})
+        raise BadTokenSpec.of("future", "expires_at")
     return value
 
 
@@ -136,7 +136,7 @@ def list_tokens(actor: Actor) -> list[dict[str, Any]]:
 def list_user_tokens(actor: Actor, user_id: int) -> list[dict[str, Any]]:
     """Another user's API tokens, without secrets (administrators, to revoke them)."""
     if not actor.is_admin and actor.user_id != user_id:
-        raise Forbidden("only administrators see other users' tokens")
+        raise Forbidden.of("tokens_admin_only")
     return _tokens_of(actor, user_id)
 
 
@@ -157,7 +157,7 @@ def revoke_token(actor: Actor, token_id: int) -> None:
     with actor.workspace.engine.begin() as conn:
         owner = conn.execute(sa.select(tokens.c.user_id).where(tokens.c.id == token_id)).scalar()
         if owner is None or (owner != actor.user_id and not actor.is_admin):
-            raise TokenNotFound(f"token {token_id} not found")
+            raise TokenNotFound.of("token_not_found", None, id=token_id)
         conn.execute(tokens.delete().where(tokens.c.id == token_id))
     evict_user(actor.workspace, owner)
     log.log_event(actor.workspace, "token_revoked", actor=actor, token_id=token_id, owner=owner)

@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from . import (
+    auth,
     catalogs,
     common,
     duplicates,
@@ -46,6 +47,7 @@ AREAS: tuple[ModuleType, ...] = (
     duplicates,
     users,
     rights,
+    auth,
 )
 
 #: code -> English template, over every area.

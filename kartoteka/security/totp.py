@@ -29,7 +29,7 @@ def _secret_of(ws: Workspace, user_id: int) -> str | None:
     with ws.engine.connect() as conn:
         row = conn.execute(sa.select(users.c.totp_secret).where(users.c.id == user_id)).first()
     if row is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound.of("user_not_found", None, id=user_id)
     return row[0]
 
 
@@ -87,24 +87,22 @@ def use_code(ws: Workspace, user_id: int, secret: str, code: Any) -> bool:
 
 def _user(actor: Actor) -> int:
     if actor.user_id is None:
-        raise Forbidden("only a user can use two-factor login")
+        raise Forbidden.of("totp_user_only")
     if actor.token_scopes:
-        raise Forbidden("a restricted API token cannot change two-factor login")
+        raise Forbidden.of("totp_restricted_token")
     return actor.user_id
 
 
 def _require_code(ws: Workspace, user_id: int, secret: str, code: Any) -> None:
     if not use_code(ws, user_id, secret, code):
-        raise ValidationFailed(
-            "wrong, expired or already used code", fields={"code": "the current 6-digit code"}
-        )
+        raise ValidationFailed.of("totp_code", "code")
 
 
 def setup(actor: Actor) -> dict[str, Any]:
     """Start enabling two-factor login: a new secret and its otpauth:// URI."""
     user_id = _user(actor)
     if enabled_secret(actor.workspace, user_id):
-        raise Conflict("two-factor login is already on; disable it first")
+        raise Conflict.of("totp_on_disable_first")
     secret = pyotp.random_base32()
     _store(actor.workspace, user_id, PENDING + secret)
     uri = pyotp.TOTP(secret).provisioning_uri(name=actor.email, issuer_name=ISSUER)
@@ -127,8 +125,8 @@ def enable(actor: Actor, code: Any, address: str | None = None) -> dict[str, Any
     stored = _secret_of(actor.workspace, user_id)
     if not stored or not stored.startswith(PENDING):
         if stored:
-            raise Conflict("two-factor login is already on")
-        raise Conflict("call POST /auth/totp/setup first")
+            raise Conflict.of("totp_on")
+        raise Conflict.of("totp_setup_first")
     secret = stored.removeprefix(PENDING)
     _require_code(actor.workspace, user_id, secret, code)
     _store(actor.workspace, user_id, secret)
@@ -141,7 +139,7 @@ def disable(actor: Actor, code: Any, address: str | None = None) -> dict[str, An
     user_id = _user(actor)
     secret = enabled_secret(actor.workspace, user_id)
     if secret is None:
-        raise Conflict("two-factor login is not on")
+        raise Conflict.of("totp_off")
     _require_code(actor.workspace, user_id, secret, code)
     _store(actor.workspace, user_id, None)
     log.log_event(actor.workspace, "totp_disabled", actor=actor, address=address)
@@ -151,7 +149,7 @@ def disable(actor: Actor, code: Any, address: str | None = None) -> dict[str, An
 def reset(actor: Actor, user_id: int, address: str | None = None) -> None:
     """An administrator turns a user's two-factor login off (lost phone)."""
     if not actor.is_admin:
-        raise Forbidden("only administrators reset two-factor login")
+        raise Forbidden.of("totp_admin_only")
     _secret_of(actor.workspace, user_id)
     _store(actor.workspace, user_id, None)
     log.log_event(

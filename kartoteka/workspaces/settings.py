@@ -61,7 +61,7 @@ def _problem(key: str, value: Any) -> tuple[str, dict[str, Any]] | None:
 def change(actor: Actor, patch: Any, address: str | None = None) -> dict[str, Any]:
     """Store the settings in `patch` (administrators); all of them or, on an error, none."""
     if not actor.is_admin:
-        raise Forbidden("only administrators change workspace settings")
+        raise Forbidden.of("settings_admin_only")
     if not isinstance(patch, dict):
         raise ValidationFailed(errors=[ItemError(None, None, None, "body_object", {})])
     problems = [
