@@ -404,18 +404,20 @@ def measure_get_in_process(
             )
 
 
-def db_backends(env: Env) -> set[int]:
-    """PostgreSQL backends serving this benchmark's database, except this process's own."""
+def db_backends(env: Env, since: float) -> set[int]:
+    """PostgreSQL backends of this benchmark's database started at or after `since` (Unix
+    time): the server's, not this process's own pooled connections, which are older and
+    would otherwise be counted whole when one shows up for the first time."""
     import sqlalchemy as sa
 
     with env.workspace().engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                "SELECT pid FROM pg_stat_activity "
+                "SELECT pid, extract(epoch FROM backend_start) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-        )
-        return {int(r[0]) for r in rows}
+        ).all()
+    return {int(pid) for pid, start in rows if float(start) >= since}
 
 
 def measure_get_http(
@@ -436,6 +438,7 @@ def measure_get_http(
     cpu = {"ours": 0.0, "bare": 0.0, "db": 0.0}
     served = {"ours": 0.0, "bare": 0.0}
     rounds = []
+    served_since = time.time()  # backends older than the server are this process's own
     with server(app_cmd, srv_env, port) as ours_proc:
         url = f"http://127.0.0.1:{port}{path}"
         body = httpx.get(url, headers=headers).text
@@ -451,11 +454,11 @@ def measure_get_http(
                 pair = []
                 for name, target, hdrs in (("ours", url, headers), ("bare", bare_url, {})):
                     watch_db = pg and name == "ours"
-                    backends = db_backends(env) if watch_db else set()
+                    backends = db_backends(env, served_since) if watch_db else set()
                     srv0, db0 = cpu_of(groups[name]), cpu_of(pids=backends)
                     got = load(target, hdrs, seconds / 3)
-                    if watch_db:
-                        backends |= db_backends(env)
+                    if watch_db:  # connections opened during the round count whole
+                        backends |= db_backends(env, served_since)
                     cpu[name] += spent(srv0, cpu_of(groups[name]))
                     cpu["db"] += spent(db0, cpu_of(pids=backends))
                     served[name] += got["rps"] * duration
