@@ -343,7 +343,9 @@ def run_job(
             raise ImportCancelled
         if dry and write_progress:
             _store(ws, job_id, result)  # a real run's chunk stored its own counts
-        latest = _live[key] = result
+        # A copy: the runner counts a chunk's rows before its commit, and a status read
+        # meanwhile must not report rows a rollback or a kill could still take back.
+        latest = _live[key] = dataclasses.replace(result, error_sample=list(result.error_sample))
 
     beating = threading.Event()
     if write_progress:

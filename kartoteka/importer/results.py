@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
+
+from kartoteka.catalogs.models import Catalog
+from kartoteka.errors import DomainError, Rejected
 
 
 @dataclass
@@ -56,3 +60,49 @@ class RowError:
         """The entry of the job's `error_sample`."""
         return {"line": self.line, "column": self.column, "value": self.value,
                 "message": self.message}  # fmt: skip
+
+
+def field_messages(exc: DomainError) -> dict[str, str]:
+    """api_name -> reason, for the errors of the item the exception names."""
+    if exc.errors:
+        return {e.field: e.text() for e in exc.errors if e.field}
+    return dict(getattr(exc, "fields", {}) or {})
+
+
+def row_message(exc: DomainError) -> str:
+    """The error for a row, without the batch's list and index (the line says which)."""
+    first = exc.first
+    if isinstance(exc, Rejected) or first is None:
+        return exc.message
+    return f"{first.field}: {first.text()}" if first.field else first.text()
+
+
+def match_problem(catalog: Catalog, key: str, text: str, matches: int) -> str:
+    """Why a key did not pick exactly one record."""
+    if matches == 0:
+        return f"no record of {catalog.api_name!r} with {key} = {text!r}"
+    return f"{text!r} matches {matches} records of {catalog.api_name!r} by {key}"
+
+
+def culprit_of(exc: DomainError, lists: dict[str, list[Any]]) -> Any:
+    """The row a batch error names (by its list and index), if it names one."""
+    first = exc.first
+    if first is None or first.where is None or first.index is None:
+        return None
+    rows = lists.get(first.where, [])
+    return rows[first.index] if 0 <= first.index < len(rows) else None
+
+
+def chunks(
+    rows: Iterator[tuple[int, list[str]]], size: int, after_line: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for row in rows:
+        if row[0] <= after_line:
+            continue
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -9,8 +9,7 @@ A chunk's writes and the job's checkpoint commit in one transaction (`transactio
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +22,6 @@ from kartoteka.context import Actor
 from kartoteka.duplicates import imports as duplicates
 from kartoteka.duplicates.check import skipping
 from kartoteka.errors import (
-    DomainError,
     Forbidden,
     ItemError,
     NotFound,
@@ -37,14 +35,25 @@ from kartoteka.records.write import Prepared
 from kartoteka.storage.engine import read_connection
 
 from . import readers, transaction
+from .missing import create_missing
 from .plan import Column, Plan
-from .results import ImportResult, ImportStopped, Journal, RowError
+from .results import (
+    ImportResult,
+    ImportStopped,
+    Journal,
+    RowError,
+    chunks,
+    culprit_of,
+    field_messages,
+    match_problem,
+    row_message,
+)
 
 #: Rows per chunk: one transaction, one checkpoint, a few set-based statements per table.
 CHUNK_ROWS = 2000
 MAX_ERROR_SAMPLE = 100
 #: Distinct cell texts remembered per column (a bound on memory for unique columns).
-MEMO_LIMIT = 20_000
+MEMO_LIMIT = 65_536
 _MISSING = object()
 REQUIRED = ItemError(None, None, None, "required").text()
 
@@ -55,10 +64,17 @@ class Row:
 
     line: int
     cells: list[str]  # the file's row as read
+    cell_of: dict[str, int]  # api_name -> the cell it comes from (shared by all rows)
     values: dict[int, Any] = field(default_factory=dict)  # field id -> stored value
-    texts: dict[str, str] = field(default_factory=dict)  # api_name -> source text
     record_id: int | None = None
     prepared: Prepared | None = None
+
+    def text(self, api_name: str) -> str | None:
+        """The source text of a field's cell (None: no column goes to it)."""
+        i = self.cell_of.get(api_name)
+        if i is None:
+            return None
+        return self.cells[i] if i < len(self.cells) else ""
 
 
 Progress = Callable[[ImportResult], None]
@@ -86,17 +102,35 @@ class Runner:
         self.after_line = after_line
         self.seen_keys: dict[tuple[Any, ...], int] = {}
         self.rules = access.field_rules(actor, plan.catalog)
-        self.memo: dict[int, dict[str, Any]] = {c.index: {} for c in plan.columns}
+        self.memo: dict[int, dict[str, Any] | None] = {c.index: {} for c in plan.columns}
+        self.memo_stats: dict[int, list[int]] = {c.index: [0, 0] for c in plan.columns}
+        self.cell_of = {c.field.api_name: c.index for c in plan.columns}
+        self.verdicts = write.stored_verdicts(plan.catalog, self.rules)
+        mapped = {c.field.id for c in plan.columns}
+        self.clean = all(self.verdicts[fid] == "ok" for fid in mapped)
+        self.unmapped_special = any(
+            (f.required or "default" in f.options) and f.id not in mapped
+            for f in plan.catalog.fields
+        )
+        self.link_fids = {f.id for f in plan.catalog.fields if f.is_link}
+        self.col_name = {f.id: f.column for f in plan.catalog.fields if f.column}
+        self._converters()
         self.key_memo: dict[int, dict[str, Any]] = {}
         self.pending: list[RowError] = []
         self.dry = self.opts.dry_run
         fmt = self.opts.date_format
         self.date_format = readers.pattern_format(fmt) if fmt else None
 
+    def _converters(self) -> None:
+        """Per column: (column, field id, memo of cell texts or None, required)."""
+        self.converters = [
+            (c, c.field.id, self.memo[c.index], c.field.required) for c in self.plan.columns
+        ]
+
     def run(self) -> None:
         """Every chunk after `after_line`, each written and checkpointed on its own."""
         source = self.plan.source.rows()
-        for chunk in _chunks(source, CHUNK_ROWS, self.after_line):
+        for chunk in chunks(source, CHUNK_ROWS, self.after_line):
             rows = [r for r in (self._convert(line, cells) for line, cells in chunk) if r]
             rows = self._resolve_links(rows)
             if self.opts.mode != "create":
@@ -146,35 +180,53 @@ class Runner:
         for api_name, message in fields.items():
             col = self.plan.column_of(api_name)
             header = col.header if col else api_name
-            self.error(row, header, row.texts.get(api_name), message)
+            self.error(row, header, row.text(api_name), message)
 
     # converting ----------------------------------------------------------------------------
     def _convert(self, line: int, cells: list[str]) -> Row | None:
-        row = Row(line, cells)
+        row = Row(line, cells, self.cell_of)
+        values = row.values
         ok = True
-        for col in self.plan.columns:
-            text = cells[col.index] if col.index < len(cells) else ""
-            row.texts[col.field.api_name] = text
-            memo = self.memo[col.index]
-            value = memo.get(text, _MISSING)
+        width = len(cells)
+        for col, fid, memo, required in self.converters:
+            i = col.index
+            text = cells[i] if i < width else ""
+            value = memo.get(text, _MISSING) if memo is not None else _MISSING
             if value is _MISSING:
-                try:
-                    value = self._cell_value(col, text)
-                except FieldValueError as exc:
-                    value = exc
-                if len(memo) >= MEMO_LIMIT:
-                    memo.clear()
-                memo[text] = value
+                value = self._miss(col, text)
             if isinstance(value, FieldValueError):
                 self.error(row, col.header, text, value.message)
                 ok = False
                 continue
-            if col.field.required and col.field.ftype.is_empty(value):
+            if required and col.field.ftype.is_empty(value):
                 self.error(row, col.header, text, REQUIRED)
                 ok = False
                 continue
-            row.values[col.field.id] = list(value) if isinstance(value, list) else value
+            values[fid] = list(value) if isinstance(value, list) else value
         return row if ok else None
+
+    def _miss(self, col: Column, text: str) -> Any:
+        """Convert a cell text not in the column's memo (and remember it, while the
+        column repeats enough to be worth remembering)."""
+        try:
+            value = self._cell_value(col, text)
+        except FieldValueError as exc:
+            value = exc
+        stats = self.memo_stats[col.index]
+        stats[0] += 1
+        memo = self.memo[col.index]
+        if memo is not None:
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+                stats[1] += 1
+                if stats[1] >= 3:
+                    # Three times full: the column barely repeats (numbers, times);
+                    # remembering costs more than it saves.
+                    self.memo[col.index] = None
+                    self._converters()
+                    return value
+            memo[text] = value
+        return value
 
     def _cell_value(self, col: Column, text: str) -> Any:
         """A cell's stored value (for a link resolved by key: the key texts, in order)."""
@@ -231,7 +283,7 @@ class Runner:
             try:
                 wanted[row.line] = [(t, self._key_value(col, t)) for t in texts]
             except FieldValueError as exc:
-                self.error(row, col.header, row.texts.get(f.api_name), exc.message)
+                self.error(row, col.header, row.text(f.api_name), exc.message)
                 continue
             kept.append(row)
         values = {v for pairs in wanted.values() for _, v in pairs if v is not None}
@@ -248,51 +300,18 @@ class Runner:
                     break
                 ids.append(matches[0])
             if problem:
-                self.error(row, col.header, row.texts.get(f.api_name), problem)
+                self.error(row, col.header, row.text(f.api_name), problem)
                 continue
             try:
                 row.values[f.id] = f.ftype.to_db(ids, f, self.actor)
             except FieldValueError as exc:
-                self.error(row, col.header, row.texts.get(f.api_name), exc.message)
+                self.error(row, col.header, row.text(f.api_name), exc.message)
                 continue
             out.append(row)
         return out
 
     def _create_missing(self, col: Column, values: set[Any]) -> dict[tuple[Any, ...], list[int]]:
-        """Create the linked records no key matched (`create_missing`), in one batch each
-        1000; a key that cannot make a record (a required field) stays unmatched."""
-        key, target = col.link_key, col.target
-        assert key is not None and target is not None
-        out: dict[tuple[Any, ...], list[int]] = {}
-        ordered = sorted(values, key=repr)
-        rules = access.field_rules(self.actor, target)
-        for start in range(0, len(ordered), batches.MAX_BATCH):
-            part = ordered[start : start + batches.MAX_BATCH]
-            items = []
-            for i, value in enumerate(part):
-                try:
-                    items.append(
-                        write.prepare_stored(
-                            target,
-                            {key.id: value},
-                            creating=True,
-                            rules=rules,
-                            index=i,
-                            actor=self.actor,
-                        )
-                    )
-                except RecordInvalid:
-                    continue
-            if not items:
-                continue
-            try:
-                batches.run_prepared(self.actor, target, items, [])
-            except DomainError:
-                continue  # reported per row as "no record with ..." below
-            for item in items:
-                if item.record_id is not None:
-                    out[(item.columns[key.col],)] = [item.record_id]
-        return out
+        return create_missing(self.actor, col, values)
 
     def _lookup(
         self, catalog: Catalog, key: list[Field], wanted: list[tuple[Any, ...]]
@@ -316,7 +335,7 @@ class Runner:
             matches = found.get(key, [])
             if len(matches) > 1 or (not matches and self.opts.mode == "update"):
                 names = "+".join(f.api_name for f in self.plan.key)
-                text = " / ".join(row.texts.get(f.api_name, "") for f in self.plan.key)
+                text = " / ".join((row.text(f.api_name) or "") for f in self.plan.key)
                 problem = match_problem(self.catalog, names, text, len(matches))
                 self.error(row, self._key_header(), text, problem)
                 continue
@@ -338,7 +357,7 @@ class Runner:
             if f.ftype.is_empty(value):
                 col = self.plan.column_of(f.api_name)
                 header = col.header if col else f.api_name
-                self.error(row, header, row.texts.get(f.api_name), "the key needs a value")
+                self.error(row, header, row.text(f.api_name), "the key needs a value")
                 return None
             parts.append(value)
         key = tuple(parts)
@@ -351,15 +370,27 @@ class Runner:
         return key
 
     def _validate(self, rows: list[Row]) -> list[Row]:
-        """Rights and required fields of every row up front (values are converted)."""
+        """Rights, defaults and required fields of every row up front (values are converted).
+
+        When every mapped field may be written and no unmapped field is required or has a
+        default, `_convert` has already checked all there is (required cells per cell), and
+        the rows are taken as they are; otherwise each goes through `prepare_stored`."""
         out = []
         for row in rows:
             creating = self.opts.mode == "create" or (
                 self.opts.mode == "upsert" and not self.plan.batch_upsert and not row.record_id
             )
+            if self.clean and not (creating and self.unmapped_special):
+                out.append(row)
+                continue
             try:
                 row.prepared = write.prepare_stored(
-                    self.catalog, row.values, creating=creating, rules=self.rules, actor=self.actor
+                    self.catalog,
+                    row.values,
+                    creating=creating,
+                    rules=self.rules,
+                    actor=self.actor,
+                    verdicts=self.verdicts,
                 )
             except RecordInvalid as exc:
                 self.field_errors(row, field_messages(exc), row_message(exc))
@@ -394,22 +425,25 @@ class Runner:
         items: dict[str, list[Prepared]] = {"create": [], "update": [], "upsert": []}
         lists: dict[str, list[Row]] = {"create": [], "update": [], "upsert": []}
         for row in rows:
-            assert row.prepared is not None
             where = (
                 "upsert" if self.plan.batch_upsert else ("update" if row.record_id else "create")
             )
             p = row.prepared
-            items[where].append(
-                dataclasses.replace(
-                    p,
-                    where=where,
-                    index=len(items[where]),
-                    record_id=row.record_id,
-                    columns=dict(p.columns),
-                    links=dict(p.links),
-                    given=dict(p.given),
+            if p is None:  # checked by `_convert` (see `_validate`)
+                columns, links = {}, {}
+                for fid, value in row.values.items():
+                    if fid in self.link_fids:
+                        links[fid] = value
+                    else:
+                        columns[self.col_name[fid]] = value
+                item = Prepared(where, len(items[where]), row.record_id, columns, links,
+                                dict(row.values))  # fmt: skip
+            else:
+                item = Prepared(
+                    where, len(items[where]), row.record_id, dict(p.columns), dict(p.links),
+                    dict(p.given), p.version, p.upserted,
                 )  # fmt: skip
-            )
+            items[where].append(item)
             lists[where].append(row)
         return items, lists
 
@@ -426,7 +460,7 @@ class Runner:
                         items["upsert"], key,
                     )  # fmt: skip
             except (ValidationFailed, NotFound, Rejected, Forbidden) as exc:
-                culprit = _culprit(exc, lists)
+                culprit = culprit_of(exc, lists)
                 if isinstance(exc, Forbidden) and culprit is None:
                     raise  # not about a row (no right to create here): the import fails
                 if culprit is None and len(pending) > 1 and self.opts.on_error == "skip":
@@ -441,49 +475,3 @@ class Runner:
             self.result.updated += len(out.updated)
             self.result.unchanged += len(out.unchanged)
             return
-
-
-def _culprit(exc: DomainError, lists: dict[str, list[Row]]) -> Row | None:
-    """The row a batch error names (by its list and index), if it names one."""
-    first = exc.first
-    if first is None or first.where is None or first.index is None:
-        return None
-    rows = lists.get(first.where, [])
-    return rows[first.index] if 0 <= first.index < len(rows) else None
-
-
-def field_messages(exc: DomainError) -> dict[str, str]:
-    """api_name -> reason, for the errors of the item the exception names."""
-    if exc.errors:
-        return {e.field: e.text() for e in exc.errors if e.field}
-    return dict(getattr(exc, "fields", {}) or {})
-
-
-def row_message(exc: DomainError) -> str:
-    """The error for a row, without the batch's list and index (the line says which)."""
-    first = exc.first
-    if isinstance(exc, Rejected) or first is None:
-        return exc.message
-    return f"{first.field}: {first.text()}" if first.field else first.text()
-
-
-def match_problem(catalog: Catalog, key: str, text: str, matches: int) -> str:
-    """Why a key did not pick exactly one record."""
-    if matches == 0:
-        return f"no record of {catalog.api_name!r} with {key} = {text!r}"
-    return f"{text!r} matches {matches} records of {catalog.api_name!r} by {key}"
-
-
-def _chunks(
-    rows: Iterator[tuple[int, list[str]]], size: int, after_line: int
-) -> Iterator[list[tuple[int, list[str]]]]:
-    chunk: list[tuple[int, list[str]]] = []
-    for row in rows:
-        if row[0] <= after_line:
-            continue
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

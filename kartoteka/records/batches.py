@@ -22,6 +22,8 @@ from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
 from . import hooks, references, snapshots, write
+from .changes import Renderer
+from .changes import history_value as history_value
 from .read import load_links
 from .requests import BatchRequest, BatchResult, Upsert
 from .write import Prepared, invalid
@@ -225,31 +227,6 @@ def _split_upsert(
 
 
 # ----- changes and history -------------------------------------------------------------------
-def history_value(f: Field, db_value: Any) -> Any:
-    """A compact JSON form of a stored value for history and events."""
-    if f.is_link:
-        return list(db_value or [])
-    ref = f.ftype.references
-    if ref:
-        ids = f.ftype.referenced_ids(db_value)
-        return ids if (f.options.get("multiple", ref == "files")) else (ids[0] if ids else None)
-    return f.ftype.from_db(db_value, f, None)
-
-
-def _changes(catalog: Catalog, old: dict[int, Any], new: dict[int, Any]) -> dict[str, Any]:
-    out = {}
-    for fid, value in new.items():
-        f = catalog.by_id[fid]
-        before = old.get(fid)
-        if f.is_link:
-            if list(before or []) == list(value or []):
-                continue
-        elif before == value or (f.ftype.is_empty(before) and f.ftype.is_empty(value)):
-            continue
-        out[f.api_name] = {"old": history_value(f, before), "new": history_value(f, value)}
-    return out
-
-
 def _old_values(
     catalog: Catalog, row: Any, links: dict[int, dict[int, list[int]]], fids: list[int]
 ) -> dict[int, Any]:
@@ -261,14 +238,6 @@ def _old_values(
     return out
 
 
-def _create_changes(catalog: Catalog, item: Prepared) -> dict[str, Any]:
-    return {
-        catalog.by_id[fid].api_name: {"old": None, "new": history_value(catalog.by_id[fid], v)}
-        for fid, v in item.given.items()
-        if not catalog.by_id[fid].ftype.is_empty(v)
-    }
-
-
 def _pending_changes(
     conn: Any,
     actor: Actor,
@@ -278,7 +247,8 @@ def _pending_changes(
     deletes: list[Prepared],
 ) -> list[hooks.PendingChange]:
     """What the write will do, for before-write hooks (computed on a read connection)."""
-    pending = [_pending(i, "create", _create_changes(catalog, i)) for i in creates]
+    render = Renderer(catalog)
+    pending = [_pending(i, "create", render.create_changes(i.given)) for i in creates]
     if updates:
         current = write.load_current(conn, actor, catalog, updates, "edit")
         for entry, item in _update_entries(conn, catalog, updates, current):
@@ -318,8 +288,9 @@ def _apply(
     write.check_unique(conn, catalog, creates + updates)
     write.insert_rows(conn, actor, catalog, creates)
     access.verify_rows(conn, actor, catalog, _ids(creates), "create")
+    render = Renderer(catalog)
     for item in creates:
-        changes = _create_changes(catalog, item)
+        changes = render.create_changes(item.given)
         entries.append({"record_id": item.record_id, "action": "create", "changes": changes})
     unchanged: set[int] = set()
     if updates:
@@ -337,11 +308,12 @@ def _update_entries(
     """(history entry, item) for every update that changes something."""
     link_fields = [catalog.by_id[fid] for u in updates for fid in u.links]
     links = load_links(conn, link_fields, _ids(updates))
+    render = Renderer(catalog)
     out = []
     for item in updates:
         assert item.record_id is not None
         old = _old_values(catalog, current[item.record_id], links, list(item.given))
-        changes = _changes(catalog, old, item.given)
+        changes = render.changes(old, item.given)
         if changes:
             out.append(
                 ({"record_id": item.record_id, "action": "update", "changes": changes}, item)

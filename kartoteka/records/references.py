@@ -23,6 +23,8 @@ def check_references(
 ) -> None:
     """Links, users and files named in the batch must exist and be allowed; one query each."""
     for f in catalog.fields:
+        if not (f.is_link or f.ftype.references in ("users", "files")):
+            continue  # nothing to look up (and no list of every item per field)
         wanted = [(i, i.given[f.id]) for i in items if i.given.get(f.id)]
         if not wanted:
             continue

@@ -15,14 +15,13 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError, Forbidden, ItemError, PreconditionFailed
 from kartoteka.fields.base import FieldValueError
-from kartoteka.observability import context as request_context
-from kartoteka.storage import bulk, counters, schema
+from kartoteka.storage import bulk, schema
 from kartoteka.storage.engine import utcnow
 
-from . import hooks
 from .errors import RecordInvalid, RecordNotFound
+from .events import EVENT_COUNTER, record_events
 
-EVENT_COUNTER = "event_seq"
+__all__ = ["EVENT_COUNTER", "Prepared", "prepare", "prepare_stored", "record_events"]
 
 
 @dataclass
@@ -109,23 +108,42 @@ def prepare_stored(
     index: int | None = None,
     record_id: int | None = None,
     actor: Actor | None = None,
+    verdicts: dict[int, str] | None = None,
 ) -> Prepared:
     """`prepare` for values (by field id) `to_db` already normalised: the importer converts
-    each distinct cell text once. Rights, defaults and required checks are the same."""
+    each distinct cell text once. Rights, defaults and required checks are the same; a
+    batch passes `stored_verdicts` once for all its rows."""
+    if verdicts is None:
+        verdicts = stored_verdicts(catalog, rules)
     errors: list[ItemError] = []
     out = Prepared(where, index, record_id)
+    by_id = catalog.by_id
     for fid, db_value in values.items():
-        f = catalog.by_id[fid]
+        verdict = verdicts[fid]
+        f = by_id[fid]
+        if verdict == "ok":
+            _accept(out, f, db_value, errors)
+        elif verdict == "field_forbidden":
+            raise Forbidden(errors=[out.error(f.api_name, verdict)], field=f.api_name)
+        else:
+            errors.append(out.error(f.api_name, verdict))
+    _finish(catalog, out, creating, errors, actor)
+    return out
+
+
+def stored_verdicts(catalog: Catalog, rules: dict[str, str]) -> dict[int, str]:
+    """Per field id, what `prepare_stored` does with a value: "ok" or the error code."""
+    out = {}
+    for f in catalog.fields:
         rule = rules.get(f.api_name)
         if rule == "hidden":
-            errors.append(out.error(f.api_name, "unknown_field"))
+            out[f.id] = "unknown_field"
         elif f.ftype.read_only:
-            errors.append(out.error(f.api_name, "read_only_field"))
+            out[f.id] = "read_only_field"
         elif rule in ("read_only", "masked"):
-            raise Forbidden(errors=[out.error(f.api_name, "field_forbidden")], field=f.api_name)
+            out[f.id] = "field_forbidden"
         else:
-            _accept(out, f, db_value, errors)
-    _finish(catalog, out, creating, errors, actor)
+            out[f.id] = "ok"
     return out
 
 
@@ -355,65 +373,3 @@ def _missing(
         # The key matched a record this actor cannot see: say so without naming it.
         return invalid(item.error(None, "key_unavailable"))
     return RecordNotFound(errors=[item.error(None, "record_not_found", id=item.record_id)])
-
-
-def record_events(
-    conn: Connection, actor: Actor, catalog: Catalog, entries: list[dict[str, Any]]
-) -> tuple[int, int]:
-    """History rows and outbox events for changes, in the caller's transaction.
-
-    Each entry: {"record_id", "action", "changes": {api_name: {"old", "new"}}}.
-    Returns the (first, last) event sequence numbers taken (contiguous).
-    """
-    if not entries:
-        return (0, 0)
-    hooks.run_in_transaction(conn, actor, catalog, entries)
-    now = utcnow()
-    bulk.insert_many(
-        conn,
-        schema.history,
-        [
-            {
-                "catalog_id": catalog.id,
-                "record_id": e["record_id"],
-                "at": now,
-                "user_id": actor.user_id,
-                "action": e["action"],
-                "changes": e["changes"],
-            }
-            for e in entries
-        ],
-    )
-    last = counters.take(conn, EVENT_COUNTER, len(entries))
-    first = last - len(entries) + 1
-    catalog_ref = {"id": catalog.id, "api_name": catalog.api_name}
-    # Loop protection: the webhook deliveries that led to this write (docs/webhooks.md).
-    cause = "-".join(str(i) for i in actor.cause) or None
-    request_id = request_context.request_id()  # the API request behind it, if any
-    bulk.insert_many(
-        conn,
-        schema.events,
-        [
-            {
-                "seq": first + i,
-                "type": f"record.{e['action']}d",
-                "catalog_id": catalog.id,
-                "record_id": e["record_id"],
-                "user_id": actor.user_id,
-                "at": now,
-                "cause": cause,
-                "depth": actor.depth,
-                "request_id": request_id,
-                "payload": {
-                    "catalog": catalog_ref,
-                    "values": {k: c["new"] for k, c in e["changes"].items()},
-                    "previous": {k: c["old"] for k, c in e["changes"].items()},
-                    **({"row": e["row"]} if "row" in e else {}),
-                    **({"scenario": actor.scenario} if actor.scenario else {}),
-                    **({"import": actor.importing} if actor.importing else {}),
-                },
-            }
-            for i, e in enumerate(entries)
-        ],
-    )
-    return first, last

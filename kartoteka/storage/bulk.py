@@ -7,6 +7,7 @@ to the driver as plain tuples or dicts.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
+
+from .types import JSONText
 
 _MISSING = object()
 
@@ -26,30 +29,49 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
     dialect = conn.dialect
     keys = list(rows[0])
     compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
-    procs = {k: table.c[k].type._cached_bind_processor(dialect) for k in keys}
-    active = [(k, proc) for k, proc in procs.items() if proc is not None]
-    # Rows of one batch share values such as the write time; bind each distinct one once.
-    memo: dict[tuple[str, Any], Any] = {}
-    converted = []
-    for row in rows:
-        out = dict(row)
-        for k, proc in active:
-            value = row[k]
-            try:
-                key = (k, value)
-                bound = memo.get(key, _MISSING)
-                if bound is _MISSING:
-                    bound = memo[key] = proc(value)
-            except TypeError:  # unhashable (lists, dicts): bind it as it is
-                bound = proc(value)
-            out[k] = bound
-        converted.append(out)
-    if compiled.positional:
-        order = compiled.positiontup or []
-        params: list[Any] = [tuple(row[k] for k in order) for row in converted]
-    else:
-        params = converted
+    order = list(compiled.positiontup or []) if compiled.positional else keys
+    # Each column's bind processor looked up once; rows of one batch share values such
+    # as the write time, so each distinct one is bound once.
+    binders = [_binder(table.c[k].type, dialect) for k in order]
+    get = operator.itemgetter(*order)
+    single = len(order) == 1  # itemgetter of one key gives the value, not a tuple
+    tuples = [(get(row),) for row in rows] if single else [get(row) for row in rows]
+    active = [(i, b) for i, b in enumerate(binders) if b is not None]
+    if active:
+        bound = []
+        for values in tuples:
+            out = list(values)
+            for i, b in active:
+                out[i] = b(out[i])
+            bound.append(tuple(out))
+        tuples = bound
+    params: list[Any] = (
+        tuples if compiled.positional else [dict(zip(order, t, strict=True)) for t in tuples]
+    )
     conn.exec_driver_sql(str(compiled), params)
+
+
+def _binder(type_: Any, dialect: Any) -> Any:
+    """The column's bind processor remembering what it made of each distinct value
+    (None: the driver takes values as they are)."""
+    proc = type_._cached_bind_processor(dialect)
+    if proc is None or isinstance(type_, sa.JSON | JSONText):
+        return proc  # JSON documents differ row by row (and are not hashable)
+    memo: dict[Any, Any] = {}
+
+    def bind(value: Any) -> Any:
+        key = (value.__class__, value)  # 1, 1.0 and True are equal keys otherwise
+        try:
+            bound = memo.get(key, _MISSING)
+        except TypeError:  # unhashable (lists): bind it as it is
+            return proc(value)
+        if bound is _MISSING:
+            if len(memo) > 10_000:
+                memo.clear()
+            bound = memo[key] = proc(value)
+        return bound
+
+    return bind
 
 
 def reserve_ids(conn: Connection, table: sa.Table, count: int) -> list[int]:

@@ -1,0 +1,79 @@
+"""History rows and outbox events of a write, in the writer's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from kartoteka.catalogs.models import Catalog
+from kartoteka.context import Actor
+from kartoteka.observability import context as request_context
+from kartoteka.storage import bulk, counters, schema
+from kartoteka.storage.engine import utcnow
+
+from . import hooks
+
+EVENT_COUNTER = "event_seq"
+
+
+def record_events(
+    conn: Connection, actor: Actor, catalog: Catalog, entries: list[dict[str, Any]]
+) -> tuple[int, int]:
+    """History rows and outbox events for changes, in the caller's transaction.
+
+    Each entry: {"record_id", "action", "changes": {api_name: {"old", "new"}}}.
+    Returns the (first, last) event sequence numbers taken (contiguous).
+    """
+    if not entries:
+        return (0, 0)
+    hooks.run_in_transaction(conn, actor, catalog, entries)
+    now = utcnow()
+    bulk.insert_many(
+        conn,
+        schema.history,
+        [
+            {
+                "catalog_id": catalog.id,
+                "record_id": e["record_id"],
+                "at": now,
+                "user_id": actor.user_id,
+                "action": e["action"],
+                "changes": e["changes"],
+            }
+            for e in entries
+        ],
+    )
+    last = counters.take(conn, EVENT_COUNTER, len(entries))
+    first = last - len(entries) + 1
+    catalog_ref = {"id": catalog.id, "api_name": catalog.api_name}
+    # Loop protection: the webhook deliveries that led to this write (docs/webhooks.md).
+    cause = "-".join(str(i) for i in actor.cause) or None
+    request_id = request_context.request_id()  # the API request behind it, if any
+    bulk.insert_many(
+        conn,
+        schema.events,
+        [
+            {
+                "seq": first + i,
+                "type": f"record.{e['action']}d",
+                "catalog_id": catalog.id,
+                "record_id": e["record_id"],
+                "user_id": actor.user_id,
+                "at": now,
+                "cause": cause,
+                "depth": actor.depth,
+                "request_id": request_id,
+                "payload": {
+                    "catalog": catalog_ref,
+                    "values": {k: c["new"] for k, c in e["changes"].items()},
+                    "previous": {k: c["old"] for k, c in e["changes"].items()},
+                    **({"row": e["row"]} if "row" in e else {}),
+                    **({"scenario": actor.scenario} if actor.scenario else {}),
+                    **({"import": actor.importing} if actor.importing else {}),
+                },
+            }
+            for i, e in enumerate(entries)
+        ],
+    )
+    return first, last
