@@ -17,7 +17,7 @@ ON_ERROR = ("skip", "stop")
 OPTION_KEYS = {
     "mode", "key", "mapping", "dry_run", "on_error", "link_keys",
     "encoding", "delimiter", "date_format", "decimal_comma", "sheet", "list_separator",
-    "create_missing", "skip_webhooks", "skip_scenarios", "duplicates",
+    "create_missing", "skip_webhooks", "skip_scenarios", "duplicates", "keep_stamps",
 }  # fmt: skip
 #: What a row that would create a duplicate does (docs/duplicates.md#imports).
 DUPLICATES = ("report", "skip", "merge", "allow")
@@ -45,6 +45,7 @@ class ImportOptions:
     skip_webhooks: bool = False  # no notify webhooks for the imported rows
     skip_scenarios: bool = False  # no scenario triggers for the imported rows
     duplicates: str = "report"  # rows duplicating a record: report, skip, merge or allow
+    keep_stamps: bool = False  # created/updated dates and authors from the file (stamps.py)
 
     def to_json(self) -> dict[str, Any]:
         """The options as stored with the job."""
@@ -90,6 +91,7 @@ def parse_options(raw: Any) -> ImportOptions:
     opts.skip_webhooks = _flag(raw, "skip_webhooks") or False
     opts.skip_scenarios = _flag(raw, "skip_scenarios") or False
     opts.duplicates = _choice(raw, "duplicates", DUPLICATES, "report")
+    opts.keep_stamps = _flag(raw, "keep_stamps") or False
     if opts.mode != "create" and not opts.key:
         raise option_error("key", f"mode {opts.mode} needs key (the api_names to match on)")
     return opts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from kartoteka.context import Actor
 from kartoteka.errors import Forbidden
 
 from . import readers
-from .options import ImportOptions, option_error, parse_options
+from .options import STAMPS, ImportOptions, option_error, parse_options
+from .stamps import StampColumn, map_stamps
 
 
 # ----- plan: which column goes to which field --------------------------------------------
@@ -38,6 +40,7 @@ class Plan:
     source: readers.Source
     columns: list[Column]
     key: list[Field]
+    stamps: list[StampColumn] = dataclasses.field(default_factory=list)  # keep_stamps
 
     @property
     def batch_upsert(self) -> bool:
@@ -59,7 +62,8 @@ def plan_import(actor: Actor, catalog_ref: str | int, path: Path, options: Any) 
     columns = _map_columns(actor, catalog, source.headers, opts)
     _attach_link_keys(actor, catalog, columns, opts)
     key = _key_fields(catalog, columns, opts)
-    return Plan(catalog, opts, source, columns, key)
+    stamps = map_stamps(actor, source.headers, opts)
+    return Plan(catalog, opts, source, columns, key, stamps)
 
 
 def _writable(actor: Actor, catalog: Catalog) -> dict[str, Field]:
@@ -79,6 +83,8 @@ def _map_columns(
     if opts.mapping is not None:
         position = {h.casefold(): i for i, h in reversed(list(enumerate(headers)))}
         for header, api_name in opts.mapping.items():
+            if api_name in STAMPS:
+                continue  # the record's own dates and authors (stamps.py)
             if header.casefold() not in position:
                 raise option_error(f"mapping.{header}", "no such column in the file")
             if api_name not in writable:

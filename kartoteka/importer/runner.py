@@ -48,6 +48,7 @@ from .results import (
     match_problem,
     row_message,
 )
+from .stamps import StampReader
 
 #: Rows per chunk: one transaction, one checkpoint, a few set-based statements per table.
 CHUNK_ROWS = 2000
@@ -68,6 +69,7 @@ class Row:
     values: dict[int, Any] = field(default_factory=dict)  # field id -> stored value
     record_id: int | None = None
     prepared: Prepared | None = None
+    stamps: dict[str, Any] = field(default_factory=dict)  # keep_stamps: name -> db value
 
     def text(self, api_name: str) -> str | None:
         """The source text of a field's cell (None: no column goes to it)."""
@@ -115,6 +117,7 @@ class Runner:
         self.link_fids = {f.id for f in plan.catalog.fields if f.is_link}
         self.col_name = {f.id: f.column for f in plan.catalog.fields if f.column}
         self._converters()
+        self.stamps = StampReader(actor, plan.stamps, self.opts.date_format, self._stamp_error)
         self.key_memo: dict[int, dict[str, Any]] = {}
         self.pending: list[RowError] = []
         self.dry = self.opts.dry_run
@@ -132,6 +135,7 @@ class Runner:
         source = self.plan.source.rows()
         for chunk in chunks(source, CHUNK_ROWS, self.after_line):
             rows = [r for r in (self._convert(line, cells) for line, cells in chunk) if r]
+            rows = self.stamps.convert(rows)
             rows = self._resolve_links(rows)
             if self.opts.mode != "create":
                 rows = self._match_keys(rows)
@@ -172,6 +176,9 @@ class Runner:
         if self.opts.on_error == "stop":
             where = f" ({column})" if column else ""
             raise ImportStopped(f"line {line}{where}: {message}")
+
+    def _stamp_error(self, row: Row, column: str, value: str, message: str) -> None:
+        self.error(row, column, value, message)
 
     def field_errors(self, row: Row, fields: dict[str, str], fallback: str) -> None:
         """Errors keyed by api_name, reported with the source column and cell text."""
@@ -443,6 +450,8 @@ class Runner:
                     where, len(items[where]), row.record_id, dict(p.columns), dict(p.links),
                     dict(p.given), p.version, p.upserted,
                 )  # fmt: skip
+            if self.plan.stamps:
+                item.stamps = row.stamps
             items[where].append(item)
             lists[where].append(row)
         return items, lists

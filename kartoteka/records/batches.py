@@ -291,7 +291,10 @@ def _apply(
     render = Renderer(catalog)
     for item in creates:
         changes = render.create_changes(item.given)
-        entries.append({"record_id": item.record_id, "action": "create", "changes": changes})
+        entry = {"record_id": item.record_id, "action": "create", "changes": changes}
+        if item.stamps is not None:
+            entry["history_action"] = "import"  # dates and authors from a file
+        entries.append(entry)
     unchanged: set[int] = set()
     if updates:
         changed = _apply_updates(conn, actor, catalog, updates, current)

@@ -38,7 +38,7 @@ def record_events(
                 "record_id": e["record_id"],
                 "at": now,
                 "user_id": actor.user_id,
-                "action": e["action"],
+                "action": e.get("history_action", e["action"]),
                 "changes": e["changes"],
             }
             for e in entries

@@ -40,6 +40,9 @@ class Prepared:
     given: dict[int, Any] = field(default_factory=dict)  # field id -> db value or ids
     version: int | None = None  # the version the caller expects (If-Match)
     upserted: bool = False
+    #: An import keeping the file's dates and authors (created_at, updated_by...); None
+    #: for every other write. History calls such a create "import".
+    stamps: dict[str, Any] | None = None
 
     def error(self, field: str | None, code: str, **params: Any) -> ItemError:
         """An error about this item."""
@@ -223,6 +226,8 @@ def insert_rows(
         row.update(
             created_at=now, updated_at=now, created_by=actor.user_id, updated_by=actor.user_id
         )
+        if item.stamps:
+            row.update(_stamps_on_create(item.stamps))
         rows.append(row)
     for f in catalog.fields:
         given = f.ftype.values_on_create(conn, f, len(rows))
@@ -238,6 +243,15 @@ def insert_rows(
     write_links(conn, items, replace=False)
     attach_files(conn, catalog, items)
     return ids
+
+
+def _stamps_on_create(stamps: dict[str, Any]) -> dict[str, Any]:
+    """A new record's stamps from a file: an updated_* it leaves out is its created_*."""
+    out = dict(stamps)
+    for updated, created in (("updated_at", "created_at"), ("updated_by", "created_by")):
+        if updated not in out and created in out:
+            out[updated] = out[created]
+    return out
 
 
 def write_links(conn: Connection, items: list[Prepared], replace: bool) -> None:
@@ -291,6 +305,9 @@ def update_rows(conn: Connection, actor: Actor, catalog: Catalog, items: list[Pr
     for item in items:
         params = {f"p_{k}": v for k, v in item.columns.items()}
         params.update(rid=item.record_id, p_updated_at=now, p_updated_by=actor.user_id)
+        if item.stamps:
+            params["p_updated_at"] = item.stamps.get("updated_at", now)
+            params["p_updated_by"] = item.stamps.get("updated_by", actor.user_id)
         groups.setdefault(tuple(sorted(item.columns)), []).append(params)
     for cols, group in groups.items():
         values: dict[str, Any] = {
