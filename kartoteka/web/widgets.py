@@ -18,7 +18,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.records.read import visible_fields
 
-from . import colmenu
+from . import colmenu, i18n
 from .i18n import N_, _
 
 OPERATOR_LABELS = {
@@ -83,7 +83,6 @@ SCRIPT_STRINGS = {
     "deleted": N_("Deleted"),
     "save_view": N_("Save view"),
     "view_saved": N_("View saved"),
-    "count": N_("records"),
     "count_more": N_("Count records"),
     "changed_by": N_("This record was changed by %(name)s."),
     "reload": N_("Reload"),
@@ -130,7 +129,13 @@ SCRIPT_STRINGS = {
 def script_strings() -> dict[str, str]:
     """The scripts' UI strings in the current language."""
     every = {**SCRIPT_STRINGS, **colmenu.STRINGS}
-    return {key: _(text) for key, text in every.items()}
+    out = {key: _(text) for key, text in every.items()}
+    # "%(num)d records" in each plural category the scripts' Intl.PluralRules names,
+    # taken from the catalogue's own forms for a number of that category.
+    forms = i18n.translations(i18n.current_lang.get())
+    for category, sample in (("one", 1), ("few", 2), ("many", 5), ("other", 2)):
+        out[f"count_{category}"] = forms.ungettext("%(num)d record", "%(num)d records", sample)
+    return out
 
 
 def field_json(actor: Actor, catalog: Catalog, f: Field, rules: dict[str, str]) -> dict[str, Any]:

@@ -103,3 +103,19 @@ def test_a_reader_saves_personal_views_only_and_overwrites_their_own(server, dem
     assert mine["options"]["personal"] is True and mine["options"]["group_by"] == "due"
     assert mine["sort"] == "-amount"
     watch.check()
+
+
+def test_the_record_count_takes_the_plural_form_of_the_language(server, demo, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(locale="ru-RU", viewport=DESKTOP)
+    sign_in(page, server)
+    page.goto(server + "/c/deals?lang=ru")
+    count = page.locator("[data-grid-count]")
+    expect(count).to_have_text("40 записей")
+    one = '{"title": {"eq": "Deal 001"}}'
+    page.goto(server + f"/c/deals?lang=ru&filter={one}")
+    expect(count).to_have_text("1 запись")
+    page.goto(server + f"/c/deals?lang=en&filter={one}")
+    expect(count).to_have_text("1 record")
+    page.close()

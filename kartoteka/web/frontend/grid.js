@@ -23,6 +23,14 @@ import { follow } from "./live.js";
 import { openPanel } from "./panel.js";
 import { codeMessage, escapeHtml, strings, toast, valueHtml } from "./ui.js";
 
+/** "36 records" / "36 записей": the number in the page's locale, the word in its plural form. */
+function countText(count) {
+  const lang = document.documentElement.lang;
+  const s = strings();
+  const form = s[`count_${new Intl.PluralRules(lang).select(count)}`] || s.count_other;
+  return form.replace("%(num)d", count.toLocaleString(lang));
+}
+
 Tabulator.registerModule([
   EditModule,
   FormatModule,
@@ -396,7 +404,7 @@ class Grid {
     this.countEl.textContent = "";
     try {
       const answer = await api("POST", `${this.cfg.api}/records/query`, this.query({ limit: 1, count: true }));
-      if (generation === this.generation) this.countEl.textContent = `${answer.count.toLocaleString(document.documentElement.lang)} ${strings().count}`;
+      if (generation === this.generation) this.countEl.textContent = countText(answer.count);
     } catch (_) {
       /* the count is a courtesy; the rows are what matter */
     }
