@@ -94,8 +94,11 @@ def test_a_reader_saves_personal_views_only_and_overwrites_their_own(server, dem
     page.click("[data-grid-save-as]")
     dialog.locator("[data-target][value=current]").check()
     expect(dialog.locator("[data-view-name]")).to_have_value("Mine")
-    dialog.locator("[data-save-view-apply]").click()
-    page.wait_for_url(re.compile(rf".*view={view_id}"))
+    # The page is already at ?view=<id>: wait for the reload itself, not for the URL.
+    with page.expect_navigation():
+        dialog.locator("[data-save-view-apply]").click()
+    assert f"view={view_id}" in page.url
+    expect(page.locator(".tabulator-group").first).to_be_visible()
     expect(page.locator("[data-grid-group]")).to_have_value("due")
     mine = page.evaluate(
         "async (id) => (await fetch(`/api/v1/catalogs/deals/views/${id}`)).json()", view_id
