@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from kartoteka.errors import Forbidden
+from kartoteka.errors import Forbidden, problem
 
 from . import service as access
 from .visibility import FieldView
@@ -41,7 +41,8 @@ def require_readable_keys(actor: Actor, catalog: Catalog, fields: Iterable[Field
     for field in fields:
         if not view.clear(field.api_name):
             raise Forbidden(
-                f"you may not match records by field {field.api_name!r}", field=field.api_name
+                errors=[problem("match_forbidden", None, name=field.api_name)],
+                field=field.api_name,
             )
 
 

@@ -18,7 +18,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from kartoteka.errors import DomainError, Forbidden
+from kartoteka.errors import DomainError, Forbidden, problem
 from kartoteka.filters.compiler import FilterCompiler
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
@@ -81,12 +81,12 @@ def may_reach(actor: Actor, catalog: Catalog) -> bool:
 def require_catalog(actor: Actor, catalog: Catalog) -> None:
     """Forbidden unless the actor has some access to the catalog."""
     if not within_token_scope(actor, catalog):
-        raise Forbidden(f"this API token does not reach catalog {catalog.api_name!r}")
+        raise Forbidden.of("token_scope_catalog", None, catalog=catalog.api_name)
     # A system catalog opens to administrators only, whatever shares say.
     if not can_see_catalog(actor, catalog) and (
         catalog.system is not None or not _has_shares(actor, catalog)
     ):
-        raise Forbidden(f"you have no access to catalog {catalog.api_name!r}")
+        raise Forbidden.of("catalog_forbidden", None, catalog=catalog.api_name)
 
 
 def can_create(actor: Actor, catalog: Catalog) -> bool:
@@ -273,10 +273,9 @@ def verify_rows(conn: Any, actor: Actor, catalog: Catalog, ids: list[int], actio
             sa.select(table.c.id).where(table.c.id.in_(chunk), sa.not_(rule)).limit(1)
         ).first()
         if bad is not None:
-            verb = "create" if action == "create" else "move"
+            code = "rule_create_outside" if action == "create" else "rule_move_outside"
             raise Forbidden(
-                f"you may not {verb} record {bad[0]} outside your access rule on "
-                f"{catalog.api_name!r}",
+                errors=[problem(code, None, id=bad[0], catalog=catalog.api_name)],
                 record_id=bad[0],
             )
 

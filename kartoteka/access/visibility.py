@@ -143,4 +143,4 @@ def require_visible(actor: Actor, catalog: Catalog, record_id: int) -> None:
     """RecordNotFound unless the actor may see the record."""
     with read_connection(actor.workspace.engine) as conn:
         if record_id not in visible_ids(conn, actor, catalog, [record_id]):
-            raise RecordNotFound(f"record {record_id} not found in {catalog.api_name!r}")
+            raise RecordNotFound.of("record_not_found", None, id=record_id)

@@ -13,6 +13,11 @@ EN: dict[str, str] = {
     "share_forbidden": "only administrators and catalog managers share records",
     "share_no_user": "no such user",
     "share_not_found": "no such share",
+    "catalog_forbidden": "you have no access to catalog {catalog!r}",
+    "token_scope_catalog": "this API token does not reach catalog {catalog!r}",
+    "rule_create_outside": "you may not create record {id} outside your access rule on {catalog!r}",
+    "rule_move_outside": "you may not move record {id} outside your access rule on {catalog!r}",
+    "match_forbidden": "you may not match records by field {name!r}",
 }
 
 #: code -> Russian template.
@@ -27,4 +32,10 @@ RU: dict[str, str] = {
     "share_forbidden": "делиться записями могут только администраторы и управляющие каталогом",
     "share_no_user": "нет такого пользователя",
     "share_not_found": "нет такого доступа к записи",
+    "catalog_forbidden": "у вас нет доступа к каталогу «{catalog}»",
+    "token_scope_catalog": "этот токен API не даёт доступа к каталогу «{catalog}»",
+    "rule_create_outside": "нельзя создать запись {id} вне вашего правила доступа к «{catalog}»",
+    "rule_move_outside": "нельзя вывести запись {id} за пределы вашего правила доступа к "
+    "«{catalog}»",
+    "match_forbidden": "искать записи по полю «{name}» вам нельзя",
 }
