@@ -174,7 +174,7 @@ def test_bulk_edit_all_or_nothing_and_widths_saved_with_view(server, demo, brows
     page.mouse.move(edge + 80, middle, steps=5)
     page.mouse.up()
     page.click("[data-grid-save-view]")
-    expect(page.locator(".toast", has_text="Вид сохранён")).to_be_visible()
+    expect(page.locator(".toast", has_text="Представление сохранено")).to_be_visible()
     saved = api.get(f"/catalogs/deals/views/{view['id']}").json()
     assert saved["fields"] == ["title", "stage", "amount", "due"]
     assert saved["options"]["widths"]["amount"] >= before["width"] + 60

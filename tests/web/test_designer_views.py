@@ -150,7 +150,7 @@ def test_every_type_specific_setting_is_editable(web, api, deals):
             "gantt",
             {"opt:start_field": "due", "opt:end_field": "due", "opt:depends_field": "after"},
             {"start_field": "due", "end_field": "due", "depends_field": "after"},
-            "Ждёт (связь с этим же справочником)",
+            "Ждёт (связь с этим же каталогом)",
         ),
         ("gallery", {"opt:image_field": "photo"}, {"image_field": "photo"}, "Обложка из поля"),
     ]
