@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from support.imports import csv_bytes, records, run_import, upload
+from support.imports import csv_bytes, records, run_import, upload, wait_job
 
 FIELDS = [
     {"name": "Номер", "api_name": "number", "type": "text", "unique": True},
@@ -116,3 +116,4 @@ def test_stamps_need_the_option_and_an_administrator(api):
     r = api.client.post(api.url("/catalogs/deals/imports"), files={"file": ("d.csv", content)},
                         data=data, headers=auth)  # fmt: skip
     assert r.status_code == 202, r.text
+    assert wait_job(api, r.json()["id"])["created"] == 1  # done before the test's teardown
