@@ -37,6 +37,7 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 DESKTOP = {"width": 1366, "height": 850}
 PHONE = {"width": 390, "height": 844}
 READER = ("reader@example.com", "reader-pass-123")
+EXPECT_TIMEOUT_MS = 15_000
 
 
 @contextmanager
@@ -65,8 +66,11 @@ def serve(app: Any) -> Iterator[str]:
 @contextmanager
 def launch() -> Iterator[Any]:
     """Debian's chromium under Playwright (imported here: only browser tests need it)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # The suite shares a 2-core machine with other work: an `expect` waits up to 15 s
+    # (Playwright's default is 5) before it calls a slow answer a failure.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
         launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
