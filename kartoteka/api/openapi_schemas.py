@@ -248,7 +248,18 @@ SCHEMAS: dict[str, Any] = {
         updated=_INT,
         unchanged=_INT,
         errors=_INT,
-        error_sample={"type": "array", "items": _OBJ},
+        error_sample={
+            "type": "array",
+            "items": obj(
+                "message",
+                line={"type": ["integer", "null"]},
+                column=_NULL_STR,
+                value={},
+                message={"type": "string", "description": "in the Accept-Language"},
+                code={"type": "string", "description": "the reason's code, where known"},
+                params=_OBJ,
+            ),
+        },
     ),
     "CatalogRights": obj(
         "groups",

@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Connection
 
 from kartoteka.catalogs.models import Catalog
-from kartoteka.errors import DomainError, Rejected
+from kartoteka.errors import DomainError, ItemError, Rejected
+from kartoteka.fields.base import FieldValueError
 
 
 @dataclass
@@ -55,18 +56,36 @@ class RowError:
     value: Any
     message: str
     cells: list[str] | None = None
+    #: The reason as a code with parameters, when known: the API words it in the
+    #: reader's language (`message` stays the English text, for logs and the CLI).
+    problem: ItemError | None = None
 
     def sample(self) -> dict[str, Any]:
         """The entry of the job's `error_sample`."""
-        return {"line": self.line, "column": self.column, "value": self.value,
-                "message": self.message}  # fmt: skip
+        out = {"line": self.line, "column": self.column, "value": self.value,
+               "message": self.message}  # fmt: skip
+        if self.problem is not None:
+            out["code"] = self.problem.code
+            out["params"] = {k: _plain(v) for k, v in self.problem.params.items()}
+        return out
 
 
-def field_messages(exc: DomainError) -> dict[str, str]:
-    """api_name -> reason, for the errors of the item the exception names."""
+def _plain(value: Any) -> Any:
+    """A parameter as JSON can keep it (the sample is stored as JSON)."""
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
+def coded(exc: FieldValueError) -> ItemError:
+    """A field type's refusal as a code with parameters."""
+    return ItemError(None, None, None, exc.code, exc.params)
+
+
+def field_problems(exc: DomainError) -> dict[str, ItemError]:
+    """api_name -> coded reason, for the errors of the item the exception names."""
     if exc.errors:
-        return {e.field: e.text() for e in exc.errors if e.field}
-    return dict(getattr(exc, "fields", {}) or {})
+        return {e.field: e for e in exc.errors if e.field}
+    fields = dict(getattr(exc, "fields", {}) or {})
+    return {k: ItemError(None, None, k, "invalid", {"message": v}) for k, v in fields.items()}
 
 
 def row_message(exc: DomainError) -> str:

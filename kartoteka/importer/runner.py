@@ -22,6 +22,7 @@ from kartoteka.context import Actor
 from kartoteka.duplicates import imports as duplicates
 from kartoteka.duplicates.check import skipping
 from kartoteka.errors import (
+    DomainError,
     Forbidden,
     ItemError,
     NotFound,
@@ -43,8 +44,9 @@ from .results import (
     Journal,
     RowError,
     chunks,
+    coded,
     culprit_of,
-    field_messages,
+    field_problems,
     match_problem,
     row_message,
 )
@@ -56,7 +58,7 @@ MAX_ERROR_SAMPLE = 100
 #: Distinct cell texts remembered per column (a bound on memory for unique columns).
 MEMO_LIMIT = 65_536
 _MISSING = object()
-REQUIRED = ItemError(None, None, None, "required").text()
+REQUIRED = ItemError(None, None, None, "required")
 
 
 @dataclass
@@ -165,10 +167,18 @@ class Runner:
         self.pending = []
 
     # errors -------------------------------------------------------------------------------
-    def error(self, row: Row | None, column: str | None, value: Any, message: str) -> None:
-        """Note one problem; with on_error=stop it ends the import."""
+    def error(
+        self,
+        row: Row | None,
+        column: str | None,
+        value: Any,
+        message: str,
+        problem: ItemError | None = None,
+    ) -> None:
+        """Note one problem (`problem`: its code, for the reader's language); with
+        on_error=stop it ends the import."""
         line = row.line if row else None
-        entry = RowError(line, column, value, message, row.cells if row else None)
+        entry = RowError(line, column, value, message, row.cells if row else None, problem)
         self.result.errors += 1
         if len(self.result.error_sample) < MAX_ERROR_SAMPLE:
             self.result.error_sample.append(entry.sample())
@@ -180,14 +190,16 @@ class Runner:
     def _stamp_error(self, row: Row, column: str, value: str, message: str) -> None:
         self.error(row, column, value, message)
 
-    def field_errors(self, row: Row, fields: dict[str, str], fallback: str) -> None:
-        """Errors keyed by api_name, reported with the source column and cell text."""
+    def field_errors(self, row: Row, exc: DomainError) -> None:
+        """The errors of `exc` keyed by api_name, reported with the source column and
+        cell text (the whole row's reason when it names no field)."""
+        fields = field_problems(exc)
         if not fields:
-            self.error(row, None, None, fallback)
-        for api_name, message in fields.items():
+            self.error(row, None, None, row_message(exc))
+        for api_name, problem in fields.items():
             col = self.plan.column_of(api_name)
             header = col.header if col else api_name
-            self.error(row, header, row.text(api_name), message)
+            self.error(row, header, row.text(api_name), problem.text(), problem)
 
     # converting ----------------------------------------------------------------------------
     def _convert(self, line: int, cells: list[str]) -> Row | None:
@@ -202,11 +214,11 @@ class Runner:
             if value is _MISSING:
                 value = self._miss(col, text)
             if isinstance(value, FieldValueError):
-                self.error(row, col.header, text, value.message)
+                self.error(row, col.header, text, value.message, coded(value))
                 ok = False
                 continue
             if required and col.field.ftype.is_empty(value):
-                self.error(row, col.header, text, REQUIRED)
+                self.error(row, col.header, text, REQUIRED.text(), REQUIRED)
                 ok = False
                 continue
             values[fid] = list(value) if isinstance(value, list) else value
@@ -290,7 +302,7 @@ class Runner:
             try:
                 wanted[row.line] = [(t, self._key_value(col, t)) for t in texts]
             except FieldValueError as exc:
-                self.error(row, col.header, row.text(f.api_name), exc.message)
+                self.error(row, col.header, row.text(f.api_name), exc.message, coded(exc))
                 continue
             kept.append(row)
         values = {v for pairs in wanted.values() for _, v in pairs if v is not None}
@@ -312,7 +324,7 @@ class Runner:
             try:
                 row.values[f.id] = f.ftype.to_db(ids, f, self.actor)
             except FieldValueError as exc:
-                self.error(row, col.header, row.text(f.api_name), exc.message)
+                self.error(row, col.header, row.text(f.api_name), exc.message, coded(exc))
                 continue
             out.append(row)
         return out
@@ -400,7 +412,7 @@ class Runner:
                     verdicts=self.verdicts,
                 )
             except RecordInvalid as exc:
-                self.field_errors(row, field_messages(exc), row_message(exc))
+                self.field_errors(row, exc)
                 continue
             out.append(row)
         return out
@@ -477,7 +489,7 @@ class Runner:
                         self._write(actor, [row])
                     return
                 culprit = culprit or pending[0]
-                self.field_errors(culprit, field_messages(exc), row_message(exc))
+                self.field_errors(culprit, exc)
                 pending.remove(culprit)
                 continue
             self.result.created += len(out.created)

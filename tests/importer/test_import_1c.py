@@ -251,3 +251,18 @@ def test_imported_records_are_found_by_search(api, instance):
     found = api.get("/catalogs/clients/records", params={"search": "ромашка"}).json()["items"]
     assert [r["values"]["inn"] for r in found] == ["7701000001"]
     assert count(api, "clients") == 3
+
+
+def test_row_errors_come_in_the_readers_language_with_their_codes(api):
+    """The wizard shows the job's errors: a Russian reader reads them in Russian."""
+    clients_and_deals(api)
+    run_import(api, "clients", csv_bytes(CLIENTS_1C, ";", "cp1251"), {"mode": "create"})
+    job = run_import(api, "deals", csv_bytes(DEALS_1C, ";", "cp1251"), OPTIONS_1C)
+    english = {e["line"]: e for e in job["error_sample"]}
+    russian_job = api.get(f"/imports/{job['id']}", headers={"Accept-Language": "ru"}).json()
+    russian = {e["line"]: e for e in russian_job["error_sample"]}
+    amount = russian[6]
+    assert amount["column"] == "Сумма" and amount["code"] and amount["code"] != "invalid"
+    assert amount["message"] != english[6]["message"]
+    assert any("а" <= ch <= "я" for ch in amount["message"].lower()), amount
+    assert english[6]["message"].isascii()  # English without an Accept-Language

@@ -210,7 +210,8 @@ def test_skip_collects_errors_with_line_column_value_and_message(api):
     job = run_import(api, "products", bad_rows_file(), {"on_error": "skip"})
     assert (job["status"], job["created"], job["errors"], job["processed"]) == ("done", 2, 3, 5)
     sample = {e["line"]: e for e in job["error_sample"]}
-    assert sample[3] == {"line": 3, "column": "name", "value": "", "message": "required"}
+    assert sample[3] == {"line": 3, "column": "name", "value": "", "message": "required",
+                         "code": "required", "params": {}}  # fmt: skip
     assert sample[4]["column"] == "price" and sample[4]["value"] == "abc"
     assert sample[4]["message"] == "expected a number"
     assert sample[5]["column"] == "sku" and "repeats" in sample[5]["message"]
@@ -236,8 +237,9 @@ def test_on_error_stop_fails_with_the_first_error_and_writes_nothing_of_the_chun
     assert job["status"] == "failed"
     assert job["errors"] == 1
     assert job["error_sample"] == [
-        {"line": 3, "column": "name", "value": "", "message": "required"}
-    ]
+        {"line": 3, "column": "name", "value": "", "message": "required",
+         "code": "required", "params": {}}
+    ]  # fmt: skip
     assert job["created"] == 0
     assert all_records(api, "products") == []
 

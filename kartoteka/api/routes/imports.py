@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, File, Form, Query, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from starlette.responses import StreamingResponse
 
 from kartoteka.context import Actor
 from kartoteka.exporter import service as exporter
 from kartoteka.filters.compiler import parse_filter_param
 from kartoteka.importer import jobs, preview, resume
+from kartoteka.messages import message
 
 from ..deps import actor
+from ..errors import request_lang
 from ..responses import Router
 from ..schemas import Id
 
@@ -41,9 +43,16 @@ def create_import(
 
 
 @router.get("/imports/{job_id}", summary="Progress and result of an import")
-def get_import(job_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
-    """Status (queued, running, done, failed), counts and the first errors."""
-    return jobs.get_import(a, job_id)
+def get_import(request: Request, job_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+    """Status (queued, running, done, failed), counts and the first errors (each error's
+    `message` in the Accept-Language, with its `code` and `params` where known)."""
+    job = jobs.get_import(a, job_id)
+    lang = request_lang(request)
+    job["error_sample"] = [
+        {**e, "message": message(e["code"], e.get("params"), lang)} if e.get("code") else e
+        for e in job.get("error_sample") or []
+    ]
+    return job
 
 
 @router.post("/imports/{job_id}/cancel", summary="Cancel an import")
