@@ -245,6 +245,12 @@ class FieldType:
         """Ids of users/files a stored value refers to (types with `references`)."""
         return []
 
+    def refuses_file(
+        self, field: Field, name: str, mime: str, size: int
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Why a newly attached file does not fit the field (code, params), or None."""
+        return None
+
     def is_empty(self, raw: Any) -> bool:
         """True when a stored value counts as 'no value'."""
         return raw is None or raw == ""

@@ -22,6 +22,45 @@ if TYPE_CHECKING:
     from kartoteka.context import Actor
 
 
+#: The kinds of file a field may restrict itself to: what the browser's file chooser
+#: offers (`accept`), and the MIME types and extensions each stands for.
+FILE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "image": ("image/*", ()),
+    "audio": ("audio/*", ()),
+    "video": ("video/*", ()),
+    "document": (
+        ".pdf,.doc,.docx,.odt,.rtf,.txt,.xls,.xlsx,.ods,.csv,.ppt,.pptx,.odp",
+        ("application/pdf", "application/msword", "application/vnd.", "application/rtf",
+         "text/"),
+    ),
+    "archive": (
+        ".zip,.7z,.rar,.gz,.tar",
+        ("application/zip", "application/x-7z", "application/x-rar", "application/gzip",
+         "application/x-tar", "application/x-zip"),
+    ),
+}  # fmt: skip
+MAX_SIZE_MB = 10_240
+
+
+def file_kind(mime: str, name: str) -> str | None:
+    """Which of FILE_KINDS a stored file is (by its MIME type, else its extension)."""
+    mime = (mime or "").lower()
+    for kind, (_accept, prefixes) in FILE_KINDS.items():
+        if mime.startswith(kind + "/") or any(mime.startswith(p) for p in prefixes):
+            return kind
+    dot = name.rfind(".")
+    ext = name[dot:].lower() if dot >= 0 else ""
+    for kind, (accept, _prefixes) in FILE_KINDS.items():
+        if ext and ext in accept.split(","):
+            return kind
+    return None
+
+
+def accept_of(field: Field) -> str:
+    """The file chooser's `accept` for the field's kinds ("" when any file goes)."""
+    return ",".join(FILE_KINDS[k][0] for k in field.options.get("kinds") or [] if k in FILE_KINDS)
+
+
 class FileType(FieldType):
     """Files from `POST /api/v1/files`; written as a list of file ids."""
 
@@ -37,7 +76,11 @@ class FileType(FieldType):
     can_be_indexed = False
     can_be_title = False
     sortable = False
-    option_docs = {"multiple": "allow several files (default true)"}
+    option_docs = {
+        "multiple": "allow several files (default true)",
+        "kinds": "accept only these kinds: image, audio, video, document, archive (default any)",
+        "max_size_mb": "the largest file accepted, in megabytes (default: the server's limit)",
+    }
     #: The records service checks the ids are files the actor may attach.
     references = "files"
 
@@ -67,7 +110,40 @@ class FileType(FieldType):
     ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         options["multiple"] = clean_flag(options, "multiple", True)
+        kinds = options.get("kinds")
+        if kinds is None or kinds == []:
+            options.pop("kinds", None)
+        elif not isinstance(kinds, list) or not all(k in FILE_KINDS for k in kinds):
+            allowed = ", ".join(FILE_KINDS)
+            raise FieldValueError(
+                f"kinds must be a list of: {allowed}", "file_kinds_option", allowed=allowed
+            )
+        else:
+            options["kinds"] = [k for k in FILE_KINDS if k in kinds]
+        size = options.get("max_size_mb")
+        if size is None:
+            options.pop("max_size_mb", None)
+        elif isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SIZE_MB:
+            raise FieldValueError(
+                f"max_size_mb must be a whole number from 1 to {MAX_SIZE_MB}",
+                "max_size_option",
+                max=MAX_SIZE_MB,
+            )
         return options
+
+    def ui_options(self, field: Field) -> dict[str, Any]:
+        return {"accept": accept_of(field), "max_size_mb": field.options.get("max_size_mb")}
+
+    def refuses_file(
+        self, field: Field, name: str, mime: str, size: int
+    ) -> tuple[str, dict[str, Any]] | None:
+        kinds = field.options.get("kinds")
+        if kinds and file_kind(mime, name) not in kinds:
+            return "file_kind", {"name": name, "kinds": ", ".join(kinds)}
+        limit = field.options.get("max_size_mb")
+        if limit and size > limit * 1024 * 1024:
+            return "file_too_big", {"name": name, "max": limit}
+        return None
 
     def to_db(self, value: Any, field: Field, actor: Actor) -> Any:
         if value is None or value == "" or value == []:

@@ -62,6 +62,10 @@ def clean_decimals(options: dict[str, Any], key: str = "decimals", default: int 
     return value
 
 
+#: How a number field's values show (the value itself never changes).
+NUMBER_FORMATS = ("grouped", "plain", "percent")
+
+
 class NumberType(FieldType):
     """A number; `decimals: 0` (default) stores integers, more stores a float rounded on write."""
 
@@ -72,12 +76,17 @@ class NumberType(FieldType):
     names_records = True
     value_kind = "number"
     labels = {"en": "Number", "ru": "Число"}
-    option_docs = {"decimals": "digits after the point; 0 = integer (default)"}
+    option_docs = {
+        "decimals": "digits after the point; 0 = integer (default)",
+        "format": "how values show: grouped (thousands apart, default), plain (no grouping: "
+        "years, codes) or percent (the number followed by %)",
+    }
 
     def ui_options(self, field: Field) -> dict[str, Any]:
         return {
             "decimals": field.options.get("decimals"),
             "currency": field.options.get("currency"),
+            "format": field.options.get("format") or "grouped",
         }
 
     def export_type(self, field: Field) -> ExportType:
@@ -98,6 +107,16 @@ class NumberType(FieldType):
     ) -> dict[str, Any]:
         options = super().clean_options(options, previous)
         options["decimals"] = clean_decimals(options)
+        shown = options.get("format")
+        if shown is None:
+            options.pop("format", None)
+        elif shown not in NUMBER_FORMATS:
+            raise FieldValueError(
+                "format must be one of: grouped, plain, percent",
+                "option_one_of",
+                option="format",
+                allowed=", ".join(NUMBER_FORMATS),
+            )
         return options
 
     def to_db(self, value: Any, field: Field, actor: Actor) -> Any:

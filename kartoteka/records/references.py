@@ -110,3 +110,12 @@ def _check_files(
             )
             if not ok:
                 raise invalid(item.error(f.api_name, "file_unavailable", id=fid))
+            if r is not None and r.record_id is None:  # newly attached: kinds and size apply
+                _check_file_fits(f, item, r)
+
+
+def _check_file_fits(f: Field, item: Prepared, row: Any) -> None:
+    refused = f.ftype.refuses_file(f, row.name, row.mime, row.size)
+    if refused is not None:
+        code, params = refused
+        raise invalid(item.error(f.api_name, code, **params))

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from starlette.datastructures import FormData
 
 from kartoteka.access import service as access
@@ -21,6 +23,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.records.read import visible_fields
 
+from . import i18n
 from .i18n import _
 
 FIELD_TEMPLATES = Path(__file__).parent / "templates" / "fields"
@@ -56,7 +59,30 @@ def value_text(field: Field | None, value: Any) -> str:
             if value.get(key) is not None:
                 return str(value[key])
         return f"#{value.get('id', '?')}"
+    if field is not None and field.ftype.cell == "number" and not isinstance(value, bool):
+        return number_text(field, value)
     return str(value)
+
+
+def number_text(field: Field, value: Any) -> str:
+    """A number or amount in the page's language: its decimals, the field's format
+    (grouped, plain, percent) and a money field's currency. A mask stays as it is."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    options = field.ftype.ui_options(field)
+    decimals = options.get("decimals")
+    digits = int(decimals) if isinstance(decimals, int) else 0
+    shown = options.get("format") or "grouped"
+    pattern = ("0" if shown == "plain" else "#,##0") + ("." + "0" * digits if digits else "")
+    text = format_decimal(number, format=pattern, locale=i18n.current_lang.get())
+    if shown == "percent":
+        return f"{text}\u00a0%"
+    currency = options.get("currency")
+    return f"{text} {currency}" if currency else text
 
 
 def when_text(value: Any, tz: tzinfo) -> str:

@@ -17,7 +17,7 @@ function formatValues(root) {
     const type = el.dataset.format;
     const field = Object.values(fields).find((f) => f.type === type) || {};
     if (type === "money") el.textContent = formatMoney(raw, field.decimals, field.currency);
-    else if (type === "number") el.textContent = formatNumber(raw, field.decimals);
+    else if (type === "number") el.textContent = formatNumber(raw, field.decimals, field.format);
     else if (type === "date") el.textContent = formatDate(raw);
   });
 }

@@ -53,12 +53,15 @@ export function toast(message, kind = "ok") {
 
 const lang = () => document.documentElement.lang || "en";
 
-export function formatNumber(value, decimals) {
+/** A number in the page's locale; `format` is the field's: grouped (default), plain or percent. */
+export function formatNumber(value, decimals, format) {
   if (value === null || value === undefined || value === "") return "";
   const n = Number(value);
   if (!Number.isFinite(n)) return String(value);
   const opts = decimals == null ? {} : { minimumFractionDigits: decimals, maximumFractionDigits: decimals };
-  return new Intl.NumberFormat(lang(), opts).format(n);
+  if (format === "plain") opts.useGrouping = false;
+  const text = new Intl.NumberFormat(lang(), opts).format(n);
+  return format === "percent" ? `${text}\u00a0%` : text;
 }
 
 export function formatMoney(value, decimals, currency) {
@@ -99,7 +102,7 @@ export function valueText(field, value) {
     case "money":
       return formatMoney(value, field.decimals, field.currency);
     case "number":
-      return formatNumber(value, field.decimals);
+      return formatNumber(value, field.decimals, field.format);
     case "date":
       return formatDate(value);
     case "datetime":

@@ -101,6 +101,8 @@ def read_options(ctx: Ctx) -> Any:
             options[name] = bool(raw)
         elif kind == "choices":
             options[name] = _choices(ctx)
+        elif kind == "list":
+            options[name] = form.getlist(f"opt:{name}") or None  # none ticked: removed
         elif raw and kind in ("int", "ref"):
             options[name] = int(raw) if raw.lstrip("-").isdecimal() and len(raw) < 12 else raw
         elif raw:
