@@ -3,7 +3,7 @@ suggested mapping in Russian and English) and users named by e-mail in a file.""
 
 from __future__ import annotations
 
-from support.imports import csv_bytes, post_file, wait_import
+from support.imports import csv_bytes, post_file, wait_job
 
 from kartoteka.importer.preview import fold, suggest
 
@@ -99,7 +99,7 @@ def test_a_user_column_may_hold_e_mail_addresses(api):
     ).json()["id"]
     content = csv_bytes([["Name", "Manager"], ["A", "ivan@example.COM"], ["B", "nobody@x.ru"]])
     r = post_file(api, "/catalogs/clients/imports", content)
-    job = wait_import(api, r.json()["id"])
+    job = wait_job(api, r.json()["id"])
     assert job["created"] == 1 and job["errors"] == 1
     [error] = job["error_sample"]
     assert error["line"] == 3 and error["column"] == "Manager" and "nobody@x.ru" in error["message"]

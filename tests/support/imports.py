@@ -31,16 +31,6 @@ def post_file(
     return api.client.post(api.url(path), files={"file": (filename, content)}, data=data)
 
 
-def wait_import(api, job_id: int) -> dict[str, Any]:
-    """Poll an import job until it has finished; its final JSON."""
-    for _ in range(1200):  # until the background thread is done (not a timing check)
-        job = api.get(f"/imports/{job_id}").json()
-        if job["status"] in FINISHED:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"import {job_id} did not finish: {job}")
-
-
 def upload(api, catalog: str, content: bytes, options: dict[str, Any] | None = None,
            filename: str = "data.csv") -> Any:  # fmt: skip
     """POST an import; returns the raw response."""
