@@ -27,7 +27,16 @@ from typing import Any
 
 import httpx
 from bench_http import HERE, load, setup, uvicorn_cmd
-from common import Env, Results, environment, free_port, parser, process_tree, server
+from common import (
+    Env,
+    Results,
+    environment,
+    free_port,
+    get_scope,
+    parser,
+    process_tree,
+    server,
+)
 
 ROUNDS = 3
 TOKEN = "bench-metrics"
@@ -71,20 +80,7 @@ def _counted(port: int, catalog_id: int) -> float:
 
 async def _get(app: Any, path: str, token: str) -> dict[str, Any]:
     """One GET straight through the ASGI app (no server, no socket); returns its scope."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = get_scope(path, {"authorization": f"Bearer {token}"})
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}

@@ -39,6 +39,7 @@ from common import (
     cpu_of,
     environment,
     free_port,
+    get_scope,
     parser,
     percentile,
     server,
@@ -118,23 +119,7 @@ def asgi_caller(app: Any) -> Callable[[str, dict[str, str]], Awaitable[tuple[int
     """`await call(path_and_query, headers)` -> (status, body), straight into the app."""
 
     async def call(target: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        path, _, query = target.partition("?")
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": [(b"host", b"bench")]
-            + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-            "client": ("127.0.0.1", 40000),
-            "server": ("bench", 80),
-            "state": {},
-        }
+        scope = get_scope(target, headers)
         sent = False
         status = 0
         body: list[bytes] = []

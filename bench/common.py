@@ -311,6 +311,28 @@ def seed_table(
 
 
 # ----- servers over loopback ----------------------------------------------------------------------
+def get_scope(target: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The ASGI scope of a GET of `target` (path and query) with these headers, for calling
+    an app in process (no server, no socket)."""
+    path, _, query = target.partition("?")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"bench")]
+        + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("bench", 80),
+        "state": {},
+    }
+
+
 def free_port() -> int:
     """An unused TCP port on 127.0.0.1."""
     with socket.socket() as s:
