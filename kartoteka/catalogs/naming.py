@@ -9,10 +9,13 @@ from slugify import slugify
 from kartoteka.errors import ItemError, problem
 
 API_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-#: Names filters and sorts use for system columns and the whole-record full-text search
-#: (`{"search": "…"}`); a field may not take them. A field named `search` made before
-#: the name was reserved keeps its key in filters.
-RESERVED = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by", "search"})
+#: Names filters and sorts use for system columns, the whole-record full-text search
+#: (`{"search": "…"}`) and the filter language's combinators (`{"and": […]}`, `or`,
+#: `not`); a field may not take them. A field named `search` made before the name was
+#: reserved keeps its key in filters.
+RESERVED = frozenset(
+    {"id", "created_at", "updated_at", "created_by", "updated_by", "search", "and", "or", "not"}
+)
 
 
 def derive_api_name(name: str, taken: set[str], fallback: str = "field") -> str:

@@ -218,3 +218,16 @@ def test_cursor_pages_equal_one_big_page_with_nulls(api):
                 break
         assert paged == whole, sort
         assert len(whole) == len(values)
+
+
+def test_filter_words_are_reserved_api_names(api):
+    """A field called `and`, `or` or `not` would be unreachable in a filter (`{"or": …}`
+    means the combinator): its api_name is refused, a derived one gets a suffix."""
+    api.catalog("Words", [{"name": "Title", "type": "text"}])
+    for word in ("and", "or", "not", "search"):
+        r = api.post("/catalogs/words/fields", {"name": "X", "type": "text", "api_name": word})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["field"] == "api_name"
+    r = api.post("/catalogs/words/fields", {"name": "Or", "type": "text"})
+    assert r.status_code == 201, r.text
+    assert r.json()["api_name"] == "or_2"
