@@ -286,7 +286,12 @@ SCHEMAS: dict[str, Any] = {
         id=_INT,
         at=_STAMP,
         user=_USER_REF,
-        action=_STR,
+        action={
+            "type": "string",
+            "enum": ["create", "update", "delete", "import", "merge", "merged"],
+            "description": "import: a create that kept the file's dates and authors; merge: "
+            "other records were merged into this one; merged: this one was merged into another",
+        },
         changes={"type": ["object", "null"]},
     ),
     "History": items_of("HistoryEntry", next_cursor=_NEXT, next_before=_BEFORE),
