@@ -5,7 +5,7 @@ Accounts live in each workspace (isolated users, rights and sign-in); the worksp
 switcher asks across them. Asking each workspace would open every one of them (an engine
 and a pool each, thousands on a hosting server), so each workspace's active e-mails are
 copied here whenever its users change (`sync`). A workspace written before this table
-existed is synced the first time someone asks (`unsynced`).
+existed is synced the first time someone asks (`lookup` names it).
 """
 
 from __future__ import annotations
@@ -38,21 +38,30 @@ def forget(control: Engine, workspace: str) -> None:
         conn.execute(synced.delete().where(synced.c.workspace == workspace))
 
 
-def unsynced(control: Engine) -> list[str]:
-    """Workspaces whose accounts were never copied here."""
-    synced = sa.select(accounts_synced_table.c.workspace)
-    query = sa.select(workspaces_table.c.name).where(workspaces_table.c.name.not_in(synced))
-    with control.connect() as conn:
-        return list(conn.execute(query.order_by(workspaces_table.c.name)).scalars())
-
-
 def workspaces_of(control: Engine, email: str) -> list[str]:
     """The existing workspaces where `email` has an active account, by name."""
-    query = (
+    with control.connect() as conn:
+        return list(conn.execute(_workspaces_of(email)).scalars())
+
+
+def lookup(control: Engine, email: str) -> tuple[list[str], list[str]]:
+    """(workspaces never synced, workspaces where `email` has an account): one
+    connection and one round trip for the common case where every workspace is synced."""
+    synced = sa.select(accounts_synced_table.c.workspace)
+    unsynced_names = sa.select(workspaces_table.c.name.label("workspace"), sa.literal(0).label("k"))
+    query = sa.union_all(
+        unsynced_names.where(workspaces_table.c.name.not_in(synced)),
+        _workspaces_of(email).add_columns(sa.literal(1).label("k")),
+    )
+    with control.connect() as conn:
+        rows = conn.execute(query).all()
+    names = sorted(r.workspace for r in rows if r.k == 0)
+    return names, sorted(r.workspace for r in rows if r.k == 1)
+
+
+def _workspaces_of(email: str) -> sa.Select:
+    return (
         sa.select(accounts_table.c.workspace)
         .join(workspaces_table, workspaces_table.c.name == accounts_table.c.workspace)
         .where(accounts_table.c.email == email.strip().lower())
-        .order_by(accounts_table.c.workspace)
     )
-    with control.connect() as conn:
-        return list(conn.execute(query).scalars())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,11 @@ from kartoteka.users import service as users_service
 from .errors import BadWorkspaceName, WorkspaceExists, WorkspaceNotFound
 
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
+#: Seconds a process reuses its answer to "which workspaces has this e-mail an account
+#: in" (the switcher on every signed-in page). A change made in this process clears it at
+#: once; one made by another process shows within this time.
+ACCOUNTS_TTL = 10.0
+_ACCOUNTS_CACHE_MAX = 10_000
 
 
 def check_name(name: str) -> str:
@@ -55,6 +61,7 @@ class Instance:
         self.dbs = Databases(settings.data_dir, settings.database_url)
         self._workspaces: dict[str, Workspace] = {}
         self._lock = threading.Lock()
+        self._accounts: dict[str, tuple[float, list[str]]] = {}  # e-mail -> (when, names)
 
     # ----- lookup ---------------------------------------------------------------------
     def location(self, name: str) -> str | None:
@@ -104,16 +111,30 @@ class Instance:
     # ----- the account directory (the workspace switcher) -----------------------------
     def _sync_accounts(self, ws: Workspace) -> None:
         directory.sync(self.dbs.control, ws.name, users_service.active_emails(ws))
+        self._accounts.clear()
 
     def workspaces_with_account(self, email: str) -> list[str]:
-        """The workspaces where `email` has an active account: one control-database
-        query (a workspace never synced since the directory appeared is synced first)."""
-        for name in directory.unsynced(self.dbs.control):
-            try:
-                self._sync_accounts(self.workspace(name))
-            except WorkspaceNotFound:
-                continue  # dropped a moment ago
-        return directory.workspaces_of(self.dbs.control, email)
+        """The workspaces where `email` has an active account: at most one
+        control-database query, none when this process answered it in the last
+        ACCOUNTS_TTL seconds (a workspace never synced since the directory appeared is
+        synced first)."""
+        key = email.strip().lower()
+        now = time.monotonic()
+        hit = self._accounts.get(key)
+        if hit is not None and now - hit[0] < ACCOUNTS_TTL:
+            return hit[1]
+        unsynced, names = directory.lookup(self.dbs.control, key)
+        if unsynced:
+            for name in unsynced:
+                try:
+                    self._sync_accounts(self.workspace(name))
+                except WorkspaceNotFound:
+                    continue  # dropped a moment ago
+            names = directory.workspaces_of(self.dbs.control, key)
+        if len(self._accounts) >= _ACCOUNTS_CACHE_MAX:
+            self._accounts.clear()
+        self._accounts[key] = (now, names)
+        return names
 
     # ----- create / delete ------------------------------------------------------------
     def create_workspace(self, name: str) -> Workspace:
@@ -125,6 +146,7 @@ class Instance:
             self.dbs.create_storage(location)
             upgrade_workspace(self.dbs.engine_for_location(name, location))
             directory.sync(self.dbs.control, name, [])  # no accounts yet
+            self._accounts.clear()
         except BaseException:
             # A half-created workspace must not stay registered.
             self._forget(name, location)
@@ -136,6 +158,7 @@ class Instance:
         check_name(name)
         self._claim_name(name, location)
         directory.forget(self.dbs.control, name)  # its accounts are synced when asked
+        self._accounts.clear()
 
     def _claim_name(self, name: str, location: str) -> None:
         # The primary key on the control row decides races between processes.
@@ -164,6 +187,7 @@ class Instance:
         with self.dbs.control.begin() as conn:
             conn.execute(workspaces_table.delete().where(workspaces_table.c.name == name))
         directory.forget(self.dbs.control, name)
+        self._accounts.clear()
 
     # ----- first start and upgrades ---------------------------------------------------
     def init(self) -> dict[str, Any] | None:

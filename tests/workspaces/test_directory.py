@@ -65,3 +65,34 @@ def test_the_question_opens_no_workspace_and_old_workspaces_are_synced_once(inst
             again.close()
     finally:
         other.close()
+
+
+def test_the_switcher_asks_the_control_database_at_most_once_per_ttl(instance, monkeypatch):
+    """Every signed-in page shows the switcher: asking again within ACCOUNTS_TTL costs no
+    query, asking after it one; a change this process makes shows at once."""
+    import sqlalchemy as sa
+
+    from kartoteka.workspaces import service as workspaces
+
+    b, b_user = add(instance, "b", "same@example.com")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):  # not SQLite's BEGIN
+            statements.append(statement)
+
+    control = instance.dbs.control
+    sa.event.listen(control, "before_cursor_execute", count)
+    try:
+        mine(instance, "same@example.com")
+        assert len(statements) == 1  # unsynced workspaces and accounts in one statement
+        mine(instance, "Same@example.com")
+        assert len(statements) == 1  # answered from the process's cache
+        users.update_user(Actor.system(instance.workspace(b)), b_user, {"active": False})
+        assert mine(instance, "same@example.com") == []  # this process's change: at once
+        statements.clear()
+        monkeypatch.setattr(workspaces, "ACCOUNTS_TTL", 0.0)
+        mine(instance, "same@example.com")
+        assert len(statements) == 1
+    finally:
+        sa.event.remove(control, "before_cursor_execute", count)
