@@ -191,9 +191,16 @@ def current_seq(ws: Workspace) -> int:
         return counters.peek(conn, "event_seq")
 
 
-def _render(event: Any, catalog: Catalog, view: FieldView) -> dict[str, Any]:
+def _render(
+    event: Any, catalog: Catalog, view: FieldView, merged: set[int] | None = None
+) -> dict[str, Any]:
     payload = event.payload
+    extra = {}
+    if event.type == "record.merged":
+        # The records merged away, among those the reader could see: their rows go.
+        extra["merged"] = [i for i in payload.get("merged", []) if merged and i in merged]
     return {
+        **extra,
         "type": event.type,
         "sequence": event.seq,
         "timestamp": render_datetime(event.at),
@@ -216,8 +223,10 @@ def _visible_of_catalog(conn: Any, actor: Actor, catalog: Catalog, rows: list[An
         # The row is gone: judge the rule against the row the deletion event kept.
         kept = [(r.payload or {}).get("row") for r in gone]
         alive.update(snapshots.visible(conn, actor, catalog, [k for k in kept if k]))
+    merged_rows = [k for r in rows if r.type == "record.merged" for k in r.payload.get("rows", [])]
+    merged = snapshots.visible(conn, actor, catalog, merged_rows) if merged_rows else set()
     view = FieldView.of(actor, catalog)
-    return [_render(r, catalog, view) for r in rows if r.record_id in alive]
+    return [_render(r, catalog, view, merged) for r in rows if r.record_id in alive]
 
 
 def visible_events(actor: Actor, after: int, limit: int = BATCH) -> tuple[list[dict], int]:

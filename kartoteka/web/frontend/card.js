@@ -302,7 +302,8 @@ export function initCard(card, options = {}) {
   let mine = false;
   if (recordId) {
     follow(card.dataset.catalog, async (event) => {
-      if (String(event.record_id) !== recordId || !document.contains(card)) return;
+      const mergedAway = (event.merged || []).map(String).includes(recordId);
+      if ((String(event.record_id) !== recordId && !mergedAway) || !document.contains(card)) return;
       if (mine) {
         mine = false;
         return;

@@ -533,6 +533,7 @@ class Grid {
   /** A change someone made elsewhere (the live feed): refresh, add or drop the row. */
   async onEvent(event) {
     const id = event.record_id;
+    for (const gone of event.merged || []) this.rowOf(gone)?.delete(); // merged into `id`
     if (event.type === "record.deleted") {
       this.rowOf(id)?.delete();
       this.count();

@@ -8,7 +8,7 @@ let source = null;
 function connect() {
   if (source || !window.EventSource) return;
   source = new EventSource(`${apiBase()}/events/stream`);
-  for (const type of ["record.created", "record.updated", "record.deleted"]) {
+  for (const type of ["record.created", "record.updated", "record.deleted", "record.merged"]) {
     source.addEventListener(type, (message) => {
       let event;
       try {
