@@ -304,7 +304,7 @@ _DIRECTIVES = {
 
 
 @functools.lru_cache(maxsize=64)
-def _date_regex(date_format: str, with_time: bool) -> re.Pattern[str] | None:
+def date_regex(date_format: str, with_time: bool) -> re.Pattern[str] | None:
     """A regex doing what strptime does for formats made of %d %m %Y %y %H %M %S and
     literal text (None for any other directive: strptime is used then). strptime costs
     ~10 microseconds a cell; a million rows have a few million date cells."""
@@ -329,14 +329,14 @@ def parse_date_text(text: str, date_format: str, with_time: bool) -> str:
     For a datetime the format may name the date alone: a time after it (` HH:MM[:SS]`)
     is read too. ValueError when the text does not match."""
     text = text.strip()
-    pattern = _date_regex(date_format, with_time)
+    pattern = date_regex(date_format, with_time)
     if pattern is None:
         return _strptime_text(text, date_format, with_time)
     m = pattern.fullmatch(text)
     if m is None:
         raise ValueError(text)
     g = m.groupdict()
-    year = int(g["Y"]) if g.get("Y") else _two_digit_year(int(g["y"]))
+    year = int(g["Y"]) if g.get("Y") else two_digit_year(int(g["y"]))
     parsed = datetime(
         year, int(g["m"]), int(g["d"]),
         int(g.get("H") or 0), int(g.get("M") or 0), int(g.get("S") or 0),
@@ -344,7 +344,7 @@ def parse_date_text(text: str, date_format: str, with_time: bool) -> str:
     return parsed.isoformat() if with_time else parsed.date().isoformat()
 
 
-def _two_digit_year(year: int) -> int:
+def two_digit_year(year: int) -> int:
     """strptime's rule for %y: 69-99 are 1969-1999, 00-68 are 2000-2068."""
     return 1900 + year if year >= 69 else 2000 + year
 

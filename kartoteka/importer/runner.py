@@ -36,6 +36,7 @@ from kartoteka.records.write import Prepared
 from kartoteka.storage.engine import read_connection
 
 from . import readers, transaction
+from .convert import compile_column
 from .missing import create_missing
 from .plan import Column, Plan
 from .results import (
@@ -118,13 +119,16 @@ class Runner:
         )
         self.link_fids = {f.id for f in plan.catalog.fields if f.is_link}
         self.col_name = {f.id: f.column for f in plan.catalog.fields if f.column}
-        self._converters()
         self.stamps = StampReader(actor, plan.stamps, self.opts.date_format, self._stamp_error)
         self.key_memo: dict[int, dict[str, Any]] = {}
         self.pending: list[RowError] = []
         self.dry = self.opts.dry_run
         fmt = self.opts.date_format
         self.date_format = readers.pattern_format(fmt) if fmt else None
+        self.convert_cell = {
+            c.index: compile_column(c, self.opts, actor, self.date_format) for c in plan.columns
+        }
+        self._converters()
 
     def _converters(self) -> None:
         """Per column: (column, field id, memo of cell texts or None, required)."""
@@ -249,24 +253,7 @@ class Runner:
 
     def _cell_value(self, col: Column, text: str) -> Any:
         """A cell's stored value (for a link resolved by key: the key texts, in order)."""
-        f = col.field
-        kind = f.ftype.value_kind
-        if text.strip() and self.date_format and kind in ("date", "datetime"):
-            try:
-                text = readers.parse_date_text(text, self.date_format, kind == "datetime")
-            except ValueError:
-                raise FieldValueError(
-                    f"does not match date_format {self.opts.date_format}"
-                ) from None
-        if text.strip() and kind == "number":
-            text = readers.normalise_number(text, self.opts.decimal_comma)
-        if f.is_link and self.opts.list_separator and text.strip():
-            value: Any = [t.strip() for t in text.split(self.opts.list_separator) if t.strip()]
-        else:
-            value = f.ftype.from_text(text, f, self.actor)
-        if col.link_key is not None:
-            return value or []
-        return f.ftype.to_db(value, f, self.actor)
+        return self.convert_cell[col.index](text)
 
     # links ---------------------------------------------------------------------------------
     def _resolve_links(self, rows: list[Row]) -> list[Row]:
