@@ -74,6 +74,10 @@ def check_search(
         try:
             check(text)
         except ValueError as exc:
+            # A searcher's error may carry a message code (`search.analyzer.QueryError`).
+            code = getattr(exc, "code", None)
+            if isinstance(code, str):
+                raise invalid(key, code, **getattr(exc, "params", {})) from None
             raise invalid(key, str(exc)) from None
     return sa.true()
 

@@ -26,6 +26,7 @@ from . import (
     filters,
     people,
     rights,
+    search,
     users,
     views,
     webhooks,
@@ -48,6 +49,7 @@ AREAS: tuple[ModuleType, ...] = (
     users,
     rights,
     auth,
+    search,
 )
 
 #: code -> English template, over every area.

@@ -12,9 +12,11 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import Stemmer
 
+from kartoteka import messages
 from kartoteka.storage.fulltext import Clause, fold_text
 
 #: Bumped when the analyzer changes what it stores: every index is then rebuilt.
@@ -36,7 +38,13 @@ _english = Stemmer.Stemmer("english")
 
 
 class QueryError(ValueError):
-    """A search query that cannot be run; the message says why."""
+    """A search query that cannot be run: a code of `kartoteka.messages.search` with its
+    parameters (the English text is the exception's message)."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(messages.message(code, params))
 
 
 def stems(found: list[str]) -> list[str]:
@@ -106,9 +114,9 @@ def _clause(text: str, prefix: bool) -> Clause | None:
 def parse_query(text: object) -> list[Clause]:
     """Words (all must match), "phrases in quotes" and prefixes (`Ромаш*`) to clauses."""
     if not isinstance(text, str):
-        raise QueryError("search must be a string")
+        raise QueryError("search_not_text")
     if len(text) > MAX_QUERY:
-        raise QueryError(f"search is longer than {MAX_QUERY} characters")
+        raise QueryError("search_too_long", max=MAX_QUERY)
     clauses: list[Clause] = []
     for match in QUERY_PART.finditer(text):
         phrase, star, bare = match.groups()
@@ -119,9 +127,9 @@ def parse_query(text: object) -> list[Clause]:
         if clause is not None and clause not in clauses:
             clauses.append(clause)
     if not clauses:
-        raise QueryError("search needs at least one word of letters or digits")
+        raise QueryError("search_no_words")
     if len(clauses) > MAX_CLAUSES:
-        raise QueryError(f"search takes at most {MAX_CLAUSES} words and phrases")
+        raise QueryError("search_too_many_parts", max=MAX_CLAUSES)
     return clauses
 
 

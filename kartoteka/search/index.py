@@ -349,7 +349,7 @@ def rebuild(
         if c.system is None and (only is None or only in (c.api_name, str(c.id)))
     ]
     if only is not None and not chosen:
-        raise NotFound(f"no catalog {only!r}")
+        raise NotFound.of("catalog_not_found", None, ref=only)
     done: dict[str, int] = {}
     for catalog in chosen:
         with workspace.engine.begin() as conn:

@@ -60,7 +60,7 @@ def parse(text: Any, key: str = "search") -> list[fulltext.Clause]:
     try:
         return analyzer.parse_query(text)
     except analyzer.QueryError as exc:
-        raise SearchInvalid(f"{key}: {exc}", fields={key: str(exc)}) from None
+        raise SearchInvalid.of(exc.code, key, **exc.params) from None
 
 
 def readable_fields(actor: Actor, catalog: Catalog) -> list[int] | None:
@@ -137,8 +137,7 @@ def filter_condition(
         fields = readable_fields(actor, catalog) if reader else None
     else:
         if reader and field.ftype.storage == "links" and not _reads_link_titles(actor, field):
-            message = "you may not search this field: some of its linked titles are hidden from you"
-            raise SearchInvalid(f"{key}: {message}", fields={key: message})
+            raise SearchInvalid.of("search_link_titles_hidden", key)
         fields = [field.id]
     match = fulltext.match(actor.workspace.dialect, catalog.id, clauses, fields)
     return table.c.id.in_(sa.select(match.record_id).where(match.condition))
@@ -218,7 +217,7 @@ def _offset(cursor: str | None) -> int:
         return 0
     values = query.decode_cursor(cursor, 2)
     if values[0] != "rank" or not isinstance(values[1], int) or values[1] < 0:
-        raise SearchInvalid("cursor: invalid cursor", fields={"cursor": "invalid cursor"})
+        raise SearchInvalid.of("search_cursor_invalid", "cursor")
     return values[1]
 
 
@@ -346,10 +345,10 @@ def _limit(limit: Any) -> int:
     if limit in (None, ""):
         return DEFAULT_LIMIT
     if isinstance(limit, bool) or not isinstance(limit, int | str) or not str(limit).isdecimal():
-        raise SearchInvalid("limit must be an integer", fields={"limit": "integer"})
+        raise SearchInvalid.of("search_limit_integer", "limit")
     value = int(limit)
     if not 1 <= value <= MAX_LIMIT:
-        raise SearchInvalid(f"limit must be 1..{MAX_LIMIT}", fields={"limit": f"1..{MAX_LIMIT}"})
+        raise SearchInvalid.of("search_limit_range", "limit", max=MAX_LIMIT)
     return value
 
 
@@ -367,12 +366,10 @@ def search_workspace(
     clauses = parse(text, "q")
     size = _limit(limit)
     if cursor and catalog is None:
-        raise SearchInvalid(
-            "cursor pages through one catalog: give catalog too", fields={"catalog": "required"}
-        )
+        raise SearchInvalid.of("search_cursor_needs_catalog", "catalog")
     catalogs = _visible_catalogs(actor, catalog)
     if catalog is not None and not catalogs:
-        raise Forbidden(f"you have no access to catalog {catalog!r}")
+        raise Forbidden.of("catalog_forbidden", catalog=catalog)
     items: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     next_cursor = None

@@ -158,6 +158,18 @@ def test_workspace_search_groups_counts_and_snippets(admin, world) -> None:
     assert more["next_cursor"] is None
 
 
+def test_workspace_search_limit_errors_are_coded(admin, world) -> None:
+    for limit, code, russian in [
+        ("a", "search_limit_integer", "целым"),
+        (101, "search_limit_range", "до 100"),
+    ]:
+        with pytest.raises(ValidationFailed) as refused:
+            search.search_workspace(admin, "ромашка", limit=limit)
+        first = refused.value.first
+        assert first is not None and (first.code, first.field) == (code, "limit")
+        assert russian in refused.value.fields_in("ru")["limit"]
+
+
 def test_link_titles_match_only_for_readers_who_see_them(admin, world, make_user, as_user):
     deals_linking_clients(admin)
     records.create_record(admin, "deals", {"name": "Сделка", "client": [world["ООО Ромашка"]]})

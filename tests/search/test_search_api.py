@@ -56,6 +56,26 @@ def test_workspace_search_endpoint(api) -> None:
     assert "/api/v1/search" in api.get("/openapi.json").json()["paths"]
 
 
+def test_search_errors_are_coded_in_english_and_russian(api) -> None:
+    _clients(api)
+    ru = {"Accept-Language": "ru"}
+    cases = [
+        ("/catalogs/clients/records", {"search": "***"}, "search", "нужно хотя бы одно слово"),
+        ("/catalogs/clients/records", {"filter": '{"search": "***"}'}, "search", "хотя бы одно"),
+        ("/search", {"q": "x" * 501}, "q", "длиннее 500 символов"),
+        ("/search", {"q": "x", "cursor": "abc"}, "catalog", "укажите и catalog"),
+        ("/search", {"q": "x", "catalog": "clients", "cursor": "abc"}, "cursor", "курсор"),
+    ]
+    for path, params, key, russian in cases:
+        en, got = api.get(path, params=params), api.get(path, params=params, headers=ru)
+        assert en.status_code == got.status_code == 422, (params, en.text)
+        assert en.json()["error"] == got.json()["error"] == "VALIDATION"
+        assert russian in got.json()["fields"][key], (params, got.text)
+        assert en.json()["fields"][key] != got.json()["fields"][key]
+    refused = api.get("/search", params={"q": "x", "catalog": "nope"}, headers=ru)
+    assert refused.status_code == 403 and "нет доступа" in refused.json()["message"]
+
+
 def test_rebuild_command(api, instance) -> None:
     _clients(api)
     ws = instance.workspace(instance.settings.default_workspace)
