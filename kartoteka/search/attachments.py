@@ -10,8 +10,15 @@ a moment after it was saved, with the rights of the file field.
 Hostile files cost bounded work and never stop the worker: files over `MAX_BYTES` are
 skipped; zips whose members inflate past `MAX_UNZIPPED` (zip bombs) are refused before
 anything is inflated; at most `MAX_PAGES` pages are read and `MAX_CHARS` characters
-kept; encrypted PDFs without an empty password are skipped; anything a library raises
-marks the file "failed" with the reason, and the pass goes on.
+kept; encrypted PDFs without an empty password are skipped; a file whose extraction
+takes longer than `MAX_SECONDS` is given up (it runs in a child process, which is
+stopped); anything a library raises marks the file "failed" with the reason, and the
+pass goes on.
+
+The pass never scans every file: a write that attaches files queues them (a "queued"
+row in `search_files`, in the writing transaction), and beyond the queue the pass looks
+only at files above the highest id it has a row for (files attached before the table
+existed, or by a path that bypasses the write hook).
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ from __future__ import annotations
 import html
 import io
 import logging
+import multiprocessing
 import re
 import time
 import warnings
 import zipfile
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -43,6 +52,10 @@ MAX_UNZIPPED = 100 * 1024 * 1024
 MAX_PAGES = 300
 #: Files extracted per transaction of the worker's pass.
 BATCH = 20
+#: A file whose text takes longer than this to extract is given up (seconds, wall).
+MAX_SECONDS = 30.0
+#: The state of a file attached by a write and not looked at yet.
+QUEUED = "queued"
 
 _metadata = sa.MetaData()
 #: One row per attached file looked at: its text, or why it has none.
@@ -50,11 +63,13 @@ texts = sa.Table(
     "search_files",
     _metadata,
     sa.Column("file_id", sa.Integer, primary_key=True),
-    # done | skipped (not a kind we read, too large, encrypted) | failed (broken file)
+    # done | skipped (not a kind we read, too large, encrypted) | failed (broken file,
+    # too slow) | queued (attached by a write, not looked at yet)
     sa.Column("state", sa.String(10), nullable=False),
     sa.Column("reason", sa.String(200)),
     sa.Column("text", sa.Text),
 )
+_queued_index = sa.Index("ix_search_files_state", texts.c.state)
 
 _WORD_RUN = re.compile(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>|</w:p>|<w:tab/>|<w:br/>")
 
@@ -192,8 +207,27 @@ def extract(data: bytes, name: str = "") -> str:
 
 
 def ensure_table(conn: Connection) -> None:
-    """Create `search_files` if this workspace has none yet."""
+    """Create `search_files` (and its index on the state) if this workspace has none yet."""
     texts.create(conn, checkfirst=True)
+    _queued_index.create(conn, checkfirst=True)
+
+
+def queue_attached(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:
+    """Queue the files these records hold that were never looked at (the write hook).
+
+    Without `search_files` nothing is queued: the worker's first pass creates it and
+    looks at every attached file.
+    """
+    if not record_ids or not sa.inspect(conn).has_table(texts.name):
+        return
+    f = schema.files
+    for start in range(0, len(record_ids), 900):
+        new = sa.select(f.c.id, sa.literal(QUEUED)).where(
+            f.c.catalog_id == catalog_id,
+            f.c.record_id.in_(record_ids[start : start + 900]),
+            ~sa.exists().where(texts.c.file_id == f.c.id),
+        )
+        conn.execute(sa.insert(texts).from_select(["file_id", "state"], new))
 
 
 def texts_of(conn: Connection, file_ids: list[int]) -> dict[int, str]:
@@ -210,57 +244,159 @@ def texts_of(conn: Connection, file_ids: list[int]) -> dict[int, str]:
     return out
 
 
+def _outcome(data: bytes, name: str) -> tuple[str, str | None, str | None]:
+    """(state, reason, text) of one file's extraction (run in the child process)."""
+    try:
+        return "done", None, extract(data, name)
+    except Unreadable as exc:
+        return exc.state, str(exc), None
+
+
+def _ready() -> bool:
+    return True
+
+
+class Extractor:
+    """Extracts files in a child process, so a file that takes too long can be stopped.
+
+    One child serves a whole pass; when a file overruns `MAX_SECONDS` the child is
+    killed and the next file starts a new one. `forkserver` forks children from a clean
+    server process, never from the worker's threads.
+    """
+
+    def __init__(self) -> None:
+        self._pool: Any = None
+
+    def _start(self) -> Any:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        pool = context.Pool(1)
+        # The child imports this module before any file's clock starts.
+        pool.apply(_ready)
+        return pool
+
+    def run(self, data: bytes, name: str, seconds: float) -> tuple[str, str | None, str | None]:
+        """(state, reason, text) of a file, "failed" when it took longer than `seconds`."""
+        if self._pool is None:
+            self._pool = self._start()
+        pending = self._pool.apply_async(_outcome, (data, name))
+        try:
+            result: tuple[str, str | None, str | None] = pending.get(seconds)
+        except multiprocessing.TimeoutError:
+            self.close()
+            return "failed", f"extraction took longer than {seconds:g} s", None
+        except Exception as exc:  # the child died (out of memory): the pass goes on
+            self.close()
+            return "failed", f"{type(exc).__name__}: {exc}"[:200], None
+        return result
+
+    def close(self) -> None:
+        """Stop the child process (if any)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
+_FILE_COLUMNS = ("id", "name", "size", "storage_key", "catalog_id", "record_id")
+
+
+def _next_files(conn: Connection) -> list[Any]:
+    """Up to BATCH files to look at: queued ones first, then files above the highest id
+    looked at. Queued files since detached or deleted leave the queue (a later
+    attachment queues them again)."""
+    f = schema.files
+    columns = [f.c[c] for c in _FILE_COLUMNS]
+    queued = conn.execute(
+        sa.select(texts.c.file_id, *columns)
+        .select_from(texts.outerjoin(f, f.c.id == texts.c.file_id))
+        .where(texts.c.state == QUEUED)
+        .order_by(texts.c.file_id)
+        .limit(BATCH)
+    ).all()
+    gone = [r.file_id for r in queued if r.record_id is None]
+    if gone:
+        conn.execute(sa.delete(texts).where(texts.c.file_id.in_(gone), texts.c.state == QUEUED))
+    rows = [r for r in queued if r.record_id is not None]
+    if len(rows) < BATCH:
+        mark = conn.execute(sa.select(sa.func.max(texts.c.file_id))).scalar() or 0
+        rows += conn.execute(
+            sa.select(*columns)
+            .where(
+                f.c.id > mark,
+                f.c.record_id.is_not(None),
+                ~sa.exists().where(texts.c.file_id == f.c.id),
+            )
+            .order_by(f.c.id)
+            .limit(BATCH - len(rows))
+        ).all()
+    return rows
+
+
+def _look_at(store: Any, extractor: Extractor, row: Any) -> dict[str, Any]:
+    """The `search_files` row of one file: its text, or why it has none."""
+    state, reason, text = "done", None, None
+    try:
+        if row.size > MAX_BYTES:
+            raise Unreadable(f"larger than {MAX_BYTES} bytes")
+        with store.open(row.storage_key) as handle:
+            data = handle.read(MAX_BYTES + 1)
+        state, reason, text = extractor.run(data, row.name, MAX_SECONDS)
+    except Unreadable as exc:
+        state, reason = exc.state, str(exc)
+    except OSError as exc:  # the bytes are gone (restored database, lost disk)
+        state, reason = "failed", f"cannot read the file: {exc}"[:200]
+    if state == "failed":
+        log.info("no text from file %s (%s): %s", row.id, row.name, reason)
+    return {"file_id": row.id, "state": state, "reason": reason, "text": text}
+
+
+def _save(conn: Connection, rows: list[Any], results: list[dict[str, Any]]) -> None:
+    """Store what the pass found and queue the records holding text for the index."""
+    ids = [r["file_id"] for r in results]
+    # A queued row (or one a concurrent write queued meanwhile) is replaced.
+    conn.execute(sa.delete(texts).where(texts.c.file_id.in_(ids)))
+    conn.execute(sa.insert(texts), results)
+    waiting: dict[int, list[int]] = {}
+    for row, result in zip(rows, results, strict=False):
+        if result["state"] == "done" and result["text"]:
+            waiting.setdefault(row.catalog_id, []).append(row.record_id)
+    for catalog_id, record_ids in waiting.items():
+        if fulltext.read_signature(conn, catalog_id) is not None:
+            fulltext.queue_pending(conn, catalog_id, sorted(set(record_ids)))
+
+
 def extract_pending(workspace: Workspace, budget_seconds: float | None = None) -> int:
     """Extract the text of attached files not looked at yet; returns how many were.
 
-    The bytes are read and parsed outside any transaction; each batch's results and the
-    queueing of their records for the index are one transaction.
+    The bytes are read and parsed outside any transaction (in a child process, stopped
+    after `MAX_SECONDS` per file); each batch's results and the queueing of their
+    records for the index are one transaction.
     """
     started = time.monotonic()
     store = store_for(workspace.files_dir)
     done = 0
     with workspace.engine.begin() as conn:
         ensure_table(conn)
-    while budget_seconds is None or time.monotonic() - started < budget_seconds:
-        f = schema.files
-        with workspace.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(
-                    f.c.id, f.c.name, f.c.size, f.c.storage_key, f.c.catalog_id, f.c.record_id
-                )
-                .where(
-                    f.c.record_id.is_not(None),
-                    ~sa.exists().where(texts.c.file_id == f.c.id),
-                )
-                .order_by(f.c.id)
-                .limit(BATCH)
-            ).all()
-        if not rows:
-            break
-        results = []
-        for row in rows:
-            state, reason, text = "done", None, None
-            try:
-                if row.size > MAX_BYTES:
-                    raise Unreadable(f"larger than {MAX_BYTES} bytes")
-                with store.open(row.storage_key) as handle:
-                    data = handle.read(MAX_BYTES + 1)
-                text = extract(data, row.name)
-            except Unreadable as exc:
-                state, reason = exc.state, str(exc)
-            except OSError as exc:  # the bytes are gone (restored database, lost disk)
-                state, reason = "failed", f"cannot read the file: {exc}"[:200]
-            if state == "failed":
-                log.info("no text from file %s (%s): %s", row.id, row.name, reason)
-            results.append({"file_id": row.id, "state": state, "reason": reason, "text": text})
-        with workspace.engine.begin() as conn:
-            conn.execute(sa.insert(texts), results)
-            waiting: dict[int, list[int]] = {}
-            for row, result in zip(rows, results, strict=True):
-                if result["state"] == "done" and result["text"]:
-                    waiting.setdefault(row.catalog_id, []).append(row.record_id)
-            for catalog_id, record_ids in waiting.items():
-                if fulltext.read_signature(conn, catalog_id) is not None:
-                    fulltext.queue_pending(conn, catalog_id, sorted(set(record_ids)))
-        done += len(rows)
+    extractor = Extractor()
+
+    def spent() -> bool:
+        return budget_seconds is not None and time.monotonic() - started >= budget_seconds
+
+    try:
+        while not spent():
+            with workspace.engine.begin() as conn:
+                rows = _next_files(conn)
+            if not rows:
+                break
+            results = []
+            for row in rows:
+                results.append(_look_at(store, extractor, row))
+                if spent():
+                    break
+            with workspace.engine.begin() as conn:
+                _save(conn, rows[: len(results)], results)
+            done += len(results)
+    finally:
+        extractor.close()
     return done

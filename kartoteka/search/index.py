@@ -280,6 +280,13 @@ def on_write(
     if actor.via == "dry_run" or catalog.system is not None or not entries:
         return
     meta = actor.workspace.meta()
+    holding = {f.api_name for f in file_fields(catalog)}
+    attached = [
+        e["record_id"]
+        for e in entries
+        if e["action"] != "delete" and holding.intersection(e["changes"])
+    ]
+    attachments.queue_attached(conn, catalog.id, attached)
     indexed = {f.api_name for f in indexed_fields(catalog)}
     # An update that changed no indexed field leaves the record's index row as it is.
     touched = [e for e in entries if e["action"] != "update" or indexed.intersection(e["changes"])]

@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import pytest
+import sqlalchemy as sa
 from conftest_support import *  # noqa: F403
 from openpyxl import Workbook
 from pypdf import PdfReader, PdfWriter
@@ -21,7 +22,11 @@ from kartoteka.users import service as users
 
 def pdf(text: str) -> bytes:
     """A one-page PDF showing `text` (ASCII) in Helvetica, built object by object."""
-    stream = f"BT /F1 14 Tf 40 700 Td ({text}) Tj ET".encode()
+    return pdf_of(f"BT /F1 14 Tf 40 700 Td ({text}) Tj ET".encode())
+
+
+def pdf_of(stream: bytes) -> bytes:
+    """A one-page PDF with this content stream."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -193,3 +198,76 @@ def test_attachments_are_searchable_with_their_record(admin, contracts, make_use
     record = records.list_records(admin, "contracts", search="тюльпаны")["items"][0]
     records.update_record(admin, "contracts", record["id"], {"scan": []})
     assert _names(admin, "тюльпаны") == []
+
+
+def slow_pdf(words: int) -> bytes:
+    """A valid one-page PDF whose text takes pypdf seconds to extract (one operator per
+    word: 100,000 take ~2.4 CPU seconds)."""
+    return pdf_of(b"BT /F1 14 Tf 40 700 Td " + b"(word) Tj 1 0 Td " * words + b"ET")
+
+
+def test_a_file_that_takes_too_long_is_given_up(admin, contracts, monkeypatch) -> None:
+    fixed = slow_pdf(100_000)
+    slow = _upload(admin, "slow.pdf", fixed)
+    quick = _upload(admin, "quick.pdf", pdf("Quick delivery terms"))
+    records.create_record(admin, "contracts", {"name": "slow", "scan": [slow]})
+    records.create_record(admin, "contracts", {"name": "quick", "scan": [quick]})
+    monkeypatch.setattr(attachments, "MAX_SECONDS", 1.0)  # the slow one needs ~2 CPU s
+    assert attachments.extract_pending(admin.workspace) == 2
+    with admin.workspace.engine.connect() as conn:
+        rows = {r.file_id: r for r in conn.execute(attachments.texts.select())}
+    assert rows[slow].state == "failed" and "longer than 1 s" in rows[slow].reason
+    # The child was stopped; the next file got a fresh one.
+    assert rows[quick].state == "done" and "delivery" in rows[quick].text
+    assert _names(admin, "delivery") == ["quick"]
+
+
+def test_the_pass_looks_only_at_files_not_looked_at(admin, contracts) -> None:
+    ws = admin.workspace
+    first = _upload(admin, "a.docx", docx(["Первый договор"]))
+    records.create_record(admin, "contracts", {"name": "a", "scan": [first]})
+    assert attachments.extract_pending(ws) == 1
+    # An upload the pass meets before any record holds it is left alone, and the write
+    # that attaches it later queues it, though a newer file moved the pass beyond it.
+    late = _upload(admin, "late.docx", docx(["Поздний акт"]))
+    newer = _upload(admin, "b.docx", docx(["Второй договор"]))
+    records.create_record(admin, "contracts", {"name": "b", "scan": [newer]})
+    assert attachments.extract_pending(ws) == 1
+    with ws.engine.connect() as conn:
+        query = sa.select(attachments.texts.c.file_id, attachments.texts.c.state)
+        states = {r.file_id: r.state for r in conn.execute(query)}
+    assert states == {first: "done", newer: "done"}
+    records.create_record(admin, "contracts", {"name": "late", "scan": [late]})
+    with ws.engine.connect() as conn:
+        assert (
+            conn.execute(
+                sa.select(attachments.texts.c.state).where(attachments.texts.c.file_id == late)
+            ).scalar()
+            == attachments.QUEUED
+        )
+    # The pass reads the queue and the files above the highest id looked at, never the
+    # whole files table.
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *rest) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(ws.engine, "before_cursor_execute", seen)
+    try:
+        assert attachments.extract_pending(ws) == 1
+        assert attachments.extract_pending(ws) == 0
+    finally:
+        sa.event.remove(ws.engine, "before_cursor_execute", seen)
+    scans = [s for s in statements if s.startswith("SELECT") and "FROM files" in s]
+    assert scans and all("files.id >" in s for s in scans), scans
+    assert _names(admin, "акт") == ["late"]
+    # A queued file whose record was deleted before the pass leaves the queue.
+    gone = _upload(admin, "gone.docx", docx(["Пропавший"]))
+    rid = records.create_record(admin, "contracts", {"name": "gone", "scan": [gone]})["id"]
+    records.delete_record(admin, "contracts", rid)
+    assert attachments.extract_pending(ws) == 0
+    with ws.engine.connect() as conn:
+        left = conn.execute(
+            sa.select(attachments.texts.c.file_id).where(attachments.texts.c.file_id == gone)
+        ).all()
+    assert left == []
