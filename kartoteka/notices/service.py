@@ -119,6 +119,18 @@ def _unread(conn: Connection, actor: Actor) -> int:
     )
 
 
+def latest_state(actor: Actor) -> tuple[int, int]:
+    """The newest notice id the actor may see (0: none) and how many are unread.
+
+    The live feed compares it between wake-ups to tell a user's bell that something
+    changed; it never carries another user's notices, as `_mine` decides.
+    """
+    t = schema.notices
+    with actor.workspace.engine.connect() as conn:
+        latest = conn.execute(sa.select(sa.func.max(t.c.id)).where(_mine(actor))).scalar()
+        return int(latest or 0), _unread(conn, actor)
+
+
 def unread_count(actor: Actor) -> int:
     """How many of the actor's notices nobody has read yet (the web UI's top bar shows it)."""
     with actor.workspace.engine.connect() as conn:

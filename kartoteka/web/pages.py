@@ -161,8 +161,8 @@ def render(ctx: Ctx, name: str, status: int = 200, **data: Any) -> HTMLResponse:
 
 
 def _unread_notices(ctx: Ctx) -> int:
-    """Unread notices for the administrator's top bar (0 for everyone else)."""
-    if ctx.actor is None or not ctx.actor.is_admin:
+    """The signed-in user's unread notices (the top bar's bell shows the count)."""
+    if ctx.actor is None:
         return 0
     try:
         return notices.unread_count(ctx.actor)

@@ -8,6 +8,8 @@ is set) or PostgreSQL LISTEN/NOTIFY; and every subscriber polls every POLL_SECON
 anyway, so a lost notification only delays an event, never drops it. The same
 notifications (their payload is the workspace name) wake `kartoteka worker` processes:
 they register with `on_remote_commit` and start the listener with `ensure_listener`.
+Between reads the stream also checks the reader's own notices and sends a `notice`
+event (unread count, newest id) when they changed: the web UI's bell follows it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError
 from kartoteka.fields.datetime import render_datetime
+from kartoteka.notices import service as notices
 from kartoteka.observability import metrics
 from kartoteka.records import snapshots
 from kartoteka.storage import counters, schema
@@ -257,6 +260,31 @@ def _visible_after(actor: Actor, after: int | None) -> tuple[list[dict], int]:
     return visible_events(actor, after or 0)
 
 
+NoticeState = tuple[int, int]
+
+
+def _notice_state(actor: Actor) -> NoticeState | None:
+    """The actor's newest notice id and unread count (None when it cannot be read)."""
+    try:
+        return notices.latest_state(actor)
+    except DomainError:
+        return None
+
+
+def _notice_news(actor: Actor, seen: NoticeState | None) -> tuple[NoticeState | None, bytes]:
+    """A `notice` frame when the actor's notices changed since `seen` (else b"").
+
+    It has no `id:` line: a reconnecting browser resumes by event sequence numbers,
+    which notices do not have. It tells only the reader's own counts (never a notice
+    of someone else), so the bell can update and fetch the list itself.
+    """
+    now = _notice_state(actor)
+    if now is None or seen is None or now == seen:
+        return (now if now is not None else seen), b""
+    data = orjson.dumps({"latest": now[0], "unread": now[1], "new": now[0] > seen[0]})
+    return now, b"event: notice\ndata: %s\n\n" % data
+
+
 def _frame(event: dict[str, Any]) -> bytes:
     data = orjson.dumps(event)
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (event["sequence"], event["type"].encode(), data)
@@ -278,6 +306,7 @@ async def stream(
     if after is None:
         after = await anyio.to_thread.run_sync(current_seq, ws)
     ensure_listener(ws)
+    seen = await anyio.to_thread.run_sync(_notice_state, actor)
     sub = bell.subscribe()
     loop = sub[0]
     metrics.live_opened()
@@ -300,6 +329,10 @@ async def stream(
                 quiet_since = loop.time()
             if after != before:
                 continue  # a full batch may have more behind it
+            seen, news = await anyio.to_thread.run_sync(_notice_news, actor, seen)
+            if news:
+                yield news
+                quiet_since = loop.time()
             if loop.time() - quiet_since >= HEARTBEAT_SECONDS:
                 yield b": heartbeat\n\n"
                 quiet_since = loop.time()

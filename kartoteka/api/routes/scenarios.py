@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Depends, Query, Request, Response
 
 from kartoteka.context import Actor
-from kartoteka.scenarios import processes, service
+from kartoteka.scenarios import manual, processes, service
 from kartoteka.scenarios.definition import TRIGGER_TYPES
 from kartoteka.scenarios.steps import KINDS
 
@@ -16,6 +16,19 @@ from ..responses import JSONResponse, Router
 from ..schemas import FILTER, Id, body_doc
 
 router = Router(tags=["scenarios"])
+
+RUN_STATUS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {
+            "type": "string",
+            "enum": ["queued", "running", "waiting", "done", "failed", "cancelled", "skipped"],
+        },
+        "error": {"type": ["string", "null"], "description": "why it failed"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
 
 STEP: dict[str, Any] = {
     "type": "object",
@@ -226,6 +239,22 @@ def list_runs(
 def get_run(scenario_id: Id, run_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     """The run's state, variables and every step."""
     return service.get_run(a, run_id, scenario_id)
+
+
+@router.get(
+    "/scenarios/{scenario_id}/runs/{run_id}/status",
+    summary="Where a run is (its starter may ask)",
+    responses={
+        200: {
+            "description": "The run's status",
+            "content": {"application/json": {"schema": RUN_STATUS}},
+        }
+    },
+)
+def run_status(scenario_id: Id, run_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+    """`status`, `error`, `finished_at` of a run: for the user who started it by hand
+    (the record card's run buttons follow it) and for administrators."""
+    return manual.run_status(a, scenario_id, run_id)
 
 
 @router.post("/scenarios/{scenario_id}/runs/{run_id}/retry", summary="Retry a failed run")

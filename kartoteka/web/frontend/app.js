@@ -4,6 +4,7 @@ import htmx from "htmx.org";
 import { initCard } from "./card.js";
 import "./panel.js";
 import "./exports.js";
+import "./bell.js";
 
 window.htmx = htmx;
 

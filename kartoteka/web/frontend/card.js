@@ -4,6 +4,7 @@
 import TomSelect from "tom-select/base";
 import { api, ApiError, upload } from "./api.js";
 import { follow } from "./live.js";
+import { initRunButtons } from "./runbuttons.js";
 import { codeMessage, escapeHtml, strings, toast } from "./ui.js";
 import { openViewer } from "./viewer.js";
 
@@ -300,6 +301,10 @@ export function initCard(card, options = {}) {
   }
 
   let mine = false;
+  initRunButtons(card, async () => {
+    if (options.inPanel) (await import("./panel.js")).reloadPanel();
+    else window.location.reload();
+  });
   if (recordId) {
     follow(card.dataset.catalog, async (event) => {
       const mergedAway = (event.merged || []).map(String).includes(recordId);

@@ -3,7 +3,20 @@
 import { apiBase } from "./api.js";
 
 const followers = new Map();
+const listeners = new Map();
 let source = null;
+
+function listen(type, handlers) {
+  source.addEventListener(type, (message) => {
+    let data;
+    try {
+      data = JSON.parse(message.data);
+    } catch (_) {
+      return;
+    }
+    for (const handler of handlers) handler(data);
+  });
+}
 
 function connect() {
   if (source || !window.EventSource) return;
@@ -20,6 +33,7 @@ function connect() {
       for (const handler of followers.get(name) || []) handler(event);
     });
   }
+  for (const [type, handlers] of listeners) listen(type, handlers);
   window.addEventListener("pagehide", () => source && source.close());
 }
 
@@ -29,4 +43,18 @@ export function follow(catalog, handler) {
   followers.get(catalog).add(handler);
   connect();
   return () => followers.get(catalog).delete(handler);
+}
+
+/** Call `handler(data)` for every feed event of `type` that is not a record change
+ * (e.g. "notice": the reader's own unread count changed). */
+export function onFeed(type, handler) {
+  let handlers = listeners.get(type);
+  if (!handlers) {
+    handlers = new Set();
+    listeners.set(type, handlers);
+    if (source) listen(type, handlers);
+  }
+  handlers.add(handler);
+  connect();
+  return () => handlers.delete(handler);
 }

@@ -30,6 +30,7 @@ from kartoteka.errors import (
 )
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
+from kartoteka.scenarios import manual
 from kartoteka.users import service as users
 
 from .. import forms, history
@@ -102,6 +103,7 @@ def _card_data(ctx: Ctx, catalog: Catalog, record: dict[str, Any] | None) -> dic
             history_text=history.describer(ctx.user, catalog, entries),
             comments=comments.list_comments(ctx.user, catalog.id, rid),
             related=records.related_records(ctx.user, catalog.id, rid, limit=20),
+            run_buttons=manual.runnable_on(ctx.user, catalog, rid),
         )
     return data
 

@@ -1,0 +1,72 @@
+"""Issue 12 in chromium: the bell's count rises live when a notice is posted (no reload),
+its panel lists and marks notices read; the kanban obeys a stage-based process."""
+
+from __future__ import annotations
+
+import pytest
+from support.browser import CHROMIUM, DESKTOP, PHONE, READER, Watch, axe, sign_in
+
+from kartoteka.notices import service as notices
+from kartoteka.users import service as users
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing"),
+]
+
+
+def post_notice(instance, email: str, title: str, **data) -> int:
+    ws = instance.workspace(instance.settings.default_workspace)
+    user_id = users.find_user_id(ws, email)
+    with ws.engine.begin() as conn:
+        return notices.post(
+            conn, "scenario.notify", title, "Please have a look.", "info", data, user_id=user_id
+        )
+
+
+def test_the_bell_count_rises_live_and_the_panel_marks_read(server, demo, browser, instance):
+    from playwright.sync_api import expect
+
+    api, ids = demo["api"], demo["ids"]
+    catalog_id = api.get("/catalogs/deals").json()["id"]
+    page = browser.new_page(locale="ru-RU", viewport=DESKTOP)
+    watch = Watch(page)
+    sign_in(page, server, *READER)
+    page.goto(server + "/c/deals?lang=ru")
+    count = page.locator("[data-bell-count]")
+    expect(count).to_be_hidden()
+    # The feed is open once the page's scripts ran; a notice posted now reaches the bell.
+    page.wait_for_function("() => !!document.querySelector('[data-bell]')")
+    page.wait_for_timeout(500)
+    post_notice(instance, READER[0], "Сделка ждёт вас", catalog=catalog_id, record_id=ids[3])
+    post_notice(instance, "admin@example.com", "Not for the reader")
+    expect(count).to_have_text("1", timeout=15000)
+    expect(page.locator(".bell-button")).to_have_attribute(
+        "aria-label", "Уведомления, непрочитанных: 1"
+    )
+    # Keyboard: focus the bell, Enter opens the panel, Escape closes it.
+    page.locator(".bell-button").focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#bell-panel")
+    expect(panel).to_be_visible()
+    expect(panel.locator(".notice")).to_have_count(1)
+    expect(panel.locator(".notice-title a")).to_have_attribute("href", f"/c/deals/r/{ids[3]}")
+    expect(panel).not_to_contain_text("Not for the reader")
+    axe(page, "bell panel")
+    panel.locator("[data-notice-read]").click()
+    expect(count).to_be_hidden()
+    expect(panel.locator(".notice.unread")).to_have_count(0)
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    watch.check()
+
+    # A phone: the panel fits the screen.
+    phone = browser.new_page(locale="en-US", viewport=PHONE)
+    sign_in(phone, server, *READER)
+    post_notice(instance, READER[0], "Another one")
+    phone.goto(server + "/?lang=en")
+    expect(phone.locator("[data-bell-count]")).to_have_text("1")
+    phone.locator(".bell-button").click()
+    box = phone.locator("#bell-panel").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    expect(phone.locator("#bell-panel")).to_contain_text("Another one")
