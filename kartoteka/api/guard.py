@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from kartoteka.errors import BadRequest, TooLarge, ValidationFailed
+from kartoteka.errors import BadRequest, TooLarge, ValidationFailed, problem
+from kartoteka.messages import from_accept_language, message
 
 #: Deepest JSON nesting any body may use (filters nest at most 12, view options far less).
 MAX_JSON_DEPTH = 64
@@ -33,8 +34,14 @@ def body_limit(settings: Any, path: str) -> int:
     return int(settings.max_body_bytes)
 
 
-def _error_response(status: int, code: str, message: str) -> list[dict[str, Any]]:
-    body = orjson.dumps({"error": code, "message": message})
+def _lang(scope: dict[str, Any]) -> str:
+    """The language of the client's Accept-Language header (English by default)."""
+    header = next((v for k, v in scope.get("headers", []) if k == b"accept-language"), b"")
+    return from_accept_language(header.decode("latin-1")) or "en"
+
+
+def _error_response(status: int, code: str, text: str) -> list[dict[str, Any]]:
+    body = orjson.dumps({"error": code, "message": text})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     return [
         {"type": "http.response.start", "status": status, "headers": headers},
@@ -58,8 +65,9 @@ class EdgeGuardMiddleware:
         limit = body_limit(instance.settings, scope.get("path", "")) if instance else None
         refusal = self._refusal(scope, limit)
         if refusal is not None:
-            for message in _error_response(*refusal):
-                await send(message)
+            status, code, reason, params = refusal
+            for event in _error_response(status, code, message(reason, params, _lang(scope))):
+                await send(event)
             return
         if limit is None:
             await self.app(scope, receive, send)
@@ -73,7 +81,7 @@ class EdgeGuardMiddleware:
             if message.get("type") == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise TooLarge(f"request body exceeds {limit} bytes")
+                    raise TooLarge.of("body_too_large", limit=limit)
             return message
 
         async def tracking_send(message: dict[str, Any]) -> None:
@@ -88,24 +96,27 @@ class EdgeGuardMiddleware:
             # Read outside the routes' error handlers (a form parser, say): answer here.
             if started:
                 raise
-            for message in _error_response(413, "TOO_LARGE", exc.message):
-                await send(message)
+            for event in _error_response(413, "TOO_LARGE", exc.text(_lang(scope))):
+                await send(event)
 
     @staticmethod
-    def _refusal(scope: dict[str, Any], limit: int | None) -> tuple[int, str, str] | None:
+    def _refusal(
+        scope: dict[str, Any], limit: int | None
+    ) -> tuple[int, str, str, dict[str, Any]] | None:
+        """(status, error code, message code, its parameters) of a request refused early."""
         raw_path = scope.get("raw_path") or scope.get("path", "").encode()
         query = scope.get("query_string", b"")
         # Only the API: the web pages answer NUL with their own pages (404, 422).
         api = API_PATHS.match(scope.get("path", "")) is not None
         parts = (scope.get("path", "").encode(), raw_path, query)
         if api and any(esc in part.lower() for part in parts for esc in NUL_ESCAPES):
-            return 400, "BAD_REQUEST", "NUL characters are not allowed in the path or query"
+            return 400, "BAD_REQUEST", "nul_path", {}
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 if not value.isdigit():
-                    return 400, "BAD_REQUEST", "malformed Content-Length"
+                    return 400, "BAD_REQUEST", "content_length", {}
                 if limit is not None and int(value) > limit:
-                    return 413, "TOO_LARGE", f"request body exceeds {limit} bytes"
+                    return 413, "TOO_LARGE", "body_too_large", {"limit": limit}
         return None
 
 
@@ -126,7 +137,7 @@ def check_json_shape(value: Any) -> None:
         if not isinstance(node, (dict, list)):
             continue
         if depth > MAX_JSON_DEPTH:
-            raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+            raise BadRequest.of("json_depth", max=MAX_JSON_DEPTH)
         if isinstance(node, dict):
             for key, item in node.items():
                 if "\x00" in key:
@@ -146,11 +157,7 @@ def _refuse_nul(path: tuple[str, ...]) -> None:
         name = keys[keys.index("values") + 1]
     else:
         name = keys[0] if keys else "body"
-    raise ValidationFailed(
-        f"{name}: NUL characters are not allowed in text",
-        fields={name: "must not contain NUL characters"},
-        where=".".join(path) or "body",
-    )
+    raise ValidationFailed(errors=[problem("nul", name)], where=".".join(path) or "body")
 
 
 def may_need_shape_check(raw: bytes) -> bool:
@@ -163,7 +170,7 @@ def parse_json(raw: bytes) -> Any:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+        raise BadRequest.of("json_body", reason=str(exc)) from None
     if may_need_shape_check(raw):
         check_json_shape(value)
     return value

@@ -121,5 +121,5 @@ def record_write(body: Any) -> tuple[Any, int | None]:
     if not isinstance(body, dict):
         raise _invalid(ItemError(None, None, "body", "body_object"))
     if "values" not in body:
-        raise ValidationFailed('the body must be {"values": {...}}', fields={"values": "required"})
+        raise ValidationFailed.of("required", "values")
     return body["values"], version(body.get("version"), None, None)

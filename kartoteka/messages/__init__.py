@@ -25,6 +25,8 @@ from . import (
     files,
     filters,
     people,
+    records,
+    requests,
     rights,
     search,
     users,
@@ -50,6 +52,8 @@ AREAS: tuple[ModuleType, ...] = (
     rights,
     auth,
     search,
+    requests,
+    records,
 )
 
 #: code -> English template, over every area.

@@ -25,14 +25,13 @@ def link_choices(
     catalog, field = get_field(actor, catalog_ref, field_ref)
     access.require_catalog(actor, catalog)
     if access.field_rules(actor, catalog).get(field.api_name) == "hidden":
-        raise NotFound(f"field {field_ref!r} not found")
+        # As for a field that does not exist: a hidden field's name is not confirmed.
+        raise NotFound.of("field_not_found", None, ref=field_ref, catalog=catalog.api_name)
     if not field.is_link:
-        raise ValidationFailed(
-            f"{field.api_name} is not a link field", fields={"field": "not a link"}
-        )
+        raise ValidationFailed.of("picker_not_link", "field", field=field.api_name)
     target = actor.workspace.meta().catalog(field.options.get("catalog") or 0)
     if target is None:
-        raise NotFound("the linked catalog no longer exists")
+        raise NotFound.of("picker_catalog_gone")
     table = target.table
     q = sa.select(table.c.id)
     rights = access.record_filter(actor, target, "view")

@@ -19,9 +19,10 @@ def reveal(actor: Actor, catalog_ref: str | int, record_id: int, field_ref: str)
     catalog, field = get_field(actor, catalog_ref, field_ref)
     rule = access.field_rules(actor, catalog).get(field.api_name)
     if rule == "hidden":
-        raise NotFound(f"field {field_ref!r} not found")
+        # As for a field that does not exist: a hidden field's name is not confirmed.
+        raise NotFound.of("field_not_found", None, ref=field_ref, catalog=catalog.api_name)
     if rule == "masked" and not access.may_reveal(actor, catalog, field):
-        raise Forbidden(f"you may not reveal field {field.api_name!r}")
+        raise Forbidden.of("reveal_forbidden", None, field=field.api_name)
     require_visible(actor, catalog, record_id)
     system = Actor.system(actor.workspace)
     value = get_record(system, catalog.id, record_id, [field.api_name])["values"][field.api_name]

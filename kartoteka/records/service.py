@@ -116,7 +116,9 @@ def get_record(
     with _read(actor) as conn:
         row = conn.execute(q, {"record_id": record_id}).first()
         if row is None:
-            raise RecordNotFound(f"record {record_id} not found in {catalog.api_name!r}")
+            raise RecordNotFound.of(
+                "record_not_found", None, id=record_id, catalog=catalog.api_name
+            )
         return Renderer(conn, actor, catalog, fields).render([row])[0]
 
 
@@ -153,11 +155,9 @@ def _parse_limit(limit: Any) -> int:
     try:
         value = int(limit)
     except (TypeError, ValueError):
-        raise RecordInvalid(
-            "limit must be an integer", fields={"limit": "must be an integer"}
-        ) from None
+        raise RecordInvalid.of("integer", "limit") from None
     if not 1 <= value <= MAX_LIMIT:
-        raise RecordInvalid(f"limit must be 1..{MAX_LIMIT}", fields={"limit": f"1..{MAX_LIMIT}"})
+        raise RecordInvalid.of("whole_number_range", "limit", max=MAX_LIMIT)
     return value
 
 
@@ -168,9 +168,7 @@ def _parse_fields(fields: Any) -> list[str] | None:
         return [f.strip() for f in fields.split(",") if f.strip()]
     if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
         return fields
-    raise RecordInvalid(
-        "fields must be a list of api_names", fields={"fields": "list of api_names"}
-    )
+    raise RecordInvalid.of("field_list", "fields")
 
 
 def _grouped_sort(actor: Actor, catalog: Catalog, view: dict[str, Any], sort: Any) -> Any:
@@ -238,12 +236,10 @@ def list_records(
     if only is not None:
         unknown = [f for f in only if f not in catalog.by_api_name]
         if unknown:
-            raise RecordInvalid(
-                f"unknown field {unknown[0]!r}", fields={"fields": f"unknown field {unknown[0]!r}"}
-            )
+            raise RecordInvalid.of("field_list_unknown", "fields", name=unknown[0])
     if search not in (None, ""):
         if not hooks.searcher:
-            raise RecordInvalid("search is not available", fields={"search": "not available"})
+            raise RecordInvalid.of("search_unavailable", "search")
         searcher = hooks.searcher[-1]
         found = searcher.prepare(actor, catalog, search)
         if sort in (None, "", []):
@@ -305,7 +301,9 @@ def record_history(actor: Actor, catalog_ref: str | int, record_id: int) -> list
         ).all()
         alive = visible_ids(conn, actor, catalog, [record_id])
         if not rows or (record_id not in alive and not _deleted_visible(actor, rows)):
-            raise RecordNotFound(f"record {record_id} not found in {catalog.api_name!r}")
+            raise RecordNotFound.of(
+                "record_not_found", None, id=record_id, catalog=catalog.api_name
+            )
         names = sa.select(schema.users.c.id, schema.users.c.name).where(
             schema.users.c.id.in_({r.user_id for r in rows if r.user_id})
         )

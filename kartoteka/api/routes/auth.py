@@ -17,7 +17,7 @@ from kartoteka.edge import (
     set_session_cookies,
     workspace,
 )
-from kartoteka.errors import Forbidden, ValidationFailed
+from kartoteka.errors import Forbidden, ValidationFailed, problem
 from kartoteka.fields.datetime import parse_datetime
 from kartoteka.security import csrf as login_csrf
 
@@ -32,16 +32,16 @@ router = Router(tags=["auth"])
 def login(request: Request, body: Any = Depends(json_body)) -> JSONResponse:
     """Check email and password; returns a token and sets the session and CSRF cookies."""
     if login_csrf.cross_site_login(request.headers):
-        raise Forbidden("a login posted by another site is refused", csrf=True)
+        raise Forbidden(errors=[problem("csrf_login")], csrf=True)
     body = object_body(body)
     email, password = body.get("email"), body.get("password")
-    errors = {
-        k: "required"
+    missing = [
+        problem("required", k)
         for k, v in (("email", email), ("password", password))
         if not isinstance(v, str) or not v
-    }
-    if errors:
-        raise ValidationFailed("email and password are required", fields=errors)
+    ]
+    if missing:
+        raise ValidationFailed(errors=missing)
     ws = workspace(request)
     token, user = auth.login(ws, email, password, client_address(request), body.get("totp"))
     _, csrf = auth.actor_from_session(ws, token)
@@ -100,19 +100,17 @@ def create_token(a: Actor = Depends(actor), body: Any = Depends(json_body)) -> d
     body = object_body(body)
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise ValidationFailed("name is required (1..200 characters)", fields={"name": "required"})
+        raise ValidationFailed.of("text_length", "name", min=1, max=200)
     scopes = body.get("scopes")
     if scopes is not None and not isinstance(scopes, dict):
-        raise ValidationFailed("scopes must be an object", fields={"scopes": "must be an object"})
+        raise ValidationFailed.of("body_object", "scopes")
     expires = body.get("expires_at")
     parsed = None
     if expires is not None:
         try:
             parsed = parse_datetime(expires, a)
         except ValueError:
-            raise ValidationFailed(
-                "expires_at must be ISO 8601", fields={"expires_at": "ISO 8601"}
-            ) from None
+            raise ValidationFailed.of("datetime", "expires_at") from None
     return tokens.create_api_token(a, name.strip(), scopes, parsed)
 
 

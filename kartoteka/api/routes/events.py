@@ -21,10 +21,7 @@ def _resume_point(after: str | None, last_event_id: str | None) -> int | None:
         if value is None or value == "":
             continue
         if not value.strip().isdigit() or len(value.strip()) > 18:
-            raise ValidationFailed(
-                f"{key} must be an event sequence number",
-                fields={key: "a non-negative integer below 10**18"},
-            )
+            raise ValidationFailed.of("event_sequence", key)
         return int(value)
     return None
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Query, Response
 from kartoteka.comments import service as comments
 from kartoteka.context import Actor
 from kartoteka.duplicates.check import skipping
-from kartoteka.errors import ItemError, ValidationFailed
+from kartoteka.errors import ItemError, ValidationFailed, problem
 from kartoteka.filters.compiler import parse_filter_param
 from kartoteka.records import service
 
@@ -105,10 +105,7 @@ def query_records(
     allowed = {"filter", "sort", "limit", "cursor", "fields", "view", "count", "search"}
     unknown = set(body) - allowed
     if unknown:
-        raise ValidationFailed(
-            f"unknown key(s): {', '.join(sorted(unknown))}",
-            fields={k: "unknown key" for k in unknown},
-        )
+        raise ValidationFailed(errors=[problem("unknown_key", k) for k in sorted(unknown)])
     return service.list_records(
         a,
         catalog,

@@ -99,4 +99,4 @@ def totp_reset(request: Request, user_id: Id, a: Actor = Depends(actor)) -> Resp
 
 def _require_admin(a: Actor) -> None:
     if not a.is_admin:
-        raise Forbidden("only administrators manage request limits")
+        raise Forbidden.of("limits_admin_only")
