@@ -31,7 +31,7 @@ from kartoteka.catalogs import service as catalogs_service
 from kartoteka.context import Actor
 from kartoteka.records import service as records
 from kartoteka.records.requests import BatchRequest, CreateItem, UpdateItem
-from kartoteka.scenarios import engine, runs, service, worker
+from kartoteka.scenarios import engine, passes, runs, service, worker
 from kartoteka.scenarios.clock import clock
 from kartoteka.storage import schema
 
@@ -282,7 +282,7 @@ def waits(env: Env, results: Results, pending: int, due: int) -> None:
     started = time.perf_counter()
     total = 0
     while total < due:
-        total += engine.run_due(ws, "bench", services, limit=200)
+        total += passes.run_due(ws, "bench", services)
     took = time.perf_counter() - started
     services.close()
     results.add(

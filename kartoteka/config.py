@@ -80,7 +80,7 @@ class Settings:
     webhook_max_depth: int = 5
     #: Longest chain of scenario runs caused by each other's writes (self-triggering).
     scenario_max_depth: int = 5
-    #: Scenario runs one worker process executes at once.
+    #: HTTP calls of scenario runs one worker process makes at once.
     scenario_threads: int = 8
     #: Days to keep finished scenario runs and their steps (0: forever).
     scenario_runs_keep_days: int = 14

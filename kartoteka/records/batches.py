@@ -114,12 +114,13 @@ def _prepare(
     def index(i: int) -> int | None:
         return None if single else i
 
-    creates = [
-        write.prepare(
+    creates = []
+    for i, it in enumerate(request.create):
+        created = write.prepare(
             actor, catalog, it.values, creating=True, where="create", index=index(i), rules=rules
         )
-        for i, it in enumerate(request.create)
-    ]
+        created.scenario = it.scenario
+        creates.append(created)
     updates = []
     for i, up in enumerate(request.update):
         _check_target(up.id, up.version, "update", index(i))
@@ -134,11 +135,14 @@ def _prepare(
             rules=rules,
         )
         item.version = up.version
+        item.scenario = up.scenario
         updates.append(item)
     deletes = []
     for i, de in enumerate(request.delete):
         _check_target(de.id, de.version, "delete", index(i))
-        deletes.append(Prepared("delete", index(i), de.id, version=de.version))
+        deletes.append(
+            Prepared("delete", index(i), de.id, version=de.version, scenario=de.scenario)
+        )
     upserts = _prepare_upsert(actor, catalog, request.upsert, rules) if request.upsert else []
     return creates, updates, deletes, upserts
 
@@ -294,6 +298,8 @@ def _apply(
         entry = {"record_id": item.record_id, "action": "create", "changes": changes}
         if item.stamps is not None:
             entry["history_action"] = "import"  # dates and authors from a file
+        if item.scenario:
+            entry["scenario"] = item.scenario
         entries.append(entry)
     unchanged: set[int] = set()
     if updates:
@@ -318,9 +324,10 @@ def _update_entries(
         old = _old_values(catalog, current[item.record_id], links, list(item.given))
         changes = render.changes(old, item.given)
         if changes:
-            out.append(
-                ({"record_id": item.record_id, "action": "update", "changes": changes}, item)
-            )
+            entry = {"record_id": item.record_id, "action": "update", "changes": changes}
+            if item.scenario:
+                entry["scenario"] = item.scenario
+            out.append((entry, item))
     return out
 
 
@@ -353,6 +360,7 @@ def _delete_entries(
     link_fields = [f for f in catalog.fields if f.is_link]
     links = load_links(conn, link_fields, ids)
     stored = [f.id for f in catalog.fields if f.column or f.is_link]
+    markers = {item.record_id: item.scenario for item in deletes if item.scenario}
     entries = []
     for rid in ids:
         old = _old_values(catalog, rows[rid], links, stored)
@@ -368,6 +376,7 @@ def _delete_entries(
                 "changes": changes,
                 # Kept with the event so rights can be judged after the row is gone.
                 "row": snapshots.snapshot(rows[rid]),
+                **({"scenario": markers[rid]} if rid in markers else {}),
             }
         )
     return entries

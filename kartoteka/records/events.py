@@ -22,7 +22,8 @@ def record_events(
 ) -> tuple[int, int]:
     """History rows and outbox events for changes, in the caller's transaction.
 
-    Each entry: {"record_id", "action", "changes": {api_name: {"old", "new"}}}.
+    Each entry: {"record_id", "action", "changes": {api_name: {"old", "new"}}}, and
+    optionally "scenario": the run/step marker of that entry (else the actor's).
     Returns the (first, last) event sequence numbers taken (contiguous).
     """
     if not entries:
@@ -69,7 +70,7 @@ def record_events(
                     "values": {k: c["new"] for k, c in e["changes"].items()},
                     "previous": {k: c["old"] for k, c in e["changes"].items()},
                     **({"row": e["row"]} if "row" in e else {}),
-                    **({"scenario": actor.scenario} if actor.scenario else {}),
+                    **_scenario_marker(actor, e),
                     **({"import": actor.importing} if actor.importing else {}),
                 },
             }
@@ -77,3 +78,9 @@ def record_events(
         ],
     )
     return first, last
+
+
+def _scenario_marker(actor: Actor, entry: dict[str, Any]) -> dict[str, Any]:
+    """The scenario run/step behind an entry: its own (a batch of many runs) or the actor's."""
+    marker = entry.get("scenario") or actor.scenario
+    return {"scenario": dict(marker)} if marker else {}

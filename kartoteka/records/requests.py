@@ -18,6 +18,10 @@ class CreateItem:
     """A new record: values keyed by field api_name, as a client writes them."""
 
     values: Mapping[str, Any]
+    #: A scenario run writing this item as one of many runs' writes in one batch: its
+    #: `{"id", "run", "step", "depth"}` marker goes with this item's event instead of
+    #: the actor's (see `Actor.scenario`).
+    scenario: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,10 @@ class UpdateItem:
     id: int
     values: Mapping[str, Any]
     version: int | None = None
+    #: A scenario run writing this item as one of many runs' writes in one batch: its
+    #: `{"id", "run", "step", "depth"}` marker goes with this item's event instead of
+    #: the actor's (see `Actor.scenario`).
+    scenario: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,10 @@ class DeleteItem:
 
     id: int
     version: int | None = None
+    #: A scenario run writing this item as one of many runs' writes in one batch: its
+    #: `{"id", "run", "step", "depth"}` marker goes with this item's event instead of
+    #: the actor's (see `Actor.scenario`).
+    scenario: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

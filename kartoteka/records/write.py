@@ -43,6 +43,8 @@ class Prepared:
     #: An import keeping the file's dates and authors (created_at, updated_by...); None
     #: for every other write. History calls such a create "import".
     stamps: dict[str, Any] | None = None
+    #: The scenario run/step marker of this item's event when it differs per item.
+    scenario: Any = None
 
     def error(self, field: str | None, code: str, **params: Any) -> ItemError:
         """An error about this item."""

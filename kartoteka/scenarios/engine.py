@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,22 +33,23 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from kartoteka.context import Actor, Workspace
+from kartoteka.context import Workspace
 from kartoteka.errors import DomainError
 from kartoteka.storage import bulk, counters, schema
-from kartoteka.storage.engine import read_connection
-from kartoteka.webhooks.delivery import make_client
 
-from . import definition, records_port, templates
+from . import definition, records_port
+from .claiming import LEASE_SECONDS, claim, claim_runs
 from .clock import clock
+from .context import LeaseLost, RunInfo, Services, StepContext
 from .durations import parse_duration
 from .errors import StepFailed
 from .steps import KINDS
-from .steps.base import StepResult
+from .steps.base import Deferred, StepResult
+
+__all__ = ["LEASE_SECONDS", "Runner", "Services", "StepContext", "claim", "claim_runs", "execute"]
 
 log = logging.getLogger("kartoteka.scenarios")
 
-LEASE_SECONDS = 60.0
 #: Progress is written at least this often while a run goes on without boundaries.
 FLUSH_SECONDS = 5.0
 #: Instructions one claim may execute before the run goes back in the queue (fairness,
@@ -57,238 +58,8 @@ SLICE_INSTRUCTIONS = 10_000
 MAX_OUTPUTS = 1000
 MAX_OUTPUT_BYTES = 64_000
 FINISHED = ("done", "failed", "cancelled", "skipped")
-
-
-class LeaseLost(Exception):
-    """Another worker took the run over (this one was too slow): stop touching it."""
-
-
-@dataclass
-class Services:
-    """What steps use outside the database; tests and the bench pass their own."""
-
-    http: Any = None  # an httpx.Client (made lazily)
-    allow_private: bool = False
-    smtp_override: dict[str, Any] | None = None
-    #: Runs executed at once by one worker (1: one after the other).
-    threads: int = 1
-    _pool: ThreadPoolExecutor | None = None
-
-    def pool(self) -> ThreadPoolExecutor | None:
-        """The threads runs execute on (None: run them in the caller's thread)."""
-        if self.threads <= 1:
-            return None
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="kt-scenario-run")
-        return self._pool
-
-    def http_client(self) -> Any:
-        """The shared HTTP client (no redirects; made on first use)."""
-        if self.http is None:
-            self.http = make_client()
-        return self.http
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        if self.http is not None:
-            self.http.close()
-            self.http = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
-
-@dataclass
-class RunInfo:
-    """The claimed run's fixed facts."""
-
-    id: int
-    scenario_id: int
-    scenario_name: str
-    version: int
-    test: bool
-    depth: int
-    cause: tuple[int, ...]
-    catalog_id: int | None
-    record_id: int | None
-    trigger: dict[str, Any]
-    options: dict[str, Any]
-    parent_run_id: int | None
-    owner: str
-
-
-@dataclass
-class StepContext:
-    """What a step sees: the run, its state, the template names, the services."""
-
-    ws: Workspace
-    run: RunInfo
-    state: dict[str, Any]
-    services: Services
-    now: datetime
-    n: int = 0
-    instr: dict[str, Any] = field(default_factory=dict)
-    input: dict[str, Any] = field(default_factory=dict)
-    #: The run's record as read for the previous steps (shared by the runner).
-    cache: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def test(self) -> bool:
-        """Test mode: HTTP and e-mail are recorded, not sent; waits are skipped."""
-        return self.run.test
-
-    @property
-    def actor(self) -> Actor:
-        """The scenario's actor for this step: writes carry the run/step key and depth."""
-        return Actor(
-            workspace=self.ws,
-            user_id=None,
-            name=f"scenario: {self.run.scenario_name}",
-            is_admin=True,
-            via="scenario",
-            cause=self.run.cause,
-            scenario={
-                "id": self.run.scenario_id,
-                "run": self.run.id,
-                "step": self.n,
-                "depth": self.run.depth + 1,
-            },
-        )
-
-    def record(self) -> dict[str, Any] | None:
-        """The run's record as it is now (read again after any step that wrote records)."""
-        if "record" not in self.cache:
-            found = None
-            if self.run.catalog_id and self.run.record_id:
-                found = records_port.get(
-                    Actor.system(self.ws), self.run.catalog_id, self.run.record_id
-                )
-            self.cache["record"] = found
-        return self.cache["record"]
-
-    def forget_record(self) -> None:
-        """The record may have changed: read it again when next asked."""
-        self.cache.pop("record", None)
-
-    def names(self) -> dict[str, Any]:
-        """The names templates and conditions see."""
-        record = self.record()
-        values = dict(record["values"]) if record else {}
-        if record:
-            values["id"] = record["id"]
-        loop = self.state.get("loops") or []
-        names = {
-            "record": values,
-            "previous": self.run.trigger.get("previous") or {},
-            "user": self.run.trigger.get("user") or {},
-            "trigger": self.run.trigger,
-            "vars": self.state.get("vars") or {},
-            "steps": templates.StepsView(
-                self.state.get("outputs") or [], self.state.get("named") or {}
-            ),
-            "run": {"id": self.run.id, "scenario": self.run.scenario_id, "test": self.test},
-            "now": self.now.isoformat(timespec="seconds") + "Z",
-            "today": datetime.now(self.ws.meta().timezone).date().isoformat(),
-        }
-        for frame in loop:
-            names[frame["as"]] = frame["items"][frame["i"]]
-            names[f"{frame['as']}_index"] = frame["i"]
-        return names
-
-    def render(self, key: str, value: Any) -> Any:
-        """Render one of the step's values, noting it as the step's input."""
-        out = templates.render_value(value, self.names())
-        self.input[key] = out
-        return out
-
-    def idempotency_key(self) -> str:
-        """The same key for every send of this step of this run (crash re-sends too)."""
-        return f"kt-run-{self.run.id}-step-{self.n}"
-
-
-# ----- claiming ---------------------------------------------------------------------------
-def claim(ws: Workspace, owner: str, now: datetime, limit: int = 50) -> list[int]:
-    """Take up to `limit` due runs (queued, waiting and come due, or abandoned by a dead
-    worker); each stays ours until `now + LEASE_SECONDS` unless renewed."""
-    return [run_id for run_id, _ in claim_runs(ws, owner, now, limit)]
-
-
-def claim_runs(ws: Workspace, owner: str, now: datetime, limit: int = 50) -> list[tuple[int, bool]]:
-    """`claim`, telling for each run whether it was taken over from a dead worker."""
-    r = schema.scenario_runs
-    q = (
-        sa.select(r.c.id, r.c.scenario_id, r.c.status)
-        .where(r.c.status.in_(("queued", "waiting", "running")), r.c.due_at <= now)
-        .order_by(r.c.due_at, r.c.id)
-        .limit(limit)
-    )
-    lease = now + timedelta(seconds=LEASE_SECONDS)
-    with read_connection(ws.engine) as conn:
-        if conn.execute(q.with_only_columns(r.c.id).limit(1)).first() is None:
-            return []  # nothing due: no write lock taken
-    with ws.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update(of=r, skip_locked=True)
-        rows = list(conn.execute(q).all())
-        if not rows:
-            return []
-        taken = _within_concurrency(conn, rows, now)
-        abandoned = {row.id for row in rows if row.status == "running"}
-        if taken:
-            conn.execute(
-                sa.update(r)
-                .where(bulk.id_in(conn, r.c.id, taken))
-                .values(
-                    status="running",
-                    owner=owner,
-                    due_at=lease,
-                    lease_until=lease,
-                    started_at=sa.func.coalesce(r.c.started_at, now),
-                    updated_at=now,
-                )
-            )
-    return [(run_id, run_id in abandoned) for run_id in taken]
-
-
-def _within_concurrency(conn: Connection, rows: list[Any], now: datetime) -> list[int]:
-    """Drop claims beyond each scenario's `concurrency` option (runs holding a lease count)."""
-    s, r = schema.scenarios, schema.scenario_runs
-    ids = sorted({row.scenario_id for row in rows})
-    limits = {}
-    for sid, definition_json in conn.execute(
-        sa.select(s.c.id, s.c.definition).where(s.c.id.in_(ids))
-    ):
-        limit = ((definition_json or {}).get("options") or {}).get("concurrency")
-        if limit:
-            limits[sid] = int(limit)
-    if not limits:
-        return [row.id for row in rows]
-    lock = sa.select(s.c.id).where(s.c.id.in_(sorted(limits)))
-    if conn.dialect.name == "postgresql":
-        # Claimers of one limited scenario queue here, so their counts cannot race.
-        conn.execute(lock.with_for_update())
-    # (A Result has .keys(), so dict(result) would treat it as a mapping: build it by hand.)
-    busy: dict[int, int] = {
-        sid: count
-        for sid, count in conn.execute(
-            sa.select(r.c.scenario_id, sa.func.count())
-            .where(
-                r.c.scenario_id.in_(sorted(limits)),
-                r.c.status == "running",
-                r.c.lease_until > now,
-            )
-            .group_by(r.c.scenario_id)
-        )
-    }
-    taken = []
-    for row in rows:
-        limit = limits.get(row.scenario_id)
-        if limit is not None:
-            if busy.get(row.scenario_id, 0) >= limit:
-                continue
-            busy[row.scenario_id] = busy.get(row.scenario_id, 0) + 1
-        taken.append(row.id)
-    return taken
+#: What `Runner.go` returns while a run moved with others waits for its pass.
+PARKED = "parked"
 
 
 # ----- executing --------------------------------------------------------------------------
@@ -300,36 +71,34 @@ class _Progress:
     writes: list[Any] = field(default_factory=list)
 
 
-def _load(ws: Workspace, run_id: int, owner: str) -> tuple[Any, dict[str, Any], str] | None:
+def load_runners(
+    ws: Workspace, run_ids: list[int], owner: str, services: Services, *, together: bool = False
+) -> list[Runner]:
+    """Runners of claimed runs still ours (one query); `together`: see `Runner`."""
     r, v, s = schema.scenario_runs, schema.scenario_versions, schema.scenarios
+    if not run_ids:
+        return []
     with ws.engine.connect() as conn:
-        row = conn.execute(
+        rows = conn.execute(
             sa.select(r, v.c.definition, s.c.name)
             .join(v, sa.and_(v.c.scenario_id == r.c.scenario_id, v.c.version == r.c.version))
             .join(s, s.c.id == r.c.scenario_id)
-            .where(r.c.id == run_id)
-        ).first()
-    if row is None or row.owner != owner or row.status != "running":
-        return None
-    return row, row.definition, row.name
+            .where(bulk.id_in(conn, r.c.id, run_ids))
+            .order_by(r.c.id)
+        ).all()
+    return [
+        _runner(ws, row, owner, services, together)
+        for row in rows
+        if row.owner == owner and row.status == "running"
+    ]
 
 
-def execute(
-    ws: Workspace, run_id: int, owner: str, services: Services, recovering: bool = False
-) -> str:
-    """Execute a claimed run until it finishes, waits or hits its slice; returns its status.
-
-    `recovering`: the run was taken over from a worker whose lease ran out, so record
-    steps up to the first boundary look for their own earlier writes first.
-    """
-    loaded = _load(ws, run_id, owner)
-    if loaded is None:
-        return "lost"
-    row, definition_json, name = loaded
+def _runner(ws: Workspace, row: Any, owner: str, services: Services, together: bool) -> Runner:
+    definition_json = row.definition
     info = RunInfo(
         id=row.id,
         scenario_id=row.scenario_id,
-        scenario_name=name,
+        scenario_name=row.name,
         version=row.version,
         test=bool(row.test),
         depth=row.depth or 0,
@@ -342,7 +111,23 @@ def execute(
         owner=owner,
     )
     program = definition.program_of(ws.name, row.scenario_id, row.version, definition_json)
-    runner = _Runner(ws, info, program, dict(row.state or {}), row.steps_done or 0, services)
+    state = dict(row.state or {})
+    return Runner(ws, info, program, state, row.steps_done or 0, services, together=together)
+
+
+def execute(
+    ws: Workspace, run_id: int, owner: str, services: Services, recovering: bool = False
+) -> str:
+    """Execute a claimed run alone until it finishes, waits or hits its slice; returns its
+    status.
+
+    `recovering`: the run was taken over from a worker whose lease ran out, so record
+    steps up to the first boundary look for their own earlier writes first.
+    """
+    found = load_runners(ws, [run_id], owner, services)
+    if not found:
+        return "lost"
+    runner = found[0]
     runner.recovering = recovering
     try:
         return runner.go()
@@ -351,8 +136,14 @@ def execute(
         return "lost"
 
 
-class _Runner:
-    """Moves one run through its program (see the module docstring)."""
+class Runner:
+    """Moves one run through its program (see the module docstring).
+
+    Alone, a runner does each step's work itself and commits at each boundary. Moved
+    `together` with other runs (`passes`), it stops (`PARKED`) where a step hands its
+    work to the pass (`Deferred`) and where a boundary's progress waits for the pass's
+    one commit (`pending`); the pass then calls `proceed`.
+    """
 
     def __init__(
         self,
@@ -362,8 +153,15 @@ class _Runner:
         state: dict[str, Any],
         steps_done: int,
         services: Services,
+        *,
+        together: bool = False,
     ) -> None:
         self.ws = ws
+        self.together = together
+        #: A step waiting for its deferred work: (context, instruction, work, started).
+        self.parked: tuple[StepContext, dict[str, Any], Deferred, float] | None = None
+        #: A boundary's progress waiting for the pass's commit (`together` only).
+        self.pending: _Flush | None = None
         self.info = info
         self.program = program
         self.state = state
@@ -374,13 +172,15 @@ class _Runner:
         self.recovering = False
         self.wrote_records = False
         self.last_flush = time.monotonic()
+        self.budget = SLICE_INSTRUCTIONS
         state.setdefault("pc", 0)
         state.setdefault("vars", {})
         state.setdefault("attempt", 1)
 
     def go(self) -> str:
-        """The main loop."""
-        for _ in range(SLICE_INSTRUCTIONS):
+        """The main loop: a status, or PARKED (moved `together`, waiting for the pass)."""
+        while self.budget > 0:
+            self.budget -= 1
             pc = self.state["pc"]
             if pc >= len(self.program):
                 return self._finish("done", None)
@@ -393,9 +193,23 @@ class _Runner:
                 outcome = self._step(instr)
                 if outcome is not None:
                     return outcome
+                if self.pending is not None:
+                    return PARKED  # a boundary: the pass commits it, then we go on
         # A very long slice: let other runs have the worker, continue at the next claim.
         self._flush("queued", due_at=clock.now())
         return "queued"
+
+    def proceed(self, outcome: Any = None) -> str:
+        """Go on after the pass did the parked step's work (`outcome`) or committed."""
+        if self.parked is not None:
+            ctx, instr, deferred, started = self.parked
+            self.parked = None
+            status = self._settle(ctx, instr, started, lambda: deferred.finish(outcome))
+            if status is not None:
+                return status
+            if self.pending is not None:
+                return PARKED
+        return self.go()
 
     # -- loops ----------------------------------------------------------------------------
     def _loop_next(self, instr: dict[str, Any]) -> None:
@@ -425,13 +239,35 @@ class _Runner:
         spec = instr["spec"]
         ctx = self._context(instr)
         started = time.perf_counter()
+
+        def do() -> StepResult | Deferred:
+            recovered = self._recovered(ctx, kind.effect)
+            if recovered is not None:
+                return recovered
+            if self.together:
+                return kind.start(ctx, spec, instr)
+            return kind.run(ctx, spec, instr)
+
+        return self._settle(ctx, instr, started, do)
+
+    def _settle(
+        self,
+        ctx: StepContext,
+        instr: dict[str, Any],
+        started: float,
+        do: Callable[[], StepResult | Deferred],
+    ) -> str | None:
+        """Do (or finish) a step and apply its result, or its failure."""
         try:
-            result = self._recovered(ctx, kind.effect) or kind.run(ctx, spec, instr)
+            result = do()
         except StepFailed as exc:
             return self._failed(ctx, instr, exc.message, exc.output, started)
         except DomainError as exc:
             fields = getattr(exc, "fields", None)
             return self._failed(ctx, instr, exc.message, {"fields": fields}, started)
+        if isinstance(result, Deferred):
+            self.parked = (ctx, instr, result, started)
+            return PARKED
         return self._apply(ctx, instr, result, started)
 
     def _recovered(self, ctx: StepContext, effect: str) -> StepResult | None:
@@ -556,8 +392,8 @@ class _Runner:
         error: str | None = None,
         finished: bool = False,
     ) -> None:
-        """Commit the steps so far and the run's state, if the run is still ours."""
-        r = schema.scenario_runs
+        """Commit the steps so far and the run's state, if the run is still ours (moved
+        `together`: leave it `pending` for the pass's one commit)."""
         now = clock.now()
         if status == "running":
             due_at = now + timedelta(seconds=LEASE_SECONDS)
@@ -577,28 +413,66 @@ class _Runner:
             values["error"] = error
         if finished:
             values["finished_at"] = now
+        self.pending = _Flush(values, finished, now)
+        if self.together:
+            return
         with self.ws.engine.begin() as conn:
-            for write in self.progress.writes:
-                write(conn)
-            if self.wrote_records or "seq_mark" not in self.state:
-                # Writes of record steps up to here have event numbers up to this mark.
-                self.state["seq_mark"] = counters.peek(conn, records_port.EVENT_COUNTER)
-            done = conn.execute(
-                sa.update(r)
-                .where(r.c.id == self.info.id, r.c.owner == self.info.owner)
-                .where(r.c.status == "running")
-                .values(**values)
-            ).rowcount
-            if not done:
+            rows = self.write_progress(
+                conn, lambda: counters.peek(conn, records_port.EVENT_COUNTER)
+            )
+            if rows is None:
                 raise LeaseLost(self.info.id)
-            if self.progress.rows:
-                conn.execute(sa.insert(schema.scenario_steps), self.progress.rows)
-            if finished and self.info.parent_run_id:
-                _wake_parent(conn, self.info.parent_run_id, now)
+            if rows:
+                conn.execute(sa.insert(schema.scenario_steps), rows)
+        self.committed()
+
+    def write_progress(
+        self, conn: Connection, event_mark: Callable[[], int]
+    ) -> list[dict[str, Any]] | None:
+        """Write the pending boundary in `conn`: its step rows to insert, or None when the
+        run is no longer ours (then nothing was written)."""
+        r = schema.scenario_runs
+        flush = self.pending
+        assert flush is not None
+        if self.wrote_records or "seq_mark" not in self.state:
+            # Writes of record steps up to here have event numbers up to this mark (the
+            # steps' own writes below take none).
+            self.state["seq_mark"] = event_mark()
+        done = conn.execute(
+            sa.update(r)
+            .where(r.c.id == self.info.id, r.c.owner == self.info.owner)
+            .where(r.c.status == "running")
+            .values(**flush.values)
+        ).rowcount
+        if not done:
+            return None
+        for write in self.progress.writes:
+            write(conn)
+        if flush.finished and self.info.parent_run_id:
+            _wake_parent(conn, self.info.parent_run_id, flush.now)
+        return self.progress.rows
+
+    def committed(self) -> None:
+        """The pending boundary was committed."""
+        self.pending = None
         self.progress = _Progress()
         self.recovering = False
         self.wrote_records = False
         self.last_flush = time.monotonic()
+
+
+@dataclass
+class _Flush:
+    """A boundary's values for the run's row, not yet written."""
+
+    values: dict[str, Any]
+    finished: bool
+    now: datetime
+
+
+def event_mark(conn: Connection) -> int:
+    """The outbox's event counter now (see `seq_mark`)."""
+    return counters.peek(conn, records_port.EVENT_COUNTER)
 
 
 def _wake_parent(conn: Connection, parent_id: int, now: datetime) -> None:
@@ -618,40 +492,3 @@ def _trim(value: Any) -> Any:
     if size <= MAX_OUTPUT_BYTES:
         return value
     return {"truncated": True, "bytes": size}
-
-
-def run_due(
-    ws: Workspace, owner: str, services: Services, limit: int = 50, rounds: int = 1000
-) -> int:
-    """Claim and execute due runs until none is due (at most `rounds` claims).
-
-    Claimed runs execute on `services.threads` threads: a run mostly waits for the
-    database or an HTTP answer, and others go on meanwhile.
-    """
-    done = 0
-    for _ in range(rounds):
-        claimed = claim_runs(ws, owner, clock.now(), limit)
-        if not claimed:
-            break
-        pool = services.pool()
-        if pool is None:
-            for run_id, recovering in claimed:
-                _execute_logged(ws, run_id, owner, services, recovering)
-        else:
-            list(
-                pool.map(
-                    lambda item: _execute_logged(ws, item[0], owner, services, item[1]), claimed
-                )
-            )
-        done += len(claimed)
-    return done
-
-
-def _execute_logged(
-    ws: Workspace, run_id: int, owner: str, services: Services, recovering: bool
-) -> None:
-    try:
-        execute(ws, run_id, owner, services, recovering=recovering)
-    except Exception:
-        # One broken run must not stop the others; its lease lapses and it is retried.
-        log.exception("scenario run %s failed unexpectedly", run_id)

@@ -7,14 +7,17 @@ of the records service's shape is adapted in this one module.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from kartoteka.context import Actor
+from kartoteka.errors import DomainError
 from kartoteka.records import service as records
+from kartoteka.records.batches import MAX_BATCH
 from kartoteka.records.errors import RecordNotFound
-from kartoteka.records.requests import BatchRequest, UpdateItem
+from kartoteka.records.requests import BatchRequest, DeleteItem, UpdateItem
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
@@ -42,6 +45,88 @@ def update(actor: Actor, catalog: str | int, record_id: int, values: dict[str, A
 def delete(actor: Actor, catalog: str | int, record_id: int) -> None:
     """Delete one record."""
     records.delete_record(actor, catalog, record_id)
+
+
+@dataclass
+class RecordWrite:
+    """An update or delete of one record by one run's step, done alone or in a batch."""
+
+    op: str  # "update" or "delete"
+    actor: Actor
+    catalog: str | int
+    record_id: int
+    values: dict[str, Any] | None = None
+
+    def group(self) -> tuple[Any, ...]:
+        """Writes to one catalog by runs of one scenario, caused alike, go in one batch."""
+        marker = self.actor.scenario or {}
+        return ("record", self.op, str(self.catalog), marker.get("id"), self.actor.cause)
+
+    def do(self) -> None:
+        """Write alone (the actor carries the run/step marker)."""
+        if self.op == "delete":
+            delete(self.actor, self.catalog, self.record_id)
+        else:
+            update(self.actor, self.catalog, self.record_id, self.values or {})
+
+    def item(self) -> UpdateItem | DeleteItem:
+        """The batch item, carrying this run's marker for its event."""
+        if self.op == "delete":
+            return DeleteItem(self.record_id, scenario=self.actor.scenario)
+        return UpdateItem(self.record_id, self.values or {}, scenario=self.actor.scenario)
+
+    @staticmethod
+    def do_many(works: list[Any]) -> list[Any]:
+        """`write_many`."""
+        return write_many(works)
+
+
+def write_many(writes: list[RecordWrite]) -> list[Any]:
+    """Writes of one group as few `records.batch` calls as can be: None per write done, or
+    the error that write alone raised.
+
+    A batch is all or nothing, so when one fails its writes are made one by one, and
+    only the runs whose own write is refused see an error. A record named twice goes
+    in a later batch (a batch names each record once), so each run's write stays whole.
+    """
+    outcomes: list[Any] = [None] * len(writes)
+    for chunk in _rounds(writes):
+        first = writes[chunk[0]]
+        request = (
+            BatchRequest(delete=[writes[i].item() for i in chunk])  # type: ignore[misc]
+            if first.op == "delete"
+            else BatchRequest(update=[writes[i].item() for i in chunk])  # type: ignore[misc]
+        )
+        try:
+            records.batch(first.actor, first.catalog, request)
+        except DomainError:
+            for i in chunk:
+                outcomes[i] = _alone(writes[i])
+    return outcomes
+
+
+def _rounds(writes: list[RecordWrite]) -> list[list[int]]:
+    """Indexes of `writes` in chunks of at most MAX_BATCH naming each record once."""
+    chunks: list[list[int]] = []
+    seen: list[set[int]] = []
+    for i, w in enumerate(writes):
+        for chunk, ids in zip(chunks, seen, strict=True):
+            if w.record_id not in ids and len(chunk) < MAX_BATCH:
+                chunk.append(i)
+                ids.add(w.record_id)
+                break
+        else:
+            chunks.append([i])
+            seen.append({w.record_id})
+    return chunks
+
+
+def _alone(write: RecordWrite) -> Any:
+    try:
+        write.do()
+    except DomainError as exc:
+        return exc
+    return None
 
 
 def find(

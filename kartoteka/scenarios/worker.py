@@ -21,7 +21,7 @@ from typing import Any
 from kartoteka.context import Workspace
 from kartoteka.webhooks import wakeup
 
-from . import engine, triggers
+from . import engine, passes, triggers
 from .clock import clock
 
 POLL_SECONDS = 1.0
@@ -69,7 +69,7 @@ def run_once(
     triggers.fire_timers(ws, moment)
     own = services or services_for(ws.settings)
     try:
-        return engine.run_due(ws, owner or owner_name(), own)
+        return passes.run_due(ws, owner or owner_name(), own)
     finally:
         if services is None:
             own.close()

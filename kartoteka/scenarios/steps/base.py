@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy.engine import Connection
 
 if TYPE_CHECKING:
     from kartoteka.catalogs.models import WorkspaceMeta
 
-    from ..engine import StepContext
+    from ..context import StepContext
 
 #: Keys every step may have besides its own.
 COMMON_KEYS = frozenset({"type", "id", "note", "retry", "on_error"})
@@ -72,6 +72,40 @@ class StepResult:
     status: str = "done"
 
 
+class Work(Protocol):
+    """Work a step leaves to the engine: done alone, or with others of its `group`."""
+
+    def group(self) -> tuple[Any, ...]:
+        """Works with equal groups may be done together by `do_many`."""
+        ...
+
+    def do(self) -> Any:
+        """Do this work alone; returns its outcome (raises what the step would)."""
+        ...
+
+    @staticmethod
+    def do_many(works: list[Any]) -> list[Any]:
+        """Do works of one group together: an outcome, or the exception, for each."""
+        ...
+
+
+@dataclass
+class Deferred:
+    """A step's work handed to the engine, and how its outcome becomes the step's result.
+
+    A worker pass moving many runs at once does the works of one group together (one
+    records batch for many runs' updates, many HTTP calls at once); alone, `finish`
+    gets the outcome of `work.do()`. `finish` may raise what the step would raise.
+    """
+
+    work: Work
+    finish: Callable[[Any], StepResult]
+
+    def alone(self) -> StepResult:
+        """Do the work now, by itself."""
+        return self.finish(self.work.do())
+
+
 class StepKind:
     """Base class of a step kind: one per module in `steps/`, listed in `steps/__init__`."""
 
@@ -93,3 +127,13 @@ class StepKind:
     def run(self, ctx: StepContext, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         """Do the step's work."""
         raise NotImplementedError
+
+    def start(
+        self, ctx: StepContext, spec: dict[str, Any], instr: dict[str, Any]
+    ) -> StepResult | Deferred:
+        """Do the step, or hand its work to the engine to do with other runs' (`Deferred`).
+
+        Kinds whose work batches well (record writes, HTTP calls) override this and
+        make `run` do `start(...).alone()`; the others just run.
+        """
+        return self.run(ctx, spec, instr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from kartoteka.webhooks.delivery import CONNECT_TIMEOUT, address_problem
 
 from ..errors import StepFailed
 from ..limits import reserve_http_slot
-from .base import Checker, StepKind, StepResult
+from .base import Checker, Deferred, StepKind, StepResult
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 MAX_TIMEOUT = 60.0
@@ -54,6 +55,10 @@ class HttpRequest(StepKind):
             check.add(f"{where}.ok", "must be a list of HTTP statuses")
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+        started = self.start(ctx, spec, instr)
+        return started.alone() if isinstance(started, Deferred) else started
+
+    def start(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> Any:
         request = {
             "method": str(spec.get("method", "GET")).upper(),
             "url": ctx.render("url", spec["url"]),
@@ -68,13 +73,52 @@ class HttpRequest(StepKind):
         waiting = _rate_limited(ctx, instr)
         if waiting is not None:
             return waiting
-        output = _send(ctx, request, float(spec.get("timeout", 10)))
-        ok = spec.get("ok")
-        status = output["status"]
-        if (status not in ok) if ok else not 200 <= status < 300:
-            raise StepFailed(f"HTTP {status}", output)
-        variables = {spec["into"]: output} if spec.get("into") else {}
-        return StepResult(output=output, variables=variables)
+        call = HttpCall(ctx, request, float(spec.get("timeout", 10)))
+        return Deferred(call, lambda outcome: _answered(spec, outcome))
+
+
+def _answered(spec: dict[str, Any], outcome: Any) -> StepResult:
+    """The step's result from what `_send` returned (or raised)."""
+    if isinstance(outcome, BaseException):
+        raise outcome
+    ok = spec.get("ok")
+    status = outcome["status"]
+    if (status not in ok) if ok else not 200 <= status < 300:
+        raise StepFailed(f"HTTP {status}", outcome)
+    variables = {spec["into"]: outcome} if spec.get("into") else {}
+    return StepResult(output=outcome, variables=variables)
+
+
+@dataclass
+class HttpCall:
+    """One run's call, sent alone or at once with other runs' calls of a worker pass."""
+
+    ctx: Any
+    request: dict[str, Any]
+    timeout: float
+
+    def group(self) -> tuple[Any, ...]:
+        """Every call of a pass goes out at once (each scenario's rate was kept before)."""
+        return ("http",)
+
+    def do(self) -> dict[str, Any]:
+        """Send it now."""
+        return _send(self.ctx, self.request, self.timeout)
+
+    @staticmethod
+    def do_many(works: list[Any]) -> list[Any]:
+        """Send calls on the worker's threads; an answer, or the exception, for each."""
+        pool = works[0].ctx.services.pool()
+        if pool is None or len(works) == 1:
+            return [_outcome(w) for w in works]
+        return list(pool.map(_outcome, works))
+
+
+def _outcome(call: HttpCall) -> Any:
+    try:
+        return call.do()
+    except Exception as exc:  # handed to the run's step, which raises it there
+        return exc
 
 
 def _rate_limited(ctx: Any, instr: dict[str, Any]) -> StepResult | None:

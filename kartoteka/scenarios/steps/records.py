@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import records_port
 from ..errors import StepFailed
-from .base import Checker, StepKind, StepResult
+from .base import Checker, Deferred, StepKind, StepResult
 
 MAX_FIND = 1000
 
@@ -40,6 +41,17 @@ def _record_id(ctx: Any, spec: dict[str, Any]) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise StepFailed(f"record: {value!r} is not a record id") from None
+
+
+def _raising(finish: Callable[[Any], StepResult]) -> Callable[[Any], StepResult]:
+    """`finish` for a write whose outcome is None, or the error it raised alone."""
+
+    def done(outcome: Any) -> StepResult:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return finish(outcome)
+
+    return done
 
 
 def _check_values(spec: dict[str, Any], where: str, check: Checker, catalog: Any) -> None:
@@ -84,13 +96,20 @@ class UpdateRecord(StepKind):
             catalog = check.catalog(spec.get("catalog"), f"{where}.catalog")
         _check_values(spec, where, check, catalog)
 
-    def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+    def start(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> Deferred:
         catalog = _catalog(ctx, spec)
         record_id = _record_id(ctx, spec)
         values = ctx.render("values", spec["values"])
-        records_port.update(ctx.actor, catalog, record_id, values)
-        ctx.forget_record()
-        return StepResult(output={"id": record_id, "values": values})
+
+        def finish(_: Any) -> StepResult:
+            ctx.forget_record()
+            return StepResult(output={"id": record_id, "values": values})
+
+        write = records_port.RecordWrite("update", ctx.actor, catalog, record_id, values)
+        return Deferred(write, _raising(finish))
+
+    def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+        return self.start(ctx, spec, instr).alone()
 
 
 class DeleteRecord(StepKind):
@@ -103,12 +122,19 @@ class DeleteRecord(StepKind):
         if spec.get("catalog") is not None:
             check.catalog(spec.get("catalog"), f"{where}.catalog")
 
-    def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+    def start(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> Deferred:
         catalog = _catalog(ctx, spec)
         record_id = _record_id(ctx, spec)
-        records_port.delete(ctx.actor, catalog, record_id)
-        ctx.forget_record()
-        return StepResult(output={"id": record_id, "deleted": True})
+
+        def finish(_: Any) -> StepResult:
+            ctx.forget_record()
+            return StepResult(output={"id": record_id, "deleted": True})
+
+        write = records_port.RecordWrite("delete", ctx.actor, catalog, record_id)
+        return Deferred(write, _raising(finish))
+
+    def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
+        return self.start(ctx, spec, instr).alone()
 
 
 class FindRecords(StepKind):
