@@ -398,6 +398,7 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
             designers(page, base, snap)
             people(page, base, snap)
             integrations(page, base, snap, lang)
+            scenarios(page, base, snap, lang)
             context.close()
         browser.close()
     return taken
@@ -460,6 +461,89 @@ def integrations(page: Any, base: str, snap: Any, lang: str) -> None:
     page.click("[data-dry-run]")
     page.wait_for_selector("[data-run]:not([disabled])")
     snap("import-check")
+
+
+def scenario_demo(base: str, lang: str) -> tuple[int, int]:
+    """A scenario with branches, a wait and a webhook call, and one test run of it."""
+    ru = lang == "ru"
+    won = TEXT[lang]["stages"][3]
+    body = {
+        "name": "Сделка выиграна: задача и счёт" if ru else "Deal won: task and invoice",
+        "description": "Крупные сделки — в бухгалтерию" if ru else "Big deals go to accounting",
+        "trigger": {
+            "type": "record.updated",
+            "catalog": "deals",
+            "fields": ["stage"],
+            "filter": {"stage": {"eq": won}},
+        },
+        "steps": [
+            {
+                "type": "condition",
+                "id": "big",
+                "filter": {"amount": {"gt": 100000}},
+                "then": [
+                    {
+                        "type": "http",
+                        "method": "POST",
+                        "url": "https://books.example.com/invoices",
+                        "json": {"deal": "{{ record.id }}", "amount": "{{ record.amount }}"},
+                        "retry": {"attempts": 3, "delay": "PT1M"},
+                        "into": "invoice",
+                    },
+                    {
+                        "type": "notify",
+                        "users": "{{ record.owner }}",
+                        "title": "{{ record.title }}",
+                    },
+                ],
+                "else": [{"type": "comment", "text": "{{ record.title }}: no invoice needed"}],
+            },
+            {"type": "wait", "duration": "P3D"},
+            {
+                "type": "email",
+                "to": "office1@example.com",
+                "subject": "{{ record.title }}",
+                "text": "Thank you!",
+            },
+        ],
+    }
+    auth = (EMAIL, PASSWORD)
+    made = httpx.post(base + "/api/v1/scenarios", json=body, auth=auth, timeout=30).json()
+    httpx.post(
+        base + "/api/v1/scenarios",
+        json={
+            "name": "Утренняя сводка" if ru else "Morning digest",
+            "active": False,
+            "trigger": {"type": "schedule", "cron": "0 9 * * 1-5"},
+            "steps": [{"type": "find_records", "catalog": "deals", "into": "deals"}],
+        },
+        auth=auth,
+        timeout=30,
+    )
+    run = httpx.post(
+        f"{base}/api/v1/scenarios/{made['id']}/run",
+        json={"record_id": 1, "test": True},
+        auth=auth,
+        timeout=60,
+    ).json()
+    return made["id"], run["id"]
+
+
+def scenarios(page: Any, base: str, snap: Any, lang: str) -> None:
+    """Scenarios: the list, the step editor, a test run's trace, the runs."""
+    page.goto(base + "/admin/scenarios")
+    if not page.query_selector(".scenarios-table"):
+        scenario_demo(base, lang)
+        page.goto(base + "/admin/scenarios")
+    snap("scenarios")
+    page.click(".scenarios-table td a")
+    page.wait_for_selector(".scn-step")
+    snap("scenario-editor")
+    page.click(".scn-tabs a:nth-child(2)")
+    snap("scenario-runs")
+    page.click(".scn-runs td a")
+    page.wait_for_selector("[data-trace]")
+    snap("scenario-run")
 
 
 def designers(page: Any, base: str, snap: Any) -> None:

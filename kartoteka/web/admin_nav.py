@@ -46,6 +46,12 @@ SECTIONS: list[Section] = [
         N_("Notify other systems of changes; delivery log and replay."),
     ),
     Section(
+        "scenarios",
+        N_("Scenarios"),
+        "/admin/scenarios",
+        N_("Automation: triggers and steps, runs, test mode."),
+    ),
+    Section(
         "imports", N_("Imports"), "/admin/imports", N_("Load records from CSV and Excel files.")
     ),
     Section(

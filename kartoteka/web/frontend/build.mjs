@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "static", "dist");
 // One entry per page widget; shared code (htmx, the API client) lands in common chunks.
-const entries = ["app.js", "grid.js", "board.js", "apidoc.js", "webhooks.js", "imports.js", "people.js", "designer.js", "app.css"];
+const entries = ["app.js", "grid.js", "board.js", "apidoc.js", "webhooks.js", "imports.js", "people.js", "designer.js", "scenarios.js", "app.css"];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });

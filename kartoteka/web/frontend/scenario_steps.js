@@ -1,0 +1,305 @@
+// The scenario editor's step tree: one card per step with the form of its kind (from the
+// page's config, labels translated by the server), its retries, its branches (then/else,
+// the loop's steps, a wait's timeout, the error branch) as nested lists, and buttons to
+// add, move and delete steps. Every input writes straight into the step object; changes
+// of the tree's shape call `onShape` so the owner redraws and keeps the JSON in step.
+
+/** A DOM element: h("div", {class: "x", onclick: f}, child, "text"). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else if (key in el && key !== "list" && typeof value !== "string") el[key] = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+let serial = 0;
+const uid = (prefix) => `${prefix}-${++serial}`;
+
+/** Put `value` under `key`, or remove the key when the value is empty. */
+export function assign(target, key, value) {
+  if (value === undefined || value === "" || (Array.isArray(value) && !value.length)) delete target[key];
+  else target[key] = value;
+}
+
+const DEFAULTS = {
+  condition: () => ({ filter: {}, then: [], else: [] }),
+  for_each: () => ({ as: "item", steps: [] }),
+  wait: () => ({ duration: "PT1H" }),
+  http: () => ({ method: "POST", url: "" }),
+  stop: () => ({ status: "success" }),
+  set: () => ({ vars: {} }),
+};
+
+export function newStep(kind) {
+  return { type: kind, ...(DEFAULTS[kind] ? DEFAULTS[kind]() : {}) };
+}
+
+export class StepTree {
+  constructor(cfg, onShape, onChange) {
+    this.cfg = cfg;
+    this.s = cfg.strings;
+    this.onShape = onShape;
+    this.onChange = onChange;
+    // Steps shown folded (their heading only); the ones on the page when it opens are,
+    // so a long scenario reads as a list; a new step opens.
+    this.collapsed = new WeakSet();
+    this.opened = new WeakSet();
+    this.invalid = new Set();
+  }
+
+  /** The list `steps` (at `path`, e.g. "steps" or "steps[1].then") as an <ol>. */
+  list(steps, path) {
+    const ol = h("ol", { class: "scn-steps", "data-path": path });
+    steps.forEach((step, i) => ol.append(this.step(steps, i, `${path}[${i}]`)));
+    const wrap = h("div", { class: "scn-list" }, ol);
+    if (!steps.length) wrap.prepend(h("p", { class: "small muted scn-empty" }, path === "steps" ? this.s.no_steps : this.s.empty_branch));
+    wrap.append(this.adder(steps, path));
+    return wrap;
+  }
+
+  adder(steps, path) {
+    const id = uid("scn-add");
+    const select = h("select", { id, "data-add-kind": path });
+    for (const [kind, label] of Object.entries(this.cfg.kinds)) select.add(new Option(label, kind));
+    const add = () => {
+      const step = newStep(select.value);
+      this.opened.add(step);
+      steps.push(step);
+      this.onShape(`${path}[${steps.length - 1}]`);
+    };
+    return h(
+      "div",
+      { class: "scn-add" },
+      h("label", { for: id, class: "sr-only" }, this.s.kind),
+      select,
+      h("button", { type: "button", class: "button small", onclick: add, "data-add-step": path }, `+ ${this.s.add}`),
+    );
+  }
+
+  step(steps, i, path) {
+    const step = steps[i];
+    const kind = step.type;
+    const bodyId = uid("scn-body");
+    if (!this.opened.has(step) && !this.collapsed.has(step)) this.collapsed.add(step);
+    this.opened.add(step);
+    const open = !this.collapsed.has(step);
+    const toggle = h(
+      "button",
+      {
+        type: "button",
+        class: "scn-toggle",
+        "aria-expanded": String(open),
+        "aria-controls": bodyId,
+        title: this.s.collapse,
+        "data-step-toggle": path,
+        onclick: () => {
+          if (this.collapsed.has(step)) this.collapsed.delete(step);
+          else this.collapsed.add(step);
+          const body = document.getElementById(bodyId);
+          body.hidden = !body.hidden;
+          toggle.setAttribute("aria-expanded", String(!body.hidden));
+        },
+      },
+      h("span", { class: "scn-num" }, stepNumber(path)),
+      h("strong", {}, this.cfg.kinds[kind] || kind),
+      h("span", { class: "small muted scn-summary" }, summary(step)),
+    );
+    const move = (to) => {
+      const [item] = steps.splice(i, 1);
+      steps.splice(to, 0, item);
+      this.onShape(`${path.replace(/\[\d+\]$/, "")}[${to}]`);
+    };
+    const tool = (label, text, action, disabled) =>
+      h("button", { type: "button", class: "icon", "aria-label": label, title: label, disabled, onclick: action }, h("span", { "aria-hidden": "true" }, text));
+    const tools = h(
+      "span",
+      { class: "scn-tools" },
+      tool(this.s.up, "↑", () => move(i - 1), i === 0),
+      tool(this.s.down, "↓", () => move(i + 1), i === steps.length - 1),
+      tool(this.s.delete, "✕", () => {
+        steps.splice(i, 1);
+        this.onShape(null);
+      }),
+    );
+    const body = h("div", { class: "scn-step-body", id: bodyId, hidden: !open });
+    body.append(h("div", { class: "scn-step-errors", "data-errors-for": path }));
+    const fields = h("div", { class: "scn-fields" });
+    for (const input of this.cfg.forms[kind] || []) fields.append(this.input(step, input, path));
+    for (const input of this.cfg.common) fields.append(this.input(step, input, path));
+    body.append(fields, this.retry(step, path));
+    for (const branch of this.cfg.branches_of[kind] || []) body.append(this.branch(step, branch, path));
+    if (step.on_error) body.append(this.branch(step, "on_error", path));
+    else
+      body.append(
+        h("button", { type: "button", class: "button small", onclick: () => ((step.on_error = []), this.onShape(`${path}.on_error`)) }, `+ ${this.s.on_error_add}`),
+      );
+    return h("li", { class: `scn-step kind-${kind}`, "data-path": path, "data-kind": kind }, h("div", { class: "scn-step-head" }, toggle, tools), body);
+  }
+
+  branch(step, key, path) {
+    if (!Array.isArray(step[key])) step[key] = [];
+    const titleId = uid("scn-branch");
+    return h(
+      "section",
+      { class: `scn-branch branch-${key}`, "aria-labelledby": titleId },
+      h("h4", { id: titleId }, this.cfg.branches[key] || key),
+      this.list(step[key], `${path}.${key}`),
+    );
+  }
+
+  retry(step, path) {
+    const retry = step.retry || {};
+    const legend = h("legend", {}, this.s.retry);
+    const set = (key, value) => {
+      const next = { ...(step.retry || {}) };
+      assign(next, key, value);
+      assign(step, "retry", Object.keys(next).length ? next : undefined);
+      this.onChange();
+    };
+    const number = (key, label, value) => {
+      const id = uid("scn-retry");
+      return h(
+        "span",
+        { class: "field inline-field" },
+        h("label", { for: id }, label),
+        h("input", {
+          id,
+          type: key === "delay" ? "text" : "number",
+          min: "1",
+          value: value ?? "",
+          "data-path": `${path}.retry.${key}`,
+          oninput: (e) => set(key, key === "delay" ? e.target.value.trim() : e.target.value === "" ? undefined : Number(e.target.value)),
+        }),
+      );
+    };
+    return h(
+      "fieldset",
+      { class: "scn-retry", "data-path": `${path}.retry` },
+      legend,
+      number("attempts", this.s.attempts, retry.attempts),
+      number("delay", this.s.delay, retry.delay),
+      number("factor", this.s.factor, retry.factor),
+    );
+  }
+
+  input(step, spec, path) {
+    const { key, label, input, hint } = spec;
+    const id = uid("scn-in");
+    const hintId = hint ? `${id}-hint` : null;
+    const where = `${path}.${key}`;
+    const value = step[key];
+    const changed = () => this.onChange();
+    let control;
+    const plain = value === undefined || typeof value === "string" || typeof value === "number";
+    if (input === "json" || input === "filter") {
+      control = h("textarea", { id, rows: "3", class: "code", spellcheck: "false" });
+      control.value = value === undefined ? "" : JSON.stringify(value, null, 2);
+      control.addEventListener("input", () => {
+        const text = control.value.trim();
+        try {
+          assign(step, key, text ? JSON.parse(text) : undefined);
+          this.invalid.delete(where);
+          control.removeAttribute("aria-invalid");
+          setLocalError(control, null);
+        } catch (_) {
+          this.invalid.add(where);
+          control.setAttribute("aria-invalid", "true");
+          setLocalError(control, this.s.json_invalid);
+        }
+        changed();
+      });
+    } else if (input === "check") {
+      control = h("input", { id, type: "checkbox", checked: value === true });
+      control.addEventListener("change", () => (assign(step, key, control.checked ? true : undefined), changed()));
+      return h("div", { class: "field scn-check" }, h("label", { class: "choice" }, control, " ", label), hint ? h("p", { class: "small muted", id: hintId }, hint) : null);
+    } else if (input === "catalog" || input === "scenario" || input.startsWith("select:")) {
+      control = h("select", { id });
+      control.add(new Option(this.s.none, ""));
+      const options =
+        input === "catalog"
+          ? Object.entries(this.cfg.catalogs).map(([api, c]) => [api, c.name])
+          : input === "scenario"
+            ? this.cfg.scenarios.map((x) => [String(x.id), `${x.name} (#${x.id})`])
+            : input.slice(7).split("|").map((v) => [v, v]);
+      for (const [v, t] of options) control.add(new Option(t, v, false, String(value ?? "") === v));
+      if (value !== undefined && !options.some(([v]) => v === String(value))) control.add(new Option(String(value), String(value), false, true));
+      control.addEventListener("change", () => {
+        const v = control.value;
+        assign(step, key, input === "scenario" && /^\d+$/.test(v) ? Number(v) : v);
+        changed();
+      });
+    } else if (input === "list" || input === "numbers") {
+      control = h("input", { id, type: "text", value: Array.isArray(value) ? value.join(", ") : (value ?? "") });
+      control.addEventListener("input", () => {
+        const parts = control.value.split(",").map((x) => x.trim()).filter(Boolean);
+        assign(step, key, input === "numbers" ? parts.map((x) => (/^-?\d+(\.\d+)?$/.test(x) ? Number(x) : x)) : parts);
+        changed();
+      });
+    } else if (input === "textarea" && plain) {
+      control = h("textarea", { id, rows: "3" });
+      control.value = value ?? "";
+      control.addEventListener("input", () => (assign(step, key, control.value), changed()));
+    } else if (plain) {
+      control = h("input", { id, type: input === "number" ? "number" : "text", value: value ?? "", spellcheck: "false" });
+      control.addEventListener("input", () => {
+        const v = control.value;
+        assign(step, key, input === "number" && v !== "" && !Number.isNaN(Number(v)) ? Number(v) : v);
+        changed();
+      });
+    } else {
+      // A value of another shape (a list of users, an object) stays as it is: JSON tab.
+      control = h("input", { id, type: "text", value: JSON.stringify(value), readonly: true });
+    }
+    control.dataset.path = where;
+    if (hintId) control.setAttribute("aria-describedby", hintId);
+    return h("div", { class: `field scn-input in-${input.split(":")[0]}` }, h("label", { for: id }, label), control, hint ? h("p", { class: "small muted", id: hintId }, hint) : null);
+  }
+}
+
+/** "steps[1].then[0]" -> "2.1": the step's place for people. */
+export function stepNumber(path) {
+  return (path.match(/\[(\d+)\]/g) || []).map((x) => Number(x.slice(1, -1)) + 1).join(".");
+}
+
+/** A local message under an input (invalid JSON), replacing the previous one. */
+export function setLocalError(control, text) {
+  const next = control.nextElementSibling;
+  if (next && next.classList.contains("local-error")) next.remove();
+  if (!text) return;
+  const p = h("p", { class: "field-error local-error", role: "alert" }, text);
+  control.after(p);
+}
+
+const SUMMARY_KEYS = {
+  http: (s) => [s.method, s.url],
+  email: (s) => [s.to, s.subject],
+  wait: (s) => [s.duration || s.until || (s.until_filter ? JSON.stringify(s.until_filter) : "")],
+  condition: (s) => [JSON.stringify(s.filter || {})],
+  create_record: (s) => [s.catalog],
+  update_record: (s) => [s.catalog, s.record],
+  delete_record: (s) => [s.catalog, s.record],
+  find_records: (s) => [s.catalog, s.into],
+  for_each: (s) => [s.catalog || s.items, s.as],
+  notify: (s) => [s.title],
+  comment: (s) => [s.text],
+  call: (s) => [s.scenario ? `#${s.scenario}` : ""],
+  stop: (s) => [s.status, s.message],
+  set: (s) => [Object.keys(s.vars || {}).join(", ")],
+};
+
+/** A step in a few words for its heading: "POST https://…", "P7D". */
+export function summary(step) {
+  const pick = SUMMARY_KEYS[step.type];
+  const parts = (pick ? pick(step) : []).filter((x) => typeof x === "string" && x);
+  const text = [step.id ? `${step.id}:` : "", ...parts].filter(Boolean).join(" ");
+  return text.length > 70 ? `${text.slice(0, 69)}…` : text;
+}
