@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
@@ -20,6 +21,7 @@ from kartoteka.api import app as api
 from kartoteka.api.responses import JSONResponse
 from kartoteka.config import Settings
 from kartoteka.observability import asgi as observability
+from kartoteka.storage.engine import POOL_SIZE
 from kartoteka.web import app as web
 from kartoteka.web import warmup
 from kartoteka.workers import start_in_process
@@ -28,6 +30,10 @@ from kartoteka.workspaces.service import Instance
 #: FastAPI's built-in OpenTelemetry spans, metrics and logs, all off (issue 16: asking
 #: whether they are configured was ~5% of a single GET).
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+#: Requests run in threads at once (anyio's default is 40): no more than a database pool
+#: keeps, so concurrent requests reuse pooled connections instead of opening and closing
+#: overflow ones (issue 16). More threads would not run Python faster under one GIL.
+REQUEST_THREADS = POOL_SIZE
 
 
 def create_app(settings: Settings | None = None, instance: Any = None) -> FastAPI:
@@ -70,6 +76,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     the web templates in the background (`web.warmup`)."""
     stop_worker = None
     instance = app.state.instance
+    anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
     warmup.start()
     if app.state.owns_instance and instance.settings.run_worker:
         stop_worker = start_in_process(instance)

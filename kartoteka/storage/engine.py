@@ -172,10 +172,19 @@ def _sqlite_pragmas(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: Connections a workspace's pool keeps open (both dialects). The server runs at most this
+#: many requests in threads at once (`kartoteka.server`), so a request never opens a
+#: connection that the pool then closes on return: with 40 request threads over a pool of
+#: 5 (PostgreSQL) one GET in ten connected anew under 32 concurrent clients (issue 16).
+POOL_SIZE = 15
+#: Beyond POOL_SIZE, for the threads that are not requests (outbox worker, scenarios).
+POOL_OVERFLOW = 9
+
+
 def make_sqlite_engine(path: Path, **pool: Any) -> Engine:
     """An engine for one SQLite file with our pragmas (`pool`: QueuePool settings)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    options = {"pool_size": 8, "max_overflow": 16, **pool}
+    options = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **pool}
     engine = sa.create_engine(f"sqlite:///{path}", **options)
     _sqlite_pragmas(engine)
     track_connections(engine)
@@ -187,7 +196,12 @@ def make_pg_engine(url: str, schema: str | None, **pool: Any) -> Engine:
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
-    options = {"pool_size": 5, "max_overflow": 10, "pool_pre_ping": False, **pool}
+    options = {
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_OVERFLOW,
+        "pool_pre_ping": False,
+        **pool,
+    }
     engine = sa.create_engine(sqlalchemy_url(url), connect_args=connect_args, **options)
     track_connections(engine)
     return engine
