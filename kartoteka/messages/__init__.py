@@ -28,6 +28,7 @@ from . import (
     records,
     requests,
     rights,
+    scenarios,
     search,
     users,
     views,
@@ -54,6 +55,7 @@ AREAS: tuple[ModuleType, ...] = (
     search,
     requests,
     records,
+    scenarios,
 )
 
 #: code -> English template, over every area.

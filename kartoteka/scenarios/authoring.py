@@ -140,7 +140,7 @@ def update_scenario(actor: Actor, scenario_id: int, body: Any) -> dict[str, Any]
     """Change some keys; a change of trigger, steps or options makes a new version."""
     require_admin(actor)
     if not isinstance(body, dict):
-        raise ScenarioInvalid("the body must be an object", fields={"body": "object"})
+        raise ScenarioInvalid.of("scenario_body_object", "body")
     ws = actor.workspace
     s, v = schema.scenarios, schema.scenario_versions
     now = clock.now()
@@ -192,7 +192,7 @@ def rotate_token(actor: Actor, scenario_id: int) -> dict[str, Any]:
     with actor.workspace.engine.begin() as conn:
         row = scenario_row(conn, scenario_id)
         if row.trigger_type != "webhook":
-            raise ScenarioInactive("only scenarios started by an incoming call have a token")
+            raise ScenarioInactive.of("scenario_no_token")
         conn.execute(sa.update(s).where(s.c.id == scenario_id).values(token_hash=hash_token(token)))
     return {"id": scenario_id, "token": token}
 
@@ -245,11 +245,10 @@ def export_scenario(actor: Actor, scenario_id: int) -> dict[str, Any]:
 def import_scenario(actor: Actor, body: Any) -> dict[str, Any]:
     """Create a scenario from an exported file."""
     if not isinstance(body, dict):
-        raise ScenarioInvalid("a scenario file is a JSON object", fields={"body": "object"})
+        raise ScenarioInvalid.of("scenario_file_object", "body")
     fmt = body.get("kartoteka_scenario", EXPORT_FORMAT)
     if fmt != EXPORT_FORMAT:
-        raise ScenarioInvalid(
-            f"unknown scenario file format {fmt!r}",
-            fields={"kartoteka_scenario": f"must be {EXPORT_FORMAT}"},
+        raise ScenarioInvalid.of(
+            "scenario_file_format", "kartoteka_scenario", format=fmt, expected=EXPORT_FORMAT
         )
     return create_scenario(actor, {k: v for k, v in body.items() if k != "kartoteka_scenario"})

@@ -62,7 +62,7 @@ def record_matches(actor: Actor, catalog: Catalog, record_id: int, spec: dict) -
     try:
         clause = compile_filter(actor, catalog, spec)
     except DomainError as exc:
-        raise StepFailed(f"filter: {exc.message}") from None
+        raise StepFailed.of("step_filter", reason=exc.message) from None
     table = catalog.table
     q = sa.select(table.c.id).where(table.c.id == record_id)
     if clause is not None:
@@ -76,7 +76,7 @@ def matches(spec: Any, names: dict[str, Any], record: RecordCheck | None) -> boo
     if spec in (None, {}):
         return True
     if not isinstance(spec, dict):
-        raise StepFailed("a condition must be a filter object")
+        raise StepFailed.of("step_condition_object")
     if not _has_vars(spec):
         return _record(spec, record)
     for key, value in spec.items():
@@ -97,13 +97,13 @@ def matches(spec: Any, names: dict[str, Any], record: RecordCheck | None) -> boo
 
 def _list(value: Any, key: str) -> list[Any]:
     if not isinstance(value, list) or not value:
-        raise StepFailed(f"{key} takes a non-empty list of filters")
+        raise StepFailed.of("step_condition_list", key=key)
     return value
 
 
 def _record(spec: dict[str, Any], record: RecordCheck | None) -> bool:
     if record is None:
-        raise StepFailed("the condition names record fields, but this run has no record")
+        raise StepFailed.of("step_condition_no_record")
     return record(spec)
 
 
@@ -151,7 +151,7 @@ def _value_matches(value: Any, ops: Any, key: str) -> bool:
     for op, operand in ops.items():
         test = _OPS.get(op)
         if test is None:
-            raise StepFailed(f"{key}: unknown operator {op!r}")
+            raise StepFailed.of("step_condition_operator", key=key, op=op)
         try:
             if not test(value, operand):
                 return False

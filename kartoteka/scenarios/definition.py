@@ -14,12 +14,12 @@ from typing import Any
 from croniter import croniter
 
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import DomainError
+from kartoteka.errors import DomainError, problem
 from kartoteka.records.query import compile_filter
 
 from . import templates
 from .conditions import record_part
-from .durations import parse_duration, parse_time_of_day
+from .durations import BadDuration, parse_duration, parse_time_of_day
 from .errors import ScenarioInvalid
 from .steps import KINDS
 from .steps.base import COMMON_KEYS, Checker
@@ -35,28 +35,27 @@ MAX_RETRY_ATTEMPTS = 10
 def validate(ws: Workspace, body: Any, scenario_ids: frozenset[int] = frozenset()) -> dict:
     """A clean definition, or ScenarioInvalid naming every bad place."""
     if not isinstance(body, dict):
-        raise ScenarioInvalid("a scenario must be a JSON object", fields={"body": "object"})
+        raise ScenarioInvalid.of("scenario_object", "body")
     check = Checker(ws.meta(), scenario_ids=scenario_ids)
     for key in set(body) - TOP_KEYS:
-        check.add(str(key)[:100], "unknown key")
+        check.add(str(key)[:100], "scenario_unknown_key")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        check.add("name", "required, at most 200 characters")
+        check.add("name", "scenario_name", max=200)
     if "active" in body and not isinstance(body["active"], bool):
-        check.add("active", "must be true or false")
+        check.add("active", "boolean")
     _check_trigger(ws, body.get("trigger"), check)
     _check_options(body.get("options"), check)
     steps = body.get("steps")
     count = [0]
     if not isinstance(steps, list):
-        check.add("steps", "must be a list of steps")
+        check.add("steps", "scenario_steps_list")
     else:
         _check_steps(steps, "steps", check, count)
     if count[0] > MAX_STEPS:
-        check.add("steps", f"at most {MAX_STEPS} steps")
-    if check.errors:
-        first = next(iter(check.errors.items()))
-        raise ScenarioInvalid(f"{first[0]}: {first[1]}", fields=check.errors)
+        check.add("steps", "scenario_steps_max", max=MAX_STEPS)
+    if check.problems:
+        raise ScenarioInvalid(errors=list(check.problems.values()))
     clean = {k: body[k] for k in TOP_KEYS if k in body}
     clean["name"] = name.strip()  # type: ignore[union-attr]
     clean.setdefault("active", True)
@@ -68,21 +67,21 @@ def _check_options(options: Any, check: Checker) -> None:
     if options is None:
         return
     if not isinstance(options, dict):
-        check.add("options", "must be an object")
+        check.add("options", "scenario_must_be_object")
         return
     for key in set(options) - OPTION_KEYS:
-        check.add(f"options.{key}", "unknown option")
+        check.add(f"options.{key}", "scenario_unknown_option")
     for key in ("concurrency", "max_depth"):
         value = options.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            check.add(f"options.{key}", "must be a whole number")
+            check.add(f"options.{key}", "scenario_whole_number")
         elif value is not None and not 1 <= value <= 1000:
-            check.add(f"options.{key}", "must be between 1 and 1000")
+            check.add(f"options.{key}", "scenario_between", min=1, max=1000)
     rate = options.get("http_per_second")
     if rate is not None and (
         isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 10_000
     ):
-        check.add("options.http_per_second", "must be a number above 0 and at most 10000")
+        check.add("options.http_per_second", "scenario_rate", max=10_000)
     if options.get("retry") is not None:
         check_retry(options["retry"], "options.retry", check)
 
@@ -90,22 +89,22 @@ def _check_options(options: Any, check: Checker) -> None:
 def check_retry(retry: Any, where: str, check: Checker) -> None:
     """A retry policy: {"attempts": 1..10, "delay": "PT5S", "factor": 1..10}."""
     if not isinstance(retry, dict) or set(retry) - {"attempts", "delay", "factor"}:
-        check.add(where, 'must be {"attempts", "delay", "factor"}')
+        check.add(where, "scenario_retry_shape")
         return
     attempts = retry.get("attempts", 1)
     if isinstance(attempts, bool) or not isinstance(attempts, int):
-        check.add(f"{where}.attempts", "must be a whole number")
+        check.add(f"{where}.attempts", "scenario_whole_number")
     elif not 1 <= attempts <= MAX_RETRY_ATTEMPTS:
-        check.add(f"{where}.attempts", f"must be between 1 and {MAX_RETRY_ATTEMPTS}")
+        check.add(f"{where}.attempts", "scenario_between", min=1, max=MAX_RETRY_ATTEMPTS)
     if "delay" in retry:
         try:
             if parse_duration(retry["delay"]).total_seconds() < 0:
-                check.add(f"{where}.delay", "must not be negative")
-        except ValueError as exc:
-            check.add(f"{where}.delay", str(exc))
+                check.add(f"{where}.delay", "scenario_not_negative")
+        except BadDuration as exc:
+            check.add(f"{where}.delay", exc.code, **exc.params)
     factor = retry.get("factor", 2)
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 1 <= factor <= 10:
-        check.add(f"{where}.factor", "must be a number from 1 to 10")
+        check.add(f"{where}.factor", "scenario_number_from_to", min=1, max=10)
 
 
 def check_filter(ws: Workspace, catalog: Any, spec: Any, where: str, check: Checker) -> None:
@@ -113,7 +112,7 @@ def check_filter(ws: Workspace, catalog: Any, spec: Any, where: str, check: Chec
     if spec in (None, {}):
         return
     if not isinstance(spec, dict):
-        check.add(where, "must be a filter object")
+        check.add(where, "scenario_filter_object")
         return
     if catalog is None:
         return
@@ -122,16 +121,16 @@ def check_filter(ws: Workspace, catalog: Any, spec: Any, where: str, check: Chec
         if part:
             compile_filter(Actor.system(ws), catalog, part)
     except DomainError as exc:
-        check.add(where, exc.message)
+        check.add_error(where, exc.first or problem("scenario_filter_object", message=exc.message))
 
 
 def _check_trigger(ws: Workspace, trigger: Any, check: Checker) -> None:
     if not isinstance(trigger, dict):
-        check.add("trigger", "required: an object with a type")
+        check.add("trigger", "scenario_trigger_required")
         return
     kind = trigger.get("type")
     if kind not in TRIGGER_TYPES:
-        check.add("trigger.type", f"must be one of: {', '.join(TRIGGER_TYPES)}")
+        check.add("trigger.type", "scenario_one_of", allowed=", ".join(TRIGGER_TYPES))
         return
     allowed = {
         "record.created": {"catalog", "filter"},
@@ -144,30 +143,30 @@ def _check_trigger(ws: Workspace, trigger: Any, check: Checker) -> None:
         "date": {"catalog", "field", "offset", "at", "yearly", "filter"},
     }[kind]
     for key in set(trigger) - allowed - {"type"}:
-        check.add(f"trigger.{key}", "unknown key for this trigger type")
+        check.add(f"trigger.{key}", "scenario_trigger_unknown_key")
     catalog = None
     if "catalog" in allowed and (kind != "manual" or trigger.get("catalog") is not None):
         catalog = check.catalog(trigger.get("catalog"), "trigger.catalog")
     if "fields" in trigger:
         _check_field_list(catalog, trigger["fields"], check)
     if trigger.get("when", "became") not in ("became", "matches"):
-        check.add("trigger.when", "must be became or matches")
+        check.add("trigger.when", "scenario_either", first="became", second="matches")
     check_filter(ws, catalog, trigger.get("filter"), "trigger.filter", check)
     if kind == "schedule":
         cron = trigger.get("cron")
         if not isinstance(cron, str) or not croniter.is_valid(cron) or len(cron.split()) != 5:
-            check.add("trigger.cron", "must be a cron expression of 5 fields, e.g. 0 9 * * 1-5")
+            check.add("trigger.cron", "scenario_cron")
     if kind == "date":
         _check_date_trigger(catalog, trigger, check)
 
 
 def _check_field_list(catalog: Any, fields: Any, check: Checker) -> None:
     if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-        check.add("trigger.fields", "must be a list of field api_names")
+        check.add("trigger.fields", "scenario_field_list")
         return
     for name in fields:
         if catalog is not None and name not in catalog.by_api_name:
-            check.add("trigger.fields", f"unknown field {name!r}")
+            check.add("trigger.fields", "scenario_unknown_field", name=name)
 
 
 def _stored_moment(field: Any) -> bool:
@@ -178,17 +177,17 @@ def _stored_moment(field: Any) -> bool:
 def _check_date_trigger(catalog: Any, trigger: dict[str, Any], check: Checker) -> None:
     field = catalog.by_api_name.get(trigger.get("field")) if catalog is not None else None
     if catalog is not None and (field is None or not _stored_moment(field)):
-        check.add("trigger.field", "must name a date or datetime field of the catalog")
+        check.add("trigger.field", "scenario_date_field")
     try:
         parse_duration(trigger.get("offset", "P0D"))
-    except ValueError as exc:
-        check.add("trigger.offset", str(exc))
+    except BadDuration as exc:
+        check.add("trigger.offset", exc.code, **exc.params)
     try:
         parse_time_of_day(trigger.get("at", "09:00"))
-    except ValueError as exc:
-        check.add("trigger.at", str(exc))
+    except BadDuration as exc:
+        check.add("trigger.at", exc.code, **exc.params)
     if not isinstance(trigger.get("yearly", False), bool):
-        check.add("trigger.yearly", "must be true or false")
+        check.add("trigger.yearly", "boolean")
 
 
 def _check_steps(steps: list[Any], where: str, check: Checker, count: list[int]) -> None:
@@ -197,20 +196,20 @@ def _check_steps(steps: list[Any], where: str, check: Checker, count: list[int])
         here = f"{where}[{i}]"
         count[0] += 1
         if not isinstance(step, dict):
-            check.add(here, "each step must be an object with a type")
+            check.add(here, "scenario_step_object")
             continue
         kind = KINDS.get(step.get("type"))  # type: ignore[arg-type]
         if kind is None:
-            check.add(f"{here}.type", f"must be one of: {', '.join(sorted(KINDS))}")
+            check.add(f"{here}.type", "scenario_one_of", allowed=", ".join(sorted(KINDS)))
             continue
         for key in set(step) - kind.keys - COMMON_KEYS - set(kind.branches):
-            check.add(f"{here}.{key}", f"unknown key for a {kind.kind} step")
+            check.add(f"{here}.{key}", "scenario_step_unknown_key", kind=kind.kind)
         step_id = step.get("id")
         if step_id is not None and (not isinstance(step_id, str) or not step_id.strip()):
-            check.add(f"{here}.id", "must be a non-empty string")
+            check.add(f"{here}.id", "scenario_non_empty_string")
         elif step_id is not None:
             if step_id in ids:
-                check.add(f"{here}.id", f"id {step_id!r} is used twice")
+                check.add(f"{here}.id", "scenario_step_id_twice", id=step_id)
             ids.add(step_id)
         if step.get("retry") is not None:
             check_retry(step["retry"], f"{here}.retry", check)
@@ -220,12 +219,12 @@ def _check_steps(steps: list[Any], where: str, check: Checker, count: list[int])
             if child is None:
                 continue
             if not isinstance(child, list):
-                check.add(f"{here}.{branch}", "must be a list of steps")
+                check.add(f"{here}.{branch}", "scenario_steps_list")
             else:
                 _check_steps(child, f"{here}.{branch}", check, count)
         for key in kind.keys:
             if key in step and key not in ("filter",):
-                templates.check_value(step[key], f"{here}.{key}", check.errors)
+                templates.check_value(step[key], f"{here}.{key}", check)
 
 
 # ----- compilation ------------------------------------------------------------------------

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
+from typing import Any
+
+from kartoteka.messages import message as message_of
 
 _DURATION = re.compile(
     r"^(?P<sign>-)?P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
@@ -12,13 +15,23 @@ _DURATION = re.compile(
 MAX_DAYS = 3660
 
 
+class BadDuration(ValueError):
+    """Why a duration or time of day is invalid: a code (`messages/scenarios.py`) with
+    parameters; `str()` is the English text."""
+
+    def __init__(self, code: str, /, **params: Any) -> None:
+        super().__init__(message_of(code, params))
+        self.code = code
+        self.params = params
+
+
 def parse_duration(text: object) -> timedelta:
-    """A signed duration; ValueError names what is wrong (months and years are ambiguous)."""
+    """A signed duration; BadDuration (a ValueError) says what is wrong (no months, years)."""
     if not isinstance(text, str):
-        raise ValueError("must be an ISO 8601 duration such as PT10M or P7D")
+        raise BadDuration("duration_type")
     m = _DURATION.match(text.strip().upper())
     if not m or text.strip().upper().rstrip("T").endswith("P") or text.upper().endswith("T"):
-        raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT10M or P7D")
+        raise BadDuration("duration_invalid", text=text)
     delta = timedelta(
         weeks=int(m["w"] or 0),
         days=int(m["d"] or 0),
@@ -27,15 +40,15 @@ def parse_duration(text: object) -> timedelta:
         seconds=float(m["s"] or 0),
     )
     if delta.days > MAX_DAYS:
-        raise ValueError(f"at most {MAX_DAYS} days")
+        raise BadDuration("duration_max_days", max=MAX_DAYS)
     return -delta if m["sign"] else delta
 
 
 def parse_time_of_day(text: object) -> time:
     """`HH:MM` (24-hour)."""
     if not isinstance(text, str) or not re.fullmatch(r"\d{1,2}:\d{2}", text.strip()):
-        raise ValueError("must be a time of day such as 09:00")
+        raise BadDuration("time_of_day")
     hours, minutes = (int(x) for x in text.strip().split(":"))
     if hours > 23 or minutes > 59:
-        raise ValueError("must be a time of day such as 09:00")
+        raise BadDuration("time_of_day")
     return time(hours, minutes)

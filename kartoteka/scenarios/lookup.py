@@ -19,7 +19,7 @@ from .errors import ScenarioNotFound
 def require_admin(actor: Actor) -> None:
     """Scenarios are built by administrators."""
     if not actor.is_admin:
-        raise Forbidden("only administrators manage scenarios")
+        raise Forbidden.of("scenarios_admin_only")
 
 
 def scenario_row(conn: Connection, scenario_id: int) -> Any:
@@ -27,7 +27,7 @@ def scenario_row(conn: Connection, scenario_id: int) -> Any:
     s = schema.scenarios
     row = conn.execute(sa.select(s).where(s.c.id == scenario_id)).first()
     if row is None:
-        raise ScenarioNotFound(f"scenario {scenario_id} not found")
+        raise ScenarioNotFound.of("scenario_not_found", None, id=scenario_id)
     return row
 
 

@@ -9,6 +9,7 @@ from email.utils import formatdate
 from typing import Any
 
 from kartoteka.context import Workspace
+from kartoteka.errors import ItemError, problem
 
 SETTING = "smtp"
 SECURITY = ("none", "starttls", "ssl")
@@ -25,25 +26,23 @@ def smtp_settings(ws: Workspace) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and value.get("host") else None
 
 
-def clean_settings(body: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """Validated SMTP settings, or the errors by key."""
-    errors: dict[str, str] = {}
+def clean_settings(body: Any) -> tuple[dict[str, Any], list[ItemError]]:
+    """Validated SMTP settings, or the errors (codes by key)."""
     if not isinstance(body, dict):
-        return {}, {"body": "must be an object"}
-    for key in set(body) - KEYS:
-        errors[str(key)[:100]] = "unknown key"
+        return {}, [problem("scenario_must_be_object", "body")]
+    errors = [problem("scenario_unknown_key", str(key)[:100]) for key in set(body) - KEYS]
     if not isinstance(body.get("host"), str) or not body["host"].strip():
-        errors["host"] = "required"
+        errors.append(problem("scenario_required", "host"))
     port = body.get("port", 25)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        errors["port"] = "must be a port number"
+        errors.append(problem("smtp_port", "port"))
     if body.get("security", "none") not in SECURITY:
-        errors["security"] = f"must be one of: {', '.join(SECURITY)}"
+        errors.append(problem("scenario_one_of", "security", allowed=", ".join(SECURITY)))
     if not isinstance(body.get("from"), str) or "@" not in body.get("from", ""):
-        errors["from"] = "required: the sender address"
+        errors.append(problem("smtp_from", "from"))
     for key in ("username", "password"):
         if body.get(key) is not None and not isinstance(body[key], str):
-            errors[key] = "must be a string"
+            errors.append(problem("smtp_string", key))
     clean = {k: body[k] for k in KEYS if k in body}
     clean.setdefault("port", 25)
     clean.setdefault("security", "none")

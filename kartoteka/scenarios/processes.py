@@ -24,7 +24,7 @@ from typing import Any
 from kartoteka.catalogs import service as catalogs
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import Forbidden, Rejected
+from kartoteka.errors import Forbidden, ItemError, Rejected, problem
 from kartoteka.records.hooks import PendingChange
 
 from . import records_port
@@ -51,17 +51,14 @@ def processes_of(ws: Workspace, catalog: Catalog) -> dict[str, dict[str, Any]]:
 # ----- the administrators' API ---------------------------------------------------------
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("only administrators define processes")
+        raise Forbidden.of("processes_admin_only")
 
 
 def _field(actor: Actor, catalog_ref: str, field: str) -> tuple[Catalog, Any]:
     catalog = catalogs.get_catalog(actor, catalog_ref)
     f = catalog.by_api_name.get(field)
     if f is None or not f.ftype.has_choices or f.options.get("multiple"):
-        raise ScenarioInvalid(
-            f"{field!r} is not a single-choice select field of {catalog.api_name!r}",
-            fields={"field": "must be a single-choice select field"},
-        )
+        raise ScenarioInvalid.of("process_field", "field")
     return catalog, f
 
 
@@ -90,7 +87,7 @@ def delete_process(actor: Actor, catalog_ref: str, field: str) -> None:
     _require_admin(actor)
     catalog, _ = _field(actor, catalog_ref, field)
     if field not in processes_of(actor.workspace, catalog):
-        raise ScenarioNotFound(f"no process on {catalog.api_name}.{field}")
+        raise ScenarioNotFound.of("process_not_found", None, catalog=catalog.api_name, field=field)
     catalogs.set_setting(actor, _key(catalog, field), None)
 
 
@@ -100,63 +97,67 @@ def _labels(value: Any) -> list[Any]:
 
 def _clean(catalog: Catalog, field: Any, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise ScenarioInvalid("a process is a JSON object", fields={"body": "object"})
+        raise ScenarioInvalid.of("process_object", "body")
     stages = {c["label"] for c in field.options.get("choices") or []}
-    errors: dict[str, str] = {}
+    errors: dict[str, ItemError] = {}
     for key in set(body) - KEYS:
-        errors[str(key)[:100]] = "unknown key"
+        _note(errors, str(key)[:100], "scenario_unknown_key")
     for i, label in enumerate(_labels(body.get("initial") or [])):
         if label not in stages:
-            errors[f"initial[{i}]"] = f"unknown stage {label!r}"
+            _note(errors, f"initial[{i}]", "process_unknown_stage", stage=label)
     transitions = body.get("transitions")
     if not isinstance(transitions, list) or not transitions:
-        errors["transitions"] = "required: a list of {from, to}"
+        _note(errors, "transitions", "process_transitions")
         transitions = []
     for i, t in enumerate(transitions):
         _check_transition(catalog, stages, t, f"transitions[{i}]", errors)
     required = body.get("required") or {}
     if not isinstance(required, dict):
-        errors["required"] = "must map a stage to field api_names"
+        _note(errors, "required", "process_required_map")
         required = {}
     for stage, names in required.items():
         if stage not in stages:
-            errors[f"required.{stage}"] = f"unknown stage {stage!r}"
+            _note(errors, f"required.{stage}", "process_unknown_stage", stage=stage)
         for name in names if isinstance(names, list) else [None]:
             if name not in catalog.by_api_name:
-                errors[f"required.{stage}"] = f"unknown field {name!r}"
+                _note(errors, f"required.{stage}", "scenario_unknown_field", name=name)
     approvals = body.get("approvals") or {}
     if not isinstance(approvals, dict):
-        errors["approvals"] = "must map a stage to {field, count, group}"
+        _note(errors, "approvals", "process_approvals_map")
         approvals = {}
     for stage, rule in approvals.items():
         _check_approval(catalog, stages, stage, rule, errors)
     if errors:
-        first = next(iter(errors.items()))
-        raise ScenarioInvalid(f"{first[0]}: {first[1]}", fields=errors)
+        raise ScenarioInvalid(errors=list(errors.values()))
     return {k: body[k] for k in KEYS if k in body}
 
 
+def _note(errors: dict[str, ItemError], where: str, code: str, /, **params: Any) -> None:
+    """Note one problem at `where` (a later one about the same place replaces it)."""
+    errors[where] = problem(code, where, **params)
+
+
 def _check_transition(
-    catalog: Catalog, stages: set[str], t: Any, where: str, errors: dict[str, str]
+    catalog: Catalog, stages: set[str], t: Any, where: str, errors: dict[str, ItemError]
 ) -> None:
     if not isinstance(t, dict) or "to" not in t or "from" not in t:
-        errors[where] = "must be {from, to, groups?, user_field?}"
+        _note(errors, where, "process_transition_shape")
         return
     for label in _labels(t["from"]):
         if label != "*" and label not in stages:
-            errors[f"{where}.from"] = f"unknown stage {label!r}"
+            _note(errors, f"{where}.from", "process_unknown_stage", stage=label)
     if t["to"] not in stages:
-        errors[f"{where}.to"] = f"unknown stage {t['to']!r}"
+        _note(errors, f"{where}.to", "process_unknown_stage", stage=t["to"])
     groups = t.get("groups")
     if groups is not None and not (
         isinstance(groups, list) and all(isinstance(g, int) for g in groups)
     ):
-        errors[f"{where}.groups"] = "must be a list of group ids"
+        _note(errors, f"{where}.groups", "process_groups")
     user_field = t.get("user_field")
     if user_field is not None:
         f = catalog.by_api_name.get(user_field)
         if f is None or not _user_field(f):
-            errors[f"{where}.user_field"] = "must name a user field"
+            _note(errors, f"{where}.user_field", "process_user_field")
 
 
 def _user_field(field: Field) -> bool:
@@ -165,20 +166,20 @@ def _user_field(field: Field) -> bool:
 
 
 def _check_approval(
-    catalog: Catalog, stages: set[str], stage: str, rule: Any, errors: dict[str, str]
+    catalog: Catalog, stages: set[str], stage: str, rule: Any, errors: dict[str, ItemError]
 ) -> None:
     where = f"approvals.{stage}"
     if stage not in stages:
-        errors[where] = f"unknown stage {stage!r}"
+        _note(errors, where, "process_unknown_stage", stage=stage)
     if not isinstance(rule, dict):
-        errors[where] = "must be {field, count, group?}"
+        _note(errors, where, "process_approval_shape")
         return
     f = catalog.by_api_name.get(str(rule.get("field")))
     if f is None or not _user_field(f):
-        errors[f"{where}.field"] = "must name a user field (several users)"
+        _note(errors, f"{where}.field", "process_approval_field")
     count = rule.get("count")
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        errors[f"{where}.count"] = "must be a whole number from 1"
+        _note(errors, f"{where}.count", "process_count")
 
 
 # ----- the write hook ------------------------------------------------------------------
@@ -214,8 +215,10 @@ def _interested(actor: Actor, catalog: Catalog) -> bool:
 check.interested = _interested  # type: ignore[attr-defined]
 
 
-def _refuse(field: str, message: str, change: PendingChange) -> Rejected:
-    return Rejected(f"{field}: {message}", field=field, index=change.index)
+def _refuse(field: str, change: PendingChange, code: str, /, **params: Any) -> Rejected:
+    """A veto naming the item and field it refused; the template starts with the field."""
+    error = ItemError(change.where or None, change.index, field, code, {"field": field, **params})
+    return Rejected(errors=[error], field=field)
 
 
 def _check_move(
@@ -233,7 +236,7 @@ def _check_move(
     if change.action == "create":
         initial = _labels(process.get("initial") or [])
         if initial and new not in initial:
-            raise _refuse(field, f"a new record starts at {', '.join(map(str, initial))}", change)
+            raise _refuse(field, change, "process_initial", stages=", ".join(map(str, initial)))
     elif new is not None:
         _check_transition_allowed(actor, field, process, old, new, current, change)
     if new is None:
@@ -244,7 +247,7 @@ def _check_move(
         if after.get(name) in (None, "", [], {})
     ]
     if missing:
-        raise _refuse(field, f"{new} needs {', '.join(missing)} filled in", change)
+        raise _refuse(field, change, "process_needs", stage=new, missing=", ".join(missing))
     rule = process.get("approvals", {}).get(new)
     if rule:
         _check_approvals(actor, field, new, rule, after, change)
@@ -272,8 +275,11 @@ def _check_transition_allowed(
                 if (old in _labels(t["from"]) or "*" in _labels(t["from"])) and t["to"] != old
             }
         )
-        hint = f" (from {old}: {', '.join(allowed)})" if allowed else ""
-        raise _refuse(field, f"{old} -> {new} is not an allowed move{hint}", change)
+        if allowed:
+            raise _refuse(
+                field, change, "process_move_hint", old=old, new=new, allowed=", ".join(allowed)
+            )
+        raise _refuse(field, change, "process_move", old=old, new=new)
     if actor.is_admin or actor.user_id is None:
         return  # administrators and scenarios may make any listed move
     for move in moves:
@@ -285,7 +291,7 @@ def _check_transition_allowed(
             return
         if user_field and actor.user_id in _user_ids(current.get(user_field)):
             return
-    raise _refuse(field, f"you may not move a record from {old} to {new}", change)
+    raise _refuse(field, change, "process_move_forbidden", old=old, new=new)
 
 
 def _check_approvals(
@@ -303,6 +309,10 @@ def _check_approvals(
     if len(approvers) < int(rule["count"]):
         raise _refuse(
             field,
-            f"{stage} needs {rule['count']} approvals in {rule['field']} (has {len(approvers)})",
             change,
+            "process_approvals",
+            stage=stage,
+            count=rule["count"],
+            approvers=rule["field"],
+            has=len(approvers),
         )

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.catalogs import service as catalogs
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import Forbidden, ValidationFailed
+from kartoteka.errors import Forbidden, ValidationFailed, problem
 from kartoteka.records import service as records
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
@@ -44,8 +44,7 @@ def start_run(actor: Actor, scenario_id: int, body: Any) -> dict[str, Any]:
     unknown = set(body) - {"record_id", "vars", "test"}
     if unknown:
         raise ValidationFailed(
-            f"unknown key(s): {', '.join(sorted(unknown))}",
-            fields=dict.fromkeys(unknown, "unknown"),
+            errors=[problem("scenario_unknown_key", str(k)[:100]) for k in sorted(unknown, key=str)]
         )
     ws = actor.workspace
     with read_connection(ws.engine) as conn:
@@ -54,7 +53,7 @@ def start_run(actor: Actor, scenario_id: int, body: Any) -> dict[str, Any]:
     _may_start(actor, row, test)
     variables = body.get("vars") or {}
     if not isinstance(variables, dict):
-        raise ValidationFailed("vars must be an object", fields={"vars": "object"})
+        raise ValidationFailed.of("scenario_must_be_object", "vars")
     catalog_id, record_id = _run_record(actor, row, body.get("record_id"))
     now = clock.now()
     run = new_run_row(
@@ -91,25 +90,22 @@ def _may_start(actor: Actor, row: Any, test: bool) -> None:
     if actor.is_admin:
         return
     if test or row.trigger_type != "manual":
-        raise Forbidden("only administrators start this scenario")
+        raise Forbidden.of("scenario_start_admin_only")
 
 
 def _run_record(actor: Actor, row: Any, record_id: Any) -> tuple[int | None, int | None]:
     if record_id is None:
         return row.catalog_id, None
     if isinstance(record_id, bool) or not isinstance(record_id, int):
-        raise ValidationFailed("record_id must be a record id", fields={"record_id": "id"})
+        raise ValidationFailed.of("scenario_record_id", "record_id")
     if row.catalog_id is None:
-        raise ValidationFailed(
-            "this scenario's trigger names no catalog, so it runs without a record",
-            fields={"record_id": "not expected"},
-        )
+        raise ValidationFailed.of("scenario_no_record_expected", "record_id")
     # 404 when the record does not exist or the actor may not see it.
     records.get_record(actor, row.catalog_id, record_id)
     if not actor.is_admin and not records.may_edit(
         actor, catalogs.get_catalog(actor, row.catalog_id), record_id
     ):
-        raise Forbidden("you may not run scenarios on this record")
+        raise Forbidden.of("scenario_record_forbidden")
     return row.catalog_id, record_id
 
 
@@ -127,9 +123,9 @@ def trigger_incoming(
         or not hmac.compare_digest(row.token_hash, hash_token(token))
     ):
         # The same answer for an unknown scenario and a wrong token: nothing to probe.
-        raise TriggerTokenInvalid("unknown scenario or wrong token")
+        raise TriggerTokenInvalid.of("scenario_token_invalid")
     if not row.active:
-        raise ScenarioInactive("the scenario is switched off")
+        raise ScenarioInactive.of("scenario_switched_off")
     key = f"http:{idempotency_key[:150]}" if idempotency_key else f"http:{uuid.uuid4().hex}"
     run = new_run_row(
         ws,
@@ -204,7 +200,7 @@ def list_runs(
     """Runs of a scenario, newest first, each with its steps."""
     require_admin(actor)
     if not 1 <= limit <= MAX_RUNS:
-        raise ValidationFailed(f"limit must be 1..{MAX_RUNS}", fields={"limit": f"1..{MAX_RUNS}"})
+        raise ValidationFailed.of("whole_number_range", "limit", max=MAX_RUNS)
     r = schema.scenario_runs
     q = sa.select(r).where(r.c.scenario_id == scenario_id).order_by(r.c.id.desc())
     if status:
@@ -229,7 +225,7 @@ def get_run(actor: Actor, run_id: int, scenario_id: int | None = None) -> dict[s
     with read_connection(actor.workspace.engine) as conn:
         row = conn.execute(sa.select(r).where(r.c.id == run_id)).first()
         if row is None or (scenario_id is not None and row.scenario_id != scenario_id):
-            raise ScenarioNotFound(f"run {run_id} not found")
+            raise ScenarioNotFound.of("scenario_run_not_found", None, id=run_id)
         steps = _steps_of(conn, [run_id])[run_id]
     return _render_run(row, steps)
 
@@ -244,9 +240,9 @@ def retry_run(actor: Actor, scenario_id: int, run_id: int) -> dict[str, Any]:
             sa.select(r).where(r.c.id == run_id, r.c.scenario_id == scenario_id)
         ).first()
         if row is None:
-            raise ScenarioNotFound(f"run {run_id} not found")
+            raise ScenarioNotFound.of("scenario_run_not_found", None, id=run_id)
         if row.status != "failed" or row.test:
-            raise ScenarioInactive("only a failed run (not a test run) can be retried")
+            raise ScenarioInactive.of("scenario_run_not_retriable")
         state = dict(row.state or {})
         state["pc"] = state.pop("failed_pc", state.get("pc", 0))
         state["attempt"] = 1
@@ -290,5 +286,5 @@ def cancel_run(actor: Actor, scenario_id: int, run_id: int) -> dict[str, Any]:
         ).rowcount
     if not done:
         get_run(actor, run_id, scenario_id)  # 404 when it does not exist
-        raise ScenarioInactive("only a queued or waiting run can be cancelled")
+        raise ScenarioInactive.of("scenario_run_not_cancellable")
     return get_run(actor, run_id)

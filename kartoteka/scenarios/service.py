@@ -80,7 +80,6 @@ def set_smtp(actor: Actor, body: Any) -> dict[str, Any]:
     require_admin(actor)
     clean, errors = mail.clean_settings(body)
     if errors:
-        first = next(iter(errors.items()))
-        raise ValidationFailed(f"{first[0]}: {first[1]}", fields=errors)
+        raise ValidationFailed(errors=errors)
     catalogs.set_setting(actor, mail.SETTING, clean)
     return get_smtp(actor)

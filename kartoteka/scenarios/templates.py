@@ -13,13 +13,16 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
 from .errors import StepFailed
+
+if TYPE_CHECKING:
+    from .steps.base import Checker
 
 MAX_TEXT = 1_000_000
 _WHOLE = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}$", re.S)
@@ -69,8 +72,8 @@ def _compile(text: str, expression: bool, html: bool = False) -> Any:
     return compiled
 
 
-def check(text: str) -> str | None:
-    """Why `text` is not a valid template (None when it is)."""
+def template_problem(text: str) -> str | None:
+    """Why `text` is not a valid template, in Jinja2's words (None when it is)."""
     try:
         whole = _WHOLE.match(text)
         if whole:
@@ -78,7 +81,7 @@ def check(text: str) -> str | None:
         else:
             _compile(text, expression=False)
     except TemplateError as exc:
-        return f"template error: {exc}"
+        return str(exc)
     return None
 
 
@@ -91,11 +94,11 @@ def render_text(text: str, context: dict[str, Any], html: bool = False) -> str:
     try:
         out = _compile(text, expression=False, html=html).render(context)
     except TemplateError as exc:
-        raise StepFailed(f"template error: {exc}") from None
+        raise StepFailed.of("scenario_template", reason=str(exc)) from None
     except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
-        raise StepFailed(f"template error: {type(exc).__name__}: {exc}") from None
+        raise StepFailed.of("scenario_template", reason=f"{type(exc).__name__}: {exc}") from None
     if len(out) > MAX_TEXT:
-        raise StepFailed(f"a template produced more than {MAX_TEXT} characters")
+        raise StepFailed.of("step_template_long", max=MAX_TEXT)
     return out
 
 
@@ -109,9 +112,9 @@ def render_string(text: str, context: dict[str, Any]) -> Any:
     try:
         value = _compile(whole.group("expr").strip(), expression=True)(**context)
     except TemplateError as exc:
-        raise StepFailed(f"template error: {exc}") from None
+        raise StepFailed.of("scenario_template", reason=str(exc)) from None
     except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
-        raise StepFailed(f"template error: {type(exc).__name__}: {exc}") from None
+        raise StepFailed.of("scenario_template", reason=f"{type(exc).__name__}: {exc}") from None
     return _plain(_undefined_to_none(value))
 
 
@@ -133,9 +136,10 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
     try:
         return _plain(evaluator.eval(expression))
     except (InvalidExpression, SyntaxError) as exc:
-        raise StepFailed(f"expression {expression!r}: {exc}") from None
+        raise StepFailed.of("step_expression", expression=expression, reason=str(exc)) from None
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
-        raise StepFailed(f"expression {expression!r}: {type(exc).__name__}: {exc}") from None
+        reason = f"{type(exc).__name__}: {exc}"
+        raise StepFailed.of("step_expression", expression=expression, reason=reason) from None
 
 
 def _num(value: Any) -> float:
@@ -169,19 +173,19 @@ def render_value(value: Any, context: dict[str, Any]) -> Any:
     return value
 
 
-def check_value(value: Any, where: str, errors: dict[str, str]) -> None:
-    """Collect template syntax errors inside a JSON value into `errors` by path."""
+def check_value(value: Any, where: str, check: Checker) -> None:
+    """Note template syntax errors inside a JSON value, by path."""
     if isinstance(value, str):
-        problem = check(value) if "{" in value else None
-        if problem:
-            errors[where] = problem
+        reason = template_problem(value) if "{" in value else None
+        if reason:
+            check.add(where, "scenario_template", reason=reason)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            check_value(v, f"{where}[{i}]", errors)
+            check_value(v, f"{where}[{i}]", check)
     elif isinstance(value, dict):
         if set(value) == {"expr"}:
             if not isinstance(value["expr"], str) or not value["expr"].strip():
-                errors[where] = "expr must be a non-empty string"
+                check.add(where, "scenario_expr")
             return
         for k, v in value.items():
-            check_value(v, f"{where}.{k}", errors)
+            check_value(v, f"{where}.{k}", check)

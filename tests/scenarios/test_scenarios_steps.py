@@ -274,7 +274,8 @@ def test_test_mode_records_http_and_email_and_returns_the_trace(api, instance, r
     r = api.post(f"/scenarios/{sc['id']}/run", {"record_id": 999999, "test": True})
     assert r.status_code == 404
     r = api.post(f"/scenarios/{sc['id']}/run", {"record_id": "x"})
-    assert (r.status_code, r.json()["fields"]) == (422, {"record_id": "id"})
+    assert (r.status_code, r.json()["fields"]) == (422, {"record_id": "must be a record id"})
+    assert r.json()["errors"][0]["code"] == "scenario_record_id"
 
 
 def test_incoming_call_needs_its_token_and_is_idempotent(api, client, instance, fixed_clock):

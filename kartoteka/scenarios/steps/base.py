@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy.engine import Connection
 
+from kartoteka.errors import ItemError, problem
+
 if TYPE_CHECKING:
     from kartoteka.catalogs.models import WorkspaceMeta
 
@@ -20,15 +22,20 @@ COMMON_KEYS = frozenset({"type", "id", "note", "retry", "on_error"})
 
 @dataclass
 class Checker:
-    """Collects definition errors by path while a definition is validated."""
+    """Collects definition errors by path while a definition is validated: each a code
+    with parameters (`kartoteka/messages/scenarios.py`) about a path (`steps[2].url`)."""
 
     meta: WorkspaceMeta
-    errors: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, ItemError] = field(default_factory=dict)
     scenario_ids: frozenset[int] = frozenset()
 
-    def add(self, where: str, message: str) -> None:
+    def add(self, where: str, code: str, /, **params: Any) -> None:
         """Note one problem (the first one per place wins)."""
-        self.errors.setdefault(where, message)
+        self.problems.setdefault(where, problem(code, where, **params))
+
+    def add_error(self, where: str, error: ItemError) -> None:
+        """Note a typed error another service reported (a filter's), at `where`."""
+        self.add(where, error.code, **error.params)
 
     def catalog(self, ref: Any, where: str) -> Any:
         """The catalog named by `ref` (api_name or id), or None with an error noted."""
@@ -36,7 +43,7 @@ class Checker:
             return None  # a template: checked when the step runs
         catalog = self.meta.catalog(ref) if isinstance(ref, (str, int)) else None
         if catalog is None:
-            self.add(where, f"unknown catalog {ref!r}")
+            self.add(where, "scenario_unknown_catalog", ref=ref)
         return catalog
 
     def text(self, spec: dict[str, Any], key: str, where: str, required: bool = True) -> None:
@@ -45,7 +52,7 @@ class Checker:
         if value is None and not required:
             return
         if not isinstance(value, str) or (required and not value.strip()):
-            self.add(f"{where}.{key}", "must be a non-empty string")
+            self.add(f"{where}.{key}", "scenario_non_empty_string")
 
 
 @dataclass

@@ -27,13 +27,13 @@ class CallScenario(StepKind):
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         target = spec.get("scenario")
         if isinstance(target, bool) or not isinstance(target, int):
-            check.add(f"{where}.scenario", "required: a scenario id")
+            check.add(f"{where}.scenario", "scenario_call_target")
         elif check.scenario_ids and target not in check.scenario_ids:
-            check.add(f"{where}.scenario", f"no scenario {target}")
+            check.add(f"{where}.scenario", "scenario_call_unknown", id=target)
         if "vars" in spec and not isinstance(spec["vars"], dict):
-            check.add(f"{where}.vars", "must be an object")
+            check.add(f"{where}.vars", "scenario_must_be_object")
         if not isinstance(spec.get("wait", False), bool):
-            check.add(f"{where}.wait", "must be true or false")
+            check.add(f"{where}.wait", "boolean")
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         calls = ctx.state.setdefault("calls", {})
@@ -44,7 +44,7 @@ class CallScenario(StepKind):
         limit = max_depth(ctx.ws, ctx.run.options)
         if ctx.run.depth + 1 >= limit:
             # Calls (a scenario calling itself too) count toward the same depth limit.
-            raise StepFailed(f"depth limit: a chain of {limit} scenario runs")
+            raise StepFailed.of("step_depth_limit", limit=limit)
         variables = ctx.render("vars", spec.get("vars") or {})
         catalog_id, record_id = ctx.run.catalog_id, ctx.run.record_id
         if spec.get("record") is not None:
@@ -95,7 +95,7 @@ def _collect(ctx: Any, calls: dict[str, Any], key: str) -> StepResult:
         ).first()
     if child is None:
         calls.pop(key, None)
-        raise StepFailed("the called scenario's run is gone")
+        raise StepFailed.of("step_call_gone")
     if child.status not in ("done", "failed", "cancelled", "skipped"):
         return StepResult(
             output={"run": child.id, "waiting": True},
@@ -105,5 +105,5 @@ def _collect(ctx: Any, calls: dict[str, Any], key: str) -> StepResult:
     calls.pop(key, None)
     output = {"run": child.id, "status": child.status, "vars": (child.state or {}).get("vars")}
     if child.status != "done":
-        raise StepFailed(f"the called scenario ended {child.status}: {child.error}", output)
+        raise StepFailed.of("step_call_ended", output, status=child.status, error=child.error)
     return StepResult(output=output)

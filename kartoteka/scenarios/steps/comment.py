@@ -26,11 +26,11 @@ class CreateComment(StepKind):
         ref = _catalog(ctx, spec)
         catalog = ctx.ws.meta().catalog(ref)
         if catalog is None:
-            raise StepFailed(f"unknown catalog {ref!r}")
+            raise StepFailed.of("scenario_unknown_catalog", ref=ref)
         record_id = _record_id(ctx, spec)
         text = str(ctx.render("text", spec["text"])).strip()
         if not text:
-            raise StepFailed("the comment text is empty")
+            raise StepFailed.of("step_comment_empty")
         text = text[: comments.MAX_COMMENT]
         at, actor = ctx.now, ctx.actor
 

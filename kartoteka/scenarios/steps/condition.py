@@ -18,7 +18,7 @@ class Condition(StepKind):
 
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         if not isinstance(spec.get("filter"), dict):
-            check.add(f"{where}.filter", "required: a filter object")
+            check.add(f"{where}.filter", "scenario_filter_required")
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         matched = evaluate(ctx, spec["filter"])

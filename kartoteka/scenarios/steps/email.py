@@ -17,7 +17,7 @@ def _addresses(value: Any, key: str) -> list[str]:
             part = part.strip()
             if part:
                 if "@" not in part or any(c in part for c in "\r\n<>"):
-                    raise StepFailed(f"{key}: {part!r} is not an e-mail address")
+                    raise StepFailed.of("step_email_address", key=key, value=part)
                 out.append(part)
     return out
 
@@ -30,10 +30,10 @@ class SendEmail(StepKind):
 
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         if not spec.get("to"):
-            check.add(f"{where}.to", "required")
+            check.add(f"{where}.to", "scenario_required")
         check.text(spec, "subject", where)
         if not spec.get("text") and not spec.get("html"):
-            check.add(f"{where}.text", "give text or html")
+            check.add(f"{where}.text", "scenario_email_body")
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         names = ctx.names()
@@ -49,16 +49,16 @@ class SendEmail(StepKind):
         if spec.get("from"):
             message["from"] = _addresses(ctx.render("from", spec["from"]), "from")[0]
         if not message["to"]:
-            raise StepFailed("to: no recipient")
+            raise StepFailed.of("step_email_no_recipient")
         ctx.input.update(subject=message["subject"], text=message["text"], html=message["html"])
         message_id = f"<{ctx.idempotency_key()}@kartoteka>"
         if ctx.test:
             return StepResult(output={"recorded": message}, status="recorded")
         settings = ctx.services.smtp_override or mail.smtp_settings(ctx.ws)
         if settings is None:
-            raise StepFailed("no SMTP settings in this workspace (PUT /api/v1/settings/smtp)")
+            raise StepFailed.of("step_email_no_smtp")
         try:
             mail.send(settings, mail.build(settings, message, message_id))
         except mail.MailError as exc:
-            raise StepFailed(str(exc)) from None
+            raise StepFailed.of("step_email_failed", reason=str(exc)) from None
         return StepResult(output={"sent": True, "to": message["to"], "message_id": message_id})

@@ -30,29 +30,29 @@ class HttpRequest(StepKind):
 
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         if str(spec.get("method", "GET")).upper() not in METHODS:
-            check.add(f"{where}.method", f"must be one of: {', '.join(METHODS)}")
+            check.add(f"{where}.method", "scenario_one_of", allowed=", ".join(METHODS))
         url = spec.get("url")
         if not isinstance(url, str) or not url.strip():
-            check.add(f"{where}.url", "required")
+            check.add(f"{where}.url", "scenario_required")
         elif "{" not in url.split("//", 1)[-1].split("/", 1)[0] and urlsplit(url).scheme not in (
             "http",
             "https",
         ):
-            check.add(f"{where}.url", "must be an http(s) URL")
+            check.add(f"{where}.url", "scenario_http_url")
         if "headers" in spec and not isinstance(spec["headers"], dict):
-            check.add(f"{where}.headers", "must be an object")
+            check.add(f"{where}.headers", "scenario_must_be_object")
         if "json" in spec and "body" in spec:
-            check.add(f"{where}.body", "give json or body, not both")
+            check.add(f"{where}.body", "scenario_http_body")
         timeout = spec.get("timeout", 10)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            check.add(f"{where}.timeout", "must be seconds")
+            check.add(f"{where}.timeout", "scenario_seconds")
         elif not 0 < timeout <= MAX_TIMEOUT:
-            check.add(f"{where}.timeout", f"must be above 0 and at most {MAX_TIMEOUT:g}")
+            check.add(f"{where}.timeout", "scenario_above_zero", max=f"{MAX_TIMEOUT:g}")
         ok = spec.get("ok")
         if ok is not None and not (
             isinstance(ok, list) and all(isinstance(s, int) and 100 <= s < 600 for s in ok)
         ):
-            check.add(f"{where}.ok", "must be a list of HTTP statuses")
+            check.add(f"{where}.ok", "scenario_http_ok")
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         started = self.start(ctx, spec, instr)
@@ -84,7 +84,7 @@ def _answered(spec: dict[str, Any], outcome: Any) -> StepResult:
     ok = spec.get("ok")
     status = outcome["status"]
     if (status not in ok) if ok else not 200 <= status < 300:
-        raise StepFailed(f"HTTP {status}", outcome)
+        raise StepFailed.of("step_http_status", outcome, status=status)
     variables = {spec["into"]: outcome} if spec.get("into") else {}
     return StepResult(output=outcome, variables=variables)
 
@@ -143,11 +143,11 @@ def _rate_limited(ctx: Any, instr: dict[str, Any]) -> StepResult | None:
 def _send(ctx: Any, request: dict[str, Any], timeout: float) -> dict[str, Any]:
     url = request["url"]
     if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-        raise StepFailed(f"not an http(s) URL: {url!r}")
+        raise StepFailed.of("step_http_url", url=url)
     if not ctx.services.allow_private:
         problem = address_problem(url)
         if problem:
-            raise StepFailed(f"refused: {problem}")
+            raise StepFailed.of("step_http_refused", reason=problem)
     headers = {str(k): str(v) for k, v in (request["headers"] or {}).items()}
     headers.setdefault("idempotency-key", ctx.idempotency_key())
     content: bytes | None = None
@@ -166,9 +166,11 @@ def _send(ctx: Any, request: dict[str, Any], timeout: float) -> dict[str, Any]:
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         )
     except httpx.TimeoutException:
-        raise StepFailed(f"timed out after {timeout:g} s", {"timeout": True}) from None
+        raise StepFailed.of("step_http_timeout", {"timeout": True}, seconds=timeout) from None
     except httpx.HTTPError as exc:
-        raise StepFailed(f"{type(exc).__name__}: {exc}", {"network_error": True}) from None
+        raise StepFailed.of(
+            "step_http_network", {"network_error": True}, error=type(exc).__name__, reason=str(exc)
+        ) from None
     return {
         "status": response.status_code,
         "response": _body(response),

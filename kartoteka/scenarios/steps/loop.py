@@ -19,20 +19,20 @@ class ForEach(StepKind):
 
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         if ("items" in spec) == ("catalog" in spec):
-            check.add(where, "give either catalog (+ filter) or items")
+            check.add(where, "scenario_loop_source")
         if "catalog" in spec:
             check.catalog(spec["catalog"], f"{where}.catalog")
         name = spec.get("as", "item")
         if not isinstance(name, str) or not name.isidentifier():
-            check.add(f"{where}.as", "must be a variable name")
+            check.add(f"{where}.as", "scenario_variable_name")
         if not isinstance(spec.get("steps"), list) or not spec["steps"]:
-            check.add(f"{where}.steps", "required: the steps to repeat")
+            check.add(f"{where}.steps", "scenario_loop_steps")
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         if "items" in spec:
             items = ctx.render("items", spec["items"])
             if not isinstance(items, list):
-                raise StepFailed(f"items must give a list, got {type(items).__name__}")
+                raise StepFailed.of("step_loop_items", type=type(items).__name__)
         else:
             items = find(ctx, {**spec, "limit": spec.get("limit", MAX_ITEMS)})
         items = items[:MAX_ITEMS]

@@ -37,11 +37,11 @@ class NotifyUsers(StepKind):
 
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         if not spec.get("users") and not spec.get("groups"):
-            check.add(f"{where}.users", "give users or groups")
+            check.add(f"{where}.users", "scenario_notify_to")
         check.text(spec, "title", where)
         check.text(spec, "message", where, required=False)
         if spec.get("level", "info") not in notices.LEVELS:
-            check.add(f"{where}.level", f"must be one of: {', '.join(notices.LEVELS)}")
+            check.add(f"{where}.level", "scenario_one_of", allowed=", ".join(notices.LEVELS))
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         users = set(_ids(ctx.render("users", spec.get("users") or [])))
@@ -49,7 +49,7 @@ class NotifyUsers(StepKind):
         users |= records_port.group_members(ctx.ws, groups)
         users = _active(ctx.ws, users)
         if not users:
-            raise StepFailed("no active user to notify")
+            raise StepFailed.of("step_notify_nobody")
         title = str(ctx.render("title", spec["title"]))[:200]
         message = str(ctx.render("message", spec.get("message") or ""))
         level = spec.get("level", "info")

@@ -22,7 +22,7 @@ def _catalog(ctx: Any, spec: dict[str, Any]) -> Any:
     ref = spec.get("catalog")
     if ref is None:
         if not ctx.run.catalog_id:
-            raise StepFailed("no catalog: give `catalog` (this run has no record)")
+            raise StepFailed.of("step_no_catalog")
         return ctx.run.catalog_id
     return ctx.render("catalog", ref)
 
@@ -30,7 +30,7 @@ def _catalog(ctx: Any, spec: dict[str, Any]) -> Any:
 def _record_id(ctx: Any, spec: dict[str, Any]) -> int:
     if spec.get("record") is None:
         if not ctx.run.record_id:
-            raise StepFailed("no record: give `record` (this run has no record)")
+            raise StepFailed.of("step_no_record")
         return int(ctx.run.record_id)
     value = ctx.render("record", spec["record"])
     if isinstance(value, dict) and "id" in value:
@@ -40,7 +40,7 @@ def _record_id(ctx: Any, spec: dict[str, Any]) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise StepFailed(f"record: {value!r} is not a record id") from None
+        raise StepFailed.of("step_record_id", value=value) from None
 
 
 def _raising(finish: Callable[[Any], StepResult]) -> Callable[[Any], StepResult]:
@@ -57,12 +57,16 @@ def _raising(finish: Callable[[Any], StepResult]) -> Callable[[Any], StepResult]
 def _check_values(spec: dict[str, Any], where: str, check: Checker, catalog: Any) -> None:
     values = spec.get("values")
     if not isinstance(values, dict) or not values:
-        check.add(f"{where}.values", "required: an object of field api_names to values")
+        check.add(f"{where}.values", "scenario_values_required")
         return
     if catalog is not None:
         for key in values:
             if key not in catalog.by_api_name:
-                check.add(f"{where}.values.{key}", f"unknown field of {catalog.api_name!r}")
+                check.add(
+                    f"{where}.values.{key}",
+                    "scenario_values_unknown_field",
+                    catalog=catalog.api_name,
+                )
 
 
 class CreateRecord(StepKind):
@@ -145,10 +149,10 @@ class FindRecords(StepKind):
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         check.catalog(spec.get("catalog"), f"{where}.catalog")
         if spec.get("filter") is not None and not isinstance(spec["filter"], dict):
-            check.add(f"{where}.filter", "must be a filter object")
+            check.add(f"{where}.filter", "scenario_filter_object")
         limit = spec.get("limit", 100)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_FIND:
-            check.add(f"{where}.limit", f"must be between 1 and {MAX_FIND}")
+            check.add(f"{where}.limit", "scenario_between", min=1, max=MAX_FIND)
         check.text(spec, "into", where, required=False)
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:

@@ -14,7 +14,7 @@ class Stop(StepKind):
 
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         if spec.get("status", "success") not in ("success", "error"):
-            check.add(f"{where}.status", "must be success or error")
+            check.add(f"{where}.status", "scenario_either", first="success", second="error")
         check.text(spec, "message", where, required=False)
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:

@@ -18,11 +18,11 @@ class SetVariables(StepKind):
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         names = spec.get("vars")
         if not isinstance(names, dict) or not names:
-            check.add(f"{where}.vars", "required: an object of variable names to values")
+            check.add(f"{where}.vars", "scenario_vars_required")
             return
         for name in names:
             if not _NAME.match(name) or name == "error":
-                check.add(f"{where}.vars.{name}", "must be a name of letters, digits and _")
+                check.add(f"{where}.vars.{name}", "scenario_var_name")
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         values = ctx.render("vars", spec["vars"])

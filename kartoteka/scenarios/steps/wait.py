@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from ..durations import parse_duration
+from ..durations import BadDuration, parse_duration
 from ..errors import StepFailed
 from .base import Checker, StepKind, StepResult
 from .condition import evaluate
@@ -27,12 +27,12 @@ def parse_moment(value: Any, zone: Any) -> datetime:
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            raise StepFailed(f"until: {value!r} is not a date or date-time") from None
+            raise StepFailed.of("step_wait_until", value=value) from None
         return _naive_utc(datetime.combine(day, time(0), zone))
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise StepFailed(f"until: {value!r} is not a date or date-time") from None
+        raise StepFailed.of("step_wait_until", value=value) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return _naive_utc(moment)
@@ -47,18 +47,18 @@ class Wait(StepKind):
     def validate(self, spec: dict[str, Any], where: str, check: Checker) -> None:
         given = [k for k in ("duration", "until", "until_filter") if k in spec]
         if len(given) != 1:
-            check.add(where, "give exactly one of duration, until, until_filter")
+            check.add(where, "scenario_wait_one")
         for key in ("duration", "timeout"):
             if key in spec:
                 try:
                     if parse_duration(spec[key]).total_seconds() < 0:
-                        check.add(f"{where}.{key}", "must not be negative")
-                except ValueError as exc:
-                    check.add(f"{where}.{key}", str(exc))
+                        check.add(f"{where}.{key}", "scenario_not_negative")
+                except BadDuration as exc:
+                    check.add(f"{where}.{key}", exc.code, **exc.params)
         if "until_filter" in spec and not isinstance(spec["until_filter"], dict):
-            check.add(f"{where}.until_filter", "must be a filter object")
+            check.add(f"{where}.until_filter", "scenario_filter_object")
         if "on_timeout" in spec and "until_filter" not in spec:
-            check.add(f"{where}.on_timeout", "only a wait with until_filter can time out")
+            check.add(f"{where}.on_timeout", "scenario_wait_timeout")
 
     def run(self, ctx: Any, spec: dict[str, Any], instr: dict[str, Any]) -> StepResult:
         if "until_filter" in spec:
