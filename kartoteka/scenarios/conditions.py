@@ -9,9 +9,12 @@ keys starting with `$` are paths into the template names (`$vars.total`,
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from kartoteka.catalogs.models import Catalog
@@ -59,16 +62,50 @@ def record_part(spec: Any) -> Any:
 
 def record_matches(actor: Actor, catalog: Catalog, record_id: int, spec: dict) -> bool:
     """Does record `record_id` match a filter now (one indexed query)?"""
+    q = _match_statement(actor, catalog, spec)
+    with read_connection(actor.workspace.engine) as conn:
+        return conn.execute(q, {"record_id": record_id}).first() is not None
+
+
+#: Compiled condition statements: (catalog, actor, filter) -> (catalog, statement, until).
+_statements: dict[tuple[Any, ...], tuple[Catalog, Any, float]] = {}
+_statements_lock = threading.Lock()
+#: A compiled statement is reused this long: many runs of a pass check one condition,
+#: and compiling it cost more than the query; relative dates ("today") stay fresh.
+STATEMENT_SECONDS = 1.0
+
+
+def _match_statement(actor: Actor, catalog: Catalog, spec: dict) -> Any:
+    """`SELECT id ... WHERE id = :record_id AND <filter>`, compiled at most once a second."""
+    try:
+        # The actor is in the key: a filter may name the actor's own profile ("$me").
+        who = (actor.user_id, actor.email, actor.name, actor.is_admin)
+        key: tuple[Any, ...] | None = (
+            id(catalog),
+            who,
+            orjson.dumps(spec, option=orjson.OPT_SORT_KEYS),
+        )
+    except TypeError:
+        key = None
+    now = time.monotonic()
+    with _statements_lock:
+        hit = _statements.get(key) if key else None
+    if hit is not None and hit[0] is catalog and hit[2] > now:
+        return hit[1]
     try:
         clause = compile_filter(actor, catalog, spec)
     except DomainError as exc:
         raise StepFailed.of("step_filter", reason=exc.message) from None
     table = catalog.table
-    q = sa.select(table.c.id).where(table.c.id == record_id)
+    q = sa.select(table.c.id).where(table.c.id == sa.bindparam("record_id"))
     if clause is not None:
         q = q.where(clause)
-    with read_connection(actor.workspace.engine) as conn:
-        return conn.execute(q).first() is not None
+    if key is not None:
+        with _statements_lock:
+            if len(_statements) > 512:
+                _statements.clear()
+            _statements[key] = (catalog, q, now + STATEMENT_SECONDS)
+    return q
 
 
 def matches(spec: Any, names: dict[str, Any], record: RecordCheck | None) -> bool:

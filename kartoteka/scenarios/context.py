@@ -90,6 +90,8 @@ class StepContext:
     input: dict[str, Any] = field(default_factory=dict)
     #: The run's record as read for the previous steps (shared by the runner).
     cache: dict[str, Any] = field(default_factory=dict)
+    #: This step's template names, once made.
+    memo: dict[str, Any] | None = None
 
     @property
     def test(self) -> bool:
@@ -128,9 +130,16 @@ class StepContext:
     def forget_record(self) -> None:
         """The record may have changed: read it again when next asked."""
         self.cache.pop("record", None)
+        self.memo = None
 
     def names(self) -> dict[str, Any]:
-        """The names templates and conditions see."""
+        """The names templates and conditions see (made once per step: a step's values
+        are rendered one by one, and the run's state changes only between steps)."""
+        if self.memo is None:
+            self.memo = self._names()
+        return self.memo
+
+    def _names(self) -> dict[str, Any]:
         record = self.record()
         values = dict(record["values"]) if record else {}
         if record:

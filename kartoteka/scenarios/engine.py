@@ -142,7 +142,7 @@ class Runner:
     Alone, a runner does each step's work itself and commits at each boundary. Moved
     `together` with other runs (`passes`), it stops (`PARKED`) where a step hands its
     work to the pass (`Deferred`) and where a boundary's progress waits for the pass's
-    one commit (`pending`); the pass then calls `proceed`.
+    one commit (`pending`); the pass then calls `settle` and `go`.
     """
 
     def __init__(
@@ -199,17 +199,17 @@ class Runner:
         self._flush("queued", due_at=clock.now())
         return "queued"
 
-    def proceed(self, outcome: Any = None) -> str:
-        """Go on after the pass did the parked step's work (`outcome`) or committed."""
-        if self.parked is not None:
-            ctx, instr, deferred, started = self.parked
-            self.parked = None
-            status = self._settle(ctx, instr, started, lambda: deferred.finish(outcome))
-            if status is not None:
-                return status
-            if self.pending is not None:
-                return PARKED
-        return self.go()
+    def settle(self, outcome: Any = None) -> str | None:
+        """Finish the parked step with the pass's `outcome`: a status (or PARKED at a
+        boundary) to stop at, None to go on with `go`."""
+        if self.parked is None:
+            return None
+        ctx, instr, deferred, started = self.parked
+        self.parked = None
+        status = self._settle(ctx, instr, started, lambda: deferred.finish(outcome))
+        if status is None and self.pending is not None:
+            return PARKED
+        return status
 
     # -- loops ----------------------------------------------------------------------------
     def _loop_next(self, instr: dict[str, Any]) -> None:
@@ -432,20 +432,30 @@ class Runner:
         """Write the pending boundary in `conn`: its step rows to insert, or None when the
         run is no longer ours (then nothing was written)."""
         r = schema.scenario_runs
-        flush = self.pending
-        assert flush is not None
-        if self.wrote_records or "seq_mark" not in self.state:
-            # Writes of record steps up to here have event numbers up to this mark (the
-            # steps' own writes below take none).
-            self.state["seq_mark"] = event_mark()
+        values = self.boundary_values(event_mark)
         done = conn.execute(
             sa.update(r)
             .where(r.c.id == self.info.id, r.c.owner == self.info.owner)
             .where(r.c.status == "running")
-            .values(**flush.values)
+            .values(**values)
         ).rowcount
         if not done:
             return None
+        return self.write_steps(conn)
+
+    def boundary_values(self, event_mark: Callable[[], int]) -> dict[str, Any]:
+        """The run row's values at the pending boundary."""
+        assert self.pending is not None
+        if self.wrote_records or "seq_mark" not in self.state:
+            # Writes of record steps up to here have event numbers up to this mark (the
+            # boundary's own writes take none).
+            self.state["seq_mark"] = event_mark()
+        return self.pending.values
+
+    def write_steps(self, conn: Connection) -> list[dict[str, Any]]:
+        """The boundary's writes once the run row is written: its step rows to insert."""
+        flush = self.pending
+        assert flush is not None
         for write in self.progress.writes:
             write(conn)
         if flush.finished and self.info.parent_run_id:

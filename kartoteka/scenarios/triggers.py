@@ -111,6 +111,9 @@ def _runs_for(
     ws: Workspace, conn: Connection, scenarios: list[Any], events: list[Any], now: datetime
 ) -> list[dict[str, Any]]:
     meta = ws.meta()
+    # A trigger filter is compiled once per chunk of events (per set of fields an event
+    # lays over the row), not once per event: compiling cost more than the query.
+    statements: dict[Any, Any] = {}
     people = _users(conn, {ev.user_id for ev in events if ev.user_id is not None})
     rows = []
     for sc in scenarios:
@@ -142,7 +145,7 @@ def _runs_for(
                     f"depth limit: the change came from a chain of {depth} scenario runs "
                     f"(the limit is {limit})"
                 )
-            elif not _filter_passes(ws, conn, catalog, trigger, ev):
+            elif not _filter_passes(ws, conn, catalog, trigger, ev, statements):
                 continue
             rows.append(row)
     return rows
@@ -187,16 +190,25 @@ def _trigger_data(ev: Any, people: dict[int, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _filter_passes(
-    ws: Workspace, conn: Connection, catalog: Catalog, trigger: dict[str, Any], ev: Any
+    ws: Workspace,
+    conn: Connection,
+    catalog: Catalog,
+    trigger: dict[str, Any],
+    ev: Any,
+    statements: dict[Any, Any],
 ) -> bool:
     spec = trigger.get("filter")
     if not spec or ev.type == "record.deleted":
         return True
     payload = ev.payload or {}
-    after = _matches_as(ws, conn, catalog, ev.record_id, payload.get("values", {}), spec)
+
+    def matches(overlay: dict[str, Any]) -> bool:
+        return _matches_as(ws, conn, catalog, ev.record_id, overlay, spec, statements)
+
+    after = matches(payload.get("values", {}))
     if not after or ev.type == "record.created" or trigger.get("when") == "matches":
         return after
-    return not _matches_as(ws, conn, catalog, ev.record_id, payload.get("previous", {}), spec)
+    return not matches(payload.get("previous", {}))
 
 
 def _matches_as(
@@ -206,6 +218,7 @@ def _matches_as(
     record_id: int,
     overlay: dict[str, Any],
     spec: Any,
+    statements: dict[Any, Any],
 ) -> bool:
     """Does the record match `spec` with some fields taken from an event (before/after)?
 
@@ -214,27 +227,46 @@ def _matches_as(
     they are now.
     """
     actor = Actor.system(ws)
+    params: dict[str, Any] = {"record_id": record_id}
+    for field in catalog.fields:
+        if field.column and field.api_name in overlay and not field.is_link:
+            try:
+                params[f"as_of_{field.column}"] = field.ftype.to_db(
+                    overlay[field.api_name], field, actor
+                )
+            except (FieldValueError, TypeError, ValueError):
+                continue  # the row's own value, as if the event had not named it
+    key = (id(catalog), id(spec), tuple(sorted(params)))
+    if key not in statements:
+        statements[key] = _as_of_statement(actor, catalog, set(params), spec)
+    statement = statements[key]
+    if statement is None:
+        return False
+    return conn.execute(statement, params).first() is not None
+
+
+def _as_of_statement(actor: Actor, catalog: Catalog, names: set[str], spec: Any) -> Any:
+    """`SELECT id` of the record with the named columns taken from parameters, if it
+    matches `spec` (None when the filter no longer compiles)."""
     table = catalog.table
-    by_column = {f.column: f for f in catalog.fields if f.column}
     columns: list[Any] = []
     for col in table.c:
-        field = by_column.get(col.name)
-        if field is not None and field.api_name in overlay and not field.is_link:
-            try:
-                value = field.ftype.to_db(overlay[field.api_name], field, actor)
-            except (FieldValueError, TypeError, ValueError):
-                columns.append(col)
-                continue
-            columns.append(sa.literal(value, type_=col.type).label(col.name))
+        name = f"as_of_{col.name}"
+        if name in names:
+            columns.append(sa.bindparam(name, type_=col.type).label(col.name))
         else:
             columns.append(col)
-    row = sa.select(*columns).where(table.c.id == record_id).subquery("row_as_of_event")
+    row = (
+        sa.select(*columns)
+        .where(table.c.id == sa.bindparam("record_id"))
+        .subquery("row_as_of_event")
+    )
     try:
         clause = FilterCompiler(actor, catalog, row, rights=access).compile(spec)
     except Exception:
         log.warning("scenario trigger filter no longer compiles", exc_info=True)
-        return False
-    return conn.execute(sa.select(row.c.id).where(clause)).first() is not None
+        return None
+    return sa.select(row.c.id).where(clause)
 
 
 # ----- timers ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from support.scenarios import deals_and_clients, fixed_clock, runs, scenario, work, workspace
 
+from kartoteka.context import Actor
 from kartoteka.records import service as records_service
 from kartoteka.scenarios import records_port
 from kartoteka.storage import schema
@@ -123,3 +124,13 @@ def test_runs_changing_one_record_in_one_pass_each_write_it(api, instance, fixed
     assert len(marks) == 3 and len({m["run"] for _, m in marks}) == 3
     got = api.get(f"/catalogs/clients/records/{client['id']}").json()["values"]["total"]
     assert got in (5, 7, 9)
+
+
+def test_get_records_reads_many_as_get_record_shows_each(api, instance):
+    deals_and_clients(api)
+    deals = [api.record("deals", {"name": f"D{i}", "amount": i, "stage": "Won"}) for i in range(3)]
+    actor = Actor.system(workspace(instance))
+    ids = [d["id"] for d in deals]
+    got = records_service.get_records(actor, "deals", [*ids, 10**9])
+    assert got == {i: records_service.get_record(actor, "deals", i) for i in ids}
+    assert records_service.get_records(actor, "deals", []) == {}
