@@ -538,6 +538,8 @@ def scenarios(page: Any, base: str, snap: Any, lang: str) -> None:
     snap("scenarios")
     page.click(".scenarios-table td a")
     page.wait_for_selector(".scn-step")
+    page.click('[data-step-toggle="steps[0]"]')
+    page.locator(".scn-tree").scroll_into_view_if_needed()
     snap("scenario-editor")
     page.click(".scn-tabs a:nth-child(2)")
     snap("scenario-runs")

@@ -76,16 +76,16 @@ RECORD_TARGET: list[Input] = [
     ("catalog", N_("Catalog (empty: the run's record)"), "catalog", ""),
     ("record", N_("Record id (empty: the run's record)"), "template", TEMPLATE_HINT),
 ]
-VALUES_HINT = N_('Field api_name: value, e.g. {"amount": "{{ record.amount }}"}.')
+VALUES_HINT = N_("Each value is a template: {{ record.amount }}, Won, {{ vars.total }}.")
 FORMS: dict[str, list[Input]] = {
     "condition": [("filter", N_("Condition"), "filter", N_('E.g. {"stage": {"eq": "Won"}}.'))],
     "set": [("vars", N_("Variables"), "json", N_('{"total": {"expr": "record.amount * 1.2"}}'))],
     "create_record": [
         ("catalog", N_("Catalog"), "catalog", ""),
-        ("values", N_("Values"), "json", VALUES_HINT),
+        ("values", N_("Values"), "values", VALUES_HINT),
         ("into", N_("Keep the record in variable"), "text", ""),
     ],
-    "update_record": [*RECORD_TARGET, ("values", N_("Values"), "json", VALUES_HINT)],
+    "update_record": [*RECORD_TARGET, ("values", N_("Values"), "values", VALUES_HINT)],
     "delete_record": RECORD_TARGET,
     "find_records": [
         ("catalog", N_("Catalog"), "catalog", ""),
@@ -197,6 +197,18 @@ STRINGS = {
     "concurrency": N_("Runs at once, at most"),
     "http_per_second": N_("HTTP calls per second, at most"),
     "max_depth": N_("Self-triggering depth limit"),
+    "add_value": N_("Add a field"),
+    "field": N_("Field"),
+    "value_of": N_("Value of %(field)s"),
+    "remove": N_("Remove"),
+    "names": N_("Values for templates"),
+    "names_record": N_("the run's record: a field's value"),
+    "names_previous": N_("the old value of a changed field"),
+    "names_vars": N_("a variable (set, into, a call's vars)"),
+    "names_steps": N_("the output of the step with that name"),
+    "names_user": N_("who made the change or started the run"),
+    "names_now": N_("now (UTC) and today (workspace time zone)"),
+    "names_expr": N_("arithmetic instead of a template"),
 }
 
 
@@ -205,8 +217,9 @@ def _labels(table: dict[str, str]) -> dict[str, str]:
 
 
 def _form(inputs: list[Input]) -> list[dict[str, str]]:
+    # `_("")` would be the catalogue's header: an empty hint stays empty.
     return [
-        {"key": k, "label": _(label), "input": kind, "hint": _(hint)}
+        {"key": k, "label": _(label), "input": kind, "hint": _(hint) if hint else ""}
         for k, label, kind, hint in inputs
     ]
 

@@ -66,6 +66,7 @@ def test_create_in_the_editor_then_save_a_new_version(api, web):
     assert page.status_code == 200 and 'id="scenario-config"' in page.text
     config = re.search(r'id="scenario-config">(.*?)</script>', page.text, re.S)
     assert config and '"deals"' in config.group(1) and '"http"' in config.group(1)
+    assert "Project-Id-Version" not in config.group(1)  # no hint is the catalogue's header
     r = web.post("/admin/scenarios/new", data={"csrf": csrf, "definition": definition()})
     assert r.status_code == 303, r.text
     [made] = api.get("/scenarios").json()["items"]

@@ -40,6 +40,7 @@ export class ScenarioEditor {
     this.visual = form.querySelector("[data-visual]");
     this.jsonPane = form.querySelector("[data-json-pane]");
     this.tree = new StepTree(cfg, (focus) => this.reshape(focus), () => this.sync());
+    this.tree.triggerCatalog = () => this.def && this.def.trigger && this.def.trigger.catalog;
     this.builder = null;
     this.errors = { ...cfg.errors };
   }
@@ -291,7 +292,31 @@ export class ScenarioEditor {
       "section",
       { class: "scn-section scn-tree", "aria-labelledby": "scn-steps-title" },
       h("h2", { id: "scn-steps-title" }, this.s.steps_count),
+      this.names(),
       h("div", { "data-steps-host": "" }, this.tree.list(this.def.steps, "steps")),
+    );
+  }
+
+  /** What templates may name, with the trigger catalog's fields. */
+  names() {
+    const catalog = this.cfg.catalogs[this.def.trigger.catalog];
+    const fields = catalog ? catalog.fields.slice(0, 12).map((f) => `record.${f.api_name}`) : ["record.<field>"];
+    const row = (code, text) => h("li", {}, h("code", {}, code), " — ", text);
+    return h(
+      "details",
+      { class: "scn-names" },
+      h("summary", {}, this.s.names),
+      h(
+        "ul",
+        { class: "small" },
+        row(`{{ ${fields.join(" }}, {{ ")} }}, {{ record.id }}`, this.s.names_record),
+        row("{{ previous.<field> }}", this.s.names_previous),
+        row("{{ vars.<name> }}", this.s.names_vars),
+        row("{{ steps.<name>.<key> }}", this.s.names_steps),
+        row("{{ user.name }}, {{ user.email }}", this.s.names_user),
+        row("{{ now }}, {{ today }}", this.s.names_now),
+        row('{"expr": "record.amount * 1.2"}', this.s.names_expr),
+      ),
     );
   }
 

@@ -54,6 +54,7 @@ export class StepTree {
     this.collapsed = new WeakSet();
     this.opened = new WeakSet();
     this.invalid = new Set();
+    this.triggerCatalog = () => null;
   }
 
   /** The list `steps` (at `path`, e.g. "steps" or "steps[1].then") as an <ol>. */
@@ -133,7 +134,7 @@ export class StepTree {
     const body = h("div", { class: "scn-step-body", id: bodyId, hidden: !open });
     body.append(h("div", { class: "scn-step-errors", "data-errors-for": path }));
     const fields = h("div", { class: "scn-fields" });
-    for (const input of this.cfg.forms[kind] || []) fields.append(this.input(step, input, path));
+    for (const input of this.cfg.forms[kind] || []) fields.append(input.input === "values" ? this.values(step, input, path, fields) : this.input(step, input, path));
     for (const input of this.cfg.common) fields.append(this.input(step, input, path));
     body.append(fields, this.retry(step, path));
     for (const branch of this.cfg.branches_of[kind] || []) body.append(this.branch(step, branch, path));
@@ -191,6 +192,74 @@ export class StepTree {
     );
   }
 
+  /** The fields of the catalog a step writes to: its own, else the trigger's. */
+  fieldsOf(step) {
+    const catalog = this.cfg.catalogs[step.catalog || this.triggerCatalog()];
+    return catalog ? catalog.fields.filter((f) => f.editable) : [];
+  }
+
+  /** A record step's values: rows of field and value (a template), added and removed. */
+  values(step, spec, path, fields) {
+    const box = h("fieldset", { class: "scn-values in-json", "data-path": `${path}.${spec.key}` });
+    const draw = () => {
+      if (!step.values || typeof step.values !== "object" || Array.isArray(step.values)) step.values = {};
+      const values = step.values;
+      const known = this.fieldsOf(step);
+      const rows = Object.entries(values).map(([key, value]) => this.valueRow(step, key, value, known, path, draw));
+      const add = () => {
+        const free = known.find((f) => !(f.api_name in values));
+        if (!free) return;
+        values[free.api_name] = "";
+        this.onChange();
+        draw();
+        box.querySelector(".scn-value-row:last-of-type input")?.focus();
+      };
+      const hintId = uid("scn-hint");
+      box.replaceChildren(
+        h("legend", {}, spec.label),
+        ...rows,
+        h("button", { type: "button", class: "button small", onclick: add, disabled: !known.some((f) => !(f.api_name in values)), "aria-describedby": hintId }, `+ ${this.s.add_value}`),
+        h("p", { class: "small muted", id: hintId }, spec.hint),
+      );
+    };
+    fields.addEventListener("scn-catalog", draw);
+    draw();
+    return box;
+  }
+
+  valueRow(step, key, value, known, path, redraw) {
+    const values = step.values;
+    const field = known.find((f) => f.api_name === key);
+    const select = h("select", { "aria-label": this.s.field });
+    for (const f of known) if (f.api_name === key || !(f.api_name in values)) select.add(new Option(f.name, f.api_name, false, f.api_name === key));
+    if (!field) select.add(new Option(key, key, false, true));
+    select.addEventListener("change", () => {
+      // Renaming keeps the order of the keys.
+      const next = {};
+      for (const [k, v] of Object.entries(values)) next[k === key ? select.value : k] = v;
+      step.values = next;
+      this.onChange();
+      redraw();
+    });
+    const input = h("input", {
+      type: "text",
+      value: typeof value === "string" ? value : JSON.stringify(value),
+      "aria-label": this.s.value_of.replace("%(field)s", field ? field.name : key),
+      "data-path": `${path}.values.${key}`,
+      spellcheck: "false",
+    });
+    input.addEventListener("input", () => {
+      values[key] = typedValue(input.value, field);
+      this.onChange();
+    });
+    const remove = h(
+      "button",
+      { type: "button", class: "icon", "aria-label": this.s.remove, title: this.s.remove, onclick: () => (delete values[key], this.onChange(), redraw()) },
+      h("span", { "aria-hidden": "true" }, "✕"),
+    );
+    return h("div", { class: "scn-value-row" }, select, input, remove);
+  }
+
   input(step, spec, path) {
     const { key, label, input, hint } = spec;
     const id = uid("scn-in");
@@ -235,6 +304,8 @@ export class StepTree {
       control.addEventListener("change", () => {
         const v = control.value;
         assign(step, key, input === "scenario" && /^\d+$/.test(v) ? Number(v) : v);
+        // The step's values offer the fields of the catalog now chosen.
+        if (input === "catalog") control.dispatchEvent(new CustomEvent("scn-catalog", { bubbles: true }));
         changed();
       });
     } else if (input === "list" || input === "numbers") {
@@ -263,6 +334,24 @@ export class StepTree {
     if (hintId) control.setAttribute("aria-describedby", hintId);
     return h("div", { class: `field scn-input in-${input.split(":")[0]}` }, h("label", { for: id }, label), control, hint ? h("p", { class: "small muted", id: hintId }, hint) : null);
   }
+}
+
+const NUMBERS = new Set(["number", "money", "percent", "rating", "duration"]);
+
+/** A typed value as the field wants it: numbers for number fields, true/false for a
+ *  checkbox, a JSON list for links and multiple choices; anything else is text. */
+export function typedValue(text, field) {
+  const type = field ? field.type : "";
+  if (NUMBERS.has(type) && /^-?\d+(\.\d+)?$/.test(text.trim())) return Number(text);
+  if (type === "checkbox" && /^(true|false)$/.test(text.trim())) return text.trim() === "true";
+  if (/^\s*\[/.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch (_) {
+      return text;
+    }
+  }
+  return text;
 }
 
 /** "steps[1].then[0]" -> "2.1": the step's place for people. */

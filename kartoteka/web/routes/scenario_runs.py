@@ -52,6 +52,7 @@ def _common(ctx: Ctx, scenario: dict[str, Any]) -> dict[str, Any]:
     return {
         "scenario": scenario,
         "statuses": forms.STATUSES,
+        "triggers": forms.TRIGGERS,
         "step_title": forms.step_title,
         "pretty": forms.pretty,
     }
