@@ -399,6 +399,7 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
             people(page, base, snap)
             integrations(page, base, snap, lang)
             scenarios(page, base, snap, lang)
+            notifications_and_processes(page, base, snap, lang)
             context.close()
         browser.close()
     return taken
@@ -546,6 +547,47 @@ def scenarios(page: Any, base: str, snap: Any, lang: str) -> None:
     page.click(".scn-runs td a")
     page.wait_for_selector("[data-trace]")
     snap("scenario-run")
+
+
+def notifications_and_processes(page: Any, base: str, snap: Any, lang: str) -> None:
+    """Issue 12: a manual scenario's run button and its notice in the bell's panel and on
+    "My notifications"; the process designer on the deals' stage."""
+    t = TEXT[lang]
+    ru = lang == "ru"
+    api = httpx.Client(base_url=base + "/api/v1", timeout=60, auth=(EMAIL, PASSWORD))
+    name = "Отправить счёт" if ru else "Send the invoice"
+    if not any(s["name"] == name for s in api.get("/scenarios").json()["items"]):
+        title = "Счёт отправлен: {{ record.title }}" if ru else "Invoice sent: {{ record.title }}"
+        note = "Проверьте оплату через 3 дня." if ru else "Check the payment in 3 days."
+        step = {"type": "notify", "users": [1], "title": title, "message": note}
+        body = {"name": name, "trigger": {"type": "manual", "catalog": "deals"}, "steps": [step]}
+        made = api.post("/scenarios", json=body).json()
+        for record in (1, 2):
+            api.post(f"/scenarios/{made['id']}/run", json={"record_id": record})
+        time.sleep(3)  # the instance's worker runs them
+    page.goto(base + "/c/deals/r/1")
+    page.wait_for_selector("[data-run-buttons]")
+    snap("card-run-buttons")
+    page.goto(base + "/")
+    page.click(".bell-button")
+    page.wait_for_selector("#bell-panel .notice, #bell-panel .empty")
+    snap("bell")
+    page.goto(base + "/notices")
+    snap("notices")
+    stages = t["stages"]
+    process = {
+        "initial": stages[:1],
+        "transitions": [
+            *({"from": a, "to": b} for a, b in zip(stages, stages[1:4], strict=False)),
+            {"from": "*", "to": stages[4]},
+        ],
+        "required": {stages[2]: ["amount", "due"]},
+    }
+    api.put("/processes/deals/stage", json=process)
+    page.goto(base + "/admin/catalogs/deals/processes/stage")
+    snap("admin-process")
+    api.delete("/processes/deals/stage")
+    api.close()
 
 
 def designers(page: Any, base: str, snap: Any) -> None:

@@ -17,6 +17,7 @@ from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
 from kartoteka.users import service as users
 
+from . import process_board
 from .pages import Ctx
 
 KINDS = frozenset({"kanban", "gallery", "calendar", "gantt"})
@@ -86,7 +87,10 @@ def kanban(
     shown = [by_key[c["key"]] for c in columns]
     if not shown[0]["items"]:
         shown = shown[1:]  # the "no value" column only when it holds something
+    judge = process_board.board(ctx.user, catalog, group)
     return {
+        # A process on the group field: per card, the columns it may not simply go to.
+        "process_cards": {r["id"]: judge.card(r) for r in items} if judge else {},
         "group": group,
         "board_columns": shown,
         "sum_field": sum_field,

@@ -3,6 +3,8 @@ its panel lists and marks notices read; the kanban obeys a stage-based process."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support.browser import CHROMIUM, DESKTOP, PHONE, READER, Watch, axe, sign_in
 
@@ -70,3 +72,42 @@ def test_the_bell_count_rises_live_and_the_panel_marks_read(server, demo, browse
     box = phone.locator("#bell-panel").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     expect(phone.locator("#bell-panel")).to_contain_text("Another one")
+
+
+def test_a_kanban_drop_the_process_refuses_snaps_back_with_the_reason(server, demo, browser):
+    from playwright.sync_api import expect
+
+    api, ids, views = demo["api"], demo["ids"], demo["views"]
+    body = {"transitions": [{"from": "Lead", "to": "Won"}, {"from": "Won", "to": "Lead"}]}
+    r = api.put("/processes/deals/stage", json=body)
+    assert r.status_code == 200, r.text
+    page = browser.new_page(locale="ru-RU", viewport=DESKTOP)
+    watch = Watch(page)
+    sign_in(page, server)
+    page.goto(f"{server}/c/deals?view={views['kanban']}&lang=ru")
+    won_card = page.locator(f".board-card[data-id='{ids[1]}']")  # Deal 001 is Won
+    lost = page.locator(".kanban-col", has=page.locator("h2", has_text="Lost"))
+    lead = page.locator(".kanban-col", has=page.locator("h2", has_text="Lead"))
+    # While dragging, the column the card may not go to is dimmed and disabled.
+    won_card.hover()
+    page.mouse.down()
+    target = lost.locator("[data-cards]").bounding_box()
+    assert target is not None
+    page.mouse.move(target["x"] + 40, target["y"] + 40, steps=12)
+    expect(lost).to_have_attribute("aria-disabled", "true")
+    expect(lost).to_have_class(re.compile(r"\bforbidden\b"))
+    expect(lead).not_to_have_attribute("aria-disabled", "true")
+    page.mouse.up()
+    # The drop snaps back, with the reason in the reader's language; nothing is written.
+    expect(page.locator(".toast.error")).to_contain_text(
+        "«Lost» не может идти после «Won». Следующие этапы: Lead."
+    )
+    expect(lost).not_to_have_attribute("aria-disabled", "true")
+    expect(
+        page.locator(".kanban-col", has=page.locator("h2", has_text="Won")).locator(
+            f".board-card[data-id='{ids[1]}']"
+        )
+    ).to_have_count(1)
+    assert api.get(f"/catalogs/deals/records/{ids[1]}").json()["values"]["stage"]["label"] == "Won"
+    axe(page, "kanban with a process")
+    watch.check()

@@ -33,6 +33,46 @@ function recount(board) {
   });
 }
 
+/** A card's process moves: column key -> {reason, blocked?, need?} (none: no process). */
+function movesOf(item) {
+  try {
+    return JSON.parse(item.dataset.moves || "{}");
+  } catch (_) {
+    return {};
+  }
+}
+
+/** While a card is dragged, the columns its process forbids are dimmed and disabled. */
+function markColumns(board, item, on) {
+  const moves = on ? movesOf(item) : {};
+  board.querySelectorAll(".kanban-col").forEach((col) => {
+    const blocked = Boolean(moves[col.dataset.key]?.blocked);
+    col.classList.toggle("forbidden", blocked);
+    if (blocked) {
+      col.setAttribute("aria-disabled", "true");
+      col.title = moves[col.dataset.key].reason;
+    } else {
+      col.removeAttribute("aria-disabled");
+      col.removeAttribute("title");
+    }
+  });
+}
+
+function snapBack(board, e) {
+  e.from.insertBefore(e.item, e.from.children[e.oldIndex] || null);
+  recount(board);
+  e.item.classList.add("refused");
+  setTimeout(() => e.item.classList.remove("refused"), 2500);
+}
+
+/** The stage needs fields: open the card with them marked and the stage chosen. */
+async function openToFill(e, group, key, need) {
+  const url = new URL(e.item.href, window.location.href);
+  url.searchParams.set("need", need.join(","));
+  url.searchParams.set(`f.${group}`, key);
+  (await import("./panel.js")).openPanel(url.pathname + url.search);
+}
+
 function kanban(board) {
   const group = board.dataset.group;
   const type = board.dataset.groupType;
@@ -41,12 +81,24 @@ function kanban(board) {
       group: "kanban",
       animation: 150,
       draggable: ".board-card",
-      onStart: () => board.setAttribute("data-dragging", "1"),
+      onStart: (e) => {
+        board.setAttribute("data-dragging", "1");
+        markColumns(board, e.item, true);
+      },
       onEnd: async (e) => {
         setTimeout(() => board.removeAttribute("data-dragging"), 0);
+        markColumns(board, e.item, false);
         if (e.from === e.to) return;
         const key = e.to.closest(".kanban-col").dataset.key;
         const id = e.item.dataset.id;
+        const rule = movesOf(e.item)[key];
+        if (rule && (rule.blocked || rule.need)) {
+          // The process refuses it as the record is: back it goes, with the reason.
+          snapBack(board, e);
+          toast(rule.reason, "error");
+          if (rule.need) openToFill(e, group, key, rule.need);
+          return;
+        }
         let value = key === "" ? null : Number(key);
         if (type === "checkbox") value = key === "true";
         try {
@@ -55,11 +107,7 @@ function kanban(board) {
           toast(strings().moved);
         } catch (err) {
           // Put the card back where it was, then say why.
-          const anchor = e.from.children[e.oldIndex] || null;
-          e.from.insertBefore(e.item, anchor);
-          recount(board);
-          e.item.classList.add("refused");
-          setTimeout(() => e.item.classList.remove("refused"), 2500);
+          snapBack(board, e);
           toast(err.code === "VALIDATION" ? err.explain(group) : codeMessage(err), "error");
         }
       },

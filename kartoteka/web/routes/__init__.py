@@ -12,6 +12,7 @@ from . import (
     catalogs,
     designer,
     designer_fields,
+    designer_process,
     designer_views,
     integrations,
     notices,
@@ -44,4 +45,5 @@ ROUTES: list[BaseRoute] = [
     *designer.routes,
     *designer_fields.routes,
     *designer_views.routes,
+    *designer_process.routes,
 ]

@@ -33,7 +33,7 @@ from kartoteka.records.read import visible_fields
 from kartoteka.scenarios import manual
 from kartoteka.users import service as users
 
-from .. import forms, history
+from .. import forms, history, process_board
 from ..i18n import _
 from ..pages import Ctx, catalog_url, error_page, page, record_id, redirect, render
 
@@ -94,6 +94,14 @@ def _card_data(ctx: Ctx, catalog: Catalog, record: dict[str, Any] | None) -> dic
         "saved": ctx.request.query_params.get("saved") == "1",
         "comment_error": None,
         "comment_text": "",
+        "needed": set(),
+        "stage_choices": (
+            process_board.card_stage_choices(
+                ctx.user, catalog, record["values"] if record else None
+            )
+            if editable
+            else {}
+        ),
         **_editor_data(ctx, catalog, editable),
     }
     if rid is not None:
@@ -118,7 +126,20 @@ def record_page(ctx: Ctx, catalog: str, record: str) -> Response:
     """A record card: editors (or values), related records, comments and history."""
     found = get_catalog(ctx.user, catalog)
     current = records.get_record(ctx.user, found.id, record_id(record))
-    return _card(ctx, _card_data(ctx, found, current))
+    data = _card_data(ctx, found, current)
+    _prefill(ctx, data)
+    # `?need=a,b` (a kanban move to a stage that needs them): those fields are marked.
+    need = ctx.request.query_params.get("need", "").split(",")
+    data["needed"] = {name for name in need if name in data["editable"]}
+    return _card(ctx, data)
+
+
+def _prefill(ctx: Ctx, data: dict[str, Any]) -> None:
+    """`?f.<field>=value` puts a value in the field's editor (not saved until Save)."""
+    for key, value in ctx.request.query_params.items():
+        name = key.removeprefix("f.")
+        if key.startswith("f.") and name in data["inputs"]:
+            data["inputs"][name] = value
 
 
 @page
@@ -132,10 +153,7 @@ def new_page(ctx: Ctx, catalog: str) -> Response:
         if f.api_name in data["inputs"] and "default" in f.options:
             shown = common_options.rendered_default(f, ctx.user)
             data["inputs"][f.api_name] = forms.form_value(f, shown, ctx.user.timezone)
-    for key, value in ctx.request.query_params.items():
-        name = key.removeprefix("f.")
-        if key.startswith("f.") and name in data["inputs"]:
-            data["inputs"][name] = value
+    _prefill(ctx, data)
     return _card(ctx, data)
 
 
