@@ -88,6 +88,7 @@ def test_a_validation_error_comes_back_at_the_step_in_the_users_language(api, we
     r = web.post("/admin/scenarios/new", data={"csrf": csrf, "definition": bad})
     assert r.status_code == 422
     assert 'data-error-path="steps[1].url"' in r.text
+    assert "http:// или https://" in r.text  # the service's reason, in Russian
     assert "не сохранён" in r.text  # the page's own words in Russian
     config = re.search(r'id="scenario-config">(.*?)</script>', r.text, re.S)
     assert config and "steps[1].url" in json.loads(config.group(1))["errors"]

@@ -59,6 +59,23 @@ export class ScenarioEditor {
       this.showErrors();
     }
     this.form.addEventListener("submit", (e) => this.submit(e));
+    // Leaving with changes not saved asks first (the browser's own question).
+    this.initial = this.snapshot();
+    window.addEventListener("beforeunload", (e) => {
+      if (this.submitting || this.snapshot() === this.initial) return;
+      e.preventDefault();
+      e.returnValue = "";
+    });
+  }
+
+  /** The definition as shown, normalised, to tell whether anything changed. */
+  snapshot() {
+    if (this.current === "visual" && this.def) return JSON.stringify(this.def);
+    try {
+      return JSON.stringify(JSON.parse(this.textarea.value));
+    } catch (_) {
+      return this.textarea.value;
+    }
   }
 
   // ----- tabs ----------------------------------------------------------------------------
@@ -360,7 +377,10 @@ export class ScenarioEditor {
   }
 
   submit(e) {
-    if (this.current !== "visual" || !this.def) return;
+    if (this.current !== "visual" || !this.def) {
+      this.submitting = true;
+      return;
+    }
     if (this.tree.invalid.size) {
       e.preventDefault();
       this.visual.querySelector('[aria-invalid="true"]')?.focus();
@@ -376,5 +396,6 @@ export class ScenarioEditor {
       }
     }
     this.sync(true);
+    this.submitting = true;
   }
 }

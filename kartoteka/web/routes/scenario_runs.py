@@ -32,20 +32,35 @@ def _runs_url(ctx: Ctx, scenario_id: int, run_id: int | None = None, **query: An
     return url + ("?" + urlencode(query) if query else "")
 
 
-def _record_title(ctx: Ctx, run: dict[str, Any]) -> str:
-    """The run's record as "Title (#id)", or "#id" when it is gone or untitled."""
-    rec = run.get("record")
-    if not rec:
-        return ""
-    catalog = ctx.ws.meta().catalog(rec["catalog_id"])
-    title = ""
-    if catalog is not None and catalog.title_field is not None:
+def _record_titles(ctx: Ctx, runs: list[dict[str, Any]]) -> list[str]:
+    """Each run's record as "Title (#id)" ("#id" when it is gone or untitled), reading
+    the records of one catalog in one query."""
+    wanted: dict[int, set[int]] = {}
+    for run in runs:
+        if run.get("record"):
+            wanted.setdefault(run["record"]["catalog_id"], set()).add(run["record"]["id"])
+    titles: dict[tuple[int, int], str] = {}
+    meta = ctx.ws.meta()
+    for catalog_id, ids in wanted.items():
+        catalog = meta.catalog(catalog_id)
+        if catalog is None or catalog.title_field is None:
+            continue
         try:
-            found = records.get_record(ctx.user, catalog.id, rec["id"])
-            title = str((found.get("values") or {}).get(catalog.title_field.api_name) or "")
+            found = records.get_records(ctx.user, catalog.id, sorted(ids))
         except DomainError:
-            title = ""
-    return f"{title} (#{rec['id']})" if title else f"#{rec['id']}"
+            continue
+        key = catalog.title_field.api_name
+        for rid, rec in found.items():
+            titles[(catalog_id, rid)] = str((rec.get("values") or {}).get(key) or "")
+    out = []
+    for run in runs:
+        rec = run.get("record")
+        if not rec:
+            out.append("")
+            continue
+        title = titles.get((rec["catalog_id"], rec["id"]), "")
+        out.append(f"{title} (#{rec['id']})" if title else f"#{rec['id']}")
+    return out
 
 
 def _common(ctx: Ctx, scenario: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +84,8 @@ def runs_page(ctx: Ctx, scenario_id: str) -> Response:
     before_text = params.get("before") or ""
     before = int(before_text) if before_text.isdigit() and len(before_text) < 19 else None
     page_of = service.list_runs(ctx.user, found["id"], status, RUNS_PAGE, before)
-    items = [{**r, "record_title": _record_title(ctx, r)} for r in page_of["items"]]
+    titles = _record_titles(ctx, page_of["items"])
+    items = [{**r, "record_title": t} for r, t in zip(page_of["items"], titles, strict=True)]
     return render(
         ctx,
         "scenarios/runs.html",
@@ -86,7 +102,7 @@ def _viewer(ctx: Ctx, scenario: dict[str, Any], run: dict[str, Any], status: int
         ctx,
         "scenarios/run.html",
         status=status,
-        run={**run, "record_title": _record_title(ctx, run)},
+        run={**run, "record_title": _record_titles(ctx, [run])[0]},
         done=ctx.request.query_params.get("done") or "",
         **_common(ctx, scenario),
     )
