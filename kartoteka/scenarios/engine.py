@@ -25,11 +25,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -43,6 +41,7 @@ from .clock import clock
 from .context import LeaseLost, RunInfo, Services, StepContext
 from .durations import parse_duration
 from .errors import StepFailed
+from .progress import Flush, Progress, trim, wake_parent
 from .steps import KINDS
 from .steps.base import Deferred, StepResult
 
@@ -56,21 +55,12 @@ FLUSH_SECONDS = 5.0
 #: and a bound on a scenario looping forever).
 SLICE_INSTRUCTIONS = 10_000
 MAX_OUTPUTS = 1000
-MAX_OUTPUT_BYTES = 64_000
 FINISHED = ("done", "failed", "cancelled", "skipped")
 #: What `Runner.go` returns while a run moved with others waits for its pass.
 PARKED = "parked"
 
 
 # ----- executing --------------------------------------------------------------------------
-@dataclass
-class _Progress:
-    """Step rows and writes not yet committed (flushed at the next boundary)."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    writes: list[Any] = field(default_factory=list)
-
-
 def load_runners(
     ws: Workspace, run_ids: list[int], owner: str, services: Services, *, together: bool = False
 ) -> list[Runner]:
@@ -161,13 +151,13 @@ class Runner:
         #: A step waiting for its deferred work: (context, instruction, work, started).
         self.parked: tuple[StepContext, dict[str, Any], Deferred, float] | None = None
         #: A boundary's progress waiting for the pass's commit (`together` only).
-        self.pending: _Flush | None = None
+        self.pending: Flush | None = None
         self.info = info
         self.program = program
         self.state = state
         self.n = steps_done
         self.services = services
-        self.progress = _Progress()
+        self.progress = Progress()
         self.cache: dict[str, Any] = {}
         self.recovering = False
         self.wrote_records = False
@@ -302,8 +292,8 @@ class Runner:
                 "kind": instr["kind"],
                 "status": status,
                 "attempt": self.state.get("attempt", 1),
-                "input": _trim(ctx.input),
-                "output": _trim(output),
+                "input": trim(ctx.input),
+                "output": trim(output),
                 "error": error,
                 "at": ctx.now,
                 "duration_ms": int((time.perf_counter() - started) * 1000),
@@ -314,12 +304,12 @@ class Runner:
         outputs = self.state.setdefault("outputs", [])
         named = self.state.setdefault("named", {})
         if len(outputs) < MAX_OUTPUTS:
-            outputs.append(_trim(output))
+            outputs.append(trim(output))
             if instr["spec"].get("id"):
                 named[instr["spec"]["id"]] = len(outputs) - 1
         elif instr["spec"].get("id"):
             # Past the cap only named outputs are kept (replacing the last slot).
-            outputs[-1] = _trim(output)
+            outputs[-1] = trim(output)
             named[instr["spec"]["id"]] = len(outputs) - 1
 
     def _apply(
@@ -413,7 +403,7 @@ class Runner:
             values["error"] = error
         if finished:
             values["finished_at"] = now
-        self.pending = _Flush(values, finished, now)
+        self.pending = Flush(values, finished, now)
         if self.together:
             return
         with self.ws.engine.begin() as conn:
@@ -459,46 +449,13 @@ class Runner:
         for write in self.progress.writes:
             write(conn)
         if flush.finished and self.info.parent_run_id:
-            _wake_parent(conn, self.info.parent_run_id, flush.now)
+            wake_parent(conn, self.info.parent_run_id, flush.now)
         return self.progress.rows
 
     def committed(self) -> None:
         """The pending boundary was committed."""
         self.pending = None
-        self.progress = _Progress()
+        self.progress = Progress()
         self.recovering = False
         self.wrote_records = False
         self.last_flush = time.monotonic()
-
-
-@dataclass
-class _Flush:
-    """A boundary's values for the run's row, not yet written."""
-
-    values: dict[str, Any]
-    finished: bool
-    now: datetime
-
-
-def event_mark(conn: Connection) -> int:
-    """The outbox's event counter now (see `seq_mark`)."""
-    return counters.peek(conn, records_port.EVENT_COUNTER)
-
-
-def _wake_parent(conn: Connection, parent_id: int, now: datetime) -> None:
-    """A called scenario finished: the caller waiting for it goes on now."""
-    r = schema.scenario_runs
-    conn.execute(
-        sa.update(r).where(r.c.id == parent_id, r.c.status == "waiting").values(due_at=now)
-    )
-
-
-def _trim(value: Any) -> Any:
-    """Keep stored inputs/outputs bounded (the run viewer shows a note instead)."""
-    try:
-        size = len(orjson.dumps(value))
-    except TypeError:
-        return {"note": "not JSON"}
-    if size <= MAX_OUTPUT_BYTES:
-        return value
-    return {"truncated": True, "bytes": size}

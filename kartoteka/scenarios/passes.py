@@ -31,7 +31,8 @@ from . import records_port
 from .claiming import claim_runs
 from .clock import clock
 from .context import LeaseLost, Services
-from .engine import PARKED, Runner, event_mark, execute, load_runners
+from .engine import PARKED, Runner, execute, load_runners
+from .progress import event_mark
 
 log = logging.getLogger("kartoteka.scenarios")
 
