@@ -19,8 +19,9 @@ import Stemmer
 from kartoteka import messages
 from kartoteka.storage.fulltext import Clause, fold_text
 
-#: Bumped when the analyzer changes what it stores: every index is then rebuilt.
-VERSION = 2
+#: Bumped when what the index stores changes (the analyzer's output, the tables' layout):
+#: every index is then rebuilt.
+VERSION = 3
 MAX_TOKEN = 60
 MAX_QUERY = 500
 MAX_CLAUSES = 16

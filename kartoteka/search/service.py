@@ -148,18 +148,13 @@ def fuzzy(conn: Connection, found: CatalogSearch) -> CatalogSearch | None:
     if not any(len(c.tokens) == 1 and not c.prefix for c in found.clauses):
         return None
     catalog_id = found.catalog.id
-    if conn.dialect.name == "postgresql":
-        match = fulltext.trigram_match(conn, catalog_id, found.clauses, found.fields)
-        if match is None:
-            return None
-        return CatalogSearch(found.catalog, found.clauses, found.fields, match, fuzzy=True)
     clauses = []
     for c in found.clauses:
         if len(c.tokens) == 1 and not c.prefix:
             near = fulltext.vocabulary_near(conn, catalog_id, c.tokens[0])
             c = fulltext.Clause(c.tokens, False, (c.tokens[0], *near))
         clauses.append(c)
-    match = fulltext.match("sqlite", catalog_id, clauses, found.fields)
+    match = fulltext.match(conn.dialect.name, catalog_id, clauses, found.fields)
     return CatalogSearch(found.catalog, clauses, found.fields, match, fuzzy=True)
 
 

@@ -88,13 +88,20 @@ def like_escape(text: str) -> str:
 # Each catalog `c<id>` has its index `search_c<id>`: one row per record with `body` (the
 # record's stems, in field order) and `parts` (JSON: the stems of each field, so a
 # search can be limited to the fields the reader sees). SQLite: an FTS5 table whose
-# rowid is the record id. PostgreSQL: a table with a `tsvector` built from the same
-# stems (positions kept for phrases) and a GIN index; with pg_trgm, a trigram index on
-# `body` serves typo-tolerant search.
+# rowid is the record id; its `fts5vocab` table lists the indexed stems. PostgreSQL: a
+# table whose `tsvector` the server generates from the same stems (`simple` keeps each
+# stem as it is, positions kept for phrases) with a GIN index, and `search_c<id>_words`,
+# the catalog's distinct stems (trigram-indexed with pg_trgm), where typo-tolerant
+# search looks for words near a query's word.
 
 STATE = "search_state"
 FUZZY_LIMIT = 8
-TRIGRAM_THRESHOLD = "0.45"
+#: PostgreSQL: a GIN index is built in this much memory (the server's default, 64 MB,
+#: makes the build of a million records' index spill to disk several times).
+BUILD_MEMORY = "128MB"
+#: PostgreSQL: the trigram similarity a word needs to be a typo candidate (two edits in
+#: a five-letter word score about 0.2).
+SIMILARITY = "0.2"
 
 
 @dataclass(frozen=True)
@@ -233,20 +240,24 @@ def create_index(conn: Connection, catalog_id: int) -> None:
         return
     conn.exec_driver_sql(
         f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, body TEXT NOT NULL, "
-        "parts TEXT NOT NULL, tsv TSVECTOR NOT NULL)"
+        "parts TEXT NOT NULL, tsv TSVECTOR GENERATED ALWAYS AS "
+        "(to_tsvector('simple'::regconfig, body)) STORED)"
     )
+    conn.exec_driver_sql(f"CREATE TABLE {name}_words (word TEXT PRIMARY KEY)")
 
 
 def finish_index(conn: Connection, catalog_id: int) -> None:
-    """After the first fill: PostgreSQL's GIN indexes (full-text; trigrams with pg_trgm)."""
+    """After the first fill: PostgreSQL's GIN indexes (full-text; with pg_trgm, trigrams
+    of the catalog's distinct stems)."""
     if conn.dialect.name != "postgresql":
         return
     name = index_name(catalog_id)
+    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
     conn.exec_driver_sql(f"CREATE INDEX {name}_tsv ON {name} USING GIN (tsv)")
     trgm = trigram_schema(conn)
     if trgm is not None:
         conn.exec_driver_sql(
-            f'CREATE INDEX {name}_trgm ON {name} USING GIN (body "{trgm}".gin_trgm_ops)'
+            f'CREATE INDEX {name}_words_trgm ON {name}_words USING GIN (word "{trgm}".gin_trgm_ops)'
         )
 
 
@@ -255,6 +266,8 @@ def drop_index(conn: Connection, catalog_id: int) -> None:
     name = index_name(catalog_id)
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}_vocab")
+    else:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}_words")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     if sa.inspect(conn).has_table(STATE):
         conn.execute(sa.delete(state_table).where(state_table.c.catalog_id == catalog_id))
@@ -269,13 +282,6 @@ def indexed_catalogs(conn: Connection) -> list[int]:
 def index_exists(conn: Connection, catalog_id: int) -> bool:
     """Does the catalog's index table exist?"""
     return bool(sa.inspect(conn).has_table(index_name(catalog_id)))
-
-
-def _tsvector_literal(stems: list[str]) -> str:
-    positions: dict[str, list[str]] = {}
-    for i, stem in enumerate(stems[:16383], start=1):
-        positions.setdefault(stem, []).append(str(i))
-    return " ".join(f"'{s}':{','.join(p[:256])}" for s, p in positions.items())
 
 
 def _parts_json(parts: dict[int, str]) -> str:
@@ -300,22 +306,31 @@ def insert_documents(
 
 
 def _copy_documents(conn: Connection, name: str, docs: list[tuple[int, dict[int, str]]]) -> None:
-    """PostgreSQL: the rows by COPY, in the caller's transaction."""
+    """PostgreSQL: the rows by COPY (the server makes each `tsvector`), and their stems
+    into the catalog's words, in the caller's transaction."""
     # Row-by-row INSERTs ran at ~500 rows/s.
     rows: list[tuple[Any, ...]] = []
     for rid, parts in docs:
         body = " ".join(parts.values())
         if body:
-            rows.append((rid, body, _parts_json(parts), _tsvector_literal(body.split())))
+            rows.append((rid, body, _parts_json(parts)))
     if not rows:
         return
     cur: Any = conn.connection.cursor()
     try:
-        with cur.copy(f"COPY {name} (id, body, parts, tsv) FROM STDIN") as copy:
+        with cur.copy(f"COPY {name} (id, body, parts) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
     finally:
         cur.close()
+    words = sorted(set(" ".join(r[1] for r in rows).split()))
+    conn.execute(
+        sa.text(
+            f"INSERT INTO {name}_words (word) SELECT unnest(CAST(:words AS text[])) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"words": words},
+    )
 
 
 def delete_documents(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:
@@ -440,50 +455,33 @@ def _pg_visible_tsv(table: sa.TableClause, fields: list[int]) -> Any:
 
 
 def vocabulary_near(conn: Connection, catalog_id: int, token: str) -> list[str]:
-    """SQLite: indexed stems within a small edit distance of `token` (typo tolerance)."""
-    vocab = sa.table(f"{index_name(catalog_id)}_vocab", sa.column("term"), sa.column("doc"))
+    """Indexed stems within a small edit distance of `token` (typo tolerance): within 1
+    edit for words up to 4 letters, 2 for longer ones; the closest first."""
+    if conn.dialect.name == "sqlite":
+        vocab = sa.table(f"{index_name(catalog_id)}_vocab", sa.column("term"), sa.column("doc"))
+        term, docs = vocab.c.term, vocab.c.doc
+    else:
+        words = sa.table(f"{index_name(catalog_id)}_words", sa.column("word"))
+        term, docs = words.c.word, sa.literal(0)
     first = token[0]
-    rows = conn.execute(
-        sa.select(vocab.c.term, vocab.c.doc).where(
-            vocab.c.term >= first, vocab.c.term < chr(ord(first) + 1)
-        )
-    ).all()
+    near: Any = sa.and_(term >= first, term < chr(ord(first) + 1))
+    trgm = trigram_schema(conn) if conn.dialect.name == "postgresql" else None
+    if trgm is not None:
+        # The trigram index finds candidates (a typo in the first letter too) at a
+        # lenient similarity; the edit distance below decides, as on SQLite.
+        threshold = sa.func.set_config("pg_trgm.similarity_threshold", SIMILARITY, False)
+        conn.execute(sa.select(threshold))
+        near = term.op(f'OPERATOR("{trgm}".%)')(token)
+    rows = conn.execute(sa.select(term, docs).where(near)).all()
     limit = 1 if len(token) <= 4 else 2
     scored = []
-    for term, docs in rows:
-        if abs(len(term) - len(token)) > limit or term == token:
+    for found, count in rows:
+        if abs(len(found) - len(token)) > limit or found == token:
             continue
-        distance = edit_distance(token, term, limit)
+        distance = edit_distance(token, found, limit)
         if distance <= limit:
-            scored.append((distance, -int(docs), term))
-    return [term for _, _, term in sorted(scored)[:FUZZY_LIMIT]]
-
-
-def trigram_match(
-    conn: Connection, catalog_id: int, clauses: list[Clause], fields: list[int] | None
-) -> Match | None:
-    """PostgreSQL with pg_trgm: every word similar to a word of the record (typos)."""
-    trgm = trigram_schema(conn)
-    if trgm is None:
-        return None
-    # One wrong letter in a six-letter word scores 0.5; the default threshold is 0.6.
-    conn.execute(
-        sa.select(sa.func.set_config("pg_trgm.word_similarity_threshold", TRIGRAM_THRESHOLD, False))
-    )
-    table = index_table(catalog_id)
-    body: Any = table.c.body
-    if fields is not None:
-        body = sa.func.array_to_string(
-            sa.func.tsvector_to_array(_pg_visible_tsv(table, fields)), " "
-        )
-    words = [t for c in clauses for t in c.tokens]
-    condition = sa.and_(*[sa.literal(w).op(f'OPERATOR("{trgm}".<%)')(body) for w in words])
-    similarity = getattr(sa.func, trgm).word_similarity
-    score = sum(
-        (similarity(sa.literal(w), table.c.body) for w in words[1:]),
-        similarity(sa.literal(words[0]), table.c.body),
-    )
-    return Match(table, table.c.id, condition, score.desc())
+            scored.append((distance, -int(count or 0), found))
+    return [found for _, _, found in sorted(scored)[:FUZZY_LIMIT]]
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
