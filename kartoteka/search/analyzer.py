@@ -48,22 +48,39 @@ class QueryError(ValueError):
         super().__init__(messages.message(code, params))
 
 
-def stems(found: list[str]) -> list[str]:
-    """Stems of folded words, in order.
+#: folded word -> its stem, kept across calls: a catalog's texts repeat a vocabulary far
+#: smaller than their words (a rebuild of 100,000 records meets ~3,000,000 words, a
+#: few thousand distinct). Emptied when it grows past `CACHE_SIZE` words.
+_stem_of: dict[str, str] = {}
+CACHE_SIZE = 200_000
 
-    Each stemmer leaves the other alphabet alone (Russian suffix rules never match Latin
-    letters and English ones never match Cyrillic), so running both over the whole list
-    stems every word by its language in two C calls instead of a Python loop per word.
-    Each distinct word is stemmed once: the texts of a written batch repeat a small
-    vocabulary (30,000 words, 1,000 distinct in the benchmark), and looking a stem up
-    costs a fifth of stemming the word again.
-    """
-    distinct = list(set(found))
-    stemmed: list[str] = _english.stemWords(_russian.stemWords(distinct))
-    if stemmed and max(map(len, stemmed)) > MAX_TOKEN:
-        stemmed = [s[:MAX_TOKEN] for s in stemmed]
-    by_word = dict(zip(distinct, stemmed, strict=True))
-    return [by_word[w] for w in found]
+
+def _learn(found: list[str]) -> None:
+    """Stem the words of `found` not in the cache yet, and remember them."""
+    new = list(set(found).difference(_stem_of))
+    if not new:
+        return
+    if len(_stem_of) + len(new) > CACHE_SIZE:
+        _stem_of.clear()
+    # Each stemmer leaves the other alphabet alone (Russian suffix rules never match
+    # Latin letters and English ones never match Cyrillic), so running both over the
+    # list stems every word by its language in two C calls.
+    stemmed: list[str] = _english.stemWords(_russian.stemWords(new))
+    _stem_of.update(zip(new, (s[:MAX_TOKEN] for s in stemmed), strict=True))
+
+
+def stems(found: list[str]) -> list[str]:
+    """Stems of folded words, in order (each distinct word stemmed once, then cached)."""
+    _learn(found)
+    try:
+        return list(map(_stem_of.__getitem__, found))
+    except KeyError:  # another thread emptied the cache meanwhile
+        return [_stem_of.get(w) or stem_uncached(w) for w in found]
+
+
+def stem_uncached(word: str) -> str:
+    """The stem of one folded word, by the stemmers alone."""
+    return str(_english.stemWord(_russian.stemWord(word)))[:MAX_TOKEN]
 
 
 def stem(word: str) -> str:
@@ -90,7 +107,9 @@ def joined_tokens_many(texts: list[str]) -> list[str]:
     """
     if not texts:
         return []
-    joined = f" {SEPARATOR} ".join(t.replace(SEPARATOR, " ") for t in texts)
+    joined = f" {SEPARATOR} ".join(texts)
+    if joined.count(SEPARATOR) != len(texts) - 1:  # a text holds the separator itself
+        joined = f" {SEPARATOR} ".join(t.replace(SEPARATOR, " ") for t in texts)
     found = WORD.findall(fold_text(joined, True).replace("_", " "))
     return [piece.strip() for piece in " ".join(stems(found)).split(SEPARATOR)]
 

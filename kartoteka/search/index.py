@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection
 from kartoteka.catalogs.models import Catalog, Field, WorkspaceMeta
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import NotFound
-from kartoteka.records.read import load_links, title_text
+from kartoteka.records.read import title_text
 from kartoteka.storage import fulltext, schema
 from kartoteka.storage.engine import read_connection
 
@@ -76,60 +77,119 @@ def _only_added(old: str, new: str) -> bool:
     return all(current.get(f[0]) == f for f in before["fields"])
 
 
+@dataclass(frozen=True)
+class Span:
+    """The records a chunk of documents is made for: listed ids, or (for a rebuild, which
+    reads the table in id order) every record from `first` to `last`, which reads the
+    comments, links and attachments of the chunk as index ranges instead of id lists."""
+
+    ids: list[int]
+    first: int | None = None
+    last: int | None = None
+
+    def condition(self, column: Any) -> Any:
+        """`column` within the span."""
+        if self.first is not None:
+            return column.between(self.first, self.last)
+        return column.in_(self.ids)
+
+    def pieces(self) -> Iterator[Span]:
+        """The span in parts small enough for an IN list (a range is one part)."""
+        if self.first is not None:
+            yield self
+            return
+        for start in range(0, len(self.ids), 900):
+            yield Span(self.ids[start : start + 900])
+
+
+def _row_query(catalog: Catalog) -> Any:
+    """SELECT id and the stored columns the index reads (searchable and file fields)."""
+    table = catalog.table
+    stored = [f for f in searchable_fields(catalog) if f.storage_column and not f.is_link]
+    attached = [f for f in file_fields(catalog) if f.storage_column]
+    return sa.select(table.c.id, *[table.c[f.storage_column or "id"] for f in stored + attached])
+
+
 def documents(
     conn: Connection, meta: WorkspaceMeta, catalog: Catalog, ids: list[int]
 ) -> list[tuple[int, dict[int, str]]]:
     """(record id, {field id: "stem stem…"}) for these records (missing ids are left out)."""
+    rows = conn.execute(_row_query(catalog).where(catalog.table.c.id.in_(ids))).all()
+    return documents_of(conn, meta, catalog, rows, Span([r[0] for r in rows]))
+
+
+def documents_of(
+    conn: Connection, meta: WorkspaceMeta, catalog: Catalog, rows: Sequence[Any], span: Span
+) -> list[tuple[int, dict[int, str]]]:
+    """The documents of rows read by `_row_query`, all analysed in one pass."""
     fields = searchable_fields(catalog)
-    columns = [f for f in fields if f.storage_column and f.ftype.storage != "links"]
-    linked = [f for f in fields if f.ftype.storage == "links"]
+    columns = [f for f in fields if f.storage_column and not f.is_link]
+    linked = [f for f in fields if f.is_link]
     attached = [f for f in file_fields(catalog) if f.storage_column]
-    table = catalog.table
-    rows = conn.execute(
-        sa.select(
-            table.c.id, *[table.c[f.storage_column or "id"] for f in [*columns, *attached]]
-        ).where(table.c.id.in_(ids))
-    ).all()
-    found = [r[0] for r in rows]
-    link_text = _link_texts(conn, meta, linked, found)
-    # (record id, field id, text) of every non-empty value, stemmed all together.
+    # (record id, field id, text) of every non-empty value, analysed all together.
     texts: list[tuple[int, int, str]] = []
-    # (record id, field id, file ids) of the attachments, whose texts the worker extracted.
-    held = [
-        (row[0], f.id, f.ftype.referenced_ids(raw))
-        for row in rows
-        for f, raw in zip(attached, row[1 + len(columns) :], strict=True)
-        if raw
-    ]
-    file_text = attachments.texts_of(conn, [i for _, _, ids in held for i in ids])
-    for row in rows:
-        for f, raw in zip(columns, row[1 : 1 + len(columns)], strict=True):
-            if raw is not None and raw != "":
-                texts.append((row[0], f.id, f.ftype.search_text(raw, f)))
-        for f in linked:
-            text = link_text.get(f.id, {}).get(row[0])
-            if text:
-                texts.append((row[0], f.id, text))
-    for rid, text in _comments(conn, catalog, found):
-        texts.append((rid, COMMENTS, text))
-    texts += [(rid, fid, file_text[i]) for rid, fid, ids in held for i in ids if i in file_text]
-    parts: dict[int, dict[int, str]] = {rid: {} for rid in found}
+    for at, f in enumerate(columns, start=1):
+        texts += _column_texts(f, [(row[0], row[at]) for row in rows])
+    for fid, by_record in _link_texts(conn, meta, linked, span).items():
+        texts += [(rid, fid, text) for rid, text in by_record.items() if text]
+    texts += [(rid, COMMENTS, text) for rid, text in _comments(conn, catalog, span)]
+    texts += _file_texts(conn, attached, rows, 1 + len(columns))
+    parts: dict[int, dict[int, str]] = {row[0]: {} for row in rows}
     stemmed = analyzer.joined_tokens_many([t for _, _, t in texts])
     for (rid, fid, _), stems in zip(texts, stemmed, strict=True):
-        if stems:
+        if stems and rid in parts:
             before = parts[rid].get(fid)
             parts[rid][fid] = f"{before} {stems}" if before else stems
+    # Each record's parts come in the order of `texts`: stored fields, links, comments,
+    # attachments (the first text of a field places it).
     return list(parts.items())
 
 
-def _comments(conn: Connection, catalog: Catalog, ids: list[int]) -> list[tuple[int, str]]:
+def _column_texts(field: Field, values: list[tuple[int, Any]]) -> list[tuple[int, int, str]]:
+    """(record id, field id, text) of a stored column's non-empty values; a value met
+    again (a select's choice, a company name) is rendered once."""
+    text_of = field.ftype.search_text
+    seen: dict[Any, str] = {}
+    out = []
+    for rid, raw in values:
+        if raw is None or raw == "":
+            continue
+        try:
+            text = seen.get(raw)
+        except TypeError:  # an unhashable stored value
+            text = None
+        if text is None:
+            text = text_of(raw, field)
+            if isinstance(raw, str | int):
+                seen[raw] = text
+        out.append((rid, field.id, text))
+    return out
+
+
+def _file_texts(
+    conn: Connection, attached: list[Field], rows: Sequence[Any], at: int
+) -> list[tuple[int, int, str]]:
+    """(record id, field id, text) of the attachments whose texts the worker extracted."""
+    held = [
+        (row[0], f.id, f.ftype.referenced_ids(row[at + i]))
+        for row in rows
+        for i, f in enumerate(attached)
+        if row[at + i]
+    ]
+    if not held:
+        return []
+    file_text = attachments.texts_of(conn, [i for _, _, ids in held for i in ids])
+    return [(rid, fid, file_text[i]) for rid, fid, ids in held for i in ids if i in file_text]
+
+
+def _comments(conn: Connection, catalog: Catalog, span: Span) -> list[tuple[int, str]]:
     """(record id, text) of the comments on these records, oldest first."""
     c = schema.comments
     out: list[tuple[int, str]] = []
-    for start in range(0, len(ids), 900):
+    for part in span.pieces():
         rows = conn.execute(
             sa.select(c.c.record_id, c.c.text)
-            .where(c.c.catalog_id == catalog.id, c.c.record_id.in_(ids[start : start + 900]))
+            .where(c.c.catalog_id == catalog.id, part.condition(c.c.record_id))
             .order_by(c.c.id)
         )
         out += [(r[0], r[1]) for r in rows]
@@ -139,22 +199,31 @@ def _comments(conn: Connection, catalog: Catalog, ids: list[int]) -> list[tuple[
 def comments_of(conn: Connection, catalog: Catalog, ids: list[int]) -> dict[int, list[str]]:
     """record id -> its comments' texts, oldest first."""
     out: dict[int, list[str]] = {}
-    for rid, text in _comments(conn, catalog, ids):
+    for rid, text in _comments(conn, catalog, Span(ids)):
         out.setdefault(rid, []).append(text)
     return out
 
 
 def _link_texts(
-    conn: Connection, meta: WorkspaceMeta, fields: list[Field], ids: list[int]
+    conn: Connection, meta: WorkspaceMeta, fields: list[Field], span: Span
 ) -> dict[int, dict[int, str]]:
-    """field id -> record id -> the titles of the linked records, joined."""
-    if not fields or not ids:
+    """link field id -> record id -> the titles of the linked records, joined."""
+    if not fields or not span.ids:
         return {}
-    links = load_links(conn, fields, ids)
+    links = schema.links
+    by_field: dict[int, dict[int, list[int]]] = {f.id: {} for f in fields}
+    for part in span.pieces():
+        rows = conn.execute(
+            sa.select(links.c.field_id, links.c.src_id, links.c.dst_id)
+            .where(links.c.field_id.in_(list(by_field)), part.condition(links.c.src_id))
+            .order_by(links.c.position, links.c.dst_id)
+        )
+        for fid, src, dst in rows:
+            by_field[fid].setdefault(src, []).append(dst)
     out: dict[int, dict[int, str]] = {}
     for f in fields:
         target = meta.catalog(f.options.get("catalog") or 0)
-        by_src = links.get(f.id, {})
+        by_src = by_field[f.id]
         if target is None or not by_src:
             continue
         names = _titles(conn, target, {d for dsts in by_src.values() for d in dsts})
@@ -199,18 +268,20 @@ def reindex(
 
 def all_ids(conn: Connection, catalog: Catalog, size: int = BATCH) -> Iterator[list[int]]:
     """Every record id of a catalog, in batches (keyset over the primary key)."""
+    for rows in _all_rows(conn, sa.select(catalog.table.c.id), catalog, size):
+        yield [r[0] for r in rows]
+
+
+def _all_rows(conn: Connection, query: Any, catalog: Catalog, size: int) -> Iterator[Sequence[Any]]:
+    """`query`'s rows (the record id first) in batches, keyset over the primary key."""
     table = catalog.table
     last = 0
     while True:
-        chunk = list(
-            conn.execute(
-                sa.select(table.c.id).where(table.c.id > last).order_by(table.c.id).limit(size)
-            ).scalars()
-        )
-        if not chunk:
+        rows = conn.execute(query.where(table.c.id > last).order_by(table.c.id).limit(size)).all()
+        if not rows:
             return
-        yield chunk
-        last = chunk[-1]
+        yield rows
+        last = rows[-1][0]
 
 
 def build(
@@ -219,14 +290,19 @@ def build(
     catalog: Catalog,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Create the catalog's index afresh from its records; returns how many were indexed."""
+    """Create the catalog's index afresh from its records; returns how many were indexed.
+
+    The table is read in id order, a chunk per query; each chunk's comments, links and
+    attachments are read as id ranges (a few queries per chunk, none per record).
+    """
     fulltext.create_index(conn, catalog.id)
     done = 0
-    for chunk in all_ids(conn, catalog):
-        fulltext.insert_documents(conn, catalog.id, documents(conn, meta, catalog, chunk))
-        done += len(chunk)
+    for rows in _all_rows(conn, _row_query(catalog), catalog, BATCH):
+        span = Span([r[0] for r in rows], rows[0][0], rows[-1][0])
+        fulltext.insert_documents(conn, catalog.id, documents_of(conn, meta, catalog, rows, span))
+        done += len(rows)
         if progress is not None:
-            progress(len(chunk))
+            progress(len(rows))
     fulltext.finish_index(conn, catalog.id)
     fulltext.write_signature(conn, catalog.id, signature(meta, catalog))
     fulltext.drop_pending_all(conn, catalog.id)  # the fresh index holds every record

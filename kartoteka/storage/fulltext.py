@@ -457,6 +457,7 @@ def _pg_visible_tsv(table: sa.TableClause, fields: list[int]) -> Any:
 def vocabulary_near(conn: Connection, catalog_id: int, token: str) -> list[str]:
     """Indexed stems within a small edit distance of `token` (typo tolerance): within 1
     edit for words up to 4 letters, 2 for longer ones; the closest first."""
+    docs: Any
     if conn.dialect.name == "sqlite":
         vocab = sa.table(f"{index_name(catalog_id)}_vocab", sa.column("term"), sa.column("doc"))
         term, docs = vocab.c.term, vocab.c.doc

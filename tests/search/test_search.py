@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import sqlalchemy as sa
 from conftest_support import *  # noqa: F403
 from support.catalogs import deals_linking_clients
 
@@ -11,7 +14,9 @@ from kartoteka.errors import ValidationFailed
 from kartoteka.records import service as records
 from kartoteka.records.requests import BatchRequest
 from kartoteka.rights import service as manage
+from kartoteka.search import index
 from kartoteka.search import service as search
+from kartoteka.storage import fulltext
 from kartoteka.users import service as users
 
 CLIENTS = [
@@ -238,3 +243,32 @@ def test_updates_of_unindexed_fields_leave_the_index_alone(admin, world, monkeyp
     records.update_record(admin, "clients", world["Acme Corporation"], {"note": "поставка"})
     assert calls == [[world["Acme Corporation"]]]
     monkeypatch.setattr(index, "reindex", real)
+
+
+def _index_rows(admin, catalog: str) -> list[tuple]:
+    ws = admin.workspace
+    table = fulltext.index_table(ws.meta().catalog(catalog).id)
+    rid = fulltext.record_id_column(ws.dialect, table)
+    with ws.engine.connect() as conn:
+        rows = conn.execute(sa.select(rid, table.c.body, table.c.parts).order_by(rid)).all()
+    return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+
+def test_a_rebuild_makes_the_index_the_writes_made(admin, world) -> None:
+    from kartoteka.comments import service as comments
+
+    deals_linking_clients(admin)
+    clients = list(world.values())
+    for n in range(12):
+        records.create_record(
+            admin,
+            "deals",
+            {"name": f"Сделка {n} договоры", "client": [clients[n % 3]]},
+        )
+    comments.add_comment(admin, "clients", clients[0], {"text": "Просит скидку"})
+    comments.add_comment(admin, "clients", clients[0], {"text": "И ещё одну"})
+    records.update_record(admin, "clients", clients[1], {"note": "", "region": "North"})
+    before = {name: _index_rows(admin, name) for name in ("clients", "deals")}
+    assert len(before["deals"]) == 12 and before["clients"][0][2]["0"]  # comments held
+    assert index.rebuild(admin.workspace) == {"clients": 4, "deals": 12}
+    assert {name: _index_rows(admin, name) for name in ("clients", "deals")} == before
