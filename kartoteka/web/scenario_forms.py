@@ -77,8 +77,10 @@ RECORD_TARGET: list[Input] = [
     ("record", N_("Record id (empty: the run's record)"), "template", TEMPLATE_HINT),
 ]
 VALUES_HINT = N_("Each value is a template: {{ record.amount }}, Won, {{ vars.total }}.")
+CONDITION_HINT = N_('In JSON, $ keys test variables: {"$vars.total": {"gt": 1000}}.')
+FIND_HINT = N_('Values may be templates: {"client": {"eq": "{{ record.id }}"}}.')
 FORMS: dict[str, list[Input]] = {
-    "condition": [("filter", N_("Condition"), "filter", N_('E.g. {"stage": {"eq": "Won"}}.'))],
+    "condition": [("filter", N_("Condition"), "filter", CONDITION_HINT)],
     "set": [("vars", N_("Variables"), "json", N_('{"total": {"expr": "record.amount * 1.2"}}'))],
     "create_record": [
         ("catalog", N_("Catalog"), "catalog", ""),
@@ -89,21 +91,21 @@ FORMS: dict[str, list[Input]] = {
     "delete_record": RECORD_TARGET,
     "find_records": [
         ("catalog", N_("Catalog"), "catalog", ""),
-        ("filter", N_("Filter"), "json", N_('E.g. {"client": {"eq": "{{ record.id }}"}}.')),
+        ("filter", N_("Filter"), "filter", FIND_HINT),
         ("sort", N_("Sort"), "list", N_("api_names, - for descending: -amount")),
         ("limit", N_("At most"), "number", ""),
         ("into", N_("Keep the list in variable"), "text", ""),
     ],
     "for_each": [
         ("catalog", N_("Catalog"), "catalog", ""),
-        ("filter", N_("Filter"), "json", ""),
+        ("filter", N_("Filter"), "filter", ""),
         ("items", N_("Or the items of"), "template", N_("{{ vars.deals }}")),
         ("as", N_("Name of the item"), "text", ""),
     ],
     "wait": [
         ("duration", N_("For"), "text", N_("ISO 8601: PT10M, P1DT2H, P7D.")),
         ("until", N_("Until"), "template", N_("A date or date-time: {{ record.due }}.")),
-        ("until_filter", N_("Until the record matches"), "json", ""),
+        ("until_filter", N_("Until the record matches"), "filter", ""),
         ("timeout", N_("Timeout"), "text", N_("ISO 8601, 30 days when empty.")),
     ],
     "http": [
@@ -197,6 +199,9 @@ STRINGS = {
     "concurrency": N_("Runs at once, at most"),
     "http_per_second": N_("HTTP calls per second, at most"),
     "max_depth": N_("Self-triggering depth limit"),
+    "build": N_("Conditions"),
+    "as_json": N_("JSON"),
+    "not_buildable": N_("This filter has parts the builder cannot show: edit it as JSON."),
     "add_value": N_("Add a field"),
     "field": N_("Field"),
     "value_of": N_("Value of %(field)s"),

@@ -127,5 +127,9 @@ def test_the_list_and_the_editor_fit_a_phone(server, browser, rest):
     page.focus('[data-step-toggle="steps[0]"]')
     page.keyboard.press("Enter")
     assert page.locator(".scn-branch.branch-then .scn-step").count() == 1
+    # The condition is shown in the views' filter builder, over the trigger's catalog.
+    condition = page.locator('li[data-path="steps[0]"] .scn-filter-input').first
+    assert condition.locator(".condition").count() == 1
+    assert condition.locator('select[name="field"]').input_value() == "amount"
     watch.check()
     page.close()

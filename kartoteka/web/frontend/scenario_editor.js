@@ -4,32 +4,10 @@
 // textarea of the JSON tab, which this script keeps equal to what the editor shows. The
 // server's reasons come back by place (`steps[2].url`) and are put beside that input.
 import { FilterBuilder } from "./filter.js";
-import { assign, h, setLocalError, StepTree } from "./scenario_steps.js";
+import { assign, h, labelsToIds, setLocalError, StepTree } from "./scenario_steps.js";
 
 const RECORD_CHANGES = ["record.updated", "record.saved"];
 const FILTERED = ["record.created", "record.updated", "record.saved", "date"];
-
-/** A select field's choice written by its label ("Won") as its id, which the builder shows. */
-function labelsToIds(filter, fields) {
-  if (!filter || typeof filter !== "object") return filter;
-  const byName = Object.fromEntries(fields.filter((f) => f.type === "select").map((f) => [f.api_name, f.choices || []]));
-  const idOf = (choices, v) => choices.find((c) => c.label === v)?.id ?? v;
-  const part = (p) => {
-    if (!p || typeof p !== "object" || Array.isArray(p)) return p;
-    const out = {};
-    for (const [key, test] of Object.entries(p)) {
-      const choices = byName[key];
-      if (key === "and" || key === "or") out[key] = Array.isArray(test) ? test.map(part) : test;
-      else if (!choices) out[key] = test;
-      else if (typeof test === "string") out[key] = idOf(choices, test);
-      else if (test && typeof test === "object" && !Array.isArray(test))
-        out[key] = Object.fromEntries(Object.entries(test).map(([op, v]) => [op, Array.isArray(v) ? v.map((x) => idOf(choices, x)) : idOf(choices, v)]));
-      else out[key] = test;
-    }
-    return out;
-  };
-  return part(filter);
-}
 
 export class ScenarioEditor {
   constructor(form, cfg) {
@@ -223,6 +201,8 @@ export class ScenarioEditor {
         delete t.field;
         this.triggerBody(body);
         this.sync();
+        // Conditions and waits test the trigger's records: their builders follow.
+        this.visual.querySelector("[data-steps-host]")?.replaceChildren(this.tree.list(this.def.steps, "steps"));
       });
       parts.push(this.field(this.s.catalog, select));
     }
@@ -346,6 +326,8 @@ export class ScenarioEditor {
         input.setAttribute("aria-invalid", "true");
         input.setAttribute("aria-describedby", `${message.id} ${input.getAttribute("aria-describedby") || ""}`.trim());
         input.after(message);
+        // Folded parts (retries, options) open to show the place.
+        for (let d = input.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
       } else {
         const box = this.nearestErrors(path);
         if (box) box.append(message);
@@ -386,6 +368,7 @@ export class ScenarioEditor {
       this.visual.querySelector('[aria-invalid="true"]')?.focus();
       return;
     }
+    this.tree.collectBuilders();
     if (this.builder && this.builder.touched && this.builder.host.isConnected) {
       // Conditions typed but not applied still count: what the page shows is saved.
       const { builder, host } = this.builder;

@@ -3,6 +3,7 @@
 // the loop's steps, a wait's timeout, the error branch) as nested lists, and buttons to
 // add, move and delete steps. Every input writes straight into the step object; changes
 // of the tree's shape call `onShape` so the owner redraws and keeps the JSON in step.
+import { conditionsOf, FilterBuilder } from "./filter.js";
 
 /** A DOM element: h("div", {class: "x", onclick: f}, child, "text"). */
 export function h(tag, attrs = {}, ...children) {
@@ -55,6 +56,77 @@ export class StepTree {
     this.opened = new WeakSet();
     this.invalid = new Set();
     this.triggerCatalog = () => null;
+    this.builders = [];
+  }
+
+  /** Conditions typed in a step's builder but not applied still count on saving. */
+  collectBuilders() {
+    this.builders = this.builders.filter((b) => b.host.isConnected);
+    for (const b of this.builders) {
+      const form = b.host.querySelector(".filter-form");
+      if (!b.touched || !form) continue;
+      b.builder.collect(form);
+      assign(b.step, b.key, emptyFilter(b.step, b.builder.toFilter()));
+    }
+  }
+
+  /** A step's filter: the views' builder over the catalog it reads, or JSON for what the
+   *  builder cannot show ($ keys, or/not); a switch between the two. */
+  filter(step, spec, path, fields) {
+    const { key, label, hint } = spec;
+    const catalogOf = () => this.cfg.catalogs[["find_records", "for_each"].includes(step.type) ? step.catalog : this.triggerCatalog()];
+    let catalog = catalogOf();
+    const box = h("fieldset", { class: "scn-filter-input in-json", "data-path": `${path}.${key}` }, h("legend", {}, label));
+    const body = h("div");
+    const buildable = () => {
+      if (!catalog) return false;
+      const rows = conditionsOf(step[key] || null);
+      const names = new Set([...catalog.fields.map((f) => f.api_name), ...(catalog.hops || []).map((f) => f.api_name)]);
+      return rows !== null && rows.every((r) => names.has(r.field));
+    };
+    let mode = buildable() ? "build" : "json";
+    const switcher = h("div", { class: "scn-filter-mode", role: "group", "aria-label": label });
+    const draw = () => {
+      switcher.replaceChildren(
+        ...["build", "json"].map((m) =>
+          h("button", { type: "button", class: "button small", "aria-pressed": String(mode === m), disabled: m === "build" && !catalog, onclick: () => {
+            if (m === mode) return;
+            this.collectBuilders();
+            if (m === "build" && !buildable()) {
+              setLocalError(switcher, this.s.not_buildable);
+              return;
+            }
+            setLocalError(switcher, null);
+            mode = m;
+            draw();
+          } }, m === "build" ? this.s.build : this.s.as_json),
+        ),
+      );
+      if (mode === "build") {
+        const host = h("div", { class: "filter-panel" });
+        const entry = { step, key, host, touched: false };
+        entry.builder = new FilterBuilder(host, { fields: catalog.fields, hops: catalog.hops, operators: this.cfg.operators, filter: labelsToIds(step[key] || null, catalog.fields) }, (value) => {
+          assign(step, key, emptyFilter(step, value));
+          this.onChange();
+        });
+        entry.builder.render();
+        for (const ev of ["input", "change", "click"]) host.addEventListener(ev, () => (entry.touched = true));
+        this.builders.push(entry);
+        body.replaceChildren(host);
+      } else {
+        body.replaceChildren(this.input(step, { ...spec, input: "json", label: this.s.as_json }, path));
+      }
+    };
+    draw();
+    fields.addEventListener("scn-catalog", () => {
+      // Another catalog: its fields are not the old filter's.
+      delete step[key];
+      catalog = catalogOf();
+      mode = catalog ? "build" : "json";
+      draw();
+    });
+    box.append(switcher, body, hint ? h("p", { class: "small muted" }, hint) : null);
+    return box;
   }
 
   /** The list `steps` (at `path`, e.g. "steps" or "steps[1].then") as an <ol>. */
@@ -134,7 +206,11 @@ export class StepTree {
     const body = h("div", { class: "scn-step-body", id: bodyId, hidden: !open });
     body.append(h("div", { class: "scn-step-errors", "data-errors-for": path }));
     const fields = h("div", { class: "scn-fields" });
-    for (const input of this.cfg.forms[kind] || []) fields.append(input.input === "values" ? this.values(step, input, path, fields) : this.input(step, input, path));
+    for (const input of this.cfg.forms[kind] || []) {
+      if (input.input === "values") fields.append(this.values(step, input, path, fields));
+      else if (input.input === "filter") fields.append(this.filter(step, input, path, fields));
+      else fields.append(this.input(step, input, path));
+    }
     for (const input of this.cfg.common) fields.append(this.input(step, input, path));
     body.append(fields, this.retry(step, path));
     for (const branch of this.cfg.branches_of[kind] || []) body.append(this.branch(step, branch, path));
@@ -159,7 +235,7 @@ export class StepTree {
 
   retry(step, path) {
     const retry = step.retry || {};
-    const legend = h("legend", {}, this.s.retry);
+    const legend = h("legend", { class: "sr-only" }, this.s.retry);
     const set = (key, value) => {
       const next = { ...(step.retry || {}) };
       assign(next, key, value);
@@ -182,13 +258,19 @@ export class StepTree {
         }),
       );
     };
+    // Folded until a step has a policy of its own: most steps take the scenario's.
     return h(
-      "fieldset",
-      { class: "scn-retry", "data-path": `${path}.retry` },
-      legend,
-      number("attempts", this.s.attempts, retry.attempts),
-      number("delay", this.s.delay, retry.delay),
-      number("factor", this.s.factor, retry.factor),
+      "details",
+      { class: "scn-retry-box", open: Boolean(step.retry) },
+      h("summary", {}, this.s.retry),
+      h(
+        "fieldset",
+        { class: "scn-retry", "data-path": `${path}.retry` },
+        legend,
+        number("attempts", this.s.attempts, retry.attempts),
+        number("delay", this.s.delay, retry.delay),
+        number("factor", this.s.factor, retry.factor),
+      ),
     );
   }
 
@@ -269,7 +351,7 @@ export class StepTree {
     const changed = () => this.onChange();
     let control;
     const plain = value === undefined || typeof value === "string" || typeof value === "number";
-    if (input === "json" || input === "filter") {
+    if (input === "json") {
       control = h("textarea", { id, rows: "3", class: "code", spellcheck: "false" });
       control.value = value === undefined ? "" : JSON.stringify(value, null, 2);
       control.addEventListener("input", () => {
@@ -352,6 +434,33 @@ export function typedValue(text, field) {
     }
   }
   return text;
+}
+
+/** No conditions: a condition keeps `{}` (always true), other steps drop the key. */
+function emptyFilter(step, value) {
+  return value || (step.type === "condition" ? {} : undefined);
+}
+
+/** A select field's choice written by its label ("Won") as its id, which the builder shows. */
+export function labelsToIds(filter, fields) {
+  if (!filter || typeof filter !== "object") return filter;
+  const byName = Object.fromEntries(fields.filter((f) => f.type === "select").map((f) => [f.api_name, f.choices || []]));
+  const idOf = (choices, v) => choices.find((c) => c.label === v)?.id ?? v;
+  const part = (p) => {
+    if (!p || typeof p !== "object" || Array.isArray(p)) return p;
+    const out = {};
+    for (const [key, test] of Object.entries(p)) {
+      const choices = byName[key];
+      if (key === "and" || key === "or") out[key] = Array.isArray(test) ? test.map(part) : test;
+      else if (!choices) out[key] = test;
+      else if (typeof test === "string") out[key] = idOf(choices, test);
+      else if (test && typeof test === "object" && !Array.isArray(test))
+        out[key] = Object.fromEntries(Object.entries(test).map(([op, v]) => [op, Array.isArray(v) ? v.map((x) => idOf(choices, x)) : idOf(choices, v)]));
+      else out[key] = test;
+    }
+    return out;
+  };
+  return part(filter);
 }
 
 /** "steps[1].then[0]" -> "2.1": the step's place for people. */
