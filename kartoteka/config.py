@@ -1,4 +1,8 @@
-"""Settings read from the environment (CLI flags may override them)."""
+"""Settings read from the environment (CLI flags may override them).
+
+Its errors stay English text (english-ok): they tell the operator starting the server
+or the CLI which variable is wrong, before any user or workspace language exists.
+"""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from kartoteka.errors import BadRequest, TooLarge, ValidationFailed, problem
-from kartoteka.messages import from_accept_language, message
+from kartoteka.messages import from_headers, message
 
 #: Deepest JSON nesting any body may use (filters nest at most 12, view options far less).
 MAX_JSON_DEPTH = 64
@@ -32,12 +32,6 @@ def body_limit(settings: Any, path: str) -> int:
     if UPLOAD_PATHS.match(path):
         return int(settings.max_upload_bytes) + MULTIPART_OVERHEAD
     return int(settings.max_body_bytes)
-
-
-def _lang(scope: dict[str, Any]) -> str:
-    """The language of the client's Accept-Language header (English by default)."""
-    header = next((v for k, v in scope.get("headers", []) if k == b"accept-language"), b"")
-    return from_accept_language(header.decode("latin-1")) or "en"
 
 
 def _error_response(status: int, code: str, text: str) -> list[dict[str, Any]]:
@@ -66,7 +60,8 @@ class EdgeGuardMiddleware:
         refusal = self._refusal(scope, limit)
         if refusal is not None:
             status, code, reason, params = refusal
-            for event in _error_response(status, code, message(reason, params, _lang(scope))):
+            text = message(reason, params, from_headers(scope.get("headers", [])))
+            for event in _error_response(status, code, text):
                 await send(event)
             return
         if limit is None:
@@ -96,7 +91,8 @@ class EdgeGuardMiddleware:
             # Read outside the routes' error handlers (a form parser, say): answer here.
             if started:
                 raise
-            for event in _error_response(413, "TOO_LARGE", exc.text(_lang(scope))):
+            text = exc.text(from_headers(scope.get("headers", [])))
+            for event in _error_response(413, "TOO_LARGE", text):
                 await send(event)
 
     @staticmethod

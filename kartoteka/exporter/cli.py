@@ -71,7 +71,7 @@ def export_command(
     if as_user:
         user_id = users.find_user_id(ws, as_user)
         if user_id is None:
-            raise UserNotFound(f"no user {as_user!r}")
+            raise UserNotFound.of("export_user_unknown", None, user=as_user)
         actor = auth.actor_for_user(ws, user_id, via="cli")
     query["filter"] = parse_filter_param(query.get("filter"))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -70,21 +70,17 @@ def parse_options(
 ) -> ExportOptions:
     """Checked options; a bad one is a 422 naming it."""
     if format not in FORMATS:
-        raise _bad("format", f"must be one of {', '.join(FORMATS)}")
+        raise ValidationFailed.of("one_of", "format", allowed=", ".join(FORMATS))
     enc = ENCODINGS.get(str(encoding or "utf-8").lower())
     if enc is None:
-        raise _bad("encoding", "must be utf-8 or windows-1251 (cp1251)")
+        raise ValidationFailed.of("export_encoding", "encoding")
     sep = DELIMITERS.get(str(delimiter or ","))
     if sep is None:
-        raise _bad("delimiter", "must be ',', ';' or 'tab'")
+        raise ValidationFailed.of("export_delimiter", "delimiter")
     if format != "csv" and (encoding or delimiter):
         name = "encoding" if encoding else "delimiter"
-        raise _bad(name, "applies to csv only")
+        raise ValidationFailed.of("export_csv_only", name)
     return ExportOptions(format, enc, sep)
-
-
-def _bad(name: str, why: str) -> ValidationFailed:
-    return ValidationFailed(f"{name}: {why}", fields={name: why})
 
 
 def export_records(

@@ -152,11 +152,9 @@ def _field_names(fields: Any) -> list[str] | None:
     elif isinstance(fields, list) and all(isinstance(f, str) for f in fields):
         names = list(fields)
     else:
-        raise ValidationFailed(
-            "fields: a list of api_names", fields={"fields": "list of api_names"}
-        )
+        raise ValidationFailed.of("field_list", "fields")
     if len(set(names)) != len(names):
-        raise ValidationFailed("fields: a field is named twice", fields={"fields": "named twice"})
+        raise ValidationFailed.of("field_list_twice", "fields")
     return names or None
 
 

@@ -322,6 +322,7 @@ def make_thumbnail(source: BinaryIO) -> bytes:
             # JPEG decodes at 1/2..1/8 scale for free: a 50-megapixel photo costs little.
             im.draft("RGB", (THUMB_SIZE * 2, THUMB_SIZE * 2))
             if im.width * im.height > MAX_THUMBNAIL_PIXELS:
+                # english-ok: caught below and answered as the coded image_too_large.
                 raise Image.DecompressionBombError("too many pixels")
             im.thumbnail((THUMB_SIZE, THUMB_SIZE))
             small = ImageOps.exif_transpose(im)

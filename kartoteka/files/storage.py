@@ -64,6 +64,7 @@ class LocalStore:
 
     def _path(self, key: str) -> Path:
         if not KEY_RE.match(key):
+            # english-ok: keys are made by the service, never typed by a user.
             raise ValueError(f"invalid storage key {key!r}")
         return self.root / key
 

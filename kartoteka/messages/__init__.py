@@ -13,7 +13,7 @@ a code is defined once across them (a test checks it).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -24,15 +24,18 @@ from . import (
     duplicates,
     files,
     filters,
+    pages,
     people,
     records,
     requests,
     rights,
     scenarios,
     search,
+    security,
     users,
     views,
     webhooks,
+    workspaces,
     writes,
 )
 
@@ -56,6 +59,9 @@ AREAS: tuple[ModuleType, ...] = (
     requests,
     records,
     scenarios,
+    security,
+    workspaces,
+    pages,
 )
 
 #: code -> English template, over every area.
@@ -65,6 +71,12 @@ RU: dict[str, str] = {code: text for area in AREAS for code, text in area.RU.ite
 
 CATALOGS: dict[str, dict[str, str]] = {"en": EN, "ru": RU}
 
+#: code -> (a parameter listing names of a closed set, those names per language): the
+#: parameter keeps the set's codes (programs read them), the text shows the names.
+LISTS: dict[str, tuple[str, dict[str, dict[str, str]]]] = {
+    code: listed for area in AREAS for code, listed in getattr(area, "LISTS", {}).items()
+}
+
 
 def message(code: str, params: Mapping[str, Any] | None = None, lang: str = "en") -> str:
     """The text of one code with its parameters, in `lang` (English when unknown there)."""
@@ -73,10 +85,29 @@ def message(code: str, params: Mapping[str, Any] | None = None, lang: str = "en"
     if template is None:
         return str(params.get("message") or code)
     try:
-        return template.format(**params)
+        return template.format(**_named(code, params, lang))
     except (KeyError, IndexError, ValueError):
         # A parameter missing from the call is a bug, but never a reason to lose the error.
         return str(params.get("message") or code)
+
+
+def from_headers(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The language of raw ASGI headers' Accept-Language (English when none fits), for
+    answers made before a request object exists."""
+    raw = next((value for name, value in headers if name == b"accept-language"), b"")
+    return from_accept_language(raw.decode("latin-1")) or "en"
+
+
+def _named(code: str, params: Mapping[str, Any], lang: str) -> Mapping[str, Any]:
+    """`params` with a listed set's codes ("image, document") named in `lang`."""
+    listed = LISTS.get(code)
+    if listed is None or not isinstance(params.get(listed[0]), str):
+        return params
+    key, names = listed
+    if lang not in names:
+        return params
+    parts = (part.strip() for part in params[key].split(","))
+    return {**params, key: ", ".join(names[lang].get(part, part) for part in parts)}
 
 
 def normalise(lang: Any) -> str | None:

@@ -18,6 +18,21 @@ EN: dict[str, str] = {
     "upload_truncated": "the upload was cut off before its end (truncated multipart body)",
 }
 
+#: Names of the file kinds (`fields.file.FILE_KINDS`) where a message lists them, per
+#: language; English uses the kinds' own names.
+KIND_NAMES: dict[str, dict[str, str]] = {
+    "ru": {
+        "image": "изображения",
+        "audio": "аудио",
+        "video": "видео",
+        "document": "документы",
+        "archive": "архивы",
+    },
+}
+
+#: code -> (the parameter listing file kinds, comma-separated; their names per language).
+LISTS: dict[str, tuple[str, dict[str, dict[str, str]]]] = {"file_kind": ("kinds", KIND_NAMES)}
+
 #: code -> Russian template.
 RU: dict[str, str] = {
     "file_not_found": "файл {id} не найден",

@@ -30,7 +30,7 @@ log = logging.getLogger("kartoteka.notices")
 def require_admin(actor: Actor) -> None:
     """Some notice actions are for administrators only."""
     if not actor.is_admin:
-        raise Forbidden("only administrators read notices")
+        raise Forbidden.of("notices_admin_only")
 
 
 def _mine(actor: Actor) -> Any:
@@ -52,6 +52,7 @@ def post(
 ) -> int:
     """Add a notice inside the caller's transaction (so it exists only if the change does)."""
     if level not in LEVELS:
+        # english-ok: a caller's bug (levels are constants in the code), never a user's input.
         raise ValueError(f"unknown notice level {level!r}")
     t = schema.notices
     values = {
@@ -90,9 +91,7 @@ def list_notices(
 ) -> dict[str, Any]:
     """Newest notices first (only unread ones on request), with the count of unread ones."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed(
-            f"limit must be between 1 and {MAX_LIMIT}", fields={"limit": f"1..{MAX_LIMIT}"}
-        )
+        raise ValidationFailed.of("whole_number_range", "limit", max=MAX_LIMIT)
     t = schema.notices
     q = sa.select(t).where(_mine(actor)).order_by(t.c.id.desc()).limit(limit + 1)
     if unread:
@@ -148,7 +147,7 @@ def mark_read(actor: Actor, notice_id: int) -> dict[str, Any]:
         )
         row = conn.execute(sa.select(t).where(t.c.id == notice_id, _mine(actor))).first()
     if row is None:
-        raise NoticeNotFound(f"notice {notice_id} not found")
+        raise NoticeNotFound.of("notice_not_found", None, id=notice_id)
     return render(row)
 
 

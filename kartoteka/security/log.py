@@ -91,8 +91,9 @@ def _int_param(name: str, value: Any, low: int, high: int | None = None) -> int:
     except (TypeError, ValueError):
         number = low - 1
     if number < low or (high is not None and number > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationFailed(f"{name} must be an integer {bound}", fields={name: bound})
+        if high is None:
+            raise ValidationFailed.of("integer_at_least", name, low=low)
+        raise ValidationFailed.of("integer_between", name, low=low, high=high)
     return number
 
 
@@ -122,15 +123,13 @@ def query_log(
     """Entries newest first (administrators only), filtered by event, user id or email, and
     time (`since` inclusive, `until` exclusive; naive UTC like the stored times)."""
     if not actor.is_admin:
-        raise Forbidden("only administrators read the security log")
+        raise Forbidden.of("security_log_admin_only")
     log = schema.security_log
     size = DEFAULT_LIMIT if limit in (None, "") else _int_param("limit", limit, 1, MAX_LIMIT)
     query = sa.select(log).order_by(log.c.id.desc()).limit(size + 1)
     if event:
         if event not in EVENTS:
-            raise ValidationFailed(
-                f"unknown event {event!r}", fields={"event": "one of " + ", ".join(EVENTS)}
-            )
+            raise ValidationFailed.of("one_of", "event", allowed=", ".join(EVENTS))
         query = query.where(log.c.event == event)
     if user not in (None, ""):
         query = query.where(_user_clause(actor.workspace, str(user).strip()))
@@ -140,7 +139,7 @@ def query_log(
         query = query.where(log.c.at < until)
     if cursor:
         if not cursor.isdecimal():
-            raise BadRequest("invalid cursor")
+            raise BadRequest.of("log_cursor_invalid", "cursor")
         query = query.where(log.c.id < int(cursor))
     with actor.workspace.engine.connect() as conn:
         rows = conn.execute(query).all()

@@ -29,7 +29,8 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 
 from kartoteka.catalogs import service as catalogs
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import Forbidden, RateLimited, ValidationFailed
+from kartoteka.errors import Forbidden, RateLimited, ValidationFailed, problem
+from kartoteka.messages import from_headers, message
 
 from . import log
 
@@ -81,19 +82,13 @@ def parse_limit(text: Any, where: str) -> RateLimitItem:
             raise ValueError(text)
         item = parse(text)
     except ValueError:
-        raise ValidationFailed(
-            f"{where}: not a rate limit", fields={where: 'like "100/30seconds" or "1000/minute"'}
-        ) from None
+        raise ValidationFailed.of("rate_limit_format", where) from None
     # "0/second" would lock every request out, and a window of a month would do the same
     # for whoever spent their allowance: both are refused, not stored.
     if item.amount < 1:
-        raise ValidationFailed(
-            f"{where}: must allow at least one request", fields={where: "at least 1 request"}
-        )
+        raise ValidationFailed.of("rate_limit_zero", where)
     if item.get_expiry() > MAX_WINDOW_SECONDS:
-        raise ValidationFailed(
-            f"{where}: the window may be at most one day", fields={where: "at most one day"}
-        )
+        raise ValidationFailed.of("rate_limit_window", where)
     return item
 
 
@@ -113,13 +108,11 @@ def _usable(text: Any, fallback: str) -> RateLimitItem:
 def check_setting(value: Any) -> dict[str, Any]:
     """Validate a `rate_limits` workspace setting; returns it normalised."""
     if not isinstance(value, dict):
-        raise ValidationFailed("rate_limits must be an object", fields={"rate_limits": "object"})
+        raise ValidationFailed.of("expected_object", "rate_limits")
     unknown = sorted(set(value) - set(SETTING_KEYS))
     if unknown:
-        raise ValidationFailed(
-            f"unknown key {unknown[0]!r}",
-            fields={unknown[0]: "allowed: " + ", ".join(SETTING_KEYS)},
-        )
+        allowed = ", ".join(SETTING_KEYS)
+        raise ValidationFailed.of("unknown_key_allowed", unknown[0], allowed=allowed)
     clean: dict[str, Any] = {}
     for key in ("per_account", "per_address"):
         if value.get(key) is not None:
@@ -127,12 +120,12 @@ def check_setting(value: Any) -> dict[str, Any]:
             clean[key] = value[key]
     accounts = value.get("accounts") or {}
     if not isinstance(accounts, dict):
-        raise ValidationFailed("accounts must be an object", fields={"accounts": "user id: limit"})
+        raise ValidationFailed.of("rate_limit_accounts", "accounts")
     clean["accounts"] = {}
     for user_id, text in accounts.items():
         where = f"accounts.{user_id}"
         if not str(user_id).isdecimal():
-            raise ValidationFailed(f"{where}: not a user id", fields={where: "a numeric user id"})
+            raise ValidationFailed.of("rate_limit_user_id", where)
         parse_limit(text, where)
         clean["accounts"][str(int(user_id))] = text
     return clean
@@ -141,7 +134,7 @@ def check_setting(value: Any) -> dict[str, Any]:
 def store_setting(actor: Actor, value: Any, address: str | None = None) -> dict[str, Any]:
     """Check and store a workspace's limits (administrators); the limits now in force."""
     if not actor.is_admin:
-        raise Forbidden("only administrators manage request limits")
+        raise Forbidden.of("limits_admin_only")
     clean = check_setting(value)
     catalogs.set_setting(actor, SETTING, clean)
     log.log_event(actor.workspace, "rate_limits_changed", actor=actor, address=address, **clean)
@@ -251,11 +244,8 @@ def hit(ws: Workspace, item: RateLimitItem, kind: str, who: str) -> Usage:
     return Usage(item.amount, max(0, item.amount - count), reset_at, count <= item.amount)
 
 
-def _refuse(usage: Usage, what: str) -> RateLimited:
-    return RateLimited(
-        f"too many requests {what} (limit {usage.limit}); retry after the window resets",
-        retry_after=usage.retry_after(),
-    )
+def _refuse(usage: Usage, code: str) -> RateLimited:
+    return RateLimited(errors=[problem(code, limit=usage.limit)], retry_after=usage.retry_after())
 
 
 def check_account(state: Any, actor: Actor) -> None:
@@ -266,7 +256,7 @@ def check_account(state: Any, actor: Actor) -> None:
     usage = hit(ws, workspace_limits(ws).for_account(actor.user_id), "account", str(actor.user_id))
     setattr(state, STATE_KEY + "_account", usage)
     if not usage.allowed:
-        raise _refuse(usage, "for this account")
+        raise _refuse(usage, "rate_limited_account")
 
 
 def check_address(state: Any, ws: Workspace, address: str | None) -> None:
@@ -276,7 +266,7 @@ def check_address(state: Any, ws: Workspace, address: str | None) -> None:
     usage = hit(ws, workspace_limits(ws).per_address, "address", address or "unknown")
     setattr(state, STATE_KEY + "_address", usage)
     if not usage.allowed:
-        raise _refuse(usage, "from this address")
+        raise _refuse(usage, "rate_limited_address")
 
 
 def headers_for(usages: list[Usage]) -> list[tuple[bytes, bytes]]:
@@ -314,7 +304,7 @@ class RateLimitMiddleware:
             usage = await self._hit(ws, address)
             state[STATE_KEY + "_address"] = usage
             if not usage.allowed:
-                await self._reject(send, usage)
+                await self._reject(send, usage, from_headers(scope.get("headers", [])))
                 return
 
         async def send_with_headers(message: dict[str, Any]) -> None:
@@ -348,14 +338,9 @@ class RateLimitMiddleware:
         return hit(ws, item, "address", address)
 
     @staticmethod
-    async def _reject(send: Any, usage: Usage) -> None:
-        body = orjson.dumps(
-            {
-                "error": "RATE_LIMITED",
-                "message": f"too many requests from this address (limit {usage.limit}); "
-                "retry after the window resets",
-            }
-        )
+    async def _reject(send: Any, usage: Usage, lang: str) -> None:
+        text = message("rate_limited_address", {"limit": usage.limit}, lang)
+        body = orjson.dumps({"error": "RATE_LIMITED", "message": text})
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

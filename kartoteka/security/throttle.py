@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kartoteka.context import Workspace
-from kartoteka.errors import RateLimited
+from kartoteka.errors import RateLimited, problem
 from kartoteka.observability import metrics
 from kartoteka.storage.redis_pool import redis_client
 
@@ -67,7 +67,11 @@ class Schedule:
 
 
 def parse_schedule(text: str, cap: int) -> Schedule:
-    """Parse `"3:3,5:30,8:240"` (failures:seconds, ascending); ValueError when malformed."""
+    """Parse `"3:3,5:30,8:240"` (failures:seconds, ascending); ValueError when malformed.
+
+    The errors stay English (english-ok): the schedule is the operator's setting
+    (`KARTOTEKA_LOGIN_DELAYS`), refused when the server starts.
+    """
     steps: list[tuple[int, int]] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         count, sep, seconds = part.partition(":")
@@ -269,9 +273,7 @@ class LoginThrottle:
         wait, counts = self.store.reserve(keys, [s.table() for s in schedules], self.clock())
         if wait > 0:
             metrics.login_throttled()
-            raise RateLimited(
-                "too many failed logins; try again later", retry_after=math.ceil(wait)
-            )
+            raise RateLimited(errors=[problem("login_throttled")], retry_after=math.ceil(wait))
         delays = [s.delay(n) for s, n in zip(schedules, counts, strict=True)]
         return Ticket(account, address, keys, counts, delays)
 

@@ -297,6 +297,7 @@ class Databases:
             return make_pg_engine(self.database_url, rest)
         if kind == "url":
             return make_pg_engine(rest, None)
+        # english-ok: the control database holds only locations this code wrote.
         raise ValueError(f"unknown workspace location {location!r}")
 
     def open_engines(self) -> dict[str, Engine]:

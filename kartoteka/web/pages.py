@@ -189,7 +189,7 @@ def _admin_sections(ctx: Ctx) -> tuple[admin_nav.Section, ...]:
 def require_admin(ctx: Ctx) -> None:
     """Administration pages are for administrators only (others get "forbidden")."""
     if not ctx.user.is_admin:
-        raise Forbidden("only administrators open the administration pages")
+        raise Forbidden.of("admin_pages_only")
 
 
 def _ui_config(ctx: Ctx) -> Any:
@@ -374,7 +374,7 @@ def redirect(url: str) -> RedirectResponse:
 def record_id(text: str) -> int:
     """A record id from the URL; anything else is "not found"."""
     if not text.isdigit() or len(text) > 18:
-        raise NotFound(f"record {text!r} not found")
+        raise NotFound.of("record_not_found", None, id=text)
     return int(text)
 
 

@@ -11,6 +11,11 @@ excerpt. It never follows redirects (they could lead to private hosts). Through 
 proxy (`Proxy`, chosen per target by `webhooks.proxy`) an https target is reached by a
 CONNECT tunnel with TLS end to end, an http target by sending the request to the proxy
 in absolute form. See docs/decisions/0010-webhook-http-client.md.
+
+Its errors stay English text (english-ok): they are the technical detail of a delivery
+attempt, stored once on the delivery like an operating system's "Connection refused",
+and never raised to a user. Pages say why a message did not arrive in the reader's
+language from the outcome's failure kind, the detail shown beside it.
 """
 
 from __future__ import annotations

@@ -104,6 +104,7 @@ def _json_default(value: Any) -> Any:
         return str(value)
     if isinstance(value, bytes | memoryview):
         return base64.b64encode(bytes(value)).decode()
+    # english-ok: a bug (a column type the backup does not know), never a user's input.
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
@@ -149,10 +150,7 @@ def restore_workspace(
         manifest = _read_manifest(tar)
         dialect = "postgresql" if instance.dbs.is_postgres else "sqlite"
         if manifest["dialect"] != dialect:
-            raise BadBackup(
-                f"this backup comes from {manifest['dialect']}; restore it into a "
-                f"{manifest['dialect']} instance"
-            )
+            raise BadBackup.of("backup_dialect", None, dialect=manifest["dialect"])
         _make_room(instance, name, force)
         location = instance.dbs.location_for(name)
         try:
@@ -176,9 +174,9 @@ def _read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
     except (KeyError, orjson.JSONDecodeError):
         manifest = None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BadBackup("not a Kartoteka backup (manifest.json missing or unreadable)")
+        raise BadBackup.of("backup_not_ours")
     if manifest.get("version") != VERSION:
-        raise BadBackup(f"unsupported backup version {manifest.get('version')!r}")
+        raise BadBackup.of("backup_version", None, version=manifest.get("version"))
     return manifest
 
 
@@ -186,7 +184,7 @@ def _make_room(instance: Instance, name: str, force: bool) -> None:
     if instance.location(name) is None:
         return
     if not force:
-        raise WorkspaceExists(f"workspace {name!r} exists; use --force to replace it")
+        raise WorkspaceExists.of("workspace_exists_force", None, name=name)
     try:
         instance.delete_workspace(name)
     except WorkspaceNotFound:
@@ -215,7 +213,7 @@ def _member(tar: tarfile.TarFile, name: str) -> io.BufferedReader:
     except KeyError:
         fh = None
     if fh is None:
-        raise BadBackup(f"backup is missing {name}")
+        raise BadBackup.of("backup_member", None, name=name)
     return fh  # type: ignore[return-value]
 
 
@@ -287,7 +285,7 @@ def _restore_files(tar: tarfile.TarFile, files_dir: Path) -> None:
         target = (files_dir / member.name[len("files/") :]).resolve()
         # Never write outside the files directory, whatever the archive says.
         if not target.is_relative_to(files_dir.resolve()):
-            raise BadBackup(f"unsafe path in backup: {member.name}")
+            raise BadBackup.of("backup_unsafe_path", None, name=member.name)
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("wb") as out:
             shutil.copyfileobj(_member(tar, member.name), out)

@@ -42,13 +42,7 @@ _ACCOUNTS_CACHE_MAX = 10_000
 def check_name(name: str) -> str:
     """Return `name` if it is a valid workspace name, else raise BadWorkspaceName."""
     if not isinstance(name, str) or not WORKSPACE_NAME.match(name):
-        raise BadWorkspaceName(
-            "invalid workspace name",
-            fields={
-                "name": "1-63 characters: lower-case latin letters, digits, '-' and '_', "
-                "starting with a letter"
-            },
-        )
+        raise BadWorkspaceName.of("workspace_name", "name")
     return name
 
 
@@ -88,7 +82,7 @@ class Instance:
                 return cached
             location = self.location(name)
             if location is None:
-                raise WorkspaceNotFound(f"workspace {name!r} does not exist")
+                raise WorkspaceNotFound.of("workspace_not_found", None, name=name)
             engine = self.dbs.engine_for_location(name, location)
             self.dbs.ensure_migrated(name, engine)
             ws = Workspace(
@@ -170,13 +164,13 @@ class Instance:
                     )
                 )
         except IntegrityError:
-            raise WorkspaceExists(f"workspace {name!r} already exists") from None
+            raise WorkspaceExists.of("workspace_exists", None, name=name) from None
 
     def delete_workspace(self, name: str) -> None:
         """Drop a workspace's database, its files and its control row."""
         location = self.location(name)
         if location is None:
-            raise WorkspaceNotFound(f"workspace {name!r} does not exist")
+            raise WorkspaceNotFound.of("workspace_not_found", None, name=name)
         self._forget(name, location)
 
     def _forget(self, name: str, location: str) -> None:

@@ -45,6 +45,9 @@ def test_only_the_accepted_kinds_are_attached(api):
         headers={"Accept-Language": "ru"},
     )
     assert "можно только" in ru.json()["fields"]["photo"]
+    # Kinds are named in the reader's language; the params keep the kinds' codes.
+    assert ru.json()["fields"]["photo"].endswith("можно только изображения")
+    assert ru.json()["errors"][0]["params"]["kinds"] == "image"
     image = upload(api, png(), "face.png", "image/png")
     ok = api.post("/catalogs/photos/records", {"values": {"name": "y", "photo": [image]}})
     assert ok.status_code == 201, ok.text

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from kartoteka.auth import tokens
 from kartoteka.catalogs.service import list_catalogs
-from kartoteka.errors import DomainError, Forbidden
+from kartoteka.errors import DomainError, Forbidden, problem
 from kartoteka.security import csrf as login_csrf
 from kartoteka.security import totp
 from kartoteka.users import invitations
@@ -201,7 +201,7 @@ def link_page(ctx: Ctx, token: str) -> Response:
 def link_submit(ctx: Ctx, token: str) -> Response:
     """Set the password and use the link up; then sign in."""
     if login_csrf.cross_site_login(ctx.request.headers):
-        raise Forbidden("a password form posted by another site is refused", csrf=True)
+        raise Forbidden(errors=[problem("csrf_password")], csrf=True)
     password = ctx.field("password")
     if password != ctx.field("password2"):
         return _link_form(ctx, token, 422, errors={"password2": _("The two passwords differ.")})

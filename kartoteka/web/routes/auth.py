@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from kartoteka import edge
 from kartoteka.auth import service as auth
-from kartoteka.errors import Forbidden, RateLimited, TotpRequired, Unauthenticated
+from kartoteka.errors import Forbidden, RateLimited, TotpRequired, Unauthenticated, problem
 from kartoteka.security import csrf as login_csrf
 
 from ..i18n import _
@@ -47,7 +47,7 @@ def login_page(ctx: Ctx) -> Response:
 def login_submit(ctx: Ctx) -> Response:
     """Check the credentials; set the same cookies as POST /api/v1/auth/login."""
     if login_csrf.cross_site_login(ctx.request.headers):
-        raise Forbidden("a login posted by another site is refused", csrf=True)
+        raise Forbidden(errors=[problem("csrf_login")], csrf=True)
     email, password = ctx.field("email"), ctx.field("password")
     code = ctx.field("totp").strip() or None
     target = _safe_next(ctx, ctx.field("next"))

@@ -88,9 +88,7 @@ def read_options(ctx: Ctx) -> Any:
         try:
             return json.loads(text)
         except ValueError:
-            raise BadFieldSpec(
-                "options: not valid JSON", fields={"options": _("not valid JSON")}
-            ) from None
+            raise BadFieldSpec.of("json_invalid", "options") from None
     options: dict[str, Any] = {}
     for key in form:
         if not key.startswith("kind:"):

@@ -178,7 +178,7 @@ def _posted(ctx: Ctx, current: dict[str, Any] | None) -> dict[str, Any]:
     try:
         filter_value = json.loads(filter_text) if filter_text else None
     except ValueError:
-        raise ValidationFailed("filter: not JSON", fields={"filter": _("not valid JSON")}) from None
+        raise ValidationFailed.of("json_invalid", "filter") from None
     sort_fields = ctx.form.getlist("sort_field")
     sort_dirs = ctx.form.getlist("sort_dir")
     sort = [

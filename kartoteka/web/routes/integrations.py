@@ -43,7 +43,7 @@ NEW_HOOK: dict[str, Any] = {
 
 def _id(text: str) -> int:
     if not text.isdigit() or len(text) > 18:
-        raise NotFound(f"webhook {text!r} not found")
+        raise NotFound.of("webhook_not_found", None, id=text)
     return int(text)
 
 
@@ -265,7 +265,7 @@ def import_wizard_page(ctx: Ctx, catalog: str) -> Response:
     found = get_catalog(ctx.user, catalog)
     if found.system is not None or not import_wizard.may_import(ctx.user, found):
         access.require_catalog(ctx.user, found)
-        raise Forbidden(f"you may not import into catalog {found.api_name!r}")
+        raise Forbidden.of("import_wizard_forbidden", None, catalog=found.api_name)
     config = import_wizard.config(ctx, found)
     return render(
         ctx,

@@ -36,7 +36,7 @@ def _number(text: str, default: int = 0) -> int:
 def user_id_of(text: str) -> int:
     """A user or group id from the URL; anything else is "not found"."""
     if not text.isdigit() or len(text) > 18:
-        raise NotFound(f"{text!r} not found")
+        raise NotFound.of("page_item_not_found", None, ref=text)
     return int(text)
 
 
@@ -138,7 +138,7 @@ def _profile_rows(profile: dict[str, Any]) -> list[tuple[str, str]]:
 def _user_page(ctx: Ctx, user_id: int, status: int = 200, **extra: Any) -> Response:
     user = users.get_user(ctx.user, user_id)
     if "email" not in user:  # not an administrator: only the brief view came back
-        raise NotFound("no such page")
+        raise NotFound.of("page_not_found")
     data: dict[str, Any] = {
         "u": user,
         "values": user,

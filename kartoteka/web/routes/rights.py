@@ -44,7 +44,7 @@ SEE_AS_PAGE = 50
 def _catalog(ctx: Ctx, ref: str) -> Catalog:
     catalog = get_catalog(ctx.user, ref)
     if catalog.system is not None:
-        raise Forbidden("the platform's own catalogs have no rights to design")
+        raise Forbidden.of("rights_system_catalog")
     return catalog
 
 

@@ -39,7 +39,7 @@ def _instance(ctx: Ctx, need: str = "manage") -> Instance:
     require_admin(ctx)
     instance: Instance = edge.instance(ctx.request)
     if ctx.ws.name != instance.settings.default_workspace:
-        raise Forbidden("workspaces are managed from the default workspace")
+        raise Forbidden.of("workspaces_home_only")
     allowed = instance.settings.workspaces_ui
     if allowed == "off" or (need == "backup" and allowed != "backup"):
         raise ValidationFailed(errors=[ItemError(None, None, None, "workspaces_not_allowed", {})])
@@ -101,7 +101,7 @@ def backup_submit(ctx: Ctx, name: str) -> Response:
     """Download a consistent backup of one workspace (.tar.gz)."""
     instance = _instance(ctx, "backup")
     if instance.location(name) is None:
-        raise NotFound(f"workspace {name!r} does not exist")
+        raise NotFound.of("workspace_not_found", None, name=name)
     folder = Path(tempfile.mkdtemp(prefix="kt-backup-"))
     stamp = utcnow().strftime("%Y-%m-%d-%H%M")
     out = folder / f"{name}-{stamp}.tar.gz"
