@@ -14,6 +14,7 @@ from kartoteka import errors
 from kartoteka.edge import status_and_code
 from kartoteka.messages import from_accept_language, message
 
+from .param_errors import param_error
 from .responses import JSONResponse
 
 
@@ -85,14 +86,9 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
 async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     """Parameter errors caught by FastAPI, in our VALIDATION shape."""
     assert isinstance(exc, RequestValidationError)
-    fields = {}
-    for err in exc.errors():
-        loc = [str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body")]
-        fields[".".join(loc) or "request"] = err.get("msg", "invalid")
-    first = next(iter(fields.items()))
-    return JSONResponse(
-        error_body("VALIDATION", f"{first[0]}: {first[1]}", fields=fields), status_code=422
-    )
+    refused = errors.ValidationFailed(errors=[param_error(err) for err in exc.errors()])
+    status, body = domain_error_json(refused, request_lang(request))
+    return JSONResponse(body, status_code=status)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -106,8 +102,13 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
         413: "TOO_LARGE",
         415: "UNSUPPORTED_MEDIA_TYPE",
     }.get(exc.status_code, "BAD_REQUEST")
+    # Routing's own answers are coded; any other detail is shown as given.
+    reason = {404: "path_not_found", 405: "method_not_allowed"}.get(exc.status_code)
+    text = str(exc.detail)
+    if reason is not None:
+        text = message(reason, {"method": request.method}, request_lang(request))
     return JSONResponse(
-        error_body(code, str(exc.detail)),
+        error_body(code, text),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
     )
@@ -150,4 +151,5 @@ async def integrity_error_handler(request: Request, exc: Exception) -> JSONRespo
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Last resort: a bug. Logged with the traceback; the client gets a stable shape."""
     logging.getLogger("kartoteka").exception("unhandled error on %s", request.url.path)
-    return JSONResponse(error_body("INTERNAL", "internal error"), status_code=500)
+    text = message("internal_error", {}, request_lang(request))
+    return JSONResponse(error_body("INTERNAL", text), status_code=500)

@@ -34,6 +34,23 @@ SCHEMAS: dict[str, Any] = {
             "where": {"type": "string"},
             "field": {"type": "string"},
             "report": {"type": "object"},
+            "errors": {
+                "type": "array",
+                "description": "each problem as a message code with its parameters; `message` "
+                "is in the language of Accept-Language (docs/api.md, Errors)",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "where": {"type": ["string", "null"]},
+                        "index": {"type": ["integer", "null"]},
+                        "field": {"type": ["string", "null"]},
+                        "code": {"type": "string", "examples": ["required", "unknown_key"]},
+                        "params": {"type": "object"},
+                        "message": {"type": "string"},
+                    },
+                    "required": ["code", "params", "message"],
+                },
+            },
         },
         "required": ["error", "message"],
     },

@@ -21,6 +21,14 @@ EN: dict[str, str] = {
     "nul_path": "NUL characters are not allowed in the path or query",
     "event_sequence": "an event sequence number (a non-negative integer below 10**18)",
     "limits_admin_only": "only administrators manage request limits",
+    "number_at_least": "must be at least {min}",
+    "number_above": "must be greater than {min}",
+    "number_at_most": "must be at most {max}",
+    "number_below": "must be less than {max}",
+    "min_length": "at least {min} characters",
+    "path_not_found": "Not Found",
+    "method_not_allowed": "Method Not Allowed",
+    "internal_error": "internal error",
 }
 
 #: code -> Russian template.
@@ -42,4 +50,12 @@ RU: dict[str, str] = {
     "nul_path": "символ NUL в пути или параметрах запроса недопустим",
     "event_sequence": "номер события (целое неотрицательное число меньше 10**18)",
     "limits_admin_only": "лимиты запросов настраивают только администраторы",
+    "number_at_least": "должно быть не меньше {min}",
+    "number_above": "должно быть больше {min}",
+    "number_at_most": "должно быть не больше {max}",
+    "number_below": "должно быть меньше {max}",
+    "min_length": "не меньше {min} символов",
+    "path_not_found": "не найдено",
+    "method_not_allowed": "метод {method} здесь не принимается",
+    "internal_error": "внутренняя ошибка",
 }

@@ -113,6 +113,20 @@ def test_body_and_parameter_refusals_in_russian(api: Any) -> None:
     assert _coded(r, 422, "VALIDATION", "text_length")["fields"] == {"name": "от 1 до 200 символов"}
 
 
+def test_parameter_errors_caught_by_the_framework_are_coded(api: Any) -> None:
+    api.catalog("Deals", [{"name": "Title", "type": "text"}])
+    r = api.client.get(api.url("/catalogs/deals/records?limit=0"), headers=RU)
+    body = _coded(r, 422, "VALIDATION", "number_at_least")
+    assert body["fields"] == {"limit": "должно быть не меньше 1"}
+    assert body["errors"][0]["params"] == {"min": 1}
+    r = api.client.get(api.url("/catalogs/deals/records?limit=many"))
+    assert _coded(r, 422, "VALIDATION", "integer")["message"] == "limit: must be an integer"
+    r = api.client.get(api.url("/no/such/path"), headers=RU)
+    assert (r.status_code, r.json()["message"]) == (404, "не найдено")
+    r = api.client.put(api.url("/catalogs"), json={}, headers=RU)
+    assert (r.status_code, r.json()["message"]) == (405, "метод PUT здесь не принимается")
+
+
 def test_nul_in_a_value_is_named_and_coded(api: Any) -> None:
     api.catalog("Deals", [{"name": "Title", "type": "text"}])
     r = api.client.post(
