@@ -21,6 +21,7 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 from kartoteka.errors import DomainError
 from kartoteka.records.query import compile_filter
+from kartoteka.storage import bulk
 from kartoteka.storage.engine import read_connection
 
 from .errors import StepFailed
@@ -62,36 +63,73 @@ def record_part(spec: Any) -> Any:
 
 def record_matches(actor: Actor, catalog: Catalog, record_id: int, spec: dict) -> bool:
     """Does record `record_id` match a filter now (one indexed query)?"""
-    q = _match_statement(actor, catalog, spec)
+    q = _compiled(actor, catalog, spec)[1]
     with read_connection(actor.workspace.engine) as conn:
         return conn.execute(q, {"record_id": record_id}).first() is not None
 
 
-#: Compiled condition statements: (catalog, actor, filter) -> (catalog, statement, until).
-_statements: dict[tuple[Any, ...], tuple[Catalog, Any, float]] = {}
+def matching_ids(actor: Actor, catalog: Catalog, ids: list[int], spec: dict) -> set[int]:
+    """Which of the records `ids` match a filter now (one query for all of them)."""
+    clause = _compiled(actor, catalog, spec)[0]
+    table = catalog.table
+    with read_connection(actor.workspace.engine) as conn:
+        q = sa.select(table.c.id).where(bulk.id_in(conn, table.c.id, ids))
+        if clause is not None:
+            q = q.where(clause)
+        return {row[0] for row in conn.execute(q)}
+
+
+class PassChecks:
+    """The record part of conditions for the runs of one worker pass: the first run to
+    ask about a condition has it checked for every run's record at once, the others
+    get their answer from that. Any record step of the pass forgets the answers."""
+
+    def __init__(self, records: dict[int, list[int]]) -> None:
+        #: Catalog id -> ids of the records of the pass's runs.
+        self.records = records
+        self.known: dict[tuple[Any, ...], set[int]] = {}
+
+    def matches(self, actor: Actor, catalog: Catalog, record_id: int, spec: dict) -> bool:
+        """`record_matches`, answered from one query for the whole pass."""
+        ids = self.records.get(catalog.id) or []
+        key = _key(actor, catalog, spec)
+        if key is None or len(ids) < 2 or record_id not in ids:
+            return record_matches(actor, catalog, record_id, spec)
+        if key not in self.known:
+            self.known[key] = matching_ids(actor, catalog, ids, spec)
+        return record_id in self.known[key]
+
+    def forget(self) -> None:
+        """Records may have changed: check again when next asked."""
+        self.known.clear()
+
+
+#: Compiled conditions: (catalog, actor, filter) -> (catalog, clause, statement, until).
+_statements: dict[tuple[Any, ...], tuple[Catalog, Any, Any, float]] = {}
 _statements_lock = threading.Lock()
-#: A compiled statement is reused this long: many runs of a pass check one condition,
+#: A compiled condition is reused this long: many runs of a pass check one condition,
 #: and compiling it cost more than the query; relative dates ("today") stay fresh.
 STATEMENT_SECONDS = 1.0
 
 
-def _match_statement(actor: Actor, catalog: Catalog, spec: dict) -> Any:
-    """`SELECT id ... WHERE id = :record_id AND <filter>`, compiled at most once a second."""
+def _key(actor: Actor, catalog: Catalog, spec: dict) -> tuple[Any, ...] | None:
     try:
         # The actor is in the key: a filter may name the actor's own profile ("$me").
         who = (actor.user_id, actor.email, actor.name, actor.is_admin)
-        key: tuple[Any, ...] | None = (
-            id(catalog),
-            who,
-            orjson.dumps(spec, option=orjson.OPT_SORT_KEYS),
-        )
+        return (id(catalog), who, orjson.dumps(spec, option=orjson.OPT_SORT_KEYS))
     except TypeError:
-        key = None
+        return None
+
+
+def _compiled(actor: Actor, catalog: Catalog, spec: dict) -> tuple[Any, Any]:
+    """The filter's clause, and `SELECT id ... WHERE id = :record_id AND <clause>`,
+    compiled at most once a second."""
+    key = _key(actor, catalog, spec)
     now = time.monotonic()
     with _statements_lock:
         hit = _statements.get(key) if key else None
-    if hit is not None and hit[0] is catalog and hit[2] > now:
-        return hit[1]
+    if hit is not None and hit[0] is catalog and hit[3] > now:
+        return hit[1], hit[2]
     try:
         clause = compile_filter(actor, catalog, spec)
     except DomainError as exc:
@@ -104,8 +142,8 @@ def _match_statement(actor: Actor, catalog: Catalog, spec: dict) -> Any:
         with _statements_lock:
             if len(_statements) > 512:
                 _statements.clear()
-            _statements[key] = (catalog, q, now + STATEMENT_SECONDS)
-    return q
+            _statements[key] = (catalog, clause, q, now + STATEMENT_SECONDS)
+    return clause, q
 
 
 def matches(spec: Any, names: dict[str, Any], record: RecordCheck | None) -> bool:

@@ -92,6 +92,8 @@ class StepContext:
     cache: dict[str, Any] = field(default_factory=dict)
     #: This step's template names, once made.
     memo: dict[str, Any] | None = None
+    #: The worker pass's shared record checks (`conditions.PassChecks`), if any.
+    checks: Any = None
 
     @property
     def test(self) -> bool:

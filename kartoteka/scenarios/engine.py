@@ -148,6 +148,8 @@ class Runner:
     ) -> None:
         self.ws = ws
         self.together = together
+        #: The pass's shared condition checks (`conditions.PassChecks`), when together.
+        self.checks: Any = None
         #: A step waiting for its deferred work: (context, instruction, work, started).
         self.parked: tuple[StepContext, dict[str, Any], Deferred, float] | None = None
         #: A boundary's progress waiting for the pass's commit (`together` only).
@@ -222,6 +224,7 @@ class Runner:
             n=self.n + 1,
             instr=instr,
             cache=self.cache,
+            checks=self.checks,
         )
 
     def _step(self, instr: dict[str, Any]) -> str | None:
@@ -319,6 +322,8 @@ class Runner:
         self.state["attempt"] = 1
         if kind.effect == "record":
             self.cache.pop("record", None)
+            if self.checks is not None:
+                self.checks.forget()
             self.wrote_records = True
         self.state["vars"].update(result.variables)
         if result.wait_until is not None and not ctx.test:

@@ -27,7 +27,7 @@ from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError
 from kartoteka.storage import bulk, schema
 
-from . import records_port
+from . import conditions, records_port
 from .claiming import claim_runs
 from .clock import clock
 from .context import LeaseLost, Services
@@ -70,6 +70,13 @@ def move_together(ws: Workspace, owner: str, services: Services, run_ids: list[i
     """Execute claimed runs side by side until each has finished, waits or is lost."""
     moving: dict[Runner, str] = {}
     runners = load_runners(ws, run_ids, owner, services, together=True)
+    records: dict[int, list[int]] = {}
+    for runner in runners:
+        if runner.info.catalog_id and runner.info.record_id:
+            records.setdefault(runner.info.catalog_id, []).append(runner.info.record_id)
+    checks = conditions.PassChecks(records)
+    for runner in runners:
+        runner.checks = checks
     _read_records(ws, runners)
     for runner in runners:
         _advance(moving, runner, runner.go)

@@ -10,7 +10,7 @@ from support.scenarios import deals_and_clients, fixed_clock, runs, scenario, wo
 
 from kartoteka.context import Actor
 from kartoteka.records import service as records_service
-from kartoteka.scenarios import records_port
+from kartoteka.scenarios import conditions, records_port
 from kartoteka.storage import schema
 
 __all__ = ["fixed_clock"]
@@ -134,3 +134,40 @@ def test_get_records_reads_many_as_get_record_shows_each(api, instance):
     got = records_service.get_records(actor, "deals", [*ids, 10**9])
     assert got == {i: records_service.get_record(actor, "deals", i) for i in ids}
     assert records_service.get_records(actor, "deals", []) == {}
+
+
+def test_a_condition_is_checked_for_all_runs_of_a_pass_in_one_query(
+    api, instance, fixed_clock, monkeypatch
+):
+    deals_and_clients(api)
+    calls = {"each": 0, "all": 0}
+    each, together = conditions.record_matches, conditions.matching_ids
+
+    def one(*args: Any) -> bool:
+        calls["each"] += 1
+        return each(*args)
+
+    def many(*args: Any) -> set[int]:
+        calls["all"] += 1
+        return together(*args)
+
+    monkeypatch.setattr(conditions, "record_matches", one)
+    monkeypatch.setattr(conditions, "matching_ids", many)
+    on_new_deal(
+        api,
+        [
+            {
+                "type": "condition",
+                "filter": {"amount": {"gt": 10}},
+                "then": [{"type": "update_record", "values": {"note": "big"}}],
+                "else": [{"type": "update_record", "values": {"note": "small"}}],
+            }
+        ],
+    )
+    amounts = [5, 50, 8, 80, 11]
+    deals = [api.record("deals", {"name": f"D{a}", "amount": a}) for a in amounts]
+    assert work(instance) == 5
+    items = api.get("/catalogs/deals/records").json()["items"]
+    notes = {r["id"]: r["values"]["note"] for r in items}
+    assert [notes[d["id"]] for d in deals] == ["small", "big", "small", "big", "big"]
+    assert calls == {"each": 0, "all": 1}

@@ -36,6 +36,8 @@ def evaluate(ctx: Any, spec: dict[str, Any]) -> bool:
             actor = Actor.system(ctx.ws)
 
             def record_check(part: dict[str, Any]) -> bool:
+                if ctx.checks is not None:  # a worker pass: one query for all its runs
+                    return bool(ctx.checks.matches(actor, catalog, run.record_id, part))
                 return conditions.record_matches(actor, catalog, run.record_id, part)
 
     return conditions.matches(spec, ctx.names(), record_check)
