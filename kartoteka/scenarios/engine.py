@@ -40,7 +40,7 @@ from .claiming import LEASE_SECONDS, claim, claim_runs
 from .clock import clock
 from .context import LeaseLost, RunInfo, Services, StepContext
 from .durations import parse_duration
-from .errors import StepFailed
+from .errors import Coded, StepFailed, coded
 from .progress import Flush, Progress, trim, wake_parent
 from .steps import KINDS
 from .steps.base import Deferred, StepResult
@@ -254,10 +254,10 @@ class Runner:
         try:
             result = do()
         except StepFailed as exc:
-            return self._failed(ctx, instr, exc.message, exc.output, started)
+            return self._failed(ctx, instr, exc.message, exc.output, started, exc.coded)
         except DomainError as exc:
             fields = getattr(exc, "fields", None)
-            return self._failed(ctx, instr, exc.message, {"fields": fields}, started)
+            return self._failed(ctx, instr, exc.message, {"fields": fields}, started, coded(exc))
         if isinstance(result, Deferred):
             self.parked = (ctx, instr, result, started)
             return PARKED
@@ -284,6 +284,7 @@ class Runner:
         output: Any,
         error: str | None,
         started: float,
+        code: Coded = (None, None),
     ) -> None:
         self.n = ctx.n
         self.progress.rows.append(
@@ -298,6 +299,8 @@ class Runner:
                 "input": trim(ctx.input),
                 "output": trim(output),
                 "error": error,
+                "error_code": code[0],
+                "error_params": code[1],
                 "at": ctx.now,
                 "duration_ms": int((time.perf_counter() - started) * 1000),
             }
@@ -353,11 +356,12 @@ class Runner:
         message: str,
         output: Any,
         started: float,
+        code: Coded = (None, None),
     ) -> str | None:
         spec = instr["spec"]
         retry = spec.get("retry") or self.info.options.get("retry") or {}
         attempt = int(self.state.get("attempt", 1))
-        self._row(ctx, instr, "failed", output, message, started)
+        self._row(ctx, instr, "failed", output, message, started, code)
         if attempt < int(retry.get("attempts", 1)) and not ctx.test:
             delay = parse_duration(retry.get("delay", "PT5S")).total_seconds()
             delay *= float(retry.get("factor", 2)) ** (attempt - 1)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kartoteka.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from kartoteka.errors import Conflict, DomainError, NotFound, Unauthenticated, ValidationFailed
 from kartoteka.messages import message as message_of
+
+#: A failure's message code and parameters (`messages/scenarios.py`), stored on the step
+#: beside its English text; (None, None) for a failure without a code.
+Coded = tuple[str | None, dict[str, Any] | None]
 
 
 class ScenarioNotFound(NotFound):
@@ -50,3 +54,33 @@ class StepFailed(Exception):
     def of(cls, code: str, output: dict | None = None, /, **params: Any) -> StepFailed:
         """A coded failure; its English text is made from the code's template."""
         return cls(message_of(code, params), output, code=code, params=params)
+
+    @property
+    def coded(self) -> Coded:
+        """The code and parameters to store with the step (None, None when uncoded)."""
+        return (self.code, self.params) if self.code else (None, None)
+
+
+#: The params key naming the field a refused write was about (`stamp: required`).
+FIELD_KEY = "_field"
+
+
+def coded(exc: DomainError) -> Coded:
+    """The first typed error of a domain error a step ran into (a refused write)."""
+    first = exc.first
+    if first is None:
+        return (None, None)
+    params = dict(first.params)
+    if first.field and exc.names_item:
+        params[FIELD_KEY] = first.field
+    return (first.code, params)
+
+
+def step_error_text(code: str | None, params: dict[str, Any] | None, lang: str) -> str | None:
+    """A recorded step failure in `lang` (None when it was recorded without a code)."""
+    if not code:
+        return None
+    params = dict(params or {})
+    field = params.pop(FIELD_KEY, None)
+    text = message_of(code, params, lang)
+    return f"{field}: {text}" if field else text

@@ -20,7 +20,7 @@ from kartoteka.webhooks.wakeup import wake
 
 from . import engine
 from .clock import clock
-from .errors import ScenarioInactive, ScenarioNotFound, TriggerTokenInvalid
+from .errors import ScenarioInactive, ScenarioNotFound, TriggerTokenInvalid, step_error_text
 from .lookup import hash_token, render_time, require_admin, scenario_row
 from .runs import insert_runs, new_run_row
 
@@ -38,8 +38,10 @@ def _insert_one(ws: Workspace, row: dict[str, Any]) -> int:
     return int(run_id)
 
 
-def start_run(actor: Actor, scenario_id: int, body: Any) -> dict[str, Any]:
-    """Start a run by hand (`record_id`, `vars`); `test: true` runs it now, sending nothing."""
+def start_run(actor: Actor, scenario_id: int, body: Any, *, lang: str = "en") -> dict[str, Any]:
+    """Start a run by hand (`record_id`, `vars`); `test: true` runs it now, sending nothing.
+
+    The answer is the run as `get_run` gives it, step errors in `lang`."""
     body = body if isinstance(body, dict) else {}
     unknown = set(body) - {"record_id", "vars", "test"}
     if unknown:
@@ -80,10 +82,10 @@ def start_run(actor: Actor, scenario_id: int, body: Any) -> dict[str, Any]:
             engine.execute(ws, run_id, run["owner"], services)
         finally:
             services.close()
-        return get_run(Actor.system(ws), run_id)
+        return get_run(Actor.system(ws), run_id, lang=lang)
     run_id = _insert_one(ws, run)
     wake(ws.name)
-    return get_run(Actor.system(ws), run_id)
+    return get_run(Actor.system(ws), run_id, lang=lang)
 
 
 def _may_start(actor: Actor, row: Any, test: bool) -> None:
@@ -141,7 +143,7 @@ def trigger_incoming(
     return {"run_id": run_id}
 
 
-def _render_run(row: Any, steps: list[Any] | None) -> dict[str, Any]:
+def _render_run(row: Any, steps: list[Any] | None, lang: str) -> dict[str, Any]:
     state = row.state or {}
     out = {
         "id": row.id,
@@ -170,7 +172,9 @@ def _render_run(row: Any, steps: list[Any] | None) -> dict[str, Any]:
                 "attempt": s.attempt,
                 "input": s.input,
                 "output": s.output,
-                "error": s.error,
+                "error": step_error_text(s.error_code, s.error_params, lang) or s.error,
+                "error_code": s.error_code,
+                "error_params": s.error_params,
                 "at": render_time(s.at),
                 "duration_ms": s.duration_ms,
             }
@@ -196,8 +200,10 @@ def list_runs(
     status: str | None = None,
     limit: int = DEFAULT_RUNS,
     before: int | None = None,
+    *,
+    lang: str = "en",
 ) -> dict[str, Any]:
-    """Runs of a scenario, newest first, each with its steps."""
+    """Runs of a scenario, newest first, each with its steps (errors in `lang`)."""
     require_admin(actor)
     if not 1 <= limit <= MAX_RUNS:
         raise ValidationFailed.of("whole_number_range", "limit", max=MAX_RUNS)
@@ -213,13 +219,15 @@ def list_runs(
         page = rows[:limit]
         steps = _steps_of(conn, [x.id for x in page])
     return {
-        "items": [_render_run(x, steps[x.id]) for x in page],
+        "items": [_render_run(x, steps[x.id], lang) for x in page],
         "next_before": page[-1].id if len(rows) > limit else None,
     }
 
 
-def get_run(actor: Actor, run_id: int, scenario_id: int | None = None) -> dict[str, Any]:
-    """One run with every step's input, output and error."""
+def get_run(
+    actor: Actor, run_id: int, scenario_id: int | None = None, *, lang: str = "en"
+) -> dict[str, Any]:
+    """One run with every step's input, output and error (in `lang` when it has a code)."""
     require_admin(actor)
     r = schema.scenario_runs
     with read_connection(actor.workspace.engine) as conn:
@@ -227,7 +235,7 @@ def get_run(actor: Actor, run_id: int, scenario_id: int | None = None) -> dict[s
         if row is None or (scenario_id is not None and row.scenario_id != scenario_id):
             raise ScenarioNotFound.of("scenario_run_not_found", None, id=run_id)
         steps = _steps_of(conn, [run_id])[run_id]
-    return _render_run(row, steps)
+    return _render_run(row, steps, lang)
 
 
 def retry_run(actor: Actor, scenario_id: int, run_id: int) -> dict[str, Any]:

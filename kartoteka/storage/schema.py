@@ -539,7 +539,11 @@ scenario_steps = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False, default=1),
     sa.Column("input", JSONText),
     sa.Column("output", JSONText),
+    # The English text of a failure, and its code and parameters (messages/scenarios.py)
+    # so a reader sees it in their language; no code for steps of older versions.
     sa.Column("error", sa.Text),
+    sa.Column("error_code", sa.String(60)),
+    sa.Column("error_params", JSONText),
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Column("duration_ms", sa.Integer, nullable=False, default=0),
     sa.UniqueConstraint("run_id", "n", name="uq_scenario_steps_n"),

@@ -7,12 +7,12 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from support.scenarios import deals_and_clients, scenario
+from support.scenarios import deals_and_clients, fixed_clock, scenario
 
 from kartoteka import messages
 from kartoteka.scenarios.errors import StepFailed
 
-__all__: list[str] = []
+__all__ = ["fixed_clock"]
 
 RU = {"Accept-Language": "ru-RU,ru;q=0.9"}
 EN = {"Accept-Language": "en"}
@@ -193,3 +193,42 @@ def test_every_code_the_package_raises_has_english_and_russian_text():
     assert len(used) > 80, sorted(used)
     assert used - set(messages.EN) == set()
     assert used - set(messages.RU) == set()
+
+
+def test_a_failed_steps_error_is_shown_in_the_readers_language(api, fixed_clock):
+    deals_and_clients(api)
+    sc = scenario(
+        api,
+        {
+            "name": "Two failures",
+            "trigger": {"type": "manual"},
+            "steps": [
+                {
+                    "type": "create_record",
+                    "catalog": "deals",
+                    "values": {"name": "x", "amount": "{{ 'lots' }}"},
+                    "on_error": [{"type": "update_record", "values": {"note": "n"}}],
+                }
+            ],
+        },
+    )
+    en = api.client.post(api.url(f"/scenarios/{sc['id']}/run"), json={"test": True}, headers=EN)
+    assert en.status_code == 200, en.text
+    refused, no_record = en.json()["steps"]
+    # A write the record service refused: its code, the field, in the reader's language.
+    assert (refused["status"], refused["error_params"]["_field"]) == ("failed", "amount")
+    assert refused["error_code"] in messages.RU and refused["error"].startswith("amount: ")
+    # A step's own failure.
+    assert (no_record["error_code"], no_record["error_params"]) == ("step_no_catalog", {})
+    assert no_record["error"] == "no catalog: give `catalog` (this run has no record)"
+    run_id = en.json()["id"]
+    ru = api.client.get(api.url(f"/scenarios/{sc['id']}/runs/{run_id}"), headers=RU).json()
+    assert ru["steps"][1]["error"] == "нет каталога: укажите `catalog` (у запуска нет записи)"
+    assert (
+        ru["steps"][0]["error"].startswith("amount: ")
+        and ru["steps"][0]["error"] != (refused["error"])
+    )
+    listed = api.client.get(api.url(f"/scenarios/{sc['id']}/runs"), headers=RU).json()
+    assert listed["items"][0]["steps"][1]["error"] == ru["steps"][1]["error"]
+    # The run's own summary stays the English text it was recorded with.
+    assert ru["error"] == en.json()["error"] and ru["error"].isascii()

@@ -12,6 +12,7 @@ from kartoteka.scenarios.definition import TRIGGER_TYPES
 from kartoteka.scenarios.steps import KINDS
 
 from ..deps import actor, json_body, workspace
+from ..errors import request_lang
 from ..responses import JSONResponse, Router
 from ..schemas import FILTER, Id, body_doc
 
@@ -195,10 +196,10 @@ def rotate_token(scenario_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
     openapi_extra=body_doc(RUN_BODY, required=False),
 )
 def start_run(
-    scenario_id: Id, a: Actor = Depends(actor), body: Any = Depends(json_body)
+    scenario_id: Id, request: Request, a: Actor = Depends(actor), body: Any = Depends(json_body)
 ) -> dict[str, Any] | JSONResponse:
     """Queue a run (optionally on a record); `test: true` runs it now and answers 200."""
-    run = service.start_run(a, scenario_id, body)
+    run = service.start_run(a, scenario_id, body, lang=request_lang(request))
     return JSONResponse(run, status_code=200) if run["test"] else run
 
 
@@ -226,19 +227,22 @@ def trigger(scenario_id: Id, request: Request, body: Any = Depends(json_body)) -
 @router.get("/scenarios/{scenario_id}/runs", summary="Runs of a scenario")
 def list_runs(
     scenario_id: Id,
+    request: Request,
     a: Actor = Depends(actor),
     status: str | None = Query(None, description="queued, running, waiting, done, failed..."),
     limit: int = Query(service.DEFAULT_RUNS, ge=1, le=service.MAX_RUNS),
     before: int | None = Query(None, ge=1),
 ) -> dict[str, Any]:
-    """Newest first, each with its steps' input, output and error."""
-    return service.list_runs(a, scenario_id, status, limit, before)
+    """Newest first, each with its steps' input, output and error (in Accept-Language)."""
+    return service.list_runs(a, scenario_id, status, limit, before, lang=request_lang(request))
 
 
 @router.get("/scenarios/{scenario_id}/runs/{run_id}", summary="One run with its steps")
-def get_run(scenario_id: Id, run_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
-    """The run's state, variables and every step."""
-    return service.get_run(a, run_id, scenario_id)
+def get_run(
+    scenario_id: Id, run_id: Id, request: Request, a: Actor = Depends(actor)
+) -> dict[str, Any]:
+    """The run's state, variables and every step (step errors in Accept-Language)."""
+    return service.get_run(a, run_id, scenario_id, lang=request_lang(request))
 
 
 @router.get(
