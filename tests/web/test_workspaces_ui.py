@@ -115,3 +115,21 @@ def test_only_administrators_of_the_main_workspace(api, web):
     api.post("/users", {"email": "u@example.com", "name": "U", "password": "user-password-1"})
     sign_in(web, "u@example.com", "user-password-1")
     assert web.get("/admin/workspaces").status_code == 403
+
+
+def test_a_foreign_archive_is_refused_in_the_readers_language(instance, web):
+    csrf = sign_in(web)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        data = b"{}"
+        info = tarfile.TarInfo("readme.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    name = f"{instance.settings.default_workspace}-other"
+    r = web.post(
+        "/admin/workspaces/restore?lang=ru",
+        data={"csrf": csrf, "name": name},
+        files={"archive": ("other.tar.gz", archive.getvalue(), "application/gzip")},
+    )
+    assert r.status_code == 422
+    assert "это не резервная копия Картотеки (manifest.json нет" in r.text

@@ -41,7 +41,7 @@ def stage_fields(catalog: Catalog) -> list[Field]:
 def _field(catalog: Catalog, name: str) -> Field:
     found = next((f for f in stage_fields(catalog) if f.api_name == name), None)
     if found is None:
-        raise NotFound(f"no select field {name!r} in {catalog.api_name}")
+        raise NotFound.of("field_not_found", None, ref=name, catalog=catalog.api_name)
     return found
 
 

@@ -22,7 +22,7 @@ RUNS_PAGE = 30
 
 def _id(text: str) -> int:
     if not text.isdigit() or len(text) > 18:
-        raise NotFound(f"{text!r} not found")
+        raise NotFound.of("page_item_not_found", None, ref=text)
     return int(text)
 
 
