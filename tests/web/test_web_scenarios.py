@@ -78,6 +78,10 @@ def test_create_in_the_editor_then_save_a_new_version(api, web):
     r = web.post(f"/admin/scenarios/{made['id']}", data={"csrf": csrf, "definition": changed})
     assert r.status_code == 303
     assert api.get(f"/scenarios/{made['id']}").json()["version"] == 2
+    # The JSON is the whole scenario: steps left out are refused, not kept from before.
+    partial = json.dumps({"name": "Deal check", "trigger": {"type": "manual"}})
+    r = web.post(f"/admin/scenarios/{made['id']}", data={"csrf": csrf, "definition": partial})
+    assert r.status_code == 422 and 'data-error-path="steps"' in r.text
 
 
 def test_a_validation_error_comes_back_at_the_step_in_the_users_language(api, web):

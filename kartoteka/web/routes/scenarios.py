@@ -223,8 +223,9 @@ def editor_submit(ctx: Ctx, scenario_id: str) -> Response:
     if not errors and not isinstance(body, dict):
         errors = {"definition": _("The definition must be a JSON object.")}
     if not errors:
-        # Keys left out of the JSON go back to their defaults, as the page shows them.
-        full = {"description": None, "options": {}, **body}
+        # The page edits the whole definition: a key left out of the JSON is not kept
+        # from the stored version (a missing name, trigger or steps is refused).
+        full = {**dict.fromkeys(("name", "trigger", "steps", "description")), "options": {}, **body}
         try:
             saved = service.update_scenario(ctx.user, found["id"], full)
         except ScenarioInvalid as exc:
