@@ -1,5 +1,6 @@
 """Cost of record rules: the same reads as an administrator and as a user whose rule is an
-OR over two fields plus a one-hop link (issue 3's number: overhead <= 20%).
+OR over two fields plus a one-hop link (issue 3's number: overhead <= 20%; issue 16's at
+1,000,000 records: <= 10%).
 
 The baseline is the administrator's read of the same page (or record) in the same run;
 samples alternate administrator / user so a noisy neighbour hits both alike.
@@ -158,20 +159,29 @@ def ruled_user(env: Env) -> Any:
     return auth.actor_from_token(ws, auth.login(ws, "r@bench.example", "bench-pw-123")[0])
 
 
+#: Samples of one call: milliseconds of wall-clock time and of this process's CPU time.
+Samples = dict[str, list[float]]
+
+
 def paired(
     admin: Callable[[], Any], user: Callable[[], Any], repeat: int
-) -> tuple[list[float], list[float]]:
-    """Alternating samples (ms) of the two calls, after a warm-up."""
+) -> tuple[Samples, Samples]:
+    """Alternating samples (ms, wall and CPU) of the two calls, after a warm-up.
+
+    CPU time is this process's: on SQLite it includes the database's work, on PostgreSQL
+    only the driver's side. A loaded machine stretches the wall clock far more than it.
+    """
     for _ in range(5):
         admin()
         user()
-    a: list[float] = []
-    u: list[float] = []
+    a: Samples = {"wall": [], "cpu": []}
+    u: Samples = {"wall": [], "cpu": []}
     for _ in range(repeat):
         for fn, out in ((admin, a), (user, u)):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             fn()
-            out.append((time.perf_counter() - t) * 1000)
+            out["cpu"].append((time.process_time() - c) * 1000)
+            out["wall"].append((time.perf_counter() - t) * 1000)
     return a, u
 
 
@@ -214,17 +224,19 @@ def main() -> None:
         )
         for name, case in cases.items():
             a, u = paired(lambda c=case: c(admin), lambda c=case: c(user), repeat)
-            base, ruled = percentile(a, 50), percentile(u, 50)
+            base, ruled = percentile(a["wall"], 50), percentile(u["wall"], 50)
+            cpu_base, cpu_ruled = percentile(a["cpu"], 50), percentile(u["cpu"], 50)
             res.add(
                 f"{name}: p50 with rule",
                 ruled,
                 "ms",
                 base,
                 "administrator",
-                "overhead <= 20%",
-                ruled <= base * 1.2,
-                f"+{ruled / base - 1:.0%}; p99 {percentile(u, 99):.1f} vs "
-                f"{percentile(a, 99):.1f} ms",
+                "overhead <= 10%",
+                ruled <= base * 1.1,
+                f"+{ruled / base - 1:.0%}; p99 {percentile(u['wall'], 99):.1f} vs "
+                f"{percentile(a['wall'], 99):.1f} ms; CPU {cpu_ruled:.2f} vs {cpu_base:.2f} ms "
+                f"(+{cpu_ruled / cpu_base - 1:.0%})",
             )
         res.print()
         res.write(args.json)

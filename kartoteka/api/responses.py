@@ -10,6 +10,8 @@ import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from .direct import PARSE_ATTRIBUTE, DirectRoute
+
 
 class JSONResponse(Response):
     """JSON rendered by orjson (dates, UUIDs and non-str keys handled)."""
@@ -39,4 +41,6 @@ class Router(APIRouter):
 
         kwargs["response_model"] = None
         kwargs.setdefault("response_class", JSONResponse)
+        if hasattr(endpoint, PARSE_ATTRIBUTE):
+            kwargs["route_class_override"] = DirectRoute
         super().add_api_route(path, wrapper, **kwargs)

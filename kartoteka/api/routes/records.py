@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Header, Query, Response
+from fastapi import Depends, Header, Query, Request, Response
 
 from kartoteka.comments import service as comments
 from kartoteka.context import Actor
@@ -15,8 +15,9 @@ from kartoteka.records import service
 
 from .. import records_json
 from ..deps import actor, json_body, object_body
+from ..direct import direct, plain_bool, plain_int, plain_query
 from ..responses import JSONResponse, Router
-from ..schemas import BATCH_BODY, QUERY_BODY, RECORD_BODY, RecordId, body_doc
+from ..schemas import BATCH_BODY, MAX_RECORD_ID, QUERY_BODY, RECORD_BODY, RecordId, body_doc
 
 router = Router(tags=["records"])
 
@@ -62,7 +63,25 @@ def _with_etag(record: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(record, status_code=status, headers={"ETag": etag(record)})
 
 
+_LIST_TEXTS = ("filter", "sort", "cursor", "fields", "view", "search")
+_LIST_QUERY = frozenset({*_LIST_TEXTS, "limit", "count"})
+
+
+def _list_args(request: Request) -> dict[str, Any] | None:
+    """`list_records`'s arguments from a plain query (see `direct`), else None."""
+    query = plain_query(request, _LIST_QUERY)
+    if query is None:
+        return None
+    limit = plain_int(query.pop("limit", "50"), 1, 1000)
+    count = plain_bool(query.pop("count", "false"))
+    if limit is None or count is None:
+        return None
+    texts = {name: query.get(name) for name in _LIST_TEXTS}
+    return {"catalog": request.path_params["catalog"], "limit": limit, "count": count, **texts}
+
+
 @router.get("/catalogs/{catalog}/records", summary="List records")
+@direct(_list_args)
 def list_records(
     catalog: str,
     filter: str | None = Query(None, description="filter JSON (see docs/api.md#filters)"),
@@ -157,7 +176,18 @@ def batch(
         return records_json.batch_result(service.batch(a, catalog, request))
 
 
+def _get_args(request: Request) -> dict[str, Any] | None:
+    """`get_record`'s arguments from a plain path and query (see `direct`), else None."""
+    query = plain_query(request, frozenset({"fields"}))
+    record_id = plain_int(request.path_params["record_id"], 1, MAX_RECORD_ID)
+    if query is None or record_id is None:
+        return None
+    path = request.path_params
+    return {"catalog": path["catalog"], "record_id": record_id, "fields": query.get("fields")}
+
+
 @router.get("/catalogs/{catalog}/records/{record_id}", summary="Get a record", responses=WITH_ETAG)
+@direct(_get_args)
 def get_record(
     catalog: str, record_id: RecordId, fields: str | None = None, a: Actor = Depends(actor)
 ) -> JSONResponse:

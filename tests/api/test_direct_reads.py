@@ -1,0 +1,92 @@
+"""The hot reads (a record, a page of records) skip FastAPI's dependency solving when
+their path and query are plain, and answer exactly as the solved route does otherwise
+(issue 16, `kartoteka.api.direct`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import fastapi.routing
+import pytest
+
+FIELDS = [
+    {"name": "Name", "type": "text"},
+    {"name": "Stage", "type": "select", "options": {"choices": ["New", "Won"]}},
+]
+
+
+@pytest.fixture
+def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The paths of the requests whose dependencies FastAPI solved."""
+    paths: list[str] = []
+    original = fastapi.routing.solve_dependencies
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        paths.append(kwargs["request"].url.path)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
+    yield paths
+
+
+@pytest.fixture
+def things(api: Any) -> list[int]:
+    """A catalog `things` of three records."""
+    api.catalog("Things", FIELDS)
+    rows = [{"name": n, "stage": s} for n, s in (("a", "New"), ("b", "Won"), ("c", "New"))]
+    return api.records("things", rows)
+
+
+def test_plain_reads_skip_dependency_solving(api: Any, things: list[int], solved: list[str]):
+    r = api.get(f"/catalogs/things/records/{things[0]}?fields=name")
+    assert r.status_code == 200 and r.json()["values"] == {"name": "a"}
+    assert r.headers["ETag"] == '"1"'
+    query = 'filter={"stage":{"eq":"New"}}&sort=-id&limit=1&count=true&fields=name'
+    page = api.get(f"/catalogs/things/records?{query}").json()
+    assert [i["values"] for i in page["items"]] == [{"name": "c"}]
+    assert page["count"] == 2 and page["next_cursor"]
+    nxt = api.get(f"/catalogs/things/records?cursor={page['next_cursor']}&limit=1&sort=-id")
+    assert [i["values"]["name"] for i in nxt.json()["items"]] == ["b"]
+    ws = api.client.get(
+        f"/w/{api.client.app.state.instance.settings.default_workspace}"
+        f"/api/v1/catalogs/things/records/{things[1]}"
+    )
+    assert ws.status_code == 200 and ws.json()["values"]["name"] == "b"
+    assert solved == []
+
+
+def test_other_queries_answer_as_the_solved_route(api: Any, things: list[int], solved: list[str]):
+    direct = api.get("/catalogs/things/records?sort=-id&limit=2&count=true").json()
+    # Repeated, unknown and FastAPI-only spellings go the solved way, with the same answer.
+    for query in ("sort=-id&limit=2&limit=2&count=true", "sort=-id&limit=2&count=yes&x=1"):
+        assert api.get(f"/catalogs/things/records?{query}").json() == direct
+    assert len(solved) == 2
+    assert api.get(f"/catalogs/things/records/{things[0]}?fields=name&fields=name").json()[
+        "values"
+    ] == {"name": "a"}
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/catalogs/things/records?limit=0", "limit"),
+        ("/catalogs/things/records?limit=1001", "limit"),
+        ("/catalogs/things/records?limit=ten", "limit"),
+        ("/catalogs/things/records?count=maybe", "count"),
+        ("/catalogs/things/records/0", "record_id"),
+        ("/catalogs/things/records/-1", "record_id"),
+        (f"/catalogs/things/records/{2**62 + 1}", "record_id"),
+    ],
+)
+def test_bad_parameters_get_fastapis_validation(api: Any, things: list[int], path: str, field):
+    r = api.get(path)
+    assert r.status_code == 422 and r.json()["error"] == "VALIDATION"
+    assert list(r.json()["fields"]) == [field]
+
+
+def test_credentials_are_checked_on_the_direct_way(api: Any, things: list[int]):
+    del api.client.headers["Authorization"]
+    for path in (f"/catalogs/things/records/{things[0]}", "/catalogs/things/records"):
+        r = api.get(path)
+        assert r.status_code == 401 and r.json()["error"] == "UNAUTHENTICATED"
