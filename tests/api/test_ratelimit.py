@@ -78,6 +78,19 @@ def test_address_limit_applies_before_authentication(client: TestClient) -> None
     assert other.get("/api/v1/auth/me").status_code == 401  # another address is unaffected
 
 
+def test_both_limits_answer_in_the_callers_language(api: Api, client: TestClient) -> None:
+    ru = {"Accept-Language": "ru"}
+    for _ in range(5):
+        api.get("/auth/me")
+    r = api.get("/auth/me", headers=ru)
+    assert r.status_code == 429 and r.json()["errors"][0]["code"] == "rate_limited_account"
+    assert r.json()["message"].startswith("слишком много запросов от этой учётной записи (лимит 5)")
+    for _ in range(20):
+        client.get("/api/v1/auth/me")
+    r = client.get("/api/v1/auth/me", headers=ru)
+    assert r.status_code == 429 and r.json()["message"].startswith("слишком много запросов с этого")
+
+
 def test_pages_outside_the_api_are_not_limited(client: TestClient) -> None:
     for _ in range(25):
         r = client.get("/healthz")
