@@ -201,14 +201,11 @@ def _filter_passes(
     if not spec or ev.type == "record.deleted":
         return True
     payload = ev.payload or {}
-
-    def matches(overlay: dict[str, Any]) -> bool:
-        return _matches_as(ws, conn, catalog, ev.record_id, overlay, spec, statements)
-
-    after = matches(payload.get("values", {}))
-    if not after or ev.type == "record.created" or trigger.get("when") == "matches":
-        return after
-    return not matches(payload.get("previous", {}))
+    overlays = [payload.get("values", {})]
+    if ev.type != "record.created" and trigger.get("when") != "matches":
+        overlays.append(payload.get("previous", {}))  # "became": matched after, not before
+    found = _matches_as(ws, conn, catalog, ev.record_id, overlays, spec, statements)
+    return found[0] and not any(found[1:])
 
 
 def _matches_as(
@@ -216,11 +213,12 @@ def _matches_as(
     conn: Connection,
     catalog: Catalog,
     record_id: int,
-    overlay: dict[str, Any],
+    overlays: list[dict[str, Any]],
     spec: Any,
     statements: dict[Any, Any],
-) -> bool:
-    """Does the record match `spec` with some fields taken from an event (before/after)?
+) -> list[bool]:
+    """Does the record match `spec` with some fields taken from an event (after, and
+    before)? One query answers for every overlay.
 
     The row is read as it is now with the event's values laid over it, so a later
     change of the record does not change what this event meant. Links are read as
@@ -228,45 +226,50 @@ def _matches_as(
     """
     actor = Actor.system(ws)
     params: dict[str, Any] = {"record_id": record_id}
-    for field in catalog.fields:
-        if field.column and field.api_name in overlay and not field.is_link:
-            try:
-                params[f"as_of_{field.column}"] = field.ftype.to_db(
-                    overlay[field.api_name], field, actor
-                )
-            except (FieldValueError, TypeError, ValueError):
-                continue  # the row's own value, as if the event had not named it
-    key = (id(catalog), id(spec), tuple(sorted(params)))
+    for i, overlay in enumerate(overlays):
+        for field in catalog.fields:
+            if field.column and field.api_name in overlay and not field.is_link:
+                try:
+                    value = field.ftype.to_db(overlay[field.api_name], field, actor)
+                except (FieldValueError, TypeError, ValueError):
+                    continue  # the row's own value, as if the event had not named it
+                params[f"as_of_{i}_{field.column}"] = value
+    key = (id(catalog), id(spec), len(overlays), tuple(sorted(params)))
     if key not in statements:
-        statements[key] = _as_of_statement(actor, catalog, set(params), spec)
+        statements[key] = _as_of_statement(actor, catalog, len(overlays), set(params), spec)
     statement = statements[key]
     if statement is None:
-        return False
-    return conn.execute(statement, params).first() is not None
+        return [False] * len(overlays)
+    return [bool(x) for x in conn.execute(statement, params).one()]
 
 
-def _as_of_statement(actor: Actor, catalog: Catalog, names: set[str], spec: Any) -> Any:
-    """`SELECT id` of the record with the named columns taken from parameters, if it
-    matches `spec` (None when the filter no longer compiles)."""
+def _as_of_statement(
+    actor: Actor, catalog: Catalog, overlays: int, names: set[str], spec: Any
+) -> Any:
+    """`SELECT EXISTS(...), ...`: for each overlay, does the record with the named
+    columns taken from parameters match `spec` (None when the filter no longer compiles)."""
     table = catalog.table
-    columns: list[Any] = []
-    for col in table.c:
-        name = f"as_of_{col.name}"
-        if name in names:
-            columns.append(sa.bindparam(name, type_=col.type).label(col.name))
-        else:
-            columns.append(col)
-    row = (
-        sa.select(*columns)
-        .where(table.c.id == sa.bindparam("record_id"))
-        .subquery("row_as_of_event")
-    )
-    try:
-        clause = FilterCompiler(actor, catalog, row, rights=access).compile(spec)
-    except Exception:
-        log.warning("scenario trigger filter no longer compiles", exc_info=True)
-        return None
-    return sa.select(row.c.id).where(clause)
+    checks = []
+    for i in range(overlays):
+        columns: list[Any] = []
+        for col in table.c:
+            name = f"as_of_{i}_{col.name}"
+            if name in names:
+                columns.append(sa.bindparam(name, type_=col.type).label(col.name))
+            else:
+                columns.append(col)
+        row = (
+            sa.select(*columns)
+            .where(table.c.id == sa.bindparam("record_id"))
+            .subquery(f"row_as_of_event_{i}")
+        )
+        try:
+            clause = FilterCompiler(actor, catalog, row, rights=access).compile(spec)
+        except Exception:
+            log.warning("scenario trigger filter no longer compiles", exc_info=True)
+            return None
+        checks.append(sa.exists(sa.select(row.c.id).where(clause)).label(f"matches_{i}"))
+    return sa.select(*checks)
 
 
 # ----- timers ------------------------------------------------------------------------------
