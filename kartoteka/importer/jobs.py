@@ -24,7 +24,15 @@ import sqlalchemy as sa
 from kartoteka.access import service as access
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, TooLarge
+from kartoteka.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    problem,
+)
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.observability import metrics
 from kartoteka.records import hooks, summary
@@ -159,7 +167,7 @@ def save_upload(ws: Workspace, stream: BinaryIO, filename: str) -> Path:
             if size > limit:
                 out.close()
                 path.unlink(missing_ok=True)
-                raise TooLarge(f"the file exceeds {limit} bytes")
+                raise TooLarge.of("import_file_too_large", limit=limit)
             out.write(block)
     return path
 
@@ -242,7 +250,7 @@ def _require_import_rights(actor: Actor, catalog: Any, mode: str) -> None:
     edits = any(g.get("edit") not in (None, False) for g in access.grants(actor, catalog))
     allowed = {"create": creates, "update": edits, "upsert": creates or edits}[mode]
     if not allowed:
-        raise Forbidden(f"you may not import into catalog {catalog.api_name!r} ({mode})")
+        raise Forbidden.of("import_mode_forbidden", catalog=catalog.api_name, mode=mode)
 
 
 def max_concurrent(ws: Workspace) -> int:
@@ -260,8 +268,7 @@ def _check_concurrency(actor: Actor) -> None:
     limit = max_concurrent(ws)
     if len(running) >= limit:
         raise RateLimited(
-            f"this workspace already runs {len(running)} imports (at most {limit} at once); "
-            "wait for one to finish or cancel one",
+            errors=[problem("import_concurrency", running=len(running), limit=limit)],
             retry_after=30,
         )
 
@@ -271,7 +278,7 @@ def cancel_import(actor: Actor, job_id: int) -> dict[str, Any]:
     administrators); rows of finished chunks stay written, a dry run writes nothing."""
     row = _job_row(actor, job_id)
     if row.status not in UNFINISHED:
-        raise Conflict(f"import {job_id} is already {row.status}")
+        raise Conflict.of("import_already", id=job_id, status=row.status)
     key = (actor.workspace.name, job_id)
     event = _cancels.get(key)
     if event is not None:
@@ -457,10 +464,10 @@ def _job_row(actor: Actor, job_id: int) -> Any:
     with read_connection(actor.workspace.engine) as conn:
         row = conn.execute(sa.select(table).where(table.c.id == job_id)).first()
     if row is None or not (actor.is_admin or row.created_by == actor.user_id):
-        raise ImportNotFound(f"import {job_id} not found")
+        raise ImportNotFound.of("import_not_found", id=job_id)
     scoped = (actor.token_scopes or {}).get("catalogs")
     if scoped is not None and row.catalog_id not in scoped:
-        raise ImportNotFound(f"import {job_id} not found")
+        raise ImportNotFound.of("import_not_found", id=job_id)
     return row
 
 

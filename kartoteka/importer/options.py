@@ -52,9 +52,9 @@ class ImportOptions:
         return dataclasses.asdict(self)
 
 
-def option_error(name: str, why: str) -> ValidationFailed:
-    """A 422 naming the offending option."""
-    return ValidationFailed(f"options.{name}: {why}", fields={f"options.{name}": why})
+def option_error(name: str, code: str, /, **params: Any) -> ValidationFailed:
+    """A 422 naming the offending option: a code of `messages/imports.py` and its params."""
+    return ValidationFailed.of(code, f"options.{name}", **params)
 
 
 def parse_options(raw: Any) -> ImportOptions:
@@ -65,12 +65,12 @@ def parse_options(raw: Any) -> ImportOptions:
         try:
             raw = json.loads(raw)
         except ValueError as exc:
-            raise option_error("options", f"not valid JSON ({exc})") from None
+            raise option_error("options", "import_options_json", reason=str(exc)) from None
     if not isinstance(raw, dict):
-        raise option_error("options", "must be a JSON object")
+        raise option_error("options", "import_options_object")
     unknown = sorted(set(raw) - OPTION_KEYS)
     if unknown:
-        raise option_error(unknown[0], "unknown option")
+        raise option_error(unknown[0], "import_unknown_option")
     opts = ImportOptions()
     opts.mode = _choice(raw, "mode", MODES, "create")
     opts.on_error = _choice(raw, "on_error", ON_ERROR, "skip")
@@ -87,20 +87,20 @@ def parse_options(raw: Any) -> ImportOptions:
     opts.create_missing = _names(raw.get("create_missing"), "create_missing")
     for name in opts.create_missing:
         if name not in opts.link_keys:
-            raise option_error("create_missing", f"{name!r} needs link_keys (the key to create by)")
+            raise option_error("create_missing", "import_create_missing", name=name)
     opts.skip_webhooks = _flag(raw, "skip_webhooks") or False
     opts.skip_scenarios = _flag(raw, "skip_scenarios") or False
     opts.duplicates = _choice(raw, "duplicates", DUPLICATES, "report")
     opts.keep_stamps = _flag(raw, "keep_stamps") or False
     if opts.mode != "create" and not opts.key:
-        raise option_error("key", f"mode {opts.mode} needs key (the api_names to match on)")
+        raise option_error("key", "import_key_needed", mode=opts.mode)
     return opts
 
 
 def _choice(raw: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
     value = raw.get(name, default)
     if value not in allowed:
-        raise option_error(name, f"must be one of {', '.join(allowed)}")
+        raise option_error(name, "import_one_of", allowed=", ".join(allowed))
     return str(value)
 
 
@@ -110,7 +110,7 @@ def _names(value: Any, name: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise option_error(name, "must be a list of field api_names")
+        raise option_error(name, "import_field_list")
     return list(dict.fromkeys(value))
 
 
@@ -119,14 +119,14 @@ def _str_map(raw: dict[str, Any], name: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        raise option_error(name, "must be an object of strings")
+        raise option_error(name, "import_string_map")
     return dict(value)
 
 
 def _flag(raw: dict[str, Any], name: str) -> bool | None:
     value = raw.get(name)
     if value is not None and not isinstance(value, bool):
-        raise option_error(name, "must be true or false")
+        raise option_error(name, "boolean")
     return value
 
 
@@ -137,11 +137,11 @@ def _encoding(value: Any) -> str | None:
     try:
         info = codecs.lookup(str(value))
     except (LookupError, ValueError):
-        raise option_error("encoding", f"unknown encoding {value!r}") from None
+        raise option_error("encoding", "import_encoding_unknown", value=value) from None
     # rot13, base64, zlib... are codecs too, but not between bytes and text: decoding a
     # file with one of them fails deep in the reader.
     if not getattr(info, "_is_text_encoding", True):
-        raise option_error("encoding", f"{value!r} is not a text encoding")
+        raise option_error("encoding", "import_encoding_not_text", value=value)
     return info.name
 
 
@@ -151,7 +151,7 @@ def _delimiter(value: Any) -> str | None:
     if value in ("tab", "\\t"):
         return "\t"
     if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
-        raise option_error("delimiter", "must be one character")
+        raise option_error("delimiter", "import_delimiter")
     return value
 
 
@@ -159,13 +159,11 @@ def _date_format(value: Any) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or len(value) > 100:
-        raise option_error("date_format", "must be a pattern such as dd.mm.yyyy or %d.%m.%Y")
+        raise option_error("date_format", "import_date_format")
     try:
         readers.pattern_format(value)
     except ValueError:
-        raise option_error(
-            "date_format", "must name day, month and year, e.g. dd.mm.yyyy, дд.мм.гггг or %d.%m.%Y"
-        ) from None
+        raise option_error("date_format", "import_date_format_parts") from None
     return value
 
 
@@ -173,9 +171,9 @@ def _sheet(value: Any) -> str | int | None:
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise option_error("sheet", "must be a sheet name or its number (1 = the first)")
+        raise option_error("sheet", "import_sheet")
     if isinstance(value, int) and value < 1:
-        raise option_error("sheet", "sheet numbers start at 1")
+        raise option_error("sheet", "import_sheet_number")
     return value
 
 
@@ -185,5 +183,5 @@ def _separator(value: Any) -> str | None:
     if value in ("tab", "\\t", "\t"):
         return "\t"
     if not isinstance(value, str) or len(value) > 5 or value.strip() == "":
-        raise option_error("list_separator", "must be 1 to 5 characters, e.g. | or ;")
+        raise option_error("list_separator", "import_list_separator")
     return value

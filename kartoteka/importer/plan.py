@@ -57,7 +57,7 @@ def plan_import(actor: Actor, catalog_ref: str | int, path: Path, options: Any) 
     catalog = get_catalog(actor, catalog_ref)
     opts = options if isinstance(options, ImportOptions) else parse_options(options)
     if opts.mode in ("create", "upsert") and not access.can_create(actor, catalog):
-        raise Forbidden("you may not create records in this catalog")
+        raise Forbidden.of("import_create_forbidden")
     source = readers.open_source(path, opts.encoding, opts.delimiter, opts.sheet)
     columns = _map_columns(actor, catalog, source.headers, opts)
     _attach_link_keys(actor, catalog, columns, opts)
@@ -86,9 +86,9 @@ def _map_columns(
             if api_name in STAMPS:
                 continue  # the record's own dates and authors (stamps.py)
             if header.casefold() not in position:
-                raise option_error(f"mapping.{header}", "no such column in the file")
+                raise option_error(f"mapping.{header}", "import_no_column")
             if api_name not in writable:
-                raise option_error(f"mapping.{header}", f"{api_name!r} is not a writable field")
+                raise option_error(f"mapping.{header}", "import_not_writable", name=api_name)
             columns.append(Column(position[header.casefold()], header, writable[api_name]))
     else:
         by_name = {f.api_name.casefold(): f for f in writable.values()}
@@ -101,12 +101,14 @@ def _map_columns(
     for col in columns:
         if col.field.api_name in seen:
             raise readers.bad_file(
-                f"columns {seen[col.field.api_name]!r} and {col.header!r} both go to "
-                f"{col.field.api_name!r}"
+                "import_columns_clash",
+                first=seen[col.field.api_name],
+                second=col.header,
+                name=col.field.api_name,
             )
         seen[col.field.api_name] = col.header
     if not columns:
-        raise readers.bad_file("no column matches a writable field (use options.mapping)")
+        raise readers.bad_file("import_no_columns")
     return columns
 
 
@@ -117,16 +119,14 @@ def _attach_link_keys(
     for link_name, key_name in opts.link_keys.items():
         f = catalog.by_api_name.get(link_name)
         if f is None or not f.is_link:
-            raise option_error(f"link_keys.{link_name}", "not a link field of this catalog")
+            raise option_error(f"link_keys.{link_name}", "import_not_link")
         target = meta.catalog(f.options.get("catalog") or 0)
         key = target.by_api_name.get(key_name) if target else None
         if target is None or key is None or not key.storage_column:
-            raise option_error(f"link_keys.{link_name}", f"{key_name!r} is not a stored field")
+            raise option_error(f"link_keys.{link_name}", "import_not_stored", name=key_name)
         if not access_keys.readable_key(actor, target, key):
             # Matching on a hidden or masked field would tell right guesses from wrong.
-            raise option_error(
-                f"link_keys.{link_name}", f"{key_name!r} is not a field you may match by"
-            )
+            raise option_error(f"link_keys.{link_name}", "import_not_matchable", name=key_name)
         for col in columns:
             if col.field.id == f.id:
                 col.link_key, col.target = key, target
@@ -137,8 +137,8 @@ def _key_fields(catalog: Catalog, columns: list[Column], opts: ImportOptions) ->
     for name in opts.key:
         f = catalog.by_api_name.get(name)
         if f is None or not f.column or f.ftype.storage != "column":
-            raise option_error("key", f"{name!r} is not a stored field of this catalog")
+            raise option_error("key", "import_key_not_stored", name=name)
         if not any(c.field.id == f.id for c in columns):
-            raise option_error("key", f"no column of the file goes to {name!r}")
+            raise option_error("key", "import_key_no_column", name=name)
         key.append(f)
     return key

@@ -144,7 +144,7 @@ def _require_some_import(actor: Actor, catalog: Catalog) -> None:
     if actor.is_admin or access.can_create(actor, catalog):
         return
     if not any(g.get("edit") not in (None, False) for g in access.grants(actor, catalog)):
-        raise Forbidden(f"you may not import into catalog {catalog.api_name!r}")
+        raise Forbidden.of("import_forbidden", catalog=catalog.api_name)
 
 
 def preview_import(

@@ -27,9 +27,10 @@ MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
 MAX_XLSX_PART = 256 * 1024 * 1024
 
 
-def bad_file(message: str) -> ValidationFailed:
-    """An error about the uploaded file itself (shown as `fields.file`)."""
-    return ValidationFailed(f"file: {message}", fields={"file": message})
+def bad_file(code: str, /, **params: Any) -> ValidationFailed:
+    """An error about the uploaded file itself (shown as `fields.file`): a code of
+    `messages/imports.py` and its params."""
+    return ValidationFailed.of(code, "file", **params)
 
 
 @dataclass
@@ -72,13 +73,13 @@ def open_source(
     with path.open("rb") as fh:
         head = fh.read(SAMPLE_BYTES)
     if not head.strip():
-        raise bad_file("the file is empty")
+        raise bad_file("import_file_empty")
     if head.startswith(XLSX_MAGIC):
         return _open_xlsx(path, sheet)
     if head.startswith(OLE_MAGIC) or b"\x00" in head:
-        raise bad_file("unsupported file type (expected CSV or XLSX)")
+        raise bad_file("import_file_type")
     if sheet is not None:
-        raise bad_file("options.sheet is for XLSX workbooks; this file is CSV text")
+        raise bad_file("import_sheet_csv")
     if delimiter is None and path.suffix.lower() == ".tsv":
         delimiter = "\t"
     encoding = encoding or detect_encoding(head)
@@ -86,7 +87,7 @@ def open_source(
     delimiter = delimiter or detect_delimiter(text)
     headers = next((cells for _, cells in _csv_rows(path, encoding, delimiter, False)), None)
     if not headers:
-        raise bad_file("no header row")
+        raise bad_file("import_no_header")
     return Source(path, "csv", _clean_headers(headers), encoding, delimiter)
 
 
@@ -127,22 +128,22 @@ def _csv_rows(
             for cells in reader:
                 start, line = line, reader.line_num + 1
                 if len(cells) > MAX_COLUMNS:
-                    raise bad_file(f"line {start}: more than {MAX_COLUMNS} columns")
+                    raise bad_file("import_columns_at_line", line=start, max=MAX_COLUMNS)
                 if skip_header and start == 1:
                     continue
                 if any(c.strip() for c in cells):
                     yield start, cells
         except UnicodeDecodeError:
-            raise bad_file(f"not valid {encoding} text near line {line}") from None
+            raise bad_file("import_bad_text", encoding=encoding, line=line) from None
         except csv.Error as exc:
-            raise bad_file(f"line {line}: {exc}") from None
+            raise bad_file("import_csv_error", line=line, reason=str(exc)) from None
 
 
 def _open_xlsx(path: Path, sheet: str | int | None) -> Source:
     title = sheet_title(path, sheet)
     headers = next((cells for _, cells in _xlsx_rows(path, False, title)), None)
     if not headers:
-        raise bad_file(f"no header row on sheet {title!r}")
+        raise bad_file("import_no_header_sheet", sheet=title)
     return Source(path, "xlsx", _clean_headers(headers), sheet=title)
 
 
@@ -157,18 +158,18 @@ def sheet_title(path: Path, sheet: str | int | None) -> str:
     with _workbook(path) as book:
         names = list(book.sheetnames)
         if not names:
-            raise bad_file("the workbook has no sheet")
+            raise bad_file("import_no_sheet")
         if sheet is None:
             active = book.active
             return active.title if active is not None else names[0]
     if isinstance(sheet, int):
         if sheet > len(names):
-            raise bad_file(f"the workbook has {len(names)} sheets, not {sheet}")
+            raise bad_file("import_sheet_count", count=len(names), sheet=sheet)
         return names[sheet - 1]
     for name in names:
         if name.casefold() == sheet.strip().casefold():
             return name
-    raise bad_file(f"no sheet {sheet!r}; the workbook has: {', '.join(names)}")
+    raise bad_file("import_sheet_unknown", sheet=sheet, names=", ".join(names))
 
 
 @contextlib.contextmanager
@@ -179,7 +180,7 @@ def _workbook(path: Path) -> Iterator[Any]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise bad_file(f"not a readable XLSX workbook ({exc})") from None
+        raise bad_file("import_xlsx_unreadable", reason=str(exc)) from None
     try:
         yield book
     finally:
@@ -193,13 +194,15 @@ def check_xlsx_parts(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise bad_file(f"not a readable XLSX workbook ({exc})") from None
+        raise bad_file("import_xlsx_unreadable", reason=str(exc)) from None
     total = sum(p.file_size for p in parts)
     biggest = max((p.file_size for p in parts), default=0)
     if total > MAX_XLSX_UNCOMPRESSED or biggest > MAX_XLSX_PART:
         raise bad_file(
-            f"the workbook unpacks to {total} bytes; at most {MAX_XLSX_UNCOMPRESSED} "
-            f"in all and {MAX_XLSX_PART} per part"
+            "import_xlsx_too_big",
+            total=total,
+            max_total=MAX_XLSX_UNCOMPRESSED,
+            max_part=MAX_XLSX_PART,
         )
 
 
@@ -209,14 +212,14 @@ def _xlsx_rows(
     with _workbook(path) as book:
         sheet = book[sheet_name] if sheet_name else book.active
         if sheet is None:
-            raise bad_file("the workbook has no sheet")
+            raise bad_file("import_no_sheet")
         # The sheet's declared `dimension` may claim A1:XFD1048576 for a single cell; read
         # only the cells that are there, as wide as the header row.
         sheet.reset_dimensions()  # type: ignore[union-attr]
         width = _xlsx_width(sheet)
         for line, values in enumerate(sheet.iter_rows(max_col=width, values_only=True), start=1):
             if line * width > MAX_CELLS:
-                raise bad_file(f"more than {MAX_CELLS} cells (line {line})")
+                raise bad_file("import_too_many_cells", max=MAX_CELLS, line=line)
             if skip_header and line == 1:
                 continue
             if not any(v is not None for v in values):
@@ -234,7 +237,7 @@ def _xlsx_width(sheet: Any) -> int:
     while cells and not cells[-1]:
         cells.pop()
     if len(cells) > MAX_COLUMNS:
-        raise bad_file(f"more than {MAX_COLUMNS} columns")
+        raise bad_file("import_too_many_columns", max=MAX_COLUMNS)
     return max(1, len(cells))
 
 

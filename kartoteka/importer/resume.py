@@ -48,17 +48,16 @@ def sweep_and_resume(ws: Workspace) -> dict[str, int]:
 def _resume_plan(actor: Actor, row: Any) -> Plan:
     """The plan of a stopped job, from its stored options and file (422 if it is gone)."""
     if row.status not in RESUMABLE:
-        raise Conflict(f"import {row.id} is {row.status}; only an interrupted or cancelled "
-                       "import can be resumed")  # fmt: skip
+        raise Conflict.of("import_not_resumable", id=row.id, status=row.status)
     options = dict(row.options or {})
     if options.get("dry_run"):
-        raise Conflict(f"import {row.id} was a dry run: it wrote nothing to carry on from")
+        raise Conflict.of("import_dry_run_resume", id=row.id)
     path = Path(row.source_path or "")
     if not row.source_path or not path.is_file():
-        raise Conflict(f"import {row.id} cannot be resumed: its file is no longer there")
+        raise Conflict.of("import_file_gone", id=row.id)
     plan = plan_import(actor, row.catalog_id, path, options)
     if plan.source.headers != list(row.headers or plan.source.headers):
-        raise Conflict(f"import {row.id} cannot be resumed: its file has changed")
+        raise Conflict.of("import_file_changed", id=row.id)
     return plan
 
 
@@ -90,7 +89,7 @@ def resume_import(actor: Actor, job_id: int) -> dict[str, Any]:
     _require_import_rights(actor, plan.catalog, plan.options.mode)
     _check_concurrency(actor)
     if not _claim(actor.workspace, row):
-        raise Conflict(f"import {job_id} is being resumed already")
+        raise Conflict.of("import_resuming", id=job_id)
     _start_thread(actor, plan, job_id, _start_of(row), int(row.resume_line or 0))
     return get_import(actor, job_id)
 
@@ -100,7 +99,7 @@ def resume_here(actor: Actor, job_id: int, progress: Any = None) -> tuple[Plan, 
     row = _stopped_row(actor, job_id)
     plan = _resume_plan(actor, row)
     if not _claim(actor.workspace, row):
-        raise Conflict(f"import {job_id} is being resumed already")
+        raise Conflict.of("import_resuming", id=job_id)
     return plan, run_job(
         actor, plan, job_id, _start_of(row), int(row.resume_line or 0), progress=progress
     )

@@ -60,7 +60,7 @@ def run_import(
     limit = max_rows(actor)
     result.total = plan.source.count_rows(limit)
     if result.total > limit:
-        raise TooLarge(f"the file has more than {limit} rows")
+        raise TooLarge.of("import_too_many_rows", limit=limit)
     if progress:
         progress(result)
     try:

@@ -50,11 +50,9 @@ def map_stamps(actor: Actor, headers: list[str], opts: ImportOptions) -> list[St
             if name not in STAMPS:
                 continue
             if header.casefold() not in position:
-                raise option_error(f"mapping.{header}", "no such column in the file")
+                raise option_error(f"mapping.{header}", "import_no_column")
             if not opts.keep_stamps:
-                raise option_error(
-                    f"mapping.{header}", f"{name!r} is taken from the file only with keep_stamps"
-                )
+                raise option_error(f"mapping.{header}", "import_stamp_needs_keep", name=name)
             columns.append(StampColumn(position[header.casefold()], header, name))
     elif opts.keep_stamps:
         # Without a mapping, columns named after a stamp go to it (otherwise they are
@@ -64,18 +62,16 @@ def map_stamps(actor: Actor, headers: list[str], opts: ImportOptions) -> list[St
     if not opts.keep_stamps:
         return []
     if not columns:
-        raise option_error(
-            "keep_stamps", "no column of the file goes to " + ", ".join(STAMPS) + " (see mapping)"
-        )
+        raise option_error("keep_stamps", "import_no_stamp_column", stamps=", ".join(STAMPS))
     seen: dict[str, str] = {}
     for col in columns:
         if col.name in seen:
             raise readers.bad_file(
-                f"columns {seen[col.name]!r} and {col.header!r} both go to {col.name!r}"
+                "import_columns_clash", first=seen[col.name], second=col.header, name=col.name
             )
         seen[col.name] = col.header
     if not actor.is_admin:
-        raise Forbidden("only administrators may keep the file's dates and authors (keep_stamps)")
+        raise Forbidden.of("import_keep_stamps_admin")
     return columns
 
 

@@ -24,6 +24,7 @@ from . import (
     duplicates,
     files,
     filters,
+    imports,
     pages,
     people,
     records,
@@ -62,6 +63,7 @@ AREAS: tuple[ModuleType, ...] = (
     security,
     workspaces,
     pages,
+    imports,
 )
 
 #: code -> English template, over every area.

@@ -1,0 +1,138 @@
+"""Messages of imports: options, the uploaded file, column mapping, rights, jobs and
+resuming them. (Problems of single rows are the write path's codes, `writes.py`.)"""
+
+from __future__ import annotations
+
+#: code -> English template.
+EN: dict[str, str] = {
+    # Options.
+    "import_options_json": "not valid JSON ({reason})",
+    "import_options_object": "must be a JSON object",
+    "import_unknown_option": "unknown option",
+    "import_create_missing": "{name!r} needs link_keys (the key to create by)",
+    "import_key_needed": "mode {mode} needs key (the api_names to match on)",
+    "import_one_of": "must be one of {allowed}",
+    "import_field_list": "must be a list of field api_names",
+    "import_string_map": "must be an object of strings",
+    "import_encoding_unknown": "unknown encoding {value!r}",
+    "import_encoding_not_text": "{value!r} is not a text encoding",
+    "import_delimiter": "must be one character",
+    "import_date_format": "must be a pattern such as dd.mm.yyyy or %d.%m.%Y",
+    "import_date_format_parts": "must name day, month and year, e.g. dd.mm.yyyy, дд.мм.гггг "
+    "or %d.%m.%Y",
+    "import_sheet": "must be a sheet name or its number (1 = the first)",
+    "import_sheet_number": "sheet numbers start at 1",
+    "import_list_separator": "must be 1 to 5 characters, e.g. | or ;",
+    # The file.
+    "import_file_empty": "the file is empty",
+    "import_file_type": "unsupported file type (expected CSV or XLSX)",
+    "import_sheet_csv": "options.sheet is for XLSX workbooks; this file is CSV text",
+    "import_no_header": "no header row",
+    "import_columns_at_line": "line {line}: more than {max} columns",
+    "import_bad_text": "not valid {encoding} text near line {line}",
+    "import_csv_error": "line {line}: {reason}",
+    "import_no_header_sheet": "no header row on sheet {sheet!r}",
+    "import_no_sheet": "the workbook has no sheet",
+    "import_sheet_count": "the workbook has {count} sheets, not {sheet}",
+    "import_sheet_unknown": "no sheet {sheet!r}; the workbook has: {names}",
+    "import_xlsx_unreadable": "not a readable XLSX workbook ({reason})",
+    "import_xlsx_too_big": "the workbook unpacks to {total} bytes; at most {max_total} in all "
+    "and {max_part} per part",
+    "import_too_many_cells": "more than {max} cells (line {line})",
+    "import_too_many_columns": "more than {max} columns",
+    "import_file_too_large": "the file exceeds {limit} bytes",
+    "import_too_many_rows": "the file has more than {limit} rows",
+    # Columns, keys and stamps.
+    "import_no_column": "no such column in the file",
+    "import_not_writable": "{name!r} is not a writable field",
+    "import_columns_clash": "columns {first!r} and {second!r} both go to {name!r}",
+    "import_no_columns": "no column matches a writable field (use options.mapping)",
+    "import_not_link": "not a link field of this catalog",
+    "import_not_stored": "{name!r} is not a stored field",
+    "import_not_matchable": "{name!r} is not a field you may match by",
+    "import_key_not_stored": "{name!r} is not a stored field of this catalog",
+    "import_key_no_column": "no column of the file goes to {name!r}",
+    "import_stamp_needs_keep": "{name!r} is taken from the file only with keep_stamps",
+    "import_no_stamp_column": "no column of the file goes to {stamps} (see mapping)",
+    # Rights and jobs.
+    "import_keep_stamps_admin": "only administrators may keep the file's dates and authors "
+    "(keep_stamps)",
+    "import_create_forbidden": "you may not create records in this catalog",
+    "import_mode_forbidden": "you may not import into catalog {catalog!r} ({mode})",
+    "import_forbidden": "you may not import into catalog {catalog!r}",
+    "import_concurrency": "this workspace already runs {running} imports (at most {limit} at "
+    "once); wait for one to finish or cancel one",
+    "import_already": "import {id} is already {status}",
+    "import_not_found": "import {id} not found",
+    "import_not_resumable": "import {id} is {status}; only an interrupted or cancelled import "
+    "can be resumed",
+    "import_dry_run_resume": "import {id} was a dry run: it wrote nothing to carry on from",
+    "import_file_gone": "import {id} cannot be resumed: its file is no longer there",
+    "import_file_changed": "import {id} cannot be resumed: its file has changed",
+    "import_resuming": "import {id} is being resumed already",
+}
+
+#: code -> Russian template.
+RU: dict[str, str] = {
+    "import_options_json": "это не JSON ({reason})",
+    "import_options_object": "должно быть JSON-объектом",
+    "import_unknown_option": "неизвестная настройка",
+    "import_create_missing": "для {name!r} нужен link_keys (ключ, по которому создавать)",
+    "import_key_needed": "режиму {mode} нужен key (api_name полей для сопоставления)",
+    "import_one_of": "допустимо: {allowed}",
+    "import_field_list": "должно быть списком api_name полей",
+    "import_string_map": "должно быть объектом со строковыми значениями",
+    "import_encoding_unknown": "неизвестная кодировка {value!r}",
+    "import_encoding_not_text": "{value!r} — не текстовая кодировка",
+    "import_delimiter": "должно быть одним символом",
+    "import_date_format": "должно быть шаблоном, например дд.мм.гггг или %d.%m.%Y",
+    "import_date_format_parts": "должно содержать день, месяц и год, например дд.мм.гггг, "
+    "dd.mm.yyyy или %d.%m.%Y",
+    "import_sheet": "должно быть названием листа или его номером (1 — первый)",
+    "import_sheet_number": "листы нумеруются с 1",
+    "import_list_separator": "от 1 до 5 символов, например | или ;",
+    "import_file_empty": "файл пуст",
+    "import_file_type": "неподдерживаемый тип файла (нужен CSV или XLSX)",
+    "import_sheet_csv": "options.sheet — для книг XLSX, а этот файл — текст CSV",
+    "import_no_header": "нет строки заголовков",
+    "import_columns_at_line": "строка {line}: больше {max} столбцов",
+    "import_bad_text": "текст не в кодировке {encoding} около строки {line}",
+    "import_csv_error": "строка {line}: {reason}",
+    "import_no_header_sheet": "на листе {sheet!r} нет строки заголовков",
+    "import_no_sheet": "в книге нет листов",
+    "import_sheet_count": "в книге {count} листов, а не {sheet}",
+    "import_sheet_unknown": "нет листа {sheet!r}; в книге есть: {names}",
+    "import_xlsx_unreadable": "не удаётся прочитать книгу XLSX ({reason})",
+    "import_xlsx_too_big": "книга распаковывается в {total} байт; можно не больше {max_total} "
+    "всего и {max_part} на часть",
+    "import_too_many_cells": "больше {max} ячеек (строка {line})",
+    "import_too_many_columns": "больше {max} столбцов",
+    "import_file_too_large": "файл больше {limit} байт",
+    "import_too_many_rows": "в файле больше {limit} строк",
+    "import_no_column": "в файле нет такого столбца",
+    "import_not_writable": "{name!r} — не поле, которое можно заполнить",
+    "import_columns_clash": "столбцы {first!r} и {second!r} оба идут в {name!r}",
+    "import_no_columns": "ни один столбец не подходит к полям (укажите options.mapping)",
+    "import_not_link": "не поле-ссылка этого каталога",
+    "import_not_stored": "{name!r} — не хранимое поле",
+    "import_not_matchable": "по полю {name!r} вам нельзя сопоставлять",
+    "import_key_not_stored": "{name!r} — не хранимое поле этого каталога",
+    "import_key_no_column": "ни один столбец файла не идёт в {name!r}",
+    "import_stamp_needs_keep": "{name!r} берётся из файла только с keep_stamps",
+    "import_no_stamp_column": "ни один столбец файла не идёт в {stamps} (см. mapping)",
+    "import_keep_stamps_admin": "сохранять даты и авторов из файла (keep_stamps) могут только "
+    "администраторы",
+    "import_create_forbidden": "вам нельзя создавать записи в этом каталоге",
+    "import_mode_forbidden": "вам нельзя импортировать в каталог {catalog!r} ({mode})",
+    "import_forbidden": "вам нельзя импортировать в каталог {catalog!r}",
+    "import_concurrency": "в пространстве уже идёт импортов: {running} (одновременно не больше "
+    "{limit}); дождитесь окончания одного или отмените его",
+    "import_already": "импорт {id} уже в состоянии {status}",
+    "import_not_found": "импорт {id} не найден",
+    "import_not_resumable": "импорт {id} в состоянии {status}; продолжить можно только "
+    "прерванный или отменённый импорт",
+    "import_dry_run_resume": "импорт {id} был пробным: он ничего не записал, продолжать нечего",
+    "import_file_gone": "импорт {id} нельзя продолжить: его файла больше нет",
+    "import_file_changed": "импорт {id} нельзя продолжить: его файл изменился",
+    "import_resuming": "импорт {id} уже продолжается",
+}
