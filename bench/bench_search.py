@@ -127,7 +127,9 @@ def measure_rebuild(env: Env, res: Results, n: int) -> None:
     rate = n / (time.perf_counter() - start)
     per_cpu = n / (time.process_time() - cpu)
     note = f"{per_cpu:,.0f} per CPU-second of this process; load {os.getloadavg()[0]:.1f}"
-    res.add("rebuild the index", rate, "records/s", target=">= 20,000", ok=rate >= 20_000, note=note)
+    res.add(
+        "rebuild the index", rate, "records/s", target=">= 20,000", ok=rate >= 20_000, note=note
+    )
 
 
 def measure_queries(env: Env, res: Results, user: Any, repeat: int) -> None:
