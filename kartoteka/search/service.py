@@ -99,13 +99,18 @@ def _reads_link_titles(actor: Actor, field: Field) -> bool:
     return access.can_see_catalog(actor, target) and access.record_filter(actor, target) is None
 
 
-def ensure_index(actor: Actor, catalog: Catalog) -> None:
+def ensure_index(actor: Actor, catalog: Catalog, waiting: bool | None = None) -> None:
     """Build or refresh the catalog's index if this process does not know it is current,
-    and index the records an import left waiting, so a search finds every record."""
+    and index the records an import left waiting, so a search finds every record.
+
+    `waiting`: whether records wait, when the caller asked already (None: ask).
+    """
     if not index.is_current(actor.workspace, catalog):
         with actor.workspace.engine.begin() as conn:
             index.ensure(conn, actor.workspace, catalog)
-    if index.has_pending(actor.workspace, catalog):
+    if waiting is None:
+        waiting = index.has_pending(actor.workspace, catalog)
+    if waiting:
         index.catch_up(actor.workspace, catalog)
 
 
@@ -115,10 +120,10 @@ def prepare(actor: Actor, catalog: Catalog, text: Any) -> CatalogSearch:
 
 
 def _catalog_search(
-    actor: Actor, catalog: Catalog, clauses: list[fulltext.Clause]
+    actor: Actor, catalog: Catalog, clauses: list[fulltext.Clause], waiting: bool | None = None
 ) -> CatalogSearch:
     """Parsed clauses over one catalog, on the fields the actor reads (index made ready)."""
-    ensure_index(actor, catalog)
+    ensure_index(actor, catalog, waiting)
     fields = readable_fields(actor, catalog)
     match = fulltext.match(actor.workspace.dialect, catalog.id, clauses, fields)
     return CatalogSearch(catalog, clauses, fields, match)
@@ -371,14 +376,21 @@ def search_workspace(
     items: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     next_cursor = None
-    for cat in catalogs:
-        found = _catalog_search(actor, cat, clauses)
-        where = _where(actor, cat)
-        with read_connection(actor.workspace.engine) as conn:
+    # One question for every catalog's waiting records, one connection for the pages.
+    with read_connection(actor.workspace.engine) as conn:
+        waiting = fulltext.pending_among(conn, [c.id for c in catalogs])
+    prepared = [_catalog_search(actor, c, clauses, c.id in waiting) for c in catalogs]
+    with read_connection(actor.workspace.engine) as conn:
+        for found in prepared:
+            cat = found.catalog
+            where = _where(actor, cat)
             found, rows, next_cursor = ranked_page(conn, found, where, size, cursor)
             if not rows:
                 continue
-            counts[cat.api_name] = count(conn, found, where, COUNT_CAP)
+            if next_cursor is None:  # the page holds every remaining match: no count query
+                counts[cat.api_name] = min(_offset(cursor) + len(rows), COUNT_CAP)
+            else:
+                counts[cat.api_name] = count(conn, found, where, COUNT_CAP)
             ref = {"id": cat.id, "api_name": cat.api_name, "name": cat.name}
             comments = index.comments_of(conn, cat, [r.id for r in rows])
             rendered = Renderer(conn, actor, cat).render(rows)

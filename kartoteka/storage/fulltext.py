@@ -544,6 +544,18 @@ def drop_pending_all(conn: Connection, catalog_id: int) -> None:
     conn.execute(sa.delete(t).where(t.c.catalog_id == catalog_id))
 
 
+def pending_among(conn: Connection, catalog_ids: list[int]) -> set[int]:
+    """Which of these catalogs have records waiting (one statement, an index probe each)."""
+    if not catalog_ids:
+        return set()
+    t = schema.search_pending
+    probes = [
+        sa.select(sa.literal(int(cid), sa.Integer)).where(sa.exists().where(t.c.catalog_id == cid))
+        for cid in catalog_ids
+    ]
+    return {int(r[0]) for r in conn.execute(sa.union_all(*probes))}
+
+
 def has_pending(conn: Connection, catalog_id: int | None = None) -> bool:
     """Is any record (of this catalog) waiting for the index?"""
     t = schema.search_pending

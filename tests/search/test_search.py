@@ -229,6 +229,17 @@ def test_big_batches_wait_for_the_index_yet_searches_find_them(admin, world) -> 
     assert not index.has_pending(admin.workspace)
     with admin.workspace.engine.connect() as conn:
         assert fulltext.read_signature(conn, admin.workspace.meta().catalog("clients").id)
+    # The workspace search asks once which catalogs wait, and indexes those first.
+    more = [{"name": f"Склад {i}", "note": "договор аренды"} for i in range(index.DEFER_AT)]
+    records.batch(admin, "clients", BatchRequest.creating(more))
+    with admin.workspace.engine.connect() as conn:
+        clients = admin.workspace.meta().catalog("clients").id
+        assert fulltext.pending_among(conn, [clients, clients + 1]) == {clients}
+    found = search.search_workspace(admin, "склад аренды", limit=5)
+    # (and ЗАО Василёк's "договор аренды склада")
+    assert found["counts"] == {"clients": index.DEFER_AT + 1} and len(found["items"]) == 5
+    with admin.workspace.engine.connect() as conn:
+        assert fulltext.pending_among(conn, [clients]) == set()
 
 
 def test_updates_of_unindexed_fields_leave_the_index_alone(admin, world, monkeypatch) -> None:
