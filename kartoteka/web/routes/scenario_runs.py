@@ -83,7 +83,7 @@ def runs_page(ctx: Ctx, scenario_id: str) -> Response:
         status = None
     before_text = params.get("before") or ""
     before = int(before_text) if before_text.isdigit() and len(before_text) < 19 else None
-    page_of = service.list_runs(ctx.user, found["id"], status, RUNS_PAGE, before)
+    page_of = service.list_runs(ctx.user, found["id"], status, RUNS_PAGE, before, lang=ctx.lang)
     titles = _record_titles(ctx, page_of["items"])
     items = [{**r, "record_title": t} for r, t in zip(page_of["items"], titles, strict=True)]
     return render(
@@ -112,7 +112,8 @@ def _viewer(ctx: Ctx, scenario: dict[str, Any], run: dict[str, Any], status: int
 def run_page(ctx: Ctx, scenario_id: str, run_id: str) -> Response:
     """One run: its state, variables and every executed step."""
     found = service.get_scenario(ctx.user, _id(scenario_id))
-    return _viewer(ctx, found, service.get_run(ctx.user, _id(run_id), found["id"]))
+    run = service.get_run(ctx.user, _id(run_id), found["id"], lang=ctx.lang)
+    return _viewer(ctx, found, run)
 
 
 @page
@@ -167,7 +168,7 @@ def test_submit(ctx: Ctx, scenario_id: str) -> Response:
             return _test_page(ctx, found, 422, forms.record_id_error(), text)
         body["record_id"] = int(text)
     try:
-        run = service.start_run(ctx.user, found["id"], body)
+        run = service.start_run(ctx.user, found["id"], body, lang=ctx.lang)
     except DomainError as exc:
         if isinstance(exc, NotFound):
             return _test_page(ctx, found, 422, forms.record_missing_error(), text)

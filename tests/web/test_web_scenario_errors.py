@@ -1,0 +1,28 @@
+"""The run viewer shows why a step failed in the reader's language (from the code and
+parameters the step recorded), not in the English it was recorded with."""
+
+from __future__ import annotations
+
+from support.scenarios import scenario
+from support.web import sign_in
+
+
+def test_the_run_viewer_shows_a_step_failure_in_the_readers_language(api, web):
+    sc = scenario(
+        api,
+        {
+            "name": "No record",
+            "trigger": {"type": "manual"},
+            "steps": [{"type": "update_record", "values": {"note": "x"}}],
+        },
+    )
+    r = api.post(f"/scenarios/{sc['id']}/run", {"test": True})
+    assert r.status_code == 200 and r.json()["status"] == "failed", r.text
+    sign_in(web)
+    page = f"/admin/scenarios/{sc['id']}/runs/{r.json()['id']}"
+    ru = web.get(f"{page}?lang=ru").text
+    assert "нет каталога: укажите `catalog` (у запуска нет записи)" in ru
+    en = web.get(f"{page}?lang=en").text
+    assert "no catalog: give `catalog` (this run has no record)" in en
+    listing = web.get(f"/admin/scenarios/{sc['id']}/runs?lang=ru")
+    assert listing.status_code == 200
