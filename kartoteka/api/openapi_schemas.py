@@ -388,6 +388,17 @@ SCHEMAS: dict[str, Any] = {
     ),
     "RunList": items_of("Run", next_before=_BEFORE),
     "RunStarted": obj("run_id", run_id=_INT),
+    "RunStatus": obj(
+        "id status",
+        "Where a run is: what its starter (a record card's run button) may read",
+        id=_INT,
+        status={
+            "type": "string",
+            "enum": ["queued", "running", "waiting", "done", "failed", "cancelled", "skipped"],
+        },
+        error={"type": ["string", "null"], "description": "why it failed"},
+        finished_at=_NULL_STAMP,
+    ),
     "Process": obj(
         "catalog field transitions",
         catalog=_STR,
@@ -472,6 +483,7 @@ SUCCESS: dict[tuple[str, str], str] = {
     ("post", "/scenarios/{scenario_id}/trigger"): "RunStarted",
     ("get", "/scenarios/{scenario_id}/runs"): "RunList",
     ("get", "/scenarios/{scenario_id}/runs/{run_id}"): "Run",
+    ("get", "/scenarios/{scenario_id}/runs/{run_id}/status"): "RunStatus",
     ("post", "/scenarios/{scenario_id}/runs/{run_id}/retry"): "Run",
     ("post", "/scenarios/{scenario_id}/runs/{run_id}/cancel"): "Run",
     ("get", "/processes"): "ProcessList",
