@@ -118,6 +118,17 @@ def _unread(conn: Connection, actor: Actor) -> int:
     )
 
 
+def stamp(conn: Connection) -> tuple[Any, Any]:
+    """What changes whenever any notice is posted, read or pruned: the newest id and the
+    latest reading time (two index lookups). The live feed checks a user's own notices
+    only when it changed."""
+    t = schema.notices
+    newest = sa.select(sa.func.max(t.c.id)).scalar_subquery()
+    read = sa.select(sa.func.max(t.c.read_at)).scalar_subquery()
+    row = conn.execute(sa.select(newest, read)).one()
+    return row[0], row[1]
+
+
 def latest_state(actor: Actor) -> tuple[int, int]:
     """The newest notice id the actor may see (0: none) and how many are unread.
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -260,13 +262,34 @@ def _visible_after(actor: Actor, after: int | None) -> tuple[list[dict], int]:
     return visible_events(actor, after or 0)
 
 
-NoticeState = tuple[int, int]
+#: The workspace's notices stamp is read at most this often per process and shared by
+#: every stream: most wake-ups then cost a dictionary lookup, not two queries a stream
+#: (a stream's own check cost 2-4 times its read of events).
+STAMP_SECONDS = 1.0
+_stamps: weakref.WeakKeyDictionary[Any, tuple[float, Any]] = weakref.WeakKeyDictionary()
+_stamps_lock = threading.Lock()
+#: (workspace stamp, the actor's newest notice id and unread count)
+NoticeState = tuple[Any, tuple[int, int]]
+
+
+def _notices_stamp(ws: Workspace) -> Any:
+    """The workspace's notices stamp, fresh to STAMP_SECONDS."""
+    now = time.monotonic()
+    with _stamps_lock:
+        hit = _stamps.get(ws.engine)
+    if hit is not None and now - hit[0] < STAMP_SECONDS:
+        return hit[1]
+    with read_connection(ws.engine) as conn:
+        found = notices.stamp(conn)
+    with _stamps_lock:
+        _stamps[ws.engine] = (now, found)
+    return found
 
 
 def _notice_state(actor: Actor) -> NoticeState | None:
-    """The actor's newest notice id and unread count (None when it cannot be read)."""
+    """The stamp and the actor's own notice state (None when it cannot be read)."""
     try:
-        return notices.latest_state(actor)
+        return _notices_stamp(actor.workspace), notices.latest_state(actor)
     except DomainError:
         return None
 
@@ -274,14 +297,23 @@ def _notice_state(actor: Actor) -> NoticeState | None:
 def _notice_news(actor: Actor, seen: NoticeState | None) -> tuple[NoticeState | None, bytes]:
     """A `notice` frame when the actor's notices changed since `seen` (else b"").
 
-    It has no `id:` line: a reconnecting browser resumes by event sequence numbers,
-    which notices do not have. It tells only the reader's own counts (never a notice
-    of someone else), so the bell can update and fetch the list itself.
+    The actor's own notices are read only when the workspace's stamp moved. The frame
+    has no `id:` line: a reconnecting browser resumes by event sequence numbers, which
+    notices do not have. It tells only the reader's own counts (never a notice of
+    someone else), so the bell can update and fetch the list itself.
     """
+    if seen is None:
+        return _notice_state(actor), b""
+    try:
+        if _notices_stamp(actor.workspace) == seen[0]:
+            return seen, b""
+    except DomainError:
+        return seen, b""
     now = _notice_state(actor)
-    if now is None or seen is None or now == seen:
-        return (now if now is not None else seen), b""
-    data = orjson.dumps({"latest": now[0], "unread": now[1], "new": now[0] > seen[0]})
+    if now is None or now[1] == seen[1]:
+        return (now or seen), b""
+    (latest, unread), before = now[1], seen[1]
+    data = orjson.dumps({"latest": latest, "unread": unread, "new": latest > before[0]})
     return now, b"event: notice\ndata: %s\n\n" % data
 
 

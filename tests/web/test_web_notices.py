@@ -187,6 +187,12 @@ def test_a_notice_event_carries_no_other_users_count(api, instance):
     ws = workspace(instance)
     stranger = auth.actor_for_user(ws, other, via="session")
     state = live._notice_state(stranger)
+    assert state is not None
     post_user_notice(instance, me, "for me")
     post_disabled_notice(instance)  # for administrators: not for this user either
-    assert live._notice_news(stranger, state) == (state, b"")
+    live._stamps.clear()  # the workspace's stamp moved: the stranger's own state is read
+    now, frame = live._notice_news(stranger, state)
+    assert frame == b"" and now is not None
+    assert now[0] != state[0] and now[1] == state[1] == (0, 0)
+    # Until the stamp moves again, a wake-up reads nothing of the stranger's notices.
+    assert live._notice_news(stranger, now) == (now, b"")
