@@ -65,13 +65,17 @@ def test_the_bell_count_rises_live_and_the_panel_marks_read(server, demo, browse
     # A phone: the panel fits the screen.
     phone = browser.new_page(locale="en-US", viewport=PHONE)
     sign_in(phone, server, *READER)
-    post_notice(instance, READER[0], "Another one")
+    post_notice(instance, READER[0], "Another one", catalog=catalog_id, record_id=ids[4])
     phone.goto(server + "/?lang=en")
     expect(phone.locator("[data-bell-count]")).to_have_text("1")
     phone.locator(".bell-button").click()
     box = phone.locator("#bell-panel").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     expect(phone.locator("#bell-panel")).to_contain_text("Another one")
+    # Opening the record a notice is about reads it.
+    phone.locator("#bell-panel .notice-title a", has_text="Another one").click()
+    phone.wait_for_url(f"**/c/deals/r/{ids[4]}")
+    expect(phone.locator("[data-bell-count]")).to_be_hidden(timeout=15000)
 
 
 def test_a_kanban_drop_the_process_refuses_snaps_back_with_the_reason(server, demo, browser):

@@ -2,7 +2,7 @@
 // (the server sends each user only their own counts), and a panel with the latest
 // notices that opens on click or Enter/Space and closes on Escape or a click outside.
 // Marking read goes through the REST API; without scripts the bell is a link.
-import { api } from "./api.js";
+import { api, apiBase, csrfToken } from "./api.js";
 import { onFeed } from "./live.js";
 import { codeMessage, toast } from "./ui.js";
 
@@ -65,6 +65,19 @@ function init(bell) {
     if (e.key === " ") toggle(e);
   });
   panel.addEventListener("click", (e) => {
+    // Opening the record a notice is about reads it: marked on the way (keepalive, so
+    // the navigation does not cancel it).
+    const open = e.target.closest(".notice.unread .notice-title a");
+    if (open) {
+      const id = open.closest("[data-notice]").dataset.notice;
+      fetch(`${apiBase()}/notices/${encodeURIComponent(id)}/read`, {
+        method: "POST",
+        headers: { "X-CSRF-Token": csrfToken() },
+        credentials: "same-origin",
+        keepalive: true,
+      }).catch(() => {});
+      return;
+    }
     const target = e.target.closest("[data-notice-read], [data-notice-read-all]");
     if (!target) return;
     e.preventDefault();
