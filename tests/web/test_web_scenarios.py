@@ -218,3 +218,30 @@ def test_scenario_pages_are_for_administrators(api, web):
     r = web.post(f"/admin/scenarios/{made['id']}/delete", data={"csrf": csrf})
     assert r.status_code == 403
     assert web.get("/admin/scenarios/x").status_code == 404
+
+
+def test_a_failed_steps_error_is_shown_in_the_page_language(api, web):
+    deals_and_clients(api)
+    made = scenario(
+        api,
+        {
+            "name": "Fails in words",
+            "trigger": {"type": "manual"},
+            "steps": [{"type": "update_record", "values": {"note": "n"}}],
+        },
+    )
+    csrf = sign_in(web)
+    web.get("/?lang=ru")
+    r = web.post(f"/admin/scenarios/{made['id']}/test", data={"csrf": csrf})
+    assert r.status_code == 200, r.text
+    [run] = runs(api, made["id"])
+    english = run["steps"][0]["error"]
+    assert english.startswith("no catalog")
+    viewer = web.get(f"/admin/scenarios/{made['id']}/runs/{run['id']}").text
+    for page in (r.text, viewer):
+        shown = re.search(r"data-step-error>([^<]+)<", page)
+        headline = re.search(r"data-run-error>.*?<p>([^<]+)</p>", page, re.S)
+        assert shown and headline, page
+        # The reason in Russian, in the step and in the run's headline; not the English.
+        assert re.search("[а-я]", shown.group(1)) and shown.group(1) != english
+        assert shown.group(1) in headline.group(1) and english not in headline.group(1)
