@@ -10,6 +10,7 @@ from typing import Any
 from support.scenarios import deals_and_clients, fixed_clock, scenario
 
 from kartoteka import messages
+from kartoteka.messages import scenarios as scenario_messages
 from kartoteka.scenarios.errors import StepFailed
 
 __all__ = ["fixed_clock"]
@@ -232,3 +233,9 @@ def test_a_failed_steps_error_is_shown_in_the_readers_language(api, fixed_clock)
     assert listed["items"][0]["steps"][1]["error"] == ru["steps"][1]["error"]
     # The run's own summary stays the English text it was recorded with.
     assert ru["error"] == en.json()["error"] and ru["error"].isascii()
+
+
+def test_every_scenario_code_is_in_the_docs_table():
+    doc = (PACKAGE.parents[1] / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    missing = [code for code in scenario_messages.EN if f"| `{code}` |" not in doc]
+    assert missing == [], "docs/scenarios.md 'Errors' lacks these codes"
