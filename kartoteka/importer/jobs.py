@@ -24,15 +24,7 @@ import sqlalchemy as sa
 from kartoteka.access import service as access
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.context import Actor, Workspace
-from kartoteka.errors import (
-    Conflict,
-    DomainError,
-    Forbidden,
-    NotFound,
-    RateLimited,
-    TooLarge,
-    problem,
-)
+from kartoteka.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, TooLarge
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.observability import metrics
 from kartoteka.records import hooks, summary
@@ -267,10 +259,9 @@ def _check_concurrency(actor: Actor) -> None:
     running = [r for r in rows if r.status == CANCELLING or not _is_interrupted(ws, r, now)]
     limit = max_concurrent(ws)
     if len(running) >= limit:
-        raise RateLimited(
-            errors=[problem("import_concurrency", running=len(running), limit=limit)],
-            retry_after=30,
-        )
+        refused = RateLimited.of("import_concurrency", running=len(running), limit=limit)
+        refused.retry_after = 30
+        raise refused
 
 
 def cancel_import(actor: Actor, job_id: int) -> dict[str, Any]:
