@@ -268,9 +268,14 @@ def main() -> None:
     """Seed, index, measure, print."""
     from kartoteka.catalogs import service as catalogs
 
-    args = parser(__doc__.splitlines()[0]).parse_args()
-    n = 10_000 if args.quick else 100_000
-    repeat = 20 if args.quick else 50
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument(
+        "--records", type=int, default=None, help="records to seed (1,000,000: the issue's size)"
+    )
+    p.add_argument("--repeat", type=int, default=None, help="runs of each query")
+    args = p.parse_args()
+    n = args.records or (10_000 if args.quick else 100_000)
+    repeat = args.repeat or (20 if args.quick else 50)
     with environment(args.database_url) as env:
         catalog = create_catalog(env)
         start = time.perf_counter()
