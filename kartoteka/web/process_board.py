@@ -135,3 +135,15 @@ def card_stage_choices(
                 allowed.add(judge.keys[move.stage])
         out[name] = allowed
     return out
+
+
+def card_pending(actor: Actor, catalog: Catalog, record: dict[str, Any]) -> dict[str, list[str]]:
+    """Per process field: the approvals the record's next stages still wait for."""
+    out: dict[str, list[str]] = {}
+    for name, process in processes_of(actor.workspace, catalog).items():
+        field = catalog.by_api_name.get(name)
+        if field is not None:
+            pending = BoardProcess(actor, catalog, field, process).card(record)["pending"]
+            if pending:
+                out[name] = pending
+    return out

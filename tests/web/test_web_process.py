@@ -111,6 +111,9 @@ def test_the_board_marks_what_the_process_forbids_in_the_readers_language(api, w
     )
     assert "blocked" not in moves[cid][keys["Hired"]]
     assert '<span class="approvals small">Для «Hired» нужно согласований' in page
+    # The record's card says it too, under the stage.
+    card = web.get(f"/c/candidates/r/{cid}").text
+    assert '<p class="approvals small">Для «Hired» нужно согласований' in card
     english = board_moves(web.get(f"/c/candidates?view={w['view']}&lang=en").text)
     assert english[bob][keys["Offer"]]["reason"] == "“Offer” needs: Salary."
 

@@ -112,6 +112,7 @@ def _card_data(ctx: Ctx, catalog: Catalog, record: dict[str, Any] | None) -> dic
             comments=comments.list_comments(ctx.user, catalog.id, rid),
             related=records.related_records(ctx.user, catalog.id, rid, limit=20),
             run_buttons=manual.runnable_on(ctx.user, catalog, rid),
+            pending_approvals=process_board.card_pending(ctx.user, catalog, record or {}),
         )
     return data
 
