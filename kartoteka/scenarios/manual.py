@@ -53,7 +53,7 @@ def run_status(actor: Actor, scenario_id: int, run_id: int) -> dict[str, Any]:
         ).first()
     mine = row is not None and actor.user_id is not None and _starter(row.trigger) == actor.user_id
     if row is None or not (actor.is_admin or mine):
-        raise ScenarioNotFound(f"run {run_id} not found")
+        raise ScenarioNotFound.of("scenario_run_not_found", None, id=run_id)
     return {
         "id": row.id,
         "status": row.status,

@@ -96,6 +96,7 @@ def test_service_errors_answer_in_russian(api, client):
     cases = [
         ("get", "/scenarios/999999", None, 404, "scenario_not_found", "сценарий 999999 не найден"),
         ("get", f"/scenarios/{sc['id']}/runs/999999", None, 404, "scenario_run_not_found", None),
+        ("get", f"/scenarios/{sc['id']}/runs/7/status", None, 404, "scenario_run_not_found", None),
         ("post", f"/scenarios/{sc['id']}/token", None, 409, "scenario_no_token", None),
         ("post", f"/scenarios/{sc['id']}/run", {"record_id": 5}, 422, None, None),
         ("post", "/scenarios/import", {"kartoteka_scenario": 9}, 422, "scenario_file_format", None),
