@@ -10,7 +10,7 @@ from support.scenarios import deals_and_clients, fixed_clock, runs, scenario, wo
 
 from kartoteka.context import Actor
 from kartoteka.records import service as records_service
-from kartoteka.scenarios import conditions, records_port
+from kartoteka.scenarios import claiming, conditions, engine, passes, records_port, triggers
 from kartoteka.storage import schema
 
 __all__ = ["fixed_clock"]
@@ -171,3 +171,34 @@ def test_a_condition_is_checked_for_all_runs_of_a_pass_in_one_query(
     notes = {r["id"]: r["values"]["note"] for r in items}
     assert [notes[d["id"]] for d in deals] == ["small", "big", "small", "big", "big"]
     assert calls == {"each": 0, "all": 1}
+
+
+def test_a_run_taken_over_mid_pass_keeps_the_new_owners_progress(
+    api, instance, fixed_clock, monkeypatch
+):
+    deals_and_clients(api)
+    sc = on_new_deal(api, [{"type": "update_record", "values": {"note": "seen"}}])
+    deals = [api.record("deals", {"name": f"D{i}"}) for i in range(3)]
+    ws = workspace(instance)
+    triggers.consume_events(ws, fixed_clock.now())
+    claimed = [run_id for run_id, _ in claiming.claim_runs(ws, "w1", fixed_clock.now())]
+    r = schema.scenario_runs
+    real = records_port.write_many
+
+    def slow_write(writes: list[Any]) -> list[Any]:
+        # While w1 writes, its lease on the first run lapsed and w2 took the run over.
+        with ws.engine.begin() as conn:
+            conn.execute(sa.update(r).where(r.c.id == claimed[0]).values(owner="w2"))
+        return real(writes)
+
+    monkeypatch.setattr(records_port, "write_many", slow_write)
+    services = engine.Services(allow_private=True)
+    passes.move_together(ws, "w1", services, claimed)
+    services.close()
+    with ws.engine.connect() as conn:
+        rows = {x.id: (x.status, x.owner) for x in conn.execute(sa.select(r))}
+        steps = conn.execute(sa.select(schema.scenario_steps.c.run_id)).scalars().all()
+    assert rows[claimed[0]] == ("running", "w2")  # w1 wrote nothing of it
+    assert all(rows[i] == ("done", None) for i in claimed[1:])
+    assert sorted(steps) == sorted(claimed[1:])
+    assert len(runs(api, sc["id"])) == len(deals)
