@@ -283,3 +283,29 @@ def test_a_rebuild_makes_the_index_the_writes_made(admin, world) -> None:
     assert len(before["deals"]) == 12 and before["clients"][0][2]["0"]  # comments held
     assert index.rebuild(admin.workspace) == {"clients": 4, "deals": 12}
     assert {name: _index_rows(admin, name) for name in ("clients", "deals")} == before
+
+
+def test_the_ranking_decision_counts_the_same_from_the_newest_rows_or_the_index(
+    admin, world
+) -> None:
+    from kartoteka.search import analyzer
+
+    old = [{"name": f"Архив {i}"} for i in range(3)]
+    new = [{"name": f"Новая сделка {i}"} for i in range(16)]
+    for rows in (old, new):
+        records.batch(admin, "clients", BatchRequest.creating(rows))
+    records.list_records(admin, "clients", search="архив")  # the index is ready
+    catalog_id = admin.workspace.meta().catalog("clients").id
+
+    def matching(text: str, cap: int, fields: list[int] | None = None) -> int:
+        clauses = analyzer.parse_query(text)
+        found = fulltext.match(admin.workspace.dialect, catalog_id, clauses, fields)
+        with admin.workspace.engine.connect() as conn:
+            return fulltext.matching(conn, found, cap)
+
+    # PostgreSQL looks at the newest 5 x cap rows first: "сделка" is decided there, the
+    # old "архив" records lie beyond them and are counted by the index.
+    assert matching("сделка", 3) == 3
+    assert matching("архив", 3) == 3 and matching("архив", 10) == 3
+    assert matching("архив", 3, [index.COMMENTS]) == 0  # a reader without the name field
+    assert matching("договор", 10) == 2
