@@ -294,8 +294,8 @@ def _apply(
     access.verify_rows(conn, actor, catalog, _ids(creates), "create")
     render = Renderer(catalog)
     for item in creates:
-        changes = render.create_changes(item.given)
-        entry = {"record_id": item.record_id, "action": "create", "changes": changes}
+        changes, new = render.create_entry(item.given)
+        entry = {"record_id": item.record_id, "action": "create", "changes": changes, "new": new}
         if item.stamps is not None:
             entry["history_action"] = "import"  # dates and authors from a file
         if item.scenario:

@@ -13,9 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from kartoteka.catalogs.models import Catalog, Field
-from kartoteka.fields.base import same
+from kartoteka.fields.base import FieldType, same
 
 _MISSING = object()
+#: How a field's value goes into a new record's history: (api_name, is_empty or None for
+#: the base rule, renderer or None when the stored value is its own rendering).
+_Plan = tuple[str, Callable[[Any], bool] | None, Callable[[Any], Any] | None]
 #: Distinct values remembered per field within one batch (unique columns do not repeat).
 MEMO_LIMIT = 5_000
 
@@ -38,7 +41,7 @@ class Renderer:
         self.catalog = catalog
         self._render: dict[int, Callable[[Any], Any]] = {}
         self._memo: dict[int, dict[Any, Any]] = {}
-        self._plans: dict[int, tuple[str, Callable[[Any], bool], Callable[[Any], Any]]] = {}
+        self._plans: dict[int, _Plan] = {}
 
     def _renderer(self, f: Field) -> Callable[[Any], Any]:
         render = self._render.get(f.id)
@@ -80,17 +83,40 @@ class Renderer:
 
     def create_changes(self, given: dict[int, Any]) -> dict[str, Any]:
         """{api_name: {"old": None, "new": value}} of a new record's non-empty values."""
+        return self.create_entry(given)[0]
+
+    def create_entry(self, given: dict[int, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`create_changes` and its new values ({api_name: value}, the event's `values`)
+        in one pass: a field's plan is looked up once per batch, the base type's emptiness
+        and a stored value that is its own rendering cost no call per cell."""
         plans = self._plans
-        out = {}
+        out: dict[str, Any] = {}
+        new: dict[str, Any] = {}
         for fid, v in given.items():
+            if v is None:
+                continue
             plan = plans.get(fid)
             if plan is None:
-                f = self.catalog.by_id[fid]
-                plan = plans[fid] = (f.api_name, f.ftype.is_empty, self._renderer(f))
-            if v is None or plan[1](v):
+                plan = plans[fid] = self._plan(fid)
+            name, empty, render = plan
+            if empty is None:
+                if v == "":
+                    continue
+            elif empty(v):
                 continue
-            out[plan[0]] = {"old": None, "new": plan[2](v)}
-        return out
+            if render is not None:
+                v = render(v)
+            out[name] = {"old": None, "new": v}
+            new[name] = v
+        return out, new
+
+    def _plan(self, fid: int) -> _Plan:
+        """(api_name, is_empty or None for the base rule, renderer or None for identity)."""
+        f = self.catalog.by_id[fid]
+        kind = type(f.ftype)
+        empty = None if kind.is_empty is FieldType.is_empty else f.ftype.is_empty
+        render: Callable[[Any], Any] | None = self._renderer(f)
+        return f.api_name, empty, None if render is _identity else render
 
     def changes(self, old: dict[int, Any], new: dict[int, Any]) -> dict[str, Any]:
         """{api_name: {"old", "new"}} of the values `new` changes."""

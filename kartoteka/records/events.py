@@ -23,7 +23,8 @@ def record_events(
     """History rows and outbox events for changes, in the caller's transaction.
 
     Each entry: {"record_id", "action", "changes": {api_name: {"old", "new"}}}, and
-    optionally "scenario": the run/step marker of that entry (else the actor's).
+    optionally "scenario": the run/step marker of that entry (else the actor's); a
+    create may carry "new": {api_name: value} (`Renderer.create_entry`), saving a pass.
     Returns the (first, last) event sequence numbers taken (contiguous).
     """
     if not entries:
@@ -51,36 +52,38 @@ def record_events(
     # Loop protection: the webhook deliveries that led to this write (docs/webhooks.md).
     cause = "-".join(str(i) for i in actor.cause) or None
     request_id = request_context.request_id()  # the API request behind it, if any
-    bulk.insert_many(
-        conn,
-        schema.events,
-        [
+    importing = actor.importing
+    user_id, depth = actor.user_id, actor.depth
+    rows = []
+    for i, e in enumerate(entries):
+        changes = e["changes"]
+        values = e.get("new")  # a create's new values, built with its changes
+        if values is None:
+            values = {k: c["new"] for k, c in changes.items()}
+            previous = {k: c["old"] for k, c in changes.items()}
+        else:
+            previous = dict.fromkeys(changes)  # a create: nothing before
+        payload = {"catalog": catalog_ref, "values": values, "previous": previous}
+        if "row" in e:
+            payload["row"] = e["row"]
+        marker = e.get("scenario") or actor.scenario
+        if marker:
+            payload["scenario"] = dict(marker)
+        if importing:
+            payload["import"] = importing
+        rows.append(
             {
                 "seq": first + i,
                 "type": f"record.{e['action']}d",
                 "catalog_id": catalog.id,
                 "record_id": e["record_id"],
-                "user_id": actor.user_id,
+                "user_id": user_id,
                 "at": now,
                 "cause": cause,
-                "depth": actor.depth,
+                "depth": depth,
                 "request_id": request_id,
-                "payload": {
-                    "catalog": catalog_ref,
-                    "values": {k: c["new"] for k, c in e["changes"].items()},
-                    "previous": {k: c["old"] for k, c in e["changes"].items()},
-                    **({"row": e["row"]} if "row" in e else {}),
-                    **_scenario_marker(actor, e),
-                    **({"import": actor.importing} if actor.importing else {}),
-                },
+                "payload": payload,
             }
-            for i, e in enumerate(entries)
-        ],
-    )
+        )
+    bulk.insert_many(conn, schema.events, rows)
     return first, last
-
-
-def _scenario_marker(actor: Actor, entry: dict[str, Any]) -> dict[str, Any]:
-    """The scenario run/step behind an entry: its own (a batch of many runs) or the actor's."""
-    marker = entry.get("scenario") or actor.scenario
-    return {"scenario": dict(marker)} if marker else {}
