@@ -75,3 +75,33 @@ def test_insert_update_and_id_in(ws):
         assert tuple(third) == ("pending", '{"quote": "\\"", "emoji": "✓"}')
         bodies = conn.execute(sa.select(a.c.request_body, a.c.at)).all()
         assert {tuple(b) for b in bodies} == {("b'\\n", now)}
+
+
+def test_insert_many_keeps_every_value_as_given(ws):
+    """`insert_many` of enough rows to be a COPY on PostgreSQL (an executemany on SQLite):
+    JSON with quotes, tabs, newlines and backslashes, NULLs, times and text come back
+    exactly as given."""
+    h = schema.history
+    at = datetime(2026, 1, 2, 3, 4, 5)
+    nasty = ["tab\there", "line\nbreak", "back\\slash \\N", 'quote " ✓', "", "\\.", "\r"]
+    rows = [
+        {
+            "catalog_id": 1,
+            "record_id": 10_000 + i,
+            "at": at,
+            "user_id": None if i % 2 else i,
+            "action": "create",
+            "changes": {"text": {"old": None, "new": nasty[i % len(nasty)]}, "n": i},
+        }
+        for i in range(bulk.COPY_FROM * 3)
+    ]
+    with ws.engine.begin() as conn:
+        bulk.insert_many(conn, h, rows)
+        got = conn.execute(
+            sa.select(h.c.record_id, h.c.at, h.c.user_id, h.c.action, h.c.changes)
+            .where(h.c.record_id >= 10_000)
+            .order_by(h.c.record_id)
+        ).all()
+    assert [tuple(r) for r in got] == [
+        (r["record_id"], at, r["user_id"], "create", r["changes"]) for r in rows
+    ]
