@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from kartoteka.errors import Forbidden, problem
+from kartoteka.storage import bulk
 
 from . import service as access
 from .visibility import FieldView
@@ -68,8 +69,13 @@ def match_visible(
     cols = [table.c[f.storage_column] for f in key if f.storage_column]
     rights = access.record_filter(actor, catalog, "view")
     firsts = sorted({w[0] for w in wanted_set}, key=repr)
-    for start in range(0, len(firsts), CHUNK):
-        q = sa.select(table.c.id, *cols).where(cols[0].in_(firsts[start : start + CHUNK]))
+    # One statement for all the keys of a chunk when they bind as one parameter.
+    one = bulk.values_in(conn, cols[0], firsts)
+    matches = [one] if one is not None else [
+        cols[0].in_(firsts[start : start + CHUNK]) for start in range(0, len(firsts), CHUNK)
+    ]  # fmt: skip
+    for match in matches:
+        q = sa.select(table.c.id, *cols).where(match)
         if rights is not None:
             q = q.where(rights)
         for rid, *values in conn.execute(q.order_by(table.c.id)):

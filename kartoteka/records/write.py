@@ -202,9 +202,8 @@ def check_unique(conn: Connection, catalog: Catalog, items: list[Prepared]) -> N
         own = {i.record_id for i in items if i.record_id}
         values = [i.columns[f.column] for i in items if i.columns.get(f.column) is not None]
         col = table.c[f.column]
-        for start in range(0, len(values), 900):
-            q = sa.select(table.c.id, col).where(col.in_(values[start : start + 900]))
-            for rid, v in conn.execute(q):
+        for match in _in_chunks(conn, col, values):
+            for rid, v in conn.execute(sa.select(table.c.id, col).where(match)):
                 if rid not in own:
                     item = next(i for i in items if i.columns.get(f.column) == v)
                     raise invalid(item.error(f.api_name, "unique_exists", value=v))
@@ -349,8 +348,8 @@ def load_current(
     rights = access.record_filter(actor, catalog, action)
     ids = [i.record_id for i in items if i.record_id is not None]
     found: dict[int, Any] = {}
-    for start in range(0, len(ids), 900):
-        q = sa.select(table).where(table.c.id.in_(ids[start : start + 900]))
+    for match in _in_chunks(conn, table.c.id, ids):
+        q = sa.select(table).where(match)
         if rights is not None:
             q = q.where(rights)
         if conn.dialect.name == "postgresql":
@@ -374,6 +373,15 @@ def load_current(
                 ],
             )
     return found
+
+
+def _in_chunks(conn: Connection, col: Any, values: list[Any]) -> list[Any]:
+    """`col IN values` as one condition with one bound parameter when the values allow
+    it (`bulk.values_in`), else as IN lists of 900."""
+    one = bulk.values_in(conn, col, values)
+    if one is not None:
+        return [one]
+    return [col.in_(values[start : start + 900]) for start in range(0, len(values), 900)]
 
 
 def _missing(

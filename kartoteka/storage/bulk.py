@@ -214,6 +214,26 @@ def id_in(conn: Connection, column: Any, ids: Sequence[int]) -> Any:
     return column.in_(list(ids))
 
 
+def values_in(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
+    """`column IN values` as ONE bound parameter whatever their number, so a chunk's keys
+    are one statement the driver and SQLAlchemy cache (an expanded IN list is a new
+    statement of hundreds of placeholders each time): an array on PostgreSQL, a JSON
+    array unpacked by `json_each` on SQLite. None when the values are not all text or
+    all whole numbers (the caller falls back to IN lists)."""
+    if not values:
+        return None
+    first = type(values[0])
+    if first not in (str, int) or any(type(v) is not first for v in values):
+        return None
+    if conn.dialect.name == "postgresql":
+        element = sa.Text() if first is str else sa.BigInteger()
+        param = sa.bindparam(None, list(values), type_=ARRAY(element), unique=True)
+        return column == sa.any_(param)
+    doc = sa.bindparam(None, orjson.dumps(list(values)).decode(), type_=sa.Text, unique=True)
+    unpacked = sa.func.json_each(doc).table_valued("value")
+    return column.in_(sa.select(unpacked.c.value))
+
+
 def analyze(conn: Connection, table: sa.Table) -> None:
     """Refresh the planner's statistics of a table after a bulk load (PostgreSQL: without
     them a fresh table's GROUP BY is planned for ten rows; SQLite plans from its indexes)."""

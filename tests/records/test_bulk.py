@@ -105,3 +105,33 @@ def test_insert_many_keeps_every_value_as_given(ws):
     assert [tuple(r) for r in got] == [
         (r["record_id"], at, r["user_id"], "create", r["changes"]) for r in rows
     ]
+
+
+def test_values_in_is_one_parameter_for_texts_and_whole_numbers(ws):
+    """`values_in` matches exactly the listed texts (quotes, case, unicode) or ids, and
+    leaves mixed or other values to IN lists (None)."""
+    h = schema.history
+    at = datetime(2026, 1, 2, 3, 4, 5)
+    actions = ["create", "update", "it's", 'say "x"', "ёж", "Create"]
+    rows = [
+        {"catalog_id": 2, "record_id": 20_000 + i, "at": at, "user_id": None,
+         "action": a, "changes": {}}
+        for i, a in enumerate(actions * 2000)
+    ]  # fmt: skip
+    with ws.engine.begin() as conn:
+        bulk.insert_many(conn, h, rows)
+
+        def ids(match):
+            q = sa.select(h.c.record_id).where(h.c.catalog_id == 2, match)
+            return set(conn.execute(q).scalars())
+
+        wanted = ["it's", 'say "x"', "ёж", "missing"]
+        match = bulk.values_in(conn, h.c.action, wanted)
+        assert match is not None
+        assert ids(match) == {r["record_id"] for r in rows if r["action"] in wanted}
+        some = [20_000, 20_007, 31_999, 99_999_999]
+        assert ids(bulk.values_in(conn, h.c.record_id, some)) == {20_000, 20_007, 31_999}
+    assert bulk.values_in(conn, h.c.record_id, [1, "1"]) is None
+    assert bulk.values_in(conn, h.c.record_id, [True, 1]) is None
+    assert bulk.values_in(conn, h.c.at, [at]) is None
+    assert bulk.values_in(conn, h.c.record_id, []) is None
