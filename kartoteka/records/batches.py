@@ -232,13 +232,24 @@ def _split_upsert(
 
 # ----- changes and history -------------------------------------------------------------------
 def _old_values(
-    catalog: Catalog, row: Any, links: dict[int, dict[int, list[int]]], fids: list[int]
+    catalog: Catalog,
+    row: Any,
+    links: dict[int, dict[int, list[int]]],
+    fids: list[int],
+    where: dict[int, tuple[bool, Any]] | None = None,
 ) -> dict[int, Any]:
-    m = row._mapping
+    """A record's stored values of `fids` (links from `links`); `where` remembers, across
+    the rows of a batch, each field's position in the row."""
+    if where is None:
+        where = {}
     out = {}
     for fid in fids:
-        f = catalog.by_id[fid]
-        out[fid] = links.get(fid, {}).get(row.id, []) if f.is_link else m[f.column]
+        place = where.get(fid)
+        if place is None:
+            f = catalog.by_id[fid]
+            place = where[fid] = (True, fid) if f.is_link else (False, row._fields.index(f.column))
+        is_link, at = place
+        out[fid] = links.get(at, {}).get(row.id, []) if is_link else row[at]
     return out
 
 
@@ -319,9 +330,10 @@ def _update_entries(
     links = load_links(conn, link_fields, _ids(updates))
     render = Renderer(catalog)
     out = []
+    where: dict[int, tuple[bool, Any]] = {}
     for item in updates:
         assert item.record_id is not None
-        old = _old_values(catalog, current[item.record_id], links, list(item.given))
+        old = _old_values(catalog, current[item.record_id], links, list(item.given), where)
         changes = render.changes(old, item.given)
         if changes:
             entry = {"record_id": item.record_id, "action": "update", "changes": changes}

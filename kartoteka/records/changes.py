@@ -42,6 +42,7 @@ class Renderer:
         self._render: dict[int, Callable[[Any], Any]] = {}
         self._memo: dict[int, dict[Any, Any]] = {}
         self._plans: dict[int, _Plan] = {}
+        self._change_plans: dict[int, tuple[Field, str, bool, Callable[[Any], bool]]] = {}
 
     def _renderer(self, f: Field) -> Callable[[Any], Any]:
         render = self._render.get(f.id)
@@ -119,19 +120,24 @@ class Renderer:
         return f.api_name, empty, None if render is _identity else render
 
     def changes(self, old: dict[int, Any], new: dict[int, Any]) -> dict[str, Any]:
-        """{api_name: {"old", "new"}} of the values `new` changes."""
-        by_id = self.catalog.by_id
+        """{api_name: {"old", "new"}} of the values `new` changes (an unchanged record,
+        the common case of a re-import, costs a comparison per field)."""
+        plans = self._change_plans
         out = {}
         for fid, value in new.items():
-            f = by_id[fid]
+            plan = plans.get(fid)
+            if plan is None:
+                f = self.catalog.by_id[fid]
+                plan = plans[fid] = (f, f.api_name, f.is_link, f.ftype.is_empty)
+            f, name, is_link, empty = plan
             before = old.get(fid)
-            if f.is_link:
+            if is_link:
                 if list(before or []) == list(value or []):
                     continue
-            elif before == value or (f.ftype.is_empty(before) and f.ftype.is_empty(value)):
+            elif before == value or (empty(before) and empty(value)):
                 continue
             render = self._renderer(f)
-            out[f.api_name] = {"old": render(before), "new": render(value)}
+            out[name] = {"old": render(before), "new": render(value)}
         return out
 
 
