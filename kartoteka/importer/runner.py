@@ -131,10 +131,13 @@ class Runner:
         self._converters()
 
     def _converters(self) -> None:
-        """Per column: (column, field id, memo of cell texts or None, required)."""
+        """Per column: (column, its cell's index, field id, memo of cell texts or None,
+        the type's is_empty when the field is required)."""
         self.converters = [
-            (c, c.field.id, self.memo[c.index], c.field.required) for c in self.plan.columns
-        ]
+            (c, c.index, c.field.id, self.memo[c.index],
+             c.field.ftype.is_empty if c.field.required else None)
+            for c in self.plan.columns
+        ]  # fmt: skip
 
     def run(self) -> None:
         """Every chunk after `after_line`, each written and checkpointed on its own."""
@@ -211,8 +214,7 @@ class Runner:
         values = row.values
         ok = True
         width = len(cells)
-        for col, fid, memo, required in self.converters:
-            i = col.index
+        for col, i, fid, memo, empty in self.converters:
             text = cells[i] if i < width else ""
             value = memo.get(text, _MISSING) if memo is not None else _MISSING
             if value is _MISSING:
@@ -221,10 +223,11 @@ class Runner:
                 self.error(row, col.header, text, value.message, coded(value))
                 ok = False
                 continue
-            if required and col.field.ftype.is_empty(value):
+            if empty is not None and empty(value):
                 self.error(row, col.header, text, REQUIRED.text(), REQUIRED)
                 ok = False
                 continue
+            # A memo's list (link keys, several choices) is the row's own copy.
             values[fid] = list(value) if isinstance(value, list) else value
         return row if ok else None
 
