@@ -225,6 +225,11 @@ def values_in(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
     first = type(values[0])
     if first not in (str, int) or any(type(v) is not first for v in values):
         return None
+    # Only where the column holds that kind of value (a text key of a UUID column, say,
+    # has no `=` with a text array on PostgreSQL).
+    kind = sa.String if first is str else sa.Integer
+    if not isinstance(getattr(column, "type", None), kind):
+        return None
     if conn.dialect.name == "postgresql":
         element = sa.Text() if first is str else sa.BigInteger()
         param = sa.bindparam(None, list(values), type_=ARRAY(element), unique=True)

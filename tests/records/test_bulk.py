@@ -132,6 +132,7 @@ def test_values_in_is_one_parameter_for_texts_and_whole_numbers(ws):
         some = [20_000, 20_007, 31_999, 99_999_999]
         assert ids(bulk.values_in(conn, h.c.record_id, some)) == {20_000, 20_007, 31_999}
     assert bulk.values_in(conn, h.c.record_id, [1, "1"]) is None
+    assert bulk.values_in(conn, h.c.record_id, ["1"]) is None  # text keys, integer column
     assert bulk.values_in(conn, h.c.record_id, [True, 1]) is None
     assert bulk.values_in(conn, h.c.at, [at]) is None
     assert bulk.values_in(conn, h.c.record_id, []) is None
