@@ -78,3 +78,23 @@ def test_a_column_that_stops_being_remembered_still_converts_every_cell(api, mon
         values = got[f"N-{i}"]
         assert values["day"] == f"2024-01-{i + 1:02d}"
         assert values["stage"]["label"] == stages[i % 2]
+
+
+def test_a_key_repeated_in_the_file_is_refused_with_its_first_line(api, monkeypatch):
+    """Keys are remembered across chunks (a one-field key as its bare value, several
+    fields as a tuple): the second row with a key is refused, naming the first's line."""
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 2)
+    _catalogs(api)
+    rows = [["Номер", "Сумма", "Дата"], ["A", "1", "2024-01-01"], ["B", "2", "2024-01-01"],
+            ["C", "3", "2024-01-02"], ["A", "4", "2024-01-02"]]  # fmt: skip
+    job = run_import(api, "deals", csv_bytes(rows), {"mode": "upsert", "key": ["number"]})
+    assert (job["created"], job["errors"]) == (3, 1), job
+    assert "line 2" in job["error_sample"][0]["message"], job["error_sample"]
+    assert {r["values"]["number"]: r["values"]["amount"] for r in records(api, "deals")} == {
+        "A": "1.00", "B": "2.00", "C": "3.00"
+    }  # fmt: skip
+    again = [rows[0], ["X1", "5", "2024-01-01"], ["X2", "5", "2024-01-02"],
+             ["X3", "5", "2024-01-01"]]  # fmt: skip
+    job = run_import(api, "deals", csv_bytes(again), {"mode": "upsert", "key": ["amount", "day"]})
+    assert (job["created"], job["errors"]) == (2, 1), job
+    assert "line 2" in job["error_sample"][0]["message"], job["error_sample"]
