@@ -201,8 +201,19 @@ export class FilterBuilder {
     } else if (row.op === "search") {
       wrap.appendChild(text(row.value));
     } else if (field.type === "select") {
+      // A stored filter may name choices by label ({"stage": {"eq": "Won"}}): show that
+      // choice, and keep a value that names none, so saving never changes the filter.
+      const choices = field.choices || [];
+      const asId = (v) => {
+        const c = choices.find((ch) => String(ch.id) === String(v) || String(ch.label).toLowerCase() === String(v).toLowerCase());
+        return c ? c.id : v;
+      };
+      const value = Array.isArray(row.value) ? row.value.map(asId) : row.value == null ? row.value : asId(row.value);
       const userOptions = this.userValues.map((u) => [u.value, u.label]);
-      wrap.appendChild(choose([...(field.choices || []).map((c) => [c.id, c.label]), ...userOptions], row.value, row.op === "in" || row.op === "nin"));
+      const known = new Set([...choices.map((c) => String(c.id)), ...userOptions.map(([v]) => String(v))]);
+      const unknown = (Array.isArray(value) ? value : [value]).filter((v) => v != null && v !== "" && !known.has(String(v)));
+      const options = [...choices.map((c) => [c.id, c.label]), ...userOptions, ...unknown.map((v) => [v, String(v)])];
+      wrap.appendChild(choose(options, value, row.op === "in" || row.op === "nin"));
     } else if (field.type === "checkbox") {
       wrap.appendChild(choose([["true", s.yes], ["false", s.no]], row.value === false ? "false" : "true", false));
     } else if (field.type === "user" || field.type === "created_by" || field.type === "updated_by") {
