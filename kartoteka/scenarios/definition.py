@@ -271,20 +271,25 @@ def _emit_step(program: list[dict[str, Any]], step: dict[str, Any], path: str) -
         skip["to"] = len(program)
 
 
-_programs: OrderedDict[tuple[str, int, int], list[dict[str, Any]]] = OrderedDict()
+_programs: OrderedDict[tuple[str, int, int], tuple[dict, list[dict[str, Any]]]] = OrderedDict()
 _programs_lock = threading.Lock()
 
 
 def program_of(ws_name: str, scenario_id: int, version: int, definition: dict) -> list[dict]:
-    """The compiled program of one scenario version (versions never change: cached)."""
+    """The compiled program of one scenario version (versions never change: cached).
+
+    The hit is used only for an equal definition: a workspace deleted and made again, a
+    restored backup or a second instance in the same process reuse the same name, id and
+    version for other steps (comparing is far cheaper than compiling)."""
     key = (ws_name, scenario_id, version)
     with _programs_lock:
         hit = _programs.get(key)
-    if hit is not None:
-        return hit
+    if hit is not None and hit[0] == definition:
+        return hit[1]
     program = compile_steps(definition.get("steps") or [])
     with _programs_lock:
-        _programs[key] = program
+        _programs[key] = (definition, program)
+        _programs.move_to_end(key)
         while len(_programs) > 1000:
             _programs.popitem(last=False)
     return program

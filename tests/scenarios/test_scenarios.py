@@ -366,3 +366,17 @@ def test_the_worker_process_runs_scenarios_beside_the_deliveries(api, instance):
     assert runs(api, sc["id"])[0]["status"] == "done"
     got = api.get(f"/catalogs/deals/records/{deal['id']}").json()["values"]["note"]
     assert got == "seen by the worker"
+
+
+def test_a_cached_program_is_used_only_for_the_same_steps():
+    """A workspace made again (or a restored backup, or a second instance in one
+    process) reuses a scenario's name, id and version for other steps: the cache must
+    not hand back the old program."""
+    from kartoteka.scenarios.definition import program_of
+
+    first = {"steps": [{"type": "stop", "status": "success"}]}
+    other = {"steps": [{"type": "stop", "status": "error", "message": "no"}]}
+    a = program_of("ws-cache-test", 1, 1, first)
+    assert program_of("ws-cache-test", 1, 1, dict(first)) is a  # equal steps: the hit
+    b = program_of("ws-cache-test", 1, 1, other)
+    assert b != a and b == program_of("ws-cache-test", 1, 1, other)
