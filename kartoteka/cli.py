@@ -375,7 +375,7 @@ def token_create(
         ws = instance.workspace(_ws_name(ctx, workspace))
         user_id = users.find_user_id(ws, email)
         if user_id is None:
-            raise UserNotFound(f"no user with email {email}")
+            raise UserNotFound(f"no user with email {email}")  # english-ok: the operator's CLI
         actor = auth.actor_for_user(ws, user_id)
         created = tokens.create_api_token(actor, name, {"read_only": True} if read_only else None)
     console.print(created["token"], markup=False)

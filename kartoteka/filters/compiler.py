@@ -69,7 +69,7 @@ def check_search(
     """A `search` checked, not run (a saved view's filter): its query's syntax only."""
     key = SEARCH if field is None else field.api_name
     if not search_syntax:
-        raise invalid(key, "search is not available")
+        raise invalid(key, "search_unavailable")
     for check in search_syntax:
         try:
             check(text)
@@ -211,9 +211,9 @@ class FilterCompiler:
         """A full-text search over the record (`field` None) or one field."""
         key = SEARCH if field is None else field.api_name
         if self.for_rule:
-            raise invalid(key, "record rules cannot use full-text search")
+            raise invalid(key, "search_in_rule")
         if self.search is None:
-            raise invalid(key, "full-text search is available in record lists and views only")
+            raise invalid(key, "search_lists_only")
         return self.search(self.actor, catalog, text, field, table, self.rights is not None)
 
     def _placeholder(self, operand: Any) -> Any:

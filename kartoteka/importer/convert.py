@@ -51,7 +51,11 @@ def general(col: Column, opts: ImportOptions, actor: Actor, date_format: str | N
             try:
                 text = readers.parse_date_text(text, date_format, kind == "datetime")
             except ValueError:
-                raise FieldValueError(f"does not match date_format {opts.date_format}") from None
+                raise FieldValueError(
+                    f"does not match date_format {opts.date_format}",
+                    "date_format_mismatch",
+                    format=opts.date_format,
+                ) from None
         if kind == "number" and text.strip():
             text = readers.normalise_number(text, opts.decimal_comma)
         if separator and text.strip():

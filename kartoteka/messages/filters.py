@@ -5,6 +5,8 @@ from __future__ import annotations
 #: code -> English template.
 EN: dict[str, str] = {
     "filter_unknown_field": "unknown field {name!r}",
+    "search_in_rule": "record rules cannot use full-text search",
+    "search_lists_only": "full-text search is available in record lists and views only",
     "masked_filter": "field {name!r} is masked for you; you may not filter by it",
     "masked_sort": "field {name!r} is masked for you; you may not sort by it",
     "filter_too_large": "filter is too large or too deeply nested",
@@ -33,6 +35,8 @@ EN: dict[str, str] = {
 
 #: code -> Russian template.
 RU: dict[str, str] = {
+    "search_in_rule": "в правилах доступа к записям нельзя использовать полнотекстовый поиск",
+    "search_lists_only": "полнотекстовый поиск доступен только в списках записей и представлениях",
     "filter_unknown_field": "неизвестное поле «{name}»",
     "masked_filter": "поле «{name}» для вас замаскировано; отбирать по нему нельзя",
     "masked_sort": "поле «{name}» для вас замаскировано; сортировать по нему нельзя",

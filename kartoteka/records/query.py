@@ -42,7 +42,7 @@ def search_condition(
     """A full-text search as a filter condition (the `search` plugin runs it)."""
     if not hooks.searcher:
         key = compiler.SEARCH if field is None else field.api_name
-        raise invalid(key, "search is not available")
+        raise invalid(key, "search_unavailable")
     searcher = hooks.searcher[-1]
     condition: ColumnElement[bool] = searcher.filter_condition(
         actor, catalog, text, field, table, reader

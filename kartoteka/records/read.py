@@ -115,9 +115,7 @@ def visible_fields(actor: Actor, catalog: Catalog, only: list[str] | None) -> li
         shown = {f.api_name for f in fields}
         for name in only:
             if name not in shown and not catalog.pseudo_field(name):
-                raise RecordInvalid(
-                    f"unknown field {name!r}", fields={"fields": f"unknown field {name!r}"}
-                )
+                raise RecordInvalid.of("field_list_unknown", "fields", name=name)
         fields = [f for f in fields if f.api_name in wanted]
     return fields
 

@@ -83,4 +83,5 @@ def send(settings: dict[str, Any], mail: EmailMessage) -> None:
                 client.login(settings["username"], settings.get("password") or "")
             client.send_message(mail)
     except (smtplib.SMTPException, OSError) as exc:
+        # english-ok: the mail server's own words, recorded inside the coded step_email_failed
         raise MailError(f"{type(exc).__name__}: {exc}") from None

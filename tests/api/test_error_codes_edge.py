@@ -162,3 +162,17 @@ def test_a_client_gone_mid_body_is_one_info_line(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
     lines = [r for r in caplog.records if "disconnected" in r.getMessage()]
     assert len(lines) == 1 and lines[0].levelno == logging.INFO
+
+
+def test_list_fields_and_search_in_a_rule_are_refused_in_russian(api) -> None:
+    api.catalog("Notes", [{"name": "Title", "type": "text"}])
+    r = api.get("/catalogs/notes/records?fields=title,nope", headers=RU)
+    body = _coded(r, 422, "VALIDATION", "field_list_unknown")
+    assert body["errors"][0]["message"] == "неизвестное поле «nope»"
+    readers = api.post("/groups", {"name": "readers"}).json()["id"]
+    rule = {"groups": {str(readers): {"view": {"search": "договор"}}}}
+    r = api.put("/catalogs/notes/rights", rule, headers=RU)
+    assert r.status_code == 422, r.text
+    codes = [e["code"] for e in r.json()["errors"]]
+    assert "search_in_rule" in codes, r.text
+    assert "полнотекстовый поиск" in r.text

@@ -43,7 +43,7 @@ EDITABLE = ("name", "description", "active", "trigger", "steps", "options")
 
 def _id(text: str) -> int:
     if not text.isdigit() or len(text) > 18:
-        raise NotFound(f"scenario {text!r} not found")
+        raise NotFound.of("scenario_not_found", None, id=text)
     return int(text)
 
 
