@@ -388,6 +388,7 @@ SCHEMAS: dict[str, Any] = {
         started_at=_NULL_STAMP,
         finished_at=_NULL_STAMP,
         steps={"type": "array", "items": _OBJ},
+        duration_ms={"type": "integer", "description": "its steps' time (lists with steps=false)"},
     ),
     "RunList": items_of("Run", next_before=_BEFORE),
     "RunStarted": obj("run_id", run_id=_INT),

@@ -194,6 +194,17 @@ def _steps_of(conn: Connection, run_ids: list[int]) -> dict[int, list[Any]]:
     return out
 
 
+def _durations_of(conn: Connection, run_ids: list[int]) -> dict[int, int]:
+    st = schema.scenario_steps
+    out = dict.fromkeys(run_ids, 0)
+    if run_ids:
+        total = sa.func.coalesce(sa.func.sum(st.c.duration_ms), 0)
+        query = sa.select(st.c.run_id, total).where(st.c.run_id.in_(run_ids))
+        for run_id, spent in conn.execute(query.group_by(st.c.run_id)):
+            out[run_id] = int(spent)
+    return out
+
+
 def list_runs(
     actor: Actor,
     scenario_id: int,
@@ -202,8 +213,11 @@ def list_runs(
     before: int | None = None,
     *,
     lang: str = "en",
+    with_steps: bool = True,
 ) -> dict[str, Any]:
-    """Runs of a scenario, newest first, each with its steps (errors in `lang`)."""
+    """Runs of a scenario, newest first, each with its steps (errors in `lang`) — or,
+    `with_steps` false, with `duration_ms`, the sum of its steps' times, instead (a list
+    of many runs of many steps need not read and render every step's input and output)."""
     require_admin(actor)
     if not 1 <= limit <= MAX_RUNS:
         raise ValidationFailed.of("whole_number_range", "limit", max=MAX_RUNS)
@@ -217,9 +231,14 @@ def list_runs(
         scenario_row(conn, scenario_id)
         rows = conn.execute(q.limit(limit + 1)).all()
         page = rows[:limit]
-        steps = _steps_of(conn, [x.id for x in page])
+        if not with_steps:
+            spent = _durations_of(conn, [x.id for x in page])
+            items = [{**_render_run(x, None, lang), "duration_ms": spent[x.id]} for x in page]
+        else:
+            steps = _steps_of(conn, [x.id for x in page])
+            items = [_render_run(x, steps[x.id], lang) for x in page]
     return {
-        "items": [_render_run(x, steps[x.id], lang) for x in page],
+        "items": items,
         "next_before": page[-1].id if len(rows) > limit else None,
     }
 

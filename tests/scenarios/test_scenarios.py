@@ -126,6 +126,12 @@ def test_stage_became_won_runs_condition_and_update(api, instance, fixed_clock):
     assert trace[0]["output"] == {"bonus": 60.0}
     assert trace[1]["output"] == {"matched": True}
     assert trace[2]["input"]["values"] == {"note": note}
+    # A list without the steps: each run says its steps' time instead.
+    brief = api.get(f"/scenarios/{sc['id']}/runs?steps=false").json()["items"]
+    assert [r["id"] for r in brief] == [r["id"] for r in done]
+    assert all("steps" not in r for r in brief)
+    spent = {r["id"]: sum(s["duration_ms"] for s in r["steps"]) for r in done}
+    assert {r["id"]: r["duration_ms"] for r in brief} == spent
 
 
 def test_created_and_deleted_triggers_and_record_steps(api, instance, fixed_clock):

@@ -219,9 +219,14 @@ def list_runs(
     status: str | None = Query(None, description="queued, running, waiting, done, failed..."),
     limit: int = Query(service.DEFAULT_RUNS, ge=1, le=service.MAX_RUNS),
     before: int | None = Query(None, ge=1),
+    steps: bool = Query(
+        True, description="false: no `steps`, each run's `duration_ms` (its steps' sum) instead"
+    ),
 ) -> dict[str, Any]:
     """Newest first, each with its steps' input, output and error (in Accept-Language)."""
-    return service.list_runs(a, scenario_id, status, limit, before, lang=request_lang(request))
+    return service.list_runs(
+        a, scenario_id, status, limit, before, lang=request_lang(request), with_steps=steps
+    )
 
 
 @router.get("/scenarios/{scenario_id}/runs/{run_id}", summary="One run with its steps")

@@ -83,7 +83,9 @@ def runs_page(ctx: Ctx, scenario_id: str) -> Response:
         status = None
     before_text = params.get("before") or ""
     before = int(before_text) if before_text.isdigit() and len(before_text) < 19 else None
-    page_of = service.list_runs(ctx.user, found["id"], status, RUNS_PAGE, before, lang=ctx.lang)
+    page_of = service.list_runs(
+        ctx.user, found["id"], status, RUNS_PAGE, before, lang=ctx.lang, with_steps=False
+    )
     titles = _record_titles(ctx, page_of["items"])
     items = [{**r, "record_title": t} for r, t in zip(page_of["items"], titles, strict=True)]
     return render(
