@@ -3,7 +3,7 @@
 import TomSelect from "tom-select/base";
 import { api } from "./api.js";
 import { ScenarioEditor } from "./scenario_editor.js";
-import { toast } from "./ui.js";
+import { copyButtons } from "./ui.js";
 
 function recordPicker(input) {
   const catalog = input.dataset.catalog;
@@ -29,22 +29,6 @@ function recordPicker(input) {
         .catch(() => done());
     },
   });
-}
-
-function copyButtons() {
-  for (const button of document.querySelectorAll("[data-copy]")) {
-    button.addEventListener("click", async () => {
-      const input = document.querySelector(button.dataset.copy);
-      input.select();
-      try {
-        await navigator.clipboard.writeText(input.value);
-      } catch (_) {
-        document.execCommand("copy");
-      }
-      button.textContent = button.dataset.copied;
-      toast(button.dataset.copied);
-    });
-  }
 }
 
 const form = document.querySelector("[data-scenario-form]");

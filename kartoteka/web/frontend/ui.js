@@ -127,3 +127,20 @@ export function valueHtml(field, value) {
   if (field.type === "checkbox") return value ? "✓" : "";
   return escapeHtml(valueText(field, value));
 }
+
+/** Buttons `data-copy="<selector>"` copy that input's value and say `data-copied`. */
+export function copyButtons() {
+  for (const button of document.querySelectorAll("[data-copy]")) {
+    button.addEventListener("click", async () => {
+      const input = document.querySelector(button.dataset.copy);
+      input.select();
+      try {
+        await navigator.clipboard.writeText(input.value);
+      } catch (_) {
+        document.execCommand("copy");
+      }
+      button.textContent = button.dataset.copied;
+      toast(button.dataset.copied);
+    });
+  }
+}

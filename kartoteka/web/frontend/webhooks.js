@@ -3,7 +3,7 @@
 // fields and the filter builder follow the chosen catalog, and the builder's conditions
 // go into the form's hidden `filter` input when it is sent.
 import { FilterBuilder } from "./filter.js";
-import { escapeHtml, toast } from "./ui.js";
+import { copyButtons, escapeHtml } from "./ui.js";
 
 function readConfig() {
   const block = document.getElementById("webhook-config");
@@ -75,22 +75,6 @@ function designer(form) {
       hidden.value = value ? JSON.stringify(value) : "";
     }
   });
-}
-
-function copyButtons() {
-  for (const button of document.querySelectorAll("[data-copy]")) {
-    button.addEventListener("click", async () => {
-      const input = document.querySelector(button.dataset.copy);
-      input.select();
-      try {
-        await navigator.clipboard.writeText(input.value);
-      } catch (_) {
-        document.execCommand("copy");
-      }
-      button.textContent = button.dataset.copied;
-      toast(button.dataset.copied);
-    });
-  }
 }
 
 const form = document.querySelector("[data-webhook-form]");
