@@ -15,7 +15,7 @@ from typing import Any
 from kartoteka.context import Actor
 
 from . import records_port
-from .processes import _label, _labels, _user_ids
+from .processes import _label, _labels, _user_ids, transitions_to
 
 #: The move is not in the process's transitions.
 NOT_LISTED = "not_listed"
@@ -97,11 +97,7 @@ def _move(
     values: dict[str, Any],
     approvers: Approvers,
 ) -> Move:
-    listed = [
-        t
-        for t in process.get("transitions", [])
-        if t["to"] == stage and ("*" in _labels(t["from"]) or current in _labels(t["from"]))
-    ]
+    listed = transitions_to(process, current, stage)
     if not listed:
         return Move(stage, NOT_LISTED, {"from": current, "allowed": next_stages(process, current)})
     if not _may_make(actor, listed, values):

@@ -95,6 +95,15 @@ def _labels(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def transitions_to(process: dict[str, Any], old: Any, new: Any) -> list[dict[str, Any]]:
+    """The process's moves from stage `old` (or from any, `*`) to `new`."""
+    return [
+        t
+        for t in process.get("transitions", [])
+        if t["to"] == new and ("*" in _labels(t["from"]) or old in _labels(t["from"]))
+    ]
+
+
 def _clean(catalog: Catalog, field: Any, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ScenarioInvalid.of("process_object", "body")
@@ -262,11 +271,7 @@ def _check_transition_allowed(
     current: dict[str, Any],
     change: PendingChange,
 ) -> None:
-    moves = [
-        t
-        for t in process.get("transitions", [])
-        if t["to"] == new and ("*" in _labels(t["from"]) or old in _labels(t["from"]))
-    ]
+    moves = transitions_to(process, old, new)
     if not moves:
         allowed = sorted(
             {
