@@ -61,6 +61,67 @@ def english_raises(source: str) -> list[int]:
     return found
 
 
+#: Calls that store a run's summary of why it failed (scenarios/engine.py).
+SUMMARY_CALLS = {"_finish"}
+
+
+def english_errors(source: str) -> list[int]:
+    """Lines storing an English text as an `error` (a keyword, a dict key, an item set)
+    or passing one to a summary call, not marked english-ok: a stored error (a scenario
+    run's summary) is kept as a code with parameters beside its English text."""
+    lines = source.splitlines()
+    if "english-ok" in "\n".join(lines[:HEAD]):
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        pairs: list[tuple[object, ast.expr]] = []
+        if isinstance(node, ast.Call):
+            pairs = [(k.arg, k.value) for k in node.keywords]
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in SUMMARY_CALLS:
+                pairs += [("error", a) for a in node.args]
+        elif isinstance(node, ast.Dict):
+            pairs = [
+                (getattr(k, "value", None), v) for k, v in zip(node.keys, node.values, strict=True)
+            ]
+        elif isinstance(node, ast.Assign):
+            pairs = [
+                (
+                    getattr(t.slice, "value", None) if isinstance(t, ast.Subscript) else None,
+                    node.value,
+                )
+                for t in node.targets
+            ]
+        if not any(key == "error" and _english(v) for key, v in pairs):
+            continue
+        if "english-ok" not in "\n".join(lines[max(0, node.lineno - REACH) : node.lineno]):
+            found.append(node.lineno)
+    return sorted(set(found))
+
+
+def test_the_stored_error_checker_finds_english_summaries() -> None:
+    source = (
+        "def f(row, depth, path):\n"
+        "    row['error'] = f'depth limit: a chain of {depth} runs'\n"
+        "    row.update(error='depth limit reached')\n"
+        "    self._finish('failed', f'{path}: failed')\n"
+        "    row.update(error=message_of('run_depth_limit', {}), error_code='run_depth_limit')\n"
+        "    return {'error': 'VALIDATION'}\n"
+    )
+    assert english_errors(source) == [2, 3, 4]
+
+
+def test_coded_packages_store_no_english_errors() -> None:
+    found = []
+    for name in CODED:
+        path = ROOT / name
+        for module in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            source = module.read_text(encoding="utf-8")
+            found += [f"{module.relative_to(ROOT)}:{n}" for n in english_errors(source)]
+    assert not found, "English errors stored (store a code beside the text): " + str(found)
+
+
 def test_the_checker_tells_english_from_codes() -> None:
     source = (
         "def f(x):\n"

@@ -28,6 +28,9 @@ _STR = {"type": "string"}
 _NULL_STR = {"type": ["string", "null"]}
 _BOOL = {"type": "boolean"}
 _OBJ = {"type": "object"}
+#: A failure's message code and its parameters, beside its text (errors in the reader's language).
+_ERROR_CODE = {"type": ["string", "null"], "description": "the error's message code"}
+_ERROR_PARAMS = {"type": ["object", "null"], "description": "the parameters of error_code"}
 _NULL_OBJ = {"type": ["object", "null"]}
 _USER_REF = {"oneOf": [{"$ref": REF + "UserRef"}, {"type": "null"}]}
 _CATALOG_REF = {
@@ -382,7 +385,12 @@ SCHEMAS: dict[str, Any] = {
         record={"type": ["object", "null"]},
         vars=_OBJ,
         depth=_INT,
-        error={"type": ["object", "string", "null"]},
+        error={
+            "type": ["object", "string", "null"],
+            "description": "why it failed or was skipped, in Accept-Language",
+        },
+        error_code=_ERROR_CODE,
+        error_params=_ERROR_PARAMS,
         due_at=_NULL_STAMP,
         created_at=_STAMP,
         started_at=_NULL_STAMP,
@@ -400,7 +408,9 @@ SCHEMAS: dict[str, Any] = {
             "type": "string",
             "enum": ["queued", "running", "waiting", "done", "failed", "cancelled", "skipped"],
         },
-        error={"type": ["string", "null"], "description": "why it failed"},
+        error={"type": ["string", "null"], "description": "why it failed, in Accept-Language"},
+        error_code=_ERROR_CODE,
+        error_params=_ERROR_PARAMS,
         finished_at=_NULL_STAMP,
     ),
     "Process": obj(

@@ -129,6 +129,13 @@ EN: dict[str, str] = {
     "step_condition_list": "{key} takes a non-empty list of filters",
     "step_condition_no_record": "the condition names record fields, but this run has no record",
     "step_condition_operator": "{key}: unknown operator {op!r}",
+    # Why a run ended failed or skipped (scenario_runs.error_code).
+    "run_step_failed": "{path} ({kind}): {error}",
+    "run_stopped": "stopped",
+    "run_stopped_message": "{message}",
+    "run_depth_limit": (
+        "depth limit: the change came from a chain of {depth} scenario runs (the limit is {limit})"
+    ),
 }
 
 #: code -> Russian template.
@@ -252,4 +259,11 @@ RU: dict[str, str] = {
     "step_condition_list": "{key} принимает непустой список фильтров",
     "step_condition_no_record": "условие проверяет поля записи, но у запуска нет записи",
     "step_condition_operator": "{key}: неизвестный оператор {op!r}",
+    "run_step_failed": "шаг {path} ({kind}): {error}",
+    "run_stopped": "остановлен сценарием",
+    "run_stopped_message": "{message}",
+    "run_depth_limit": (
+        "предел вложенности: изменение пришло из цепочки в {depth} запусков сценариев "
+        "(предел {limit})"
+    ),
 }

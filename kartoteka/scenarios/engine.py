@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.context import Workspace
 from kartoteka.errors import DomainError
+from kartoteka.messages import message as message_of
 from kartoteka.storage import bulk, counters, schema
 
 from . import definition, records_port
@@ -40,7 +41,7 @@ from .claiming import LEASE_SECONDS, claim, claim_runs
 from .clock import clock
 from .context import LeaseLost, RunInfo, Services, StepContext
 from .durations import parse_duration
-from .errors import Coded, StepFailed, coded
+from .errors import Coded, StepFailed, coded, step_failure, stop_failure
 from .progress import Flush, Progress, trim, wake_parent
 from .steps import KINDS
 from .steps.base import Deferred, StepResult
@@ -341,7 +342,9 @@ class Runner:
         self._remember(instr, result.output)
         self.progress.writes += result.writes
         if result.stop:
-            return self._finish(result.stop, result.stop_message)
+            return self._finish(
+                result.stop, result.stop_message, stop_failure(result.stop, result.stop_message)
+            )
         self.state["pc"] = instr["pc"] + 1 if result.goto is None else result.goto
         # A boundary after what went outside (so a crash does not send it again), and
         # now and then on long runs; record and local steps wait for the next one.
@@ -376,11 +379,12 @@ class Runner:
             self._flush("running")
             return None
         self.state["failed_pc"] = instr["pc"]
-        return self._finish("failed", f"{instr['path']} ({instr['kind']}): {message}")
+        failure = step_failure(instr["path"], instr["kind"], message, code)
+        return self._finish("failed", message_of(*failure), failure)
 
     # -- persistence ----------------------------------------------------------------------
-    def _finish(self, status: str, error: str | None) -> str:
-        self._flush(status, error=error, finished=True)
+    def _finish(self, status: str, error: str | None, code: Coded = (None, None)) -> str:
+        self._flush(status, error=error, code=code, finished=True)
         return status
 
     def _flush(
@@ -390,6 +394,7 @@ class Runner:
         watch: tuple[int, int] | None = None,
         error: str | None = None,
         finished: bool = False,
+        code: Coded = (None, None),
     ) -> None:
         """Commit the steps so far and the run's state, if the run is still ours (moved
         `together`: leave it `pending` for the pass's one commit)."""
@@ -410,6 +415,7 @@ class Runner:
             values["owner"] = None
         if error is not None or finished:
             values["error"] = error
+            values["error_code"], values["error_params"] = code
         if finished:
             values["finished_at"] = now
         self.pending = Flush(values, finished, now)

@@ -84,3 +84,32 @@ def step_error_text(code: str | None, params: dict[str, Any] | None, lang: str) 
     field = params.pop(FIELD_KEY, None)
     text = message_of(code, params, lang)
     return f"{field}: {text}" if field else text
+
+
+def step_failure(path: str, kind: str, message: str, code: Coded) -> tuple[str, dict[str, Any]]:
+    """The code and parameters of a run that failed at a step (`steps[2] (http): ...`):
+    the step's English text and, when it has them, its own code and parameters."""
+    params: dict[str, Any] = {"path": path, "kind": kind, "error": message}
+    if code[0]:
+        params["step_code"], params["step_params"] = code
+    return ("run_step_failed", params)
+
+
+def stop_failure(status: str | None, message: str | None) -> Coded:
+    """The code of a run a `stop` step ended with an error (its own message, if any)."""
+    if status != "failed":
+        return (None, None)
+    if message and message != "stopped":
+        return ("run_stopped_message", {"message": message})
+    return ("run_stopped", {})
+
+
+def run_error_text(code: str | None, params: dict[str, Any] | None, lang: str) -> str | None:
+    """A run's recorded failure in `lang` (None when it was recorded without a code)."""
+    if not code:
+        return None
+    params = dict(params or {})
+    if code == "run_step_failed":
+        inner = step_error_text(params.get("step_code"), params.get("step_params"), lang)
+        params["error"] = inner or params.get("error", "")
+    return message_of(code, params, lang)

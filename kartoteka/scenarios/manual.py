@@ -19,7 +19,7 @@ from kartoteka.records import service as records
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
-from .errors import ScenarioNotFound
+from .errors import ScenarioNotFound, run_error_text
 
 
 def runnable_on(actor: Actor, catalog: Catalog, record_id: int) -> list[dict[str, Any]]:
@@ -42,14 +42,21 @@ def _starter(trigger: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def run_status(actor: Actor, scenario_id: int, run_id: int) -> dict[str, Any]:
-    """Where a run is (`status`, `error`, `finished_at`): for its starter and administrators."""
+def run_status(actor: Actor, scenario_id: int, run_id: int, lang: str = "en") -> dict[str, Any]:
+    """Where a run is (`status`, `error` in `lang`, `finished_at`): for its starter and
+    administrators."""
     r = schema.scenario_runs
     with read_connection(actor.workspace.engine) as conn:
         row = conn.execute(
-            sa.select(r.c.id, r.c.status, r.c.error, r.c.finished_at, r.c.trigger).where(
-                r.c.id == run_id, r.c.scenario_id == scenario_id
-            )
+            sa.select(
+                r.c.id,
+                r.c.status,
+                r.c.error,
+                r.c.error_code,
+                r.c.error_params,
+                r.c.finished_at,
+                r.c.trigger,
+            ).where(r.c.id == run_id, r.c.scenario_id == scenario_id)
         ).first()
     mine = row is not None and actor.user_id is not None and _starter(row.trigger) == actor.user_id
     if row is None or not (actor.is_admin or mine):
@@ -57,6 +64,8 @@ def run_status(actor: Actor, scenario_id: int, run_id: int) -> dict[str, Any]:
     return {
         "id": row.id,
         "status": row.status,
-        "error": row.error,
+        "error": run_error_text(row.error_code, row.error_params, lang) or row.error,
+        "error_code": row.error_code,
+        "error_params": row.error_params,
         "finished_at": render_datetime(row.finished_at) if row.finished_at else None,
     }

@@ -20,7 +20,13 @@ from kartoteka.webhooks.wakeup import wake
 
 from . import engine
 from .clock import clock
-from .errors import ScenarioInactive, ScenarioNotFound, TriggerTokenInvalid, step_error_text
+from .errors import (
+    ScenarioInactive,
+    ScenarioNotFound,
+    TriggerTokenInvalid,
+    run_error_text,
+    step_error_text,
+)
 from .lookup import hash_token, render_time, require_admin, scenario_row
 from .runs import insert_runs, new_run_row
 
@@ -155,7 +161,9 @@ def _render_run(row: Any, steps: list[Any] | None, lang: str) -> dict[str, Any]:
         "record": {"catalog_id": row.catalog_id, "id": row.record_id} if row.record_id else None,
         "vars": state.get("vars") or {},
         "depth": row.depth,
-        "error": row.error,
+        "error": run_error_text(row.error_code, row.error_params, lang) or row.error,
+        "error_code": row.error_code,
+        "error_params": row.error_params,
         "due_at": render_time(row.due_at) if row.status in ("queued", "waiting") else None,
         "created_at": render_time(row.created_at),
         "started_at": render_time(row.started_at),
@@ -281,6 +289,8 @@ def retry_run(actor: Actor, scenario_id: int, run_id: int) -> dict[str, Any]:
                 state=state,
                 due_at=now,
                 error=None,
+                error_code=None,
+                error_params=None,
                 finished_at=None,
                 updated_at=now,
             )

@@ -64,6 +64,8 @@ def new_run_row(
         "due_at": None if finished else now,
         "steps_done": 0,
         "error": error,
+        "error_code": None,
+        "error_params": None,
         "created_at": now,
         "finished_at": now if finished else None,
         "updated_at": now,

@@ -21,6 +21,7 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.fields.base import FieldValueError
 from kartoteka.filters.compiler import FilterCompiler
+from kartoteka.messages import message as message_of
 from kartoteka.records.query import compile_filter
 from kartoteka.storage import counters, dates, schema
 from kartoteka.storage.engine import read_connection
@@ -141,9 +142,11 @@ def _runs_for(
             )
             if depth >= limit:
                 row.update(status="skipped", due_at=None, finished_at=now)
-                row["error"] = (
-                    f"depth limit: the change came from a chain of {depth} scenario runs "
-                    f"(the limit is {limit})"
+                params = {"depth": depth, "limit": limit}
+                row.update(
+                    error=message_of("run_depth_limit", params),
+                    error_code="run_depth_limit",
+                    error_params=params,
                 )
             elif not _filter_passes(ws, conn, catalog, trigger, ev, statements):
                 continue

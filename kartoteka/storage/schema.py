@@ -507,7 +507,11 @@ scenario_runs = sa.Table(
     sa.Column("watch_catalog_id", sa.Integer),
     sa.Column("watch_record_id", sa.BigInteger),
     sa.Column("steps_done", sa.Integer, nullable=False, default=0),
+    # Why it failed or was skipped: the English text, and its code and parameters
+    # (messages/scenarios.py, `run_*`) so a reader sees it in their language.
     sa.Column("error", sa.Text),
+    sa.Column("error_code", sa.String(60)),
+    sa.Column("error_params", JSONText),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("started_at", sa.DateTime),
     sa.Column("finished_at", sa.DateTime),

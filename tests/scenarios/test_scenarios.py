@@ -280,7 +280,16 @@ def test_depth_limit_stops_a_scenario_that_triggers_itself(api, instance, fixed_
     work(instance)
     statuses = [r["status"] for r in reversed(runs(api, sc["id"]))]
     assert statuses == ["done", "done", "done", "skipped"]
-    assert "depth limit" in runs(api, sc["id"])[0]["error"]
+    skipped = runs(api, sc["id"])[0]
+    assert "depth limit" in skipped["error"]
+    assert (skipped["error_code"], skipped["error_params"]) == (
+        "run_depth_limit",
+        {"depth": 3, "limit": 3},
+    )
+    ru = api.client.get(
+        api.url(f"/scenarios/{sc['id']}/runs/{skipped['id']}"), headers={"Accept-Language": "ru"}
+    )
+    assert ru.json()["error"].startswith("предел вложенности: изменение пришло из цепочки в 3")
     assert api.get(f"/catalogs/deals/records/{deal['id']}").json()["values"]["amount"] == 4
 
 

@@ -232,8 +232,66 @@ def test_a_failed_steps_error_is_shown_in_the_readers_language(api, fixed_clock)
     )
     listed = api.client.get(api.url(f"/scenarios/{sc['id']}/runs"), headers=RU).json()
     assert listed["items"][0]["steps"][1]["error"] == ru["steps"][1]["error"]
-    # The run's own summary stays the English text it was recorded with.
-    assert ru["error"] == en.json()["error"] and ru["error"].isascii()
+    # The run's own summary: the failed step's place and its error, in the reader's language.
+    path = "steps[0].on_error[0]"
+    assert en.json()["error"] == f"{path} (update_record): {no_record['error']}"
+    assert (en.json()["error_code"], en.json()["error_params"]["step_code"]) == (
+        "run_step_failed",
+        "step_no_catalog",
+    )
+    assert ru["error"] == f"шаг {path} (update_record): {ru['steps'][1]['error']}"
+    assert listed["items"][0]["error"] == ru["error"]
+    brief = api.client.get(api.url(f"/scenarios/{sc['id']}/runs?steps=false"), headers=RU)
+    assert brief.json()["items"][0]["error"] == ru["error"]
+    status = api.client.get(api.url(f"/scenarios/{sc['id']}/runs/{run_id}/status"), headers=RU)
+    assert (status.json()["error"], status.json()["error_code"]) == (ru["error"], "run_step_failed")
+
+
+def test_a_runs_own_error_is_coded_for_a_stop_and_an_uncoded_step(api, fixed_clock):
+    deals_and_clients(api)
+
+    def failed_run(steps: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+        sc = scenario(
+            api, {"name": f"Stop {len(steps)}", "trigger": {"type": "manual"}, "steps": steps}
+        )
+        en = api.client.post(api.url(f"/scenarios/{sc['id']}/run"), json={"test": True}, headers=EN)
+        assert en.status_code == 200 and en.json()["status"] == "failed", en.text
+        url = api.url(f"/scenarios/{sc['id']}/runs/{en.json()['id']}")
+        return en.json(), api.client.get(url, headers=RU).json()
+
+    en, ru = failed_run([{"type": "stop", "status": "error"}])
+    assert (en["error"], en["error_code"], ru["error"]) == (
+        "stopped",
+        "run_stopped",
+        "остановлен сценарием",
+    )
+    en, ru = failed_run(
+        [
+            {"type": "set", "vars": {"a": 1}},
+            {"type": "stop", "status": "error", "message": "Нет {{ vars.a }}"},
+        ]
+    )
+    assert (en["error"], ru["error"], ru["error_params"]) == (
+        "Нет 1",
+        "Нет 1",
+        {"message": "Нет 1"},
+    )
+
+
+def test_a_run_error_text_falls_back_to_the_english_of_an_uncoded_step():
+    from kartoteka.scenarios.errors import run_error_text, step_failure
+
+    code, params = step_failure("steps[1]", "http", "HTTP 502", (None, None))
+    assert "step_code" not in params
+    assert run_error_text(code, params, "ru") == "шаг steps[1] (http): HTTP 502"
+    assert run_error_text(None, None, "ru") is None
+    coded = step_failure("steps[1]", "http", "HTTP 502", ("step_http_status", {"status": 502}))
+    assert run_error_text(*coded, "en") == "steps[1] (http): HTTP 502"
+    code, params = coded
+    timed = step_failure(
+        "steps[0]", "http", "timed out after 2 s", ("step_http_timeout", {"seconds": 2})
+    )
+    assert run_error_text(*timed, "ru") == "шаг steps[0] (http): нет ответа за 2 с"
 
 
 def test_every_scenario_code_is_in_the_docs_table():

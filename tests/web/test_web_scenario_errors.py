@@ -1,5 +1,6 @@
-"""The run viewer shows why a step failed in the reader's language (from the code and
-parameters the step recorded), not in the English it was recorded with."""
+"""The run viewer and the runs list show why a step (and so the run) failed in the
+reader's language (from the code and parameters the step recorded), not in the English
+it was recorded with."""
 
 from __future__ import annotations
 
@@ -26,3 +27,8 @@ def test_the_run_viewer_shows_a_step_failure_in_the_readers_language(api, web):
     assert "no catalog: give `catalog` (this run has no record)" in en
     listing = web.get(f"/admin/scenarios/{sc['id']}/runs?lang=ru")
     assert listing.status_code == 200
+    # The run's own summary, in the runs list too, in the reader's language.
+    summary = "шаг steps[0] (update_record): нет каталога: укажите `catalog`"
+    assert summary in listing.text and "data-run-error" in listing.text
+    english = web.get(f"/admin/scenarios/{sc['id']}/runs?lang=en").text
+    assert "steps[0] (update_record): no catalog: give `catalog`" in english

@@ -241,10 +241,12 @@ def get_run(
     "/scenarios/{scenario_id}/runs/{run_id}/status",
     summary="Where a run is (its starter may ask)",
 )
-def run_status(scenario_id: Id, run_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
-    """`status`, `error`, `finished_at` of a run: for the user who started it by hand
-    (the record card's run buttons follow it) and for administrators."""
-    return manual.run_status(a, scenario_id, run_id)
+def run_status(
+    scenario_id: Id, run_id: Id, request: Request, a: Actor = Depends(actor)
+) -> dict[str, Any]:
+    """`status`, `error` (in Accept-Language), `finished_at` of a run: for the user who
+    started it by hand (the record card's run buttons follow it) and for administrators."""
+    return manual.run_status(a, scenario_id, run_id, request_lang(request))
 
 
 @router.post("/scenarios/{scenario_id}/runs/{run_id}/retry", summary="Retry a failed run")
