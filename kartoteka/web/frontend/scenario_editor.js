@@ -19,6 +19,7 @@ export class ScenarioEditor {
     this.jsonPane = form.querySelector("[data-json-pane]");
     this.tree = new StepTree(cfg, (focus) => this.reshape(focus), () => this.sync());
     this.tree.triggerCatalog = () => this.def && this.def.trigger && this.def.trigger.catalog;
+    this.tree.root = () => this.def;
     this.builder = null;
     this.errors = { ...cfg.errors };
   }

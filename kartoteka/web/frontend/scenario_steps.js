@@ -4,6 +4,7 @@
 // add, move and delete steps. Every input writes straight into the step object; changes
 // of the tree's shape call `onShape` so the owner redraws and keeps the JSON in step.
 import { conditionsOf, FilterBuilder } from "./filter.js";
+import { at, destinations, keyMove, movesOf, moveTo } from "./scenario_moves.js";
 
 /** A DOM element: h("div", {class: "x", onclick: f}, child, "text"). */
 export function h(tag, attrs = {}, ...children) {
@@ -56,6 +57,9 @@ export class StepTree {
     this.opened = new WeakSet();
     this.invalid = new Set();
     this.triggerCatalog = () => null;
+    // The definition whose `steps` the tree shows (set by the owner): moves between
+    // branches find their lists in it.
+    this.root = () => ({ steps: [] });
     this.builders = [];
   }
 
@@ -186,18 +190,26 @@ export class StepTree {
       h("strong", {}, this.cfg.kinds[kind] || kind),
       h("span", { class: "small muted scn-summary" }, summary(step)),
     );
-    const move = (to) => {
-      const [item] = steps.splice(i, 1);
-      steps.splice(to, 0, item);
-      this.onShape(`${path.replace(/\[\d+\]$/, "")}[${to}]`);
-    };
-    const tool = (label, text, action, disabled) =>
-      h("button", { type: "button", class: "icon", "aria-label": label, title: label, disabled, onclick: action }, h("span", { "aria-hidden": "true" }, text));
+    const moves = movesOf(this.root(), steps, i, path, this.cfg.branches_of);
+    const moved = (to) => to && this.shown(to);
+    toggle.setAttribute("aria-keyshortcuts", "Alt+ArrowUp Alt+ArrowDown Alt+ArrowLeft Alt+ArrowRight");
+    toggle.addEventListener("keydown", (e) => {
+      const name = keyMove(e);
+      if (!name) return;
+      e.preventDefault();
+      if (moves[name]) moved(moves[name]());
+    });
+    const tool = (label, text, action, disabled, extra = {}) =>
+      h("button", { type: "button", class: "icon", "aria-label": label, title: label, disabled, onclick: action, ...extra }, h("span", { "aria-hidden": "true" }, text));
+    const panel = this.moveTo(steps, i, path);
     const tools = h(
       "span",
       { class: "scn-tools" },
-      tool(this.s.up, "↑", () => move(i - 1), i === 0),
-      tool(this.s.down, "↓", () => move(i + 1), i === steps.length - 1),
+      tool(this.s.up, "↑", () => moved(moves.up()), !moves.up),
+      tool(this.s.down, "↓", () => moved(moves.down()), !moves.down),
+      tool(this.s.move_out, "⇤", () => moved(moves.out()), !moves.out, { "data-move": "out" }),
+      tool(this.s.move_into, "⇥", () => moved(moves.into()), !moves.into, { "data-move": "into" }),
+      panel.opener,
       tool(this.s.delete, "✕", () => {
         steps.splice(i, 1);
         this.onShape(null);
@@ -219,7 +231,60 @@ export class StepTree {
       body.append(
         h("button", { type: "button", class: "button small", onclick: () => ((step.on_error = []), this.onShape(`${path}.on_error`)) }, `+ ${this.s.on_error_add}`),
       );
-    return h("li", { class: `scn-step kind-${kind}`, "data-path": path, "data-kind": kind }, h("div", { class: "scn-step-head" }, toggle, tools), body);
+    return h("li", { class: `scn-step kind-${kind}`, "data-path": path, "data-kind": kind }, h("div", { class: "scn-step-head" }, toggle, tools), panel.box, body);
+  }
+
+  /** Redraw with the step at `path` in view: the steps holding it unfold, focus goes to it. */
+  shown(path) {
+    for (const m of path.matchAll(/\]/g)) {
+      const holder = at(this.root(), path.slice(0, m.index + 1));
+      if (holder && m.index + 1 < path.length) this.collapsed.delete(holder);
+    }
+    this.onShape(path);
+  }
+
+  /** "Move to…": a button opening a list of the branches the step may go into. */
+  moveTo(steps, i, path) {
+    const id = uid("scn-move");
+    const select = h("select", { id, "data-move-target": path });
+    const box = h("div", { class: "scn-move-to", hidden: true, "data-move-to": path });
+    const close = () => {
+      box.hidden = true;
+      opener.setAttribute("aria-expanded", "false");
+      opener.focus();
+    };
+    const go = () => {
+      const to = moveTo(this.root(), steps, i, select.value, this.cfg.branches_of);
+      if (to) this.shown(to);
+    };
+    const opener = h("button", { type: "button", class: "icon", "aria-label": this.s.move_to, title: this.s.move_to, "aria-expanded": "false", "aria-controls": id, "data-move": "to", onclick: () => {
+      if (!box.hidden) return close();
+      const root = this.root();
+      select.replaceChildren(
+        ...destinations(root, path, this.cfg.branches_of).map((list) =>
+          new Option(list.owner ? `${stepNumber(list.ownerPath)} ${this.cfg.kinds[list.owner.type] || list.owner.type} → ${this.cfg.branches[list.key] || list.key}` : this.s.move_top, list.path),
+        ),
+      );
+      box.hidden = false;
+      opener.setAttribute("aria-expanded", "true");
+      select.focus();
+    } }, h("span", { "aria-hidden": "true" }, "⇄"));
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        close();
+      } else if (e.key === "Enter" && e.target === select) {
+        e.preventDefault();
+        go();
+      }
+    });
+    box.append(
+      h("label", { for: id }, this.s.move_to_label),
+      select,
+      h("button", { type: "button", class: "button small primary", onclick: go, "data-move-go": path }, this.s.move),
+      h("button", { type: "button", class: "button small", onclick: close }, this.s.cancel),
+    );
+    return { opener, box };
   }
 
   branch(step, key, path) {
