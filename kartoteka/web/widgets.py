@@ -88,6 +88,7 @@ SCRIPT_STRINGS = {
     "reload": N_("Reload"),
     "created": N_("Record created"),
     "moved": N_("Moved"),
+    "move_card": N_("Move “%(title)s” to"),
     "uploading": N_("Uploading…"),
     "search": N_("Search…"),
     "create": N_("Create"),

@@ -133,3 +133,41 @@ def test_the_list_and_the_editor_fit_a_phone(server, browser, rest):
     assert condition.locator('select[name="field"]').input_value() == "amount"
     watch.check()
     page.close()
+
+
+def test_the_russian_list_fits_its_box_on_a_desktop_with_runs(server, browser, rest):
+    """At 1366 px in Russian the runs and the row's «⋯» menu stay inside the table's box
+    (the menu sits in the name cell) and the menu opens on screen; on a phone too."""
+    from support.browser import PHONE
+
+    api = rest
+    deals(api)
+    body = {
+        "name": "Сделка выиграна: задача бухгалтеру, счёт и письмо клиенту",
+        "description": "Крупные сделки — в бухгалтерию",
+        "trigger": {"type": "record.updated", "catalog": "deals", "fields": ["amount"]},
+        "steps": [{"type": "stop", "status": "error", "message": "нет счёта"}],
+    }
+    made = api.post("/scenarios", json=body).json()
+    for _ in range(2):
+        assert api.post(f"/scenarios/{made['id']}/run", json={}).status_code == 202
+    for viewport, phone in ((DESKTOP, False), (PHONE, True)):
+        page = browser.new_page(locale="ru-RU", viewport=viewport, is_mobile=phone, has_touch=phone)
+        watch = Watch(page)
+        sign_in(page, server)
+        page.goto(server + "/admin/scenarios?lang=ru")
+        wrap = page.locator(".table-wrap")
+        assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth"), viewport
+        box = wrap.bounding_box()
+        row = page.locator(f'tr[data-scenario="{made["id"]}"]')
+        assert "2 выполнения" in row.locator("[data-runs-count]").inner_text()
+        menu = row.locator("[data-row-menu] > summary")
+        m = menu.bounding_box()
+        assert box and m and m["x"] + m["width"] <= box["x"] + box["width"], (viewport, m, box)
+        menu.click()
+        opened = row.locator("[data-row-menu] .confirm-box").bounding_box()
+        assert opened and opened["x"] >= 0 and opened["x"] + opened["width"] <= viewport["width"]
+        if not phone:
+            axe(page, "scenarios, russian, with runs")
+        watch.check()
+        page.close()

@@ -1,10 +1,12 @@
-// Boards: kanban (drag a card to another column to change the group field), calendar
+// Boards: kanban (drag a card to another column to change the group field, or move the
+// focused card with the keyboard: kanban_keys.js), calendar
 // (drag to another day to reschedule) and Gantt (drag a bar to move it, its ends to
 // resize). Every move is saved at once through the API; a refused move (rights,
 // validation, a request webhook's veto) snaps back and shows the server's message.
 import Sortable from "sortablejs";
 import { api } from "./api.js";
 import { follow } from "./live.js";
+import { cardKeys } from "./kanban_keys.js";
 import { codeMessage, formatDate, formatMoney, formatNumber, strings, toast } from "./ui.js";
 
 const cfg = JSON.parse(document.getElementById("grid-config")?.textContent || "{}");
@@ -58,24 +60,72 @@ function markColumns(board, item, on) {
   });
 }
 
-function snapBack(board, e) {
-  e.from.insertBefore(e.item, e.from.children[e.oldIndex] || null);
+/** Put a refused card back where it was (the list and place it was in) and mark it. */
+function putBack(board, item, from, index) {
+  from.insertBefore(item, from.children[index] || null);
   recount(board);
-  e.item.classList.add("refused");
-  setTimeout(() => e.item.classList.remove("refused"), 2500);
+  item.classList.add("refused");
+  setTimeout(() => item.classList.remove("refused"), 2500);
 }
 
 /** The stage needs fields: open the card with them marked and the stage chosen. */
-async function openToFill(e, group, key, need) {
-  const url = new URL(e.item.href, window.location.href);
+async function openToFill(item, group, key, need) {
+  const url = new URL(item.href, window.location.href);
   url.searchParams.set("need", need.join(","));
   url.searchParams.set(`f.${group}`, key);
   (await import("./panel.js")).openPanel(url.pathname + url.search);
 }
 
-function kanban(board) {
+/** What the process says of moving the card to column `key`: null when it may go, or
+ *  the refusal (shown, and the card opened for the fields a stage needs). */
+function refusal(board, item, key) {
+  const rule = movesOf(item)[key];
+  if (!rule || !(rule.blocked || rule.need)) return null;
+  toast(rule.reason, "error");
+  if (rule.need) openToFill(item, board.dataset.group, key, rule.need);
+  return rule;
+}
+
+/** Save a card's move to the column `key` (the page shows it there already); `back` puts
+ *  it back when the process or the server refuses, and the reason is shown. */
+async function saveMove(board, item, key, back) {
+  if (refusal(board, item, key)) {
+    back();
+    return false;
+  }
   const group = board.dataset.group;
-  const type = board.dataset.groupType;
+  let value = key === "" ? null : Number(key);
+  if (board.dataset.groupType === "checkbox") value = key === "true";
+  item.dataset.saving = "1";
+  try {
+    await patch(item.dataset.id, { [group]: value });
+    recount(board);
+    toast(strings().moved);
+    if (item.dataset.moves !== undefined) await refreshMoves(item);
+    return true;
+  } catch (err) {
+    back();
+    toast(err.code === "VALIDATION" ? err.explain(group) : codeMessage(err), "error");
+    return false;
+  } finally {
+    delete item.dataset.saving;
+  }
+}
+
+/** After a move the card's process moves are its new stage's: read them from the page
+ *  anew (a move checked against the old ones would be refused by the server anyway). */
+async function refreshMoves(item) {
+  try {
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.querySelector(`.board-card[data-id="${item.dataset.id}"]`);
+    if (fresh && fresh.dataset.moves !== undefined) item.dataset.moves = fresh.dataset.moves;
+  } catch (_) {
+    // Offline a moment: the server still checks the next move.
+  }
+}
+
+function kanban(board) {
   board.querySelectorAll("[data-cards]").forEach((list) => {
     Sortable.create(list, {
       group: "kanban",
@@ -90,29 +140,12 @@ function kanban(board) {
         markColumns(board, e.item, false);
         if (e.from === e.to) return;
         const key = e.to.closest(".kanban-col").dataset.key;
-        const id = e.item.dataset.id;
-        const rule = movesOf(e.item)[key];
-        if (rule && (rule.blocked || rule.need)) {
-          // The process refuses it as the record is: back it goes, with the reason.
-          snapBack(board, e);
-          toast(rule.reason, "error");
-          if (rule.need) openToFill(e, group, key, rule.need);
-          return;
-        }
-        let value = key === "" ? null : Number(key);
-        if (type === "checkbox") value = key === "true";
-        try {
-          await patch(id, { [group]: value });
-          recount(board);
-          toast(strings().moved);
-        } catch (err) {
-          // Put the card back where it was, then say why.
-          snapBack(board, e);
-          toast(err.code === "VALIDATION" ? err.explain(group) : codeMessage(err), "error");
-        }
+        await saveMove(board, e.item, key, () => putBack(board, e.item, e.from, e.oldIndex));
       },
     });
   });
+  // The keyboard: Alt+←/→ to the next column, M (or the menu key) for "Move to…".
+  cardKeys(board, { refusal, saveMove, putBack, movesOf });
 }
 
 function calendar(grid) {
@@ -315,7 +348,9 @@ if (cfg.catalog) {
   follow(cfg.catalog, () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
-      if (document.querySelector("[data-dragging]") || document.body.classList.contains("panel-open")) return;
+      if (document.querySelector("[data-dragging], [data-move-menu], [data-saving]") || document.body.classList.contains("panel-open")) return;
+      // A card with the keyboard's focus keeps it on its fresh copy.
+      const focused = document.activeElement?.closest?.(".board-card")?.dataset.id;
       const response = await fetch(window.location.href, { credentials: "same-origin" });
       const html = new DOMParser().parseFromString(await response.text(), "text/html");
       for (const sel of ["[data-kanban]", "[data-calendar]", ".gallery", "[data-gantt]"]) {
@@ -329,6 +364,7 @@ if (cfg.catalog) {
           if (sel === "[data-gantt]") gantt(fresh);
         }
       }
+      if (focused) document.querySelector(`[data-kanban] .board-card[data-id="${focused}"]`)?.focus();
     }, 400);
   });
 }
