@@ -1,4 +1,5 @@
-"""SMTP settings of a workspace and sending one message (the e-mail step uses it)."""
+"""SMTP settings of a workspace and sending messages (the e-mail step uses it): one, or
+many of a worker pass over one connection."""
 
 from __future__ import annotations
 
@@ -67,8 +68,19 @@ def build(settings: dict[str, Any], message: dict[str, Any], message_id: str) ->
 
 def send(settings: dict[str, Any], mail: EmailMessage) -> None:
     """Deliver through the workspace's SMTP server."""
+    [failure] = send_many(settings, [mail])
+    if failure is not None:
+        raise failure
+
+
+def send_many(settings: dict[str, Any], mails: list[EmailMessage]) -> list[MailError | None]:
+    """Deliver messages over one connection (one handshake, one login): for each, None
+    when sent or why not. A message the server refuses fails alone; when the connection
+    itself fails, that message and the ones after it fail with it."""
+    failures: list[MailError | None] = [None] * len(mails)
     host, port = settings["host"], int(settings.get("port", 25))
     timeout = float(settings.get("timeout", 20))
+    sent = 0
     try:
         if settings.get("security") == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -81,7 +93,21 @@ def send(settings: dict[str, Any], mail: EmailMessage) -> None:
                 client.starttls(context=ssl.create_default_context())
             if settings.get("username"):
                 client.login(settings["username"], settings.get("password") or "")
-            client.send_message(mail)
+            for sent, mail in enumerate(mails):
+                try:
+                    client.send_message(mail)
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                        smtplib.SMTPDataError) as exc:  # fmt: skip
+                    failures[sent] = _failure(exc)
+                    client.rset()
+            sent = len(mails)
     except (smtplib.SMTPException, OSError) as exc:
-        # english-ok: the mail server's own words, recorded inside the coded step_email_failed
-        raise MailError(f"{type(exc).__name__}: {exc}") from None
+        for n in range(sent, len(mails)):
+            if failures[n] is None:
+                failures[n] = _failure(exc)
+    return failures
+
+
+def _failure(exc: Exception) -> MailError:
+    # english-ok: the mail server's own words, recorded inside the coded step_email_failed
+    return MailError(f"{type(exc).__name__}: {exc}")

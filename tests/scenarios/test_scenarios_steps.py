@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import smtplib
 from datetime import timedelta
+from typing import Any
 
 from support.scenarios import deals_and_clients, fixed_clock, runs, scenario, work
 from support.users import user_headers
 
-from kartoteka.scenarios import engine
+from kartoteka.scenarios import engine, mail
 
 __all__ = ["fixed_clock"]
 
@@ -344,3 +346,73 @@ def test_manual_runs_by_users_who_may_edit_the_record(api, client, instance, fix
     assert (
         api.get(f"/catalogs/deals/records/{deal['id']}").json()["values"]["note"] == "pressed by 1"
     )
+
+
+def test_a_pass_sends_its_runs_emails_over_one_connection(
+    api, instance, smtp, fixed_clock, monkeypatch
+):
+    controller, inbox = smtp
+    deals_and_clients(api)
+    body = {"host": "127.0.0.1", "port": controller.port, "from": "crm@example.com"}
+    assert api.put("/settings/smtp", body).status_code == 200
+    scenario(
+        api,
+        {
+            "name": "Greeting",
+            "trigger": {"type": "record.created", "catalog": "clients"},
+            "steps": [
+                {"type": "email", "to": "{{ record.email }}", "subject": "Hi", "text": "Hello"}
+            ],
+        },
+    )
+    opened = []
+
+    class Counted(smtplib.SMTP):
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            opened.append(args)
+            super().__init__(*args, **kw)
+
+    monkeypatch.setattr(mail.smtplib, "SMTP", Counted)
+    api.records("clients", [{"name": f"C{i}", "email": f"c{i}@example.com"} for i in range(3)])
+    work(instance)
+    assert sorted(m.rcpt_tos[0] for m in inbox.messages) == [f"c{i}@example.com" for i in range(3)]
+    assert len(opened) == 1
+
+
+class _FakeSMTP:
+    """An SMTP client that refuses the second message, or drops the line there."""
+
+    fail: Exception = smtplib.SMTPRecipientsRefused({"b@example.com": (550, b"no such user")})
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        self.sent: list[Any] = []
+
+    def __enter__(self) -> _FakeSMTP:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def send_message(self, message: Any) -> None:
+        if message["To"] == "b@example.com":
+            raise self.fail
+        self.sent.append(message)
+
+    def rset(self) -> None:
+        return None
+
+
+def test_a_refused_message_fails_alone_and_a_dropped_line_fails_the_rest(monkeypatch):
+    settings = {"host": "mail.example.com", "port": 25, "from": "crm@example.com"}
+    messages = []
+    for to in ("a@example.com", "b@example.com", "c@example.com"):
+        message = {"to": [to], "subject": "s", "text": "t"}
+        messages.append(mail.build(settings, message, f"<{to}>"))
+    monkeypatch.setattr(mail.smtplib, "SMTP", _FakeSMTP)
+    failures = mail.send_many(settings, messages)
+    assert failures[0] is None and failures[2] is None
+    assert "SMTPRecipientsRefused" in str(failures[1])
+    monkeypatch.setattr(_FakeSMTP, "fail", smtplib.SMTPServerDisconnected("gone"))
+    failures = mail.send_many(settings, messages)
+    assert failures[0] is None
+    assert [str(f) for f in failures[1:]] == ["SMTPServerDisconnected: gone"] * 2
