@@ -82,6 +82,10 @@ def step_error_text(code: str | None, params: dict[str, Any] | None, lang: str) 
         return None
     params = dict(params or {})
     field = params.pop(FIELD_KEY, None)
+    if params.get("error_code"):
+        # A failure that carries another's (a called scenario's run): that one too.
+        inner = run_error_text(params["error_code"], params.get("error_params"), lang)
+        params["error"] = inner or params.get("error", "")
     text = message_of(code, params, lang)
     return f"{field}: {text}" if field else text
 

@@ -416,3 +416,28 @@ def test_a_refused_message_fails_alone_and_a_dropped_line_fails_the_rest(monkeyp
     failures = mail.send_many(settings, messages)
     assert failures[0] is None
     assert [str(f) for f in failures[1:]] == ["SMTPServerDisconnected: gone"] * 2
+
+
+def test_a_called_scenarios_failure_reads_in_the_callers_language(api, instance, fixed_clock):
+    deals_and_clients(api)
+    child = scenario(
+        api,
+        {
+            "name": "Child",
+            "trigger": {"type": "manual"},
+            "steps": [{"type": "stop", "status": "error"}],
+        },
+    )
+    call = {"type": "call", "scenario": child["id"], "wait": True}
+    parent = scenario(api, {"name": "Parent", "trigger": {"type": "manual"}, "steps": [call]})
+    assert api.post(f"/scenarios/{parent['id']}/run", {}).status_code == 202
+    work(instance)
+    [run] = runs(api, parent["id"])
+    assert run["status"] == "failed", run
+    assert run["steps"][-1]["error"] == "the called scenario ended failed: stopped"
+    ru = api.client.get(
+        api.url(f"/scenarios/{parent['id']}/runs/{run['id']}"), headers={"Accept-Language": "ru"}
+    ).json()
+    ended = "вызванный сценарий завершился со статусом failed: остановлен сценарием"
+    assert ru["steps"][-1]["error"] == ended
+    assert ru["error"] == f"шаг steps[0] (call): {ended}"

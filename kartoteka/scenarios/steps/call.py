@@ -89,9 +89,9 @@ def _collect(ctx: Any, calls: dict[str, Any], key: str) -> StepResult:
     info = calls[key]
     with read_connection(ctx.ws.engine) as conn:
         child = conn.execute(
-            sa.select(r.c.id, r.c.status, r.c.state, r.c.error).where(
-                r.c.scenario_id == info["scenario"], r.c.key == info["key"]
-            )
+            sa.select(
+                r.c.id, r.c.status, r.c.state, r.c.error, r.c.error_code, r.c.error_params
+            ).where(r.c.scenario_id == info["scenario"], r.c.key == info["key"])
         ).first()
     if child is None:
         calls.pop(key, None)
@@ -105,5 +105,8 @@ def _collect(ctx: Any, calls: dict[str, Any], key: str) -> StepResult:
     calls.pop(key, None)
     output = {"run": child.id, "status": child.status, "vars": (child.state or {}).get("vars")}
     if child.status != "done":
-        raise StepFailed.of("step_call_ended", output, status=child.status, error=child.error)
+        # The called run's own code goes along, so its reason reads in the reader's language.
+        coded = {"error_code": child.error_code, "error_params": child.error_params}
+        params = {"status": child.status, "error": child.error or "", **coded}
+        raise StepFailed.of("step_call_ended", output, **params)
     return StepResult(output=output)
