@@ -185,6 +185,10 @@ files = sa.Table(
     sa.Column("catalog_id", sa.Integer),
     sa.Column("record_id", sa.BigInteger),
     sa.Column("field_id", sa.Integer),
+    # Set when the file left its record's value (the record, field and catalog ids stay,
+    # so history can put it back and reading it follows that record's rights);
+    # `files.service.collect_garbage` deletes it once nothing can reference it.
+    sa.Column("detached_at", sa.DateTime),
     sa.Index("ix_files_record", "catalog_id", "record_id"),
     sqlite_autoincrement=True,
 )
