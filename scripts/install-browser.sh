@@ -7,9 +7,11 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ]; then
+# chromium-l10n: without its locale files chromium draws every native date input the
+# American way (11/21/2026), even on a page the tests and screenshots open in Russian.
+if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/lib/chromium/locales/ru.pak ]; then
     apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-l10n
 fi
 
 # The exact versions pinned in package-lock.json; nothing is copied into the repository.

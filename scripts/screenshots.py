@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import os
 import socket
 import struct
 import tempfile
@@ -33,6 +34,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 EMAIL, PASSWORD = "admin@example.com", "demo-password-123"
 DESKTOP = {"width": 1366, "height": 850}
 PHONE = {"width": 390, "height": 844}
+#: The browser locale of each language's screenshots (dates as 21.11.2026 and 21/11/2026).
+LOCALES = {"ru": "ru-RU", "en": "en-GB"}
 
 TEXT = {
     "ru": {
@@ -312,11 +315,16 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
 
     taken: list[Path] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Playwright's locale reaches navigator.language and Intl, but chromium draws native
+        # date inputs in the language of its process (LANGUAGE, with chromium-l10n
+        # installed): without it a Russian screen showed dates as 11/21/2026.
+        locale = LOCALES[lang]
+        env = {**os.environ, "LANGUAGE": locale.replace("-", "_")}
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
         for device, size in (("desktop", DESKTOP), ("phone", PHONE)):
             context = browser.new_context(
                 viewport=size,
-                locale="ru-RU" if lang == "ru" else "en-GB",
+                locale=locale,
                 device_scale_factor=1,
                 is_mobile=device == "phone",
                 has_touch=device == "phone",

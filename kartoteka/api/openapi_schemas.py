@@ -190,7 +190,17 @@ SCHEMAS: dict[str, Any] = {
         attempts=_INT,
         next_attempt_at=_NULL_STAMP,
         last_status={"type": ["integer", "null"]},
-        last_error=_NULL_STR,
+        last_error={
+            "type": ["string", "null"],
+            "description": "why the last attempt failed (or why the delivery was skipped), "
+            "in the Accept-Language",
+        },
+        last_error_code={"type": ["string", "null"], "description": "its message code"},
+        last_error_params={"type": ["object", "null"], "description": "the code's parameters"},
+        last_error_detail={
+            "type": ["string", "null"],
+            "description": "the English protocol detail (e.g. 'Connection refused')",
+        },
         created_at=_STAMP,
         updated_at=_STAMP,
         log={"type": "array", "items": _OBJ},

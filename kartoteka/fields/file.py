@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from kartoteka.storage import schema
+from kartoteka.storage.engine import utcnow
+
 from .base import (
     MAX_SMALL_ID,
     FieldType,
@@ -18,6 +21,8 @@ from .base import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from kartoteka.catalogs.models import Field
     from kartoteka.context import Actor
 
@@ -83,6 +88,16 @@ class FileType(FieldType):
     }
     #: The records service checks the ids are files the actor may attach.
     references = "files"
+
+    def before_delete(self, conn: Connection, field: Field) -> None:
+        # With the field gone no history can put its files back: they are detached now
+        # and the files garbage collection deletes them after its grace period.
+        t = schema.files
+        conn.execute(
+            sa.update(t)
+            .where(t.c.field_id == field.id, t.c.detached_at.is_(None))
+            .values(detached_at=utcnow())
+        )
 
     def value_schema(self, field: Field, link_ref: LinkRef) -> dict[str, Any]:
         stored = {

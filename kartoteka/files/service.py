@@ -1,8 +1,11 @@
 """Files service: receive uploads, decide who may read a file, serve bytes and thumbnails.
 
 A file belongs to its uploader until a record's `file` field holds it; from then on
-the rights on the file are the rights on that record (the records service sets and
-clears `files.record_id`). Unattached files older than a day are garbage.
+the rights on the file are the rights on that record, as they are now (the records
+service sets `files.record_id`). A file removed from the record's value stays the
+record's, marked `detached_at`, so the record's history can put it back; it is garbage
+once nothing can: never attached, its record deleted, or its field (or catalog) dropped,
+for longer than the grace period (docs/decisions/0020-detached-files.md).
 """
 
 from __future__ import annotations
@@ -233,14 +236,14 @@ def _visible_row(actor: Actor, file_id: int) -> Any:
             # catalogs, and unattached files it uploaded itself.
             catalog = actor.workspace.meta().catalog(row.catalog_id or 0)
             if row.record_id is None:
-                if row.uploaded_by != actor.user_id:
+                if not _own_upload(actor, row):
                     raise missing
             elif catalog is None or not access.within_token_scope(actor, catalog):
                 raise missing
         if actor.is_admin:
             return row
         if row.record_id is None:
-            if actor.user_id is None or row.uploaded_by != actor.user_id:
+            if not _own_upload(actor, row):
                 raise missing
             return row
         catalog = actor.workspace.meta().catalog(row.catalog_id)
@@ -254,6 +257,17 @@ def _visible_row(actor: Actor, file_id: int) -> Any:
         if row.record_id not in visible_ids(conn, actor, catalog, [row.record_id]):
             raise missing
     return row
+
+
+def _own_upload(actor: Actor, row: Any) -> bool:
+    """An upload no record ever held, read by its uploader.
+
+    A file its record let go of when the record was deleted is no longer its uploader's:
+    the record's rights governed it, and there is no record left to grant them.
+    """
+    return (
+        actor.user_id is not None and row.uploaded_by == actor.user_id and row.detached_at is None
+    )
 
 
 def get_file(actor: Actor, file_id: int) -> dict[str, Any]:
@@ -344,17 +358,28 @@ def _encode_thumbnail(im: Image.Image) -> bytes:
 
 
 # ----- garbage collection ----------------------------------------------------------------
+def garbage_condition(older_than: timedelta) -> sa.ColumnElement[bool]:
+    """Files nothing holds or can put back, for longer than `older_than`.
+
+    Held: a record's value has it. Can be put back: it left the value of a record that
+    still exists, through a field that still exists, so that record's history names it
+    (history of a living record is never deleted). Everything else is garbage once its
+    grace period, counted from when it was let go of (or uploaded), is over.
+    """
+    t, fields = schema.files, schema.fields
+    field_alive = sa.exists(sa.select(fields.c.id).where(fields.c.id == t.c.field_id))
+    since = sa.func.coalesce(t.c.detached_at, t.c.created_at)
+    return sa.and_(sa.or_(t.c.record_id.is_(None), ~field_alive), since < utcnow() - older_than)
+
+
 def delete_orphans(workspace: Workspace, older_than: timedelta = ORPHAN_AGE) -> int:
-    """Delete files no record holds, uploaded before `older_than` ago; returns how many."""
+    """Delete the files `garbage_condition` names, with their bytes; returns how many."""
     t = schema.files
-    cutoff = utcnow() - older_than
     # The condition is re-checked by the DELETE itself, so a file attached meanwhile stays.
     with workspace.engine.begin() as conn:
         keys = (
             conn.execute(
-                sa.delete(t)
-                .where(t.c.record_id.is_(None), t.c.created_at < cutoff)
-                .returning(t.c.storage_key)
+                sa.delete(t).where(garbage_condition(older_than)).returning(t.c.storage_key)
             )
             .scalars()
             .all()

@@ -34,7 +34,30 @@ class ImportResult:
 
 
 class ImportStopped(Exception):
-    """on_error=stop met an error: the job fails and the current chunk is not written."""
+    """on_error=stop met an error: the job fails and the current chunk is not written.
+
+    Its text is the English summary (logs, the CLI); `summary()` is the same as a coded,
+    line-less entry of the job's errors, worded in the reader's language by the API,
+    the row's own reason too when it has a code (`reason_code`, `reason_params`).
+    """
+
+    def __init__(self, error: RowError) -> None:
+        where = f" ({error.column})" if error.column else ""
+        super().__init__(f"line {error.line}{where}: {error.message}")
+        self.code = "import_stopped_column" if error.column else "import_stopped"
+        self.params: dict[str, Any] = {
+            "line": error.line,
+            "column": error.column,
+            "reason": error.message,
+        }
+        if error.problem is not None:
+            self.params["reason_code"] = error.problem.code
+            self.params["reason_params"] = {k: _plain(v) for k, v in error.problem.params.items()}
+
+    def summary(self) -> dict[str, Any]:
+        """The job's line-less error entry saying why it stopped."""
+        return {"line": None, "column": None, "value": None, "message": str(self),
+                "code": self.code, "params": self.params}  # fmt: skip
 
 
 class Journal(Protocol):

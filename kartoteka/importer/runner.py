@@ -193,8 +193,7 @@ class Runner:
             self.result.error_sample.append(entry.sample())
         self.pending.append(entry)
         if self.opts.on_error == "stop":
-            where = f" ({column})" if column else ""
-            raise ImportStopped(f"line {line}{where}: {message}")
+            raise ImportStopped(entry)
 
     def _stamp_error(self, row: Row, column: str, value: str, message: str) -> None:
         self.error(row, column, value, message)

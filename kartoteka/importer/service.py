@@ -71,6 +71,7 @@ def run_import(
             Runner(actor, plan, result, progress, journal, after_line).run()
     except ImportStopped as exc:
         result.status, result.message = "failed", str(exc)
+        result.error_sample.append(exc.summary())
         return result
     result.status = "done"
     return result

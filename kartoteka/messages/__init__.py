@@ -101,7 +101,11 @@ def from_headers(headers: Iterable[tuple[bytes, bytes]]) -> str:
 
 
 def _named(code: str, params: Mapping[str, Any], lang: str) -> Mapping[str, Any]:
-    """`params` with a listed set's codes ("image, document") named in `lang`."""
+    """`params` with a listed set's codes ("image, document") named in `lang`, and a
+    `reason` given as a code (`reason_code`, `reason_params`) worded in `lang` too."""
+    if isinstance(params.get("reason_code"), str):
+        reason = message(params["reason_code"], params.get("reason_params") or {}, lang)
+        params = {**params, "reason": reason}
     listed = LISTS.get(code)
     if listed is None or not isinstance(params.get(listed[0]), str):
         return params

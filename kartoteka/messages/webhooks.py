@@ -32,6 +32,17 @@ EN: dict[str, str] = {
     "request_hook_unreachable": "the request webhook could not be reached: {reason}",
     "request_hook_refused": "rejected by the request webhook",
     "request_hook_refused_status": "rejected by the request webhook (HTTP {status})",
+    "delivery_gone": "the receiver answered 410 Gone: it asks not to be called again, so the "
+    "webhook was switched off",
+    "delivery_http_status": "the receiver did not accept the message (HTTP {status})",
+    "delivery_timeout": "the receiver did not answer in time",
+    "delivery_refused": "not sent: the address is in a private network or its name does not "
+    "resolve",
+    "delivery_network": "could not connect to the receiver",
+    "delivery_skipped_own": "loop protection: the change was caused by this webhook's own "
+    "deliveries",
+    "delivery_skipped_depth": "loop protection: the change came from a chain of {depth} webhook "
+    "deliveries (the limit, KARTOTEKA_WEBHOOK_MAX_DEPTH, is {limit})",
 }
 
 #: code -> Russian template.
@@ -64,4 +75,13 @@ RU: dict[str, str] = {
     "request_hook_unreachable": "проверочный вебхук недоступен: {reason}",
     "request_hook_refused": "запрет проверочного вебхука",
     "request_hook_refused_status": "запрет проверочного вебхука (HTTP {status})",
+    "delivery_gone": "получатель ответил 410 Gone: он просит больше не присылать сообщения, "
+    "поэтому вебхук выключен",
+    "delivery_http_status": "получатель не принял сообщение (HTTP {status})",
+    "delivery_timeout": "получатель не ответил вовремя",
+    "delivery_refused": "не отправлено: адрес во внутренней сети или его имя не находится",
+    "delivery_network": "не удалось соединиться с получателем",
+    "delivery_skipped_own": "защита от петель: изменение вызвано сообщениями этого же вебхука",
+    "delivery_skipped_depth": "защита от петель: изменение пришло по цепочке из {depth} "
+    "сообщений вебхуков (предел KARTOTEKA_WEBHOOK_MAX_DEPTH — {limit})",
 }

@@ -19,7 +19,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden, ItemError, TooLarge
 from kartoteka.storage import schema
-from kartoteka.storage.engine import read_connection
+from kartoteka.storage.engine import read_connection, utcnow
 
 from . import hooks, references, snapshots, write
 from .changes import Renderer
@@ -408,7 +408,7 @@ def _apply_deletes(
     conn.execute(
         sa.update(ft)
         .where(ft.c.catalog_id == catalog.id, ft.c.record_id.in_(ids))
-        .values(record_id=None, catalog_id=None, field_id=None)
+        .values(record_id=None, catalog_id=None, field_id=None, detached_at=utcnow())
     )
     table = catalog.table
     conn.execute(sa.delete(table).where(table.c.id.in_(ids)))

@@ -101,7 +101,13 @@ def _check_files(
         for fid in ids:
             r = rows.get(fid)
             ok = r is not None and (
-                (r.record_id is None and (actor.is_admin or r.uploaded_by == actor.user_id))
+                # A file let go of by a deleted record is no longer its uploader's own.
+                (
+                    r.record_id is None
+                    and (
+                        actor.is_admin or (r.uploaded_by == actor.user_id and r.detached_at is None)
+                    )
+                )
                 or (
                     r.catalog_id == catalog.id
                     and r.record_id == item.record_id

@@ -242,7 +242,7 @@ def insert_rows(
     for item, rid in zip(items, ids, strict=True):
         item.record_id = rid
     write_links(conn, items, replace=False)
-    attach_files(conn, catalog, items)
+    attach_files(conn, catalog, items, replace=False)
     return ids
 
 
@@ -280,21 +280,50 @@ def write_links(conn: Connection, items: list[Prepared], replace: bool) -> None:
     bulk.insert_many(conn, links, rows)
 
 
-def attach_files(conn: Connection, catalog: Catalog, items: list[Prepared]) -> None:
-    """Mark uploaded files as held by the record (rights on files follow the record)."""
+def attach_files(
+    conn: Connection, catalog: Catalog, items: list[Prepared], *, replace: bool
+) -> None:
+    """Mark uploaded files as held by the record (rights on files follow the record).
+
+    With `replace` (an update), files the new value leaves out are marked detached: they
+    keep pointing at the record so its history can put them back, and the files garbage
+    collection deletes them only once nothing can (docs/decisions/0020).
+    """
     t = schema.files
+    now = utcnow()
     for f in catalog.fields:
         if f.ftype.references != "files":
             continue
-        for item in items:
-            if f.id in item.given:
-                ids = f.ftype.referenced_ids(item.given[f.id])
-                if ids:
-                    conn.execute(
-                        sa.update(t)
-                        .where(t.c.id.in_(ids))
-                        .values(catalog_id=catalog.id, record_id=item.record_id, field_id=f.id)
+        given = [
+            (item, f.ftype.referenced_ids(item.given[f.id])) for item in items if f.id in item.given
+        ]
+        for item, ids in given:
+            if ids:
+                conn.execute(
+                    sa.update(t)
+                    .where(t.c.id.in_(ids))
+                    .values(
+                        catalog_id=catalog.id,
+                        record_id=item.record_id,
+                        field_id=f.id,
+                        detached_at=None,
                     )
+                )
+        if replace:
+            for start in range(0, len(given), 400):
+                chunk = given[start : start + 400]
+                kept = [i for _, ids in chunk for i in ids]
+                conn.execute(
+                    sa.update(t)
+                    .where(
+                        t.c.catalog_id == catalog.id,
+                        t.c.record_id.in_([item.record_id for item, _ in chunk]),
+                        t.c.field_id == f.id,
+                        t.c.detached_at.is_(None),
+                        t.c.id.not_in(kept),
+                    )
+                    .values(detached_at=now)
+                )
 
 
 def update_rows(conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared]) -> None:
@@ -319,7 +348,7 @@ def update_rows(conn: Connection, actor: Actor, catalog: Catalog, items: list[Pr
         stmt = sa.update(table).where(table.c.id == sa.bindparam("rid")).values(values)
         conn.execute(stmt, group)
     write_links(conn, items, replace=True)
-    attach_files(conn, catalog, items)
+    attach_files(conn, catalog, items, replace=True)
 
 
 def touch_rows(conn: Connection, actor: Actor, catalog: Catalog, ids: list[int]) -> None:

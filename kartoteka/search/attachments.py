@@ -13,7 +13,8 @@ anything is inflated; at most `MAX_PAGES` pages are read and `MAX_CHARS` charact
 kept; encrypted PDFs without an empty password are skipped; a file whose extraction
 takes longer than `MAX_SECONDS` is given up (it runs in a child process, which is
 stopped); anything a library raises marks the file "failed" with the reason, and the
-pass goes on.
+pass goes on. The reasons stay English (english-ok): they are an operator's diagnostics,
+kept in `search_files.reason` and the worker's log, and no page or API answer shows them.
 
 The pass never scans every file: a write that attaches files queues them (a "queued"
 row in `search_files`, in the writing transaction), and beyond the queue the pass looks

@@ -185,6 +185,10 @@ files = sa.Table(
     sa.Column("catalog_id", sa.Integer),
     sa.Column("record_id", sa.BigInteger),
     sa.Column("field_id", sa.Integer),
+    # Set when the file left its record's value (the record, field and catalog ids stay,
+    # so history can put it back and reading it follows that record's rights);
+    # `files.service.collect_garbage` deletes it once nothing can reference it.
+    sa.Column("detached_at", sa.DateTime),
     sa.Index("ix_files_record", "catalog_id", "record_id"),
     sqlite_autoincrement=True,
 )
@@ -338,7 +342,11 @@ webhook_deliveries = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", sa.DateTime),
     sa.Column("last_status", sa.Integer),
+    # The English protocol detail ("Connection refused"); the code and parameters beside
+    # it (migration 0018) give the reader's language (messages/webhooks.py).
     sa.Column("last_error", sa.Text),
+    sa.Column("last_error_code", sa.String(60)),
+    sa.Column("last_error_params", JSONText),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
     # Sent as X-Request-ID: the request behind the event (migration 0013).
@@ -366,6 +374,8 @@ delivery_attempts = sa.Table(
     sa.Column("response_status", sa.Integer),
     sa.Column("response_body", sa.Text),
     sa.Column("error", sa.Text),
+    sa.Column("error_code", sa.String(60)),
+    sa.Column("error_params", JSONText),
     sa.Column("duration_ms", sa.Integer, nullable=False),
     sa.Index("ix_delivery_attempts_delivery", "delivery_id", "attempt"),
     sqlite_autoincrement=True,

@@ -10,11 +10,12 @@ same module turns the posted form back into the values the records service takes
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from starlette.datastructures import FormData
 
@@ -61,7 +62,18 @@ def value_text(field: Field | None, value: Any) -> str:
         return f"#{value.get('id', '?')}"
     if field is not None and field.ftype.cell == "number" and not isinstance(value, bool):
         return number_text(field, value)
+    if field is not None and field.ftype.value_kind == "date" and isinstance(value, str):
+        return date_text(value)
     return str(value)
+
+
+def date_text(value: str) -> str:
+    """A date in the page's language, as the grid and the card show it ('21 нояб. 2026 г.')."""
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return format_date(day, "medium", locale=i18n.current_lang.get())
 
 
 def number_text(field: Field, value: Any) -> str:

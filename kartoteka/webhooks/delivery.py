@@ -379,7 +379,24 @@ def next_attempt(
 
 
 def describe_failure(outcome: Outcome) -> str:
-    """A one-line reason for the delivery log."""
+    """A one-line reason for the delivery log: the English protocol detail."""
     if outcome.error:
         return outcome.error
     return f"HTTP {outcome.status}"
+
+
+def failure_code(outcome: Outcome) -> tuple[str, dict[str, Any]] | None:
+    """Why an attempt failed, as a message code and its parameters (None: delivered).
+
+    Stored beside `describe_failure`'s English detail, so the delivery log says why in
+    the reader's language and keeps the protocol's own words as the detail.
+    """
+    if outcome.ok:
+        return None
+    if outcome.gone:
+        return "delivery_gone", {}
+    if outcome.status is not None:
+        return "delivery_http_status", {"status": outcome.status}
+    if outcome.failure in ("refused", "timeout"):
+        return f"delivery_{outcome.failure}", {}
+    return "delivery_network", {}

@@ -78,13 +78,13 @@ def verify_cause(ws: Workspace, token: str) -> tuple[int, ...]:
     return chain
 
 
-def skip_reason(webhook_id: int, chain: tuple[int, ...], depth: int, limit: int) -> str | None:
-    """Why loop protection keeps an event with `chain` from webhook `webhook_id` (None: send)."""
+def skip_code(
+    webhook_id: int, chain: tuple[int, ...], depth: int, limit: int
+) -> tuple[str, dict[str, Any]] | None:
+    """Why loop protection keeps an event with `chain` from webhook `webhook_id`, as a
+    message code and its parameters (None: send)."""
     if webhook_id in chain:
-        return "loop protection: the change was caused by this webhook's own deliveries"
+        return "delivery_skipped_own", {}
     if depth >= limit:
-        return (
-            f"loop protection: the change came from a chain of {depth} webhook deliveries "
-            f"(the limit, KARTOTEKA_WEBHOOK_MAX_DEPTH, is {limit})"
-        )
+        return "delivery_skipped_depth", {"depth": depth, "limit": limit}
     return None

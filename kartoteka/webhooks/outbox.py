@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from kartoteka import messages
 from kartoteka.context import Actor, Workspace
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.records.query import compile_filter
@@ -169,7 +170,8 @@ def _delivery_rows(ws: Workspace, pairs: list[tuple[Any, Any]]) -> list[dict[str
     limit = loops.max_depth(ws.settings)
     rows = []
     for h, ev in pairs:
-        reason = loops.skip_reason(h.id, loops.parse_chain(ev.cause), ev.depth or 0, limit)
+        skip = loops.skip_code(h.id, loops.parse_chain(ev.cause), ev.depth or 0, limit)
+        reason = messages.message(*skip, "en") if skip else None
         rows.append(
             {
                 "webhook_id": h.id,
@@ -180,6 +182,8 @@ def _delivery_rows(ws: Workspace, pairs: list[tuple[Any, Any]]) -> list[dict[str
                 "attempts": 0,
                 "next_attempt_at": None if reason else now,
                 "last_error": reason,
+                "last_error_code": skip[0] if skip else None,
+                "last_error_params": skip[1] if skip else None,
                 "created_at": now,
                 "updated_at": now,
                 "request_id": ev.request_id,

@@ -133,14 +133,12 @@ def _result(
         "p_attempts": attempt,
         "p_last_status": outcome.status,
     }
+    code, params = delivery.failure_code(outcome) or (None, None)
+    values["p_last_error_code"], values["p_last_error_params"] = code, params
     if outcome.ok:
         values.update(p_status="done", p_last_error=None, p_next=None)
     elif outcome.gone:
-        values.update(
-            p_status="failed",
-            p_next=None,
-            p_last_error="the receiver answered 410 Gone; the webhook was disabled",
-        )
+        values.update(p_status="failed", p_next=None, p_last_error="HTTP 410 Gone")
     else:
         due = delivery.next_attempt(attempt, schedule, now, outcome.retry_after)
         values.update(
@@ -180,6 +178,7 @@ def record_outcomes(
 
 
 def _attempt_row(item: Claimed, outcome: delivery.Outcome) -> dict[str, Any]:
+    code, params = delivery.failure_code(outcome) or (None, None)
     return {
         "delivery_id": item.id,
         "attempt": item.attempts + 1,
@@ -187,6 +186,8 @@ def _attempt_row(item: Claimed, outcome: delivery.Outcome) -> dict[str, Any]:
         "response_status": outcome.status,
         "response_body": outcome.body,
         "error": outcome.error,
+        "error_code": code,
+        "error_params": params,
         "duration_ms": outcome.duration_ms,
     }
 
@@ -208,6 +209,8 @@ def _update_deliveries(conn: Connection, values: list[dict[str, Any]], at: datet
             "last_status": v["p_last_status"],
             "status": v["p_status"],
             "last_error": v["p_last_error"],
+            "last_error_code": v["p_last_error_code"],
+            "last_error_params": v["p_last_error_params"],
             "next_attempt_at": v["p_next"],
         }
         for v in values

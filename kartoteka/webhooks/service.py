@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from kartoteka import messages
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import DomainError, Forbidden
@@ -365,7 +366,22 @@ def active_webhooks(ws: Workspace, catalog_id: int, kind: str) -> list[dict[str,
 
 
 # ----- delivery log and replay -----------------------------------------------------------
-def _render_attempt(r: Any, payload: str) -> dict[str, Any]:
+def _why(
+    prefix: str, detail: str | None, code: str | None, params: Any, lang: str
+) -> dict[str, Any]:
+    """Why an attempt failed: in `lang` (from the code), its code and parameters, and the
+    English protocol detail ("Connection refused"). Rows stored before codes keep the
+    detail as their text."""
+    text = messages.message(code, params or {}, lang) if code else detail
+    return {
+        prefix: text,
+        f"{prefix}_code": code,
+        f"{prefix}_params": params if code else None,
+        f"{prefix}_detail": detail,
+    }
+
+
+def _render_attempt(r: Any, payload: str, lang: str) -> dict[str, Any]:
     return {
         "attempt": r.attempt,
         "at": render_datetime(r.at),
@@ -374,12 +390,12 @@ def _render_attempt(r: Any, payload: str) -> dict[str, Any]:
         "request_body": r.request_body or payload,
         "response_status": r.response_status,
         "response_body": r.response_body,
-        "error": r.error,
+        **_why("error", r.error, r.error_code, r.error_params, lang),
         "duration_ms": r.duration_ms,
     }
 
 
-def _render_delivery(r: Any, log: list[dict[str, Any]]) -> dict[str, Any]:
+def _render_delivery(r: Any, log: list[dict[str, Any]], lang: str) -> dict[str, Any]:
     return {
         "id": r.id,
         "webhook_msg_id": r.webhook_msg_id,
@@ -388,7 +404,7 @@ def _render_delivery(r: Any, log: list[dict[str, Any]]) -> dict[str, Any]:
         "attempts": r.attempts,
         "next_attempt_at": render_datetime(r.next_attempt_at) if r.status == "pending" else None,
         "last_status": r.last_status,
-        "last_error": r.last_error,
+        **_why("last_error", r.last_error, r.last_error_code, r.last_error_params, lang),
         "created_at": render_datetime(r.created_at),
         "updated_at": render_datetime(r.updated_at),
         "log": log,
@@ -401,8 +417,11 @@ def list_deliveries(
     limit: int = 50,
     before: int | None = None,
     status: str | None = None,
+    *,
+    lang: str = "en",
 ) -> list[dict[str, Any]]:
-    """Newest deliveries of a webhook first, each with its attempt log."""
+    """Newest deliveries of a webhook first, each with its attempt log (why an attempt
+    failed in `lang`, beside the English protocol detail)."""
     require_admin(actor)
     if not 1 <= limit <= MAX_DELIVERIES_PAGE:
         raise _bad("limit", "whole_number_range", max=MAX_DELIVERIES_PAGE)
@@ -424,11 +443,13 @@ def list_deliveries(
                 sa.select(a).where(a.c.delivery_id.in_(list(logs))).order_by(a.c.attempt, a.c.id)
             )
             for att in attempts:
-                logs[att.delivery_id].append(_render_attempt(att, payloads[att.delivery_id]))
-    return [_render_delivery(r, logs[r.id]) for r in rows]
+                logs[att.delivery_id].append(_render_attempt(att, payloads[att.delivery_id], lang))
+    return [_render_delivery(r, logs[r.id], lang) for r in rows]
 
 
-def retry_delivery(actor: Actor, webhook_id: int, delivery_id: int) -> dict[str, Any]:
+def retry_delivery(
+    actor: Actor, webhook_id: int, delivery_id: int, *, lang: str = "en"
+) -> dict[str, Any]:
     """Replay one delivery now (same webhook-id, so receivers can de-duplicate)."""
     require_admin(actor)
     d = schema.webhook_deliveries
@@ -449,7 +470,7 @@ def retry_delivery(actor: Actor, webhook_id: int, delivery_id: int) -> dict[str,
         )
         row = conn.execute(sa.select(d).where(d.c.id == delivery_id)).one()
     _wake_workers(actor.workspace)
-    return _render_delivery(row, [])
+    return _render_delivery(row, [], lang)
 
 
 def replay_range(actor: Actor, webhook_id: int, spec: Any) -> dict[str, Any]:

@@ -16,8 +16,9 @@ finds retries that came due and anything a lost notification did not announce.
 
 Every `MAINTENANCE_SECONDS` (and at start) a thread beside the loop runs the
 maintenance pass (`webhooks.maintenance`: disabling webhooks failing for days, pruning
-deliveries and events by age) with a time budget per workspace, and marks import jobs
-of dead processes interrupted; deliveries never wait for it.
+deliveries and events by age) with a time budget per workspace, marks import jobs
+of dead processes interrupted and collects files nothing holds or can put back
+(`files.service.delete_orphans`, after a day's grace); deliveries never wait for it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from kartoteka.context import Actor, Workspace
+from kartoteka.files import service as files
 from kartoteka.importer import resume
 from kartoteka.observability.heartbeat import Heart
 from kartoteka.scenarios import maintenance as scenario_maintenance
@@ -115,6 +117,7 @@ def maintain(instance: Any, names: list[str]) -> None:
             done = maintenance.run(ws, budget_seconds=MAINTENANCE_BUDGET)
             done.update(resume.sweep_and_resume(ws))
             done.update(scenario_maintenance.prune(ws))
+            done["files_collected"] = files.delete_orphans(ws, files.ORPHAN_AGE)
             log.debug("maintenance of %s: %s", name, done)
         except Exception:
             log.exception("maintenance failed for workspace %s", name)

@@ -236,12 +236,23 @@ def test_on_error_stop_fails_with_the_first_error_and_writes_nothing_of_the_chun
     job = run_import(api, "products", bad_rows_file(), {"on_error": "stop"})
     assert job["status"] == "failed"
     assert job["errors"] == 1
+    stopped = {"line": 3, "column": "name", "reason": "required", "reason_code": "required",
+               "reason_params": {}}  # fmt: skip
     assert job["error_sample"] == [
         {"line": 3, "column": "name", "value": "", "message": "required",
-         "code": "required", "params": {}}
+         "code": "required", "params": {}},
+        # Why the job stopped, line-less (the UI's summary), coded for the reader's language.
+        {"line": None, "column": None, "value": None, "message": "line 3 (name): required",
+         "code": "import_stopped_column", "params": stopped},
     ]  # fmt: skip
+    assert job["message"] == "line 3 (name): required"
     assert job["created"] == 0
     assert all_records(api, "products") == []
+    russian = api.get(f"/imports/{job['id']}", headers={"Accept-Language": "ru"}).json()
+    assert [e["message"] for e in russian["error_sample"]] == [
+        "обязательное поле",
+        "строка 3 (name): обязательное поле",
+    ]
 
 
 def test_chunks_of_many_rows_are_all_written(api):

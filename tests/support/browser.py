@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import socket
 import struct
@@ -38,6 +39,7 @@ DESKTOP = {"width": 1366, "height": 850}
 PHONE = {"width": 390, "height": 844}
 READER = ("reader@example.com", "reader-pass-123")
 EXPECT_TIMEOUT_MS = 15_000
+DEFAULT_LOCALE = "en-US"
 
 
 @contextmanager
@@ -63,8 +65,57 @@ def serve(app: Any) -> Iterator[str]:
         sock.close()
 
 
+def chromium_language(locale: str) -> str:
+    """The LANGUAGE a chromium process needs to draw native inputs the way `locale` reads.
+
+    Playwright's `locale` sets navigator.language, Accept-Language and Intl for one context,
+    but chromium draws <input type=date> (21.11.2026 or 11/21/2026) in the language of the
+    whole process, which it takes from LANGUAGE at start (and needs chromium-l10n for).
+    """
+    language, _, region = locale.partition("-")
+    return f"{language}_{region}" if region else language
+
+
+class Browsers:
+    """One chromium per language, started when a page of that language is first asked for.
+
+    Tests call `new_page(locale=...)` / `new_context(locale=...)` as on a Playwright
+    browser; the page comes from the process whose native date and number inputs follow
+    that locale, so a Russian page shows dates as 21.11.2026, as a Russian user's browser does.
+    """
+
+    def __init__(self, playwright: Any, env: dict[str, str] | None = None) -> None:
+        self.playwright = playwright
+        self.env = dict(os.environ if env is None else env)
+        self.launched: dict[str, Any] = {}
+
+    def for_locale(self, locale: str) -> Any:
+        """The chromium process of this locale (started on first use)."""
+        language = chromium_language(locale)
+        if language not in self.launched:
+            env = {**self.env, "LANGUAGE": language}
+            self.launched[language] = self.playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, env=env
+            )
+        return self.launched[language]
+
+    def new_context(self, *, locale: str = DEFAULT_LOCALE, **options: Any) -> Any:
+        """A context of the chromium of `locale`, with Playwright's locale set too."""
+        return self.for_locale(locale).new_context(locale=locale, **options)
+
+    def new_page(self, *, locale: str = DEFAULT_LOCALE, **options: Any) -> Any:
+        """A page in a fresh context of the chromium of `locale`."""
+        return self.for_locale(locale).new_page(locale=locale, **options)
+
+    def close(self) -> None:
+        """Close every chromium started."""
+        for launched in self.launched.values():
+            launched.close()
+        self.launched.clear()
+
+
 @contextmanager
-def launch() -> Iterator[Any]:
+def launch() -> Iterator[Browsers]:
     """Debian's chromium under Playwright (imported here: only browser tests need it)."""
     from playwright.sync_api import expect, sync_playwright
 
@@ -72,11 +123,48 @@ def launch() -> Iterator[Any]:
     # (Playwright's default is 5) before it calls a slow answer a failure.
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browsers = Browsers(pw)
         try:
-            yield launched
+            yield browsers
         finally:
-            launched.close()
+            browsers.close()
+
+
+def shown_dates(page: Any) -> list[str]:
+    """What the page's native date inputs show, read from chromium's accessibility tree.
+
+    The drawn text ('21.11.2026' or '11/21/2026') lives in the browser's own shadow DOM,
+    out of reach of selectors; the accessibility tree lists its fields and separators.
+    """
+    session = page.context.new_cdp_session(page)
+    try:
+        nodes = session.send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        session.detach()
+    by_id = {n["nodeId"]: n for n in nodes}
+    return [
+        "".join(_date_parts(by_id, n["nodeId"]))
+        for n in nodes
+        if n.get("role", {}).get("value") == "Date"
+    ]
+
+
+def _date_parts(by_id: dict[str, dict[str, Any]], node_id: str) -> list[str]:
+    """The day, month and year fields of one date input and their separators, as drawn."""
+    parts: list[str] = []
+    stack = list(reversed(by_id[node_id].get("childIds", [])))
+    while stack and sum(p.isdigit() for p in parts) < 3:
+        node = by_id.get(stack.pop())
+        if node is None:
+            continue
+        role = node.get("role", {}).get("value")
+        if role == "spinbutton":
+            parts.append(str(node.get("value", {}).get("value", "")))
+        elif role == "StaticText" and parts:
+            parts.append(str(node.get("name", {}).get("value", "")))
+        else:
+            stack.extend(reversed(node.get("childIds", [])))
+    return parts
 
 
 def api_client(base: str, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> httpx.Client:

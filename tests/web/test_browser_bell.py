@@ -78,6 +78,31 @@ def test_the_bell_count_rises_live_and_the_panel_marks_read(server, demo, browse
     expect(phone.locator("[data-bell-count]")).to_be_hidden(timeout=15000)
 
 
+def test_an_administrator_sees_the_unread_count_once_on_the_bell(server, demo, browser, instance):
+    from playwright.sync_api import expect
+
+    post_notice(instance, "admin@example.com", "Первое")
+    page = browser.new_page(locale="ru-RU", viewport=DESKTOP)
+    watch = Watch(page)
+    sign_in(page, server)
+    page.goto(server + "/?lang=ru")
+    count, entry = page.locator("[data-bell-count]"), page.locator("#sidebar .side-notices")
+    expect(count).to_have_text("1")
+    # The sidebar keeps its way to the page, without a second (and soon stale) number.
+    expect(entry).to_have_text("Уведомления")
+    expect(entry.locator(".badge")).to_have_count(0)
+    page.wait_for_timeout(500)
+    post_notice(instance, "admin@example.com", "Второе")
+    expect(count).to_have_text("2", timeout=15000)
+    expect(entry).to_have_text("Уведомления")
+    entry.click()
+    page.wait_for_url("**/notices")
+    expect(page.locator("#sidebar .side-notices")).to_have_attribute("aria-current", "page")
+    expect(page.locator("#sidebar .badge")).to_have_count(0)
+    axe(page, "notices")
+    watch.check()
+
+
 def test_a_kanban_drop_the_process_refuses_snaps_back_with_the_reason(server, demo, browser):
     from playwright.sync_api import expect
 

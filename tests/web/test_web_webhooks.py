@@ -125,6 +125,11 @@ def test_delivery_log_shows_bodies_retry_and_replay(api, web, instance, receiver
     page = web.get(f"{base}?lang=en").text
     assert "failed" in page or "pending" in page
     assert "maintenance" in page and "Acme" in page  # response and request bodies
+    assert "the receiver did not accept the message (HTTP 503)" in page
+    # Why it failed reads in the reader's language (the log stores a code beside the detail).
+    russian = web.get(f"{base}?lang=ru").text
+    assert re.search(r"data-delivery-error>получатель не принял сообщение \(HTTP 503\)<", russian)
+    assert "did not accept" not in russian
     [delivery] = deliveries(instance, hook["id"])
     r = web.post(f"{base}/deliveries/{delivery.id}/retry", data={"csrf": csrf})
     assert r.status_code == 303

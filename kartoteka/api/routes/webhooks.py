@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Query, Response
+from fastapi import Depends, Query, Request, Response
 
 from kartoteka.context import Actor
 from kartoteka.webhooks import probe, service
 from kartoteka.webhooks.replay import MAX_RANGE as MAX_REPLAY
 
 from ..deps import actor, json_body
+from ..errors import request_lang
 from ..responses import Router
 from ..schemas import FILTER, MAX_RECORD_ID, Id, body_doc
 
@@ -117,6 +118,7 @@ def send_test_event(webhook_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]
 @router.get("/webhooks/{webhook_id}/deliveries", summary="List deliveries of a webhook")
 def list_deliveries(
     webhook_id: Id,
+    request: Request,
     a: Actor = Depends(actor),
     limit: int = Query(50),
     before: int | None = Query(
@@ -124,8 +126,10 @@ def list_deliveries(
     ),
     status: str | None = Query(None, description="pending, done or failed"),
 ) -> dict[str, Any]:
-    """Newest deliveries first, each with its attempts (request, response, duration)."""
-    return {"items": service.list_deliveries(a, webhook_id, limit, before, status)}
+    """Newest deliveries first, each with its attempts (request, response, duration); why
+    an attempt failed in the Accept-Language, beside the English protocol detail."""
+    lang = request_lang(request)
+    return {"items": service.list_deliveries(a, webhook_id, limit, before, status, lang=lang)}
 
 
 @router.post(
@@ -133,9 +137,11 @@ def list_deliveries(
     status_code=202,
     summary="Replay a delivery",
 )
-def retry_delivery(webhook_id: Id, delivery_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+def retry_delivery(
+    webhook_id: Id, delivery_id: Id, request: Request, a: Actor = Depends(actor)
+) -> dict[str, Any]:
     """Send one delivery again now, with the same webhook-id."""
-    return service.retry_delivery(a, webhook_id, delivery_id)
+    return service.retry_delivery(a, webhook_id, delivery_id, lang=request_lang(request))
 
 
 REPLAY_BODY: dict[str, Any] = {

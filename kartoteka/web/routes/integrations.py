@@ -153,7 +153,9 @@ def _deliveries(ctx: Ctx, hook: dict[str, Any]) -> dict[str, Any]:
     before = int(before_text) if before_text.isdigit() and len(before_text) < 19 else None
     if hook["kind"] != "notify":
         return {"deliveries": [], "shown": status, "older": None}
-    found = webhooks.list_deliveries(ctx.user, hook["id"], DELIVERY_PAGE + 1, before, status)
+    found = webhooks.list_deliveries(
+        ctx.user, hook["id"], DELIVERY_PAGE + 1, before, status, lang=ctx.lang
+    )
     older = found[DELIVERY_PAGE - 1]["id"] if len(found) > DELIVERY_PAGE else None
     return {"deliveries": found[:DELIVERY_PAGE], "shown": status, "older": older}
 
