@@ -1,7 +1,7 @@
 """the code and parameters of a failed or skipped scenario run's error, beside its English text
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from kartoteka.storage.types import JSONText
 
-revision = "0017"
-down_revision = "0016"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
