@@ -157,3 +157,23 @@ def test_link_titles_come_from_kept_statements_for_each_reader(api: Any, monkeyp
     pages = len(built)
     assert _client_titles(api, readers["North"]) == ["Nord", "#2"]
     assert len(built) == pages, built[pages:]
+
+
+def test_kept_field_rules_follow_a_change_of_the_rights(api: Any, monkeypatch: Any) -> None:
+    readers = _clients_and_deals(api)
+    from kartoteka.access import service as access
+
+    worked: list[int] = []
+    rules_of = access._rules_of
+    monkeypatch.setattr(access, "_rules_of", lambda *a, **k: worked.append(1) or rules_of(*a, **k))
+    r = api.get("/catalogs/deals/records", headers=readers["North"])
+    assert "client" in r.json()["items"][0]["values"]
+    done = len(worked)
+    api.get("/catalogs/deals/records", headers=readers["North"])
+    assert len(worked) == done  # kept: the same groups on the same metadata
+    group = next(g["id"] for g in api.get("/groups").json()["items"] if g["name"] == "sales")
+    doc = {"view": True, "fields": {"client": "hidden"}}
+    r = api.put("/catalogs/deals/rights", {"groups": {str(group): doc}})
+    assert r.status_code == 200, r.text
+    r = api.get("/catalogs/deals/records", headers=readers["North"])
+    assert "client" not in r.json()["items"][0]["values"]
