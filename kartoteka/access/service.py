@@ -34,6 +34,8 @@ FIELD_RULES = ("read_only", "masked", "hidden")  # least to most restrictive
 FILTER_CACHE_SIZE = 2048
 _filters: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
 _filters_lock = threading.Lock()
+#: Field rules per (catalog object, groups), with the meta object they were read from.
+_rules: OrderedDict[tuple[Any, ...], tuple[Any, Any, dict[str, str]]] = OrderedDict()
 
 
 def grants(actor: Actor, catalog: Catalog) -> list[dict[str, Any]]:
@@ -227,11 +229,25 @@ def field_rules(actor: Actor, catalog: Catalog) -> dict[str, str]:
     """
     if actor.is_admin:
         return {}
+    # A page asks several times (fields shown, titles, links' targets); the rules depend
+    # only on the groups and the metadata (rights documents, the catalog's fields).
+    meta = actor.workspace.meta()
+    key = (id(catalog), actor.group_ids)
+    with _filters_lock:
+        hit = _rules.get(key)
+        if hit is not None and hit[0] is meta and hit[1] is catalog:
+            return dict(hit[2])  # a copy: callers may change theirs
     docs = [d for d in grants(actor, catalog) if d.get("view") not in (None, False)]
     if not docs:
-        every = actor.workspace.meta().rights.get(catalog.id, {})
-        return _rules_of(catalog, list(every.values()), strictest=True)
-    return _rules_of(catalog, docs, strictest=False)
+        every = meta.rights.get(catalog.id, {})
+        rules = _rules_of(catalog, list(every.values()), strictest=True)
+    else:
+        rules = _rules_of(catalog, docs, strictest=False)
+    with _filters_lock:
+        _rules[key] = (meta, catalog, rules)
+        while len(_rules) > FILTER_CACHE_SIZE:
+            _rules.popitem(last=False)
+    return dict(rules)
 
 
 def _rules_of(catalog: Catalog, docs: list[dict[str, Any]], strictest: bool) -> dict[str, str]:

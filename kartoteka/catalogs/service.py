@@ -22,6 +22,7 @@ from .errors import BadFieldSpec, CatalogNotFound, DuplicateName, FieldNotFound,
 from .meta import bump_meta, invalidate
 from .models import Catalog, Field, WorkspaceMeta
 from .naming import check_api_name, derive_api_name
+from .titles import index_title
 
 MAX_FIELDS = 500
 FIELD_KEYS = {"name", "api_name", "type", "required", "unique", "indexed", "options", "position"}
@@ -130,6 +131,7 @@ def create_catalog(actor: Actor, spec: dict[str, Any]) -> Catalog:
             .where(schema.catalogs.c.id == cid)
             .values(title_field_id=title.id if title else None)
         )
+        index_title(conn, cid, title)
         _bump(conn)
     invalidate(actor.workspace)
     return get_catalog(actor, cid)
@@ -182,6 +184,8 @@ def update_catalog(actor: Actor, ref: str | int, patch: dict[str, Any]) -> Catal
             conn.execute(
                 sa.update(schema.catalogs).where(schema.catalogs.c.id == catalog.id).values(values)
             )
+            if values.get("title_field_id"):
+                index_title(conn, catalog.id, catalog.by_id[values["title_field_id"]])
             _bump(conn)
         invalidate(actor.workspace)
     return get_catalog(actor, catalog.id)
@@ -346,6 +350,7 @@ def add_field(actor: Actor, catalog_ref: str | int, spec: Any) -> Field:
                 .where(schema.catalogs.c.id == catalog.id)
                 .values(title_field_id=field.id)
             )
+            index_title(conn, catalog.id, field)
         _bump(conn)
     invalidate(actor.workspace)
     return get_catalog(actor, catalog.id).by_id[field.id]
@@ -463,6 +468,7 @@ def delete_field(actor: Actor, catalog_ref: str | int, field_ref: str | int) -> 
                 .where(schema.catalogs.c.id == catalog.id)
                 .values(title_field_id=title.id if title else None)
             )
+            index_title(conn, catalog.id, title)
         _bump(conn)
     invalidate(actor.workspace)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,30 @@ from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import schema
 
 NAMES_TTL = 5.0
+
+
+#: Statements kept by the identity of what they are built from (a table, a column, a
+#: cached rights clause), ids bound at execution: a new statement per page had SQLAlchemy
+#: key it again, for a reader with a rule on the linked catalog over the whole rule.
+_statements: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
+_statements_lock = threading.Lock()
+STATEMENT_CACHE_SIZE = 512
+
+
+def _kept(parts: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """The statement `build` makes from `parts`, made once while the same objects live."""
+    key = tuple(id(p) for p in parts)
+    with _statements_lock:
+        hit = _statements.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], parts, strict=True)):
+            _statements.move_to_end(key)
+            return hit[1]
+    q = build()
+    with _statements_lock:
+        _statements[key] = (parts, q)
+        while len(_statements) > STATEMENT_CACHE_SIZE:
+            _statements.popitem(last=False)
+    return q
 
 
 def file_url(actor: Actor, file_id: int, thumbnail: bool = False) -> str:
@@ -51,11 +76,16 @@ def _raw_titles(
     )
     out: dict[int, str] = {}
     ordered = sorted(ids)
+    q = _kept(
+        (table, col, seen),
+        lambda: sa.select(table.c.id, col).where(
+            table.c.id.in_(sa.bindparam("ids", expanding=True)),
+            *([] if seen is None else [seen]),
+        ),
+    )
     for start in range(0, len(ordered), 900):
-        q = sa.select(table.c.id, col).where(table.c.id.in_(ordered[start : start + 900]))
-        if seen is not None:
-            q = q.where(seen)
-        out.update({rid: title_text(catalog, raw, rid) for rid, raw in conn.execute(q)})
+        rows = conn.execute(q, {"ids": ordered[start : start + 900]})
+        out.update({rid: title_text(catalog, raw, rid) for rid, raw in rows})
     return out
 
 
@@ -129,13 +159,19 @@ def load_links(
     if not link_ids or not ids:
         return result
     links = schema.links
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        rows = conn.execute(
+    q = _kept(
+        (links,),
+        lambda: (
             sa.select(links.c.field_id, links.c.src_id, links.c.dst_id)
-            .where(links.c.field_id.in_(link_ids), links.c.src_id.in_(chunk))
+            .where(
+                links.c.field_id.in_(sa.bindparam("fields", expanding=True)),
+                links.c.src_id.in_(sa.bindparam("ids", expanding=True)),
+            )
             .order_by(links.c.position, links.c.dst_id)
-        )
+        ),
+    )
+    for start in range(0, len(ids), 900):
+        rows = conn.execute(q, {"fields": link_ids, "ids": ids[start : start + 900]})
         for fid, src, dst in rows:
             result[fid][src].append(dst)
     return result

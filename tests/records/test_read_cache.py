@@ -4,6 +4,7 @@ never answer for another reader, another version of the catalog or another curso
 from __future__ import annotations
 
 import base64
+import sys
 from typing import Any
 
 import orjson
@@ -89,3 +90,90 @@ def test_cursor_pages_of_a_kept_statement_bind_their_own_values(api: Any) -> Non
                 if cursor is None:
                     break
             assert seen == whole, sort
+
+
+def _clients_and_deals(api: Any) -> dict[str, dict[str, str]]:
+    """Clients in two regions, one deal linking each; two readers who see every deal but
+    only their own region's clients (the others' titles are withheld on the deal)."""
+    api.catalog(
+        "Clients",
+        [
+            {"name": "Name", "type": "text"},
+            {"name": "Region", "api_name": "region", "type": "text"},
+        ],
+    )
+    north, south = api.records(
+        "clients", [{"name": "Nord", "region": "North"}, {"name": "Sud", "region": "South"}]
+    )
+    api.catalog(
+        "Deals",
+        [
+            {"name": "Name", "type": "text"},
+            {"name": "Client", "api_name": "client", "type": "link",
+             "options": {"catalog": "clients"}},
+        ],
+    )  # fmt: skip
+    api.records("deals", [{"name": "d1", "client": [north]}, {"name": "d2", "client": [south]}])
+    group = api.post("/groups", {"name": "sales"}).json()["id"]
+    rule = {"region": {"eq": "$user.region"}}
+    for catalog, view in (("deals", True), ("clients", rule)):
+        r = api.put(f"/catalogs/{catalog}/rights", {"groups": {str(group): {"view": view}}})
+        assert r.status_code == 200, r.text
+    headers = {}
+    for region in ("North", "South"):
+        email = f"{region.lower()}@example.com"
+        body = {"email": email, "name": region, "password": "long-password-1",
+                "groups": [group], "profile": {"region": region}}  # fmt: skip
+        assert api.post("/users", body).status_code == 201
+        headers[region] = _basic(email, "long-password-1")
+    return headers
+
+
+def _client_titles(api: Any, headers: dict[str, str]) -> list[str]:
+    r = api.get("/catalogs/deals/records", params={"sort": "name"}, headers=headers)
+    assert r.status_code == 200, r.text
+    return [item["values"]["client"][0]["title"] for item in r.json()["items"]]
+
+
+def test_link_titles_come_from_kept_statements_for_each_reader(api: Any, monkeypatch: Any) -> None:
+    readers = _clients_and_deals(api)
+    from kartoteka.records import read
+
+    built: list[str] = []
+    select = read.sa.select
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        caller = sys._getframe(1).f_code
+        if caller.co_filename == read.__file__ and caller.co_name not in ("_users", "_files"):
+            built.append(caller.co_name)  # the links or the titles statement
+        return select(*args, **kw)
+
+    monkeypatch.setattr(read.sa, "select", counted)
+    for _ in range(2):  # the second round reads through what the first one kept
+        assert _client_titles(api, readers["North"]) == ["Nord", "#2"]
+        assert _client_titles(api, readers["South"]) == ["#1", "Sud"]
+    # The links and titles statements are built once per rights clause, not per page (a
+    # new statement per page had SQLAlchemy key it again over the reader's whole rule).
+    pages = len(built)
+    assert _client_titles(api, readers["North"]) == ["Nord", "#2"]
+    assert len(built) == pages, built[pages:]
+
+
+def test_kept_field_rules_follow_a_change_of_the_rights(api: Any, monkeypatch: Any) -> None:
+    readers = _clients_and_deals(api)
+    from kartoteka.access import service as access
+
+    worked: list[int] = []
+    rules_of = access._rules_of
+    monkeypatch.setattr(access, "_rules_of", lambda *a, **k: worked.append(1) or rules_of(*a, **k))
+    r = api.get("/catalogs/deals/records", headers=readers["North"])
+    assert "client" in r.json()["items"][0]["values"]
+    done = len(worked)
+    api.get("/catalogs/deals/records", headers=readers["North"])
+    assert len(worked) == done  # kept: the same groups on the same metadata
+    group = next(g["id"] for g in api.get("/groups").json()["items"] if g["name"] == "sales")
+    doc = {"view": True, "fields": {"client": "hidden"}}
+    r = api.put("/catalogs/deals/rights", {"groups": {str(group): doc}})
+    assert r.status_code == 200, r.text
+    r = api.get("/catalogs/deals/records", headers=readers["North"])
+    assert "client" not in r.json()["items"][0]["values"]
