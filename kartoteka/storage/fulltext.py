@@ -88,12 +88,14 @@ def like_escape(text: str) -> str:
 #
 # Each catalog `c<id>` has its index `search_c<id>`: one row per record with `body` (the
 # record's stems, in field order) and `parts` (JSON: the stems of each field, so a
-# search can be limited to the fields the reader sees). SQLite: an FTS5 table whose
-# rowid is the record id; its `fts5vocab` table lists the indexed stems. PostgreSQL: a
-# table whose `tsvector` the server generates from the same stems (`simple` keeps each
-# stem as it is, positions kept for phrases) with a GIN index, and `search_c<id>_words`,
-# the catalog's distinct stems (trigram-indexed with pg_trgm), where typo-tolerant
-# search looks for words near a query's word.
+# search can be limited to the fields the reader sees), and `search_c<id>_words`, the
+# catalog's distinct stems (a word stays when its records go: it then matches nothing).
+# SQLite: an FTS5 table whose rowid is the record id; its `fts5vocab` table counts the
+# records of each stem (typo tolerance), the words table turns a prefix into the stems
+# it stands for. PostgreSQL: a table whose `tsvector` the server generates from the
+# same stems (`simple` keeps each stem as it is, positions kept for phrases) with a GIN
+# index; the words are trigram-indexed with pg_trgm, where typo-tolerant search looks
+# for words near a query's word.
 
 STATE = "search_state"
 FUZZY_LIMIT = 8
@@ -106,6 +108,10 @@ PROBE = 5
 #: PostgreSQL: the trigram similarity a word needs to be a typo candidate (two edits in
 #: a five-letter word score about 0.2).
 SIMILARITY = "0.2"
+#: SQLite: a prefix standing for at most this many stems is searched as those stems
+#: (FTS5 reads each stem's records newest first and stops after a page); a broader
+#: prefix stays an FTS5 prefix query, which gathers all its records before the first.
+PREFIX_STEMS = 64
 
 
 @dataclass(frozen=True)
@@ -241,6 +247,7 @@ def create_index(conn: Connection, catalog_id: int) -> None:
             "tokenize = 'unicode61 remove_diacritics 0')"
         )
         conn.exec_driver_sql(f"CREATE VIRTUAL TABLE {name}_vocab USING fts5vocab({name}, 'row')")
+        conn.exec_driver_sql(f"CREATE TABLE {name}_words (word TEXT PRIMARY KEY) WITHOUT ROWID")
         return
     conn.exec_driver_sql(
         f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, body TEXT NOT NULL, "
@@ -270,8 +277,7 @@ def drop_index(conn: Connection, catalog_id: int) -> None:
     name = index_name(catalog_id)
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}_vocab")
-    else:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}_words")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}_words")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     if sa.inspect(conn).has_table(STATE):
         conn.execute(sa.delete(state_table).where(state_table.c.catalog_id == catalog_id))
@@ -307,6 +313,8 @@ def insert_documents(
     rows = [(rid, " ".join(parts.values()), _parts_json(parts)) for rid, parts in docs if parts]
     if rows:
         conn.exec_driver_sql(f"INSERT INTO {name} (rowid, body, parts) VALUES (?, ?, ?)", rows)
+        words = [(w,) for w in set(" ".join(r[1] for r in rows).split())]
+        conn.exec_driver_sql(f"INSERT OR IGNORE INTO {name}_words (word) VALUES (?)", words)
 
 
 def _copy_documents(conn: Connection, name: str, docs: list[tuple[int, dict[int, str]]]) -> None:
@@ -354,15 +362,46 @@ class TSQuery(sa.types.UserDefinedType[str]):
         return "tsquery"
 
 
-def fts5_query(clauses: list[Clause]) -> str:
-    """The FTS5 MATCH text of a query (every clause must match)."""
-    parts = []
+def _fts5_clause(c: Clause) -> str:
+    """The FTS5 MATCH text of one clause."""
+    if c.alternatives:
+        return "(" + " OR ".join(f'"{a}"' for a in c.alternatives) + ")"
+    return '"' + " ".join(c.tokens) + '"' + ("*" if c.prefix else "")
+
+
+def _fts5_match_text(catalog_id: int, clauses: list[Clause]) -> Any:
+    """SQL giving the FTS5 MATCH text: a one-word prefix becomes its stems (`PREFIX_STEMS`)."""
+    pieces: list[Any] = []
     for c in clauses:
-        if c.alternatives:
-            parts.append("(" + " OR ".join(f'"{a}"' for a in c.alternatives) + ")")
+        if c.prefix and len(c.tokens) == 1:
+            pieces.append(_prefix_stems(catalog_id, c))
         else:
-            parts.append('"' + " ".join(c.tokens) + '"' + ("*" if c.prefix else ""))
-    return " AND ".join(parts)
+            pieces.append(sa.literal(_fts5_clause(c), sa.Text()))
+    text = pieces[0]
+    for piece in pieces[1:]:
+        text = text + sa.literal(" AND ", sa.Text()) + piece
+    return text
+
+
+def _prefix_stems(catalog_id: int, clause: Clause) -> Any:
+    """`("stem" OR "stem")` of the catalog's words starting with the prefix, or the
+    prefix query itself when none or more than PREFIX_STEMS do (evaluated once, in SQL)."""
+    token = clause.tokens[0]
+    words = sa.table(f"{index_name(catalog_id)}_words", sa.column("word", sa.Text()))
+    found = (
+        sa.select(words.c.word)
+        .where(words.c.word >= token, words.c.word < token + "\U0010ffff")
+        .limit(PREFIX_STEMS + 1)
+        .subquery()
+    )
+    quoted = sa.literal('"', sa.Text()) + found.c.word + sa.literal('"', sa.Text())
+    listed = (
+        sa.literal("(", sa.Text())
+        + sa.func.group_concat(quoted, " OR ")
+        + sa.literal(")", sa.Text())
+    )
+    stems = sa.select(sa.case((sa.func.count() <= PREFIX_STEMS, listed))).scalar_subquery()
+    return sa.func.coalesce(stems, sa.literal(_fts5_clause(clause), sa.Text()))
 
 
 def ts_query(clauses: list[Clause]) -> str:
@@ -399,7 +438,8 @@ def match(dialect: str, catalog_id: int, clauses: list[Clause], fields: list[int
     table = index_table(catalog_id)
     name = index_name(catalog_id)
     if dialect == "sqlite":
-        condition: Any = sa.literal_column(name).op("MATCH")(fts5_query(clauses))
+        text = _fts5_match_text(catalog_id, clauses)
+        condition: Any = sa.literal_column(name).op("MATCH")(text)
         rank: Any = sa.func.bm25(sa.literal_column(name)).asc()
         if fields is not None:
             spec = json.dumps([[c.tokens, c.prefix, c.alternatives] for c in clauses])
