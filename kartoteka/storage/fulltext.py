@@ -9,7 +9,9 @@ function registered as `kt_fold`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,7 +266,7 @@ def finish_index(conn: Connection, catalog_id: int) -> None:
         return
     name = index_name(catalog_id)
     conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
-    conn.exec_driver_sql(f"CREATE INDEX {name}_tsv ON {name} USING GIN (tsv)")
+    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name}_tsv ON {name} USING GIN (tsv)")
     trgm = trigram_schema(conn)
     if trgm is not None:
         conn.exec_driver_sql(
@@ -335,14 +337,60 @@ def _copy_documents(conn: Connection, name: str, docs: list[tuple[int, dict[int,
                 copy.write_row(row)
     finally:
         cur.close()
-    words = sorted(set(" ".join(r[1] for r in rows).split()))
+    _insert_words(conn, name, set(" ".join(r[1] for r in rows).split()))
+
+
+def _insert_words(conn: Connection, name: str, words: set[str]) -> None:
+    """PostgreSQL: add stems to the catalog's words."""
     conn.execute(
         sa.text(
             f"INSERT INTO {name}_words (word) SELECT unnest(CAST(:words AS text[])) "
             "ON CONFLICT DO NOTHING"
         ),
-        {"words": words},
+        {"words": sorted(words)},
     )
+
+
+Documents = list[tuple[int, dict[int, str]]]
+
+
+@contextlib.contextmanager
+def filling(
+    conn: Connection, catalog_id: int, streaming: bool
+) -> Iterator[Callable[[Documents], None]]:
+    """A function adding index rows to a new index (`insert_documents`, chunk by chunk).
+
+    `streaming` (the records are read through another connection), PostgreSQL: one COPY
+    stays open for the whole fill, so the server makes the rows' vectors and updates the
+    GIN index (made empty first: no build left for the end) while this process analyses
+    the next chunk, both cores at work; the words go in at the end.
+    """
+    if conn.dialect.name != "postgresql" or not streaming:
+        yield lambda docs: insert_documents(conn, catalog_id, docs)
+        return
+    name = index_name(catalog_id)
+    conn.exec_driver_sql(f"CREATE INDEX {name}_tsv ON {name} USING GIN (tsv)")
+    words: set[str] = set()
+    cur: Any = conn.connection.cursor()
+    try:
+        with cur.copy(f"COPY {name} (id, body, parts) FROM STDIN") as copy:
+
+            def write(docs: Documents) -> None:
+                bodies = []
+                for rid, parts in docs:
+                    body = " ".join(parts.values())
+                    if body:
+                        copy.write_row((rid, body, _parts_json(parts)))
+                        bodies.append(body)
+                words.update(" ".join(bodies).split())
+
+            yield write
+    finally:
+        cur.close()
+    # What the last inserts left in the index's pending list, merged now rather than
+    # scanned by every search until autovacuum comes.
+    conn.exec_driver_sql(f"SELECT gin_clean_pending_list('{name}_tsv'::regclass)")
+    _insert_words(conn, name, words)
 
 
 def delete_documents(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:

@@ -283,6 +283,14 @@ def test_a_rebuild_makes_the_index_the_writes_made(admin, world) -> None:
     assert len(before["deals"]) == 12 and before["clients"][0][2]["0"]  # comments held
     assert index.rebuild(admin.workspace) == {"clients": 4, "deals": 12}
     assert {name: _index_rows(admin, name) for name in ("clients", "deals")} == before
+    ws = admin.workspace
+    for name in ("clients", "deals"):
+        table = fulltext.index_name(ws.meta().catalog(name).id)
+        with ws.engine.connect() as conn:
+            words = {r[0] for r in conn.exec_driver_sql(f"SELECT word FROM {table}_words")}
+            if ws.dialect == "postgresql":  # the GIN index made before the fill is there
+                assert conn.exec_driver_sql(f"SELECT to_regclass('{table}_tsv')").scalar()
+        assert words == {w for row in before[name] for w in row[1].split()}
 
 
 def test_the_ranking_decision_counts_the_same_from_the_newest_rows_or_the_index(
@@ -311,9 +319,7 @@ def test_the_ranking_decision_counts_the_same_from_the_newest_rows_or_the_index(
     assert matching("договор", 10) == 2
 
 
-def test_a_prefix_finds_stems_written_after_the_index_was_built(
-    admin, world, monkeypatch
-) -> None:
+def test_a_prefix_finds_stems_written_after_the_index_was_built(admin, world, monkeypatch) -> None:
     assert _found(admin, "Ромаш*") == ["ООО Ромашка", "Ёлочка"]  # the index is built
     records.create_record(admin, "clients", {"name": "Ромашковый чай", "region": "North"})
     expected = ["ООО Ромашка", "Ёлочка", "Ромашковый чай"]
