@@ -376,7 +376,8 @@ def on_write(
         # An import's chunk or a big batch: the records wait in `search_pending` and the
         # worker or the next search of the catalog indexes them (`catch_up`). A catalog
         # with no index yet needs nothing: its first search builds it whole.
-        if touched and fulltext.read_signature(conn, catalog.id) is not None:
+        built = is_current(actor.workspace, catalog)
+        if touched and (built or fulltext.read_signature(conn, catalog.id) is not None):
             fulltext.queue_pending(conn, catalog.id, [e["record_id"] for e in touched])
         if actor.importing is not None:
             return

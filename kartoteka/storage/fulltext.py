@@ -24,7 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.util import ClauseAdapter
 
-from . import bulk, schema
+from . import schema
 
 
 def fold_text(text: str, yo: bool = True) -> str:
@@ -204,9 +204,20 @@ def lock_index(conn: Connection, catalog_id: int) -> None:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
+def _has_state_table(conn: Connection) -> bool:
+    # One light query (SQLAlchemy's inspector cost ~1 ms of a 6 ms batch write).
+    if conn.dialect.name == "postgresql":
+        found = conn.exec_driver_sql(f"SELECT to_regclass('{STATE}') IS NOT NULL").scalar()
+    else:
+        found = conn.exec_driver_sql(
+            f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{STATE}'"
+        ).scalar()
+    return bool(found)
+
+
 def read_signature(conn: Connection, catalog_id: int) -> str | None:
     """What the catalog's index was built for (None: no index yet)."""
-    if not sa.inspect(conn).has_table(STATE):
+    if not _has_state_table(conn):
         return None
     return conn.execute(
         sa.select(state_table.c.signature).where(state_table.c.catalog_id == catalog_id)
@@ -622,11 +633,25 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 # ----- records waiting for the index (imports) ------------------------------------------
 def queue_pending(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:
-    """Note records whose index rows are to be made later (set-based; a record noted
-    twice stays one row)."""
-    rows = [{"catalog_id": catalog_id, "record_id": rid} for rid in sorted(set(record_ids))]
-    if rows:
-        bulk.insert_rows(conn, schema.search_pending, rows, ["catalog_id", "record_id"])
+    """Note records whose index rows are to be made later (one statement, the ids as one
+    array; a record noted twice stays one row)."""
+    if not record_ids:
+        return
+    ids = orjson.dumps(sorted(set(record_ids))).decode()
+    if conn.dialect.name == "postgresql":
+        rows = (
+            "SELECT :catalog, CAST(v AS BIGINT) FROM json_array_elements_text(CAST(:ids AS json)) v"
+        )
+    else:
+        # (WHERE: SQLite would read ON CONFLICT as a join's ON otherwise)
+        rows = "SELECT :catalog, value FROM json_each(:ids) WHERE true"
+    conn.execute(
+        sa.text(
+            f"INSERT INTO search_pending (catalog_id, record_id) {rows} "
+            "ON CONFLICT (catalog_id, record_id) DO NOTHING"
+        ),
+        {"catalog": int(catalog_id), "ids": ids},
+    )
 
 
 def pending_catalogs(conn: Connection) -> list[int]:

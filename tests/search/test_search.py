@@ -352,3 +352,13 @@ def test_sqlite_lists_broad_matches_from_the_index_newest_first(
     assert [step for step in plan if f" {name} " in step] == [plan[0]]
     assert not any("TEMP B-TREE" in step for step in plan)
     assert [r.id for r in rows] == [world["ООО Ромашка"]]  # her rule and hidden field hold
+
+
+def test_queued_records_are_noted_once(admin, world) -> None:
+    catalog_id = admin.workspace.meta().catalog("clients").id
+    with admin.workspace.engine.begin() as conn:
+        fulltext.queue_pending(conn, catalog_id, [world["ЗАО Василёк"], world["ООО Ромашка"]] * 2)
+        fulltext.queue_pending(conn, catalog_id, [world["ООО Ромашка"]])
+        fulltext.queue_pending(conn, catalog_id, [])
+        waiting = fulltext.take_pending(conn, catalog_id, 10)
+    assert waiting == sorted([world["ЗАО Василёк"], world["ООО Ромашка"]])
