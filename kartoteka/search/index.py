@@ -461,8 +461,8 @@ def rebuild(
 def _reader(workspace: Workspace) -> Iterator[Connection | None]:
     """PostgreSQL: a second connection a rebuild reads the records through (committed
     data, as its own READ COMMITTED reads saw before), so its index rows stream to the
-    server while the next chunk is analysed; 14,900 -> see docs/benchmarks.md. SQLite:
-    None (one connection; FTS5 inserts run in this process anyway)."""
+    server while the next chunk is analysed (docs/benchmarks.md, search, session 7).
+    SQLite: None (one connection; FTS5 inserts run in this process anyway)."""
     if workspace.engine.dialect.name != "postgresql":
         yield None
         return
