@@ -14,7 +14,7 @@ from kartoteka.errors import ValidationFailed
 from kartoteka.records import service as records
 from kartoteka.records.requests import BatchRequest
 from kartoteka.rights import service as manage
-from kartoteka.search import index
+from kartoteka.search import documents, index
 from kartoteka.search import service as search
 from kartoteka.storage import fulltext
 from kartoteka.users import service as users
@@ -315,7 +315,7 @@ def test_the_ranking_decision_counts_the_same_from_the_newest_rows_or_the_index(
     # old "архив" records lie beyond them and are counted by the index.
     assert matching("сделка", 3) == 3
     assert matching("архив", 3) == 3 and matching("архив", 10) == 3
-    assert matching("архив", 3, [index.COMMENTS]) == 0  # a reader without the name field
+    assert matching("архив", 3, [documents.COMMENTS]) == 0  # a reader without the name field
     assert matching("договор", 10) == 2
 
 
