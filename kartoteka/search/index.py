@@ -176,15 +176,18 @@ def on_write(
         return
     meta = actor.workspace.meta()
     holding = {f.api_name for f in file_fields(catalog)}
-    attached = [
-        e["record_id"]
-        for e in entries
-        if e["action"] != "delete" and holding.intersection(e["changes"])
-    ]
-    attachments.queue_attached(conn, catalog.id, attached)
+    if holding:  # (a set test per record costs ~1 ms of a 1,000-record batch)
+        attached = [
+            e["record_id"]
+            for e in entries
+            if e["action"] != "delete" and not holding.isdisjoint(e["changes"])
+        ]
+        attachments.queue_attached(conn, catalog.id, attached)
     indexed = {f.api_name for f in indexed_fields(catalog)}
     # An update that changed no indexed field leaves the record's index row as it is.
-    touched = [e for e in entries if e["action"] != "update" or indexed.intersection(e["changes"])]
+    touched = [
+        e for e in entries if e["action"] != "update" or not indexed.isdisjoint(e["changes"])
+    ]
     if actor.importing is not None or len(touched) >= DEFER_AT:
         # An import's chunk or a big batch: the records wait in `search_pending` and the
         # worker or the next search of the catalog indexes them (`catch_up`). A catalog

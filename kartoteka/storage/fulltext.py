@@ -632,26 +632,31 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 
 # ----- records waiting for the index (imports) ------------------------------------------
+_PENDING_ROWS = {
+    "postgresql": (
+        "SELECT :catalog, CAST(v AS BIGINT) FROM json_array_elements_text(CAST(:ids AS json)) v"
+    ),
+    # (WHERE: SQLite would read ON CONFLICT as a join's ON otherwise)
+    "sqlite": "SELECT :catalog, value FROM json_each(:ids) WHERE true",
+}
+#: Made once: building the statement cost about as much as running it.
+_QUEUE_PENDING = {
+    dialect: sa.text(
+        f"INSERT INTO search_pending (catalog_id, record_id) {rows} "
+        "ON CONFLICT (catalog_id, record_id) DO NOTHING"
+    )
+    for dialect, rows in _PENDING_ROWS.items()
+}
+
+
 def queue_pending(conn: Connection, catalog_id: int, record_ids: list[int]) -> None:
     """Note records whose index rows are to be made later (one statement, the ids as one
     array; a record noted twice stays one row)."""
     if not record_ids:
         return
     ids = orjson.dumps(sorted(set(record_ids))).decode()
-    if conn.dialect.name == "postgresql":
-        rows = (
-            "SELECT :catalog, CAST(v AS BIGINT) FROM json_array_elements_text(CAST(:ids AS json)) v"
-        )
-    else:
-        # (WHERE: SQLite would read ON CONFLICT as a join's ON otherwise)
-        rows = "SELECT :catalog, value FROM json_each(:ids) WHERE true"
-    conn.execute(
-        sa.text(
-            f"INSERT INTO search_pending (catalog_id, record_id) {rows} "
-            "ON CONFLICT (catalog_id, record_id) DO NOTHING"
-        ),
-        {"catalog": int(catalog_id), "ids": ids},
-    )
+    statement = _QUEUE_PENDING["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    conn.execute(statement, {"catalog": int(catalog_id), "ids": ids})
 
 
 def pending_catalogs(conn: Connection) -> list[int]:
