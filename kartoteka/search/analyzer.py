@@ -21,7 +21,7 @@ from kartoteka.storage.fulltext import Clause, fold_text
 
 #: Bumped when what the index stores changes (the analyzer's output, the tables' layout):
 #: every index is then rebuilt.
-VERSION = 3
+VERSION = 4
 MAX_TOKEN = 60
 MAX_QUERY = 500
 MAX_CLAUSES = 16

@@ -10,24 +10,31 @@ longer describe the records, the index is rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from kartoteka.catalogs.models import Catalog, Field, WorkspaceMeta
+from kartoteka.catalogs.models import Catalog, WorkspaceMeta
 from kartoteka.context import Actor, Workspace
 from kartoteka.errors import NotFound
-from kartoteka.records.read import title_text
 from kartoteka.storage import fulltext, schema
 from kartoteka.storage.engine import read_connection
 
 from . import analyzer, attachments
+from .documents import (
+    Span,
+    documents,
+    documents_of,
+    file_fields,
+    indexed_fields,
+    row_query,
+)
 
 BATCH = 2000
 #: A write of at least this many records queues them for the index (`search_pending`,
@@ -35,27 +42,9 @@ BATCH = 2000
 #: after the commit, and any search of the catalog indexes what still waits first, so
 #: searches never miss them (docs/search.md).
 DEFER_AT = 100
-#: The `parts` key of a record's comments (field ids start at 1); whoever sees the
-#: record reads its comments.
-COMMENTS = 0
 #: (workspace, catalog id) -> the meta object the index is known to be current for.
 _current: dict[tuple[str, int], WorkspaceMeta] = {}
 _current_lock = threading.Lock()
-
-
-def searchable_fields(catalog: Catalog) -> list[Field]:
-    """Fields whose values' text the index holds."""
-    return [f for f in catalog.fields if f.ftype.searchable]
-
-
-def file_fields(catalog: Catalog) -> list[Field]:
-    """File fields: the index holds their attachments' text (`attachments`)."""
-    return [f for f in catalog.fields if f.ftype.references == "files"]
-
-
-def indexed_fields(catalog: Catalog) -> list[Field]:
-    """Every field the index holds text of (a reader matches only those they read)."""
-    return [*searchable_fields(catalog), *file_fields(catalog)]
 
 
 def signature(meta: WorkspaceMeta, catalog: Catalog) -> str:
@@ -75,181 +64,6 @@ def _only_added(old: str, new: str) -> bool:
         return False
     current = {f[0]: f for f in after["fields"]}
     return all(current.get(f[0]) == f for f in before["fields"])
-
-
-@dataclass(frozen=True)
-class Span:
-    """The records a chunk of documents is made for: listed ids, or (for a rebuild, which
-    reads the table in id order) every record from `first` to `last`, which reads the
-    comments, links and attachments of the chunk as index ranges instead of id lists."""
-
-    ids: list[int]
-    first: int | None = None
-    last: int | None = None
-
-    def condition(self, column: Any) -> Any:
-        """`column` within the span."""
-        if self.first is not None:
-            return column.between(self.first, self.last)
-        return column.in_(self.ids)
-
-    def pieces(self) -> Iterator[Span]:
-        """The span in parts small enough for an IN list (a range is one part)."""
-        if self.first is not None:
-            yield self
-            return
-        for start in range(0, len(self.ids), 900):
-            yield Span(self.ids[start : start + 900])
-
-
-def _row_query(catalog: Catalog) -> Any:
-    """SELECT id and the stored columns the index reads (searchable and file fields)."""
-    table = catalog.table
-    stored = [f for f in searchable_fields(catalog) if f.storage_column and not f.is_link]
-    attached = [f for f in file_fields(catalog) if f.storage_column]
-    return sa.select(table.c.id, *[table.c[f.storage_column or "id"] for f in stored + attached])
-
-
-def documents(
-    conn: Connection, meta: WorkspaceMeta, catalog: Catalog, ids: list[int]
-) -> list[tuple[int, dict[int, str]]]:
-    """(record id, {field id: "stem stem…"}) for these records (missing ids are left out)."""
-    rows = conn.execute(_row_query(catalog).where(catalog.table.c.id.in_(ids))).all()
-    return documents_of(conn, meta, catalog, rows, Span([r[0] for r in rows]))
-
-
-def documents_of(
-    conn: Connection, meta: WorkspaceMeta, catalog: Catalog, rows: Sequence[Any], span: Span
-) -> list[tuple[int, dict[int, str]]]:
-    """The documents of rows read by `_row_query`, all analysed in one pass."""
-    fields = searchable_fields(catalog)
-    columns = [f for f in fields if f.storage_column and not f.is_link]
-    linked = [f for f in fields if f.is_link]
-    attached = [f for f in file_fields(catalog) if f.storage_column]
-    # (record id, field id, text) of every non-empty value, analysed all together.
-    texts: list[tuple[int, int, str]] = []
-    for at, f in enumerate(columns, start=1):
-        texts += _column_texts(f, [(row[0], row[at]) for row in rows])
-    for fid, by_record in _link_texts(conn, meta, linked, span).items():
-        texts += [(rid, fid, text) for rid, text in by_record.items() if text]
-    texts += [(rid, COMMENTS, text) for rid, text in _comments(conn, catalog, span)]
-    texts += _file_texts(conn, attached, rows, 1 + len(columns))
-    parts: dict[int, dict[int, str]] = {row[0]: {} for row in rows}
-    stemmed = analyzer.joined_tokens_many([t for _, _, t in texts])
-    for (rid, fid, _), stems in zip(texts, stemmed, strict=True):
-        if stems and rid in parts:
-            before = parts[rid].get(fid)
-            parts[rid][fid] = f"{before} {stems}" if before else stems
-    # Each record's parts come in the order of `texts`: stored fields, links, comments,
-    # attachments (the first text of a field places it).
-    return list(parts.items())
-
-
-def _column_texts(field: Field, values: list[tuple[int, Any]]) -> list[tuple[int, int, str]]:
-    """(record id, field id, text) of a stored column's non-empty values; a value met
-    again (a select's choice, a company name) is rendered once."""
-    text_of = field.ftype.search_text
-    seen: dict[Any, str] = {}
-    out = []
-    for rid, raw in values:
-        if raw is None or raw == "":
-            continue
-        try:
-            text = seen.get(raw)
-        except TypeError:  # an unhashable stored value
-            text = None
-        if text is None:
-            text = text_of(raw, field)
-            if isinstance(raw, str | int):
-                seen[raw] = text
-        out.append((rid, field.id, text))
-    return out
-
-
-def _file_texts(
-    conn: Connection, attached: list[Field], rows: Sequence[Any], at: int
-) -> list[tuple[int, int, str]]:
-    """(record id, field id, text) of the attachments whose texts the worker extracted."""
-    held = [
-        (row[0], f.id, f.ftype.referenced_ids(row[at + i]))
-        for row in rows
-        for i, f in enumerate(attached)
-        if row[at + i]
-    ]
-    if not held:
-        return []
-    file_text = attachments.texts_of(conn, [i for _, _, ids in held for i in ids])
-    return [(rid, fid, file_text[i]) for rid, fid, ids in held for i in ids if i in file_text]
-
-
-def _comments(conn: Connection, catalog: Catalog, span: Span) -> list[tuple[int, str]]:
-    """(record id, text) of the comments on these records, oldest first."""
-    c = schema.comments
-    out: list[tuple[int, str]] = []
-    for part in span.pieces():
-        rows = conn.execute(
-            sa.select(c.c.record_id, c.c.text)
-            .where(c.c.catalog_id == catalog.id, part.condition(c.c.record_id))
-            .order_by(c.c.id)
-        )
-        out += [(r[0], r[1]) for r in rows]
-    return out
-
-
-def comments_of(conn: Connection, catalog: Catalog, ids: list[int]) -> dict[int, list[str]]:
-    """record id -> its comments' texts, oldest first."""
-    out: dict[int, list[str]] = {}
-    for rid, text in _comments(conn, catalog, Span(ids)):
-        out.setdefault(rid, []).append(text)
-    return out
-
-
-def _link_texts(
-    conn: Connection, meta: WorkspaceMeta, fields: list[Field], span: Span
-) -> dict[int, dict[int, str]]:
-    """link field id -> record id -> the titles of the linked records, joined."""
-    if not fields or not span.ids:
-        return {}
-    links = schema.links
-    by_field: dict[int, dict[int, list[int]]] = {f.id: {} for f in fields}
-    for part in span.pieces():
-        rows = conn.execute(
-            sa.select(links.c.field_id, links.c.src_id, links.c.dst_id)
-            .where(links.c.field_id.in_(list(by_field)), part.condition(links.c.src_id))
-            .order_by(links.c.position, links.c.dst_id)
-        )
-        for fid, src, dst in rows:
-            by_field[fid].setdefault(src, []).append(dst)
-    out: dict[int, dict[int, str]] = {}
-    for f in fields:
-        target = meta.catalog(f.options.get("catalog") or 0)
-        by_src = by_field[f.id]
-        if target is None or not by_src:
-            continue
-        names = _titles(conn, target, {d for dsts in by_src.values() for d in dsts})
-        # A record without a title shows as "#<id>": that is no text of its own.
-        out[f.id] = {
-            src: " ".join(names[d] for d in dsts if names.get(d, f"#{d}") != f"#{d}")
-            for src, dsts in by_src.items()
-        }
-    return out
-
-
-def _titles(conn: Connection, catalog: Catalog, ids: set[int]) -> dict[int, str]:
-    """Titles as stored (no rights: `service.readable_fields` decides who may match them)."""
-    field = catalog.title_field
-    if field is None or field.storage_column is None or not ids:
-        return {}
-    table = catalog.table
-    col = table.c[field.storage_column]
-    ordered = sorted(ids)
-    out: dict[int, str] = {}
-    for start in range(0, len(ordered), 900):
-        rows = conn.execute(
-            sa.select(table.c.id, col).where(table.c.id.in_(ordered[start : start + 900]))
-        )
-        out.update({rid: title_text(catalog, raw, rid) for rid, raw in rows})
-    return out
 
 
 def reindex(
@@ -289,20 +103,25 @@ def build(
     meta: WorkspaceMeta,
     catalog: Catalog,
     progress: Callable[[int], None] | None = None,
+    reader: Connection | None = None,
 ) -> int:
     """Create the catalog's index afresh from its records; returns how many were indexed.
 
     The table is read in id order, a chunk per query; each chunk's comments, links and
     attachments are read as id ranges (a few queries per chunk, none per record).
+    `reader`: another connection to read the records through (their committed state),
+    so that `conn` can take the index rows as one stream (`fulltext.filling`).
     """
     fulltext.create_index(conn, catalog.id)
+    source = reader if reader is not None else conn
     done = 0
-    for rows in _all_rows(conn, _row_query(catalog), catalog, BATCH):
-        span = Span([r[0] for r in rows], rows[0][0], rows[-1][0])
-        fulltext.insert_documents(conn, catalog.id, documents_of(conn, meta, catalog, rows, span))
-        done += len(rows)
-        if progress is not None:
-            progress(len(rows))
+    with fulltext.filling(conn, catalog.id, streaming=reader is not None) as add:
+        for rows in _all_rows(source, row_query(catalog), catalog, BATCH):
+            span = Span([r[0] for r in rows], rows[0][0], rows[-1][0])
+            add(documents_of(source, meta, catalog, rows, span))
+            done += len(rows)
+            if progress is not None:
+                progress(len(rows))
     fulltext.finish_index(conn, catalog.id)
     fulltext.write_signature(conn, catalog.id, signature(meta, catalog))
     fulltext.drop_pending_all(conn, catalog.id)  # the fresh index holds every record
@@ -357,20 +176,24 @@ def on_write(
         return
     meta = actor.workspace.meta()
     holding = {f.api_name for f in file_fields(catalog)}
-    attached = [
-        e["record_id"]
-        for e in entries
-        if e["action"] != "delete" and holding.intersection(e["changes"])
-    ]
-    attachments.queue_attached(conn, catalog.id, attached)
+    if holding:  # (a set test per record costs ~1 ms of a 1,000-record batch)
+        attached = [
+            e["record_id"]
+            for e in entries
+            if e["action"] != "delete" and not holding.isdisjoint(e["changes"])
+        ]
+        attachments.queue_attached(conn, catalog.id, attached)
     indexed = {f.api_name for f in indexed_fields(catalog)}
     # An update that changed no indexed field leaves the record's index row as it is.
-    touched = [e for e in entries if e["action"] != "update" or indexed.intersection(e["changes"])]
+    touched = [
+        e for e in entries if e["action"] != "update" or not indexed.isdisjoint(e["changes"])
+    ]
     if actor.importing is not None or len(touched) >= DEFER_AT:
         # An import's chunk or a big batch: the records wait in `search_pending` and the
         # worker or the next search of the catalog indexes them (`catch_up`). A catalog
         # with no index yet needs nothing: its first search builds it whole.
-        if touched and fulltext.read_signature(conn, catalog.id) is not None:
+        built = is_current(actor.workspace, catalog)
+        if touched and (built or fulltext.read_signature(conn, catalog.id) is not None):
             fulltext.queue_pending(conn, catalog.id, [e["record_id"] for e in touched])
         if actor.importing is not None:
             return
@@ -435,11 +258,11 @@ def rebuild(
         raise NotFound.of("catalog_not_found", None, ref=only)
     done: dict[str, int] = {}
     for catalog in chosen:
-        with workspace.engine.begin() as conn:
+        with workspace.engine.begin() as conn, _reader(workspace) as reader:
             if started is not None:
                 total = conn.execute(sa.select(sa.func.count()).select_from(catalog.table))
                 started(catalog, int(total.scalar_one()))
-            done[catalog.api_name] = build(conn, meta, catalog, advanced)
+            done[catalog.api_name] = build(conn, meta, catalog, advanced, reader)
     if only is None:
         with workspace.engine.begin() as conn:
             known = {c.id for c in meta.catalogs}
@@ -448,6 +271,19 @@ def rebuild(
                     fulltext.drop_index(conn, catalog_id)
     forget(workspace)
     return done
+
+
+@contextlib.contextmanager
+def _reader(workspace: Workspace) -> Iterator[Connection | None]:
+    """PostgreSQL: a second connection a rebuild reads the records through (committed
+    data, as its own READ COMMITTED reads saw before), so its index rows stream to the
+    server while the next chunk is analysed (docs/benchmarks.md, search, session 7).
+    SQLite: None (one connection; FTS5 inserts run in this process anyway)."""
+    if workspace.engine.dialect.name != "postgresql":
+        yield None
+        return
+    with read_connection(workspace.engine) as conn:
+        yield conn
 
 
 def catch_up(

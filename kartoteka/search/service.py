@@ -22,7 +22,7 @@ from kartoteka.records.read import Renderer
 from kartoteka.storage import fulltext
 from kartoteka.storage.engine import read_connection
 
-from . import analyzer, attachments, index
+from . import analyzer, attachments, documents, index
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -70,14 +70,14 @@ def readable_fields(actor: Actor, catalog: Catalog) -> list[int] | None:
     """Indexed fields (searchable ones and file fields) the actor reads in clear (None:
     every one of them)."""
     rules = access.field_rules(actor, catalog)
-    fields = index.indexed_fields(catalog)
+    fields = documents.indexed_fields(catalog)
     allowed = [
         f.id
         for f in fields
         if rules.get(f.api_name) not in ("hidden", "masked")
         and (f.ftype.storage != "links" or _reads_link_titles(actor, f))
     ]
-    return None if len(allowed) == len(fields) else [index.COMMENTS, *allowed]
+    return None if len(allowed) == len(fields) else [documents.COMMENTS, *allowed]
 
 
 def _reads_link_titles(actor: Actor, field: Field) -> bool:
@@ -185,6 +185,19 @@ def _ranked(found: CatalogSearch, where: list[Any], offset: int, size: int) -> A
 
 def _newest(found: CatalogSearch, where: list[Any], offset: int, size: int) -> Any:
     table = found.catalog.table
+    if found.match.record_id.name == "rowid":
+        # SQLite: FTS5 walks its rowids backwards and each match probes the table, so the
+        # page stops after `size` rows that pass the rule; `id IN (matches)` gathered
+        # every match first (54 ms for a word in 40% of 200,000 records, 0.08 ms now).
+        return (
+            sa.select(table)
+            .select_from(fulltext.index_join(found.match, table))
+            .where(found.match.condition, *where)
+            .order_by(found.match.record_id.desc())
+            .offset(offset)
+            .limit(size)
+        )
+    # PostgreSQL: a merge join walking both primary keys backwards.
     return (
         sa.select(table)
         .where(found.condition, *where)
@@ -275,7 +288,7 @@ def _snippet(
 ) -> str | None:
     allowed = None if found.fields is None else set(found.fields)
     texts = []
-    for f in index.searchable_fields(catalog):
+    for f in documents.searchable_fields(catalog):
         if (allowed is not None and f.id not in allowed) or f.api_name not in record["values"]:
             continue
         text = f.ftype.to_text(record["values"][f.api_name], f)
@@ -299,7 +312,7 @@ def _attached(
 ) -> dict[int, list[tuple[str, str]]]:
     """record id -> (file field api_name, text) of the attachments the reader may match."""
     allowed = None if found.fields is None else set(found.fields)
-    fields = [f for f in index.file_fields(catalog) if allowed is None or f.id in allowed]
+    fields = [f for f in documents.file_fields(catalog) if allowed is None or f.id in allowed]
     held = [
         (r["id"], f.api_name, int(v["id"]))
         for r in records
@@ -332,7 +345,7 @@ def _near_in_record(tokens: tuple[str, ...], texts: list[tuple[str, str]]) -> tu
 def _visible_catalogs(actor: Actor, only: str | None) -> list[Catalog]:
     out = []
     for catalog in actor.workspace.meta().catalogs:
-        if catalog.system is not None or not index.indexed_fields(catalog):
+        if catalog.system is not None or not documents.indexed_fields(catalog):
             continue
         if only is not None and only not in (catalog.api_name, str(catalog.id)):
             continue
@@ -392,7 +405,7 @@ def search_workspace(
             else:
                 counts[cat.api_name] = count(conn, found, where, COUNT_CAP)
             ref = {"id": cat.id, "api_name": cat.api_name, "name": cat.name}
-            comments = index.comments_of(conn, cat, [r.id for r in rows])
+            comments = documents.comments_of(conn, cat, [r.id for r in rows])
             rendered = Renderer(conn, actor, cat).render(rows)
             attached = _attached(conn, cat, found, rendered)
             for record in rendered:

@@ -14,7 +14,7 @@ from kartoteka.errors import ValidationFailed
 from kartoteka.records import service as records
 from kartoteka.records.requests import BatchRequest
 from kartoteka.rights import service as manage
-from kartoteka.search import index
+from kartoteka.search import documents, index
 from kartoteka.search import service as search
 from kartoteka.storage import fulltext
 from kartoteka.users import service as users
@@ -283,6 +283,14 @@ def test_a_rebuild_makes_the_index_the_writes_made(admin, world) -> None:
     assert len(before["deals"]) == 12 and before["clients"][0][2]["0"]  # comments held
     assert index.rebuild(admin.workspace) == {"clients": 4, "deals": 12}
     assert {name: _index_rows(admin, name) for name in ("clients", "deals")} == before
+    ws = admin.workspace
+    for name in ("clients", "deals"):
+        table = fulltext.index_name(ws.meta().catalog(name).id)
+        with ws.engine.connect() as conn:
+            words = {r[0] for r in conn.exec_driver_sql(f"SELECT word FROM {table}_words")}
+            if ws.dialect == "postgresql":  # the GIN index made before the fill is there
+                assert conn.exec_driver_sql(f"SELECT to_regclass('{table}_tsv')").scalar()
+        assert words == {w for row in before[name] for w in row[1].split()}
 
 
 def test_the_ranking_decision_counts_the_same_from_the_newest_rows_or_the_index(
@@ -307,5 +315,50 @@ def test_the_ranking_decision_counts_the_same_from_the_newest_rows_or_the_index(
     # old "архив" records lie beyond them and are counted by the index.
     assert matching("сделка", 3) == 3
     assert matching("архив", 3) == 3 and matching("архив", 10) == 3
-    assert matching("архив", 3, [index.COMMENTS]) == 0  # a reader without the name field
+    assert matching("архив", 3, [documents.COMMENTS]) == 0  # a reader without the name field
     assert matching("договор", 10) == 2
+
+
+def test_a_prefix_finds_stems_written_after_the_index_was_built(admin, world, monkeypatch) -> None:
+    assert _found(admin, "Ромаш*") == ["ООО Ромашка", "Ёлочка"]  # the index is built
+    records.create_record(admin, "clients", {"name": "Ромашковый чай", "region": "North"})
+    expected = ["ООО Ромашка", "Ёлочка", "Ромашковый чай"]
+    assert sorted(_found(admin, "Ромаш*")) == sorted(expected)
+    assert _found(admin, "договор ромаш*") == ["ООО Ромашка"]  # with another clause
+    assert _found(admin, "Ромаш* цвет*") == ["ООО Ромашка"]
+    # A prefix standing for more stems than are listed stays an FTS5 prefix query.
+    monkeypatch.setattr(fulltext, "PREFIX_STEMS", 1)
+    assert sorted(_found(admin, "Ромаш*")) == sorted(expected)
+    monkeypatch.setattr(search, "RANK_LIMIT", 1)  # newest first, from the index side
+    assert _found(admin, "Ромаш*") == ["Ромашковый чай", "Ёлочка", "ООО Ромашка"]
+
+
+def test_sqlite_lists_broad_matches_from_the_index_newest_first(
+    admin, world, make_user, as_user
+) -> None:
+    if admin.workspace.dialect != "sqlite":
+        pytest.skip("SQLite's FTS5 plan")
+    nina = _restricted(admin, make_user, as_user, {"secret": "hidden"})
+    catalog = admin.workspace.meta().catalog("clients")
+    found = search.prepare(nina, catalog, "Ромаш*")
+    statement = search._newest(found, search._where(nina, catalog), 0, 21)
+    with admin.workspace.engine.connect() as conn:
+        sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = [r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+        rows = conn.execute(statement).all()
+    # The FTS5 table drives the join in rowid order: no list of every match, no sort.
+    assert plan[0].startswith(f"SCAN {fulltext.index_name(catalog.id)} VIRTUAL TABLE")
+    name = fulltext.index_name(catalog.id)
+    assert [step for step in plan if f" {name} " in step] == [plan[0]]
+    assert not any("TEMP B-TREE" in step for step in plan)
+    assert [r.id for r in rows] == [world["ООО Ромашка"]]  # her rule and hidden field hold
+
+
+def test_queued_records_are_noted_once(admin, world) -> None:
+    catalog_id = admin.workspace.meta().catalog("clients").id
+    with admin.workspace.engine.begin() as conn:
+        fulltext.queue_pending(conn, catalog_id, [world["ЗАО Василёк"], world["ООО Ромашка"]] * 2)
+        fulltext.queue_pending(conn, catalog_id, [world["ООО Ромашка"]])
+        fulltext.queue_pending(conn, catalog_id, [])
+        waiting = fulltext.take_pending(conn, catalog_id, 10)
+    assert waiting == sorted([world["ЗАО Василёк"], world["ООО Ромашка"]])
