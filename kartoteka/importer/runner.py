@@ -35,7 +35,7 @@ from kartoteka.records.errors import RecordInvalid
 from kartoteka.records.write import Prepared
 from kartoteka.storage.engine import read_connection
 
-from . import columns, readers, transaction
+from . import collector, columns, readers, transaction
 from .convert import compile_column
 from .missing import create_missing
 from .plan import Column, Plan
@@ -131,6 +131,10 @@ class Runner:
 
     def run(self) -> None:
         """Every chunk after `after_line`, each written and checkpointed on its own."""
+        with collector.spaced_out():
+            self._run()
+
+    def _run(self) -> None:
         source = self.plan.source.rows()
         for chunk in chunks(source, CHUNK_ROWS, self.after_line):
             rows = self._convert(chunk)
