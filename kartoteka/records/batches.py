@@ -304,8 +304,8 @@ def _apply(
     write.insert_rows(conn, actor, catalog, creates)
     access.verify_rows(conn, actor, catalog, _ids(creates), "create")
     render = Renderer(catalog)
-    for item in creates:
-        changes, new = render.create_entry(item.given)
+    made = render.create_entries([item.given for item in creates])
+    for item, (changes, new) in zip(creates, made, strict=True):
         entry = {"record_id": item.record_id, "action": "create", "changes": changes, "new": new}
         if item.stamps is not None:
             entry["history_action"] = "import"  # dates and authors from a file
