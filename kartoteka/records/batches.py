@@ -296,11 +296,14 @@ def _apply(
     """Write everything; returns the event range and the ids of updates that changed nothing."""
     entries: list[dict[str, Any]] = []
     references.check_references(conn, actor, catalog, creates)
-    current = {}
+    changing: list[tuple[dict[str, Any], Prepared]] = []
     if updates:
         current = write.load_current(conn, actor, catalog, updates, "edit")
-        references.check_references(conn, actor, catalog, updates)
-    write.check_unique(conn, catalog, creates + updates)
+        # An update that changes nothing writes nothing: its values are checked no
+        # further (a re-import of an unchanged file is all such updates).
+        changing = _update_entries(conn, catalog, updates, current)
+        references.check_references(conn, actor, catalog, [item for _, item in changing])
+    write.check_unique(conn, catalog, creates + [item for _, item in changing])
     write.insert_rows(conn, actor, catalog, creates)
     access.verify_rows(conn, actor, catalog, _ids(creates), "create")
     render = Renderer(catalog)
@@ -314,7 +317,7 @@ def _apply(
         entries.append(entry)
     unchanged: set[int] = set()
     if updates:
-        changed = _apply_updates(conn, actor, catalog, updates, current)
+        changed = _apply_updates(conn, actor, catalog, changing)
         unchanged = {i for i in _ids(updates)} - {e["record_id"] for e in changed}
         entries += changed
     if deletes:
@@ -344,11 +347,11 @@ def _update_entries(
 
 
 def _apply_updates(
-    conn: Any, actor: Actor, catalog: Catalog, updates: list[Prepared], current: dict[int, Any]
+    conn: Any, actor: Actor, catalog: Catalog, changing: list[tuple[dict[str, Any], Prepared]]
 ) -> list[dict[str, Any]]:
-    """Write only the fields that change; an update changing nothing writes nothing."""
+    """Write only the fields that change (`changing`: `_update_entries`' entries)."""
     entries, changed_items = [], []
-    for entry, item in _update_entries(conn, catalog, updates, current):
+    for entry, item in changing:
         changed = {catalog.by_api_name[a].id for a in entry["changes"]}
         item.columns = {
             catalog.by_id[fid].col: v

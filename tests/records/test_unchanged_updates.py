@@ -1,0 +1,40 @@
+"""An update that changes nothing writes nothing and is checked no further: a batch of
+unchanged records (a re-import of the same file) looks up no link targets."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+
+def test_unchanged_updates_look_up_no_link_targets(api, instance, settings):
+    api.catalog("Клиенты", [{"name": "ИНН", "api_name": "inn", "type": "text"}],
+                api_name="clients")  # fmt: skip
+    api.catalog("Сделки", [
+        {"name": "Номер", "api_name": "number", "type": "text"},
+        {"name": "Клиент", "api_name": "client", "type": "link",
+         "options": {"catalog": "clients"}},
+    ], api_name="deals")  # fmt: skip
+    client = api.records("clients", [{"inn": "7701"}])[0]
+    deals = api.records("deals", [{"number": f"D-{i}", "client": [client]} for i in range(3)])
+    ws = instance.workspace(settings.default_workspace)
+    clients_table = ws.meta().catalog("clients").table.name
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    sa.event.listen(ws.engine, "before_cursor_execute", seen)
+    try:
+        same = [{"id": d, "values": {"number": f"D-{i}", "client": [client]}}
+                for i, d in enumerate(deals)]  # fmt: skip
+        r = api.post("/catalogs/deals/records/batch", {"update": same})
+        assert r.status_code == 200, r.text
+        assert (r.json()["updated"], r.json()["unchanged"]) == ([], deals)
+        assert not [s for s in statements if clients_table in s], statements
+        statements.clear()
+        changed = [{"id": deals[0], "values": {"number": "D-X", "client": [client]}}]
+        r = api.post("/catalogs/deals/records/batch", {"update": changed})
+        assert (r.status_code, r.json()["updated"]) == (200, [deals[0]]), r.text
+        assert [s for s in statements if clients_table in s]  # a change is checked
+    finally:
+        sa.event.remove(ws.engine, "before_cursor_execute", seen)
