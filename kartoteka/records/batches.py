@@ -22,7 +22,7 @@ from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 
 from . import hooks, references, snapshots, write
-from .changes import Renderer
+from .changes import Renderer, Unchanged
 from .changes import history_value as history_value
 from .read import load_links
 from .requests import BatchRequest, BatchResult, Upsert
@@ -332,11 +332,15 @@ def _update_entries(
     link_fields = [catalog.by_id[fid] for u in updates for fid in u.links]
     links = load_links(conn, link_fields, _ids(updates))
     render = Renderer(catalog)
+    unchanged = Unchanged(catalog)
     out = []
     where: dict[int, tuple[bool, Any]] = {}
     for item in updates:
         assert item.record_id is not None
-        old = _old_values(catalog, current[item.record_id], links, list(item.given), where)
+        row = current[item.record_id]
+        if unchanged(row, item.given, links):
+            continue
+        old = _old_values(catalog, row, links, list(item.given), where)
         changes = render.changes(old, item.given)
         if changes:
             entry = {"record_id": item.record_id, "action": "update", "changes": changes}

@@ -169,6 +169,51 @@ class Renderer:
         return out
 
 
+class Unchanged:
+    """Tells at the cost of one tuple comparison that an update gives every field the
+    value its record holds (the common case of a re-import). False is not "changed":
+    values equal only under a field's emptiness rule are left to `Renderer.changes`."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._plans: dict[tuple[int, ...], tuple[_Getter, _Getter, list[int]]] = {}
+
+    def __call__(self, row: Any, given: dict[int, Any], links: Any) -> bool:
+        """True when `given` equals the stored `row` and its `links` (field id -> record
+        id -> ids, as `read.load_links` gives them) field by field."""
+        fids = tuple(given)
+        plan = self._plans.get(fids)
+        if plan is None:
+            plan = self._plans[fids] = self._plan(row, fids)
+        stored, new, link_fids = plan
+        if stored(row) != new(given):
+            return False
+        return all(
+            links.get(fid, {}).get(row.id, []) == list(given[fid] or []) for fid in link_fids
+        )
+
+    def _plan(self, row: Any, fids: tuple[int, ...]) -> tuple[_Getter, _Getter, list[int]]:
+        """(the row's stored values, the given values) of the column fields as tuples in
+        one order, and the link fields compared one by one."""
+        by_id = self.catalog.by_id
+        columns = [fid for fid in fids if not by_id[fid].is_link]
+        places = [row._fields.index(by_id[fid].column) for fid in columns]
+        return _getter(places), _getter(columns), [fid for fid in fids if by_id[fid].is_link]
+
+
+_Getter = Callable[[Any], tuple[Any, ...]]
+
+
+def _getter(keys: list[Any]) -> _Getter:
+    """A tuple of these keys' items (itemgetter gives a bare item for one key)."""
+    if len(keys) > 1:
+        return operator.itemgetter(*keys)
+    if keys:
+        key = keys[0]
+        return lambda source: (source[key],)
+    return lambda _source: ()
+
+
 def _rendered(
     column: tuple[Any, ...],
     empty: Callable[[Any], bool] | None,

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from kartoteka.records.changes import Unchanged
+from kartoteka.records.read import load_links
+
 
 def test_unchanged_updates_look_up_no_link_targets(api, instance, settings):
     api.catalog("Клиенты", [{"name": "ИНН", "api_name": "inn", "type": "text"}],
@@ -38,3 +41,31 @@ def test_unchanged_updates_look_up_no_link_targets(api, instance, settings):
         assert [s for s in statements if clients_table in s]  # a change is checked
     finally:
         sa.event.remove(ws.engine, "before_cursor_execute", seen)
+
+
+def test_the_quick_unchanged_test_says_yes_only_when_every_value_is_equal(api, instance, settings):
+    api.catalog("Клиенты", [{"name": "ИНН", "api_name": "inn", "type": "text"}],
+                api_name="clients")  # fmt: skip
+    api.catalog("Сделки", [
+        {"name": "Номер", "api_name": "number", "type": "text"},
+        {"name": "Количество", "api_name": "quantity", "type": "number"},
+        {"name": "Клиент", "api_name": "client", "type": "link",
+         "options": {"catalog": "clients"}},
+    ], api_name="deals")  # fmt: skip
+    a, b = api.records("clients", [{"inn": "7701"}, {"inn": "7702"}])
+    [deal] = api.records("deals", [{"number": "D-1", "client": [a]}])
+    ws = instance.workspace(settings.default_workspace)
+    catalog = ws.meta().catalog("deals")
+    f = catalog.by_api_name
+    with ws.engine.connect() as conn:
+        row = conn.execute(sa.select(catalog.table)).one()
+        links = load_links(conn, [f["client"]], [deal])
+    same = Unchanged(catalog)
+    number, quantity, client = f["number"].id, f["quantity"].id, f["client"].id
+    assert same(row, {number: "D-1", quantity: None, client: [a]}, links)
+    assert same(row, {client: [a], number: "D-1"}, links)  # any fields, any order
+    assert not same(row, {number: "D-2", client: [a]}, links)
+    assert not same(row, {number: "D-1", client: [b]}, links)
+    assert not same(row, {number: "D-1", client: [a, b]}, links)
+    # Equal only as "empty" (None stored, "" given): left to the full comparison.
+    assert not same(row, {number: "D-1", quantity: ""}, links)
