@@ -39,13 +39,15 @@ def insert_many(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
     tuples = [(get(row),) for row in rows] if single else [get(row) for row in rows]
     active = [(i, b) for i, b in enumerate(binders) if b is not None]
     if active:
-        bound = []
-        for values in tuples:
-            out = list(values)
-            for i, b in active:
-                out[i] = b(out[i])
-            bound.append(tuple(out))
-        tuples = bound
+        # Column by column: a binder mapped over its column, the rows zipped back in C.
+        columns = list(zip(*tuples, strict=True))
+        for i, b in active:
+            column = columns[i]
+            if len(set(map(id, column))) == 1:  # one object (a batch's write time): once
+                columns[i] = (b(column[0]),) * len(column)
+            else:
+                columns[i] = tuple(map(b, column))
+        tuples = list(zip(*columns, strict=True))
     if dialect.name == "postgresql" and len(tuples) >= COPY_FROM:
         copy_rows(conn, table.name, order, tuples)
         return
