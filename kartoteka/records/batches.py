@@ -30,6 +30,8 @@ from .write import Prepared, invalid
 
 MAX_BATCH = 1000
 MAX_RECORD_ID = 2**63 - 1
+#: From this many updates a PostgreSQL batch reads before it locks (`_changing`).
+READ_BEFORE_LOCKING = 50
 
 
 def run(
@@ -298,10 +300,7 @@ def _apply(
     references.check_references(conn, actor, catalog, creates)
     changing: list[tuple[dict[str, Any], Prepared]] = []
     if updates:
-        current = write.load_current(conn, actor, catalog, updates, "edit")
-        # An update that changes nothing writes nothing: its values are checked no
-        # further (a re-import of an unchanged file is all such updates).
-        changing = _update_entries(conn, catalog, updates, current)
+        changing = _changing(conn, actor, catalog, updates)
         references.check_references(conn, actor, catalog, [item for _, item in changing])
     write.check_unique(conn, catalog, creates + [item for _, item in changing])
     write.insert_rows(conn, actor, catalog, creates)
@@ -323,6 +322,24 @@ def _apply(
     if deletes:
         entries += _apply_deletes(conn, actor, catalog, deletes)
     return write.record_events(conn, actor, catalog, entries), unchanged
+
+
+def _changing(
+    conn: Any, actor: Actor, catalog: Catalog, updates: list[Prepared]
+) -> list[tuple[dict[str, Any], Prepared]]:
+    """(history entry, item) of the updates that change something, their rows locked.
+
+    An update that changes nothing writes nothing: its values are checked no further
+    (a re-import of an unchanged file is all such updates). On PostgreSQL a big batch
+    reads its rows without locks first and locks (and compares again) only the rows
+    it changes: `FOR UPDATE` writes a lock into every row it takes."""
+    if conn.dialect.name == "postgresql" and len(updates) >= READ_BEFORE_LOCKING:
+        current = write.load_current(conn, actor, catalog, updates, "edit", lock=False)
+        updates = [item for _, item in _update_entries(conn, catalog, updates, current)]
+        if not updates:
+            return []
+    current = write.load_current(conn, actor, catalog, updates, "edit")
+    return _update_entries(conn, catalog, updates, current)
 
 
 def _update_entries(

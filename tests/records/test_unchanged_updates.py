@@ -3,8 +3,10 @@ unchanged records (a re-import of the same file) looks up no link targets."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
+from kartoteka.records import batches
 from kartoteka.records.changes import Unchanged
 from kartoteka.records.read import load_links
 
@@ -69,3 +71,31 @@ def test_the_quick_unchanged_test_says_yes_only_when_every_value_is_equal(api, i
     assert not same(row, {number: "D-1", client: [a, b]}, links)
     # Equal only as "empty" (None stored, "" given): left to the full comparison.
     assert not same(row, {number: "D-1", quantity: ""}, links)
+
+
+def test_a_big_batch_locks_only_the_rows_it_changes_on_postgresql(api, instance, settings):
+    ws = instance.workspace(settings.default_workspace)
+    if ws.dialect != "postgresql":
+        pytest.skip("row locks (SELECT ... FOR UPDATE) are PostgreSQL's")
+    api.catalog("Сделки", [{"name": "Номер", "api_name": "number", "type": "text"}],
+                api_name="deals")  # fmt: skip
+    count = batches.READ_BEFORE_LOCKING
+    deals = api.records("deals", [{"number": f"D-{i}"} for i in range(count)])
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    same = [{"id": d, "values": {"number": f"D-{i}"}} for i, d in enumerate(deals)]
+    sa.event.listen(ws.engine, "before_cursor_execute", seen)
+    try:
+        r = api.post("/catalogs/deals/records/batch", {"update": same})
+        assert (r.status_code, r.json()["unchanged"]) == (200, deals), r.text
+        assert not [s for s in statements if "FOR UPDATE" in s]
+        same[0]["values"]["number"] = "D-X"
+        r = api.post("/catalogs/deals/records/batch", {"update": same})
+        assert (r.status_code, r.json()["updated"]) == (200, [deals[0]]), r.text
+        assert len([s for s in statements if "FOR UPDATE" in s]) == 1
+    finally:
+        sa.event.remove(ws.engine, "before_cursor_execute", seen)
+    assert api.get(f"/catalogs/deals/records/{deals[0]}").json()["values"]["number"] == "D-X"
