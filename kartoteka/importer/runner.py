@@ -246,41 +246,72 @@ class Runner:
         return value
 
     def _resolve_link_column(self, col: Column, rows: list[Row]) -> list[Row]:
+        """Each row's key texts to the linked ids; each distinct list of texts of the
+        chunk (a client's INN repeats on its deals) is resolved once."""
         key, target, f = col.link_key, col.target, col.field
         assert key is not None and target is not None
-        wanted: dict[int, list[tuple[str, Any]]] = {}
-        kept: list[Row] = []
+        wanted: dict[tuple[str, ...], list[tuple[str, Any]] | FieldValueError] = {}
         for row in rows:
-            texts = row.values.get(f.id) or []
-            try:
-                wanted[row.line] = [(t, self._key_value(col, t)) for t in texts]
-            except FieldValueError as exc:
-                self.error(row, col.header, row.text(f.api_name), exc.message, coded(exc))
-                continue
-            kept.append(row)
-        values = {v for pairs in wanted.values() for _, v in pairs if v is not None}
+            texts = tuple(row.values.get(f.id) or ())
+            if texts not in wanted:
+                try:
+                    wanted[texts] = [(t, self._key_value(col, t)) for t in texts]
+                except FieldValueError as exc:
+                    wanted[texts] = exc
+        kept = self._without_errors(col, rows, wanted)
+        values = {v for pairs in wanted.values() if isinstance(pairs, list)
+                  for _, v in pairs if v is not None}  # fmt: skip
         found = self._lookup(target, [key], [(v,) for v in values])
         if f.api_name in self.opts.create_missing:
             found.update(self._create_missing(col, values - {k[0] for k in found}))
+        linked = {
+            texts: self._linked(col, pairs, found)
+            for texts, pairs in wanted.items()
+            if isinstance(pairs, list)
+        }
         out = []
         for row in kept:
-            ids, problem = [], None
-            for text, value in wanted[row.line]:
-                matches = found.get((value,), [])
-                if len(matches) != 1:
-                    problem = match_problem(target, key.api_name, text, len(matches))
-                    break
-                ids.append(matches[0])
-            if problem:
-                self.error(row, col.header, row.text(f.api_name), problem)
+            value = linked[tuple(row.values.get(f.id) or ())]
+            if isinstance(value, str | FieldValueError):
+                message = value if isinstance(value, str) else value.message
+                problem = None if isinstance(value, str) else coded(value)
+                self.error(row, col.header, row.text(f.api_name), message, problem)
                 continue
-            try:
-                row.values[f.id] = f.ftype.to_db(ids, f, self.actor)
-            except FieldValueError as exc:
-                self.error(row, col.header, row.text(f.api_name), exc.message, coded(exc))
-                continue
+            row.values[f.id] = list(value) if isinstance(value, list) else value
             out.append(row)
         return out
+
+    def _without_errors(
+        self, col: Column, rows: list[Row], wanted: dict[tuple[str, ...], Any]
+    ) -> list[Row]:
+        """The rows whose key texts convert (the others reported)."""
+        fid, name = col.field.id, col.field.api_name
+        kept = []
+        for row in rows:
+            pairs = wanted[tuple(row.values.get(fid) or ())]
+            if isinstance(pairs, FieldValueError):
+                self.error(row, col.header, row.text(name), pairs.message, coded(pairs))
+                continue
+            kept.append(row)
+        return kept
+
+    def _linked(
+        self, col: Column, pairs: list[tuple[str, Any]], found: dict[tuple[Any, ...], list[int]]
+    ) -> Any:
+        """The stored link value of these key texts, or the problem (a message, or the
+        link type's error)."""
+        key, target, f = col.link_key, col.target, col.field
+        assert key is not None and target is not None
+        ids = []
+        for text, value in pairs:
+            matches = found.get((value,), [])
+            if len(matches) != 1:
+                return match_problem(target, key.api_name, text, len(matches))
+            ids.append(matches[0])
+        try:
+            return f.ftype.to_db(ids, f, self.actor)
+        except FieldValueError as exc:
+            return exc
 
     def _create_missing(self, col: Column, values: set[Any]) -> dict[tuple[Any, ...], list[int]]:
         return create_missing(self.actor, col, values)
