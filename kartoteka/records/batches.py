@@ -346,7 +346,9 @@ def _update_entries(
     conn: Any, catalog: Catalog, updates: list[Prepared], current: dict[int, Any]
 ) -> list[tuple[dict[str, Any], Prepared]]:
     """(history entry, item) for every update that changes something."""
-    link_fields = [catalog.by_id[fid] for u in updates for fid in u.links]
+    # Each link field once (a list per update made `field_id IN` 2,000 parameters long,
+    # and PostgreSQL planned the chunk's link read as a scan).
+    link_fields = [catalog.by_id[fid] for fid in dict.fromkeys(f for u in updates for f in u.links)]
     links = load_links(conn, link_fields, _ids(updates))
     render = Renderer(catalog)
     unchanged = Unchanged(catalog)

@@ -125,7 +125,7 @@ def load_links(
 ) -> dict[int, dict[int, list[int]]]:
     """field id -> record id -> linked record ids, in link order."""
     result: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    link_ids = [f.id for f in fields if f.is_link]
+    link_ids = list(dict.fromkeys(f.id for f in fields if f.is_link))
     if not link_ids or not ids:
         return result
     links = schema.links
