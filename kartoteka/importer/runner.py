@@ -35,7 +35,7 @@ from kartoteka.records.errors import RecordInvalid
 from kartoteka.records.write import Prepared
 from kartoteka.storage.engine import read_connection
 
-from . import readers, transaction
+from . import collector, columns, readers, transaction
 from .convert import compile_column
 from .missing import create_missing
 from .plan import Column, Plan
@@ -56,10 +56,9 @@ from .stamps import StampReader
 #: Rows per chunk: one transaction, one checkpoint, a few set-based statements per table.
 CHUNK_ROWS = 2000
 MAX_ERROR_SAMPLE = 100
-#: Distinct cell texts remembered per column (a bound on memory for unique columns).
-MEMO_LIMIT = 65_536
+#: Distinct link key texts remembered per column (a bound on memory).
+MEMO_LIMIT = columns.MEMO_LIMIT
 _MISSING = object()
-REQUIRED = ItemError(None, None, None, "required")
 
 
 @dataclass
@@ -109,8 +108,6 @@ class Runner:
         #: key is kept as its value, not a one-value tuple (~60 bytes a row less).
         self.seen_keys: dict[Any, int] = {}
         self.rules = access.field_rules(actor, plan.catalog)
-        self.memo: dict[int, dict[str, Any] | None] = {c.index: {} for c in plan.columns}
-        self.memo_stats: dict[int, list[int]] = {c.index: [0, 0] for c in plan.columns}
         self.cell_of = {c.field.api_name: c.index for c in plan.columns}
         self.verdicts = write.stored_verdicts(plan.catalog, self.rules)
         mapped = {c.field.id for c in plan.columns}
@@ -130,22 +127,17 @@ class Runner:
         self.convert_cell = {
             c.index: compile_column(c, self.opts, actor, self.date_format) for c in plan.columns
         }
-        self._converters()
-
-    def _converters(self) -> None:
-        """Per column: (column, its cell's index, field id, memo of cell texts or None,
-        the type's is_empty when the field is required)."""
-        self.converters = [
-            (c, c.index, c.field.id, self.memo[c.index],
-             c.field.ftype.is_empty if c.field.required else None)
-            for c in self.plan.columns
-        ]  # fmt: skip
+        self.memos = columns.memos(plan.columns, self.convert_cell)
 
     def run(self) -> None:
         """Every chunk after `after_line`, each written and checkpointed on its own."""
+        with collector.spaced_out():
+            self._run()
+
+    def _run(self) -> None:
         source = self.plan.source.rows()
         for chunk in chunks(source, CHUNK_ROWS, self.after_line):
-            rows = [r for r in (self._convert(line, cells) for line, cells in chunk) if r]
+            rows = self._convert(chunk)
             rows = self.stamps.convert(rows)
             rows = self._resolve_links(rows)
             if self.opts.mode != "create":
@@ -210,54 +202,23 @@ class Runner:
             self.error(row, header, row.text(api_name), problem.text(), problem)
 
     # converting ----------------------------------------------------------------------------
-    def _convert(self, line: int, cells: list[str]) -> Row | None:
-        row = Row(line, cells, self.cell_of)
-        values = row.values
-        ok = True
-        width = len(cells)
-        for col, i, fid, memo, empty in self.converters:
-            text = cells[i] if i < width else ""
-            value = memo.get(text, _MISSING) if memo is not None else _MISSING
-            if value is _MISSING:
-                value = self._miss(col, text)
-            if isinstance(value, FieldValueError):
-                self.error(row, col.header, text, value.message, coded(value))
-                ok = False
-                continue
-            if empty is not None and empty(value):
-                self.error(row, col.header, text, REQUIRED.text(), REQUIRED)
-                ok = False
-                continue
-            # A memo's list (link keys, several choices) is the row's own copy.
-            values[fid] = list(value) if isinstance(value, list) else value
-        return row if ok else None
-
-    def _miss(self, col: Column, text: str) -> Any:
-        """Convert a cell text not in the column's memo (and remember it, while the
-        column repeats enough to be worth remembering)."""
-        try:
-            value = self._cell_value(col, text)
-        except FieldValueError as exc:
-            value = exc
-        stats = self.memo_stats[col.index]
-        stats[0] += 1
-        memo = self.memo[col.index]
-        if memo is not None:
-            if len(memo) >= MEMO_LIMIT:
-                memo.clear()
-                stats[1] += 1
-                if stats[1] >= 3:
-                    # Three times full: the column barely repeats (numbers, times);
-                    # remembering costs more than it saves.
-                    self.memo[col.index] = None
-                    self._converters()
-                    return value
-            memo[text] = value
-        return value
-
-    def _cell_value(self, col: Column, text: str) -> Any:
-        """A cell's stored value (for a link resolved by key: the key texts, in order)."""
-        return self.convert_cell[col.index](text)
+    def _convert(self, chunk: list[tuple[int, list[str]]]) -> list[Row]:
+        """The chunk's rows with their stored values (a row with a bad cell is reported,
+        each of its bad cells, and left out)."""
+        done = columns.convert_chunk(self.plan.columns, self.memos, [c for _, c in chunk])
+        for pos, col, text, problem in done.problems:
+            line, cells = chunk[pos]
+            row = Row(line, cells, self.cell_of)
+            if isinstance(problem, columns.Required):
+                self.error(row, col.header, text, problem.problem.text(), problem.problem)
+            else:
+                self.error(row, col.header, text, problem.message, coded(problem))
+        cell_of = self.cell_of
+        return [
+            Row(line, cells, cell_of, values)
+            for (line, cells), values in zip(chunk, done.values, strict=True)
+            if values is not None
+        ]
 
     # links ---------------------------------------------------------------------------------
     def _resolve_links(self, rows: list[Row]) -> list[Row]:
@@ -284,41 +245,72 @@ class Runner:
         return value
 
     def _resolve_link_column(self, col: Column, rows: list[Row]) -> list[Row]:
+        """Each row's key texts to the linked ids; each distinct list of texts of the
+        chunk (a client's INN repeats on its deals) is resolved once."""
         key, target, f = col.link_key, col.target, col.field
         assert key is not None and target is not None
-        wanted: dict[int, list[tuple[str, Any]]] = {}
-        kept: list[Row] = []
+        wanted: dict[tuple[str, ...], list[tuple[str, Any]] | FieldValueError] = {}
         for row in rows:
-            texts = row.values.get(f.id) or []
-            try:
-                wanted[row.line] = [(t, self._key_value(col, t)) for t in texts]
-            except FieldValueError as exc:
-                self.error(row, col.header, row.text(f.api_name), exc.message, coded(exc))
-                continue
-            kept.append(row)
-        values = {v for pairs in wanted.values() for _, v in pairs if v is not None}
+            texts = tuple(row.values.get(f.id) or ())
+            if texts not in wanted:
+                try:
+                    wanted[texts] = [(t, self._key_value(col, t)) for t in texts]
+                except FieldValueError as exc:
+                    wanted[texts] = exc
+        kept = self._without_errors(col, rows, wanted)
+        values = {v for pairs in wanted.values() if isinstance(pairs, list)
+                  for _, v in pairs if v is not None}  # fmt: skip
         found = self._lookup(target, [key], [(v,) for v in values])
         if f.api_name in self.opts.create_missing:
             found.update(self._create_missing(col, values - {k[0] for k in found}))
+        linked = {
+            texts: self._linked(col, pairs, found)
+            for texts, pairs in wanted.items()
+            if isinstance(pairs, list)
+        }
         out = []
         for row in kept:
-            ids, problem = [], None
-            for text, value in wanted[row.line]:
-                matches = found.get((value,), [])
-                if len(matches) != 1:
-                    problem = match_problem(target, key.api_name, text, len(matches))
-                    break
-                ids.append(matches[0])
-            if problem:
-                self.error(row, col.header, row.text(f.api_name), problem)
+            value = linked[tuple(row.values.get(f.id) or ())]
+            if isinstance(value, str | FieldValueError):
+                message = value if isinstance(value, str) else value.message
+                problem = None if isinstance(value, str) else coded(value)
+                self.error(row, col.header, row.text(f.api_name), message, problem)
                 continue
-            try:
-                row.values[f.id] = f.ftype.to_db(ids, f, self.actor)
-            except FieldValueError as exc:
-                self.error(row, col.header, row.text(f.api_name), exc.message, coded(exc))
-                continue
+            row.values[f.id] = list(value) if isinstance(value, list) else value
             out.append(row)
         return out
+
+    def _without_errors(
+        self, col: Column, rows: list[Row], wanted: dict[tuple[str, ...], Any]
+    ) -> list[Row]:
+        """The rows whose key texts convert (the others reported)."""
+        fid, name = col.field.id, col.field.api_name
+        kept = []
+        for row in rows:
+            pairs = wanted[tuple(row.values.get(fid) or ())]
+            if isinstance(pairs, FieldValueError):
+                self.error(row, col.header, row.text(name), pairs.message, coded(pairs))
+                continue
+            kept.append(row)
+        return kept
+
+    def _linked(
+        self, col: Column, pairs: list[tuple[str, Any]], found: dict[tuple[Any, ...], list[int]]
+    ) -> Any:
+        """The stored link value of these key texts, or the problem (a message, or the
+        link type's error)."""
+        key, target, f = col.link_key, col.target, col.field
+        assert key is not None and target is not None
+        ids = []
+        for text, value in pairs:
+            matches = found.get((value,), [])
+            if len(matches) != 1:
+                return match_problem(target, key.api_name, text, len(matches))
+            ids.append(matches[0])
+        try:
+            return f.ftype.to_db(ids, f, self.actor)
+        except FieldValueError as exc:
+            return exc
 
     def _create_missing(self, col: Column, values: set[Any]) -> dict[tuple[Any, ...], list[int]]:
         return create_missing(self.actor, col, values)

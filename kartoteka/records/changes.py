@@ -9,6 +9,7 @@ lookup per cell instead of a field-type call.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -111,6 +112,33 @@ class Renderer:
             new[name] = v
         return out, new
 
+    def create_entries(
+        self, givens: list[dict[int, Any]]
+    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """`create_entry` of each of many new records; when they all give the same fields
+        (an import's chunk), field by field: a field's plan is looked up and its
+        renderer mapped over its column once, and each record's entry is two dict
+        comprehensions."""
+        keys = givens[0].keys() if givens else None
+        if len(givens) < 2 or not keys or any(g.keys() != keys for g in givens):
+            return [self.create_entry(g) for g in givens]
+        fids = list(keys)
+        plans = self._plans
+        names, columns = [], []
+        pick = operator.itemgetter(*fids)
+        rows = map(pick, givens) if len(fids) > 1 else ((g[fids[0]],) for g in givens)
+        for fid, column in zip(fids, zip(*rows, strict=True), strict=True):
+            plan = plans.get(fid)
+            if plan is None:
+                plan = plans[fid] = self._plan(fid)
+            names.append(plan[0])
+            columns.append(_rendered(column, plan[1], plan[2]))
+        out = []
+        for values in zip(*columns, strict=True):
+            new = {n: v for n, v in zip(names, values, strict=True) if v is not _MISSING}
+            out.append(({n: {"old": None, "new": v} for n, v in new.items()}, new))
+        return out
+
     def _plan(self, fid: int) -> _Plan:
         """(api_name, is_empty or None for the base rule, renderer or None for identity)."""
         f = self.catalog.by_id[fid]
@@ -139,6 +167,67 @@ class Renderer:
             render = self._renderer(f)
             out[name] = {"old": render(before), "new": render(value)}
         return out
+
+
+class Unchanged:
+    """Tells at the cost of one tuple comparison that an update gives every field the
+    value its record holds (the common case of a re-import). False is not "changed":
+    values equal only under a field's emptiness rule are left to `Renderer.changes`."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._plans: dict[tuple[int, ...], tuple[_Getter, _Getter, list[int]]] = {}
+
+    def __call__(self, row: Any, given: dict[int, Any], links: Any) -> bool:
+        """True when `given` equals the stored `row` and its `links` (field id -> record
+        id -> ids, as `read.load_links` gives them) field by field."""
+        fids = tuple(given)
+        plan = self._plans.get(fids)
+        if plan is None:
+            plan = self._plans[fids] = self._plan(row, fids)
+        stored, new, link_fids = plan
+        if stored(row) != new(given):
+            return False
+        return all(
+            links.get(fid, {}).get(row.id, []) == list(given[fid] or []) for fid in link_fids
+        )
+
+    def _plan(self, row: Any, fids: tuple[int, ...]) -> tuple[_Getter, _Getter, list[int]]:
+        """(the row's stored values, the given values) of the column fields as tuples in
+        one order, and the link fields compared one by one."""
+        by_id = self.catalog.by_id
+        columns = [fid for fid in fids if not by_id[fid].is_link]
+        places = [row._fields.index(by_id[fid].column) for fid in columns]
+        return _getter(places), _getter(columns), [fid for fid in fids if by_id[fid].is_link]
+
+
+_Getter = Callable[[Any], tuple[Any, ...]]
+
+
+def _getter(keys: list[Any]) -> _Getter:
+    """A tuple of these keys' items (itemgetter gives a bare item for one key)."""
+    if len(keys) > 1:
+        return operator.itemgetter(*keys)
+    if keys:
+        key = keys[0]
+        return lambda source: (source[key],)
+    return lambda _source: ()
+
+
+def _rendered(
+    column: tuple[Any, ...],
+    empty: Callable[[Any], bool] | None,
+    render: Callable[[Any], Any] | None,
+) -> list[Any]:
+    """A column of new values as `create_entry` renders them (`_MISSING`: left out)."""
+    if empty is None and render is None:
+        return [_MISSING if v is None or v == "" else v for v in column]
+    if empty is None:
+        assert render is not None
+        return [_MISSING if v is None or v == "" else render(v) for v in column]
+    if render is None:
+        return [_MISSING if v is None or empty(v) else v for v in column]
+    return [_MISSING if v is None or empty(v) else render(v) for v in column]
 
 
 def _identity(value: Any) -> Any:

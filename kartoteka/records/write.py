@@ -365,13 +365,20 @@ def touch_rows(conn: Connection, actor: Actor, catalog: Catalog, ids: list[int])
 
 
 def load_current(
-    conn: Connection, actor: Actor, catalog: Catalog, items: list[Prepared], action: str
+    conn: Connection,
+    actor: Actor,
+    catalog: Catalog,
+    items: list[Prepared],
+    action: str,
+    *,
+    lock: bool = True,
 ) -> dict[int, Any]:
     """Current rows of the items' records, which the actor must be allowed to `action`.
 
     A record the actor cannot see is a 404; one they see but may not change is a 403;
     an item expecting another version than the row's is a 412. On PostgreSQL the rows
-    are locked until commit, so the version compared is the one written over.
+    are locked until commit (unless `lock` is False), so the version compared is the
+    one written over.
     """
     table = catalog.table
     rights = access.record_filter(actor, catalog, action)
@@ -381,7 +388,7 @@ def load_current(
         q = sa.select(table).where(match)
         if rights is not None:
             q = q.where(rights)
-        if conn.dialect.name == "postgresql":
+        if lock and conn.dialect.name == "postgresql":
             q = q.with_for_update()
         found.update({r.id: r for r in conn.execute(q)})
     for item in items:

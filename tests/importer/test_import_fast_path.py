@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from support.imports import csv_bytes, records, run_import
 
-from kartoteka.importer import runner
+from kartoteka.importer import columns, runner
 from kartoteka.storage import schema
 
 FIELDS = [
@@ -65,7 +65,7 @@ def test_imported_history_and_events_equal_an_api_writes(api, instance, settings
 
 
 def test_a_column_that_stops_being_remembered_still_converts_every_cell(api, monkeypatch):
-    monkeypatch.setattr(runner, "MEMO_LIMIT", 3)
+    monkeypatch.setattr(columns, "MEMO_LIMIT", 3)
     _catalogs(api)
     stages = ["Новая", "Оплачена"]
     rows = [["Номер", "Дата", "Стадия"]] + [
