@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any
 
 from kartoteka.access.visibility import FieldView
@@ -30,7 +30,7 @@ from kartoteka.context import Actor
 from kartoteka.fields.base import ExportType, FieldType, same
 from kartoteka.fields.checkbox import CheckboxType
 from kartoteka.fields.date import DateType
-from kartoteka.fields.datetime import DateTimeType
+from kartoteka.fields.datetime import DateTimeType, render_datetime
 from kartoteka.fields.money import MoneyType
 from kartoteka.fields.number import NumberType
 from kartoteka.fields.select import SelectType
@@ -50,7 +50,7 @@ def csv_safe(text: str) -> str:
     Excel and LibreOffice (`=HYPERLINK(...)`, `-2+3+cmd|...`); a leading apostrophe
     makes it text. A plain number (`-12.50`) stays as it is.
     """
-    if text and text[0] in FORMULA_STARTS and not NUMBER.fullmatch(text):
+    if text and text[0] in FORMULA_STARTS and (text[0] != "-" or not NUMBER.fullmatch(text)):
         return "'" + text
     return text
 
@@ -67,26 +67,38 @@ class Cells:
     #: The Parquet column (a pyarrow array) straight from the values, where that is
     #: cheaper than `typed`; None: `pa.array(typed(values))`.
     arrow: Callable[[Values], Any] | None = None
+    #: Its texts are `csv_safe` already (text columns are made so otherwise).
+    formula_safe: bool = False
+    #: Takes the driver's own values (no SQLAlchemy result processing: on SQLite dates
+    #: and moments as their stored text, flags as 0/1), which it converts for less.
+    raw: bool = False
 
 
 def cells(actor: Actor, view: FieldView, field: Field, kind: ExportType, *, masked: bool,
-          rendered: bool) -> Cells:  # fmt: skip
-    """The converters of one exported column, built once per export."""
+          rendered: bool, text_moments: bool = False) -> Cells:  # fmt: skip
+    """The converters of one exported column, built once per export.
+
+    `text_moments`: the database keeps dates and moments as text (SQLite), so a
+    converter that takes the driver's values (`Cells.raw`) gets them as text.
+    """
     fast = None if masked or rendered else _FAST.get(type(field.ftype))
-    made = fast(field, actor) if fast is not None else None
+    made = fast(field, text_moments) if fast is not None else None
     if made is None and not masked and not rendered:
         made = _stored_as_is(field)
     if made is None:
         made = exact_cells(actor, view, field, kind, masked=masked, rendered=rendered)
-    if kind.kind != "text":
+    if kind.kind != "text" or made.formula_safe:
         return made
     texts = made.texts
-    return Cells(lambda values: _formula_safe(texts(values)), made.typed, made.arrow)
+    return Cells(lambda values: _formula_safe(texts(values)), made.typed, made.arrow, made.raw)
 
 
 def _formula_safe(texts: list[str]) -> list[str]:
+    """`csv_safe` of each text (only a text starting with `-` can be a plain number)."""
     starts, number = FORMULA_STARTS, NUMBER.fullmatch
-    return ["'" + t if t and t[0] in starts and not number(t) else t for t in texts]
+    return [
+        "'" + t if t and t[0] in starts and (t[0] != "-" or not number(t)) else t for t in texts
+    ]
 
 
 def exact_cells(actor: Actor, view: FieldView, field: Field, kind: ExportType, *, masked: bool,
@@ -117,14 +129,28 @@ def _stored_as_is(field: Field) -> Cells | None:
         return None
     if kind.typed_value is not FieldType.typed_value or ftype.export_type(field).kind != "text":
         return None
+    starts, number = FORMULA_STARTS, NUMBER.fullmatch
+
+    def texts(values: Values) -> list[str]:
+        # `str` and `csv_safe` in one pass: the column is text, so every value is checked.
+        return [
+            ""
+            if v is None
+            else "'" + t
+            if (t := str(v)) and t[0] in starts and (t[0] != "-" or not number(t))
+            else t
+            for v in values
+        ]
+
     return Cells(
-        lambda values: ["" if v is None else str(v) for v in values],
+        texts,
         lambda values: [None if v is None else str(v) for v in values],
+        formula_safe=True,
     )
 
 
 # ----- the fast converters, one per built-in type whose rule is an expression ---------------
-def _money(field: Field, actor: Actor) -> Cells:
+def _money(field: Field, text_moments: bool) -> Cells:
     """Minor units -> `"-1234.50"` (`MoneyType.reader`), a Decimal, an exact decimal128."""
     scale = int(field.options.get("decimals", 2))
     unit = 10**scale
@@ -163,7 +189,7 @@ def _money(field: Field, actor: Actor) -> Cells:
     return Cells(texts, typed, arrow)
 
 
-def _number(field: Field, actor: Actor) -> Cells:
+def _number(field: Field, text_moments: bool) -> Cells:
     """`int(raw)` or `round(float(raw), decimals)` (`NumberType.reader`), written by `str`."""
     decimals = int(field.options.get("decimals") or 0)
     if decimals == 0:
@@ -178,17 +204,27 @@ def _number(field: Field, actor: Actor) -> Cells:
     return Cells(lambda values: ["" if v is None else str(v) for v in typed(values)], typed)
 
 
-def _date(field: Field, actor: Actor) -> Cells | None:
-    """A stored date -> ISO text (`render_date`) and the date."""
+def _date(field: Field, text_moments: bool) -> Cells:
+    """A stored date -> ISO text (`render_date`: of a text, its first ten characters) and
+    the date."""
+    if not text_moments:
+        return Cells(
+            lambda values: ["" if v is None else v.isoformat() for v in values],
+            lambda values: [None if v is None else v for v in values],
+        )
+    fromisoformat = date.fromisoformat
     return Cells(
-        lambda values: ["" if v is None else v.isoformat() for v in values],
-        lambda values: [None if v is None else v for v in values],
+        lambda values: ["" if v is None else v[:10] for v in values],
+        lambda values: [None if v is None else fromisoformat(v[:10]) for v in values],
+        raw=True,
     )
 
 
-def _datetime(field: Field, actor: Actor) -> Cells | None:
+def _datetime(field: Field, text_moments: bool) -> Cells:
     """A stored naive-UTC moment -> `...Z` to the second (`render_datetime`), and the same
     moment aware in UTC (what `typed_value` reads back from that text)."""
+    if text_moments:
+        return _datetime_text(field)
 
     def texts(values: Values) -> list[str]:
         return ["" if v is None else v.isoformat(timespec="seconds") + "Z" for v in values]
@@ -206,15 +242,37 @@ def _datetime(field: Field, actor: Actor) -> Cells | None:
     return Cells(texts, typed, arrow)
 
 
-def _checkbox(field: Field, actor: Actor) -> Cells:
-    """`bool(raw)`: never empty, `true`/`false`."""
+def _datetime_text(field: Field) -> Cells:
+    """SQLite's stored text `YYYY-MM-DD HH:MM:SS[.ffffff]` sliced into `YYYY-MM-DDTHH:MM:SSZ`;
+    any other form of text goes through `render_datetime` as the reader does."""
+    typed_value = field.ftype.typed_value
+
+    def texts(values: Values) -> list[str]:
+        return [
+            ""
+            if v is None
+            else v[:10] + "T" + v[11:19] + "Z"
+            if len(v) >= 19 and v[10] == " "
+            else render_datetime(v) or ""
+            for v in values
+        ]
+
+    def typed(values: Values) -> list[Any]:
+        return [None if t == "" else typed_value(t, field) for t in texts(values)]
+
+    return Cells(texts, typed, raw=True)
+
+
+def _checkbox(field: Field, text_moments: bool) -> Cells:
+    """`bool(raw)`: never empty, `true`/`false` (the same of 0/1 as of booleans)."""
     return Cells(
         lambda values: ["true" if v else "false" for v in values],
         lambda values: [bool(v) for v in values],
+        raw=True,
     )
 
 
-def _select(field: Field, actor: Actor) -> Cells | None:
+def _select(field: Field, text_moments: bool) -> Cells | None:
     """A single choice -> its label; a choice no longer listed is empty."""
     if field.options.get("multiple"):
         return None
@@ -226,7 +284,7 @@ def _select(field: Field, actor: Actor) -> Cells | None:
     )
 
 
-_FAST: dict[type[FieldType], Callable[[Field, Actor], Cells | None]] = {
+_FAST: dict[type[FieldType], Callable[[Field, bool], Cells | None]] = {
     MoneyType: _money,
     NumberType: _number,
     DateType: _date,

@@ -55,6 +55,13 @@ STORED: dict[str, list[Any]] = {
     "flag": [None, True, False, 0, 1],
     "stage": [None, 1, 2, 999],
 }
+#: Dates and moments as SQLite keeps them (text); other forms go the reader's way.
+STORED_TEXT: dict[str, list[Any]] = {
+    "day": [None, "2026-01-02", "2026-01-02 00:00:00"],
+    "seen": [None, "2026-01-02 09:30:00.000000", "2026-01-02 09:30:05.999999",
+             "2026-01-02 09:30:05", "2026-01-02T09:30:05", "2026-01-02 09:30:05+03:00",
+             "2026-01-02"],
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -64,15 +71,18 @@ def catalog(api, instance) -> tuple[Actor, Any]:
     return actor, get_catalog(actor, "cells")
 
 
-@pytest.mark.parametrize("name", list(STORED))
-def test_fast_converters_answer_what_the_field_type_answers(catalog, name):
+@pytest.mark.parametrize(
+    ("name", "text_moments"),
+    [(name, False) for name in STORED] + [(name, True) for name in STORED_TEXT],
+)
+def test_fast_converters_answer_what_the_field_type_answers(catalog, name, text_moments):
     actor, cat = catalog
     field = cat.by_api_name[name]
     view = FieldView.of(actor, cat)
     kind = field.ftype.export_type(field)
-    fast = cells(actor, view, field, kind, masked=False, rendered=False)
+    fast = cells(actor, view, field, kind, masked=False, rendered=False, text_moments=text_moments)
     exact = exact_cells(actor, view, field, kind, masked=False, rendered=False)
-    values = STORED[name]
+    values = (STORED_TEXT if text_moments else STORED)[name]
     safe = cells_module._formula_safe if kind.kind == "text" else (lambda texts: texts)
     assert fast.texts(values) == safe(exact.texts(values))
     assert fast.typed(values) == exact.typed(values)
