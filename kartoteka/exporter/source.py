@@ -161,9 +161,9 @@ def plan(
         if any(c.looked_up for c in columns)
         else [table.c.id, *(_selected(table.c[_stored(c)], c) for c in columns)]
     )
-    order = query.order_by(cols)
-    statement = sa.select(*picked).where(*where).order_by(*order)
-    whole = sa.select(table).where(*where).order_by(*order)
+    order_by = query.order_by(cols)
+    statement = sa.select(*picked).where(*where).order_by(*order_by)
+    whole = sa.select(table).where(*where).order_by(*order_by)
     return Source(actor, catalog, columns, statement, where, whole)
 
 
