@@ -22,7 +22,7 @@ import orjson
 from kartoteka.fields.base import ExportType
 
 from .cells import csv_safe
-from .source import Chunk, Column
+from .source import Chunk, Column, collector_paused
 
 ID_HEADER = "id"
 XLSX_BLOCK = 256 * 1024
@@ -57,16 +57,20 @@ def write_csv(
     yield (b"\xef\xbb\xbf" if codec == "utf-8" else b"") + drain()
     texts = [c.cells.texts for c in columns]
     for chunk in chunks:
-        cells = [t(values) for t, values in zip(texts, chunk.values, strict=True)]
-        writer.writerows(zip(chunk.ids, *cells, strict=True))
-        yield drain()
+        with collector_paused():
+            cells = [t(values) for t, values in zip(texts, chunk.values, strict=True)]
+            writer.writerows(zip(chunk.ids, *cells, strict=True))
+            data = drain()
+        yield data
 
 
 # ----- JSON Lines ----------------------------------------------------------------------------
 def write_jsonl(records: Iterator[list[dict[str, Any]]]) -> Iterator[bytes]:
     """One record per line, exactly as the records API renders it."""
     for chunk in records:
-        yield b"".join(orjson.dumps(record) + b"\n" for record in chunk)
+        with collector_paused():
+            data = b"".join(orjson.dumps(record) + b"\n" for record in chunk)
+        yield data
 
 
 # ----- Parquet -------------------------------------------------------------------------------
@@ -123,14 +127,15 @@ def write_parquet(columns: list[Column], chunks: Chunks) -> Iterator[bytes]:
     with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
         yield sink.take()
         for chunk in chunks:
-            arrays = [pa.array(chunk.ids, pa.int64())]
-            for column, type_, values in zip(columns, types, chunk.values, strict=True):
-                made = column.cells
-                if made.arrow is not None:
-                    arrays.append(made.arrow(values))
-                else:
-                    arrays.append(pa.array(made.typed(values), type_))
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            with collector_paused():
+                arrays = [pa.array(chunk.ids, pa.int64())]
+                for column, type_, values in zip(columns, types, chunk.values, strict=True):
+                    made = column.cells
+                    if made.arrow is not None:
+                        arrays.append(made.arrow(values))
+                    else:
+                        arrays.append(pa.array(made.typed(values), type_))
+                writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             yield sink.take()
     yield sink.take()
 
@@ -149,9 +154,10 @@ def write_xlsx(columns: list[Column], chunks: Chunks, *, zone: ZoneInfo) -> Iter
     sheet.append([ID_HEADER] + [_xlsx_text(sheet, c.name) for c in columns])
     cells = [_xlsx_cell(sheet, c, zone) for c in columns]
     for chunk in chunks:
-        typed = [c.cells.typed(values) for c, values in zip(columns, chunk.values, strict=True)]
-        for i, rid in enumerate(chunk.ids):
-            sheet.append([rid] + [cell(v[i]) for cell, v in zip(cells, typed, strict=True)])
+        with collector_paused():
+            typed = [c.cells.typed(v) for c, v in zip(columns, chunk.values, strict=True)]
+            for i, rid in enumerate(chunk.ids):
+                sheet.append([rid] + [cell(v[i]) for cell, v in zip(cells, typed, strict=True)])
     with tempfile.TemporaryFile() as tmp:
         book.save(tmp)
         tmp.seek(0)

@@ -153,3 +153,30 @@ def test_an_export_is_the_same_file_the_exact_converters_write(api, catalog, mon
         text = fast.decode("utf-8-sig")
         # A number stays a number; text and phones that start like a formula do not.
         assert "\r\n1,-12.50,'+79161234567," in text and "\r\n2,'=1+2," in text
+
+
+def test_the_collector_pauses_for_a_chunk_only_and_only_where_it_ran(api, catalog, monkeypatch):
+    import gc
+
+    from kartoteka.exporter import source
+    from kartoteka.exporter.service import export_records
+
+    actor, _ = catalog
+    api.records("cells", ROWS)
+    during: list[bool] = []
+    real_chunk = source.Chunk
+
+    def chunk(*args: Any) -> Any:
+        during.append(gc.isenabled())
+        return real_chunk(*args)
+
+    monkeypatch.setattr(source, "Chunk", chunk)
+    between = [gc.isenabled() for _ in export_records(actor, "cells", "csv").body]
+    assert during == [False] and all(between) and gc.isenabled()
+    gc.disable()
+    try:
+        for _ in export_records(actor, "cells", "parquet").body:
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # not switched on by the export
+    finally:
+        gc.enable()
