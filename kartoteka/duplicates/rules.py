@@ -25,11 +25,11 @@ from kartoteka.records import service as records
 from kartoteka.storage import bulk, schema
 from kartoteka.storage.engine import read_connection, utcnow
 
+from . import backfill
 from .normalise import FIELD_TYPES, NORMALISERS, default_normaliser, key_of, normalise, valid_region
 
 MAX_RULES = 20
 MAX_FIELDS = 5
-BACKFILL_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -275,32 +275,8 @@ def delete_rule(actor: Actor, catalog_ref: str | int, rule_id: int) -> None:
 
 # ----- keys ----------------------------------------------------------------------------------
 def rebuild_keys(conn: Connection, catalog: Catalog, rule: Rule) -> int:
-    """Compute the rule's key of every record again, in chunks; returns how many have one."""
-    keys = schema.duplicate_keys
-    conn.execute(sa.delete(keys).where(keys.c.rule_id == rule.id))
-    if not rule.valid:
-        return 0
-    table = catalog.table
-    cols = [table.c[p.field.col] for p in rule.parts]
-    after, total = 0, 0
-    while True:
-        rows = conn.execute(
-            sa.select(table.c.id, *cols)
-            .where(table.c.id > after)
-            .order_by(table.c.id)
-            .limit(BACKFILL_CHUNK)
-        ).all()
-        if not rows:
-            bulk.analyze(conn, keys)
-            return total
-        out = []
-        for row in rows:
-            key = rule.key({p.field.id: v for p, v in zip(rule.parts, row[1:], strict=True)})
-            if key is not None:
-                out.append({"rule_id": rule.id, "record_id": row[0], "key": key})
-        bulk.insert_many(conn, keys, out)
-        total += len(out)
-        after = rows[-1][0]
+    """Compute the rule's key of every record again; returns how many have one."""
+    return backfill.rebuild(conn, catalog, rule)
 
 
 def keys_of_rows(

@@ -20,8 +20,8 @@ from kartoteka.errors import ValidationFailed
 from kartoteka.records.service import get_catalog
 
 from . import writers
+from .cells import csv_safe
 from .source import Chunk, Source, plan
-from .writers import csv_safe
 
 __all__ = ["FORMATS", "Export", "ExportOptions", "csv_safe", "export_records", "parse_options"]
 

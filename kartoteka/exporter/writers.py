@@ -21,50 +21,17 @@ import orjson
 
 from kartoteka.fields.base import ExportType
 
-from .source import Chunk, Column
+from .cells import csv_safe
+from .source import Chunk, Column, collector_paused
 
 ID_HEADER = "id"
 XLSX_BLOCK = 256 * 1024
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NUMBER = re.compile(r"-?\d+(\.\d+)?")
 #: Excel number formats of typed cells (the cell holds the number, the format shows it).
 XLSX_FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss"}
 #: Characters XML 1.0 cannot hold (openpyxl refuses them); the same set as openpyxl's.
 ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 Chunks = Iterator[Chunk]
-
-
-def csv_safe(text: str) -> str:
-    """Text a spreadsheet will not run as a formula (OWASP's CSV-injection rule).
-
-    A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to
-    Excel and LibreOffice (`=HYPERLINK(...)`, `-2+3+cmd|...`); a leading apostrophe
-    makes it text. A plain number (`-12.50`) stays as it is.
-    """
-    if text and text[0] in FORMULA_STARTS and not NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
-def _texts(column: Column) -> Callable[[list[Any]], list[str]]:
-    """Rendered values -> the cell texts the field type's import reads back.
-
-    Only text columns can start like a formula (a number, date or flag never does;
-    a negative number is left alone by `csv_safe` anyway).
-    """
-    f = column.field
-    export_texts = f.ftype.export_texts
-    if column.type.kind != "text":
-        return lambda values: export_texts(values, f)
-
-    def texts(values: list[Any]) -> list[str]:
-        return [
-            "'" + t if t and t[0] in FORMULA_STARTS and not NUMBER.fullmatch(t) else t
-            for t in export_texts(values, f)
-        ]
-
-    return texts
 
 
 # ----- CSV -----------------------------------------------------------------------------------
@@ -88,18 +55,22 @@ def write_csv(
 
     writer.writerow([ID_HEADER] + [csv_safe(c.name) for c in columns])
     yield (b"\xef\xbb\xbf" if codec == "utf-8" else b"") + drain()
-    texts = [_texts(c) for c in columns]
+    texts = [c.cells.texts for c in columns]
     for chunk in chunks:
-        cells = [t(values) for t, values in zip(texts, chunk.values, strict=True)]
-        writer.writerows(zip(chunk.ids, *cells, strict=True))
-        yield drain()
+        with collector_paused():
+            cells = [t(values) for t, values in zip(texts, chunk.values, strict=True)]
+            writer.writerows(zip(chunk.ids, *cells, strict=True))
+            data = drain()
+        yield data
 
 
 # ----- JSON Lines ----------------------------------------------------------------------------
 def write_jsonl(records: Iterator[list[dict[str, Any]]]) -> Iterator[bytes]:
     """One record per line, exactly as the records API renders it."""
     for chunk in records:
-        yield b"".join(orjson.dumps(record) + b"\n" for record in chunk)
+        with collector_paused():
+            data = b"".join(orjson.dumps(record) + b"\n" for record in chunk)
+        yield data
 
 
 # ----- Parquet -------------------------------------------------------------------------------
@@ -141,15 +112,6 @@ def _arrow_type(pa: Any, kind: ExportType) -> Any:
     }.get(kind.kind, pa.string())
 
 
-def _typed(column: Column) -> Callable[[Any], Any]:
-    f = column.field
-    if column.type.kind == "text":
-        export_text = f.ftype.export_text
-        return lambda v: None if v is None else export_text(v, f)
-    typed_value = f.ftype.typed_value
-    return lambda v: None if v is None else typed_value(v, f)
-
-
 def write_parquet(columns: list[Column], chunks: Chunks) -> Iterator[bytes]:
     """Parquet with typed columns (int64, float64, decimal128, date32, UTC timestamps,
     booleans, strings), one row group per chunk, zstd-compressed."""
@@ -160,15 +122,20 @@ def write_parquet(columns: list[Column], chunks: Chunks) -> Iterator[bytes]:
         [pa.field(ID_HEADER, pa.int64(), nullable=False)]
         + [pa.field(c.field.api_name, _arrow_type(pa, c.type)) for c in columns]
     )
-    converters = [_typed(c) for c in columns]
+    types = [_arrow_type(pa, c.type) for c in columns]
     sink = _Sink()
     with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
         yield sink.take()
         for chunk in chunks:
-            arrays = [pa.array(chunk.ids, pa.int64())]
-            for column, convert, values in zip(columns, converters, chunk.values, strict=True):
-                arrays.append(pa.array(map(convert, values), _arrow_type(pa, column.type)))
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            with collector_paused():
+                arrays = [pa.array(chunk.ids, pa.int64())]
+                for column, type_, values in zip(columns, types, chunk.values, strict=True):
+                    made = column.cells
+                    if made.arrow is not None:
+                        arrays.append(made.arrow(values))
+                    else:
+                        arrays.append(pa.array(made.typed(values), type_))
+                writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             yield sink.take()
     yield sink.take()
 
@@ -187,10 +154,10 @@ def write_xlsx(columns: list[Column], chunks: Chunks, *, zone: ZoneInfo) -> Iter
     sheet.append([ID_HEADER] + [_xlsx_text(sheet, c.name) for c in columns])
     cells = [_xlsx_cell(sheet, c, zone) for c in columns]
     for chunk in chunks:
-        for i, rid in enumerate(chunk.ids):
-            sheet.append(
-                [rid] + [cell(values[i]) for cell, values in zip(cells, chunk.values, strict=True)]
-            )
+        with collector_paused():
+            typed = [c.cells.typed(v) for c, v in zip(columns, chunk.values, strict=True)]
+            for i, rid in enumerate(chunk.ids):
+                sheet.append([rid] + [cell(v[i]) for cell, v in zip(cells, typed, strict=True)])
     with tempfile.TemporaryFile() as tmp:
         book.save(tmp)
         tmp.seek(0)
@@ -199,37 +166,31 @@ def write_xlsx(columns: list[Column], chunks: Chunks, *, zone: ZoneInfo) -> Iter
 
 
 def _xlsx_cell(sheet: Any, column: Column, zone: ZoneInfo) -> Callable[[Any], Any]:
-    """Rendered value -> what `sheet.append` writes for it in this column.
+    """A typed value (`Cells.typed`) -> what `sheet.append` writes for it in this column.
 
     openpyxl gives dates and date-times their number format itself, and writes a plain
     `str` as text unless it starts with `=`: only those, illegal characters and amounts
     (shown with their decimals) need a cell object, which costs ten times a value.
     """
-    f = column.field
     kind = column.type.kind
     if kind == "text":
-        export_text = f.ftype.export_text
 
         def text(value: Any) -> Any:
-            if value is None:
-                return None
-            t = export_text(value, f)
-            if t.startswith("=") or ILLEGAL.search(t):
-                return _xlsx_text(sheet, t)
-            return t
+            if value is not None and (value.startswith("=") or ILLEGAL.search(value)):
+                return _xlsx_text(sheet, value)
+            return value
 
         return text
-    typed_value = f.ftype.typed_value
     if kind in ("integer", "float", "boolean", "date"):
-        return lambda v: None if v is None else typed_value(v, f)
+        return lambda v: v
     if kind == "datetime":
-        return lambda v: None if v is None else _excel_value(typed_value(v, f), zone)
+        return lambda v: None if v is None else _excel_value(v, zone)
     number_format = _number_format(column.type)
 
     def cell(value: Any) -> Any:
         if value is None:
             return None
-        return _formatted(sheet, _excel_value(typed_value(value, f), zone), number_format)
+        return _formatted(sheet, _excel_value(value, zone), number_format)
 
     return cell
 
