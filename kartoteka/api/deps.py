@@ -63,7 +63,9 @@ async def actor(request: Request) -> Actor:
     A bearer token already verified by this process is resolved on the event loop
     without I/O; anything that may touch the database or Redis runs in the threadpool.
     """
-    cached = getattr(request.state, "actor", None)
+    # The state dict itself: `request.state.actor` raises and catches an AttributeError
+    # on every first call of a request.
+    cached: Actor | None = request.scope.get("state", {}).get("actor")
     if cached is not None:
         return cached
     # Verifying a cause header reads the database, so such requests take the threadpool.
@@ -172,8 +174,10 @@ def _with_cause(request: Request, result: Actor) -> Actor:
 
     Only writes care, so reads skip the check; an unverifiable header is ignored.
     """
+    if request.method in SAFE_METHODS:
+        return result
     token = request.headers.get(CAUSE_HEADER)
-    if not token or request.method in SAFE_METHODS:
+    if not token:
         return result
     chain = loops.verify_cause(result.workspace, token)
     # A copy: the cached actor of a bearer token is shared by its other requests.

@@ -25,6 +25,7 @@ MULTIPART_OVERHEAD = 64 * 1024
 API_PATHS = re.compile(r"^(?:/w/[^/]+)?/api/v1(?:/|$)")
 UPLOAD_PATHS = re.compile(r"^(?:/w/[^/]+)?/api/v1/(?:files|catalogs/[^/]+/imports)/?$")
 NUL_ESCAPES = (b"%00", b"\x00")
+BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
 
 def body_limit(settings: Any, path: str) -> int:
@@ -64,7 +65,7 @@ class EdgeGuardMiddleware:
             for event in _error_response(status, code, text):
                 await send(event)
             return
-        if limit is None:
+        if limit is None or _bodiless(scope):
             await self.app(scope, receive, send)
             return
         received = 0
@@ -114,6 +115,15 @@ class EdgeGuardMiddleware:
                 if limit is not None and int(value) > limit:
                     return 413, "TOO_LARGE", "body_too_large", {"limit": limit}
         return None
+
+
+def _bodiless(scope: dict[str, Any]) -> bool:
+    """A GET or HEAD announcing no body (neither `Content-Length` nor `Transfer-Encoding`):
+    nothing to count, so the hot reads skip the counting wrappers. Other methods are
+    always counted, whatever their headers say."""
+    if scope.get("method") not in ("GET", "HEAD"):
+        return False
+    return not any(name in BODY_HEADERS for name, _ in scope.get("headers", ()))
 
 
 def check_json_shape(value: Any) -> None:
