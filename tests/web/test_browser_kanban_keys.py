@@ -6,7 +6,7 @@ and moves the card to the chosen one; Escape closes it and gives focus back."""
 from __future__ import annotations
 
 import pytest
-from support.browser import CHROMIUM, DESKTOP, Watch, api_client, axe, sign_in
+from support.browser import CHROMIUM, DESKTOP, Watch, axe, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -14,14 +14,6 @@ pytestmark = [
 ]
 
 STAGES = ["Applied", "Interview", "Offer", "Rejected"]
-
-
-@pytest.fixture
-def rest(server):
-    """The REST API as the administrator (closed afterwards)."""
-    client = api_client(server)
-    yield client
-    client.close()
 
 
 def test_a_card_moves_between_columns_by_keyboard_as_the_process_allows(server, browser, rest):

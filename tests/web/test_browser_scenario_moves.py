@@ -7,20 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.browser import CHROMIUM, DESKTOP, Watch, api_client, axe, sign_in
+from support.browser import CHROMIUM, DESKTOP, Watch, axe, sign_in
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing"),
 ]
-
-
-@pytest.fixture
-def rest(server):
-    """The REST API as the administrator (closed afterwards)."""
-    client = api_client(server)
-    yield client
-    client.close()
 
 
 LOOPED = {"type": "set", "vars": {"c": 3}}

@@ -5,20 +5,12 @@ name, and the trace read; axe-core on each screen, and the list at phone width."
 from __future__ import annotations
 
 import pytest
-from support.browser import CHROMIUM, DESKTOP, PHONE, Watch, api_client, axe, sign_in
+from support.browser import CHROMIUM, DESKTOP, PHONE, Watch, axe, sign_in
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing"),
 ]
-
-
-@pytest.fixture
-def rest(server):
-    """The REST API as the administrator (closed afterwards)."""
-    client = api_client(server)
-    yield client
-    client.close()
 
 
 def deals(api) -> int:
