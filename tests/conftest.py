@@ -174,6 +174,14 @@ def server(app: Any) -> Iterator[str]:
 
 
 @pytest.fixture
+def rest(server: str) -> Iterator[Any]:
+    """The REST API as the administrator on the served app (closed afterwards)."""
+    client = browsers.api_client(server)
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def demo(server: str) -> Iterator[dict[str, Any]]:
     """The seeded instance of the browser tests; its API client is closed afterwards."""
     data = browsers.seed(server)
