@@ -176,7 +176,19 @@ SCHEMAS: dict[str, Any] = {
         ordered=_BOOL,
         batch_size=_INT,
         secret={"type": "string", "description": "shown once, when created or rotated"},
-        disabled_reason=_NULL_STR,
+        disabled_reason={
+            "type": ["string", "null"],
+            "description": "why the webhook was switched off, in English",
+        },
+        disabled_reason_code={
+            "type": ["string", "null"],
+            "description": "its message code (webhook_disabled_gone, webhook_disabled_failing); "
+            "null for webhooks switched off before codes existed",
+        },
+        disabled_reason_params={
+            "type": ["object", "null"],
+            "description": "the code's parameters",
+        },
         failing_since=_NULL_STAMP,
         last_success_at=_NULL_STAMP,
     ),

@@ -9,6 +9,8 @@ EN: dict[str, str] = {
     "page_not_found": "no such page",
     "rights_system_catalog": "the platform's own catalogs have no rights to design",
     "import_wizard_forbidden": "you may not import into catalog {catalog!r}",
+    "amount_not_number": "{field}: not a number (type it like 1,234.56)",
+    "amount_decimals": "{field}: at most {max} digits after the point",
 }
 
 #: code -> Russian template.
@@ -18,4 +20,6 @@ RU: dict[str, str] = {
     "page_not_found": "такой страницы нет",
     "rights_system_catalog": "у собственных каталогов платформы нет настраиваемых прав",
     "import_wizard_forbidden": "вам нельзя импортировать в каталог «{catalog}»",
+    "amount_not_number": "«{field}»: не число (введите, например, 1 234,56)",
+    "amount_decimals": "«{field}»: не более {max} знаков после запятой",
 }

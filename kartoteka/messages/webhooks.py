@@ -43,6 +43,9 @@ EN: dict[str, str] = {
     "deliveries",
     "delivery_skipped_depth": "loop protection: the change came from a chain of {depth} webhook "
     "deliveries (the limit, KARTOTEKA_WEBHOOK_MAX_DEPTH, is {limit})",
+    "webhook_disabled_gone": "disabled after 410 Gone from {url}",
+    "webhook_disabled_failing": "no successful delivery for {days} days (failing since {since}); "
+    "last error: {reason}",
 }
 
 #: code -> Russian template.
@@ -84,4 +87,8 @@ RU: dict[str, str] = {
     "delivery_skipped_own": "защита от петель: изменение вызвано сообщениями этого же вебхука",
     "delivery_skipped_depth": "защита от петель: изменение пришло по цепочке из {depth} "
     "сообщений вебхуков (предел KARTOTEKA_WEBHOOK_MAX_DEPTH — {limit})",
+    "webhook_disabled_gone": "получатель {url} ответил 410 Gone — он просит больше "
+    "не присылать сообщения",
+    "webhook_disabled_failing": "ни одной успешной отправки за {days} дн. (ошибки с {since}); "
+    "последняя ошибка: {reason}",
 }

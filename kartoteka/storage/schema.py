@@ -314,7 +314,12 @@ webhooks = sa.Table(
     # Migration 0009: events per notify message (1: one message per event).
     sa.Column("batch_size", sa.Integer, nullable=False, server_default=sa.text("1")),
     sa.Column("start_seq", sa.BigInteger, nullable=False, default=0),
+    # Why the webhook was switched off, in English (the API's `disabled_reason`); the code
+    # and parameters beside it (migration 0020) give the reader's language
+    # (messages/webhooks.py). Webhooks switched off before 0020 have the text alone.
     sa.Column("disabled_reason", sa.String(300)),
+    sa.Column("disabled_reason_code", sa.String(60)),
+    sa.Column("disabled_reason_params", JSONText),
     # Kept by the maintenance pass (migration 0006): the start of the current run of
     # failed attempts and the last 2xx, remembered after the attempts are pruned.
     sa.Column("failing_since", sa.DateTime),

@@ -26,7 +26,7 @@ from kartoteka.security.log import log_event
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import utcnow
 
-from . import service
+from . import disabling, service
 
 CHUNK = 1000
 #: Attempt request bodies younger than this are left as they are (a sender may still
@@ -129,30 +129,43 @@ def _failing_long_enough(conn: Connection, hook: Any, first: datetime, days: int
     return last is not None
 
 
-def _last_error(conn: Connection, hook: Any) -> str:
+def _last_error(conn: Connection, hook: Any) -> dict[str, Any]:
+    """The last failure as `reason` (its English protocol detail) and, when the delivery
+    log coded it (migration 0018), `reason_code` and `reason_params` for the reader's
+    language."""
     d = schema.webhook_deliveries
     row = conn.execute(
-        sa.select(d.c.last_error, d.c.last_status)
+        sa.select(d.c.last_error, d.c.last_status, d.c.last_error_code, d.c.last_error_params)
         .where(d.c.webhook_id == hook.id, d.c.status.in_(FAILING), d.c.attempts > 0)
         .order_by(d.c.updated_at.desc())
         .limit(1)
     ).first()
     if row is None:
-        return "unknown"
-    return str(row.last_error or f"HTTP {row.last_status}")
+        return {"reason": "unknown"}
+    detail = str(row.last_error or f"HTTP {row.last_status}")[:300]
+    if not row.last_error_code:
+        return {"reason": detail}
+    return {
+        "reason": detail,
+        "reason_code": row.last_error_code,
+        "reason_params": row.last_error_params or {},
+    }
 
 
 def _disable(conn: Connection, ws: Workspace, hook: Any, first: datetime, now: datetime) -> bool:
     """Switch the webhook off unless an administrator changed it meanwhile; post a notice."""
     days = ws.settings.webhook_disable_after_days
-    error = _last_error(conn, hook)
+    last = _last_error(conn, hook)
+    error = str(last["reason"])
     since = f"{first:%Y-%m-%d %H:%M} UTC"
-    reason = f"no successful delivery for {days} days (failing since {since}); last error: {error}"
+    params = {"days": days, "since": since, **last}
+    why = disabling.disabled_values("webhook_disabled_failing", params)
+    reason = why["disabled_reason"]
     t = schema.webhooks
     done = conn.execute(
         sa.update(t)
         .where(t.c.id == hook.id, t.c.active.is_(True), t.c.updated_at == hook.updated_at)
-        .values(active=False, disabled_reason=reason[:300], updated_at=now)
+        .values(active=False, **why, updated_at=now)
     )
     if not done.rowcount:
         return False

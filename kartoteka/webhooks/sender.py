@@ -28,7 +28,7 @@ from kartoteka.storage import bulk, schema
 from kartoteka.storage.engine import utcnow
 
 from . import delivery, http1, proxy
-from .service import disable
+from .disabling import disable
 
 SEND_BATCH = 500
 #: Claimed batches on the wire at once; with the next claim that makes three stages.
@@ -174,7 +174,7 @@ def record_outcomes(
     _insert_attempts(conn, tried, at)
     _update_deliveries(conn, [_result(i, o, now, schedule) for i, o in tried], at)
     for item in {i.webhook_id: i for i, o in tried if o.gone}.values():
-        disable(conn, item.webhook_id, f"disabled after 410 Gone from {item.url}")
+        disable(conn, item.webhook_id, "webhook_disabled_gone", {"url": item.url})
 
 
 def _attempt_row(item: Claimed, outcome: delivery.Outcome) -> dict[str, Any]:

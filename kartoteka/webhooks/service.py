@@ -20,6 +20,7 @@ from kartoteka.storage.engine import read_connection, utcnow
 
 from . import replay, system_catalog, wakeup
 from .addresses import private_address_reason
+from .disabling import disabled_values
 from .errors import WebhookDisabled, WebhookInvalid, WebhookNotFound, WebhookNotNotify
 from .signing import new_secret
 
@@ -198,6 +199,8 @@ def render(ws: Workspace, row: Any, with_secret: bool = False) -> dict[str, Any]
         "ordered": row.ordered,
         "batch_size": row.batch_size,
         "disabled_reason": row.disabled_reason,
+        "disabled_reason_code": row.disabled_reason_code,
+        "disabled_reason_params": row.disabled_reason_params if row.disabled_reason_code else None,
         "failing_since": _maybe_datetime(row.failing_since),
         "last_success_at": _maybe_datetime(row.last_success_at),
         "created_at": render_datetime(row.created_at),
@@ -271,7 +274,7 @@ def update_webhook(actor: Actor, webhook_id: int, patch: Any) -> dict[str, Any]:
         current = {**render(ws, row), "url": row.url}
         values = _clean(ws, patch, current)
         if values["active"] and not row.active:
-            values["disabled_reason"] = None
+            values.update(disabled_values(None, None))
         conn.execute(sa.update(t).where(t.c.id == webhook_id).values(**values, updated_at=utcnow()))
         seqs = system_catalog.record_change(conn, actor, webhook_id, row)
         row = _row(conn, webhook_id)
@@ -320,16 +323,6 @@ def signing_target(actor: Actor, webhook_id: int) -> dict[str, Any]:
     require_admin(actor)
     with actor.workspace.engine.connect() as conn:
         return dict(_row(conn, webhook_id)._mapping)
-
-
-def disable(conn: sa.Connection, webhook_id: int, reason: str) -> None:
-    """Switch a webhook off (410 Gone from its receiver), keeping why."""
-    t = schema.webhooks
-    conn.execute(
-        sa.update(t)
-        .where(t.c.id == webhook_id)
-        .values(active=False, disabled_reason=reason[:300], updated_at=utcnow())
-    )
 
 
 # ----- lookup for the write path ---------------------------------------------------------

@@ -169,7 +169,9 @@ def test_card_nested_create_upload_viewer_audio_and_comments(server, demo, brows
     # A validation error shows in place; history names the client, not its id.
     page.fill("#f-amount", "много")
     page.click("[data-card-form] button[type=submit]")
-    expect(page.locator("#err-amount")).to_have_text("ожидается число")
+    expect(page.locator("#err-amount")).to_have_text(
+        "«Amount»: не число (введите, например, 1 234,56)"
+    )
     page.fill("#comment-text", "Позвонить в пятницу")
     page.click("#comments button[type=submit]")
     expect(page.locator(".comment p")).to_have_text("Позвонить в пятницу")

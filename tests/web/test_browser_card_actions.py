@@ -38,12 +38,16 @@ def test_watched_field_fills_values_and_shows_the_message_live(server, demo, bro
         },
     )
     assert r.status_code == 201, r.text
+    # The card shows this as "12,345.60": the webhook must still hear the phone alone.
+    r = api.patch(f"/catalogs/deals/records/{ids[5]}", json={"values": {"amount": "12345.6"}})
+    assert r.status_code == 200, r.text
     page = browser.new_page(locale="en-US", viewport=DESKTOP)
     watch = Watch(page)
     sign_in(page, server)
 
     # An existing record in the full-page card.
-    page.goto(f"{server}/c/deals/r/{ids[5]}")
+    page.goto(f"{server}/c/deals/r/{ids[5]}?lang=en")
+    expect(page.locator("#f-amount")).to_have_value("12,345.60")
     form = page.locator("[data-card-form]")
     note = form.locator("[data-form-error]")
     page.fill("#f-phone", "+79120000042")
@@ -61,6 +65,7 @@ def test_watched_field_fills_values_and_shows_the_message_live(server, demo, bro
     expect(page.locator(".alert.ok")).to_be_visible()
     stored = api.get(f"/catalogs/deals/records/{ids[5]}").json()["values"]
     assert stored["notes"] == "Calls after 18:00" and stored["phone"] == "+79120000042"
+    assert stored["amount"] == "12345.60"
 
     # A field the webhook does not watch does not call it.
     calls = len(receiver.at("/lookup"))

@@ -71,10 +71,11 @@ def test_keyboard_moves_edits_opens_and_returns_focus(server, demo, browser):
     editor = page.locator("input.cell-editor")
     expect(editor).to_be_focused()
     page.keyboard.press("Control+A")
-    page.keyboard.type("555")
+    # Typed the English way: "1,555.5" is one thousand five hundred and more, not 1.5555.
+    page.keyboard.type("1,555.5")
     page.keyboard.press("Enter")
     expect(page.locator(".toast", has_text="Saved")).to_be_visible()
-    assert float(api.get(f"/catalogs/deals/records/{ids[1]}").json()["values"]["amount"]) == 555
+    assert api.get(f"/catalogs/deals/records/{ids[1]}").json()["values"]["amount"] == "1555.50"
     page.wait_for_function("() => document.activeElement === document.querySelector('[data-grid]')")
     assert active(page) == (ids[1], "amount")
 
@@ -84,7 +85,7 @@ def test_keyboard_moves_edits_opens_and_returns_focus(server, demo, browser):
     page.keyboard.type("999")
     page.keyboard.press("Escape")
     page.wait_for_function("() => document.activeElement === document.querySelector('[data-grid]')")
-    assert float(api.get(f"/catalogs/deals/records/{ids[1]}").json()["values"]["amount"]) == 555
+    assert api.get(f"/catalogs/deals/records/{ids[1]}").json()["values"]["amount"] == "1555.50"
     page.keyboard.press("Enter")
     page.keyboard.press("Control+A")
     page.keyboard.type("556")

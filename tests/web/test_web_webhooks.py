@@ -113,6 +113,23 @@ def test_edit_switch_off_and_on_rotate_and_test_event(api, web, receiver):
     assert api.get("/webhooks").json()["items"] == []
 
 
+def test_why_a_webhook_was_switched_off_reads_in_the_users_language(api, web, instance, receiver):
+    deals(api)
+    hook = api.post("/webhooks", {"url": receiver.url("/gone"), "catalog": "deals"}).json()
+    receiver.scripts["/gone"] = [(410, None, {})]
+    api.record("deals", {"name": "A"})
+    work(instance)
+    sign_in(web)
+    url = receiver.url("/gone")
+    russian = f"получатель {url} ответил 410 Gone — он просит больше не присылать"
+    for page in (f"/admin/webhooks/{hook['id']}?lang=ru", "/admin/webhooks?lang=ru"):
+        text = web.get(page).text
+        assert re.search(rf"data-disabled-reason>{re.escape(russian)}", text), page
+        assert "disabled after" not in text
+    english = web.get(f"/admin/webhooks/{hook['id']}?lang=en").text
+    assert f"data-disabled-reason>disabled after 410 Gone from {url}<" in english
+
+
 def test_delivery_log_shows_bodies_retry_and_replay(api, web, instance, receiver):
     deals(api)
     csrf = sign_in(web)

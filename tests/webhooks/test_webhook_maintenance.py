@@ -12,9 +12,10 @@ from support.users import user_headers
 from support.webhooks import deals, deliveries, hook, verified, work
 from typer.testing import CliRunner
 
+from kartoteka import messages
 from kartoteka.storage import schema
 from kartoteka.storage.engine import utcnow
-from kartoteka.webhooks import maintenance
+from kartoteka.webhooks import disabling, maintenance
 from kartoteka.webhooks.replay import MAX_RANGE
 
 
@@ -199,6 +200,22 @@ def test_failing_for_n_days_disables_and_tells_administrators(api, client, insta
     assert got["active"] is False
     assert "no successful delivery for 5 days" in got["disabled_reason"]
     assert "HTTP 500" in got["disabled_reason"]
+    # Stored as a code whose last error is the delivery log's own code, so that both read
+    # in the administrator's language.
+    params = got["disabled_reason_params"]
+    assert got["disabled_reason_code"] == "webhook_disabled_failing"
+    assert (params["days"], params["reason"], params["reason_code"]) == (
+        5,
+        "HTTP 500",
+        "delivery_http_status",
+    )
+    assert params["since"].endswith(" UTC") and params["reason_params"] == {"status": 500}
+    assert got["disabled_reason"] == messages.message(got["disabled_reason_code"], params)
+    russian = disabling.disabled_reason_text(got, "ru")
+    assert russian == (
+        f"ни одной успешной отправки за 5 дн. (ошибки с {params['since']}); "
+        "последняя ошибка: получатель не принял сообщение (HTTP 500)"
+    )
     assert got["failing_since"] is not None and got["last_success_at"] is None
 
     page = api.get("/notices", params={"unread": "true"}).json()

@@ -135,6 +135,10 @@ def test_410_disables_the_webhook(api, instance, receiver):
     work(instance)
     got = api.get(f"/webhooks/{wh['id']}").json()
     assert got["active"] is False and "410" in got["disabled_reason"]
+    # Why, as a code for the reader's language; the English text stays for old clients.
+    assert got["disabled_reason"] == f"disabled after 410 Gone from {receiver.url('/gone')}"
+    assert got["disabled_reason_code"] == "webhook_disabled_gone"
+    assert got["disabled_reason_params"] == {"url": receiver.url("/gone")}
     assert "secret" not in got
     [row] = deliveries(instance, wh["id"])
     assert row.status == "failed"
@@ -145,6 +149,7 @@ def test_410_disables_the_webhook(api, instance, receiver):
     assert (r.status_code, r.json()["error"]) == (409, "CONFLICT")
     r = api.patch(f"/webhooks/{wh['id']}", {"active": True})
     assert r.status_code == 200 and r.json()["disabled_reason"] is None
+    assert r.json()["disabled_reason_code"] is r.json()["disabled_reason_params"] is None
 
 
 def test_ordered_webhook_holds_later_events_behind_a_failing_one(api, instance, receiver):

@@ -2,6 +2,7 @@
 // request — all or nothing. A refusal names the record and the reason and says that
 // nothing was changed; a row someone changed meanwhile (its version moved) refuses the
 // whole batch and shows their values, so nobody's change is overwritten unseen.
+import { plainAmount } from "./amounts.js";
 import { api, ApiError } from "./api.js";
 import { codeMessage, escapeHtml, strings, toast } from "./ui.js";
 
@@ -39,6 +40,8 @@ function valueControl(field) {
   const read = () => {
     const v = el.value.trim() === "" ? null : el.value;
     if (v && t === "datetime") return new Date(v).toISOString();
+    // Typed the user's way ("1 234,56"); the API reads plain numbers.
+    if (v && (t === "number" || t === "money")) return plainAmount(v, document.documentElement.lang);
     return v;
   };
   return { el, read };

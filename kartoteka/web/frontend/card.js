@@ -2,6 +2,7 @@
 // file drop zone with progress, image viewer, audio, masked-value reveal, saving with
 // per-field messages in place, action webhooks while typing, and live "changed by".
 import TomSelect from "tom-select/base";
+import { plainAmount } from "./amounts.js";
 import { api, ApiError, upload } from "./api.js";
 import { follow } from "./live.js";
 import { initRunButtons } from "./runbuttons.js";
@@ -142,9 +143,15 @@ function formValues(form) {
     if (!box.querySelector(`[name="${CSS.escape(name)}"]`) && !lists.has(name)) continue;
     if (checkboxes.has(name)) out[name] = data.has(name);
     else if (lists.has(name)) out[name] = data.getAll(name).filter(Boolean).map((v) => (/^\d+$/.test(v) ? Number(v) : v));
-    else if (data.has(name)) out[name] = data.get(name) === "" ? null : data.get(name);
+    else if (data.has(name)) out[name] = data.get(name) === "" ? null : typed(box, name, data.get(name));
   }
   return out;
+}
+
+// The API reads plain numbers: "1 234,56" typed in Russian goes as "1234.56".
+function typed(box, name, value) {
+  const input = box.querySelector(`[name="${CSS.escape(name)}"]`);
+  return input && "amount" in input.dataset ? plainAmount(value, document.documentElement.lang) : value;
 }
 
 function fill(form, values) {

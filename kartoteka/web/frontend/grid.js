@@ -13,6 +13,7 @@ import {
   SelectRowModule,
   Tabulator,
 } from "tabulator-tables";
+import { plainAmount } from "./amounts.js";
 import { api, ApiError } from "./api.js";
 import { BulkEdit } from "./bulkedit.js";
 import { ColumnMenu } from "./colmenu.js";
@@ -146,10 +147,15 @@ const EDITORS = {
 };
 
 /** The value the API expects for what the editor produced. */
+const AMOUNTS = new Set(["number", "money"]);
+
 function wireValue(field, value) {
   if (field.type === "select") return value ? value.id : null;
   if (field.type === "checkbox") return Boolean(value);
-  return value === "" ? null : value;
+  if (value === "") return null;
+  // Typed the user's way ("1,234.56", "1 234,56"); the API reads plain numbers.
+  if (AMOUNTS.has(field.type) && typeof value === "string") return plainAmount(value, document.documentElement.lang);
+  return value;
 }
 
 class Grid {

@@ -19,6 +19,7 @@ from kartoteka.catalogs.service import get_catalog, list_catalogs
 from kartoteka.errors import Forbidden, NotFound
 from kartoteka.webhooks import probe
 from kartoteka.webhooks import service as webhooks
+from kartoteka.webhooks.disabling import disabled_reason_text
 from kartoteka.webhooks.errors import WebhookInvalid
 from kartoteka.webhooks.service import EVENTS, MAX_BATCH_SIZE, OPT_IN
 
@@ -63,11 +64,16 @@ def _common(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def _shown(ctx: Ctx, hook: dict[str, Any]) -> dict[str, Any]:
+    """The webhook with why it was switched off in the reader's language (`disabled_text`)."""
+    return {**hook, "disabled_text": disabled_reason_text(hook, ctx.lang)}
+
+
 # ----- list and designer -----------------------------------------------------------------
 @page
 def webhooks_page(ctx: Ctx) -> Response:
     """Every webhook: where it sends, what it hears, whether it works."""
-    items = webhooks.list_webhooks(ctx.user)
+    items = [_shown(ctx, h) for h in webhooks.list_webhooks(ctx.user)]
     done = ctx.request.query_params.get("done") or ""
     return render(ctx, "webhooks/list.html", items=items, done=done, **_common(ctx))
 
@@ -161,7 +167,7 @@ def _deliveries(ctx: Ctx, hook: dict[str, Any]) -> dict[str, Any]:
 
 
 def _detail(ctx: Ctx, webhook_id: int, status: int = 200, **extra: Any) -> Response:
-    hook = webhooks.get_webhook(ctx.user, webhook_id)
+    hook = _shown(ctx, webhooks.get_webhook(ctx.user, webhook_id))
     catalog = ctx.ws.meta().catalog(hook["catalog"])
     names = catalog.by_api_name if catalog is not None else {}
     data = {

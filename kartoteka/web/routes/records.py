@@ -83,7 +83,10 @@ def _card_data(ctx: Ctx, catalog: Catalog, record: dict[str, Any] | None) -> dic
         "record": record,
         "fields": fields,
         "editable": {f.api_name for f in editable},
-        "inputs": {f.api_name: forms.form_value(f, values.get(f.api_name), tz) for f in editable},
+        "inputs": {
+            f.api_name: forms.form_value(f, values.get(f.api_name), tz, lang=ctx.lang)
+            for f in editable
+        },
         "errors": {},
         "general_error": None,
         "revealable": {
@@ -153,7 +156,9 @@ def new_page(ctx: Ctx, catalog: str) -> Response:
     for f in found.fields:  # defaults, as the new record would get them
         if f.api_name in data["inputs"] and "default" in f.options:
             shown = common_options.rendered_default(f, ctx.user)
-            data["inputs"][f.api_name] = forms.form_value(f, shown, ctx.user.timezone)
+            data["inputs"][f.api_name] = forms.form_value(
+                f, shown, ctx.user.timezone, lang=ctx.lang
+            )
     _prefill(ctx, data)
     return _card(ctx, data)
 
@@ -200,6 +205,9 @@ def _refused(
     data["skip_duplicates"] = duplicate  # the next save writes it anyway
     kept = _listed_fields(catalog)
     data["inputs"].update({k: v for k, v in values.items() if k not in kept})
+    # Numbers come back as the user typed them, not as the plain text the service read.
+    assert ctx.form is not None
+    data["inputs"].update(forms.typed_amounts(catalog.fields, ctx.form))
     data.update(errors=errors, general_error=general)
     return render(ctx, "card/record.html", status=status, **data)
 
@@ -221,6 +229,12 @@ def _changed_meanwhile(
     data["inputs"].update({k: v for k, v in values.items() if k not in kept})
     data.update(general_error=message)
     return render(ctx, "card/record.html", status=412, **data)
+
+
+def _as_typed(ctx: Ctx, editable: list[Any]) -> dict[str, Any]:
+    """The form's values without reading numbers (one was unreadable), to show it again."""
+    assert ctx.form is not None
+    return forms.submitted_values(editable, ctx.form, ctx.user.timezone)
 
 
 def _listed_fields(catalog: Catalog) -> set[str]:
@@ -246,16 +260,17 @@ def edit_submit(ctx: Ctx, catalog: str, record: str) -> Response:
     current = records.get_record(ctx.user, found.id, rid)
     assert ctx.form is not None
     editable = forms.editable_fields(ctx.user, found)
-    values = forms.submitted_values(editable, ctx.form, ctx.user.timezone)
     sent = ctx.field("_version")
     version = int(sent) if sent.isdigit() and len(sent) < 19 else None
+    values: dict[str, Any] = {}
     try:
+        values = forms.submitted_values(editable, ctx.form, ctx.user.timezone, lang=ctx.lang)
         with skipping(ctx.field("_skip_duplicates") == "1"):
             saved = records.update_record(ctx.user, found.id, rid, values, version=version)
     except PreconditionFailed as exc:
         return _changed_meanwhile(ctx, found, exc, values)
     except (ValidationFailed, DomainError) as exc:
-        return _refused(ctx, found, current, values, exc)
+        return _refused(ctx, found, current, values or _as_typed(ctx, editable), exc)
     if _wants_json(ctx):
         return JSONResponse({"record": saved})
     return redirect(f"{catalog_url(ctx, catalog)}/r/{rid}?saved=1")
@@ -267,15 +282,16 @@ def new_submit(ctx: Ctx, catalog: str) -> Response:
     found = get_catalog(ctx.user, catalog)
     assert ctx.form is not None
     editable = forms.editable_fields(ctx.user, found)
-    values = forms.submitted_values(editable, ctx.form, ctx.user.timezone)
-    # An input left empty names no value; one whose default was cleared names "none".
-    defaults = {f.api_name for f in editable if "default" in f.options}
-    values = {k: v for k, v in values.items() if v not in (None, "", []) or k in defaults}
+    values: dict[str, Any] = {}
     try:
+        values = forms.submitted_values(editable, ctx.form, ctx.user.timezone, lang=ctx.lang)
+        # An input left empty names no value; one whose default was cleared names "none".
+        defaults = {f.api_name for f in editable if "default" in f.options}
+        values = {k: v for k, v in values.items() if v not in (None, "", []) or k in defaults}
         with skipping(ctx.field("_skip_duplicates") == "1"):
             created = records.create_record(ctx.user, found.id, values)
     except (ValidationFailed, DomainError) as exc:
-        return _refused(ctx, found, None, values, exc)
+        return _refused(ctx, found, None, values or _as_typed(ctx, editable), exc)
     if _wants_json(ctx):
         return JSONResponse({"record": created}, status_code=201)
     return redirect(f"{catalog_url(ctx, catalog)}/r/{created['id']}?saved=1")
