@@ -182,6 +182,9 @@ def _disable(conn: Connection, ws: Workspace, hook: Any, first: datetime, now: d
             "failing_since": first.isoformat() + "Z",
             "last_error": error,
             "days": days,
+            # The UI words the last error in the reader's language (delivery log codes).
+            "last_error_code": last.get("reason_code"),
+            "last_error_params": last.get("reason_params") or {},
         },
         at=now,
     )

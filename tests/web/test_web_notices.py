@@ -198,3 +198,37 @@ def test_a_notice_event_carries_no_other_users_count(api, instance):
     assert now[0] != state[0] and now[1] == state[1] == (0, 0)
     # Until the stamp moves again, a wake-up reads nothing of the stranger's notices.
     assert live._notice_news(stranger, now) == (now, b"")
+
+
+def test_a_switched_off_webhooks_last_error_reads_in_the_readers_language():
+    from kartoteka.web.i18n import current_lang
+    from kartoteka.web.routes.notices import notice_text
+
+    notice = {
+        "kind": "webhook.disabled",
+        "title": "Webhook 7 disabled",
+        "message": "stored English",
+        "data": {
+            "webhook_id": 7,
+            "url": "https://hooks.example.com/x",
+            "last_error": "HTTP 503",
+            "days": 5,
+            "last_error_code": "delivery_http_status",
+            "last_error_params": {"status": 503},
+        },
+    }
+    token = current_lang.set("ru")
+    try:
+        title, message = notice_text(notice)
+    finally:
+        current_lang.reset(token)
+    assert "получатель не принял сообщение (HTTP 503)" in message, message
+    assert "HTTP 503)" in message and "7" in title
+    # A notice posted before the codes keeps its stored English detail.
+    old = {**notice, "data": {k: v for k, v in notice["data"].items() if "code" not in k}}
+    old = {**old, "data": {k: v for k, v in old["data"].items() if k != "last_error_params"}}
+    token = current_lang.set("ru")
+    try:
+        assert "HTTP 503" in notice_text(old)[1]
+    finally:
+        current_lang.reset(token)

@@ -223,6 +223,9 @@ def test_failing_for_n_days_disables_and_tells_administrators(api, client, insta
     [notice] = page["items"]
     assert (notice["kind"], notice["level"]) == ("webhook.disabled", "error")
     assert notice["data"]["webhook_id"] == wh["id"] and notice["read_at"] is None
+    # The notice keeps the last error's code, so the bell words it in the reader's language.
+    assert notice["data"]["last_error_code"] == "delivery_http_status"
+    assert notice["data"]["last_error_params"] == {"status": 500}
     r = api.post(f"/notices/{notice['id']}/read")
     assert r.status_code == 200 and r.json()["read_at"] is not None
     assert api.get("/notices", params={"unread": "true"}).json() == {

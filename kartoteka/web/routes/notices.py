@@ -14,9 +14,10 @@ from urllib.parse import quote
 from fastapi.responses import Response
 from starlette.routing import Route
 
+from kartoteka import messages
 from kartoteka.notices import service as notices
 
-from ..i18n import N_, _
+from ..i18n import N_, _, current_lang
 from ..pages import Ctx, page, redirect, render
 
 #: Known notice kinds -> title and message in the UI's language (`%(name)s` from data).
@@ -39,6 +40,12 @@ def notice_text(notice: dict[str, Any]) -> tuple[str, str]:
     """Title and message in the reader's language (known kinds), else as stored."""
     texts = NOTICE_TEXTS.get(notice["kind"])
     data = {k: v for k, v in (notice.get("data") or {}).items() if isinstance(k, str)}
+    code, params = data.get("last_error_code"), data.get("last_error_params")
+    if isinstance(code, str) and code:
+        # The failure as the delivery log words it, in the reader's language.
+        data["last_error"] = messages.message(
+            code, params if isinstance(params, dict) else {}, current_lang.get()
+        )
     if texts is None:
         return notice["title"], notice["message"]
     try:
