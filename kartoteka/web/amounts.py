@@ -92,11 +92,21 @@ def amount_for_input(value: Any, language: str, *, decimals: int, grouped: bool 
     English); '' for none, the value as it is when it is no number."""
     if value is None or value == "":
         return ""
+    number = finite_decimal(value)
+    if number is None:
+        return str(value)
+    return format_decimal(number, format=decimal_pattern(decimals, grouped), locale=language)
+
+
+def finite_decimal(value: Any) -> Decimal | None:
+    """`value` as a finite Decimal (None: no number, or an infinity or NaN)."""
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        return str(value)
-    if not number.is_finite():
-        return str(value)
-    pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
-    return format_decimal(number, format=pattern, locale=language)
+        return None
+    return number if number.is_finite() else None
+
+
+def decimal_pattern(decimals: int, grouped: bool) -> str:
+    """The Babel pattern of a number with `decimals` digits, thousands grouped or not."""
+    return ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -83,17 +82,14 @@ def date_text(value: str) -> str:
 def number_text(field: Field, value: Any) -> str:
     """A number or amount in the page's language: its decimals, the field's format
     (grouped, plain, percent) and a money field's currency. A mask stays as it is."""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    if not number.is_finite():
+    number = amounts.finite_decimal(value)
+    if number is None:
         return str(value)
     options = field.ftype.ui_options(field)
     decimals = options.get("decimals")
     digits = int(decimals) if isinstance(decimals, int) else 0
     shown = options.get("format") or "grouped"
-    pattern = ("0" if shown == "plain" else "#,##0") + ("." + "0" * digits if digits else "")
+    pattern = amounts.decimal_pattern(digits, shown != "plain")
     text = format_decimal(number, format=pattern, locale=i18n.current_lang.get())
     if shown == "percent":
         return f"{text}\u00a0%"
