@@ -349,7 +349,11 @@ SCHEMAS: dict[str, Any] = {
     ),
     "SearchResults": items_of(
         "SearchHit",
-        counts={"type": "object", "additionalProperties": _INT},
+        counts={
+            "type": "object",
+            "additionalProperties": _INT,
+            "description": "records the caller may open, per catalog; 100 means 100 or more",
+        },
         next_cursor=_NEXT,
     ),
     "File": obj(

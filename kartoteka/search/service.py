@@ -22,13 +22,14 @@ from kartoteka.records.read import Renderer
 from kartoteka.storage import fulltext
 from kartoteka.storage.engine import read_connection
 
-from . import analyzer, attachments, documents, index
+from . import analyzer, attachments, documents, index, tally
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-#: Workspace-wide counts stop here: "1000" then means "at least" (the records list's
-#: `count` is exact).
-COUNT_CAP = 1_000
+#: Workspace-wide counts stop here: "100" then means "at least 100" (products show
+#: "100+"; the records list's `count` is exact). Counting further cost a scan of up to
+#: this many matches per catalog on every search.
+COUNT_CAP = 100
 #: Up to this many matching records are ranked; beyond, the newest come first. Deciding
 #: costs a scan until this many matches are found: for a phrase of two common words
 #: (PostgreSQL rechecks positions row by row) 5,000 took 130 ms of a 100,000-record
@@ -207,11 +208,21 @@ def _newest(found: CatalogSearch, where: list[Any], offset: int, size: int) -> A
     )
 
 
-def _page(conn: Connection, found: CatalogSearch, where: list[Any], offset: int, size: int) -> Any:
+def _page(
+    conn: Connection,
+    found: CatalogSearch,
+    where: list[Any],
+    offset: int,
+    size: int,
+    matches: int | None = None,
+) -> Any:
     # Ranking costs a score per matching record: past RANK_LIMIT matches (a word in
     # most records) the newest come first instead, which reads just one page.
-    broad = fulltext.matching(conn, found.match, RANK_LIMIT + 1) > RANK_LIMIT
-    statement = _newest if broad else _ranked
+    if matches is None:
+        matches = fulltext.matching(conn, found.match, RANK_LIMIT + 1)
+    elif matches == 0:
+        return []
+    statement = _newest if matches > RANK_LIMIT else _ranked
     return conn.execute(statement(found, where, offset, size)).all()
 
 
@@ -243,10 +254,15 @@ def ranked_page(
     where: list[Any],
     size: int,
     cursor: str | None,
+    matches: int | None = None,
 ) -> tuple[CatalogSearch, list[Any], str | None]:
-    """Rows best match first (typo-tolerant when nothing matches exactly), and the next cursor."""
+    """Rows best match first (typo-tolerant when nothing matches exactly), and the next cursor.
+
+    `matches`: the matching index rows counted up to RANK_LIMIT + 1 (`tally`), 0 when
+    the reader may see none of them; None: counted here.
+    """
     offset = _offset(cursor)
-    rows = _page(conn, found, where, offset, size + 1)
+    rows = _page(conn, found, where, offset, size + 1, matches)
     if not rows and offset == 0:
         retry = fuzzy(conn, found)
         if retry is not None:
@@ -368,6 +384,44 @@ def _limit(limit: Any) -> int:
     return value
 
 
+def _hits(conn: Connection, actor: Actor, found: CatalogSearch, rows: list[Any]) -> list[Any]:
+    """A catalog's page as the workspace search gives it: catalog, record, snippet."""
+    cat = found.catalog
+    ref = {"id": cat.id, "api_name": cat.api_name, "name": cat.name}
+    comments = documents.comments_of(conn, cat, [r.id for r in rows])
+    rendered = Renderer(conn, actor, cat).render(rows)
+    attached = _attached(conn, cat, found, rendered)
+    return [
+        {
+            "catalog": ref,
+            "record": record,
+            "snippet": _snippet(
+                cat, record, found, comments.get(record["id"], []), attached.get(record["id"], [])
+            ),
+        }
+        for record in rendered
+    ]
+
+
+def _workspace_count(
+    conn: Connection,
+    found: CatalogSearch,
+    where: list[Any],
+    counted: tally.Tally,
+    shown: int,
+    more: bool,
+) -> int:
+    """A catalog's count in the workspace search (up to COUNT_CAP), mostly without a query.
+
+    `shown`: the records up to the end of this page; `more`: whether any follow.
+    """
+    if not more:  # the page holds every remaining match
+        return min(shown, COUNT_CAP)
+    if found.fuzzy:  # the tally counted the words as typed, the page found near ones
+        return count(conn, found, where, COUNT_CAP)
+    return counted.count(COUNT_CAP)
+
+
 def search_workspace(
     actor: Actor,
     text: Any,
@@ -393,30 +447,23 @@ def search_workspace(
     with read_connection(actor.workspace.engine) as conn:
         waiting = fulltext.pending_among(conn, [c.id for c in catalogs])
     prepared = [_catalog_search(actor, c, clauses, c.id in waiting) for c in catalogs]
+    wheres = [_where(actor, c) for c in catalogs]
+    questions = [
+        tally.Question(f.match, f.catalog.table, sa.and_(*w) if w else None)
+        for f, w in zip(prepared, wheres, strict=True)
+    ]
     with read_connection(actor.workspace.engine) as conn:
-        for found in prepared:
+        # One statement: every catalog's ranking decision, and counts where a rule applies.
+        tallies = tally.tally(conn, questions, RANK_LIMIT + 1, COUNT_CAP)
+        for found, where, counted in zip(prepared, wheres, tallies, strict=True):
             cat = found.catalog
-            where = _where(actor, cat)
-            found, rows, next_cursor = ranked_page(conn, found, where, size, cursor)
+            matches = 0 if counted.empty else counted.matching
+            found, rows, next_cursor = ranked_page(conn, found, where, size, cursor, matches)
             if not rows:
                 continue
-            if next_cursor is None:  # the page holds every remaining match: no count query
-                counts[cat.api_name] = min(_offset(cursor) + len(rows), COUNT_CAP)
-            else:
-                counts[cat.api_name] = count(conn, found, where, COUNT_CAP)
-            ref = {"id": cat.id, "api_name": cat.api_name, "name": cat.name}
-            comments = documents.comments_of(conn, cat, [r.id for r in rows])
-            rendered = Renderer(conn, actor, cat).render(rows)
-            attached = _attached(conn, cat, found, rendered)
-            for record in rendered:
-                snippet = _snippet(
-                    cat,
-                    record,
-                    found,
-                    comments.get(record["id"], []),
-                    attached.get(record["id"], []),
-                )
-                items.append({"catalog": ref, "record": record, "snippet": snippet})
+            shown, more = _offset(cursor) + len(rows), next_cursor is not None
+            counts[cat.api_name] = _workspace_count(conn, found, where, counted, shown, more)
+            items += _hits(conn, actor, found, rows)
     result: dict[str, Any] = {"items": items, "counts": counts}
     if catalog is not None:
         result["next_cursor"] = next_cursor

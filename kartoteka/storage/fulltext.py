@@ -533,34 +533,64 @@ def index_join(found: Match, table: Any) -> Any:
 
 
 def matching(conn: Connection, found: Match, cap: int) -> int:
-    """How many index rows match (rights not applied), counting at most `cap`.
+    """How many index rows match (rights not applied), counting at most `cap`."""
+    return int(conn.execute(sa.select(matching_count(conn.dialect.name, found, cap))).scalar_one())
+
+
+def matching_count(dialect: str, found: Match, cap: int) -> Any:
+    """SQL (a scalar): how many index rows match (rights not applied), at most `cap`.
 
     PostgreSQL: the newest `PROBE` x `cap` rows are looked at first, walking the
     primary key, which stops as soon as `cap` match — a word or prefix in most records
     is decided there. The GIN index is asked only when they hold fewer: its bitmap is
     built whole before any LIMIT (58,480 entries for a prefix in 100,000 records).
     """
-    if conn.dialect.name == "postgresql":
-        table = found.table
-        recent = (
-            sa.select(table.c.id, table.c.parts, table.c.tsv)
-            .order_by(table.c.id.desc())
-            .limit(PROBE * cap)
-            .subquery()
-        )
-        condition = ClauseAdapter(recent).traverse(found.condition)
-        seen = _count(conn, sa.select(sa.literal(1)).select_from(recent).where(condition), cap)
-        if seen >= cap:
-            return seen
-    return _count(
-        conn, sa.select(sa.literal(1)).select_from(found.table).where(found.condition), cap
+    one = sa.select(sa.literal(1))
+    everywhere = capped_count(one.select_from(found.table).where(found.condition), cap)
+    if dialect != "postgresql":
+        return everywhere
+    recent = newest_rows(found.table, PROBE * cap)
+    condition = ClauseAdapter(recent).traverse(found.condition)
+    seen = capped_count(one.select_from(recent).where(condition), cap)
+    return _decided_in(seen, cap, everywhere)
+
+
+def visible_count(dialect: str, found: Match, table: Any, rule: Any, cap: int, window: int) -> Any:
+    """SQL (a scalar): how many records of `table` match and pass `rule`, at most `cap`.
+
+    PostgreSQL: as `matching_count`, the newest `window` index rows first (a broad
+    match reaches `cap` among them), the GIN index only when they do not.
+    """
+    joined = index_join(found, table)
+    everywhere = capped_count(
+        sa.select(sa.literal(1)).select_from(joined).where(found.condition, rule), cap
     )
+    if dialect != "postgresql":
+        return everywhere
+    recent = newest_rows(found.table, window)
+    condition = ClauseAdapter(recent).traverse(found.condition)
+    near = recent.join(table, table.c.id == recent.c.id)
+    seen = capped_count(sa.select(sa.literal(1)).select_from(near).where(condition, rule), cap)
+    return _decided_in(seen, cap, everywhere)
 
 
-def _count(conn: Connection, rows: Any, cap: int) -> int:
-    """How many rows `rows` gives, counting at most `cap`."""
+def newest_rows(table: sa.TableClause, size: int) -> Any:
+    """PostgreSQL: the index's newest `size` rows (a walk down its primary key)."""
+    newest = sa.select(table.c.id, table.c.parts, table.c.tsv).order_by(table.c.id.desc())
+    return newest.limit(size).subquery()
+
+
+def _decided_in(seen: Any, cap: int, everywhere: Any) -> Any:
+    # `seen` counts at most `cap`, so reaching it means `cap`; PostgreSQL evaluates a
+    # CASE branch's subquery only when that branch is taken, so `everywhere` (the GIN
+    # index) runs only when the newest rows did not decide.
+    return sa.case((seen >= cap, sa.literal(cap)), else_=everywhere)
+
+
+def capped_count(rows: Any, cap: int) -> Any:
+    """SQL (a scalar): how many rows `rows` gives, counting at most `cap`."""
     inner = rows.limit(cap).subquery()
-    return int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
+    return sa.select(sa.func.count()).select_from(inner).scalar_subquery()
 
 
 def _pg_visible_tsv(table: sa.TableClause, fields: list[int]) -> Any:

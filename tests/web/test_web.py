@@ -12,6 +12,7 @@ from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from support.web import sign_in
 
 from kartoteka.messages import message
+from kartoteka.search import service as search
 from kartoteka.web import assets, i18n
 
 RU = {"accept-language": "ru-RU,ru;q=0.9,en;q=0.5"}
@@ -383,7 +384,7 @@ def test_static_assets(web):
     assert all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in pinned["dependencies"].values())
 
 
-def test_search_page_and_catalog_search_and_filter_in_the_url(api, web):
+def test_search_page_and_catalog_search_and_filter_in_the_url(api, web, monkeypatch):
     deals(api, 3)
     api.patch("/catalogs/deals/records/2", {"values": {"name": "Поставка ромашек"}})
     sign_in(web)
@@ -391,6 +392,9 @@ def test_search_page_and_catalog_search_and_filter_in_the_url(api, web):
     assert r.status_code == 200
     assert '<a href="/c/deals/r/2">Поставка ромашек</a>' in r.text
     assert "<mark>" in r.text  # the service's snippet keeps its highlight
+    assert "1 record<" in r.text
+    monkeypatch.setattr(search, "COUNT_CAP", 2)  # a count at the cap means "at least"
+    assert "2+ records<" in web.get("/search", params={"q": "deal"}).text
     listed = web.get("/c/deals", params={"search": "ромашка"}).text
     assert "Поставка ромашек" in listed and "Deal 000" not in listed
     only = web.get("/c/deals", params={"filter": '{"amount": {"gte": 2}}'}).text

@@ -36,7 +36,12 @@ def search_page(ctx: Ctx) -> Response:
         # Snippets are escaped by the search service; only its <mark> tags are markup.
         group["items"].append({**item, "snippet": Markup(item.get("snippet") or "")})
     return render(
-        ctx, "layout/search.html", q=query, groups=list(groups.values()), counts=found["counts"]
+        ctx,
+        "layout/search.html",
+        q=query,
+        groups=list(groups.values()),
+        counts=found["counts"],
+        count_cap=search.COUNT_CAP,  # a count this high means "at least": shown as "100+"
     )
 
 
