@@ -39,7 +39,7 @@ def probe(ftype: FieldType, options: dict[str, Any]) -> Field:
 
 
 def default_editor(
-    ftype: FieldType, options: dict[str, Any], actor: Actor
+    ftype: FieldType, options: dict[str, Any], actor: Actor, lang: str | None = None
 ) -> dict[str, Any] | None:
     """What the template needs to show the default's editor, or None when the type takes
     no default (computed values, links, files)."""
@@ -58,7 +58,7 @@ def default_editor(
             rendered = common_options.rendered_default(field, actor)
         except FieldValueError:  # a value posted back after a refusal: shown as empty
             rendered = None
-        shown = forms.form_value(field, rendered, actor.timezone)
+        shown = forms.form_value(field, rendered, actor.timezone, lang=lang)
     return {
         "field": field,
         "value": shown,
@@ -67,9 +67,13 @@ def default_editor(
     }
 
 
-def read(form: FormData, type_name: str, options: dict[str, Any], tz: Any) -> dict[str, Any]:
+def read(
+    form: FormData, type_name: str, options: dict[str, Any], tz: Any, lang: str | None = None
+) -> dict[str, Any]:
     """The posted help and default as options (`None` clears one); `options` are the type's
-    own posted options (a multiple select's default is a list)."""
+    own posted options (a multiple select's default is a list). A number or amount default
+    is read as typed in `lang` ('1 234,56'); one that is no number raises ValidationFailed
+    naming `default_value`."""
     out: dict[str, Any] = {}
     if "opt:help" in form:
         text = form.get("opt:help")
@@ -80,7 +84,7 @@ def read(form: FormData, type_name: str, options: dict[str, Any], tz: Any) -> di
     if ftype is None:
         return out
     field = probe(ftype, options)
-    value = forms.submitted_values([field], form, tz).get(DEFAULT_INPUT)
+    value = forms.submitted_values([field], form, tz, lang=lang).get(DEFAULT_INPUT)
     if ftype.references == "users":
         picked = [v for v in form.getlist(DEFAULT_INPUT) if isinstance(v, str) and v]
         ids: list[Any] = [int(v) if v.isdecimal() and len(v) < 12 else v for v in picked]

@@ -233,3 +233,41 @@ def test_a_checkbox_default_is_set_only_when_ticked(web, api, deals):
     assert r.status_code == 303, r.text
     assert fields_of(api)["paid"]["options"]["default"] is True
     assert api.post("/catalogs/deals/records", {"values": {}}).json()["values"]["paid"] is True
+
+
+def test_an_amount_default_is_typed_the_users_way(web, api, deals):
+    csrf = sign_in(web)
+    form = {
+        "csrf": csrf,
+        "required": "",
+        "unique": "",
+        "indexed": "",
+        "name": "Budget",
+        "type": "money",
+        "kind:currency": "text",
+        "opt:currency": "RUB",
+        "default_for": "money",
+        "default_value": "1\u00a0234,56",
+    }
+    r = web.post(f"{deals}/fields/new?lang=ru", data=form)
+    assert r.status_code == 303, r.text
+    budget = fields_of(api)["budget"]
+    assert budget["options"]["default"] in ("1234.56", 1234.56)
+    # Shown back as a Russian user types it, and as an English one does.
+    page = web.get(f"{deals}/fields/{budget['id']}?lang=ru").text
+    assert re.search(r'name="default_value" value="1[\s\u00a0]234,56"', page), page
+    page = web.get(f"{deals}/fields/{budget['id']}?lang=en").text
+    assert 'name="default_value" value="1,234.56"' in page
+    # What is no number is refused next to the default, in the reader's language, and the
+    # rest of the form (the help) is kept; nothing is saved.
+    form.update({"default_value": "двенадцать", "opt:help": "План на квартал"})
+    r = web.post(f"{deals}/fields/{budget['id']}?lang=ru", data=form)
+    assert r.status_code == 422, r.text
+    assert "не число" in error_of(r.text, "default"), r.text
+    assert "План на квартал" in r.text
+    assert fields_of(api)["budget"]["options"]["default"] in ("1234.56", 1234.56)
+    # The same for a new field: nothing is created.
+    form.update({"name": "Other", "default_value": "12 рублей"})
+    r = web.post(f"{deals}/fields/new?lang=en", data=form)
+    assert r.status_code == 422 and "not a number" in error_of(r.text, "default"), r.text
+    assert "other" not in fields_of(api)

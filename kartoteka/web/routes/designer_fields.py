@@ -21,7 +21,7 @@ from kartoteka.catalogs import layout
 from kartoteka.catalogs import service as catalogs
 from kartoteka.catalogs.errors import BadFieldSpec
 from kartoteka.catalogs.models import Catalog, Field
-from kartoteka.errors import DomainError
+from kartoteka.errors import DomainError, ValidationFailed
 from kartoteka.fields import all_types
 from kartoteka.fields.base import FieldType
 from kartoteka.messages import message
@@ -45,7 +45,11 @@ FIELD_INPUTS: tuple[str, ...] = (
 )
 FIELD_INPUTS += ("help", "default")  # the options every type takes (designer_common)
 #: Service keys -> the inputs of the field form.
-FIELD_KEYS = {"options.help": "help", "options.default": "default"}
+FIELD_KEYS = {
+    "options.help": "help",
+    "options.default": "default",
+    designer_common.DEFAULT_INPUT: "default",  # a default that is no number, as typed
+}
 OPTION_TEMPLATES = HERE / "templates" / "designer" / "options"
 MAX_CHOICES = 1000
 
@@ -78,8 +82,9 @@ def _target_views(ctx: Ctx) -> list[tuple[str, list[tuple[int, str]]]]:
     return out
 
 
-def read_options(ctx: Ctx) -> Any:
-    """The posted option inputs as the service's `options` object (or the JSON box's)."""
+def read_options(ctx: Ctx, lang: str | None = None) -> Any:
+    """The posted option inputs as the service's `options` object (or the JSON box's); a
+    number or amount default read as typed in `lang` (None: as the API takes it)."""
     form = ctx.form
     if form is None:
         return {}
@@ -107,7 +112,8 @@ def read_options(ctx: Ctx) -> Any:
             options[name] = raw
         else:
             options[name] = None  # cleared: the service removes the option
-    options.update(designer_common.read(form, ctx.field("type"), options, ctx.user.timezone))
+    typed = designer_common.read(form, ctx.field("type"), options, ctx.user.timezone, lang)
+    options.update(typed)
     return options
 
 
@@ -139,7 +145,7 @@ def _spec(ctx: Ctx) -> dict[str, Any]:
         "required": bool(ctx.field("required")),
         "unique": bool(ctx.field("unique")),
         "indexed": bool(ctx.field("indexed")),
-        "options": read_options(ctx),
+        "options": read_options(ctx, ctx.lang),
     }
     if ctx.field("api_name").strip():
         spec["api_name"] = ctx.field("api_name").strip()
@@ -149,9 +155,11 @@ def _spec(ctx: Ctx) -> dict[str, Any]:
 def _posted_field(ctx: Ctx, catalog: Catalog, current: Field | None) -> dict[str, Any]:
     """What the form shows after a refusal: the posted values, as a field's JSON."""
     try:
-        options = read_options(ctx)
+        options = read_options(ctx, ctx.lang)
     except BadFieldSpec:
         options = current.options if current else {}
+    except ValidationFailed:  # a default that is no number: the rest as posted, it empty
+        options = read_options(ctx)
     return {
         "id": current.id if current else None,
         "name": ctx.field("name"),
@@ -283,7 +291,7 @@ def _form_page(
         at=_at(ctx, found),
         back=_back(ctx),
         options_json=field.get("options_json") or json.dumps(field["options"], indent=2),
-        default_editor=designer_common.default_editor(ftype, field["options"], ctx.user),
+        default_editor=designer_common.default_editor(ftype, field["options"], ctx.user, ctx.lang),
         default_users=users.list_users(ctx.user) if ftype.references == "users" else [],
     )
 
@@ -346,10 +354,12 @@ def field_update(ctx: Ctx, catalog: str, field: str) -> Response:
     found, current = _current(ctx, catalog, field)
     if ctx.field("retype"):
         return _form_page(ctx, found, _posted_field(ctx, found, current), current)
-    patch = _spec(ctx)
-    patch.setdefault("api_name", current.api_name)
-    retyped = patch["type"] != current.type
+    patch: dict[str, Any] = {"type": current.type}
+    retyped = False
     try:
+        patch = _spec(ctx)
+        patch.setdefault("api_name", current.api_name)
+        retyped = patch["type"] != current.type
         if retyped and not ctx.field("confirm"):
             _same, report = catalogs.update_field(ctx.user, found.id, current.id, patch, True)
             return _convert_page(ctx, found, current, patch, report)
