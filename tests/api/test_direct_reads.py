@@ -5,6 +5,7 @@ their path and query are plain, and answer exactly as the solved route does othe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import fastapi.routing
@@ -90,3 +91,73 @@ def test_credentials_are_checked_on_the_direct_way(api: Any, things: list[int]):
     for path in (f"/catalogs/things/records/{things[0]}", "/catalogs/things/records"):
         r = api.get(path)
         assert r.status_code == 401 and r.json()["error"] == "UNAUTHENTICATED"
+
+
+def _workspace(api: Any) -> Any:
+    instance = api.client.app.state.instance
+    return instance.workspace(instance.settings.default_workspace)
+
+
+def _on_the_loop() -> bool:
+    """Whether the caller runs on a thread with a running event loop (not a request thread)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.fixture
+def where(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """For each record read by id, whether it ran on the event loop."""
+    from kartoteka.records import service
+
+    seen: list[bool] = []
+    original = service.get_record
+
+    def spying(*args: Any, **kwargs: Any) -> Any:
+        seen.append(_on_the_loop())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service, "get_record", spying)
+    yield seen
+
+
+def test_a_record_by_id_is_read_on_the_loop_only_on_sqlite(
+    api: Any, things: list[int], where: list[bool]
+):
+    """The hop to a request thread was a third of a GET's CPU; SQLite, in process and
+    never waiting for a writer, is read on the loop. PostgreSQL waits on the network and
+    stays in a thread, so a slow server never stalls the loop (decision 0022)."""
+    sqlite = _workspace(api).dialect == "sqlite"
+    for record_id in things:
+        r = api.get(f"/catalogs/things/records/{record_id}")
+        assert r.status_code == 200
+    missing = api.get("/catalogs/things/records/999999")
+    assert missing.status_code == 404 and missing.json()["error"] == "NOT_FOUND"
+    assert where == [sqlite] * 4
+    # The page of records does work that grows with the catalog: it stays in a thread.
+    assert api.get("/catalogs/things/records").status_code == 200
+
+
+def test_no_idle_connection_means_a_request_thread(api: Any, things: list[int], where: list[bool]):
+    """With every pooled connection taken (a long import, say), the read goes to a
+    thread to wait for one there: the loop never waits for the pool."""
+    from kartoteka.api.direct import may_run_inline
+
+    engine = _workspace(api).engine
+    pool = engine.pool
+    held = [engine.connect() for _ in range(pool.checkedin())]
+    try:
+        assert pool.checkedin() == 0
+        r = api.get(f"/catalogs/things/records/{things[0]}")
+        assert r.status_code == 200 and r.json()["values"]["name"] == "a"
+        assert where == [False]
+    finally:
+        for conn in held:
+            conn.close()
+
+    actor = SimpleNamespace(workspace=SimpleNamespace(engine=engine))
+    assert may_run_inline(actor) is (engine.dialect.name == "sqlite")  # type: ignore[arg-type]

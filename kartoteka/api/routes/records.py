@@ -187,7 +187,7 @@ def _get_args(request: Request) -> dict[str, Any] | None:
 
 
 @router.get("/catalogs/{catalog}/records/{record_id}", summary="Get a record", responses=WITH_ETAG)
-@direct(_get_args)
+@direct(_get_args, inline=True)
 def get_record(
     catalog: str, record_id: RecordId, fields: str | None = None, a: Actor = Depends(actor)
 ) -> JSONResponse:
