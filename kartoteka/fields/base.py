@@ -112,6 +112,10 @@ class FieldType:
     option_docs: ClassVar[dict[str, str]] = {}
     #: "users" or "files" when stored values are ids the records service must check.
     references: ClassVar[str | None] = None
+    #: Whether `from_db`/`reader` answer differently for different readers (`actor`). The
+    #: records renderer keeps one reader per field for every reader of a catalog unless a
+    #: type says so; none of the built-in types does.
+    reads_for_actor: ClassVar[bool] = False
     #: Its text goes into the catalog's full-text index (`search_text`; for "links"
     #: storage, the titles of the linked records).
     searchable: ClassVar[bool] = False

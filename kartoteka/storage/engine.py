@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
@@ -165,11 +166,14 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
-        # Writers take the write lock up front; readers use a deferred transaction.
-        if conn.get_execution_options().get("kt_read"):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers use a deferred transaction. Sent
+        # on the driver's connection: through SQLAlchemy's execute path the BEGIN was a
+        # seventh of a record's GET (issue 16); it carries no parameters and no result.
+        begin = "BEGIN" if conn.get_execution_options().get("kt_read") else "BEGIN IMMEDIATE"
+        try:
+            conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:  # raised as SQLAlchemy raises it (a busy timeout, say)
+            raise sa.exc.DBAPIError.instance(begin, (), exc, sqlite3.Error) from exc
 
 
 #: Connections a workspace's pool keeps open (both dialects). The server runs at most this
