@@ -14,6 +14,7 @@ from kartoteka.errors import DomainError
 from kartoteka.security.ratelimit import RateLimitMiddleware
 
 from . import errors, openapi_shapes, schemas
+from .direct import install_hot_lane
 from .guard import EdgeGuardMiddleware
 from .routes import auth, catalogs, openapi, records, search, settings, users, views
 
@@ -116,6 +117,7 @@ def install(app: FastAPI) -> None:
         app.include_router(r, prefix="/api/v1")
     for r in routers:
         app.include_router(r, prefix="/w/{workspace}/api/v1", include_in_schema=False)
+    install_hot_lane(app.router, [route for r in routers for route in r.routes])
     app.add_middleware(RateLimitMiddleware)
     # Added last, so it runs first: hostile request lines and bodies never reach the rest.
     app.add_middleware(EdgeGuardMiddleware)

@@ -32,6 +32,8 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
+from starlette.routing import Router, compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kartoteka.context import Actor
 from kartoteka.storage.engine import POOL_SIZE
@@ -81,22 +83,75 @@ class DirectRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """FastAPI's handler, tried after the direct call when the parser declines."""
         solved = super().get_route_handler()
-        parse: Parse = getattr(self.endpoint, PARSE_ATTRIBUTE)
-        inline: bool = getattr(self.endpoint, INLINE_ATTRIBUTE, False)
-        endpoint = self.endpoint
+        direct_call = self.direct_call
 
         async def handler(request: Request) -> Response:
-            kwargs = parse(request)
-            if kwargs is None:
-                return await solved(request)
-            kwargs["a"] = a = await actor(request)
-            if inline and may_run_inline(a):
-                answer: Response = endpoint(**kwargs)
-                return answer
-            answer = await in_thread(functools.partial(endpoint, **kwargs))
-            return answer
+            answer = await direct_call(request)
+            return answer if answer is not None else await solved(request)
 
         return handler
+
+    async def direct_call(self, request: Request) -> Response | None:
+        """The endpoint's answer when its parser vouches for the request, else None."""
+        kwargs = getattr(self.endpoint, PARSE_ATTRIBUTE)(request)
+        if kwargs is None:
+            return None
+        kwargs["a"] = a = await actor(request)
+        if getattr(self.endpoint, INLINE_ATTRIBUTE, False) and may_run_inline(a):
+            answer: Response = self.endpoint(**kwargs)
+            return answer
+        answer = await in_thread(functools.partial(self.endpoint, **kwargs))
+        return answer
+
+
+#: The prefixes the API is included under (`api.app.install`).
+API_PREFIXES = ("/api/v1", "/w/{workspace}/api/v1")
+
+
+class HotLane:
+    """The direct routes' GETs, matched before FastAPI's router is asked (issue 16).
+
+    FastAPI matches a request by walking every included router and its routes, then
+    wraps the call in two exit stacks and its own exception layer: a tenth of a record's
+    GET. This lane sits where the router is called — inside the application's
+    middleware, exception handlers and exit stack, so errors, limits, request ids and
+    metrics are what they are for every route — and hands a GET whose path is a direct
+    route's to that route's `direct_call`, with the scope FastAPI would have set (`route`,
+    `endpoint`, `path_params`). Anything the route's parser does not vouch for, every
+    other method and path, goes on to the router unchanged.
+    """
+
+    def __init__(self, app: ASGIApp, routes: list[DirectRoute]) -> None:
+        self.app = app
+        self.routes = [
+            (compile_path(prefix + route.path)[0], route)
+            for route in routes
+            if "GET" in (route.methods or ())
+            for prefix in API_PREFIXES
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
+            path = scope["path"]
+            for regex, route in self.routes:
+                found = regex.match(path)
+                if found is None:
+                    continue
+                scope["path_params"] = found.groupdict()
+                scope["route"] = route
+                scope["endpoint"] = route.endpoint
+                answer = await route.direct_call(Request(scope, receive, send))
+                if answer is not None:
+                    await answer(scope, receive, send)
+                    return
+                break
+        await self.app(scope, receive, send)
+
+
+def install_hot_lane(router: Router, routes: list[Any]) -> None:
+    """Put a `HotLane` for the direct routes among `routes` in front of `router`."""
+    direct_routes = [r for r in routes if isinstance(r, DirectRoute)]
+    router.middleware_stack = HotLane(router.middleware_stack, direct_routes)
 
 
 #: The threads of the direct routes. They run only while holding a token of anyio's

@@ -161,3 +161,62 @@ def test_no_idle_connection_means_a_request_thread(api: Any, things: list[int], 
 
     actor = SimpleNamespace(workspace=SimpleNamespace(engine=engine))
     assert may_run_inline(actor) is (engine.dialect.name == "sqlite")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def routed(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The paths of the requests that reached FastAPI's router (not the hot lane)."""
+    from kartoteka.api.direct import HotLane
+
+    lane = api.client.app.router.middleware_stack
+    assert isinstance(lane, HotLane)
+    paths: list[str] = []
+    router = lane.app
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        paths.append(scope["path"])
+        await router(scope, receive, send)
+
+    monkeypatch.setattr(lane, "app", counting)
+    yield paths
+
+
+def test_the_hot_lane_answers_direct_gets_as_the_router_would(
+    api: Any, things: list[int], routed: list[str]
+):
+    """A plain GET of a record or a page skips FastAPI's router, and its answer, errors
+    and metrics labels are those of the routed request."""
+    from kartoteka.observability.middleware import route_template
+
+    ws = _workspace(api).name
+    record = f"/catalogs/things/records/{things[0]}"
+    plain = api.get(record)
+    assert plain.status_code == 200 and plain.headers["ETag"] == '"1"'
+    under_ws = api.client.get(f"/w/{ws}/api/v1{record}")
+    assert under_ws.json() == plain.json()
+    assert api.get("/catalogs/things/records?limit=2").json()["items"][0]["id"] == things[0]
+    # Errors come from the application's handlers: 404, 401 and 422 with their codes.
+    assert api.get("/catalogs/things/records/999999").json()["error"] == "NOT_FOUND"
+    assert api.get("/catalogs/nothing/records/1").json()["error"] == "NOT_FOUND"
+    anonymous = api.client.get(f"/api/v1{record}", headers={"Authorization": ""})
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "UNAUTHENTICATED"
+    unknown = api.get(f"{record}?fields=nope")
+    assert unknown.status_code == 422 and unknown.json()["error"] == "VALIDATION"
+    assert routed == []
+    # What the parser does not vouch for goes on to the router, answered the same way.
+    padded = api.get(f"/catalogs/things/records/0{things[0]}")
+    assert padded.status_code == 200 and padded.json() == plain.json()
+    head = api.client.head(f"/api/v1{record}")  # FastAPI's routes answer GET only
+    assert head.status_code == 405
+    assert routed == [f"/api/v1/catalogs/things/records/0{things[0]}", f"/api/v1{record}"]
+    # Metrics and access logs name the route's template, as for a routed request.
+    scope = {"path": f"/w/{ws}/api/v1{record}", "route": _route_of(api, "get_record")}
+    assert route_template(scope) == "/api/v1/catalogs/{catalog}/records/{record_id}"
+
+
+def _route_of(api: Any, name: str) -> Any:
+    from kartoteka.api.direct import HotLane
+
+    lane = api.client.app.router.middleware_stack
+    assert isinstance(lane, HotLane)
+    return next(route for _, route in lane.routes if route.name == name)
