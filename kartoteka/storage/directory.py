@@ -13,29 +13,38 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from .engine import accounts_synced_table, accounts_table, utcnow, workspaces_table
 
 
 def sync(control: Engine, workspace: str, emails: Iterable[str]) -> None:
     """Replace `workspace`'s accounts with these e-mails (lower-cased)."""
-    rows = [{"email": e.lower(), "workspace": workspace} for e in sorted(set(emails))]
     with control.begin() as conn:
-        conn.execute(accounts_table.delete().where(accounts_table.c.workspace == workspace))
-        if rows:
-            conn.execute(accounts_table.insert(), rows)
-        synced = accounts_synced_table
-        conn.execute(synced.delete().where(synced.c.workspace == workspace))
-        conn.execute(synced.insert().values(workspace=workspace, synced_at=utcnow()))
+        write_accounts(conn, workspace, emails)
 
 
 def forget(control: Engine, workspace: str) -> None:
     """Drop a deleted workspace's accounts."""
     with control.begin() as conn:
-        conn.execute(accounts_table.delete().where(accounts_table.c.workspace == workspace))
-        synced = accounts_synced_table
-        conn.execute(synced.delete().where(synced.c.workspace == workspace))
+        clear_accounts(conn, workspace)
+
+
+def write_accounts(conn: Connection, workspace: str, emails: Iterable[str]) -> None:
+    """`sync` in the caller's transaction: the workspace counts as synced from its commit."""
+    clear_accounts(conn, workspace)
+    rows = [{"email": e.lower(), "workspace": workspace} for e in sorted(set(emails))]
+    if rows:
+        conn.execute(accounts_table.insert(), rows)
+    conn.execute(accounts_synced_table.insert().values(workspace=workspace, synced_at=utcnow()))
+
+
+def clear_accounts(conn: Connection, workspace: str) -> None:
+    """`forget` in the caller's transaction: the workspace counts as never synced (the
+    next lookup reads its accounts from it)."""
+    conn.execute(accounts_table.delete().where(accounts_table.c.workspace == workspace))
+    synced = accounts_synced_table
+    conn.execute(synced.delete().where(synced.c.workspace == workspace))
 
 
 def workspaces_of(control: Engine, email: str) -> list[str]:

@@ -135,11 +135,13 @@ class Instance:
         """Create an empty workspace at the head schema revision."""
         check_name(name)
         location = self.dbs.location_for(name)
-        self._claim_name(name, location)
+        # Synced, with no accounts yet, from the moment it is registered: a switcher asking
+        # meanwhile (another request or process) must not take it for a workspace from
+        # before the directory and open and migrate it while it is being created.
+        self._claim_name(name, location, accounts=[])
         try:
             self.dbs.create_storage(location)
             upgrade_workspace(self.dbs.engine_for_location(name, location))
-            directory.sync(self.dbs.control, name, [])  # no accounts yet
             self._accounts.clear()
         except BaseException:
             # A half-created workspace must not stay registered.
@@ -150,11 +152,12 @@ class Instance:
     def register(self, name: str, location: str) -> None:
         """Add a control row for storage that already exists (restore)."""
         check_name(name)
-        self._claim_name(name, location)
-        directory.forget(self.dbs.control, name)  # its accounts are synced when asked
+        self._claim_name(name, location, accounts=None)  # its accounts are synced when asked
         self._accounts.clear()
 
-    def _claim_name(self, name: str, location: str) -> None:
+    def _claim_name(self, name: str, location: str, *, accounts: list[str] | None) -> None:
+        """Register the workspace with its `accounts` in the directory (None: none known,
+        read from the workspace when first asked), both in one transaction."""
         # The primary key on the control row decides races between processes.
         try:
             with self.dbs.control.begin() as conn:
@@ -163,6 +166,10 @@ class Instance:
                         name=name, location=location, created_at=utcnow()
                     )
                 )
+                if accounts is None:
+                    directory.clear_accounts(conn, name)
+                else:
+                    directory.write_accounts(conn, name, accounts)
         except IntegrityError:
             raise WorkspaceExists.of("workspace_exists", None, name=name) from None
 

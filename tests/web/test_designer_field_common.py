@@ -4,6 +4,7 @@ option, and the type change's dry-run report for several pairs of types."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from support.web import sign_in
@@ -34,22 +35,40 @@ def error_of(html: str, name: str) -> str:
     return found.group(1) if found else ""
 
 
+def field_form(
+    csrf: str,
+    name: str,
+    field_type: str,
+    options: dict[str, tuple[str, str]] | None = None,
+    *,
+    help_text: str | None = None,
+    default: str | None = None,
+) -> dict[str, Any]:
+    """The designer's form as the browser posts it for a field: its flags unticked, each
+    option as (its kind, what was typed), the help, and the default typed for the type."""
+    form: dict[str, Any] = {
+        "csrf": csrf,
+        "required": "",
+        "unique": "",
+        "indexed": "",
+        "name": name,
+        "type": field_type,
+    }
+    for option, (kind, typed) in (options or {}).items():
+        form.update({f"kind:{option}": kind, f"opt:{option}": typed})
+    if help_text is not None:
+        form["opt:help"] = help_text
+    if default is not None:
+        form.update({"default_for": field_type, "default_value": default})
+    return form
+
+
 def test_help_and_default_through_the_designer(web, api, deals):
     csrf = sign_in(web)
-    base = {"csrf": csrf, "required": "", "unique": "", "indexed": ""}
-    r = web.post(
-        f"{deals}/fields/new",
-        data={
-            **base,
-            "name": "Qty",
-            "type": "number",
-            "kind:decimals": "int",
-            "opt:decimals": "0",
-            "opt:help": "How many units",
-            "default_for": "number",
-            "default_value": "5",
-        },
+    qty_form = field_form(
+        csrf, "Qty", "number", {"decimals": ("int", "0")}, help_text="How many units", default="5"
     )
+    r = web.post(f"{deals}/fields/new", data=qty_form)
     assert r.status_code == 303, r.text
     assert fields_of(api)["qty"]["options"] == {
         "decimals": 0,
@@ -67,32 +86,19 @@ def test_help_and_default_through_the_designer(web, api, deals):
     r = web.post(
         f"{deals}/fields/{stage['id']}",
         data={
-            **base,
-            "name": "Stage",
-            "type": "select",
+            **field_form(csrf, "Stage", "select", default=str(lead)),
             "kind:choices": "choices",
             "choice_label": ["Lead", "Won"],
             "choice_color": ["", "green"],
             "choice_id": [str(lead), ""],
             "kind:multiple": "flag",
-            "default_for": "select",
-            "default_value": str(lead),
         },
     )
     assert r.status_code == 303, r.text
     assert fields_of(api)["stage"]["options"]["default"] == lead
     # A user field may default to the person creating the record.
-    r = web.post(
-        f"{deals}/fields/new",
-        data={
-            **base,
-            "name": "Owner",
-            "type": "user",
-            "kind:multiple": "flag",
-            "default_for": "user",
-            "default_value": "me",
-        },
-    )
+    owner_form = {**field_form(csrf, "Owner", "user", default="me"), "kind:multiple": "flag"}
+    r = web.post(f"{deals}/fields/new", data=owner_form)
     assert r.status_code == 303, r.text
     assert fields_of(api)["owner"]["options"]["default"] == "me"
     owner = fields_of(api)["owner"]
@@ -237,18 +243,9 @@ def test_a_checkbox_default_is_set_only_when_ticked(web, api, deals):
 
 def test_an_amount_default_is_typed_the_users_way(web, api, deals):
     csrf = sign_in(web)
-    form = {
-        "csrf": csrf,
-        "required": "",
-        "unique": "",
-        "indexed": "",
-        "name": "Budget",
-        "type": "money",
-        "kind:currency": "text",
-        "opt:currency": "RUB",
-        "default_for": "money",
-        "default_value": "1\u00a0234,56",
-    }
+    form = field_form(
+        csrf, "Budget", "money", {"currency": ("text", "RUB")}, default="1\u00a0234,56"
+    )
     r = web.post(f"{deals}/fields/new?lang=ru", data=form)
     assert r.status_code == 303, r.text
     budget = fields_of(api)["budget"]

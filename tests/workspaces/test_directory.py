@@ -96,3 +96,21 @@ def test_the_switcher_asks_the_control_database_at_most_once_per_ttl(instance, m
         assert len(statements) == 1
     finally:
         sa.event.remove(control, "before_cursor_execute", count)
+
+
+def test_a_workspace_being_created_is_never_taken_for_one_never_synced(instance, monkeypatch):
+    """The switcher syncs (opens, migrates) workspaces from before the directory; one being
+    created must not look like them, or a page asking meanwhile migrates it under its
+    creator (pages answered 409 while parallel tests created workspaces on one PostgreSQL)."""
+    name = f"{instance.settings.default_workspace}new"
+    asked_meanwhile: list[str] = []
+    create_storage = instance.dbs.create_storage
+
+    def create_while_asked(location: str) -> None:
+        asked_meanwhile.extend(directory.lookup(instance.dbs.control, "same@example.com")[0])
+        create_storage(location)
+
+    monkeypatch.setattr(instance.dbs, "create_storage", create_while_asked)
+    instance.create_workspace(name)
+    assert name not in asked_meanwhile
+    assert name not in directory.lookup(instance.dbs.control, "same@example.com")[0]

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic import command
 
 from kartoteka.storage import schema
-from kartoteka.storage.engine import current_revision, head_revision, upgrade_workspace, utcnow
+from kartoteka.storage.engine import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade_workspace,
+    utcnow,
+)
+
+#: The code and parameters of stored errors, added by 0016, 0018, 0019 and 0020 through
+#: kartoteka/storage/migrations/columns.py: table -> (code column, parameters column).
+ERROR_CODE_COLUMNS = {
+    "scenario_steps": ("error_code", "error_params"),
+    "webhook_deliveries": ("last_error_code", "last_error_params"),
+    "delivery_attempts": ("error_code", "error_params"),
+    "scenario_runs": ("error_code", "error_params"),
+    "webhooks": ("disabled_reason_code", "disabled_reason_params"),
+}
 
 
 def test_upgrade_from_the_first_revision_keeps_data(instance):
@@ -43,6 +60,34 @@ def test_upgrade_from_the_first_revision_keeps_data(instance):
     with engine.connect() as conn:
         emails = [r[0] for r in conn.execute(sa.select(schema.users.c.email))]
     assert emails == ["old@example.com"]
+
+
+def test_the_error_code_columns_go_down_and_come_back_as_the_schema_has_them(instance):
+    ws = instance.create_workspace(f"{instance.settings.default_workspace}codes")
+    with ws.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0015")
+    assert {table: _error_columns(ws.engine, table) for table in ERROR_CODE_COLUMNS} == {
+        table: {} for table in ERROR_CODE_COLUMNS
+    }
+    upgrade_workspace(ws.engine)
+    for table, (code, params) in ERROR_CODE_COLUMNS.items():
+        declared = schema.metadata.tables[table].c
+        assert _error_columns(ws.engine, table) == {
+            code: (declared[code].type.compile(ws.engine.dialect), True),
+            params: (declared[params].type.compile(ws.engine.dialect), True),
+        }, table
+
+
+def _error_columns(engine, table: str) -> dict[str, tuple[str, bool]]:
+    """The code and parameters columns `table` has: name -> (type, nullable)."""
+    wanted = ERROR_CODE_COLUMNS[table]
+    with engine.connect() as conn:
+        columns = sa.inspect(conn).get_columns(table)
+    return {
+        c["name"]: (c["type"].compile(conn.dialect), c["nullable"])
+        for c in columns
+        if c["name"] in wanted
+    }
 
 
 def _schema(conn) -> str:

@@ -6,10 +6,7 @@ Revises: 0015
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-
-from kartoteka.storage.types import JSONText
+from kartoteka.storage.migrations.columns import add_code_and_params, drop_code_and_params
 
 revision = "0016"
 down_revision = "0015"
@@ -19,17 +16,9 @@ depends_on = None
 
 def upgrade() -> None:
     """Add scenario_steps.error_code and scenario_steps.error_params (where still missing)."""
-    have = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("scenario_steps")}
-    if "error_code" in have:
-        # A workspace stamped back to an older revision may have the columns already.
-        return
-    with op.batch_alter_table("scenario_steps") as batch:
-        batch.add_column(sa.Column("error_code", sa.String(60), nullable=True))
-        batch.add_column(sa.Column("error_params", JSONText, nullable=True))
+    add_code_and_params("scenario_steps", "error_code", "error_params")
 
 
 def downgrade() -> None:
     """Drop both columns."""
-    with op.batch_alter_table("scenario_steps") as batch:
-        batch.drop_column("error_params")
-        batch.drop_column("error_code")
+    drop_code_and_params("scenario_steps", "error_code", "error_params")

@@ -6,10 +6,7 @@ Revises: 0017
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-
-from kartoteka.storage.types import JSONText
+from kartoteka.storage.migrations.columns import add_code_and_params, drop_code_and_params
 
 revision = "0018"
 down_revision = "0017"
@@ -25,19 +22,11 @@ COLUMNS = {
 
 def upgrade() -> None:
     """Add the code and parameters columns (where still missing)."""
-    inspector = sa.inspect(op.get_bind())
     for table, (code, params) in COLUMNS.items():
-        if code in {c["name"] for c in inspector.get_columns(table)}:
-            # A workspace stamped back to an older revision may have the columns already.
-            continue
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column(code, sa.String(60), nullable=True))
-            batch.add_column(sa.Column(params, JSONText, nullable=True))
+        add_code_and_params(table, code, params)
 
 
 def downgrade() -> None:
     """Drop them."""
     for table, (code, params) in COLUMNS.items():
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column(params)
-            batch.drop_column(code)
+        drop_code_and_params(table, code, params)
