@@ -240,9 +240,26 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade_workspace(engine: Engine, revision: str = "head") -> None:
-    """Bring a workspace database to `revision` (creates the tables on an empty one)."""
+    """Bring a workspace database to `revision` (creates the tables on an empty one).
+
+    Processes starting together (a deploy, several workers) may each find a workspace
+    behind. They migrate it one at a time: SQLite's `BEGIN IMMEDIATE` takes the write lock
+    before Alembic reads the version; on PostgreSQL a transaction-scoped advisory lock on
+    the workspace's schema does, so the second process finds the work done instead of
+    running the same DDL again and failing.
+    """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(current_schema()))"),
+                {"space": MIGRATION_LOCK_SPACE},
+            )
         command.upgrade(alembic_config(conn), revision)
+
+
+#: The first key of the advisory locks taken while migrating a workspace (the second is
+#: the hash of its schema's name).
+MIGRATION_LOCK_SPACE = 0x4B54  # "KT"
 
 
 def _run_admin_sql(url: str, statement: str) -> None:

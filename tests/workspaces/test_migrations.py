@@ -92,3 +92,71 @@ def _error_columns(engine, table: str) -> dict[str, tuple[str, bool]]:
 
 def _schema(conn) -> str:
     return str(conn.exec_driver_sql("SELECT current_schema()").scalar())
+
+
+#: Another process migrating a workspace: it opens its engine, says "ready", waits for a
+#: line on stdin, migrates and prints "done" (or the error).
+OTHER_PROCESS = """
+import sys
+from kartoteka.storage.engine import make_pg_engine, make_sqlite_engine, upgrade_workspace
+from pathlib import Path
+kind, where, schema = sys.argv[1:4]
+engine = make_pg_engine(where, schema) if kind == "pg" else make_sqlite_engine(Path(where))
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    upgrade_workspace(engine)
+except Exception as exc:
+    print("failed", type(exc).__name__, exc, flush=True)
+else:
+    print("done", flush=True)
+"""
+
+
+def test_processes_starting_together_migrate_a_workspace_once(instance):
+    """Two processes finding one workspace behind (a deploy starting several workers)
+    migrate it one after the other; the second finds the work done, neither fails."""
+    import subprocess
+    import sys
+
+    ws = instance.create_workspace(f"{instance.settings.default_workspace}race")
+    _empty(ws.engine)
+    url = ws.engine.url
+    if url.get_backend_name() == "postgresql":
+        with ws.engine.connect() as conn:
+            args = ["pg", url.render_as_string(hide_password=False), _schema(conn)]
+    else:
+        args = ["sqlite", str(url.database), ""]
+    with subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as other:
+        assert other.stdout is not None and other.stdin is not None
+        try:
+            assert other.stdout.readline().strip() == "ready"
+            other.stdin.write("go\n")
+            other.stdin.flush()
+            upgrade_workspace(ws.engine)
+            answer = other.stdout.readline().strip()
+        finally:
+            other.stdin.close()
+            if other.wait(60) is None:
+                other.kill()
+    assert answer == "done"
+    assert current_revision(ws.engine) == head_revision()
+
+
+def _empty(engine: sa.Engine) -> None:
+    """Drop every table of a workspace, as if it had never been migrated."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            name = _schema(conn)
+            assert name.startswith("ws_")
+            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+            conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+        else:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for name in sa.inspect(conn).get_table_names():
+                conn.exec_driver_sql(f'DROP TABLE "{name}"')
