@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from .fulltext import register_sqlite_functions
+from .pgcursor import DescribedOnceCursor
 
 WORKSPACE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -197,7 +198,7 @@ def make_sqlite_engine(path: Path, **pool: Any) -> Engine:
 
 def make_pg_engine(url: str, schema: str | None, **pool: Any) -> Engine:
     """An engine whose connections see `schema` first on the search path."""
-    connect_args: dict[str, Any] = {}
+    connect_args: dict[str, Any] = {"cursor_factory": DescribedOnceCursor}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
     options = {
