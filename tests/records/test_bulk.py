@@ -136,3 +136,24 @@ def test_values_in_is_one_parameter_for_texts_and_whole_numbers(ws):
     assert bulk.values_in(conn, h.c.record_id, [True, 1]) is None
     assert bulk.values_in(conn, h.c.at, [at]) is None
     assert bulk.values_in(conn, h.c.record_id, []) is None
+
+
+def test_dates_and_times_are_bound_as_the_dialect_binds_them(ws):
+    """`insert_many` binds dates and naive date-times with `isoformat` where that is the
+    dialect's own text (SQLite): the stored text is the one SQLAlchemy writes, for whole
+    seconds, microseconds, early years, an aware time and a date in a date-time column."""
+    from datetime import UTC, date
+
+    moments = [
+        datetime(2026, 1, 2, 3, 4, 5),
+        datetime(2026, 1, 2, 3, 4, 5, 60),
+        datetime(9, 12, 31, 23, 59, 59, 999_999),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        date(2026, 5, 6),
+    ]
+    dialect = ws.engine.dialect
+    for type_ in (sa.DateTime(), sa.Date()):
+        own = type_._cached_bind_processor(dialect) or (lambda v: v)
+        ours = bulk._binder(type_, dialect) or (lambda v: v)
+        for value in moments:
+            assert ours(value) == own(value), (type_, value)
