@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from kartoteka.context import Actor
@@ -133,25 +133,33 @@ def _decimal(slow: Converter, decimal_comma: bool | None, scale: int) -> Convert
 
 def _date(slow: Converter, pattern: re.Pattern[str], zone: Any) -> Converter:
     """A date (zone None) or a date-time in `zone` stored as naive UTC, parsed once."""
+    # The groups by position (a dict of groups per cell cost more than the parsing).
+    names = ("Y", "y", "m", "d", "H", "M", "S")
+    places = [pattern.groupindex.get(n) for n in names]
+    Y, y, m, d, H, M, S = (p or 0 for p in places)  # noqa: N806 - strptime's letters
+    if not (Y or y) or not m or not d:
+        return slow  # (no pattern of a date: every date format names all three)
 
     def convert(text: str) -> Any:
         t = text.strip()
         if not t:
             return None
-        m = pattern.fullmatch(t)
-        if m is None:
+        match = pattern.fullmatch(t)
+        if match is None:
             return slow(text)  # its error
-        g = m.groupdict()
-        year = int(g["Y"]) if g.get("Y") else readers.two_digit_year(int(g["y"]))
+        g = match.group
+        year = int(g(Y)) if Y and g(Y) else readers.two_digit_year(int(g(y)))
         try:
             # A time in the pattern is checked even for a date, as the general path does.
             moment = datetime(
-                year, int(g["m"]), int(g["d"]),
-                int(g.get("H") or 0), int(g.get("M") or 0), int(g.get("S") or 0),
+                year, int(g(m)), int(g(d)),
+                int((H and g(H)) or 0), int((M and g(M)) or 0), int((S and g(S)) or 0),
             )  # fmt: skip
             if zone is None:
                 return moment.date()
-            return moment.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+            # What `moment.replace(tzinfo=zone).astimezone(UTC)` gives, without the tz
+            # round trip (1.8 microseconds a cell).
+            return moment - zone.utcoffset(moment.replace(tzinfo=zone))
         except (ValueError, OverflowError):
             return slow(text)  # its error (no such day, out of range)
 

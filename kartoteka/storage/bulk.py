@@ -8,6 +8,7 @@ to the driver as plain tuples or dicts.
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -24,32 +25,61 @@ from .types import JSONText
 _MISSING = object()
 
 
+class Same:
+    """A column holding one value on every row of `insert_columns` (bound once)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 def insert_many(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """INSERT rows (all with the same keys) in one executemany."""
     if not rows:
         return
-    dialect = conn.dialect
     keys = list(rows[0])
+    get = operator.itemgetter(*keys)
+    if len(keys) == 1:  # itemgetter of one key gives the value, not a tuple
+        columns: list[Sequence[Any]] = [[get(row) for row in rows]]
+    else:
+        columns = list(zip(*map(get, rows), strict=True))
+    given: dict[str, Sequence[Any] | Same] = {}
+    for key, column in zip(keys, columns, strict=True):
+        # Rows of one batch share values such as the write time: one object, bound once.
+        given[key] = Same(column[0]) if len(set(map(id, column))) == 1 else column
+    insert_columns(conn, table, len(rows), given)
+
+
+def insert_columns(
+    conn: Connection,
+    table: sa.Table,
+    count: int,
+    columns: dict[str, Sequence[Any] | Same],
+    bound: frozenset[str] = frozenset(),
+) -> None:
+    """INSERT `count` rows given column by column (each a sequence of `count` values, or
+    `Same`), in one executemany (PostgreSQL: COPY); the columns named in `bound` hold
+    driver values already (e.g. JSON text built by the caller)."""
+    if not count:
+        return
+    dialect = conn.dialect
+    keys = list(columns)
     compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
     order = list(compiled.positiontup or []) if compiled.positional else keys
-    # Each column's bind processor looked up once; rows of one batch share values such
-    # as the write time, so each distinct one is bound once.
-    binders = [_binder(table.c[k].type, dialect) for k in order]
-    get = operator.itemgetter(*order)
-    single = len(order) == 1  # itemgetter of one key gives the value, not a tuple
-    tuples = [(get(row),) for row in rows] if single else [get(row) for row in rows]
-    active = [(i, b) for i, b in enumerate(binders) if b is not None]
-    if active:
-        # Column by column: a binder mapped over its column, the rows zipped back in C.
-        columns = list(zip(*tuples, strict=True))
-        for i, b in active:
-            column = columns[i]
-            if len(set(map(id, column))) == 1:  # one object (a batch's write time): once
-                columns[i] = (b(column[0]),) * len(column)
-            else:
-                columns[i] = tuple(map(b, column))
-        tuples = list(zip(*columns, strict=True))
-    if dialect.name == "postgresql" and len(tuples) >= COPY_FROM:
+    # Each column's bind processor looked up once and mapped over its column; the rows
+    # are zipped back in C.
+    values: list[Any] = []
+    for key in order:
+        column = columns[key]
+        binder = None if key in bound else _binder(table.c[key].type, dialect)
+        if isinstance(column, Same):
+            one = column.value if binder is None else binder(column.value)
+            values.append(itertools.repeat(one, count))
+        else:
+            values.append(column if binder is None else map(binder, column))
+    tuples = list(zip(*values, strict=True))
+    if dialect.name == "postgresql" and count >= COPY_FROM:
         copy_rows(conn, table.name, order, tuples)
         return
     params: list[Any] = (
