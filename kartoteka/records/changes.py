@@ -133,22 +133,11 @@ class Renderer:
                 plan = plans[fid] = self._plan(fid)
             names.append(plan[0])
             columns.append(_rendered(column, plan[1], plan[2]))
-        if any(_MISSING in column for column in columns):
-            out = []
-            for values in zip(*columns, strict=True):
-                new = {n: v for n, v in zip(names, values, strict=True) if v is not _MISSING}
-                out.append(({n: {"old": None, "new": v} for n, v in new.items()}, new))
-            return out
-        # Every record gives every field (an import's chunk, mostly): each record's two
-        # dicts are made from zips in C, and a value's {"old", "new"} pair is made once
-        # per distinct value (the pairs are read, never changed, by whoever gets them).
-        changes = [_pairs(column) for column in columns]
-        return [
-            (dict(zip(names, pairs, strict=True)), dict(zip(names, values, strict=True)))
-            for pairs, values in zip(
-                zip(*changes, strict=True), zip(*columns, strict=True), strict=True
-            )
-        ]
+        out = []
+        for values in zip(*columns, strict=True):
+            new = {n: v for n, v in zip(names, values, strict=True) if v is not _MISSING}
+            out.append(({n: {"old": None, "new": v} for n, v in new.items()}, new))
+        return out
 
     def _plan(self, fid: int) -> _Plan:
         """(api_name, is_empty or None for the base rule, renderer or None for identity)."""
@@ -239,25 +228,6 @@ def _rendered(
     if render is None:
         return [_MISSING if v is None or empty(v) else v for v in column]
     return [_MISSING if v is None or empty(v) else render(v) for v in column]
-
-
-class _NewPairs(dict[Any, dict[str, Any]]):
-    """Value -> its change on create ({"old": None, "new": value}), made on a miss."""
-
-    def __missing__(self, value: Any) -> dict[str, Any]:
-        pair = self[value] = {"old": None, "new": value}
-        return pair
-
-
-def _pairs(column: list[Any]) -> list[dict[str, Any]]:
-    """The create changes of a column of values: one pair per distinct value of one
-    type (a list, which cannot be a key, gets a pair of its own)."""
-    if len(set(map(type, column))) == 1:  # (1, 1.0 and True are one key otherwise)
-        try:
-            return list(map(_NewPairs().__getitem__, column))
-        except TypeError:
-            pass
-    return [{"old": None, "new": v} for v in column]
 
 
 def _identity(value: Any) -> Any:

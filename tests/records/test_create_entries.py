@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from kartoteka.fields.base import encode_multi
-from kartoteka.records.changes import Renderer, _pairs
+from kartoteka.records.changes import Renderer
 
 FIELDS = [
     {"name": "Номер", "api_name": "number", "type": "text"},
@@ -48,27 +48,3 @@ def test_a_batch_of_creates_renders_as_each_alone(api, instance, settings):
     assert Renderer(catalog).create_entries(mixed) == [
         Renderer(catalog).create_entry(g) for g in mixed
     ]
-
-
-def test_records_giving_every_field_share_nothing_they_should_not(api, instance, settings):
-    """Creates giving every field (an import's chunk) get the entries each gets alone; a
-    value's change is one object per distinct value of one type (1, 1.0 and True stay
-    apart), and a list value gets a change of its own."""
-    api.catalog("Сделки", FIELDS, api_name="deals")
-    catalog = instance.workspace(settings.default_workspace).meta().catalog("deals")
-    f = catalog.by_api_name
-    ids = [f[n].id for n in ("number", "amount", "day", "made", "paid", "tags")]
-    choices = [c["id"] for c in f["tags"].options["choices"]]
-    rows = [
-        ["A-1", 1250, date(2024, 3, 5), datetime(2024, 3, 5, 10, 30), True, encode_multi(choices)],
-        ["A-2", 1250, date(2024, 3, 5), datetime(2024, 3, 6), True, encode_multi(choices[:1])],
-        ["A-3", 7, date(2024, 3, 7), datetime(2024, 3, 6), True, encode_multi(choices)],
-    ]
-    givens = [dict(zip(ids, row, strict=True)) for row in rows]
-    together = Renderer(catalog).create_entries(givens)
-    assert together == [Renderer(catalog).create_entry(g) for g in givens]
-    assert together[0][0]["tags"] is not together[2][0]["tags"]
-    pairs = _pairs([1, 1.0, True, 1])
-    assert [type(p["new"]) for p in pairs] == [int, float, bool, int]
-    same = _pairs(["x", "y", "x"])
-    assert same[0] is same[2] and same[0] == {"old": None, "new": "x"}
