@@ -74,14 +74,15 @@ def insert_columns(
         column = columns[key]
         binder = None if key in bound else _binder(table.c[key].type, dialect)
         if isinstance(column, Same):
-            one = column.value if binder is None else binder(column.value)
-            values.append(itertools.repeat(one, count))
+            values.append(Same(column.value if binder is None else binder(column.value)))
         else:
-            values.append(column if binder is None else map(binder, column))
-    tuples = list(zip(*values, strict=True))
+            values.append(column if binder is None else list(map(binder, column)))
     if dialect.name == "postgresql" and count >= COPY_FROM:
-        copy_rows(conn, table.name, order, tuples)
+        kinds = binary_types(dialect, [table.c[key] for key in order], values)
+        tuples = _zipped(values, count)
+        copy_rows(conn, table.name, order, tuples, kinds)
         return
+    tuples = _zipped(values, count)
     params: list[Any] = (
         tuples if compiled.positional else [dict(zip(order, t, strict=True)) for t in tuples]
     )
@@ -93,18 +94,73 @@ def insert_columns(
 COPY_FROM = 8
 
 
+def _zipped(values: list[Any], count: int) -> list[tuple[Any, ...]]:
+    """Rows from columns (a `Same` repeated), zipped in C."""
+    columns = [itertools.repeat(v.value, count) if isinstance(v, Same) else v for v in values]
+    return list(zip(*columns, strict=True))
+
+
 def copy_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    binary: Sequence[str] | None = None,
 ) -> None:
     """`COPY table (columns) FROM STDIN` of driver-level values, in the caller's
-    transaction (PostgreSQL; psycopg writes each value in COPY's text format)."""
+    transaction (PostgreSQL). psycopg writes each value in COPY's text format, or in
+    its binary format when `binary` names every column's type (`binary_types`)."""
     names = ", ".join(f'"{c}"' for c in columns)
     dbapi = conn.connection.driver_connection
     assert dbapi is not None
-    with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+    sql = f'COPY "{table}" ({names}) FROM STDIN'
+    if binary is not None:
+        sql += " (FORMAT BINARY)"
+    with dbapi.cursor() as cursor, cursor.copy(sql) as copy:
+        if binary is not None:
+            copy.set_types(list(binary))
         write = copy.write_row
         for row in rows:
             write(row)
+
+
+#: PostgreSQL column types COPY may send in the binary format, with the one Python type
+#: (exactly, `bool` is no `int` here) every value of such a column must have (or None).
+#: Binary values cost the client a third of the text format's (an import's chunk:
+#: ~6 microseconds a row less) and the server no parsing.
+_BINARY: dict[str, tuple[str, type]] = {
+    "BIGINT": ("int8", int),
+    "INTEGER": ("int4", int),
+    "SMALLINT": ("int2", int),
+    "TEXT": ("text", str),
+    "VARCHAR": ("varchar", str),
+    "DATE": ("date", date),
+    "TIMESTAMP WITHOUT TIME ZONE": ("timestamp", datetime),
+    "BOOLEAN": ("bool", bool),
+}
+
+
+def binary_types(
+    dialect: Any, table_columns: Sequence[Any], values: Sequence[Any]
+) -> list[str] | None:
+    """The binary COPY types of these columns when every one is of a type in `_BINARY` and
+    holds only values of its Python type (naive date-times); else None (text format)."""
+    out = []
+    for column, given in zip(table_columns, values, strict=True):
+        ddl = column.type.compile(dialect=dialect).partition("(")[0].strip().upper()
+        binary = _BINARY.get(ddl)
+        if binary is None:
+            return None
+        name, kind = binary
+        present = [given.value] if isinstance(given, Same) else given
+        kinds = set(map(type, present))
+        kinds.discard(type(None))
+        if kinds - {kind}:
+            return None
+        if kind is datetime and any(v is not None and v.tzinfo is not None for v in present):
+            return None
+        out.append(name)
+    return out
 
 
 def _binder(type_: Any, dialect: Any) -> Any:

@@ -157,3 +157,33 @@ def test_dates_and_times_are_bound_as_the_dialect_binds_them(ws):
         ours = bulk._binder(type_, dialect) or (lambda v: v)
         for value in moments:
             assert ours(value) == own(value), (type_, value)
+
+
+def test_copy_is_binary_only_when_every_value_fits_its_column():
+    """PostgreSQL's COPY goes in the binary format only when every column is of a plain
+    type and holds values of exactly its Python type; anything else (a flag in a number
+    column, an aware time, a date-time in a date column, a numeric) keeps the text
+    format, where the server converts as it always did."""
+    from datetime import UTC, date
+    from decimal import Decimal
+
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
+    t = sa.Table(
+        "copy_probe", sa.MetaData(), sa.Column("a", sa.BigInteger), sa.Column("b", sa.Text),
+        sa.Column("c", sa.DateTime), sa.Column("d", sa.Boolean), sa.Column("e", sa.Date),
+        sa.Column("f", sa.Numeric(10, 2)), sa.Column("g", sa.String(20)),
+    )  # fmt: skip
+    a, b, c, d, e, f, g = t.c
+    fitting = [[1, None], ["x", None], bulk.Same(datetime(2026, 1, 1)), [True, False],
+               [date(2026, 1, 1), None], ["y", "z"]]  # fmt: skip
+    assert bulk.binary_types(dialect, [a, b, c, d, e, g], fitting) == [
+        "int8", "text", "timestamp", "bool", "date", "varchar"
+    ]  # fmt: skip
+    assert bulk.binary_types(dialect, [a, c], [[None], bulk.Same(None)]) == ["int8", "timestamp"]
+    assert bulk.binary_types(dialect, [a], [[1, True]]) is None
+    assert bulk.binary_types(dialect, [b], [[1]]) is None
+    assert bulk.binary_types(dialect, [c], [[datetime(2026, 1, 1, tzinfo=UTC)]]) is None
+    assert bulk.binary_types(dialect, [e], [[datetime(2026, 1, 1)]]) is None
+    assert bulk.binary_types(dialect, [f], [[Decimal("1.00")]]) is None
