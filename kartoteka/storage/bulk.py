@@ -65,6 +65,11 @@ def insert_columns(
         return
     dialect = conn.dialect
     keys = list(columns)
+    if dialect.name == "sqlite" and not any(
+        c.default is not None and c.key not in columns for c in table.c
+    ):  # (a Python-side default left out: SQLAlchemy's statement fills it in)
+        _insert_sqlite(conn, table, count, columns, bound)
+        return
     compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
     order = list(compiled.positiontup or []) if compiled.positional else keys
     # Each column's bind processor looked up once and mapped over its column; the rows
@@ -92,6 +97,41 @@ def insert_columns(
 #: From this many rows `insert_many` sends them with COPY on PostgreSQL: an executemany
 #: there is a statement per row (~100 microseconds each), COPY a stream of rows.
 COPY_FROM = 8
+
+
+def _insert_sqlite(
+    conn: Connection,
+    table: sa.Table,
+    count: int,
+    columns: dict[str, Sequence[Any] | Same],
+    bound: frozenset[str],
+) -> None:
+    """`insert_columns` on SQLite: one executemany. A JSON document is bound as orjson's
+    UTF-8 bytes and made TEXT by the statement (`CAST(? AS TEXT)` reads a blob's bytes
+    as text in the database's encoding, UTF-8): the same stored text as binding a str,
+    without decoding each document to a str for the driver to encode back."""
+    prep = conn.dialect.identifier_preparer
+    keys = list(columns)
+    marks: list[str] = []
+    values: list[Any] = []
+    for key in keys:
+        column = columns[key]
+        kind = table.c[key].type
+        as_bytes = key not in bound and isinstance(kind, JSONText)
+        marks.append("CAST(? AS TEXT)" if as_bytes else "?")
+        binder = _json_bytes if as_bytes else None if key in bound else _binder(kind, conn.dialect)
+        if isinstance(column, Same):
+            values.append(Same(column.value if binder is None else binder(column.value)))
+        else:
+            values.append(column if binder is None else map(binder, column))
+    names = ", ".join(prep.quote(k) for k in keys)
+    sql = f"INSERT INTO {prep.format_table(table)} ({names}) VALUES ({', '.join(marks)})"
+    conn.exec_driver_sql(sql, _zipped(values, count))
+
+
+def _json_bytes(value: Any) -> bytes | None:
+    """A JSON document as UTF-8 bytes (None stays NULL)."""
+    return None if value is None else orjson.dumps(value)
 
 
 def _zipped(values: list[Any], count: int) -> list[tuple[Any, ...]]:

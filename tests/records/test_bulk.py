@@ -187,3 +187,29 @@ def test_copy_is_binary_only_when_every_value_fits_its_column():
     assert bulk.binary_types(dialect, [c], [[datetime(2026, 1, 1, tzinfo=UTC)]]) is None
     assert bulk.binary_types(dialect, [e], [[datetime(2026, 1, 1)]]) is None
     assert bulk.binary_types(dialect, [f], [[Decimal("1.00")]]) is None
+
+
+def test_json_documents_are_stored_as_text(ws):
+    """JSON columns hold text on every dialect: SQLite gets orjson's bytes made TEXT by
+    the statement, never a blob (JSON functions and text comparisons read it alike)."""
+    h = schema.history
+    doc = {"name": {"old": None, "new": 'Привет ✓ "q" \\ \n'}}
+    rows = [
+        {"catalog_id": 1, "record_id": 20_000 + i, "at": datetime(2026, 1, 2), "user_id": None,
+         "action": "create", "changes": doc}
+        for i in range(bulk.COPY_FROM * 2)
+    ]  # fmt: skip
+    with ws.engine.begin() as conn:
+        bulk.insert_many(conn, h, rows)
+        kinds = conn.execute(
+            sa.select(h.c.changes, sa.cast(h.c.changes, sa.Text)).where(h.c.record_id >= 20_000)
+        ).all()
+        if conn.dialect.name == "sqlite":
+            types = conn.exec_driver_sql(
+                "SELECT DISTINCT typeof(changes) FROM history WHERE record_id >= 20000"
+            ).all()
+            assert types == [("text",)]
+    assert all(parsed == doc for parsed, _ in kinds)
+    assert {text for _, text in kinds} == {
+        '{"name":{"old":null,"new":"Привет ✓ \\"q\\" \\\\ \\n"}}'
+    }
