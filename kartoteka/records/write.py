@@ -388,20 +388,25 @@ def load_current(
     action: str,
     *,
     lock: bool = True,
+    columns: list[str] | None = None,
 ) -> dict[int, Any]:
     """Current rows of the items' records, which the actor must be allowed to `action`.
 
     A record the actor cannot see is a 404; one they see but may not change is a 403;
     an item expecting another version than the row's is a 412. On PostgreSQL the rows
     are locked until commit (unless `lock` is False), so the version compared is the
-    one written over.
+    one written over. `columns`: only these besides `id` and `version` (None: all).
     """
     table = catalog.table
     rights = access.record_filter(actor, catalog, action)
     ids = [i.record_id for i in items if i.record_id is not None]
     found: dict[int, Any] = {}
+    read: list[Any] = [table]
+    if columns is not None:
+        wanted = ["id", *(["version"] if "version" in table.c else []), *columns]
+        read = [table.c[c] for c in dict.fromkeys(wanted)]
     for match in in_chunks(conn, table.c.id, ids):
-        q = sa.select(table).where(match)
+        q = sa.select(*read).where(match)
         if rights is not None:
             q = q.where(rights)
         if lock and conn.dialect.name == "postgresql":
