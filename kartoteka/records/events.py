@@ -80,6 +80,20 @@ def _payloads(actor: Actor, catalog: Catalog, entries: list[dict[str, Any]]) -> 
     catalog_ref = {"id": catalog.id, "api_name": catalog.api_name}
     importing = actor.importing
     scenario = actor.scenario
+    if not scenario and all(
+        e.get("new") is not None and "row" not in e and not e.get("scenario") for e in entries
+    ):
+        # Creates alone (an import's chunk): one dict display per record.
+        if importing:
+            return [
+                {"catalog": catalog_ref, "values": e["new"],
+                 "previous": dict.fromkeys(e["changes"]), "import": importing}
+                for e in entries
+            ]  # fmt: skip
+        return [
+            {"catalog": catalog_ref, "values": e["new"], "previous": dict.fromkeys(e["changes"])}
+            for e in entries
+        ]
     out = []
     for e in entries:
         changes = e["changes"]
