@@ -129,6 +129,7 @@ class Runner:
             c.index: compile_column(c, self.opts, actor, self.date_format) for c in plan.columns
         }
         self.memos = columns.memos(plan.columns, self.convert_cell)
+        self.batch_upsert = plan.batch_upsert  # (asked for every row)
 
     def run(self) -> None:
         """Every chunk after `after_line`, each written and checkpointed on its own."""
@@ -314,7 +315,7 @@ class Runner:
             key = self._row_key(row)
             if key is not None:
                 keyed.append((row, key))
-        if self.plan.batch_upsert:
+        if self.batch_upsert:
             return [row for row, _ in keyed]
         found = self._lookup(self.catalog, self.plan.key, [k for _, k in keyed])
         out = []
@@ -366,7 +367,7 @@ class Runner:
         out = []
         for row in rows:
             creating = self.opts.mode == "create" or (
-                self.opts.mode == "upsert" and not self.plan.batch_upsert and not row.record_id
+                self.opts.mode == "upsert" and not self.batch_upsert and not row.record_id
             )
             if self.clean and not (creating and self.unmapped_special):
                 out.append(row)
@@ -388,7 +389,7 @@ class Runner:
 
     def _duplicates(self, rows: list[Row]) -> list[Row]:
         """Rows creating a duplicate are refused, skipped or turn into updates (`duplicates`)."""
-        new = [r for r in rows if r.record_id is None and not self.plan.batch_upsert]
+        new = [r for r in rows if r.record_id is None and not self.batch_upsert]
         names = [f"line {r.line}" for r in new]
         how = self.opts.duplicates
         verdicts = duplicates.sort_creates(
@@ -415,7 +416,7 @@ class Runner:
         split = _Split(rows[0].values if rows else {}, self.link_fids, self.col_name)
         for row in rows:
             where = (
-                "upsert" if self.plan.batch_upsert else ("update" if row.record_id else "create")
+                "upsert" if self.batch_upsert else ("update" if row.record_id else "create")
             )
             p = row.prepared
             if p is None:  # checked by `_convert` (see `_validate`)
@@ -438,7 +439,7 @@ class Runner:
         pending = list(rows)
         while pending:
             items, lists = self._items(pending)
-            key = tuple(f.api_name for f in self.plan.key) if self.plan.batch_upsert else None
+            key = tuple(f.api_name for f in self.plan.key) if self.batch_upsert else None
             try:
                 with skipping():  # judged by `_duplicates` as the import's option says
                     out = batches.run_prepared(
