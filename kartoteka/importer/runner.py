@@ -415,9 +415,7 @@ class Runner:
         lists: dict[str, list[Row]] = {"create": [], "update": [], "upsert": []}
         split = _Split(rows[0].values if rows else {}, self.link_fids, self.col_name)
         for row in rows:
-            where = (
-                "upsert" if self.batch_upsert else ("update" if row.record_id else "create")
-            )
+            where = "upsert" if self.batch_upsert else ("update" if row.record_id else "create")
             p = row.prepared
             if p is None:  # checked by `_convert` (see `_validate`)
                 columns, links = split(row.values)
