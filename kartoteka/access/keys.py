@@ -68,7 +68,7 @@ def match_visible(
     table = catalog.table
     cols = [table.c[f.storage_column] for f in key if f.storage_column]
     rights = access.record_filter(actor, catalog, "view")
-    firsts = sorted({w[0] for w in wanted_set}, key=repr)
+    firsts = _ordered({w[0] for w in wanted_set})
     # One statement for all the keys of a chunk when they bind as one parameter.
     one = bulk.values_in(conn, cols[0], firsts)
     matches = [one] if one is not None else [
@@ -82,3 +82,12 @@ def match_visible(
             if tuple(values) in wanted_set:
                 found.setdefault(tuple(values), []).append(rid)
     return found
+
+
+def _ordered(values: set[Any]) -> list[Any]:
+    """Values in a stable order: their own when they compare (a chunk's texts or numbers,
+    sorted in C), else by their `repr` (mixed kinds)."""
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=repr)

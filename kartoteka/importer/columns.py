@@ -8,6 +8,12 @@ cell whose text is an error (or empty in a required field) is remembered among t
 column's `bad` texts, so a chunk with no bad text costs one `isdisjoint` per column to
 know it. Errors are reported in the file's order (line, then column), as a loop over
 rows would report them.
+
+A column that does not repeat (deal numbers, amounts, times to the minute) gains nothing
+from its memo: every cell is a miss that converts anyway and is then stored. Once a
+chunk of such a column is nearly all misses, the column is converted directly
+(`ColumnMemo.direct`): its converter mapped over the texts, and only a chunk where some
+text is refused goes cell by cell to find which.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from .plan import Column
 
 #: Distinct cell texts remembered per column (a bound on memory for unique columns).
 MEMO_LIMIT = 65_536
+#: A column converts directly once a chunk of at least this many of its cells was
+#: nearly all new texts.
+DIRECT_FROM = 100
 REQUIRED = ItemError(None, None, None, "required")
 
 
@@ -47,6 +56,7 @@ class ColumnMemo(dict[str, Any]):
         self.is_empty = is_empty  # the type's test, for a required field; else None
         self.bad: set[str] = set()  # texts whose value is a problem
         self.lists = False  # some value is a list: each row gets its own copy
+        self.direct = False  # the column barely repeats: convert without the memo
 
     def value(self, text: str) -> Any:
         """The stored value of `text` (or its problem), without remembering it."""
@@ -98,13 +108,27 @@ def convert_chunk(
     converted = []
     problems: list[tuple[int, Column, str, CellProblem]] = []
     for col, memo, column in zip(columns, column_memos, texts, strict=True):
-        values = list(map(memo.__getitem__, column))
-        if memo.bad and not memo.bad.isdisjoint(column):
-            problems += [
-                (pos, col, text, values[pos]) for pos, text in enumerate(column)
-                if text in memo.bad
-            ]  # fmt: skip
-        if memo.lists:
+        remembered = not memo.direct
+        if memo.direct:
+            values = _direct(memo, column)
+            if len(values) != len(column):  # not all converted: cell by cell
+                values = list(map(memo.value, column))
+                problems += [
+                    (pos, col, text, value)
+                    for pos, (text, value) in enumerate(zip(column, values, strict=True))
+                    if isinstance(value, CellProblem)
+                ]
+        else:
+            before = len(memo)
+            values = list(map(memo.__getitem__, column))
+            # Nearly every text new (and none forgotten meanwhile): no use remembering.
+            memo.direct = len(column) >= DIRECT_FROM and len(memo) - before >= 0.9 * len(column)
+            if memo.bad and not memo.bad.isdisjoint(column):
+                problems += [
+                    (pos, col, text, values[pos]) for pos, text in enumerate(column)
+                    if text in memo.bad
+                ]  # fmt: skip
+        if memo.lists and remembered:
             # A memo's list (link keys, several choices) is the row's own copy.
             values = [list(v) if type(v) is list else v for v in values]
         converted.append(values)
@@ -120,6 +144,19 @@ def convert_chunk(
         for pos, *_ in problems:
             rows[pos] = None
     return ChunkColumns(rows, problems)
+
+
+def _direct(memo: ColumnMemo, column: tuple[str, ...]) -> list[Any]:
+    """The column's values converted without the memo; an empty list when some text is
+    refused (or empty in a required field), for the caller to go cell by cell."""
+    try:
+        values = list(map(memo.convert, column))
+    except FieldValueError:
+        return []
+    empty = memo.is_empty
+    if empty is not None and any(map(empty, values)):
+        return []
+    return values
 
 
 def _texts(columns: list[Column], cells: list[list[str]]) -> list[tuple[str, ...]]:

@@ -131,7 +131,9 @@ def _csv_rows(
                     raise bad_file("import_columns_at_line", line=start, max=MAX_COLUMNS)
                 if skip_header and start == 1:
                     continue
-                if any(c.strip() for c in cells):
+                # A row of blank cells is skipped: its cells joined are blank (one C
+                # call per row instead of a generator stripping every cell).
+                if "".join(cells).strip():
                     yield start, cells
         except UnicodeDecodeError:
             raise bad_file("import_bad_text", encoding=encoding, line=line) from None

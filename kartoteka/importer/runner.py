@@ -9,6 +9,7 @@ A chunk's writes and the job's checkpoint commit in one transaction (`transactio
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,6 +129,7 @@ class Runner:
             c.index: compile_column(c, self.opts, actor, self.date_format) for c in plan.columns
         }
         self.memos = columns.memos(plan.columns, self.convert_cell)
+        self.batch_upsert = plan.batch_upsert  # (asked for every row)
 
     def run(self) -> None:
         """Every chunk after `after_line`, each written and checkpointed on its own."""
@@ -249,50 +251,34 @@ class Runner:
         chunk (a client's INN repeats on its deals) is resolved once."""
         key, target, f = col.link_key, col.target, col.field
         assert key is not None and target is not None
+        fid = f.id
+        texts_of = [tuple(row.values.get(fid) or ()) for row in rows]
         wanted: dict[tuple[str, ...], list[tuple[str, Any]] | FieldValueError] = {}
-        for row in rows:
-            texts = tuple(row.values.get(f.id) or ())
-            if texts not in wanted:
-                try:
-                    wanted[texts] = [(t, self._key_value(col, t)) for t in texts]
-                except FieldValueError as exc:
-                    wanted[texts] = exc
-        kept = self._without_errors(col, rows, wanted)
+        for texts in dict.fromkeys(texts_of):
+            try:
+                wanted[texts] = [(t, self._key_value(col, t)) for t in texts]
+            except FieldValueError as exc:
+                wanted[texts] = exc
         values = {v for pairs in wanted.values() if isinstance(pairs, list)
                   for _, v in pairs if v is not None}  # fmt: skip
         found = self._lookup(target, [key], [(v,) for v in values])
         if f.api_name in self.opts.create_missing:
             found.update(self._create_missing(col, values - {k[0] for k in found}))
         linked = {
-            texts: self._linked(col, pairs, found)
+            texts: self._linked(col, pairs, found) if isinstance(pairs, list) else pairs
             for texts, pairs in wanted.items()
-            if isinstance(pairs, list)
         }
         out = []
-        for row in kept:
-            value = linked[tuple(row.values.get(f.id) or ())]
+        for row, texts in zip(rows, texts_of, strict=True):
+            value = linked[texts]
             if isinstance(value, str | FieldValueError):
                 message = value if isinstance(value, str) else value.message
                 problem = None if isinstance(value, str) else coded(value)
                 self.error(row, col.header, row.text(f.api_name), message, problem)
                 continue
-            row.values[f.id] = list(value) if isinstance(value, list) else value
+            row.values[fid] = list(value) if isinstance(value, list) else value
             out.append(row)
         return out
-
-    def _without_errors(
-        self, col: Column, rows: list[Row], wanted: dict[tuple[str, ...], Any]
-    ) -> list[Row]:
-        """The rows whose key texts convert (the others reported)."""
-        fid, name = col.field.id, col.field.api_name
-        kept = []
-        for row in rows:
-            pairs = wanted[tuple(row.values.get(fid) or ())]
-            if isinstance(pairs, FieldValueError):
-                self.error(row, col.header, row.text(name), pairs.message, coded(pairs))
-                continue
-            kept.append(row)
-        return kept
 
     def _linked(
         self, col: Column, pairs: list[tuple[str, Any]], found: dict[tuple[Any, ...], list[int]]
@@ -329,7 +315,7 @@ class Runner:
             key = self._row_key(row)
             if key is not None:
                 keyed.append((row, key))
-        if self.plan.batch_upsert:
+        if self.batch_upsert:
             return [row for row, _ in keyed]
         found = self._lookup(self.catalog, self.plan.key, [k for _, k in keyed])
         out = []
@@ -381,7 +367,7 @@ class Runner:
         out = []
         for row in rows:
             creating = self.opts.mode == "create" or (
-                self.opts.mode == "upsert" and not self.plan.batch_upsert and not row.record_id
+                self.opts.mode == "upsert" and not self.batch_upsert and not row.record_id
             )
             if self.clean and not (creating and self.unmapped_special):
                 out.append(row)
@@ -403,7 +389,7 @@ class Runner:
 
     def _duplicates(self, rows: list[Row]) -> list[Row]:
         """Rows creating a duplicate are refused, skipped or turn into updates (`duplicates`)."""
-        new = [r for r in rows if r.record_id is None and not self.plan.batch_upsert]
+        new = [r for r in rows if r.record_id is None and not self.batch_upsert]
         names = [f"line {r.line}" for r in new]
         how = self.opts.duplicates
         verdicts = duplicates.sort_creates(
@@ -427,18 +413,12 @@ class Runner:
         """Fresh items for a batch by list (a retry must not see a failed try's changes)."""
         items: dict[str, list[Prepared]] = {"create": [], "update": [], "upsert": []}
         lists: dict[str, list[Row]] = {"create": [], "update": [], "upsert": []}
+        split = _Split(rows[0].values if rows else {}, self.link_fids, self.col_name)
         for row in rows:
-            where = (
-                "upsert" if self.plan.batch_upsert else ("update" if row.record_id else "create")
-            )
+            where = "upsert" if self.batch_upsert else ("update" if row.record_id else "create")
             p = row.prepared
             if p is None:  # checked by `_convert` (see `_validate`)
-                columns, links = {}, {}
-                for fid, value in row.values.items():
-                    if fid in self.link_fids:
-                        links[fid] = value
-                    else:
-                        columns[self.col_name[fid]] = value
+                columns, links = split(row.values)
                 item = Prepared(where, len(items[where]), row.record_id, columns, links,
                                 dict(row.values))  # fmt: skip
             else:
@@ -457,7 +437,7 @@ class Runner:
         pending = list(rows)
         while pending:
             items, lists = self._items(pending)
-            key = tuple(f.api_name for f in self.plan.key) if self.plan.batch_upsert else None
+            key = tuple(f.api_name for f in self.plan.key) if self.batch_upsert else None
             try:
                 with skipping():  # judged by `_duplicates` as the import's option says
                     out = batches.run_prepared(
@@ -480,3 +460,37 @@ class Runner:
             self.result.updated += len(out.updated)
             self.result.unchanged += len(out.unchanged)
             return
+
+
+class _Split:
+    """A row's values (by field id) as the write path's columns (by column name) and
+    links; the rows of a chunk give the same fields, so the split is planned once."""
+
+    def __init__(self, sample: dict[int, Any], link_fids: set[int], col_name: dict[int, str]):
+        self.link_fids = link_fids
+        self.col_name = col_name
+        self.fids = set(sample)
+        columns = [fid for fid in sample if fid not in link_fids]
+        self.names = [col_name[fid] for fid in columns]
+        # A tuple of items even for one column (itemgetter of one key gives the item
+        # itself): the last key twice, the extra item left out by `zip`.
+        self.pick: Callable[[dict[int, Any]], tuple[Any, ...]] = (
+            operator.itemgetter(*columns, *columns[-1:]) if columns else lambda _values: ()
+        )
+        self.links = [fid for fid in sample if fid in link_fids]
+
+    def __call__(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
+        """(columns, links) of one row's values."""
+        if values.keys() != self.fids:
+            return self._one_by_one(values)
+        columns = dict(zip(self.names, self.pick(values), strict=False))
+        return columns, {fid: values[fid] for fid in self.links}
+
+    def _one_by_one(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
+        columns, links = {}, {}
+        for fid, value in values.items():
+            if fid in self.link_fids:
+                links[fid] = value
+            else:
+                columns[self.col_name[fid]] = value
+        return columns, links

@@ -7,6 +7,7 @@ parsed anywhere.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from typing import Any
 
@@ -213,17 +214,24 @@ def _split_upsert(
     """
     key = upsert_key_fields(catalog, key_names)
     cols = [f.column for f in key if f.column]
-    existing = access_keys.match_visible(
-        conn, actor, catalog, key, [tuple(i.columns[c] for c in cols) for i in items]
+    # Each item's key as a tuple (itemgetter of one column gives the bare value).
+    pick = operator.itemgetter(*cols)
+    keys = (
+        [(pick(i.columns),) for i in items] if len(cols) == 1 else [pick(i.columns) for i in items]
     )
-    for item in items:
-        matches = existing.get(tuple(item.columns[c] for c in cols), [])
+    existing = access_keys.match_visible(conn, actor, catalog, key, keys)
+    # The fields with a default and the required ones, looked up once per batch.
+    defaults = any("default" in f.options for f in catalog.fields)
+    required = [f for f in catalog.fields if f.required]
+    for item, item_key in zip(items, keys, strict=True):
+        matches = existing.get(item_key, [])
         if len(matches) > 1:
             raise invalid(item.error(None, "key_matches_many", count=len(matches)))
         if not matches:
-            common_options.fill_defaults(catalog, item.given, item.columns, actor)
-            for f in catalog.fields:
-                if f.required and f.id not in item.given:
+            if defaults:
+                common_options.fill_defaults(catalog, item.given, item.columns, actor)
+            for f in required:
+                if f.id not in item.given:
                     raise invalid(item.error(f.api_name, "required"))
             item.upserted = True
             creates.append(item)
@@ -332,13 +340,19 @@ def _changing(
     An update that changes nothing writes nothing: its values are checked no further
     (a re-import of an unchanged file is all such updates). On PostgreSQL a big batch
     reads its rows without locks first and locks (and compares again) only the rows
-    it changes: `FOR UPDATE` writes a lock into every row it takes."""
+    it changes: `FOR UPDATE` writes a lock into every row it takes. Only the columns
+    the updates give are read (no stamps to parse per row)."""
+    by_id = catalog.by_id
+    given = {fid for item in updates for fid in item.given}
+    read = sorted(by_id[fid].col for fid in given if not by_id[fid].is_link)
     if conn.dialect.name == "postgresql" and len(updates) >= READ_BEFORE_LOCKING:
-        current = write.load_current(conn, actor, catalog, updates, "edit", lock=False)
+        current = write.load_current(
+            conn, actor, catalog, updates, "edit", lock=False, columns=read
+        )
         updates = [item for _, item in _update_entries(conn, catalog, updates, current)]
         if not updates:
             return []
-    current = write.load_current(conn, actor, catalog, updates, "edit")
+    current = write.load_current(conn, actor, catalog, updates, "edit", columns=read)
     return _update_entries(conn, catalog, updates, current)
 
 

@@ -31,31 +31,71 @@ def record_events(
         return (0, 0)
     hooks.run_in_transaction(conn, actor, catalog, entries)
     now = utcnow()
-    bulk.insert_many(
+    count = len(entries)
+    # Column by column: what every row shares is bound once, no dict per row and table.
+    record_ids = [e["record_id"] for e in entries]
+    actions = [e["action"] for e in entries]
+    history_actions = [e.get("history_action", a) for e, a in zip(entries, actions, strict=True)]
+    bulk.insert_columns(
         conn,
         schema.history,
-        [
-            {
-                "catalog_id": catalog.id,
-                "record_id": e["record_id"],
-                "at": now,
-                "user_id": actor.user_id,
-                "action": e.get("history_action", e["action"]),
-                "changes": e["changes"],
-            }
-            for e in entries
-        ],
+        count,
+        {
+            "catalog_id": bulk.Same(catalog.id),
+            "record_id": record_ids,
+            "at": bulk.Same(now),
+            "user_id": bulk.Same(actor.user_id),
+            "action": history_actions,
+            "changes": [e["changes"] for e in entries],
+        },
     )
-    last = counters.take(conn, EVENT_COUNTER, len(entries))
-    first = last - len(entries) + 1
-    catalog_ref = {"id": catalog.id, "api_name": catalog.api_name}
+    last = counters.take(conn, EVENT_COUNTER, count)
+    first = last - count + 1
     # Loop protection: the webhook deliveries that led to this write (docs/webhooks.md).
     cause = "-".join(str(i) for i in actor.cause) or None
-    request_id = request_context.request_id()  # the API request behind it, if any
+    types = {a: f"record.{a}d" for a in set(actions)}
+    bulk.insert_columns(
+        conn,
+        schema.events,
+        count,
+        {
+            "seq": range(first, last + 1),
+            "type": [types[a] for a in actions],
+            "catalog_id": bulk.Same(catalog.id),
+            "record_id": record_ids,
+            "user_id": bulk.Same(actor.user_id),
+            "at": bulk.Same(now),
+            "cause": bulk.Same(cause),
+            "depth": bulk.Same(actor.depth),
+            # The API request behind it, if any.
+            "request_id": bulk.Same(request_context.request_id()),
+            "payload": _payloads(actor, catalog, entries),
+        },
+    )
+    return first, last
+
+
+def _payloads(actor: Actor, catalog: Catalog, entries: list[dict[str, Any]]) -> list[Any]:
+    """Each entry's event payload: the catalog, new and previous values, and markers."""
+    catalog_ref = {"id": catalog.id, "api_name": catalog.api_name}
     importing = actor.importing
-    user_id, depth = actor.user_id, actor.depth
-    rows = []
-    for i, e in enumerate(entries):
+    scenario = actor.scenario
+    if not scenario and all(
+        e.get("new") is not None and "row" not in e and not e.get("scenario") for e in entries
+    ):
+        # Creates alone (an import's chunk): one dict display per record.
+        if importing:
+            return [
+                {"catalog": catalog_ref, "values": e["new"],
+                 "previous": dict.fromkeys(e["changes"]), "import": importing}
+                for e in entries
+            ]  # fmt: skip
+        return [
+            {"catalog": catalog_ref, "values": e["new"], "previous": dict.fromkeys(e["changes"])}
+            for e in entries
+        ]
+    out = []
+    for e in entries:
         changes = e["changes"]
         values = e.get("new")  # a create's new values, built with its changes
         if values is None:
@@ -66,24 +106,10 @@ def record_events(
         payload = {"catalog": catalog_ref, "values": values, "previous": previous}
         if "row" in e:
             payload["row"] = e["row"]
-        marker = e.get("scenario") or actor.scenario
+        marker = e.get("scenario") or scenario
         if marker:
             payload["scenario"] = dict(marker)
         if importing:
             payload["import"] = importing
-        rows.append(
-            {
-                "seq": first + i,
-                "type": f"record.{e['action']}d",
-                "catalog_id": catalog.id,
-                "record_id": e["record_id"],
-                "user_id": user_id,
-                "at": now,
-                "cause": cause,
-                "depth": depth,
-                "request_id": request_id,
-                "payload": payload,
-            }
-        )
-    bulk.insert_many(conn, schema.events, rows)
-    return first, last
+        out.append(payload)
+    return out

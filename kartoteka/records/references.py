@@ -15,7 +15,7 @@ from kartoteka.storage import schema
 from kartoteka.views.service import view_filter
 
 from .query import compile_filter
-from .write import Prepared, invalid
+from .write import Prepared, in_chunks, invalid
 
 
 def check_references(
@@ -64,10 +64,11 @@ def _check_links(
     table = target.table
     conditions = _link_conditions(actor, f, target)
     found: set[int] = set()
-    for start in range(0, len(all_ids), 900):
-        chunk = all_ids[start : start + 900]
-        q = sa.select(table.c.id).where(table.c.id.in_(chunk), *conditions)
-        found.update(r[0] for r in conn.execute(q))
+    for match in in_chunks(conn, table.c.id, all_ids):
+        q = sa.select(table.c.id).where(match, *conditions)
+        found.update(conn.execute(q).scalars())
+    if found.issuperset(all_ids):
+        return  # (the common case: no item to look at one by one)
     for item, ids in wanted:
         missing = [i for i in ids if i not in found]
         if missing:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,7 +202,7 @@ def check_unique(conn: Connection, catalog: Catalog, items: list[Prepared]) -> N
         own = {i.record_id for i in items if i.record_id}
         values = [i.columns[f.column] for i in items if i.columns.get(f.column) is not None]
         col = table.c[f.column]
-        for match in _in_chunks(conn, col, values):
+        for match in in_chunks(conn, col, values):
             for rid, v in conn.execute(sa.select(table.c.id, col).where(match)):
                 if rid not in own:
                     item = next(i for i in items if i.columns.get(f.column) == v)
@@ -219,26 +219,35 @@ def insert_rows(
     now = utcnow()
     table = catalog.table
     columns = [f.column for f in catalog.fields if f.column and f.ftype.storage == "column"]
-    # `version` is left to its server default (1): one bound value fewer per row.
-    rows = []
-    for item in items:
-        row = dict.fromkeys(columns)
-        row.update(item.columns)
-        row.update(
-            created_at=now, updated_at=now, created_by=actor.user_id, updated_by=actor.user_id
+    given = set().union(*[item.columns.keys() for item in items])
+    columns += sorted(given.difference(columns))
+    # Column by column (no dict per row); `version` is left to its server default (1).
+    data: dict[str, Sequence[Any] | bulk.Same] = {
+        c: [item.columns.get(c) for item in items] for c in columns
+    }
+    if any(item.stamps for item in items):
+        stamps = [_stamps_on_create(item.stamps or {}) for item in items]
+        for name, value in (
+            ("created_at", now), ("updated_at", now),
+            ("created_by", actor.user_id), ("updated_by", actor.user_id),
+        ):  # fmt: skip
+            data[name] = [s.get(name, value) for s in stamps]
+    else:
+        data.update(
+            created_at=bulk.Same(now),
+            updated_at=bulk.Same(now),
+            created_by=bulk.Same(actor.user_id),
+            updated_by=bulk.Same(actor.user_id),
         )
-        if item.stamps:
-            row.update(_stamps_on_create(item.stamps))
-        rows.append(row)
     for f in catalog.fields:
-        given = f.ftype.values_on_create(conn, f, len(rows))
-        for i, value in enumerate(given or ()):
-            rows[i][f.col] = value
-            items[i].given[f.id] = value
-    ids = bulk.reserve_ids(conn, table, len(rows))
-    for row, rid in zip(rows, ids, strict=True):
-        row["id"] = rid
-    bulk.insert_many(conn, table, rows)
+        numbers = f.ftype.values_on_create(conn, f, len(items))
+        if numbers is not None:
+            data[f.col] = numbers
+            for item, value in zip(items, numbers, strict=True):
+                item.given[f.id] = value
+    ids = bulk.reserve_ids(conn, table, len(items))
+    data["id"] = ids
+    bulk.insert_columns(conn, table, len(items), data)
     for item, rid in zip(items, ids, strict=True):
         item.record_id = rid
     write_links(conn, items, replace=False)
@@ -272,12 +281,19 @@ def write_links(conn: Connection, items: list[Prepared], replace: bool) -> None:
                     sa.delete(links).where(links.c.field_id == fid, links.c.src_id.in_(chunk))
                 )
     rows = [
-        {"field_id": fid, "src_id": item.record_id, "dst_id": dst, "position": pos}
+        (fid, item.record_id, dst, pos)
         for item in items
         for fid, dsts in item.links.items()
         for pos, dst in enumerate(dsts)
     ]
-    bulk.insert_many(conn, links, rows)
+    if rows:
+        fids, from_ids, to_ids, positions = zip(*rows, strict=True)
+        bulk.insert_columns(
+            conn,
+            links,
+            len(rows),
+            {"field_id": fids, "src_id": from_ids, "dst_id": to_ids, "position": positions},
+        )
 
 
 def attach_files(
@@ -372,20 +388,25 @@ def load_current(
     action: str,
     *,
     lock: bool = True,
+    columns: list[str] | None = None,
 ) -> dict[int, Any]:
     """Current rows of the items' records, which the actor must be allowed to `action`.
 
     A record the actor cannot see is a 404; one they see but may not change is a 403;
     an item expecting another version than the row's is a 412. On PostgreSQL the rows
     are locked until commit (unless `lock` is False), so the version compared is the
-    one written over.
+    one written over. `columns`: only these besides `id` and `version` (None: all).
     """
     table = catalog.table
     rights = access.record_filter(actor, catalog, action)
     ids = [i.record_id for i in items if i.record_id is not None]
     found: dict[int, Any] = {}
-    for match in _in_chunks(conn, table.c.id, ids):
-        q = sa.select(table).where(match)
+    read: list[Any] = [table]
+    if columns is not None:
+        wanted = ["id", *(["version"] if "version" in table.c else []), *columns]
+        read = [table.c[c] for c in dict.fromkeys(wanted)]
+    for match in in_chunks(conn, table.c.id, ids):
+        q = sa.select(*read).where(match)
         if rights is not None:
             q = q.where(rights)
         if lock and conn.dialect.name == "postgresql":
@@ -411,7 +432,7 @@ def load_current(
     return found
 
 
-def _in_chunks(conn: Connection, col: Any, values: list[Any]) -> list[Any]:
+def in_chunks(conn: Connection, col: Any, values: list[Any]) -> list[Any]:
     """`col IN values` as one condition with one bound parameter when the values allow
     it (`bulk.values_in`), else as IN lists of 900."""
     one = bulk.values_in(conn, col, values)

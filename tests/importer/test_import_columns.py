@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from support.imports import csv_bytes, records, run_import
 
+from kartoteka.importer.columns import _direct as convert_directly
+
 FIELDS = [
     {"name": "Номер", "api_name": "number", "type": "text"},
     {"name": "Сумма", "api_name": "amount", "type": "money"},
@@ -41,3 +43,28 @@ def test_on_error_stop_names_the_first_bad_line(api):
     job = run_import(api, "deals", csv_bytes(_rows()), {"on_error": "stop"})
     assert job["status"] == "failed", job
     assert job["message"].startswith("line 3 (Дата)"), job["message"]
+
+
+def test_a_column_that_never_repeats_still_reports_its_bad_cells(api, monkeypatch):
+    """Numbers, amounts and dates that never repeat are converted without their memo
+    after a chunk of new texts; a bad cell in a later chunk is still reported with its
+    line and column, and every other row is written."""
+    from kartoteka.importer import columns, runner
+
+    direct = []
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 150)
+    monkeypatch.setattr(columns, "_direct", lambda memo, column: direct.append(1) or
+                        convert_directly(memo, column))  # fmt: skip
+    api.catalog("Сделки", FIELDS, api_name="deals")
+    rows = [["Номер", "Сумма", "Дата"]]
+    rows += [[f"N{i}", f"{i}.{i % 100:02d}", f"{1700 + i}-03-{i % 28 + 1:02d}"] for i in range(400)]
+    rows[201][1] = "x"  # line 202, in the second chunk: the amount
+    rows[352][2] = ""  # line 353, in the third: the required date left empty
+    job = run_import(api, "deals", csv_bytes(rows), {"on_error": "skip"})
+    assert len(direct) == 6, "numbers, amounts and dates of chunks 2 and 3 go directly"
+    assert (job["status"], job["created"], job["errors"]) == ("done", 398, 2), job
+    where = [(e["line"], e["column"], e.get("code")) for e in job["error_sample"]]
+    assert where[0][:2] == (202, "Сумма") and where[1] == (353, "Дата", "required"), where
+    got = {r["values"]["number"]: r["values"] for r in records(api, "deals")}
+    assert "N200" not in got and "N351" not in got and len(got) == 398
+    assert got["N399"]["amount"] == "399.99" and got["N399"]["day"] == "2099-03-08"

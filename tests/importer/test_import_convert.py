@@ -49,6 +49,8 @@ EDGES = [
     "29.02.2021", "29.02.2024", "1.1.2020", "05.03.19", "05.03.2019 10:30", "05.03.2019 10:30:15",
     "05.03.2019 25:00", "00.01.2020", "01.13.2020", "01.01.0000", "01.01.9999 23:59:59",
     "2019-03-05", "2019-03-05T10:30:00Z", "05/03/2019", "2019 Mar 05", " 05.03.2019 ",
+    "05.03.2019  10:30", "05.03.2019 10:30 x", "05.03.2019 24:00", "05.03.2019 7:05:09",
+    "05.03.2019 10:60", "31.02.2019 10:30", "05.03.2019 10:30:", "٠٥.٠٣.٢٠١٩ ١٠:٣٠",
 ]  # fmt: skip
 
 
@@ -114,3 +116,18 @@ CELL = st.one_of(
 )
 def test_any_text_converts_as_the_general_path(kind, date_format, decimal_comma, text):
     _agree(kind, date_format, decimal_comma, text)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "UTC"])
+def test_date_times_around_clock_changes_convert_as_the_general_path(zone, monkeypatch):
+    """The one-step date-time takes the zone's offset at the local time itself (no
+    round trip through an aware time): the same UTC moments as the general path in
+    the hour skipped and the hour repeated by a clock change, and at the ends of time."""
+    monkeypatch.setattr(_Actor, "timezone", ZoneInfo(zone))
+    texts = [
+        "13.03.2022 01:59", "13.03.2022 02:30", "13.03.2022 03:00", "06.11.2022 00:59",
+        "06.11.2022 01:30", "06.11.2022 02:00", "03.04.2022 01:45", "02.10.2022 02:15",
+        "01.01.0001 00:00", "31.12.9999 23:59:59", "01.07.2022 12:00",
+    ]  # fmt: skip
+    for text in texts:
+        _agree("datetime", "dd.mm.yyyy", None, text)

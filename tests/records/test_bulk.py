@@ -136,3 +136,80 @@ def test_values_in_is_one_parameter_for_texts_and_whole_numbers(ws):
     assert bulk.values_in(conn, h.c.record_id, [True, 1]) is None
     assert bulk.values_in(conn, h.c.at, [at]) is None
     assert bulk.values_in(conn, h.c.record_id, []) is None
+
+
+def test_dates_and_times_are_bound_as_the_dialect_binds_them(ws):
+    """`insert_many` binds dates and naive date-times with `isoformat` where that is the
+    dialect's own text (SQLite): the stored text is the one SQLAlchemy writes, for whole
+    seconds, microseconds, early years, an aware time and a date in a date-time column."""
+    from datetime import UTC, date
+
+    moments = [
+        datetime(2026, 1, 2, 3, 4, 5),
+        datetime(2026, 1, 2, 3, 4, 5, 60),
+        datetime(9, 12, 31, 23, 59, 59, 999_999),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        date(2026, 5, 6),
+    ]
+    dialect = ws.engine.dialect
+    for type_ in (sa.DateTime(), sa.Date()):
+        own = type_._cached_bind_processor(dialect) or (lambda v: v)
+        ours = bulk._binder(type_, dialect) or (lambda v: v)
+        for value in moments:
+            assert ours(value) == own(value), (type_, value)
+
+
+def test_copy_is_binary_only_when_every_value_fits_its_column():
+    """PostgreSQL's COPY goes in the binary format only when every column is of a plain
+    type and holds values of exactly its Python type; anything else (a flag in a number
+    column, an aware time, a date-time in a date column, a numeric) keeps the text
+    format, where the server converts as it always did."""
+    from datetime import UTC, date
+    from decimal import Decimal
+
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
+    t = sa.Table(
+        "copy_probe", sa.MetaData(), sa.Column("a", sa.BigInteger), sa.Column("b", sa.Text),
+        sa.Column("c", sa.DateTime), sa.Column("d", sa.Boolean), sa.Column("e", sa.Date),
+        sa.Column("f", sa.Numeric(10, 2)), sa.Column("g", sa.String(20)),
+    )  # fmt: skip
+    a, b, c, d, e, f, g = t.c
+    fitting = [[1, None], ["x", None], bulk.Same(datetime(2026, 1, 1)), [True, False],
+               [date(2026, 1, 1), None], ["y", "z"]]  # fmt: skip
+    assert bulk.binary_types(dialect, [a, b, c, d, e, g], fitting) == [
+        "int8", "text", "timestamp", "bool", "date", "varchar"
+    ]  # fmt: skip
+    assert bulk.binary_types(dialect, [a, c], [[None], bulk.Same(None)]) == ["int8", "timestamp"]
+    assert bulk.binary_types(dialect, [a], [[1, True]]) is None
+    assert bulk.binary_types(dialect, [b], [[1]]) is None
+    assert bulk.binary_types(dialect, [c], [[datetime(2026, 1, 1, tzinfo=UTC)]]) is None
+    assert bulk.binary_types(dialect, [e], [[datetime(2026, 1, 1)]]) is None
+    assert bulk.binary_types(dialect, [f], [[Decimal("1.00")]]) is None
+
+
+def test_json_documents_are_stored_as_text(ws):
+    """JSON columns hold text on every dialect: SQLite gets orjson's bytes made TEXT by
+    the statement, never a blob (JSON functions and text comparisons read it alike)."""
+    h = schema.history
+    doc = {"name": {"old": None, "new": 'Привет ✓ "q" \\ \n'}}
+    rows = [
+        {"catalog_id": 1, "record_id": 20_000 + i, "at": datetime(2026, 1, 2), "user_id": None,
+         "action": "create", "changes": doc}
+        for i in range(bulk.COPY_FROM * 2)
+    ]  # fmt: skip
+    with ws.engine.begin() as conn:
+        bulk.insert_many(conn, h, rows)
+        kinds = conn.execute(
+            sa.select(h.c.changes, sa.cast(h.c.changes, sa.Text)).where(h.c.record_id >= 20_000)
+        ).all()
+        if conn.dialect.name == "sqlite":
+            types = conn.exec_driver_sql(
+                "SELECT DISTINCT typeof(changes) FROM history WHERE record_id >= 20000"
+            ).all()
+            assert types == [("text",)]
+    assert all(parsed == doc for parsed, _ in kinds)
+    assert {text for _, text in kinds} == {
+        '{"name":{"old":null,"new":"Привет ✓ \\"q\\" \\\\ \\n"}}'
+    }
