@@ -96,6 +96,8 @@ def test_a_card_moves_between_columns_by_keyboard_as_the_process_allows(server, 
     expect(menu.locator("[role=menuitem]").last).to_contain_text("Rejected")
     page.keyboard.press("Enter")
     expect(column("Rejected").locator(f".board-card[data-id='{ann_id}']")).to_be_focused()
+    # The first move's toast may still be showing: wait for this save to finish.
+    expect(card).not_to_have_attribute("data-saving", "1")
     expect(page.locator(".toast", has_text="Moved").last).to_be_visible()
     assert stage() == "Rejected"
     watch.check()
