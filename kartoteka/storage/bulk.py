@@ -78,16 +78,12 @@ def insert_columns(
     for key in order:
         column = columns[key]
         binder = None if key in bound else _binder(table.c[key].type, dialect)
-        if isinstance(column, Same):
-            values.append(Same(column.value if binder is None else binder(column.value)))
-        else:
-            values.append(column if binder is None else list(map(binder, column)))
+        values.append(_applied(column, binder))
+    tuples = _zipped(values, count)
     if dialect.name == "postgresql" and count >= COPY_FROM:
         kinds = binary_types(dialect, [table.c[key] for key in order], values)
-        tuples = _zipped(values, count)
         copy_rows(conn, table.name, order, tuples, kinds)
         return
-    tuples = _zipped(values, count)
     params: list[Any] = (
         tuples if compiled.positional else [dict(zip(order, t, strict=True)) for t in tuples]
     )
@@ -120,13 +116,19 @@ def _insert_sqlite(
         as_bytes = key not in bound and isinstance(kind, JSONText)
         marks.append("CAST(? AS TEXT)" if as_bytes else "?")
         binder = _json_bytes if as_bytes else None if key in bound else _binder(kind, conn.dialect)
-        if isinstance(column, Same):
-            values.append(Same(column.value if binder is None else binder(column.value)))
-        else:
-            values.append(column if binder is None else map(binder, column))
+        values.append(_applied(column, binder))
     names = ", ".join(prep.quote(k) for k in keys)
     sql = f"INSERT INTO {prep.format_table(table)} ({names}) VALUES ({', '.join(marks)})"
     conn.exec_driver_sql(sql, _zipped(values, count))
+
+
+def _applied(column: Sequence[Any] | Same, binder: Any) -> Sequence[Any] | Same:
+    """A column with `binder` applied to each of its values (to a `Same` value once)."""
+    if binder is None:
+        return column
+    if isinstance(column, Same):
+        return Same(binder(column.value))
+    return list(map(binder, column))
 
 
 def _json_bytes(value: Any) -> bytes | None:

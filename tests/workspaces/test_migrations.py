@@ -29,16 +29,7 @@ def test_upgrade_from_the_first_revision_keeps_data(instance):
     ws = instance.create_workspace(f"{instance.settings.default_workspace}old")
     engine = ws.engine
     # Rebuild the workspace as it was at revision 0001: drop everything, migrate to 0001.
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            name = _schema(conn)
-            assert name.startswith("ws_")
-            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-            conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-        else:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            for name in sa.inspect(conn).get_table_names():
-                conn.exec_driver_sql(f'DROP TABLE "{name}"')
+    _empty(engine)
     upgrade_workspace(engine, "0001")
     assert current_revision(engine) == "0001"
     with engine.begin() as conn:
