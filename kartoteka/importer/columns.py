@@ -104,17 +104,30 @@ def convert_chunk(
     columns: list[Column], column_memos: list[ColumnMemo], cells: list[list[str]]
 ) -> ChunkColumns:
     """Every row's stored values, column by column."""
+    converted, problems = convert_columns(columns, column_memos, cells)
+    return chunk_rows(columns, converted, problems, len(cells))
+
+
+#: A problem found converting a chunk: (row position, column position, text, problem).
+Problem = tuple[int, int, str, CellProblem]
+
+
+def convert_columns(
+    columns: list[Column], column_memos: list[ColumnMemo], cells: list[list[str]]
+) -> tuple[list[list[Any]], list[Problem]]:
+    """The chunk's stored values as one list per column, and its problems (positions
+    only: what a reading process sends back, `ahead.py`)."""
     texts = _texts(columns, cells)
     converted = []
-    problems: list[tuple[int, Column, str, CellProblem]] = []
-    for col, memo, column in zip(columns, column_memos, texts, strict=True):
+    problems: list[Problem] = []
+    for k, (memo, column) in enumerate(zip(column_memos, texts, strict=True)):
         remembered = not memo.direct
         if memo.direct:
             values = _direct(memo, column)
             if len(values) != len(column):  # not all converted: cell by cell
                 values = list(map(memo.value, column))
                 problems += [
-                    (pos, col, text, value)
+                    (pos, k, text, value)
                     for pos, (text, value) in enumerate(zip(column, values, strict=True))
                     if isinstance(value, CellProblem)
                 ]
@@ -125,25 +138,31 @@ def convert_chunk(
             memo.direct = len(column) >= DIRECT_FROM and len(memo) - before >= 0.9 * len(column)
             if memo.bad and not memo.bad.isdisjoint(column):
                 problems += [
-                    (pos, col, text, values[pos]) for pos, text in enumerate(column)
+                    (pos, k, text, values[pos]) for pos, text in enumerate(column)
                     if text in memo.bad
                 ]  # fmt: skip
         if memo.lists and remembered:
             # A memo's list (link keys, several choices) is the row's own copy.
             values = [list(v) if type(v) is list else v for v in values]
         converted.append(values)
+    problems.sort(key=operator.itemgetter(0, 1))
+    return converted, problems
+
+
+def chunk_rows(
+    columns: list[Column], converted: list[list[Any]], problems: list[Problem], size: int
+) -> ChunkColumns:
+    """The rows of a chunk of `size` rows from its converted columns (None for a row with
+    a problem), and its problems in the file's order (line, then column)."""
     fids = [c.field.id for c in columns]
     rows: list[dict[int, Any] | None] = (
         [dict(zip(fids, vals, strict=True)) for vals in zip(*converted, strict=True)]
         if columns
-        else [{} for _ in cells]
+        else [{} for _ in range(size)]
     )
-    if problems:
-        place = {c.index: k for k, c in enumerate(columns)}
-        problems.sort(key=lambda p: (p[0], place[p[1].index]))
-        for pos, *_ in problems:
-            rows[pos] = None
-    return ChunkColumns(rows, problems)
+    for pos, *_ in problems:
+        rows[pos] = None
+    return ChunkColumns(rows, [(pos, columns[k], text, p) for pos, k, text, p in problems])
 
 
 def _direct(memo: ColumnMemo, column: tuple[str, ...]) -> list[Any]:

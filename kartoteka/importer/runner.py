@@ -10,7 +10,7 @@ A chunk's writes and the job's checkpoint commit in one transaction (`transactio
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from kartoteka.records.write import Prepared
 from kartoteka.storage.engine import read_connection
 
 from . import collector, columns, readers, transaction
+from .ahead import Converted, ReadAhead
 from .convert import compile_column
 from .missing import create_missing
 from .plan import Column, Plan
@@ -96,8 +97,10 @@ class Runner:
         progress: Progress | None = None,
         journal: Journal | None = None,
         after_line: int = 0,
+        ahead: ReadAhead | None = None,
     ) -> None:
         self.actor = actor
+        self.ahead = ahead  # a second process reading and converting (`ahead.py`)
         self.plan = plan
         self.catalog = plan.catalog
         self.opts = plan.options
@@ -137,9 +140,9 @@ class Runner:
             self._run()
 
     def _run(self) -> None:
-        source = self.plan.source.rows()
-        for chunk in chunks(source, CHUNK_ROWS, self.after_line):
-            rows = self._convert(chunk)
+        converted = self.ahead.chunks(self._read) if self.ahead else self._read(self.after_line)
+        for chunk, done in converted:
+            rows = self._convert(chunk, done)
             rows = self.stamps.convert(rows)
             rows = self._resolve_links(rows)
             if self.opts.mode != "create":
@@ -204,10 +207,15 @@ class Runner:
             self.error(row, header, row.text(api_name), problem.text(), problem)
 
     # converting ----------------------------------------------------------------------------
-    def _convert(self, chunk: list[tuple[int, list[str]]]) -> list[Row]:
+    def _read(self, after_line: int) -> Iterator[Converted]:
+        """The file's chunks after `after_line`, read and converted here."""
+        for chunk in chunks(self.plan.source.rows(), CHUNK_ROWS, after_line):
+            cells = [c for _, c in chunk]
+            yield chunk, columns.convert_chunk(self.plan.columns, self.memos, cells)
+
+    def _convert(self, chunk: list[tuple[int, list[str]]], done: columns.ChunkColumns) -> list[Row]:
         """The chunk's rows with their stored values (a row with a bad cell is reported,
         each of its bad cells, and left out)."""
-        done = columns.convert_chunk(self.plan.columns, self.memos, [c for _, c in chunk])
         for pos, col, text, problem in done.problems:
             line, cells = chunk[pos]
             row = Row(line, cells, self.cell_of)
