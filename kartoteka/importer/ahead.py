@@ -41,25 +41,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from kartoteka.context import Actor
 from kartoteka.errors import DomainError
 
 from . import columns, readers
 from .convert import compile_column
+from .mapped import Column
 from .options import ImportOptions
-from .plan import Column, Plan
-from .results import chunks
+from .readers import chunks
+
+if TYPE_CHECKING:
+    from kartoteka.context import Actor
+
+    from .plan import Plan
 
 log = logging.getLogger(__name__)
 
-#: CSV files smaller than this are read by the importing process itself (~40,000 rows of
+#: CSV files smaller than this are read by the importing process itself (~20,000 rows of
 #: a 12-column 1C export: below that the process start costs about what it saves).
-FROM_BYTES = 1024 * 1024
+FROM_BYTES = 4 * 1024 * 1024
 #: The same for XLSX files (compressed; a row costs several times a CSV row to read).
-FROM_XLSX_BYTES = 1024 * 1024
+FROM_XLSX_BYTES = 512 * 1024
 #: Seconds the importer waits for the child to end after closing the pipe.
 JOIN_SECONDS = 5.0
 

@@ -26,7 +26,7 @@ from typing import Any
 from kartoteka.errors import ItemError
 from kartoteka.fields.base import FieldValueError
 
-from .plan import Column
+from .mapped import Column
 
 #: Distinct cell texts remembered per column (a bound on memory for unique columns).
 MEMO_LIMIT = 65_536

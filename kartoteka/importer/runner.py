@@ -41,12 +41,12 @@ from .ahead import Converted, ReadAhead
 from .convert import compile_column
 from .missing import create_missing
 from .plan import Column, Plan
+from .readers import chunks
 from .results import (
     ImportResult,
     ImportStopped,
     Journal,
     RowError,
-    chunks,
     coded,
     culprit_of,
     field_problems,

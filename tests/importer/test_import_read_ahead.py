@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest_support import ADMIN_EMAIL
-from support.imports import count, csv_bytes, records, run_import
+from support.imports import count, csv_bytes, records, run_import, workbook
 
 from kartoteka.auth import service as auth
 from kartoteka.importer import ahead, runner, service
@@ -247,3 +247,25 @@ def test_imports_not_worth_a_process_read_here(api, instance, tmp_path: Path, mo
     assert not ahead.wanted(actor, by_user)  # a user column looks users up
     monkeypatch.setattr(actor.workspace.settings, "import_read_ahead", False)
     assert not ahead.wanted(actor, only_title)
+
+
+def test_a_workbook_read_ahead_gives_what_reading_here_gives(
+    api, small_chunks, children, monkeypatch
+):
+    """XLSX cells come typed (dates, numbers) and are sent as the text they read as."""
+    catalogs(api, "here", "ahead")
+    children.clear()
+    rows = deals(200)
+    sheet = [rows[0]] + [[r[0], r[1], r[2], r[3], r[4], r[5], r[6]] for r in rows[1:]]
+    content = workbook({"Пусто": [["x"]], "Сделки": sheet}, active=1)
+    options = {k: v for k, v in OPTIONS.items() if k != "delimiter"}
+    _reading_here(monkeypatch)
+    monkeypatch.setattr(ahead, "FROM_XLSX_BYTES", 1 << 60)
+    here = run_import(api, "here", content, options, "deals.xlsx")
+    assert children == []
+    monkeypatch.setattr(ahead, "FROM_XLSX_BYTES", 0)
+    there = run_import(api, "ahead", content, options, "deals.xlsx")
+    assert len(children) == 1 and children[0].process.returncode == 0
+    assert (there["created"], there["errors"]) == (here["created"], here["errors"]) != (0, 0)
+    assert _errors(api, there) == _errors(api, here)
+    assert _values(api, "ahead") == _values(api, "here")
