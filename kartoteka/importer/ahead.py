@@ -21,9 +21,11 @@ importing process validates and writes the current one:
   rest itself from the line after the last chunk it has: a file problem is then raised
   here with its usual message, and nothing is read twice or skipped.
 
-Only imports worth a process start (~0.3 s) read ahead: a file of at least
+Only imports worth a process start (~0.4 s) read ahead: a file of at least
 `FROM_BYTES` (CSV; `FROM_XLSX_BYTES` for XLSX, whose rows cost more to read) on a
-machine with more than one core, whose columns all convert from the text alone
+machine with a core to spare (more than one, and a load average below the cores but
+one: on a busy machine the two processes would only take turns), whose columns all
+convert from the text alone
 (`FieldType.converts_text_alone`: not user or file fields, which look up the workspace).
 `KARTOTEKA_IMPORT_READ_AHEAD=0` turns it off.
 """
@@ -102,7 +104,8 @@ def wanted(actor: Actor, plan: Plan) -> bool:
     """Is this import worth reading ahead in a second process (see the module's doc)?"""
     if not actor.workspace.settings.import_read_ahead:
         return False
-    if (os.cpu_count() or 1) < 2:
+    cores = os.cpu_count() or 1
+    if cores < 2 or _load() > cores - 1:  # no core to spare: two processes would take turns
         return False
     fields = [c.field for c in plan.columns] + [c.link_key for c in plan.columns if c.link_key]
     if not all(f.ftype.converts_text_alone for f in fields):
@@ -112,6 +115,14 @@ def wanted(actor: Actor, plan: Plan) -> bool:
     except OSError:
         return False
     return size >= (FROM_XLSX_BYTES if plan.source.kind == "xlsx" else FROM_BYTES)
+
+
+def _load() -> float:
+    """The machine's load average over the last minute (0 where there is none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def start(

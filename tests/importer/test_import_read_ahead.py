@@ -6,6 +6,7 @@ child stops half-way, when the file turns bad half-way, and when the importer di
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,9 @@ def deals(rows: int) -> list[list[str]]:
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 50 rows and reading ahead for any file size: a test file of a few hundred
-    rows goes through many chunks and the child."""
+    """Chunks of 50 rows and reading ahead for any file size and load: a test file of a few
+    hundred rows goes through many chunks and the child."""
+    monkeypatch.setattr(ahead, "_load", lambda: 0.0)
     monkeypatch.setattr(runner, "CHUNK_ROWS", 50)
     monkeypatch.setattr(service, "CHUNK_ROWS", 50)
     monkeypatch.setattr(ahead, "FROM_BYTES", 0)
@@ -241,10 +243,14 @@ def test_imports_not_worth_a_process_read_here(api, instance, tmp_path: Path, mo
     actor = _admin(instance)
     by_user = plan_import(actor, "tasks", path, {"mode": "create"})
     only_title = plan_import(actor, "tasks", path, {"mapping": {"Название": "title"}})
+    monkeypatch.setattr(ahead, "_load", lambda: 0.0)  # a quiet machine
     assert not ahead.wanted(actor, only_title)  # a small file
     monkeypatch.setattr(ahead, "FROM_BYTES", 0)
     assert ahead.wanted(actor, only_title)
     assert not ahead.wanted(actor, by_user)  # a user column looks users up
+    monkeypatch.setattr(ahead, "_load", lambda: float(os.cpu_count() or 1))
+    assert not ahead.wanted(actor, only_title)  # no core to spare
+    monkeypatch.setattr(ahead, "_load", lambda: 0.0)
     monkeypatch.setattr(actor.workspace.settings, "import_read_ahead", False)
     assert not ahead.wanted(actor, only_title)
 
