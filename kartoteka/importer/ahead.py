@@ -23,8 +23,8 @@ importing process validates and writes the current one:
 
 Only imports worth a process start (~0.4 s) read ahead: a file of at least
 `FROM_BYTES` (CSV; `FROM_XLSX_BYTES` for XLSX, whose rows cost more to read) on a
-machine with a core to spare (more than one, and a load average below the cores but
-one: on a busy machine the two processes would only take turns), whose columns all
+machine with a core to spare (more than one, and a load average below their number:
+on a busy machine the two processes would only take turns), whose columns all
 convert from the text alone
 (`FieldType.converts_text_alone`: not user or file fields, which look up the workspace).
 `KARTOTEKA_IMPORT_READ_AHEAD=0` turns it off.
@@ -105,7 +105,9 @@ def wanted(actor: Actor, plan: Plan) -> bool:
     if not actor.workspace.settings.import_read_ahead:
         return False
     cores = os.cpu_count() or 1
-    if cores < 2 or _load() > cores - 1:  # no core to spare: two processes would take turns
+    # The load counts this process too when it has been busy: every core busy on average
+    # leaves none to spare, and the two processes would only take turns.
+    if cores < 2 or _load() >= cores:
         return False
     fields = [c.field for c in plan.columns] + [c.link_key for c in plan.columns if c.link_key]
     if not all(f.ftype.converts_text_alone for f in fields):
