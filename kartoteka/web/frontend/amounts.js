@@ -8,6 +8,10 @@ const GROUP = { ru: "\u00a0", en: "," };
 // Longer than any amount the field types store; past it, the text is not an amount.
 const MAX_LENGTH = 40;
 const NOT_A_NUMBER = { refused: "amount_not_number" };
+// What Python's str.strip() takes off the ends (amounts.py): String.prototype.trim also
+// takes a byte-order mark, and leaves the information separators \x1c-\x1f and NEL.
+const SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const ENDS = new RegExp(`^[${SPACE}]+|[${SPACE}]+$`, "g");
 
 function decimalMark(body, lang) {
   const commas = body.split(",").length - 1;
@@ -44,7 +48,7 @@ function split(body, lang) {
  * `decimals` digits after the separator) — the codes amounts.py raises.
  */
 export function readAmount(text, lang, decimals = null) {
-  const compact = text.trim().replace(/[ \u00a0\u202f\u2009]/g, "");
+  const compact = text.replace(ENDS, "").replace(/[ \u00a0\u202f\u2009]/g, "");
   if (!compact) return { value: null };
   const sign = compact[0] === "-" || compact[0] === "\u2212" ? "-" : "";
   const body = sign || compact[0] === "+" ? compact.slice(1) : compact;
