@@ -192,3 +192,37 @@ def _texts(columns: list[Column], cells: list[list[str]]) -> list[tuple[str, ...
         return list(zip(*map(pick, cells), strict=True))
     padded = [row if len(row) >= need else row + [""] * (need - len(row)) for row in cells]
     return list(zip(*map(operator.itemgetter(*indexes), padded), strict=True))
+
+
+class Split:
+    """A row's values (by field id) as the write path's columns (by column name) and
+    links; the rows of a chunk give the same fields, so the split is planned once."""
+
+    def __init__(self, sample: dict[int, Any], link_fids: set[int], col_name: dict[int, str]):
+        self.link_fids = link_fids
+        self.col_name = col_name
+        self.fids = set(sample)
+        columns = [fid for fid in sample if fid not in link_fids]
+        self.names = [col_name[fid] for fid in columns]
+        # A tuple of items even for one column (itemgetter of one key gives the item
+        # itself): the last key twice, the extra item left out by `zip`.
+        self.pick: Callable[[dict[int, Any]], tuple[Any, ...]] = (
+            operator.itemgetter(*columns, *columns[-1:]) if columns else lambda _values: ()
+        )
+        self.links = [fid for fid in sample if fid in link_fids]
+
+    def __call__(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
+        """(columns, links) of one row's values."""
+        if values.keys() != self.fids:
+            return self._one_by_one(values)
+        columns = dict(zip(self.names, self.pick(values), strict=False))
+        return columns, {fid: values[fid] for fid in self.links}
+
+    def _one_by_one(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
+        columns, links = {}, {}
+        for fid, value in values.items():
+            if fid in self.link_fids:
+                links[fid] = value
+            else:
+                columns[self.col_name[fid]] = value
+        return columns, links

@@ -9,7 +9,6 @@ A chunk's writes and the job's checkpoint commit in one transaction (`transactio
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -421,13 +420,13 @@ class Runner:
         """Fresh items for a batch by list (a retry must not see a failed try's changes)."""
         items: dict[str, list[Prepared]] = {"create": [], "update": [], "upsert": []}
         lists: dict[str, list[Row]] = {"create": [], "update": [], "upsert": []}
-        split = _Split(rows[0].values if rows else {}, self.link_fids, self.col_name)
+        split = columns.Split(rows[0].values if rows else {}, self.link_fids, self.col_name)
         for row in rows:
             where = "upsert" if self.batch_upsert else ("update" if row.record_id else "create")
             p = row.prepared
             if p is None:  # checked by `_convert` (see `_validate`)
-                columns, links = split(row.values)
-                item = Prepared(where, len(items[where]), row.record_id, columns, links,
+                cols, links = split(row.values)
+                item = Prepared(where, len(items[where]), row.record_id, cols, links,
                                 dict(row.values))  # fmt: skip
             else:
                 item = Prepared(
@@ -468,37 +467,3 @@ class Runner:
             self.result.updated += len(out.updated)
             self.result.unchanged += len(out.unchanged)
             return
-
-
-class _Split:
-    """A row's values (by field id) as the write path's columns (by column name) and
-    links; the rows of a chunk give the same fields, so the split is planned once."""
-
-    def __init__(self, sample: dict[int, Any], link_fids: set[int], col_name: dict[int, str]):
-        self.link_fids = link_fids
-        self.col_name = col_name
-        self.fids = set(sample)
-        columns = [fid for fid in sample if fid not in link_fids]
-        self.names = [col_name[fid] for fid in columns]
-        # A tuple of items even for one column (itemgetter of one key gives the item
-        # itself): the last key twice, the extra item left out by `zip`.
-        self.pick: Callable[[dict[int, Any]], tuple[Any, ...]] = (
-            operator.itemgetter(*columns, *columns[-1:]) if columns else lambda _values: ()
-        )
-        self.links = [fid for fid in sample if fid in link_fids]
-
-    def __call__(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
-        """(columns, links) of one row's values."""
-        if values.keys() != self.fids:
-            return self._one_by_one(values)
-        columns = dict(zip(self.names, self.pick(values), strict=False))
-        return columns, {fid: values[fid] for fid in self.links}
-
-    def _one_by_one(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
-        columns, links = {}, {}
-        for fid, value in values.items():
-            if fid in self.link_fids:
-                links[fid] = value
-            else:
-                columns[self.col_name[fid]] = value
-        return columns, links
