@@ -10,10 +10,11 @@ coerce) goes the usual way, so the validation errors are FastAPI's own.
 
 A route marked `direct(parse, inline=True)` does a bounded amount of work (one record by
 its id: a primary-key read and its links' titles) and, on an embedded SQLite database
-with a free pooled connection, is called on the event loop itself: the hop to a request
-thread and back was a third of such a GET's CPU (decision 0022). On PostgreSQL, whose
-every statement waits on the network, it stays in a request thread, so a slow or
-distant database server never stalls the loop's other requests.
+whose pool is not exhausted, is called on the event loop itself: the hop to a request
+thread and back was a third of such a GET's CPU (decision 0022); its read uses the one
+connection the engine keeps for the loop, not a pool checkout (decision 0023). On
+PostgreSQL, whose every statement waits on the network, it stays in a request thread, so
+a slow or distant database server never stalls the loop's other requests.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ import anyio
 import anyio.to_thread
 from fastapi import Request
 from fastapi.routing import APIRoute
+from sqlalchemy.pool import QueuePool
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import Router, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kartoteka.context import Actor
-from kartoteka.storage.engine import POOL_SIZE
+from kartoteka.storage.engine import ON_THE_LOOP, POOL_SIZE
 
 from .deps import actor
 
@@ -68,13 +70,22 @@ def direct(
 def may_run_inline(a: Actor) -> bool:
     """Whether a bounded read for `a` may run on the event loop: only on an embedded
     SQLite database (no network wait; WAL readers never wait for writers) and only while
-    its pool holds an idle connection, so the loop never waits for one."""
+    its pool is not exhausted, so the loop never waits for a connection to come back.
+
+    The read itself uses the engine's kept `LoopConnection`; what it may read on the way
+    (a metadata check, a rights cache miss) and the first making of the kept one take a
+    pooled connection, an idle one or a new one. Only a pool with every connection out
+    (a long import's writers, say) would make the loop wait: then the read goes to a
+    thread and waits there.
+    """
     engine = a.workspace.engine
     if engine.dialect.name != "sqlite":
         return False
     pool = engine.pool
-    checkedin = getattr(pool, "checkedin", None)
-    return checkedin is not None and checkedin() > 0
+    if not isinstance(pool, QueuePool):
+        return False
+    overflow = pool._max_overflow  # no public accessor; -1 means unlimited
+    return overflow < 0 or pool.checkedout() < pool.size() + overflow
 
 
 class DirectRoute(APIRoute):
@@ -98,7 +109,11 @@ class DirectRoute(APIRoute):
             return None
         kwargs["a"] = a = await actor(request)
         if getattr(self.endpoint, INLINE_ATTRIBUTE, False) and may_run_inline(a):
-            answer: Response = self.endpoint(**kwargs)
+            on_the_loop = ON_THE_LOOP.set(True)
+            try:
+                answer: Response = self.endpoint(**kwargs)
+            finally:
+                ON_THE_LOOP.reset(on_the_loop)
             return answer
         answer = await in_thread(functools.partial(self.endpoint, **kwargs))
         return answer

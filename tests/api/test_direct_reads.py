@@ -142,25 +142,79 @@ def test_a_record_by_id_is_read_on_the_loop_only_on_sqlite(
     assert api.get("/catalogs/things/records").status_code == 200
 
 
-def test_no_idle_connection_means_a_request_thread(api: Any, things: list[int], where: list[bool]):
-    """With every pooled connection taken (a long import, say), the read goes to a
-    thread to wait for one there: the loop never waits for the pool."""
+def test_an_exhausted_pool_means_a_request_thread(api: Any, things: list[int], where: list[bool]):
+    """With every connection the pool may open taken (a long import's writers, say), the
+    read goes to a thread to wait for one there: the loop never waits for the pool. Idle
+    connections taken while the pool may still open more leave the read on the loop."""
     from kartoteka.api.direct import may_run_inline
 
     engine = _workspace(api).engine
+    sqlite = engine.dialect.name == "sqlite"
     pool = engine.pool
+    actor: Any = SimpleNamespace(workspace=SimpleNamespace(engine=engine))
     held = [engine.connect() for _ in range(pool.checkedin())]
     try:
         assert pool.checkedin() == 0
         r = api.get(f"/catalogs/things/records/{things[0]}")
         assert r.status_code == 200 and r.json()["values"]["name"] == "a"
-        assert where == [False]
+        assert where == [sqlite]
+        room = pool.size() + pool._max_overflow - pool.checkedout()  # type: ignore[attr-defined]
+        held += [engine.connect() for _ in range(room)]
+        assert may_run_inline(actor) is False
+        held.pop().close()
+        assert may_run_inline(actor) is sqlite
     finally:
         for conn in held:
             conn.close()
 
-    actor = SimpleNamespace(workspace=SimpleNamespace(engine=engine))
-    assert may_run_inline(actor) is (engine.dialect.name == "sqlite")  # type: ignore[arg-type]
+
+@pytest.fixture
+def lent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Any, bool, bool]]]:
+    """For each records read on the event loop: its connection, whether it was the loop
+    thread's held connection during the read, and whether it was in a transaction after."""
+    from contextlib import contextmanager
+
+    from kartoteka.records import service
+    from kartoteka.storage.engine import held_connection
+
+    seen: list[tuple[Any, bool, bool]] = []
+    original = service.reading
+
+    @contextmanager
+    def spying(engine: Any) -> Iterator[Any]:
+        if not _on_the_loop():
+            with original(engine) as conn:
+                yield conn
+            return
+        with original(engine) as conn:
+            held = held_connection(engine) is conn
+            try:
+                yield conn
+            finally:
+                seen.append((conn, held, False))
+        seen[-1] = (conn, held, conn.in_transaction())
+
+    monkeypatch.setattr(service, "reading", spying)
+    yield seen
+
+
+def test_the_loop_reads_on_one_kept_connection(api: Any, things: list[int], lent: list[Any]):
+    """On SQLite the loop's reads share one connection between reads (decision 0023): no
+    pool checkout per GET. Each read ends its transaction, a failed one (404) included,
+    and a field added between two reads (ALTER TABLE elsewhere) shows in the next."""
+    assert api.get(f"/catalogs/things/records/{things[0]}").status_code == 200
+    assert api.get("/catalogs/things/records/999999").json()["error"] == "NOT_FOUND"
+    r = api.post("/catalogs/things/fields", {"name": "Note", "type": "text"})
+    assert r.status_code == 201, r.text
+    assert api.patch(f"/catalogs/things/records/{things[1]}", {"values": {"note": "n"}}).is_success
+    r = api.get(f"/catalogs/things/records/{things[1]}")
+    assert r.status_code == 200 and r.json()["values"]["note"] == "n"
+    if _workspace(api).dialect != "sqlite":
+        assert lent == []  # PostgreSQL reads in request threads, on pooled connections
+        return
+    assert [(held, in_transaction) for _, held, in_transaction in lent] == [(True, False)] * 3
+    kept = lent[0][0]
+    assert all(conn is kept for conn, _, _ in lent) and not kept.closed
 
 
 @pytest.fixture
