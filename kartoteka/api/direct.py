@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import re
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -35,7 +36,7 @@ from sqlalchemy.pool import QueuePool
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import Router, compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kartoteka.context import Actor
 from kartoteka.storage.engine import ON_THE_LOOP, POOL_SIZE
@@ -119,8 +120,9 @@ class DirectRoute(APIRoute):
         return answer
 
 
-#: The prefixes the API is included under (`api.app.install`).
+#: The prefixes the API is included under (`api.app.install`), and a path under either.
 API_PREFIXES = ("/api/v1", "/w/{workspace}/api/v1")
+API_PATH = re.compile(r"^(?:/w/[^/]+)?/api/v1(?:/|$)")
 
 
 class HotLane:
@@ -133,7 +135,8 @@ class HotLane:
     metrics are what they are for every route — and hands a GET whose path is a direct
     route's to that route's `direct_call`, with the scope FastAPI would have set (`route`,
     `endpoint`, `path_params`). Anything the route's parser does not vouch for, every
-    other method and path, goes on to the router unchanged.
+    other method and path, goes on to the router unchanged; a HEAD of an API path is
+    answered as its GET without the body (`head`).
     """
 
     def __init__(self, app: ASGIApp, routes: list[DirectRoute]) -> None:
@@ -146,6 +149,9 @@ class HotLane:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD" and API_PATH.match(scope["path"]):
+            await self.head(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
             path = scope["path"]
             for regex, route in self.routes:
@@ -161,6 +167,29 @@ class HotLane:
                     return
                 break
         await self.app(scope, receive, send)
+
+    async def head(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A HEAD of an API path answered as its GET without the body (RFC 9110 9.3.2):
+        same status and headers, `ETag` and `Content-Length` included.
+
+        FastAPI's routes answer only the methods they declare, so every API GET answered
+        HEAD with 405. The GET runs on a copy of the scope whose method is GET; the server
+        still sees HEAD (uvicorn then expects no body), and what the router left in the
+        copy (the route, for metrics labels and access logs) is copied back.
+        """
+        inner = {**scope, "method": "GET"}
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self(inner, receive, headers_only)
+        finally:
+            for key in ("route", "endpoint", "path_params"):
+                if key in inner:
+                    scope[key] = inner[key]
 
 
 def install_hot_lane(router: Router, routes: list[Any]) -> None:

@@ -260,9 +260,8 @@ def test_the_hot_lane_answers_direct_gets_as_the_router_would(
     # What the parser does not vouch for goes on to the router, answered the same way.
     padded = api.get(f"/catalogs/things/records/0{things[0]}")
     assert padded.status_code == 200 and padded.json() == plain.json()
-    head = api.client.head(f"/api/v1{record}")  # FastAPI's routes answer GET only
-    assert head.status_code == 405
-    assert routed == [f"/api/v1/catalogs/things/records/0{things[0]}", f"/api/v1{record}"]
+    assert api.client.head(f"/api/v1{record}").status_code == 200  # the lane's, as GET
+    assert routed == [f"/api/v1/catalogs/things/records/0{things[0]}"]
     # Metrics and access logs name the route's template, as for a routed request.
     scope = {"path": f"/w/{ws}/api/v1{record}", "route": _route_of(api, "get_record")}
     assert route_template(scope) == "/api/v1/catalogs/{catalog}/records/{record_id}"
@@ -274,3 +273,58 @@ def _route_of(api: Any, name: str) -> Any:
     lane = api.client.app.router.middleware_stack
     assert isinstance(lane, HotLane)
     return next(route for _, route in lane.routes if route.name == name)
+
+
+#: Headers that differ between any two answers (the request id, the rate limit's count).
+VARYING = {"x-request-id", "x-ratelimit-remaining", "x-ratelimit-reset"}
+
+
+def _same_but_body(api: Any, path: str) -> Any:
+    """HEAD and GET of `path` under the API; asserts HEAD is GET without the body."""
+    got = api.client.get(path)
+    head = api.client.head(path)
+    assert (head.status_code, head.content) == (got.status_code, b"")
+    assert {k: v for k, v in head.headers.items() if k not in VARYING} == {
+        k: v for k, v in got.headers.items() if k not in VARYING
+    }
+    assert set(head.headers) >= VARYING  # request id and rate-limit headers as on GET
+    return got
+
+
+@pytest.mark.parametrize("under_workspace", [False, True])
+def test_head_is_get_without_the_body(api: Any, things: list[int], under_workspace: bool):
+    """HTTP's HEAD (RFC 9110 9.3.2) on the API's GET routes: the hot lane's (a record,
+    a page), the router's (history, a catalog) and errors answer as GET does, with
+    ETag and Content-Length and no body. A path without GET still answers 405."""
+    prefix = f"/w/{_workspace(api).name}/api/v1" if under_workspace else "/api/v1"
+    record = f"{prefix}/catalogs/things/records/{things[0]}"
+    got = _same_but_body(api, record)
+    assert got.status_code == 200 and got.headers["ETag"] == '"1"'
+    assert int(got.headers["content-length"]) == len(got.content) > 0
+    assert _same_but_body(api, f"{prefix}/catalogs/things/records?limit=2").status_code == 200
+    assert _same_but_body(api, f"{record}/history").status_code == 200
+    assert _same_but_body(api, f"{prefix}/catalogs/things").status_code == 200
+    assert _same_but_body(api, f"{prefix}/catalogs/things/records/999999").status_code == 404
+    assert _same_but_body(api, f"{prefix}/catalogs/things/records/x").status_code == 422
+    assert _same_but_body(api, "/api/v1/auth/login").status_code == 405  # POST only
+
+
+def test_head_is_counted_under_its_route(api: Any, things: list[int]):
+    """Metrics and access logs label a HEAD with its method and its route's template."""
+    from prometheus_client import REGISTRY
+
+    from kartoteka.observability import metrics
+
+    labels = {"method": "HEAD", "route": "/api/v1/catalogs/{catalog}/records/{record_id}"}
+
+    def count() -> float:
+        metrics.REQUESTS.flush()
+        value = REGISTRY.get_sample_value(
+            "kartoteka_http_requests_total", {**labels, "status": "200"}
+        )
+        return value or 0.0
+
+    before = count()
+    assert api.client.head(f"/api/v1/catalogs/things/records/{things[0]}").status_code == 200
+    assert api.client.head(f"/api/v1/catalogs/things/records/{things[0]}/history").is_success
+    assert count() == before + 1
