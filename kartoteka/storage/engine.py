@@ -184,7 +184,7 @@ class LoopConnection:
                 self._held.conns.remove(conn)
             with self._lock:
                 self._busy = False
-                stale = self._stale
+                stale, self._stale = self._stale, False
         if stale:
             self.close()
 

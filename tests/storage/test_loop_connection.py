@@ -116,4 +116,6 @@ def test_dispose_closes_the_kept_connection(engine: sa.Engine, on_the_loop: None
         engine.dispose()
         assert reader is fresh and reader.exec_driver_sql("SELECT x FROM t").scalar() == 1
     assert fresh.closed
-    assert _read_x(engine)[0] not in (kept, fresh)
+    after, _ = _read_x(engine)
+    assert after not in (kept, fresh) and not after.closed
+    assert _read_x(engine)[0] is after  # kept again from the next read on
