@@ -175,7 +175,8 @@ class HotLane:
         FastAPI's routes answer only the methods they declare, so every API GET answered
         HEAD with 405. The GET runs on a copy of the scope whose method is GET; the server
         still sees HEAD (uvicorn then expects no body), and what the router left in the
-        copy (the route, for metrics labels and access logs) is copied back.
+        copy (the route, for metrics labels and access logs) is copied back; the copy
+        shares the request's `state` (the actor, the rate limits' usage).
         """
         inner = {**scope, "method": "GET"}
 

@@ -309,11 +309,16 @@ def test_head_is_get_without_the_body(api: Any, things: list[int], under_workspa
     assert _same_but_body(api, "/api/v1/auth/login").status_code == 405  # POST only
 
 
-def test_head_is_counted_under_its_route(api: Any, things: list[int]):
+def test_head_is_counted_under_its_route(
+    api: Any, things: list[int], caplog: pytest.LogCaptureFixture
+):
     """Metrics and access logs label a HEAD with its method and its route's template."""
+    import logging
+
+    import orjson
     from prometheus_client import REGISTRY
 
-    from kartoteka.observability import metrics
+    from kartoteka.observability import logs, metrics
 
     labels = {"method": "HEAD", "route": "/api/v1/catalogs/{catalog}/records/{record_id}"}
 
@@ -325,6 +330,11 @@ def test_head_is_counted_under_its_route(api: Any, things: list[int]):
         return value or 0.0
 
     before = count()
-    assert api.client.head(f"/api/v1/catalogs/things/records/{things[0]}").status_code == 200
+    with caplog.at_level(logging.INFO, logger=logs.ACCESS_LOGGER):
+        assert api.client.head(f"/api/v1/catalogs/things/records/{things[0]}").status_code == 200
     assert api.client.head(f"/api/v1/catalogs/things/records/{things[0]}/history").is_success
     assert count() == before + 1
+    access = next(r for r in caplog.records if r.name == logs.ACCESS_LOGGER)
+    line = orjson.loads(logs.JSONFormatter().format(access))
+    assert (line["method"], line["route"], line["status"]) == ("HEAD", labels["route"], 200)
+    assert isinstance(line["user_id"], int)
