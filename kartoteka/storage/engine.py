@@ -122,13 +122,14 @@ class LoopConnection:
     """The read connection one SQLite engine keeps for the reads run on the event loop.
 
     Checking a connection out of the pool and back (events, the held-connection list,
-    the pool's reset) was a fifth of a record's GET on the loop (issue 16, decision 0023).
-    The loop runs one such read at a time and never awaits inside one, so one connection
-    kept between reads serves them all: each read still begins its own deferred
-    transaction and rolls it back, so it sees what a pooled read would. The connection
-    is lent to one read at a time (another thread asking meanwhile gets None and uses
-    the pool), is replaced when it was invalidated or closed, and is closed when its
-    engine is disposed (a workspace closed, deleted or restored).
+    the pool's reset) was a fifth of a record's service read on the loop (issue 16,
+    decision 0023). The loop runs one such read at a time and never awaits inside one,
+    so one connection kept between reads serves them all: each read still begins its own
+    deferred transaction and rolls it back, so it sees what a pooled read would. The
+    connection is lent to one read at a time (a nested read, or another thread's loop,
+    asking meanwhile gets None and uses the pool), is replaced when it was invalidated
+    or closed, and is closed when its engine is disposed (a workspace closed, deleted or
+    restored).
     """
 
     def __init__(self, engine: Engine, held: _Held) -> None:
