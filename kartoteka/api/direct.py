@@ -10,10 +10,11 @@ coerce) goes the usual way, so the validation errors are FastAPI's own.
 
 A route marked `direct(parse, inline=True)` does a bounded amount of work (one record by
 its id: a primary-key read and its links' titles) and, on an embedded SQLite database
-with a free pooled connection, is called on the event loop itself: the hop to a request
-thread and back was a third of such a GET's CPU (decision 0022). On PostgreSQL, whose
-every statement waits on the network, it stays in a request thread, so a slow or
-distant database server never stalls the loop's other requests.
+whose pool is not exhausted, is called on the event loop itself: the hop to a request
+thread and back was a third of such a GET's CPU (decision 0022); its read uses the one
+connection the engine keeps for the loop, not a pool checkout (decision 0023). On
+PostgreSQL, whose every statement waits on the network, it stays in a request thread, so
+a slow or distant database server never stalls the loop's other requests.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import re
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -30,13 +32,14 @@ import anyio
 import anyio.to_thread
 from fastapi import Request
 from fastapi.routing import APIRoute
+from sqlalchemy.pool import QueuePool
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import Router, compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kartoteka.context import Actor
-from kartoteka.storage.engine import POOL_SIZE
+from kartoteka.storage.engine import ON_THE_LOOP, POOL_SIZE
 
 from .deps import actor
 
@@ -68,13 +71,22 @@ def direct(
 def may_run_inline(a: Actor) -> bool:
     """Whether a bounded read for `a` may run on the event loop: only on an embedded
     SQLite database (no network wait; WAL readers never wait for writers) and only while
-    its pool holds an idle connection, so the loop never waits for one."""
+    its pool is not exhausted, so the loop never waits for a connection to come back.
+
+    The read itself uses the engine's kept `LoopConnection`; what it may read on the way
+    (a metadata check, a rights cache miss) and the first making of the kept one take a
+    pooled connection, an idle one or a new one. Only a pool with every connection out
+    (a long import's writers, say) would make the loop wait: then the read goes to a
+    thread and waits there.
+    """
     engine = a.workspace.engine
     if engine.dialect.name != "sqlite":
         return False
     pool = engine.pool
-    checkedin = getattr(pool, "checkedin", None)
-    return checkedin is not None and checkedin() > 0
+    if not isinstance(pool, QueuePool):
+        return False
+    overflow = pool._max_overflow  # no public accessor; -1 means unlimited
+    return overflow < 0 or pool.checkedout() < pool.size() + overflow
 
 
 class DirectRoute(APIRoute):
@@ -98,14 +110,19 @@ class DirectRoute(APIRoute):
             return None
         kwargs["a"] = a = await actor(request)
         if getattr(self.endpoint, INLINE_ATTRIBUTE, False) and may_run_inline(a):
-            answer: Response = self.endpoint(**kwargs)
+            on_the_loop = ON_THE_LOOP.set(True)
+            try:
+                answer: Response = self.endpoint(**kwargs)
+            finally:
+                ON_THE_LOOP.reset(on_the_loop)
             return answer
         answer = await in_thread(functools.partial(self.endpoint, **kwargs))
         return answer
 
 
-#: The prefixes the API is included under (`api.app.install`).
+#: The prefixes the API is included under (`api.app.install`), and a path under either.
 API_PREFIXES = ("/api/v1", "/w/{workspace}/api/v1")
+API_PATH = re.compile(r"^(?:/w/[^/]+)?/api/v1(?:/|$)")
 
 
 class HotLane:
@@ -118,7 +135,8 @@ class HotLane:
     metrics are what they are for every route — and hands a GET whose path is a direct
     route's to that route's `direct_call`, with the scope FastAPI would have set (`route`,
     `endpoint`, `path_params`). Anything the route's parser does not vouch for, every
-    other method and path, goes on to the router unchanged.
+    other method and path, goes on to the router unchanged; a HEAD of an API path is
+    answered as its GET without the body (`head`).
     """
 
     def __init__(self, app: ASGIApp, routes: list[DirectRoute]) -> None:
@@ -131,6 +149,9 @@ class HotLane:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD" and API_PATH.match(scope["path"]):
+            await self.head(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
             path = scope["path"]
             for regex, route in self.routes:
@@ -146,6 +167,30 @@ class HotLane:
                     return
                 break
         await self.app(scope, receive, send)
+
+    async def head(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A HEAD of an API path answered as its GET without the body (RFC 9110 9.3.2):
+        same status and headers, `ETag` and `Content-Length` included.
+
+        FastAPI's routes answer only the methods they declare, so every API GET answered
+        HEAD with 405. The GET runs on a copy of the scope whose method is GET; the server
+        still sees HEAD (uvicorn then expects no body), and what the router left in the
+        copy (the route, for metrics labels and access logs) is copied back; the copy
+        shares the request's `state` (the actor, the rate limits' usage).
+        """
+        inner = {**scope, "method": "GET"}
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self(inner, receive, headers_only)
+        finally:
+            for key in ("route", "endpoint", "path_params"):
+                if key in inner:
+                    scope[key] = inner[key]
 
 
 def install_hot_lane(router: Router, routes: list[Any]) -> None:

@@ -106,7 +106,8 @@ class EdgeGuardMiddleware:
         # Only the API: the web pages answer NUL with their own pages (404, 422).
         api = API_PATHS.match(scope.get("path", "")) is not None
         parts = (scope.get("path", "").encode(), raw_path, query)
-        if api and any(esc in part.lower() for part in parts for esc in NUL_ESCAPES):
+        # The escapes hold no letters, so no case to fold.
+        if api and any(esc in part for part in parts for esc in NUL_ESCAPES):
             return 400, "BAD_REQUEST", "nul_path", {}
         for name, value in scope.get("headers", []):
             if name == b"content-length":

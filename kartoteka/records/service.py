@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from kartoteka.context import Actor
 from kartoteka.errors import DomainError, Forbidden, ItemError, PreconditionFailed
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import bulk, schema
-from kartoteka.storage.engine import read_connection
+from kartoteka.storage.engine import reading
 from kartoteka.views.service import get_view
 
 from . import batches, hooks, query
@@ -44,8 +45,8 @@ def _require_writable(catalog: Catalog) -> None:
         raise Forbidden(errors=[ItemError(None, None, None, "system_catalog", params)])
 
 
-def _read(actor: Actor) -> Connection:
-    return read_connection(actor.workspace.engine)
+def _read(actor: Actor) -> AbstractContextManager[Connection]:
+    return reading(actor.workspace.engine)
 
 
 history_value = batches.history_value

@@ -7,6 +7,8 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,114 @@ def read_connection(engine: Engine) -> Connection:
     return conn.execution_options(kt_read=True)
 
 
+#: True while a bounded read runs on the event loop between two awaits (`api.direct`): its
+#: `reading` uses the engine's `LoopConnection` instead of a pool checkout.
+ON_THE_LOOP: ContextVar[bool] = ContextVar("kartoteka_on_the_loop", default=False)
+
+
+class LoopConnection:
+    """The read connection one SQLite engine keeps for the reads run on the event loop.
+
+    Checking a connection out of the pool and back (events, the held-connection list,
+    the pool's reset) was a fifth of a record's service read on the loop (issue 16,
+    decision 0023). The loop runs one such read at a time and never awaits inside one,
+    so one connection kept between reads serves them all: each read still begins its own
+    deferred transaction and rolls it back, so it sees what a pooled read would. The
+    connection is lent to one read at a time (a nested read, or another thread's loop,
+    asking meanwhile gets None and uses the pool), is replaced when it was invalidated
+    or closed, and is closed when its engine is disposed (a workspace closed, deleted or
+    restored).
+    """
+
+    def __init__(self, engine: Engine, held: _Held) -> None:
+        self._engine = weakref.ref(engine)
+        self._held = held
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._busy = False
+        self._stale = False
+
+    def lend(self) -> LoopConnection | None:
+        """Self, lent to the caller until its with-block ends, or None when in use."""
+        with self._lock:
+            if self._busy:
+                return None
+            self._busy = True
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            try:
+                self._conn = self._connect(conn)
+            except BaseException:
+                self._busy = False
+                raise
+        else:
+            # Held while lent, as a pooled read's connection is (`held_connection`).
+            self._held.conns.append(conn)
+        return self
+
+    def _connect(self, old: Connection | None) -> Connection:
+        if old is not None and not old.closed:
+            old.close()
+        engine = self._engine()
+        assert engine is not None  # the engine lends this, so it is alive
+        return engine.connect().execution_options(kt_read=True)
+
+    def __enter__(self) -> Connection:
+        assert self._conn is not None
+        return self._conn
+
+    def __exit__(self, *failure: object) -> None:
+        """End the read's transaction and keep the connection (close it when stale)."""
+        conn = self._conn
+        assert conn is not None
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        except BaseException:
+            self._conn = None
+            conn.close()
+            raise
+        finally:
+            if conn in self._held.conns:
+                self._held.conns.remove(conn)
+            with self._lock:
+                self._busy = False
+                stale, self._stale = self._stale, False
+        if stale:
+            self.close()
+
+    def close(self) -> None:
+        """Close the kept connection now, or when its current read ends."""
+        with self._lock:
+            if self._busy:
+                self._stale = True
+                return
+            conn, self._conn = self._conn, None
+        if conn is not None and not conn.closed:
+            conn.close()
+
+
+#: Per SQLite engine: its connection for the event loop's reads.
+_loop_connections: weakref.WeakKeyDictionary[Engine, LoopConnection] = weakref.WeakKeyDictionary()
+
+
+def keep_loop_connection(engine: Engine) -> None:
+    """Give `engine` a `LoopConnection`, closed when the engine is disposed."""
+    kept = _loop_connections[engine] = LoopConnection(engine, _held[engine])
+    event.listen(engine, "engine_disposed", lambda _engine: kept.close())
+
+
+def reading(engine: Engine) -> AbstractContextManager[Connection]:
+    """`read_connection(engine)` for a with-block; on the event loop (`ON_THE_LOOP`), the
+    engine's kept `LoopConnection` when it has one free."""
+    if ON_THE_LOOP.get():
+        kept = _loop_connections.get(engine)
+        lent = kept.lend() if kept is not None else None
+        if lent is not None:
+            return lent
+    return read_connection(engine)
+
+
 def stream_rows(engine: Engine, statement: Any, size: int) -> Iterator[list[Any]]:
     """The rows of one SELECT in lists of `size`, from one snapshot, never all in memory.
 
@@ -189,10 +299,12 @@ POOL_OVERFLOW = 9
 def make_sqlite_engine(path: Path, **pool: Any) -> Engine:
     """An engine for one SQLite file with our pragmas (`pool`: QueuePool settings)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    options = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **pool}
+    # One more than the request threads: the event loop keeps one for its reads.
+    options = {"pool_size": POOL_SIZE + 1, "max_overflow": POOL_OVERFLOW, **pool}
     engine = sa.create_engine(f"sqlite:///{path}", **options)
     _sqlite_pragmas(engine)
     track_connections(engine)
+    keep_loop_connection(engine)
     return engine
 
 

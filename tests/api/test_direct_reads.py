@@ -142,25 +142,79 @@ def test_a_record_by_id_is_read_on_the_loop_only_on_sqlite(
     assert api.get("/catalogs/things/records").status_code == 200
 
 
-def test_no_idle_connection_means_a_request_thread(api: Any, things: list[int], where: list[bool]):
-    """With every pooled connection taken (a long import, say), the read goes to a
-    thread to wait for one there: the loop never waits for the pool."""
+def test_an_exhausted_pool_means_a_request_thread(api: Any, things: list[int], where: list[bool]):
+    """With every connection the pool may open taken (a long import's writers, say), the
+    read goes to a thread to wait for one there: the loop never waits for the pool. Idle
+    connections taken while the pool may still open more leave the read on the loop."""
     from kartoteka.api.direct import may_run_inline
 
     engine = _workspace(api).engine
+    sqlite = engine.dialect.name == "sqlite"
     pool = engine.pool
+    actor: Any = SimpleNamespace(workspace=SimpleNamespace(engine=engine))
     held = [engine.connect() for _ in range(pool.checkedin())]
     try:
         assert pool.checkedin() == 0
         r = api.get(f"/catalogs/things/records/{things[0]}")
         assert r.status_code == 200 and r.json()["values"]["name"] == "a"
-        assert where == [False]
+        assert where == [sqlite]
+        room = pool.size() + pool._max_overflow - pool.checkedout()  # type: ignore[attr-defined]
+        held += [engine.connect() for _ in range(room)]
+        assert may_run_inline(actor) is False
+        held.pop().close()
+        assert may_run_inline(actor) is sqlite
     finally:
         for conn in held:
             conn.close()
 
-    actor = SimpleNamespace(workspace=SimpleNamespace(engine=engine))
-    assert may_run_inline(actor) is (engine.dialect.name == "sqlite")  # type: ignore[arg-type]
+
+@pytest.fixture
+def lent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Any, bool, bool]]]:
+    """For each records read on the event loop: its connection, whether it was the loop
+    thread's held connection during the read, and whether it was in a transaction after."""
+    from contextlib import contextmanager
+
+    from kartoteka.records import service
+    from kartoteka.storage.engine import held_connection
+
+    seen: list[tuple[Any, bool, bool]] = []
+    original = service.reading
+
+    @contextmanager
+    def spying(engine: Any) -> Iterator[Any]:
+        if not _on_the_loop():
+            with original(engine) as conn:
+                yield conn
+            return
+        with original(engine) as conn:
+            held = held_connection(engine) is conn
+            try:
+                yield conn
+            finally:
+                seen.append((conn, held, False))
+        seen[-1] = (conn, held, conn.in_transaction())
+
+    monkeypatch.setattr(service, "reading", spying)
+    yield seen
+
+
+def test_the_loop_reads_on_one_kept_connection(api: Any, things: list[int], lent: list[Any]):
+    """On SQLite the loop's reads share one connection between reads (decision 0023): no
+    pool checkout per GET. Each read ends its transaction, a failed one (404) included,
+    and a field added between two reads (ALTER TABLE elsewhere) shows in the next."""
+    assert api.get(f"/catalogs/things/records/{things[0]}").status_code == 200
+    assert api.get("/catalogs/things/records/999999").json()["error"] == "NOT_FOUND"
+    r = api.post("/catalogs/things/fields", {"name": "Note", "type": "text"})
+    assert r.status_code == 201, r.text
+    assert api.patch(f"/catalogs/things/records/{things[1]}", {"values": {"note": "n"}}).is_success
+    r = api.get(f"/catalogs/things/records/{things[1]}")
+    assert r.status_code == 200 and r.json()["values"]["note"] == "n"
+    if _workspace(api).dialect != "sqlite":
+        assert lent == []  # PostgreSQL reads in request threads, on pooled connections
+        return
+    assert [(held, in_transaction) for _, held, in_transaction in lent] == [(True, False)] * 3
+    kept = lent[0][0]
+    assert all(conn is kept for conn, _, _ in lent) and not kept.closed
 
 
 @pytest.fixture
@@ -206,9 +260,8 @@ def test_the_hot_lane_answers_direct_gets_as_the_router_would(
     # What the parser does not vouch for goes on to the router, answered the same way.
     padded = api.get(f"/catalogs/things/records/0{things[0]}")
     assert padded.status_code == 200 and padded.json() == plain.json()
-    head = api.client.head(f"/api/v1{record}")  # FastAPI's routes answer GET only
-    assert head.status_code == 405
-    assert routed == [f"/api/v1/catalogs/things/records/0{things[0]}", f"/api/v1{record}"]
+    assert api.client.head(f"/api/v1{record}").status_code == 200  # the lane's, as GET
+    assert routed == [f"/api/v1/catalogs/things/records/0{things[0]}"]
     # Metrics and access logs name the route's template, as for a routed request.
     scope = {"path": f"/w/{ws}/api/v1{record}", "route": _route_of(api, "get_record")}
     assert route_template(scope) == "/api/v1/catalogs/{catalog}/records/{record_id}"
@@ -220,3 +273,68 @@ def _route_of(api: Any, name: str) -> Any:
     lane = api.client.app.router.middleware_stack
     assert isinstance(lane, HotLane)
     return next(route for _, route in lane.routes if route.name == name)
+
+
+#: Headers that differ between any two answers (the request id, the rate limit's count).
+VARYING = {"x-request-id", "x-ratelimit-remaining", "x-ratelimit-reset"}
+
+
+def _same_but_body(api: Any, path: str) -> Any:
+    """HEAD and GET of `path` under the API; asserts HEAD is GET without the body."""
+    got = api.client.get(path)
+    head = api.client.head(path)
+    assert (head.status_code, head.content) == (got.status_code, b"")
+    assert {k: v for k, v in head.headers.items() if k not in VARYING} == {
+        k: v for k, v in got.headers.items() if k not in VARYING
+    }
+    assert set(head.headers) >= VARYING  # request id and rate-limit headers as on GET
+    return got
+
+
+@pytest.mark.parametrize("under_workspace", [False, True])
+def test_head_is_get_without_the_body(api: Any, things: list[int], under_workspace: bool):
+    """HTTP's HEAD (RFC 9110 9.3.2) on the API's GET routes: the hot lane's (a record,
+    a page), the router's (history, a catalog) and errors answer as GET does, with
+    ETag and Content-Length and no body. A path without GET still answers 405."""
+    prefix = f"/w/{_workspace(api).name}/api/v1" if under_workspace else "/api/v1"
+    record = f"{prefix}/catalogs/things/records/{things[0]}"
+    got = _same_but_body(api, record)
+    assert got.status_code == 200 and got.headers["ETag"] == '"1"'
+    assert int(got.headers["content-length"]) == len(got.content) > 0
+    assert _same_but_body(api, f"{prefix}/catalogs/things/records?limit=2").status_code == 200
+    assert _same_but_body(api, f"{record}/history").status_code == 200
+    assert _same_but_body(api, f"{prefix}/catalogs/things").status_code == 200
+    assert _same_but_body(api, f"{prefix}/catalogs/things/records/999999").status_code == 404
+    assert _same_but_body(api, f"{prefix}/catalogs/things/records/x").status_code == 422
+    assert _same_but_body(api, "/api/v1/auth/login").status_code == 405  # POST only
+
+
+def test_head_is_counted_under_its_route(
+    api: Any, things: list[int], caplog: pytest.LogCaptureFixture
+):
+    """Metrics and access logs label a HEAD with its method and its route's template."""
+    import logging
+
+    import orjson
+    from prometheus_client import REGISTRY
+
+    from kartoteka.observability import logs, metrics
+
+    labels = {"method": "HEAD", "route": "/api/v1/catalogs/{catalog}/records/{record_id}"}
+
+    def count() -> float:
+        metrics.REQUESTS.flush()
+        value = REGISTRY.get_sample_value(
+            "kartoteka_http_requests_total", {**labels, "status": "200"}
+        )
+        return value or 0.0
+
+    before = count()
+    with caplog.at_level(logging.INFO, logger=logs.ACCESS_LOGGER):
+        assert api.client.head(f"/api/v1/catalogs/things/records/{things[0]}").status_code == 200
+    assert api.client.head(f"/api/v1/catalogs/things/records/{things[0]}/history").is_success
+    assert count() == before + 1
+    access = next(r for r in caplog.records if r.name == logs.ACCESS_LOGGER)
+    line = orjson.loads(logs.JSONFormatter().format(access))
+    assert (line["method"], line["route"], line["status"]) == ("HEAD", labels["route"], 200)
+    assert isinstance(line["user_id"], int)

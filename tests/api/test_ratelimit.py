@@ -200,3 +200,29 @@ def test_login_counts_against_the_address_limit(client: TestClient) -> None:
     body = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
     statuses = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(21)]
     assert statuses[:20] == [200] * 20 and statuses[20] == 429
+
+
+def test_the_in_memory_window_counts_as_limits_does() -> None:
+    """`hit` builds limits' own keys and counts a fixed window in one step in memory;
+    limits' rate limiter reads the same counter and reset time from that storage."""
+    from limits import parse
+    from limits.strategies import FixedWindowRateLimiter
+
+    from kartoteka.security.ratelimit import SweptMemoryStorage, window_key
+
+    for text in ("5/5minutes", "100/second", "3 per 2 hours"):
+        item = parse(text)
+        assert window_key(item, "acme", "address", "10.0.0.1") == item.key_for(
+            "acme", "address", "10.0.0.1"
+        )
+    storage = SweptMemoryStorage()
+    item = parse("2/minute")
+    key = window_key(item, "acme", "account", "7")
+    counts = [storage.count(key, item.get_expiry()) for _ in range(3)]
+    assert [count for count, _ in counts] == [1, 2, 3]
+    assert len({reset_at for _, reset_at in counts}) == 1
+    assert time.time() < counts[0][1] <= time.time() + 60
+    stats = FixedWindowRateLimiter(storage).get_window_stats(item, "acme", "account", "7")
+    assert (stats.remaining, stats.reset_time) == (0, counts[0][1])
+    storage.expirations[key] = time.time() - 1  # the window is over: counting starts again
+    assert storage.count(key, item.get_expiry())[0] == 1
