@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -207,8 +208,10 @@ class ReadAhead:
             if message[0] == "end":
                 self.finished = True
                 return
-            _, chunk, converted, problems = message
+            _, rows, packed, problems = message
+            chunk = _unpack_rows(rows)
             self.last_line = chunk[-1][0]
+            converted = [_unpack(column) for column in packed]
             yield chunk, columns.chunk_rows(self.columns, converted, problems, len(chunk))
 
     def _receive(self) -> tuple[Any, ...] | None:
@@ -216,7 +219,7 @@ class ReadAhead:
         if self.conn is None:
             return None
         try:
-            message: tuple[Any, ...] = self.conn.recv()
+            message: tuple[Any, ...] = pickle.loads(self.conn.recv_bytes())
         except (EOFError, OSError):
             message = ("gone",)
         if message[0] in ("end", "count", "chunk"):
@@ -256,7 +259,7 @@ def _read(task: Task, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importer's to handle
     try:
         total = task.source.count_rows(task.count_limit)
-        conn.send(("count", total))
+        _send(conn, ("count", total))
         if total > task.count_limit:
             return
         opts = task.options
@@ -268,10 +271,11 @@ def _read(task: Task, conn: Connection) -> None:
         memos = columns.memos(task.columns, converters)
         for chunk in chunks(task.source.rows(), task.chunk_rows, task.after_line):
             converted, problems = columns.convert_columns(
-                task.columns, memos, [cells for _, cells in chunk]
+                task.columns, memos, [cells for _, cells in chunk], own_lists=False
             )
-            conn.send(("chunk", chunk, converted, problems))
-        conn.send(("end",))
+            packed = [_pack(column) for column in converted]
+            _send(conn, ("chunk", _pack_rows(chunk), packed, problems))
+        _send(conn, ("end",))
     except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the importer is gone (or has stopped reading): nothing to do
     except DomainError:
@@ -280,9 +284,69 @@ def _read(task: Task, conn: Connection) -> None:
         conn.close()
 
 
+def _send(conn: Connection, message: tuple[Any, ...]) -> None:
+    """Plain `pickle` (multiprocessing's own pickler looks up its reducers per object)."""
+    conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+
+#: How a column of dates or moments travels: ISO text. Pickle rebuilds each `date` and
+#: `datetime` through its class (~0.7 us a value each way); a string is copied.
+_AS_TEXT: dict[type, Callable[[str], Any]] = {
+    date: date.fromisoformat,
+    datetime: datetime.fromisoformat,
+}
+
+
+def _pack(column: list[Any]) -> Any:
+    """A converted column for the pipe: ("iso", type, texts) when every value (None
+    aside) is a date, or every value a naive moment; else the list itself."""
+    kinds = {type(v) for v in column if v is not None}
+    if len(kinds) != 1:
+        return column
+    kind = kinds.pop()
+    if kind not in _AS_TEXT:
+        return column
+    if kind is datetime and any(v is not None and v.tzinfo is not None for v in column):
+        return column  # stored moments are naive UTC; an aware one keeps its tzinfo object
+    return ("iso", kind, [None if v is None else v.isoformat() for v in column])
+
+
+def _unpack(packed: Any) -> list[Any]:
+    """A column as `_pack` sent it, its values equal to the converted ones (each list the
+    row's own: the child sends a memo's list once for all the rows sharing it)."""
+    if type(packed) is tuple:
+        _, kind, texts = packed
+        read = _AS_TEXT[kind]
+        return [None if t is None else read(t) for t in texts]
+    return columns.own(packed)
+
+
+#: Between a row's cells and between rows when a chunk travels as one text (`_pack_rows`).
+_CELL, _ROW = "\x1f", "\x1e"
+
+
+def _pack_rows(chunk: Chunk) -> tuple[list[int], str] | Chunk:
+    """A chunk's lines and its cells as one text: one string to copy instead of a dozen to
+    build per row (~1.7 us a row less for the importer). As it is when a cell holds one
+    of the two separators."""
+    text = _ROW.join(_CELL.join(cells) for _, cells in chunk)
+    if text.count(_ROW) != len(chunk) - 1 or text.count(_CELL) != sum(
+        len(cells) - 1 for _, cells in chunk
+    ):
+        return chunk
+    return [line for line, _ in chunk], text
+
+
+def _unpack_rows(packed: tuple[list[int], str] | Chunk) -> Chunk:
+    if isinstance(packed, list):
+        return packed
+    lines, text = packed
+    return list(zip(lines, [row.split(_CELL) for row in text.split(_ROW)], strict=True))
+
+
 def _say(conn: Connection, message: tuple[Any, ...]) -> None:
     try:
-        conn.send(message)
+        _send(conn, message)
     except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
         pass
 

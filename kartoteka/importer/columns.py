@@ -113,10 +113,14 @@ Problem = tuple[int, int, str, CellProblem]
 
 
 def convert_columns(
-    columns: list[Column], column_memos: list[ColumnMemo], cells: list[list[str]]
+    columns: list[Column],
+    column_memos: list[ColumnMemo],
+    cells: list[list[str]],
+    own_lists: bool = True,
 ) -> tuple[list[list[Any]], list[Problem]]:
     """The chunk's stored values as one list per column, and its problems (positions
-    only: what a reading process sends back, `ahead.py`)."""
+    only: what a reading process sends back, `ahead.py`). `own_lists=False` leaves the
+    rows sharing a memo's lists (the reading process: its receiver copies them, `own`)."""
     texts = _texts(columns, cells)
     converted = []
     problems: list[Problem] = []
@@ -141,12 +145,17 @@ def convert_columns(
                     (pos, k, text, values[pos]) for pos, text in enumerate(column)
                     if text in memo.bad
                 ]  # fmt: skip
-        if memo.lists and remembered:
-            # A memo's list (link keys, several choices) is the row's own copy.
-            values = [list(v) if type(v) is list else v for v in values]
+        if memo.lists and remembered and own_lists:
+            values = own(values)
         converted.append(values)
     problems.sort(key=operator.itemgetter(0, 1))
     return converted, problems
+
+
+def own(values: list[Any]) -> list[Any]:
+    """Each list among `values` (link keys, several choices: a memo's, shared by the rows
+    with the same text) as the row's own copy."""
+    return [list(v) if type(v) is list else v for v in values]
 
 
 def chunk_rows(

@@ -275,3 +275,40 @@ def test_a_workbook_read_ahead_gives_what_reading_here_gives(
     assert (there["created"], there["errors"]) == (here["created"], here["errors"]) != (0, 0)
     assert _errors(api, there) == _errors(api, here)
     assert _values(api, "ahead") == _values(api, "here")
+
+
+def test_dates_and_moments_travel_as_text_and_come_back_equal():
+    """Pickle rebuilds each date through its class; ISO text is copied, then read back."""
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    moments = [datetime(2024, 3, 5, 10, 30, 0, 123), None, datetime(1, 1, 1), datetime.max]
+    days = [date(2024, 2, 29), None, date.min, date.max]
+    for column in (moments, days):
+        packed = ahead._pack(column)
+        assert type(packed) is tuple and packed[0] == "iso"
+        back = ahead._unpack(packed)
+        assert back == column and [type(v) for v in back] == [type(v) for v in column]
+    aware = [
+        datetime(2024, 3, 5, tzinfo=UTC),
+        datetime(2024, 3, 5, tzinfo=timezone(timedelta(hours=3))),
+    ]
+    mixed = [date(2024, 1, 1), datetime(2024, 1, 1)]
+    for column in (aware, mixed, [1, 2], ["a", None]):
+        assert ahead._pack(column) is column
+
+
+def test_a_chunk_travels_as_one_text_unless_a_cell_holds_a_separator():
+    chunk = [(2, ["СД-1", "", "a;b"]), (3, ["x"]), (5, ["", "", "y"])]
+    packed = ahead._pack_rows(chunk)
+    assert isinstance(packed, tuple) and ahead._unpack_rows(packed) == chunk
+    for odd in ("a\x1fb", "a\x1eb"):
+        spoiled = [*chunk, (6, ["z", odd])]
+        assert ahead._pack_rows(spoiled) is spoiled
+        assert ahead._unpack_rows(ahead._pack_rows(spoiled)) == spoiled
+
+
+def test_rows_sharing_a_memos_list_get_their_own_copies():
+    keys = ["7701"]
+    column = ahead._unpack([keys, keys, None])
+    assert column == [["7701"], ["7701"], None]
+    assert column[0] is not column[1] and column[0] is not keys
