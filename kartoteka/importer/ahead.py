@@ -23,8 +23,8 @@ importing process validates and writes the current one:
 
 Only imports worth a process start (~0.4 s) read ahead: a file of at least
 `FROM_BYTES` (CSV; `FROM_XLSX_BYTES` for XLSX, whose rows cost more to read) on a
-machine with a core to spare (more than one, and a load average below their number:
-on a busy machine the two processes would only take turns), whose columns all
+machine with a core to spare (nearly a whole core idle over a tenth of a second: on a
+busy machine the two processes would only take turns), whose columns all
 convert from the text alone
 (`FieldType.converts_text_alone`: not user or file fields, which look up the workspace).
 `KARTOTEKA_IMPORT_READ_AHEAD=0` turns it off.
@@ -39,6 +39,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -103,12 +104,7 @@ class Task:
 
 def wanted(actor: Actor, plan: Plan) -> bool:
     """Is this import worth reading ahead in a second process (see the module's doc)?"""
-    if not actor.workspace.settings.import_read_ahead:
-        return False
-    cores = os.cpu_count() or 1
-    # The load counts this process too when it has been busy: every core busy on average
-    # leaves none to spare, and the two processes would only take turns.
-    if cores < 2 or _load() >= cores:
+    if not actor.workspace.settings.import_read_ahead or (os.cpu_count() or 1) < 2:
         return False
     fields = [c.field for c in plan.columns] + [c.link_key for c in plan.columns if c.link_key]
     if not all(f.ftype.converts_text_alone for f in fields):
@@ -117,15 +113,41 @@ def wanted(actor: Actor, plan: Plan) -> bool:
         size = plan.source.path.stat().st_size
     except OSError:
         return False
-    return size >= (FROM_XLSX_BYTES if plan.source.kind == "xlsx" else FROM_BYTES)
+    if size < (FROM_XLSX_BYTES if plan.source.kind == "xlsx" else FROM_BYTES):
+        return False
+    # Without a core to spare the two processes would only take turns.
+    return _spare_cores() >= SPARE_CORES
 
 
-def _load() -> float:
-    """The machine's load average over the last minute (0 where there is none)."""
+#: Idle cores needed to read ahead (nearly one whole core).
+SPARE_CORES = 0.8
+#: How long the machine's idle time is sampled before deciding.
+SAMPLE_SECONDS = 0.1
+
+
+def _spare_cores() -> float:
+    """Cores idle now: the idle share of `/proc/stat` over `SAMPLE_SECONDS`; where there
+    is no such file, the cores the one-minute load average leaves."""
+    cores = os.cpu_count() or 1
     try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return 0.0
+        before = _cpu_times()
+        time.sleep(SAMPLE_SECONDS)
+        after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        try:
+            return max(0.0, cores - os.getloadavg()[0])
+        except (AttributeError, OSError):
+            return float(cores)
+    total = sum(after) - sum(before)
+    idle = (after[3] + after[4]) - (before[3] + before[4])  # idle and iowait
+    return cores * idle / total if total > 0 else float(cores)
+
+
+def _cpu_times() -> list[int]:
+    """The machine's CPU time so far by state (user, nice, system, idle, iowait, irq,
+    softirq, steal), from the first line of `/proc/stat`."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        return [int(x) for x in fh.readline().split()[1:9]]
 
 
 def start(

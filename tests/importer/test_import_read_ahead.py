@@ -92,7 +92,7 @@ def deals(rows: int) -> list[list[str]]:
 def small_chunks(monkeypatch):
     """Chunks of 50 rows and reading ahead for any file size and load: a test file of a few
     hundred rows goes through many chunks and the child."""
-    monkeypatch.setattr(ahead, "_load", lambda: 0.0)
+    monkeypatch.setattr(ahead, "_spare_cores", lambda: 1.0)
     monkeypatch.setattr(runner, "CHUNK_ROWS", 50)
     monkeypatch.setattr(service, "CHUNK_ROWS", 50)
     monkeypatch.setattr(ahead, "FROM_BYTES", 0)
@@ -243,14 +243,14 @@ def test_imports_not_worth_a_process_read_here(api, instance, tmp_path: Path, mo
     actor = _admin(instance)
     by_user = plan_import(actor, "tasks", path, {"mode": "create"})
     only_title = plan_import(actor, "tasks", path, {"mapping": {"Название": "title"}})
-    monkeypatch.setattr(ahead, "_load", lambda: 0.0)  # a quiet machine
+    monkeypatch.setattr(ahead, "_spare_cores", lambda: 1.0)  # a quiet machine
     assert not ahead.wanted(actor, only_title)  # a small file
     monkeypatch.setattr(ahead, "FROM_BYTES", 0)
     assert ahead.wanted(actor, only_title)
     assert not ahead.wanted(actor, by_user)  # a user column looks users up
-    monkeypatch.setattr(ahead, "_load", lambda: float(os.cpu_count() or 1))
+    monkeypatch.setattr(ahead, "_spare_cores", lambda: 0.5)
     assert not ahead.wanted(actor, only_title)  # no core to spare
-    monkeypatch.setattr(ahead, "_load", lambda: 0.0)
+    monkeypatch.setattr(ahead, "_spare_cores", lambda: 1.0)
     monkeypatch.setattr(actor.workspace.settings, "import_read_ahead", False)
     assert not ahead.wanted(actor, only_title)
 
@@ -305,6 +305,11 @@ def test_a_chunk_travels_as_one_text_unless_a_cell_holds_a_separator():
         spoiled = [*chunk, (6, ["z", odd])]
         assert ahead._pack_rows(spoiled) is spoiled
         assert ahead._unpack_rows(ahead._pack_rows(spoiled)) == spoiled
+
+
+def test_the_idle_cores_are_read_off_the_machine():
+    spare = ahead._spare_cores()
+    assert 0.0 <= spare <= (os.cpu_count() or 1) + 0.01
 
 
 def test_rows_sharing_a_memos_list_get_their_own_copies():
