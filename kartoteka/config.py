@@ -113,9 +113,6 @@ class Settings:
     #: interface: `off` (nothing), `manage` (list and create) or `backup` (also back up and
     #: restore).
     workspaces_ui: str = "off"
-    #: Big imports read and convert their file in a second process while the first writes
-    #: (`importer.ahead`; docs/import.md).
-    import_read_ahead: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -161,7 +158,6 @@ class Settings:
             log_format=_log_format(env.get("KARTOTEKA_LOG_FORMAT")),
             outgoing_proxy=env.get("KARTOTEKA_OUTGOING_PROXY") or None,
             workspaces_ui=_workspaces_ui(env.get("KARTOTEKA_WORKSPACES_UI")),
-            import_read_ahead=_bool(env.get("KARTOTEKA_IMPORT_READ_AHEAD") or "1"),
         )
 
     @property

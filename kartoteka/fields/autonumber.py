@@ -34,8 +34,6 @@ def autonumber_counter(field_id: int) -> str:
 class AutonumberType(FieldType):
     """Assigned on create from a per-field counter; deleted numbers are not reused."""
 
-    converts_text_alone = True
-
     type = "autonumber"
     editor = None
     cell = "number"

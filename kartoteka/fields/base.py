@@ -116,10 +116,6 @@ class FieldType:
     #: records renderer keeps one reader per field for every reader of a catalog unless a
     #: type says so; none of the built-in types does.
     reads_for_actor: ClassVar[bool] = False
-    #: `from_text` and `to_db` need only the text, the field and the reader's timezone (no
-    #: database, no workspace): an import may convert its cells in a second process
-    #: (`importer.ahead`). Off unless a type says so.
-    converts_text_alone: ClassVar[bool] = False
     #: Its text goes into the catalog's full-text index (`search_text`; for "links"
     #: storage, the titles of the linked records).
     searchable: ClassVar[bool] = False

@@ -24,8 +24,6 @@ _FALSE = {"false", "0", "no", "n", "нет", "off", "-", ""}
 class CheckboxType(FieldType):
     """A yes/no flag. Unset reads as false."""
 
-    converts_text_alone = True
-
     type = "checkbox"
     editor = "checkbox"
     cell = "check"

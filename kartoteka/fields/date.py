@@ -57,8 +57,6 @@ def render_date(raw: Any) -> str | None:
 class DateType(FieldType):
     """A date without time."""
 
-    converts_text_alone = True
-
     type = "date"
     editor = "date"
     cell = "text"

@@ -59,8 +59,6 @@ def render_datetime(raw: Any) -> str | None:
 class DateTimeType(FieldType):
     """Date and time."""
 
-    converts_text_alone = True
-
     type = "datetime"
     editor: ClassVar[str | None] = "datetime"
     cell = "when"

@@ -19,8 +19,6 @@ _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}$"
 class EmailType(FieldType):
     """An e-mail address, stored lower-cased in its domain part."""
 
-    converts_text_alone = True
-
     type = "email"
     editor = "email"
     cell = "text"

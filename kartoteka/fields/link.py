@@ -24,8 +24,6 @@ MAX_LINKS = 1000
 class LinkType(FieldType):
     """Links to records; written as an id or list of ids, read as `[{id, title}]`."""
 
-    converts_text_alone = True
-
     type = "link"
     editor = "link"
     cell = "records"

@@ -18,8 +18,6 @@ MAX_LONG_TEXT = 1_000_000
 class LongTextType(FieldType):
     """Multi-line text (descriptions, notes)."""
 
-    converts_text_alone = True
-
     type = "long_text"
     editor = "long_text"
     cell = "text"

@@ -23,8 +23,6 @@ MAX_MINOR_UNITS = 2**63
 class MoneyType(FieldType):
     """An amount of money; exact (integer minor units), read back as `"1234.50"`."""
 
-    converts_text_alone = True
-
     type = "money"
     editor = "money"
     cell = "number"

@@ -69,8 +69,6 @@ NUMBER_FORMATS = ("grouped", "plain", "percent")
 class NumberType(FieldType):
     """A number; `decimals: 0` (default) stores integers, more stores a float rounded on write."""
 
-    converts_text_alone = True
-
     type = "number"
     editor = "number"
     cell = "number"

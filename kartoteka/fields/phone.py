@@ -28,8 +28,6 @@ def normalise_phone(text: str, region: str) -> str:
 class PhoneType(FieldType):
     """A phone number; `region` option (default RU) is used for numbers without +."""
 
-    converts_text_alone = True
-
     type = "phone"
     editor = "phone"
     cell = "text"

@@ -62,8 +62,6 @@ def clean_choices(choices: Any, previous: list[dict[str, Any]]) -> list[dict[str
 class SelectType(MultiIdType):
     """Choice from a list; written by option id or label, read as `{id, label, color}`."""
 
-    converts_text_alone = True
-
     type = "select"
     editor = "select"
     cell = "chips"

@@ -34,8 +34,6 @@ def clean_string(value: Any, max_length: int) -> str | None:
 class TextType(FieldType):
     """One line of text."""
 
-    converts_text_alone = True
-
     type = "text"
     editor = "text"
     cell = "text"

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 class UrlType(FieldType):
     """An http(s) address; a bare domain gets https:// in front."""
 
-    converts_text_alone = True
-
     type = "url"
     editor = "url"
     cell = "text"

@@ -26,7 +26,7 @@ from typing import Any
 from kartoteka.errors import ItemError
 from kartoteka.fields.base import FieldValueError
 
-from .mapped import Column
+from .plan import Column
 
 #: Distinct cell texts remembered per column (a bound on memory for unique columns).
 MEMO_LIMIT = 65_536
@@ -104,34 +104,17 @@ def convert_chunk(
     columns: list[Column], column_memos: list[ColumnMemo], cells: list[list[str]]
 ) -> ChunkColumns:
     """Every row's stored values, column by column."""
-    converted, problems = convert_columns(columns, column_memos, cells)
-    return chunk_rows(columns, converted, problems, len(cells))
-
-
-#: A problem found converting a chunk: (row position, column position, text, problem).
-Problem = tuple[int, int, str, CellProblem]
-
-
-def convert_columns(
-    columns: list[Column],
-    column_memos: list[ColumnMemo],
-    cells: list[list[str]],
-    own_lists: bool = True,
-) -> tuple[list[list[Any]], list[Problem]]:
-    """The chunk's stored values as one list per column, and its problems (positions
-    only: what a reading process sends back, `ahead.py`). `own_lists=False` leaves the
-    rows sharing a memo's lists (the reading process: its receiver copies them, `own`)."""
     texts = _texts(columns, cells)
     converted = []
-    problems: list[Problem] = []
-    for k, (memo, column) in enumerate(zip(column_memos, texts, strict=True)):
+    problems: list[tuple[int, Column, str, CellProblem]] = []
+    for col, memo, column in zip(columns, column_memos, texts, strict=True):
         remembered = not memo.direct
         if memo.direct:
             values = _direct(memo, column)
             if len(values) != len(column):  # not all converted: cell by cell
                 values = list(map(memo.value, column))
                 problems += [
-                    (pos, k, text, value)
+                    (pos, col, text, value)
                     for pos, (text, value) in enumerate(zip(column, values, strict=True))
                     if isinstance(value, CellProblem)
                 ]
@@ -142,36 +125,25 @@ def convert_columns(
             memo.direct = len(column) >= DIRECT_FROM and len(memo) - before >= 0.9 * len(column)
             if memo.bad and not memo.bad.isdisjoint(column):
                 problems += [
-                    (pos, k, text, values[pos]) for pos, text in enumerate(column)
+                    (pos, col, text, values[pos]) for pos, text in enumerate(column)
                     if text in memo.bad
                 ]  # fmt: skip
-        if memo.lists and remembered and own_lists:
-            values = own(values)
+        if memo.lists and remembered:
+            # A memo's list (link keys, several choices) is the row's own copy.
+            values = [list(v) if type(v) is list else v for v in values]
         converted.append(values)
-    problems.sort(key=operator.itemgetter(0, 1))
-    return converted, problems
-
-
-def own(values: list[Any]) -> list[Any]:
-    """Each list among `values` (link keys, several choices: a memo's, shared by the rows
-    with the same text) as the row's own copy."""
-    return [list(v) if type(v) is list else v for v in values]
-
-
-def chunk_rows(
-    columns: list[Column], converted: list[list[Any]], problems: list[Problem], size: int
-) -> ChunkColumns:
-    """The rows of a chunk of `size` rows from its converted columns (None for a row with
-    a problem), and its problems in the file's order (line, then column)."""
     fids = [c.field.id for c in columns]
     rows: list[dict[int, Any] | None] = (
         [dict(zip(fids, vals, strict=True)) for vals in zip(*converted, strict=True)]
         if columns
-        else [{} for _ in range(size)]
+        else [{} for _ in cells]
     )
-    for pos, *_ in problems:
-        rows[pos] = None
-    return ChunkColumns(rows, [(pos, columns[k], text, p) for pos, k, text, p in problems])
+    if problems:
+        place = {c.index: k for k, c in enumerate(columns)}
+        problems.sort(key=lambda p: (p[0], place[p[1].index]))
+        for pos, *_ in problems:
+            rows[pos] = None
+    return ChunkColumns(rows, problems)
 
 
 def _direct(memo: ColumnMemo, column: tuple[str, ...]) -> list[Any]:
@@ -201,37 +173,3 @@ def _texts(columns: list[Column], cells: list[list[str]]) -> list[tuple[str, ...
         return list(zip(*map(pick, cells), strict=True))
     padded = [row if len(row) >= need else row + [""] * (need - len(row)) for row in cells]
     return list(zip(*map(operator.itemgetter(*indexes), padded), strict=True))
-
-
-class Split:
-    """A row's values (by field id) as the write path's columns (by column name) and
-    links; the rows of a chunk give the same fields, so the split is planned once."""
-
-    def __init__(self, sample: dict[int, Any], link_fids: set[int], col_name: dict[int, str]):
-        self.link_fids = link_fids
-        self.col_name = col_name
-        self.fids = set(sample)
-        columns = [fid for fid in sample if fid not in link_fids]
-        self.names = [col_name[fid] for fid in columns]
-        # A tuple of items even for one column (itemgetter of one key gives the item
-        # itself): the last key twice, the extra item left out by `zip`.
-        self.pick: Callable[[dict[int, Any]], tuple[Any, ...]] = (
-            operator.itemgetter(*columns, *columns[-1:]) if columns else lambda _values: ()
-        )
-        self.links = [fid for fid in sample if fid in link_fids]
-
-    def __call__(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
-        """(columns, links) of one row's values."""
-        if values.keys() != self.fids:
-            return self._one_by_one(values)
-        columns = dict(zip(self.names, self.pick(values), strict=False))
-        return columns, {fid: values[fid] for fid in self.links}
-
-    def _one_by_one(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
-        columns, links = {}, {}
-        for fid, value in values.items():
-            if fid in self.link_fids:
-                links[fid] = value
-            else:
-                columns[self.col_name[fid]] = value
-        return columns, links

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from kartoteka.context import Actor
 from kartoteka.fields.base import FieldValueError
 from kartoteka.fields.date import DateType
 from kartoteka.fields.datetime import DateTimeType
@@ -26,11 +27,8 @@ from kartoteka.fields.number import NumberType
 from kartoteka.fields.text import DEFAULT_MAX, TextType
 
 from . import readers
-from .mapped import Column
 from .options import ImportOptions
-
-if TYPE_CHECKING:
-    from kartoteka.context import Actor
+from .plan import Column
 
 Converter = Callable[[str], Any]
 

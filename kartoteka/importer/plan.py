@@ -15,12 +15,20 @@ from kartoteka.context import Actor
 from kartoteka.errors import Forbidden
 
 from . import readers
-from .mapped import Column
 from .options import STAMPS, ImportOptions, option_error, parse_options
 from .stamps import StampColumn, map_stamps
 
+
 # ----- plan: which column goes to which field --------------------------------------------
-__all__ = ["Column", "Plan", "plan_import"]
+@dataclass
+class Column:
+    """One source column written to one field."""
+
+    index: int
+    header: str
+    field: Field
+    link_key: Field | None = None  # for link fields resolved by a key of the linked catalog
+    target: Catalog | None = None
 
 
 @dataclass

@@ -365,18 +365,3 @@ def _strptime_text(text: str, date_format: str, with_time: bool) -> str:
             continue
         return parsed.isoformat() if with_time else parsed.date().isoformat()
     raise ValueError(text)
-
-
-def chunks(
-    rows: Iterator[tuple[int, list[str]]], size: int, after_line: int
-) -> Iterator[list[tuple[int, list[str]]]]:
-    chunk: list[tuple[int, list[str]]] = []
-    for row in rows:
-        if row[0] <= after_line:
-            continue
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -132,3 +133,18 @@ def culprit_of(exc: DomainError, lists: dict[str, list[Any]]) -> Any:
         return None
     rows = lists.get(first.where, [])
     return rows[first.index] if 0 <= first.index < len(rows) else None
+
+
+def chunks(
+    rows: Iterator[tuple[int, list[str]]], size: int, after_line: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for row in rows:
+        if row[0] <= after_line:
+            continue
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

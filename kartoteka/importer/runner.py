@@ -9,7 +9,8 @@ A chunk's writes and the job's checkpoint commit in one transaction (`transactio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,16 +37,15 @@ from kartoteka.records.write import Prepared
 from kartoteka.storage.engine import read_connection
 
 from . import collector, columns, readers, transaction
-from .ahead import Converted, ReadAhead
 from .convert import compile_column
 from .missing import create_missing
 from .plan import Column, Plan
-from .readers import chunks
 from .results import (
     ImportResult,
     ImportStopped,
     Journal,
     RowError,
+    chunks,
     coded,
     culprit_of,
     field_problems,
@@ -96,10 +96,8 @@ class Runner:
         progress: Progress | None = None,
         journal: Journal | None = None,
         after_line: int = 0,
-        ahead: ReadAhead | None = None,
     ) -> None:
         self.actor = actor
-        self.ahead = ahead  # a second process reading and converting (`ahead.py`)
         self.plan = plan
         self.catalog = plan.catalog
         self.opts = plan.options
@@ -139,9 +137,9 @@ class Runner:
             self._run()
 
     def _run(self) -> None:
-        converted = self.ahead.chunks(self._read) if self.ahead else self._read(self.after_line)
-        for chunk, done in converted:
-            rows = self._convert(chunk, done)
+        source = self.plan.source.rows()
+        for chunk in chunks(source, CHUNK_ROWS, self.after_line):
+            rows = self._convert(chunk)
             rows = self.stamps.convert(rows)
             rows = self._resolve_links(rows)
             if self.opts.mode != "create":
@@ -206,15 +204,10 @@ class Runner:
             self.error(row, header, row.text(api_name), problem.text(), problem)
 
     # converting ----------------------------------------------------------------------------
-    def _read(self, after_line: int) -> Iterator[Converted]:
-        """The file's chunks after `after_line`, read and converted here."""
-        for chunk in chunks(self.plan.source.rows(), CHUNK_ROWS, after_line):
-            cells = [c for _, c in chunk]
-            yield chunk, columns.convert_chunk(self.plan.columns, self.memos, cells)
-
-    def _convert(self, chunk: list[tuple[int, list[str]]], done: columns.ChunkColumns) -> list[Row]:
+    def _convert(self, chunk: list[tuple[int, list[str]]]) -> list[Row]:
         """The chunk's rows with their stored values (a row with a bad cell is reported,
         each of its bad cells, and left out)."""
+        done = columns.convert_chunk(self.plan.columns, self.memos, [c for _, c in chunk])
         for pos, col, text, problem in done.problems:
             line, cells = chunk[pos]
             row = Row(line, cells, self.cell_of)
@@ -420,13 +413,13 @@ class Runner:
         """Fresh items for a batch by list (a retry must not see a failed try's changes)."""
         items: dict[str, list[Prepared]] = {"create": [], "update": [], "upsert": []}
         lists: dict[str, list[Row]] = {"create": [], "update": [], "upsert": []}
-        split = columns.Split(rows[0].values if rows else {}, self.link_fids, self.col_name)
+        split = _Split(rows[0].values if rows else {}, self.link_fids, self.col_name)
         for row in rows:
             where = "upsert" if self.batch_upsert else ("update" if row.record_id else "create")
             p = row.prepared
             if p is None:  # checked by `_convert` (see `_validate`)
-                cols, links = split(row.values)
-                item = Prepared(where, len(items[where]), row.record_id, cols, links,
+                columns, links = split(row.values)
+                item = Prepared(where, len(items[where]), row.record_id, columns, links,
                                 dict(row.values))  # fmt: skip
             else:
                 item = Prepared(
@@ -467,3 +460,37 @@ class Runner:
             self.result.updated += len(out.updated)
             self.result.unchanged += len(out.unchanged)
             return
+
+
+class _Split:
+    """A row's values (by field id) as the write path's columns (by column name) and
+    links; the rows of a chunk give the same fields, so the split is planned once."""
+
+    def __init__(self, sample: dict[int, Any], link_fids: set[int], col_name: dict[int, str]):
+        self.link_fids = link_fids
+        self.col_name = col_name
+        self.fids = set(sample)
+        columns = [fid for fid in sample if fid not in link_fids]
+        self.names = [col_name[fid] for fid in columns]
+        # A tuple of items even for one column (itemgetter of one key gives the item
+        # itself): the last key twice, the extra item left out by `zip`.
+        self.pick: Callable[[dict[int, Any]], tuple[Any, ...]] = (
+            operator.itemgetter(*columns, *columns[-1:]) if columns else lambda _values: ()
+        )
+        self.links = [fid for fid in sample if fid in link_fids]
+
+    def __call__(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
+        """(columns, links) of one row's values."""
+        if values.keys() != self.fids:
+            return self._one_by_one(values)
+        columns = dict(zip(self.names, self.pick(values), strict=False))
+        return columns, {fid: values[fid] for fid in self.links}
+
+    def _one_by_one(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
+        columns, links = {}, {}
+        for fid, value in values.items():
+            if fid in self.link_fids:
+                links[fid] = value
+            else:
+                columns[self.col_name[fid]] = value
+        return columns, links

@@ -14,7 +14,6 @@ from typing import Any
 from kartoteka.context import Actor
 from kartoteka.errors import TooLarge
 
-from .ahead import start as start_reading_ahead
 from .options import parse_options
 from .plan import Column, Plan, plan_import
 from .runner import CHUNK_ROWS, ImportResult, ImportStopped, Journal, Progress, Runner
@@ -59,27 +58,20 @@ def run_import(
     a dry run rolls every write back at the end."""
     result = result or ImportResult()
     limit = max_rows(actor)
-    ahead = start_reading_ahead(actor, plan, after_line, CHUNK_ROWS, limit)
+    result.total = plan.source.count_rows(limit)
+    if result.total > limit:
+        raise TooLarge.of("import_too_many_rows", limit=limit)
+    if progress:
+        progress(result)
     try:
-        if ahead is not None:
-            result.total = ahead.count(lambda: plan.source.count_rows(limit))
-        else:
-            result.total = plan.source.count_rows(limit)
-        if result.total > limit:
-            raise TooLarge.of("import_too_many_rows", limit=limit)
-        if progress:
-            progress(result)
         if plan.options.dry_run:
             with rolled_back(actor) as dry:
-                Runner(dry, plan, result, progress, journal, after_line, ahead).run()
+                Runner(dry, plan, result, progress, journal, after_line).run()
         else:
-            Runner(actor, plan, result, progress, journal, after_line, ahead).run()
+            Runner(actor, plan, result, progress, journal, after_line).run()
     except ImportStopped as exc:
         result.status, result.message = "failed", str(exc)
         result.error_sample.append(exc.summary())
         return result
-    finally:
-        if ahead is not None:
-            ahead.close()
     result.status = "done"
     return result

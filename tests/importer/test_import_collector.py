@@ -16,9 +16,9 @@ def test_an_import_runs_with_spaced_out_collection_and_restores_it(api, monkeypa
     seen = []
     convert = runner.Runner._convert
 
-    def spy(self, chunk, done):
+    def spy(self, chunk):
         seen.append(gc.get_threshold())
-        return convert(self, chunk, done)
+        return convert(self, chunk)
 
     monkeypatch.setattr(runner.Runner, "_convert", spy)
     before = gc.get_threshold()
