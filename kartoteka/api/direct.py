@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import re
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -42,6 +41,7 @@ from kartoteka.context import Actor
 from kartoteka.storage.engine import ON_THE_LOOP, POOL_SIZE
 
 from .deps import actor
+from .guard import API_PATHS
 
 T = TypeVar("T")
 
@@ -120,9 +120,8 @@ class DirectRoute(APIRoute):
         return answer
 
 
-#: The prefixes the API is included under (`api.app.install`), and a path under either.
+#: The prefixes the API is included under (`api.app.install`).
 API_PREFIXES = ("/api/v1", "/w/{workspace}/api/v1")
-API_PATH = re.compile(r"^(?:/w/[^/]+)?/api/v1(?:/|$)")
 
 
 class HotLane:
@@ -149,7 +148,7 @@ class HotLane:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "HEAD" and API_PATH.match(scope["path"]):
+        if scope["type"] == "http" and scope["method"] == "HEAD" and API_PATHS.match(scope["path"]):
             await self.head(scope, receive, send)
             return
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
