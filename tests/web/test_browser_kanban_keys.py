@@ -102,3 +102,79 @@ def test_a_card_moves_between_columns_by_keyboard_as_the_process_allows(server, 
     assert stage() == "Rejected"
     watch.check()
     page.close()
+
+
+def test_a_refresh_that_arrives_while_the_move_menu_is_open_waits_for_it(server, browser, rest):
+    """Someone else's change refreshes the board, but never under the user's hands: the
+    fresh board came while the move menu was open (opened during the fetch), and used to
+    take the focus from the menu, so Enter opened the card instead of moving it."""
+    from playwright.sync_api import expect
+
+    fields = [
+        {"name": "Name", "api_name": "name", "type": "text"},
+        {"name": "Stage", "api_name": "stage", "type": "select",
+         "options": {"choices": STAGES}},
+    ]  # fmt: skip
+    r = rest.post("/catalogs", json={"name": "Leads", "api_name": "lead", "fields": fields})
+    assert r.status_code == 201, r.text
+    view = rest.post(
+        "/catalogs/lead/views",
+        json={"name": "Board", "type": "kanban", "options": {"group_field": "stage"}},
+    ).json()["id"]
+    ids = {}
+    for name in ("Ann", "Bob"):
+        r = rest.post("/catalogs/lead/records", json={"values": {"name": name, "stage": "Applied"}})
+        assert r.status_code == 201, r.text
+        ids[name] = r.json()["id"]
+
+    page = browser.new_page(locale="en-US", viewport=DESKTOP)
+    watch = Watch(page)
+    sign_in(page, server)
+    board = f"{server}/c/lead?view={view}&lang=en"
+    # The board's refresh fetches the page: hold the first such fetch until the menu is open.
+    held = []
+
+    def hold(route):
+        if route.request.resource_type == "fetch" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(board, hold)
+    page.goto(board)
+    ann = page.locator(f".board-card[data-id='{ids['Ann']}']")
+    bob = page.locator(f".board-card[data-id='{ids['Bob']}']")
+    expect(ann).to_have_attribute("aria-keyshortcuts", "Alt+ArrowLeft Alt+ArrowRight M")
+    page.wait_for_timeout(300)  # the live feed is connected
+    # Someone else moves Bob; the board starts fetching its fresh copy.
+    r = rest.patch(f"/catalogs/lead/records/{ids['Bob']}", json={"values": {"stage": "Offer"}})
+    assert r.status_code == 200, r.text
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the board did not refresh after someone else's change"
+    # Meanwhile the user opens Ann's move menu; then the fresh page arrives.
+    ann.focus()
+    page.keyboard.press("m")
+    menu = page.locator(f"[data-move-menu='{ids['Ann']}']")
+    items = menu.locator("[role=menuitem]")
+    expect(items.first).to_be_focused()
+    held[0].continue_()
+    page.wait_for_timeout(1200)
+    # The menu kept the focus, and Enter on its last item moves Ann.
+    expect(items.first).to_be_focused()
+    expect(page.locator("dialog[open], .panel-open")).to_have_count(0)
+    page.keyboard.press("End")
+    expect(items.last).to_contain_text("Rejected")
+    page.keyboard.press("Enter")
+    rejected = page.locator(".kanban-col", has=page.locator("h2", has_text="Rejected"))
+    expect(rejected.locator(f".board-card[data-id='{ids['Ann']}']")).to_be_focused()
+    # Once the menu and the save are done, the waiting refresh shows Bob's new stage.
+    offer = page.locator(".kanban-col", has=page.locator("h2", has_text="Offer"))
+    expect(offer.locator(f".board-card[data-id='{ids['Bob']}']")).to_be_visible()
+    expect(bob).to_have_count(1)
+    r = rest.get(f"/catalogs/lead/records/{ids['Ann']}")
+    assert r.json()["values"]["stage"]["label"] == "Rejected"
+    watch.check()
+    page.close()

@@ -343,28 +343,41 @@ document.querySelectorAll("[data-calendar]").forEach((grid) => {
 });
 document.querySelectorAll("[data-gantt]").forEach(gantt);
 if (cfg.catalog) {
+  // Someone else changed this catalog: refresh the board quietly. Never under the user's
+  // hands: while a card is dragged, saved, its move menu or its panel is open, the refresh
+  // waits and comes once they are done. That is checked again when the page arrives, as
+  // the user may have opened a menu while it was fetched.
+  const busy = () => document.querySelector("[data-dragging], [data-move-menu], [data-saving]") || document.body.classList.contains("panel-open");
   let timer = null;
-  // Someone else changed this catalog: refresh the board quietly (not while dragging).
-  follow(cfg.catalog, () => {
+  const later = () => {
     clearTimeout(timer);
-    timer = setTimeout(async () => {
-      if (document.querySelector("[data-dragging], [data-move-menu], [data-saving]") || document.body.classList.contains("panel-open")) return;
-      // A card with the keyboard's focus keeps it on its fresh copy.
-      const focused = document.activeElement?.closest?.(".board-card")?.dataset.id;
+    timer = setTimeout(refresh, 400);
+  };
+  async function refresh() {
+    if (busy()) return later();
+    let html;
+    try {
       const response = await fetch(window.location.href, { credentials: "same-origin" });
-      const html = new DOMParser().parseFromString(await response.text(), "text/html");
-      for (const sel of ["[data-kanban]", "[data-calendar]", ".gallery", "[data-gantt]"]) {
-        const fresh = html.querySelector(sel);
-        const old = document.querySelector(sel);
-        if (fresh && old) {
-          old.replaceWith(fresh);
-          formatValues(fresh);
-          if (sel === "[data-kanban]") kanban(fresh);
-          if (sel === "[data-calendar]") calendar(fresh);
-          if (sel === "[data-gantt]") gantt(fresh);
-        }
+      if (!response.ok) return;
+      html = new DOMParser().parseFromString(await response.text(), "text/html");
+    } catch (_) {
+      return; // offline for a moment: the next change refreshes it
+    }
+    if (busy()) return later();
+    // A card with the keyboard's focus keeps it on its fresh copy.
+    const focused = document.activeElement?.closest?.(".board-card")?.dataset.id;
+    for (const sel of ["[data-kanban]", "[data-calendar]", ".gallery", "[data-gantt]"]) {
+      const fresh = html.querySelector(sel);
+      const old = document.querySelector(sel);
+      if (fresh && old) {
+        old.replaceWith(fresh);
+        formatValues(fresh);
+        if (sel === "[data-kanban]") kanban(fresh);
+        if (sel === "[data-calendar]") calendar(fresh);
+        if (sel === "[data-gantt]") gantt(fresh);
       }
-      if (focused) document.querySelector(`[data-kanban] .board-card[data-id="${focused}"]`)?.focus();
-    }, 400);
-  });
+    }
+    if (focused) document.querySelector(`[data-kanban] .board-card[data-id="${focused}"]`)?.focus();
+  }
+  follow(cfg.catalog, later);
 }
