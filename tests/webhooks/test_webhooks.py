@@ -84,7 +84,9 @@ def test_retry_after_503_then_success_keeps_the_webhook_id(api, instance, receiv
     assert work(instance) == 0  # the next attempt is a few seconds away, not now
     assert work(instance, timedelta(minutes=1)) == 1
     [row] = deliveries(instance, wh["id"])
-    assert (row.status, row.attempts, row.last_status) == ("done", 2, 200)
+    # Failed once in CI on PostgreSQL as ("pending", ?, None): say why if it comes back.
+    got = (row.status, row.attempts, row.last_status)
+    assert got == ("done", 2, 200), (got, row.last_error, len(receiver.at("/flaky")))
     first, second = receiver.at("/flaky")
     assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"]
     assert verified(wh["secret"], second)["type"] == "record.created"
