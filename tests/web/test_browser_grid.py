@@ -38,6 +38,11 @@ def test_keyboard_moves_edits_opens_and_returns_focus(server, demo, browser):
     page.goto(server + "/c/deals?sort=title")
     rows = page.locator(".tabulator-row")
     expect(rows.first).to_contain_text("Deal 000")
+    # An amount's heading stands over its figures, on the right; a text's on the left.
+    align = "e => getComputedStyle(e.querySelector('.tabulator-col-title')).textAlign"
+    heading = page.locator(".tabulator-col[tabulator-field='amount']")
+    assert heading.evaluate(align) == "right"
+    assert page.locator(".tabulator-col[tabulator-field='title']").evaluate(align) != "right"
     grid = page.locator("[data-grid]")
     # One Tab stop: no cell, tick box or link inside the rows is reachable by Tab.
     stops = page.evaluate(

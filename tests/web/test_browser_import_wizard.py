@@ -69,6 +69,10 @@ def test_sheet_date_format_and_the_error_file(server, browser, tmp_path):
     page.click("[data-dry-run]")
     page.wait_for_selector("[data-run]:not([disabled])", timeout=120_000)
     assert "Would create: 27" in page.inner_text("[data-check-summary]")
+    # The refused lines' numbers and their heading line up on the right.
+    errors = page.locator("table.errors")
+    for cell in (errors.locator("th").first, errors.locator("tbody td").first):
+        assert cell.evaluate("e => getComputedStyle(e).textAlign") == "right"
     page.click("[data-run]")
     page.wait_for_selector("[data-done]:not([hidden])", timeout=120_000)
     link = page.locator("[data-error-file]")

@@ -44,6 +44,8 @@ Tabulator.registerModule([
 ]);
 
 const PAGE = 100;
+/** How a column of these types lines up (the rest: left). */
+const ALIGN = { number: "right", money: "right", checkbox: "center" };
 const WIDTHS = {
   text: 200,
   long_text: 240,
@@ -294,7 +296,9 @@ class Grid {
         editor: editor || undefined,
         editable: Boolean(editor),
         cssClass: `t-${f.type}${f.inline ? " editable" : ""}`,
-        hozAlign: f.type === "number" || f.type === "money" ? "right" : f.type === "checkbox" ? "center" : "left",
+        hozAlign: ALIGN[f.type] || "left",
+        // Figures' headings stand over their figures.
+        headerHozAlign: ALIGN[f.type] || "left",
         formatter: (cell) => {
           const html = valueHtml(f, cell.getValue());
           if (isTitle) return `<a href="${this.cardUrl(cell.getRow().getIndex())}" data-open-record tabindex="-1">${html || "—"}</a>`;

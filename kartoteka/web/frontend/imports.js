@@ -315,7 +315,7 @@ function errorsTable(job) {
         <td>${escapeHtml(e.value ?? "")}</td><td>${escapeHtml(e.message)}</td></tr>`,
     )
     .join("");
-  const heads = [s.col_line, s.col_column, s.col_value, s.col_reason].map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join("");
+  const heads = [s.col_line, s.col_column, s.col_value, s.col_reason].map((h, i) => `<th scope="col"${i ? "" : ' class="t-number"'}>${escapeHtml(h)}</th>`).join("");
   return `<p class="small">${escapeHtml(format(s.first_errors, { shown: sample.length, errors: job.errors }))}</p>
     <div class="table-wrap errors-wrap" tabindex="0" role="region" aria-label="${escapeHtml(s.col_reason)}"><table class="records errors"><thead><tr>${heads}</tr></thead><tbody>${rows}</tbody></table></div>`;
 }
