@@ -46,6 +46,9 @@ EN: dict[str, str] = {
     "webhook_disabled_gone": "disabled after 410 Gone from {url}",
     "webhook_disabled_failing": "no successful delivery for {days} days (failing since {since}); "
     "last error: {reason}",
+    "notice_webhook_disabled_title": "Webhook {webhook_id} was switched off",
+    "notice_webhook_disabled": "Deliveries to {url} kept failing for {days} days (last error: "
+    "{last_error}). Fix the receiver, turn the webhook back on and replay what it missed.",
 }
 
 #: code -> Russian template.
@@ -91,4 +94,8 @@ RU: dict[str, str] = {
     "не присылать сообщения",
     "webhook_disabled_failing": "ни одной успешной отправки за {days} дн. (ошибки с {since}); "
     "последняя ошибка: {reason}",
+    "notice_webhook_disabled_title": "Вебхук {webhook_id} отключён",
+    "notice_webhook_disabled": "Доставка на {url} не удавалась {days} дн. подряд (последняя "
+    "ошибка: {last_error}). Исправьте приёмник, включите вебхук снова и повторите пропущенные "
+    "события.",
 }

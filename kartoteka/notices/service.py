@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from string import Formatter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kartoteka import messages
 from kartoteka.context import Actor
 from kartoteka.errors import Forbidden, ValidationFailed
 from kartoteka.fields.datetime import render_datetime
@@ -25,6 +27,11 @@ LEVELS = ("info", "warning", "error")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 log = logging.getLogger("kartoteka.notices")
+#: Notice kinds posted by Kartoteka itself -> the message codes of their title and text,
+#: filled from the notice's data. Other notices (a scenario's `notify`) are shown as posted.
+KIND_TEXTS = {
+    "webhook.disabled": ("notice_webhook_disabled_title", "notice_webhook_disabled"),
+}
 
 
 def require_admin(actor: Actor) -> None:
@@ -84,6 +91,32 @@ def render(row: Any) -> dict[str, Any]:
         "read_by": row.read_by,
         "user_id": row.user_id,
     }
+
+
+def worded(notice: dict[str, Any], lang: str) -> tuple[str, str]:
+    """A notice's title and text in `lang` when Kartoteka posted it (`KIND_TEXTS`), else
+    as posted. The last error of a disabled webhook is worded from its code."""
+    codes = KIND_TEXTS.get(notice["kind"])
+    if codes is None:
+        return notice["title"], notice["message"]
+    data = {k: v for k, v in (notice.get("data") or {}).items() if isinstance(k, str)}
+    code, params = data.get("last_error_code"), data.get("last_error_params")
+    if isinstance(code, str) and code:
+        data["last_error"] = messages.message(
+            code, params if isinstance(params, dict) else {}, lang
+        )
+    needed = {name for c in codes for _, name, _, _ in Formatter().parse(messages.EN[c]) if name}
+    if not needed <= data.keys():
+        return notice["title"], notice["message"]  # its data lacks what the text names
+    return messages.message(codes[0], data, lang), messages.message(codes[1], data, lang)
+
+
+def in_language(page: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A rendered notice (or a page of them) with Kartoteka's own notices in `lang`."""
+    if "items" not in page:
+        title, message = worded(page, lang)
+        return {**page, "title": title, "message": message}
+    return {**page, "items": [in_language(n, lang) for n in page["items"]]}
 
 
 def list_notices(

@@ -226,8 +226,17 @@ def test_failing_for_n_days_disables_and_tells_administrators(api, client, insta
     # The notice keeps the last error's code, so the bell words it in the reader's language.
     assert notice["data"]["last_error_code"] == "delivery_http_status"
     assert notice["data"]["last_error_params"] == {"status": 500}
-    r = api.post(f"/notices/{notice['id']}/read")
+    # Its title and text are in the client's Accept-Language (English when none fits).
+    assert notice["title"] == f"Webhook {wh['id']} was switched off"
+    assert "(last error: the receiver did not accept the message (HTTP 500))" in notice["message"]
+    ru = {"Accept-Language": "ru-RU,ru;q=0.9"}
+    [russian] = api.get("/notices", headers=ru).json()["items"]
+    assert russian["title"] == f"Вебхук {wh['id']} отключён"
+    assert "получатель не принял сообщение (HTTP 500)" in russian["message"]
+    assert {**russian, "title": "", "message": ""} == {**notice, "title": "", "message": ""}
+    r = api.post(f"/notices/{notice['id']}/read", headers=ru)
     assert r.status_code == 200 and r.json()["read_at"] is not None
+    assert r.json()["title"] == russian["title"]
     assert api.get("/notices", params={"unread": "true"}).json() == {
         "items": [],
         "unread": 0,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
 from kartoteka.context import Actor
 from kartoteka.notices import service
 
 from ..deps import actor
+from ..errors import request_lang
 from ..responses import Router
 from ..schemas import Id
 
@@ -22,8 +23,12 @@ NOTICE = {
         "at": {"type": "string", "format": "date-time"},
         "level": {"type": "string", "enum": list(service.LEVELS)},
         "kind": {"type": "string", "description": "e.g. webhook.disabled"},
-        "title": {"type": "string"},
-        "message": {"type": "string"},
+        "title": {
+            "type": "string",
+            "description": "in the Accept-Language for Kartoteka's own kinds "
+            "(webhook.disabled); a scenario's notice as its step wrote it",
+        },
+        "message": {"type": "string", "description": "in the language of `title`"},
         "data": {"type": "object", "description": "details; for webhook.disabled: webhook_id"},
         "read_at": {"type": "string", "format": "date-time", "description": "null: unread"},
         "read_by": {"type": "integer", "description": "user id of the reader"},
@@ -48,13 +53,16 @@ def _json(schema: dict[str, Any], description: str) -> dict[int | str, dict[str,
 
 @router.get("/notices", summary="List notices", responses=_json(NOTICE_PAGE, "A page of notices"))
 def list_notices(
+    request: Request,
     a: Actor = Depends(actor),
     unread: bool = Query(False, description="only notices nobody has marked read"),
     limit: int = Query(service.DEFAULT_LIMIT, ge=1, le=service.MAX_LIMIT),
     before: int | None = Query(None, ge=1, description="only notices with a smaller id"),
 ) -> dict[str, Any]:
     """Notices for administrators, newest first, with the number of unread ones."""
-    return service.list_notices(a, unread, limit, before)
+    return service.in_language(
+        service.list_notices(a, unread, limit, before), request_lang(request)
+    )
 
 
 @router.post(
@@ -62,9 +70,9 @@ def list_notices(
     summary="Mark a notice read",
     responses=_json(NOTICE, "The notice"),
 )
-def mark_read(notice_id: Id, a: Actor = Depends(actor)) -> dict[str, Any]:
+def mark_read(notice_id: Id, request: Request, a: Actor = Depends(actor)) -> dict[str, Any]:
     """Mark one notice read; it stays listed (without `unread=true`)."""
-    return service.mark_read(a, notice_id)
+    return service.in_language(service.mark_read(a, notice_id), request_lang(request))
 
 
 @router.post("/notices/read", summary="Mark every notice read")

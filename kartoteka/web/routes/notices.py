@@ -14,44 +14,19 @@ from urllib.parse import quote
 from fastapi.responses import Response
 from starlette.routing import Route
 
-from kartoteka import messages
 from kartoteka.notices import service as notices
 
-from ..i18n import N_, _, current_lang
+from ..i18n import current_lang
 from ..pages import Ctx, page, redirect, render
 
-#: Known notice kinds -> title and message in the UI's language (`%(name)s` from data).
-NOTICE_TEXTS = {
-    "webhook.disabled": (
-        N_("Webhook %(webhook_id)s was switched off"),
-        N_(
-            "Deliveries to %(url)s kept failing for %(days)s days (last error: "
-            "%(last_error)s). Fix the receiver, turn the webhook back on and replay what "
-            "it missed."
-        ),
-    ),
-}
 #: How many notices the bell's panel shows (the page shows more, with paging).
 PANEL_SIZE = 8
 PAGE_SIZE = 50
 
 
 def notice_text(notice: dict[str, Any]) -> tuple[str, str]:
-    """Title and message in the reader's language (known kinds), else as stored."""
-    texts = NOTICE_TEXTS.get(notice["kind"])
-    data = {k: v for k, v in (notice.get("data") or {}).items() if isinstance(k, str)}
-    code, params = data.get("last_error_code"), data.get("last_error_params")
-    if isinstance(code, str) and code:
-        # The failure as the delivery log words it, in the reader's language.
-        data["last_error"] = messages.message(
-            code, params if isinstance(params, dict) else {}, current_lang.get()
-        )
-    if texts is None:
-        return notice["title"], notice["message"]
-    try:
-        return _(texts[0], **data), _(texts[1], **data)
-    except (KeyError, TypeError, ValueError):
-        return notice["title"], notice["message"]
+    """Title and message in the reader's language (Kartoteka's own kinds), else as posted."""
+    return notices.worded(notice, current_lang.get())
 
 
 def notice_link(ctx: Ctx, notice: dict[str, Any]) -> str | None:
