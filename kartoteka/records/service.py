@@ -20,6 +20,7 @@ from kartoteka.errors import DomainError, Forbidden, ItemError, PreconditionFail
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import bulk, schema
 from kartoteka.storage.engine import reading
+from kartoteka.storage.kept import first_row
 from kartoteka.views.service import get_view
 
 from . import batches, hooks, query
@@ -115,7 +116,7 @@ def get_record(
     catalog = get_catalog(actor, catalog_ref)
     q = _get_statement(catalog.table, access.record_filter(actor, catalog, "view"))
     with _read(actor) as conn:
-        row = conn.execute(q, {"record_id": record_id}).first()
+        row = first_row(conn, q, "record_id", record_id)
         if row is None:
             raise RecordNotFound.of(
                 "record_not_found", None, id=record_id, catalog=catalog.api_name

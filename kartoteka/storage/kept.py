@@ -1,0 +1,129 @@
+"""A SELECT compiled once and run on SQLite's driver cursor: the record's GET (issue 16).
+
+SQLAlchemy's execution of a cached statement (the compiled-cache lookup, an execution
+context, bind and result processing set up per call, a `CursorResult` and its `Row`)
+cost a record's GET more than the indexed read itself: ~19% of the event loop's time
+per request. `KeptSelect` does once per statement what SQLAlchemy redoes per call: the
+SQL text, the positional parameters with their bind processors applied (the statement's
+own values; the rights clause's values are fixed in its cached object), and each
+column's result processor. Each call then binds the one changing parameter, executes on
+the driver's cursor inside the caller's SQLAlchemy transaction (begun as SQLAlchemy
+begins it, so the read's snapshot and its rollback are unchanged), and processes the
+row's values as SQLAlchemy would. The statement is still built and compiled by
+SQLAlchemy, from the same rights clause; only its execution is ours.
+
+SQLite only (its reads run on the event loop, where this matters; PostgreSQL's run in a
+thread). A statement it cannot keep exactly (expanding or literal-execute parameters,
+parameters computed per execution, a non-positional driver) is run by SQLAlchemy as
+before. See docs/decisions/0025-a-records-select-is-run-on-sqlites-driver.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+class _Unkept(Exception):
+    """The statement needs SQLAlchemy's execution (see `KeptSelect.of`)."""
+
+
+class KeptSelect:
+    """One SELECT's SQL, parameters and result processing, for SQLite's driver."""
+
+    __slots__ = ("sql", "params", "at", "row", "processors")
+
+    def __init__(self, statement: Any, dialect: Any, name: str) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if (
+            dialect.name != "sqlite"
+            or not compiled.positional
+            or compiled.post_compile_params
+            or compiled.literal_execute_params
+            or any(b.callable is not None for b in compiled.binds.values())
+            or name not in compiled.binds
+            or compiled.positiontup.count(name) != 1
+        ):
+            raise _Unkept
+        values = compiled.construct_params({name: None})
+        processors = compiled._bind_processors
+        order = compiled.positiontup
+        params: list[Any] = []
+        for key in order:
+            value = values[key]
+            proc = processors.get(key)
+            params.append(proc(value) if proc is not None and key != name else value)
+        self.sql: str = compiled.string
+        self.params = params
+        self.at = order.index(name)
+        if processors.get(name) is not None:
+            raise _Unkept  # the changing parameter would need processing per call
+        columns = compiled._result_columns
+        fields = tuple(c.keyname for c in columns)
+        # Read positionally and by name, as SQLAlchemy's `Row` is.
+        names = {f: property(itemgetter(i)) for i, f in enumerate(fields) if _plain(f)}
+        self.row = type("KeptRow", (tuple,), {"__slots__": (), "_fields": fields, **names})
+        self.processors: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, column in enumerate(columns):
+            proc = column.type._cached_result_processor(dialect, None)
+            if proc is not None:
+                self.processors.append((i, proc))
+
+    def first(self, conn: Connection, value: Any) -> Any:
+        """The first row for `value` (a tuple with `_fields`, as SQLAlchemy's `Row` reads
+        positionally), or None; inside `conn`'s transaction, begun here if none is."""
+        if not conn.in_transaction():
+            conn.begin()
+        params = self.params.copy()
+        params[self.at] = value
+        driver = conn.connection.driver_connection
+        try:
+            raw = driver.execute(self.sql, params).fetchone()  # type: ignore[union-attr]
+        except sqlite3.Error as exc:  # raised as SQLAlchemy raises it
+            raise sa.exc.DBAPIError.instance(self.sql, params, exc, sqlite3.Error) from exc
+        if raw is None:
+            return None
+        if self.processors:
+            values = list(raw)
+            for i, proc in self.processors:
+                values[i] = proc(values[i])
+            raw = values
+        return self.row(raw)
+
+
+#: statement -> (the dialect its kept form was made for, the form or None: unkept).
+_kept: weakref.WeakKeyDictionary[Any, tuple[Any, KeptSelect | None]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _plain(name: str) -> bool:
+    return name.isidentifier() and not name.startswith("_") and name not in ("count", "index")
+
+
+def first_row(conn: Connection, statement: Any, name: str, value: Any) -> Any:
+    """`conn.execute(statement, {name: value}).first()`, kept (`KeptSelect`) where it can be.
+
+    `statement` must be a long-lived object (cached by its caller): its kept form lives as
+    long as it does, and is made again for another dialect object (an engine made anew).
+    """
+    dialect = conn.dialect
+    with _lock:
+        known = _kept.get(statement)
+    if known is None or known[0] is not dialect:
+        try:
+            kept: KeptSelect | None = KeptSelect(statement, dialect, name)
+        except _Unkept:
+            kept = None
+        known = (dialect, kept)
+        with _lock:
+            _kept[statement] = known
+    if known[1] is None:
+        return conn.execute(statement, {name: value}).first()
+    return known[1].first(conn, value)

@@ -1,0 +1,145 @@
+"""storage.kept: a SELECT compiled once and run on SQLite's driver cursor reads exactly
+what SQLAlchemy's execution of it reads (types processed, the caller's transaction and
+snapshot, errors raised as SQLAlchemy raises them), and hands back to SQLAlchemy what it
+cannot keep exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from kartoteka.storage.engine import make_sqlite_engine, read_connection
+from kartoteka.storage.kept import KeptSelect, _Unkept, first_row
+
+META = sa.MetaData()
+T = sa.Table(
+    "t",
+    META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(50)),
+    sa.Column("at", sa.DateTime),
+    sa.Column("day", sa.Date),
+    sa.Column("amount", sa.Numeric(12, 2)),
+    sa.Column("flag", sa.Boolean),
+    sa.Column("data", sa.JSON),
+    sa.Column("region", sa.String(20)),
+)
+ROWS = [
+    {
+        "id": 1,
+        "name": "Ann",
+        "at": dt.datetime(2026, 12, 4, 10, 30, 15, 250000),
+        "day": dt.date(2026, 12, 4),
+        "amount": decimal.Decimal("1234.50"),
+        "flag": True,
+        "data": {"tags": ["a", "б"], "n": 1},
+        "region": "South",
+    },
+    {
+        "id": 2,
+        "name": None,
+        "at": None,
+        "day": None,
+        "amount": None,
+        "flag": False,
+        "data": None,
+        "region": "North",
+    },
+]
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    made = make_sqlite_engine(tmp_path / "t.db")
+    META.create_all(made)
+    with made.begin() as conn:
+        conn.execute(T.insert(), ROWS)
+    yield made
+    made.dispose()
+
+
+BY_ID = sa.select(T).where(T.c.id == sa.bindparam("rid"))
+# A rights-like clause with its own values (a text, a date, a flag): fixed in the statement.
+RULED = BY_ID.where(T.c.region == "South", T.c.day >= dt.date(2026, 1, 1), T.c.flag.is_(True))
+
+
+@pytest.mark.parametrize("statement", [BY_ID, RULED], ids=["plain", "with a rule"])
+@pytest.mark.parametrize("rid", [1, 2, 3])
+def test_it_reads_what_sqlalchemy_reads(engine, statement, rid):
+    with read_connection(engine) as conn:
+        expected = conn.execute(statement, {"rid": rid}).first()
+    with read_connection(engine) as conn:
+        got = first_row(conn, statement, "rid", rid)
+    if expected is None:
+        assert got is None
+        return
+    assert type(got).__name__ == "KeptRow"  # read on the driver, not by SQLAlchemy
+    assert tuple(got) == tuple(expected)
+    assert [type(v) for v in got] == [type(v) for v in expected]
+    assert got._fields == expected._fields
+
+
+def test_it_reads_inside_the_callers_transaction_and_snapshot(engine):
+    with read_connection(engine) as conn:
+        assert not conn.in_transaction()
+        assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
+        assert conn.in_transaction()  # begun as SQLAlchemy begins it: one snapshot
+        with engine.begin() as writer:
+            writer.execute(T.update().where(T.c.id == 1).values(name="Bob"))
+        assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
+        assert conn.execute(sa.select(T.c.name).where(T.c.id == 1)).scalar() == "Ann"
+        conn.rollback()
+        assert first_row(conn, BY_ID, "rid", 1).name == "Bob"
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(engine):
+    with read_connection(engine) as conn:
+        assert first_row(conn, BY_ID, "rid", 1) is not None
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE t")
+    with read_connection(engine) as conn, pytest.raises(sa.exc.OperationalError) as raised:
+        assert KeptSelect(BY_ID, conn.dialect, "rid")  # kept, so the driver raises
+        first_row(conn, BY_ID, "rid", 1)
+    assert "no such table" in str(raised.value)
+
+
+def test_a_column_added_elsewhere_does_not_disturb_the_kept_form(engine):
+    with read_connection(engine) as conn:
+        assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE t ADD COLUMN extra TEXT")
+    with read_connection(engine) as conn:
+        row = first_row(conn, BY_ID, "rid", 1)
+    assert row.name == "Ann" and len(row) == len(T.c)
+
+
+def test_what_it_cannot_keep_exactly_goes_through_sqlalchemy(engine):
+    expanding = sa.select(T).where(T.c.id == sa.bindparam("rid"), T.c.id.in_([1, 2]))
+    per_call = sa.select(T).where(
+        T.c.id == sa.bindparam("rid"), T.c.name != sa.bindparam("n", callable_=lambda: "x")
+    )
+    twice = sa.select(T).where(T.c.id == sa.bindparam("rid"), T.c.id <= sa.bindparam("rid"))
+    processed = sa.select(T).where(T.c.at == sa.bindparam("when", type_=sa.DateTime))
+    for statement, name in ((expanding, "rid"), (per_call, "rid"), (twice, "rid")):
+        with pytest.raises(_Unkept):
+            KeptSelect(statement, engine.dialect, name)
+        with read_connection(engine) as conn:
+            assert first_row(conn, statement, name, 1).name == "Ann"
+    with pytest.raises(_Unkept):
+        KeptSelect(processed, engine.dialect, "when")
+    with read_connection(engine) as conn:
+        assert first_row(conn, processed, "when", ROWS[0]["at"]).id == 1
+
+
+def test_rows_read_positionally_and_by_name_as_sqlalchemys(engine):
+    with read_connection(engine) as conn:
+        row = first_row(conn, BY_ID, "rid", 1)
+    assert type(row).__name__ == "KeptRow"
+    assert row[0] == row.id == 1 and row[1] == row.name == "Ann"
+    assert row._fields == tuple(c.name for c in T.c)
+    assert isinstance(row, tuple) and row == tuple(row)
