@@ -46,6 +46,8 @@ from common import (
     spent,
 )
 
+from kartoteka.storage.kept import KeptSelect
+
 PAGE = 100
 HERE = Path(__file__).resolve().parent
 USER_EMAIL = "reader@bench.example"
@@ -93,10 +95,21 @@ def captured(engine: Any) -> Iterator[list[tuple[str, Any]]]:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SET")):
             out.append((statement, params))
 
+    # A record's SELECT runs on SQLite's driver past SQLAlchemy's events (storage.kept).
+    first = KeptSelect.first
+
+    def kept_first(self: KeptSelect, conn: Any, value: Any) -> Any:
+        params = self.params.copy()
+        params[self.at] = value
+        out.append((self.sql, params))
+        return first(self, conn, value)
+
     sa.event.listen(engine, "before_cursor_execute", grab)
+    KeptSelect.first = kept_first  # type: ignore[method-assign]
     try:
         yield out
     finally:
+        KeptSelect.first = first  # type: ignore[method-assign]
         sa.event.remove(engine, "before_cursor_execute", grab)
 
 
