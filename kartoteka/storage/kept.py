@@ -27,12 +27,11 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 
 class _Unkept(Exception):
-    """The statement needs SQLAlchemy's execution (see `KeptSelect.of`)."""
+    """The statement needs SQLAlchemy's execution (see `KeptSelect`)."""
 
 
 class KeptSelect:
@@ -84,10 +83,7 @@ class KeptSelect:
         params = self.params.copy()
         params[self.at] = value
         driver = conn.connection.driver_connection
-        try:
-            raw = driver.execute(self.sql, params).fetchone()  # type: ignore[union-attr]
-        except sqlite3.Error as exc:  # raised as SQLAlchemy raises it
-            raise sa.exc.DBAPIError.instance(self.sql, params, exc, sqlite3.Error) from exc
+        raw = driver.execute(self.sql, params).fetchone()  # type: ignore[union-attr]
         if raw is None:
             return None
         if self.processors:
@@ -124,6 +120,11 @@ def first_row(conn: Connection, statement: Any, name: str, value: Any) -> Any:
         known = (dialect, kept)
         with _lock:
             _kept[statement] = known
-    if known[1] is None:
-        return conn.execute(statement, {name: value}).first()
-    return known[1].first(conn, value)
+    if known[1] is not None:
+        try:
+            return known[1].first(conn, value)
+        except sqlite3.Error:
+            # Read again by SQLAlchemy: it raises the error as it always does and
+            # invalidates a connection that is gone, which the pool then replaces.
+            pass
+    return conn.execute(statement, {name: value}).first()

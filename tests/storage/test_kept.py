@@ -108,6 +108,17 @@ def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(engine):
     assert "no such table" in str(raised.value)
 
 
+def test_a_connection_gone_is_invalidated_as_sqlalchemy_does(engine):
+    with read_connection(engine) as conn:
+        assert first_row(conn, BY_ID, "rid", 1) is not None
+        conn.connection.driver_connection.close()
+        with pytest.raises(sa.exc.ProgrammingError, match="closed database"):
+            first_row(conn, BY_ID, "rid", 1)
+        assert conn.invalidated
+    with read_connection(engine) as conn:  # the pool made a new one
+        assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
+
+
 def test_a_column_added_elsewhere_does_not_disturb_the_kept_form(engine):
     with read_connection(engine) as conn:
         assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
