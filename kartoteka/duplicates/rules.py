@@ -8,7 +8,6 @@ rule's keys in the same transaction.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from kartoteka.catalogs import service as catalogs
 from kartoteka.catalogs.meta import bump_meta, invalidate
-from kartoteka.catalogs.models import Catalog, Field, WorkspaceMeta
+from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import ItemError, NotFound, ValidationFailed
 from kartoteka.fields.datetime import render_datetime
@@ -71,16 +70,15 @@ class Rule:
 
 
 # ----- the cache: rules of every catalog, reloaded with the metadata -----------------------
-_cache: dict[str, tuple[WorkspaceMeta, dict[int, list[Rule]]]] = {}
-_cache_lock = threading.Lock()
+#: Kept in the workspace (`meta_holder`), so it goes with it: (the meta they were read
+#: for, catalog id -> its rules).
+CACHE = "duplicate_rules"
 
 
 def rules_of(actor: Actor, catalog: Catalog, *, all_rules: bool = False) -> list[Rule]:
     """The catalog's rules (valid ones only unless `all_rules`), from the cache."""
     meta = actor.workspace.meta()
-    key = actor.workspace.name
-    with _cache_lock:
-        hit = _cache.get(key)
+    hit = actor.workspace.meta_holder.get(CACHE)
     if hit is None or hit[0] is not meta:
         with read_connection(actor.workspace.engine) as conn:
             rows = conn.execute(
@@ -92,8 +90,7 @@ def rules_of(actor: Actor, catalog: Catalog, *, all_rules: bool = False) -> list
             if owner is not None:
                 loaded.setdefault(owner.id, []).append(_resolve(owner, row))
         hit = (meta, loaded)
-        with _cache_lock:
-            _cache[key] = hit
+        actor.workspace.meta_holder[CACHE] = hit
     found = hit[1].get(catalog.id, [])
     return found if all_rules else [r for r in found if r.valid]
 

@@ -11,7 +11,6 @@ longer describe the records, the index is rebuilt.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -42,9 +41,9 @@ BATCH = 2000
 #: after the commit, and any search of the catalog indexes what still waits first, so
 #: searches never miss them (docs/search.md).
 DEFER_AT = 100
-#: (workspace, catalog id) -> the meta object the index is known to be current for.
-_current: dict[tuple[str, int], WorkspaceMeta] = {}
-_current_lock = threading.Lock()
+#: Kept in the workspace (`meta_holder`), so it goes with it: catalog id -> the meta
+#: object the catalog's index is known to be current for.
+CURRENT = "search_index_current"
 
 
 def signature(meta: WorkspaceMeta, catalog: Catalog) -> str:
@@ -130,7 +129,8 @@ def build(
 
 def is_current(workspace: Workspace, catalog: Catalog) -> bool:
     """Known current in this process for the workspace's present metadata (no I/O)."""
-    return _current.get((workspace.name, catalog.id)) is workspace.meta()
+    known = workspace.meta_holder.get(CURRENT)
+    return known is not None and known.get(catalog.id) is workspace.meta()
 
 
 def ensure(conn: Connection, workspace: Workspace, catalog: Catalog) -> bool:
@@ -139,7 +139,6 @@ def ensure(conn: Connection, workspace: Workspace, catalog: Catalog) -> bool:
     True when it was built now, from the rows as `conn` sees them.
     """
     meta = workspace.meta()
-    key = (workspace.name, catalog.id)
     if is_current(workspace, catalog):
         return False
     wanted = signature(meta, catalog)
@@ -156,16 +155,13 @@ def ensure(conn: Connection, workspace: Workspace, catalog: Catalog) -> bool:
         return True
     # Known current only once read back as such: an index built in this transaction
     # may still be rolled back with it.
-    with _current_lock:
-        _current[key] = meta
+    workspace.meta_holder.setdefault(CURRENT, {})[catalog.id] = meta
     return False
 
 
 def forget(workspace: Workspace) -> None:
     """Drop what this process knows about a workspace's indexes (after a rebuild)."""
-    with _current_lock:
-        for key in [k for k in _current if k[0] == workspace.name]:
-            del _current[key]
+    workspace.meta_holder.pop(CURRENT, None)
 
 
 def on_write(

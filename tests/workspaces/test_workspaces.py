@@ -10,6 +10,7 @@ from conftest_support import *  # noqa: F403
 
 from kartoteka.auth import service as auth
 from kartoteka.config import Settings
+from kartoteka.context import Actor
 from kartoteka.errors import Conflict, NotFound, ValidationFailed
 from kartoteka.storage.engine import current_revision, head_revision
 from kartoteka.workspaces import Instance, WorkspaceNotFound
@@ -107,3 +108,34 @@ def test_migrate_all_upgrades_an_empty_database(instance: Instance, ws_prefix: s
         assert conn.execute(sa.text("SELECT count(*) FROM users")).scalar() == 0
     again = {n: (before, after) for n, before, after in instance.migrate_all()}
     assert again[name] == (head_revision(), head_revision())
+
+
+def test_a_deleted_workspaces_metadata_is_not_kept_by_its_caches(
+    instance: Instance, ws_prefix: str
+) -> None:
+    """The search index's "known current" and the duplicate rules are kept in the
+    workspace itself: once it is deleted, nothing holds its catalogs (they were kept in
+    process-wide dicts by workspace name, for ever: ~one metadata per workspace)."""
+    import gc
+    import weakref
+
+    from kartoteka.catalogs import service as catalogs
+    from kartoteka.duplicates import rules
+    from kartoteka.search import index
+    from kartoteka.search import service as search
+
+    ws = instance.create_workspace(ws_prefix + "-gone")
+    admin = Actor.system(ws)
+    fields = [{"name": "Phone", "api_name": "phone", "type": "phone"}]
+    catalog = catalogs.create_catalog(admin, {"name": "Clients", "fields": fields})
+    rules.create_rule(admin, catalog.id, {"fields": ["phone"]})
+    catalog = ws.meta().catalog(catalog.id)
+    search.ensure_index(admin, catalog)  # built (current once read back)
+    search.ensure_index(admin, catalog)
+    assert index.is_current(ws, catalog)
+    assert len(rules.rules_of(admin, catalog)) == 1
+    meta = weakref.ref(ws.meta())
+    instance.delete_workspace(ws.name)
+    del ws, admin, catalog
+    gc.collect()
+    assert meta() is None, [type(r).__name__ for r in gc.get_referrers(meta())]
