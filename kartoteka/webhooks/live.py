@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import threading
 import time
 import weakref
@@ -138,12 +140,18 @@ def on_commit(actor: Actor, first_seq: int, last_seq: int) -> None:
         log.warning("live feed: could not publish a wake-up", exc_info=True)
 
 
+def listener_name() -> str:
+    """The name this process's Redis listener gives its connection (`CLIENT LIST`)."""
+    return f"kartoteka-live-{socket.gethostname()}-{os.getpid()}"
+
+
 def _listen_redis(url: str) -> None:
     import redis  # lazy: optional, only with KARTOTEKA_REDIS_URL
 
     while True:
         try:
-            client = redis.Redis.from_url(url)
+            # Named, so an operator (and a test) can tell whose subscription it is.
+            client = redis.Redis.from_url(url, client_name=listener_name())
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(CHANNEL)
             for message in pubsub.listen():
