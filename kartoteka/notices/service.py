@@ -32,6 +32,11 @@ log = logging.getLogger("kartoteka.notices")
 KIND_TEXTS = {
     "webhook.disabled": ("notice_webhook_disabled_title", "notice_webhook_disabled"),
 }
+#: Kind -> the names its title and text fill in (a notice lacking one reads as posted).
+_NAMED = {
+    kind: {name for c in codes for _, name, _, _ in Formatter().parse(messages.EN[c]) if name}
+    for kind, codes in KIND_TEXTS.items()
+}
 
 
 def require_admin(actor: Actor) -> None:
@@ -105,8 +110,7 @@ def worded(notice: dict[str, Any], lang: str) -> tuple[str, str]:
         data["last_error"] = messages.message(
             code, params if isinstance(params, dict) else {}, lang
         )
-    needed = {name for c in codes for _, name, _, _ in Formatter().parse(messages.EN[c]) if name}
-    if not needed <= data.keys():
+    if not _NAMED[notice["kind"]] <= data.keys():
         return notice["title"], notice["message"]  # its data lacks what the text names
     return messages.message(codes[0], data, lang), messages.message(codes[1], data, lang)
 

@@ -41,6 +41,7 @@ class KeptSelect:
 
     def __init__(self, statement: Any, dialect: Any, name: str) -> None:
         compiled = statement.compile(dialect=dialect)
+        processors = compiled._bind_processors
         if (
             dialect.name != "sqlite"
             or not compiled.positional
@@ -49,21 +50,18 @@ class KeptSelect:
             or any(b.callable is not None for b in compiled.binds.values())
             or name not in compiled.binds
             or compiled.positiontup.count(name) != 1
+            or processors.get(name) is not None  # it would need processing per call
         ):
             raise _Unkept
         values = compiled.construct_params({name: None})
-        processors = compiled._bind_processors
         order = compiled.positiontup
-        params: list[Any] = []
-        for key in order:
-            value = values[key]
-            proc = processors.get(key)
-            params.append(proc(value) if proc is not None and key != name else value)
         self.sql: str = compiled.string
-        self.params = params
+        # The statement's own values, processed once; the changing one is bound per call.
+        self.params = [
+            proc(values[key]) if (proc := processors.get(key)) is not None else values[key]
+            for key in order
+        ]
         self.at = order.index(name)
-        if processors.get(name) is not None:
-            raise _Unkept  # the changing parameter would need processing per call
         columns = compiled._result_columns
         fields = tuple(c.keyname for c in columns)
         # Read positionally and by name, as SQLAlchemy's `Row` is.
