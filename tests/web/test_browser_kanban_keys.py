@@ -16,21 +16,29 @@ pytestmark = [
 STAGES = ["Applied", "Interview", "Offer", "Rejected"]
 
 
-def test_a_card_moves_between_columns_by_keyboard_as_the_process_allows(server, browser, rest):
-    from playwright.sync_api import expect
-
+def kanban_catalog(rest, name: str, api_name: str, *more: dict) -> int:
+    """A catalog with a name and a stage (and `more` fields) and its kanban view's id."""
     fields = [
         {"name": "Name", "api_name": "name", "type": "text"},
         {"name": "Stage", "api_name": "stage", "type": "select",
          "options": {"choices": STAGES}},
-        {"name": "Salary", "api_name": "salary", "type": "number"},
+        *more,
     ]  # fmt: skip
-    r = rest.post("/catalogs", json={"name": "Candidates", "api_name": "cand", "fields": fields})
+    r = rest.post("/catalogs", json={"name": name, "api_name": api_name, "fields": fields})
     assert r.status_code == 201, r.text
-    view = rest.post(
-        "/catalogs/cand/views",
-        json={"name": "Board", "type": "kanban", "options": {"group_field": "stage"}},
-    ).json()["id"]
+    options = {"group_field": "stage"}
+    r = rest.post(
+        f"/catalogs/{api_name}/views", json={"name": "Board", "type": "kanban", "options": options}
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def test_a_card_moves_between_columns_by_keyboard_as_the_process_allows(server, browser, rest):
+    from playwright.sync_api import expect
+
+    salary = {"name": "Salary", "api_name": "salary", "type": "number"}
+    view = kanban_catalog(rest, "Candidates", "cand", salary)
     ann = rest.post("/catalogs/cand/records", json={"values": {"name": "Ann", "stage": "Applied"}})
     assert ann.status_code == 201, ann.text
     ann_id = ann.json()["id"]
@@ -110,17 +118,7 @@ def test_a_refresh_that_arrives_while_the_move_menu_is_open_waits_for_it(server,
     take the focus from the menu, so Enter opened the card instead of moving it."""
     from playwright.sync_api import expect
 
-    fields = [
-        {"name": "Name", "api_name": "name", "type": "text"},
-        {"name": "Stage", "api_name": "stage", "type": "select",
-         "options": {"choices": STAGES}},
-    ]  # fmt: skip
-    r = rest.post("/catalogs", json={"name": "Leads", "api_name": "lead", "fields": fields})
-    assert r.status_code == 201, r.text
-    view = rest.post(
-        "/catalogs/lead/views",
-        json={"name": "Board", "type": "kanban", "options": {"group_field": "stage"}},
-    ).json()["id"]
+    view = kanban_catalog(rest, "Leads", "lead")
     ids = {}
     for name in ("Ann", "Bob"):
         r = rest.post("/catalogs/lead/records", json={"values": {"name": name, "stage": "Applied"}})
