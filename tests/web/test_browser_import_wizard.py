@@ -117,3 +117,33 @@ def test_the_preview_scrolls_sideways_on_a_phone(server, browser, tmp_path):
     )
     assert shape == {"display": "table-header-group", "scrolls": True, "page": True}, shape
     axe(page, "import: columns on a phone")
+
+
+def test_the_refused_lines_read_whole_on_a_phone(server, browser, tmp_path):
+    """On a phone each refused line is a block with its cells named; the reason, the part
+    the user needs, is never cut off at the screen's edge."""
+    api = api_client(server)
+    fields = [{"name": "Name", "type": "text"}, {"name": "Amount", "type": "number"}]
+    assert api.post("/catalogs", json={"name": "Sums", "fields": fields}).status_code == 201
+    api.close()
+    path = tmp_path / "sums.csv"
+    path.write_text("Name,Amount\nGood,1\nBad,not a number at all\n")
+    page = browser.new_page(locale="en-US", viewport=PHONE)
+    sign_in(page, server)
+    page.goto(server + "/c/sums/import?lang=en")
+    page.set_input_files("[data-file]", str(path))
+    page.wait_for_selector("[data-step=columns]:not([hidden])")
+    page.click("[data-dry-run]")
+    page.wait_for_selector("table.errors tbody tr", timeout=120_000)
+    shape = page.evaluate(
+        """() => {
+          const wrap = document.querySelector('.errors-wrap');
+          const cells = [...document.querySelectorAll('table.errors tbody tr:first-child td')];
+          return {row: getComputedStyle(cells[0].parentElement).display,
+                  fits: wrap.scrollWidth <= wrap.clientWidth + 1,
+                  labels: cells.map(c => getComputedStyle(c, '::before').content)};
+        }"""
+    )
+    assert shape["row"] == "block" and shape["fits"], shape
+    assert shape["labels"] == ['"Line: "', '"Column: "', '"Value: "', '"Reason: "'], shape
+    axe(page, "import: refused lines on a phone")

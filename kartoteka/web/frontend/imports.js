@@ -311,8 +311,8 @@ function errorsTable(job) {
   const sample = job.error_sample || [];
   const rows = sample
     .map(
-      (e) => `<tr><td class="t-number">${escapeHtml(e.line)}</td><td>${escapeHtml(e.column ?? "")}</td>
-        <td>${escapeHtml(e.value ?? "")}</td><td>${escapeHtml(e.message)}</td></tr>`,
+      (e) => `<tr><td class="t-number" data-label="${escapeHtml(s.col_line)}">${escapeHtml(e.line)}</td><td data-label="${escapeHtml(s.col_column)}">${escapeHtml(e.column ?? "")}</td>
+        <td data-label="${escapeHtml(s.col_value)}">${escapeHtml(e.value ?? "")}</td><td data-label="${escapeHtml(s.col_reason)}">${escapeHtml(e.message)}</td></tr>`,
     )
     .join("");
   const heads = [s.col_line, s.col_column, s.col_value, s.col_reason].map((h, i) => `<th scope="col"${i ? "" : ' class="t-number"'}>${escapeHtml(h)}</th>`).join("");
