@@ -13,8 +13,10 @@ its id: a primary-key read and its links' titles) and, on an embedded SQLite dat
 whose pool is not exhausted, is called on the event loop itself: the hop to a request
 thread and back was a third of such a GET's CPU (decision 0022); its read uses the one
 connection the engine keeps for the loop, not a pool checkout (decision 0023). On
-PostgreSQL, whose every statement waits on the network, it stays in a request thread, so
-a slow or distant database server never stalls the loop's other requests.
+PostgreSQL, whose every statement waits on the network, it runs on the loop's thread in a
+greenlet whose waits for the database are the loop's (`storage.loopreads`, decision
+0026): a slow or distant database server never stalls the loop's other requests, and
+the thread hop is saved there too.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kartoteka.context import Actor
 from kartoteka.storage.engine import ON_THE_LOOP, POOL_SIZE
+from kartoteka.storage.loopreads import may_read_on_loop, read_on_loop
 
 from .deps import actor
 from .guard import API_PATHS
@@ -109,13 +112,18 @@ class DirectRoute(APIRoute):
         if kwargs is None:
             return None
         kwargs["a"] = a = await actor(request)
-        if getattr(self.endpoint, INLINE_ATTRIBUTE, False) and may_run_inline(a):
-            on_the_loop = ON_THE_LOOP.set(True)
-            try:
-                answer: Response = self.endpoint(**kwargs)
-            finally:
-                ON_THE_LOOP.reset(on_the_loop)
-            return answer
+        answer: Response
+        if getattr(self.endpoint, INLINE_ATTRIBUTE, False):
+            if may_run_inline(a):
+                on_the_loop = ON_THE_LOOP.set(True)
+                try:
+                    answer = self.endpoint(**kwargs)
+                finally:
+                    ON_THE_LOOP.reset(on_the_loop)
+                return answer
+            engine = a.workspace.engine
+            if may_read_on_loop(engine):
+                return await read_on_loop(engine, functools.partial(self.endpoint, **kwargs))
         answer = await in_thread(functools.partial(self.endpoint, **kwargs))
         return answer
 

@@ -20,8 +20,16 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.util.concurrency import in_greenlet
 
 from .fulltext import register_sqlite_functions
+from .loopreads import (
+    keep_loop_engine,
+    kept_loop_connection,
+    loop_connection,
+    loop_held_connection,
+    loop_reads,
+)
 from .pgcursor import DescribedOnceCursor
 
 WORKSPACE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -88,7 +96,10 @@ def track_connections(engine: Engine) -> None:
 
 
 def held_connection(engine: Engine) -> Connection | None:
-    """The most recent still-open connection this thread opened on `engine`, if any."""
+    """The most recent still-open connection this thread opened on `engine`, if any (in
+    a PostgreSQL read on the event loop: the one that read holds, `storage.loopreads`)."""
+    if in_greenlet() and loop_reads(engine) is not None:
+        return loop_held_connection(engine)
     held = _held.get(engine)
     if held is None:
         return None
@@ -105,8 +116,12 @@ def read_connection(engine: Engine) -> Connection:
 
     SQLite: a deferred transaction (one snapshot for the whole read). PostgreSQL:
     autocommit, so a read costs its SELECTs and no BEGIN/ROLLBACK round trips; each
-    statement sees committed data exactly as under READ COMMITTED.
+    statement sees committed data exactly as under READ COMMITTED; in a read on the event
+    loop (`storage.loopreads`), a connection of the loop's engine, which waits on the loop.
     """
+    on_loop = loop_connection(engine)
+    if on_loop is not None:
+        return on_loop
     conn = engine.connect()
     if engine.dialect.name == "postgresql":
         return conn.execution_options(kt_read=True, isolation_level="AUTOCOMMIT")
@@ -212,7 +227,11 @@ def keep_loop_connection(engine: Engine) -> None:
 
 def reading(engine: Engine) -> AbstractContextManager[Connection]:
     """`read_connection(engine)` for a with-block; on the event loop (`ON_THE_LOOP`), the
-    engine's kept `LoopConnection` when it has one free."""
+    engine's kept `LoopConnection` when it has one free; in a PostgreSQL read on the loop,
+    a connection the loop's engine keeps (`storage.loopreads`)."""
+    on_loop = kept_loop_connection(engine)
+    if on_loop is not None:
+        return on_loop
     if ON_THE_LOOP.get():
         kept = _loop_connections.get(engine)
         lent = kept.lend() if kept is not None else None
@@ -321,6 +340,7 @@ def make_pg_engine(url: str, schema: str | None, **pool: Any) -> Engine:
     }
     engine = sa.create_engine(sqlalchemy_url(url), connect_args=connect_args, **options)
     track_connections(engine)
+    keep_loop_engine(engine, sqlalchemy_url(url), connect_args)
     return engine
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+import psycopg
 from sqlalchemy.engine import Connection
 
 
@@ -35,43 +36,60 @@ class _Unkept(Exception):
 
 
 class KeptSelect:
-    """One SELECT's SQL, parameters and result processing, for SQLite's driver."""
+    """One SELECT's SQL, parameters and result processing, for the driver's cursor."""
 
-    __slots__ = ("sql", "params", "at", "row", "processors")
+    __slots__ = ("sql", "params", "at", "name", "row", "columns", "processors", "described")
 
     def __init__(self, statement: Any, dialect: Any, name: str) -> None:
         compiled = statement.compile(dialect=dialect)
         processors = compiled._bind_processors
+        named = dialect.name == "postgresql" and dialect.driver == "psycopg"
         if (
-            dialect.name != "sqlite"
-            or not compiled.positional
-            or compiled.post_compile_params
+            not (dialect.name == "sqlite" and compiled.positional)
+            and not (named and not compiled.positional and dialect.paramstyle == "pyformat")
+        ) or (
+            compiled.post_compile_params
             or compiled.literal_execute_params
             or any(b.callable is not None for b in compiled.binds.values())
             or name not in compiled.binds
-            or compiled.positiontup.count(name) != 1
+            or (compiled.positional and compiled.positiontup.count(name) != 1)
             or processors.get(name) is not None  # it would need processing per call
         ):
             raise _Unkept
         values = compiled.construct_params({name: None})
-        order = compiled.positiontup
         self.sql: str = compiled.string
         # The statement's own values, processed once; the changing one is bound per call.
-        self.params = [
-            proc(values[key]) if (proc := processors.get(key)) is not None else values[key]
-            for key in order
-        ]
-        self.at = order.index(name)
+        processed = {
+            key: proc(value) if (proc := processors.get(key)) is not None else value
+            for key, value in values.items()
+        }
+        self.name = name
+        self.params: list[Any] | dict[str, Any]
+        if compiled.positional:
+            order = compiled.positiontup
+            self.params = [processed[key] for key in order]
+            self.at: Any = order.index(name)
+        else:
+            self.params, self.at = processed, name
         columns = compiled._result_columns
         fields = tuple(c.keyname for c in columns)
         # Read positionally and by name, as SQLAlchemy's `Row` is.
         names = {f: property(itemgetter(i)) for i, f in enumerate(fields) if _plain(f)}
         self.row = type("KeptRow", (tuple,), {"__slots__": (), "_fields": fields, **names})
+        self.columns = [c.type for c in columns]
         self.processors: list[tuple[int, Callable[[Any], Any]]] = []
-        for i, column in enumerate(columns):
-            proc = column.type._cached_result_processor(dialect, None)
-            if proc is not None:
-                self.processors.append((i, proc))
+        # SQLite's processors depend on the column types alone; psycopg's may depend on
+        # what the server reports for each column too (`described`, at the first row).
+        self.described = not named
+        if self.described:
+            self._processors(dialect, [None] * len(self.columns))
+
+    def _processors(self, dialect: Any, codes: list[Any]) -> None:
+        self.processors = [
+            (i, proc)
+            for i, (kind, code) in enumerate(zip(self.columns, codes, strict=True))
+            if (proc := kind._cached_result_processor(dialect, code)) is not None
+        ]
 
     def first(self, conn: Connection, value: Any) -> Any:
         """The first row for `value` (a tuple with `_fields`, as SQLAlchemy's `Row` reads
@@ -79,11 +97,15 @@ class KeptSelect:
         if not conn.in_transaction():
             conn.begin()
         params = self.params.copy()
-        params[self.at] = value
+        params[self.at] = value  # type: ignore[index]
         driver = conn.connection.driver_connection
-        raw = driver.execute(self.sql, params).fetchone()  # type: ignore[union-attr]
+        cursor = driver.execute(self.sql, params)  # type: ignore[union-attr]
+        raw = cursor.fetchone()
         if raw is None:
             return None
+        if not self.described:
+            self._processors(conn.dialect, [d[1] for d in cursor.description])
+            self.described = True
         if self.processors:
             values = list(raw)
             for i, proc in self.processors:
@@ -121,7 +143,7 @@ def first_row(conn: Connection, statement: Any, name: str, value: Any) -> Any:
     if known[1] is not None:
         try:
             return known[1].first(conn, value)
-        except sqlite3.Error:
+        except (sqlite3.Error, psycopg.Error):
             # Read again by SQLAlchemy: it raises the error as it always does and
             # invalidates a connection that is gone, which the pool then replaces.
             pass

@@ -125,19 +125,34 @@ def where(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
     yield seen
 
 
-def test_a_record_by_id_is_read_on_the_loop_only_on_sqlite(
-    api: Any, things: list[int], where: list[bool]
-):
-    """The hop to a request thread was a third of a GET's CPU; SQLite, in process and
-    never waiting for a writer, is read on the loop. PostgreSQL waits on the network and
-    stays in a thread, so a slow server never stalls the loop (decision 0022)."""
-    sqlite = _workspace(api).dialect == "sqlite"
-    for record_id in things:
-        r = api.get(f"/catalogs/things/records/{record_id}")
-        assert r.status_code == 200
-    missing = api.get("/catalogs/things/records/999999")
+def test_a_record_by_id_is_read_on_the_loop(api: Any, things: list[int], where: list[bool]):
+    """The hop to a request thread was a third of a GET's CPU; a record by its id is read
+    on the loop (decision 0022). SQLite, in process and never waiting for a writer, reads
+    there straight; PostgreSQL, which waits on the network, reads in a greenlet whose
+    waits are the loop's, so a slow server never stalls the loop (decision 0026)."""
+    from sqlalchemy.util.concurrency import in_greenlet
+
+    from kartoteka.records import service
+
+    postgres = _workspace(api).dialect == "postgresql"
+    greenlets: list[bool] = []
+    spying = service.get_record
+
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        greenlets.append(in_greenlet())
+        return spying(*args, **kwargs)
+
+    service.get_record = noting
+    try:
+        for record_id in things:
+            r = api.get(f"/catalogs/things/records/{record_id}")
+            assert r.status_code == 200
+        missing = api.get("/catalogs/things/records/999999")
+    finally:
+        service.get_record = spying
     assert missing.status_code == 404 and missing.json()["error"] == "NOT_FOUND"
-    assert where == [sqlite] * 4
+    assert where == [True] * 4
+    assert greenlets == [postgres] * 4
     # The page of records does work that grows with the catalog: it stays in a thread.
     assert api.get("/catalogs/things/records").status_code == 200
 
@@ -145,7 +160,9 @@ def test_a_record_by_id_is_read_on_the_loop_only_on_sqlite(
 def test_an_exhausted_pool_means_a_request_thread(api: Any, things: list[int], where: list[bool]):
     """With every connection the pool may open taken (a long import's writers, say), the
     read goes to a thread to wait for one there: the loop never waits for the pool. Idle
-    connections taken while the pool may still open more leave the read on the loop."""
+    connections taken while the pool may still open more leave the read on the loop.
+    PostgreSQL's reads on the loop have a pool of their own (`storage.loopreads`): the
+    request threads' pool being taken leaves them on the loop."""
     from kartoteka.api.direct import may_run_inline
 
     engine = _workspace(api).engine
@@ -157,7 +174,7 @@ def test_an_exhausted_pool_means_a_request_thread(api: Any, things: list[int], w
         assert pool.checkedin() == 0
         r = api.get(f"/catalogs/things/records/{things[0]}")
         assert r.status_code == 200 and r.json()["values"]["name"] == "a"
-        assert where == [sqlite]
+        assert where == [True]
         room = pool.size() + pool._max_overflow - pool.checkedout()  # type: ignore[attr-defined]
         held += [engine.connect() for _ in range(room)]
         assert may_run_inline(actor) is False
@@ -199,9 +216,10 @@ def lent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Any, bool, bool
 
 
 def test_the_loop_reads_on_one_kept_connection(api: Any, things: list[int], lent: list[Any]):
-    """On SQLite the loop's reads share one connection between reads (decision 0023): no
-    pool checkout per GET. Each read ends its transaction, a failed one (404) included,
-    and a field added between two reads (ALTER TABLE elsewhere) shows in the next."""
+    """The loop's reads keep their connection between reads (SQLite: decision 0023;
+    PostgreSQL, one at a time here: decision 0026): no pool checkout per GET. Each read
+    ends its transaction, a failed one (404) included, and a field added between two
+    reads (ALTER TABLE elsewhere) shows in the next."""
     assert api.get(f"/catalogs/things/records/{things[0]}").status_code == 200
     assert api.get("/catalogs/things/records/999999").json()["error"] == "NOT_FOUND"
     r = api.post("/catalogs/things/fields", {"name": "Note", "type": "text"})
@@ -209,9 +227,6 @@ def test_the_loop_reads_on_one_kept_connection(api: Any, things: list[int], lent
     assert api.patch(f"/catalogs/things/records/{things[1]}", {"values": {"note": "n"}}).is_success
     r = api.get(f"/catalogs/things/records/{things[1]}")
     assert r.status_code == 200 and r.json()["values"]["note"] == "n"
-    if _workspace(api).dialect != "sqlite":
-        assert lent == []  # PostgreSQL reads in request threads, on pooled connections
-        return
     assert [(held, in_transaction) for _, held, in_transaction in lent] == [(True, False)] * 3
     kept = lent[0][0]
     assert all(conn is kept for conn, _, _ in lent) and not kept.closed

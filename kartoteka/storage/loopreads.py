@@ -1,0 +1,259 @@
+"""PostgreSQL reads run on the event loop, waiting on the socket there (issue 16, decision 0026).
+
+A bounded read (one record by its id) on PostgreSQL ran in a request thread, so a slow or
+distant database server would never stall the loop. The hop there and back cost more
+CPU than the read itself: on a 2-vCPU VM a bare `run_in_executor` round trip is ~130 us
+of CPU (two thread wake-ups and the loop's self-pipe), a GET of one record ~400 us of
+its ~1,000.
+
+Here the read's ordinary synchronous code (the same service function, the same
+SQLAlchemy statements) runs on the loop's thread in a greenlet (`greenlet_spawn`, what
+SQLAlchemy's asyncio extension is built on), and every wait of its connections for the
+database goes to the loop: `LoopWaitingConnection.wait` hands psycopg's generator to
+psycopg's own `wait_async`, so while one read waits for its rows the loop serves other
+requests, exactly as an `async` driver would. No second read path: the code reading is
+the code every other read runs; only where the waiting happens changes.
+
+The loop's reads use their own small engine (`loop_engine`): the same URL and schema,
+autocommit (a read of committed data per statement, as `read_connection` gives), and its
+own pool, so they never wait for a connection a request thread holds; a pool checkout
+on the loop must never block. `loop_reads` admits at most `LOOP_READS` at once per
+engine and sends the rest to request threads as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+import sqlalchemy as sa
+from greenlet import getcurrent
+from psycopg import waiting
+from psycopg.pq import TransactionStatus
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.util import await_only, greenlet_spawn
+from sqlalchemy.util.concurrency import in_greenlet
+
+T = TypeVar("T")
+
+#: Reads one engine runs on the loop at once; more wait in request threads as before. Each
+#: holds one connection of `loop_engine`'s pool (a nested read takes an overflow one).
+LOOP_READS = 8
+#: psycopg's interval between checks for an interruption while waiting.
+_WAIT_INTERVAL = 0.1
+
+
+class LoopWaitingConnection(psycopg.Connection[Any]):
+    """A psycopg connection that, inside a loop read's greenlet, waits on the event loop.
+
+    psycopg runs every operation as a generator that says when it would block (read or
+    write the socket); `wait` drives it. Outside a greenlet this is psycopg's own blocking
+    wait. Inside one, the generator is driven by psycopg's `wait_async` on the running
+    loop, and the greenlet gives way to the loop until the socket is ready.
+    """
+
+    def wait(self, gen: Any, interval: float = _WAIT_INTERVAL, timeout: float | None = None) -> Any:
+        if not in_greenlet():
+            return super().wait(gen, interval, timeout)
+        try:
+            # What needs no waiting (a rollback with no transaction open) ends here,
+            # without a round trip through the loop.
+            first = next(gen)
+        except StopIteration as done:
+            return done.value
+        try:
+            return await_only(
+                waiting.wait_async(
+                    _resumed(first, gen), self.pgconn.socket, interval=interval, timeout=timeout
+                )
+            )
+        except BaseException:
+            # Interrupted mid-statement (a cancelled request): the server may still be
+            # answering, so the connection is in an unknown state. Closed, it is
+            # invalidated by SQLAlchemy and never handed out again.
+            if self.pgconn.transaction_status == TransactionStatus.ACTIVE:
+                self.pgconn.finish()
+            raise
+
+
+def _resumed(first: Any, gen: Any) -> Any:
+    """`gen`, whose first step (`first`, what it waits for) was already taken."""
+    state = first
+    while True:
+        ready = yield state
+        try:
+            state = gen.send(ready)
+        except StopIteration as done:
+            return done.value
+
+
+class LoopReads:
+    """One PostgreSQL engine's reads on the loop: their engine, how many run, the
+    connections kept between them and which read holds which."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.running = 0
+        self._lock = threading.Lock()
+        self._idle: list[Connection] = []
+        #: Moves on when the engine is disposed: connections lent before are not kept.
+        self._generation = 0
+        #: Whether the engine's first connection was made (`prepare`).
+        self.prepared = False
+        #: Per loop read's greenlet: the connections it holds, newest last.
+        self._held: weakref.WeakKeyDictionary[Any, list[Connection]] = weakref.WeakKeyDictionary()
+
+        @event.listens_for(engine, "engine_connect")
+        def on_connect(conn: Connection) -> None:
+            if in_greenlet():
+                self._held.setdefault(getcurrent(), []).append(conn)
+
+    def held(self) -> Connection | None:
+        """The newest still-open connection the current loop read holds, if any."""
+        conns = self._held.get(getcurrent())
+        while conns:
+            conn = conns[-1]
+            if not conn.closed and not conn.invalidated:
+                return conn
+            conns.pop()
+        return None
+
+    @contextmanager
+    def kept(self) -> Iterator[Connection]:
+        """A read connection kept between loop reads (no pool checkout and return per
+        read: a fifth of a record's read). Lent to one read at a time; one that was
+        invalidated or closed (its server went away) is closed instead of kept, as are
+        those beyond `LOOP_READS` and any lent before the engine was disposed."""
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+            generation = self._generation
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect().execution_options(kt_read=True)
+        else:
+            self._held.setdefault(getcurrent(), []).append(conn)
+        keep = False
+        try:
+            yield conn
+        finally:
+            try:
+                if conn.in_transaction():
+                    conn.rollback()  # autocommit: no round trip, only SQLAlchemy's state
+                keep = not conn.closed and not conn.invalidated
+            except Exception:  # a connection gone: closed below, not kept
+                keep = False
+            held = self._held.get(getcurrent())
+            if held is not None and conn in held:
+                held.remove(conn)
+            with self._lock:
+                keep = keep and generation == self._generation and len(self._idle) < LOOP_READS
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    def prepare(self) -> None:
+        """Make the engine's first connection, in the calling thread (not the loop's).
+
+        SQLAlchemy learns about the server on an engine's first connection (its
+        version, settings) with its statements run under a thread lock. A read in a
+        greenlet that waits for the server while holding it would block the loop's
+        thread for good as soon as a second read asked for the lock.
+        """
+        with self.engine.connect():
+            pass
+        self.prepared = True
+
+    def close(self) -> None:
+        """Close the kept connections and the loop engine's pool (its workspace engine
+        was disposed; reads after it connect anew)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._generation += 1
+            self.prepared = False
+        for conn in idle:
+            conn.close()
+        self.engine.dispose()
+
+
+#: Per workspace engine (PostgreSQL): its reads on the loop.
+_loop_reads: weakref.WeakKeyDictionary[Engine, LoopReads] = weakref.WeakKeyDictionary()
+
+
+def keep_loop_engine(engine: Engine, url: str, connect_args: dict[str, Any]) -> None:
+    """Give a PostgreSQL `engine` an engine for its reads on the loop (same URL and
+    connection arguments, autocommit, its own pool), disposed with it."""
+    loop = sa.create_engine(
+        url,
+        connect_args=connect_args,
+        isolation_level="AUTOCOMMIT",
+        pool_size=LOOP_READS,
+        # A nested read (a metadata check while a record is read) takes a second one;
+        # never wait for a connection on the loop.
+        max_overflow=-1,
+        pool_pre_ping=False,
+    )
+
+    @event.listens_for(loop, "do_connect")
+    def connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        make = lambda: LoopWaitingConnection.connect(*cargs, **cparams)  # noqa: E731
+        if in_greenlet():  # connecting (DNS, TLS, authentication) waits in a thread
+            return await_only(asyncio.to_thread(make))
+        return make()
+
+    reads = _loop_reads[engine] = LoopReads(loop)
+    event.listen(engine, "engine_disposed", lambda _engine: reads.close())
+
+
+def loop_reads(engine: Engine) -> LoopReads | None:
+    """`engine`'s reads on the loop, if it has them (PostgreSQL)."""
+    return _loop_reads.get(engine)
+
+
+def may_read_on_loop(engine: Engine) -> bool:
+    """Whether one more read of `engine` may run on the loop now."""
+    reads = _loop_reads.get(engine)
+    return reads is not None and reads.running < LOOP_READS
+
+
+async def read_on_loop(engine: Engine, call: Callable[[], T]) -> T:
+    """`call()` on the loop's thread in a greenlet: its reads of `engine` use the loop
+    engine and wait on the loop (`read_connection`, `held_connection`)."""
+    reads = _loop_reads[engine]
+    reads.running += 1
+    try:
+        if not reads.prepared:
+            await asyncio.to_thread(reads.prepare)
+        return await greenlet_spawn(call)
+    finally:
+        reads.running -= 1
+
+
+def loop_connection(engine: Engine) -> Connection | None:
+    """Inside a loop read: a read connection of `engine`'s loop engine, else None."""
+    if not in_greenlet():
+        return None
+    reads = _loop_reads.get(engine)
+    if reads is None:
+        return None
+    return reads.engine.connect().execution_options(kt_read=True)
+
+
+def kept_loop_connection(engine: Engine) -> AbstractContextManager[Connection] | None:
+    """Inside a loop read: a kept read connection of `engine`'s loop engine for a
+    with-block (`LoopReads.kept`), else None."""
+    if not in_greenlet():
+        return None
+    reads = _loop_reads.get(engine)
+    return reads.kept() if reads is not None else None
+
+
+def loop_held_connection(engine: Engine) -> Connection | None:
+    """Inside a loop read: the loop engine's connection this read holds, else None."""
+    reads = _loop_reads.get(engine) if in_greenlet() else None
+    return reads.held() if reads is not None else None

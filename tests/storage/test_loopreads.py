@@ -1,0 +1,287 @@
+"""PostgreSQL reads on the event loop (`storage.loopreads`, decision 0026): the read's own
+synchronous code runs in a greenlet and its connections wait on the loop, so the loop
+serves others while a read waits; each read has its own connection, kept between reads;
+a read cut off mid-statement leaves no connection behind in an unknown state; the kept
+select reads on psycopg what SQLAlchemy reads."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import decimal
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from conftest import PG_URL
+from sqlalchemy.util.concurrency import in_greenlet
+
+from kartoteka.storage import loopreads
+from kartoteka.storage.engine import (
+    held_connection,
+    make_pg_engine,
+    read_connection,
+    reading,
+    sqlalchemy_url,
+)
+from kartoteka.storage.kept import first_row
+from kartoteka.storage.loopreads import (
+    LOOP_READS,
+    LoopWaitingConnection,
+    loop_reads,
+    may_read_on_loop,
+    read_on_loop,
+)
+
+pytestmark = pytest.mark.skipif(PG_URL is None, reason="PostgreSQL's reads on the loop")
+
+META = sa.MetaData()
+T = sa.Table(
+    "t",
+    META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(50)),
+    sa.Column("at", sa.DateTime),
+    sa.Column("day", sa.Date),
+    sa.Column("amount", sa.Numeric(12, 2)),
+    sa.Column("flag", sa.Boolean),
+    sa.Column("data", sa.JSON),
+    sa.Column("region", sa.String(20)),
+)
+ROWS = [
+    {
+        "id": 1,
+        "name": "Ann",
+        "at": dt.datetime(2026, 12, 4, 10, 30, 15, 250000),
+        "day": dt.date(2026, 12, 4),
+        "amount": decimal.Decimal("1234.50"),
+        "flag": True,
+        "data": {"tags": ["a", "б"], "n": 1},
+        "region": "South",
+    },
+    {
+        "id": 2,
+        "name": None,
+        "at": None,
+        "day": None,
+        "amount": None,
+        "flag": False,
+        "data": None,
+        "region": "North",
+    },
+]
+BY_ID = sa.select(T).where(T.c.id == sa.bindparam("rid"))
+RULED = BY_ID.where(T.c.region == "South", T.c.day >= dt.date(2026, 1, 1), T.c.flag.is_(True))
+
+
+@pytest.fixture
+def engine() -> Iterator[sa.Engine]:
+    assert PG_URL is not None
+    schema = f"loop_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(sqlalchemy_url(PG_URL), poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    made = make_pg_engine(PG_URL, schema)
+    META.create_all(made)
+    with made.begin() as conn:
+        conn.execute(T.insert(), ROWS)
+    yield made
+    made.dispose()
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+def _on_loop(engine: sa.Engine, call: Any) -> Any:
+    async def run() -> Any:
+        return await read_on_loop(engine, call)
+
+    return asyncio.run(run())
+
+
+def test_a_read_on_the_loop_runs_in_a_greenlet_on_a_connection_of_its_own(engine: sa.Engine):
+    def read() -> Any:
+        assert in_greenlet()
+        with reading(engine) as conn:
+            assert held_connection(engine) is conn  # this read's, for a nested read
+            assert conn.engine is loop_reads(engine).engine  # type: ignore[union-attr]
+            driver = conn.connection.driver_connection
+            assert isinstance(driver, LoopWaitingConnection) and driver.autocommit
+            return conn.execute(sa.select(T.c.name).where(T.c.id == 1)).scalar()
+
+    assert _on_loop(engine, read) == "Ann"
+    checked_out = engine.pool.checkedout()  # type: ignore[attr-defined]
+    assert checked_out == 0  # the request threads' pool was not touched
+    # Off the loop the same functions give the usual pooled connections.
+    with reading(engine) as conn:
+        assert conn.engine is engine and held_connection(engine) is conn
+
+
+def test_while_one_read_waits_for_the_server_the_loop_serves_others(engine: sa.Engine):
+    ticks: list[float] = []
+
+    def slow() -> Any:
+        with reading(engine) as conn:
+            return conn.exec_driver_sql("SELECT pg_sleep(0.4), 'slow'").all()[0][1]
+
+    def quick() -> Any:
+        with reading(engine) as conn:
+            return conn.execute(sa.select(T.c.name).where(T.c.id == 1)).scalar()
+
+    async def ticker() -> None:
+        for _ in range(8):
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.02)
+
+    async def run() -> tuple[Any, ...]:
+        started = time.monotonic()
+        got = await asyncio.gather(
+            read_on_loop(engine, slow), read_on_loop(engine, quick), ticker()
+        )
+        return (*got, started)
+
+    slow_name, quick_name, _, started = asyncio.run(run())
+    assert (slow_name, quick_name) == ("slow", "Ann")
+    # The ticker ran all along while the slow read waited: no stall of the loop.
+    assert len(ticks) == 8 and ticks[-1] - started < 0.38
+
+
+def test_concurrent_reads_hold_their_own_connections(engine: sa.Engine):
+    seen: dict[str, tuple[Any, Any]] = {}
+
+    def read(name: str) -> None:
+        with reading(engine) as conn:
+            conn.exec_driver_sql("SELECT pg_sleep(0.05)").all()
+            seen[name] = (conn, held_connection(engine))
+
+    async def run() -> None:
+        await asyncio.gather(*(read_on_loop(engine, lambda n=n: read(n)) for n in "abc"))
+
+    asyncio.run(run())
+    conns = [conn for conn, _ in seen.values()]
+    assert len({id(c) for c in conns}) == 3
+    assert all(conn is held for conn, held in seen.values())
+
+
+def test_connections_are_kept_between_reads(engine: sa.Engine):
+    def read() -> Any:
+        with reading(engine) as conn:
+            conn.execute(sa.select(T.c.id)).all()
+            return conn
+
+    first, second = _on_loop(engine, read), _on_loop(engine, read)
+    assert first is second and not first.closed and not first.in_transaction()
+
+
+def test_a_failed_statement_is_raised_and_the_connection_stays_usable(engine: sa.Engine):
+    def failing() -> Any:
+        with reading(engine) as conn:
+            conn.exec_driver_sql("SELECT * FROM no_such_table").all()
+
+    with pytest.raises(sa.exc.ProgrammingError, match="no_such_table"):
+        _on_loop(engine, failing)
+
+    def read() -> Any:
+        with reading(engine) as conn:
+            return conn.execute(sa.select(T.c.name).where(T.c.id == 1)).scalar()
+
+    assert _on_loop(engine, read) == "Ann"
+
+
+def test_a_read_cut_off_mid_statement_leaves_no_connection_in_an_unknown_state(
+    engine: sa.Engine,
+):
+    lent: list[Any] = []
+
+    def slow() -> Any:
+        with reading(engine) as conn:
+            lent.append(conn)
+            conn.exec_driver_sql("SELECT pg_sleep(5)").all()
+
+    async def run() -> None:
+        task = asyncio.create_task(read_on_loop(engine, slow))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    started = time.monotonic()
+    asyncio.run(run())
+    assert time.monotonic() - started < 2  # not waited out
+    assert lent[0].closed or lent[0].invalidated
+    reads = loop_reads(engine)
+    assert reads is not None and lent[0] not in reads._idle
+
+    def read() -> Any:
+        with reading(engine) as conn:
+            return conn.execute(sa.select(T.c.name).where(T.c.id == 1)).scalar()
+
+    assert _on_loop(engine, read) == "Ann"
+
+
+def test_admission_leaves_the_rest_to_request_threads(engine: sa.Engine):
+    reads = loop_reads(engine)
+    assert reads is not None and may_read_on_loop(engine)
+    reads.running = LOOP_READS
+    try:
+        assert not may_read_on_loop(engine)
+    finally:
+        reads.running = 0
+    sqlite_like = sa.create_engine("sqlite://")
+    assert not may_read_on_loop(sqlite_like)
+
+
+def test_disposing_the_engine_closes_what_the_loop_keeps(engine: sa.Engine):
+    def read() -> Any:
+        with reading(engine) as conn:
+            conn.execute(sa.select(T.c.id)).all()
+            return conn
+
+    kept = _on_loop(engine, read)
+    engine.dispose()
+    assert kept.closed
+    again = _on_loop(engine, read)  # a disposed engine is used again: connects anew
+    assert again is not kept and not again.closed
+
+
+def test_outside_a_greenlet_the_connection_waits_as_psycopgs_own(engine: sa.Engine):
+    reads = loop_reads(engine)
+    assert reads is not None
+    with reads.engine.connect() as conn:
+        assert not in_greenlet()
+        assert conn.exec_driver_sql("SELECT 41 + 1").scalar() == 42
+
+
+@pytest.mark.parametrize("statement", [BY_ID, RULED], ids=["plain", "with a rule"])
+@pytest.mark.parametrize("rid", [1, 2, 3])
+def test_the_kept_select_reads_on_psycopg_what_sqlalchemy_reads(
+    engine: sa.Engine, statement: Any, rid: int
+):
+    def both() -> tuple[Any, Any]:
+        with read_connection(engine) as conn:
+            expected = conn.execute(statement, {"rid": rid}).first()
+            got = [first_row(conn, statement, "rid", rid) for _ in range(7)]  # prepared at 5
+        return expected, got
+
+    for expected, got in (both(), _on_loop(engine, both)):
+        if expected is None:
+            assert got == [None] * 7
+            continue
+        for row in got:
+            assert type(row).__name__ == "KeptRow"  # read on the driver, not by SQLAlchemy
+            assert tuple(row) == tuple(expected)
+            assert [type(v) for v in row] == [type(v) for v in expected]
+            assert row._fields == expected._fields
+
+
+def test_the_kept_select_on_psycopg_raises_as_sqlalchemy_does(engine: sa.Engine):
+    with read_connection(engine) as conn:
+        assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE t")
+    with read_connection(engine) as conn, pytest.raises(sa.exc.ProgrammingError, match='"t"'):
+        first_row(conn, BY_ID, "rid", 1)
+    assert loopreads.LOOP_READS == LOOP_READS
