@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from greenlet import getcurrent
 from psycopg import waiting
 from psycopg.pq import TransactionStatus
+from psycopg.waiting import Ready, Wait
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.util import await_only, greenlet_spawn
@@ -68,6 +69,8 @@ class LoopWaitingConnection(psycopg.Connection[Any]):
         except StopIteration as done:
             return done.value
         try:
+            if timeout is None:
+                return await_only(_on_loop(gen, self.pgconn.socket, first, interval))
             return await_only(
                 waiting.wait_async(
                     _resumed(first, gen), self.pgconn.socket, interval=interval, timeout=timeout
@@ -80,6 +83,37 @@ class LoopWaitingConnection(psycopg.Connection[Any]):
             if self.pgconn.transaction_status == TransactionStatus.ACTIVE:
                 self.pgconn.finish()
             raise
+
+
+async def _on_loop(gen: Any, fileno: int, state: Any, interval: float) -> Any:
+    """Drive `gen` (its first step `state` taken) on the running loop.
+
+    A wait for the server's answer, nearly every wait of a read, is one future woken by
+    the socket; psycopg's `wait_async` also arms a timer per wait for its interval,
+    which a read cancelled by its task does not need. Anything else (a full send
+    buffer) goes to `wait_async` as it is.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        while state == Wait.R:
+            answered = loop.create_future()
+            loop.add_reader(fileno, _wake, answered)
+            try:
+                await answered
+            finally:
+                loop.remove_reader(fileno)
+            try:
+                state = gen.send(Ready.R)
+            except StopIteration as done:
+                return done.value
+    except OSError as exc:  # as psycopg's own wait: the socket is gone
+        raise psycopg.OperationalError("connection socket closed") from exc
+    return await waiting.wait_async(_resumed(state, gen), fileno, interval=interval)
+
+
+def _wake(answered: asyncio.Future[None]) -> None:
+    if not answered.done():
+        answered.set_result(None)
 
 
 def _resumed(first: Any, gen: Any) -> Any:
