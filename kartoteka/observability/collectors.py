@@ -20,11 +20,13 @@ from sqlalchemy.engine import Engine
 
 from kartoteka.storage import counters, schema
 from kartoteka.storage.engine import read_connection
+from kartoteka.storage.loopreads import loop_reads
 
 SAMPLE_SECONDS = 5.0
 POOL = Gauge(
     "kartoteka_db_pool_connections",
-    "Database connections of this process's pools, by database (control or workspaces) "
+    "Database connections of this process's pools, by database (control, workspaces, "
+    "loop_reads: PostgreSQL reads on the event loop) "
     "and state (checked_out, idle, overflow, size).",
     ["database", "state"],
     multiprocess_mode="livesum",
@@ -49,9 +51,14 @@ def _pool_numbers(engine: Engine) -> dict[str, int]:
 def sample_pools(instance: Any) -> None:
     """Set the pool gauges from this process's engines."""
     totals: dict[tuple[str, str], int] = {}
-    groups = [("control", [instance.dbs.control]), ("workspaces", instance.dbs.open_engines())]
+    opened = instance.dbs.open_engines()
+    opened = list(opened.values() if isinstance(opened, dict) else opened)
+    # PostgreSQL's reads on the event loop have pools of their own (`storage.loopreads`);
+    # the connections they keep between reads count as checked out.
+    on_loop = [reads.engine for e in opened if (reads := loop_reads(e)) is not None]
+    groups = [("control", [instance.dbs.control]), ("workspaces", opened)]
+    groups.append(("loop_reads", on_loop))
     for database, engines in groups:
-        engines = engines.values() if isinstance(engines, dict) else engines
         for state in ("checked_out", "idle", "overflow", "size"):
             totals[(database, state)] = 0
         for engine in engines:

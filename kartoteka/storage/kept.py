@@ -1,4 +1,4 @@
-"""A SELECT compiled once and run on SQLite's driver cursor: the record's GET (issue 16).
+"""A SELECT compiled once and run on the driver's cursor: the record's GET (issue 16).
 
 SQLAlchemy's execution of a cached statement (the compiled-cache lookup, an execution
 context, bind and result processing set up per call, a `CursorResult` and its `Row`)
@@ -12,10 +12,11 @@ begins it, so the read's snapshot and its rollback are unchanged), and processes
 row's values as SQLAlchemy would. The statement is still built and compiled by
 SQLAlchemy, from the same rights clause; only its execution is ours.
 
-SQLite only (its reads run on the event loop, where this matters; PostgreSQL's run in a
-thread). A statement it cannot keep exactly (expanding or literal-execute parameters,
-parameters computed per execution, a non-positional driver) is run by SQLAlchemy as
-before. See docs/decisions/0025-a-records-select-is-run-on-sqlites-driver.md.
+SQLite (positional parameters) and psycopg (named ones; its result processors may depend
+on the server's column types, so they are taken from the first row's description). A
+statement it cannot keep exactly (expanding or literal-execute parameters, parameters
+computed per execution, another driver) is run by SQLAlchemy as before. See
+docs/decisions/0025-a-records-select-is-run-on-sqlites-driver.md and 0026.
 """
 
 from __future__ import annotations

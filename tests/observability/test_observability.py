@@ -70,6 +70,7 @@ def test_requests_are_counted_per_route_template_and_status(api: Any, metered: T
     assert f'route="{RECORDS_ROUTE}"' in text  # a template, never the catalog id
     assert "kartoteka_http_request_duration_seconds_bucket" in text
     assert 'kartoteka_db_pool_connections{database="control",state="checked_out"}' in text
+    assert 'kartoteka_db_pool_connections{database="loop_reads",state="size"}' in text
     ws = api.client.app.state.instance.settings.default_workspace
     assert f'kartoteka_outbox_lag_events{{consumer="webhooks",workspace="{ws}"}}' in text or (
         "kartoteka_outbox_lag_events" in text
