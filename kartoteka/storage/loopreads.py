@@ -106,7 +106,9 @@ async def _on_loop(gen: Any, fileno: int, state: Any, interval: float) -> Any:
                 state = gen.send(Ready.R)
             except StopIteration as done:
                 return done.value
-    except OSError as exc:  # as psycopg's own wait: the socket is gone
+    except OSError as exc:
+        # english-ok: psycopg's own words for a socket gone; SQLAlchemy invalidates the
+        # connection and the request answers with its coded server error.
         raise psycopg.OperationalError("connection socket closed") from exc
     return await waiting.wait_async(_resumed(state, gen), fileno, interval=interval)
 
