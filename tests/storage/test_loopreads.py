@@ -222,16 +222,28 @@ def test_a_read_cut_off_mid_statement_leaves_no_connection_in_an_unknown_state(
     assert _on_loop(engine, read) == "Ann"
 
 
-def test_admission_leaves_the_rest_to_request_threads(engine: sa.Engine):
+def test_reads_beyond_the_limit_wait_on_the_loop_for_their_turn(engine: sa.Engine):
+    running: list[int] = []
+    now = [0]
+
+    def slow() -> Any:
+        now[0] += 1
+        running.append(now[0])
+        try:
+            with reading(engine) as conn:
+                return conn.exec_driver_sql("SELECT pg_sleep(0.1), 1").all()[0][1]
+        finally:
+            now[0] -= 1
+
+    async def run() -> list[Any]:
+        return await asyncio.gather(*(read_on_loop(engine, slow) for _ in range(LOOP_READS + 4)))
+
+    assert asyncio.run(run()) == [1] * (LOOP_READS + 4)
+    assert max(running) == LOOP_READS  # the four others waited for a turn
     reads = loop_reads(engine)
-    assert reads is not None and may_read_on_loop(engine)
-    reads.running = LOOP_READS
-    try:
-        assert not may_read_on_loop(engine)
-    finally:
-        reads.running = 0
-    sqlite_like = sa.create_engine("sqlite://")
-    assert not may_read_on_loop(sqlite_like)
+    assert reads is not None and len(reads._idle) == LOOP_READS  # kept for the next reads
+    assert may_read_on_loop(engine)
+    assert not may_read_on_loop(sa.create_engine("sqlite://"))
 
 
 def test_disposing_the_engine_closes_what_the_loop_keeps(engine: sa.Engine):
