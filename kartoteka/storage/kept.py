@@ -39,7 +39,7 @@ class _Unkept(Exception):
 class KeptSelect:
     """One SELECT's SQL, parameters and result processing, for the driver's cursor."""
 
-    __slots__ = ("sql", "params", "at", "name", "row", "columns", "processors", "described")
+    __slots__ = ("sql", "params", "at", "row", "columns", "processors", "described")
 
     def __init__(self, statement: Any, dialect: Any, name: str) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -64,7 +64,6 @@ class KeptSelect:
             key: proc(value) if (proc := processors.get(key)) is not None else value
             for key, value in values.items()
         }
-        self.name = name
         self.params: list[Any] | dict[str, Any]
         if compiled.positional:
             order = compiled.positiontup

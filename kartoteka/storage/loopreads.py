@@ -9,12 +9,12 @@ its ~1,000.
 Here the read's ordinary synchronous code (the same service function, the same
 SQLAlchemy statements) runs on the loop's thread in a greenlet (`greenlet_spawn`, what
 SQLAlchemy's asyncio extension is built on), and every wait of its connections for the
-database goes to the loop: `LoopWaitingConnection.wait` hands psycopg's generator to
-psycopg's own `wait_async`, so while one read waits for its rows the loop serves other
-requests, exactly as an `async` driver would. No second read path: the code reading is
+database goes to the loop: `LoopWaitingConnection.wait` drives psycopg's generator there
+(a future woken by the socket), so while one read waits for its rows the loop serves
+other requests, exactly as an `async` driver would. No second read path: the code reading is
 the code every other read runs; only where the waiting happens changes.
 
-The loop's reads use their own small engine (`loop_engine`): the same URL and schema,
+The loop's reads use their own engine (`keep_loop_engine`): the same URL and schema,
 autocommit (a read of committed data per statement, as `read_connection` gives), and its
 own pool, so they never wait for a connection a request thread holds; a pool checkout
 on the loop must never block. At most `LOOP_READS` of one engine run at once on each
@@ -58,8 +58,8 @@ class LoopWaitingConnection(psycopg.Connection[Any]):
 
     psycopg runs every operation as a generator that says when it would block (read or
     write the socket); `wait` drives it. Outside a greenlet this is psycopg's own blocking
-    wait. Inside one, the generator is driven by psycopg's `wait_async` on the running
-    loop, and the greenlet gives way to the loop until the socket is ready.
+    wait. Inside one, the generator is driven on the running loop (`_on_loop`), and the
+    greenlet gives way to the loop until the socket is ready.
     """
 
     def wait(self, gen: Any, interval: float = _WAIT_INTERVAL, timeout: float | None = None) -> Any:
@@ -133,8 +133,8 @@ def _resumed(first: Any, gen: Any) -> Any:
 
 
 class LoopReads:
-    """One PostgreSQL engine's reads on the loop: their engine, how many run, the
-    connections kept between them and which read holds which."""
+    """One PostgreSQL engine's reads on the loop: their engine, their turns on each
+    loop, the connections kept between them and which read holds which."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -173,7 +173,10 @@ class LoopReads:
         with self._lock:
             conn = self._idle.pop() if self._idle else None
             generation = self._generation
-        if conn is None or conn.closed or conn.invalidated:
+        if conn is not None and (conn.closed or conn.invalidated):
+            conn.close()  # its server went away while it was kept
+            conn = None
+        if conn is None:
             conn = self.engine.connect().execution_options(kt_read=True)
         else:
             self._held.setdefault(getcurrent(), []).append(conn)
