@@ -7,6 +7,7 @@ or the CLI which variable is wrong, before any user or workspace language exists
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,20 @@ def _log_format(value: str | None) -> str:
 WORKSPACES_UI = ("off", "manage", "backup")
 
 
+#: A Redis prefix: letters, digits and `_ . : -`, so keys stay readable in `redis-cli`.
+REDIS_PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _redis_prefix(value: str | None) -> str:
+    """`kartoteka` (also unset), else a prefix `REDIS_PREFIX` allows; refused at start."""
+    chosen = (value or "kartoteka").strip()
+    if not REDIS_PREFIX.match(chosen):
+        raise ValueError(
+            f"KARTOTEKA_REDIS_PREFIX must be 1 to 64 letters, digits or _ . : -, not {value!r}"
+        )
+    return chosen
+
+
 def _workspaces_ui(value: str | None) -> str:
     """`off` (also unset), `manage` or `backup`; anything else is refused at start."""
     chosen = (value or "off").strip().lower()
@@ -52,6 +67,9 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("./data"))
     database_url: str | None = None
     redis_url: str | None = None
+    #: What this instance's Redis keys and live channel begin with, so two instances
+    #: sharing one Redis never count each other's requests or hear each other's commits.
+    redis_prefix: str = "kartoteka"
     admin_email: str | None = None
     admin_password: str | None = None
     webhook_allow_private: bool = False
@@ -122,6 +140,7 @@ class Settings:
             data_dir=Path(env.get("KARTOTEKA_DATA_DIR") or "./data"),
             database_url=env.get("KARTOTEKA_DATABASE_URL") or None,
             redis_url=env.get("KARTOTEKA_REDIS_URL") or None,
+            redis_prefix=_redis_prefix(env.get("KARTOTEKA_REDIS_PREFIX")),
             admin_email=env.get("KARTOTEKA_ADMIN_EMAIL") or None,
             admin_password=env.get("KARTOTEKA_ADMIN_PASSWORD") or None,
             webhook_allow_private=_bool(env.get("KARTOTEKA_WEBHOOK_ALLOW_PRIVATE")),

@@ -184,7 +184,7 @@ def _text(item: RateLimitItem) -> str:
 
 
 # ----- counters -----------------------------------------------------------------------
-_storages: dict[str, Storage] = {}
+_storages: dict[tuple[str, str], Storage] = {}
 _storage_lock = threading.Lock()
 
 
@@ -246,10 +246,11 @@ def _storage(ws: Workspace) -> Storage:
         if found is None:
             found = ws.meta_holder.setdefault("rate_limit_storage", SweptMemoryStorage())
         return found
+    key = (url, ws.settings.redis_prefix)
     with _storage_lock:
-        if url not in _storages:
-            _storages[url] = RedisStorage(url, key_prefix="kartoteka:rl")
-        return _storages[url]
+        if key not in _storages:
+            _storages[key] = RedisStorage(url, key_prefix=f"{ws.settings.redis_prefix}:rl")
+        return _storages[key]
 
 
 def hit(ws: Workspace, item: RateLimitItem, kind: str, who: str) -> Usage:

@@ -294,7 +294,9 @@ def for_workspace(ws: Workspace) -> LoginThrottle:
         settings = ws.settings
         schedule = parse_schedule(settings.login_delays, settings.login_delay_cap)
         store: Store = (
-            RedisStore(redis_client(settings.redis_url)) if settings.redis_url else MemoryStore()
+            RedisStore(redis_client(settings.redis_url), f"{settings.redis_prefix}:throttle:")
+            if settings.redis_url
+            else MemoryStore()
         )
         found = ws.meta_holder.setdefault(
             "login_throttle",

@@ -43,6 +43,8 @@ from kartoteka.storage.engine import read_connection
 POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 15.0
 BATCH = 500
+#: PostgreSQL's NOTIFY channel (one per database: instances in one database share their
+#: workspaces' schemas anyway). Redis's carries the instance's prefix (`redis_channel`).
 CHANNEL = "kartoteka_events"
 log = logging.getLogger("kartoteka.webhooks.live")
 
@@ -119,7 +121,7 @@ def _publish(ws: Workspace) -> None:
         client = _redis_clients.get(url)
         if client is None:
             client = _redis_clients.setdefault(url, redis.Redis.from_url(url))
-        client.publish(CHANNEL, ws.name)
+        client.publish(redis_channel(ws.settings.redis_prefix), ws.name)
     elif ws.dialect == "postgresql":
         with ws.engine.connect() as conn:
             conn.execute(sa.select(sa.func.pg_notify(CHANNEL, ws.name)))
@@ -145,7 +147,13 @@ def listener_name() -> str:
     return f"kartoteka-live-{socket.gethostname()}-{os.getpid()}"
 
 
-def _listen_redis(url: str) -> None:
+def redis_channel(prefix: str) -> str:
+    """The Redis channel of an instance's commits (`KARTOTEKA_REDIS_PREFIX`): instances
+    sharing one Redis do not hear each other."""
+    return f"{prefix}_events"
+
+
+def _listen_redis(url: str, channel: str) -> None:
     import redis  # lazy: optional, only with KARTOTEKA_REDIS_URL
 
     while True:
@@ -153,7 +161,7 @@ def _listen_redis(url: str) -> None:
             # Named, so an operator (and a test) can tell whose subscription it is.
             client = redis.Redis.from_url(url, client_name=listener_name())
             pubsub = client.pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(CHANNEL)
+            pubsub.subscribe(channel)
             for message in pubsub.listen():
                 if message:
                     _heard(message.get("data", b""))
@@ -181,19 +189,28 @@ def ensure_listener(ws: Workspace) -> bool:
 
     False when there is nothing to listen to (SQLite without Redis).
     """
-    target: Callable[[str], None]
+    target: Callable[..., None]
+    args: tuple[str, ...]
     if ws.settings.redis_url:
-        key, target, arg = "redis:" + ws.settings.redis_url, _listen_redis, ws.settings.redis_url
+        channel = redis_channel(ws.settings.redis_prefix)
+        key, target, args = (
+            f"redis:{ws.settings.redis_url}:{channel}",
+            _listen_redis,
+            (
+                ws.settings.redis_url,
+                channel,
+            ),
+        )
     elif ws.dialect == "postgresql":
         conninfo = _pg_conninfo(ws)
-        key, target, arg = "pg:" + conninfo, _listen_pg, conninfo
+        key, target, args = "pg:" + conninfo, _listen_pg, (conninfo,)
     else:
         return False
     with _listeners_lock:
         if key in _listeners:
             return True
         _listeners.add(key)
-    threading.Thread(target=target, args=(arg,), daemon=True, name="kartoteka-live").start()
+    threading.Thread(target=target, args=args, daemon=True, name="kartoteka-live").start()
     return True
 
 

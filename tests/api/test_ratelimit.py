@@ -226,3 +226,52 @@ def test_the_in_memory_window_counts_as_limits_does() -> None:
     assert (stats.remaining, stats.reset_time) == (0, counts[0][1])
     storage.expirations[key] = time.time() - 1  # the window is over: counting starts again
     assert storage.count(key, item.get_expiry())[0] == 1
+
+
+@pytest.mark.redis
+def test_two_instances_on_one_redis_count_apart_by_their_prefix(tmp_path: Path) -> None:
+    """Two installations sharing a Redis, each with a workspace of the same name: with
+    their own `KARTOTEKA_REDIS_PREFIX` one's requests never use up the other's limit, and
+    each hears only its own commits' channel."""
+    from kartoteka.server import create_app
+    from kartoteka.webhooks.live import redis_channel
+    from kartoteka.workspaces.service import Instance
+
+    client = _redis_or_skip()
+    tag = f"{os.getpid()}-{time.time_ns()}"
+    made = []
+    try:
+        for n, prefix in enumerate((f"kt-a-{tag}", f"kt-b-{tag}")):
+            s = make_settings(tmp_path / str(n), rate_limit_address="3/5minutes")
+            s.default_workspace = f"shared{tag[-8:]}".replace("-", "")
+            s.redis_url, s.redis_prefix = REDIS_URL, prefix
+            inst = Instance(s)
+            inst.init()
+            made.append((inst, TestClient(create_app(s, inst))))
+        (_, first), (_, second) = made
+        assert [first.get("/api/v1/auth/me").status_code for _ in range(4)][-1] == 429
+        # The same workspace name, the same address: the other instance's count is its own.
+        assert second.get("/api/v1/auth/me").status_code == 401
+        assert any(client.scan_iter(match=f"kt-a-{tag}:rl*")), "counted under its prefix"
+        assert not any(client.scan_iter(match=f"kartoteka:rl*shared{tag[-8:]}*"))
+        assert redis_channel(f"kt-a-{tag}") != redis_channel(f"kt-b-{tag}")
+        assert redis_channel("kartoteka") == "kartoteka_events"  # the default, as before
+    finally:
+        for inst, test_client in made:
+            test_client.close()
+            inst.close()
+        for prefix in (f"kt-a-{tag}", f"kt-b-{tag}"):
+            _drop_keys(client, f"{prefix}:*")
+        client.close()
+
+
+@pytest.mark.parametrize("value", ["", "kartoteka", "acme-prod", "kt:eu.1_a"])
+def test_the_redis_prefix_is_read_from_the_environment(value: str) -> None:
+    s = Settings.from_env({"KARTOTEKA_REDIS_PREFIX": value} if value else {})
+    assert s.redis_prefix == (value or "kartoteka")
+
+
+@pytest.mark.parametrize("value", ["two words", "x" * 65, "ключ", "a*b"])
+def test_a_bad_redis_prefix_is_refused_at_start(value: str) -> None:
+    with pytest.raises(ValueError, match="KARTOTEKA_REDIS_PREFIX"):
+        Settings.from_env({"KARTOTEKA_REDIS_PREFIX": value})
