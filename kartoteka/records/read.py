@@ -16,6 +16,7 @@ from kartoteka.access.visibility import FieldView, masked
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import RecordInvalid
+from kartoteka.fields.base import same
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import bulk, schema
 
@@ -274,6 +275,50 @@ def layout(catalog: Catalog, rules: dict[str, str], only: list[str] | None) -> L
     return made
 
 
+#: Per columns' shape (names, positions, which render the stored value as it is): the
+#: function that makes a row's `values` from the shape's readers (`values_maker`).
+_makers: OrderedDict[tuple[tuple[str, int, bool], ...], Callable[..., Any]] = OrderedDict()
+_makers_lock = threading.Lock()
+MAKER_CACHE_SIZE = 512
+
+
+def values_maker(columns: list[Column]) -> Callable[[Any], dict[str, Any]]:
+    """A function making one row's `values` dict, `{name: read(row[i]) ...}` for these
+    columns, with the dict written out as one display (issue 16).
+
+    The comprehension over (name, position, reader) triples was a fifth of a page's
+    rendering: a tuple unpacked and a call per value, `same` included (a field whose
+    stored value is its value). The made function is compiled once per shape of columns
+    (names and positions are all its source holds; names as `repr` literals) and bound
+    to each page's readers, which may be new per page (links, users, files).
+    """
+    key = tuple((name, i, fn is same) for name, i, fn in columns)
+    with _makers_lock:
+        make = _makers.get(key)
+        if make is not None:
+            _makers.move_to_end(key)
+    if make is None:
+        readers = [f"f{k}" for k in range(len(columns))]
+        entries = ", ".join(
+            f"{name!r}: r[{i}]" if plain else f"{name!r}: {reader}(r[{i}])"
+            for (name, i, plain), reader in zip(key, readers, strict=True)
+        )
+        source = (
+            f"def make({', '.join(readers)}):\n"
+            f"    def values(r):\n"
+            f"        return {{{entries}}}\n"
+            f"    return values\n"
+        )
+        space: dict[str, Any] = {}
+        exec(compile(source, "<kartoteka.records.read values>", "exec"), space)  # noqa: S102
+        make = space["make"]
+        with _makers_lock:
+            _makers[key] = make
+            while len(_makers) > MAKER_CACHE_SIZE:
+                _makers.popitem(last=False)
+    return make(*(fn for _, _, fn in columns))  # type: ignore[no-any-return]
+
+
 class Renderer:
     """Turns raw rows of one catalog into record JSON for one actor.
 
@@ -306,6 +351,7 @@ class Renderer:
         users = self._users(user_ids)
         files = self._files(file_ids)
         columns = self._columns(slots, at, links, self._link_titles(links), users, files)
+        values_of = values_maker(columns)
         title_of = self._title_reader(at)
         created_at, updated_at = at["created_at"], at["updated_at"]
         created_by, updated_by = at["created_by"], at["updated_by"]
@@ -320,7 +366,7 @@ class Renderer:
                     "id": rid,
                     "catalog": {"id": catalog_id, "api_name": catalog_api},
                     "title": title_of(r, rid),
-                    "values": {name: fn(r[i]) for name, i, fn in columns},
+                    "values": values_of(r),
                     "created_at": render_datetime(r[created_at]),
                     "updated_at": render_datetime(r[updated_at]),
                     "created_by": None

@@ -177,3 +177,31 @@ def test_kept_field_rules_follow_a_change_of_the_rights(api: Any, monkeypatch: A
     assert r.status_code == 200, r.text
     r = api.get("/catalogs/deals/records", headers=readers["North"])
     assert "client" not in r.json()["items"][0]["values"]
+
+
+def test_a_rows_values_are_made_as_the_readers_say_whatever_the_names():
+    """`values_maker` writes the values dict out once per shape of columns: it must
+    answer what `{name: read(row[i])}` answers, with names that are odd as source text,
+    values read as they are (`same`), per-page readers bound anew, and no columns."""
+    from kartoteka.fields.base import same
+    from kartoteka.records.read import values_maker
+
+    row = ("x", 2, None, "d", 5)
+    odd = 'it\'s "odd"\n}'
+    columns = [("name", 0, same), ("twice", 1, lambda v: v * 2), (odd, 2, str), ("id", 4, same)]
+    assert values_maker(columns)(row) == {
+        "name": "x",
+        "twice": 4,
+        odd: "None",
+        "id": 5,
+    }
+    # Same shape, other readers (a new page's link titles, say): bound anew, not reused.
+    again = values_maker(
+        [("name", 0, same), ("twice", 1, lambda v: v * 3), (odd, 2, lambda v: "-"), ("id", 4, same)]
+    )
+    assert again(row) == {"name": "x", "twice": 6, odd: "-", "id": 5}
+    assert values_maker([])(row) == {}
+    # A reader that is not `same` is called even when it returns its input.
+    calls = []
+    values_maker([("name", 0, lambda v: calls.append(v) or v)])(row)
+    assert calls == ["x"]
