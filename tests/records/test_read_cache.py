@@ -184,7 +184,7 @@ def test_a_rows_values_are_made_as_the_readers_say_whatever_the_names():
     answer what `{name: read(row[i])}` answers, with names that are odd as source text,
     values read as they are (`same`), per-page readers bound anew, and no columns."""
     from kartoteka.fields.base import same
-    from kartoteka.records.read import values_maker
+    from kartoteka.records.values import values_maker
 
     row = ("x", 2, None, "d", 5)
     odd = 'it\'s "odd"\n}'
