@@ -5,52 +5,15 @@ cannot keep exactly."""
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.kept_rows import BY_ID, META, ROWS, RULED, T
 
 from kartoteka.storage.engine import make_sqlite_engine, read_connection
 from kartoteka.storage.kept import KeptSelect, _Unkept, first_row
-
-META = sa.MetaData()
-T = sa.Table(
-    "t",
-    META,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(50)),
-    sa.Column("at", sa.DateTime),
-    sa.Column("day", sa.Date),
-    sa.Column("amount", sa.Numeric(12, 2)),
-    sa.Column("flag", sa.Boolean),
-    sa.Column("data", sa.JSON),
-    sa.Column("region", sa.String(20)),
-)
-ROWS = [
-    {
-        "id": 1,
-        "name": "Ann",
-        "at": dt.datetime(2026, 12, 4, 10, 30, 15, 250000),
-        "day": dt.date(2026, 12, 4),
-        "amount": decimal.Decimal("1234.50"),
-        "flag": True,
-        "data": {"tags": ["a", "б"], "n": 1},
-        "region": "South",
-    },
-    {
-        "id": 2,
-        "name": None,
-        "at": None,
-        "day": None,
-        "amount": None,
-        "flag": False,
-        "data": None,
-        "region": "North",
-    },
-]
 
 
 @pytest.fixture
@@ -61,11 +24,6 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
         conn.execute(T.insert(), ROWS)
     yield made
     made.dispose()
-
-
-BY_ID = sa.select(T).where(T.c.id == sa.bindparam("rid"))
-# A rights-like clause with its own values (a text, a date, a flag): fixed in the statement.
-RULED = BY_ID.where(T.c.region == "South", T.c.day >= dt.date(2026, 1, 1), T.c.flag.is_(True))
 
 
 @pytest.mark.parametrize("statement", [BY_ID, RULED], ids=["plain", "with a rule"])

@@ -7,8 +7,6 @@ select reads on psycopg what SQLAlchemy reads."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import decimal
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import PG_URL
 from sqlalchemy.util.concurrency import in_greenlet
+from support.kept_rows import BY_ID, META, ROWS, RULED, T
 
 from kartoteka.storage import loopreads
 from kartoteka.storage.engine import (
@@ -37,44 +36,6 @@ from kartoteka.storage.loopreads import (
 )
 
 pytestmark = pytest.mark.skipif(PG_URL is None, reason="PostgreSQL's reads on the loop")
-
-META = sa.MetaData()
-T = sa.Table(
-    "t",
-    META,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(50)),
-    sa.Column("at", sa.DateTime),
-    sa.Column("day", sa.Date),
-    sa.Column("amount", sa.Numeric(12, 2)),
-    sa.Column("flag", sa.Boolean),
-    sa.Column("data", sa.JSON),
-    sa.Column("region", sa.String(20)),
-)
-ROWS = [
-    {
-        "id": 1,
-        "name": "Ann",
-        "at": dt.datetime(2026, 12, 4, 10, 30, 15, 250000),
-        "day": dt.date(2026, 12, 4),
-        "amount": decimal.Decimal("1234.50"),
-        "flag": True,
-        "data": {"tags": ["a", "б"], "n": 1},
-        "region": "South",
-    },
-    {
-        "id": 2,
-        "name": None,
-        "at": None,
-        "day": None,
-        "amount": None,
-        "flag": False,
-        "data": None,
-        "region": "North",
-    },
-]
-BY_ID = sa.select(T).where(T.c.id == sa.bindparam("rid"))
-RULED = BY_ID.where(T.c.region == "South", T.c.day >= dt.date(2026, 1, 1), T.c.flag.is_(True))
 
 
 @pytest.fixture

@@ -1,0 +1,48 @@
+"""The table, rows and statements the kept-SELECT tests read on both databases
+(`tests/storage/test_kept.py`, `tests/storage/test_loopreads.py`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import sqlalchemy as sa
+
+META = sa.MetaData()
+T = sa.Table(
+    "t",
+    META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(50)),
+    sa.Column("at", sa.DateTime),
+    sa.Column("day", sa.Date),
+    sa.Column("amount", sa.Numeric(12, 2)),
+    sa.Column("flag", sa.Boolean),
+    sa.Column("data", sa.JSON),
+    sa.Column("region", sa.String(20)),
+)
+ROWS = [
+    {
+        "id": 1,
+        "name": "Ann",
+        "at": dt.datetime(2026, 12, 4, 10, 30, 15, 250000),
+        "day": dt.date(2026, 12, 4),
+        "amount": decimal.Decimal("1234.50"),
+        "flag": True,
+        "data": {"tags": ["a", "б"], "n": 1},
+        "region": "South",
+    },
+    {
+        "id": 2,
+        "name": None,
+        "at": None,
+        "day": None,
+        "amount": None,
+        "flag": False,
+        "data": None,
+        "region": "North",
+    },
+]
+BY_ID = sa.select(T).where(T.c.id == sa.bindparam("rid"))
+# A rights-like clause with its own values (a text, a date, a flag): fixed in the statement.
+RULED = BY_ID.where(T.c.region == "South", T.c.day >= dt.date(2026, 1, 1), T.c.flag.is_(True))
