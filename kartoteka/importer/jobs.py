@@ -352,7 +352,10 @@ def run_job(
         ).start()
     try:
         _store(ws, job_id, latest)
-        latest = run_import(actor, plan, on_progress, journal, latest, after_line)
+        latest = run_import(
+            actor, plan, on_progress, journal, latest, after_line,
+            stop_requested=lambda: _cancel_requested(ws, job_id),
+        )  # fmt: skip
         if latest.status == "failed" and latest.message:
             _fail(latest, latest.message)
     except ImportCancelled:

@@ -54,8 +54,11 @@ from .results import (
 )
 from .stamps import StampReader
 
-#: Rows per chunk: one transaction, one checkpoint, a few set-based statements per table.
+#: Rows per chunk: one checkpoint, a few set-based statements per table.
 CHUNK_ROWS = 2000
+#: Chunks commit together, this many (or fewer when a group has been open this long).
+GROUP_CHUNKS = 5
+GROUP_SECONDS = 2.0
 MAX_ERROR_SAMPLE = 100
 #: Distinct link key texts remembered per column (a bound on memory).
 MEMO_LIMIT = columns.MEMO_LIMIT
@@ -96,8 +99,12 @@ class Runner:
         progress: Progress | None = None,
         journal: Journal | None = None,
         after_line: int = 0,
+        stop_requested: Callable[[], bool] | None = None,
     ) -> None:
         self.actor = actor
+        #: Asked after a chunk that leaves its group open (`progress` is told, and may
+        #: stop the import, after each commit).
+        self.stop_requested = stop_requested
         self.plan = plan
         self.catalog = plan.catalog
         self.opts = plan.options
@@ -132,35 +139,81 @@ class Runner:
         self.batch_upsert = plan.batch_upsert  # (asked for every row)
 
     def run(self) -> None:
-        """Every chunk after `after_line`, each written and checkpointed on its own."""
+        """Every chunk after `after_line`, each written and checkpointed; committed a
+        group of chunks at a time (`transaction.ChunkGroup`)."""
         with collector.spaced_out():
-            self._run()
+            if self.dry:
+                self._run_dry()
+            else:
+                self._run()
 
-    def _run(self) -> None:
-        source = self.plan.source.rows()
-        for chunk in chunks(source, CHUNK_ROWS, self.after_line):
-            rows = self._convert(chunk)
-            rows = self.stamps.convert(rows)
-            rows = self._resolve_links(rows)
-            if self.opts.mode != "create":
-                rows = self._match_keys(rows)
-            rows = self._duplicates(self._validate(rows))
+    def _stages(self, chunk: list[tuple[int, list[str]]]) -> list[Row]:
+        rows = self._convert(chunk)
+        rows = self.stamps.convert(rows)
+        rows = self._resolve_links(rows)
+        if self.opts.mode != "create":
+            rows = self._match_keys(rows)
+        return self._duplicates(self._validate(rows))
+
+    def _run_dry(self) -> None:
+        """A dry run: the same stages inside the one transaction it rolls back."""
+        for chunk in chunks(self.plan.source.rows(), CHUNK_ROWS, self.after_line):
+            rows = self._stages(chunk)
             self.result.processed += len(chunk)
-            self._commit(rows, chunk[-1][0])
+            if rows:
+                self._write(self.actor, rows)
+            self._journal(None, chunk[-1][0])
             if self.progress:
                 self.progress(self.result)
 
-    def _commit(self, rows: list[Row], last_line: int) -> None:
-        """Write the chunk and its checkpoint together (a dry run: inside its rollback)."""
-        if self.dry:
-            if rows:
-                self._write(self.actor, rows)
-            self._journal(None, last_line)
-            return
-        with transaction.chunk(self.actor) as (inner, conn):
-            if rows:
-                self._write(inner, rows)
-            self._journal(conn, last_line)
+    def _run(self) -> None:
+        """Chunks written in groups: while a group is open every stage reads and writes
+        inside its transaction (as a dry run does in its one), so a chunk sees the rows
+        of the chunks before it, committed or not. Progress is told after each commit:
+        a status read must never report rows a rollback or a kill could take back."""
+        outer = self.actor
+        group = transaction.ChunkGroup(outer, GROUP_CHUNKS * CHUNK_ROWS, GROUP_SECONDS)
+        committed = self._counts()
+        try:
+            for chunk in chunks(self.plan.source.rows(), CHUNK_ROWS, self.after_line):
+                self.actor, conn = group.begin()
+                rows = self._stages(chunk)
+                self.result.processed += len(chunk)
+                if rows:
+                    self._write(self.actor, rows)
+                self._journal(conn, chunk[-1][0])
+                if group.full(len(chunk)) or (self.stop_requested and self.stop_requested()):
+                    group.commit()  # (asked to stop: after this chunk, as without groups)
+                    committed = self._counts()
+                    self._committed(outer)
+            if group.commit():
+                committed = self._counts()
+                self._committed(outer)
+        except ImportStopped:
+            # The chunks before the stopping row's are whole (and checkpointed): they
+            # commit, as they would have one by one; the stopping chunk wrote nothing.
+            if group.commit():
+                self.actor = outer
+            raise
+        except BaseException as exc:
+            group.rollback(exc)
+            self._restore(committed)
+            self.actor = outer
+            raise
+
+    def _committed(self, outer: Actor) -> None:
+        self.actor = outer
+        if self.progress:
+            self.progress(self.result)
+
+    def _counts(self) -> tuple[int, int, int, int, int, list[dict[str, Any]]]:
+        r = self.result
+        return r.processed, r.created, r.updated, r.unchanged, r.errors, list(r.error_sample)
+
+    def _restore(self, counts: tuple[int, int, int, int, int, list[dict[str, Any]]]) -> None:
+        """The counts of the last commit (a rolled-back group's rows are not imported)."""
+        r = self.result
+        r.processed, r.created, r.updated, r.unchanged, r.errors, r.error_sample = counts
 
     def _journal(self, conn: Connection | None, last_line: int) -> None:
         if self.journal is not None:

@@ -8,6 +8,7 @@ keeps a job's progress, checkpoint and error file).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ def run_import(
     journal: Journal | None = None,
     result: ImportResult | None = None,
     after_line: int = 0,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> ImportResult:
     """Run a planned import chunk by chunk (from just after `after_line` when resuming);
     a dry run rolls every write back at the end."""
@@ -68,7 +70,7 @@ def run_import(
             with rolled_back(actor) as dry:
                 Runner(dry, plan, result, progress, journal, after_line).run()
         else:
-            Runner(actor, plan, result, progress, journal, after_line).run()
+            Runner(actor, plan, result, progress, journal, after_line, stop_requested).run()
     except ImportStopped as exc:
         result.status, result.message = "failed", str(exc)
         result.error_sample.append(exc.summary())

@@ -8,8 +8,10 @@ to the driver as plain tuples or dicts.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
+import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -102,7 +104,7 @@ def _insert_sqlite(
     columns: dict[str, Sequence[Any] | Same],
     bound: frozenset[str],
 ) -> None:
-    """`insert_columns` on SQLite: one executemany. A JSON document is bound as orjson's
+    """`insert_columns` on SQLite: multi-row INSERTs (a few rows: one executemany). A JSON document is bound as orjson's
     UTF-8 bytes and made TEXT by the statement (`CAST(? AS TEXT)` reads a blob's bytes
     as text in the database's encoding, UTF-8): the same stored text as binding a str,
     without decoding each document to a str for the driver to encode back."""
@@ -118,8 +120,39 @@ def _insert_sqlite(
         binder = _json_bytes if as_bytes else None if key in bound else _binder(kind, conn.dialect)
         values.append(_applied(column, binder))
     names = ", ".join(prep.quote(k) for k in keys)
-    sql = f"INSERT INTO {prep.format_table(table)} ({names}) VALUES ({', '.join(marks)})"
-    conn.exec_driver_sql(sql, _zipped(values, count))
+    head = f"INSERT INTO {prep.format_table(table)} ({names}) VALUES "
+    one = f"({', '.join(marks)})"
+    if count < MULTI_ROWS_FROM:
+        conn.exec_driver_sql(head + one, _zipped(values, count))
+        return
+    # Many rows: INSERT ... VALUES (...), (...), ... of up to `per` rows per statement.
+    # The driver runs each statement in one step without the GIL (an executemany takes
+    # the GIL back after every row: a thread writing beside busy Python waits for it
+    # row by row), and binds a flat tuple in C.
+    per = max(1, min(MULTI_ROWS, SQLITE_MAX_PARAMS // len(keys)))
+    for start in range(0, count, per):
+        n = min(per, count - start)
+        part = [
+            itertools.repeat(v.value, n) if isinstance(v, Same) else v[start : start + n]
+            for v in values
+        ]
+        flat = tuple(itertools.chain.from_iterable(zip(*part, strict=True)))
+        conn.exec_driver_sql(_rows_sql(head, one, n), flat)
+
+
+#: From this many rows SQLite gets multi-row INSERTs (fewer: one executemany).
+MULTI_ROWS_FROM = 16
+#: Rows per multi-row INSERT on SQLite, and its bound on parameters per statement
+#: (SQLITE_MAX_VARIABLE_NUMBER is 32,766 since SQLite 3.32).
+MULTI_ROWS = 500
+SQLITE_MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+
+@functools.lru_cache(maxsize=256)
+def _rows_sql(head: str, one: str, n: int) -> str:
+    """`head` followed by `n` copies of the row's marks `one` (kept: the driver's own
+    statement cache finds the same text again)."""
+    return head + ", ".join(itertools.repeat(one, n))
 
 
 def _applied(column: Sequence[Any] | Same, binder: Any) -> Sequence[Any] | Same:

@@ -105,7 +105,7 @@ def slow_import(monkeypatch: Any) -> threading.Event:
     """Imports that report a chunk every few milliseconds until cancelled (or 20 s)."""
     started = threading.Event()
 
-    def run(actor: Any, plan: Any, progress: Any = None, *_rest: Any) -> ImportResult:
+    def run(actor: Any, plan: Any, progress: Any = None, *_rest: Any, **_kw: Any) -> ImportResult:
         result = ImportResult(status="running", total=10_000)
         started.set()
         for _ in range(2000):

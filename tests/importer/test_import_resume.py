@@ -149,6 +149,7 @@ def test_what_cannot_be_resumed_says_why(api, instance):
 def test_the_worker_resumes_an_interrupted_upload_by_itself(api, instance, monkeypatch):
     things(api)
     monkeypatch.setattr(runner, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(runner, "GROUP_CHUNKS", 1)  # (the check runs once per chunk)
     ws = instance.workspace(instance.settings.default_workspace)
     calls = {"n": 0}
     real = jobs._cancel_requested
