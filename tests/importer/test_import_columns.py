@@ -53,6 +53,7 @@ def test_a_column_that_never_repeats_still_reports_its_bad_cells(api, monkeypatc
 
     direct = []
     monkeypatch.setattr(runner, "CHUNK_ROWS", 150)
+    monkeypatch.setattr(columns, "DIRECT_AFTER", 1)  # (decided on the first chunk here)
     monkeypatch.setattr(columns, "_direct", lambda memo, column: direct.append(1) or
                         convert_directly(memo, column))  # fmt: skip
     api.catalog("Сделки", FIELDS, api_name="deals")
@@ -68,3 +69,35 @@ def test_a_column_that_never_repeats_still_reports_its_bad_cells(api, monkeypatc
     got = {r["values"]["number"]: r["values"] for r in records(api, "deals")}
     assert "N200" not in got and "N351" not in got and len(got) == 398
     assert got["N399"]["amount"] == "399.99" and got["N399"]["day"] == "2099-03-08"
+
+
+def test_texts_that_repeat_across_the_file_are_converted_once_each(api, monkeypatch):
+    """A client's phone repeats on the client's deals all over the file: the first
+    chunks are nearly all new phones, yet the column keeps its memo (deciding on the
+    first chunk, a million-row import parsed every phone anew)."""
+    from kartoteka.importer import runner
+
+    calls = {"phone": 0}
+    compile_real = runner.compile_column
+
+    def counting(col, *args):  # type: ignore[no-untyped-def]
+        convert = compile_real(col, *args)
+        if col.field.api_name != "phone":
+            return convert
+
+        def counted(text):  # type: ignore[no-untyped-def]
+            calls["phone"] += 1
+            return convert(text)
+
+        return counted
+
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(runner, "compile_column", counting)
+    api.catalog("Сделки", [*FIELDS, {"name": "Телефон", "api_name": "phone", "type": "phone"}],
+                api_name="deals")  # fmt: skip
+    rows = [["Номер", "Сумма", "Дата", "Телефон"]]
+    rows += [[f"N{i}", "1", "2024-01-01", f"+7 916 555-{(i * 7919) % 700:04d}"]
+             for i in range(3000)]  # fmt: skip
+    job = run_import(api, "deals", csv_bytes(rows), {})
+    assert (job["status"], job["created"]) == ("done", 3000), job
+    assert calls["phone"] == 700, calls

@@ -86,12 +86,14 @@ def test_a_key_repeated_in_the_file_is_refused_with_its_first_line(api, monkeypa
     monkeypatch.setattr(runner, "CHUNK_ROWS", 2)
     _catalogs(api)
     rows = [["Номер", "Сумма", "Дата"], ["A", "1", "2024-01-01"], ["B", "2", "2024-01-01"],
-            ["C", "3", "2024-01-02"], ["A", "4", "2024-01-02"]]  # fmt: skip
+            ["C", "3", "2024-01-02"], ["A", "4", "2024-01-02"], ["Ёж-1", "5", "2024-01-03"],
+            ["Еж-1", "6", "2024-01-03"], ["Ёж-1", "7", "2024-01-03"]]  # fmt: skip
     job = run_import(api, "deals", csv_bytes(rows), {"mode": "upsert", "key": ["number"]})
-    assert (job["created"], job["errors"]) == (3, 1), job
+    assert (job["created"], job["errors"]) == (5, 2), job
     assert "line 2" in job["error_sample"][0]["message"], job["error_sample"]
+    assert "line 6" in job["error_sample"][1]["message"], job["error_sample"]
     assert {r["values"]["number"]: r["values"]["amount"] for r in records(api, "deals")} == {
-        "A": "1.00", "B": "2.00", "C": "3.00"
+        "A": "1.00", "B": "2.00", "C": "3.00", "Ёж-1": "5.00", "Еж-1": "6.00"
     }  # fmt: skip
     again = [rows[0], ["X1", "5", "2024-01-01"], ["X2", "5", "2024-01-02"],
              ["X3", "5", "2024-01-01"]]  # fmt: skip
