@@ -4,14 +4,13 @@ Each distinct cell text of a column is converted (`from_text`, then the field ty
 `to_db`) once per import, not once per row: 1C exports repeat stages, dates, link keys
 and flags on most lines. Rows are validated once (`write.prepare_stored`) and handed to
 `records.batches.run_prepared`, the same rights, history and outbox as every write.
-A chunk's writes and the job's checkpoint commit in one transaction (`transaction.py`).
+A chunk's writes and its checkpoint share a transaction, committed a group of chunks at
+a time (`transaction.ChunkGroup`, decision 0027).
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -52,6 +51,7 @@ from .results import (
     match_problem,
     row_message,
 )
+from .rows import Row, Split
 from .stamps import StampReader
 
 #: Rows per chunk: one checkpoint, a few set-based statements per table.
@@ -63,26 +63,6 @@ MAX_ERROR_SAMPLE = 100
 #: Distinct link key texts remembered per column (a bound on memory).
 MEMO_LIMIT = columns.MEMO_LIMIT
 _MISSING = object()
-
-
-@dataclass
-class Row:
-    """One source row on its way to the write path."""
-
-    line: int
-    cells: list[str]  # the file's row as read
-    cell_of: dict[str, int]  # api_name -> the cell it comes from (shared by all rows)
-    values: dict[int, Any] = field(default_factory=dict)  # field id -> stored value
-    record_id: int | None = None
-    prepared: Prepared | None = None
-    stamps: dict[str, Any] = field(default_factory=dict)  # keep_stamps: name -> db value
-
-    def text(self, api_name: str) -> str | None:
-        """The source text of a field's cell (None: no column goes to it)."""
-        i = self.cell_of.get(api_name)
-        if i is None:
-            return None
-        return self.cells[i] if i < len(self.cells) else ""
 
 
 Progress = Callable[[ImportResult], None]
@@ -469,7 +449,7 @@ class Runner:
         """Fresh items for a batch by list (a retry must not see a failed try's changes)."""
         items: dict[str, list[Prepared]] = {"create": [], "update": [], "upsert": []}
         lists: dict[str, list[Row]] = {"create": [], "update": [], "upsert": []}
-        split = _Split(rows[0].values if rows else {}, self.link_fids, self.col_name)
+        split = Split(rows[0].values if rows else {}, self.link_fids, self.col_name)
         for row in rows:
             where = "upsert" if self.batch_upsert else ("update" if row.record_id else "create")
             p = row.prepared
@@ -516,37 +496,3 @@ class Runner:
             self.result.updated += len(out.updated)
             self.result.unchanged += len(out.unchanged)
             return
-
-
-class _Split:
-    """A row's values (by field id) as the write path's columns (by column name) and
-    links; the rows of a chunk give the same fields, so the split is planned once."""
-
-    def __init__(self, sample: dict[int, Any], link_fids: set[int], col_name: dict[int, str]):
-        self.link_fids = link_fids
-        self.col_name = col_name
-        self.fids = set(sample)
-        columns = [fid for fid in sample if fid not in link_fids]
-        self.names = [col_name[fid] for fid in columns]
-        # A tuple of items even for one column (itemgetter of one key gives the item
-        # itself): the last key twice, the extra item left out by `zip`.
-        self.pick: Callable[[dict[int, Any]], tuple[Any, ...]] = (
-            operator.itemgetter(*columns, *columns[-1:]) if columns else lambda _values: ()
-        )
-        self.links = [fid for fid in sample if fid in link_fids]
-
-    def __call__(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
-        """(columns, links) of one row's values."""
-        if values.keys() != self.fids:
-            return self._one_by_one(values)
-        columns = dict(zip(self.names, self.pick(values), strict=False))
-        return columns, {fid: values[fid] for fid in self.links}
-
-    def _one_by_one(self, values: dict[int, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
-        columns, links = {}, {}
-        for fid, value in values.items():
-            if fid in self.link_fids:
-                links[fid] = value
-            else:
-                columns[self.col_name[fid]] = value
-        return columns, links

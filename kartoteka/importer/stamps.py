@@ -28,7 +28,7 @@ from . import readers
 from .options import STAMPS, ImportOptions, option_error
 
 if TYPE_CHECKING:
-    from .runner import Row
+    from .rows import Row
 
 
 @dataclass

@@ -104,10 +104,12 @@ def _insert_sqlite(
     columns: dict[str, Sequence[Any] | Same],
     bound: frozenset[str],
 ) -> None:
-    """`insert_columns` on SQLite: multi-row INSERTs (a few rows: one executemany). A JSON document is bound as orjson's
-    UTF-8 bytes and made TEXT by the statement (`CAST(? AS TEXT)` reads a blob's bytes
-    as text in the database's encoding, UTF-8): the same stored text as binding a str,
-    without decoding each document to a str for the driver to encode back."""
+    """`insert_columns` on SQLite: multi-row INSERTs (a few rows: one executemany).
+
+    A JSON document is bound as orjson's UTF-8 bytes and made TEXT by the statement
+    (`CAST(? AS TEXT)` reads a blob's bytes as text in the database's encoding, UTF-8):
+    the same stored text as binding a str, without decoding each document to a str for
+    the driver to encode back."""
     prep = conn.dialect.identifier_preparer
     keys = list(columns)
     marks: list[str] = []

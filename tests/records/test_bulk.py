@@ -213,3 +213,49 @@ def test_json_documents_are_stored_as_text(ws):
     assert {text for _, text in kinds} == {
         '{"name":{"old":null,"new":"Привет ✓ \\"q\\" \\\\ \\n"}}'
     }
+
+
+def test_many_rows_go_as_multi_row_inserts_of_every_value(ws, monkeypatch):
+    """From `MULTI_ROWS_FROM` rows SQLite gets multi-row INSERTs of up to `MULTI_ROWS`
+    rows (the last one shorter), bounded by the parameters a statement may take: every
+    row comes back as given, a column shared by all rows (`Same`) included, and the
+    statements are as many as the parts (PostgreSQL: a COPY, no INSERT)."""
+    h = schema.history
+    at = datetime(2026, 1, 2, 3, 4, 5)
+    monkeypatch.setattr(bulk, "MULTI_ROWS", 7)
+    count = 7 * 3 + 2
+    columns = {
+        "catalog_id": bulk.Same(5),
+        "record_id": [30_000 + i for i in range(count)],
+        "at": bulk.Same(at),
+        "user_id": [None if i % 3 else i for i in range(count)],
+        "action": bulk.Same("create"),
+        "changes": [{"n": i, "text": f'строка {i} \\ " \n'} for i in range(count)],
+    }
+    statements: list[str] = []
+    with ws.engine.begin() as conn:
+        sa.event.listen(conn, "before_cursor_execute",
+                        lambda *a: statements.append(a[2]))  # fmt: skip
+        bulk.insert_columns(conn, h, count, columns)
+        got = conn.execute(
+            sa.select(h.c.catalog_id, h.c.record_id, h.c.at, h.c.user_id, h.c.action, h.c.changes)
+            .where(h.c.record_id >= 30_000)
+            .order_by(h.c.record_id)
+        ).all()
+    assert [tuple(r) for r in got] == [
+        (5, 30_000 + i, at, columns["user_id"][i], "create", columns["changes"][i])  # type: ignore[index]
+        for i in range(count)
+    ]
+    inserts = [s for s in statements if s.startswith(("INSERT", "COPY"))]
+    if ws.engine.dialect.name == "sqlite":
+        assert [s.count("(?, ?") for s in inserts] == [7, 7, 7, 2]
+        monkeypatch.setattr(bulk, "SQLITE_MAX_PARAMS", 6 * 3)  # three rows of six columns
+        statements.clear()
+        with ws.engine.begin() as conn:
+            sa.event.listen(conn, "before_cursor_execute", lambda *a: statements.append(a[2]))
+            bulk.insert_columns(conn, h, 20, {**columns, "record_id": list(range(40_000, 40_020)),
+                                              "user_id": [None] * 20,
+                                              "changes": [{}] * 20})  # fmt: skip
+        assert [s.count("(?, ?") for s in statements if s.startswith("INSERT")] == [3] * 6 + [2]
+    else:
+        assert inserts == []  # one COPY on psycopg's own cursor
