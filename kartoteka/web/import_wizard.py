@@ -20,7 +20,7 @@ from .pages import Ctx, catalog_url
 
 #: (strptime format sent as `date_format`, what the user sees) — ISO needs none.
 DATE_FORMATS = (
-    ("", N_("automatic (2026-12-31 or as in the spreadsheet)")),
+    ("", N_("automatic")),  # (what it reads: the hint under the select)
     ("%d.%m.%Y", "31.12.2026"),
     ("%d.%m.%y", "31.12.26"),
     ("%d/%m/%Y", "31/12/2026"),
