@@ -21,6 +21,7 @@ from kartoteka.importer.plan import plan_import
 def small_groups(monkeypatch: Any) -> None:
     monkeypatch.setattr(runner, "CHUNK_ROWS", 100)
     monkeypatch.setattr(runner, "GROUP_CHUNKS", 3)
+    monkeypatch.setattr(runner, "GROUP_SECONDS", 3600.0)  # (groups by count only, here)
 
 
 def things(api) -> None:
@@ -137,3 +138,22 @@ def test_a_chunk_links_to_records_an_earlier_chunk_of_its_group_created(
     record = got.json()["items"][0]
     parent = record["values"]["parent"]
     assert [p["title"] for p in parent] == ["thing 270"], record
+
+
+def test_a_group_open_too_long_commits_before_it_is_full(api, instance, monkeypatch, tmp_path):
+    """`GROUP_SECONDS` bounds how long rows wait for their commit (and other writers for
+    the lock): at 0 s every chunk commits, and progress is told after each."""
+    things(api)
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(runner, "GROUP_CHUNKS", 100)
+    monkeypatch.setattr(runner, "GROUP_SECONDS", 0.0)
+    path = tmp_path / "things.csv"
+    path.write_bytes(file_of(500))
+    ws = instance.workspace(instance.settings.default_workspace)
+    actor = Actor.system(ws)
+    plan = plan_import(actor, "things", path, parse_options({"mode": "create"}))
+    told: list[int] = []
+    result = jobs.run_job(actor, plan, jobs.create_job(actor, plan, path.name),
+                          progress=lambda r: told.append(r.processed))  # fmt: skip
+    assert (result.status, result.created) == ("done", 500)
+    assert told[-5:] == [100, 200, 300, 400, 500], told
