@@ -139,13 +139,18 @@ class Runner:
     def _run_dry(self) -> None:
         """A dry run: the same stages inside the one transaction it rolls back."""
         for chunk in chunks(self.plan.source.rows(), CHUNK_ROWS, self.after_line):
-            rows = self._stages(chunk)
-            self.result.processed += len(chunk)
-            if rows:
-                self._write(self.actor, rows)
-            self._journal(None, chunk[-1][0])
+            self._chunk(chunk, None)
             if self.progress:
                 self.progress(self.result)
+
+    def _chunk(self, chunk: list[tuple[int, list[str]]], conn: Connection | None) -> None:
+        """One chunk through the stages, written, and its checkpoint on `conn` (None: a
+        dry run's, kept in memory)."""
+        rows = self._stages(chunk)
+        self.result.processed += len(chunk)
+        if rows:
+            self._write(self.actor, rows)
+        self._journal(conn, chunk[-1][0])
 
     def _run(self) -> None:
         """Chunks written in groups: while a group is open every stage reads and writes
@@ -155,37 +160,33 @@ class Runner:
         outer = self.actor
         group = transaction.ChunkGroup(outer, GROUP_CHUNKS * CHUNK_ROWS, GROUP_SECONDS)
         committed = self._counts()
+
+        def commit() -> None:
+            nonlocal committed
+            if group.commit():
+                self.actor = outer
+                committed = self._counts()
+                if self.progress:
+                    self.progress(self.result)
+
         try:
             for chunk in chunks(self.plan.source.rows(), CHUNK_ROWS, self.after_line):
                 self.actor, conn = group.begin()
-                rows = self._stages(chunk)
-                self.result.processed += len(chunk)
-                if rows:
-                    self._write(self.actor, rows)
-                self._journal(conn, chunk[-1][0])
+                self._chunk(chunk, conn)
                 if group.full(len(chunk)) or (self.stop_requested and self.stop_requested()):
-                    group.commit()  # (asked to stop: after this chunk, as without groups)
-                    committed = self._counts()
-                    self._committed(outer)
-            if group.commit():
-                committed = self._counts()
-                self._committed(outer)
+                    commit()  # (asked to stop: after this chunk, as without groups)
+            commit()
         except ImportStopped:
             # The chunks before the stopping row's are whole (and checkpointed): they
             # commit, as they would have one by one; the stopping chunk wrote nothing.
-            if group.commit():
-                self.actor = outer
+            group.commit()
             raise
         except BaseException as exc:
             group.rollback(exc)
             self._restore(committed)
-            self.actor = outer
             raise
-
-    def _committed(self, outer: Actor) -> None:
-        self.actor = outer
-        if self.progress:
-            self.progress(self.result)
+        finally:
+            self.actor = outer
 
     def _counts(self) -> tuple[int, int, int, int, int, list[dict[str, Any]]]:
         r = self.result

@@ -100,18 +100,18 @@ class ChunkGroup:
         self.outer = actor
         self.rows = rows
         self.seconds = seconds
-        self._open: contextlib.AbstractContextManager[tuple[Actor, Connection]] | None = None
-        self._inner: tuple[Actor, Connection] | None = None
+        #: The open group: its transaction's context and what it yields.
+        self._open: tuple[_Chunk, tuple[Actor, Connection]] | None = None
         self._count = 0
         self._since = 0.0
 
     def begin(self) -> tuple[Actor, Connection]:
         """The open group's (actor writing inside it, its connection); opened if none is."""
-        if self._open is None or self._inner is None:
-            self._open = chunk(self.outer)
-            self._inner = self._open.__enter__()
+        if self._open is None:
+            opening = chunk(self.outer)
+            self._open = opening, opening.__enter__()
             self._count, self._since = 0, time.monotonic()
-        return self._inner
+        return self._open[1]
 
     def full(self, rows: int) -> bool:
         """Count a chunk's rows in: whether the group should commit now."""
@@ -120,17 +120,21 @@ class ChunkGroup:
 
     def commit(self) -> bool:
         """Commit the open group (False: none was open)."""
-        opened, self._open, self._inner = self._open, None, None
-        if opened is None:
-            return False
-        opened.__exit__(None, None, None)
-        return True
+        return self._close(None)
 
     def rollback(self, exc: BaseException) -> None:
         """Roll the open group back (`exc`: why)."""
-        opened, self._open, self._inner = self._open, None, None
-        if opened is not None:
-            opened.__exit__(type(exc), exc, exc.__traceback__)
+        self._close(exc)
+
+    def _close(self, exc: BaseException | None) -> bool:
+        opened, self._open = self._open, None
+        if opened is None:
+            return False
+        opened[0].__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+        return True
+
+
+_Chunk = contextlib.AbstractContextManager[tuple[Actor, Connection]]
 
 
 @contextlib.contextmanager
