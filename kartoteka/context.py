@@ -68,6 +68,9 @@ class Actor:
     #: Set by the importer: `{"job", "webhooks", "scenarios"}`, stored with each event, so
     #: notify webhooks and scenarios can leave out rows an import asked to keep quiet.
     importing: dict[str, Any] | None = None
+    #: Who the actor is for the caches of compiled rules (`access.service.reader_key`),
+    #: made on first use: the fields above do not change during an actor's life.
+    reader: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def system(cls, workspace: Workspace) -> Actor:

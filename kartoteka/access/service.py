@@ -154,17 +154,19 @@ def reader_key(actor: Actor) -> tuple[Any, ...]:
 
     Caches of compiled clauses key on it and check the metadata object on every hit.
     """
-    return (
-        actor.workspace.name,
-        actor.user_id,
-        actor.is_admin,
-        actor.group_ids,
-        actor.email,
-        actor.name,
-        orjson.dumps(actor.profile, option=orjson.OPT_SORT_KEYS, default=str),
-        orjson.dumps(actor.token_scopes, option=orjson.OPT_SORT_KEYS, default=str),
-        actor.today(),
-    )
+    who = actor.reader
+    if who is None:
+        who = actor.reader = (
+            actor.workspace.name,
+            actor.user_id,
+            actor.is_admin,
+            actor.group_ids,
+            actor.email,
+            actor.name,
+            orjson.dumps(actor.profile, option=orjson.OPT_SORT_KEYS, default=str),
+            orjson.dumps(actor.token_scopes, option=orjson.OPT_SORT_KEYS, default=str),
+        )
+    return (*who, actor.today())
 
 
 def record_filter(

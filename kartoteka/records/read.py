@@ -17,7 +17,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
 from kartoteka.errors import RecordInvalid
 from kartoteka.fields.datetime import render_datetime
-from kartoteka.storage import bulk, schema
+from kartoteka.storage import kept, schema
 
 from .values import Column, values_maker
 
@@ -76,19 +76,15 @@ def _raw_titles(
         if field is not None and field.storage_column is not None
         else sa.null()
     )
-    out: dict[int, str] = {}
-    ordered = sorted(ids)
+    dialect = conn.dialect.name
     q = _kept(
-        (table, col, seen),
+        (table, col, seen, dialect),
         lambda: sa.select(table.c.id, col).where(
-            table.c.id.in_(sa.bindparam("ids", expanding=True)),
-            *([] if seen is None else [seen]),
+            kept.in_ids(table.c.id, dialect), *([] if seen is None else [seen])
         ),
     )
-    for start in range(0, len(ordered), 900):
-        rows = conn.execute(q, {"ids": ordered[start : start + 900]})
-        out.update({rid: title_text(catalog, raw, rid) for rid, raw in rows})
-    return out
+    rows = kept.all_rows(conn, q, "ids", kept.ids_value(dialect, sorted(ids)))
+    return {rid: title_text(catalog, raw, rid) for rid, raw in rows}
 
 
 def titles(conn: Connection, actor: Actor, catalog: Catalog, ids: set[int]) -> dict[int, str]:
@@ -160,38 +156,27 @@ def load_links(
 ) -> dict[int, dict[int, list[int]]]:
     """field id -> record id -> linked record ids, in link order."""
     result: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    link_ids = list(dict.fromkeys(f.id for f in fields if f.is_link))
+    link_fields = list({f.id: f for f in fields if f.is_link}.values())
+    link_ids = [f.id for f in link_fields]
     if not link_ids or not ids:
         return result
     links = schema.links
-    if len(ids) > 900:
-        # A bulk batch's ids as one bound parameter when they allow it: an IN list of
-        # 900 is compiled anew on every call (an import's re-run spent 5 us a row on it).
-        one = bulk.values_in(conn, links.c.src_id, ids)
-        if one is not None:
-            rows = conn.execute(
-                sa.select(links.c.field_id, links.c.src_id, links.c.dst_id)
-                .where(links.c.field_id.in_(link_ids), one)
-                .order_by(links.c.position, links.c.dst_id)
-            )
-            for fid, src, dst in rows:
-                result[fid][src].append(dst)
-            return result
+    dialect = conn.dialect.name
+    # The fields are part of the kept statement (their objects live as long as the
+    # metadata), the ids its one parameter: one statement for a record or a whole batch.
     q = _kept(
-        (links,),
+        (links, dialect, *link_fields),
         lambda: (
             sa.select(links.c.field_id, links.c.src_id, links.c.dst_id)
             .where(
-                links.c.field_id.in_(sa.bindparam("fields", expanding=True)),
-                links.c.src_id.in_(sa.bindparam("ids", expanding=True)),
+                sa.or_(*(links.c.field_id == fid for fid in link_ids)),
+                kept.in_ids(links.c.src_id, dialect),
             )
             .order_by(links.c.position, links.c.dst_id)
         ),
     )
-    for start in range(0, len(ids), 900):
-        rows = conn.execute(q, {"fields": link_ids, "ids": ids[start : start + 900]})
-        for fid, src, dst in rows:
-            result[fid][src].append(dst)
+    for fid, src, dst in kept.all_rows(conn, q, "ids", kept.ids_value(dialect, ids)):
+        result[fid][src].append(dst)
     return result
 
 

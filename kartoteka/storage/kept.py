@@ -28,8 +28,11 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+import orjson
 import psycopg
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import UserDefinedType
 
 
 class _Unkept(Exception):
@@ -91,27 +94,40 @@ class KeptSelect:
             if (proc := kind._cached_result_processor(dialect, code)) is not None
         ]
 
-    def first(self, conn: Connection, value: Any) -> Any:
-        """The first row for `value` (a tuple with `_fields`, as SQLAlchemy's `Row` reads
-        positionally), or None; inside `conn`'s transaction, begun here if none is."""
+    def _cursor(self, conn: Connection, value: Any) -> Any:
+        """The driver's cursor having run the statement for `value`, inside `conn`'s
+        transaction (begun here if none is)."""
         if not conn.in_transaction():
             conn.begin()
         params = self.params.copy()
         params[self.at] = value  # type: ignore[index]
         driver = conn.connection.driver_connection
         cursor = driver.execute(self.sql, params)  # type: ignore[union-attr]
-        raw = cursor.fetchone()
-        if raw is None:
-            return None
         if not self.described:
             self._processors(conn.dialect, [d[1] for d in cursor.description])
             self.described = True
+        return cursor
+
+    def _row(self, raw: Any) -> Any:
         if self.processors:
             values = list(raw)
             for i, proc in self.processors:
                 values[i] = proc(values[i])
             raw = values
         return self.row(raw)
+
+    def first(self, conn: Connection, value: Any) -> Any:
+        """The first row for `value` (a tuple with `_fields`, as SQLAlchemy's `Row` reads
+        positionally), or None."""
+        raw = self._cursor(conn, value).fetchone()
+        return None if raw is None else self._row(raw)
+
+    def all(self, conn: Connection, value: Any) -> list[Any]:
+        """Every row for `value`."""
+        raws = self._cursor(conn, value).fetchall()
+        if not self.processors:
+            return list(map(self.row, raws))
+        return [self._row(raw) for raw in raws]
 
 
 #: statement -> (the dialect its kept form was made for, the form or None: unkept).
@@ -123,12 +139,7 @@ def _plain(name: str) -> bool:
     return name.isidentifier() and not name.startswith("_") and name not in ("count", "index")
 
 
-def first_row(conn: Connection, statement: Any, name: str, value: Any) -> Any:
-    """`conn.execute(statement, {name: value}).first()`, kept (`KeptSelect`) where it can be.
-
-    `statement` must be a long-lived object (cached by its caller): its kept form lives as
-    long as it does, and is made again for another dialect object (an engine made anew).
-    """
+def _kept_form(conn: Connection, statement: Any, name: str) -> KeptSelect | None:
     dialect = conn.dialect
     with _lock:
         known = _kept.get(statement)
@@ -140,11 +151,63 @@ def first_row(conn: Connection, statement: Any, name: str, value: Any) -> Any:
         known = (dialect, kept)
         with _lock:
             _kept[statement] = known
-    if known[1] is not None:
+    return known[1]
+
+
+def first_row(conn: Connection, statement: Any, name: str, value: Any) -> Any:
+    """`conn.execute(statement, {name: value}).first()`, kept (`KeptSelect`) where it can be.
+
+    `statement` must be a long-lived object (cached by its caller): its kept form lives as
+    long as it does, and is made again for another dialect object (an engine made anew).
+    """
+    kept = _kept_form(conn, statement, name)
+    if kept is not None:
         try:
-            return known[1].first(conn, value)
+            return kept.first(conn, value)
         except (sqlite3.Error, psycopg.Error):
             # Read again by SQLAlchemy: it raises the error as it always does and
             # invalidates a connection that is gone, which the pool then replaces.
             pass
     return conn.execute(statement, {name: value}).first()
+
+
+def all_rows(conn: Connection, statement: Any, name: str, value: Any) -> list[Any]:
+    """`conn.execute(statement, {name: value}).all()`, kept where it can be (as
+    `first_row`)."""
+    kept = _kept_form(conn, statement, name)
+    if kept is not None:
+        try:
+            return kept.all(conn, value)
+        except (sqlite3.Error, psycopg.Error):
+            pass  # as in first_row
+    return list(conn.execute(statement, {name: value}).all())
+
+
+class _IdArray(UserDefinedType[Any]):
+    """PostgreSQL's `BIGINT[]`, its value a list of ints that psycopg sends as it is (the
+    ARRAY type's bind processor would keep a statement from being kept)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "BIGINT[]"
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
+
+
+def in_ids(column: Any, dialect: str, name: str = "ids") -> Any:
+    """`column IN <the ids>` with the ids as ONE parameter, `name`, whatever their number:
+    a JSON array unpacked by `json_each` on SQLite, an array on PostgreSQL. A statement
+    with it is kept (one changing parameter); pass the value made by `ids_value`."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.cast(sa.bindparam(name, type_=_IdArray()), _IdArray()))
+    doc = sa.bindparam(name, type_=sa.Text)
+    return column.in_(sa.select(sa.func.json_each(doc).table_valued("value").c.value))
+
+
+def ids_value(dialect: str, ids: Any) -> Any:
+    """The value of an `in_ids` parameter for these ids (ints)."""
+    if dialect == "postgresql":
+        return list(ids)
+    return orjson.dumps(list(ids)).decode()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from support.kept_rows import BY_ID, META, ROWS, RULED, T
+from support.kept_rows import BY_ID, META, ROWS, RULED, T, by_ids, by_ids_ruled
 
 from kartoteka.storage.engine import make_sqlite_engine, read_connection
-from kartoteka.storage.kept import KeptSelect, _Unkept, first_row
+from kartoteka.storage.kept import KeptSelect, _Unkept, all_rows, first_row, ids_value
 
 
 @pytest.fixture
@@ -112,3 +112,25 @@ def test_rows_read_positionally_and_by_name_as_sqlalchemys(engine):
     assert row[0] == row.id == 1 and row[1] == row.name == "Ann"
     assert row._fields == tuple(c.name for c in T.c)
     assert isinstance(row, tuple) and row == tuple(row)
+
+
+@pytest.mark.parametrize("make", [by_ids, by_ids_ruled], ids=["plain", "with a rule"])
+@pytest.mark.parametrize("ids", [[1], [2, 1], [1, 2, 3], [], list(range(1, 2001))])
+def test_all_rows_of_an_id_list_read_what_sqlalchemy_reads(engine, make, ids):
+    statement = make("sqlite")
+    value = ids_value("sqlite", ids)
+    with read_connection(engine) as conn:
+        expected = conn.execute(statement, {"ids": value}).all()
+        got = all_rows(conn, statement, "ids", value)
+    assert [type(r).__name__ for r in got] == ["KeptRow"] * len(got)  # on the driver
+    assert [tuple(r) for r in got] == [tuple(r) for r in expected]
+    assert [[type(v) for v in r] for r in got] == [[type(v) for v in r] for r in expected]
+    wanted = {1, 2} & set(ids) if make is by_ids else {1} & set(ids)
+    assert [r.id for r in got] == sorted(wanted)
+
+
+def test_all_rows_goes_through_sqlalchemy_where_it_cannot_keep(engine):
+    expanding = by_ids("sqlite").where(T.c.id.in_([1, 2]))
+    with read_connection(engine) as conn:
+        rows = all_rows(conn, expanding, "ids", ids_value("sqlite", [1, 2, 3]))
+    assert [r.id for r in rows] == [1, 2] and type(rows[0]).__name__ == "Row"

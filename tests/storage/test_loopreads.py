@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import PG_URL
 from sqlalchemy.util.concurrency import in_greenlet
-from support.kept_rows import BY_ID, META, ROWS, RULED, T
+from support.kept_rows import BY_ID, META, ROWS, RULED, T, by_ids, by_ids_ruled
 
 from kartoteka.storage import loopreads
 from kartoteka.storage.engine import (
@@ -26,7 +26,7 @@ from kartoteka.storage.engine import (
     reading,
     sqlalchemy_url,
 )
-from kartoteka.storage.kept import first_row
+from kartoteka.storage.kept import all_rows, first_row, ids_value
 from kartoteka.storage.loopreads import (
     LOOP_READS,
     LoopWaitingConnection,
@@ -258,3 +258,26 @@ def test_the_kept_select_on_psycopg_raises_as_sqlalchemy_does(engine: sa.Engine)
     with read_connection(engine) as conn, pytest.raises(sa.exc.ProgrammingError, match='"t"'):
         first_row(conn, BY_ID, "rid", 1)
     assert loopreads.LOOP_READS == LOOP_READS
+
+
+@pytest.mark.parametrize("make", [by_ids, by_ids_ruled], ids=["plain", "with a rule"])
+@pytest.mark.parametrize("ids", [[1], [2, 1], [], list(range(1, 2001))])
+def test_all_rows_of_an_id_list_read_on_psycopg_what_sqlalchemy_reads(
+    engine: sa.Engine, make: Any, ids: list[int]
+):
+    statement = make("postgresql")
+    value = ids_value("postgresql", ids)
+
+    def both() -> tuple[Any, Any]:
+        with read_connection(engine) as conn:
+            expected = conn.execute(statement, {"ids": value}).all()
+            got = [all_rows(conn, statement, "ids", value) for _ in range(7)]  # prepared at 5
+        return expected, got
+
+    for expected, got in (both(), _on_loop(engine, both)):
+        for rows in got:
+            assert [type(r).__name__ for r in rows] == ["KeptRow"] * len(rows)
+            assert [tuple(r) for r in rows] == [tuple(r) for r in expected]
+            assert [[type(v) for v in r] for r in rows] == [[type(v) for v in r] for r in expected]
+    wanted = {1, 2} & set(ids) if make is by_ids else {1} & set(ids)
+    assert [r.id for r in expected] == sorted(wanted)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from typing import Any
 
 import sqlalchemy as sa
+
+from kartoteka.storage.kept import in_ids
 
 META = sa.MetaData()
 T = sa.Table(
@@ -46,3 +49,13 @@ ROWS = [
 BY_ID = sa.select(T).where(T.c.id == sa.bindparam("rid"))
 # A rights-like clause with its own values (a text, a date, a flag): fixed in the statement.
 RULED = BY_ID.where(T.c.region == "South", T.c.day >= dt.date(2026, 1, 1), T.c.flag.is_(True))
+
+
+def by_ids(dialect: str) -> sa.Select[Any]:
+    """The rows of some ids, the ids one parameter (`kept.in_ids`), in id order."""
+    return sa.select(T).where(in_ids(T.c.id, dialect)).order_by(T.c.id)
+
+
+def by_ids_ruled(dialect: str) -> sa.Select[Any]:
+    """`by_ids` with a rights-like clause of its own values."""
+    return by_ids(dialect).where(T.c.region == "South", T.c.flag.is_(True))
