@@ -406,9 +406,12 @@ class Renderer:
         found = {i: cache[i][0] for i in ids if i in cache and cache[i][1] > now}
         missing = sorted(ids - found.keys())
         if missing:
-            u = schema.users
-            rows = self.conn.execute(sa.select(u.c.id, u.c.name).where(u.c.id.in_(missing)))
-            for r in rows:
+            u, dialect = schema.users, self.conn.dialect.name
+            q = _kept(
+                (u, dialect),
+                lambda: sa.select(u.c.id, u.c.name).where(kept.in_ids(u.c.id, dialect)),
+            )
+            for r in kept.all_rows(self.conn, q, "ids", kept.ids_value(dialect, missing)):
                 found[r.id] = r.name
                 cache[r.id] = (r.name, now + NAMES_TTL)
         return found
@@ -416,12 +419,15 @@ class Renderer:
     def _files(self, ids: set[int]) -> dict[int, dict[str, Any]]:
         if not ids:
             return {}
-        f = schema.files
-        rows = self.conn.execute(
-            sa.select(f.c.id, f.c.name, f.c.size, f.c.mime).where(f.c.id.in_(sorted(ids)))
+        f, dialect = schema.files, self.conn.dialect.name
+        q = _kept(
+            (f, dialect),
+            lambda: sa.select(f.c.id, f.c.name, f.c.size, f.c.mime).where(
+                kept.in_ids(f.c.id, dialect)
+            ),
         )
         out = {}
-        for r in rows:
+        for r in kept.all_rows(self.conn, q, "ids", kept.ids_value(dialect, sorted(ids))):
             item = {
                 "id": r.id,
                 "name": r.name,
