@@ -184,8 +184,10 @@ def all_rows(conn: Connection, statement: Any, name: str, value: Any) -> list[An
 
 
 class _IdArray(UserDefinedType[Any]):
-    """PostgreSQL's `BIGINT[]`, its value a list of ints that psycopg sends as it is (the
-    ARRAY type's bind processor would keep a statement from being kept)."""
+    """PostgreSQL's `BIGINT[]`, its value the array's text (`{1,2,3}`), which the server
+    casts. Without a bind processor (ARRAY's would keep a statement from being kept); as
+    text, not a list: psycopg dumps a list of ints element by element, which cost 80 us
+    of client CPU for 100 ids against 17 us for their text."""
 
     cache_ok = True
 
@@ -209,5 +211,5 @@ def in_ids(column: Any, dialect: str, name: str = "ids") -> Any:
 def ids_value(dialect: str, ids: Any) -> Any:
     """The value of an `in_ids` parameter for these ids (ints)."""
     if dialect == "postgresql":
-        return list(ids)
+        return "{" + ",".join(map(str, ids)) + "}"
     return orjson.dumps(list(ids)).decode()
