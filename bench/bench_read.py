@@ -95,21 +95,22 @@ def captured(engine: Any) -> Iterator[list[tuple[str, Any]]]:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SET")):
             out.append((statement, params))
 
-    # A record's SELECT runs on SQLite's driver past SQLAlchemy's events (storage.kept).
-    first = KeptSelect.first
+    # A record's SELECT and a page's lookups by ids run on the driver past SQLAlchemy's
+    # events (storage.kept, decisions 0025 and 0028).
+    run = KeptSelect._cursor
 
-    def kept_first(self: KeptSelect, conn: Any, value: Any) -> Any:
+    def kept_run(self: KeptSelect, conn: Any, value: Any) -> Any:
         params = self.params.copy()
         params[self.at] = value
         out.append((self.sql, params))
-        return first(self, conn, value)
+        return run(self, conn, value)
 
     sa.event.listen(engine, "before_cursor_execute", grab)
-    KeptSelect.first = kept_first  # type: ignore[method-assign]
+    KeptSelect._cursor = kept_run  # type: ignore[method-assign]
     try:
         yield out
     finally:
-        KeptSelect.first = first  # type: ignore[method-assign]
+        KeptSelect._cursor = run  # type: ignore[method-assign]
         sa.event.remove(engine, "before_cursor_execute", grab)
 
 
