@@ -1,4 +1,5 @@
-"""A SELECT compiled once and run on the driver's cursor: the record's GET (issue 16).
+"""A SELECT compiled once and run on the driver's cursor: the record's GET and a page's
+lookups by ids (issue 16).
 
 SQLAlchemy's execution of a cached statement (the compiled-cache lookup, an execution
 context, bind and result processing set up per call, a `CursorResult` and its `Row`)
@@ -15,8 +16,9 @@ SQLAlchemy, from the same rights clause; only its execution is ours.
 SQLite (positional parameters) and psycopg (named ones; its result processors may depend
 on the server's column types, so they are taken from the first row's description). A
 statement it cannot keep exactly (expanding or literal-execute parameters, parameters
-computed per execution, another driver) is run by SQLAlchemy as before. See
-docs/decisions/0025-a-records-select-is-run-on-sqlites-driver.md and 0026.
+computed per execution, another driver) is run by SQLAlchemy as before. A list of ids
+is kept as one parameter (`in_ids`). See
+docs/decisions/0025-a-records-select-is-run-on-sqlites-driver.md, 0026 and 0028.
 """
 
 from __future__ import annotations
@@ -188,8 +190,8 @@ def all_rows(conn: Connection, statement: Any, name: str, value: Any) -> list[An
 class _IdArray(UserDefinedType[Any]):
     """PostgreSQL's `BIGINT[]`, its value the array's text (`{1,2,3}`), which the server
     casts. Without a bind processor (ARRAY's would keep a statement from being kept); as
-    text, not a list: psycopg dumps a list of ints element by element, which cost 80 us
-    of client CPU for 100 ids against 17 us for their text."""
+    text, not a list: psycopg dumps a list of ints element by element (100 ids cost 80 us
+    more client CPU as a list than as their text)."""
 
     cache_ok = True
 
@@ -202,7 +204,7 @@ class _IdArray(UserDefinedType[Any]):
 
 def in_ids(column: Any, dialect: str, name: str = "ids") -> Any:
     """`column IN <the ids>` with the ids as ONE parameter, `name`, whatever their number:
-    a JSON array unpacked by `json_each` on SQLite, an array on PostgreSQL. A statement
+    a JSON array unpacked by `json_each` on SQLite, an array's text on PostgreSQL. A statement
     with it is kept (one changing parameter); pass the value made by `ids_value`."""
     if dialect == "postgresql":
         return column == sa.any_(sa.cast(sa.bindparam(name, type_=_IdArray()), _IdArray()))
