@@ -101,11 +101,19 @@ class KeptSelect:
     def _cursor(self, conn: Connection, value: Any) -> Any:
         """The driver's cursor having run the statement for `value`, inside `conn`'s
         transaction (begun here if none is)."""
+        driver = conn.connection.driver_connection
         if not conn.in_transaction():
-            conn.begin()
+            if type(driver) is sqlite3.Connection and conn.get_execution_options().get("kt_read"):
+                # A read's deferred transaction, begun on the driver: SQLAlchemy's own
+                # transaction objects cost a GET more than the BEGIN and ROLLBACK do. A
+                # statement SQLAlchemy runs later in the read adopts it (storage.engine);
+                # the read's end rolls it back (`LoopConnection`, the pool's reset).
+                if not driver.in_transaction:
+                    driver.execute("BEGIN")
+            else:
+                conn.begin()
         params = self.params.copy()
         params[self.at] = value  # type: ignore[index]
-        driver = conn.connection.driver_connection
         cursor = driver.execute(self.sql, params)  # type: ignore[union-attr]
         if not self.described:
             self._processors(conn.dialect, [d[1] for d in cursor.description])
@@ -141,6 +149,14 @@ _lock = threading.Lock()
 
 def _plain(name: str) -> bool:
     return name.isidentifier() and not name.startswith("_") and name not in ("count", "index")
+
+
+def end_driver_read(conn: Connection) -> None:
+    """Roll back a read's transaction that `KeptSelect` began on SQLite's driver and
+    SQLAlchemy never adopted (the read ran kept statements only)."""
+    driver = conn.connection.driver_connection
+    if type(driver) is sqlite3.Connection and driver.in_transaction:
+        driver.rollback()
 
 
 def _kept_form(conn: Connection, statement: Any, name: str) -> KeptSelect | None:

@@ -46,13 +46,42 @@ def test_it_reads_inside_the_callers_transaction_and_snapshot(engine):
     with read_connection(engine) as conn:
         assert not conn.in_transaction()
         assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
-        assert conn.in_transaction()  # begun as SQLAlchemy begins it: one snapshot
+        # A read's deferred transaction, begun on the driver (SQLAlchemy's objects for it
+        # cost more than the BEGIN): one snapshot for the rest of the read.
+        assert conn.connection.driver_connection.in_transaction
+        assert not conn.in_transaction()
         with engine.begin() as writer:
             writer.execute(T.update().where(T.c.id == 1).values(name="Bob"))
         assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
+        # A statement SQLAlchemy runs adopts the transaction, in the same snapshot.
         assert conn.execute(sa.select(T.c.name).where(T.c.id == 1)).scalar() == "Ann"
+        assert conn.in_transaction()
         conn.rollback()
+        assert not conn.connection.driver_connection.in_transaction
         assert first_row(conn, BY_ID, "rid", 1).name == "Bob"
+
+
+def test_a_read_begun_on_the_driver_ends_with_the_connection(engine):
+    with read_connection(engine) as conn:
+        assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
+        driver = conn.connection.driver_connection
+        assert driver.in_transaction and not conn.in_transaction()
+    # Back in the pool, rolled back by its reset: no snapshot pinned, writers' changes seen.
+    assert not driver.in_transaction
+    with engine.begin() as writer:
+        writer.execute(T.update().where(T.c.id == 1).values(name="Bob"))
+    with read_connection(engine) as conn:
+        assert first_row(conn, BY_ID, "rid", 1).name == "Bob"
+
+
+def test_a_write_connection_begins_as_sqlalchemy_does(engine):
+    with engine.connect() as conn:
+        assert first_row(conn, BY_ID, "rid", 1).name == "Ann"
+        assert conn.in_transaction()  # BEGIN IMMEDIATE, through SQLAlchemy
+        conn.execute(T.update().where(T.c.id == 1).values(name="Cy"))
+        conn.commit()
+    with read_connection(engine) as conn:
+        assert first_row(conn, BY_ID, "rid", 1).name == "Cy"
 
 
 def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(engine):

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from kartoteka.storage.engine import ON_THE_LOOP, held_connection, make_sqlite_engine, reading
+from kartoteka.storage.kept import first_row
 
 
 @pytest.fixture
@@ -119,3 +120,21 @@ def test_dispose_closes_the_kept_connection(engine: sa.Engine, on_the_loop: None
     after, _ = _read_x(engine)
     assert after not in (kept, fresh) and not after.closed
     assert _read_x(engine)[0] is after  # kept again from the next read on
+
+
+def test_a_read_begun_on_the_driver_is_ended_by_the_kept_connection(
+    engine: sa.Engine, on_the_loop: None
+):
+    statement = sa.text("SELECT x FROM t WHERE x >= :low ORDER BY x").columns(
+        sa.column("x", sa.Integer)
+    )
+    with reading(engine) as first:
+        assert first_row(first, statement, "low", 1) == (1,)
+        driver = first.connection.driver_connection
+        assert driver.in_transaction and not first.in_transaction()
+    assert not driver.in_transaction  # rolled back: no snapshot pinned between reads
+    with engine.begin() as writer:
+        writer.exec_driver_sql("INSERT INTO t VALUES (0)")
+    with reading(engine) as second:
+        assert second is first
+        assert first_row(second, statement, "low", 0) == (0,)
