@@ -428,9 +428,19 @@ def pg_array_text(values: Iterable[Any], texts: bool = False) -> str:
     return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
+def pg_any(column: Any, param: Any, texts: bool = False) -> Any:
+    """`column = ANY(<param, an array's text (`pg_array_text`), cast by the server>)`."""
+    return column == sa.any_(sa.cast(param, ARRAY(sa.Text() if texts else sa.BigInteger())))
+
+
+def json_each_in(column: Any, param: Any) -> Any:
+    """SQLite: `column IN <param, a JSON array, unpacked by json_each>`."""
+    return column.in_(sa.select(sa.func.json_each(param).table_valued("value").c.value))
+
+
 def _pg_any(column: Any, values: Iterable[Any], texts: bool = False) -> Any:
     text = sa.bindparam(None, pg_array_text(values, texts), type_=sa.Text, unique=True)
-    return column == sa.any_(sa.cast(text, ARRAY(sa.Text() if texts else sa.BigInteger())))
+    return pg_any(column, text, texts)
 
 
 def id_in(conn: Connection, column: Any, ids: Sequence[int]) -> Any:
@@ -460,8 +470,7 @@ def values_in(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
     if conn.dialect.name == "postgresql":
         return _pg_any(column, values, texts=first is str)
     doc = sa.bindparam(None, orjson.dumps(list(values)).decode(), type_=sa.Text, unique=True)
-    unpacked = sa.func.json_each(doc).table_valued("value")
-    return column.in_(sa.select(unpacked.c.value))
+    return json_each_in(column, doc)
 
 
 def analyze(conn: Connection, table: sa.Table) -> None:

@@ -34,9 +34,8 @@ import orjson
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.types import UserDefinedType
 
-from .bulk import pg_array_text
+from .bulk import json_each_in, pg_any, pg_array_text
 
 
 class _Unkept(Exception):
@@ -203,29 +202,14 @@ def all_rows(conn: Connection, statement: Any, name: str, value: Any) -> list[An
     return list(conn.execute(statement, {name: value}).all())
 
 
-class _IdArray(UserDefinedType[Any]):
-    """PostgreSQL's `BIGINT[]`, its value the array's text (`{1,2,3}`), which the server
-    casts. Without a bind processor (ARRAY's would keep a statement from being kept); as
-    text, not a list: psycopg dumps a list of ints element by element (100 ids cost 80 us
-    more client CPU as a list than as their text)."""
-
-    cache_ok = True
-
-    def get_col_spec(self, **_kw: Any) -> str:
-        return "BIGINT[]"
-
-    def bind_processor(self, dialect: Any) -> None:
-        return None
-
-
 def in_ids(column: Any, dialect: str, name: str = "ids") -> Any:
     """`column IN <the ids>` with the ids as ONE parameter, `name`, whatever their number:
     a JSON array unpacked by `json_each` on SQLite, an array's text on PostgreSQL. A statement
     with it is kept (one changing parameter); pass the value made by `ids_value`."""
+    param = sa.bindparam(name, type_=sa.Text)  # no bind processor: the statement is kept
     if dialect == "postgresql":
-        return column == sa.any_(sa.cast(sa.bindparam(name, type_=_IdArray()), _IdArray()))
-    doc = sa.bindparam(name, type_=sa.Text)
-    return column.in_(sa.select(sa.func.json_each(doc).table_valued("value").c.value))
+        return pg_any(column, param)
+    return json_each_in(column, param)
 
 
 def ids_value(dialect: str, ids: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -228,18 +228,30 @@ def test_outside_a_greenlet_the_connection_waits_as_psycopgs_own(engine: sa.Engi
         assert conn.exec_driver_sql("SELECT 41 + 1").scalar() == 42
 
 
+def _off_and_on_the_loop(
+    engine: sa.Engine, by_sqlalchemy: Callable[[Any], Any], kept: Callable[[Any], Any]
+) -> list[tuple[Any, list[Any]]]:
+    """SQLAlchemy's reading and seven kept ones (psycopg prepares at the fifth), in a
+    request thread and on the loop."""
+
+    def both() -> tuple[Any, list[Any]]:
+        with read_connection(engine) as conn:
+            return by_sqlalchemy(conn), [kept(conn) for _ in range(7)]
+
+    return [both(), _on_loop(engine, both)]
+
+
 @pytest.mark.parametrize("statement", [BY_ID, RULED], ids=["plain", "with a rule"])
 @pytest.mark.parametrize("rid", [1, 2, 3])
 def test_the_kept_select_reads_on_psycopg_what_sqlalchemy_reads(
     engine: sa.Engine, statement: Any, rid: int
 ):
-    def both() -> tuple[Any, Any]:
-        with read_connection(engine) as conn:
-            expected = conn.execute(statement, {"rid": rid}).first()
-            got = [first_row(conn, statement, "rid", rid) for _ in range(7)]  # prepared at 5
-        return expected, got
-
-    for expected, got in (both(), _on_loop(engine, both)):
+    readings = _off_and_on_the_loop(
+        engine,
+        lambda conn: conn.execute(statement, {"rid": rid}).first(),
+        lambda conn: first_row(conn, statement, "rid", rid),
+    )
+    for expected, got in readings:
         if expected is None:
             assert got == [None] * 7
             continue
@@ -268,13 +280,12 @@ def test_all_rows_of_an_id_list_read_on_psycopg_what_sqlalchemy_reads(
     statement = make("postgresql")
     value = ids_value("postgresql", ids)
 
-    def both() -> tuple[Any, Any]:
-        with read_connection(engine) as conn:
-            expected = conn.execute(statement, {"ids": value}).all()
-            got = [all_rows(conn, statement, "ids", value) for _ in range(7)]  # prepared at 5
-        return expected, got
-
-    for expected, got in (both(), _on_loop(engine, both)):
+    readings = _off_and_on_the_loop(
+        engine,
+        lambda conn: conn.execute(statement, {"ids": value}).all(),
+        lambda conn: all_rows(conn, statement, "ids", value),
+    )
+    for expected, got in readings:
         for rows in got:
             assert [type(r).__name__ for r in rows] == ["KeptRow"] * len(rows)
             assert [tuple(r) for r in rows] == [tuple(r) for r in expected]
