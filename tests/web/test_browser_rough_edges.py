@@ -74,3 +74,25 @@ def test_a_week_of_the_calendar_on_a_phone(server, demo, browser):
     title = box(page.locator(".cal-nav h2"))
     assert title["bottom"] <= box(page.locator(".cal-nav a.button").first)["top"] + 1
     axe(page, "calendar week on a phone")
+
+
+def test_the_administration_sections_on_a_phone(server, demo, browser):
+    """One row that scrolls: the current section is in sight, the edges say where more hide."""
+    page = browser.new_page(locale="ru-RU", viewport=PHONE)
+    watch = Watch(page)
+    sign_in(page, server)
+    row = page.locator(".admin-nav ul")
+    page.goto(server + "/admin?lang=ru")
+    assert row.get_attribute("data-more-before") is None
+    assert row.get_attribute("data-more-after") is not None
+    assert box(row)["bottom"] - box(row)["top"] < 60  # one row, not a wall of sections
+    for path in ("/admin/imports", "/admin/scenarios", "/notices"):
+        page.goto(server + path + "?lang=ru")
+        current, frame = box(row.locator("a.active")), box(row)
+        assert frame["left"] <= current["left"] + 1 and current["right"] <= frame["right"] + 1, path
+        assert row.get_attribute("data-more-before") is not None, path
+    # Scrolled to its end, nothing hides after it any more.
+    row.evaluate("r => { r.scrollLeft = r.scrollWidth; r.dispatchEvent(new Event('scroll')); }")
+    page.wait_for_function("() => !document.querySelector('.admin-nav ul[data-more-after]')")
+    axe(page, "administration sections on a phone")
+    watch.check()

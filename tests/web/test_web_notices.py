@@ -232,3 +232,21 @@ def test_a_switched_off_webhooks_last_error_reads_in_the_readers_language():
         assert "HTTP 503" in notice_text(old)[1]
     finally:
         current_lang.reset(token)
+
+
+def test_the_list_offers_both_filters_and_marks_the_one_shown(web, instance):
+    sign_in(web)
+    post_disabled_notice(instance)
+
+    def shown(html: str) -> list[tuple[str, bool]]:
+        filters = html.split('class="filters"', 1)[1].split("</nav>", 1)[0]
+        links = re.findall(r'<a href="([^"]+)" class="(active)?"', filters)
+        return [(href, bool(active)) for href, active in links]
+
+    assert shown(web.get("/notices?lang=en").text) == [
+        ("/notices", True),
+        ("/notices?unread=1", False),
+    ]
+    unread = web.get("/notices?unread=1").text
+    assert shown(unread) == [("/notices", False), ("/notices?unread=1", True)]
+    assert 'aria-current="page">Unread only<' in unread

@@ -5,6 +5,7 @@ import { initCard } from "./card.js";
 import "./panel.js";
 import "./exports.js";
 import "./bell.js";
+import "./scroller.js";
 
 window.htmx = htmx;
 
