@@ -21,7 +21,7 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 from kartoteka.errors import Duplicate, ItemError
 from kartoteka.records.hooks import PendingChange
-from kartoteka.records.read import titles
+from kartoteka.records.linked import titles
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 

@@ -21,7 +21,7 @@ from kartoteka.fields.base import encode_multi
 from kartoteka.records import hooks, snapshots, write
 from kartoteka.records import service as records
 from kartoteka.records.batches import MAX_RECORD_ID, history_value
-from kartoteka.records.read import load_links
+from kartoteka.records.linked import load_links
 from kartoteka.records.write import Prepared
 from kartoteka.storage import bulk, counters, schema
 from kartoteka.storage.engine import read_connection, utcnow

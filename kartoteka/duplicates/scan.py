@@ -17,7 +17,7 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 from kartoteka.errors import ItemError, ValidationFailed
 from kartoteka.records import service as records
-from kartoteka.records.read import titles
+from kartoteka.records.linked import titles
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
 

@@ -25,7 +25,7 @@ from kartoteka.storage.engine import read_connection, utcnow
 from . import hooks, references, snapshots, write
 from .changes import Renderer, Unchanged
 from .changes import history_value as history_value
-from .read import load_links
+from .linked import load_links
 from .requests import BatchRequest, BatchResult, Upsert
 from .write import Prepared, invalid
 

@@ -180,7 +180,7 @@ class Unchanged:
 
     def __call__(self, row: Any, given: dict[int, Any], links: Any) -> bool:
         """True when `given` equals the stored `row` and its `links` (field id -> record
-        id -> ids, as `read.load_links` gives them) field by field."""
+        id -> ids, as `linked.load_links` gives them) field by field."""
         fids = tuple(given)
         plan = self._plans.get(fids)
         if plan is None:

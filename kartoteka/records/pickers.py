@@ -14,8 +14,8 @@ from kartoteka.errors import NotFound, ValidationFailed
 from kartoteka.storage.engine import read_connection
 from kartoteka.storage.fulltext import fold_sql, fold_text, like_escape
 
+from .linked import titles
 from .query import compile_filter
-from .read import titles
 
 
 def link_choices(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -19,33 +19,10 @@ from kartoteka.errors import RecordInvalid
 from kartoteka.fields.datetime import render_datetime
 from kartoteka.storage import kept, schema
 
+from .linked import LinkTitles, kept_statement, links_with_titles
 from .values import Column, values_maker
 
 NAMES_TTL = 5.0
-
-
-#: Statements kept by the identity of what they are built from (a table, a column, a
-#: cached rights clause), ids bound at execution: a new statement per page had SQLAlchemy
-#: key it again, for a reader with a rule on the linked catalog over the whole rule.
-_statements: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
-_statements_lock = threading.Lock()
-STATEMENT_CACHE_SIZE = 512
-
-
-def _kept(parts: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    """The statement `build` makes from `parts`, made once while the same objects live."""
-    key = tuple(id(p) for p in parts)
-    with _statements_lock:
-        hit = _statements.get(key)
-        if hit is not None and all(a is b for a, b in zip(hit[0], parts, strict=True)):
-            _statements.move_to_end(key)
-            return hit[1]
-    q = build()
-    with _statements_lock:
-        _statements[key] = (parts, q)
-        while len(_statements) > STATEMENT_CACHE_SIZE:
-            _statements.popitem(last=False)
-    return q
 
 
 def file_url(actor: Actor, file_id: int, thumbnail: bool = False) -> str:
@@ -53,81 +30,6 @@ def file_url(actor: Actor, file_id: int, thumbnail: bool = False) -> str:
     ws = actor.workspace
     prefix = "" if ws.name == ws.settings.default_workspace else f"/w/{ws.name}"
     return f"{prefix}/api/v1/files/{file_id}" + ("/thumbnail" if thumbnail else "")
-
-
-def title_text(catalog: Catalog, raw: Any, record_id: int) -> str:
-    """A record's title from the raw value of its title field (no rights applied)."""
-    field = catalog.title_field
-    if field is None or raw is None:
-        return f"#{record_id}"
-    text = field.ftype.to_text(field.ftype.from_db(raw, field, None), field)
-    return text or f"#{record_id}"
-
-
-def _raw_titles(
-    conn: Connection, catalog: Catalog, ids: set[int], seen: Any = None
-) -> dict[int, str]:
-    """Title texts by id (no rights applied); with `seen`, a condition, only the ids of
-    rows meeting it — read in the same query, so withholding titles costs no round trip."""
-    field = catalog.title_field
-    table = catalog.table
-    col = (
-        table.c[field.storage_column]
-        if field is not None and field.storage_column is not None
-        else sa.null()
-    )
-    dialect = conn.dialect.name
-    q = _kept(
-        (table, col, seen, dialect),
-        lambda: sa.select(table.c.id, col).where(
-            kept.in_ids(table.c.id, dialect), *([] if seen is None else [seen])
-        ),
-    )
-    rows = kept.all_rows(conn, q, "ids", kept.ids_value(dialect, sorted(ids)))
-    return {rid: title_text(catalog, raw, rid) for rid, raw in rows}
-
-
-def titles(conn: Connection, actor: Actor, catalog: Catalog, ids: set[int]) -> dict[int, str]:
-    """Titles of records of `catalog` the actor may see, by id, as the actor may see them.
-
-    A title from a hidden field is `#id`, from a masked one masked. Callers pass ids of
-    records the actor may see; for others use `link_items`.
-    """
-    if not ids:
-        return {}
-    view = FieldView.of(actor, catalog)
-    return {rid: view.title(text, rid) for rid, text in _raw_titles(conn, catalog, ids).items()}
-
-
-def link_items(
-    conn: Connection, actor: Actor, field: Field, ids: set[int]
-) -> dict[int, dict[str, Any]]:
-    """`{"id", "title"}` of records a link field points at, as the actor may see them.
-
-    The title of a record the actor cannot see is not shown (`{"id", "title": "#id",
-    "restricted": true}`) unless the link field declares its titles public
-    (`title_public`); even then the target's title-field rule applies.
-    """
-    if not ids:
-        return {}
-    target = actor.workspace.meta().catalog(field.options.get("catalog") or 0)
-    if target is None:
-        return {i: {"id": i, "title": f"#{i}"} for i in ids}
-    texts: dict[int, str] = {}
-    if field.options.get("title_public"):
-        texts = _raw_titles(conn, target, ids)
-    elif access.may_reach(actor, target):
-        # The reader's rule on the target is part of the titles query: rows they may not
-        # see come back as no row at all.
-        texts = _raw_titles(conn, target, ids, access.record_filter(actor, target, "view"))
-    view = FieldView.of(actor, target)
-    out: dict[int, dict[str, Any]] = {}
-    for i in ids:
-        if i in texts:
-            out[i] = {"id": i, "title": view.title(texts[i], i)}
-        else:
-            out[i] = {"id": i, "title": f"#{i}", "restricted": True}
-    return out
 
 
 def visible_fields(actor: Actor, catalog: Catalog, only: list[str] | None) -> list[Field]:
@@ -149,35 +51,6 @@ def _visible(catalog: Catalog, rules: dict[str, str], only: list[str] | None) ->
                 raise RecordInvalid.of("field_list_unknown", "fields", name=name)
         fields = [f for f in fields if f.api_name in wanted]
     return fields
-
-
-def load_links(
-    conn: Connection, fields: list[Field], ids: list[int]
-) -> dict[int, dict[int, list[int]]]:
-    """field id -> record id -> linked record ids, in link order."""
-    result: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    link_fields = list({f.id: f for f in fields if f.is_link}.values())
-    link_ids = [f.id for f in link_fields]
-    if not link_ids or not ids:
-        return result
-    links = schema.links
-    dialect = conn.dialect.name
-    # The fields are part of the kept statement (their objects live as long as the
-    # metadata), the ids its one parameter: one statement for a record or a whole batch.
-    q = _kept(
-        (links, dialect, *link_fields),
-        lambda: (
-            sa.select(links.c.field_id, links.c.src_id, links.c.dst_id)
-            .where(
-                sa.or_(*(links.c.field_id == fid for fid in link_ids)),
-                kept.in_ids(links.c.src_id, dialect),
-            )
-            .order_by(links.c.position, links.c.dst_id)
-        ),
-    )
-    for fid, src, dst in kept.all_rows(conn, q, "ids", kept.ids_value(dialect, ids)):
-        result[fid][src].append(dst)
-    return result
 
 
 #: How a layout column gets its reader on each page: ready (the same reader for every
@@ -284,11 +157,15 @@ class Renderer:
         at, slots = self.layout.shape(tuple(rows[0]._fields))
         id_at = at["id"]
         ids = [r[id_at] for r in rows]
-        links = load_links(self.conn, self.layout.links, ids) if self.layout.links else {}
+        links, link_titles = (
+            links_with_titles(self.conn, self.actor, self.layout.links, ids)
+            if self.layout.links
+            else ({}, {})
+        )
         user_ids, file_ids = self._referenced(rows, at)
         users = self._users(user_ids)
         files = self._files(file_ids)
-        columns = self._columns(slots, at, links, self._link_titles(links), users, files)
+        columns = self._columns(slots, at, links, link_titles, users, files)
         values_of = values_maker(columns)
         title_of = self._title_reader(at)
         created_at, updated_at = at["created_at"], at["updated_at"]
@@ -339,7 +216,7 @@ class Renderer:
         slots: list[Slot],
         at: dict[str, int],
         links: dict[int, dict[int, list[int]]],
-        link_titles: dict[int, dict[int, dict[str, Any]]],
+        link_titles: LinkTitles,
         users: dict[int, str],
         files: dict[int, dict[str, Any]],
     ) -> list[Column]:
@@ -385,17 +262,6 @@ class Renderer:
 
         return title_of
 
-    def _link_titles(
-        self, links: dict[int, dict[int, list[int]]]
-    ) -> dict[int, dict[int, dict[str, Any]]]:
-        out: dict[int, dict[int, dict[str, Any]]] = {}
-        for f in self.layout.links:
-            if f.id not in links:
-                continue
-            ids = {d for dsts in links[f.id].values() for d in dsts}
-            out[f.id] = link_items(self.conn, self.actor, f, ids)
-        return out
-
     def _users(self, ids: set[int]) -> dict[int, str]:
         if not ids:
             return {}
@@ -407,7 +273,7 @@ class Renderer:
         missing = sorted(ids - found.keys())
         if missing:
             u, dialect = schema.users, self.conn.dialect.name
-            q = _kept(
+            q = kept_statement(
                 (u, dialect),
                 lambda: sa.select(u.c.id, u.c.name).where(kept.in_ids(u.c.id, dialect)),
             )
@@ -420,7 +286,7 @@ class Renderer:
         if not ids:
             return {}
         f, dialect = schema.files, self.conn.dialect.name
-        q = _kept(
+        q = kept_statement(
             (f, dialect),
             lambda: sa.select(f.c.id, f.c.name, f.c.size, f.c.mime).where(
                 kept.in_ids(f.c.id, dialect)

@@ -25,7 +25,8 @@ from kartoteka.views.service import get_view
 
 from . import batches, hooks, query
 from .errors import RecordInvalid, RecordNotFound
-from .read import Renderer, titles
+from .linked import titles
+from .read import Renderer
 from .requests import BatchRequest, BatchResult, CreateItem, DeleteItem, UpdateItem
 
 MAX_LIMIT = 1000

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kartoteka.catalogs.models import Catalog, Field, WorkspaceMeta
-from kartoteka.records.read import title_text
+from kartoteka.records.linked import title_text
 from kartoteka.storage import schema
 
 from . import analyzer, attachments

@@ -2,7 +2,7 @@
 
 History stores ids for select, user and link fields; the card shows what they stand for.
 A linked record the reader may not see stays `#id` (its title is not theirs to read):
-`records.read.link_items` applies the same rule as the API's link values.
+`records.linked.link_items` applies the same rule as the API's link values.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.context import Actor
-from kartoteka.records.read import link_items
+from kartoteka.records.linked import link_items
 from kartoteka.storage.engine import read_connection
 from kartoteka.users import service as users
 

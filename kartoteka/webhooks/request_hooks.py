@@ -26,7 +26,7 @@ from kartoteka.errors import ItemError, Rejected
 from kartoteka.messages import message as message_of
 from kartoteka.records.batches import history_value
 from kartoteka.records.hooks import PendingChange
-from kartoteka.records.read import load_links
+from kartoteka.records.linked import load_links
 from kartoteka.storage.engine import read_connection, utcnow
 
 from . import delivery, loops, proxy, service

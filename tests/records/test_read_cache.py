@@ -137,23 +137,24 @@ def _client_titles(api: Any, headers: dict[str, str]) -> list[str]:
 
 def test_link_titles_come_from_kept_statements_for_each_reader(api: Any, monkeypatch: Any) -> None:
     readers = _clients_and_deals(api)
-    from kartoteka.records import read
+    from kartoteka.records import linked
 
     built: list[str] = []
-    select = read.sa.select
+    select = linked.sa.select
 
     def counted(*args: Any, **kw: Any) -> Any:
         caller = sys._getframe(1).f_code
-        if caller.co_filename == read.__file__ and caller.co_name not in ("_users", "_files"):
-            built.append(caller.co_name)  # the links or the titles statement
+        if caller.co_filename == linked.__file__:
+            built.append(caller.co_name)  # the links-and-titles statement
         return select(*args, **kw)
 
-    monkeypatch.setattr(read.sa, "select", counted)
+    monkeypatch.setattr(linked.sa, "select", counted)
     for _ in range(2):  # the second round reads through what the first one kept
         assert _client_titles(api, readers["North"]) == ["Nord", "#2"]
         assert _client_titles(api, readers["South"]) == ["#1", "Sud"]
-    # The links and titles statements are built once per rights clause, not per page (a
+    # The links-and-titles statement is built once per rights clause, not per page (a
     # new statement per page had SQLAlchemy key it again over the reader's whole rule).
+    assert built == ["_links_with_titles"] * 2, built  # one per reader's rule
     pages = len(built)
     assert _client_titles(api, readers["North"]) == ["Nord", "#2"]
     assert len(built) == pages, built[pages:]

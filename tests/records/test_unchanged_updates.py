@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from kartoteka.records import batches
 from kartoteka.records.changes import Unchanged
-from kartoteka.records.read import load_links
+from kartoteka.records.linked import load_links
 from kartoteka.storage import kept
 
 
