@@ -6,7 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -70,21 +70,30 @@ class Layout:
     of the service's CPU, issue 16). A catalog object lives until its metadata changes.
     """
 
-    __slots__ = ("fields", "links", "references", "_rules", "_shapes")
+    __slots__ = ("fields", "links", "references", "_catalog", "_rules", "_shapes")
 
     def __init__(self, catalog: Catalog, rules: dict[str, str], only: list[str] | None) -> None:
         self.fields = _visible(catalog, rules, only)
         self.links = [f for f in self.fields if f.is_link]
         self.references = [f for f in self.fields if f.ftype.references and not f.is_link]
+        self._catalog = catalog
         self._rules = dict(rules)
-        self._shapes: dict[tuple[str, ...], tuple[dict[str, int], list[Slot]]] = {}
+        self._shapes: dict[tuple[str, ...], Shape] = {}
 
-    def shape(self, keys: tuple[str, ...]) -> tuple[dict[str, int], list[Slot]]:
-        """For rows with these columns: where each column is, and each field's slot."""
+    def shape(self, keys: tuple[str, ...]) -> Shape:
+        """For rows with these columns: where each column is, each field's slot, the
+        title's reader and, when every slot is ready, the row's values function."""
         got = self._shapes.get(keys)
         if got is None:
             at = {key: i for i, key in enumerate(keys)}
-            got = (at, [self._slot(f, at) for f in self.fields])
+            slots = [self._slot(f, at) for f in self.fields]
+            ready = [(name, i, fn) for name, i, fn, *_ in slots if fn is not None]
+            got = Shape(
+                at,
+                slots,
+                values_maker(ready) if len(ready) == len(slots) else None,
+                _title_reader(self._catalog, FieldView(self._catalog, self._rules), at),
+            )
             if len(self._shapes) < 8:  # a catalog's statements select one or two shapes
                 self._shapes[keys] = got
         return got
@@ -107,6 +116,39 @@ class Layout:
         if masked_:
             fn = _masked_reader(fn, f)
         return (f.api_name, i, fn, READY, f, False)
+
+
+class Shape(NamedTuple):
+    """A `Layout` for rows of one shape of columns (`Layout.shape`)."""
+
+    #: column name -> position in the row
+    at: dict[str, int]
+    slots: list[Slot]
+    #: the row's `values` when no field's reader depends on the page (else None: made
+    #: per page from what it looked up)
+    values: Callable[[Any], dict[str, Any]] | None
+    #: the row's title as the layout's field rules show it
+    title: Callable[[Any, int], str]
+
+
+def _title_reader(
+    catalog: Catalog, view: FieldView, at: dict[str, int]
+) -> Callable[[Any, int], str]:
+    """A row's title as a reader with `view`'s field rules may see it (`#id` without a
+    title field). Made once per layout and shape: it depends on nothing else."""
+    field = catalog.title_field
+    column = field.storage_column if field is not None else None
+    title = view.title
+    if field is None or column not in at:
+        return lambda row, rid: title(f"#{rid}", rid)
+    i, read, to_text = at[column], field.ftype.reader(field, None), field.ftype.to_text
+
+    def title_of(row: Any, rid: int) -> str:
+        raw = row[i]
+        text = None if raw is None else to_text(read(raw), field)
+        return title(text or f"#{rid}", rid)
+
+    return title_of
 
 
 _layouts: OrderedDict[tuple[Any, ...], tuple[Catalog, Layout]] = OrderedDict()
@@ -154,7 +196,7 @@ class Renderer:
         """Records for these rows (each row has the catalog table's columns)."""
         if not rows:
             return []
-        at, slots = self.layout.shape(tuple(rows[0]._fields))
+        at, slots, ready_values, title_of = self.layout.shape(tuple(rows[0]._fields))
         id_at = at["id"]
         ids = [r[id_at] for r in rows]
         links, link_titles = (
@@ -165,9 +207,9 @@ class Renderer:
         user_ids, file_ids = self._referenced(rows, at)
         users = self._users(user_ids)
         files = self._files(file_ids)
-        columns = self._columns(slots, at, links, link_titles, users, files)
-        values_of = values_maker(columns)
-        title_of = self._title_reader(at)
+        values_of = ready_values or values_maker(
+            self._columns(slots, at, links, link_titles, users, files)
+        )
         created_at, updated_at = at["created_at"], at["updated_at"]
         created_by, updated_by = at["created_by"], at["updated_by"]
         version_at = at.get("version")
@@ -241,26 +283,6 @@ class Renderer:
                 fn = _masked_reader(fn, f)
             columns.append((name, i, fn))
         return columns
-
-    def _title_reader(self, at: dict[str, int]) -> Callable[[Any, int], str]:
-        """A row's title as this reader may see it (`#id` without a title field)."""
-        field = self.catalog.title_field
-        column = field.storage_column if field is not None else None
-        if field is None or column not in at:
-            return lambda row, rid: self.view.title(f"#{rid}", rid)
-        i, read, to_text, title = (
-            at[column],
-            field.ftype.reader(field, None),
-            field.ftype.to_text,
-            self.view.title,
-        )
-
-        def title_of(row: Any, rid: int) -> str:
-            raw = row[i]
-            text = None if raw is None else to_text(read(raw), field)
-            return title(text or f"#{rid}", rid)
-
-        return title_of
 
     def _users(self, ids: set[int]) -> dict[int, str]:
         if not ids:

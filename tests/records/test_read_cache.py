@@ -206,3 +206,40 @@ def test_a_rows_values_are_made_as_the_readers_say_whatever_the_names():
     calls = []
     values_maker([("name", 0, lambda v: calls.append(v) or v)])(row)
     assert calls == ["x"]
+
+
+def test_a_shape_keeps_its_title_reader_and_ready_values_for_its_rules(
+    api: Any, instance: Any
+) -> None:
+    """A layout's shape makes the title reader once, and the row's values function once
+    when no field's reader depends on the page; each set of field rules has its own."""
+    from kartoteka.records.read import layout
+
+    api.catalog(
+        "Leads",
+        [
+            {"name": "Phone", "api_name": "phone", "type": "phone"},
+            {"name": "Score", "api_name": "score", "type": "number"},
+        ],
+    )
+    api.catalog(
+        "Tasks",
+        [{"name": "Name", "type": "text"}, {"name": "Owner", "api_name": "owner", "type": "user"}],
+    )
+    meta = instance.workspace(instance.settings.default_workspace).meta()
+    leads, tasks = meta.catalog("leads"), meta.catalog("tasks")
+    keys = tuple(c.name for c in leads.table.columns)
+    stored = {"id": 7, leads.by_api_name["phone"].column: "+79161234567",
+              leads.by_api_name["score"].column: 5}  # fmt: skip
+    row = tuple(stored.get(k) for k in keys)
+    plain = layout(leads, {}, None).shape(keys)
+    assert layout(leads, {}, None).shape(keys) is plain  # kept with the layout
+    assert plain.values is not None and plain.values(row) == {"phone": "+79161234567", "score": 5}
+    assert plain.title(row, 7) == "+79161234567"
+    masked = layout(leads, {"phone": "masked"}, None).shape(keys)
+    assert masked.title(row, 7) != plain.title(row, 7)
+    assert masked.title(row, 7).endswith("67") and "1234" not in masked.title(row, 7)
+    assert masked.values is not None and "1234" not in masked.values(row)["phone"]
+    # A user field is read with the page's user names: its values are made per page.
+    task_keys = tuple(c.name for c in tasks.table.columns)
+    assert layout(tasks, {}, None).shape(task_keys).values is None
