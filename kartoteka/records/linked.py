@@ -57,18 +57,20 @@ def title_text(catalog: Catalog, raw: Any, record_id: int) -> str:
     return text or f"#{record_id}"
 
 
+def _title_column(catalog: Catalog) -> Any:
+    """The catalog table's column holding its records' titles (NULL without one)."""
+    field = catalog.title_field
+    if field is None or field.storage_column is None:
+        return sa.null()
+    return catalog.table.c[field.storage_column]
+
+
 def _raw_titles(
     conn: Connection, catalog: Catalog, ids: set[int], seen: Any = None
 ) -> dict[int, str]:
     """Title texts by id (no rights applied); with `seen`, a condition, only the ids of
     rows meeting it — read in the same query, so withholding titles costs no round trip."""
-    field = catalog.title_field
-    table = catalog.table
-    col = (
-        table.c[field.storage_column]
-        if field is not None and field.storage_column is not None
-        else sa.null()
-    )
+    table, col = catalog.table, _title_column(catalog)
     dialect = conn.dialect.name
     q = kept_statement(
         (table, col, seen, dialect),
@@ -92,9 +94,43 @@ def titles(conn: Connection, actor: Actor, catalog: Catalog, ids: set[int]) -> d
     return {rid: view.title(text, rid) for rid, text in _raw_titles(conn, catalog, ids).items()}
 
 
-def link_items(
-    conn: Connection, actor: Actor, field: Field, ids: set[int]
-) -> dict[int, dict[str, Any]]:
+#: field id -> record id -> linked record ids, in link order.
+Links = dict[int, dict[int, list[int]]]
+#: linked record id -> its `{"id", "title"}` item as the reader may see it.
+Items = dict[int, dict[str, Any]]
+#: field id -> the items of what it links to.
+LinkTitles = dict[int, Items]
+#: How a link field's titles are shown: no target catalog (`#id`), titles public, the
+#: reader's rule on the target decides, or the target is out of the reader's reach.
+#: Objects, not numbers: they are part of the kept statement's key, compared by identity.
+_NO_TARGET, _PUBLIC, _RULED, _OUT_OF_REACH = (object() for _ in range(4))
+
+
+def _titles_shown(actor: Actor, field: Field) -> tuple[Catalog | None, object]:
+    """A link field's target catalog and how its titles are shown to the actor."""
+    target = actor.workspace.meta().catalog(field.options.get("catalog") or 0)
+    if target is None:
+        return None, _NO_TARGET
+    if field.options.get("title_public"):
+        return target, _PUBLIC
+    return target, _RULED if access.may_reach(actor, target) else _OUT_OF_REACH
+
+
+def _items(actor: Actor, target: Catalog | None, ids: set[int], texts: dict[int, str]) -> Items:
+    """The items of `ids` with the title texts the actor may read (`texts`); the others'
+    titles withheld (`restricted`). Without a target catalog, `#id` alone."""
+    if target is None:
+        return {i: {"id": i, "title": f"#{i}"} for i in ids}
+    view = FieldView.of(actor, target)
+    return {
+        i: {"id": i, "title": view.title(texts[i], i)}
+        if i in texts
+        else {"id": i, "title": f"#{i}", "restricted": True}
+        for i in ids
+    }
+
+
+def link_items(conn: Connection, actor: Actor, field: Field, ids: set[int]) -> Items:
     """`{"id", "title"}` of records a link field points at, as the actor may see them.
 
     The title of a record the actor cannot see is not shown (`{"id", "title": "#id",
@@ -103,34 +139,32 @@ def link_items(
     """
     if not ids:
         return {}
-    target = actor.workspace.meta().catalog(field.options.get("catalog") or 0)
-    if target is None:
-        return {i: {"id": i, "title": f"#{i}"} for i in ids}
+    target, mode = _titles_shown(actor, field)
     texts: dict[int, str] = {}
-    if field.options.get("title_public"):
+    if target is not None and mode is _PUBLIC:
         texts = _raw_titles(conn, target, ids)
-    elif access.may_reach(actor, target):
+    elif target is not None and mode is _RULED:
         # The reader's rule on the target is part of the titles query: rows they may not
         # see come back as no row at all.
         texts = _raw_titles(conn, target, ids, access.record_filter(actor, target, "view"))
-    view = FieldView.of(actor, target)
-    out: dict[int, dict[str, Any]] = {}
-    for i in ids:
-        if i in texts:
-            out[i] = {"id": i, "title": view.title(texts[i], i)}
-        else:
-            out[i] = {"id": i, "title": f"#{i}", "restricted": True}
-    return out
+    return _items(actor, target, ids, texts)
 
 
-def load_links(
-    conn: Connection, fields: list[Field], ids: list[int]
-) -> dict[int, dict[int, list[int]]]:
+def _link_fields(fields: list[Field]) -> list[Field]:
+    """The link fields among `fields`, each once."""
+    return list({f.id: f for f in fields if f.is_link}.values())
+
+
+def _field_in(column: Any, fids: tuple[int, ...]) -> Any:
+    # An OR of equalities, not IN: the kept statement takes no expanding parameter.
+    return sa.or_(*(column == fid for fid in fids))
+
+
+def load_links(conn: Connection, fields: list[Field], ids: list[int]) -> Links:
     """field id -> record id -> linked record ids, in link order."""
-    result: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    link_fields = list({f.id: f for f in fields if f.is_link}.values())
-    link_ids = [f.id for f in link_fields]
-    if not link_ids or not ids:
+    result: Links = defaultdict(lambda: defaultdict(list))
+    link_fields = _link_fields(fields)
+    if not link_fields or not ids:
         return result
     links = schema.links
     dialect = conn.dialect.name
@@ -141,7 +175,7 @@ def load_links(
         lambda: (
             sa.select(links.c.field_id, links.c.src_id, links.c.dst_id)
             .where(
-                sa.or_(*(links.c.field_id == fid for fid in link_ids)),
+                _field_in(links.c.field_id, tuple(f.id for f in link_fields)),
                 kept.in_ids(links.c.src_id, dialect),
             )
             .order_by(links.c.position, links.c.dst_id)
@@ -150,16 +184,6 @@ def load_links(
     for fid, src, dst in kept.all_rows(conn, q, "ids", kept.ids_value(dialect, ids)):
         result[fid][src].append(dst)
     return result
-
-
-#: field id -> record id -> linked record ids, in link order.
-Links = dict[int, dict[int, list[int]]]
-#: field id -> linked record id -> its `{"id", "title"}` item as the reader may see it.
-LinkTitles = dict[int, dict[int, dict[str, Any]]]
-#: How a link field's titles are shown: no target catalog (`#id`), titles public, the
-#: reader's rule on the target decides, or the target is out of the reader's reach.
-#: Objects, not numbers: they are part of the kept statement's key, compared by identity.
-_NO_TARGET, _PUBLIC, _RULED, _OUT_OF_REACH = (object() for _ in range(4))
 
 
 def links_with_titles(
@@ -173,33 +197,18 @@ def links_with_titles(
     """
     links: Links = defaultdict(lambda: defaultdict(list))
     titles: LinkTitles = {}
-    link_fields = list({f.id: f for f in fields if f.is_link}.values())
+    link_fields = _link_fields(fields)
     if not link_fields or not ids:
         return links, titles
-    meta = actor.workspace.meta()
-    plans: list[tuple[Field, Catalog | None, object]] = []
-    targets: dict[int, Catalog] = {}
-    reached: dict[int, bool] = {}
-    for f in link_fields:
-        target = meta.catalog(f.options.get("catalog") or 0)
-        if target is None:
-            plans.append((f, None, _NO_TARGET))
-            continue
-        if f.options.get("title_public"):
-            mode = _PUBLIC
-        else:
-            if target.id not in reached:
-                reached[target.id] = access.may_reach(actor, target)
-            mode = _RULED if reached[target.id] else _OUT_OF_REACH
-        if mode != _OUT_OF_REACH:
-            targets.setdefault(target.id, target)
-        plans.append((f, target, mode))
-    joins = []
-    for target in targets.values():
-        ruled = any(t is target and m == _RULED for _, t, m in plans)
-        seen = access.record_filter(actor, target, "view") if ruled else None
-        fids = tuple(f.id for f, t, m in plans if t is target and m != _OUT_OF_REACH)
-        joins.append((target, fids, seen))
+    plans = [(f, *_titles_shown(actor, f)) for f in link_fields]
+    # Each target whose titles some field shows, once: (target, its fields, its rule).
+    joins: list[tuple[Catalog, tuple[int, ...], Any]] = []
+    for target in {
+        t.id: t for _, t, m in plans if t is not None and m is not _OUT_OF_REACH
+    }.values():
+        ruled = any(t is target and m is _RULED for _, t, m in plans)
+        fids = tuple(f.id for f, t, m in plans if t is target and m is not _OUT_OF_REACH)
+        joins.append((target, fids, access.record_filter(actor, target, "view") if ruled else None))
     dialect = conn.dialect.name
     # Kept by what it is made of: each field with its target and how its titles show,
     # and each joined target's rule (a cached clause object).
@@ -210,35 +219,27 @@ def links_with_titles(
         *(p for target, _, seen in joins for p in (target, seen)),
     )
     q = kept_statement(parts, lambda: _links_with_titles(link_fields, joins, dialect))
-    rows = kept.all_rows(conn, q, "ids", kept.ids_value(dialect, ids))
-    # Per target: its title text and whether the reader may see it, by linked id.
-    found: list[dict[int, tuple[Any, bool]]] = [{} for _ in joins]
-    for row in rows:
-        fid, src, dst = row[0], row[1], row[2]
-        links[fid][src].append(dst)
-        for j in range(len(joins)):
+    # Per joined target: (its raw title, may the reader see it) by linked id.
+    found: dict[int, dict[int, tuple[Any, bool]]] = {target.id: {} for target, _, _ in joins}
+    for row in kept.all_rows(conn, q, "ids", kept.ids_value(dialect, ids)):
+        dst = row[2]
+        links[row[0]][row[1]].append(dst)
+        for j, (target, _, _) in enumerate(joins):
             at = 3 + 3 * j
             if row[at] is not None:  # the target row exists
-                found[j][dst] = (row[at + 1], bool(row[at + 2]))
-    by_target = {target.id: j for j, (target, _, _) in enumerate(joins)}
-    views: dict[int, FieldView] = {}
-    for f, target, mode in plans:
+                found[target.id][dst] = (row[at + 1], bool(row[at + 2]))
+    for f, linked_to, mode in plans:
         if f.id not in links:
             continue
         dsts = {d for ds in links[f.id].values() for d in ds}
-        if target is None:
-            titles[f.id] = {i: {"id": i, "title": f"#{i}"} for i in dsts}
-            continue
-        shown = found[by_target[target.id]] if mode != _OUT_OF_REACH else {}
-        view = views.get(target.id) or views.setdefault(target.id, FieldView.of(actor, target))
-        items: dict[int, dict[str, Any]] = {}
-        for i in dsts:
-            hit = shown.get(i)
-            if hit is not None and (mode == _PUBLIC or hit[1]):
-                items[i] = {"id": i, "title": view.title(title_text(target, hit[0], i), i)}
-            else:
-                items[i] = {"id": i, "title": f"#{i}", "restricted": True}
-        titles[f.id] = items
+        texts: dict[int, str] = {}
+        if linked_to is not None and mode is not _OUT_OF_REACH:
+            shown = found[linked_to.id]
+            for i in dsts:
+                hit = shown.get(i)
+                if hit is not None and (mode is _PUBLIC or hit[1]):
+                    texts[i] = title_text(linked_to, hit[0], i)
+        titles[f.id] = _items(actor, linked_to, dsts, texts)
     return links, titles
 
 
@@ -254,16 +255,10 @@ def _links_with_titles(
     source: Any = links
     for i, (target, fids, seen) in enumerate(joins):
         table = target.table
-        field = target.title_field
-        title = (
-            table.c[field.storage_column]
-            if field is not None and field.storage_column is not None
-            else sa.null()
-        )
         may_see = sa.literal(1) if seen is None else sa.case((seen, 1), else_=0)
         columns += [
             table.c.id.label(f"t{i}_id"),
-            title.label(f"t{i}_title"),
+            _title_column(target).label(f"t{i}_title"),
             may_see.label(f"t{i}_seen"),
         ]
         on = sa.and_(table.c.id == links.c.dst_id, _field_in(links.c.field_id, fids))
@@ -277,8 +272,3 @@ def _links_with_titles(
         )
         .order_by(links.c.position, links.c.dst_id)
     )
-
-
-def _field_in(column: Any, fids: tuple[int, ...]) -> Any:
-    # An OR of equalities, not IN: the kept statement takes no expanding parameter.
-    return sa.or_(*(column == fid for fid in fids))

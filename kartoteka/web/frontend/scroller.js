@@ -1,6 +1,6 @@
 // A row that scrolls sideways on a phone (the administration sections): the current
 // entry is brought into view, and a fade on either edge says more entries hide there.
-export function initScroller(row) {
+function initScroller(row) {
   const mark = () => {
     const end = row.scrollWidth - row.clientWidth;
     row.toggleAttribute("data-more-before", row.scrollLeft > 2);
