@@ -91,6 +91,16 @@ def test_the_administration_sections_on_a_phone(server, demo, browser):
         current, frame = box(row.locator("a.active")), box(row)
         assert frame["left"] <= current["left"] + 1 and current["right"] <= frame["right"] + 1, path
         assert row.get_attribute("data-more-before") is not None, path
+    # The catalog's view tabs scroll the same way: the last view, opened, is in sight.
+    page.goto(server + "/c/deals?lang=ru")
+    tabs = page.locator("nav.view-tabs")
+    assert tabs.get_attribute("data-more-after") is not None
+    last = tabs.locator("a").last.get_attribute("href")
+    page.goto(server + last + "&lang=ru")
+    current, frame = box(tabs.locator("a.active")), box(tabs)
+    assert frame["left"] <= current["left"] + 1 and current["right"] <= frame["right"] + 1
+    assert tabs.get_attribute("data-more-before") is not None
+    page.goto(server + "/notices?lang=ru")
     # Scrolled to its end, nothing hides after it any more.
     row.evaluate("r => { r.scrollLeft = r.scrollWidth; r.dispatchEvent(new Event('scroll')); }")
     page.wait_for_function("() => !document.querySelector('.admin-nav ul[data-more-after]')")

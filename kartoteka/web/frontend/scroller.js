@@ -1,4 +1,4 @@
-// A row that scrolls sideways on a phone (the administration sections): the current
+// A row that scrolls sideways (tabs; the administration sections on a phone): the current
 // entry is brought into view, and a fade on either edge says more entries hide there.
 function initScroller(row) {
   const mark = () => {
