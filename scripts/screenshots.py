@@ -299,7 +299,23 @@ def seed(base: str, lang: str) -> dict[str, Any]:
         if kind == "gallery":
             body["filter"] = {"photos": {"empty": False}}
         views[kind] = api.post("/catalogs/deals/views", json=body).json()["id"]
+    duplicate_clients(api, lang)
     return views
+
+
+def duplicate_clients(api: httpx.Client, lang: str) -> None:
+    """Two clients entered again with their phone typed another way, then a rule on the
+    phone: the duplicates page shows two groups."""
+    t = TEXT[lang]
+    again = [
+        {"name": t["companies"][0].replace("ООО ", "").replace("LLC ", ""),
+         "phone": "8 (912) 000-00-00", "city": t["cities"][1]},
+        {"name": t["companies"][1] + (" (филиал)" if lang == "ru" else " (branch)"),
+         "phone": "+7 912 000 00 01", "email": "branch@example.com"},
+    ]  # fmt: skip
+    api.post("/catalogs/clients/records/batch", json={"create": [{"values": v} for v in again]})
+    rule = {"name": t["phone"], "fields": [{"field": "phone", "normalise": "phone"}]}
+    api.post("/catalogs/clients/duplicate-rules", json=rule)
 
 
 def shrink(path: Path) -> None:
@@ -408,6 +424,7 @@ def shoot(base: str, lang: str, views: dict[str, int], out: Path) -> list[Path]:
             integrations(page, base, snap, lang)
             scenarios(page, base, snap, lang)
             notifications_and_processes(page, base, snap, lang)
+            duplicates(page, base, snap)
             context.close()
         browser.close()
     return taken
@@ -598,6 +615,19 @@ def notifications_and_processes(page: Any, base: str, snap: Any, lang: str) -> N
     snap("admin-process")
     api.delete("/processes/deals/stage")
     api.close()
+
+
+def duplicates(page: Any, base: str, snap: Any) -> None:
+    """The clients' duplicate rules, their groups, and the merge form of the first group."""
+    page.goto(base + "/admin/catalogs/clients/duplicates")
+    snap("admin-duplicate-rules")
+    page.goto(base + "/admin/catalogs/clients/duplicates/new")
+    snap("admin-duplicate-rule")
+    page.goto(base + "/c/clients/duplicates")
+    snap("duplicates")
+    page.locator("[data-group] button[type=submit]").first.click()
+    page.wait_for_selector("[data-merge-form]")
+    snap("merge")
 
 
 def designers(page: Any, base: str, snap: Any) -> None:

@@ -74,7 +74,7 @@ def parse(catalog: Catalog, body: Any) -> tuple[int, list[int], dict[int, int]]:
     return into, list(others), chosen
 
 
-def _mergeable(actor: Actor, catalog: Catalog) -> list[Field]:
+def mergeable(actor: Actor, catalog: Catalog) -> list[Field]:
     """Fields whose value the merge decides (stored, writable, not hidden from the actor)."""
     rules = access.field_rules(actor, catalog)
     return [
@@ -142,7 +142,7 @@ def merge(actor: Actor, catalog_ref: str | int, body: Any) -> dict[str, Any]:
             ]
         )
     into, others, chosen = parse(catalog, body)
-    fields = _mergeable(actor, catalog)
+    fields = mergeable(actor, catalog)
     with read_connection(actor.workspace.engine) as conn:
         changes = _plan(conn, actor, catalog, fields, into, others, chosen)[2]
     if hooks.interested(actor, catalog):

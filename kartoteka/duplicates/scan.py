@@ -132,3 +132,48 @@ def _members(
             if len(ids) < MAX_MEMBERS:
                 ids.append(rid)
     return out
+
+
+#: Duplicates named per rule on a record's card (a group can be larger: the page lists it).
+MAX_OF_RECORD = 20
+
+
+def of_record(actor: Actor, catalog: Catalog, record_id: int) -> list[dict[str, Any]]:
+    """The records the reader sees that hold one of this record's keys, per valid rule:
+    `[{"rule": {"id", "name"}, "records": [{"id", "title"}...]}]` (rules without any left
+    out). One statement for every rule; nothing is read when the catalog has no rule."""
+    rules = {r.id: r for r in rules_of(actor, catalog)}
+    if not rules or catalog.system is not None:
+        return []
+    keys = schema.duplicate_keys
+    mine, other = keys.alias("mine"), keys.alias("other")
+    table = catalog.table
+    q = (
+        sa.select(other.c.rule_id, other.c.record_id)
+        .join(mine, sa.and_(mine.c.rule_id == other.c.rule_id, mine.c.key == other.c.key))
+        .join(table, table.c.id == other.c.record_id)
+        .where(
+            mine.c.record_id == record_id,
+            mine.c.rule_id.in_(sorted(rules)),
+            other.c.record_id != record_id,
+        )
+        .order_by(other.c.rule_id, other.c.record_id)
+        .limit(MAX_OF_RECORD * len(rules))
+    )
+    rights = access.record_filter(actor, catalog, "view")
+    if rights is not None:
+        q = q.where(rights)
+    found: dict[int, list[int]] = {}
+    with read_connection(actor.workspace.engine) as conn:
+        for rule_id, rid in conn.execute(q):
+            ids = found.setdefault(rule_id, [])
+            if len(ids) < MAX_OF_RECORD:
+                ids.append(rid)
+        names = titles(conn, actor, catalog, {r for ids in found.values() for r in ids})
+    return [
+        {
+            "rule": {"id": rule_id, "name": rules[rule_id].name},
+            "records": [{"id": r, "title": names.get(r, f"#{r}")} for r in ids],
+        }
+        for rule_id, ids in found.items()
+    ]

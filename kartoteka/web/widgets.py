@@ -66,6 +66,7 @@ SCRIPT_STRINGS = {
     "no": N_("no"),
     "delete_selected": N_("Delete selected"),
     "edit_selected": N_("Edit selected"),
+    "merge_selected": N_("Merge selected"),
     "bulk_title": N_("Change %(n)s selected records"),
     "bulk_field": N_("Field"),
     "bulk_value": N_("New value"),

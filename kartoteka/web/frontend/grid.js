@@ -44,6 +44,8 @@ Tabulator.registerModule([
 ]);
 
 const PAGE = 100;
+/** Records one merge takes: the one that stays and fifty merged into it (duplicates.merge). */
+const MERGE_MOST = 51;
 /** How a column of these types lines up (the rest: left). */
 const ALIGN = { number: "right", money: "right", checkbox: "center" };
 const WIDTHS = {
@@ -176,6 +178,7 @@ class Grid {
     this.countEl = document.querySelector("[data-grid-count]");
     this.deleteButton = document.querySelector("[data-grid-delete]");
     this.bulkButton = document.querySelector("[data-grid-bulk]");
+    this.mergeButton = document.querySelector("[data-grid-merge]");
     this.saveButton = document.querySelector("[data-grid-save-view]");
     this.grouping = new Grouping(this);
     host.replaceChildren();
@@ -504,6 +507,13 @@ class Grid {
     if (this.bulkButton) {
       this.bulkButton.hidden = rows.length === 0;
       this.bulkButton.textContent = `${strings().edit_selected} (${rows.length})`;
+    }
+    if (this.mergeButton) {
+      // Two records or more, as many as one merge takes: the merge form chooses the values.
+      const ids = this.table.getSelectedData().map((r) => r._id);
+      this.mergeButton.hidden = ids.length < 2 || ids.length > MERGE_MOST;
+      this.mergeButton.textContent = `${strings().merge_selected} (${ids.length})`;
+      this.mergeButton.href = `${this.cfg.page}/duplicates/merge?ids=${ids.join(",")}`;
     }
     if (!this.deleteButton) return;
     this.deleteButton.hidden = rows.length === 0;

@@ -11,9 +11,11 @@ from . import (
     auth,
     catalogs,
     designer,
+    designer_duplicates,
     designer_fields,
     designer_process,
     designer_views,
+    duplicates,
     integrations,
     notices,
     people,
@@ -46,4 +48,6 @@ ROUTES: list[BaseRoute] = [
     *designer_fields.routes,
     *designer_views.routes,
     *designer_process.routes,
+    *designer_duplicates.routes,
+    *duplicates.routes,
 ]

@@ -18,6 +18,7 @@ from kartoteka.catalogs import common_options
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.comments import service as comments
+from kartoteka.duplicates import scan
 from kartoteka.duplicates.check import skipping
 from kartoteka.edge import status_and_code
 from kartoteka.errors import (
@@ -95,6 +96,9 @@ def _card_data(ctx: Ctx, catalog: Catalog, record: dict[str, Any] | None) -> dic
             if rules.get(f.api_name) == "masked" and access.may_reveal(ctx.user, catalog, f)
         },
         "saved": ctx.request.query_params.get("saved") == "1",
+        "merged": _count(ctx.request.query_params.get("merged", "")),
+        # Other records sharing a duplicate rule's key with this one (each rule's group).
+        "duplicates": scan.of_record(ctx.user, catalog, rid) if rid is not None else [],
         "comment_error": None,
         "comment_text": "",
         "needed": set(),
@@ -161,6 +165,11 @@ def new_page(ctx: Ctx, catalog: str) -> Response:
             )
     _prefill(ctx, data)
     return _card(ctx, data)
+
+
+def _count(text: str) -> int:
+    """A small count from the query (`?merged=2`); anything else is 0."""
+    return int(text) if text.isdigit() and len(text) < 4 else 0
 
 
 def _wants_json(ctx: Ctx) -> bool:
