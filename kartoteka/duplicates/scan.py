@@ -17,9 +17,10 @@ from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
 from kartoteka.errors import ItemError, ValidationFailed
 from kartoteka.records import service as records
-from kartoteka.records.linked import titles
+from kartoteka.records.linked import kept_statement, titles
 from kartoteka.storage import schema
 from kartoteka.storage.engine import read_connection
+from kartoteka.storage.kept import all_rows
 
 from .normalise import SEPARATOR
 from .rules import Rule, find_rule, rule_json, rules_of
@@ -145,30 +146,16 @@ def of_record(actor: Actor, catalog: Catalog, record_id: int) -> list[dict[str, 
     rules = {r.id: r for r in rules_of(actor, catalog)}
     if not rules or catalog.system is not None:
         return []
-    keys = schema.duplicate_keys
-    mine, other = keys.alias("mine"), keys.alias("other")
-    table = catalog.table
-    q = (
-        sa.select(other.c.rule_id, other.c.record_id)
-        .join(mine, sa.and_(mine.c.rule_id == other.c.rule_id, mine.c.key == other.c.key))
-        .join(table, table.c.id == other.c.record_id)
-        .where(
-            mine.c.record_id == record_id,
-            mine.c.rule_id.in_(sorted(rules)),
-            other.c.record_id != record_id,
-        )
-        .order_by(other.c.rule_id, other.c.record_id)
-        .limit(MAX_OF_RECORD * len(rules))
-    )
     rights = access.record_filter(actor, catalog, "view")
-    if rights is not None:
-        q = q.where(rights)
+    # Kept per table, rights clause and rules (cached objects while the metadata stands).
+    parts = (catalog.table, rights, *rules.values())
+    q = kept_statement(parts, lambda: _of_record(catalog, rights, sorted(rules)))
     found: dict[int, list[int]] = {}
     with read_connection(actor.workspace.engine) as conn:
-        for rule_id, rid in conn.execute(q):
-            ids = found.setdefault(rule_id, [])
-            if len(ids) < MAX_OF_RECORD:
-                ids.append(rid)
+        for rule_id, rid in all_rows(conn, q, "record_id", record_id):
+            held = found.setdefault(rule_id, [])
+            if len(held) < MAX_OF_RECORD:
+                held.append(rid)
         names = titles(conn, actor, catalog, {r for ids in found.values() for r in ids})
     return [
         {
@@ -177,3 +164,26 @@ def of_record(actor: Actor, catalog: Catalog, record_id: int) -> list[dict[str, 
         }
         for rule_id, ids in found.items()
     ]
+
+
+def _of_record(catalog: Catalog, rights: Any, rule_ids: list[int]) -> Any:
+    """`of_record`'s statement for one rights clause and set of rules (kept: building it
+    and its cache key cost more than the two index lookups it runs)."""
+    keys = schema.duplicate_keys
+    mine, other = keys.alias("mine"), keys.alias("other")
+    table = catalog.table
+    record_id: Any = sa.bindparam("record_id")
+    q = (
+        sa.select(other.c.rule_id, other.c.record_id)
+        .join(mine, sa.and_(mine.c.rule_id == other.c.rule_id, mine.c.key == other.c.key))
+        .join(table, table.c.id == other.c.record_id)
+        .where(
+            mine.c.record_id == record_id,
+            # The rules' ids written into the statement (kept per set of rules).
+            mine.c.rule_id.in_([sa.literal_column(str(int(i))) for i in rule_ids]),
+            other.c.record_id != record_id,
+        )
+        .order_by(other.c.rule_id, other.c.record_id)
+        .limit(MAX_OF_RECORD * len(rule_ids))
+    )
+    return q if rights is None else q.where(rights)

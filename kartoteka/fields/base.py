@@ -265,6 +265,11 @@ class FieldType:
             return ""
         return str(value)
 
+    def shown_text(self, text: str) -> str:
+        """A text value as the UI shows it to people (cards, history, server-rendered
+        lists); the browser's `valueText` in ui.js does the same. Default: as stored."""
+        return text
+
     def export_text(self, value: Any, field: Field) -> str:
         """A value as text in CSV/XLSX exports, the way `from_text` reads it back."""
         return self.to_text(value, field)

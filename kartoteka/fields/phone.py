@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
@@ -25,6 +26,10 @@ def normalise_phone(text: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+#: A stored Russian number, in the groups it is written in.
+_RU_NUMBER = re.compile(r"\+7(\d{3})(\d{3})(\d{2})(\d{2})")
+
+
 class PhoneType(FieldType):
     """A phone number; `region` option (default RU) is used for numbers without +."""
 
@@ -38,6 +43,12 @@ class PhoneType(FieldType):
     operators = TEXT_OPS
     searchable = True
     option_docs = {"region": "ISO country code for numbers written without + (default RU)"}
+
+    def shown_text(self, text: str) -> str:
+        """A Russian number as people write it (+7 912 000-00-00, as ui.js `formatPhone`);
+        any other as stored (E.164)."""
+        found = _RU_NUMBER.fullmatch(text)
+        return f"+7 {found[1]} {found[2]}-{found[3]}-{found[4]}" if found else text
 
     def mask(self, text: str) -> str:
         """`+7 *** ***-**-67`: the country code and the last two digits stay."""

@@ -11,7 +11,6 @@ the user's language, numbers and amounts are shown and read the way they type th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -68,19 +67,9 @@ def value_text(field: Field | None, value: Any) -> str:
         return number_text(field, value)
     if field is not None and field.ftype.value_kind == "date" and isinstance(value, str):
         return date_text(value)
-    if field is not None and field.type == "phone" and isinstance(value, str):
-        return phone_text(value)
+    if field is not None and isinstance(value, str):
+        return field.ftype.shown_text(value)  # a phone as +7 912 000-00-00
     return str(value)
-
-
-_RU_PHONE = re.compile(r"\+7(\d{3})(\d{3})(\d{2})(\d{2})")
-
-
-def phone_text(value: str) -> str:
-    """A stored phone as people write it, as the browser shows it (ui.js `formatPhone`):
-    a Russian number as +7 912 000-00-00, any other as stored (E.164)."""
-    found = _RU_PHONE.fullmatch(value)
-    return f"+7 {found[1]} {found[2]}-{found[3]}-{found[4]}" if found else value
 
 
 def date_text(value: str) -> str:

@@ -14,6 +14,8 @@ from urllib.parse import quote
 from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
+from kartoteka.duplicates.rules import rules_of
+from kartoteka.importer.options import STAMPS
 
 from .i18n import N_, _
 from .pages import Ctx, catalog_url
@@ -81,7 +83,30 @@ STRINGS = {
     "col_value": N_("Value"),
     "col_reason": N_("Reason"),
     "date_custom_bad": N_("Write the format with dd, mm and yy or yyyy (for example dd.mm.yyyy)."),
+    "create_missing": N_("create the missing ones"),
+    "list_separator_bad": N_("Write 1 to 5 characters that are not all spaces, e.g. | or ;"),
+    "stamps_group": N_("The record's dates and authors"),
+    "stamp_user": N_("a user's e-mail address; empty: the importing user"),
 }
+#: The record's own dates and authors an administrator may take from the file
+#: (`keep_stamps`, importer/stamps.py), as the mapping's field select offers them.
+STAMP_LABELS = {
+    "created_at": N_("Created at (from the file)"),
+    "updated_at": N_("Updated at (from the file)"),
+    "created_by": N_("Created by (e-mail, from the file)"),
+    "updated_by": N_("Updated by (e-mail, from the file)"),
+}
+#: What a row that would create a duplicate may do (`duplicates`, docs/duplicates.md).
+DUPLICATE_CHOICES = (
+    ("report", N_("refuse the row"), N_("it is listed with the errors; the default")),
+    ("skip", N_("skip the row"), N_("nothing is written; it counts as unchanged")),
+    (
+        "merge",
+        N_("update the existing record"),
+        N_("when exactly one record matches; otherwise the row is refused"),
+    ),
+    ("allow", N_("create it anyway"), N_("no duplicate check for these rows")),
+)
 
 
 def may_import(actor: Actor, catalog: Catalog) -> bool:
@@ -93,10 +118,39 @@ def may_import(actor: Actor, catalog: Catalog) -> bool:
     return any(g.get("edit") not in (None, False) for g in access.grants(actor, catalog))
 
 
+def duplicate_rule_names(actor: Actor, catalog: Catalog) -> list[str]:
+    """The names of the catalog's valid duplicate rules (the wizard offers `duplicates`
+    only when there is one)."""
+    return [rule.name for rule in rules_of(actor, catalog)]
+
+
+def creatable_links(actor: Actor, catalog: Catalog) -> list[str]:
+    """The catalog's link fields whose linked catalog the actor may create records in
+    (`create_missing` is offered for them)."""
+    meta = actor.workspace.meta()
+    out = []
+    for f in catalog.fields:
+        if not f.is_link:
+            continue
+        target = meta.catalog(f.options.get("catalog") or 0)
+        if (
+            target is not None
+            and access.can_see_catalog(actor, target)
+            and access.can_create(actor, target)
+        ):
+            out.append(f.api_name)
+    return out
+
+
 def config(ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
     """The wizard script's data block."""
     api = f"{ctx.base}/api/v1"
     ref = quote(catalog.api_name, safe="")
+    stamps = (
+        [{"value": name, "label": _(STAMP_LABELS[name])} for name in STAMPS]
+        if ctx.user.is_admin
+        else []
+    )
     return {
         "catalog": catalog.api_name,
         "preview": f"{api}/catalogs/{ref}/imports/preview",
@@ -104,5 +158,8 @@ def config(ctx: Ctx, catalog: Catalog) -> dict[str, Any]:
         "jobs": f"{api}/imports",
         "catalog_url": catalog_url(ctx, catalog.api_name),
         "can_create": access.can_create(ctx.user, catalog),
+        "duplicate_rules": duplicate_rule_names(ctx.user, catalog),
+        "create_missing": creatable_links(ctx.user, catalog),
+        "stamps": stamps,
         "strings": {key: _(text) for key, text in STRINGS.items()},
     }

@@ -199,6 +199,10 @@ def test_card_names_only_duplicates_the_reader_sees(api, web):
     assert api.put("/catalogs/clients/rights", {"groups": {str(group): rule}}).status_code == 200
     uid = [u for u in api.get("/users").json()["items"] if u["email"] == "u@example.com"][0]["id"]
     api.patch(f"/users/{uid}", {"groups": [group]})
+    # The administrator's card first: the statement kept for them must not serve the user.
+    sign_in(web)
+    assert f"#{ids['b']} Ваня Петров" in web.get(f"/c/clients/r/{ids['a']}?lang=en").text
+    web.cookies.clear()
     sign_in(web, "u@example.com", PASSWORD)
     card = web.get(f"/c/clients/r/{ids['a']}?lang=en").text
     assert f"#{ids['c']} И. Петров" in card

@@ -15,6 +15,11 @@ const s = cfg ? cfg.strings : {};
 const $ = (sel) => root.querySelector(sel);
 
 const state = { file: null, xlsx: false, preview: null, job: null, cancelling: false };
+/** The record's own dates and authors an administrator may map a column to (keep_stamps). */
+const STAMPS = new Set(cfg ? (cfg.stamps || []).map((st) => st.value) : []);
+/** Link fields whose missing records the user may create (create_missing). */
+const CREATABLE = new Set(cfg ? cfg.create_missing || [] : []);
+const MAX_SEPARATOR = 5; // as the importer's options.py accepts
 
 function format(text, params) {
   return text.replace(/%\((\w+)\)s/g, (_, key) => String(params[key] ?? ""));
@@ -147,6 +152,7 @@ function renderColumns() {
   $("[data-detected]").textContent = detectedText(p);
   for (const sel of root.querySelectorAll("[data-reread]")) sel.closest(".field").hidden = p.kind === "xlsx";
   renderSheets(p);
+  $("[data-list-sep-row]").hidden = !p.fields.some((f) => f.type === "link");
   const head = `<thead><tr>${p.headers.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join("")}</tr></thead>`;
   const rows = p.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
   $("[data-preview]").innerHTML = `${head}<tbody>${rows}</tbody>`;
@@ -165,13 +171,19 @@ function mappingRow(p, header, i) {
   const tr = document.createElement("tr");
   tr.dataset.header = header;
   const id = `map-${i}`;
-  const options = [`<option value="">${escapeHtml(s.skip)}</option>`]
+  let options = [`<option value="">${escapeHtml(s.skip)}</option>`]
     .concat(p.fields.map((f) => `<option value="${escapeHtml(f.api_name)}">${escapeHtml(f.name)}${f.required ? " *" : ""}</option>`))
     .join("");
+  if (STAMPS.size) {
+    // Administrators only; never suggested (as the API's preview suggests no stamp).
+    const stamps = cfg.stamps.map((st) => `<option value="${escapeHtml(st.value)}">${escapeHtml(st.label)}</option>`).join("");
+    options += `<optgroup label="${escapeHtml(s.stamps_group)}">${stamps}</optgroup>`;
+  }
   tr.innerHTML = `<th scope="row"><label for="${id}">${escapeHtml(header)}</label></th>
     <td class="sample">${escapeHtml(sampleOf(p, i))}</td>
-    <td><select id="${id}" data-map>${options}</select></td>
-    <td class="how small"></td>`;
+    <td class="imw-field"><select id="${id}" data-map aria-describedby="${id}-error">${options}</select>
+      <p class="field-error" id="${id}-error" data-row-error hidden></p></td>
+    <td class="how small imw-how"></td>`;
   const select = tr.querySelector("select");
   select.value = p.suggested[header] || "";
   select.addEventListener("change", () => {
@@ -187,9 +199,15 @@ function fieldOf(apiName) {
 }
 
 function describe(tr) {
-  const f = fieldOf(tr.querySelector("[data-map]").value);
+  const value = tr.querySelector("[data-map]").value;
+  const f = fieldOf(value);
   const how = tr.querySelector(".how");
   how.replaceChildren();
+  showRowError(tr, "");
+  if (STAMPS.has(value)) {
+    how.textContent = value.endsWith("_by") ? s.stamp_user : s.dates;
+    return;
+  }
   if (!f) return;
   if (f.type === "link" && f.keys) {
     const id = `${tr.querySelector("select").id}-key`;
@@ -199,6 +217,22 @@ function describe(tr) {
         <option value="">${escapeHtml(s.record_id)}</option>
         ${f.keys.map((k) => `<option value="${escapeHtml(k.api_name)}"${keyed && k.api_name === keyed.api_name ? " selected" : ""}>${escapeHtml(k.name)}</option>`).join("")}
       </select>`;
+    if (CREATABLE.has(f.api_name)) {
+      // A key no record holds creates the linked record; by record id there is nothing
+      // to create it from.
+      how.insertAdjacentHTML(
+        "beforeend",
+        `<label class="choice imw-create"><input type="checkbox" id="${id}-create" data-create-missing="${escapeHtml(f.api_name)}"> ${escapeHtml(s.create_missing)}</label>`,
+      );
+      const key = how.querySelector("[data-link-key]");
+      const box = how.querySelector("[data-create-missing]");
+      const sync = () => {
+        box.disabled = !key.value;
+        if (box.disabled) box.checked = false;
+      };
+      key.addEventListener("change", sync);
+      sync();
+    }
     return;
   }
   const texts = {
@@ -229,6 +263,9 @@ function mapped() {
 function refreshKey() {
   const row = $("[data-key-row]");
   row.hidden = mode() === "create";
+  // Only rows that create a record can duplicate one: nothing to choose for "update".
+  const dup = $("[data-duplicates-row]");
+  if (dup) dup.hidden = mode() === "update";
   const select = $("[data-key]");
   const previous = select.value;
   const names = Object.values(mapped());
@@ -252,7 +289,98 @@ function importOptions(dryRun) {
   else if (dateFormat) out.date_format = dateFormat;
   const decimal = $("[data-option=decimal_comma]").value;
   if (decimal) out.decimal_comma = decimal === "true";
+  const separator = $("[data-list-separator]").value;
+  if (separator && !$("[data-list-sep-row]").hidden) out.list_separator = separator;
+  const create = [...root.querySelectorAll("[data-create-missing]:checked")].map((box) => box.dataset.createMissing);
+  if (create.length) out.create_missing = create;
+  const dup = root.querySelector("[data-duplicates]:checked");
+  if (dup && dup.value !== "report" && out.mode !== "update") out.duplicates = dup.value;
+  if ($("[data-skip-webhooks]").checked) out.skip_webhooks = true;
+  if ($("[data-skip-scenarios]").checked) out.skip_scenarios = true;
+  if (Object.values(mapping).some((name) => STAMPS.has(name))) out.keep_stamps = true;
   return out;
+}
+
+/** The text that splits a cell into several values: what options.py accepts (1 to 5
+ * characters, not only spaces; "tab" is a tab); empty is the importer's default. */
+export function separatorProblem(text) {
+  if (!text || text === "tab" || text === "\\t" || text === "\t") return false;
+  return text.length > MAX_SEPARATOR || text.trim() === "";
+}
+
+function checkSeparator() {
+  const input = $("[data-list-separator]");
+  const bad = !$("[data-list-sep-row]").hidden && separatorProblem(input.value);
+  showOptionError("list_separator", bad ? s.list_separator_bad : "");
+  return bad ? s.list_separator_bad : null;
+}
+
+/** An option's error next to its control (an empty text clears it). */
+function showOptionError(name, text) {
+  const box = root.querySelector(`[data-option-error="${name}"]`);
+  if (!box) return false;
+  box.textContent = text;
+  box.hidden = !text;
+  for (const control of root.querySelectorAll(`[data-option-control="${name}"]`)) {
+    if (text) control.setAttribute("aria-invalid", "true");
+    else control.removeAttribute("aria-invalid");
+  }
+  return true;
+}
+
+/** A mapping row's error under its field select (an empty text clears it). */
+function showRowError(tr, text) {
+  const box = tr.querySelector("[data-row-error]");
+  box.textContent = text;
+  box.hidden = !text;
+  const select = tr.querySelector("[data-map]");
+  if (text) select.setAttribute("aria-invalid", "true");
+  else select.removeAttribute("aria-invalid");
+}
+
+function clearOptionErrors() {
+  for (const box of root.querySelectorAll("[data-option-error]")) showOptionError(box.dataset.optionError, "");
+  for (const tr of root.querySelectorAll("[data-mapping] tbody tr")) showRowError(tr, "");
+}
+
+function rowOfField(apiName) {
+  return [...root.querySelectorAll("[data-mapping] tbody tr")].find((tr) => tr.querySelector("[data-map]").value === apiName);
+}
+
+/** The API's 422 naming an option (`options.list_separator`, `mapping.<column>`,
+ * `link_keys.<field>`) said next to the control it is about; the control is focused.
+ * True when one was found. */
+function placeApiError(error) {
+  let target = null;
+  for (const [name, text] of Object.entries(error.fields || {})) {
+    const [head, ...rest] = name.split(".");
+    const tail = rest.join(".");
+    let control = null;
+    if (head === "options" && tail === "create_missing") {
+      const box = root.querySelector("[data-create-missing]:checked");
+      if (box) {
+        showRowError(box.closest("tr"), text);
+        control = box;
+      }
+    } else if (head === "options" && showOptionError(tail, text)) {
+      control = root.querySelector(`[data-option-control="${tail}"]:checked`) || root.querySelector(`[data-option-control="${tail}"]`);
+    } else if (head === "mapping" || head === "link_keys") {
+      const tr =
+        head === "mapping"
+          ? [...root.querySelectorAll("[data-mapping] tbody tr")].find((row) => row.dataset.header.toLowerCase() === tail.toLowerCase())
+          : rowOfField(tail);
+      if (tr) {
+        showRowError(tr, text);
+        control = tr.querySelector(head === "mapping" ? "[data-map]" : "[data-link-key]") || tr.querySelector("[data-map]");
+      }
+    }
+    if (control && !target) target = control;
+  }
+  if (!target) return false;
+  const more = target.closest("details");
+  if (more) more.open = true;
+  target.focus();
+  return true;
 }
 
 /** A typed date format that names no day, month and year: said next to its input. */
@@ -268,13 +396,19 @@ function checkDateFormat() {
 }
 
 function checkColumns() {
+  clearOptionErrors();
   const badDate = checkDateFormat();
   if (badDate) {
     $("[data-date-custom]").focus();
     return badDate;
   }
+  const badSeparator = checkSeparator();
+  if (badSeparator) {
+    $("[data-list-separator]").focus();
+    return badSeparator;
+  }
   const mapping = mapped();
-  const used = Object.values(mapping);
+  const used = Object.values(mapping).filter((name) => !STAMPS.has(name));
   if (!used.length) return s.no_columns;
   if (mode() !== "update") {
     const missing = state.preview.fields.filter((f) => f.required && !used.includes(f.api_name));
@@ -358,6 +492,7 @@ async function dryRun() {
     box.textContent = error instanceof ApiError ? error.explain() : String(error);
     box.hidden = false;
     showStep("columns");
+    if (error instanceof ApiError) placeApiError(error);
   } finally {
     button.disabled = false;
   }
@@ -470,6 +605,7 @@ function wire() {
     else checkDateFormat();
   });
   $("[data-date-custom]").addEventListener("change", checkDateFormat);
+  $("[data-list-separator]").addEventListener("change", checkSeparator);
   for (const radio of root.querySelectorAll("[data-mode]")) radio.addEventListener("change", refreshKey);
   $("[data-dry-run]").addEventListener("click", dryRun);
   $("[data-run]").addEventListener("click", run);

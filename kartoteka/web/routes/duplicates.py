@@ -107,7 +107,7 @@ def _columns(ctx: Ctx, catalog: Catalog, rule: Rule) -> list[Field]:
     for f in visible:
         if len(shown) >= COLUMNS:
             break
-        if f not in shown and f.ftype.cell != "files" and f.type != "long_text":
+        if f not in shown and f.ftype.on_cards:  # (not long texts and files)
             shown.append(f)
     return shown
 

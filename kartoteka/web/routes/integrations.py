@@ -282,6 +282,9 @@ def import_wizard_page(ctx: Ctx, catalog: str) -> Response:
         date_formats=import_wizard.DATE_FORMATS,
         encodings=import_wizard.ENCODINGS,
         delimiters=import_wizard.DELIMITERS,
+        dup_rule_names=config["duplicate_rules"],
+        duplicate_choices=import_wizard.DUPLICATE_CHOICES,
+        keep_stamps=bool(config["stamps"]),
         config=widgets.data_block(config),
     )
 
