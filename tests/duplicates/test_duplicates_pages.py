@@ -134,6 +134,10 @@ def test_merge_form_refuses_bad_requests_and_changes_nothing(api, web):
     assert web.get("/c/clients/duplicates/merge?ids=abc").status_code == 404
     one = web.get(f"/c/clients/duplicates/merge?ids={d}&lang=en")
     assert one.status_code == 422 and "Choose at least two records" in one.text
+    # More records than one merge takes: refused before any is read.
+    many = ",".join(str(i) for i in range(1, 5001))
+    refused = web.get(f"/c/clients/duplicates/merge?ids={many}&lang=en")
+    assert refused.status_code == 422 and "At most 51 records" in refused.text
     # A record that does not exist is left out (the reader may not see it either).
     assert web.get(f"/c/clients/duplicates/merge?ids={d}&ids=99999").status_code == 422
     # Without the form's CSRF token nothing is merged.

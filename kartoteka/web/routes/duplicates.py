@@ -179,7 +179,10 @@ def _combines(f: Field) -> bool:
 
 def _merge_data(ctx: Ctx, catalog: Catalog, ids: list[int]) -> dict[str, Any]:
     """What the merge page shows for these records (those the reader sees, in id order)."""
-    shown = records.get_records(ctx.user, catalog.id, ids)
+    most = merging.MAX_MERGE + 1
+    # More than one merge takes are refused before anything is read (a crafted URL may
+    # name thousands).
+    shown = records.get_records(ctx.user, catalog.id, ids) if len(ids) <= most else {}
     order = sorted(shown)
     data: dict[str, Any] = {
         "catalog": catalog,
@@ -189,14 +192,14 @@ def _merge_data(ctx: Ctx, catalog: Catalog, ids: list[int]) -> dict[str, Any]:
         "limit": merging.MAX_MERGE + 1,
         "back": catalog_url(ctx, catalog.api_name) + "/duplicates",
     }
-    if len(order) < 2:
-        data["error"] = _("Choose at least two records you can see to merge them.")
+    if len(ids) > most or len(order) < 2:
+        data["error"] = (
+            _("At most %(num)d records can be merged at once.", num=most)
+            if len(ids) > most
+            else _("Choose at least two records you can see to merge them.")
+        )
         data.update(differ=[], same=[], into=order[0] if order else None)
         return data
-    if len(order) > merging.MAX_MERGE + 1:
-        data["error"] = _(
-            "At most %(num)d records can be merged at once.", num=merging.MAX_MERGE + 1
-        )
     wanted = ctx.field("into") if ctx.form is not None else ""
     wanted = wanted or ctx.request.query_params.get("into", "")
     data["into"] = int(wanted) if wanted.isdigit() and int(wanted) in shown else order[0]
