@@ -3,6 +3,8 @@ merge form; the groups page and the form are readable on a phone and pass axe.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support.browser import CHROMIUM, DESKTOP, PHONE, Watch, axe, sign_in
 
@@ -100,3 +102,27 @@ def test_groups_page_and_merge_form_on_a_phone(server, rest, browser):
         axe(page, f"merge {locale}")
         watch.check()
         page.context.close()
+
+
+def test_card_form_names_the_record_a_new_one_duplicates(server, rest, browser):
+    from playwright.sync_api import expect
+
+    ivan, _vanya, _anna = _clients(rest)
+    page = browser.new_page(locale="en-US", viewport=DESKTOP)
+    watch = Watch(page)
+    sign_in(page, server)
+    page.goto(server + "/c/clients/new")
+    page.fill("#f-name", "Ivan P.")
+    page.fill("#f-phone", "+7 916 123 45 67")
+    page.click("[data-card-form] button[type=submit]")
+    links = page.locator("[data-duplicate-links]")
+    expect(links).to_be_visible()
+    expect(links.locator(f"a[href='/c/clients/r/{ivan}']")).to_have_text(f"#{ivan} Ivan Petrov")
+    expect(page.locator("[data-duplicate-merge]")).to_be_hidden()  # nothing to merge yet
+    axe(page, "duplicate refused")
+    # Saving again keeps it anyway (the message says so).
+    page.click("[data-card-form] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/c/clients/r/\d+"))
+    kept = int(re.search(r"/r/(\d+)", page.url).group(1))
+    assert rest.get(f"/catalogs/clients/records/{kept}").json()["values"]["name"] == "Ivan P."
+    watch.check(deliberate={409})

@@ -101,6 +101,27 @@ function fileField(box, onChange) {
   });
 }
 
+/** The records a refused save duplicates, as links to their cards, and the merge form. */
+function showDuplicates(form, matches) {
+  const box = form.querySelector("[data-duplicate-links]");
+  if (!box) return;
+  const list = box.querySelector("[data-duplicate-list]");
+  list.replaceChildren();
+  const records = matches.filter((m) => m.id !== undefined);
+  records.forEach((m, i) => {
+    const link = document.createElement("a");
+    link.href = m.url;
+    link.textContent = `#${m.id} ${m.title}`;
+    if (i) list.append(", ");
+    list.append(link);
+  });
+  const merge = box.querySelector("[data-duplicate-merge]");
+  const target = matches.find((m) => m.merge);
+  merge.hidden = !target;
+  if (target) merge.href = target.merge;
+  box.hidden = !records.length;
+}
+
 function showErrors(form, answer) {
   form.querySelectorAll(".field.invalid").forEach((el) => el.classList.remove("invalid"));
   form.querySelectorAll(".field-error").forEach((el) => {
@@ -129,6 +150,7 @@ function showErrors(form, answer) {
     general.textContent = answer.message || (first ? "" : strings().error);
     general.hidden = !general.textContent;
   }
+  showDuplicates(form, answer.matches || []);
   if (first) first.focus();
   else general?.focus();
 }

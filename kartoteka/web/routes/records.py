@@ -186,9 +186,11 @@ def _refused(
     """The form again with the reasons (per field when the service named fields)."""
     duplicate = isinstance(exc, Duplicate)
     general: str | None
+    matches: list[dict[str, Any]] = []
     if duplicate:
         assert isinstance(exc, Duplicate)
         status = 409
+        matches = _matches(ctx, catalog, record, exc)
         errors = {}
         texts = "; ".join(e.text(ctx.lang) for e in exc.errors)
         anyway = _("Save again to keep it anyway.")
@@ -208,10 +210,14 @@ def _refused(
             else _("You are not allowed to do this.")
         )
     if _wants_json(ctx):
-        answer = {"errors": errors, "message": general, "duplicate": duplicate}
+        answer: dict[str, Any] = {"errors": errors, "message": general, "duplicate": duplicate}
+        if matches:
+            answer["matches"] = matches
         return JSONResponse(answer, status_code=status)
     data = _card_data(ctx, catalog, record)
     data["skip_duplicates"] = duplicate  # the next save writes it anyway
+    data["duplicate_matches"] = [m for m in matches if "id" in m]
+    data["duplicate_merge"] = next((m["merge"] for m in matches if "merge" in m), None)
     kept = _listed_fields(catalog)
     data["inputs"].update({k: v for k, v in values.items() if k not in kept})
     # Numbers come back as the user typed them, not as the plain text the service read.
@@ -219,6 +225,25 @@ def _refused(
     data["inputs"].update(forms.typed_amounts(catalog.fields, ctx.form))
     data.update(errors=errors, general_error=general)
     return render(ctx, "card/record.html", status=status, **data)
+
+
+def _matches(
+    ctx: Ctx, catalog: Catalog, record: dict[str, Any] | None, exc: Duplicate
+) -> list[dict[str, Any]]:
+    """The records a refused save duplicates (those the user sees), each with its card's
+    address; for a saved record also the merge form of it and them (`merge`)."""
+    base = catalog_url(ctx, catalog.api_name)
+    found: dict[int, str] = {}
+    for item in exc.extra.get("duplicates") or []:
+        for match in item.get("matches") or []:
+            found.setdefault(int(match["id"]), str(match["title"]))
+    out: list[dict[str, Any]] = [
+        {"id": rid, "title": title, "url": f"{base}/r/{rid}"} for rid, title in found.items()
+    ]
+    if out and record is not None:
+        ids = ",".join(str(i) for i in [record["id"], *found])
+        out.append({"merge": f"{base}/duplicates/merge?ids={ids}"})
+    return out
 
 
 def _changed_meanwhile(
