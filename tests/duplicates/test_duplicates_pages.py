@@ -143,7 +143,10 @@ def test_merge_form_refuses_bad_requests_and_changes_nothing(api, web):
     # Without the form's CSRF token nothing is merged.
     no_csrf = web.post("/c/clients/duplicates/merge", data={"ids": [str(d), str(e)]})
     assert no_csrf.status_code == 403
-    # A choice naming a record outside the merge falls back to the default.
+    # A survivor that is no number the merge names (here 5,000 digits) falls back to the
+    # oldest record; so does a choice naming a record outside the merge.
+    huge = web.get(f"/c/clients/duplicates/merge?ids={d},{e}&into={'9' * 5000}")
+    assert huge.status_code == 200 and re.search(rf'name="into" value="{d}" checked', huge.text)
     r = web.post(
         "/c/clients/duplicates/merge",
         data={"csrf": csrf, "ids": [str(d), str(e)], "into": str(d), "v.name": "99999"},

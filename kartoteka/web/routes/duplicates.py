@@ -149,7 +149,7 @@ def _choices(
     for f in merging.mergeable(ctx.user, catalog):
         raw = [shown[rid]["values"].get(f.api_name) for rid in order]
         if all(value == raw[0] for value in raw):
-            if raw[0] not in (None, "", []):
+            if not _empty(raw[0]):
                 same.append(f)
             continue
         texts = [forms.value_text(f, value) for value in raw]
@@ -158,16 +158,18 @@ def _choices(
             {"value": str(rid), "record": rid, "text": t}
             for rid, t in zip(order, texts, strict=True)
         ]
-        chosen = (
-            COMBINE
-            if combine
-            else next((o["value"] for o in options if o["text"] != "—"), options[0]["value"])
-        )
+        filled = [str(rid) for rid, value in zip(order, raw, strict=True) if not _empty(value)]
+        chosen = COMBINE if combine else (filled or [str(order[0])])[0]
         picked = ctx.field(f"v.{f.api_name}") if ctx.form is not None else ""
         if picked and (picked == COMBINE and combine or picked in {o["value"] for o in options}):
             chosen = picked
         differ.append({"field": f, "options": options, "combine": combine, "chosen": chosen})
     return differ, same
+
+
+def _empty(value: Any) -> bool:
+    """An API value with nothing in it (no text, no links, no files)."""
+    return value is None or value == "" or value == []
 
 
 def _combines(f: Field) -> bool:
@@ -202,7 +204,8 @@ def _merge_data(ctx: Ctx, catalog: Catalog, ids: list[int]) -> dict[str, Any]:
         return data
     wanted = ctx.field("into") if ctx.form is not None else ""
     wanted = wanted or ctx.request.query_params.get("into", "")
-    data["into"] = int(wanted) if wanted.isdigit() and int(wanted) in shown else order[0]
+    chosen = int(wanted) if wanted.isdigit() and len(wanted) <= 18 else None
+    data["into"] = chosen if chosen in shown else order[0]
     data["differ"], data["same"] = _choices(ctx, catalog, order, shown)
     return data
 
