@@ -40,6 +40,14 @@ def designer_url(ctx: Ctx, catalog: Catalog | str, tail: str = "") -> str:
     return f"{ctx.base}/admin/catalogs/{quote(name, safe='')}{tail}"
 
 
+def managed_catalog(ctx: Ctx, catalog: str) -> Catalog:
+    """The catalog, when the user may manage it (administrators, or a group's `manage`
+    right on it: docs/rights.md); the designer pages of fields, views and duplicate rules."""
+    found = catalogs.get_catalog(ctx.user, catalog)
+    catalogs.require_manage(ctx.user, found)
+    return found
+
+
 def _editable(ctx: Ctx) -> list[Catalog]:
     return [c for c in catalogs.list_catalogs(ctx.user) if c.system is None]
 
@@ -180,9 +188,7 @@ def _catalog_form(found: Catalog) -> dict[str, str]:
 def catalog_settings(ctx: Ctx, catalog: str) -> Response:
     """A catalog's name, api_name, look, title field and default view."""
     require_admin(ctx)
-    found = catalogs.get_catalog(ctx.user, catalog)
-    catalogs.require_manage(ctx.user, found)
-    return _settings_page(ctx, found)
+    return _settings_page(ctx, managed_catalog(ctx, catalog))
 
 
 @page

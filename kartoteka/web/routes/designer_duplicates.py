@@ -15,7 +15,6 @@ from urllib.parse import quote
 from fastapi.responses import Response
 from starlette.routing import Route
 
-from kartoteka.catalogs import service as catalogs
 from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.duplicates import rules
 from kartoteka.errors import DomainError, NotFound
@@ -24,7 +23,7 @@ from kartoteka.fields import all_types
 from .. import designer
 from ..i18n import N_, _
 from ..pages import Ctx, page, redirect, render
-from .designer import designer_url
+from .designer import designer_url, managed_catalog
 from .designer_fields import type_label
 
 #: How a rule compares a field's values, in words (keys of `rules.NORMALISERS`).
@@ -35,13 +34,6 @@ NORMALISE_NAMES = {
     "digits": N_("Digits only"),
     "exact": N_("Exactly"),
 }
-
-
-def _catalog(ctx: Ctx, catalog: str) -> Catalog:
-    """The catalog, when the user may manage it (administrators, or a group's `manage`)."""
-    found = catalogs.get_catalog(ctx.user, catalog)
-    catalogs.require_manage(ctx.user, found)
-    return found
 
 
 def _rule(ctx: Ctx, found: Catalog, rule: str) -> dict[str, Any]:
@@ -67,7 +59,7 @@ def _names() -> dict[str, str]:
 @page
 def rules_page(ctx: Ctx, catalog: str) -> Response:
     """A catalog's duplicate rules, each with its fields and how they are compared."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     params = ctx.request.query_params
     notice = _("Saved.") if params.get("saved") else ""
     if params.get("deleted"):
@@ -204,7 +196,7 @@ def _save(ctx: Ctx, found: Catalog, current: dict[str, Any] | None) -> Response:
 @page
 def rule_new(ctx: Ctx, catalog: str) -> Response:
     """The form for a new rule."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     blank = {"id": None, "name": "", "stored_name": ""}
     return _form_page(ctx, found, blank, _with_blank([]))
 
@@ -212,13 +204,13 @@ def rule_new(ctx: Ctx, catalog: str) -> Response:
 @page
 def rule_create(ctx: Ctx, catalog: str) -> Response:
     """Save a new rule."""
-    return _save(ctx, _catalog(ctx, catalog), None)
+    return _save(ctx, managed_catalog(ctx, catalog), None)
 
 
 @page
 def rule_edit(ctx: Ctx, catalog: str, rule: str) -> Response:
     """The form of a saved rule."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     current = _rule(ctx, found, rule)
     rows, errors = _stored_rows(found, current)
     shown = {"id": current["id"], "name": current["name"], "stored_name": current["name"]}
@@ -228,14 +220,14 @@ def rule_edit(ctx: Ctx, catalog: str, rule: str) -> Response:
 @page
 def rule_update(ctx: Ctx, catalog: str, rule: str) -> Response:
     """Save a rule's form."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     return _save(ctx, found, _rule(ctx, found, rule))
 
 
 @page
 def rule_delete_page(ctx: Ctx, catalog: str, rule: str) -> Response:
     """What deleting a rule changes, and the button that does it."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     return render(
         ctx,
         "designer/duplicate_rule_delete.html",
@@ -248,7 +240,7 @@ def rule_delete_page(ctx: Ctx, catalog: str, rule: str) -> Response:
 @page
 def rule_delete(ctx: Ctx, catalog: str, rule: str) -> Response:
     """Delete a rule (records are no longer checked against it)."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     current = _rule(ctx, found, rule)
     rules.delete_rule(ctx.user, found.id, current["id"])
     tail = "/duplicates?deleted=" + quote(current["name"], safe="")

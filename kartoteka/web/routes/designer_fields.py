@@ -31,7 +31,7 @@ from kartoteka.views import service as views
 from .. import designer, designer_common
 from ..i18n import _
 from ..pages import HERE, Ctx, page, redirect, render
-from .designer import designer_url
+from .designer import designer_url, managed_catalog
 
 FIELD_INPUTS: tuple[str, ...] = (
     "name",
@@ -173,14 +173,6 @@ def _posted_field(ctx: Ctx, catalog: Catalog, current: Field | None) -> dict[str
     }
 
 
-def _editable(ctx: Ctx, catalog: str) -> Catalog:
-    """The catalog, when the user may manage it (administrators, or a group's `manage`
-    right on it: docs/rights.md)."""
-    found = catalogs.get_catalog(ctx.user, catalog)
-    catalogs.require_manage(ctx.user, found)
-    return found
-
-
 def _param(ctx: Ctx, name: str) -> str:
     return ctx.request.query_params.get(name) or ctx.field(name)
 
@@ -211,7 +203,7 @@ def _done(ctx: Ctx, found: Catalog, field_id: int) -> Response:
 @page
 def fields_page(ctx: Ctx, catalog: str) -> Response:
     """A catalog's fields in order, each with what it is and how to change it."""
-    found = _editable(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     params = ctx.request.query_params
     notice = ""
     if params.get("created"):
@@ -242,7 +234,7 @@ def fields_page(ctx: Ctx, catalog: str) -> Response:
 @page
 def fields_order(ctx: Ctx, catalog: str) -> Response:
     """Reorder fields: `order` (ids from a drag) or one field `move`d "up:<id>"/"down:<id>"."""
-    found = _editable(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     ids = [f.id for f in found.fields]
     if ctx.field("order"):
         wanted: list[Any] = [p.strip() for p in ctx.field("order").split(",") if p.strip()]
@@ -300,7 +292,7 @@ def _form_page(
 def field_new(ctx: Ctx, catalog: str) -> Response:
     """The form for a new field (`?type=` picks the type, `?at=` its position, or `?left=` /
     `?right=` a field's id; `?back=` the catalog page to return to)."""
-    found = _editable(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     wanted = ctx.request.query_params.get("type") or "text"
     blank: dict[str, Any] = {
         "id": None,
@@ -318,7 +310,7 @@ def field_new(ctx: Ctx, catalog: str) -> Response:
 @page
 def field_create(ctx: Ctx, catalog: str) -> Response:
     """Add the field; with `at`, put it at that position (insert left/right of a column)."""
-    found = _editable(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     if ctx.field("retype"):
         return _form_page(ctx, found, _posted_field(ctx, found, None), None)
     try:
@@ -335,7 +327,7 @@ def field_create(ctx: Ctx, catalog: str) -> Response:
 
 
 def _current(ctx: Ctx, catalog: str, field: str) -> tuple[Catalog, Field]:
-    found = _editable(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     _catalog, current = catalogs.get_field(ctx.user, found.id, field)
     return found, current
 

@@ -25,7 +25,7 @@ from kartoteka.views import service as views
 from .. import designer, widgets
 from ..i18n import N_, _
 from ..pages import Ctx, page, redirect, render
-from .designer import designer_url
+from .designer import designer_url, managed_catalog
 
 VIEW_INPUTS = ("name", "type", "filter", "sort", "fields", "personal", "default", "options")
 TYPE_NAMES = {
@@ -47,13 +47,6 @@ OPTION_LABELS = {
     "group_by": N_("Group rows by"),
 }
 SORT_ROWS = 3
-
-
-def _catalog(ctx: Ctx, catalog: str) -> Catalog:
-    """The catalog, when the user may manage it (administrators, or a group's `manage`)."""
-    found = catalogs.get_catalog(ctx.user, catalog)
-    catalogs.require_manage(ctx.user, found)
-    return found
 
 
 def _settings(catalog: Catalog, vtype: str) -> list[dict[str, Any]]:
@@ -97,7 +90,7 @@ def _field_rows(catalog: Catalog, chosen: list[str]) -> list[tuple[Field, bool]]
 @page
 def views_page(ctx: Ctx, catalog: str) -> Response:
     """A catalog's saved views in tab order."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     params = ctx.request.query_params
     notice = _("Saved.") if params.get("saved") else ""
     if params.get("deleted"):
@@ -117,7 +110,7 @@ def views_page(ctx: Ctx, catalog: str) -> Response:
 @page
 def views_order(ctx: Ctx, catalog: str) -> Response:
     """Reorder the tabs: `order` (view ids from a drag) or `move` "up:<id>"/"down:<id>"."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     ids = [v["id"] for v in views.list_views(ctx.user, found.id)]
     if ctx.field("order"):
         wanted = [int(p) for p in ctx.field("order").split(",") if p.strip().isdecimal()]
@@ -236,7 +229,7 @@ def _save(ctx: Ctx, found: Catalog, current: dict[str, Any] | None) -> Response:
 @page
 def view_new(ctx: Ctx, catalog: str) -> Response:
     """The form for a new view (`?type=` picks its type)."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     wanted = ctx.request.query_params.get("type") or "table"
     blank: dict[str, Any] = {"id": None, "name": "", "type": wanted, "filter": None}
     blank["sort"] = None
@@ -247,13 +240,13 @@ def view_new(ctx: Ctx, catalog: str) -> Response:
 @page
 def view_create(ctx: Ctx, catalog: str) -> Response:
     """Save a new view."""
-    return _save(ctx, _catalog(ctx, catalog), None)
+    return _save(ctx, managed_catalog(ctx, catalog), None)
 
 
 @page
 def view_edit(ctx: Ctx, catalog: str, view: str) -> Response:
     """The form of a saved view."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     current = views.read_view(ctx.user, found.id, view)
     current["default"] = found.options.get("default_view") == current["id"]
     return _form_page(ctx, found, current)
@@ -262,7 +255,7 @@ def view_edit(ctx: Ctx, catalog: str, view: str) -> Response:
 @page
 def view_update(ctx: Ctx, catalog: str, view: str) -> Response:
     """Save a view's form."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     return _save(ctx, found, views.read_view(ctx.user, found.id, view))
 
 
@@ -278,7 +271,7 @@ def _used_by(ctx: Ctx, found: Catalog, view_id: int) -> list[str]:
 @page
 def view_delete_page(ctx: Ctx, catalog: str, view: str) -> Response:
     """What deleting a view changes, and the button that does it."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     current = views.read_view(ctx.user, found.id, view)
     return render(
         ctx,
@@ -294,7 +287,7 @@ def view_delete_page(ctx: Ctx, catalog: str, view: str) -> Response:
 @page
 def view_delete(ctx: Ctx, catalog: str, view: str) -> Response:
     """Delete a view (a catalog that opened in it opens in the table again)."""
-    found = _catalog(ctx, catalog)
+    found = managed_catalog(ctx, catalog)
     current = views.read_view(ctx.user, found.id, view)
     views.delete_view(ctx.user, found.id, current["id"])
     if found.options.get("default_view") == current["id"]:
