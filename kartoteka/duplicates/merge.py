@@ -108,16 +108,25 @@ def _union(values: list[Any]) -> list[int]:
     return list(seen)
 
 
+def unites(f: Field) -> bool:
+    """A field whose values a merge unites unless one record's is chosen: a multiple link,
+    a file field that holds several files."""
+    if f.is_link:
+        return bool(f.options.get("multiple"))
+    return f.ftype.references == "files" and f.options.get("multiple", True) is not False
+
+
 def _decide(
     f: Field, into: int, order: list[int], values: dict[int, dict[int, Any]], chosen: dict[int, int]
 ) -> Any:
     """The survivor's value of one field: the chosen record's; else a union for multiple
-    links and files; else the survivor's own, or the first non-empty one of the others."""
+    links and files (`unites`); else the survivor's own, or the first non-empty one of
+    the others."""
     if f.id in chosen:
         return values[chosen[f.id]][f.id]
-    if f.is_link and f.options.get("multiple"):
+    if f.is_link and unites(f):
         return _union([values[r][f.id] for r in order])
-    if f.ftype.references == "files" and f.options.get("multiple", True) is not False:
+    if unites(f):
         ids = _union([f.ftype.referenced_ids(values[r][f.id]) for r in order])
         return encode_multi(ids[:100]) if ids else values[into][f.id]
     for rid in order:

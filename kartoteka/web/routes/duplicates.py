@@ -28,7 +28,7 @@ from kartoteka.records.read import visible_fields
 
 from .. import forms
 from ..i18n import _
-from ..pages import Ctx, catalog_url, page, redirect, render
+from ..pages import Ctx, catalog_url, page, record_id, redirect, render
 
 #: Groups per page of the groups page.
 GROUPS_PAGE = 20
@@ -64,7 +64,6 @@ def groups_page(ctx: Ctx, catalog: str) -> Response:
         "next_url": None,
         "first_url": None,
         "can_design": _can_design(ctx, found),
-        "merged": _merged_count(ctx),
     }
     if not rules:
         return render(ctx, "duplicates/groups.html", **data)
@@ -91,11 +90,6 @@ def groups_page(ctx: Ctx, catalog: str) -> Response:
     if cursor:
         data["first_url"] = here + "?" + urlencode({"rule": rule.id})
     return render(ctx, "duplicates/groups.html", **data)
-
-
-def _merged_count(ctx: Ctx) -> int:
-    text = ctx.request.query_params.get("merged", "")
-    return int(text) if text.isdigit() and len(text) < 4 else 0
 
 
 def _columns(ctx: Ctx, catalog: Catalog, rule: Rule) -> list[Field]:
@@ -127,17 +121,10 @@ def _group(group: dict[str, Any], shown: dict[int, Any], columns: list[Field]) -
 
 # ----- merging -------------------------------------------------------------------------------
 def _ids(values: list[str]) -> list[int]:
-    """Record ids from the query or the form, in order, each once (anything else: 404)."""
-    out: dict[int, None] = {}
-    for text in values:
-        for part in text.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if not part.isdigit() or len(part) > 18:
-                raise NotFound.of("record_not_found", None, id=part[:40])
-            out.setdefault(int(part), None)
-    return list(out)
+    """Record ids from the query or the form, in order, each once (anything else: 404,
+    as `record_id` answers a card's URL)."""
+    parts = (part.strip() for text in values for part in text.split(","))
+    return list(dict.fromkeys(record_id(part[:40]) for part in parts if part))
 
 
 def _choices(
@@ -153,14 +140,14 @@ def _choices(
                 same.append(f)
             continue
         texts = [forms.value_text(f, value) for value in raw]
-        combine = _combines(f)
+        combine = merging.unites(f)
         options = [
             {"value": str(rid), "record": rid, "text": t}
             for rid, t in zip(order, texts, strict=True)
         ]
         filled = [str(rid) for rid, value in zip(order, raw, strict=True) if not _empty(value)]
         chosen = COMBINE if combine else (filled or [str(order[0])])[0]
-        picked = ctx.field(f"v.{f.api_name}") if ctx.form is not None else ""
+        picked = ctx.field(f"v.{f.api_name}")
         if picked and (picked == COMBINE and combine or picked in {o["value"] for o in options}):
             chosen = picked
         differ.append({"field": f, "options": options, "combine": combine, "chosen": chosen})
@@ -170,13 +157,6 @@ def _choices(
 def _empty(value: Any) -> bool:
     """An API value with nothing in it (no text, no links, no files)."""
     return value is None or value == "" or value == []
-
-
-def _combines(f: Field) -> bool:
-    """A field whose values the merge unites unless one record's is chosen."""
-    if f.is_link:
-        return bool(f.options.get("multiple"))
-    return f.ftype.references == "files" and f.options.get("multiple", True) is not False
 
 
 def _merge_data(ctx: Ctx, catalog: Catalog, ids: list[int]) -> dict[str, Any]:
@@ -202,8 +182,7 @@ def _merge_data(ctx: Ctx, catalog: Catalog, ids: list[int]) -> dict[str, Any]:
         )
         data.update(differ=[], same=[], into=order[0] if order else None)
         return data
-    wanted = ctx.field("into") if ctx.form is not None else ""
-    wanted = wanted or ctx.request.query_params.get("into", "")
+    wanted = ctx.field("into") or ctx.request.query_params.get("into", "")
     chosen = int(wanted) if wanted.isdigit() and len(wanted) <= 18 else None
     data["into"] = chosen if chosen in shown else order[0]
     data["differ"], data["same"] = _choices(ctx, catalog, order, shown)
