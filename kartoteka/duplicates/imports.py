@@ -30,6 +30,9 @@ class Verdict:
     action: str
     message: str = ""
     record_id: int | None = None
+    #: A refusal's reason as a code with parameters (the first rule's), so the import's
+    #: error list words it in the reader's language; `message` is the English text.
+    problem: ItemError | None = None
 
 
 def sort_creates(
@@ -80,7 +83,8 @@ def sort_creates(
                 out[index] = Verdict("merge", record_id=next(iter(ids)))
             else:
                 errors = refusal(conn, actor, catalog, found).errors
-                out[index] = Verdict("refuse", "; ".join(_text(e) for e in errors))
+                text = "; ".join(_text(e) for e in errors)
+                out[index] = Verdict("refuse", text, problem=errors[0] if errors else None)
     return out
 
 

@@ -442,7 +442,7 @@ class Runner:
             if verdict.action == "skip":
                 self.result.unchanged += 1
             else:
-                self.error(row, None, None, verdict.message)
+                self.error(row, None, None, verdict.message, verdict.problem)
         return [r for r in rows if r.line not in dropped]
 
     # writing ------------------------------------------------------------------------------

@@ -50,6 +50,11 @@ def test_report_refuses_rows_with_reasons(api):
     assert f"#{existing}" in messages[2] and "Phone" in messages[2]
     assert "line 3" in messages[4]
     assert _names(api) == ["Иван Петров", "Новый"]
+    # The reason is a code too: a Russian reader (the wizard, the API) reads it in Russian.
+    ru = api.get(f"/imports/{job['id']}", headers={"Accept-Language": "ru"}).json()
+    by_line = {e["line"]: e for e in ru["error_sample"]}
+    assert by_line[2]["code"] == "duplicate"
+    assert f"дублирует #{existing} Иван Петров" in by_line[2]["message"]
     errors = api.get(f"/imports/{job['id']}/errors")
     assert errors.status_code == 200 and "8 (916) 123-45-67" in errors.text
 
