@@ -470,7 +470,7 @@ def integrations(page: Any, base: str, snap: Any, lang: str) -> None:
     rows = [head] + [
         [
             f"{TEXT[lang]['companies'][i % 5]} {i}",
-            f"+7912{i:07}",
+            f"+7913{i:07}",  # new clients: none duplicates a seeded one's phone
             "x" if i == 3 else f"c{i}@example.com",
             TEXT[lang]["cities"][i % 5],
         ]

@@ -91,7 +91,7 @@ def test_add_a_rule_with_two_fields_and_a_normalisation(web, clients, stored):
     ]
     html = text_of(web.get(f"{URL}?saved=1&lang=en").text)
     assert "Saved." in html and "Phone + INN" in html
-    assert "Phone — to +7…/E.164" in html and "Digits only" in html
+    assert "as a phone number, +7… in E.164" in html and "digits only" in html
     assert 'href="/c/clients/duplicates"' in html
     assert f'href="{URL}/{rule["id"]}"' in html and f'href="{URL}/{rule["id"]}/delete"' in html
 
@@ -109,7 +109,7 @@ def test_automatic_normalisation_is_the_field_types_default(web, clients, stored
         {"field": "email", "normalise": "email"},
     ]
     html = web.get(f"{URL}?lang=en").text
-    assert "Name — case and ё/е folded" in html and "E-mail — lower case" in html
+    assert "as a name, case and ё/е ignored" in html and "as an e-mail, in lower case" in html
 
 
 def test_refusals_next_to_the_row_and_nothing_stored(web, clients, stored):

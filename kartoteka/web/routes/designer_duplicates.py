@@ -28,11 +28,11 @@ from .designer_fields import type_label
 
 #: How a rule compares a field's values, in words (keys of `rules.NORMALISERS`).
 NORMALISE_NAMES = {
-    "phone": N_("Phone — to +7…/E.164"),
-    "email": N_("E-mail — lower case"),
-    "name": N_("Name — case and ё/е folded"),
-    "digits": N_("Digits only"),
-    "exact": N_("Exactly"),
+    "phone": N_("as a phone number, +7… in E.164"),
+    "email": N_("as an e-mail, in lower case"),
+    "name": N_("as a name, case and ё/е ignored"),
+    "digits": N_("digits only"),
+    "exact": N_("exactly as written"),
 }
 
 
