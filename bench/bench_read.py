@@ -96,8 +96,8 @@ def captured(engine: Any) -> Iterator[list[tuple[str, Any]]]:
             out.append((statement, params))
 
     # A record's SELECT and a page's lookups by ids run on the driver past SQLAlchemy's
-    # events (storage.kept, decisions 0025 and 0028).
-    run = KeptSelect._cursor
+    # events (storage.kept, decisions 0025 and 0028), on PostgreSQL on libpq (0030).
+    run, run_raw = KeptSelect._cursor, KeptSelect._raw_rows
 
     def kept_run(self: KeptSelect, conn: Any, value: Any) -> Any:
         params = self.params.copy()
@@ -105,12 +105,22 @@ def captured(engine: Any) -> Iterator[list[tuple[str, Any]]]:
         out.append((self.sql, params))
         return run(self, conn, value)
 
+    def kept_raw(self: KeptSelect, conn: Any, value: Any) -> Any:
+        rows = run_raw(self, conn, value)
+        if rows is not None:
+            params = self.params.copy()
+            params[self.at] = value
+            out.append((self.sql, params))
+        return rows
+
     sa.event.listen(engine, "before_cursor_execute", grab)
     KeptSelect._cursor = kept_run  # type: ignore[method-assign]
+    KeptSelect._raw_rows = kept_raw  # type: ignore[method-assign]
     try:
         yield out
     finally:
         KeptSelect._cursor = run  # type: ignore[method-assign]
+        KeptSelect._raw_rows = run_raw  # type: ignore[method-assign]
         sa.event.remove(engine, "before_cursor_execute", grab)
 
 

@@ -14,11 +14,12 @@ row's values as SQLAlchemy would. The statement is still built and compiled by
 SQLAlchemy, from the same rights clause; only its execution is ours.
 
 SQLite (positional parameters) and psycopg (named ones; its result processors may depend
-on the server's column types, so they are taken from the first row's description). A
+on the server's column types, so they are taken from the first row's description; on a
+connection in autocommit the statement runs on libpq itself, prepared once, `pgraw`). A
 statement it cannot keep exactly (expanding or literal-execute parameters, parameters
 computed per execution, another driver) is run by SQLAlchemy as before. A list of ids
 is kept as one parameter (`in_ids`). See
-docs/decisions/0025-a-records-select-is-run-on-sqlites-driver.md, 0026 and 0028.
+docs/decisions/0025-a-records-select-is-run-on-sqlites-driver.md, 0026, 0028 and 0030.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import pgraw
 from .bulk import json_each_in, pg_any, pg_array_text
 
 
@@ -45,7 +47,7 @@ class _Unkept(Exception):
 class KeptSelect:
     """One SELECT's SQL, parameters and result processing, for the driver's cursor."""
 
-    __slots__ = ("sql", "params", "at", "row", "columns", "processors", "described")
+    __slots__ = ("sql", "params", "at", "row", "columns", "processors", "described", "raw")
 
     def __init__(self, statement: Any, dialect: Any, name: str) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -89,6 +91,8 @@ class KeptSelect:
         self.described = not named
         if self.described:
             self._processors(dialect, [None] * len(self.columns))
+        #: psycopg: the statement for libpq (`pgraw`), run there on a connection that may.
+        self.raw = pgraw.RawForm(self.sql) if named else None
 
     def _processors(self, dialect: Any, codes: list[Any]) -> None:
         self.processors = [
@@ -126,6 +130,28 @@ class KeptSelect:
             self.described = True
         return cursor
 
+    def _raw_rows(self, conn: Connection, value: Any) -> list[Any] | None:
+        """The rows for `value` run on libpq (`pgraw`), or None when this connection
+        may not run it there now."""
+        driver: Any = conn.connection.driver_connection
+        if not pgraw.usable(driver):
+            return None
+        params = self.params.copy()
+        params[self.at] = value  # type: ignore[index]
+        try:
+            rows, codes = pgraw.run(driver, self.raw, params)  # type: ignore[arg-type]
+        except pgraw.Refused:
+            self.raw = None  # psycopg's cursor runs it from now on
+            return None
+        except BaseException:
+            if driver.closed:  # cut off mid-statement: never handed out again
+                conn.invalidate()
+            raise
+        if not self.described:
+            self._processors(conn.dialect, codes)
+            self.described = True
+        return rows  # type: ignore[no-any-return]
+
     def _row(self, raw: Any) -> Any:
         if self.processors:
             values = list(raw)
@@ -137,12 +163,17 @@ class KeptSelect:
     def first(self, conn: Connection, value: Any) -> Any:
         """The first row for `value` (a tuple with `_fields`, as SQLAlchemy's `Row` reads
         positionally), or None."""
-        raw = self._cursor(conn, value).fetchone()
+        if self.raw is not None and (rows := self._raw_rows(conn, value)) is not None:
+            raw = rows[0] if rows else None
+        else:
+            raw = self._cursor(conn, value).fetchone()
         return None if raw is None else self._row(raw)
 
     def all(self, conn: Connection, value: Any) -> list[Any]:
         """Every row for `value`."""
-        raws = self._cursor(conn, value).fetchall()
+        raws = self._raw_rows(conn, value) if self.raw is not None else None
+        if raws is None:
+            raws = self._cursor(conn, value).fetchall()
         if not self.processors:
             return list(map(self.row, raws))
         return [self._row(raw) for raw in raws]

@@ -27,6 +27,7 @@ against ~680 with every GET on the loop).
 from __future__ import annotations
 
 import asyncio
+import select
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -51,6 +52,11 @@ T = TypeVar("T")
 LOOP_READS = 8
 #: psycopg's interval between checks for an interruption while waiting.
 _WAIT_INTERVAL = 0.1
+#: How long (ms) a loop read first waits for the server's answer on its socket, the loop
+#: blocked, before handing the wait to the loop. An indexed read is answered in ~50–100 us
+#: on a quiet machine; the loop's future and reader for one wait cost ~45 us of CPU on a
+#: 2-vCPU VM (docs/decisions/0030). A slower answer costs the loop this much once.
+BRIEF_WAIT_MS = 1
 
 
 class LoopWaitingConnection(psycopg.Connection[Any]):
@@ -67,13 +73,17 @@ class LoopWaitingConnection(psycopg.Connection[Any]):
             return super().wait(gen, interval, timeout)
         try:
             # What needs no waiting (a rollback with no transaction open) ends here,
-            # without a round trip through the loop.
+            # without a round trip through the loop; nor does an answer that comes
+            # within the brief wait.
             first = next(gen)
+            fileno = self.pgconn.socket
+            while first == Wait.R and _answered_soon(fileno):
+                first = gen.send(Ready.R)
         except StopIteration as done:
             return done.value
         try:
             if timeout is None:
-                return await_only(_on_loop(gen, self.pgconn.socket, first, interval))
+                return await_only(_on_loop(gen, fileno, first, interval))
             return await_only(
                 waiting.wait_async(
                     _resumed(first, gen), self.pgconn.socket, interval=interval, timeout=timeout
@@ -116,6 +126,35 @@ async def _on_loop(gen: Any, fileno: int, state: Any, interval: float) -> Any:
     return await waiting.wait_async(_resumed(state, gen), fileno, interval=interval)
 
 
+def _answered_soon(fileno: int) -> bool:
+    """Whether `fileno` is readable within `BRIEF_WAIT_MS` (the loop's thread waits)."""
+    poll = select.poll()
+    poll.register(fileno, select.POLLIN)
+    return bool(poll.poll(BRIEF_WAIT_MS))
+
+
+def wait_for_socket(fileno: int, write: bool = False) -> None:
+    """Wait until `fileno` is readable (or writable): inside a loop read briefly on
+    the socket and then on the loop (the greenlet gives way), elsewhere blocking."""
+    if not in_greenlet():
+        poll = select.poll()
+        poll.register(fileno, select.POLLOUT if write else select.POLLIN)
+        poll.poll()
+        return
+    if write or not _answered_soon(fileno):
+        await_only(_ready_on_loop(fileno, write))
+
+
+async def _ready_on_loop(fileno: int, write: bool) -> None:
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    (loop.add_writer if write else loop.add_reader)(fileno, _wake, ready)
+    try:
+        await ready
+    finally:
+        (loop.remove_writer if write else loop.remove_reader)(fileno)
+
+
 def _wake(answered: asyncio.Future[None]) -> None:
     if not answered.done():
         answered.set_result(None)
@@ -140,6 +179,8 @@ class LoopReads:
         self.engine = engine
         #: Per event loop: the turns its reads take (`LOOP_READS` at once).
         self._turns: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+        #: The last loop asked for and its turns (a process serves from one loop).
+        self._last: tuple[weakref.ref[Any], asyncio.Semaphore] | None = None
         self._lock = threading.Lock()
         self._idle: list[Connection] = []
         #: Moves on when the engine is disposed: connections lent before are not kept.
@@ -203,10 +244,14 @@ class LoopReads:
     def turns(self) -> asyncio.Semaphore:
         """The running loop's turns for this engine's reads."""
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0]() is loop:
+            return last[1]
         with self._lock:
             turns = self._turns.get(loop)
             if turns is None:
                 turns = self._turns[loop] = asyncio.Semaphore(LOOP_READS)
+            self._last = (weakref.ref(loop), turns)
         return turns
 
     def prepare(self) -> None:

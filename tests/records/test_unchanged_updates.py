@@ -29,14 +29,22 @@ def test_unchanged_updates_look_up_no_link_targets(api, instance, settings, monk
     def seen(conn, cursor, statement, *args) -> None:
         statements.append(statement)
 
-    # Reads run on the driver (`storage.kept`) pass SQLAlchemy's events by: note them too.
-    run = kept.KeptSelect._cursor
+    # Reads run on the driver (`storage.kept`; on libpq, `storage.pgraw`) pass SQLAlchemy's
+    # events by: note them too.
+    run, run_raw = kept.KeptSelect._cursor, kept.KeptSelect._raw_rows
 
     def kept_seen(self, conn, value):  # type: ignore[no-untyped-def]
         statements.append(self.sql)
         return run(self, conn, value)
 
+    def kept_raw_seen(self, conn, value):  # type: ignore[no-untyped-def]
+        rows = run_raw(self, conn, value)
+        if rows is not None:
+            statements.append(self.sql)
+        return rows
+
     monkeypatch.setattr(kept.KeptSelect, "_cursor", kept_seen)
+    monkeypatch.setattr(kept.KeptSelect, "_raw_rows", kept_raw_seen)
     sa.event.listen(ws.engine, "before_cursor_execute", seen)
     try:
         same = [{"id": d, "values": {"number": f"D-{i}", "client": [client]}}
