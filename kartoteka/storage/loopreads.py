@@ -148,7 +148,11 @@ def wait_for_socket(fileno: int, write: bool = False) -> None:
 async def _ready_on_loop(fileno: int, write: bool) -> None:
     loop = asyncio.get_running_loop()
     ready = loop.create_future()
-    (loop.add_writer if write else loop.add_reader)(fileno, _wake, ready)
+    try:
+        (loop.add_writer if write else loop.add_reader)(fileno, _wake, ready)
+    except (OSError, ValueError) as exc:
+        # english-ok: psycopg's own words, as in `_on_loop`
+        raise psycopg.OperationalError("connection socket closed") from exc
     try:
         await ready
     finally:

@@ -179,3 +179,29 @@ def test_a_kept_read_on_the_loop_cut_off_mid_statement_closes_its_connection(
             return first_row(conn, BY_ID, "rid", 1).name
 
     assert asyncio.run(read_on_loop(engine, again)) == "Ann"
+
+
+def test_a_connection_whose_server_went_away_is_replaced(engine: sa.Engine):
+    """The server ends a kept connection's backend: the next read on it fails as
+    SQLAlchemy's reads fail (a DBAPI error, the connection invalidated), the one after
+    it reads on a new connection."""
+
+    def pid() -> Any:
+        with reading(engine) as conn:
+            assert first_row(conn, BY_ID, "rid", 1).name == "Ann"  # prepared on libpq
+            return conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+    def name() -> Any:
+        with reading(engine) as conn:
+            return first_row(conn, BY_ID, "rid", 1).name
+
+    before = asyncio.run(read_on_loop(engine, pid))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(before)})")
+    time.sleep(0.2)
+    try:
+        assert asyncio.run(read_on_loop(engine, name)) == "Ann"
+    except sa.exc.DBAPIError:
+        pass  # the read that found the connection gone
+    assert asyncio.run(read_on_loop(engine, name)) == "Ann"
+    assert asyncio.run(read_on_loop(engine, pid)) != before
