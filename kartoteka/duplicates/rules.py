@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kartoteka.access import service as access
 from kartoteka.catalogs import service as catalogs
 from kartoteka.catalogs.meta import bump_meta, invalidate
 from kartoteka.catalogs.models import Catalog, Field
@@ -93,6 +94,23 @@ def rules_of(actor: Actor, catalog: Catalog, *, all_rules: bool = False) -> list
         actor.workspace.meta_holder[CACHE] = hit
     found = hit[1].get(catalog.id, [])
     return found if all_rules else [r for r in found if r.valid]
+
+
+def readable_rules(actor: Actor, catalog: Catalog) -> list[Rule]:
+    """The valid rules whose every field the actor reads in full: none hidden or masked
+    by a field rule. A scan's groups and keys and a card's "same as" tell those fields'
+    values (two records share a phone; the key is the phone), so a rule on a field the
+    reader may not read is not theirs to scan. Checks on writes use every rule
+    (`rules_of`): the writer gave the value."""
+    rules = rules_of(actor, catalog)
+    fields = access.field_rules(actor, catalog) if rules else {}
+    if not fields:
+        return rules
+    return [r for r in rules if all(fields.get(p.field.api_name) not in _UNREAD for p in r.parts)]
+
+
+#: Field rules under which a reader does not read a field's whole value.
+_UNREAD = ("hidden", "masked")
 
 
 def _resolve(catalog: Catalog, row: Any) -> Rule:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from kartoteka.access import service as access
 from kartoteka.catalogs.models import Catalog
 from kartoteka.context import Actor
-from kartoteka.errors import ItemError, ValidationFailed
+from kartoteka.errors import ItemError, NotFound, ValidationFailed
 from kartoteka.records import service as records
 from kartoteka.records.linked import kept_statement, titles
 from kartoteka.storage import schema
@@ -23,7 +23,7 @@ from kartoteka.storage.engine import read_connection
 from kartoteka.storage.kept import all_rows
 
 from .normalise import SEPARATOR
-from .rules import Rule, find_rule, rule_json, rules_of
+from .rules import Rule, find_rule, readable_rules, rule_json
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -60,15 +60,20 @@ def _cursor(value: Any) -> str | None:
 
 def pick_rule(actor: Actor, catalog: Catalog, ref: Any) -> Rule:
     """The rule a scan asks for (by id), or the catalog's only rule."""
+    readable = readable_rules(actor, catalog)
     if ref in (None, ""):
-        rules = rules_of(actor, catalog)
-        if len(rules) != 1:
-            code = "duplicate_rule_not_found" if not rules else "duplicate_rule_choose"
+        if len(readable) != 1:
+            code = "duplicate_rule_not_found" if not readable else "duplicate_rule_choose"
             raise _invalid("rule", code, id=None)
-        return rules[0]
+        return readable[0]
     if isinstance(ref, str) and ref.isdecimal():
         ref = int(ref)
-    return find_rule(actor, catalog, ref)
+    rule = find_rule(actor, catalog, ref)
+    if rule not in readable:  # on a field the reader does not read: as if there were none
+        raise NotFound(
+            errors=[ItemError(None, None, "rule", "duplicate_rule_not_found", {"id": rule.id})]
+        )
+    return rule
 
 
 def scan(actor: Actor, catalog_ref: str | int, body: Any = None) -> dict[str, Any]:
@@ -143,7 +148,7 @@ def of_record(actor: Actor, catalog: Catalog, record_id: int) -> list[dict[str, 
     """The records the reader sees that hold one of this record's keys, per valid rule:
     `[{"rule": {"id", "name"}, "records": [{"id", "title"}...]}]` (rules without any left
     out). One statement for every rule; nothing is read when the catalog has no rule."""
-    rules = {r.id: r for r in rules_of(actor, catalog)}
+    rules = {r.id: r for r in readable_rules(actor, catalog)}
     if not rules or catalog.system is not None:
         return []
     rights = access.record_filter(actor, catalog, "view")

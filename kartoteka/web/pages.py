@@ -32,7 +32,7 @@ from kartoteka.catalogs.layout import ICONS
 from kartoteka.catalogs.models import Catalog
 from kartoteka.catalogs.service import list_catalogs
 from kartoteka.context import Actor, Workspace
-from kartoteka.duplicates.rules import rules_of
+from kartoteka.duplicates.rules import readable_rules
 from kartoteka.edge import status_and_code
 from kartoteka.errors import DomainError, Forbidden, NotFound, RateLimited, Unauthenticated
 from kartoteka.notices import service as notices
@@ -124,7 +124,7 @@ def templates() -> Environment:
     env.globals["editor_template"] = forms.editor_template
     env.globals["asset"] = assets.url
     env.globals["export_links"] = exports.links
-    env.globals["duplicate_rules"] = rules_of
+    env.globals["duplicate_rules"] = readable_rules
     env.globals["preloads"] = assets.preloads
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.globals["catalog_icons"] = ICONS

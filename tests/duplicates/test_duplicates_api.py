@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 import sqlalchemy as sa
 
 from kartoteka.duplicates.normalise import canonical, key_of, normalise
@@ -367,3 +368,50 @@ def test_merge_rights_and_bad_requests(api):
     )
     assert r.status_code == 200, r.text
     assert api.get(f"/catalogs/clients/records/{c['id']}").status_code == 404
+
+
+def _reader_with_field_rule(api, phone_rule):
+    """A user who sees every client, the phone under `phone_rule` (None: in full)."""
+    api.post("/users", {"email": "r@example.com", "name": "R", "password": "long-password-1"})
+    group = api.post("/groups", {"name": "readers"}).json()["id"]
+    doc = {"view": True, "fields": {"phone": phone_rule} if phone_rule else {}}
+    assert api.put("/catalogs/clients/rights", {"groups": {str(group): doc}}).status_code == 200
+    uid = [u for u in api.get("/users").json()["items"] if u["email"] == "r@example.com"][0]
+    api.patch(f"/users/{uid['id']}", {"groups": [group]})
+    return {"Authorization": "Basic " + base64.b64encode(b"r@example.com:long-password-1").decode()}
+
+
+@pytest.mark.parametrize("phone_rule", ["hidden", "masked"])
+def test_a_rule_on_a_field_the_reader_does_not_read_is_not_theirs_to_scan(api, phone_rule):
+    """The scan's key is the phone and its groups say who shares one: a reader whose phone
+    field is hidden or masked must learn neither (as if the catalog had no such rule)."""
+    _clients(api, rules=())
+    first, _second = api.records(
+        "clients", [{"name": "A", "phone": "+79160000001"}, {"name": "B", "phone": "89160000001"}]
+    )
+    rule = api.post("/catalogs/clients/duplicate-rules", {"fields": ["phone"]}).json()
+    reader = _reader_with_field_rule(api, phone_rule)
+    own = api.get(f"/catalogs/clients/records/{first}", headers=reader).json()
+    assert own["values"].get("phone") != "+79160000001"  # the field rule holds on reads
+    r = api.post("/catalogs/clients/duplicates/scan", {}, headers=reader)
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "duplicate_rule_not_found"
+    r = api.post("/catalogs/clients/duplicates/scan", {"rule": rule["id"]}, headers=reader)
+    assert r.status_code == 404 and "9160000001" not in r.text
+    # a second rule on fields the reader reads is theirs, and is then the only one
+    name_rule = api.post("/catalogs/clients/duplicate-rules", {"fields": ["name"]}).json()
+    r = api.post("/catalogs/clients/duplicates/scan", {}, headers=reader)
+    assert r.status_code == 200 and r.json()["rule"]["id"] == name_rule["id"]
+    # the administrator scans the phone rule as before
+    r = api.post("/catalogs/clients/duplicates/scan", {"rule": rule["id"]})
+    assert [g["key"] for g in r.json()["items"]] == ["+79160000001"]
+
+
+def test_a_reader_of_the_whole_field_scans_the_rule(api):
+    _clients(api, rules=())
+    api.records(
+        "clients", [{"name": "A", "phone": "+79160000001"}, {"name": "B", "phone": "89160000001"}]
+    )
+    api.post("/catalogs/clients/duplicate-rules", {"fields": ["phone"]})
+    reader = _reader_with_field_rule(api, "read_only")
+    r = api.post("/catalogs/clients/duplicates/scan", {}, headers=reader)
+    assert r.status_code == 200 and [g["count"] for g in r.json()["items"]] == [2]

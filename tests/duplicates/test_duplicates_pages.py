@@ -58,7 +58,9 @@ def test_groups_page_lists_each_group_with_its_records(api, web):
     assert page.status_code == 200
     assert "Дубликаты в «Clients»" in page.text
     assert _group_ids(page.text) == [[ids["a"], ids["b"], ids["c"]], [ids["d"], ids["e"]]]
-    assert "+79161234567" in page.text and "3 записи" in page.text
+    # Each group is headed by its phone as the records show it, not the normalised key.
+    assert '<span class="dup-key">+7 916 123-45-67</span>' in page.text
+    assert "+79161234567" not in page.text and "3 записи" in page.text
     assert "Иван Петров" in page.text and "Ваня Петров" in page.text
     # The single record with its own phone is no group.
     assert "Один" not in page.text
@@ -214,3 +216,22 @@ def test_card_names_only_duplicates_the_reader_sees(api, web):
     card = web.get(f"/c/clients/r/{ids['a']}?lang=en").text
     assert f"#{ids['c']} И. Петров" in card
     assert f"#{ids['b']}" not in card  # in Moscow: out of the reader's sight
+
+
+def test_a_reader_who_does_not_read_the_rules_field_gets_no_duplicates(api, web):
+    """The phone hidden from a reader: the groups (who shares a phone) and the card's
+    "possible duplicates" would tell it, so the rule is not theirs (API: test_duplicates_api)."""
+    ids = _clients(api)
+    api.post("/users", {"email": "u@example.com", "name": "U", "password": PASSWORD})
+    group = api.post("/groups", {"name": "sales"}).json()["id"]
+    doc = {"view": True, "fields": {"phone": "hidden"}}
+    assert api.put("/catalogs/clients/rights", {"groups": {str(group): doc}}).status_code == 200
+    uid = [u for u in api.get("/users").json()["items"] if u["email"] == "u@example.com"][0]["id"]
+    api.patch(f"/users/{uid}", {"groups": [group]})
+    sign_in(web, "u@example.com", PASSWORD)
+    assert "data-duplicates-link" not in web.get("/c/clients").text
+    page = web.get("/c/clients/duplicates?lang=en")
+    assert page.status_code == 200 and "data-group" not in page.text
+    assert "916" not in page.text
+    card = web.get(f"/c/clients/r/{ids['a']}?lang=en").text
+    assert "data-card-duplicates" not in card and f"#{ids['b']}" not in card

@@ -21,7 +21,7 @@ from kartoteka.catalogs.models import Catalog, Field
 from kartoteka.catalogs.service import get_catalog
 from kartoteka.duplicates import merge as merging
 from kartoteka.duplicates import scan as scanning
-from kartoteka.duplicates.rules import Rule, rules_of
+from kartoteka.duplicates.rules import Rule, readable_rules
 from kartoteka.errors import DomainError, Forbidden, NotFound
 from kartoteka.records import service as records
 from kartoteka.records.read import visible_fields
@@ -55,7 +55,7 @@ def _can_design(ctx: Ctx, catalog: Catalog) -> bool:
 def groups_page(ctx: Ctx, catalog: str) -> Response:
     """Groups of records sharing a rule's key, `GROUPS_PAGE` at a time (`?cursor=`)."""
     found = get_catalog(ctx.user, catalog)
-    rules = rules_of(ctx.user, found)
+    rules = readable_rules(ctx.user, found)
     data: dict[str, Any] = {
         "catalog": found,
         "rules": rules,
@@ -79,7 +79,7 @@ def groups_page(ctx: Ctx, catalog: str) -> Response:
     data.update(
         rule=rule,
         columns=columns,
-        groups=[_group(g, shown, columns) for g in page_of["items"]],
+        groups=[_group(g, shown, columns, rule) for g in page_of["items"]],
         merge_url=here + "/merge",
         limit=merging.MAX_MERGE + 1,
     )
@@ -106,8 +106,12 @@ def _columns(ctx: Ctx, catalog: Catalog, rule: Rule) -> list[Field]:
     return shown
 
 
-def _group(group: dict[str, Any], shown: dict[int, Any], columns: list[Field]) -> dict[str, Any]:
-    """A scan group with each record's cells as text (records gone meanwhile are left out)."""
+def _group(
+    group: dict[str, Any], shown: dict[int, Any], columns: list[Field], rule: Rule
+) -> dict[str, Any]:
+    """A scan group with each record's cells as text (records gone meanwhile are left
+    out), headed by what its first record shows in the rule's fields (the key itself is
+    normalised: `+79120000001`, `ооо ромашка`)."""
     rows = []
     for member in group["records"]:
         record = shown.get(member["id"])
@@ -116,7 +120,9 @@ def _group(group: dict[str, Any], shown: dict[int, Any], columns: list[Field]) -
         values = record["values"]
         cells = [forms.value_text(f, values.get(f.api_name)) for f in columns]
         rows.append({"id": record["id"], "title": member["title"], "cells": cells})
-    return {"key": group["key"], "count": group["count"], "records": rows}
+    at = [columns.index(p.field) for p in rule.parts if p.field in columns]
+    shown_key = " · ".join(rows[0]["cells"][i] for i in at if rows[0]["cells"][i]) if rows else ""
+    return {"key": shown_key or group["key"], "count": group["count"], "records": rows}
 
 
 # ----- merging -------------------------------------------------------------------------------
