@@ -67,7 +67,16 @@ def test_merge_two_records_selected_in_the_grid(server, rest, browser):
     # The oldest stays; its name is chosen, the only city is chosen; keep the other name.
     expect(page.locator(f"input[name=into][value='{ivan}']")).to_be_checked()
     expect(page.locator(f"input[name='v.city'][value='{vanya}']")).to_be_checked()
+    # Another record to keep: the choices not touched follow it where it has a value.
+    page.locator(f"input[name=into][value='{vanya}']").check()
+    expect(page.locator(f"input[name='v.name'][value='{vanya}']")).to_be_checked()
+    page.locator(f"input[name=into][value='{ivan}']").check()
+    expect(page.locator(f"input[name='v.name'][value='{ivan}']")).to_be_checked()
+    expect(page.locator(f"input[name='v.city'][value='{vanya}']")).to_be_checked()  # his none
     page.locator(f"input[name='v.name'][value='{vanya}']").check()
+    page.locator(f"input[name=into][value='{vanya}']").check()
+    page.locator(f"input[name=into][value='{ivan}']").check()
+    expect(page.locator(f"input[name='v.name'][value='{vanya}']")).to_be_checked()  # chosen
     page.click("[data-merge-form] button[type=submit]")
     expect(page.locator("[data-merged]")).to_have_text("1 record merged into this one.")
     assert page.url.endswith(f"/c/clients/r/{ivan}?merged=1")

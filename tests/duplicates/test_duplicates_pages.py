@@ -107,6 +107,12 @@ def test_merge_form_keeps_chosen_values_and_moves_the_rest(api, web):
     assert re.search(rf'name="into" value="{a}" checked', form.text)
     assert re.search(rf'name="v.city" value="{b}" checked', form.text)
     assert re.search(r'name="v.tags" value="all" checked', form.text)
+    # Another record to keep: its own values are chosen where it has them.
+    other = web.get(f"/c/clients/duplicates/merge?ids={a},{b},{c}&into={c}").text
+    assert re.search(rf'name="into" value="{c}" checked', other)
+    assert re.search(rf'name="v.name" value="{c}" checked', other)
+    assert re.search(rf'name="v.city" value="{b}" checked', other)  # its own is empty
+    assert re.search(rf'name="v.city" value="{c}" data-empty', other)
     # The phones were typed differently but are stored alike: nothing to choose.
     assert 'data-merge-field="phone"' not in form.text
     assert "Одинаково во всех записях: Phone." in form.text

@@ -6,6 +6,7 @@ import "./panel.js";
 import "./exports.js";
 import "./bell.js";
 import "./scroller.js";
+import "./merge.js";
 
 window.htmx = htmx;
 

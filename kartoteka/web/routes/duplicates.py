@@ -134,10 +134,11 @@ def _ids(values: list[str]) -> list[int]:
 
 
 def _choices(
-    ctx: Ctx, catalog: Catalog, order: list[int], shown: dict[int, Any]
+    ctx: Ctx, catalog: Catalog, order: list[int], shown: dict[int, Any], into: int
 ) -> tuple[list[dict[str, Any]], list[Field]]:
-    """(the fields whose values differ, each with its options and the one chosen; the
-    fields the records agree on). Only fields the merge decides (`merge.mergeable`)."""
+    """(the fields whose values differ, each with its options and the one chosen: the
+    record that stays's value if it has one, else the first filled; the fields the
+    records agree on). Only fields the merge decides (`merge.mergeable`)."""
     differ, same = [], []
     for f in merging.mergeable(ctx.user, catalog):
         raw = [shown[rid]["values"].get(f.api_name) for rid in order]
@@ -148,10 +149,12 @@ def _choices(
         texts = [forms.value_text(f, value) for value in raw]
         combine = merging.unites(f)
         options = [
-            {"value": str(rid), "record": rid, "text": t}
-            for rid, t in zip(order, texts, strict=True)
+            {"value": str(rid), "record": rid, "text": t, "empty": _empty(value)}
+            for rid, t, value in zip(order, texts, raw, strict=True)
         ]
         filled = [str(rid) for rid, value in zip(order, raw, strict=True) if not _empty(value)]
+        if str(into) in filled:
+            filled.insert(0, str(into))
         chosen = COMBINE if combine else (filled or [str(order[0])])[0]
         picked = ctx.field(f"v.{f.api_name}")
         if picked and (picked == COMBINE and combine or picked in {o["value"] for o in options}):
@@ -191,7 +194,7 @@ def _merge_data(ctx: Ctx, catalog: Catalog, ids: list[int]) -> dict[str, Any]:
     wanted = ctx.field("into") or ctx.request.query_params.get("into", "")
     chosen = int(wanted) if wanted.isdigit() and len(wanted) <= 18 else None
     data["into"] = chosen if chosen in shown else order[0]
-    data["differ"], data["same"] = _choices(ctx, catalog, order, shown)
+    data["differ"], data["same"] = _choices(ctx, catalog, order, shown, data["into"])
     return data
 
 
