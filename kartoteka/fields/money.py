@@ -111,7 +111,10 @@ class MoneyType(FieldType):
             if raw is None:
                 return None
             minor = int(raw)
-            whole, part = divmod(abs(minor), unit)
-            return f"{'-' if minor < 0 else ''}{whole}.{part:0{scale}d}"
+            if minor < 0:
+                whole, part = divmod(-minor, unit)
+                return f"-{whole}.{str(part).zfill(scale)}"
+            whole, part = divmod(minor, unit)
+            return f"{whole}.{str(part).zfill(scale)}"
 
         return render

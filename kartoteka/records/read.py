@@ -142,11 +142,19 @@ def _title_reader(
     if field is None or column not in at:
         return lambda row, rid: title(f"#{rid}", rid)
     i, read, to_text = at[column], field.ftype.reader(field, None), field.ftype.to_text
+    if view.rules.get(field.api_name) is not None:  # hidden or masked: as `view.title` says
+
+        def ruled_title(row: Any, rid: int) -> str:
+            raw = row[i]
+            text = None if raw is None else to_text(read(raw), field)
+            return title(text or f"#{rid}", rid)
+
+        return ruled_title
 
     def title_of(row: Any, rid: int) -> str:
         raw = row[i]
         text = None if raw is None else to_text(read(raw), field)
-        return title(text or f"#{rid}", rid)
+        return text or f"#{rid}"  # what `view.title` gives with no rule on the field
 
     return title_of
 

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kartoteka.catalogs.models import Field
@@ -455,3 +457,17 @@ def test_typed_export_values_match_their_declared_kind(name: str) -> None:
     assert isinstance(value, python), (name, kind, value)
     if kind == "datetime":
         assert value.utcoffset() is not None and not value.utcoffset(), name
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
+def test_a_stored_moment_is_cut_to_the_text_its_parse_gives(moment: datetime) -> None:
+    """`render_datetime` cuts SQLite's stored text (`YYYY-MM-DD HH:MM:SS[.ffffff]`)
+    instead of parsing it: the same text as the parse, for every moment."""
+    from kartoteka.fields.datetime import render_datetime
+
+    expected = moment.replace(microsecond=0).isoformat() + "Z"
+    stored = moment.isoformat(sep=" ", timespec="microseconds")  # SQLAlchemy's SQLite text
+    assert render_datetime(stored) == expected
+    assert render_datetime(stored[:19]) == expected
+    assert render_datetime(moment.isoformat(sep="T")) == expected  # parsed
+    assert render_datetime(moment) == expected
