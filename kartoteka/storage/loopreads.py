@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import select
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -57,6 +58,10 @@ _WAIT_INTERVAL = 0.1
 #: on a quiet machine; the loop's future and reader for one wait cost ~45 us of CPU on a
 #: 2-vCPU VM (docs/decisions/0030). A slower answer costs the loop this much once.
 BRIEF_WAIT_MS = 1
+#: After a brief wait the server did not answer within, waits go straight to the loop for
+#: this long (s): a slow server costs each loop thread at most one brief wait per span.
+BRIEF_PAUSE = 0.1
+_brief_off_until = 0.0
 
 
 class LoopWaitingConnection(psycopg.Connection[Any]):
@@ -127,10 +132,17 @@ async def _on_loop(gen: Any, fileno: int, state: Any, interval: float) -> Any:
 
 
 def _answered_soon(fileno: int) -> bool:
-    """Whether `fileno` is readable within `BRIEF_WAIT_MS` (the loop's thread waits)."""
+    """Whether `fileno` is readable within `BRIEF_WAIT_MS` (the loop's thread waits); no
+    brief wait for `BRIEF_PAUSE` after one the server did not answer."""
+    global _brief_off_until
+    if _brief_off_until and time.monotonic() < _brief_off_until:
+        return False
     poll = select.poll()
     poll.register(fileno, select.POLLIN)
-    return bool(poll.poll(BRIEF_WAIT_MS))
+    if poll.poll(BRIEF_WAIT_MS):
+        return True
+    _brief_off_until = time.monotonic() + BRIEF_PAUSE
+    return False
 
 
 def wait_for_socket(fileno: int, write: bool = False) -> None:

@@ -319,3 +319,33 @@ def test_kept_reads_in_autocommit_open_no_transaction(engine: sa.Engine):
         cursor.close()
         assert first_row(conn, BY_ID, "rid", 1).name == "Changed"
         assert driver._kt_cursor is not cursor
+
+
+def test_a_brief_wait_the_server_missed_pauses_the_brief_waits(monkeypatch: pytest.MonkeyPatch):
+    """A loop read waits up to `BRIEF_WAIT_MS` on its socket before the loop; once the
+    answer did not come in that time, the next waits go to the loop at once for
+    `BRIEF_PAUSE`, so a slow server blocks the loop at most once per pause."""
+    import socket
+
+    polls: list[Any] = []
+    real = loopreads.select.poll
+
+    def counted() -> Any:
+        polls.append(1)
+        return real()
+
+    monkeypatch.setattr(loopreads.select, "poll", counted)
+    monkeypatch.setattr(loopreads, "_brief_off_until", 0.0)
+    quiet, other = socket.socketpair()
+    try:
+        assert loopreads._answered_soon(quiet.fileno()) is False  # nothing came: paused
+        assert len(polls) == 1
+        other.send(b"x")
+        assert loopreads._answered_soon(quiet.fileno()) is False  # paused: not even polled
+        assert len(polls) == 1
+        monkeypatch.setattr(loopreads, "_brief_off_until", time.monotonic() - 1)
+        assert loopreads._answered_soon(quiet.fileno()) is True  # the pause over
+        assert len(polls) == 2
+    finally:
+        quiet.close()
+        other.close()
