@@ -58,10 +58,13 @@ _WAIT_INTERVAL = 0.1
 #: on a quiet machine; the loop's future and reader for one wait cost ~45 us of CPU on a
 #: 2-vCPU VM (docs/decisions/0030). A slower answer costs the loop this much once.
 BRIEF_WAIT_MS = 1
-#: After a brief wait the server did not answer within, waits go straight to the loop for
-#: this long (s): a slow server costs each loop thread at most one brief wait per span.
+#: After `BRIEF_MISSES` brief waits in a row the server did not answer within, waits go
+#: straight to the loop for `BRIEF_PAUSE` seconds: a slow server blocks a loop for at most
+#: that many brief waits per pause; a lone late answer (a busy moment) pauses nothing.
+BRIEF_MISSES = 3
 BRIEF_PAUSE = 0.1
 _brief_off_until = 0.0
+_brief_missed = 0
 
 
 class LoopWaitingConnection(psycopg.Connection[Any]):
@@ -133,15 +136,19 @@ async def _on_loop(gen: Any, fileno: int, state: Any, interval: float) -> Any:
 
 def _answered_soon(fileno: int) -> bool:
     """Whether `fileno` is readable within `BRIEF_WAIT_MS` (the loop's thread waits); no
-    brief wait for `BRIEF_PAUSE` after one the server did not answer."""
-    global _brief_off_until
+    brief wait for `BRIEF_PAUSE` after `BRIEF_MISSES` the server did not answer."""
+    global _brief_off_until, _brief_missed
     if _brief_off_until and time.monotonic() < _brief_off_until:
         return False
     poll = select.poll()
     poll.register(fileno, select.POLLIN)
     if poll.poll(BRIEF_WAIT_MS):
+        _brief_missed = 0
         return True
-    _brief_off_until = time.monotonic() + BRIEF_PAUSE
+    _brief_missed += 1
+    if _brief_missed >= BRIEF_MISSES:
+        _brief_missed = 0
+        _brief_off_until = time.monotonic() + BRIEF_PAUSE
     return False
 
 

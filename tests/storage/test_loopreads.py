@@ -323,8 +323,8 @@ def test_kept_reads_in_autocommit_open_no_transaction(engine: sa.Engine):
 
 def test_a_brief_wait_the_server_missed_pauses_the_brief_waits(monkeypatch: pytest.MonkeyPatch):
     """A loop read waits up to `BRIEF_WAIT_MS` on its socket before the loop; once the
-    answer did not come in that time, the next waits go to the loop at once for
-    `BRIEF_PAUSE`, so a slow server blocks the loop at most once per pause."""
+    answer did not come in that time `BRIEF_MISSES` times in a row, the next waits go to
+    the loop at once for `BRIEF_PAUSE`: a slow server blocks the loop that often per pause."""
     import socket
 
     polls: list[Any] = []
@@ -336,16 +336,23 @@ def test_a_brief_wait_the_server_missed_pauses_the_brief_waits(monkeypatch: pyte
 
     monkeypatch.setattr(loopreads.select, "poll", counted)
     monkeypatch.setattr(loopreads, "_brief_off_until", 0.0)
+    monkeypatch.setattr(loopreads, "_brief_missed", 0)
+    monkeypatch.setattr(loopreads, "BRIEF_MISSES", 2)
     quiet, other = socket.socketpair()
     try:
-        assert loopreads._answered_soon(quiet.fileno()) is False  # nothing came: paused
-        assert len(polls) == 1
+        assert loopreads._answered_soon(quiet.fileno()) is False  # nothing came: one miss
+        other.send(b"x")
+        assert loopreads._answered_soon(quiet.fileno()) is True  # answered: misses forgotten
+        quiet.recv(1)
+        assert loopreads._answered_soon(quiet.fileno()) is False
+        assert loopreads._answered_soon(quiet.fileno()) is False  # two in a row: paused
+        assert len(polls) == 4
         other.send(b"x")
         assert loopreads._answered_soon(quiet.fileno()) is False  # paused: not even polled
-        assert len(polls) == 1
+        assert len(polls) == 4
         monkeypatch.setattr(loopreads, "_brief_off_until", time.monotonic() - 1)
         assert loopreads._answered_soon(quiet.fileno()) is True  # the pause over
-        assert len(polls) == 2
+        assert len(polls) == 5
     finally:
         quiet.close()
         other.close()
