@@ -114,23 +114,12 @@ async def _on_loop(gen: Any, fileno: int, state: Any, interval: float) -> Any:
     which a read cancelled by its task does not need. Anything else (a full send
     buffer) goes to `wait_async` as it is.
     """
-    loop = asyncio.get_running_loop()
-    try:
-        while state == Wait.R:
-            answered = loop.create_future()
-            loop.add_reader(fileno, _wake, answered)
-            try:
-                await answered
-            finally:
-                loop.remove_reader(fileno)
-            try:
-                state = gen.send(Ready.R)
-            except StopIteration as done:
-                return done.value
-    except OSError as exc:
-        # english-ok: psycopg's own words for a socket gone; SQLAlchemy invalidates the
-        # connection and the request answers with its coded server error.
-        raise psycopg.OperationalError("connection socket closed") from exc
+    while state == Wait.R:
+        await _ready_on_loop(fileno, write=False)
+        try:
+            state = gen.send(Ready.R)
+        except StopIteration as done:
+            return done.value
     return await waiting.wait_async(_resumed(state, gen), fileno, interval=interval)
 
 
@@ -165,12 +154,14 @@ def wait_for_socket(fileno: int, write: bool = False) -> None:
 
 
 async def _ready_on_loop(fileno: int, write: bool) -> None:
+    """One wait for `fileno`: a future woken by the socket."""
     loop = asyncio.get_running_loop()
     ready = loop.create_future()
     try:
         (loop.add_writer if write else loop.add_reader)(fileno, _wake, ready)
     except (OSError, ValueError) as exc:
-        # english-ok: psycopg's own words, as in `_on_loop`
+        # english-ok: psycopg's own words for a socket gone; SQLAlchemy invalidates the
+        # connection and the request answers with its coded server error.
         raise psycopg.OperationalError("connection socket closed") from exc
     try:
         await ready

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,15 +15,13 @@ import pytest
 import sqlalchemy as sa
 from conftest import PG_URL
 from sqlalchemy.util.concurrency import in_greenlet
-from support.kept_rows import BY_ID, META, ROWS, RULED, T, by_ids, by_ids_ruled
+from support.kept_rows import BY_ID, RULED, T, by_ids, by_ids_ruled, pg_engine_with_rows
 
 from kartoteka.storage import loopreads
 from kartoteka.storage.engine import (
     held_connection,
-    make_pg_engine,
     read_connection,
     reading,
-    sqlalchemy_url,
 )
 from kartoteka.storage.kept import all_rows, first_row, ids_value
 from kartoteka.storage.loopreads import (
@@ -41,19 +38,8 @@ pytestmark = pytest.mark.skipif(PG_URL is None, reason="PostgreSQL's reads on th
 @pytest.fixture
 def engine() -> Iterator[sa.Engine]:
     assert PG_URL is not None
-    schema = f"loop_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(sqlalchemy_url(PG_URL), poolclass=sa.pool.NullPool)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    made = make_pg_engine(PG_URL, schema)
-    META.create_all(made)
-    with made.begin() as conn:
-        conn.execute(T.insert(), ROWS)
-    yield made
-    made.dispose()
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    with pg_engine_with_rows(PG_URL, "loop") as made:
+        yield made
 
 
 def _on_loop(engine: sa.Engine, call: Any) -> Any:

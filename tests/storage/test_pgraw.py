@@ -10,17 +10,16 @@ import asyncio
 import datetime as dt
 import decimal
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from conftest import PG_URL
-from support.kept_rows import BY_ID, META, ROWS, RULED, T, by_ids, by_ids_ruled
+from support.kept_rows import BY_ID, RULED, T, by_ids, by_ids_ruled, pg_engine_with_rows
 
 from kartoteka.storage import pgraw
-from kartoteka.storage.engine import make_pg_engine, read_connection, reading, sqlalchemy_url
+from kartoteka.storage.engine import read_connection, reading
 from kartoteka.storage.kept import KeptSelect, _kept_form, all_rows, first_row, ids_value
 from kartoteka.storage.loopreads import read_on_loop
 
@@ -30,19 +29,8 @@ pytestmark = pytest.mark.skipif(PG_URL is None, reason="libpq is PostgreSQL's")
 @pytest.fixture
 def engine() -> Iterator[sa.Engine]:
     assert PG_URL is not None
-    schema = f"raw_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(sqlalchemy_url(PG_URL), poolclass=sa.pool.NullPool)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    made = make_pg_engine(PG_URL, schema)
-    META.create_all(made)
-    with made.begin() as conn:
-        conn.execute(T.insert(), ROWS)
-    yield made
-    made.dispose()
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    with pg_engine_with_rows(PG_URL, "raw") as made:
+        yield made
 
 
 def _prepared(conn: sa.Connection) -> list[str]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
+from kartoteka.storage.engine import make_pg_engine, sqlalchemy_url
 from kartoteka.storage.kept import in_ids
 
 META = sa.MetaData()
@@ -59,3 +63,24 @@ def by_ids(dialect: str) -> sa.Select[Any]:
 def by_ids_ruled(dialect: str) -> sa.Select[Any]:
     """`by_ids` with a rights-like clause of its own values."""
     return by_ids(dialect).where(T.c.region == "South", T.c.flag.is_(True))
+
+
+@contextmanager
+def pg_engine_with_rows(url: str, prefix: str) -> Iterator[sa.Engine]:
+    """A workspace-like PostgreSQL engine on a schema of its own holding `T` and `ROWS`;
+    the schema is dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(sqlalchemy_url(url), poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    made = make_pg_engine(url, schema)
+    try:
+        META.create_all(made)
+        with made.begin() as conn:
+            conn.execute(T.insert(), ROWS)
+        yield made
+    finally:
+        made.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
